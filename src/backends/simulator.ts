@@ -1,0 +1,192 @@
+import type { Config } from '../config-space/index.js';
+import type { Blackbox } from '../blackbox/types.js';
+import { MinHeap } from '../util/heap.js';
+import { type Rng, type RngState, createRng } from '../util/rng.js';
+import type { BackendResult, PollResult, TrialBackend } from './types.js';
+
+interface SimTrial {
+  config: Config;
+  blackboxSeed: number;
+  /** index of the next fidelity to report */
+  next: number;
+  /** simulated time at which the current run segment started, and the fidelity index it started at */
+  segmentStart: number;
+  segmentFrom: number;
+  /** bumped on pause/stop so that events scheduled before become stale */
+  generation: number;
+  status: 'running' | 'paused' | 'stopped';
+}
+
+interface SimEvent {
+  time: number;
+  seq: number;
+  trialId: number;
+  generation: number;
+  index: number;
+}
+
+const eventLess = (a: SimEvent, b: SimEvent) => a.time < b.time || (a.time === b.time && a.seq < b.seq);
+
+export interface SimulatorOptions {
+  /** Seeds the choice of the blackbox seed per trial. */
+  seed: number;
+  /** Fixed blackbox seed for every trial instead of a random one. */
+  blackboxSeed?: number;
+}
+
+/**
+ * Discrete-event simulation of trials on a blackbox. Each trial's results arrive at the simulated
+ * times its per-epoch elapsed times dictate; a paused trial, when resumed, continues after its last
+ * reported epoch. No wall-clock time enters the simulation, so a seed fixes every outcome.
+ */
+export class SimulatorBackend implements TrialBackend {
+  readonly resourceAttr: string;
+  readonly metricNames: readonly string[];
+  private clock = 0;
+  private seq = 0;
+  private nextNewTrial = 0;
+  private events = new MinHeap<SimEvent>(eventLess);
+  private trials = new Map<number, SimTrial>();
+  private curves = new Map<number, Float64Array>();
+  private readonly rng: Rng;
+  private readonly elapsedIndex: number;
+  private readonly M: number;
+
+  constructor(
+    readonly blackbox: Blackbox,
+    private readonly options: SimulatorOptions,
+  ) {
+    this.resourceAttr = blackbox.fidelityName;
+    this.metricNames = blackbox.objectiveNames;
+    this.rng = createRng(`simulator:${options.seed}`);
+    this.elapsedIndex = blackbox.objectiveNames.indexOf(blackbox.elapsedTimeAttr);
+    if (this.elapsedIndex < 0) throw new Error(`blackbox lacks its elapsed-time objective '${blackbox.elapsedTimeAttr}'`);
+    this.M = blackbox.objectiveNames.length;
+  }
+
+  now(): number {
+    return this.clock;
+  }
+
+  private async curveOf(trialId: number): Promise<Float64Array> {
+    let curve = this.curves.get(trialId);
+    if (!curve) {
+      const t = this.trials.get(trialId)!;
+      curve = await this.blackbox.curve(t.config, t.blackboxSeed);
+      this.curves.set(trialId, curve);
+    }
+    return curve;
+  }
+
+  private elapsedAt(curve: Float64Array, index: number): number {
+    return index < 0 ? 0 : curve[index * this.M + this.elapsedIndex];
+  }
+
+  private async scheduleNext(trialId: number): Promise<void> {
+    const t = this.trials.get(trialId)!;
+    if (t.next >= this.blackbox.fidelityValues.length) return;
+    const curve = await this.curveOf(trialId);
+    const time = t.segmentStart + this.elapsedAt(curve, t.next) - this.elapsedAt(curve, t.segmentFrom - 1);
+    this.events.push({ time, seq: this.seq++, trialId, generation: t.generation, index: t.next });
+  }
+
+  async start(trialId: number, config: Config): Promise<void> {
+    if (trialId < this.nextNewTrial) throw new Error(`simulator: trial ${trialId} was started before`);
+    this.nextNewTrial = trialId + 1;
+    const blackboxSeed = this.options.blackboxSeed ?? Math.floor(this.rng.next() * this.blackbox.numSeeds);
+    this.trials.set(trialId, { config, blackboxSeed, next: 0, segmentStart: this.clock, segmentFrom: 0, generation: 0, status: 'running' });
+    await this.scheduleNext(trialId);
+  }
+
+  private halt(trialId: number, status: 'paused' | 'stopped') {
+    const t = this.trials.get(trialId);
+    if (!t || t.status !== 'running') return; // already ended
+    t.status = status;
+    t.generation++;
+    // a stopped trial never runs again: forget it (keeps checkpoints small)
+    if (status === 'stopped') this.forget(trialId);
+  }
+
+  private forget(trialId: number) {
+    this.trials.delete(trialId);
+    this.curves.delete(trialId);
+  }
+
+  async pause(trialId: number): Promise<void> {
+    this.halt(trialId, 'paused');
+  }
+
+  async stop(trialId: number): Promise<void> {
+    this.halt(trialId, 'stopped');
+  }
+
+  async resume(trialId: number): Promise<void> {
+    const t = this.trials.get(trialId);
+    if (!t || t.status !== 'paused') throw new Error(`simulator: trial ${trialId} is not paused`);
+    t.status = 'running';
+    t.segmentStart = this.clock;
+    t.segmentFrom = t.next;
+    await this.scheduleNext(trialId);
+  }
+
+  async poll(deadline: number): Promise<PollResult> {
+    const out: PollResult = { results: [], completed: [], failed: [] };
+    for (;;) {
+      const e = this.events.peek();
+      if (!e) return out;
+      const t = this.trials.get(e.trialId);
+      if (!t || e.generation !== t.generation || t.status !== 'running') {
+        this.events.pop();
+        continue;
+      }
+      if (e.time > deadline) {
+        this.clock = Math.max(this.clock, deadline);
+        return out;
+      }
+      // deliver every event of the earliest time at once
+      if (out.results.length > 0 && e.time > this.clock) return out;
+      this.events.pop();
+      this.clock = e.time;
+      out.results.push(await this.deliver(e.trialId, t, e.index));
+      if (t.next >= this.blackbox.fidelityValues.length) {
+        this.forget(e.trialId);
+        out.completed.push(e.trialId);
+      }
+    }
+  }
+
+  private async deliver(trialId: number, t: SimTrial, index: number): Promise<BackendResult> {
+    const curve = await this.curveOf(trialId);
+    const metrics: Record<string, number> = {};
+    for (let m = 0; m < this.M; m++) metrics[this.metricNames[m]] = curve[index * this.M + m];
+    const resource = this.blackbox.fidelityValues[index];
+    metrics[this.resourceAttr] = resource;
+    t.next = index + 1;
+    await this.scheduleNext(trialId);
+    return { trialId, result: { resource, metrics }, time: this.clock, workerTime: this.elapsedAt(curve, index), workerIter: index };
+  }
+
+  state() {
+    return {
+      clock: this.clock,
+      seq: this.seq,
+      nextNewTrial: this.nextNewTrial,
+      rng: this.rng.state(),
+      events: this.events.toArray(),
+      trials: [...this.trials],
+    };
+  }
+
+  async restore(state: unknown): Promise<void> {
+    const s = state as { clock: number; seq: number; nextNewTrial: number; rng: RngState; events: SimEvent[]; trials: [number, SimTrial][] };
+    this.clock = s.clock;
+    this.seq = s.seq;
+    this.nextNewTrial = s.nextNewTrial;
+    this.rng.setState(s.rng);
+    this.events = MinHeap.fromArray(s.events, eventLess);
+    this.trials = new Map(s.trials.map(([id, t]) => [id, { ...t }]));
+    this.curves.clear();
+  }
+
+  async close(): Promise<void> {}
+}

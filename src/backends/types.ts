@@ -1,0 +1,43 @@
+import type { Config } from '../config-space/index.js';
+import type { TrialResult } from '../schedulers/types.js';
+
+/** A result as a backend delivers it, stamped with its clock. */
+export interface BackendResult {
+  trialId: number;
+  result: TrialResult;
+  /** Backend clock at the time of the result (seconds since the experiment started). */
+  time: number;
+  /** Seconds the trial itself has trained so far. */
+  workerTime: number;
+  /** 0-based index of this result among the trial's results. */
+  workerIter: number;
+}
+
+export interface PollResult {
+  results: BackendResult[];
+  /** Trials that ran to their end since the last poll. */
+  completed: number[];
+  failed: { trialId: number; error: string }[];
+}
+
+/**
+ * Runs trials (DESIGN.md §3). The tuner starts, pauses, resumes and stops them and polls for
+ * results; the backend owns the clock (real time, or a simulated clock).
+ */
+export interface TrialBackend {
+  /** Name of the resource attribute in results (e.g. 'epoch'). */
+  readonly resourceAttr: string;
+  /** Metric names every result carries (besides the resource). */
+  readonly metricNames: readonly string[];
+  start(trialId: number, config: Config): Promise<void>;
+  pause(trialId: number): Promise<void>;
+  resume(trialId: number): Promise<void>;
+  stop(trialId: number): Promise<void>;
+  /** Wait for new events, but not beyond `deadline` on the backend clock. */
+  poll(deadline: number): Promise<PollResult>;
+  now(): number;
+  /** Plain-JSON state for tuner.json, and its inverse. */
+  state(): unknown;
+  restore(state: unknown): Promise<void>;
+  close(): Promise<void>;
+}

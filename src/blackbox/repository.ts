@@ -1,0 +1,48 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { UserError } from '../util/errors.js';
+import { packageRoot } from '../util/package-info.js';
+import { readTable } from './format.js';
+import type { SurrogateName } from './surrogate.js';
+import { syntheticBlackbox, syntheticBlackboxNames } from './synthetic.js';
+import { TabularBlackbox } from './tabular.js';
+import type { Blackbox } from './types.js';
+
+export interface BlackboxRequest {
+  /** e.g. 'synthetic-fcnet', or a table family such as 'fcnet' */
+  blackbox: string;
+  dataset?: string;
+  surrogate?: SurrogateName;
+}
+
+/** Folder of the tables shipped with tunelab: benchmarks/data/<blackbox>/<dataset>/. */
+export const shippedTablesDir = join(packageRoot, 'benchmarks', 'data');
+
+const cache = new Map<string, Promise<Blackbox>>();
+
+/**
+ * Loads a blackbox: closed-form synthetic ones by name, tables from benchmarks/data (or from
+ * `$TUNELAB_DATA`). Loaded blackboxes are cached per process (experiments of a study share them).
+ */
+export function loadBlackbox(req: BlackboxRequest): Promise<Blackbox> {
+  const key = JSON.stringify(req);
+  let p = cache.get(key);
+  if (!p) {
+    p = load(req);
+    cache.set(key, p);
+    p.catch(() => cache.delete(key));
+  }
+  return p;
+}
+
+async function load(req: BlackboxRequest): Promise<Blackbox> {
+  if (syntheticBlackboxNames.includes(req.blackbox)) return syntheticBlackbox(req.blackbox);
+  const dirs = [process.env.TUNELAB_DATA, shippedTablesDir]
+    .filter((d): d is string => Boolean(d))
+    .map((d) => join(d, req.blackbox, req.dataset ?? ''));
+  const dir = dirs.find((d) => existsSync(join(d, 'meta.json')));
+  if (!dir) {
+    throw new UserError(`no data for blackbox '${req.blackbox}${req.dataset ? `/${req.dataset}` : ''}' (looked in ${dirs.join(', ')})`);
+  }
+  return new TabularBlackbox(readTable(dir), req.surrogate);
+}

@@ -1,0 +1,39 @@
+import type { BenchmarkDefinition } from './types.js';
+
+const common = {
+  elapsedTimeAttr: 'elapsed_time',
+  maxResourceAttr: 'epoch',
+  nWorkers: 4,
+  info: { source: 'tunelab, closed-form learning curves (src/blackbox/synthetic.ts)', licence: 'Apache-2.0' },
+};
+
+export const syntheticBenchmarks: BenchmarkDefinition[] = [
+  {
+    ...common,
+    name: 'synthetic-fcnet',
+    description: 'closed-form learning curves on the fcnet config space (9 hyperparameters, 100 epochs)',
+    blackbox: 'synthetic-fcnet',
+    metric: 'valid_loss',
+    mode: 'min',
+    maxWallclockTime: 3600,
+    isDefault: true,
+  },
+  {
+    ...common,
+    name: 'synthetic-mlp',
+    description: 'closed-form learning curves on a mixed MLP space (log, integer, ordinal, choice; 52 epochs), accuracy maximised',
+    blackbox: 'synthetic-mlp',
+    metric: 'val_accuracy',
+    mode: 'max',
+    maxWallclockTime: 3600,
+  },
+  {
+    ...common,
+    name: 'synthetic-branin',
+    description: 'multi-fidelity Branin on [-5,10]×[0,15] (27 epochs; low fidelities biased), minimum 0.3979',
+    blackbox: 'synthetic-branin',
+    metric: 'value',
+    mode: 'min',
+    maxWallclockTime: 1800,
+  },
+];

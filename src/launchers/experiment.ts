@@ -1,0 +1,161 @@
+import { accessSync, constants, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadBlackbox } from '../blackbox/repository.js';
+import { SimulatorBackend } from '../backends/simulator.js';
+import { hyperparameters } from '../config-space/index.js';
+import { createExperimentFolder, parseExperimentFolderName } from '../results/layout.js';
+import { type ExperimentMetadata, readMetadata, writeMetadata } from '../results/metadata.js';
+import { CHECKPOINT_FILE, readCheckpoint } from '../tuner/checkpoint.js';
+import { Tuner } from '../tuner/tuner.js';
+import type { ExtraResultsComposer, TunerCallback, TunerSummary } from '../tuner/types.js';
+import { UserError } from '../util/errors.js';
+import { gitCommit, tunelabVersion } from '../util/package-info.js';
+import { createRng, hashSeed } from '../util/rng.js';
+import type { BenchmarkDefinition } from './benchmarks/index.js';
+import type { MethodDefinition } from './methods.js';
+
+export interface ExperimentSpec {
+  tag: string;
+  method: MethodDefinition;
+  benchmark: BenchmarkDefinition;
+  seed: number;
+  masterSeed: number;
+  resultsRoot: string;
+  nWorkers?: number;
+  maxWallclockTime?: number;
+  restrictConfigurations?: boolean;
+  saveTuner?: boolean;
+  maxFailures?: number;
+  extraResults?: ExtraResultsComposer;
+  callbacks?: TunerCallback[];
+  /** Continue this folder's run from its tuner.json instead of starting a new folder. */
+  resumeFolder?: string;
+  /** Receives the tuner once built (e.g. so a SIGINT handler can stop it). */
+  onTuner?: (tuner: Tuner) => void;
+}
+
+export interface ExperimentOutcome {
+  folder: string;
+  metadata: ExperimentMetadata;
+  summary?: TunerSummary;
+}
+
+/** The seed of run `seed` in a study with master seed `masterSeed`: a function of those two alone. */
+export const runSeed = (masterSeed: number, seed: number) => hashSeed('tunelab-run', masterSeed, seed);
+
+/** Throws a UserError unless results can be written under `root/tag`. */
+export function checkWritableRoot(root: string, tag: string): void {
+  const dir = join(root, tag);
+  try {
+    mkdirSync(dir, { recursive: true });
+    accessSync(dir, constants.W_OK);
+  } catch (e) {
+    throw new UserError(`cannot write results under ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message} (set --results_root or $TUNELAB_ROOT to a writable folder)`);
+  }
+}
+
+/** Folders of earlier runs of (tag, method, benchmark, seed), newest first. */
+export function previousRuns(root: string, tag: string, method: string, benchmark: string, seed: number): { folder: string; status: string }[] {
+  const dir = join(root, tag);
+  if (!existsSync(dir)) return [];
+  const out: { folder: string; status: string; datetime: string }[] = [];
+  for (const name of readdirSync(dir)) {
+    const parsed = parseExperimentFolderName(tag, name);
+    if (!parsed || parsed.benchmark !== benchmark || parsed.seed !== seed) continue;
+    const folder = join(dir, name);
+    try {
+      const meta = readMetadata(folder);
+      if (meta.method === method) out.push({ folder, status: meta.status, datetime: parsed.datetime });
+    } catch {
+      // a folder without readable metadata is not a run we can continue
+    }
+  }
+  return out.sort((a, b) => (a.datetime < b.datetime ? 1 : -1));
+}
+
+/** Runs one experiment (method × benchmark × seed) on the simulator, writing its results folder. */
+export async function runExperiment(spec: ExperimentSpec): Promise<ExperimentOutcome> {
+  const { benchmark, method } = spec;
+  const blackbox = await loadBlackbox({ blackbox: benchmark.blackbox, dataset: benchmark.dataset, surrogate: benchmark.surrogate });
+  if (!blackbox.objectiveNames.includes(benchmark.metric)) {
+    throw new UserError(`benchmark ${benchmark.name}: metric '${benchmark.metric}' not among the blackbox objectives ${blackbox.objectiveNames.join(', ')}`);
+  }
+  if (spec.restrictConfigurations && !blackbox.configurations) {
+    throw new UserError(`--restrict_configurations needs a tabulated benchmark; ${benchmark.name} is computed in closed form`);
+  }
+  const seedValue = runSeed(spec.masterSeed, spec.seed);
+  const nWorkers = spec.nWorkers ?? benchmark.nWorkers;
+  const maxWallclockTime = spec.maxWallclockTime ?? benchmark.maxWallclockTime;
+  const maxResource = blackbox.fidelityValues[blackbox.fidelityValues.length - 1];
+  const scheduler = method.create({
+    configSpace: blackbox.configSpace,
+    metric: benchmark.metric,
+    mode: benchmark.mode,
+    resourceAttr: blackbox.fidelityName,
+    maxResource,
+    nWorkers,
+    rng: createRng(seedValue),
+    restrictTo: spec.restrictConfigurations ? blackbox.configurations : undefined,
+  });
+  const identity = { tag: spec.tag, method: method.name, benchmark: benchmark.name, seed: spec.seed, random_seed: spec.masterSeed };
+  // read the checkpoint before touching anything, so a bad one leaves the folder as it was
+  const checkpoint = spec.resumeFolder ? readCheckpoint(spec.resumeFolder, identity) : undefined;
+  const folder = spec.resumeFolder ?? createExperimentFolder(spec.resultsRoot, spec.tag, benchmark.name, spec.seed);
+  const metadata: ExperimentMetadata = spec.resumeFolder
+    ? { ...readMetadata(spec.resumeFolder), status: 'running', end_time: null, resumed_at: new Date().toISOString() }
+    : {
+        tag: spec.tag,
+        method: method.name,
+        benchmark: benchmark.name,
+        seed: spec.seed,
+        random_seed: spec.masterSeed,
+        run_seed: seedValue,
+        n_workers: nWorkers,
+        max_wallclock_time: maxWallclockTime,
+        metric: benchmark.metric,
+        mode: benchmark.mode,
+        resource_attr: blackbox.fidelityName,
+        max_resource: maxResource,
+        backend: 'simulator',
+        restrict_configurations: Boolean(spec.restrictConfigurations),
+        scheduler: scheduler.metadata(),
+        tunelab_version: tunelabVersion,
+        git_commit: gitCommit(),
+        start_time: new Date().toISOString(),
+        end_time: null,
+        status: 'running',
+      };
+  delete metadata.error;
+  writeMetadata(folder, metadata);
+  const tuner = new Tuner({
+    scheduler,
+    backend: new SimulatorBackend(blackbox, { seed: seedValue }),
+    nWorkers,
+    stopping: { maxWallclockTime },
+    configNames: hyperparameters(blackbox.configSpace).map(([name]) => name),
+    folder,
+    checkpoint: spec.saveTuner ?? true,
+    identity,
+    extraResults: spec.extraResults,
+    callbacks: spec.callbacks,
+    maxFailures: spec.maxFailures,
+  });
+  spec.onTuner?.(tuner);
+  try {
+    const summary = await tuner.run(checkpoint);
+    metadata.end_time = new Date().toISOString();
+    if (summary.status === 'completed') metadata.status = 'completed';
+    else {
+      metadata.status = 'failed';
+      metadata.error = `interrupted; continue it with --resume (checkpoint ${join(folder, CHECKPOINT_FILE)})`;
+    }
+    writeMetadata(folder, metadata);
+    return { folder, metadata, summary };
+  } catch (e) {
+    metadata.status = 'failed';
+    metadata.end_time = new Date().toISOString();
+    metadata.error = (e as Error).message;
+    writeMetadata(folder, metadata);
+    return { folder, metadata };
+  }
+}

@@ -1,0 +1,172 @@
+import { randomInt } from 'node:crypto';
+import { resultsRoot } from '../results/layout.js';
+import type { ExtraResultsComposer, TunerCallback } from '../tuner/types.js';
+import type { Tuner } from '../tuner/tuner.js';
+import { UserError } from '../util/errors.js';
+import { type BenchmarkDefinition, benchmarkDefinitions, defaultBenchmarks, getBenchmark } from './benchmarks/index.js';
+import { type ExperimentOutcome, checkWritableRoot, previousRuns, runExperiment } from './experiment.js';
+import { type MethodDefinition, getMethod, methodDefinitions } from './methods.js';
+import { type Log, formatTable, progressBarCallback, verboseCallback } from './reporting.js';
+
+export interface HpoMainOptions {
+  experimentTag: string;
+  /** Default: every method of the registry. */
+  method?: string[];
+  /** Default: the registry's default benchmarks. */
+  benchmark?: string[];
+  /** Seeds run are startSeed .. numSeeds-1 (Syne Tune's semantics). */
+  numSeeds?: number;
+  startSeed?: number;
+  randomSeed?: number;
+  nWorkers?: number;
+  maxWallclockTime?: number;
+  resultsRoot?: string;
+  verbose?: number;
+  saveTuner?: boolean;
+  /** Continue unfinished runs of the same (tag, method, benchmark, seed) from their tuner.json; skip finished ones. */
+  resume?: boolean;
+  restrictConfigurations?: boolean;
+  maxFailures?: number;
+  backend?: string;
+}
+
+export interface HpoMainContext {
+  methods?: Record<string, MethodDefinition>;
+  benchmarks?: Record<string, BenchmarkDefinition>;
+  extraResults?: ExtraResultsComposer;
+  log?: Log;
+  /** Show a progress bar (default: when stdout is a terminal and not verbose). */
+  progress?: boolean;
+}
+
+export interface HpoMainReport {
+  masterSeed: number;
+  seeds: number[];
+  outcomes: ExperimentOutcome[];
+  skipped: string[];
+}
+
+export function seedRange(numSeeds: number, startSeed: number): number[] {
+  if (!Number.isInteger(numSeeds) || numSeeds < 1) throw new UserError(`--num_seeds must be a positive integer, got ${numSeeds}`);
+  if (!Number.isInteger(startSeed) || startSeed < 0) throw new UserError(`--start_seed must be a non-negative integer, got ${startSeed}`);
+  if (startSeed >= numSeeds) {
+    throw new UserError(`--start_seed ${startSeed} must be below --num_seeds ${numSeeds} (the seeds run are start_seed .. num_seeds-1)`);
+  }
+  return Array.from({ length: numSeeds - startSeed }, (_, i) => startSeed + i);
+}
+
+/**
+ * Runs method × benchmark × seed experiments one after the other (the `hpo-main` command; also the
+ * programmatic entry point for a study with its own methods, benchmarks and extra results).
+ */
+export async function hpoMain(options: HpoMainOptions, context: HpoMainContext = {}): Promise<HpoMainReport> {
+  const log = context.log ?? ((line: string) => console.log(line));
+  const methods = context.methods ?? methodDefinitions;
+  const benchmarks = context.benchmarks ?? benchmarkDefinitions;
+  if (options.backend !== undefined && options.backend !== 'simulator') {
+    throw new UserError(`--backend ${options.backend} is not available yet; valid backends: simulator`);
+  }
+  if (!options.experimentTag || /[/\\]/.test(options.experimentTag)) {
+    throw new UserError(`--experiment_tag must be a non-empty name without slashes, got '${options.experimentTag ?? ''}'`);
+  }
+  const methodList = (options.method?.length ? options.method : Object.keys(methods)).map((m) => getMethod(m, methods));
+  const benchmarkList = (options.benchmark?.length ? options.benchmark : defaultBenchmarks(benchmarks)).map((b) => getBenchmark(b, benchmarks));
+  const seeds = seedRange(options.numSeeds ?? 1, options.startSeed ?? 0);
+  for (const [flag, v] of [['--n_workers', options.nWorkers], ['--max_wallclock_time', options.maxWallclockTime]] as const) {
+    if (v !== undefined && !(Number.isFinite(v) && v > 0)) throw new UserError(`${flag} must be a positive number, got ${v}`);
+  }
+  if (options.nWorkers !== undefined && !Number.isInteger(options.nWorkers)) throw new UserError(`--n_workers must be an integer, got ${options.nWorkers}`);
+  const root = resultsRoot(options.resultsRoot);
+  checkWritableRoot(root, options.experimentTag);
+  const masterSeed = options.randomSeed ?? randomInt(0, 2 ** 32);
+  if (!(Number.isInteger(masterSeed) && masterSeed >= 0 && masterSeed < 2 ** 32)) {
+    throw new UserError(`--random_seed must be an integer in [0, 2^32), got ${masterSeed}`);
+  }
+  log(`random_seed ${masterSeed}${options.randomSeed === undefined ? ` (drawn; pass --random_seed ${masterSeed} to extend or repeat this study)` : ''}`);
+  const total = methodList.length * benchmarkList.length * seeds.length;
+  log(`running ${total} experiment(s): methods ${methodList.map((m) => m.name).join(', ')} × benchmarks ${benchmarkList.map((b) => b.name).join(', ')} × seeds ${seeds.join(', ')}; results under ${root}/${options.experimentTag}`);
+
+  const report: HpoMainReport = { masterSeed, seeds, outcomes: [], skipped: [] };
+  let current: Tuner | undefined;
+  const onSigint = () => {
+    log('SIGINT: stopping after the current step; results are flushed and tuner.json written');
+    current?.requestStop('SIGINT');
+    interrupted = true;
+  };
+  let interrupted = false;
+  process.on('SIGINT', onSigint);
+  try {
+    let index = 0;
+    for (const method of methodList) {
+      for (const benchmark of benchmarkList) {
+        for (const seed of seeds) {
+          if (interrupted) break;
+          index++;
+          const label = `[${index}/${total}] ${method.name} ${benchmark.name} seed ${seed}`;
+          let resumeFolder: string | undefined;
+          if (options.resume) {
+            const [latest] = previousRuns(root, options.experimentTag, method.name, benchmark.name, seed);
+            if (latest?.status === 'completed') {
+              log(`${label}: already completed in ${latest.folder}; skipped`);
+              report.skipped.push(latest.folder);
+              continue;
+            }
+            if (latest) resumeFolder = latest.folder;
+          }
+          const callbacks: TunerCallback[] = [];
+          if ((options.verbose ?? 0) > 0) callbacks.push(verboseCallback(`[${method.name} ${benchmark.name} ${seed}]`, log, benchmark.metric));
+          else if (context.progress ?? Boolean(process.stdout.isTTY)) {
+            callbacks.push(progressBarCallback(label, options.maxWallclockTime ?? benchmark.maxWallclockTime, benchmark.metric));
+          }
+          log(`${label}: ${resumeFolder ? `resuming ${resumeFolder}` : 'started'}`);
+          const wallStart = performance.now();
+          const outcome = await runExperiment({
+            tag: options.experimentTag,
+            method,
+            benchmark,
+            seed,
+            masterSeed,
+            resultsRoot: root,
+            nWorkers: options.nWorkers,
+            maxWallclockTime: options.maxWallclockTime,
+            restrictConfigurations: options.restrictConfigurations,
+            saveTuner: options.saveTuner,
+            maxFailures: options.maxFailures,
+            extraResults: context.extraResults,
+            callbacks,
+            resumeFolder,
+            onTuner: (t) => (current = t),
+          });
+          current = undefined;
+          report.outcomes.push(outcome);
+          const wall = ((performance.now() - wallStart) / 1000).toFixed(2);
+          const s = outcome.summary;
+          if (outcome.metadata.status === 'completed' && s) {
+            log(`${label}: completed in ${wall}s wall: ${s.numTrials} trials, ${s.numResults} results, best ${benchmark.metric} ${s.best?.value ?? '-'} → ${outcome.folder}`);
+          } else {
+            log(`${label}: ${outcome.metadata.status}: ${outcome.metadata.error} → ${outcome.folder}`);
+          }
+        }
+      }
+    }
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+  if (report.outcomes.length > 1) {
+    log(
+      formatTable(
+        ['method', 'benchmark', 'seed', 'status', 'trials', 'best', 'folder'],
+        report.outcomes.map((o) => [
+          o.metadata.method,
+          o.metadata.benchmark,
+          o.metadata.seed,
+          o.metadata.status,
+          o.summary?.numTrials ?? '-',
+          o.summary?.best ? Number(o.summary.best.value.toPrecision(6)) : '-',
+          o.folder,
+        ]),
+      ),
+    );
+  }
+  return report;
+}

@@ -1,0 +1,102 @@
+import { type Config, type ConfigSpace, fixHyperparameters } from '../config-space/index.js';
+import { FIFOScheduler } from '../schedulers/fifo.js';
+import { HyperbandScheduler, type HyperbandOptions, rungLevels } from '../schedulers/hyperband.js';
+import { RandomSearcher } from '../schedulers/searchers/random.js';
+import type { Mode, SearchProblem, TrialScheduler } from '../schedulers/types.js';
+import { unknownName } from '../util/errors.js';
+import type { Rng } from '../util/rng.js';
+
+/** What a method gets to build its scheduler for one experiment (Syne Tune's MethodArguments). */
+export interface MethodArguments {
+  configSpace: ConfigSpace;
+  metric: string;
+  mode: Mode;
+  /** Resource attribute (e.g. 'epoch') and its largest value. */
+  resourceAttr: string;
+  maxResource: number;
+  nWorkers: number;
+  /** The run's random source (derived from the master seed and the seed index). */
+  rng: Rng;
+  /** Tabulated configs, when --restrict_configurations is on. */
+  restrictTo?: readonly Config[];
+}
+
+export interface MethodDefinition {
+  name: string;
+  description: string;
+  /** Expensive methods run one job per seed in launch-remote; cheap ones run their seeds in one job. */
+  expensive: boolean;
+  create(args: MethodArguments): TrialScheduler;
+}
+
+export function searchProblem(args: MethodArguments): SearchProblem {
+  return { configSpace: args.configSpace, metric: args.metric, mode: args.mode, rng: args.rng, restrictTo: args.restrictTo };
+}
+
+export const randomSearch = (args: MethodArguments) => {
+  const problem = searchProblem(args);
+  return new FIFOScheduler(problem, new RandomSearcher(problem));
+};
+
+export const hyperbandRandom = (args: MethodArguments, options: Omit<HyperbandOptions, 'maxT'>) => {
+  const problem = searchProblem(args);
+  return new HyperbandScheduler(problem, new RandomSearcher(problem), { maxT: args.maxResource, ...options });
+};
+
+/**
+ * A method on a restricted space: some hyperparameters fixed to constants (how the reference study
+ * builds ASHA-TANH from ASHA). Tabulated configs that disagree with the fixed values are dropped.
+ */
+export function withFixedHyperparameters(base: MethodDefinition, name: string, fixed: Config, description?: string): MethodDefinition {
+  return {
+    name,
+    description: description ?? `${base.name} with ${Object.entries(fixed).map(([k, v]) => `${k}=${v}`).join(', ')}`,
+    expensive: base.expensive,
+    create(args) {
+      const configSpace = fixHyperparameters(args.configSpace, fixed);
+      const restrictTo = args.restrictTo?.filter((c) => Object.entries(fixed).every(([k, v]) => c[k] === v));
+      return base.create({ ...args, configSpace, restrictTo });
+    },
+  };
+}
+
+const RS: MethodDefinition = { name: 'RS', description: 'random search (FIFO)', expensive: false, create: randomSearch };
+const ASHA: MethodDefinition = {
+  name: 'ASHA',
+  description: 'asynchronous successive halving, stopping type (grace period 1, η = 3)',
+  expensive: false,
+  create: (args) => hyperbandRandom(args, { type: 'stopping' }),
+};
+const ASHA_PROMOTION: MethodDefinition = {
+  name: 'ASHA-PROMOTION',
+  description: 'asynchronous successive halving, promotion type (trials pause at rungs)',
+  expensive: false,
+  create: (args) => hyperbandRandom(args, { type: 'promotion' }),
+};
+const HYPERBAND: MethodDefinition = {
+  name: 'HYPERBAND',
+  description: 'asynchronous Hyperband, stopping type, one bracket per rung level',
+  expensive: false,
+  create: (args) => hyperbandRandom(args, { type: 'stopping', brackets: Math.max(1, rungLevels(1, 3, args.maxResource).length) }),
+};
+
+const tanh = { hp_activation_fn_1: 'tanh', hp_activation_fn_2: 'tanh' };
+const relu = { hp_activation_fn_1: 'relu', hp_activation_fn_2: 'relu' };
+
+/** The built-in methods. */
+export const methodDefinitions: Record<string, MethodDefinition> = Object.fromEntries(
+  [
+    RS,
+    ASHA,
+    ASHA_PROMOTION,
+    HYPERBAND,
+    withFixedHyperparameters(ASHA, 'ASHA-TANH', tanh),
+    withFixedHyperparameters(ASHA, 'ASHA-RELU', relu),
+  ].map((m) => [m.name, m]),
+);
+
+export function getMethod(name: string, registry: Record<string, MethodDefinition> = methodDefinitions): MethodDefinition {
+  const m = registry[name];
+  if (!m) throw unknownName('method', name, Object.keys(registry));
+  return m;
+}

@@ -1,0 +1,41 @@
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const METADATA_FILE = 'metadata.json';
+
+export type ExperimentStatus = 'running' | 'completed' | 'failed';
+
+export interface ExperimentMetadata {
+  tag: string;
+  method: string;
+  benchmark: string;
+  seed: number;
+  random_seed: number;
+  n_workers: number;
+  max_wallclock_time: number | null;
+  metric: string;
+  mode: 'min' | 'max';
+  resource_attr: string;
+  scheduler: Record<string, unknown>;
+  tunelab_version: string;
+  git_commit: string | null;
+  start_time: string;
+  end_time: string | null;
+  status: ExperimentStatus;
+  error?: string;
+  [extra: string]: unknown;
+}
+
+/** Written to a temporary file and renamed, so a reader never sees half a file. */
+export function writeJsonAtomic(path: string, value: unknown, pretty = true): void {
+  writeFileSync(`${path}.tmp`, (pretty ? JSON.stringify(value, null, 2) : JSON.stringify(value)) + '\n');
+  renameSync(`${path}.tmp`, path);
+}
+
+export function writeMetadata(folder: string, meta: ExperimentMetadata): void {
+  writeJsonAtomic(join(folder, METADATA_FILE), meta);
+}
+
+export function readMetadata(folder: string): ExperimentMetadata {
+  return JSON.parse(readFileSync(join(folder, METADATA_FILE), 'utf8')) as ExperimentMetadata;
+}

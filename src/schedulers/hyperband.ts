@@ -1,0 +1,241 @@
+import type { RngState } from '../util/rng.js';
+import type { Decision, Mode, SearchProblem, Searcher, Suggestion, TrialResult, TrialScheduler } from './types.js';
+import { better, metricValue } from './types.js';
+
+export interface HyperbandOptions {
+  /** 'stopping': a trial below the top 1/η at a rung is stopped. 'promotion': trials pause at rungs and the best get promoted. */
+  type: 'stopping' | 'promotion';
+  /** The largest resource a trial can reach (e.g. the number of epochs). */
+  maxT: number;
+  /** Smallest rung level (default 1). */
+  gracePeriod?: number;
+  /** η (default 3). */
+  reductionFactor?: number;
+  /** 1 = ASHA; more = asynchronous Hyperband, bracket b starting at rung b. */
+  brackets?: number;
+}
+
+interface RungEntry {
+  value: number;
+  /** promotion type: the trial left this rung (promoted) or can never leave it (failed) */
+  done: boolean;
+}
+
+interface TrialInfo {
+  bracket: number;
+  /** index into the bracket's rungs of the next rung the trial has not reached yet */
+  nextRung: number;
+}
+
+/** Rung levels round(gracePeriod · η^k) below maxT. */
+export function rungLevels(gracePeriod: number, reductionFactor: number, maxT: number): number[] {
+  const levels: number[] = [];
+  for (let k = 0; ; k++) {
+    const level = Math.round(gracePeriod * Math.pow(reductionFactor, k));
+    if (level >= maxT) break;
+    if (levels[levels.length - 1] !== level) levels.push(level);
+  }
+  return levels;
+}
+
+/**
+ * Asynchronous successive halving (ASHA) and asynchronous Hyperband, stopping and promotion variants.
+ * Rungs keep the metric value of every trial that reached them; decisions compare against those.
+ */
+export class HyperbandScheduler implements TrialScheduler {
+  readonly metric: string;
+  readonly mode: Mode;
+  readonly type: 'stopping' | 'promotion';
+  readonly maxT: number;
+  readonly gracePeriod: number;
+  readonly reductionFactor: number;
+  readonly levels: number[];
+  readonly numBrackets: number;
+  /** rungs[bracket][k] holds trials that reached level levels[bracket + k] */
+  private rungs: Map<number, RungEntry>[][];
+  private trials = new Map<number, TrialInfo>();
+  private readonly bracketWeights: number[];
+
+  constructor(
+    private readonly problem: SearchProblem,
+    private readonly searcher: Searcher,
+    options: HyperbandOptions,
+  ) {
+    this.metric = problem.metric;
+    this.mode = problem.mode;
+    this.type = options.type;
+    this.maxT = options.maxT;
+    this.gracePeriod = options.gracePeriod ?? 1;
+    this.reductionFactor = options.reductionFactor ?? 3;
+    const brackets = options.brackets ?? 1;
+    if (!(this.maxT >= 1)) throw new Error(`hyperband: maxT must be >= 1, got ${this.maxT}`);
+    if (!(this.gracePeriod >= 1 && this.gracePeriod <= this.maxT)) {
+      throw new Error(`hyperband: gracePeriod must be in [1, maxT=${this.maxT}], got ${this.gracePeriod}`);
+    }
+    if (!(this.reductionFactor >= 2)) throw new Error(`hyperband: reductionFactor must be >= 2, got ${this.reductionFactor}`);
+    this.levels = rungLevels(this.gracePeriod, this.reductionFactor, this.maxT);
+    const maxBrackets = Math.max(1, this.levels.length);
+    if (!Number.isInteger(brackets) || brackets < 1 || brackets > maxBrackets) {
+      throw new Error(`hyperband: brackets must be an integer in [1, ${maxBrackets}] for rung levels [${this.levels.join(', ')}], got ${brackets}`);
+    }
+    this.numBrackets = brackets;
+    this.rungs = this.emptyRungs();
+    // asynchronous Hyperband: bracket b gets the share of trials it would start in synchronous Hyperband
+    const B = brackets;
+    this.bracketWeights = Array.from({ length: B }, (_, b) => (B / (B - b)) * Math.pow(this.reductionFactor, B - 1 - b));
+  }
+
+  private emptyRungs(): Map<number, RungEntry>[][] {
+    return Array.from({ length: this.numBrackets }, (_, b) => this.bracketLevels(b).map(() => new Map<number, RungEntry>()));
+  }
+
+  private bracketLevels(bracket: number): number[] {
+    return this.levels.slice(bracket);
+  }
+
+  private sampleBracket(): number {
+    if (this.numBrackets === 1) return 0;
+    const total = this.bracketWeights.reduce((a, b) => a + b, 0);
+    let u = this.problem.rng.next() * total;
+    for (let b = 0; b < this.numBrackets; b++) {
+      u -= this.bracketWeights[b];
+      if (u < 0) return b;
+    }
+    return this.numBrackets - 1;
+  }
+
+  suggest(trialId: number): Suggestion | undefined {
+    if (this.type === 'promotion') {
+      const promoted = this.findPromotable();
+      if (promoted !== undefined) {
+        this.searcher.onTrialResumed(promoted);
+        return { resume: promoted };
+      }
+    }
+    const bracket = this.sampleBracket();
+    const config = this.searcher.suggest(trialId);
+    if (!config) return undefined;
+    this.trials.set(trialId, { bracket, nextRung: 0 });
+    return { config };
+  }
+
+  /** Number of entries at `rung` strictly better than `value`. */
+  private rank(rung: Map<number, RungEntry>, value: number): number {
+    let r = 0;
+    for (const e of rung.values()) if (better(this.mode, e.value, value)) r++;
+    return r;
+  }
+
+  /** Best paused trial in the top 1/η of its rung, searching rungs from the highest down. */
+  private findPromotable(): number | undefined {
+    for (let b = 0; b < this.numBrackets; b++) {
+      const rungs = this.rungs[b];
+      for (let k = rungs.length - 1; k >= 0; k--) {
+        const rung = rungs[k];
+        const quota = Math.floor(rung.size / this.reductionFactor);
+        if (quota === 0) continue;
+        let best: number | undefined;
+        let bestValue = 0;
+        for (const [id, e] of rung) {
+          if (e.done || this.rank(rung, e.value) >= quota) continue;
+          if (best === undefined || better(this.mode, e.value, bestValue)) {
+            best = id;
+            bestValue = e.value;
+          }
+        }
+        if (best !== undefined) {
+          rung.get(best)!.done = true;
+          return best;
+        }
+      }
+    }
+    return undefined;
+  }
+
+  onTrialResult(trialId: number, result: TrialResult): Decision {
+    const value = metricValue(result, this.metric);
+    this.searcher.onTrialResult(trialId, result.resource, value);
+    const info = this.trials.get(trialId);
+    if (!info) throw new Error(`hyperband: result for unknown trial ${trialId}`);
+    if (result.resource >= this.maxT) return 'continue';
+    const levels = this.bracketLevels(info.bracket);
+    let decision: Decision = 'continue';
+    while (info.nextRung < levels.length && result.resource >= levels[info.nextRung]) {
+      const rung = this.rungs[info.bracket][info.nextRung];
+      rung.set(trialId, { value, done: false });
+      info.nextRung++;
+      if (this.type === 'stopping') {
+        // continue only if in the top ceil(n/η) of the values recorded at this rung so far
+        if (this.rank(rung, value) >= Math.ceil(rung.size / this.reductionFactor)) decision = 'stop';
+      } else {
+        decision = 'pause';
+      }
+    }
+    if (decision === 'stop') this.searcher.onTrialIdle(trialId, 'stopped');
+    if (decision === 'pause') this.searcher.onTrialIdle(trialId, 'paused');
+    return decision;
+  }
+
+  onTrialComplete(trialId: number): void {
+    this.searcher.onTrialIdle(trialId, 'completed');
+  }
+
+  onTrialError(trialId: number): void {
+    // a failed trial keeps its recorded values (they are real observations) but is never promoted
+    for (const rungs of this.rungs) for (const rung of rungs) {
+      const e = rung.get(trialId);
+      if (e) e.done = true;
+    }
+    this.searcher.onTrialIdle(trialId, 'failed');
+  }
+
+  /** Per rung level: how many trials reached it (summed over brackets). */
+  informationForRungs(): { level: number; count: number }[] {
+    return this.levels.map((level) => {
+      let count = 0;
+      for (let b = 0; b < this.numBrackets; b++) {
+        const k = this.bracketLevels(b).indexOf(level);
+        if (k >= 0) count += this.rungs[b][k].size;
+      }
+      return { level, count };
+    });
+  }
+
+  metadata() {
+    return {
+      scheduler: 'hyperband',
+      type: this.type,
+      metric: this.metric,
+      mode: this.mode,
+      max_t: this.maxT,
+      grace_period: this.gracePeriod,
+      reduction_factor: this.reductionFactor,
+      brackets: this.numBrackets,
+      rung_levels: this.levels,
+      ...this.searcher.metadata(),
+    };
+  }
+
+  state() {
+    return {
+      rng: this.problem.rng.state(),
+      searcher: this.searcher.state(),
+      trials: [...this.trials],
+      rungs: this.rungs.map((rs) => rs.map((r) => [...r])),
+    };
+  }
+
+  restore(state: unknown) {
+    const s = state as {
+      rng: RngState;
+      searcher: unknown;
+      trials: [number, TrialInfo][];
+      rungs: [number, RungEntry][][][];
+    };
+    if (s.rungs.length !== this.numBrackets) throw new Error('hyperband: checkpoint has a different number of brackets');
+    this.problem.rng.setState(s.rng);
+    this.searcher.restore(s.searcher);
+    this.trials = new Map(s.trials.map(([id, t]) => [id, { ...t }]));
+    this.rungs = s.rungs.map((rs) => rs.map((r) => new Map(r.map(([id, e]) => [id, { ...e }]))));
+  }
+}

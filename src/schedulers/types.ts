@@ -1,0 +1,73 @@
+import type { Config, ConfigSpace } from '../config-space/index.js';
+import type { Rng } from '../util/rng.js';
+
+export type Mode = 'min' | 'max';
+export type Decision = 'continue' | 'pause' | 'stop';
+
+/** One result reported by a trial: its resource level (e.g. epoch) and metric values. */
+export interface TrialResult {
+  readonly resource: number;
+  readonly metrics: Readonly<Record<string, number>>;
+}
+
+/** What a free worker should do: start a new config, or resume a paused trial. */
+export type Suggestion = { config: Config } | { resume: number };
+
+/**
+ * The scheduler interface (DESIGN.md §3): asynchronous and event driven, one object per experiment.
+ * The tuner calls `suggest` whenever a worker is free, and `onTrialResult` for every reported result.
+ */
+export interface TrialScheduler {
+  readonly metric: string;
+  readonly mode: Mode;
+  /** `trialId` is the id a new trial will get if a config is returned. Undefined: nothing to do now. */
+  suggest(trialId: number): Suggestion | undefined;
+  onTrialResult(trialId: number, result: TrialResult): Decision;
+  onTrialComplete(trialId: number): void;
+  onTrialError(trialId: number): void;
+  /** Settings, for metadata.json. */
+  metadata(): Record<string, unknown>;
+  /** Plain-JSON state for tuner.json; `restore` continues exactly where `state` was taken. */
+  state(): unknown;
+  restore(state: unknown): void;
+}
+
+/** Everything a searcher or scheduler needs to know about the problem. */
+export interface SearchProblem {
+  configSpace: ConfigSpace;
+  metric: string;
+  mode: Mode;
+  rng: Rng;
+  /** When set, only these configs may be suggested (tabulated benchmarks). */
+  restrictTo?: readonly Config[];
+  /** Configs to evaluate first, in order. */
+  pointsToEvaluate?: readonly Config[];
+}
+
+/**
+ * Proposes configs. Plugs into FIFO and hyperband schedulers; it sees every result and which trials
+ * are still pending, so that model-based searchers can avoid proposing duplicates to parallel workers.
+ */
+export interface Searcher {
+  /** A new config for trial `trialId`, or undefined when the space is exhausted. */
+  suggest(trialId: number): Config | undefined;
+  onTrialResult(trialId: number, resource: number, value: number): void;
+  /** The trial is no longer running (paused, stopped, completed or failed). */
+  onTrialIdle(trialId: number, reason: 'paused' | 'stopped' | 'completed' | 'failed'): void;
+  /** A paused trial runs again. */
+  onTrialResumed(trialId: number): void;
+  metadata(): Record<string, unknown>;
+  state(): unknown;
+  restore(state: unknown): void;
+}
+
+export function metricValue(result: TrialResult, metric: string): number {
+  const v = result.metrics[metric];
+  if (typeof v !== 'number' || Number.isNaN(v)) {
+    throw new Error(`result lacks metric '${metric}' (has ${Object.keys(result.metrics).join(', ') || 'nothing'})`);
+  }
+  return v;
+}
+
+/** True if a is strictly better than b. */
+export const better = (mode: Mode, a: number, b: number) => (mode === 'min' ? a < b : a > b);

@@ -1,0 +1,304 @@
+import type { TrialBackend, BackendResult } from '../backends/types.js';
+import type { Cell } from '../results/csv.js';
+import { ResultsWriter } from '../results/writer.js';
+import { type Decision, type TrialScheduler, better } from '../schedulers/types.js';
+import { type TunerCheckpoint, writeCheckpoint } from './checkpoint.js';
+import type { ExtraResultsComposer, StoppingCriteria, TrialRecord, TunerCallback, TunerSummary } from './types.js';
+
+export interface TunerOptions {
+  scheduler: TrialScheduler;
+  backend: TrialBackend;
+  nWorkers: number;
+  stopping: StoppingCriteria;
+  /** Names of the config's hyperparameters, for the `config_<name>` columns. */
+  configNames: readonly string[];
+  /** Folder for results.csv.gz and tuner.json; without it nothing is written. */
+  folder?: string;
+  /** Write tuner.json at every flush (default true when `folder` is set). */
+  checkpoint?: boolean;
+  /** Stored in tuner.json and checked on resume. */
+  identity?: Record<string, unknown>;
+  extraResults?: ExtraResultsComposer;
+  callbacks?: TunerCallback[];
+  /** The run fails once more than this many trials failed (default 1). */
+  maxFailures?: number;
+  /** Results are flushed every this many seconds of the backend clock (default 60). */
+  flushInterval?: number;
+  /**
+   * tuner.json is written every this many seconds of the backend clock (default 300), always right
+   * after a flush, and at the end. A resumed run drops rows written after its checkpoint and
+   * recomputes them.
+   */
+  checkpointInterval?: number;
+}
+
+export class TunerError extends Error {}
+
+const STATUS_COLUMNS = ['trial_id', 'st_tuner_time', 'st_worker_time', 'st_worker_iter', 'st_decision', 'st_status'];
+
+/**
+ * The asynchronous tuning loop: keeps `nWorkers` trials busy with what the scheduler suggests, feeds
+ * every result back to it, applies its decisions, and records each result as a row.
+ */
+export class Tuner {
+  readonly scheduler: TrialScheduler;
+  readonly backend: TrialBackend;
+  readonly trials = new Map<number, TrialRecord>();
+  readonly columns: string[];
+  private nextTrialId = 0;
+  private numResults = 0;
+  private numFailures = 0;
+  private lastFlushTime = 0;
+  private lastCheckpointTime = 0;
+  private best: { trialId: number; value: number } | undefined;
+  private writer: ResultsWriter | undefined;
+  private stopReason: string | undefined;
+  private readonly running = new Set<number>();
+
+  constructor(private readonly options: TunerOptions) {
+    this.scheduler = options.scheduler;
+    this.backend = options.backend;
+    if (!(Number.isInteger(options.nWorkers) && options.nWorkers >= 1)) throw new TunerError(`n_workers must be a positive integer, got ${options.nWorkers}`);
+    const { backend } = options;
+    this.columns = [
+      ...STATUS_COLUMNS,
+      backend.resourceAttr,
+      ...backend.metricNames.filter((m) => m !== backend.resourceAttr),
+      ...options.configNames.map((n) => `config_${n}`),
+      ...(options.extraResults?.keys() ?? []),
+    ];
+    const dup = this.columns.find((c, i) => this.columns.indexOf(c) !== i);
+    if (dup) throw new TunerError(`results column '${dup}' appears twice (an extra-results key clashes with a built-in column?)`);
+  }
+
+  /** Ask the loop to stop after the current step; results are flushed and tuner.json written. */
+  requestStop(reason = 'stop requested'): void {
+    this.stopReason ??= reason;
+  }
+
+  get tunerTime(): number {
+    return this.backend.now();
+  }
+
+  get resultsWritten(): number {
+    return this.numResults;
+  }
+
+  /** Current best (trial, metric value). */
+  get bestSoFar(): { trialId: number; value: number } | undefined {
+    return this.best;
+  }
+
+  private emit<K extends keyof TunerCallback>(event: K, ...args: Parameters<NonNullable<TunerCallback[K]>>): void {
+    for (const cb of this.options.callbacks ?? []) (cb[event] as ((...a: unknown[]) => void) | undefined)?.apply(cb, args);
+  }
+
+  /** Runs to the end (or to `requestStop`). Pass a checkpoint to continue a previous run. */
+  async run(resumeFrom?: TunerCheckpoint): Promise<TunerSummary> {
+    const { folder } = this.options;
+    if (resumeFrom) await this.restore(resumeFrom);
+    else if (folder) this.writer = ResultsWriter.create(folder, this.columns);
+    this.emit('onStart', this);
+    try {
+      await this.loop();
+    } finally {
+      this.writer?.flush();
+    }
+    const interrupted = this.stopReason !== undefined;
+    if (!interrupted) {
+      for (const id of [...this.running]) await this.endTrial(id, 'stopped');
+    }
+    this.saveCheckpoint();
+    const summary = this.summary(interrupted ? 'interrupted' : 'completed');
+    this.emit('onEnd', this, summary);
+    return summary;
+  }
+
+  private summary(status: TunerSummary['status']): TunerSummary {
+    return {
+      status,
+      numTrials: this.trials.size,
+      numResults: this.numResults,
+      numFailures: this.numFailures,
+      tunerTime: this.backend.now(),
+      best: this.best && { ...this.best, config: this.trials.get(this.best.trialId)!.config },
+    };
+  }
+
+  private criteriaMet(): boolean {
+    const s = this.options.stopping;
+    if (s.maxWallclockTime !== undefined && this.backend.now() >= s.maxWallclockTime) return true;
+    if (s.maxNumResults !== undefined && this.numResults >= s.maxNumResults) return true;
+    if (s.maxNumTrialsCompleted !== undefined) {
+      let completed = 0;
+      for (const t of this.trials.values()) if (t.status === 'completed') completed++;
+      if (completed >= s.maxNumTrialsCompleted) return true;
+    }
+    return false;
+  }
+
+  private async loop(): Promise<void> {
+    const { stopping, nWorkers } = this.options;
+    const deadline = stopping.maxWallclockTime ?? Infinity;
+    let steps = 0;
+    while (!this.criteriaMet()) {
+      await this.fillWorkers(nWorkers);
+      if (this.running.size === 0) return; // nothing left to run
+      const { results, completed, failed } = await this.backend.poll(deadline);
+      for (const r of results) {
+        await this.onResult(r);
+        if (this.criteriaMet()) break;
+      }
+      for (const id of completed) if (this.running.has(id)) await this.endTrial(id, 'completed');
+      for (const f of failed) if (this.running.has(f.trialId)) await this.onFailure(f.trialId, f.error);
+      this.flushAndCheckpointWhenDue();
+      // let signal handlers run: a simulated loop never waits on real I/O otherwise
+      if (++steps % 256 === 0) await new Promise((r) => setImmediate(r));
+      if (this.stopReason !== undefined) return;
+    }
+  }
+
+  private async fillWorkers(nWorkers: number): Promise<void> {
+    const maxStarted = this.options.stopping.maxNumTrialsStarted ?? Infinity;
+    while (this.running.size < nWorkers) {
+      const suggestion = this.scheduler.suggest(this.nextTrialId);
+      if (!suggestion) return;
+      if ('resume' in suggestion) {
+        const trial = this.trials.get(suggestion.resume);
+        if (!trial || trial.status !== 'paused') throw new TunerError(`scheduler asked to resume trial ${suggestion.resume}, which is not paused`);
+        trial.status = 'running';
+        this.running.add(trial.id);
+        await this.backend.resume(trial.id);
+        this.emit('onTrialStart', this, trial, true);
+      } else {
+        if (this.nextTrialId >= maxStarted) return;
+        const trial: TrialRecord = { id: this.nextTrialId++, config: suggestion.config, status: 'running', numResults: 0 };
+        this.trials.set(trial.id, trial);
+        this.running.add(trial.id);
+        await this.backend.start(trial.id, trial.config);
+        this.emit('onTrialStart', this, trial, false);
+      }
+    }
+  }
+
+  private async onResult(r: BackendResult): Promise<void> {
+    const trial = this.trials.get(r.trialId);
+    if (!trial || !this.running.has(r.trialId)) return;
+    const decision: Decision = this.scheduler.onTrialResult(r.trialId, r.result);
+    trial.numResults++;
+    trial.lastResult = r.result;
+    this.numResults++;
+    const value = r.result.metrics[this.scheduler.metric];
+    if (typeof value === 'number' && !Number.isNaN(value) && (!this.best || better(this.scheduler.mode, value, this.best.value))) {
+      this.best = { trialId: trial.id, value };
+    }
+    if (decision === 'pause') {
+      trial.status = 'paused';
+      this.running.delete(trial.id);
+      await this.backend.pause(trial.id);
+    } else if (decision === 'stop') {
+      trial.status = 'stopped';
+      this.running.delete(trial.id);
+      await this.backend.stop(trial.id);
+    }
+    this.record(trial, r, decision);
+    this.emit('onResult', this, trial, r, decision);
+    if (decision === 'stop') this.emit('onTrialEnd', this, trial);
+  }
+
+  private record(trial: TrialRecord, r: BackendResult, decision: Decision): void {
+    if (!this.writer) return;
+    const row: Record<string, Cell> = {
+      trial_id: trial.id,
+      st_tuner_time: r.time,
+      st_worker_time: r.workerTime,
+      st_worker_iter: r.workerIter,
+      st_decision: decision,
+      st_status: trial.status,
+      ...r.result.metrics,
+      [this.backend.resourceAttr]: r.result.resource,
+    };
+    for (const name of this.options.configNames) row[`config_${name}`] = trial.config[name];
+    const extra = this.options.extraResults?.compose(this);
+    if (extra) Object.assign(row, extra);
+    this.writer.append(row);
+  }
+
+  private async endTrial(id: number, status: 'completed' | 'stopped'): Promise<void> {
+    const trial = this.trials.get(id)!;
+    this.running.delete(id);
+    trial.status = status;
+    if (status === 'completed') this.scheduler.onTrialComplete(id);
+    else await this.backend.stop(id);
+    this.emit('onTrialEnd', this, trial);
+  }
+
+  private async onFailure(id: number, error: string): Promise<void> {
+    const trial = this.trials.get(id)!;
+    this.running.delete(id);
+    trial.status = 'failed';
+    this.numFailures++;
+    this.scheduler.onTrialError(id);
+    this.emit('onTrialEnd', this, trial);
+    const maxFailures = this.options.maxFailures ?? 1;
+    if (this.numFailures > maxFailures) {
+      throw new TunerError(`${this.numFailures} trials failed, more than max_failures=${maxFailures}; last: trial ${id}: ${error}`);
+    }
+  }
+
+  private flushAndCheckpointWhenDue(): void {
+    const now = this.backend.now();
+    if (now - this.lastFlushTime < (this.options.flushInterval ?? 60)) return;
+    this.lastFlushTime = now;
+    this.writer?.flush();
+    if (now - this.lastCheckpointTime >= (this.options.checkpointInterval ?? 300)) {
+      this.lastCheckpointTime = now;
+      this.saveCheckpoint();
+    }
+  }
+
+  private saveCheckpoint(): void {
+    const { folder, checkpoint = true } = this.options;
+    if (!folder || !checkpoint) return;
+    writeCheckpoint(folder, this.checkpoint());
+  }
+
+  checkpoint(): TunerCheckpoint {
+    return {
+      format: 'tunelab-tuner',
+      version: 1,
+      identity: this.options.identity ?? {},
+      rowsWritten: this.writer?.rowsWritten ?? 0,
+      tuner: {
+        nextTrialId: this.nextTrialId,
+        // finished trials need no last result to continue; leaving it out keeps tuner.json small
+        trials: [...this.trials.values()].map((t) => (t.status === 'running' || t.status === 'paused' ? t : { ...t, lastResult: undefined })),
+        numResults: this.numResults,
+        numFailures: this.numFailures,
+        lastFlushTime: this.lastFlushTime,
+        lastCheckpointTime: this.lastCheckpointTime,
+        best: this.best,
+      },
+      scheduler: this.scheduler.state(),
+      backend: this.backend.state(),
+    };
+  }
+
+  private async restore(c: TunerCheckpoint): Promise<void> {
+    this.scheduler.restore(c.scheduler);
+    await this.backend.restore(c.backend);
+    this.nextTrialId = c.tuner.nextTrialId;
+    this.numResults = c.rowsWritten;
+    this.numFailures = c.tuner.numFailures;
+    this.lastFlushTime = c.tuner.lastFlushTime;
+    this.lastCheckpointTime = c.tuner.lastCheckpointTime;
+    this.best = c.tuner.best;
+    this.trials.clear();
+    this.running.clear();
+    for (const t of c.tuner.trials) {
+      this.trials.set(t.id, { ...t });
+      if (t.status === 'running') this.running.add(t.id);
+    }
+    if (this.options.folder) this.writer = ResultsWriter.resume(this.options.folder, this.columns, c.rowsWritten);
+  }
+}

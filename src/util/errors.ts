@@ -1,0 +1,15 @@
+/**
+ * An error caused by the user's input (a flag, a file, a name). The CLI prints its message
+ * without a stack trace and exits with `exitCode` (2 = bad usage, as yargs does).
+ */
+export class UserError extends Error {
+  constructor(message: string, readonly exitCode = 2) {
+    super(message);
+    this.name = 'UserError';
+  }
+}
+
+/** "unknown method 'X'; valid: A, B, C" */
+export function unknownName(kind: string, value: string, valid: readonly string[]): UserError {
+  return new UserError(`unknown ${kind} '${value}'; valid ${kind}s: ${valid.join(', ')}`);
+}
