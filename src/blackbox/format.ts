@@ -1,4 +1,5 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirp } from '../util/fs.js';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { type Config, configSpaceFromJSON, configSpaceToJSON } from '../config-space/index.js';
@@ -34,7 +35,7 @@ function writeAtomic(path: string, data: Buffer | string) {
 }
 
 export function writeTable(dir: string, table: TableData): void {
-  mkdirSync(dir, { recursive: true });
+  mkdirp(dir);
   const names = Object.keys(table.configSpace);
   const columns: Record<string, Value[]> = {};
   for (const name of names) columns[name] = table.configurations.map((c) => c[name]);

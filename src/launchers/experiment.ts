@@ -1,4 +1,5 @@
-import { accessSync, constants, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { mkdirp } from '../util/fs.js';
+import { accessSync, constants, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadBlackbox } from '../blackbox/repository.js';
 import { SimulatorBackend } from '../backends/simulator.js';
@@ -47,7 +48,7 @@ export const runSeed = (masterSeed: number, seed: number) => hashSeed('tunelab-r
 export function checkWritableRoot(root: string, tag: string): void {
   const dir = join(root, tag);
   try {
-    mkdirSync(dir, { recursive: true });
+    mkdirp(dir);
     accessSync(dir, constants.W_OK);
   } catch (e) {
     throw new UserError(`cannot write results under ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message} (set --results_root or $TUNELAB_ROOT to a writable folder)`);

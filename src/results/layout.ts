@@ -1,3 +1,4 @@
+import { mkdirp } from '../util/fs.js';
 import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -31,7 +32,7 @@ export function parseExperimentFolderName(tag: string, name: string): { benchmar
  */
 export function createExperimentFolder(root: string, tag: string, benchmark: string, seed: number, now = new Date()): string {
   const tagDir = join(root, tag);
-  mkdirSync(tagDir, { recursive: true });
+  mkdirp(tagDir);
   for (let bump = 0; bump < 10_000; bump++) {
     const dir = join(tagDir, experimentFolderName(tag, benchmark, seed, new Date(now.getTime() + bump)));
     try {

@@ -1,0 +1,35 @@
+import type { Argv } from 'yargs';
+import { UserError } from '../util/errors.js';
+
+/** A numeric flag that rejects non-numbers by name instead of passing NaN on. */
+export function numeric(flag: string, opts: { integer?: boolean } = {}) {
+  return (raw: unknown) => {
+    const v = Array.isArray(raw) ? raw[raw.length - 1] : raw;
+    const n = typeof v === 'number' ? v : Number(v);
+    if (v === '' || !Number.isFinite(n) || (opts.integer && !Number.isInteger(n))) {
+      throw new UserError(`--${flag} expects ${opts.integer ? 'an integer' : 'a number'}, got '${v}'`);
+    }
+    return n;
+  };
+}
+
+/** The flags of `hpo-main` (and of the commands that fan it out). */
+export function experimentFlags<T>(y: Argv<T>) {
+  return y
+    .option('experiment_tag', { type: 'string', demandOption: true, describe: 'name of the study; results go to <root>/<tag>/' })
+    .option('method', { type: 'string', array: true, describe: 'method(s) to run (default: all registered)' })
+    .option('benchmark', { type: 'string', array: true, describe: 'benchmark(s) to run (default: the default benchmarks)' })
+    .option('num_seeds', { type: 'string', default: '1', coerce: numeric('num_seeds', { integer: true }), describe: 'end of the seed range: seeds start_seed .. num_seeds-1 run' })
+    .option('start_seed', { type: 'string', default: '0', coerce: numeric('start_seed', { integer: true }), describe: 'first seed index' })
+    .option('random_seed', { type: 'string', coerce: numeric('random_seed', { integer: true }), describe: 'master seed of the study (drawn and printed when absent)' })
+    .option('backend', { type: 'string', default: 'simulator', choices: ['simulator'], describe: 'trial backend' })
+    .option('n_workers', { type: 'string', coerce: numeric('n_workers', { integer: true }), describe: "override the benchmark's number of workers" })
+    .option('max_wallclock_time', { type: 'string', coerce: numeric('max_wallclock_time'), describe: "override the benchmark's time budget (seconds of the backend clock)" })
+    .option('results_root', { type: 'string', describe: 'results root (default $TUNELAB_ROOT, else ~/tunelab)' })
+    .option('verbose', { type: 'string', default: '0', coerce: numeric('verbose', { integer: true }), describe: '1: print every trial start, decision and end' })
+    .option('save_tuner', { type: 'boolean', default: true, describe: 'write tuner.json checkpoints (needed for --resume)' })
+    .option('resume', { type: 'boolean', default: false, describe: 'continue unfinished runs of the same tag/method/benchmark/seed; skip finished ones' })
+    .option('restrict_configurations', { type: 'boolean', default: false, describe: 'only suggest configs that the benchmark table holds' })
+    .option('max_failures', { type: 'string', default: '1', coerce: numeric('max_failures', { integer: true }), describe: 'fail an experiment once more trials failed' });
+}
+

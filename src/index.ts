@@ -1,0 +1,41 @@
+/** tunelab's public API. */
+export * from './config-space/index.js';
+export { createRng, restoreRng, hashSeed, type Rng, type RngState } from './util/rng.js';
+export { UserError } from './util/errors.js';
+
+export type { Mode, Decision, TrialResult, Suggestion, TrialScheduler, Searcher, SearchProblem } from './schedulers/types.js';
+export { FIFOScheduler } from './schedulers/fifo.js';
+export { HyperbandScheduler, rungLevels, type HyperbandOptions } from './schedulers/hyperband.js';
+export { RandomSearcher } from './schedulers/searchers/random.js';
+
+export type { TrialBackend, BackendResult, PollResult } from './backends/types.js';
+export { SimulatorBackend, type SimulatorOptions } from './backends/simulator.js';
+
+export type { Blackbox } from './blackbox/types.js';
+export { TabularBlackbox, tabulate, type TableData } from './blackbox/tabular.js';
+export { readTable, writeTable } from './blackbox/format.js';
+export { nearestNeighbourSurrogate, type Surrogate } from './blackbox/surrogate.js';
+export { syntheticBlackbox, syntheticBlackboxNames, fcnetConfigSpace } from './blackbox/synthetic.js';
+export { loadBlackbox } from './blackbox/repository.js';
+
+export { Tuner, TunerError, type TunerOptions } from './tuner/tuner.js';
+export type { StoppingCriteria, ExtraResultsComposer, TunerCallback, TunerSummary, TrialRecord } from './tuner/types.js';
+export { readCheckpoint, type TunerCheckpoint } from './tuner/checkpoint.js';
+
+export { ResultsWriter, RESULTS_FILE } from './results/writer.js';
+export { readMetadata, type ExperimentMetadata, type ExperimentStatus } from './results/metadata.js';
+export { createExperimentFolder, experimentFolderName, parseExperimentFolderName, resultsRoot } from './results/layout.js';
+
+export { benchmarkDefinitions, defaultBenchmarks, getBenchmark, type BenchmarkDefinition } from './launchers/benchmarks/index.js';
+export {
+  methodDefinitions,
+  getMethod,
+  withFixedHyperparameters,
+  randomSearch,
+  hyperbandRandom,
+  type MethodDefinition,
+  type MethodArguments,
+} from './launchers/methods.js';
+export { hpoMain, seedRange, type HpoMainOptions, type HpoMainContext, type HpoMainReport } from './launchers/hpo-main.js';
+export { runExperiment, runSeed, type ExperimentSpec, type ExperimentOutcome } from './launchers/experiment.js';
+export { formatTable } from './launchers/reporting.js';
