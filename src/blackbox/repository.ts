@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { UserError } from '../util/errors.js';
 import { packageRoot } from '../util/package-info.js';
@@ -18,11 +19,16 @@ export interface BlackboxRequest {
 /** Folder of the tables shipped with tunelab: benchmarks/data/<blackbox>/<dataset>/. */
 export const shippedTablesDir = join(packageRoot, 'benchmarks', 'data');
 
+/** Where downloaded, imported and converted benchmark data lives: `$TUNELAB_DATA`, else `~/.cache/tunelab`. */
+export function dataCacheDir(): string {
+  return process.env.TUNELAB_DATA ?? join(homedir(), '.cache', 'tunelab');
+}
+
 const cache = new Map<string, Promise<Blackbox>>();
 
 /**
- * Loads a blackbox: closed-form synthetic ones by name, tables from benchmarks/data (or from
- * `$TUNELAB_DATA`). Loaded blackboxes are cached per process (experiments of a study share them).
+ * Loads a blackbox: closed-form synthetic ones by name, tables from the data cache
+ * (`dataCacheDir()`) or from the tables shipped in benchmarks/data. Loaded blackboxes are cached per process (experiments of a study share them).
  */
 export function loadBlackbox(req: BlackboxRequest): Promise<Blackbox> {
   const key = JSON.stringify(req);
@@ -37,9 +43,7 @@ export function loadBlackbox(req: BlackboxRequest): Promise<Blackbox> {
 
 async function load(req: BlackboxRequest): Promise<Blackbox> {
   if (syntheticBlackboxNames.includes(req.blackbox)) return syntheticBlackbox(req.blackbox);
-  const dirs = [process.env.TUNELAB_DATA, shippedTablesDir]
-    .filter((d): d is string => Boolean(d))
-    .map((d) => join(d, req.blackbox, req.dataset ?? ''));
+  const dirs = [dataCacheDir(), shippedTablesDir].map((d) => join(d, req.blackbox, req.dataset ?? ''));
   const dir = dirs.find((d) => existsSync(join(d, 'meta.json')));
   if (!dir) {
     throw new UserError(`no data for blackbox '${req.blackbox}${req.dataset ? `/${req.dataset}` : ''}' (looked in ${dirs.join(', ')})`);

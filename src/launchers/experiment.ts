@@ -81,6 +81,9 @@ export async function runExperiment(spec: ExperimentSpec): Promise<ExperimentOut
   if (!blackbox.objectiveNames.includes(benchmark.metric)) {
     throw new UserError(`benchmark ${benchmark.name}: metric '${benchmark.metric}' not among the blackbox objectives ${blackbox.objectiveNames.join(', ')}`);
   }
+  if (method.multiFidelity && blackbox.fidelityValues.length < 2) {
+    throw new UserError(`method ${method.name} needs a multi-fidelity benchmark; ${benchmark.name} has a single fidelity (use RS or BO)`);
+  }
   if (spec.restrictConfigurations && !blackbox.configurations) {
     throw new UserError(`--restrict_configurations needs a tabulated benchmark; ${benchmark.name} is computed in closed form`);
   }

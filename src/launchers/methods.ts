@@ -26,6 +26,8 @@ export interface MethodDefinition {
   description: string;
   /** Expensive methods run one job per seed in launch-remote; cheap ones run their seeds in one job. */
   expensive: boolean;
+  /** Uses intermediate results at several resource levels (cannot run on a single-fidelity benchmark). */
+  multiFidelity: boolean;
   create(args: MethodArguments): TrialScheduler;
 }
 
@@ -52,6 +54,7 @@ export function withFixedHyperparameters(base: MethodDefinition, name: string, f
     name,
     description: description ?? `${base.name} with ${Object.entries(fixed).map(([k, v]) => `${k}=${v}`).join(', ')}`,
     expensive: base.expensive,
+    multiFidelity: base.multiFidelity,
     create(args) {
       const configSpace = fixHyperparameters(args.configSpace, fixed);
       const restrictTo = args.restrictTo?.filter((c) => Object.entries(fixed).every(([k, v]) => c[k] === v));
@@ -60,23 +63,26 @@ export function withFixedHyperparameters(base: MethodDefinition, name: string, f
   };
 }
 
-const RS: MethodDefinition = { name: 'RS', description: 'random search (FIFO)', expensive: false, create: randomSearch };
+const RS: MethodDefinition = { name: 'RS', description: 'random search (FIFO)', expensive: false, multiFidelity: false, create: randomSearch };
 const ASHA: MethodDefinition = {
   name: 'ASHA',
   description: 'asynchronous successive halving, stopping type (grace period 1, η = 3)',
   expensive: false,
+  multiFidelity: true,
   create: (args) => hyperbandRandom(args, { type: 'stopping' }),
 };
 const ASHA_PROMOTION: MethodDefinition = {
   name: 'ASHA-PROMOTION',
   description: 'asynchronous successive halving, promotion type (trials pause at rungs)',
   expensive: false,
+  multiFidelity: true,
   create: (args) => hyperbandRandom(args, { type: 'promotion' }),
 };
 const HYPERBAND: MethodDefinition = {
   name: 'HYPERBAND',
   description: 'asynchronous Hyperband, stopping type, one bracket per rung level',
   expensive: false,
+  multiFidelity: true,
   create: (args) => hyperbandRandom(args, { type: 'stopping', brackets: Math.max(1, rungLevels(1, 3, args.maxResource).length) }),
 };
 
