@@ -163,7 +163,8 @@ export class SimulatorBackend implements TrialBackend {
     metrics[this.resourceAttr] = resource;
     t.next = index + 1;
     await this.scheduleNext(trialId);
-    return { trialId, result: { resource, metrics }, time: this.clock, workerTime: this.elapsedAt(curve, index), workerIter: index };
+    const final = t.next >= this.blackbox.fidelityValues.length;
+    return { trialId, result: { resource, metrics }, time: this.clock, workerTime: this.elapsedAt(curve, index), workerIter: index, final };
   }
 
   state() {

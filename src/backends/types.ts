@@ -11,6 +11,8 @@ export interface BackendResult {
   workerTime: number;
   /** 0-based index of this result among the trial's results. */
   workerIter: number;
+  /** The trial's last result: it completes with it. */
+  final?: boolean;
 }
 
 export interface PollResult {

@@ -192,7 +192,9 @@ export class Tuner {
     if (typeof value === 'number' && !Number.isNaN(value) && (!this.best || better(this.scheduler.mode, value, this.best.value))) {
       this.best = { trialId: trial.id, value };
     }
-    if (decision === 'pause') {
+    if (r.final) {
+      trial.status = 'completed'; // its end is processed with the poll's completions
+    } else if (decision === 'pause') {
       trial.status = 'paused';
       this.running.delete(trial.id);
       await this.backend.pause(trial.id);
@@ -203,7 +205,7 @@ export class Tuner {
     }
     this.record(trial, r, decision);
     this.emit('onResult', this, trial, r, decision);
-    if (decision === 'stop') this.emit('onTrialEnd', this, trial);
+    if (decision === 'stop' && !r.final) this.emit('onTrialEnd', this, trial);
   }
 
   private record(trial: TrialRecord, r: BackendResult, decision: Decision): void {

@@ -1,0 +1,37 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { choice } from '../src/config-space/index.js';
+import { TabularBlackbox } from '../src/blackbox/tabular.js';
+
+export const tempDir = (prefix = 'tunelab-test-') => mkdtempSync(join(tmpdir(), prefix));
+
+/**
+ * Two configs, one seed, epochs 1..3, objectives [loss, elapsed_time]:
+ * 'a' takes 2 s per epoch (loss 3, 2, 1), 'b' takes 3 s per epoch (loss 5, 4, 3).
+ */
+export function tinyBlackbox(): TabularBlackbox {
+  return new TabularBlackbox({
+    configSpace: { x: choice(['a', 'b']) },
+    configurations: [{ x: 'a' }, { x: 'b' }],
+    fidelityName: 'epoch',
+    fidelityValues: [1, 2, 3],
+    objectiveNames: ['loss', 'elapsed_time'],
+    elapsedTimeAttr: 'elapsed_time',
+    numSeeds: 1,
+    objectives: Float32Array.from([3, 2, 2, 4, 1, 6, 5, 3, 4, 6, 3, 9]),
+    metadata: { source: 'test' },
+  });
+}
+
+export const cliPath = join(import.meta.dirname, '..', 'dist', 'src', 'cli.js');
+
+import { readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
+import { parseCell, parseCsv } from '../src/results/csv.js';
+
+/** Rows of a results.csv.gz as objects (numbers parsed). */
+export function readRows(path: string): Record<string, string | number | null>[] {
+  const [header, ...rows] = parseCsv(gunzipSync(readFileSync(path)).toString('utf8'));
+  return rows.map((r) => Object.fromEntries(header.map((h, i) => [h, parseCell(r[i])])));
+}
