@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -197,5 +197,37 @@ describe('tunelab CLI', () => {
     expect(b.stdout).toMatch(/synthetic-fcnet\s+valid_loss\s+min\s+4\s+3600/);
     expect(JSON.parse(cli(['benchmarks', '--info', 'synthetic-mlp']).stdout)).toMatchObject({ metric: 'val_accuracy', mode: 'max' });
     expect(cli(['benchmarks', '--info', 'nope']).code).toBe(2);
+  });
+
+  it('Ctrl-C stops gracefully with results flushed; --resume continues from tuner.json', async () => {
+    const root = tempDir();
+    const args = ['hpo-main', '--experiment_tag', 'int', '--method', 'RS', '--benchmark', 'synthetic-branin', '--random_seed', '3', '--results_root', root, '--max_wallclock_time', '5000000'];
+    const interrupt = () =>
+      new Promise<{ code: number | null; stdout: string }>((resolve) => {
+        const child = spawn(process.execPath, [cliPath, ...args, ...(interruptCount++ ? ['--resume'] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
+        let stdout = '';
+        child.stdout.on('data', (d) => {
+          stdout += d;
+          if (/: (started|resuming)/.test(stdout)) setTimeout(() => child.kill('SIGINT'), 1500);
+        });
+        child.on('exit', (code) => resolve({ code, stdout }));
+      });
+    let interruptCount = 0;
+    const first = await interrupt();
+    expect(first.stdout).toMatch(/SIGINT: stopping after the current step/);
+    expect(first.code).toBe(1);
+    const [folderName] = readdirSync(join(root, 'int'));
+    const folder = join(root, 'int', folderName);
+    const meta = readMetadata(folder);
+    expect(meta.status).toBe('failed');
+    expect(meta.error).toMatch(/interrupted; continue it with --resume/);
+    const rows1 = readRows(join(folder, 'results.csv.gz'));
+    expect(rows1.length).toBeGreaterThan(1000);
+    const second = await interrupt();
+    expect(second.stdout).toMatch(/resuming .*int-synthetic-branin-0-/);
+    expect(readdirSync(join(root, 'int'))).toHaveLength(1);
+    const rows2 = readRows(join(folder, 'results.csv.gz'));
+    expect(rows2.length).toBeGreaterThan(rows1.length);
+    expect(rows2.slice(0, rows1.length)).toEqual(rows1);
   });
 });

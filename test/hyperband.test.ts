@@ -177,3 +177,59 @@ describe('asynchronous Hyperband', () => {
     }
   });
 });
+
+import { hpoMain } from '../src/launchers/hpo-main.js';
+import { join } from 'node:path';
+import { readRows, tempDir } from './helpers.js';
+
+describe('ASHA rung bookkeeping with several workers (simulated run, replayed)', () => {
+  it('every stop decision in the results file follows the rule applied to the rows before it', async () => {
+    const report = await hpoMain(
+      { experimentTag: 'r', method: ['ASHA'], benchmark: ['synthetic-fcnet'], randomSeed: 5, resultsRoot: tempDir(), nWorkers: 8, maxWallclockTime: 1800 },
+      { log: () => {}, progress: false },
+    );
+    const rows = readRows(join(report.outcomes[0].folder, 'results.csv.gz'));
+    const levels = [1, 3, 9, 27, 81];
+    const rungs = new Map<number, number[]>(levels.map((l) => [l, []]));
+    let stops = 0;
+    let checked = 0;
+    for (const r of rows) {
+      const epoch = r.epoch as number;
+      const loss = r.valid_loss as number;
+      const rung = rungs.get(epoch);
+      if (!rung) {
+        expect(r.st_decision).toBe('continue');
+        continue;
+      }
+      rung.push(loss);
+      const rank = rung.filter((v) => v < loss).length;
+      const expected = rank < Math.ceil(rung.length / 3) ? 'continue' : 'stop';
+      expect(r.st_decision).toBe(expected);
+      checked++;
+      if (expected === 'stop') stops++;
+    }
+    expect(checked).toBeGreaterThan(500);
+    expect(stops).toBeGreaterThan(checked / 3);
+    // a stopped trial reports nothing after its stop
+    const stoppedAt = new Map<number, number>();
+    for (const r of rows) {
+      expect(stoppedAt.has(r.trial_id as number)).toBe(false);
+      if (r.st_decision === 'stop') stoppedAt.set(r.trial_id as number, r.epoch as number);
+    }
+    // 8 workers: at most 8 trials are between their first and last row at any time
+    const span = new Map<number, [number, number]>();
+    for (const r of rows) {
+      const id = r.trial_id as number;
+      const t = r.st_tuner_time as number;
+      const s = span.get(id);
+      // start = first result time minus its training time (+1e-6 against float noise when a worker is reused at once)
+      span.set(id, s ? [s[0], t] : [t - (r.st_worker_time as number) + 1e-6, t]);
+    }
+    const events = [...span.values()].flatMap(([a, b]) => [[a, 1], [b, -1]] as [number, number][]).sort((x, y) => x[0] - y[0] || x[1] - y[1]);
+    let busy = 0;
+    let peak = 0;
+    for (const [, d] of events) peak = Math.max(peak, (busy += d));
+    expect(peak).toBeLessThanOrEqual(8);
+    expect(peak).toBeGreaterThanOrEqual(7);
+  });
+});
