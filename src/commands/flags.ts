@@ -22,7 +22,7 @@ export function experimentFlags<T>(y: Argv<T>) {
     .option('num_seeds', { type: 'string', default: '1', coerce: numeric('num_seeds', { integer: true }), describe: 'end of the seed range: seeds start_seed .. num_seeds-1 run' })
     .option('start_seed', { type: 'string', default: '0', coerce: numeric('start_seed', { integer: true }), describe: 'first seed index' })
     .option('random_seed', { type: 'string', coerce: numeric('random_seed', { integer: true }), describe: 'master seed of the study (drawn and printed when absent)' })
-    .option('backend', { type: 'string', default: 'simulator', choices: ['simulator'], describe: 'trial backend' })
+    .option('backend', { type: 'string', default: 'simulator', choices: ['simulator', 'local'], describe: 'trial backend: simulator (replay the benchmark) or local (run its training command)' })
     .option('n_workers', { type: 'string', coerce: numeric('n_workers', { integer: true }), describe: "override the benchmark's number of workers" })
     .option('max_wallclock_time', { type: 'string', coerce: numeric('max_wallclock_time'), describe: "override the benchmark's time budget (seconds of the backend clock)" })
     .option('results_root', { type: 'string', describe: 'results root (default $TUNELAB_ROOT, else ~/tunelab)' })

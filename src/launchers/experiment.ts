@@ -2,6 +2,7 @@ import { mkdirp } from '../util/fs.js';
 import { accessSync, constants, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadBlackbox } from '../blackbox/repository.js';
+import { LocalBackend } from '../backends/local.js';
 import { SimulatorBackend } from '../backends/simulator.js';
 import { hyperparameters } from '../config-space/index.js';
 import { createExperimentFolder, parseExperimentFolderName } from '../results/layout.js';
@@ -31,6 +32,8 @@ export interface ExperimentSpec {
   callbacks?: TunerCallback[];
   /** Continue this folder's run from its tuner.json instead of starting a new folder. */
   resumeFolder?: string;
+  /** 'simulator' (default) replays the benchmark's blackbox; 'local' runs its training command. */
+  backend?: 'simulator' | 'local';
   /** Receives the tuner once built (e.g. so a SIGINT handler can stop it). */
   onTuner?: (tuner: Tuner) => void;
 }
@@ -87,6 +90,10 @@ export async function runExperiment(spec: ExperimentSpec): Promise<ExperimentOut
   if (spec.restrictConfigurations && !blackbox.configurations) {
     throw new UserError(`--restrict_configurations needs a tabulated benchmark; ${benchmark.name} is computed in closed form`);
   }
+  const backendName = spec.backend ?? 'simulator';
+  if (backendName === 'local' && !benchmark.local) {
+    throw new UserError(`benchmark ${benchmark.name} has no training command; --backend local needs one (use --backend simulator)`);
+  }
   const seedValue = runSeed(spec.masterSeed, spec.seed);
   const nWorkers = spec.nWorkers ?? benchmark.nWorkers;
   const maxWallclockTime = spec.maxWallclockTime ?? benchmark.maxWallclockTime;
@@ -120,7 +127,7 @@ export async function runExperiment(spec: ExperimentSpec): Promise<ExperimentOut
         mode: benchmark.mode,
         resource_attr: blackbox.fidelityName,
         max_resource: maxResource,
-        backend: 'simulator',
+        backend: backendName,
         restrict_configurations: Boolean(spec.restrictConfigurations),
         scheduler: scheduler.metadata(),
         tunelab_version: tunelabVersion,
@@ -131,9 +138,19 @@ export async function runExperiment(spec: ExperimentSpec): Promise<ExperimentOut
       };
   delete metadata.error;
   writeMetadata(folder, metadata);
+  const backend =
+    backendName === 'local'
+      ? new LocalBackend({
+          ...benchmark.local!,
+          resourceAttr: blackbox.fidelityName,
+          metricNames: [benchmark.metric],
+          logsDir: join(folder, 'logs'),
+          checkpointsDir: join(folder, 'checkpoints'),
+        })
+      : new SimulatorBackend(blackbox, { seed: seedValue });
   const tuner = new Tuner({
     scheduler,
-    backend: new SimulatorBackend(blackbox, { seed: seedValue }),
+    backend,
     nWorkers,
     stopping: { maxWallclockTime },
     configNames: hyperparameters(blackbox.configSpace).map(([name]) => name),
@@ -161,5 +178,7 @@ export async function runExperiment(spec: ExperimentSpec): Promise<ExperimentOut
     metadata.error = (e as Error).message;
     writeMetadata(folder, metadata);
     return { folder, metadata };
+  } finally {
+    await backend.close();
   }
 }

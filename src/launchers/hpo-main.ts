@@ -63,9 +63,9 @@ export async function hpoMain(options: HpoMainOptions, context: HpoMainContext =
   const log = context.log ?? ((line: string) => console.log(line));
   const methods = context.methods ?? methodDefinitions;
   const benchmarks = context.benchmarks ?? benchmarkDefinitions;
-  if (options.backend !== undefined && options.backend !== 'simulator') {
-    throw new UserError(`--backend ${options.backend} is not available yet; valid backends: simulator`);
-  }
+  const backends = ['simulator', 'local'] as const;
+  const backend = (options.backend ?? 'simulator') as (typeof backends)[number];
+  if (!backends.includes(backend)) throw new UserError(`unknown backend '${options.backend}'; valid backends: ${backends.join(', ')}`);
   if (!options.experimentTag || /[/\\]/.test(options.experimentTag)) {
     throw new UserError(`--experiment_tag must be a non-empty name without slashes, got '${options.experimentTag ?? ''}'`);
   }
@@ -135,6 +135,7 @@ export async function hpoMain(options: HpoMainOptions, context: HpoMainContext =
             extraResults: context.extraResults,
             callbacks,
             resumeFolder,
+            backend,
             onTuner: (t) => (current = t),
           });
           current = undefined;

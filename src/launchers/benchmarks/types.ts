@@ -19,6 +19,12 @@ export interface BenchmarkDefinition {
   surrogate?: SurrogateName;
   /** Part of the set run when no --benchmark is given. */
   isDefault?: boolean;
+  /**
+   * How to train a config for real (`--backend local`): the command gets the config as `--name value`
+   * arguments and reports `[tunelab] {json}` lines (see src/backends/local.ts). The config space and
+   * resource levels are the blackbox's.
+   */
+  local?: { command: string[]; cwd?: string; trialTimeout?: number };
   /** Source, licence and citation, shown by `tunelab benchmarks --info`. */
   info?: { source: string; licence: string; citation?: string };
 }
