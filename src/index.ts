@@ -10,6 +10,7 @@ export { RandomSearcher } from './schedulers/searchers/random.js';
 
 export type { TrialBackend, BackendResult, PollResult } from './backends/types.js';
 export { SimulatorBackend, type SimulatorOptions } from './backends/simulator.js';
+export { LocalBackend, REPORT_PREFIX, type LocalBackendOptions } from './backends/local.js';
 
 export type { Blackbox } from './blackbox/types.js';
 export { TabularBlackbox, tabulate, type TableData } from './blackbox/tabular.js';
