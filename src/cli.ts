@@ -2,11 +2,12 @@
 import yargs, { type CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { hpoMainCommand } from './commands/hpo-main.js';
+import { launchRemoteCommand } from './commands/launch-remote.js';
 import { benchmarksCommand, methodsCommand } from './commands/list.js';
 import { UserError } from './util/errors.js';
 
 /** Every `tunelab` command; each lives in its own module under src/commands/. */
-const commands: CommandModule<any, any>[] = [hpoMainCommand, methodsCommand, benchmarksCommand];
+const commands: CommandModule<any, any>[] = [hpoMainCommand, launchRemoteCommand, methodsCommand, benchmarksCommand];
 
 export async function main(argv: string[]): Promise<number> {
   const cli = yargs(argv)

@@ -38,5 +38,6 @@ export {
   type MethodArguments,
 } from './launchers/methods.js';
 export { hpoMain, seedRange, type HpoMainOptions, type HpoMainContext, type HpoMainReport } from './launchers/hpo-main.js';
+export { launchRemote, planJobs, type RemoteJob, type LaunchRemoteOptions, type JobOutcome } from './launchers/launch-remote.js';
 export { runExperiment, runSeed, type ExperimentSpec, type ExperimentOutcome } from './launchers/experiment.js';
 export { formatTable } from './launchers/reporting.js';
