@@ -11,7 +11,7 @@ import {
   randint,
   uniform,
 } from '../config-space/index.js';
-import { hashSeed } from '../util/rng.js';
+import { hashSeed, mix32 } from '../util/rng.js';
 import type { Blackbox } from './types.js';
 
 /**
@@ -20,16 +20,6 @@ import type { Blackbox } from './types.js';
  * finishers) and early stopping has real decisions to make. Seed noise is a deterministic function of
  * (config, seed, epoch), so the same query always gives the same answer.
  */
-
-/** murmur3's 32-bit finaliser: a cheap bijective mix of an integer. */
-function mix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
 
 /** Standard normal deviate, a pure function of (base hash, stream, index). */
 function hashedNormal(base: number, stream: number, index: number): number {

@@ -1,4 +1,5 @@
 import type { Argv } from 'yargs';
+import type { HpoMainOptions } from '../launchers/hpo-main.js';
 import { UserError } from '../util/errors.js';
 
 /** A numeric flag that rejects non-numbers by name instead of passing NaN on. */
@@ -33,3 +34,26 @@ export function experimentFlags<T>(y: Argv<T>) {
     .option('max_failures', { type: 'string', default: '1', coerce: numeric('max_failures', { integer: true }), describe: 'fail an experiment once more trials failed' });
 }
 
+
+export type ExperimentArgv = Awaited<ReturnType<typeof experimentFlags>['argv']>;
+
+/** The parsed flags as `hpoMain` options (the job-runner flags of launch-remote are its own). */
+export function hpoMainOptions(a: ExperimentArgv): HpoMainOptions {
+  return {
+    experimentTag: a.experiment_tag,
+    method: a.method,
+    benchmark: a.benchmark,
+    numSeeds: a.num_seeds,
+    startSeed: a.start_seed,
+    randomSeed: a.random_seed,
+    backend: a.backend,
+    nWorkers: a.n_workers,
+    maxWallclockTime: a.max_wallclock_time,
+    resultsRoot: a.results_root,
+    verbose: a.verbose,
+    saveTuner: a.save_tuner,
+    resume: a.resume,
+    restrictConfigurations: a.restrict_configurations,
+    maxFailures: a.max_failures,
+  };
+}

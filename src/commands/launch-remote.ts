@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { launchRemote } from '../launchers/launch-remote.js';
-import { experimentFlags, numeric } from './flags.js';
+import { experimentFlags, hpoMainOptions, numeric } from './flags.js';
 
 const launchFlags = <T>(y: Parameters<typeof experimentFlags<T>>[0]) =>
   experimentFlags(y)
@@ -15,23 +15,8 @@ export const launchRemoteCommand: CommandModule = {
   builder: (y) => launchFlags(y),
   handler: async (argv) => {
     const a = argv as unknown as Awaited<ReturnType<typeof launchFlags>['argv']>;
-    const outcomes = await launchRemote({
-      experimentTag: a.experiment_tag,
-      method: a.method,
-      benchmark: a.benchmark,
-      numSeeds: a.num_seeds,
-      startSeed: a.start_seed,
-      randomSeed: a.random_seed,
-      nWorkers: a.n_workers,
-      maxWallclockTime: a.max_wallclock_time,
-      resultsRoot: a.results_root,
-      saveTuner: a.save_tuner,
-      resume: a.resume,
-      restrictConfigurations: a.restrict_configurations,
-      maxFailures: a.max_failures,
-      maxParallelJobs: a.max_parallel_jobs,
-      dryRun: a.dry_run,
-    });
+    // inside the jobs trials are simulated: --backend here names the job runner, not the trial backend
+    const outcomes = await launchRemote({ ...hpoMainOptions(a), backend: undefined, maxParallelJobs: a.max_parallel_jobs, dryRun: a.dry_run });
     if (outcomes.some((o) => o.exitCode !== 0)) process.exitCode = 1;
   },
 };

@@ -60,7 +60,12 @@ export function hashSeed(...parts: (string | number)[]): number {
     h ^= text.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
   }
-  // final avalanche (murmur3 fmix32) so that nearby inputs give unrelated seeds
+  // final avalanche so that nearby inputs give unrelated seeds
+  return mix32(h);
+}
+
+/** murmur3's 32-bit finaliser: a cheap bijective mix of an integer. */
+export function mix32(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
