@@ -33,11 +33,12 @@ describe('launch-remote', () => {
       { experimentTag: 'lr', method: ['RS', 'ASHA'], benchmark: ['synthetic-fcnet'], numSeeds: 2, randomSeed: 9, resultsRoot: root, maxWallclockTime: 600, maxParallelJobs: 2 },
       (l) => lines.push(l),
     );
-    expect(outcomes.map((o) => [o.job.name, o.exitCode])).toEqual([
-      ['RS', 0],
-      ['ASHA', 0],
+    expect(outcomes.map((o) => [o.job.name, o.ok])).toEqual([
+      ['RS', true],
+      ['ASHA', true],
     ]);
-    expect(readFileSync(outcomes[1].log, 'utf8')).toMatch(/ASHA synthetic-fcnet seed 1: completed/);
+    const logFile = /log (\S+)$/.exec(outcomes[1].detail)![1];
+    expect(readFileSync(logFile, 'utf8')).toMatch(/ASHA synthetic-fcnet seed 1: completed/);
     const folders = readdirSync(join(root, 'lr')).map((f) => join(root, 'lr', f));
     expect(folders).toHaveLength(4);
     const direct = await hpoMain(

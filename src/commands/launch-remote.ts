@@ -5,7 +5,12 @@ import { experimentFlags, hpoMainOptions, numeric } from './flags.js';
 const launchFlags = <T>(y: Parameters<typeof experimentFlags<T>>[0]) =>
   experimentFlags(y)
     // here --backend says where jobs run; inside each job trials are simulated
-    .option('backend', { type: 'string', default: 'local', choices: ['local'], describe: 'where the jobs run: local process pool' })
+    .option('backend', { type: 'string', default: 'local', choices: ['local', 'sagemaker'], describe: 'where the jobs run: local process pool, or SageMaker training jobs' })
+    .option('sagemaker_image', { type: 'string', describe: 'SageMaker: container image with tunelab installed' })
+    .option('sagemaker_role', { type: 'string', describe: 'SageMaker: IAM role ARN the jobs run as' })
+    .option('instance_type', { type: 'string', default: 'ml.c5.xlarge', describe: 'SageMaker: instance type per job' })
+    .option('s3_bucket', { type: 'string', describe: 'S3 bucket the jobs upload their results to' })
+    .option('s3_prefix', { type: 'string', default: 'tunelab', describe: 'S3 key prefix: s3://<bucket>/<prefix>/<tag>/<job>/' })
     .option('max_parallel_jobs', { type: 'string', coerce: numeric('max_parallel_jobs', { integer: true }), describe: 'jobs at once (default: the number of cores)' })
     .option('dry_run', { type: 'boolean', default: false, describe: 'print the jobs and their command lines, run nothing' });
 
@@ -16,7 +21,18 @@ export const launchRemoteCommand: CommandModule = {
   handler: async (argv) => {
     const a = argv as unknown as Awaited<ReturnType<typeof launchFlags>['argv']>;
     // inside the jobs trials are simulated: --backend here names the job runner, not the trial backend
-    const outcomes = await launchRemote({ ...hpoMainOptions(a), backend: undefined, maxParallelJobs: a.max_parallel_jobs, dryRun: a.dry_run });
-    if (outcomes.some((o) => o.exitCode !== 0)) process.exitCode = 1;
+    const sagemaker =
+      a.backend === 'sagemaker' && a.sagemaker_image && a.sagemaker_role && a.s3_bucket
+        ? { image: a.sagemaker_image, role: a.sagemaker_role, instanceType: a.instance_type, bucket: a.s3_bucket, prefix: a.s3_prefix }
+        : undefined;
+    const outcomes = await launchRemote({
+      ...hpoMainOptions(a),
+      backend: undefined,
+      jobBackend: a.backend as 'local' | 'sagemaker',
+      sagemaker,
+      maxParallelJobs: a.max_parallel_jobs,
+      dryRun: a.dry_run,
+    });
+    if (outcomes.some((o) => !o.ok)) process.exitCode = 1;
   },
 };

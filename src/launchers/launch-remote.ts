@@ -13,6 +13,7 @@ import type { HpoMainOptions } from './hpo-main.js';
 import { seedRange } from './hpo-main.js';
 import { type MethodDefinition, getMethod, methodDefinitions } from './methods.js';
 import { type Log, formatTable } from './reporting.js';
+import { type SageMakerJobOptions, runSageMakerJob } from './sagemaker-jobs.js';
 
 export interface RemoteJob {
   /** `<method>` for a cheap method (all its seeds in one job), `<method>-<seed>` for an expensive one. */
@@ -26,12 +27,46 @@ export interface RemoteJob {
 export interface LaunchRemoteOptions extends HpoMainOptions {
   maxParallelJobs?: number;
   dryRun?: boolean;
+  /** Where jobs run: a local process pool (default) or SageMaker training jobs. */
+  jobBackend?: 'local' | 'sagemaker';
+  sagemaker?: SageMakerJobOptions;
 }
 
 export interface JobOutcome {
   job: RemoteJob;
-  exitCode: number | null;
-  log: string;
+  ok: boolean;
+  /** exit code and log file (local), or training job name and status (SageMaker) */
+  detail: string;
+}
+
+type JobRunner = (job: RemoteJob) => Promise<JobOutcome>;
+
+function localRunner(logDir: string, log: Log): JobRunner {
+  const cli = join(packageRoot, 'dist', 'src', 'cli.js');
+  return (job) =>
+    new Promise<JobOutcome>((resolve) => {
+      const logFile = join(logDir, `${job.name}.log`);
+      const out = createWriteStream(logFile);
+      log(`${job.name}: started (log ${logFile})`);
+      const child = spawn(process.execPath, [cli, ...job.args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stdout.pipe(out, { end: false });
+      child.stderr.pipe(out, { end: false });
+      child.on('close', (exitCode) => {
+        out.end();
+        log(`${job.name}: ${exitCode === 0 ? 'done' : `failed (exit code ${exitCode}; see ${logFile})`}`);
+        resolve({ job, ok: exitCode === 0, detail: `exit code ${exitCode}, log ${logFile}` });
+      });
+    });
+}
+
+function sagemakerRunner(tag: string, options: SageMakerJobOptions, log: Log): JobRunner {
+  return async (job) => {
+    log(`${job.name}: submitting a SageMaker training job`);
+    const r = await runSageMakerJob(tag, job, options);
+    const ok = r.status === 'Completed';
+    log(`${job.name}: SageMaker job ${r.trainingJobName} ${r.status}${r.failureReason ? `: ${r.failureReason}` : ''}`);
+    return { job, ok, detail: `${r.trainingJobName} ${r.status}${r.failureReason ? `: ${r.failureReason}` : ''}` };
+  };
 }
 
 /**
@@ -73,36 +108,26 @@ export async function launchRemote(options: LaunchRemoteOptions, log: Log = (l) 
   const jobs = planJobs({ ...options, randomSeed });
   const parallel = options.maxParallelJobs ?? availableParallelism();
   if (!(Number.isInteger(parallel) && parallel >= 1)) throw new UserError(`--max_parallel_jobs must be a positive integer, got ${parallel}`);
+  if (options.jobBackend === 'sagemaker' && !options.sagemaker) {
+    throw new UserError('--backend sagemaker needs --sagemaker_image, --sagemaker_role and --s3_bucket');
+  }
   log(`random_seed ${randomSeed}; ${jobs.length} job(s), at most ${parallel} at once`);
   if (options.dryRun) {
     for (const j of jobs) log(`${j.name}: tunelab ${j.args.join(' ')}`);
     return [];
   }
   // job logs stay out of <root>/<tag>/, which holds experiment folders only
-  const logDir = join(resultsRoot(options.resultsRoot), '.jobs', options.experimentTag, datetimeStamp(new Date()));
-  mkdirp(logDir);
-  const cli = join(packageRoot, 'dist', 'src', 'cli.js');
+  let run: JobRunner;
+  if (options.jobBackend === 'sagemaker') {
+    run = sagemakerRunner(options.experimentTag, options.sagemaker!, log);
+  } else {
+    // job logs stay out of <root>/<tag>/, which holds experiment folders only
+    const logDir = join(resultsRoot(options.resultsRoot), '.jobs', options.experimentTag, datetimeStamp(new Date()));
+    mkdirp(logDir);
+    run = localRunner(logDir, log);
+  }
   const limit = pLimit(parallel);
-  const outcomes = await Promise.all(
-    jobs.map((job) =>
-      limit(
-        () =>
-          new Promise<JobOutcome>((resolve) => {
-            const logFile = join(logDir, `${job.name}.log`);
-            const out = createWriteStream(logFile);
-            log(`${job.name}: started (log ${logFile})`);
-            const child = spawn(process.execPath, [cli, ...job.args], { stdio: ['ignore', 'pipe', 'pipe'] });
-            child.stdout.pipe(out, { end: false });
-            child.stderr.pipe(out, { end: false });
-            child.on('close', (exitCode) => {
-              out.end();
-              log(`${job.name}: ${exitCode === 0 ? 'done' : `failed (exit code ${exitCode}; see ${logFile})`}`);
-              resolve({ job, exitCode, log: logFile });
-            });
-          }),
-      ),
-    ),
-  );
-  log(formatTable(['job', 'seeds', 'exit code', 'log'], outcomes.map((o) => [o.job.name, o.job.seeds.join(','), String(o.exitCode), o.log])));
+  const outcomes = await Promise.all(jobs.map((job) => limit(() => run(job))));
+  log(formatTable(['job', 'seeds', 'status', 'detail'], outcomes.map((o) => [o.job.name, o.job.seeds.join(','), o.ok ? 'done' : 'FAILED', o.detail])));
   return outcomes;
 }
