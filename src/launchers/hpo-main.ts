@@ -1,4 +1,7 @@
 import { randomInt } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { CHECKPOINT_FILE } from '../tuner/checkpoint.js';
 import { resultsRoot } from '../results/layout.js';
 import type { ExtraResultsComposer, TunerCallback } from '../tuner/types.js';
 import type { Tuner } from '../tuner/tuner.js';
@@ -111,7 +114,8 @@ export async function hpoMain(options: HpoMainOptions, context: HpoMainContext =
               report.skipped.push(latest.folder);
               continue;
             }
-            if (latest) resumeFolder = latest.folder;
+            if (latest && existsSync(join(latest.folder, CHECKPOINT_FILE))) resumeFolder = latest.folder;
+            else if (latest) log(`${label}: ${latest.folder} has no ${CHECKPOINT_FILE} to resume from; starting a new run`);
           }
           const callbacks: TunerCallback[] = [];
           if ((options.verbose ?? 0) > 0) callbacks.push(verboseCallback(`[${method.name} ${benchmark.name} ${seed}]`, log, benchmark.metric));
