@@ -2,7 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tempDir } from './helpers.js';
+import { readMetadata } from '../src/results/metadata.js';
+import { readRows, tempDir } from './helpers.js';
 
 const distExample = (name: string) => join(import.meta.dirname, '..', 'dist', 'examples', name);
 
@@ -15,5 +16,28 @@ describe('examples', () => {
     expect(r.stdout).toMatch(/\nRS\s+3\s+[\d.]+/);
     expect(r.stdout).toMatch(/\nASHA\s+3\s+[\d.]+/);
     expect(readdirSync(join(root, 'main-study'))).toHaveLength(6);
+  });
+
+  it('custom-methods runs its own methods with an extra results column', () => {
+    const root = tempDir();
+    const r = spawnSync(process.execPath, [distExample('custom-methods.js')], { encoding: 'utf8', env: { ...process.env, TUNELAB_ROOT: root, MAX_TIME: '600' } });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/ASHA-BS64 seed 1: best [\d.]+ \(\d+ trials\)/);
+    const folders = readdirSync(join(root, 'custom-methods')).map((f) => join(root, 'custom-methods', f));
+    expect(folders).toHaveLength(4);
+    const bs64 = folders.filter((f) => readMetadata(f).method === 'ASHA-BS64');
+    for (const f of bs64) {
+      const rows = readRows(join(f, 'results.csv.gz'));
+      expect(rows.every((row) => row.config_hp_batch_size === 64)).toBe(true);
+      expect(rows[rows.length - 1].num_at_level1).toBe(new Set(rows.map((row) => row.trial_id)).size);
+    }
+  });
+
+  it('tuner-api runs ASHA promotion through the building blocks', () => {
+    const r = spawnSync(process.execPath, [distExample('tuner-api.js')], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    const m = /(\d+) trials, (\d+) promotions, \d+ results in 1200 simulated s/.exec(r.stdout)!;
+    expect(Number(m[2])).toBeGreaterThan(0);
+    expect(r.stdout).toMatch(/rungs: 2:\d+ 6:\d+ 18:\d+/);
   });
 });
