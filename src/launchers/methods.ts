@@ -1,6 +1,7 @@
 import { type Config, type ConfigSpace, fixHyperparameters } from '../config-space/index.js';
 import { FIFOScheduler } from '../schedulers/fifo.js';
 import { HyperbandScheduler, type HyperbandOptions, rungLevels } from '../schedulers/hyperband.js';
+import { GPSearcher, type GPSearcherOptions } from '../schedulers/searchers/gp-searcher.js';
 import { RandomSearcher } from '../schedulers/searchers/random.js';
 import type { Mode, SearchProblem, TrialScheduler } from '../schedulers/types.js';
 import { unknownName } from '../util/errors.js';
@@ -45,6 +46,22 @@ export const hyperbandRandom = (args: MethodArguments, options: Omit<HyperbandOp
   return new HyperbandScheduler(problem, new RandomSearcher(problem), { maxT: args.maxResource, ...options });
 };
 
+/** Bayesian optimisation: FIFO with a GP searcher (expected improvement, pending trials fantasized). */
+export const bayesOpt = (args: MethodArguments, options: GPSearcherOptions = {}) => {
+  const problem = searchProblem(args);
+  return new FIFOScheduler(problem, new GPSearcher(problem, options));
+};
+
+/** MOBSTER: hyperband (ASHA) whose new configs come from a GP over (config, resource). */
+export const mobster = (args: MethodArguments, options: Omit<HyperbandOptions, 'maxT'>, searcherOptions: GPSearcherOptions = {}) => {
+  const problem = searchProblem(args);
+  const levels = rungLevels(options.gracePeriod ?? 1, options.reductionFactor ?? 3, args.maxResource);
+  // ASHA starts thousands of trials per experiment; smaller model caps keep each suggestion in milliseconds
+  const defaults: GPSearcherOptions = { maxFitPoints: 80, maxHyperFitPoints: 80, numCandidates: 100, numFantasies: 4, localSearchRounds: 2, refitGrowth: 0.1 };
+  const searcher = new GPSearcher(problem, { ...defaults, ...searcherOptions }, { levels, maxT: args.maxResource });
+  return new HyperbandScheduler(problem, searcher, { maxT: args.maxResource, ...options });
+};
+
 /**
  * A method on a restricted space: some hyperparameters fixed to constants (how the reference study
  * builds ASHA-TANH from ASHA). Tabulated configs that disagree with the fixed values are dropped.
@@ -86,6 +103,28 @@ const HYPERBAND: MethodDefinition = {
   create: (args) => hyperbandRandom(args, { type: 'stopping', brackets: Math.max(1, rungLevels(1, 3, args.maxResource).length) }),
 };
 
+const BO: MethodDefinition = {
+  name: 'BO',
+  description: 'Bayesian optimisation: GP (Matern 5/2 ARD) + expected improvement, FIFO',
+  expensive: true,
+  multiFidelity: false,
+  create: (args) => bayesOpt(args),
+};
+const MOBSTER: MethodDefinition = {
+  name: 'MOBSTER',
+  description: 'ASHA (stopping) with a GP searcher over config × resource',
+  expensive: true,
+  multiFidelity: true,
+  create: (args) => mobster(args, { type: 'stopping' }),
+};
+const MOBSTER_PROMOTION: MethodDefinition = {
+  name: 'MOBSTER-PROMOTION',
+  description: 'ASHA (promotion) with a GP searcher over config × resource',
+  expensive: true,
+  multiFidelity: true,
+  create: (args) => mobster(args, { type: 'promotion' }),
+};
+
 const tanh = { hp_activation_fn_1: 'tanh', hp_activation_fn_2: 'tanh' };
 const relu = { hp_activation_fn_1: 'relu', hp_activation_fn_2: 'relu' };
 
@@ -96,8 +135,13 @@ export const methodDefinitions: Record<string, MethodDefinition> = Object.fromEn
     ASHA,
     ASHA_PROMOTION,
     HYPERBAND,
+    BO,
+    MOBSTER,
+    MOBSTER_PROMOTION,
     withFixedHyperparameters(ASHA, 'ASHA-TANH', tanh),
     withFixedHyperparameters(ASHA, 'ASHA-RELU', relu),
+    withFixedHyperparameters(MOBSTER, 'MOBSTER-TANH', tanh),
+    withFixedHyperparameters(MOBSTER, 'MOBSTER-RELU', relu),
   ].map((m) => [m.name, m]),
 );
 

@@ -54,6 +54,26 @@ export class RandomSearcher implements Searcher {
     return undefined;
   }
 
+  /** True if this config was proposed before (by this searcher or marked by its owner). */
+  hasSeen(config: Config): boolean {
+    return this.seen.has(configKey(this.problem.configSpace, config));
+  }
+
+  /** Record a config proposed by someone else (a model-based searcher using this one for its random phase). */
+  markSeen(config: Config): void {
+    this.remember(config);
+  }
+
+  /** How many configs were proposed so far. */
+  get numSeen(): number {
+    return this.seen.size;
+  }
+
+  /** False once a finite space (or the table) has no unseen config left. */
+  get hasUnseen(): boolean {
+    return this.seen.size < this.size;
+  }
+
   private remember(config: Config): boolean {
     const key = configKey(this.problem.configSpace, config);
     if (this.seen.has(key)) return false;
