@@ -7,6 +7,9 @@ export type { Mode, Decision, TrialResult, Suggestion, TrialScheduler, Searcher,
 export { FIFOScheduler } from './schedulers/fifo.js';
 export { HyperbandScheduler, rungLevels, type HyperbandOptions } from './schedulers/hyperband.js';
 export { RandomSearcher } from './schedulers/searchers/random.js';
+export { GPSearcher, type GPSearcherOptions, type ResourceModel } from './schedulers/searchers/gp-searcher.js';
+export { GPPosterior, fitHyperparameters, negLogPosterior } from './schedulers/gp/gp.js';
+export { expectedImprovement } from './schedulers/gp/acquisition.js';
 
 export type { TrialBackend, BackendResult, PollResult } from './backends/types.js';
 export { SimulatorBackend, type SimulatorOptions } from './backends/simulator.js';
@@ -34,6 +37,8 @@ export {
   withFixedHyperparameters,
   randomSearch,
   hyperbandRandom,
+  bayesOpt,
+  mobster,
   type MethodDefinition,
   type MethodArguments,
 } from './launchers/methods.js';

@@ -182,7 +182,8 @@ export class GPSearcher implements Searcher {
         Xf.set(X.subarray(f.i * D, (f.i + 1) * D), k * D);
         yf[k] = y[f.i];
       });
-      this.theta = fitHyperparameters(Xf, yf, D, { warmStart: this.theta, restarts: this.theta ? 1 : 2, rng: this.problem.rng });
+      // a cold fit tries random restarts besides the default start; later fits start from the previous optimum
+      this.theta = fitHyperparameters(Xf, yf, D, { warmStart: this.theta, restarts: this.theta ? 0 : 2, rng: this.problem.rng });
       this.lastFitSize = observedAll.length;
     }
     const rAcq = this.acquisitionLevel(observedAll);
