@@ -40,4 +40,27 @@ describe('examples', () => {
     expect(Number(m[2])).toBeGreaterThan(0);
     expect(r.stdout).toMatch(/rungs: 2:\d+ 6:\d+ 18:\d+/);
   });
+
+  it('reference-study: the eight methods, and rung sizes as extra results', () => {
+    const root = tempDir();
+    const r = spawnSync(
+      process.execPath,
+      [distExample('reference-study/hpo-main.js'), '--experiment_tag', 'docs-2-debug', '--random_seed', '2465497701', '--method', 'RS', 'MOBSTER-RELU', '--results_root', root, '--max_wallclock_time', '300'],
+      { encoding: 'utf8' },
+    );
+    expect(r.status).toBe(0);
+    const folders = readdirSync(join(root, 'docs-2-debug')).map((f) => join(root, 'docs-2-debug', f));
+    for (const f of folders) {
+      const rows = readRows(join(f, 'results.csv.gz'));
+      expect(Object.keys(rows[0]).slice(-5)).toEqual(['num_at_level1', 'num_at_level3', 'num_at_level9', 'num_at_level27', 'num_at_level81']);
+      if (readMetadata(f).method === 'RS') expect(rows.every((row) => row.num_at_level1 === null)).toBe(true);
+      else {
+        expect(rows.every((row) => row.config_hp_activation_fn_1 === 'relu' && row.config_hp_activation_fn_2 === 'relu')).toBe(true);
+        expect(rows[rows.length - 1].num_at_level1).toBe(new Set(rows.map((row) => row.trial_id)).size);
+      }
+    }
+    const bad = spawnSync(process.execPath, [distExample('reference-study/hpo-main.js'), '--experiment_tag', 'x', '--method', 'ASHA-SIGMOID'], { encoding: 'utf8' });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/unknown method 'ASHA-SIGMOID'; valid methods: RS, BO, ASHA, MOBSTER, ASHA-TANH, MOBSTER-TANH, ASHA-RELU, MOBSTER-RELU/);
+  });
 });
