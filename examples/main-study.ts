@@ -2,13 +2,16 @@
  * The README's main job (`npm start`): a small comparative study, RS and ASHA × 3 seeds on the
  * default benchmark, on the simulator. Prints where the results are and the best metric per method.
  */
-import { benchmarkDefinitions, defaultBenchmarks, formatTable, hpoMain } from '../src/index.js';
+import { join } from 'node:path';
+import { benchmarkDefinitions, defaultBenchmarks, formatTable, hpoMain, plotStudy, resultsRoot } from '../src/index.js';
 
 const benchmark = defaultBenchmarks()[0];
+const tag = process.env.TUNELAB_TAG ?? 'main-study';
+const startedAt = new Date().toISOString();
 const { metric, mode } = benchmarkDefinitions[benchmark];
 const report = await hpoMain(
   {
-    experimentTag: process.env.TUNELAB_TAG ?? 'main-study',
+    experimentTag: tag,
     method: ['RS', 'ASHA'],
     benchmark: [benchmark],
     numSeeds: 3,
@@ -35,4 +38,10 @@ console.log(
 );
 const folders = report.outcomes.map((o) => o.folder);
 console.log(`\nresults: ${folders.length} experiment folders, e.g. ${folders[0]}`);
+
+// the figures and report of this invocation's runs (earlier runs under the same tag are left out)
+const out = join(resultsRoot(process.env.TUNELAB_ROOT), 'plots', tag);
+const plots = await plotStudy({ tags: [tag], root: resultsRoot(process.env.TUNELAB_ROOT), from: startedAt, out, formats: ['png', 'html'] });
+console.log(`figures: ${plots.files.filter((f) => f.endsWith('.png')).join(', ')}`);
+console.log(`report: ${plots.files.find((f) => f.endsWith('.html'))}`);
 if (report.outcomes.some((o) => o.metadata.status !== 'completed')) process.exitCode = 1;

@@ -4,10 +4,11 @@ import { hideBin } from 'yargs/helpers';
 import { hpoMainCommand } from './commands/hpo-main.js';
 import { launchRemoteCommand } from './commands/launch-remote.js';
 import { benchmarksCommand, methodsCommand } from './commands/list.js';
+import { plotCommand } from './commands/plot.js';
 import { UserError } from './util/errors.js';
 
 /** Every `tunelab` command; each lives in its own module under src/commands/. */
-const commands: CommandModule<any, any>[] = [hpoMainCommand, launchRemoteCommand, methodsCommand, benchmarksCommand];
+const commands: CommandModule<any, any>[] = [hpoMainCommand, launchRemoteCommand, plotCommand, methodsCommand, benchmarksCommand];
 
 export async function main(argv: string[]): Promise<number> {
   const cli = yargs(argv)

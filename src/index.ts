@@ -47,3 +47,10 @@ export { launchRemote, planJobs, type RemoteJob, type LaunchRemoteOptions, type 
 export { runSageMakerJob, trainingJobName, type SageMakerJobOptions } from './launchers/sagemaker-jobs.js';
 export { runExperiment, runSeed, type ExperimentSpec, type ExperimentOutcome } from './launchers/experiment.js';
 export { formatTable } from './launchers/reporting.js';
+
+export { readExperiment, type ExperimentResults, type ResultRow } from './results/read.js';
+export { loadResults, type LoadOptions, type LoadedResults, type Run } from './plotting/load.js';
+export { aggregateCurves, acrossBenchmarks, bestSoFarAt, iqm, summarise, finalTableMarkdown, finalTableCsv, type Aggregation, type CurvePoint } from './plotting/aggregate.js';
+export { benchmarkSpec, regretSpec, rankSpec, learningCurvesSpec } from './plotting/specs.js';
+export { toSVG, svgToPNG, htmlReport } from './plotting/render.js';
+export { plotStudy, type PlotStudyOptions, type PlotStudyResult } from './plotting/study.js';

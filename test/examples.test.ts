@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readMetadata } from '../src/results/metadata.js';
@@ -16,6 +16,10 @@ describe('examples', () => {
     expect(r.stdout).toMatch(/\nRS\s+3\s+[\d.]+/);
     expect(r.stdout).toMatch(/\nASHA\s+3\s+[\d.]+/);
     expect(readdirSync(join(root, 'main-study'))).toHaveLength(6);
+    const png = /figures: (\S+\.png)/.exec(r.stdout)![1];
+    expect(readFileSync(png).subarray(1, 4).toString()).toBe('PNG');
+    const report = /report: (\S+\.html)/.exec(r.stdout)![1];
+    expect(readFileSync(report, 'utf8')).toMatch(/<h1>tunelab study: main-study<\/h1>/);
   });
 
   it('custom-methods runs its own methods with an extra results column', () => {

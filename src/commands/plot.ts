@@ -1,0 +1,43 @@
+import type { CommandModule } from 'yargs';
+import { plotStudy, type Format } from '../plotting/study.js';
+import { resultsRoot } from '../results/layout.js';
+
+interface PlotArgs {
+  experiment_tag: string[];
+  results_root?: string;
+  setups?: string[];
+  benchmarks?: string[];
+  out: string;
+  format: string[];
+  agg: string;
+  include_failed: boolean;
+}
+
+export const plotCommand: CommandModule<object, PlotArgs> = {
+  command: 'plot',
+  describe: 'comparative figures and the final table of one or more studies',
+  builder: (y) =>
+    y
+      .option('experiment_tag', { type: 'string', array: true, demandOption: true, describe: 'tag(s) of the studies to load' })
+      .option('results_root', { type: 'string', describe: 'results root (default $TUNELAB_ROOT, else ~/tunelab)' })
+      .option('setups', { type: 'string', array: true, describe: 'only these methods' })
+      .option('benchmarks', { type: 'string', array: true, describe: 'only these benchmarks' })
+      .option('out', { type: 'string', default: 'tunelab-plots', describe: 'output folder' })
+      .option('format', { type: 'string', array: true, choices: ['svg', 'png', 'html'], default: ['png', 'html'], describe: 'figure formats' })
+      .option('agg', { type: 'string', choices: ['iqm', 'mean', 'median'], default: 'iqm', describe: 'aggregation over seeds' })
+      .option('include_failed', { type: 'boolean', default: false, describe: 'also plot runs whose status is failed' }) as never,
+  handler: async (a) => {
+    const result = await plotStudy({
+      tags: a.experiment_tag,
+      root: resultsRoot(a.results_root),
+      setups: a.setups,
+      benchmarks: a.benchmarks,
+      out: a.out,
+      formats: a.format as Format[],
+      agg: a.agg as 'iqm' | 'mean' | 'median',
+      includeFailed: a.include_failed,
+    });
+    console.log(result.tableMarkdown);
+    for (const f of result.files) console.log(f);
+  },
+};

@@ -1,0 +1,85 @@
+import type { TopLevelSpec } from 'vega-lite';
+import type { AcrossBenchmarks, CurvePoint } from './aggregate.js';
+
+const WIDTH = 380;
+const HEIGHT = 230;
+
+/** Log-scaled y when the values are positive and span more than a decade. */
+function yScale(values: number[]): { type: 'log' | 'linear'; zero?: boolean } {
+  const pos = values.filter((v) => v > 0);
+  return pos.length === values.length && Math.max(...pos) / Math.min(...pos) > 10 ? { type: 'log' } : { type: 'linear', zero: false };
+}
+
+/** One panel: the aggregated best-so-far of every setup on one benchmark, with its band. */
+export function benchmarkSpec(benchmark: string, metric: string, points: CurvePoint[], bandLabel: string): TopLevelSpec {
+  const data = points.filter((p) => p.benchmark === benchmark);
+  const scale = yScale(data.flatMap((p) => [p.lower, p.upper, p.center]));
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: benchmark,
+    width: WIDTH,
+    height: HEIGHT,
+    data: { values: data },
+    encoding: {
+      x: { field: 'time', type: 'quantitative', title: 'tuner time (s)' },
+      color: { field: 'setup', type: 'nominal', title: 'method' },
+    },
+    layer: [
+      { mark: { type: 'area', opacity: 0.18 }, encoding: { y: { field: 'lower', type: 'quantitative', scale, title: `best ${metric} (${bandLabel})` }, y2: { field: 'upper' } } },
+      { mark: { type: 'line', strokeWidth: 2 }, encoding: { y: { field: 'center', type: 'quantitative', scale } } },
+    ],
+  };
+}
+
+export function regretSpec(across: AcrossBenchmarks): TopLevelSpec {
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: 'normalised regret, averaged over benchmarks',
+    width: WIDTH,
+    height: HEIGHT,
+    data: { values: across.curves },
+    mark: { type: 'line', strokeWidth: 2 },
+    encoding: {
+      x: { field: 'fraction', type: 'quantitative', title: 'fraction of the time budget' },
+      y: { field: 'regret', type: 'quantitative', scale: { type: 'symlog', constant: 0.01 }, title: 'normalised regret' },
+      color: { field: 'setup', type: 'nominal', title: 'method' },
+    },
+  };
+}
+
+export function rankSpec(across: AcrossBenchmarks): TopLevelSpec {
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: 'average rank over benchmarks (1 = best)',
+    width: WIDTH,
+    height: HEIGHT,
+    data: { values: across.curves },
+    mark: { type: 'line', strokeWidth: 2, interpolate: 'step-after' },
+    encoding: {
+      x: { field: 'fraction', type: 'quantitative', title: 'fraction of the time budget' },
+      y: { field: 'rank', type: 'quantitative', scale: { zero: false }, title: 'average rank' },
+      color: { field: 'setup', type: 'nominal', title: 'method' },
+    },
+  };
+}
+
+/** Learning curves of every trial of one experiment, coloured by how the trial ended. */
+export function learningCurvesSpec(title: string, resourceAttr: string, metric: string, rows: Record<string, unknown>[]): TopLevelSpec {
+  const ended = new Map<unknown, string>();
+  for (const r of rows) ended.set(r.trial_id, String(r.st_decision === 'stop' ? 'stopped' : r.st_status));
+  const values = rows.map((r) => ({ trial_id: r.trial_id, resource: r[resourceAttr], value: r[metric], ended: ended.get(r.trial_id) }));
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title,
+    width: WIDTH,
+    height: HEIGHT,
+    data: { values },
+    mark: { type: 'line', strokeWidth: 1, opacity: 0.6, point: { size: 8 } },
+    encoding: {
+      x: { field: 'resource', type: 'quantitative', title: resourceAttr },
+      y: { field: 'value', type: 'quantitative', scale: yScale(values.map((v) => v.value as number)), title: metric },
+      detail: { field: 'trial_id', type: 'nominal' },
+      color: { field: 'ended', type: 'nominal', title: 'trial ended' },
+    },
+  };
+}
