@@ -8,6 +8,7 @@ import type { SurrogateName } from './surrogate.js';
 import { syntheticBlackbox, syntheticBlackboxNames } from './synthetic.js';
 import { TabularBlackbox } from './tabular.js';
 import type { Blackbox } from './types.js';
+import { loadYahpoLCBench } from './yahpo-lcbench.js';
 
 export interface BlackboxRequest {
   /** e.g. 'synthetic-fcnet', or a table family such as 'fcnet' */
@@ -43,6 +44,7 @@ export function loadBlackbox(req: BlackboxRequest): Promise<Blackbox> {
 
 async function load(req: BlackboxRequest): Promise<Blackbox> {
   if (syntheticBlackboxNames.includes(req.blackbox)) return syntheticBlackbox(req.blackbox);
+  if (req.blackbox === 'yahpo-lcbench') return loadYahpoLCBench(dataCacheDir(), req.dataset ?? '');
   const dirs = [dataCacheDir(), shippedTablesDir].map((d) => join(d, req.blackbox, req.dataset ?? ''));
   const dir = dirs.find((d) => existsSync(join(d, 'meta.json')));
   if (!dir) {

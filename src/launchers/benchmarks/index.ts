@@ -1,12 +1,13 @@
 import { unknownName } from '../../util/errors.js';
 import { syntheticBenchmarks } from './synthetic.js';
+import { yahpoBenchmarks } from './yahpo.js';
 import type { BenchmarkDefinition } from './types.js';
 
 export type { BenchmarkDefinition } from './types.js';
 
 /** The built-in benchmark registry; each family contributes its list. */
 export const benchmarkDefinitions: Record<string, BenchmarkDefinition> = Object.fromEntries(
-  [...syntheticBenchmarks].map((b) => [b.name, b]),
+  [...syntheticBenchmarks, ...yahpoBenchmarks].map((b) => [b.name, b]),
 );
 
 export function getBenchmark(name: string, registry: Record<string, BenchmarkDefinition> = benchmarkDefinitions): BenchmarkDefinition {

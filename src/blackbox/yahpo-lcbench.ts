@@ -1,0 +1,125 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Config, type ConfigSpace, lograndint, loguniform, randint, uniform } from '../config-space/index.js';
+import { UserError } from '../util/errors.js';
+import type { Blackbox } from './types.js';
+
+/** Order of the model's continuous inputs (SCHEMA.md of the YAHPO LCBench data): raw values, no log transform. */
+const CONT_INPUTS = ['epoch', 'batch_size', 'learning_rate', 'momentum', 'weight_decay', 'num_layers', 'max_units', 'max_dropout'] as const;
+/** The model's output columns, in order. */
+const OUTPUTS = ['time', 'val_accuracy', 'val_cross_entropy', 'val_balanced_accuracy', 'test_cross_entropy', 'test_balanced_accuracy'] as const;
+const EPOCHS = 52;
+
+export const YAHPO_LCBENCH_DIR = 'yahpo_lcbench';
+export const yahpoLCBenchInfo = {
+  source: 'YAHPO Gym surrogate of LCBench (slds-lmu/yahpo_data v1.0.2, lcbench/), run with onnxruntime-web',
+  licence: 'Apache-2.0 (surrogate and the underlying LCBench data)',
+  citation: 'Pfisterer et al. 2022, YAHPO Gym (arXiv:2109.03670); Zimmer et al. 2021, LCBench (doi:10.6084/m9.figshare.11662422)',
+};
+
+/** The 7 hyperparameters of the LCBench space (config_space.json), with its log scales. */
+export function lcbenchConfigSpace(): ConfigSpace {
+  return {
+    batch_size: lograndint(16, 512),
+    learning_rate: loguniform(1e-4, 0.1),
+    momentum: uniform(0.1, 0.99),
+    weight_decay: uniform(1e-5, 0.1),
+    num_layers: randint(1, 5),
+    max_units: lograndint(64, 1024),
+    max_dropout: uniform(0, 1),
+  };
+}
+
+type OrtModule = typeof import('onnxruntime-web');
+type Session = Awaited<ReturnType<OrtModule['InferenceSession']['create']>>;
+
+const sessions = new Map<string, Promise<{ ort: OrtModule; session: Session }>>();
+
+/** Loads the ONNX model once per process; onnxruntime is imported only here, when first needed. */
+function session(modelPath: string) {
+  let s = sessions.get(modelPath);
+  if (!s) {
+    s = (async () => {
+      const ort = await import('onnxruntime-web');
+      return { ort, session: await ort.InferenceSession.create(readFileSync(modelPath)) };
+    })();
+    sessions.set(modelPath, s);
+  }
+  return s;
+}
+
+/** The task ids of the surrogate (config_space.json) and their model codes (encoding.json). */
+export function lcbenchTasks(dataDir: string): { tasks: string[]; codes: Record<string, number> } {
+  const space = JSON.parse(readFileSync(join(dataDir, 'config_space.json'), 'utf8')) as { hyperparameters: { name: string; choices?: string[] }[] };
+  const tasks = space.hyperparameters.find((h) => h.name === 'OpenML_task_id')?.choices ?? [];
+  const codes = JSON.parse(readFileSync(join(dataDir, 'encoding.json'), 'utf8')).OpenML_task_id as Record<string, number>;
+  return { tasks, codes };
+}
+
+/**
+ * One LCBench task as a blackbox: a config's whole learning curve (epochs 1..52) comes from one
+ * batched call of the surrogate, and is cached. The surrogate is deterministic, so there is one seed.
+ */
+export class YahpoLCBenchBlackbox implements Blackbox {
+  readonly configSpace = lcbenchConfigSpace();
+  readonly fidelityName = 'epoch';
+  readonly fidelityValues = Array.from({ length: EPOCHS }, (_, i) => i + 1);
+  readonly objectiveNames = ['val_accuracy', 'val_cross_entropy', 'val_balanced_accuracy', 'test_cross_entropy', 'test_balanced_accuracy', 'time'];
+  readonly elapsedTimeAttr = 'time';
+  readonly numSeeds = 1;
+  readonly metadata = yahpoLCBenchInfo;
+  private readonly cache = new Map<string, Float64Array>();
+  private readonly code: number;
+  private readonly modelPath: string;
+
+  constructor(
+    dataDir: string,
+    readonly task: string,
+  ) {
+    const { tasks, codes } = lcbenchTasks(dataDir);
+    if (!tasks.includes(task)) throw new UserError(`unknown LCBench task '${task}'; valid tasks: ${tasks.join(', ')}`);
+    this.code = codes[task];
+    this.modelPath = join(dataDir, 'model.onnx');
+  }
+
+  async curve(config: Config): Promise<Float64Array> {
+    const key = CONT_INPUTS.slice(1).map((k) => config[k]).join(',');
+    const hit = this.cache.get(key);
+    if (hit) return hit;
+    const { ort, session: s } = await session(this.modelPath);
+    const cont = new Float32Array(EPOCHS * CONT_INPUTS.length);
+    for (let e = 0; e < EPOCHS; e++) {
+      CONT_INPUTS.forEach((name, j) => (cont[e * CONT_INPUTS.length + j] = name === 'epoch' ? e + 1 : Number(config[name])));
+    }
+    const out = await s.run({
+      x_cat: new ort.Tensor('int32', new Int32Array(EPOCHS).fill(this.code), [EPOCHS, 1]),
+      x_cont: new ort.Tensor('float32', cont, [EPOCHS, CONT_INPUTS.length]),
+    });
+    const data = out[s.outputNames[0]].data as Float32Array;
+    const M = this.objectiveNames.length;
+    const curve = new Float64Array(EPOCHS * M);
+    let elapsed = 0;
+    for (let e = 0; e < EPOCHS; e++) {
+      this.objectiveNames.forEach((name, m) => (curve[e * M + m] = data[e * OUTPUTS.length + OUTPUTS.indexOf(name as (typeof OUTPUTS)[number])]));
+      // the surrogate predicts each epoch's cumulative time on its own: keep it non-decreasing
+      elapsed = Math.max(elapsed, curve[e * M + M - 1]);
+      curve[e * M + M - 1] = elapsed;
+    }
+    if (this.cache.size > 50_000) this.cache.clear();
+    this.cache.set(key, curve);
+    return curve;
+  }
+}
+
+/** The LCBench blackbox of a task, from `<dataDir>/yahpo_lcbench/`; a clear error when the data is absent. */
+export function loadYahpoLCBench(dataRoot: string, task: string): YahpoLCBenchBlackbox {
+  const dir = join(dataRoot, YAHPO_LCBENCH_DIR);
+  for (const f of ['model.onnx', 'config_space.json', 'encoding.json']) {
+    if (!existsSync(join(dir, f))) {
+      throw new UserError(
+        `the YAHPO LCBench surrogate is not in ${dir} (missing ${f}): copy the lcbench/ folder of slds-lmu/yahpo_data (v1.0.2) there, or set $TUNELAB_DATA to a folder holding ${YAHPO_LCBENCH_DIR}/`,
+      );
+    }
+  }
+  return new YahpoLCBenchBlackbox(dir, task);
+}

@@ -1,0 +1,99 @@
+import { symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { YahpoLCBenchBlackbox, lcbenchConfigSpace, loadYahpoLCBench } from '../src/blackbox/yahpo-lcbench.js';
+import { benchmarkDefinitions } from '../src/launchers/benchmarks/index.js';
+import { hpoMain } from '../src/launchers/hpo-main.js';
+import { packageRoot } from '../src/util/package-info.js';
+import { readRows, tempDir } from './helpers.js';
+
+// the real YAHPO data, read from ../shared/data (never copied into the project)
+const shared = join(packageRoot, '..', 'shared', 'data', 'yahpo_lcbench');
+const M = 6;
+const at = (curve: Float64Array, epoch: number) => Array.from(curve.slice((epoch - 1) * M, epoch * M));
+
+describe('YAHPO LCBench surrogate (ONNX)', () => {
+  const bb = new YahpoLCBenchBlackbox(shared, '7593');
+  const configs = [
+    { batch_size: 64, learning_rate: 0.01, momentum: 0.9, weight_decay: 1e-4, num_layers: 2, max_units: 256, max_dropout: 0.2 },
+    { batch_size: 128, learning_rate: 0.05, momentum: 0.5, weight_decay: 0.001, num_layers: 3, max_units: 512, max_dropout: 0.1 },
+  ];
+  // computed once and checked: accuracy rises with epochs, cross-entropy falls, time grows
+  const pinned = [
+    {
+      1: [13.7647, 1.64145, 0.192808, 1.86298, 0.195974, 18.8618],
+      10: [67.8233, 0.733217, 0.72691, 1.55869, 0.73441, 177.596],
+      52: [76.5382, 0.506748, 0.784279, 1.49261, 0.790304, 591.146],
+    },
+    {
+      1: [7.40511, 1.85099, 0.14717, 1.92893, 0.148742, 25.7644],
+      10: [67.5116, 0.720133, 0.751798, 1.53654, 0.75972, 285.982],
+      52: [74.0284, 0.576151, 0.801935, 1.49267, 0.810095, 1378.64],
+    },
+  ];
+
+  it('maps the objectives in order and pins two learning curves', async () => {
+    expect(bb.objectiveNames).toEqual(['val_accuracy', 'val_cross_entropy', 'val_balanced_accuracy', 'test_cross_entropy', 'test_balanced_accuracy', 'time']);
+    for (const [i, c] of configs.entries()) {
+      const curve = await bb.curve(c);
+      expect(curve).toHaveLength(52 * M);
+      for (const [epoch, values] of Object.entries(pinned[i])) {
+        at(curve, Number(epoch)).forEach((v, m) => expect(v).toBeCloseTo(values[m], values[m] > 100 ? 1 : 3));
+      }
+      const times = Array.from({ length: 52 }, (_, e) => curve[e * M + 5]);
+      for (let e = 1; e < 52; e++) expect(times[e]).toBeGreaterThanOrEqual(times[e - 1]);
+      expect(curve[51 * M]).toBeGreaterThan(curve[0] + 50);
+    }
+  });
+
+  it('has the 7-hyperparameter space of config_space.json with its log scales', () => {
+    const json = Object.fromEntries(Object.entries(lcbenchConfigSpace()).map(([k, d]) => [k, (d as { toJSON(): unknown }).toJSON()]));
+    expect(json).toEqual({
+      batch_size: { type: 'lograndint', lower: 16, upper: 512 },
+      learning_rate: { type: 'loguniform', lower: 1e-4, upper: 0.1 },
+      momentum: { type: 'uniform', lower: 0.1, upper: 0.99 },
+      weight_decay: { type: 'uniform', lower: 1e-5, upper: 0.1 },
+      num_layers: { type: 'randint', lower: 1, upper: 5 },
+      max_units: { type: 'lograndint', lower: 64, upper: 1024 },
+      max_dropout: { type: 'uniform', lower: 0, upper: 1 },
+    });
+  });
+
+  it('names the unknown task and the missing data', () => {
+    expect(() => new YahpoLCBenchBlackbox(shared, '42')).toThrow(/unknown LCBench task '42'; valid tasks: 3945, 7593/);
+    const empty = tempDir();
+    expect(() => loadYahpoLCBench(empty, '3945')).toThrow(new RegExp(`not in ${empty}/yahpo_lcbench \\(missing model.onnx\\).*\\$TUNELAB_DATA`));
+  });
+
+  describe('as benchmarks', () => {
+    const data = tempDir();
+    const previous = process.env.TUNELAB_DATA;
+    beforeAll(() => {
+      symlinkSync(shared, join(data, 'yahpo_lcbench'));
+      process.env.TUNELAB_DATA = data;
+    });
+    afterAll(() => {
+      if (previous === undefined) delete process.env.TUNELAB_DATA;
+      else process.env.TUNELAB_DATA = previous;
+    });
+
+    it('registers the 34 tasks with val_accuracy (max)', () => {
+      const names = Object.keys(benchmarkDefinitions).filter((n) => n.startsWith('yahpo-lcbench-'));
+      expect(names).toHaveLength(34);
+      expect(benchmarkDefinitions['yahpo-lcbench-3945']).toMatchObject({ metric: 'val_accuracy', mode: 'max', nWorkers: 4, maxResourceAttr: 'epoch', elapsedTimeAttr: 'time' });
+    });
+
+    it('ASHA runs on yahpo-lcbench-3945 with the surrogate’s runtimes', async () => {
+      const report = await hpoMain(
+        { experimentTag: 'y', method: ['ASHA'], benchmark: ['yahpo-lcbench-3945'], randomSeed: 1, resultsRoot: tempDir(), maxWallclockTime: 600 },
+        { log: () => {}, progress: false },
+      );
+      const o = report.outcomes[0];
+      expect(o.metadata.status).toBe('completed');
+      const rows = readRows(join(o.folder, 'results.csv.gz'));
+      expect(rows.some((r) => r.st_decision === 'stop')).toBe(true);
+      expect(Math.max(...rows.map((r) => r.val_accuracy as number))).toBeGreaterThan(90);
+      expect(Object.keys(rows[0])).toContain('val_cross_entropy');
+    });
+  });
+});
