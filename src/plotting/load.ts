@@ -3,7 +3,15 @@ import { join } from 'node:path';
 import * as aq from 'arquero';
 import { parseExperimentFolderName } from '../results/layout.js';
 import { type ExperimentMetadata } from '../results/metadata.js';
-import { type ExperimentResults, readExperiment } from '../results/read.js';
+import { readExperimentMetadata, readResultColumns } from '../results/read.js';
+
+/** A loaded experiment: its metadata and the two columns plotting uses. */
+interface Loaded {
+  folder: string;
+  metadata: ExperimentMetadata;
+  times: Float64Array;
+  values: Float64Array;
+}
 
 export interface LoadOptions {
   /** Experiment tags to load (folders under <root>/<tag>/). */
@@ -51,7 +59,7 @@ export interface LoadedResults {
  */
 export function loadResults(options: LoadOptions): LoadedResults {
   const warn = options.warn ?? ((m: string) => console.warn(m));
-  const loaded: ExperimentResults[] = [];
+  const loaded: Loaded[] = [];
   for (const tag of options.tags) {
     const dir = join(options.root, tag);
     if (!existsSync(dir)) {
@@ -61,44 +69,57 @@ export function loadResults(options: LoadOptions): LoadedResults {
     for (const name of readdirSync(dir).sort()) {
       if (!parseExperimentFolderName(tag, name)) continue;
       const folder = join(dir, name);
-      let exp: ExperimentResults;
       try {
-        exp = readExperiment(folder);
+        const m = readExperimentMetadata(folder);
+        if (m.status === 'failed' && !options.includeFailed) continue;
+        if (options.setups && !options.setups.includes(m.method)) continue;
+        if (options.benchmarks && !options.benchmarks.includes(m.benchmark)) continue;
+        if (options.seeds && !options.seeds.includes(m.seed)) continue;
+        if (options.from && m.start_time < options.from) continue;
+        if (options.to && m.start_time > options.to) continue;
+        if (options.filter && !options.filter(m)) continue;
+        const cols = readResultColumns(folder, ['st_tuner_time', m.metric]);
+        loaded.push({ folder, metadata: m, times: cols.st_tuner_time, values: cols[m.metric] });
       } catch (e) {
         warn(`skipping ${(e as Error).message}`);
-        continue;
       }
-      const m = exp.metadata;
-      if (m.status === 'failed' && !options.includeFailed) continue;
-      if (options.setups && !options.setups.includes(m.method)) continue;
-      if (options.benchmarks && !options.benchmarks.includes(m.benchmark)) continue;
-      if (options.seeds && !options.seeds.includes(m.seed)) continue;
-      if (options.from && m.start_time < options.from) continue;
-      if (options.to && m.start_time > options.to) continue;
-      if (options.filter && !options.filter(m)) continue;
-      loaded.push(exp);
     }
   }
   const runs = dedupe(loaded, warn);
-  const rows: Record<string, unknown>[] = [];
+  // columnar construction: a study can hold millions of rows
+  const total = runs.reduce((n, r) => n + r.times.length, 0);
+  const cols = { setup: new Array<string>(total), benchmark: new Array<string>(total), seed: new Float64Array(total), folder: new Array<string>(total), st_tuner_time: new Float64Array(total), value: new Float64Array(total) };
+  let k = 0;
   for (const r of runs) {
-    for (let i = 0; i < r.times.length; i++) rows.push({ setup: r.setup, benchmark: r.benchmark, seed: r.seed, folder: r.folder, st_tuner_time: r.times[i], value: r.values[i] });
+    for (let i = 0; i < r.times.length; i++, k++) {
+      cols.setup[k] = r.setup;
+      cols.benchmark[k] = r.benchmark;
+      cols.seed[k] = r.seed;
+      cols.folder[k] = r.folder;
+      cols.st_tuner_time[k] = r.times[i];
+      cols.value[k] = r.values[i];
+    }
   }
-  return { runs, table: aq.from(rows) };
+  return { runs, table: aq.table(cols) };
 }
 
-function toRun(e: ExperimentResults): Run {
+function toRun(e: Loaded): Run {
   const m = e.metadata;
-  const pairs = e.rows
-    .map((row) => [row.st_tuner_time as number, row[m.metric] as number] as const)
-    .filter(([t, v]) => typeof t === 'number' && typeof v === 'number' && Number.isFinite(v))
-    .sort((a, b) => a[0] - b[0]);
-  return { folder: e.folder, setup: m.method, benchmark: m.benchmark, seed: m.seed, metric: m.metric, mode: m.mode, metadata: m, times: pairs.map((p) => p[0]), values: pairs.map((p) => p[1]) };
+  // rows are appended in time order; drop results without a finite metric value
+  const times: number[] = [];
+  const values: number[] = [];
+  for (let i = 0; i < e.times.length; i++) {
+    if (Number.isFinite(e.times[i]) && Number.isFinite(e.values[i])) {
+      times.push(e.times[i]);
+      values.push(e.values[i]);
+    }
+  }
+  return { folder: e.folder, setup: m.method, benchmark: m.benchmark, seed: m.seed, metric: m.metric, mode: m.mode, metadata: m, times, values };
 }
 
 /** Newest run per (benchmark, setup, seed); warns about the extra ones and about missing seeds. */
-function dedupe(loaded: ExperimentResults[], warn: (m: string) => void): Run[] {
-  const groups = new Map<string, ExperimentResults[]>();
+function dedupe(loaded: Loaded[], warn: (m: string) => void): Run[] {
+  const groups = new Map<string, Loaded[]>();
   for (const e of loaded) {
     const key = `${e.metadata.benchmark}\u0000${e.metadata.method}`;
     groups.set(key, [...(groups.get(key) ?? []), e]);
@@ -108,7 +129,7 @@ function dedupe(loaded: ExperimentResults[], warn: (m: string) => void): Run[] {
   const runs: Run[] = [];
   for (const [key, exps] of [...groups].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const [benchmark, setup] = key.split('\u0000');
-    const bySeed = new Map<number, ExperimentResults[]>();
+    const bySeed = new Map<number, Loaded[]>();
     for (const e of exps) bySeed.set(e.metadata.seed, [...(bySeed.get(e.metadata.seed) ?? []), e]);
     if (exps.length > bySeed.size) {
       const extra = [...bySeed.values()].filter((l) => l.length > 1).flatMap((l) => l.map((e) => e.folder));
