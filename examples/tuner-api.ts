@@ -8,26 +8,13 @@ import {
   SimulatorBackend,
   Tuner,
   createRng,
-  loguniform,
-  ordinal,
   syntheticBlackbox,
-  uniform,
-  choice,
-  randint,
-  lograndint,
 } from '../src/index.js';
 
 const blackbox = syntheticBlackbox('synthetic-mlp');
-// the benchmark's own space, spelled out: every domain kind of tunelab but finrange
-const configSpace = {
-  learning_rate: loguniform(1e-5, 1),
-  weight_decay: loguniform(1e-8, 1e-1),
-  dropout: uniform(0, 0.8),
-  num_layers: randint(1, 5),
-  max_units: lograndint(16, 1024),
-  optimizer: choice(['sgd', 'adam', 'rmsprop']),
-  batch_size: ordinal([16, 32, 64, 128, 256]),
-};
+// the benchmark's space: loguniform, uniform, randint, lograndint, choice and ordinal domains
+const configSpace = blackbox.configSpace;
+console.log('space:', Object.entries(configSpace).map(([k, d]) => `${k}: ${JSON.stringify((d as { toJSON(): unknown }).toJSON())}`).join('; '));
 const problem = { configSpace, metric: 'val_accuracy', mode: 'max' as const, rng: createRng(2024) };
 const scheduler = new HyperbandScheduler(problem, new RandomSearcher(problem), { type: 'promotion', maxT: 52, gracePeriod: 2, reductionFactor: 3 });
 let promotions = 0;

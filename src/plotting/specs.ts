@@ -31,37 +31,27 @@ export function benchmarkSpec(benchmark: string, metric: string, points: CurvePo
   };
 }
 
-export function regretSpec(across: AcrossBenchmarks): TopLevelSpec {
+/** A per-setup line over the fraction of the time budget, for a measure aggregated over benchmarks. */
+function acrossSpec(across: AcrossBenchmarks, title: string, field: 'regret' | 'rank', yTitle: string, scale: object, interpolate?: 'step-after'): TopLevelSpec {
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: 'normalised regret, averaged over benchmarks',
+    title,
     width: WIDTH,
     height: HEIGHT,
     data: { values: across.curves },
-    mark: { type: 'line', strokeWidth: 2 },
+    mark: { type: 'line', strokeWidth: 2, ...(interpolate ? { interpolate } : {}) },
     encoding: {
       x: { field: 'fraction', type: 'quantitative', title: 'fraction of the time budget' },
-      y: { field: 'regret', type: 'quantitative', scale: { type: 'symlog', constant: 0.01 }, title: 'normalised regret' },
+      y: { field, type: 'quantitative', scale, title: yTitle },
       color: { field: 'setup', type: 'nominal', title: 'method' },
     },
   };
 }
 
-export function rankSpec(across: AcrossBenchmarks): TopLevelSpec {
-  return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: 'average rank over benchmarks (1 = best)',
-    width: WIDTH,
-    height: HEIGHT,
-    data: { values: across.curves },
-    mark: { type: 'line', strokeWidth: 2, interpolate: 'step-after' },
-    encoding: {
-      x: { field: 'fraction', type: 'quantitative', title: 'fraction of the time budget' },
-      y: { field: 'rank', type: 'quantitative', scale: { zero: false }, title: 'average rank' },
-      color: { field: 'setup', type: 'nominal', title: 'method' },
-    },
-  };
-}
+export const regretSpec = (across: AcrossBenchmarks) =>
+  acrossSpec(across, 'normalised regret, averaged over benchmarks', 'regret', 'normalised regret', { type: 'symlog', constant: 0.01 });
+
+export const rankSpec = (across: AcrossBenchmarks) => acrossSpec(across, 'average rank over benchmarks (1 = best)', 'rank', 'average rank', { zero: false }, 'step-after');
 
 /** Learning curves of every trial of one experiment, coloured by how the trial ended. */
 export function learningCurvesSpec(title: string, resourceAttr: string, metric: string, rows: Record<string, unknown>[]): TopLevelSpec {
