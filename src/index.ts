@@ -54,3 +54,4 @@ export { aggregateCurves, acrossBenchmarks, bestSoFarAt, iqm, summarise, finalTa
 export { benchmarkSpec, regretSpec, rankSpec, learningCurvesSpec } from './plotting/specs.js';
 export { toSVG, svgToPNG, htmlReport } from './plotting/render.js';
 export { plotStudy, type PlotStudyOptions, type PlotStudyResult } from './plotting/study.js';
+export { uploadExperiment, downloadStudy, s3Client, s3JobName, type S3Location } from './results/s3.js';

@@ -31,6 +31,8 @@ export function experimentFlags<T>(y: Argv<T>) {
     .option('save_tuner', { type: 'boolean', default: true, describe: 'write tuner.json checkpoints (needed for --resume)' })
     .option('resume', { type: 'boolean', default: false, describe: 'continue unfinished runs of the same tag/method/benchmark/seed; skip finished ones' })
     .option('restrict_configurations', { type: 'boolean', default: false, describe: 'only suggest configs that the benchmark table holds' })
+    .option('s3_bucket', { type: 'string', describe: 'also upload each finished experiment to this S3 bucket' })
+    .option('s3_prefix', { type: 'string', default: 'tunelab', describe: 'S3 key prefix: s3://<bucket>/<prefix>/<tag>/<job>/<folder>/' })
     .option('max_failures', { type: 'string', default: '1', coerce: numeric('max_failures', { integer: true }), describe: 'fail an experiment once more trials failed' });
 }
 
@@ -55,5 +57,7 @@ export function hpoMainOptions(a: ExperimentArgv): HpoMainOptions {
     resume: a.resume,
     restrictConfigurations: a.restrict_configurations,
     maxFailures: a.max_failures,
+    s3Bucket: a.s3_bucket,
+    s3Prefix: a.s3_prefix,
   };
 }

@@ -8,6 +8,6 @@ export const hpoMainCommand: CommandModule = {
   builder: (y) => experimentFlags(y),
   handler: async (argv) => {
     const report = await hpoMain(hpoMainOptions(argv as unknown as ExperimentArgv));
-    if (report.outcomes.some((o) => o.metadata.status !== 'completed')) process.exitCode = 1;
+    if (report.outcomes.some((o) => o.metadata.status !== 'completed') || report.uploadFailures.length > 0) process.exitCode = 1;
   },
 };

@@ -9,8 +9,6 @@ const launchFlags = <T>(y: Parameters<typeof experimentFlags<T>>[0]) =>
     .option('sagemaker_image', { type: 'string', describe: 'SageMaker: container image with tunelab installed' })
     .option('sagemaker_role', { type: 'string', describe: 'SageMaker: IAM role ARN the jobs run as' })
     .option('instance_type', { type: 'string', default: 'ml.c5.xlarge', describe: 'SageMaker: instance type per job' })
-    .option('s3_bucket', { type: 'string', describe: 'S3 bucket the jobs upload their results to' })
-    .option('s3_prefix', { type: 'string', default: 'tunelab', describe: 'S3 key prefix: s3://<bucket>/<prefix>/<tag>/<job>/' })
     .option('max_parallel_jobs', { type: 'string', coerce: numeric('max_parallel_jobs', { integer: true }), describe: 'jobs at once (default: the number of cores)' })
     .option('dry_run', { type: 'boolean', default: false, describe: 'print the jobs and their command lines, run nothing' });
 

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { plotStudy, type Format } from '../plotting/study.js';
 import { resultsRoot } from '../results/layout.js';
@@ -11,6 +12,8 @@ interface PlotArgs {
   format: string[];
   agg: string;
   include_failed: boolean;
+  s3_bucket?: string;
+  s3_prefix: string;
 }
 
 export const plotCommand: CommandModule<object, PlotArgs> = {
@@ -25,11 +28,14 @@ export const plotCommand: CommandModule<object, PlotArgs> = {
       .option('out', { type: 'string', default: 'tunelab-plots', describe: 'output folder' })
       .option('format', { type: 'string', array: true, choices: ['svg', 'png', 'html'], default: ['png', 'html'], describe: 'figure formats' })
       .option('agg', { type: 'string', choices: ['iqm', 'mean', 'median'], default: 'iqm', describe: 'aggregation over seeds' })
+      .option('s3_bucket', { type: 'string', describe: 'load the studies from this S3 bucket (downloaded into <results_root>/.s3/<bucket>/)' })
+      .option('s3_prefix', { type: 'string', default: 'tunelab', describe: 'S3 key prefix of the studies' })
       .option('include_failed', { type: 'boolean', default: false, describe: 'also plot runs whose status is failed' }) as never,
   handler: async (a) => {
     const result = await plotStudy({
       tags: a.experiment_tag,
-      root: resultsRoot(a.results_root),
+      root: a.s3_bucket ? join(resultsRoot(a.results_root), '.s3', a.s3_bucket, a.s3_prefix) : resultsRoot(a.results_root),
+      s3: a.s3_bucket ? { location: { bucket: a.s3_bucket, prefix: a.s3_prefix } } : undefined,
       setups: a.setups,
       benchmarks: a.benchmarks,
       out: a.out,

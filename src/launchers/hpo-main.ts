@@ -2,6 +2,8 @@ import { randomInt } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { CHECKPOINT_FILE } from '../tuner/checkpoint.js';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { s3Client, s3JobName, uploadExperiment } from '../results/s3.js';
 import { resultsRoot } from '../results/layout.js';
 import type { ExtraResultsComposer, TunerCallback } from '../tuner/types.js';
 import type { Tuner } from '../tuner/tuner.js';
@@ -31,6 +33,9 @@ export interface HpoMainOptions {
   restrictConfigurations?: boolean;
   maxFailures?: number;
   backend?: string;
+  /** Upload every finished experiment to s3://<s3Bucket>/<s3Prefix>/<tag>/<job>/<folder>/. */
+  s3Bucket?: string;
+  s3Prefix?: string;
 }
 
 export interface HpoMainContext {
@@ -47,6 +52,8 @@ export interface HpoMainReport {
   seeds: number[];
   outcomes: ExperimentOutcome[];
   skipped: string[];
+  /** folders whose upload to S3 failed (their local results are intact) */
+  uploadFailures: string[];
 }
 
 export function seedRange(numSeeds: number, startSeed: number): number[] {
@@ -89,8 +96,9 @@ export async function hpoMain(options: HpoMainOptions, context: HpoMainContext =
   const total = methodList.length * benchmarkList.length * seeds.length;
   log(`running ${total} experiment(s): methods ${methodList.map((m) => m.name).join(', ')} × benchmarks ${benchmarkList.map((b) => b.name).join(', ')} × seeds ${seeds.join(', ')}; results under ${root}/${options.experimentTag}`);
 
-  const report: HpoMainReport = { masterSeed, seeds, outcomes: [], skipped: [] };
+  const report: HpoMainReport = { masterSeed, seeds, outcomes: [], skipped: [], uploadFailures: [] };
   let current: Tuner | undefined;
+  let s3: S3Client | undefined;
   const onSigint = () => {
     log('SIGINT: stopping after the current step; results are flushed and tuner.json written');
     current?.requestStop('SIGINT');
@@ -144,6 +152,16 @@ export async function hpoMain(options: HpoMainOptions, context: HpoMainContext =
           });
           current = undefined;
           report.outcomes.push(outcome);
+          if (options.s3Bucket) {
+            try {
+              s3 ??= s3Client();
+              const uri = await uploadExperiment(s3, { bucket: options.s3Bucket, prefix: options.s3Prefix }, options.experimentTag, s3JobName(method.name, seed, method.expensive), outcome.folder);
+              log(`${label}: uploaded to ${uri}`);
+            } catch (e) {
+              log(`${label}: ${(e as Error).message}`);
+              report.uploadFailures.push(outcome.folder);
+            }
+          }
           const wall = ((performance.now() - wallStart) / 1000).toFixed(2);
           const s = outcome.summary;
           if (outcome.metadata.status === 'completed' && s) {

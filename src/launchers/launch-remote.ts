@@ -74,7 +74,7 @@ function sagemakerRunner(tag: string, options: SageMakerJobOptions, log: Log): J
  * after the other in one job, an expensive one gets one job per seed. Every job receives the same
  * master seed, so the study equals one `hpo-main` run over everything.
  */
-export function planJobs(options: HpoMainOptions & { randomSeed: number }, registry: Record<string, MethodDefinition> = methodDefinitions): RemoteJob[] {
+export function planJobs(options: HpoMainOptions & { randomSeed: number; jobBackend?: 'local' | 'sagemaker' }, registry: Record<string, MethodDefinition> = methodDefinitions): RemoteJob[] {
   const methods = (options.method?.length ? options.method : Object.keys(registry)).map((m) => getMethod(m, registry));
   for (const b of options.benchmark ?? []) getBenchmark(b, benchmarkDefinitions);
   const seeds = seedRange(options.numSeeds ?? 1, options.startSeed ?? 0);
@@ -90,6 +90,8 @@ export function planJobs(options: HpoMainOptions & { randomSeed: number }, regis
   if (options.restrictConfigurations) common.push('--restrict_configurations');
   if (options.resume) common.push('--resume');
   if (options.saveTuner === false) common.push('--no-save_tuner');
+  // SageMaker jobs get their S3 destination from the runner; local jobs upload when asked
+  if (options.s3Bucket && options.jobBackend !== 'sagemaker') common.push('--s3_bucket', options.s3Bucket, '--s3_prefix', options.s3Prefix ?? 'tunelab');
   const jobs: RemoteJob[] = [];
   for (const m of methods) {
     const seedArgs = (from: number, to: number) => ['--start_seed', String(from), '--num_seeds', String(to)];

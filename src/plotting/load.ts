@@ -30,6 +30,8 @@ export interface LoadOptions {
   filter?: (metadata: ExperimentMetadata) => boolean;
   /** Receives every warning (default: console.warn). */
   warn?: (message: string) => void;
+  /** Where each local folder came from (e.g. its S3 URI), for naming it in warnings. */
+  origin?: Map<string, string>;
 }
 
 /** One run (method × benchmark × seed) as loaded. */
@@ -59,6 +61,7 @@ export interface LoadedResults {
  */
 export function loadResults(options: LoadOptions): LoadedResults {
   const warn = options.warn ?? ((m: string) => console.warn(m));
+  const where = (folder: string) => options.origin?.get(folder) ?? folder;
   const loaded: Loaded[] = [];
   for (const tag of options.tags) {
     const dir = join(options.root, tag);
@@ -81,11 +84,11 @@ export function loadResults(options: LoadOptions): LoadedResults {
         const cols = readResultColumns(folder, ['st_tuner_time', m.metric]);
         loaded.push({ folder, metadata: m, times: cols.st_tuner_time, values: cols[m.metric] });
       } catch (e) {
-        warn(`skipping ${(e as Error).message}`);
+        warn(`skipping ${where(folder)}: ${(e as Error).message.replace(`${folder}: `, '')}`);
       }
     }
   }
-  const runs = dedupe(loaded, warn);
+  const runs = dedupe(loaded, warn, where);
   // columnar construction: a study can hold millions of rows
   const total = runs.reduce((n, r) => n + r.times.length, 0);
   const cols = { setup: new Array<string>(total), benchmark: new Array<string>(total), seed: new Float64Array(total), folder: new Array<string>(total), st_tuner_time: new Float64Array(total), value: new Float64Array(total) };
@@ -118,7 +121,7 @@ function toRun(e: Loaded): Run {
 }
 
 /** Newest run per (benchmark, setup, seed); warns about the extra ones and about missing seeds. */
-function dedupe(loaded: Loaded[], warn: (m: string) => void): Run[] {
+function dedupe(loaded: Loaded[], warn: (m: string) => void, where: (folder: string) => string): Run[] {
   const groups = new Map<string, Loaded[]>();
   for (const e of loaded) {
     const key = `${e.metadata.benchmark}\u0000${e.metadata.method}`;
@@ -132,7 +135,7 @@ function dedupe(loaded: Loaded[], warn: (m: string) => void): Run[] {
     const bySeed = new Map<number, Loaded[]>();
     for (const e of exps) bySeed.set(e.metadata.seed, [...(bySeed.get(e.metadata.seed) ?? []), e]);
     if (exps.length > bySeed.size) {
-      const extra = [...bySeed.values()].filter((l) => l.length > 1).flatMap((l) => l.map((e) => e.folder));
+      const extra = [...bySeed.values()].filter((l) => l.length > 1).flatMap((l) => l.map((e) => where(e.folder)));
       warn(`${setup} on ${benchmark}: ${exps.length} results for ${bySeed.size} seeds; using the newest per seed. Runs of repeated seeds: ${extra.join(', ')}`);
     }
     const expected = [...seedsPerBenchmark.get(benchmark)!].sort((a, b) => a - b);

@@ -8,6 +8,8 @@ import { type LoadOptions, loadResults } from './load.js';
 import { htmlReport, svgToPNG, toSVG } from './render.js';
 import { benchmarkSpec, learningCurvesSpec, rankSpec, regretSpec } from './specs.js';
 import { readExperiment } from '../results/read.js';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { type S3Location, downloadStudy, s3Client } from '../results/s3.js';
 
 export type Format = 'svg' | 'png' | 'html';
 
@@ -17,6 +19,8 @@ export interface PlotStudyOptions extends LoadOptions {
   agg?: Aggregation;
   /** seeds the bootstrap bands */
   seed?: number;
+  /** Load from S3 instead: the files plotting needs are downloaded into `root` first. */
+  s3?: { location: S3Location; client?: S3Client };
 }
 
 export interface PlotStudyResult {
@@ -35,7 +39,8 @@ export async function plotStudy(options: PlotStudyOptions): Promise<PlotStudyRes
     warnings.push(m);
     (options.warn ?? ((x: string) => console.warn(x)))(m);
   };
-  const { runs } = loadResults({ ...options, warn });
+  const origin = options.s3 ? await downloadStudy(options.s3.client ?? s3Client(), options.s3.location, options.tags, options.root) : undefined;
+  const { runs } = loadResults({ ...options, warn, origin });
   if (runs.length === 0) throw new UserError(`no results to plot for tag(s) ${options.tags.join(', ')} under ${options.root}`);
   const agg = options.agg ?? 'iqm';
   const curves = aggregateCurves(runs, { agg, seed: options.seed });
