@@ -67,4 +67,15 @@ describe('examples', () => {
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/unknown method 'ASHA-SIGMOID'; valid methods: RS, BO, ASHA, MOBSTER, ASHA-TANH, MOBSTER-TANH, ASHA-RELU, MOBSTER-RELU/);
   });
+
+  it('plot-study: the notebook API — arquero table, aggregation, a rendered figure', () => {
+    const root = tempDir();
+    const r = spawnSync(process.execPath, [distExample('plot-study.js')], { encoding: 'utf8', env: { ...process.env, TUNELAB_ROOT: root } });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^18 runs, \d+ rows/m);
+    expect(r.stdout).toMatch(/synthetic-mlp\s+HYPERBAND\s+\d+\s+\d/);
+    expect(r.stdout).toMatch(/\| setup \| mean rank \| mean normalised regret \|/);
+    const png = /figure: (\S+)/.exec(r.stdout)![1];
+    expect(readFileSync(png).subarray(1, 4).toString()).toBe('PNG');
+  });
 });
