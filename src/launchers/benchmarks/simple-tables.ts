@@ -1,0 +1,48 @@
+import { SIMPLE_TABLES } from '../../blackbox/simple-tables.js';
+import type { BenchmarkDefinition } from './types.js';
+
+// 50 simulated seconds × 4 workers = 200 evaluations (every evaluation costs 1 s: the tables have no runtimes)
+const common = { elapsedTimeAttr: 'elapsed_time', maxResourceAttr: 'epoch', maxWallclockTime: 50, nWorkers: 4 } as const;
+
+const fcnet: [string, string][] = [
+  ['protein', 'protein_structure'],
+  ['naval', 'naval_propulsion'],
+  ['parkinsons', 'parkinsons_telemonitoring'],
+  ['slice', 'slice_localization'],
+];
+const hpobench = ['australian', 'blood_transfusion', 'car', 'credit_g', 'kc1', 'phoneme', 'segment', 'vehicle'];
+const nas201 = ['cifar10', 'cifar100', 'imagenet'];
+
+/** Single-fidelity final-epoch tables: for RS, BO and the shared-study searchers. */
+export const simpleTableBenchmarks: BenchmarkDefinition[] = [
+  ...fcnet.map(([name, file]) => ({
+    ...common,
+    name: `fcnet-${name}-final`,
+    description: `fcnet ${name}: 62,208 configs × 4 seeds, validation MSE at epoch 100 (single fidelity)`,
+    blackbox: 'simple-hpolib',
+    dataset: file,
+    metric: 'valid_mse',
+    mode: 'min' as const,
+    info: SIMPLE_TABLES.hpolib.info,
+  })),
+  ...hpobench.map((task) => ({
+    ...common,
+    name: `hpobench-${task}`,
+    description: `HPOBench MLP on ${task}: 30,000 configs × 5 seeds, final score (single fidelity)`,
+    blackbox: 'simple-hpobench',
+    dataset: task,
+    metric: 'valid_score',
+    mode: 'max' as const,
+    info: SIMPLE_TABLES.hpobench.info,
+  })),
+  ...nas201.map((d) => ({
+    ...common,
+    name: `nas201-${d}`,
+    description: `NAS-Bench-201 on ${d}: 15,625 cells, validation accuracy at epoch 200 (single fidelity)`,
+    blackbox: 'simple-nasbench201',
+    dataset: d,
+    metric: 'valid_accuracy',
+    mode: 'max' as const,
+    info: SIMPLE_TABLES.nasbench201.info,
+  })),
+];
