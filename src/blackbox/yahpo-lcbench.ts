@@ -117,7 +117,7 @@ export function loadYahpoLCBench(dataRoot: string, task: string): YahpoLCBenchBl
   for (const f of ['model.onnx', 'config_space.json', 'encoding.json']) {
     if (!existsSync(join(dir, f))) {
       throw new UserError(
-        `the YAHPO LCBench surrogate is not in ${dir} (missing ${f}): copy the lcbench/ folder of slds-lmu/yahpo_data (v1.0.2) there, or set $TUNELAB_DATA to a folder holding ${YAHPO_LCBENCH_DIR}/`,
+        `the YAHPO LCBench surrogate is not in ${dir} (missing ${f}): run 'tunelab blackbox download yahpo-lcbench' (or set $TUNELAB_DATA to a folder holding ${YAHPO_LCBENCH_DIR}/)`,
       );
     }
   }
