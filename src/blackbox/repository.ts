@@ -9,6 +9,7 @@ import { syntheticBlackbox, syntheticBlackboxNames } from './synthetic.js';
 import { TabularBlackbox } from './tabular.js';
 import type { Blackbox } from './types.js';
 import { loadYahpoLCBench } from './yahpo-lcbench.js';
+import { loadNmt } from './nmt.js';
 import { SIMPLE_TABLES, type SimpleTableFamily, loadSimpleTable } from './simple-tables.js';
 
 export interface BlackboxRequest {
@@ -46,6 +47,7 @@ export function loadBlackbox(req: BlackboxRequest): Promise<Blackbox> {
 async function load(req: BlackboxRequest): Promise<Blackbox> {
   if (syntheticBlackboxNames.includes(req.blackbox)) return syntheticBlackbox(req.blackbox);
   if (req.blackbox === 'yahpo-lcbench') return loadYahpoLCBench(dataCacheDir(), req.dataset ?? '');
+  if (req.blackbox === 'nmt') return loadNmt(dataCacheDir(), req.dataset ?? '');
   if (req.blackbox.startsWith('simple-')) {
     const family = req.blackbox.slice('simple-'.length);
     if (family in SIMPLE_TABLES) return loadSimpleTable(dataCacheDir(), family as SimpleTableFamily, req.dataset ?? '');

@@ -1,3 +1,4 @@
+import { NMT_PAIRS, nmtInfo } from '../../blackbox/nmt.js';
 import { SIMPLE_TABLES } from '../../blackbox/simple-tables.js';
 import type { BenchmarkDefinition } from './types.js';
 
@@ -44,5 +45,19 @@ export const simpleTableBenchmarks: BenchmarkDefinition[] = [
     metric: 'valid_accuracy',
     mode: 'max' as const,
     info: SIMPLE_TABLES.nasbench201.info,
+  })),
+  ...NMT_PAIRS.map((pair) => ({
+    name: `nmt-${pair}`,
+    description: `NMT Transformer HPO on ${pair}: dev BLEU of every tabulated config (single fidelity; GPU time as cost)`,
+    blackbox: 'nmt',
+    dataset: pair,
+    metric: 'dev_bleu',
+    mode: 'max' as const,
+    elapsedTimeAttr: 'dev_gpu_time',
+    maxResourceAttr: 'epoch',
+    // about 60 evaluations with 4 workers at the tables' typical cost of ~200 per config
+    maxWallclockTime: 3000,
+    nWorkers: 4,
+    info: nmtInfo,
   })),
 ];
