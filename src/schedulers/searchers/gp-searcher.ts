@@ -172,7 +172,7 @@ export class GPSearcher implements Searcher {
     const y = new Float64Array(n);
     data.forEach((o, i) => {
       this.input(o.t.x, o.r, X, i * D);
-      y[i] = (this.sign * o.y - mu) / sd;
+      y[i] = (o.y - mu) / sd; // o.y is already signed for minimisation
     });
     if (!this.theta || observedAll.length >= this.lastFitSize * (1 + this.o.refitGrowth) + 1) {
       const fitData = this.capped(data.map((o, i) => ({ i, y: o.y })), this.o.maxHyperFitPoints);
