@@ -39,7 +39,7 @@ for (const n of [100, 500, 1000]) {
   }
   rows.push([n, encodedDim(space), median(cold).toFixed(0), median(warm).toFixed(0)]);
 }
-console.log('BO searcher on the fcnet space, 4 pending trials (median of 3; the model uses at most 500 points, the hyperparameter fit at most 200):');
+console.log('BO searcher on the fcnet space, 4 pending trials (median of 3; the model uses at most 500 points, the hyperparameter fit at most 128):');
 console.log(formatTable(['observations', 'encoded d', 'fit + suggest, cold (ms)', 'suggest, warm (ms)'], rows));
 
 const benchmarkName = process.argv[2] ?? defaultBenchmarks()[0];

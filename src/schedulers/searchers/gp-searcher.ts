@@ -90,7 +90,7 @@ export class GPSearcher implements Searcher {
       numCandidates: options.numCandidates ?? 300,
       numFantasies: options.numFantasies ?? 8,
       maxFitPoints: options.maxFitPoints ?? 500,
-      maxHyperFitPoints: options.maxHyperFitPoints ?? 200,
+      maxHyperFitPoints: options.maxHyperFitPoints ?? 128,
       refitGrowth: options.refitGrowth ?? 0.05,
       localSearchRounds: options.localSearchRounds ?? 5,
     };
@@ -183,7 +183,7 @@ export class GPSearcher implements Searcher {
         yf[k] = y[f.i];
       });
       // a cold fit tries random restarts besides the default start; later fits start from the previous optimum
-      this.theta = fitHyperparameters(Xf, yf, D, { warmStart: this.theta, restarts: this.theta ? 0 : 2, rng: this.problem.rng });
+      this.theta = fitHyperparameters(Xf, yf, D, { warmStart: this.theta, restarts: this.theta ? 0 : 1, rng: this.problem.rng });
       this.lastFitSize = observedAll.length;
     }
     const rAcq = this.acquisitionLevel(observedAll);
