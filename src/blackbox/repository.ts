@@ -11,6 +11,7 @@ import type { Blackbox } from './types.js';
 import { loadYahpoLCBench } from './yahpo-lcbench.js';
 import { loadNmt } from './nmt.js';
 import { SIMPLE_TABLES, type SimpleTableFamily, loadSimpleTable } from './simple-tables.js';
+import { importHint } from './importers/index.js';
 
 export interface BlackboxRequest {
   /** e.g. 'synthetic-fcnet', or a table family such as 'fcnet' */
@@ -55,7 +56,8 @@ async function load(req: BlackboxRequest): Promise<Blackbox> {
   const dirs = [dataCacheDir(), shippedTablesDir].map((d) => join(d, req.blackbox, req.dataset ?? ''));
   const dir = dirs.find((d) => existsSync(join(d, 'meta.json')));
   if (!dir) {
-    throw new UserError(`no data for blackbox '${req.blackbox}${req.dataset ? `/${req.dataset}` : ''}' (looked in ${dirs.join(', ')})`);
+    const hint = importHint(req.blackbox, req.dataset);
+    throw new UserError(`no data for blackbox '${req.blackbox}${req.dataset ? `/${req.dataset}` : ''}' (looked in ${dirs.join(', ')})${hint ? `; ${hint}` : ''}`);
   }
   return new TabularBlackbox(readTable(dir), req.surrogate);
 }

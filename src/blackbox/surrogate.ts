@@ -1,4 +1,5 @@
 import { type Config, type ConfigSpace, encodeConfig, encodedDim } from '../config-space/index.js';
+import { knnSurrogate, randomForestSurrogate } from './surrogates-fitted.js';
 
 /** Answers configs that a table does not hold, from the rows it does hold. */
 export interface Surrogate {
@@ -41,7 +42,10 @@ export function nearestNeighbourSurrogate(table: SurrogateTable): Surrogate {
   };
 }
 
-export type SurrogateName = 'nearest';
+/** Chosen by `surrogate` in a benchmark definition: nearest neighbour, k-NN average (k=5), random forest. */
+export type SurrogateName = 'nearest' | 'knn' | 'random-forest';
 export const surrogateFactories: Record<SurrogateName, (table: SurrogateTable) => Surrogate> = {
   nearest: nearestNeighbourSurrogate,
+  knn: (table) => knnSurrogate(table),
+  'random-forest': (table) => randomForestSurrogate(table),
 };

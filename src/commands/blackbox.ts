@@ -1,6 +1,10 @@
 import type { CommandModule } from 'yargs';
 import { DATASETS, downloadDataSet } from '../blackbox/download.js';
 import { dataCacheDir } from '../blackbox/repository.js';
+import { join } from 'node:path';
+import { buildBlackbox } from '../blackbox/build/builder.js';
+import { fcnetTrainerNames } from '../blackbox/build/fcnet-trainer.js';
+import { IMPORTERS, importBlackbox } from '../blackbox/importers/index.js';
 
 interface DownloadArgs {
   name: string;
@@ -22,10 +26,67 @@ const downloadCommand: CommandModule<object, DownloadArgs> = {
   },
 };
 
+interface BuildArgs {
+  trainer: string;
+  out?: string;
+  num_configs?: number;
+  grid?: boolean;
+  sampling_seed: number;
+  num_seeds: number;
+  epochs: number;
+  workers?: number;
+}
+
+const buildCommand: CommandModule<object, BuildArgs> = {
+  command: 'build <trainer>',
+  describe: `tabulate a training function (${fcnetTrainerNames.join(', ')}, or <module.js>#<export>) over its config space: every objective per epoch and the elapsed time, resumable, in parallel`,
+  builder: (y) =>
+    y
+      .positional('trainer', { type: 'string', demandOption: true })
+      .option('out', { type: 'string', describe: 'output folder (default for fcnet-<dataset>: <data cache>/fcnet/<dataset>)' })
+      .option('num_configs', { type: 'number', describe: 'a seeded sample of this many distinct configs' })
+      .option('grid', { type: 'boolean', describe: 'every config of the (finite) space' })
+      .option('sampling_seed', { type: 'number', default: 0 })
+      .option('num_seeds', { type: 'number', default: 3 })
+      .option('epochs', { type: 'number', default: 27 })
+      .option('workers', { type: 'number', describe: 'worker processes (default: the number of cores)' })
+      .check((a) => {
+        if ((a.num_configs === undefined) === !a.grid) throw new Error('give exactly one of --num_configs N and --grid');
+        if (!a.out && !fcnetTrainerNames.includes(a.trainer as string)) throw new Error(`--out is needed for the training function ${a.trainer}`);
+        return true;
+      }) as never,
+  handler: async (a) => {
+    const out = a.out ?? join(dataCacheDir(), 'fcnet', a.trainer.replace(/^fcnet-/, ''));
+    await buildBlackbox({ trainer: a.trainer, out, numConfigs: a.num_configs, samplingSeed: a.sampling_seed, numSeeds: a.num_seeds, epochs: a.epochs, workers: a.workers });
+  },
+};
+
+interface ImportArgs {
+  format: string;
+  path: string;
+}
+
+const importCommand: CommandModule<object, ImportArgs> = {
+  command: 'import <format> <path>',
+  describe: `convert public blackbox files into the data cache ($TUNELAB_DATA, else ~/.cache/tunelab): ${Object.entries(IMPORTERS)
+    .map(([k, v]) => `${k} (${v.what})`)
+    .join('; ')}`,
+  builder: (y) =>
+    y
+      .positional('format', { type: 'string', choices: Object.keys(IMPORTERS), demandOption: true })
+      .positional('path', { type: 'string', demandOption: true, describe: 'a file, or a folder holding them' }) as never,
+  handler: async (a) => {
+    await importBlackbox(a.format, a.path, dataCacheDir(), (line) => console.log(line));
+  },
+};
+
+/** The subcommands of `tunelab blackbox`; a new one is one more entry here. */
+const subcommands: CommandModule<any, any>[] = [downloadCommand, buildCommand, importCommand];
+
 /** `tunelab blackbox <subcommand>`: the benchmark data tools. */
 export const blackboxCommand: CommandModule = {
   command: 'blackbox <subcommand>',
-  describe: 'benchmark data: download',
-  builder: (y) => y.command([downloadCommand]).demandCommand(1),
+  describe: `benchmark data: ${subcommands.map((c) => String(c.command).split(' ')[0]).join(', ')}`,
+  builder: (y) => y.command(subcommands).demandCommand(1),
   handler: () => {},
 };
