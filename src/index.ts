@@ -21,6 +21,13 @@ export { readTable, writeTable } from './blackbox/format.js';
 export { nearestNeighbourSurrogate, type Surrogate } from './blackbox/surrogate.js';
 export { syntheticBlackbox, syntheticBlackboxNames, fcnetConfigSpace } from './blackbox/synthetic.js';
 export { loadBlackbox } from './blackbox/repository.js';
+export { knnSurrogate, randomForestSurrogate, type ForestOptions } from './blackbox/surrogates-fitted.js';
+export { buildBlackbox, gridConfigs, sampleDistinctConfigs, type BuildOptions, type BuildResult } from './blackbox/build/builder.js';
+export { resolveTrainingFunction, type TrainingFunction } from './blackbox/build/training-function.js';
+export { fcnetTrainingFunction, fcnetBuildSpace, fcnetTrainerNames } from './blackbox/build/fcnet-trainer.js';
+export { MLP, type MLPOptions } from './blackbox/build/mlp.js';
+export { loadDataset, trivialBaseline, datasetNames, type PreparedDataset } from './blackbox/build/datasets.js';
+export { importBlackbox, IMPORTERS } from './blackbox/importers/index.js';
 
 export { Tuner, TunerError, type TunerOptions } from './tuner/tuner.js';
 export type { StoppingCriteria, ExtraResultsComposer, TunerCallback, TunerSummary, TrialRecord } from './tuner/types.js';

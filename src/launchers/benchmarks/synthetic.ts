@@ -16,7 +16,6 @@ export const syntheticBenchmarks: BenchmarkDefinition[] = [
     metric: 'valid_loss',
     mode: 'min',
     maxWallclockTime: 3600,
-    isDefault: true,
   },
   {
     ...common,
