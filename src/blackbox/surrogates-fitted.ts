@@ -72,51 +72,54 @@ export interface ForestOptions {
   seed: number;
 }
 
-const DEFAULT_FOREST: ForestOptions = { trees: 32, minLeaf: 3, maxDepth: 24, featureFraction: 0.5, seed: 0 };
+const DEFAULT_FOREST: ForestOptions = { trees: 24, minLeaf: 2, maxDepth: 24, featureFraction: 0.5, seed: 0 };
 
 type Node = { leaf: Int32Array } | { feature: number; threshold: number; left: Node; right: Node };
 
 /**
- * A random forest of multi-output regression trees on the config encoding, fitted to the table's
- * curves (one forest per seed, fitted on first use). Splits minimise the squared error of a summary
- * of each curve — every objective at the first, middle and last fidelity, standardised — rather
- * than of all F×M values, which makes fitting ~10× cheaper and weighs each objective equally;
- * a leaf predicts the mean of its rows' full curves, and the forest the mean over its trees.
+ * Random forests of regression trees on the config encoding, fitted to the table's curves: one
+ * forest per objective (so that splits which explain the runtime do not blur the loss) and per
+ * seed, fitted on first use. A tree's splits minimise the squared error of the ranks of its
+ * objective at the first, middle and last fidelity (ranks: a few diverged runs with huge losses
+ * would otherwise decide every split); a leaf predicts its rows' mean curve of that objective, and
+ * the forest the mean over its trees.
  */
-export function randomForestSurrogate(table: SurrogateTable, options: Partial<ForestOptions> = {}): Surrogate {
+export function randomForestSurrogate(table: SurrogateTable & { objectiveNames?: readonly string[] }, options: Partial<ForestOptions> = {}): Surrogate {
   const opts = { ...DEFAULT_FOREST, ...options };
   const { x, d, n } = encodeTable(table);
-  const forests = new Map<number, Node[]>();
+  const forests = new Map<number, { trees: Node[][]; curves: Float64Array[] }>();
+  // each encoded dimension's distinct values, and every row's index among them
+  const levels = Array.from({ length: d }, (_, f) => [...new Set(Array.from({ length: n }, (_, i) => x[i * d + f]))].sort((a, b) => a - b));
+  const bin = new Int32Array(n * d);
+  for (let i = 0; i < n; i++) for (let f = 0; f < d; f++) bin[i * d + f] = levels[f].indexOf(x[i * d + f]);
+  const maxLevels = Math.max(...levels.map((l) => l.length));
+  let M = 1;
+  let F = 1;
 
-  const fit = (seed: number): Node[] => {
-    const first = table.rowCurve(0, seed);
-    const FM = first.length;
-    // summary targets: columns of the curve at three fidelities (the curve is [F × M] row-major)
-    const curves = Array.from({ length: n }, (_, i) => (i === 0 ? first : table.rowCurve(i, seed)));
-    const cols = pickSummaryColumns(table, FM, curves);
+  const fitObjective = (curves: Float64Array[], m: number, seed: number): Node[] => {
+    const fids = [...new Set([0, Math.floor((F - 1) / 2), F - 1])];
+    const cols = fids.map((f) => f * M + m);
     const q = cols.length;
     const z = new Float64Array(n * q);
     cols.forEach((col, c) => {
-      let mean = 0;
-      for (let i = 0; i < n; i++) mean += curves[i][col] / n;
-      let v = 0;
-      for (let i = 0; i < n; i++) v += (curves[i][col] - mean) ** 2 / n;
-      const sd = Math.sqrt(v) || 1;
-      for (let i = 0; i < n; i++) z[i * q + c] = (curves[i][col] - mean) / sd;
+      const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => curves[a][col] - curves[b][col]);
+      order.forEach((row, rank) => (z[row * q + c] = rank / n));
     });
-    const rng = createRng(hashSeed('tunelab-random-forest', opts.seed, seed));
+    const rng = createRng(hashSeed('tunelab-random-forest', opts.seed, seed, m));
     const mtry = Math.max(1, Math.round(d * opts.featureFraction));
     const features = Int32Array.from({ length: d }, (_, i) => i);
     const sumL = new Float64Array(q);
     const sumT = new Float64Array(q);
+    const count = new Float64Array(maxLevels);
+    const sums = new Float64Array(maxLevels * q);
 
     const grow = (rows: Int32Array, depth: number): Node => {
-      const m = rows.length;
-      if (m < 2 * opts.minLeaf || depth >= opts.maxDepth) return { leaf: rows };
+      const size = rows.length;
+      if (size < 2 * opts.minLeaf || depth >= opts.maxDepth) return { leaf: rows };
       sumT.fill(0);
       for (const r of rows) for (let c = 0; c < q; c++) sumT[c] += z[r * q + c];
       let base = 0;
-      for (let c = 0; c < q; c++) base += (sumT[c] * sumT[c]) / m;
+      for (let c = 0; c < q; c++) base += (sumT[c] * sumT[c]) / size;
       let bestGain = 1e-12;
       let bestFeature = -1;
       let bestThreshold = 0;
@@ -127,25 +130,36 @@ export function randomForestSurrogate(table: SurrogateTable, options: Partial<Fo
         features[a] = features[b];
         features[b] = t;
         const f = features[a];
-        const sorted = Array.from(rows).sort((i, j) => x[i * d + f] - x[j * d + f]);
+        // the encoding takes few distinct values per dimension: accumulate per value, no sorting
+        const nb = levels[f].length;
+        if (nb < 2) continue;
+        count.fill(0, 0, nb);
+        sums.fill(0, 0, nb * q);
+        for (const r of rows) {
+          const b = bin[r * d + f];
+          count[b]++;
+          for (let c = 0; c < q; c++) sums[b * q + c] += z[r * q + c];
+        }
         sumL.fill(0);
-        for (let s = 0; s < m - 1; s++) {
-          const r = sorted[s];
-          for (let c = 0; c < q; c++) sumL[c] += z[r * q + c];
-          const v = x[r * d + f];
-          const next = x[sorted[s + 1] * d + f];
-          const nl = s + 1;
-          if (v === next || nl < opts.minLeaf || m - nl < opts.minLeaf) continue;
+        let nl = 0;
+        for (let b = 0; b < nb - 1; b++) {
+          nl += count[b];
+          for (let c = 0; c < q; c++) sumL[c] += sums[b * q + c];
+          if (count[b] === 0 || nl < opts.minLeaf || size - nl < opts.minLeaf) continue;
           let score = 0;
           for (let c = 0; c < q; c++) {
             const l = sumL[c];
             const rr = sumT[c] - l;
-            score += (l * l) / nl + (rr * rr) / (m - nl);
+            score += (l * l) / nl + (rr * rr) / (size - nl);
           }
           if (score - base > bestGain) {
+            // split between this value and the next one present at this node
+            let next = b + 1;
+            while (next < nb && count[next] === 0) next++;
+            if (next === nb) break;
             bestGain = score - base;
             bestFeature = f;
-            bestThreshold = (v + next) / 2;
+            bestThreshold = (levels[f][b] + levels[f][next]) / 2;
           }
         }
       }
@@ -164,41 +178,37 @@ export function randomForestSurrogate(table: SurrogateTable, options: Partial<Fo
     return trees;
   };
 
+  const fit = (seed: number) => {
+    const curves = Array.from({ length: n }, (_, i) => table.rowCurve(i, seed));
+    // the curve is [F × M] row-major; without objective names, treat it as one objective
+    M = table.objectiveNames?.length ?? 1;
+    F = curves[0].length / M;
+    return { trees: Array.from({ length: M }, (_, m) => fitObjective(curves, m, seed)), curves };
+  };
+
   return {
     curve(config, seed) {
       const s = seed % table.numSeeds;
-      let trees = forests.get(s);
-      if (!trees) {
-        trees = fit(s);
-        forests.set(s, trees);
+      let forest = forests.get(s);
+      if (!forest) {
+        forest = fit(s);
+        forests.set(s, forest);
       }
+      const { curves } = forest;
       const q = encodeConfig(table.configSpace, config);
-      let out: Float64Array | undefined;
-      for (const tree of trees) {
-        let node = tree;
-        while (!('leaf' in node)) node = q[node.feature] <= node.threshold ? node.left : node.right;
-        const leafMean = meanCurve(table, node.leaf, s);
-        if (!out) out = new Float64Array(leafMean.length);
-        for (let j = 0; j < out.length; j++) out[j] += leafMean[j] / trees.length;
-      }
-      return out!;
+      const out = new Float64Array(F * M);
+      forest.trees.forEach((trees, m) => {
+        for (const tree of trees) {
+          let node = tree;
+          while (!('leaf' in node)) node = q[node.feature] <= node.threshold ? node.left : node.right;
+          const w = 1 / (trees.length * node.leaf.length);
+          for (const r of node.leaf) {
+            const c = curves[r];
+            for (let f = 0; f < F; f++) out[f * M + m] += w * c[f * M + m];
+          }
+        }
+      });
+      return out;
     },
   };
-}
-
-/** Indices into a flattened [F × M] curve: every objective at the first, middle and last fidelity. */
-function pickSummaryColumns(table: SurrogateTable & { objectiveNames?: readonly string[] }, FM: number, curves: Float64Array[]): number[] {
-  // the number of objectives: from the table when it says, else assume a single fidelity row per objective
-  const M = table.objectiveNames?.length ?? FM;
-  const F = FM / M;
-  const fids = [...new Set([0, Math.floor((F - 1) / 2), F - 1])];
-  const cols: number[] = [];
-  for (const f of fids) {
-    for (let m = 0; m < M; m++) {
-      const col = f * M + m;
-      // constant columns carry no split information
-      if (curves.some((c) => c[col] !== curves[0][col])) cols.push(col);
-    }
-  }
-  return cols.length > 0 ? cols : [0];
 }
