@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { readTable } from '../src/blackbox/format.js';
 import { FCNET_OBJECTIVES } from '../src/blackbox/importers/fcnet.js';
 import { importBlackbox } from '../src/blackbox/importers/index.js';
+import { scanNestedJson } from '../src/blackbox/importers/lcbench.js';
 import { NB201_OBJECTIVES, parseArchString } from '../src/blackbox/importers/nasbench201.js';
 import { PyTuple, pyGet, unpickle } from '../src/blackbox/importers/pickle.js';
 import { loadBlackbox } from '../src/blackbox/repository.js';
@@ -164,8 +165,9 @@ describe('tunelab blackbox import lcbench', () => {
     const dir = tempDir();
     const file = join(dir, 'data_2k_lw.json');
     // ids out of order and a multi-line layout, as json.dump(indent=...) writes
-    const data = { APSFailure: { '1': run(0, 1), '0': run(0, 0), '2': run(0, 2) }, 'Fashion-MNIST': { '0': run(1, 0), '1': run(1, 1) } };
-    writeFileSync(file, JSON.stringify(data, null, 2));
+    // (written by hand: JavaScript would put integer-like keys in order)
+    const j = (v: unknown) => JSON.stringify(v, null, 2);
+    writeFileSync(file, `{"APSFailure": {"1": ${j(run(0, 1))}, "0": ${j(run(0, 0))},\n "2": ${j(run(0, 2))}},\n "Fashion-MNIST": {"0": ${j(run(1, 0))}, "1": ${j(run(1, 1))}}}`);
     const root = tempDir();
     const dirs = await importBlackbox('lcbench', file, root, quiet);
     expect(dirs.sort()).toEqual([join(root, 'lcbench', 'APSFailure'), join(root, 'lcbench', 'Fashion-MNIST')]);
@@ -180,6 +182,10 @@ describe('tunelab blackbox import lcbench', () => {
     const M = tags.length;
     for (const id of [0, 1, 2]) for (const e of [0, 25, 51]) for (let k = 0; k < M; k++) expect(t.objectives[(id * E + e) * M + k]).toBe(value(0, id, k, e));
     expect(readTable(join(root, 'lcbench', 'Fashion-MNIST')).objectives[(1 * E + 3) * M + 0]).toBe(value(1, 1, 0, 3));
+    // the streaming scanner gives the same runs when every object and key spans chunk boundaries
+    const whole = [...scanNestedJson(file)];
+    expect(whole.map((r) => `${r.outer}/${r.inner}`)).toEqual(['APSFailure/1', 'APSFailure/0', 'APSFailure/2', 'Fashion-MNIST/0', 'Fashion-MNIST/1']);
+    expect([...scanNestedJson(file, 7)]).toEqual(whole);
   });
 
   it('keeps only the required tags when the file lacks the others, and names a missing required one', async () => {

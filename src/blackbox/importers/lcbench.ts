@@ -43,9 +43,9 @@ interface LCBenchRun {
  * Streams `{dataset: {id: run}}` out of a JSON file too big for one string (the full LCBench file
  * is several GB): a byte scanner finds each run object at depth 3 and parses it alone.
  */
-export function* scanNestedJson(path: string): Generator<{ outer: string; inner: string; value: unknown }> {
+export function* scanNestedJson(path: string, chunkBytes = 1 << 22): Generator<{ outer: string; inner: string; value: unknown }> {
   const fd = openSync(path, 'r');
-  const chunk = Buffer.alloc(1 << 22);
+  const chunk = Buffer.alloc(chunkBytes);
   let depth = 0;
   let inString = false;
   let escaped = false;
