@@ -307,8 +307,11 @@ export class MLP {
     }
   }
 
+  /** Correct predictions of the last `loss` call (kept in a field: no object per batch). */
+  private correct = 0;
+
   /** Loss summed over the rows in `out`, with dOut = ∂(mean loss)/∂out when `grad` is set. */
-  private loss(y: Float64Array, idx: Int32Array | undefined, start: number, rows: number, grad: boolean): { loss: number; correct: number } {
+  private loss(y: Float64Array, idx: Int32Array | undefined, start: number, rows: number, grad: boolean): number {
     const k = this.opts.outputs;
     const out = this.out;
     const dOut = this.dOut;
@@ -340,7 +343,8 @@ export class MLP {
         }
       }
     }
-    return { loss, correct };
+    this.correct = correct;
+    return loss;
   }
 
   /** One pass over the training set in a fresh random order; returns the mean training loss. */
@@ -359,9 +363,14 @@ export class MLP {
     let total = 0;
     for (let start = 0; start < data.n; start += batchSize) {
       const rows = Math.min(batchSize, data.n - start);
-      for (let r = 0; r < rows; r++) this.xb.set(data.x.subarray(order[start + r] * inputs, (order[start + r] + 1) * inputs), r * inputs);
+      const xb = this.xb;
+      const x = data.x;
+      for (let r = 0; r < rows; r++) {
+        const src = order[start + r] * inputs;
+        for (let k = 0; k < inputs; k++) xb[r * inputs + k] = x[src + k];
+      }
       this.forward(rows, true);
-      total += this.loss(data.y, order, start, rows, true).loss;
+      total += this.loss(data.y, order, start, rows, true);
       // backward: output layer, then each hidden layer's delta = dh ⊙ activation' ⊙ dropout mask
       l3.backward(this.h2, this.dOut, this.dh2, rows);
       const n2 = rows * units[1];
@@ -390,9 +399,8 @@ export class MLP {
       const rows = Math.min(this.maxRows, data.n - start);
       this.xb.set(data.x.subarray(start * inputs, (start + rows) * inputs));
       this.forward(rows, false);
-      const r = this.loss(data.y, undefined, start, rows, false);
-      loss += r.loss;
-      correct += r.correct;
+      loss += this.loss(data.y, undefined, start, rows, false);
+      correct += this.correct;
     }
     const meanLoss = capLoss(loss / data.n);
     if (this.opts.task === 'classification') return { loss: meanLoss, score: correct / data.n };
