@@ -16,7 +16,8 @@ const run = (opts: Partial<HpoMainOptions>, root = tempDir()) =>
   hpoMain({ experimentTag: 't', benchmark: ['synthetic-fcnet'], randomSeed: 42, resultsRoot: root, maxWallclockTime: 900, ...opts }, quiet);
 
 function cli(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [cliPath, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
+  // --verbose 1 prints a line per trial event: megabytes, beyond spawnSync's default 1 MB buffer
+  const r = spawnSync(process.execPath, [cliPath, ...args], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, env: { ...process.env, ...env } });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -149,7 +150,8 @@ describe('tunelab CLI', () => {
 
   it('runs the reference study debug command with --verbose 1', () => {
     const root = tempDir();
-    const r = cli(['hpo-main', '--experiment_tag', 'docs-2-debug', '--random_seed', '2465497701', '--method', 'ASHA-RELU', '--verbose', '1', '--max_wallclock_time', '300'], { TUNELAB_ROOT: root });
+    const r = cli(['hpo-main', '--experiment_tag', 'docs-2-debug', '--random_seed', '2465497701', '--method', 'ASHA-RELU', '--verbose', '1'], { TUNELAB_ROOT: root });
+    expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const starts = r.stdout.split('\n').filter((l) => / trial \d+ started: /.test(l));
     expect(starts.length).toBeGreaterThan(10);
