@@ -45,6 +45,20 @@ describe('examples', () => {
     expect(r.stdout).toMatch(/rungs: 2:\d+ 6:\d+ 18:\d+/);
   });
 
+  it('build-blackbox tabulates fcnet on iris and ASHA tunes on the table', () => {
+    const root = tempDir();
+    const r = spawnSync(process.execPath, [distExample('build-blackbox.js')], { encoding: 'utf8', env: { ...process.env, TUNELAB_ROOT: root } });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/built \S+: 40 configs × 2 seeds × 9 epochs/);
+    expect(readdirSync(join(root, 'fcnet-iris')).sort()).toEqual(['configs.json.gz', 'meta.json', 'objectives.f32.gz']);
+    const m = /ASHA: (\d+) trials, (\d+) results in [\d.]+ simulated s; best valid_loss ([\d.]+)/.exec(r.stdout)!;
+    expect(Number(m[1])).toBe(30);
+    // ASHA stopped most trials early: far fewer results than 30 full 9-epoch runs
+    expect(Number(m[2])).toBeLessThan(0.6 * 30 * 9);
+    // iris is easy: the best trial's validation loss is far below log(3), the loss of a uniform guess
+    expect(Number(m[3])).toBeLessThan(0.5 * Math.log(3));
+  });
+
   it('reference-study: the eight methods, and rung sizes as extra results', () => {
     const root = tempDir();
     const r = spawnSync(
