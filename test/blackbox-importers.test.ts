@@ -6,7 +6,6 @@ import { FCNET_OBJECTIVES } from '../src/blackbox/importers/fcnet.js';
 import { importBlackbox } from '../src/blackbox/importers/index.js';
 import { scanNestedJson } from '../src/blackbox/importers/lcbench.js';
 import { NB201_OBJECTIVES, parseArchString } from '../src/blackbox/importers/nasbench201.js';
-import { PyTuple, pyGet, unpickle } from '../src/blackbox/importers/pickle.js';
 import { loadBlackbox } from '../src/blackbox/repository.js';
 import { configKey } from '../src/config-space/index.js';
 import { benchmarkDefinitions } from '../src/launchers/benchmarks/index.js';
@@ -246,24 +245,5 @@ describe('tunelab blackbox import nasbench201', () => {
   it('parses arch strings and rejects bad ones', () => {
     expect(parseArchString('|none~0|+|skip_connect~0|nor_conv_1x1~1|+|avg_pool_3x3~0|none~1|nor_conv_3x3~2|')).toEqual(['none', 'skip_connect', 'nor_conv_1x1', 'avg_pool_3x3', 'none', 'nor_conv_3x3']);
     expect(() => parseArchString('|conv_5x5~0|+|none~0|none~1|+|none~0|none~1|none~2|')).toThrow(/expected 6 operations of avg_pool_3x3/);
-  });
-});
-
-describe('pickle reader', () => {
-  // protocol-2 bytes of pickle.dumps({('a', 1): [1.5, None, True], 'b': (2, -300, 2**40)}, protocol=2)
-  const bytes = Uint8Array.from(
-    Buffer.from('80027d71002858010000006171014b018671025d710328473ff80000000000004e886558010000006271044b024ad4feffff8a06000000000001877105752e', 'hex'),
-  );
-
-  it('reads dicts with tuple keys, lists, tuples, floats, ints, None and booleans', () => {
-    const v = unpickle(bytes);
-    expect(pyGet(v, ['a', 1])).toEqual([1.5, null, true]);
-    const b = pyGet(v, 'b');
-    expect(b).toBeInstanceOf(PyTuple);
-    expect([...(b as unknown[])]).toEqual([2, -300, 2 ** 40]);
-  });
-
-  it('says where a truncated pickle ends', () => {
-    expect(() => unpickle(bytes.subarray(0, 20))).toThrow(/pickle truncated at byte/);
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SimulatorBackend } from '../src/backends/simulator.js';
+import type { Config } from '../src/config-space/index.js';
 import { tinyBlackbox } from './helpers.js';
 
 const summary = (p: Awaited<ReturnType<SimulatorBackend['poll']>>) =>
@@ -61,6 +62,26 @@ describe('simulator backend', () => {
       await s.start(2, { x: 'a' });
     }
     for (let i = 0; i < 6; i++) expect(summary(await b.poll(Infinity))).toEqual(summary(await a.poll(Infinity)));
+  });
+
+  it('asks a blackbox that computes prefixes for the rows it needs, doubling, with the same results as whole curves', async () => {
+    const asked: number[] = [];
+    const whole = tinyBlackbox();
+    const prefixes = Object.assign(tinyBlackbox(), {
+      curvePrefix(config: Config, seed: number, upTo: number) {
+        asked.push(upTo);
+        return whole.curve(config, seed).slice(0, upTo * 2);
+      },
+    });
+    const [a, b] = [new SimulatorBackend(whole, { seed: 1, blackboxSeed: 0 }), new SimulatorBackend(prefixes, { seed: 1, blackboxSeed: 0 })];
+    for (const sim of [a, b]) {
+      await sim.start(0, { x: 'a' });
+      await sim.start(1, { x: 'b' });
+    }
+    // the row of epoch 1 and the next one, whose event is scheduled when epoch 1 is reported
+    expect(asked).toEqual([2, 2]);
+    for (let i = 0; i < 5; i++) expect(summary(await b.poll(Infinity))).toEqual(summary(await a.poll(Infinity)));
+    expect(asked).toEqual([2, 2, 3, 3]);
   });
 
   it('refuses to start a trial id twice', async () => {

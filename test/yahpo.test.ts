@@ -1,16 +1,21 @@
 import { readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadBlackbox } from '../src/blackbox/repository.js';
 import { YahpoLCBenchBlackbox, lcbenchConfigSpace, loadYahpoLCBench } from '../src/blackbox/yahpo-lcbench.js';
+import { sampleConfig } from '../src/config-space/index.js';
 import { benchmarkDefinitions } from '../src/launchers/benchmarks/index.js';
 import { hpoMain } from '../src/launchers/hpo-main.js';
 import { packageRoot } from '../src/util/package-info.js';
+import { createRng } from '../src/util/rng.js';
 import { readRows, tempDir } from './helpers.js';
 
 // the real YAHPO data, read from ../shared/data (never copied into the project)
 const shared = join(packageRoot, '..', 'shared', 'data', 'yahpo_lcbench');
 const M = 6;
 const at = (curve: Float64Array, epoch: number) => Array.from(curve.slice((epoch - 1) * M, epoch * M));
+/** the bytes of the first `rows` rows of a curve, to compare bit for bit */
+const bits = (curve: Float64Array, rows: number) => new Uint8Array(curve.buffer, curve.byteOffset, rows * M * 8);
 
 describe('YAHPO LCBench surrogate (ONNX)', () => {
   const bb = new YahpoLCBenchBlackbox(shared, '7593');
@@ -67,6 +72,28 @@ describe('YAHPO LCBench surrogate (ONNX)', () => {
     }
   });
 
+  it('a prefix of a curve, computed alone or extended, is its first rows bit for bit; a cached prefix costs no call', async () => {
+    const rng = createRng(5);
+    for (let i = 0; i < 8; i++) {
+      const c = sampleConfig(bb.configSpace, rng);
+      bb.clearCache();
+      const full = await bb.curve(c);
+      for (const upTo of [1, 2, 7, 51]) {
+        bb.clearCache();
+        const prefix = await bb.curvePrefix(c, 0, upTo);
+        expect(prefix).toHaveLength(upTo * M);
+        expect(bits(prefix, upTo)).toEqual(bits(full, upTo));
+      }
+      // the simulator's doubling: each call computes the new rows only
+      bb.clearCache();
+      const { calls, rows } = bb.computed;
+      for (const upTo of [2, 4, 8, 16, 32, 52]) expect(bits(await bb.curvePrefix(c, 0, upTo), upTo)).toEqual(bits(full, upTo));
+      expect(bits(await bb.curvePrefix(c, 0, 5), 52)).toEqual(bits(full, 52));
+      expect(await bb.curve(c)).toBe(await bb.curvePrefix(c, 0, 52));
+      expect(bb.computed).toEqual({ calls: calls + 6, rows: rows + 52 });
+    }
+  });
+
   it('has the 7-hyperparameter space of config_space.json with its log scales', () => {
     const json = Object.fromEntries(Object.entries(lcbenchConfigSpace()).map(([k, d]) => [k, (d as { toJSON(): unknown }).toJSON()]));
     expect(json).toEqual({
@@ -115,6 +142,24 @@ describe('YAHPO LCBench surrogate (ONNX)', () => {
       expect(rows.some((r) => r.st_decision === 'stop')).toBe(true);
       expect(Math.max(...rows.map((r) => r.val_accuracy as number))).toBeGreaterThan(90);
       expect(Object.keys(rows[0])).toContain('val_cross_entropy');
+    });
+
+    it('the simulator computes the rows that ASHA uses, not whole curves', async () => {
+      const b = benchmarkDefinitions['yahpo-lcbench-3945'];
+      // the very blackbox the experiment uses (blackboxes are cached per process)
+      const bb = (await loadBlackbox({ blackbox: b.blackbox, dataset: b.dataset, surrogate: b.surrogate })) as YahpoLCBenchBlackbox;
+      bb.clearCache();
+      const before = bb.computed.rows;
+      const report = await hpoMain(
+        { experimentTag: 'r', method: ['ASHA'], benchmark: ['yahpo-lcbench-3945'], randomSeed: 2, resultsRoot: tempDir(), maxWallclockTime: 600 },
+        { log: () => {}, progress: false },
+      );
+      const rows = readRows(join(report.outcomes[0].folder, 'results.csv.gz'));
+      const trials = new Set(rows.map((r) => r.trial_id)).size;
+      const computed = bb.computed.rows - before;
+      // each reported epoch, the next one per trial (scheduling its event reads it), a few more of the doubling
+      expect(computed).toBeGreaterThan(rows.length);
+      expect(computed).toBeLessThan((52 * trials) / 4);
     });
   });
 });

@@ -68,13 +68,22 @@ export class SimulatorBackend implements TrialBackend {
     return this.clock;
   }
 
-  private async curveOf(trialId: number): Promise<Float64Array> {
+  /**
+   * The trial's curve, holding at least row `index`. A blackbox that computes prefixes is asked for
+   * twice the rows it gave (and at least up to the row after `index`, which scheduling the next
+   * event reads): most trials stop early, and the number of calls per curve stays logarithmic.
+   */
+  private async curveOf(trialId: number, index: number): Promise<Float64Array> {
     let curve = this.curves.get(trialId);
-    if (!curve) {
-      const t = this.trials.get(trialId)!;
+    if (curve && curve.length > index * this.M) return curve;
+    const t = this.trials.get(trialId)!;
+    if (this.blackbox.curvePrefix) {
+      const upTo = Math.min(this.blackbox.fidelityValues.length, Math.max(index + 2, (2 * (curve?.length ?? 0)) / this.M));
+      curve = await this.blackbox.curvePrefix(t.config, t.blackboxSeed, upTo);
+    } else {
       curve = await this.blackbox.curve(t.config, t.blackboxSeed);
-      this.curves.set(trialId, curve);
     }
+    this.curves.set(trialId, curve);
     return curve;
   }
 
@@ -85,7 +94,7 @@ export class SimulatorBackend implements TrialBackend {
   private async scheduleNext(trialId: number): Promise<void> {
     const t = this.trials.get(trialId)!;
     if (t.next >= this.blackbox.fidelityValues.length) return;
-    const curve = await this.curveOf(trialId);
+    const curve = await this.curveOf(trialId, t.next);
     const time = t.segmentStart + this.elapsedAt(curve, t.next) - this.elapsedAt(curve, t.segmentFrom - 1);
     this.events.push({ time, seq: this.seq++, trialId, generation: t.generation, index: t.next });
   }
@@ -156,7 +165,7 @@ export class SimulatorBackend implements TrialBackend {
   }
 
   private async deliver(trialId: number, t: SimTrial, index: number): Promise<BackendResult> {
-    const curve = await this.curveOf(trialId);
+    const curve = await this.curveOf(trialId, index);
     const metrics: Record<string, number> = {};
     for (let m = 0; m < this.M; m++) metrics[this.metricNames[m]] = curve[index * this.M + m];
     const resource = this.blackbox.fidelityValues[index];

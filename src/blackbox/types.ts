@@ -20,6 +20,12 @@ export interface Blackbox {
    * value of objective m at fidelity index f is `curve[f * objectiveNames.length + m]`.
    */
   curve(config: Config, seed: number): Float64Array | Promise<Float64Array>;
+  /**
+   * For a blackbox whose cost grows with the fidelities it computes (a surrogate model): the first
+   * `upTo` rows (or more) of `curve(config, seed)`, with the same bits. Most trials stop early, so the
+   * simulator asks for growing prefixes when this is offered.
+   */
+  curvePrefix?(config: Config, seed: number, upTo: number): Float64Array | Promise<Float64Array>;
   /** The tabulated configs of a table blackbox (what `--restrict_configurations` samples from). */
   readonly configurations?: readonly Config[];
   /** Source, licence, citation. */

@@ -58,8 +58,10 @@ export function lcbenchTasks(dataDir: string): { tasks: string[]; codes: Record<
 }
 
 /**
- * One LCBench task as a blackbox: a config's whole learning curve (epochs 1..52) comes from one
- * batched call of the surrogate, and is cached. The surrogate is deterministic, so there is one seed.
+ * One LCBench task as a blackbox: the rows of a config's learning curve (epochs 1..52) come from a
+ * batched call of the surrogate and are cached. Rows are computed independently, so a prefix is
+ * computed alone (and extended when a longer one is asked) with the same bits as the whole curve.
+ * The surrogate is deterministic, so there is one seed.
  */
 export class YahpoLCBenchBlackbox implements Blackbox {
   readonly configSpace = lcbenchConfigSpace();
@@ -69,13 +71,16 @@ export class YahpoLCBenchBlackbox implements Blackbox {
   readonly elapsedTimeAttr = 'time';
   readonly numSeeds = 1;
   readonly metadata = yahpoLCBenchInfo;
+  /** Model calls and curve rows (epochs) computed so far, what the surrogate's time grows with. */
+  readonly computed = { calls: 0, rows: 0 };
+  /** a config's curve prefix computed so far */
   private readonly cache = new Map<string, Float64Array>();
   private readonly code: number;
   private readonly modelPath: string;
   /** column of the model's output for each objective */
   private readonly outputColumn = this.objectiveNames.map((name) => OUTPUTS.indexOf(name as (typeof OUTPUTS)[number]));
-  /** the loaded model and the task input, the same for every call (inputs are only read) */
-  private model?: { ort: OrtModule; session: Session; xCat: InstanceType<OrtModule['Tensor']> };
+  /** the loaded model, loaded when first needed */
+  private model?: { ort: OrtModule; session: Session };
 
   constructor(
     dataDir: string,
@@ -87,34 +92,46 @@ export class YahpoLCBenchBlackbox implements Blackbox {
     this.modelPath = join(dataDir, 'model.onnx');
   }
 
-  async curve(config: Config): Promise<Float64Array> {
+  curve(config: Config): Promise<Float64Array> {
+    return this.curvePrefix(config, 0, EPOCHS);
+  }
+
+  async curvePrefix(config: Config, _seed: number, upTo: number): Promise<Float64Array> {
     const values = HYPERPARAMETERS.map((k) => Number(config[k]));
     const key = values.join(',');
-    const hit = this.cache.get(key);
-    if (hit) return hit;
-    if (!this.model) {
-      const { ort, session: s } = await session(this.modelPath);
-      this.model ??= { ort, session: s, xCat: new ort.Tensor('int32', new Int32Array(EPOCHS).fill(this.code), [EPOCHS, 1]) };
-    }
-    const { ort, session: s, xCat } = this.model;
-    const C = CONT_INPUTS.length;
-    const cont = new Float32Array(EPOCHS * C);
-    for (let e = 0; e < EPOCHS; e++) {
-      cont[e * C] = e + 1;
-      for (let j = 1; j < C; j++) cont[e * C + j] = values[j - 1];
-    }
-    const out = await s.run({ x_cat: xCat, x_cont: new ort.Tensor('float32', cont, [EPOCHS, C]) });
-    const data = out[s.outputNames[0]].data as Float32Array;
     const M = this.objectiveNames.length;
+    const hit = this.cache.get(key);
+    const from = hit ? hit.length / M : 0;
+    if (from >= upTo) return hit!;
+    if (!this.model) {
+      const m = await session(this.modelPath);
+      this.model ??= m;
+    }
+    const { ort, session: s } = this.model;
+    // rows from..upTo-1 (epochs from+1..upTo)
+    const rows = upTo - from;
+    const C = CONT_INPUTS.length;
+    const cont = new Float32Array(rows * C);
+    for (let r = 0; r < rows; r++) {
+      cont[r * C] = from + r + 1;
+      for (let j = 1; j < C; j++) cont[r * C + j] = values[j - 1];
+    }
+    const xCat = new ort.Tensor('int32', new Int32Array(rows).fill(this.code), [rows, 1]);
+    const out = await s.run({ x_cat: xCat, x_cont: new ort.Tensor('float32', cont, [rows, C]) });
+    this.computed.calls++;
+    this.computed.rows += rows;
+    const data = out[s.outputNames[0]].data as Float32Array;
     const O = OUTPUTS.length;
     const columns = this.outputColumn;
-    const curve = new Float64Array(EPOCHS * M);
-    let elapsed = 0;
-    for (let e = 0; e < EPOCHS; e++) {
-      for (let m = 0; m < M - 1; m++) curve[e * M + m] = data[e * O + columns[m]];
+    const curve = new Float64Array(upTo * M);
+    if (hit) curve.set(hit);
+    let elapsed = hit ? hit[from * M - 1] : 0;
+    for (let r = 0; r < rows; r++) {
+      const o = (from + r) * M;
+      for (let m = 0; m < M - 1; m++) curve[o + m] = data[r * O + columns[m]];
       // the surrogate predicts each epoch's cumulative time on its own: keep it non-decreasing
-      elapsed = Math.max(elapsed, data[e * O + columns[M - 1]]);
-      curve[e * M + M - 1] = elapsed;
+      elapsed = Math.max(elapsed, data[r * O + columns[M - 1]]);
+      curve[o + M - 1] = elapsed;
     }
     if (this.cache.size > 50_000) this.cache.clear();
     this.cache.set(key, curve);

@@ -5,7 +5,7 @@ import { type Config, type ConfigSpace, choice } from '../../config-space/index.
 import { UserError } from '../../util/errors.js';
 import { writeTable } from '../format.js';
 import type { TableData } from '../tabular.js';
-import { describe, pyGet, unpickle } from './pickle.js';
+import { describe, pyGet, readPickle } from '../pickle.js';
 
 /**
  * NAS-Bench-201 (Dong & Yang 2020) from the pickle Syne Tune converts, `NATS-tss-v1_0-3ffb9.pickle.pbz2`
@@ -52,7 +52,7 @@ export function readNb201Pickle(path: string): unknown {
     raw = bzip.decode(raw);
   }
   try {
-    return unpickle(raw);
+    return readPickle(raw, 'objects');
   } catch (e) {
     throw new UserError(`${path}: cannot read the pickle: ${(e as Error).message}`);
   }
