@@ -34,19 +34,22 @@ describe('GP regression', () => {
   it('the gradient of the negative log posterior equals finite differences', () => {
     const rng = createRng(3);
     const n = 15;
-    const d = 3;
-    const X = Float64Array.from({ length: n * d }, () => rng.next());
-    const y = Float64Array.from({ length: n }, (_, i) => Math.sin(5 * X[i * d]) + X[i * d + 1]);
-    const theta = Float64Array.from([Math.log(0.3), Math.log(0.7), Math.log(2), Math.log(1.3), Math.log(0.05), 0.2]);
-    const { grad } = negLogPosterior(X, y, theta);
-    for (let k = 0; k < theta.length; k++) {
-      const h = 1e-6;
-      const plus = Float64Array.from(theta);
-      const minus = Float64Array.from(theta);
-      plus[k] += h;
-      minus[k] -= h;
-      const fd = (negLogPosterior(X, y, plus).value - negLogPosterior(X, y, minus).value) / (2 * h);
-      expect(grad[k]).toBeCloseTo(fd, 5);
+    // d = 10 also covers the length-scale gradient's eight-coordinates-at-a-time loop
+    for (const d of [3, 10]) {
+      const X = Float64Array.from({ length: n * d }, () => rng.next());
+      const y = Float64Array.from({ length: n }, (_, i) => Math.sin(5 * X[i * d]) + X[i * d + 1]);
+      const theta = Float64Array.from([...Array.from({ length: d }, (_, k) => Math.log(0.3 + 0.2 * k)), Math.log(1.3), Math.log(0.05), 0.2]);
+      const objective = negLogPosterior(X, y, d);
+      const { grad } = objective(theta);
+      for (let k = 0; k < theta.length; k++) {
+        const h = 1e-6;
+        const plus = Float64Array.from(theta);
+        const minus = Float64Array.from(theta);
+        plus[k] += h;
+        minus[k] -= h;
+        const fd = (objective(plus).value - objective(minus).value) / (2 * h);
+        expect(grad[k]).toBeCloseTo(fd, 5);
+      }
     }
   });
 

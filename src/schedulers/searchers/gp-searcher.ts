@@ -15,7 +15,7 @@ export interface GPSearcherOptions {
   numFantasies?: number;
   /** At most this many observations enter the posterior: the best half and a random rest (default 500). */
   maxFitPoints?: number;
-  /** ... and at most this many the hyperparameter fit (default 200). */
+  /** ... and at most this many the hyperparameter fit (default 128). */
   maxHyperFitPoints?: number;
   /** Refit the hyperparameters when the data grew by this fraction since the last fit (default 0.05: every point up to 20). */
   refitGrowth?: number;
@@ -35,21 +35,25 @@ interface TrialData {
   /** metric (as a value to minimise) per resource level */
   values: Map<number, number>;
   running: boolean;
+  /** position in `trials` (pending trials are fantasized in this order) */
+  seq: number;
 }
 
 /** Reorders `idx` so that its first k entries have the k smallest keys (quickselect, O(n) on average). */
-function selectSmallest(idx: number[], k: number, key: (i: number) => number): void {
+function selectSmallest(idx: Int32Array, k: number, key: Float64Array): void {
   let lo = 0;
   let hi = idx.length - 1;
   while (lo < hi) {
-    const pivot = key(idx[(lo + hi) >> 1]);
+    const pivot = key[idx[(lo + hi) >> 1]];
     let i = lo;
     let j = hi;
     while (i <= j) {
-      while (key(idx[i]) < pivot) i++;
-      while (key(idx[j]) > pivot) j--;
+      while (key[idx[i]] < pivot) i++;
+      while (key[idx[j]] > pivot) j--;
       if (i <= j) {
-        [idx[i], idx[j]] = [idx[j], idx[i]];
+        const t = idx[i];
+        idx[i] = idx[j];
+        idx[j] = t;
         i++;
         j--;
       }
@@ -69,6 +73,11 @@ function selectSmallest(idx: number[], k: number, key: (i: number) => number): v
 export class GPSearcher implements Searcher {
   private readonly random: RandomSearcher;
   private readonly trials = new Map<number, TrialData>();
+  // kept up to date rather than recounted per suggestion: a MOBSTER experiment has thousands of trials
+  /** the running trials */
+  private readonly running = new Set<TrialData>();
+  /** MOBSTER: the number of observations per level */
+  private readonly levelCounts = new Map<number, number>();
   /** MOBSTER: every (trial, level) observation in arrival order (kept incrementally: there are thousands) */
   private readonly levelObservations: { t: TrialData; id: number; r: number; y: number }[] = [];
   private theta: Theta | undefined;
@@ -120,8 +129,16 @@ export class GPSearcher implements Searcher {
       if (config) this.random.markSeen(config);
     }
     if (!config) return undefined;
-    this.trials.set(trialId, { config, x: encodeConfig(this.problem.configSpace, config), values: new Map(), running: true });
+    this.addTrial(trialId, { config, x: encodeConfig(this.problem.configSpace, config), values: new Map(), running: true });
     return config;
+  }
+
+  private addTrial(id: number, data: Omit<TrialData, 'seq'>): void {
+    const old = this.trials.get(id);
+    if (old) this.running.delete(old);
+    const t = { ...data, seq: old ? old.seq : this.trials.size };
+    this.trials.set(id, t);
+    if (t.running) this.running.add(t);
   }
 
   /** All (trial, resource, value) data the model learns from. */
@@ -133,29 +150,31 @@ export class GPSearcher implements Searcher {
   }
 
   /** The resource level EI looks at: the highest with more than d observations, else the lowest. */
-  private acquisitionLevel(observed: { r: number | undefined }[]): number | undefined {
+  private acquisitionLevel(): number | undefined {
     if (!this.resource) return undefined;
     const levels = [...this.resource.levels, this.resource.maxT];
-    const counts = new Map<number, number>();
-    for (const o of observed) counts.set(o.r!, (counts.get(o.r!) ?? 0) + 1);
-    for (let k = levels.length - 1; k >= 0; k--) if ((counts.get(levels[k]) ?? 0) > this.dx) return levels[k];
+    for (let k = levels.length - 1; k >= 0; k--) if ((this.levelCounts.get(levels[k]) ?? 0) > this.dx) return levels[k];
     return levels[0];
   }
 
   /** Capped data: the best half by value and a random sample of the rest, in their original order. */
   private capped<T extends { y: number }>(data: T[], cap: number): T[] {
     if (data.length <= cap) return data;
-    const idx = data.map((_, i) => i);
+    const idx = new Int32Array(data.length);
+    const keys = new Float64Array(data.length);
+    for (let i = 0; i < data.length; i++) {
+      idx[i] = i;
+      keys[i] = data[i].y;
+    }
     const half = Math.ceil(cap / 2);
-    selectSmallest(idx, half, (i) => data[i].y);
+    selectSmallest(idx, half, keys);
     for (let i = half; i < cap; i++) {
       const j = i + Math.floor(this.problem.rng.next() * (idx.length - i));
-      [idx[i], idx[j]] = [idx[j], idx[i]];
+      const t = idx[i];
+      idx[i] = idx[j];
+      idx[j] = t;
     }
-    return idx
-      .slice(0, cap)
-      .sort((a, b) => a - b)
-      .map((i) => data[i]);
+    return [...idx.subarray(0, cap).sort()].map((i) => data[i]);
   }
 
   private modelSuggest(observedAll: { t: TrialData; r: number | undefined; y: number }[]): Config | undefined {
@@ -186,7 +205,7 @@ export class GPSearcher implements Searcher {
       this.theta = fitHyperparameters(Xf, yf, D, { warmStart: this.theta, restarts: this.theta ? 0 : 1, rng: this.problem.rng });
       this.lastFitSize = observedAll.length;
     }
-    const rAcq = this.acquisitionLevel(observedAll);
+    const rAcq = this.acquisitionLevel();
     let best = Infinity;
     data.forEach((o, i) => {
       if (o.r === rAcq && y[i] < best) best = y[i];
@@ -195,7 +214,7 @@ export class GPSearcher implements Searcher {
     let posterior = new GPPosterior(X, y, this.theta);
     let alphas: Float64Array[] | undefined;
     // pending evaluations: fantasize their outcomes from the current posterior (jointly), refit nothing
-    const pending = [...this.trials.values()].filter((t) => t.running && !this.hasValueAtNextLevel(t));
+    const pending = [...this.running].filter((t) => !this.hasValueAtNextLevel(t)).sort((a, b) => a.seq - b.seq);
     if (pending.length > 0) {
       const p = pending.length;
       const P = new Float64Array(p * D);
@@ -307,6 +326,7 @@ export class GPSearcher implements Searcher {
       if (t.values.has(resource)) return;
       t.values.set(resource, this.sign * value);
       this.levelObservations.push({ t, id: trialId, r: resource, y: this.sign * value });
+      this.levelCounts.set(resource, (this.levelCounts.get(resource) ?? 0) + 1);
     } else {
       t.values.clear();
       t.values.set(resource, this.sign * value);
@@ -315,12 +335,16 @@ export class GPSearcher implements Searcher {
 
   onTrialIdle(trialId: number): void {
     const t = this.trials.get(trialId);
-    if (t) t.running = false;
+    if (!t) return;
+    t.running = false;
+    this.running.delete(t);
   }
 
   onTrialResumed(trialId: number): void {
     const t = this.trials.get(trialId);
-    if (t) t.running = true;
+    if (!t) return;
+    t.running = true;
+    this.running.add(t);
   }
 
   metadata() {
@@ -349,13 +373,16 @@ export class GPSearcher implements Searcher {
     this.theta = s.theta ? Float64Array.from(s.theta) : undefined;
     this.lastFitSize = s.lastFitSize;
     this.trials.clear();
+    this.running.clear();
     for (const [id, t] of s.trials) {
-      this.trials.set(id, { config: t.config, x: encodeConfig(this.problem.configSpace, t.config), values: new Map(t.values), running: t.running });
+      this.addTrial(id, { config: t.config, x: encodeConfig(this.problem.configSpace, t.config), values: new Map(t.values), running: t.running });
     }
     this.levelObservations.length = 0;
+    this.levelCounts.clear();
     for (const [id, r] of s.levelObservations) {
       const t = this.trials.get(id)!;
       this.levelObservations.push({ t, id, r, y: t.values.get(r)! });
+      this.levelCounts.set(r, (this.levelCounts.get(r) ?? 0) + 1);
     }
   }
 }
