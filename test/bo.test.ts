@@ -7,7 +7,7 @@ import { getBenchmark } from '../src/launchers/benchmarks/index.js';
 import { runExperiment } from '../src/launchers/experiment.js';
 import { bayesOpt, getMethod, randomSearch } from '../src/launchers/methods.js';
 import { expectedImprovement, normalCdf } from '../src/schedulers/gp/acquisition.js';
-import { GPSearcher } from '../src/schedulers/searchers/gp-searcher.js';
+import { GPSearcher, capObservations, capObservationsByLevel } from '../src/schedulers/searchers/gp-searcher.js';
 import { Tuner } from '../src/tuner/tuner.js';
 import { createRng } from '../src/util/rng.js';
 import { readRows, tempDir } from './helpers.js';
@@ -136,5 +136,36 @@ describe('MOBSTER', () => {
     const resumed = await runExperiment({ ...spec, resultsRoot: tempDir(), resumeFolder: interrupted.folder });
     expect(resumed.metadata.status).toBe('completed');
     expect(readRows(join(interrupted.folder, 'results.csv.gz'))).toEqual(rows);
+  });
+});
+
+describe('the data cap', () => {
+  const rng = createRng(5);
+  // 300 results at the lowest rung, 20 at rung 3, 5 at rung 9, interleaved as they arrive
+  const data = Array.from({ length: 325 }, (_, i) => ({ id: i, r: i % 13 === 0 ? 3 : i % 65 === 1 ? 9 : 1, y: Math.sin(i * 7.3) }));
+  const ofLevel = (r: number) => data.filter((o) => o.r === r);
+
+  it('keeps the best half and a random sample of the rest, in arrival order', () => {
+    const kept = capObservations(ofLevel(1), 40, rng);
+    expect(kept).toHaveLength(40);
+    const sorted = [...ofLevel(1)].sort((a, b) => a.y - b.y);
+    for (const o of sorted.slice(0, 20)) expect(kept).toContain(o);
+    expect(kept.map((o) => o.id)).toEqual([...kept.map((o) => o.id)].sort((a, b) => a - b));
+    expect(capObservations(ofLevel(9), 40, rng)).toEqual(ofLevel(9));
+  });
+
+  it('MOBSTER keeps every result of the higher rungs, and fills up with the best of the lowest', () => {
+    expect(ofLevel(3)).toHaveLength(25);
+    expect(ofLevel(9)).toHaveLength(5);
+    const kept = capObservationsByLevel(data, 80, [1, 3, 9, 27], rng);
+    expect(kept).toHaveLength(80);
+    for (const o of [...ofLevel(9), ...ofLevel(3)]) expect(kept).toContain(o);
+    const lowest = kept.filter((o) => o.r === 1);
+    expect(lowest).toHaveLength(50);
+    // the best 25 of the lowest rung are among them
+    for (const o of [...ofLevel(1)].sort((a, b) => a.y - b.y).slice(0, 25)) expect(lowest).toContain(o);
+    expect(kept.map((o) => o.id)).toEqual([...kept.map((o) => o.id)].sort((a, b) => a - b));
+    // a tight cap takes the highest rung first
+    expect(capObservationsByLevel(data, 5, [1, 3, 9, 27], rng)).toEqual(ofLevel(9));
   });
 });
