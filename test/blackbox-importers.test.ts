@@ -11,7 +11,7 @@ import { configKey } from '../src/config-space/index.js';
 import { benchmarkDefinitions } from '../src/launchers/benchmarks/index.js';
 import { runExperiment } from '../src/launchers/experiment.js';
 import { methodDefinitions } from '../src/launchers/methods.js';
-import { tempDir } from './helpers.js';
+import { readRows, tempDir } from './helpers.js';
 
 const quiet = () => {};
 
@@ -240,6 +240,34 @@ describe('tunelab blackbox import nasbench201', () => {
         }
       }
     });
+  });
+
+  it('the nasbench201-<dataset> benchmarks name the import command without data, and run on the imported table', async () => {
+    const prev = process.env.TUNELAB_DATA;
+    const root = tempDir();
+    process.env.TUNELAB_DATA = root;
+    try {
+      const b = benchmarkDefinitions['nasbench201-cifar10'];
+      expect(b).toMatchObject({ blackbox: 'nasbench201', dataset: 'cifar10', metric: 'metric_valid_error', mode: 'min', elapsedTimeAttr: 'metric_elapsed_time', nWorkers: 4, maxWallclockTime: 18000 });
+      expect(benchmarkDefinitions['nasbench201-ImageNet16-120']).toMatchObject({ nWorkers: 8, maxWallclockTime: 28800 });
+      await expect(loadBlackbox({ blackbox: 'nasbench201', dataset: 'cifar10' })).rejects.toThrow(/import it with: tunelab blackbox import nasbench201/);
+      await importBlackbox('nasbench201', fixture, root, quiet);
+      const table = readTable(join(root, 'nasbench201', 'cifar10'));
+      const M = NB201_OBJECTIVES.length;
+      const out = await runExperiment({ tag: 'nb', method: methodDefinitions.ASHA, benchmark: b, seed: 0, masterSeed: 1, resultsRoot: tempDir(), saveTuner: false, maxWallclockTime: 3000 });
+      expect(out.metadata.status).toBe('completed');
+      const rows = readRows(join(out.folder, 'results.csv.gz'));
+      expect(rows.length).toBeGreaterThan(10);
+      // every reported error is the table's value of one of its 2 architectures × 3 seeds at that epoch
+      for (const row of rows) {
+        const e = (row.epoch as number) - 1;
+        const tabulated = [0, 1].flatMap((a) => [0, 1, 2].map((sd) => table.objectives[((a * 3 + sd) * 200 + e) * M]));
+        expect(tabulated).toContain(row.metric_valid_error);
+      }
+    } finally {
+      if (prev === undefined) delete process.env.TUNELAB_DATA;
+      else process.env.TUNELAB_DATA = prev;
+    }
   });
 
   it('parses arch strings and rejects bad ones', () => {

@@ -1,4 +1,5 @@
 import { DATASETS } from '../../blackbox/build/datasets.js';
+import { NB201_DATASETS } from '../../blackbox/importers/nasbench201.js';
 import type { BenchmarkDefinition } from './types.js';
 
 /**
@@ -7,13 +8,20 @@ import type { BenchmarkDefinition } from './types.js';
  * `tunelab blackbox build fcnet-<dataset> --num_configs 1000 --num_seeds 3 --epochs 27`). Their
  * elapsed times are real CPU seconds of tiny networks, so the budgets are seconds too: each is
  * about 300 × (mean time of a full 27-epoch run) / 4 workers, i.e. RS evaluates ~300 configs.
- * And the four fcnet tables of Klein & Hutter, which the user imports.
+ * And the public tables the user imports: the four fcnet tables of Klein & Hutter, and NAS-Bench-201
+ * (budgets and workers as Syne Tune's benchmark definitions of it).
  */
 const shipped: { dataset: keyof typeof DATASETS; maxWallclockTime: number; isDefault?: boolean }[] = [
   { dataset: 'cars', maxWallclockTime: 20, isDefault: true },
   { dataset: 'penguins', maxWallclockTime: 16 },
   { dataset: 'weather', maxWallclockTime: 35 },
 ];
+
+const nb201Budget: Record<string, { maxWallclockTime: number; nWorkers: number }> = {
+  cifar10: { maxWallclockTime: 5 * 3600, nWorkers: 4 },
+  cifar100: { maxWallclockTime: 6 * 3600, nWorkers: 4 },
+  'ImageNet16-120': { maxWallclockTime: 8 * 3600, nWorkers: 8 },
+};
 
 const fcnetImported: [string, string][] = [
   ['protein', 'protein_structure'],
@@ -57,6 +65,22 @@ export const tabulatedBenchmarks: BenchmarkDefinition[] = [
       source: `fcnet_tabular_benchmarks fcnet_${dataset}_data.hdf5, imported with tunelab blackbox import fcnet`,
       licence: 'see the fcnet tabular benchmarks distribution (automl/nas_benchmarks)',
       citation: 'Klein & Hutter 2019, Tabular Benchmarks for Joint Architecture and Hyperparameter Optimization (arXiv:1905.04970)',
+    },
+  })),
+  ...NB201_DATASETS.map((dataset) => ({
+    name: `nasbench201-${dataset}`,
+    description: `NAS-Bench-201 on ${dataset}: 15,625 cells × 3 seeds × 200 epochs, validation error minimised; needs \`tunelab blackbox import nasbench201 <NATS-tss-v1_0-3ffb9.pickle.pbz2>\``,
+    blackbox: 'nasbench201',
+    dataset,
+    metric: 'metric_valid_error',
+    mode: 'min' as const,
+    elapsedTimeAttr: 'metric_elapsed_time',
+    maxResourceAttr: 'epoch',
+    ...nb201Budget[dataset],
+    info: {
+      source: 'NATS-Bench topology search space (NATS-tss-v1_0-3ffb9.pickle.pbz2), imported with tunelab blackbox import nasbench201',
+      licence: 'MIT (NATS-Bench)',
+      citation: 'Dong & Yang 2020, NAS-Bench-201: Extending the Scope of Reproducible Neural Architecture Search (ICLR 2020)',
     },
   })),
 ];
