@@ -1,6 +1,6 @@
 import type { Rng } from '../../util/rng.js';
 import { randomNormal } from '../../util/rng.js';
-import { covarianceMatrix, crossCovariance } from './kernel.js';
+import { covarianceMatrix, crossCovariance, pairwiseSquaredDistances } from './kernel.js';
 import { backSolve, choleskyWithJitter, forwardSolve, forwardSolveRows, inverseFromCholesky } from './linalg.js';
 
 /**
@@ -68,7 +68,6 @@ export function negLogPosterior(X: Float64Array, y: Float64Array, d: number): (t
     mean /= n;
     for (let i = 0; i < n; i++) C[k * n + i] = X[i * d + k] - mean;
   }
-  const S = new Float64Array(n * d);
   const K = new Float64Array(n * n);
   const F = new Float64Array(n * n);
   return (theta) => {
@@ -77,22 +76,10 @@ export function negLogPosterior(X: Float64Array, y: Float64Array, d: number): (t
     const signal = Math.exp(theta[d]);
     const noise = Math.exp(theta[d + 1]);
     const c = theta[d + 2];
-    for (let i = 0; i < n; i++) for (let k = 0; k < d; k++) S[i * d + k] = X[i * d + k] * inv[k];
     // K + σ²_n I (lower triangle), and F, the factor of ∂k/∂log ℓₖ before its scaled squared difference:
     // σ²(5/3)(1 + √5r)e^{−√5r} (the Matern 5/2 of kernel.ts, sharing one exp with it). Squared distances
     // first, exponentials in a second pass: faster in V8, as in kernel.ts.
-    for (let i = 0; i < n; i++) {
-      const ri = i * d;
-      for (let j = 0; j < i; j++) {
-        const rj = j * d;
-        let r2 = 0;
-        for (let k = 0; k < d; k++) {
-          const z = S[ri + k] - S[rj + k];
-          r2 += z * z;
-        }
-        K[i * n + j] = r2;
-      }
-    }
+    pairwiseSquaredDistances(X, n, inv, K);
     for (let i = 0; i < n; i++) {
       for (let j = i * n; j < i * n + i; j++) {
         const s = SQRT5 * Math.sqrt(K[j]);

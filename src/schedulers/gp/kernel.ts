@@ -73,12 +73,17 @@ export function crossCovariance(X: Float64Array, n: number, Y: Float64Array, m: 
   return out;
 }
 
-/** The n×n covariance matrix of the rows of X (each pair computed once). */
-export function covarianceMatrix(X: Float64Array, n: number, invLengthScales: Float64Array, signalVariance: number): Float64Array {
+/** Squared scaled distances between the rows of X (n×d) into the strict lower triangle of `out` (n×n). */
+export function pairwiseSquaredDistances(X: Float64Array, n: number, invLengthScales: Float64Array, out: Float64Array): Float64Array {
   const d = invLengthScales.length;
   const A = scaled(X, n, invLengthScales);
-  const out = new Float64Array(n * n);
   for (let i = 0; i < n; i++) squaredDistances(A, i, A, i, d, out, i * n);
+  return out;
+}
+
+/** The n×n covariance matrix of the rows of X (each pair computed once). */
+export function covarianceMatrix(X: Float64Array, n: number, invLengthScales: Float64Array, signalVariance: number): Float64Array {
+  const out = pairwiseSquaredDistances(X, n, invLengthScales, new Float64Array(n * n));
   for (let i = 0; i < n; i++) {
     out[i * n + i] = signalVariance;
     for (let j = 0; j < i; j++) out[i * n + j] = out[j * n + i] = matern52(Math.sqrt(out[i * n + j]), signalVariance);
