@@ -34,7 +34,6 @@ interface TrialData {
   x: Float64Array;
   /** metric (as a value to minimise) per resource level */
   values: Map<number, number>;
-  running: boolean;
   /** position in `trials` (pending trials are fantasized in this order) */
   seq: number;
 }
@@ -111,12 +110,14 @@ export class GPSearcher implements Searcher {
   private readonly random: RandomSearcher;
   private readonly trials = new Map<number, TrialData>();
   // kept up to date rather than recounted per suggestion: a MOBSTER experiment has thousands of trials
-  /** the running trials */
+  /** the running trials (the only record of which are running) */
   private readonly running = new Set<TrialData>();
   /** MOBSTER: the number of observations per level */
   private readonly levelCounts = new Map<number, number>();
   /** MOBSTER: every (trial, level) observation in arrival order (kept incrementally: there are thousands) */
   private readonly levelObservations: { t: TrialData; id: number; r: number; y: number }[] = [];
+  /** MOBSTER: the rung levels and the maximal resource, where observations enter the model */
+  private readonly levelsWithEnd: number[];
   private theta: Theta | undefined;
   private lastFitSize = 0;
   private readonly dx: number;
@@ -129,6 +130,7 @@ export class GPSearcher implements Searcher {
     private readonly resource?: ResourceModel,
   ) {
     this.random = new RandomSearcher(problem);
+    this.levelsWithEnd = resource ? [...resource.levels, resource.maxT] : [];
     this.dx = encodedDim(problem.configSpace);
     this.sign = problem.mode === 'min' ? 1 : -1;
     this.o = {
@@ -166,16 +168,16 @@ export class GPSearcher implements Searcher {
       if (config) this.random.markSeen(config);
     }
     if (!config) return undefined;
-    this.addTrial(trialId, { config, x: encodeConfig(this.problem.configSpace, config), values: new Map(), running: true });
+    this.addTrial(trialId, { config, x: encodeConfig(this.problem.configSpace, config), values: new Map() }, true);
     return config;
   }
 
-  private addTrial(id: number, data: Omit<TrialData, 'seq'>): void {
+  private addTrial(id: number, data: Omit<TrialData, 'seq'>, running: boolean): void {
     const old = this.trials.get(id);
     if (old) this.running.delete(old);
     const t = { ...data, seq: old ? old.seq : this.trials.size };
     this.trials.set(id, t);
-    if (t.running) this.running.add(t);
+    if (running) this.running.add(t);
   }
 
   /** All (trial, resource, value) data the model learns from. */
@@ -189,7 +191,7 @@ export class GPSearcher implements Searcher {
   /** The resource level EI looks at: the highest with more than d observations, else the lowest. */
   private acquisitionLevel(): number | undefined {
     if (!this.resource) return undefined;
-    const levels = [...this.resource.levels, this.resource.maxT];
+    const levels = this.levelsWithEnd;
     for (let k = levels.length - 1; k >= 0; k--) if ((this.levelCounts.get(levels[k]) ?? 0) > this.dx) return levels[k];
     return levels[0];
   }
@@ -198,7 +200,7 @@ export class GPSearcher implements Searcher {
     const D = this.inputDim;
     const { rng } = this.problem;
     const data = this.resource
-      ? capObservationsByLevel(observedAll, this.o.maxFitPoints, [...this.resource.levels, this.resource.maxT], rng)
+      ? capObservationsByLevel(observedAll, this.o.maxFitPoints, this.levelsWithEnd, rng)
       : capObservations(observedAll, this.o.maxFitPoints, rng);
     const n = data.length;
     let mu = 0;
@@ -330,7 +332,7 @@ export class GPSearcher implements Searcher {
   private nextLevel(t: TrialData): number | undefined {
     if (!this.resource) return undefined;
     const reached = Math.max(0, ...t.values.keys());
-    return [...this.resource.levels, this.resource.maxT].find((l) => l > reached) ?? this.resource.maxT;
+    return this.levelsWithEnd.find((l) => l > reached) ?? this.resource.maxT;
   }
 
   private hasValueAtNextLevel(t: TrialData): boolean {
@@ -342,7 +344,7 @@ export class GPSearcher implements Searcher {
     if (!t) return;
     if (this.resource) {
       // only rung levels (and the end) enter the model: that is where the scheduler compares trials
-      if (resource !== this.resource.maxT && !this.resource.levels.includes(resource)) return;
+      if (!this.levelsWithEnd.includes(resource)) return;
       if (t.values.has(resource)) return;
       t.values.set(resource, this.sign * value);
       this.levelObservations.push({ t, id: trialId, r: resource, y: this.sign * value });
@@ -355,16 +357,12 @@ export class GPSearcher implements Searcher {
 
   onTrialIdle(trialId: number): void {
     const t = this.trials.get(trialId);
-    if (!t) return;
-    t.running = false;
-    this.running.delete(t);
+    if (t) this.running.delete(t);
   }
 
   onTrialResumed(trialId: number): void {
     const t = this.trials.get(trialId);
-    if (!t) return;
-    t.running = true;
-    this.running.add(t);
+    if (t) this.running.add(t);
   }
 
   metadata() {
@@ -376,7 +374,7 @@ export class GPSearcher implements Searcher {
       random: this.random.state(),
       theta: this.theta ? [...this.theta] : null,
       lastFitSize: this.lastFitSize,
-      trials: [...this.trials].map(([id, t]) => [id, { config: t.config, values: [...t.values], running: t.running }]),
+      trials: [...this.trials].map(([id, t]) => [id, { config: t.config, values: [...t.values], running: this.running.has(t) }]),
       levelObservations: this.levelObservations.map((o) => [o.id, o.r]),
     };
   }
@@ -395,7 +393,7 @@ export class GPSearcher implements Searcher {
     this.trials.clear();
     this.running.clear();
     for (const [id, t] of s.trials) {
-      this.addTrial(id, { config: t.config, x: encodeConfig(this.problem.configSpace, t.config), values: new Map(t.values), running: t.running });
+      this.addTrial(id, { config: t.config, x: encodeConfig(this.problem.configSpace, t.config), values: new Map(t.values) }, t.running);
     }
     this.levelObservations.length = 0;
     this.levelCounts.clear();
