@@ -13,7 +13,9 @@ export { expectedImprovement } from './schedulers/gp/acquisition.js';
 
 export type { TrialBackend, BackendResult, PollResult } from './backends/types.js';
 export { SimulatorBackend, type SimulatorOptions } from './backends/simulator.js';
-export { LocalBackend, REPORT_PREFIX, type LocalBackendOptions } from './backends/local.js';
+export { LocalBackend, type LocalBackendOptions } from './backends/local.js';
+export { REPORT_PREFIX } from './backends/protocol.js';
+export { report, trialConfig, checkpointDir, trialId } from './trial/report.js';
 
 export type { Blackbox } from './blackbox/types.js';
 export { TabularBlackbox, tabulate, type TableData } from './blackbox/tabular.js';

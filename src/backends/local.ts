@@ -4,10 +4,11 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Config } from '../config-space/index.js';
 import { mkdirp } from '../util/fs.js';
+import { REPORT_PREFIX } from './protocol.js';
 import type { BackendResult, PollResult, TrialBackend } from './types.js';
 
-/** A training script reports a result by printing this prefix and a JSON object on one stdout line. */
-export const REPORT_PREFIX = '[tunelab] ';
+export { REPORT_PREFIX };
+
 
 export interface LocalBackendOptions {
   /** The training command, e.g. ['node', 'train.js']; the config follows as `--name value` arguments. */
