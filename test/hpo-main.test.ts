@@ -88,8 +88,8 @@ describe('hpo-main runs', () => {
       ...spec,
       callbacks: [{ onResult: (tuner) => tuner.resultsWritten >= 4000 && tuner.requestStop('test') }],
     });
-    expect(interrupted.metadata.status).toBe('failed');
-    expect(interrupted.metadata.error).toMatch(/interrupted; continue it with --resume/);
+    expect(interrupted.metadata.status).toBe('stopped');
+    expect(interrupted.metadata.stop_reason).toMatch(/^test; continue it with --resume/);
     const partial = readRows(join(interrupted.folder, 'results.csv.gz'));
     expect(partial.length).toBeGreaterThanOrEqual(4000);
     // hpo-main --resume picks that folder up and finishes it
@@ -217,12 +217,12 @@ describe('tunelab CLI', () => {
     let interruptCount = 0;
     const first = await interrupt();
     expect(first.stdout).toMatch(/SIGINT: stopping after the current step/);
-    expect(first.code).toBe(1);
+    expect(first.code).toBe(130);
     const [folderName] = readdirSync(join(root, 'int'));
     const folder = join(root, 'int', folderName);
     const meta = readMetadata(folder);
-    expect(meta.status).toBe('failed');
-    expect(meta.error).toMatch(/interrupted; continue it with --resume/);
+    expect(meta.status).toBe('stopped');
+    expect(meta.stop_reason).toMatch(/^SIGINT; continue it with --resume/);
     const rows1 = readRows(join(folder, 'results.csv.gz'));
     expect(rows1.length).toBeGreaterThan(1000);
     const second = await interrupt();

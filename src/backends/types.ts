@@ -37,6 +37,8 @@ export interface TrialBackend {
   stop(trialId: number): Promise<void>;
   /** Wait for new events, but not beyond `deadline` on the backend clock. */
   poll(deadline: number): Promise<PollResult>;
+  /** Make a waiting `poll` return now (e.g. the tuner was asked to stop); optional for backends that never wait. */
+  interrupt?(): void;
   now(): number;
   /** Plain-JSON state for tuner.json, and its inverse. */
   state(): unknown;

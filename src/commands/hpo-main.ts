@@ -1,5 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { hpoMain } from '../launchers/hpo-main.js';
+import { signalExitCode } from '../util/signals.js';
 import { type ExperimentArgv, experimentFlags, hpoMainOptions } from './flags.js';
 
 export const hpoMainCommand: CommandModule = {
@@ -8,6 +9,7 @@ export const hpoMainCommand: CommandModule = {
   builder: (y) => experimentFlags(y),
   handler: async (argv) => {
     const report = await hpoMain(hpoMainOptions(argv as unknown as ExperimentArgv));
-    if (report.outcomes.some((o) => o.metadata.status !== 'completed') || report.uploadFailures.length > 0) process.exitCode = 1;
+    if (report.interrupted) process.exitCode = signalExitCode(report.interrupted);
+    else if (report.outcomes.some((o) => o.metadata.status !== 'completed') || report.uploadFailures.length > 0) process.exitCode = 1;
   },
 };

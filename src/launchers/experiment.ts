@@ -4,10 +4,11 @@ import { join } from 'node:path';
 import { loadBlackbox } from '../blackbox/repository.js';
 import { LocalBackend } from '../backends/local.js';
 import { SimulatorBackend } from '../backends/simulator.js';
+import type { TrialBackend } from '../backends/types.js';
 import { hyperparameters } from '../config-space/index.js';
 import { createExperimentFolder, parseExperimentFolderName } from '../results/layout.js';
 import { type ExperimentMetadata, readMetadata, writeMetadata } from '../results/metadata.js';
-import { CHECKPOINT_FILE, readCheckpoint } from '../tuner/checkpoint.js';
+import { CHECKPOINT_FILE, type TunerCheckpoint, readCheckpoint } from '../tuner/checkpoint.js';
 import { Tuner } from '../tuner/tuner.js';
 import type { ExtraResultsComposer, TunerCallback, TunerSummary } from '../tuner/types.js';
 import { UserError } from '../util/errors.js';
@@ -137,6 +138,7 @@ export async function runExperiment(spec: ExperimentSpec): Promise<ExperimentOut
         status: 'running',
       };
   delete metadata.error;
+  delete metadata.stop_reason;
   writeMetadata(folder, metadata);
   const backend =
     backendName === 'local'
@@ -162,13 +164,22 @@ export async function runExperiment(spec: ExperimentSpec): Promise<ExperimentOut
     maxFailures: spec.maxFailures,
   });
   spec.onTuner?.(tuner);
+  return runInFolder(tuner, backend, folder, metadata, checkpoint);
+}
+
+/**
+ * Runs a tuner in its experiment folder and records how it ended in metadata.json: `completed`;
+ * `stopped` when asked to stop (SIGINT, SIGTERM, `tunelab stop`: resumable with --resume); or
+ * `failed` with the error. The backend is closed in every case, so no trial outlives the run.
+ */
+export async function runInFolder(tuner: Tuner, backend: TrialBackend, folder: string, metadata: ExperimentMetadata, checkpoint?: TunerCheckpoint): Promise<ExperimentOutcome> {
   try {
     const summary = await tuner.run(checkpoint);
     metadata.end_time = new Date().toISOString();
     if (summary.status === 'completed') metadata.status = 'completed';
     else {
-      metadata.status = 'failed';
-      metadata.error = `interrupted; continue it with --resume (checkpoint ${join(folder, CHECKPOINT_FILE)})`;
+      metadata.status = 'stopped';
+      metadata.stop_reason = `${tuner.stopRequested}; continue it with --resume (checkpoint ${join(folder, CHECKPOINT_FILE)})`;
     }
     writeMetadata(folder, metadata);
     return { folder, metadata, summary };

@@ -54,6 +54,8 @@ export interface HpoMainReport {
   skipped: string[];
   /** folders whose upload to S3 failed (their local results are intact) */
   uploadFailures: string[];
+  /** The signal that stopped the study early (its current run is `stopped`, resumable). */
+  interrupted?: NodeJS.Signals;
 }
 
 export function seedRange(numSeeds: number, startSeed: number): number[] {
@@ -99,19 +101,21 @@ export async function hpoMain(options: HpoMainOptions, context: HpoMainContext =
   const report: HpoMainReport = { masterSeed, seeds, outcomes: [], skipped: [], uploadFailures: [] };
   let current: Tuner | undefined;
   let s3: S3Client | undefined;
-  const onSigint = () => {
-    log('SIGINT: stopping after the current step; results are flushed and tuner.json written');
-    current?.requestStop('SIGINT');
-    interrupted = true;
+  // SIGTERM (kill, timeout, systemd, Kubernetes, SageMaker) stops as gracefully as Ctrl-C
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (report.interrupted) return;
+    log(`${signal}: stopping after the current step; results are flushed and tuner.json written (continue with --resume)`);
+    report.interrupted = signal;
+    current?.requestStop(signal);
   };
-  let interrupted = false;
-  process.on('SIGINT', onSigint);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     let index = 0;
     for (const method of methodList) {
       for (const benchmark of benchmarkList) {
         for (const seed of seeds) {
-          if (interrupted) break;
+          if (report.interrupted) break;
           index++;
           const label = `[${index}/${total}] ${method.name} ${benchmark.name} seed ${seed}`;
           let resumeFolder: string | undefined;
@@ -167,13 +171,14 @@ export async function hpoMain(options: HpoMainOptions, context: HpoMainContext =
           if (outcome.metadata.status === 'completed' && s) {
             log(`${label}: completed in ${wall}s wall: ${s.numTrials} trials, ${s.numResults} results, best ${benchmark.metric} ${s.best?.value ?? '-'} → ${outcome.folder}`);
           } else {
-            log(`${label}: ${outcome.metadata.status}: ${outcome.metadata.error} → ${outcome.folder}`);
+            log(`${label}: ${outcome.metadata.status}: ${outcome.metadata.error ?? outcome.metadata.stop_reason} → ${outcome.folder}`);
           }
         }
       }
     }
   } finally {
-    process.off('SIGINT', onSigint);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
   if (report.outcomes.length > 1) {
     log(

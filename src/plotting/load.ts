@@ -24,7 +24,7 @@ export interface LoadOptions {
   /** Keep runs started within [from, to] (ISO dates). */
   from?: string;
   to?: string;
-  /** Include runs whose status is `failed` (default: skipped). */
+  /** Include runs whose status is `failed` or `stopped` (default: skipped). */
   includeFailed?: boolean;
   /** Any further filter on a run's metadata. */
   filter?: (metadata: ExperimentMetadata) => boolean;
@@ -74,7 +74,8 @@ export function loadResults(options: LoadOptions): LoadedResults {
       const folder = join(dir, name);
       try {
         const m = readExperimentMetadata(folder);
-        if (m.status === 'failed' && !options.includeFailed) continue;
+        // a stopped run is unfinished: its curve would end early
+        if ((m.status === 'failed' || m.status === 'stopped') && !options.includeFailed) continue;
         if (options.setups && !options.setups.includes(m.method)) continue;
         if (options.benchmarks && !options.benchmarks.includes(m.benchmark)) continue;
         if (options.seeds && !options.seeds.includes(m.seed)) continue;

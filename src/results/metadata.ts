@@ -3,7 +3,8 @@ import { join } from 'node:path';
 
 export const METADATA_FILE = 'metadata.json';
 
-export type ExperimentStatus = 'running' | 'completed' | 'failed';
+/** `stopped`: interrupted (SIGINT, SIGTERM, `tunelab stop`) and resumable with --resume. */
+export type ExperimentStatus = 'running' | 'completed' | 'failed' | 'stopped';
 
 export interface ExperimentMetadata {
   tag: string;

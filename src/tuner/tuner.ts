@@ -1,6 +1,7 @@
 import type { TrialBackend, BackendResult } from '../backends/types.js';
 import type { Cell } from '../results/csv.js';
 import { ResultsWriter } from '../results/writer.js';
+import { type Constraint, isFeasible } from '../schedulers/constraints.js';
 import { type Decision, type TrialScheduler, better } from '../schedulers/types.js';
 import { type TunerCheckpoint, writeCheckpoint } from './checkpoint.js';
 import type { ExtraResultsComposer, StoppingCriteria, TrialRecord, TunerCallback, TunerSummary } from './types.js';
@@ -12,6 +13,10 @@ export interface TunerOptions {
   stopping: StoppingCriteria;
   /** Names of the config's hyperparameters, for the `config_<name>` columns. */
   configNames: readonly string[];
+  /** Metric columns of the results (default: the backend's metric names); a result lacking one leaves its cell empty. */
+  metricColumns?: readonly string[];
+  /** Outcome constraints: a result that violates one is infeasible and never the best. */
+  constraints?: readonly Constraint[];
   /** Folder for results.csv.gz and tuner.json; without it nothing is written. */
   folder?: string;
   /** Write tuner.json at every flush (default true when `folder` is set). */
@@ -63,7 +68,7 @@ export class Tuner {
     this.columns = [
       ...STATUS_COLUMNS,
       backend.resourceAttr,
-      ...backend.metricNames.filter((m) => m !== backend.resourceAttr),
+      ...(options.metricColumns ?? backend.metricNames).filter((m) => m !== backend.resourceAttr),
       ...options.configNames.map((n) => `config_${n}`),
       ...(options.extraResults?.keys() ?? []),
     ];
@@ -74,6 +79,12 @@ export class Tuner {
   /** Ask the loop to stop after the current step; results are flushed and tuner.json written. */
   requestStop(reason = 'stop requested'): void {
     this.stopReason ??= reason;
+    this.backend.interrupt?.();
+  }
+
+  /** Why the run was asked to stop (undefined: it was not). */
+  get stopRequested(): string | undefined {
+    return this.stopReason;
   }
 
   get tunerTime(): number {
@@ -189,7 +200,8 @@ export class Tuner {
     trial.lastResult = r.result;
     this.numResults++;
     const value = r.result.metrics[this.scheduler.metric];
-    if (typeof value === 'number' && !Number.isNaN(value) && (!this.best || better(this.scheduler.mode, value, this.best.value))) {
+    const feasible = isFeasible(r.result.metrics, this.options.constraints);
+    if (feasible && typeof value === 'number' && !Number.isNaN(value) && (!this.best || better(this.scheduler.mode, value, this.best.value))) {
       this.best = { trialId: trial.id, value };
     }
     if (r.final) {
@@ -239,6 +251,7 @@ export class Tuner {
     const trial = this.trials.get(id)!;
     this.running.delete(id);
     trial.status = 'failed';
+    trial.error = error;
     this.numFailures++;
     this.scheduler.onTrialError(id);
     this.emit('onTrialEnd', this, trial);

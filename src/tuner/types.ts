@@ -12,6 +12,8 @@ export interface TrialRecord {
   status: TrialStatus;
   numResults: number;
   lastResult?: TrialResult;
+  /** Why a failed trial failed (the backend's reason, with the end of its stderr). */
+  error?: string;
 }
 
 /** Any of them ends the run. */

@@ -1,0 +1,277 @@
+import { readFileSync } from 'node:fs';
+import { dirname, extname, resolve } from 'node:path';
+import type { z } from 'zod';
+import { type ConfigSpace, type Value, choice, lograndint, loguniform, ordinal, randint, uniform } from '../config-space/index.js';
+import type { Constraint } from '../schedulers/constraints.js';
+import type { Mode } from '../schedulers/types.js';
+import { UserError } from '../util/errors.js';
+import { type ExperimentFileData, type ParameterData, experimentSchema } from './schema.js';
+
+/** Method options of the experiment file, in the names the schedulers use. */
+export interface MethodOptions {
+  gracePeriod?: number;
+  reductionFactor?: number;
+  brackets?: number;
+  numInitRandom?: number;
+}
+
+/** An experiment file, validated and resolved: what `run` and a study need. */
+export interface ExperimentDefinition {
+  name: string;
+  /** Absolute path of the file, when it came from one. */
+  file?: string;
+  /** The file as parsed (stored in metadata.json). */
+  source: ExperimentFileData;
+  configSpace: ConfigSpace;
+  metric: string;
+  mode: Mode;
+  constraints: Constraint[];
+  /** Metrics recorded only. */
+  storeMetrics: string[];
+  command: string[] | string;
+  cwd: string;
+  env: Record<string, string>;
+  resource?: { name: string; max: number };
+  /** Given in the file, or undefined: the caller picks the default (BO without a resource, ASHA with one). */
+  method?: string;
+  methodOptions: MethodOptions;
+  budget: { maxTrials?: number; maxWallclockTime?: number; maxResults?: number };
+  parallelBandwidth: number;
+  trialTimeout?: number;
+  maxFailures: number;
+  randomSeed?: number;
+}
+
+const pathText = (path: readonly PropertyKey[]) =>
+  path.reduce<string>((s, p) => (typeof p === 'number' ? `${s}[${p}]` : s ? `${s}.${String(p)}` : String(p)), '') || '(top level)';
+
+const show = (v: unknown) => {
+  const text = JSON.stringify(v);
+  return text === undefined ? String(v) : text.length > 80 ? `${text.slice(0, 77)}...` : text;
+};
+
+/** The keys an object schema at `path` accepts (for "unknown key" messages). */
+function acceptedKeys(path: readonly PropertyKey[]): string[] {
+  let s: z.ZodType = experimentSchema;
+  for (const p of path) {
+    s = unwrap(s);
+    const def = (s as unknown as { def: { type: string; shape?: Record<string, z.ZodType>; element?: z.ZodType } }).def;
+    if (def.type === 'object' && typeof p === 'string' && def.shape?.[p]) s = def.shape[p];
+    else if (def.type === 'array' && typeof p === 'number' && def.element) s = def.element;
+    else return [];
+  }
+  const def = (unwrap(s) as unknown as { def: { type: string; shape?: Record<string, unknown> } }).def;
+  return def.type === 'object' && def.shape ? Object.keys(def.shape) : [];
+}
+
+function unwrap(s: z.ZodType): z.ZodType {
+  for (;;) {
+    const def = (s as unknown as { def: { type: string; innerType?: z.ZodType } }).def;
+    if ((def.type === 'optional' || def.type === 'default') && def.innerType) s = def.innerType;
+    else return s;
+  }
+}
+
+function expectedText(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'invalid_type') return issue.expected === 'int' ? 'an integer' : `a ${issue.expected}`;
+  if (issue.code === 'invalid_union') {
+    const alternatives = issue.errors.flatMap((branch) => branch.filter((e) => e.path.length === 0).map(expectedText));
+    return [...new Set(alternatives)].join(' or ') || 'another value';
+  }
+  return issue.message;
+}
+
+/** One line per problem: where, what was given, what is accepted. */
+function issueText(issue: z.core.$ZodIssue): string {
+  const where = pathText(issue.path);
+  switch (issue.code) {
+    case 'unrecognized_keys':
+      return `${where}: unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}; accepted keys: ${acceptedKeys(issue.path).join(', ')}`;
+    case 'invalid_value':
+      return `${where}: ${show(issue.input)} is not accepted; expected one of ${issue.values.map((v) => String(v)).join(', ')}`;
+    case 'invalid_type':
+    case 'invalid_union':
+      return issue.input === undefined ? `${where}: missing; expected ${expectedText(issue)}` : `${where}: expected ${expectedText(issue)}, got ${show(issue.input)}`;
+    default:
+      return `${where}: ${issue.message}${issue.input !== undefined && typeof issue.input !== 'object' ? ` (got ${show(issue.input)})` : ''}`;
+  }
+}
+
+/** Checks what the schema's shapes cannot express; returns problems as "path: message" lines. */
+function semanticProblems(d: ExperimentFileData, knownMethods: readonly string[], multiFidelityMethods: readonly string[]): string[] {
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  d.parameters.forEach((p, i) => {
+    const at = `parameters[${i}] (${p.name})`;
+    if (seen.has(p.name)) problems.push(`${at}: duplicate parameter name '${p.name}'`);
+    seen.add(p.name);
+    problems.push(...parameterProblems(p).map((m) => `${at}: ${m}`));
+  });
+  const optimized = d.metrics.filter((m) => m.strategy === 'optimize');
+  if (optimized.length !== 1) {
+    problems.push(`metrics: exactly one metric needs strategy 'optimize', found ${optimized.length}${optimized.length ? ` (${optimized.map((m) => m.name).join(', ')})` : ''}`);
+  }
+  const metricNames = new Set<string>();
+  d.metrics.forEach((m, i) => {
+    const at = `metrics[${i}] (${m.name})`;
+    if (metricNames.has(m.name)) problems.push(`${at}: duplicate metric name '${m.name}'`);
+    metricNames.add(m.name);
+    if (m.strategy !== 'store' && !m.objective) problems.push(`${at}.objective: missing; expected minimize or maximize`);
+    if (m.strategy === 'constraint' && m.threshold === undefined) problems.push(`${at}.threshold: missing; a constraint metric needs a threshold`);
+    if (m.strategy !== 'constraint' && m.threshold !== undefined) problems.push(`${at}.threshold: only a metric with strategy 'constraint' takes a threshold`);
+    if (d.resource && m.name === d.resource.name) problems.push(`${at}: the metric has the resource's name '${m.name}'`);
+    if (RESERVED_COLUMNS.includes(m.name)) problems.push(`${at}: '${m.name}' is a column tunelab writes itself; rename the metric`);
+  });
+  const b = d.budget;
+  if (b.max_trials === undefined && b.max_wallclock_time === undefined && b.max_results === undefined) {
+    problems.push('budget: give at least one of max_trials, max_wallclock_time, max_results (any of them ends the run)');
+  }
+  if (d.method !== undefined) {
+    if (!knownMethods.includes(d.method)) problems.push(`method: unknown method '${d.method}'; valid methods: ${knownMethods.join(', ')}`);
+    else if (multiFidelityMethods.includes(d.method) && !d.resource) {
+      problems.push(`method: ${d.method} stops or pauses trials at resource levels, so the file needs resource: {name: epoch, max: N} (or use BO or RS)`);
+    }
+  }
+  const options = d.method_options ?? {};
+  const method = d.method ?? (d.resource ? 'ASHA' : 'BO');
+  const hyperband = multiFidelityMethods.includes(method);
+  for (const key of ['grace_period', 'reduction_factor', 'brackets'] as const) {
+    if (options[key] !== undefined && !hyperband) problems.push(`method_options.${key}: applies to the multi-fidelity methods (${multiFidelityMethods.join(', ')}), not ${method}`);
+  }
+  if (options.num_init_random !== undefined && !/BO|MOBSTER/.test(method)) problems.push(`method_options.num_init_random: applies to BO and MOBSTER, not ${method}`);
+  if (options.grace_period !== undefined && d.resource && options.grace_period > d.resource.max) {
+    problems.push(`method_options.grace_period: ${options.grace_period} exceeds resource.max ${d.resource.max}`);
+  }
+  return problems;
+}
+
+/** Columns every results file has (src/tuner/tuner.ts); a metric may not take one of these names. */
+const RESERVED_COLUMNS = ['trial_id', 'st_tuner_time', 'st_worker_time', 'st_worker_iter', 'st_decision', 'st_status'];
+
+function parameterProblems(p: ParameterData): string[] {
+  const out: string[] = [];
+  const numeric = p.type === 'int' || p.type === 'double';
+  const allowed: Record<ParameterData['type'], (keyof ParameterData)[]> = {
+    int: ['bounds', 'log', 'grid', 'value'],
+    double: ['bounds', 'log', 'grid', 'value'],
+    categorical: ['categorical_values', 'value'],
+    ordinal: ['values', 'value'],
+  };
+  for (const key of ['bounds', 'log', 'categorical_values', 'values', 'grid'] as const) {
+    if (p[key] !== undefined && !allowed[p.type].includes(key)) out.push(`'${key}' does not apply to type ${p.type} (it takes ${allowed[p.type].join(', ')})`);
+  }
+  if (p.value !== undefined) {
+    if (numeric && (typeof p.value !== 'number' || (p.type === 'int' && !Number.isInteger(p.value)))) out.push(`value: expected ${p.type === 'int' ? 'an integer' : 'a number'}, got ${show(p.value)}`);
+    return out;
+  }
+  if (numeric) {
+    if (p.grid) {
+      if (p.type === 'int' && p.grid.some((v) => !Number.isInteger(v))) out.push(`grid: an int parameter needs integer grid values, got ${show(p.grid)}`);
+      if (p.bounds && p.grid.some((v) => v < p.bounds!.min || v > p.bounds!.max)) out.push(`grid: values ${show(p.grid)} must lie within bounds [${p.bounds.min}, ${p.bounds.max}]`);
+      if (new Set(p.grid).size !== p.grid.length) out.push(`grid: duplicate values in ${show(p.grid)}`);
+      return out;
+    }
+    if (!p.bounds) return [...out, `bounds: missing; type ${p.type} needs bounds: {min, max} (or grid: [...] or value: ...)`];
+    const { min, max } = p.bounds;
+    if (!(min < max)) out.push(`bounds: min ${min} must be below max ${max}`);
+    if (p.type === 'int' && !(Number.isInteger(min) && Number.isInteger(max))) out.push(`bounds: an int parameter needs integer bounds, got {min: ${min}, max: ${max}}`);
+    if (p.log && !(min > 0)) out.push(`bounds: log: true needs min > 0, got ${min}`);
+  } else if (p.type === 'categorical') {
+    const names = categoricalNames(p);
+    if (!names) out.push('categorical_values: missing; list the categories, e.g. [relu, tanh]');
+    else if (new Set(names).size !== names.length) out.push(`categorical_values: duplicate values in ${show(names)}`);
+  } else {
+    if (!p.values) out.push('values: missing; an ordinal parameter lists its ordered values, e.g. [16, 32, 64]');
+    else if (new Set(p.values).size !== p.values.length) out.push(`values: duplicate values in ${show(p.values)}`);
+  }
+  return out;
+}
+
+const categoricalNames = (p: ParameterData) => p.categorical_values?.map((v) => (typeof v === 'string' ? v : v.name));
+
+/** A parameter as a tunelab domain (or a constant). Assumes parameterProblems found nothing. */
+function parameterDomain(p: ParameterData): ConfigSpace[string] {
+  if (p.value !== undefined) return p.value as Value;
+  switch (p.type) {
+    case 'int':
+    case 'double': {
+      if (p.grid) return ordinal([...p.grid].sort((a, b) => a - b));
+      const { min, max } = p.bounds!;
+      if (p.type === 'int') return p.log ? lograndint(min, max) : randint(min, max);
+      return p.log ? loguniform(min, max) : uniform(min, max);
+    }
+    case 'categorical':
+      return choice(categoricalNames(p)!);
+    case 'ordinal':
+      return ordinal(p.values!);
+  }
+}
+
+export interface ExperimentFileOptions {
+  /** Method names that may be given, and those that need a resource. */
+  methods: readonly string[];
+  multiFidelityMethods: readonly string[];
+}
+
+/**
+ * Validates parsed experiment data. All problems are reported at once in one UserError (exit 2),
+ * each naming its path, the value given and what is accepted.
+ */
+export function parseExperiment(data: unknown, options: ExperimentFileOptions, origin?: { file: string }): ExperimentDefinition {
+  const where = origin?.file ?? 'experiment';
+  const parsed = experimentSchema.safeParse(data, { reportInput: true });
+  const problems = parsed.success ? semanticProblems(parsed.data, options.methods, options.multiFidelityMethods) : parsed.error.issues.map(issueText);
+  if (problems.length > 0) {
+    throw new UserError(`${where}: ${problems.length} problem${problems.length > 1 ? 's' : ''}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+  const d = parsed.data!;
+  const optimize = d.metrics.find((m) => m.strategy === 'optimize')!;
+  const mode = (objective: string | undefined): Mode => (objective === 'maximize' ? 'max' : 'min');
+  const baseDir = origin ? dirname(origin.file) : process.cwd();
+  const mo = d.method_options ?? {};
+  return {
+    name: d.name,
+    file: origin?.file,
+    source: d,
+    configSpace: Object.fromEntries(d.parameters.map((p) => [p.name, parameterDomain(p)])),
+    metric: optimize.name,
+    mode: mode(optimize.objective),
+    constraints: d.metrics.filter((m) => m.strategy === 'constraint').map((m) => ({ metric: m.name, mode: mode(m.objective), threshold: m.threshold! })),
+    storeMetrics: d.metrics.filter((m) => m.strategy === 'store').map((m) => m.name),
+    command: d.command,
+    cwd: resolve(baseDir, d.cwd ?? '.'),
+    env: Object.fromEntries(Object.entries(d.env ?? {}).map(([k, v]) => [k, String(v)])),
+    resource: d.resource,
+    method: d.method,
+    methodOptions: { gracePeriod: mo.grace_period, reductionFactor: mo.reduction_factor, brackets: mo.brackets, numInitRandom: mo.num_init_random },
+    budget: { maxTrials: d.budget.max_trials, maxWallclockTime: d.budget.max_wallclock_time, maxResults: d.budget.max_results },
+    parallelBandwidth: d.parallel_bandwidth,
+    trialTimeout: d.trial_timeout,
+    maxFailures: d.max_failures,
+    randomSeed: d.random_seed,
+  };
+}
+
+/** Reads `experiment.yml` (or `.yaml`, `.json`) and validates it; any problem is a UserError naming the file. */
+export async function loadExperimentFile(path: string, options: ExperimentFileOptions): Promise<ExperimentDefinition> {
+  const file = resolve(path);
+  const ext = extname(file).toLowerCase();
+  if (!['.json', '.yml', '.yaml'].includes(ext)) throw new UserError(`${file}: an experiment file ends in .yml, .yaml or .json, not '${ext}'`);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UserError(`cannot read experiment file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  let data: unknown;
+  try {
+    if (ext === '.json') data = JSON.parse(text);
+    else {
+      const { parse } = await import('yaml');
+      data = parse(text, { prettyErrors: true });
+    }
+  } catch (e) {
+    throw new UserError(`${file}: not valid ${ext === '.json' ? 'JSON' : 'YAML'}: ${(e as Error).message}`);
+  }
+  return parseExperiment(data, options, { file });
+}

@@ -1,0 +1,79 @@
+import { z } from 'zod';
+
+/**
+ * The experiment file (DESIGN.md §8), in SigOpt's vocabulary: parameters, metrics with constraints,
+ * the training command, budget and parallel bandwidth. One schema for `tunelab run -f` and
+ * `tunelab study create -f`. Every object is strict, so a misspelt key is an error naming it.
+ */
+
+const name = z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, 'a name of letters, digits, _ . - (starting with a letter or _)');
+const scalar = z.union([z.number(), z.string(), z.boolean()]);
+
+export const parameterSchema = z
+  .object({
+    name,
+    type: z.enum(['int', 'double', 'categorical', 'ordinal']),
+    bounds: z.object({ min: z.number(), max: z.number() }).strict().optional(),
+    log: z.boolean().optional(),
+    /** SigOpt writes them as names or as `{name}` objects */
+    categorical_values: z.array(z.union([z.string(), z.object({ name: z.string() }).strict()])).min(1).optional(),
+    /** ordinal: the ordered values */
+    values: z.array(z.union([z.number(), z.string()])).min(1).optional(),
+    /** int or double restricted to these values (a finrange-like ordinal) */
+    grid: z.array(z.number()).min(1).optional(),
+    /** a fixed value: the parameter is passed to the script but not tuned */
+    value: scalar.optional(),
+  })
+  .strict();
+
+export const metricSchema = z
+  .object({
+    name,
+    objective: z.enum(['minimize', 'maximize']).optional(),
+    strategy: z.enum(['optimize', 'constraint', 'store']).default('optimize'),
+    threshold: z.number().optional(),
+  })
+  .strict();
+
+const positiveInt = z.number().int().positive();
+
+export const experimentSchema = z
+  .object({
+    name,
+    description: z.string().optional(),
+    parameters: z.array(parameterSchema).min(1),
+    metrics: z.array(metricSchema).min(1),
+    /** argv list, or one string run by the shell */
+    command: z.union([z.string().min(1), z.array(z.string()).min(1)]),
+    /** relative to the experiment file's folder (the default) */
+    cwd: z.string().optional(),
+    env: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+    resource: z.object({ name, max: positiveInt }).strict().optional(),
+    method: z.string().optional(),
+    method_options: z
+      .object({
+        grace_period: positiveInt.optional(),
+        reduction_factor: z.number().min(2).optional(),
+        brackets: positiveInt.optional(),
+        num_init_random: positiveInt.optional(),
+      })
+      .strict()
+      .optional(),
+    budget: z
+      .object({
+        max_trials: positiveInt.optional(),
+        max_wallclock_time: z.number().positive().optional(),
+        max_results: positiveInt.optional(),
+      })
+      .strict(),
+    parallel_bandwidth: positiveInt.default(1),
+    /** seconds without a report after which a trial is killed and failed */
+    trial_timeout: z.number().positive().optional(),
+    max_failures: z.number().int().min(0).default(3),
+    random_seed: z.number().int().min(0).max(2 ** 32 - 1).optional(),
+  })
+  .strict();
+
+export type ExperimentFileInput = z.input<typeof experimentSchema>;
+export type ExperimentFileData = z.output<typeof experimentSchema>;
+export type ParameterData = z.output<typeof parameterSchema>;
