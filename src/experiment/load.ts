@@ -92,6 +92,13 @@ function issueText(issue: z.core.$ZodIssue): string {
     case 'invalid_type':
     case 'invalid_union':
       return issue.input === undefined ? `${where}: missing; expected ${expectedText(issue)}` : `${where}: expected ${expectedText(issue)}, got ${show(issue.input)}`;
+    case 'too_small':
+    case 'too_big': {
+      const bound = issue.code === 'too_small' ? issue.minimum : issue.maximum;
+      const op = issue.code === 'too_small' ? (issue.inclusive ? '>=' : '>') : issue.inclusive ? '<=' : '<';
+      if (issue.origin === 'array') return `${where}: expected ${issue.code === 'too_small' ? 'at least' : 'at most'} ${bound} item(s), got ${show(issue.input)}`;
+      return `${where}: expected a ${issue.origin} ${op} ${bound}, got ${show(issue.input)}`;
+    }
     default:
       return `${where}: ${issue.message}${issue.input !== undefined && typeof issue.input !== 'object' ? ` (got ${show(issue.input)})` : ''}`;
   }

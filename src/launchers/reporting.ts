@@ -1,4 +1,5 @@
 import cliProgress from 'cli-progress';
+import type { Tuner } from '../tuner/tuner.js';
 import type { TunerCallback } from '../tuner/types.js';
 
 export type Log = (line: string) => void;
@@ -19,9 +20,54 @@ export function verboseCallback(prefix: string, log: Log, metric: string): Tuner
       }
     },
     onTrialEnd(tuner, trial) {
-      if (trial.status === 'completed' || trial.status === 'failed') {
-        log(`${prefix} ${time(tuner.tunerTime)} trial ${trial.id} ${trial.status} at ${trial.lastResult?.resource}: ${metric}=${fmt(trial.lastResult?.metrics[metric])}`);
+      if (trial.status === 'completed') {
+        log(`${prefix} ${time(tuner.tunerTime)} trial ${trial.id} completed at ${trial.lastResult?.resource}: ${metric}=${fmt(trial.lastResult?.metrics[metric])}`);
+      } else if (trial.status === 'failed') {
+        log(`${prefix} ${time(tuner.tunerTime)} trial ${trial.id} failed${trial.lastResult ? ` after ${trial.lastResult.resource}` : ' before its first report'}: ${trial.error}`);
       }
+    },
+  };
+}
+
+/** Without a terminal: one plain line per trial that ends, with the best feasible value so far. */
+export function trialLinesCallback(log: Log, metric: string, maxTrials?: number): TunerCallback {
+  let ended = 0;
+  return {
+    onTrialEnd(tuner, trial) {
+      ended++;
+      const best = tuner.bestSoFar ? `best ${metric} ${fmt(tuner.bestSoFar.value)} (trial ${tuner.bestSoFar.trialId})` : 'no feasible result yet';
+      const what =
+        trial.status === 'failed'
+          ? `failed: ${trial.error}`
+          : `${trial.status} at ${trial.lastResult?.resource ?? '-'}: ${metric}=${fmt(trial.lastResult?.metrics[metric])}`;
+      log(`t=${tuner.tunerTime.toFixed(1)}s trial ${trial.id} ${what}; ${best}; ${ended}${maxTrials ? `/${maxTrials}` : ''} trials ended`);
+    },
+  };
+}
+
+/** A progress bar over an experiment file's budget (trials, else results, else time), on a terminal. */
+export function budgetProgressCallback(label: string, budget: { maxTrials?: number; maxWallclockTime?: number; maxResults?: number }, metric: string): TunerCallback {
+  const [unit, total, done]: [string, number, (t: Tuner) => number] =
+    budget.maxTrials !== undefined
+      ? ['trials', budget.maxTrials, (t) => t.trials.size]
+      : budget.maxResults !== undefined
+        ? ['results', budget.maxResults, (t) => t.resultsWritten]
+        : ['s', budget.maxWallclockTime!, (t) => Math.round(t.tunerTime)];
+  const bar = new cliProgress.SingleBar(
+    { format: `${label} [{bar}] {value}/{total} ${unit} | {elapsed}s | best ${metric} {best}`, hideCursor: true, clearOnComplete: false, barsize: 20 },
+    cliProgress.Presets.shades_classic,
+  );
+  const payload = (t: Tuner) => ({ elapsed: Math.round(t.tunerTime), best: t.bestSoFar ? fmt(t.bestSoFar.value) : '-' });
+  const update = (t: Tuner) => bar.update(Math.min(total, done(t)), payload(t));
+  return {
+    onStart(t) {
+      bar.start(total, Math.min(total, done(t)), payload(t));
+    },
+    onTrialStart: update,
+    onResult: update,
+    onEnd(t) {
+      update(t);
+      bar.stop();
     },
   };
 }
