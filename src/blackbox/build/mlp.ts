@@ -1,4 +1,5 @@
-import { type Rng, createRng, randomNormal } from '../../util/rng.js';
+import { createHash } from 'node:crypto';
+import { type Rng, type RngState, createRng, randomNormal } from '../../util/rng.js';
 
 /**
  * A fully connected network with two hidden layers, trained with mini-batch Adam, inverted dropout
@@ -35,6 +36,23 @@ export interface TrainSet {
   n: number;
 }
 
+/**
+ * Everything a training run carries from one epoch to the next: restored into a network with the same
+ * options, the run continues bit for bit as if never interrupted.
+ */
+export interface MLPState {
+  /** The options the run was started with (a state only fits a network built with them). */
+  opts: MLPOptions;
+  epoch: number;
+  /** Adam steps taken (its bias corrections depend on it). */
+  t: number;
+  rng: RngState;
+  /** The shuffle order: each epoch permutes the previous epoch's order, not 0..n-1. */
+  order: Int32Array;
+  /** Per layer: weights, biases, and Adam's first and second moments of each. */
+  tensors: Float64Array[];
+}
+
 export interface Evaluation {
   loss: number;
   /** Accuracy (classification) or R² (regression). */
@@ -43,6 +61,8 @@ export interface Evaluation {
 
 /** Losses past this are reported as this: a diverged run must not put Inf/NaN into a table. */
 export const LOSS_CAP = 1e4;
+
+const STATE_MAGIC = Buffer.from('tunelab-mlp-state-1\n');
 
 const BETA1 = 0.9;
 const BETA2 = 0.999;
@@ -179,6 +199,11 @@ class Dense {
     }
   }
 
+  /** The live arrays a checkpoint holds, in a fixed order. */
+  tensors(): Float64Array[] {
+    return [this.w, this.b, this.mw, this.vw, this.mb, this.vb];
+  }
+
   /** One Adam step; `c1`, `c2` are the bias corrections 1-β₁ᵗ and 1-β₂ᵗ. */
   adam(lr: number, c1: number, c2: number): void {
     step(this.w, this.gw, this.mw, this.vw, lr, c1, c2);
@@ -268,9 +293,97 @@ export class MLP {
     this.dh2 = new Float64Array(R * units[1]);
   }
 
+  /** Epochs trained so far. */
+  get epochsTrained(): number {
+    return this.epoch;
+  }
+
   /** Number of trainable parameters. */
   get parameterCount(): number {
     return this.layers.reduce((n, l) => n + l.w.length + l.b.length, 0);
+  }
+
+  /** A snapshot of the run (copies: training on does not change it). */
+  state(): MLPState {
+    return {
+      opts: structuredClone(this.opts),
+      epoch: this.epoch,
+      t: this.t,
+      rng: this.rng.state(),
+      order: this.order.slice(),
+      tensors: this.layers.flatMap((l) => l.tensors().map((a) => a.slice())),
+    };
+  }
+
+  /** Continues the run of `state`, which must come from a network with these options. */
+  setState(state: MLPState): void {
+    const differ = (Object.keys(this.opts) as (keyof MLPOptions)[]).filter((k) => JSON.stringify(state.opts[k]) !== JSON.stringify(this.opts[k]));
+    if (differ.length > 0) {
+      throw new Error(`the MLP state is of another network: ${differ.map((k) => `${k} ${JSON.stringify(state.opts[k])} there, ${JSON.stringify(this.opts[k])} here`).join('; ')}`);
+    }
+    const mine = this.layers.flatMap((l) => l.tensors());
+    if (state.tensors.length !== mine.length || state.tensors.some((a, i) => a.length !== mine[i].length)) {
+      throw new Error('the MLP state does not have the tensors of this network');
+    }
+    mine.forEach((a, i) => a.set(state.tensors[i]));
+    this.order = state.order.slice();
+    this.epoch = state.epoch;
+    this.t = state.t;
+    this.rng.setState(state.rng);
+  }
+
+  /**
+   * A state as bytes: a magic line, a JSON header (options, counters, RNG state, array lengths and
+   * the SHA-256 of the body), then the arrays' raw bytes (little-endian on every platform Node
+   * supports), so that a checkpoint holds the float64 values exactly and compactly.
+   */
+  static encodeState(state: MLPState): Buffer {
+    const arrays = [...state.tensors, state.order];
+    const body = Buffer.concat(arrays.map((a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength)));
+    const header = Buffer.from(
+      JSON.stringify({
+        opts: state.opts,
+        epoch: state.epoch,
+        t: state.t,
+        rng: state.rng,
+        tensors: state.tensors.map((a) => a.length),
+        order: state.order.length,
+        sha256: createHash('sha256').update(body).digest('hex'),
+      }),
+    );
+    const size = Buffer.alloc(4);
+    size.writeUInt32LE(header.length);
+    return Buffer.concat([STATE_MAGIC, size, header, body]);
+  }
+
+  /** The inverse of encodeState; throws an error saying what is wrong with bytes that are not a whole state. */
+  static decodeState(bytes: Uint8Array): MLPState {
+    const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const bad = (why: string) => new Error(`not a valid MLP state: ${why}`);
+    if (buf.length < STATE_MAGIC.length + 4 || !buf.subarray(0, STATE_MAGIC.length).equals(STATE_MAGIC)) throw bad('no tunelab MLP header');
+    const headerEnd = STATE_MAGIC.length + 4 + buf.readUInt32LE(STATE_MAGIC.length);
+    if (headerEnd > buf.length) throw bad(`truncated (${buf.length} bytes)`);
+    let h: { opts: MLPOptions; epoch: number; t: number; rng: RngState; tensors: number[]; order: number; sha256: string };
+    try {
+      h = JSON.parse(buf.subarray(STATE_MAGIC.length + 4, headerEnd).toString('utf8'));
+    } catch (e) {
+      throw bad(`unreadable header (${(e as Error).message})`);
+    }
+    const count = (n: unknown) => Number.isInteger(n) && (n as number) >= 0;
+    if (!h || typeof h.opts !== 'object' || !Array.isArray(h.tensors) || !h.tensors.every(count) || ![h.order, h.epoch, h.t].every(count)) throw bad('incomplete header');
+    const body = buf.subarray(headerEnd);
+    const expected = 8 * h.tensors.reduce((n, len) => n + len, 0) + 4 * h.order;
+    if (body.length !== expected) throw bad(`${body.length} bytes of arrays, the header announces ${expected}`);
+    if (createHash('sha256').update(body).digest('hex') !== h.sha256) throw bad('checksum mismatch');
+    // copy out of the file buffer: typed arrays need aligned offsets
+    const copy = new Uint8Array(body).buffer;
+    let offset = 0;
+    const tensors = h.tensors.map((len) => {
+      const a = new Float64Array(copy, offset, len);
+      offset += 8 * len;
+      return a;
+    });
+    return { opts: h.opts, epoch: h.epoch, t: h.t, rng: h.rng, order: new Int32Array(copy, offset, h.order), tensors };
   }
 
   private learningRate(): number {

@@ -1,4 +1,5 @@
 import { DATASETS } from '../../blackbox/build/datasets.js';
+import { fcnetScriptPath } from '../../blackbox/build/fcnet-trainer.js';
 import { NB201_DATASETS } from '../../blackbox/importers/nasbench201.js';
 import type { BenchmarkDefinition } from './types.js';
 
@@ -43,6 +44,8 @@ export const tabulatedBenchmarks: BenchmarkDefinition[] = [
     maxWallclockTime,
     nWorkers: 4,
     surrogate: 'knn' as const,
+    // trains the config for real with the table's seed (seed index 0), so it reports the table's curve
+    local: { command: [process.execPath, fcnetScriptPath, `fcnet-${dataset}`] },
     ...(isDefault ? { isDefault } : {}),
     info: {
       source: `tunelab blackbox build fcnet-${dataset} (benchmarks/data/fcnet/${dataset}); data: ${DATASETS[dataset].source}`,
