@@ -63,4 +63,9 @@ export { aggregateCurves, acrossBenchmarks, bestSoFarAt, iqm, summarise, finalTa
 export { benchmarkSpec, regretSpec, rankSpec, learningCurvesSpec } from './plotting/specs.js';
 export { toSVG, svgToPNG, htmlReport } from './plotting/render.js';
 export { plotStudy, type PlotStudyOptions, type PlotStudyResult } from './plotting/study.js';
+export { experimentStatus, formatStatus, type ExperimentStatusReport } from './operate/status.js';
+export { bestTrial, type BestTrial } from './operate/best.js';
+export { resolveExperiment, chooseFolder, liveness, type ResolvedExperiment, type Liveness, type OwnerInfo, type RunStatus } from './operate/folder.js';
+export { LogTailer, printLogs, followLogs, type LogOptions, type FollowOptions } from './operate/logs.js';
+export { stopExperiment, type StopOptions, type StopOutcome } from './operate/stop.js';
 export { uploadExperiment, downloadStudy, s3Client, s3JobName, type S3Location } from './results/s3.js';

@@ -1,0 +1,114 @@
+import type { Argv, CommandModule } from 'yargs';
+import { bestTrial } from '../operate/best.js';
+import { chooseFolder, describeOwner, resolveExperiment } from '../operate/folder.js';
+import { followLogs, logsDir, printLogs, trialsWithLogs } from '../operate/logs.js';
+import { describeStatus, experimentStatus, formatBest, formatStatus, formatStatusTable } from '../operate/status.js';
+import { stopExperiment } from '../operate/stop.js';
+import { UserError } from '../util/errors.js';
+import { numeric } from './flags.js';
+
+interface TargetArgs {
+  experiment: string;
+  results_root?: string;
+}
+
+function targetArgs<T>(y: Argv<T>) {
+  return y
+    .positional('experiment', { type: 'string', demandOption: true, describe: 'an experiment folder, or a tag under the results root' })
+    .option('results_root', { type: 'string', describe: 'results root for a tag (default $TUNELAB_ROOT, else ~/tunelab)' });
+}
+
+/** The one folder logs/stop/best act on; for a tag, stderr says which. */
+function targetFolder(a: TargetArgs): string {
+  const resolved = resolveExperiment(a.experiment, a.results_root);
+  const { folder, reason } = chooseFolder(resolved);
+  if (resolved.tag !== undefined) console.error(`tunelab: tag '${resolved.tag}': ${folder} (${reason})`);
+  return folder;
+}
+
+const positiveSeconds = (raw: unknown) => {
+  const n = numeric('timeout')(raw);
+  if (n <= 0) throw new UserError(`--timeout expects a positive number of seconds, got '${raw}'`);
+  return n;
+};
+
+export const statusCommand: CommandModule<object, TargetArgs & { json: boolean }> = {
+  command: 'status <experiment>',
+  describe: "an experiment's status: owner, elapsed time, budget used, trials by state, failures, best trial (a tag: each of its folders)",
+  builder: (y) => targetArgs(y).option('json', { type: 'boolean', default: false, describe: 'print one JSON object (ExperimentStatusReport; for a tag {tag, root, experiments})' }) as never,
+  handler: (a) => {
+    const resolved = resolveExperiment(a.experiment, a.results_root);
+    // one unreadable folder of a tag does not hide the others
+    const readable = (folder: string) => {
+      try {
+        return [experimentStatus(folder)];
+      } catch (e) {
+        if (!(e instanceof UserError)) throw e;
+        console.error(`tunelab: skipping ${e.message}`);
+        return [];
+      }
+    };
+    const reports = resolved.tag === undefined ? [experimentStatus(resolved.folders[0])] : resolved.folders.flatMap(readable);
+    if (reports.length === 0) throw new UserError(`tag '${resolved.tag}': none of its ${resolved.folders.length} experiment folder(s) is readable`);
+    if (a.json) {
+      console.log(JSON.stringify(resolved.tag === undefined ? reports[0] : { tag: resolved.tag, root: resolved.root, experiments: reports }, null, 2));
+    } else if (resolved.tag === undefined) {
+      console.log(formatStatus(reports[0]));
+    } else {
+      console.log(`tag '${resolved.tag}': ${reports.length} experiment(s), newest first\n${formatStatusTable(reports)}\n\nnewest:\n${formatStatus(reports[0])}`);
+    }
+  },
+};
+
+export const logsCommand: CommandModule<object, TargetArgs & { trial?: number; follow: boolean; stderr_only: boolean }> = {
+  command: 'logs <experiment>',
+  describe: "the trials' stdout/stderr logs, each line prefixed by its trial (local backend)",
+  builder: (y) =>
+    targetArgs(y)
+      .option('trial', { type: 'string', coerce: numeric('trial', { integer: true }), describe: "only this trial's logs" })
+      .option('follow', { alias: 'f', type: 'boolean', default: false, describe: 'keep printing new lines until the experiment is no longer running' })
+      .option('stderr_only', { alias: 'stderr-only', type: 'boolean', default: false, describe: 'only the stderr logs' }) as never,
+  handler: async (a) => {
+    const folder = targetFolder(a);
+    // `tunelab logs x | head` closes the pipe early: that is the reader's choice, not an error
+    process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE') throw e;
+      process.exit(0);
+    });
+    const emit = (text: string) => void process.stdout.write(text);
+    const options = { trial: a.trial, stderrOnly: a.stderr_only };
+    if (a.follow) await followLogs(folder, options, emit);
+    else {
+      if (a.trial === undefined && trialsWithLogs(folder).length === 0) console.error(`tunelab: no trial logs in ${logsDir(folder)} (only the local backend writes them)`);
+      printLogs(folder, options, emit);
+    }
+  },
+};
+
+export const stopCommand: CommandModule<object, TargetArgs & { timeout: number }> = {
+  command: 'stop <experiment>',
+  describe: 'stop a running experiment (SIGTERM to its owner, which flushes and marks it stopped, resumable with --resume)',
+  builder: (y) =>
+    targetArgs(y).option('timeout', { type: 'string', default: '120', coerce: positiveSeconds, describe: 'seconds to wait for the owner to let go of the folder' }) as never,
+  handler: async (a) => {
+    const folder = targetFolder(a);
+    const { outcome, report } = await stopExperiment(folder, { timeoutSec: a.timeout, log: (l) => console.error(`tunelab: ${l}`) });
+    if (outcome === 'owner-gone') {
+      throw new UserError(`nothing to stop: ${folder} is recorded as running, but its owner is gone (${report.owner ? describeOwner(report.owner) : 'no lock'}); it can be resumed with --resume`, 1);
+    }
+    if (outcome === 'not-running') throw new UserError(`nothing to stop: ${folder} is not running (${describeStatus(report)})`, 1);
+    console.log(formatStatus(report));
+  },
+};
+
+export const bestCommand: CommandModule<object, TargetArgs & { json: boolean }> = {
+  command: 'best <experiment>',
+  describe: 'the best feasible trial: its config, metric values, resource level and checkpoint folder',
+  builder: (y) => targetArgs(y).option('json', { type: 'boolean', default: false, describe: 'print it as JSON (BestTrial)' }) as never,
+  handler: (a) => {
+    const folder = targetFolder(a);
+    const best = bestTrial(folder);
+    if (!best) throw new UserError(`no feasible result in ${folder} (yet)`, 1);
+    console.log(a.json ? JSON.stringify({ folder, ...best }, null, 2) : [`best of ${folder}`, ...formatBest(best)].join('\n'));
+  },
+};

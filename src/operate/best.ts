@@ -1,0 +1,80 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ResultRow } from '../results/read.js';
+import { isFeasible } from '../schedulers/constraints.js';
+import { type FolderContents, loadFolder, type OperatedMetadata } from './folder.js';
+
+/** The best feasible result of an experiment. */
+export interface BestTrial {
+  trialId: number;
+  /** The objective (metadata's metric) and its value in that row. */
+  metric: string;
+  mode: 'min' | 'max';
+  value: number;
+  /** The row's resource level (e.g. epoch), null when the row has none. */
+  resourceAttr: string;
+  resource: number | null;
+  maxResource?: number;
+  /** True when the row is at the maximum resource (or, when that is unknown, the trial's final report). */
+  finalResource: boolean;
+  /** Hyperparameters, from the config_ columns (numbers parsed). */
+  config: Record<string, string | number | null>;
+  /** Every metric column of that row. */
+  metrics: Record<string, number | string | null>;
+  /** Tuner time of the row (seconds since the start, backend clock). */
+  tunerTime: number;
+  /** The trial's checkpoint folder, when it exists. */
+  checkpointDir?: string;
+}
+
+const isNumber = (v: unknown): v is number => typeof v === 'number' && !Number.isNaN(v);
+
+/** The metric columns: between the resource column and the first config_ column. */
+export function metricColumns(columns: string[], resourceAttr: string | undefined): string[] {
+  const resourceAt = resourceAttr ? columns.indexOf(resourceAttr) : -1;
+  const from = resourceAt >= 0 ? resourceAt + 1 : columns.indexOf('st_status') + 1;
+  const configAt = columns.findIndex((c) => c.startsWith('config_'));
+  return columns.slice(from, configAt >= 0 ? configAt : columns.length);
+}
+
+function maxResourceOf(metadata: OperatedMetadata): number | undefined {
+  const fromRun = (metadata.experiment as { resource?: { max?: unknown } } | undefined)?.resource?.max;
+  const m = metadata.max_resource ?? fromRun;
+  return isNumber(m) ? m : undefined;
+}
+
+export function bestOf(folder: string, { metadata, rows, columns }: FolderContents): BestTrial | undefined {
+  const { metric, mode } = metadata;
+  let best: ResultRow | undefined;
+  for (const row of rows) {
+    const v = row[metric];
+    if (!isNumber(v) || !isFeasible(row, metadata.constraints)) continue;
+    // the first row to reach a value keeps it: ties go to the earlier result
+    if (!best || (mode === 'min' ? v < (best[metric] as number) : v > (best[metric] as number))) best = row;
+  }
+  if (!best) return undefined;
+  const trialId = Number(best.trial_id);
+  const resourceAttr = metadata.resource_attr ?? '';
+  const resource = isNumber(best[resourceAttr]) ? (best[resourceAttr] as number) : null;
+  const maxResource = maxResourceOf(metadata);
+  const checkpointDir = join(folder, 'checkpoints', String(trialId));
+  return {
+    trialId,
+    metric,
+    mode,
+    value: best[metric] as number,
+    resourceAttr,
+    resource,
+    maxResource,
+    finalResource: maxResource !== undefined && resource !== null ? resource >= maxResource : best.st_status === 'completed',
+    config: Object.fromEntries(columns.filter((c) => c.startsWith('config_')).map((c) => [c.slice('config_'.length), best[c]])),
+    metrics: Object.fromEntries(metricColumns(columns, metadata.resource_attr).map((c) => [c, best[c]])),
+    tunerTime: Number(best.st_tuner_time),
+    checkpointDir: existsSync(checkpointDir) ? checkpointDir : undefined,
+  };
+}
+
+/** The best feasible result of an experiment folder; undefined when no result is feasible (or none was reported). */
+export function bestTrial(folder: string): BestTrial | undefined {
+  return bestOf(folder, loadFolder(folder));
+}
