@@ -4,6 +4,7 @@ import * as aq from 'arquero';
 import { parseExperimentFolderName } from '../results/layout.js';
 import { type ExperimentMetadata } from '../results/metadata.js';
 import { readExperimentMetadata, readResultColumns } from '../results/read.js';
+import { type Constraint, isFeasible } from '../schedulers/constraints.js';
 
 /** A loaded experiment: its metadata and the two columns plotting uses. */
 interface Loaded {
@@ -82,8 +83,14 @@ export function loadResults(options: LoadOptions): LoadedResults {
         if (options.from && m.start_time < options.from) continue;
         if (options.to && m.start_time > options.to) continue;
         if (options.filter && !options.filter(m)) continue;
-        const cols = readResultColumns(folder, ['st_tuner_time', m.metric]);
-        loaded.push({ folder, metadata: m, times: cols.st_tuner_time, values: cols[m.metric] });
+        const constraints = (m.constraints ?? []) as Constraint[];
+        const cols = readResultColumns(folder, ['st_tuner_time', m.metric, ...constraints.map((c) => c.metric)]);
+        const values = cols[m.metric];
+        // the best-so-far curve is over feasible results only: an infeasible one counts as no result
+        for (let i = 0; i < values.length && constraints.length > 0; i++) {
+          if (!isFeasible(Object.fromEntries(constraints.map((c) => [c.metric, cols[c.metric][i]])), constraints)) values[i] = NaN;
+        }
+        loaded.push({ folder, metadata: m, times: cols.st_tuner_time, values });
       } catch (e) {
         warn(`skipping ${where(folder)}: ${(e as Error).message.replace(`${folder}: `, '')}`);
       }
