@@ -7,10 +7,11 @@ import { launchRemoteCommand } from './commands/launch-remote.js';
 import { benchmarksCommand, methodsCommand } from './commands/list.js';
 import { bestCommand, logsCommand, statusCommand, stopCommand } from './commands/operate.js';
 import { plotCommand } from './commands/plot.js';
+import { runCommand } from './commands/run.js';
 import { UserError } from './util/errors.js';
 
 /** Every `tunelab` command; each lives in its own module under src/commands/. */
-const commands: CommandModule<any, any>[] = [hpoMainCommand, launchRemoteCommand, plotCommand, methodsCommand, benchmarksCommand, blackboxCommand, statusCommand, logsCommand, stopCommand, bestCommand];
+const commands: CommandModule<any, any>[] = [runCommand, hpoMainCommand, launchRemoteCommand, plotCommand, methodsCommand, benchmarksCommand, blackboxCommand, statusCommand, logsCommand, stopCommand, bestCommand];
 
 export async function main(argv: string[]): Promise<number> {
   const cli = yargs(argv)

@@ -7,6 +7,7 @@ import { SimulatorBackend } from '../backends/simulator.js';
 import type { TrialBackend } from '../backends/types.js';
 import { hyperparameters } from '../config-space/index.js';
 import { createExperimentFolder, parseExperimentFolderName } from '../results/layout.js';
+import { acquireFolderLock } from '../results/lock.js';
 import { type ExperimentMetadata, readMetadata, writeMetadata } from '../results/metadata.js';
 import { CHECKPOINT_FILE, type TunerCheckpoint, readCheckpoint } from '../tuner/checkpoint.js';
 import { Tuner } from '../tuner/tuner.js';
@@ -37,6 +38,8 @@ export interface ExperimentSpec {
   backend?: 'simulator' | 'local';
   /** Receives the tuner once built (e.g. so a SIGINT handler can stop it). */
   onTuner?: (tuner: Tuner) => void;
+  /** Receives notices (e.g. a dead owner's lock taken over). */
+  log?: (line: string) => void;
 }
 
 export interface ExperimentOutcome {
@@ -113,58 +116,65 @@ export async function runExperiment(spec: ExperimentSpec): Promise<ExperimentOut
   // read the checkpoint before touching anything, so a bad one leaves the folder as it was
   const checkpoint = spec.resumeFolder ? readCheckpoint(spec.resumeFolder, identity) : undefined;
   const folder = spec.resumeFolder ?? createExperimentFolder(spec.resultsRoot, spec.tag, benchmark.name, spec.seed);
-  const metadata: ExperimentMetadata = spec.resumeFolder
-    ? { ...readMetadata(spec.resumeFolder), status: 'running', end_time: null, resumed_at: new Date().toISOString() }
-    : {
-        tag: spec.tag,
-        method: method.name,
-        benchmark: benchmark.name,
-        seed: spec.seed,
-        random_seed: spec.masterSeed,
-        run_seed: seedValue,
-        n_workers: nWorkers,
-        max_wallclock_time: maxWallclockTime,
-        metric: benchmark.metric,
-        mode: benchmark.mode,
-        resource_attr: blackbox.fidelityName,
-        max_resource: maxResource,
-        backend: backendName,
-        restrict_configurations: Boolean(spec.restrictConfigurations),
-        scheduler: scheduler.metadata(),
-        tunelab_version: tunelabVersion,
-        git_commit: gitCommit(),
-        start_time: new Date().toISOString(),
-        end_time: null,
-        status: 'running',
-      };
-  delete metadata.error;
-  delete metadata.stop_reason;
-  writeMetadata(folder, metadata);
-  const backend =
-    backendName === 'local'
-      ? new LocalBackend({
-          ...benchmark.local!,
-          resourceAttr: blackbox.fidelityName,
-          metricNames: [benchmark.metric],
-          logsDir: join(folder, 'logs'),
-          checkpointsDir: join(folder, 'checkpoints'),
-        })
-      : new SimulatorBackend(blackbox, { seed: seedValue });
-  const tuner = new Tuner({
-    scheduler,
-    backend,
-    nWorkers,
-    stopping: { maxWallclockTime },
-    configNames: hyperparameters(blackbox.configSpace).map(([name]) => name),
-    folder,
-    checkpoint: spec.saveTuner ?? true,
-    identity,
-    extraResults: spec.extraResults,
-    callbacks: spec.callbacks,
-    maxFailures: spec.maxFailures,
-  });
-  spec.onTuner?.(tuner);
-  return runInFolder(tuner, backend, folder, metadata, checkpoint);
+  // one process per folder: a second --resume of the same run is refused while the first lives
+  const lock = acquireFolderLock(folder, 'hpo-main');
+  if (lock.tookOverFrom) spec.log?.(`${folder}: took over the lock of pid ${lock.tookOverFrom.pid} (${lock.tookOverFrom.command}, since ${lock.tookOverFrom.started}), which is gone`);
+  try {
+    const metadata: ExperimentMetadata = spec.resumeFolder
+      ? { ...readMetadata(spec.resumeFolder), status: 'running', end_time: null, resumed_at: new Date().toISOString() }
+      : {
+          tag: spec.tag,
+          method: method.name,
+          benchmark: benchmark.name,
+          seed: spec.seed,
+          random_seed: spec.masterSeed,
+          run_seed: seedValue,
+          n_workers: nWorkers,
+          max_wallclock_time: maxWallclockTime,
+          metric: benchmark.metric,
+          mode: benchmark.mode,
+          resource_attr: blackbox.fidelityName,
+          max_resource: maxResource,
+          backend: backendName,
+          restrict_configurations: Boolean(spec.restrictConfigurations),
+          scheduler: scheduler.metadata(),
+          tunelab_version: tunelabVersion,
+          git_commit: gitCommit(),
+          start_time: new Date().toISOString(),
+          end_time: null,
+          status: 'running',
+        };
+    delete metadata.error;
+    delete metadata.stop_reason;
+    writeMetadata(folder, metadata);
+    const backend =
+      backendName === 'local'
+        ? new LocalBackend({
+            ...benchmark.local!,
+            resourceAttr: blackbox.fidelityName,
+            metricNames: [benchmark.metric],
+            logsDir: join(folder, 'logs'),
+            checkpointsDir: join(folder, 'checkpoints'),
+          })
+        : new SimulatorBackend(blackbox, { seed: seedValue });
+    const tuner = new Tuner({
+      scheduler,
+      backend,
+      nWorkers,
+      stopping: { maxWallclockTime },
+      configNames: hyperparameters(blackbox.configSpace).map(([name]) => name),
+      folder,
+      checkpoint: spec.saveTuner ?? true,
+      identity,
+      extraResults: spec.extraResults,
+      callbacks: spec.callbacks,
+      maxFailures: spec.maxFailures,
+    });
+    spec.onTuner?.(tuner);
+    return await runInFolder(tuner, backend, folder, metadata, checkpoint);
+  } finally {
+    lock.release();
+  }
 }
 
 /**

@@ -153,6 +153,7 @@ export async function hpoMain(options: HpoMainOptions, context: HpoMainContext =
             resumeFolder,
             backend,
             onTuner: (t) => (current = t),
+            log,
           });
           current = undefined;
           report.outcomes.push(outcome);
