@@ -8,10 +8,11 @@ import { benchmarksCommand, methodsCommand } from './commands/list.js';
 import { bestCommand, logsCommand, statusCommand, stopCommand } from './commands/operate.js';
 import { plotCommand } from './commands/plot.js';
 import { runCommand } from './commands/run.js';
+import { studyCommand } from './commands/study.js';
 import { UserError } from './util/errors.js';
 
 /** Every `tunelab` command; each lives in its own module under src/commands/. */
-const commands: CommandModule<any, any>[] = [runCommand, hpoMainCommand, launchRemoteCommand, plotCommand, methodsCommand, benchmarksCommand, blackboxCommand, statusCommand, logsCommand, stopCommand, bestCommand];
+const commands: CommandModule<any, any>[] = [runCommand, hpoMainCommand, launchRemoteCommand, plotCommand, methodsCommand, benchmarksCommand, blackboxCommand, statusCommand, logsCommand, stopCommand, bestCommand, studyCommand];
 
 export async function main(argv: string[]): Promise<number> {
   const cli = yargs(argv)

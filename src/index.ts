@@ -69,3 +69,11 @@ export { resolveExperiment, chooseFolder, liveness, type ResolvedExperiment, typ
 export { LogTailer, printLogs, followLogs, type LogOptions, type FollowOptions } from './operate/logs.js';
 export { stopExperiment, type StopOptions, type StopOutcome } from './operate/stop.js';
 export { uploadExperiment, downloadStudy, s3Client, s3JobName, type S3Location } from './results/s3.js';
+export { createStudy, loadStudy, Study, StudyError, newWorkerIdentity, type StudyOptions, type CreateStudyOptions, type AskResult, type TellOptions, type TrialContext, type Objective, type OptimizeOptions, type OptimizeSummary } from './study/study.js';
+export { openStore, parseStorage, redactUrl, defaultStorage, type OpenStoreOptions } from './study/open.js';
+export type { StudyStore, StudyRecord, SuggestionRecord, ObservationRecord, ReportRecord, WorkerIdentity, StudyView, SuggestionChanges, SuggestionState, StudyStatus } from './study/store.js';
+export { StudyCache } from './study/cache.js';
+export { planClaim, planRefill, STUDY_METHODS, type StudyMethod } from './study/planner.js';
+export { runStudyWorker, type WorkerOptions, type WorkerSummary } from './study/worker.js';
+export { runSharedStudy, type SharedStudyOptions, type SharedStudyReport } from './study/run.js';
+export { studyStatus, formatStudyStatus, studyLogs, stopStudy, exportStudy, bestOfStudy, type StudyStatusReport, type StudyBest } from './study/operate.js';

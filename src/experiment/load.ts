@@ -40,6 +40,18 @@ export interface ExperimentDefinition {
   trialTimeout?: number;
   maxFailures: number;
   randomSeed?: number;
+  /** The `study:` block with its defaults (initialRandom undefined: the method's default). */
+  study: StudySettings;
+}
+
+/** A shared study's knobs (the experiment file's `study:` block). */
+export interface StudySettings {
+  initialRandom?: number;
+  buffer: number;
+  maxThreshold: number;
+  batchWindow: number;
+  leaseSeconds: number;
+  recover: 'reassign' | 'abandon';
 }
 
 const pathText = (path: readonly PropertyKey[]) =>
@@ -256,7 +268,14 @@ export function parseExperiment(data: unknown, options: ExperimentFileOptions, o
     trialTimeout: d.trial_timeout,
     maxFailures: d.max_failures,
     randomSeed: d.random_seed,
+    study: studySettings(d.study),
   };
+}
+
+function studySettings(s: ExperimentFileData['study']): StudySettings {
+  // the block's defaults live in the schema; an absent block takes them too
+  const d = s ?? experimentSchema.shape.study.unwrap().parse({});
+  return { initialRandom: d.initial_random, buffer: d.buffer, maxThreshold: d.max_threshold, batchWindow: d.batch_window, leaseSeconds: d.lease_seconds, recover: d.recover };
 }
 
 /** Reads `experiment.yml` (or `.yaml`, `.json`) and validates it; any problem is a UserError naming the file. */

@@ -71,6 +71,23 @@ export const experimentSchema = z
     trial_timeout: z.number().positive().optional(),
     max_failures: z.number().int().min(0).default(3),
     random_seed: z.number().int().min(0).max(2 ** 32 - 1).optional(),
+    /** Settings of a shared study (`tunelab study create -f`); ignored by `tunelab run` without --storage. */
+    study: z
+      .object({
+        /** Random suggestions before the model takes over (CANDLE's INIT_SIZE; default: method_options.num_init_random, else max(5, parallel_bandwidth)). */
+        initial_random: positiveInt.optional(),
+        /** Ready suggestions kept above the open ones, so that no worker waits for a model fit (CANDLE's NUM_BUFFER). */
+        buffer: z.number().int().min(0).default(1),
+        /** Observations arriving within batch_window seconds of each other are batched this many per refit (CANDLE's MAX_THRESHOLD). */
+        max_threshold: positiveInt.default(4),
+        batch_window: z.number().positive().default(15),
+        /** Seconds a worker holds its suggestion without renewing it; then the suggestion is recovered. */
+        lease_seconds: z.number().positive().default(60),
+        /** What happens to an expired lease's suggestion: handed out again, or abandoned. */
+        recover: z.enum(['reassign', 'abandon']).default('reassign'),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 

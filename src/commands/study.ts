@@ -1,0 +1,203 @@
+import type { Argv, CommandModule } from 'yargs';
+import { UserError } from '../util/errors.js';
+import { signalExitCode } from '../util/signals.js';
+import { numeric } from './flags.js';
+
+/**
+ * `tunelab study create | worker | status | logs | stop | open | list | export | best` (DESIGN.md §7).
+ * src/study is imported when a subcommand runs, so that `tunelab --help` loads no database driver.
+ */
+
+interface StoreArgs {
+  storage?: string;
+  storage_timeout: number;
+}
+
+interface StudyArgs extends StoreArgs {
+  study: string;
+}
+
+function storeFlags<T>(y: Argv<T>) {
+  return y
+    .option('storage', { type: 'string', describe: 'the study store: a SQLite file (default <results root>/studies.db) or postgresql://user:password@host:port/db' })
+    .option('storage_timeout', { type: 'string', default: '30', coerce: numeric('storage_timeout'), describe: 'seconds to keep retrying an unreachable store (with backoff) before giving up' });
+}
+
+const studyPositional = <T>(y: Argv<T>) => storeFlags(y).positional('study', { type: 'string', demandOption: true, describe: 'the study: its id or name' });
+
+const log = (line: string) => console.error(`tunelab: ${line}`);
+
+async function open(a: StudyArgs) {
+  const { loadStudy } = await import('../study/study.js');
+  return loadStudy(a.study, { storage: a.storage, storageTimeout: a.storage_timeout, log });
+}
+
+const create: CommandModule<object, StoreArgs & { file: string; name?: string }> = {
+  command: 'create',
+  describe: 'put an experiment file in the store as a new study; prints its id',
+  builder: (y) =>
+    storeFlags(y)
+      .option('file', { alias: 'f', type: 'string', demandOption: true, describe: 'the experiment file (experiment.yml, .yaml or .json)' })
+      .option('name', { type: 'string', describe: "the study's name (default: the experiment's name)" }) as never,
+  handler: async (a) => {
+    const { createStudy } = await import('../study/study.js');
+    const study = await createStudy(a.file, { storage: a.storage, storageTimeout: a.storage_timeout, name: a.name, log });
+    try {
+      console.error(`tunelab: study ${study.id} '${study.name}' (${study.method}) created in ${study.store.url}; start workers with: tunelab study worker ${study.id} --storage '${study.store.url}'`);
+      console.log(study.id);
+    } finally {
+      await study.close();
+    }
+  },
+};
+
+const worker: CommandModule<object, StudyArgs & { '--'?: string[]; _: (string | number)[] }> = {
+  command: 'worker <study>',
+  describe: "run suggestions of a study until its budget is met or it is stopped: the file's command, or the one after --",
+  builder: (y) => studyPositional(y).parserConfiguration({ 'populate--': true }).usage('$0 study worker <study> [--storage URL] [-- <command...>]') as never,
+  handler: async (a) => {
+    const { runStudyWorker } = await import('../study/worker.js');
+    const command = a['--'] && a['--'].length > 0 ? a['--'].map(String) : undefined;
+    const summary = await runStudyWorker({ study: a.study, storage: a.storage, storageTimeout: a.storage_timeout, command, log: (line) => console.log(line) });
+    console.log(`worker ${summary.workerId}: ${summary.succeeded} succeeded, ${summary.failed} failed, ${summary.abandoned} abandoned; ended: ${summary.reason}`);
+    if (summary.reason === 'failures') process.exitCode = 1;
+    if (summary.reason === 'signal') process.exitCode = signalExitCode('SIGTERM');
+  },
+};
+
+const status: CommandModule<object, StudyArgs & { json: boolean }> = {
+  command: 'status <study>',
+  describe: 'observations done / budget, failed, open; per worker and host: running, succeeded, failed; the best so far',
+  builder: (y) => studyPositional(y).option('json', { type: 'boolean', default: false, describe: 'print one JSON object (StudyStatusReport)' }) as never,
+  handler: async (a) => {
+    const { studyStatus, formatStudyStatus } = await import('../study/operate.js');
+    const study = await open(a);
+    try {
+      const report = await studyStatus(study);
+      console.log(a.json ? JSON.stringify(report, null, 2) : formatStudyStatus(report));
+    } finally {
+      await study.close();
+    }
+  },
+};
+
+const logs: CommandModule<object, StudyArgs & { follow: boolean }> = {
+  command: 'logs <study>',
+  describe: "every trial's output, each line prefixed by worker and trial",
+  builder: (y) => studyPositional(y).option('follow', { type: 'boolean', default: false, describe: 'keep printing new lines until the study ends (Ctrl-C to leave)' }) as never,
+  handler: async (a) => {
+    const { studyLogs } = await import('../study/operate.js');
+    const study = await open(a);
+    const abort = new AbortController();
+    const leave = () => abort.abort();
+    process.once('SIGINT', leave);
+    try {
+      await studyLogs(study, { follow: a.follow, signal: abort.signal });
+    } finally {
+      process.off('SIGINT', leave);
+      await study.close();
+    }
+  },
+};
+
+const stop: CommandModule<object, StudyArgs & { abandon: boolean }> = {
+  command: 'stop <study>',
+  describe: 'stop the study: workers finish their current trial (or abandon it with --abandon) and exit',
+  builder: (y) => studyPositional(y).option('abandon', { type: 'boolean', default: false, describe: 'end running trials at once; their suggestions are abandoned' }) as never,
+  handler: async (a) => {
+    const { stopStudy } = await import('../study/operate.js');
+    const study = await open(a);
+    try {
+      await stopStudy(study, a.abandon);
+      console.log(`study ${study.id} '${study.name}': stopped; workers ${a.abandon ? 'abandon their trials' : 'finish their current trial'} and exit`);
+    } finally {
+      await study.close();
+    }
+  },
+};
+
+const openCommand: CommandModule<object, StudyArgs & { delete?: number[] }> = {
+  command: 'open <study>',
+  describe: "list the study's open (and ready) suggestions; --delete abandons some of them",
+  builder: (y) =>
+    studyPositional(y).option('delete', {
+      type: 'string',
+      array: true,
+      coerce: (raw: unknown[]) => raw.map((v) => numeric('delete', { integer: true })(v)),
+      describe: 'suggestion ids to abandon (they do not count towards the budget)',
+    }) as never,
+  handler: async (a) => {
+    const { formatSuggestions } = await import('../study/operate.js');
+    const study = await open(a);
+    try {
+      if (a.delete?.length) {
+        const done = await study.store.abandon(study.id, a.delete, Date.now());
+        const missed = a.delete.filter((id) => !done.includes(id));
+        console.log(`abandoned ${done.length ? done.join(', ') : 'nothing'}`);
+        if (missed.length) throw new UserError(`suggestion(s) ${missed.join(', ')} of study ${study.id} are not open or ready`);
+        return;
+      }
+      console.log(formatSuggestions(await study.store.listSuggestions(study.id, ['open', 'ready'])));
+    } finally {
+      await study.close();
+    }
+  },
+};
+
+const list: CommandModule<object, StoreArgs> = {
+  command: 'list',
+  describe: 'the studies of the store',
+  builder: (y) => storeFlags(y) as never,
+  handler: async (a) => {
+    const { openStore } = await import('../study/open.js');
+    const { formatStudyList } = await import('../study/operate.js');
+    const store = await openStore(a.storage, { storageTimeout: a.storage_timeout, log });
+    try {
+      console.log(formatStudyList(await store.listStudies()));
+    } finally {
+      await store.close();
+    }
+  },
+};
+
+const exportCommand: CommandModule<object, StudyArgs & { out?: string }> = {
+  command: 'export <study>',
+  describe: 'write the study as an experiment folder (metadata.json, results.csv.gz) under <out>/<name>/, for tunelab plot',
+  builder: (y) => studyPositional(y).option('out', { type: 'string', describe: 'results root to write under (default $TUNELAB_ROOT, else ~/tunelab)' }) as never,
+  handler: async (a) => {
+    const { exportStudy } = await import('../study/operate.js');
+    const study = await open(a);
+    try {
+      const folder = await exportStudy(study, { root: a.out });
+      console.log(folder);
+    } finally {
+      await study.close();
+    }
+  },
+};
+
+const best: CommandModule<object, StudyArgs & { json: boolean }> = {
+  command: 'best <study>',
+  describe: 'the best feasible observation and its config',
+  builder: (y) => studyPositional(y).option('json', { type: 'boolean', default: false, describe: 'print it as JSON' }) as never,
+  handler: async (a) => {
+    const { bestOfStudy, formatBest } = await import('../study/operate.js');
+    const study = await open(a);
+    try {
+      const b = await bestOfStudy(study);
+      console.log(a.json ? JSON.stringify(b ?? null, null, 2) : formatBest(study, b));
+      if (!b) process.exitCode = 1;
+    } finally {
+      await study.close();
+    }
+  },
+};
+
+const subcommands = [create, worker, status, logs, stop, openCommand, list, exportCommand, best];
+
+export const studyCommand: CommandModule = {
+  command: 'study',
+  describe: 'parallel tuning on a shared study (SQLite or PostgreSQL store): create, worker, status, logs, stop, open, list, export, best',
+  builder: (y) => y.command(subcommands as CommandModule<object, never>[]).demandCommand(1, `name a study command: ${subcommands.map((c) => String(c.command).split(' ')[0]).join(', ')}`),
+  handler: () => undefined,
+};

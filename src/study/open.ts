@@ -1,0 +1,132 @@
+import { isAbsolute, join, resolve } from 'node:path';
+import { resultsRoot } from '../results/layout.js';
+import { UserError } from '../util/errors.js';
+import { StoreVersionError, type StudyStore } from './store.js';
+
+/** The default store: one SQLite file under the results root, for studies on one machine. */
+export const defaultStorage = (root?: string) => join(resultsRoot(root), 'studies.db');
+
+export const STORAGE_FORMS = 'a SQLite file (path, or sqlite:///abs/path) or postgresql://user:password@host:port/database';
+
+export type StorageLocation = { kind: 'sqlite'; file: string; url: string } | { kind: 'postgresql'; connectionString: string; url: string };
+
+/** The URL with its password replaced, for every message and listing. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return url.replace(/\/\/([^:/@]*):[^@]*@/, '//$1:***@');
+  }
+}
+
+export function parseStorage(storage: string | undefined): StorageLocation {
+  const s = storage ?? defaultStorage();
+  if (/^postgres(ql)?:\/\//.test(s)) {
+    try {
+      new URL(s);
+    } catch {
+      throw new UserError(`--storage '${redactUrl(s)}' is not a valid URL; expected ${STORAGE_FORMS}`);
+    }
+    return { kind: 'postgresql', connectionString: s, url: redactUrl(s) };
+  }
+  if (/^sqlite:/.test(s)) {
+    const path = s.replace(/^sqlite:(\/\/)?/, '');
+    if (!path) throw new UserError(`--storage '${s}' names no file; expected ${STORAGE_FORMS}`);
+    const file = resolve(path);
+    return { kind: 'sqlite', file, url: `sqlite://${file}` };
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(s)) throw new UserError(`--storage '${redactUrl(s)}': unsupported kind of store; expected ${STORAGE_FORMS}`);
+  const file = isAbsolute(s) ? s : resolve(s);
+  return { kind: 'sqlite', file, url: `sqlite://${file}` };
+}
+
+export interface OpenStoreOptions {
+  /** Seconds to keep retrying an unreachable store, with backoff, before giving up (default 30). */
+  storageTimeout?: number;
+  /** Told about each retry. */
+  log?: (line: string) => void;
+  /** Create (or upgrade to) this schema version instead of the newest (tests build old stores with it). */
+  schemaVersion?: number;
+  /** PostgreSQL connections per process (default 2). */
+  maxConnections?: number;
+}
+
+const TRANSIENT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EPIPE', 'SQLITE_BUSY', 'SQLITE_LOCKED']);
+
+/** Worth trying again: the store is unreachable, restarting, full or busy, not refusing us. */
+export function isTransient(e: unknown): boolean {
+  const err = e as { code?: string; message?: string; errors?: unknown[] };
+  if (err?.code && TRANSIENT_CODES.has(err.code)) return true;
+  // PostgreSQL: connection exceptions (08...), shutting down or starting up (57P01-03), too many connections
+  if (err?.code && /^(08|57P0[123]|53300)/.test(err.code)) return true;
+  if (Array.isArray(err?.errors) && err.errors.some(isTransient)) return true;
+  return /Connection terminated|timeout exceeded when trying to connect|connect ETIMEDOUT|Client has encountered a connection error/i.test(err?.message ?? '');
+}
+
+function describe(e: unknown): string {
+  const err = e as { code?: string; message?: string; errors?: { message?: string }[] };
+  const message = err?.message || err?.errors?.map((x) => x.message).join('; ') || String(e);
+  return err?.code && !message.includes(err.code) ? `${err.code}: ${message}` : message;
+}
+
+/** Exponential backoff with full jitter, so that many workers that lost the store do not return in step. */
+export async function withRetry<T>(what: string, fn: () => Promise<T>, options: OpenStoreOptions & { url: string }): Promise<T> {
+  const limit = (options.storageTimeout ?? 30) * 1000;
+  const start = Date.now();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (e) {
+      const elapsed = Date.now() - start;
+      if (!isTransient(e)) throw e;
+      if (elapsed >= limit) {
+        throw new UserError(`cannot reach the study store ${options.url}: ${describe(e)} (${attempt} attempt${attempt > 1 ? 's' : ''} over ${Math.round(elapsed / 1000)} s; --storage_timeout sets how long to keep trying)`, 1);
+      }
+      const delay = Math.min(limit - elapsed, Math.random() * Math.min(5000, 100 * 2 ** attempt));
+      options.log?.(`study store ${options.url} unreachable while trying to ${what} (${describe(e)}); retrying in ${(delay / 1000).toFixed(1)} s`);
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}
+
+/** Every call of the store retried while the store is unreachable (a wrapper: the backends know nothing of it). */
+function retrying(store: StudyStore, options: OpenStoreOptions & { url: string }): StudyStore {
+  return new Proxy(store, {
+    get(target, key, receiver) {
+      const v = Reflect.get(target, key, receiver);
+      if (typeof v !== 'function' || key === 'close') return v;
+      return (...args: unknown[]) => withRetry(String(key), () => v.apply(target, args), options);
+    },
+  });
+}
+
+/**
+ * Opens the store a `--storage` value names (default: the SQLite file under the results root),
+ * creating or upgrading its tables. An unreachable store is retried for `storageTimeout` seconds;
+ * a store of another schema version, wrong credentials or a bad URL are errors at once.
+ */
+export async function openStore(storage: string | undefined, options: OpenStoreOptions = {}): Promise<StudyStore> {
+  const location = parseStorage(storage);
+  const retryOptions = { ...options, url: location.url };
+  try {
+    const store = await withRetry(
+      'connect',
+      async () => {
+        if (location.kind === 'sqlite') {
+          const { openSqliteStore } = await import('./sqlite.js');
+          return openSqliteStore(location.file, location.url, { schemaVersion: options.schemaVersion });
+        }
+        const { openPostgresStore } = await import('./postgres.js');
+        return openPostgresStore(location.connectionString, location.url, { schemaVersion: options.schemaVersion, connectTimeout: Math.min(10, options.storageTimeout ?? 10), maxConnections: options.maxConnections });
+      },
+      retryOptions,
+    );
+    return retrying(store, retryOptions);
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    if (e instanceof StoreVersionError) throw new UserError(e.message);
+    throw new UserError(`cannot open the study store ${location.url}: ${describe(e)}`);
+  }
+}

@@ -1,0 +1,207 @@
+import { type Config, configKey } from '../config-space/index.js';
+import type { ExperimentDefinition, StudySettings } from '../experiment/load.js';
+import { rungLevels } from '../schedulers/hyperband.js';
+import { GPSearcher } from '../schedulers/searchers/gp-searcher.js';
+import { RandomSearcher } from '../schedulers/searchers/random.js';
+import type { SearchProblem } from '../schedulers/types.js';
+import type { Rng } from '../util/rng.js';
+import type { StudyCache } from './cache.js';
+import type { RungRule, StudyView, SuggestionChanges, SuggestionRecord } from './store.js';
+
+/** The methods a shared study runs: new configs from random search or a GP, ASHA's stopping rule over every worker's reports. */
+export const STUDY_METHODS = ['RS', 'BO', 'ASHA'] as const;
+export type StudyMethod = (typeof STUDY_METHODS)[number];
+
+/** Why ask() got nothing: the budget is met (or the space exhausted), the study stopped, or every slot is taken for now. */
+export type PlanResult = 'claimed' | 'budget' | 'stopped' | 'exhausted' | 'wait';
+
+export interface Plan {
+  changes: SuggestionChanges;
+  result: PlanResult;
+  /** The buffer is below its target and may be refilled now (after the claim, off the worker's path). */
+  refillDue: boolean;
+}
+
+/**
+ * Proposes configs from the study's observations and its open and ready suggestions, given as
+ * plain data. One per process, fed incrementally by the StudyCache.
+ */
+export interface StudySearcher {
+  /** Up to n new configs, each treating the pending ones and those before it as pending. */
+  propose(n: number, pending: readonly SuggestionRecord[]): Config[];
+  /** Model-based: keeps a buffer of ready suggestions, refilled in batches. */
+  readonly modelBased: boolean;
+}
+
+/** Random search: never repeats a config any worker was given (finite spaces). */
+class RandomStudySearcher implements StudySearcher {
+  readonly modelBased = false;
+  private readonly random: RandomSearcher;
+
+  constructor(problem: SearchProblem, cache: StudyCache) {
+    this.random = new RandomSearcher(problem);
+    cache.onSuggestion((_, config) => this.random.markSeen(config));
+  }
+
+  propose(n: number): Config[] {
+    const out: Config[] = [];
+    for (let i = 0; i < n; i++) {
+      const c = this.random.suggest();
+      if (!c) break;
+      out.push(c);
+    }
+    return out;
+  }
+}
+
+/**
+ * BO: the GP searcher, rebuilt from the study's data for each batch (its own state format is plain
+ * JSON: trials with their values, which are running, the fitted hyperparameters). The open and
+ * ready suggestions are its running trials, so their outcomes are fantasized; the hyperparameters
+ * carry over between batches, refitted as the GP searcher decides (when the data grew by 5 %).
+ */
+class GPStudySearcher implements StudySearcher {
+  readonly modelBased = true;
+  private fitted: { theta: number[] | null; lastFitSize: number } = { theta: null, lastFitSize: 0 };
+  private readonly sign: number;
+
+  constructor(
+    private readonly problem: SearchProblem,
+    private readonly cache: StudyCache,
+    private readonly numInitRandom: number,
+  ) {
+    this.sign = problem.mode === 'min' ? 1 : -1;
+  }
+
+  propose(n: number, pending: readonly SuggestionRecord[]): Config[] {
+    const { problem, cache } = this;
+    const searcher = new GPSearcher(problem, { numInitRandom: this.numInitRandom });
+    const constraints = problem.constraints ?? [];
+    const trials: unknown[] = [];
+    for (const [id, o] of cache.observations) {
+      const config = cache.configs.get(id);
+      if (!config || o.failed || o.value === null) continue;
+      const constraintValues = constraints.length ? [[1, Object.fromEntries(constraints.map((c) => [c.metric, o.values[c.metric] ?? null]))]] : undefined;
+      trials.push([id, { config, values: [[1, this.sign * o.value]], running: false, ...(constraintValues && { constraintValues }) }]);
+    }
+    for (const s of pending) if (!cache.observations.has(s.id)) trials.push([s.id, { config: s.config, values: [], running: true, ...(constraints.length && { constraintValues: [] }) }]);
+    searcher.restore({
+      random: { seen: [...cache.configs.values()].map((c) => configKey(problem.configSpace, c)), nextPoint: 0 },
+      theta: this.fitted.theta,
+      ...(constraints.length && { constraintThetas: [] }),
+      lastFitSize: this.fitted.lastFitSize,
+      trials,
+      levelObservations: [],
+    });
+    const out: Config[] = [];
+    // ids below every suggestion id: the batch's own configs are pending for the ones after them
+    for (let i = 0; i < n; i++) {
+      const c = searcher.suggest(-1 - i);
+      if (!c) break;
+      out.push(c);
+    }
+    const state = searcher.state() as { theta: number[] | null; lastFitSize: number };
+    this.fitted = { theta: state.theta, lastFitSize: state.lastFitSize };
+    return out;
+  }
+}
+
+/** The study's problem, as a planner needs it. */
+export interface StudyPlanContext {
+  method: StudyMethod;
+  definition: ExperimentDefinition;
+  settings: StudySettings;
+  searcher: StudySearcher;
+  cache: StudyCache;
+  /** ASHA's rule (undefined for RS and BO). */
+  rule?: RungRule;
+}
+
+export function createStudySearcher(method: StudyMethod, definition: ExperimentDefinition, cache: StudyCache, rng: Rng): StudySearcher {
+  const problem: SearchProblem = { configSpace: definition.configSpace, metric: definition.metric, mode: definition.mode, rng, constraints: definition.constraints };
+  if (method === 'BO') return new GPStudySearcher(problem, cache, initialRandom(definition));
+  return new RandomStudySearcher(problem, cache);
+}
+
+/** CANDLE's INIT_SIZE: the study's initial_random, else the method's num_init_random, else max(5, parallel_bandwidth). */
+export function initialRandom(definition: ExperimentDefinition): number {
+  return definition.study.initialRandom ?? definition.methodOptions.numInitRandom ?? Math.max(5, definition.parallelBandwidth);
+}
+
+export function rungRule(method: StudyMethod, definition: ExperimentDefinition): RungRule | undefined {
+  if (method !== 'ASHA' || !definition.resource) return undefined;
+  const { gracePeriod = 1, reductionFactor = 3 } = definition.methodOptions;
+  return { levels: rungLevels(gracePeriod, reductionFactor, definition.resource.max), reductionFactor, mode: definition.mode, maxResource: definition.resource.max };
+}
+
+const budgetOf = (d: ExperimentDefinition) => d.budget.maxTrials ?? Infinity;
+
+/** The study's wall-clock budget (seconds from its creation) has run out. */
+const outOfTime = (ctx: StudyPlanContext, view: StudyView) => {
+  const t = ctx.definition.budget.maxWallclockTime;
+  return t !== undefined && view.now >= view.study.createdAt + t * 1000;
+};
+
+/** How many suggestions the buffer wants outstanding (open + ready): every worker's, plus the buffer, within the budget. */
+function outstandingTarget(ctx: StudyPlanContext, view: StudyView): number {
+  return Math.min(ctx.definition.parallelBandwidth + ctx.settings.buffer, budgetOf(ctx.definition) - view.done);
+}
+
+/**
+ * CANDLE's MAX_THRESHOLD: observations that arrive within batch_window seconds of the last refill
+ * wait until max_threshold of them have come, so that one model fit serves the whole batch.
+ */
+function refillAllowed(ctx: StudyPlanContext, view: StudyView, ready: number): boolean {
+  if (ready === 0) return true;
+  const { maxThreshold, batchWindow } = ctx.settings;
+  return view.done - view.study.refillObservations >= maxThreshold || view.now - view.study.refillAt >= batchWindow * 1000;
+}
+
+/** The suggestions the searcher treats as pending: every open and ready one without an observation yet. */
+const pendingOf = (ctx: StudyPlanContext, view: StudyView) => [...view.open, ...view.ready].filter((s) => !ctx.cache.observations.has(s.id));
+
+/**
+ * Decides what a worker asking for a suggestion gets, in the store's transaction: expired leases
+ * are recovered first (reassigned or abandoned, by policy), then the budget and the bandwidth are
+ * checked (nothing is handed out that could make the observations exceed the budget), then a ready
+ * suggestion is claimed, else a new one created (model-based: with the buffer filled in the same fit).
+ */
+export function planClaim(ctx: StudyPlanContext, view: StudyView): Plan {
+  ctx.cache.apply(view);
+  const none = (result: PlanResult, changes: SuggestionChanges = {}): Plan => ({ changes, result, refillDue: false });
+  if (view.study.status !== 'running') return none('stopped');
+  const budget = budgetOf(ctx.definition);
+  const expired = view.open.filter((s) => (s.leaseExpiresAt ?? 0) <= view.now);
+  const abandon = ctx.settings.recover === 'abandon' ? expired.map((s) => s.id) : [];
+  let open = view.open.length - abandon.length;
+  if (view.done >= budget || outOfTime(ctx, view)) {
+    // the ready ones will never be needed
+    return none('budget', { complete: true, abandon: [...abandon, ...view.ready.map((s) => s.id)] });
+  }
+  if (ctx.settings.recover === 'reassign' && expired.length > 0) {
+    return { changes: { claim: expired[0].id }, result: 'claimed', refillDue: false };
+  }
+  if (open >= ctx.definition.parallelBandwidth || view.done + open >= budget) return none('wait', { abandon });
+  const modelBased = ctx.searcher.modelBased;
+  if (view.ready.length > 0) {
+    const claim = view.ready[0].id;
+    open++;
+    const deficit = outstandingTarget(ctx, view) - (open + view.ready.length - 1);
+    return { changes: { abandon, claim }, result: 'claimed', refillDue: modelBased && deficit > 0 && refillAllowed(ctx, view, view.ready.length - 1) };
+  }
+  const n = modelBased ? Math.max(1, outstandingTarget(ctx, view) - open) : 1;
+  const configs = ctx.searcher.propose(n, pendingOf(ctx, view));
+  if (configs.length === 0) return open > 0 ? none('wait', { abandon }) : none('exhausted', { abandon, complete: true });
+  return { changes: { abandon, create: { configs, claimFirst: true }, refilled: modelBased }, result: 'claimed', refillDue: false };
+}
+
+/** Tops the buffer up to its target in one batch (one model fit), if it is still short when the transaction runs. */
+export function planRefill(ctx: StudyPlanContext, view: StudyView): Plan {
+  ctx.cache.apply(view);
+  const nothing: Plan = { changes: {}, result: 'wait', refillDue: false };
+  if (view.study.status !== 'running' || outOfTime(ctx, view)) return nothing;
+  const deficit = outstandingTarget(ctx, view) - view.open.length - view.ready.length;
+  if (deficit <= 0 || !refillAllowed(ctx, view, view.ready.length)) return nothing;
+  const configs = ctx.searcher.propose(deficit, pendingOf(ctx, view));
+  return { changes: { create: { configs, claimFirst: false }, refilled: true }, result: 'wait', refillDue: false };
+}

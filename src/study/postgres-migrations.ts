@@ -1,0 +1,94 @@
+/**
+ * The PostgreSQL store's schema, as numbered versions: a store is brought from the version it records
+ * to the last one here, one step at a time, inside one write transaction. Never edit a released
+ * step; add the next one.
+ */
+export const POSTGRES_MIGRATIONS: readonly { version: number; statements: readonly string[] }[] = [
+  {
+    version: 1,
+    statements: [
+      `CREATE TABLE studies (
+        id SERIAL PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        status TEXT NOT NULL,
+        stop_mode TEXT,
+        definition TEXT NOT NULL,
+        created_at DOUBLE PRECISION NOT NULL,
+        refill_at DOUBLE PRECISION NOT NULL DEFAULT 0,
+        refill_observations INTEGER NOT NULL DEFAULT 0
+      )`,
+      `CREATE TABLE suggestions (
+        id SERIAL PRIMARY KEY,
+        study_id INTEGER NOT NULL REFERENCES studies(id),
+        config TEXT NOT NULL,
+        state TEXT NOT NULL,
+        worker_id TEXT,
+        host TEXT,
+        pid INTEGER,
+        lease_expires_at DOUBLE PRECISION,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        created_at DOUBLE PRECISION NOT NULL,
+        assigned_at DOUBLE PRECISION,
+        ended_at DOUBLE PRECISION
+      )`,
+      'CREATE INDEX suggestions_by_state ON suggestions (study_id, state)',
+      `CREATE TABLE observations (
+        id SERIAL PRIMARY KEY,
+        study_id INTEGER NOT NULL REFERENCES studies(id),
+        suggestion_id INTEGER NOT NULL UNIQUE REFERENCES suggestions(id),
+        value DOUBLE PRECISION,
+        metrics TEXT NOT NULL,
+        failed BOOLEAN NOT NULL,
+        metadata TEXT NOT NULL,
+        created_at DOUBLE PRECISION NOT NULL
+      )`,
+      'CREATE INDEX observations_by_study ON observations (study_id, id)',
+      `CREATE TABLE reports (
+        id SERIAL PRIMARY KEY,
+        study_id INTEGER NOT NULL REFERENCES studies(id),
+        suggestion_id INTEGER NOT NULL REFERENCES suggestions(id),
+        resource DOUBLE PRECISION NOT NULL,
+        value DOUBLE PRECISION NOT NULL,
+        metrics TEXT NOT NULL,
+        decision TEXT NOT NULL,
+        worker_id TEXT NOT NULL,
+        created_at DOUBLE PRECISION NOT NULL
+      )`,
+      'CREATE INDEX reports_by_study ON reports (study_id, id)',
+      `CREATE TABLE rungs (
+        study_id INTEGER NOT NULL,
+        level DOUBLE PRECISION NOT NULL,
+        suggestion_id INTEGER NOT NULL,
+        value DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (study_id, level, suggestion_id)
+      )`,
+      'CREATE INDEX rungs_by_value ON rungs (study_id, level, value)',
+    ],
+  },
+  {
+    // workers and the trials' output, so that status and logs work from any machine
+    version: 2,
+    statements: [
+      `CREATE TABLE workers (
+        study_id INTEGER NOT NULL REFERENCES studies(id),
+        worker_id TEXT NOT NULL,
+        host TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        started_at DOUBLE PRECISION NOT NULL,
+        last_seen DOUBLE PRECISION NOT NULL,
+        ended_at DOUBLE PRECISION,
+        PRIMARY KEY (study_id, worker_id)
+      )`,
+      `CREATE TABLE trial_logs (
+        id SERIAL PRIMARY KEY,
+        study_id INTEGER NOT NULL REFERENCES studies(id),
+        suggestion_id INTEGER NOT NULL,
+        worker_id TEXT NOT NULL,
+        stream TEXT NOT NULL,
+        line TEXT NOT NULL,
+        time DOUBLE PRECISION NOT NULL
+      )`,
+      'CREATE INDEX trial_logs_by_study ON trial_logs (study_id, id)',
+    ],
+  },
+];

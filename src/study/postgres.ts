@@ -1,0 +1,363 @@
+import type { Pool, PoolClient, QueryResult } from 'pg';
+import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
+import { logFromRow, observationFromRow, reportFromRow, levelsReached, rungDecision, studyFromRow, suggestionFromRow, tellRefusal, workerFromRow } from './rows.js';
+import {
+  type Cursor,
+  type LogLine,
+  type LogRecord,
+  type NewObservation,
+  type NewReport,
+  type ObservationRecord,
+  type RenewOutcome,
+  type ReportRecord,
+  type RungRule,
+  type StopMode,
+  type StoredDefinition,
+  type StudyRecord,
+  type StudyStatus,
+  type StudyStore,
+  type StudySummary,
+  type StudyView,
+  type SuggestionChanges,
+  type SuggestionOutcome,
+  type SuggestionRecord,
+  type SuggestionState,
+  type TellOutcome,
+  type WorkerIdentity,
+  type WorkerRecord,
+  StoreVersionError,
+} from './store.js';
+
+type Row = Record<string, unknown>;
+
+export const POSTGRES_SCHEMA_VERSION = POSTGRES_MIGRATIONS[POSTGRES_MIGRATIONS.length - 1].version;
+
+/** Advisory-lock keys (first half): one for migrations, one per study for ASHA's rungs. */
+const MIGRATION_LOCK = 7_290_001;
+const RUNG_LOCK = 7_290_002;
+
+export interface PostgresOptions {
+  /** Seconds to wait for a connection (default 10). */
+  connectTimeout?: number;
+  /** Seconds a statement may run, lock waits included (default 60). */
+  statementTimeout?: number;
+  /** Connections per process (default 2: a worker's loop and its lease renewals). */
+  maxConnections?: number;
+  schemaVersion?: number;
+}
+
+/** The tables of a tunelab store: one of them without tunelab_schema means the database holds something else. */
+const OUR_TABLES = ['studies', 'suggestions', 'observations', 'reports', 'rungs', 'workers', 'trial_logs'];
+
+async function migratePostgres(client: PoolClient, url: string, target: number): Promise<number> {
+  await client.query('BEGIN');
+  try {
+    // two workers starting at once on a fresh database: one migrates, the other waits and finds it done
+    await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    const tables = (await client.query("SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()")).rows.map((r) => String(r.table_name));
+    let version = 0;
+    if (tables.includes('tunelab_schema')) version = Number((await client.query('SELECT version FROM tunelab_schema')).rows[0]?.version ?? 0);
+    else {
+      const clash = OUR_TABLES.filter((t) => tables.includes(t));
+      if (clash.length > 0) throw new StoreVersionError(`${url} has tables ${clash.join(', ')} but no tunelab_schema: it is not a tunelab study store; give another database`);
+      await client.query('CREATE TABLE tunelab_schema (version INTEGER NOT NULL); INSERT INTO tunelab_schema VALUES (0)');
+    }
+    if (version > POSTGRES_SCHEMA_VERSION) {
+      throw new StoreVersionError(`${url} has study-store schema version ${version}, newer than this tunelab's ${POSTGRES_SCHEMA_VERSION}; upgrade tunelab to use it`);
+    }
+    for (const step of POSTGRES_MIGRATIONS) {
+      if (step.version <= version || step.version > target) continue;
+      for (const s of step.statements) await client.query(s);
+      await client.query('UPDATE tunelab_schema SET version = $1', [step.version]);
+      version = step.version;
+    }
+    await client.query('COMMIT');
+    return version;
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw e;
+  }
+}
+
+/** Connects to a PostgreSQL study store (creating or upgrading its tables). `url` is the redacted form, for messages. */
+export async function openPostgresStore(connectionString: string, url: string, options: PostgresOptions = {}): Promise<PostgresStore> {
+  // loaded here, not at start-up: `tunelab --help` must not load the driver
+  const { default: pg } = await import('pg');
+  const statementTimeout = (options.statementTimeout ?? 60) * 1000;
+  const pool = new pg.Pool({
+    connectionString,
+    max: options.maxConnections ?? 2,
+    connectionTimeoutMillis: (options.connectTimeout ?? 10) * 1000,
+    statement_timeout: statementTimeout,
+    query_timeout: statementTimeout + 5000,
+    idle_in_transaction_session_timeout: statementTimeout,
+    keepAlive: true,
+    application_name: 'tunelab',
+  });
+  // an idle connection that breaks (server restart) must not crash the process: the next query reconnects
+  pool.on('error', () => undefined);
+  try {
+    const client = await pool.connect();
+    try {
+      await migratePostgres(client, url, options.schemaVersion ?? POSTGRES_SCHEMA_VERSION);
+    } finally {
+      client.release();
+    }
+  } catch (e) {
+    await pool.end().catch(() => undefined);
+    throw e;
+  }
+  return new PostgresStore(pool, url);
+}
+
+/** A literal for simple-protocol batches (several statements in one round trip take no parameters). */
+function lit(client: PoolClient, v: unknown): string {
+  if (v === null || v === undefined) return 'NULL';
+  if (typeof v === 'number') {
+    if (Number.isFinite(v)) return String(v);
+    return `'${Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity'}'::float8`;
+  }
+  if (typeof v === 'boolean') return v ? 'TRUE' : 'FALSE';
+  return client.escapeLiteral(String(v));
+}
+
+const results = (r: QueryResult | QueryResult[]): QueryResult[] => (Array.isArray(r) ? r : [r]);
+
+export class PostgresStore implements StudyStore {
+  constructor(
+    private readonly pool: Pool,
+    readonly url: string,
+  ) {}
+
+  private async rows(sql: string, params: unknown[] = []): Promise<Row[]> {
+    return (await this.pool.query(sql, params)).rows;
+  }
+
+  /** A transaction on one connection; rolled back if `fn` throws. */
+  private async transaction<T>(fn: (c: PoolClient) => Promise<T>): Promise<T> {
+    const c = await this.pool.connect();
+    let broken = false;
+    try {
+      return await fn(c);
+    } catch (e) {
+      await c.query('ROLLBACK').catch(() => {
+        broken = true;
+      });
+      throw e;
+    } finally {
+      c.release(broken);
+    }
+  }
+
+  async createStudy(name: string, definition: StoredDefinition, now: number): Promise<StudyRecord> {
+    const [row] = await this.rows("INSERT INTO studies (name, status, definition, created_at) VALUES ($1, 'running', $2, $3) RETURNING *", [name, JSON.stringify(definition), now]);
+    return studyFromRow(row);
+  }
+
+  async findStudy(idOrName: string): Promise<StudyRecord | undefined> {
+    const [row] = /^\d+$/.test(idOrName) ? await this.rows('SELECT * FROM studies WHERE id = $1', [Number(idOrName)]) : await this.rows('SELECT * FROM studies WHERE name = $1', [idOrName]);
+    return row && studyFromRow(row);
+  }
+
+  async listStudies(): Promise<StudySummary[]> {
+    const rows = await this.rows(
+      `SELECT s.*, (SELECT count(*)::int FROM observations o WHERE o.study_id = s.id) AS n_obs,
+              (SELECT count(*)::int FROM suggestions g WHERE g.study_id = s.id AND g.state = 'open') AS n_open
+       FROM studies s ORDER BY s.id`,
+    );
+    return rows.map((r) => {
+      const s = studyFromRow(r);
+      return { id: s.id, name: s.name, status: s.status, method: s.definition.method, createdAt: s.createdAt, observations: Number(r.n_obs), open: Number(r.n_open), budget: s.definition.source.budget.max_trials ?? null };
+    });
+  }
+
+  async setStatus(studyId: number, status: StudyStatus, stopMode: StopMode | null): Promise<void> {
+    await this.pool.query('UPDATE studies SET status = $1, stop_mode = $2 WHERE id = $3', [status, stopMode, studyId]);
+  }
+
+  async suggest(studyId: number, worker: WorkerIdentity, leaseSeconds: number, since: Cursor, plan: (view: StudyView) => SuggestionChanges): Promise<SuggestionOutcome> {
+    return this.transaction(async (c) => {
+      const id = lit(c, studyId);
+      // one round trip under the lock for reading, one for writing and committing: the lock on the
+      // study row is what serialises suggestions, so its holding time is the store's throughput
+      const [, studyRes, countsRes, obsRes, newRes] = results(
+        await c.query(
+          `BEGIN;
+           SELECT * FROM studies WHERE id = ${id} FOR UPDATE;
+           SELECT (SELECT count(*)::int FROM observations WHERE study_id = ${id}) AS done,
+                  (SELECT coalesce(json_agg(g ORDER BY g.id), '[]') FROM suggestions g WHERE g.study_id = ${id} AND g.state IN ('open', 'ready')) AS active;
+           SELECT * FROM observations WHERE study_id = ${id} AND id > ${lit(c, since.observation)} ORDER BY id;
+           SELECT id, config FROM suggestions WHERE study_id = ${id} AND id > ${lit(c, since.suggestion)} ORDER BY id`,
+        ),
+      );
+      if (studyRes.rows.length === 0) throw new Error(`study ${studyId} is not in ${this.url}`);
+      const now = Date.now();
+      // done and the active suggestions come from one statement, hence one snapshot: a tell committing
+      // in between cannot make its suggestion count neither as open nor as done
+      const active = (countsRes.rows[0].active as Row[]).map(suggestionFromRow);
+      const view: StudyView = {
+        study: studyFromRow(studyRes.rows[0]),
+        now,
+        done: Number(countsRes.rows[0].done),
+        open: active.filter((s) => s.state === 'open'),
+        ready: active.filter((s) => s.state === 'ready'),
+        newObservations: obsRes.rows.map(observationFromRow),
+        newSuggestions: newRes.rows.map((r) => ({ id: Number(r.id), config: JSON.parse(String(r.config)) })),
+      };
+      const changes = plan(view);
+      const lease = now + leaseSeconds * 1000;
+      const claimSql = (target: string) =>
+        `UPDATE suggestions SET state = 'open', worker_id = ${lit(c, worker.workerId)}, host = ${lit(c, worker.host)}, pid = ${lit(c, worker.pid)}, lease_expires_at = ${lit(c, lease)}, attempts = attempts + 1, assigned_at = ${lit(c, now)} WHERE id = ${target} AND state IN ('open', 'ready') RETURNING *`;
+      const statements: string[] = [];
+      let claimAt = -1;
+      if (changes.abandon?.length) {
+        statements.push(`UPDATE suggestions SET state = 'abandoned', lease_expires_at = NULL, ended_at = ${lit(c, now)} WHERE id IN (${changes.abandon.map((a) => lit(c, a)).join(', ')}) AND state IN ('open', 'ready')`);
+      }
+      if (changes.claim !== undefined) {
+        claimAt = statements.length;
+        statements.push(claimSql(lit(c, changes.claim)));
+      }
+      if (changes.create?.configs.length) {
+        const values = changes.create.configs.map((config) => `(${id}, ${lit(c, JSON.stringify(config))}, 'ready', ${lit(c, now)})`).join(', ');
+        if (changes.create.claimFirst) {
+          claimAt = statements.length;
+          statements.push(`WITH created AS (INSERT INTO suggestions (study_id, config, state, created_at) VALUES ${values} RETURNING id) ${claimSql('(SELECT min(id) FROM created)')}`);
+        } else statements.push(`INSERT INTO suggestions (study_id, config, state, created_at) VALUES ${values}`);
+      }
+      if (changes.refilled) statements.push(`UPDATE studies SET refill_at = ${lit(c, now)}, refill_observations = ${lit(c, view.done)} WHERE id = ${id}`);
+      if (changes.complete) statements.push(`UPDATE studies SET status = 'completed' WHERE id = ${id} AND status = 'running'`);
+      statements.push('COMMIT');
+      const written = results(await c.query(statements.join(';\n')));
+      // a suggestion told between the read and the claim is not claimed (the caller asks again)
+      const claimedRow = claimAt >= 0 ? written[claimAt].rows[0] : undefined;
+      const claimed = claimedRow ? suggestionFromRow(claimedRow) : undefined;
+      return { claimed, view };
+    });
+  }
+
+  async renew(studyId: number, worker: WorkerIdentity, suggestionIds: readonly number[], leaseSeconds: number, now: number): Promise<RenewOutcome> {
+    const rows = await this.rows(
+      `WITH renewed AS (
+         UPDATE suggestions SET lease_expires_at = $1 WHERE id = ANY($2::int[]) AND study_id = $3 AND state = 'open' AND worker_id = $4 RETURNING id
+       ), seen AS (
+         UPDATE workers SET last_seen = $5 WHERE study_id = $3 AND worker_id = $4
+       )
+       SELECT s.status, s.stop_mode, (SELECT coalesce(array_agg(id), '{}') FROM renewed) AS held FROM studies s WHERE s.id = $3`,
+      [now + leaseSeconds * 1000, suggestionIds, studyId, worker.workerId, now],
+    );
+    const held = new Set((rows[0].held as number[]).map(Number));
+    return { lost: suggestionIds.filter((id) => !held.has(id)), status: rows[0].status as StudyStatus, stopMode: (rows[0].stop_mode ?? null) as StopMode | null };
+  }
+
+  async report(studyId: number, suggestionId: number, worker: WorkerIdentity, report: NewReport, rule: RungRule | undefined, now: number): Promise<'continue' | 'stop'> {
+    const insert = (decision: string) =>
+      `INSERT INTO reports (study_id, suggestion_id, resource, value, metrics, decision, worker_id, created_at) VALUES ($1, $2, $3, $4, $5, '${decision}', $6, $7)`;
+    const params = [studyId, suggestionId, report.resource, report.value, JSON.stringify(report.metrics), worker.workerId, now];
+    if (!rule) {
+      await this.pool.query(insert('continue'), params);
+      return 'continue';
+    }
+    return this.transaction(async (c) => {
+      // reports of one study are serialised by their own lock (not the study row's), so ASHA decides
+      // in the order they are stored, without holding up suggestions
+      const [, , recordedRes] = results(
+        await c.query(`BEGIN; SELECT pg_advisory_xact_lock(${RUNG_LOCK}, ${lit(c, studyId)}); SELECT level FROM rungs WHERE study_id = ${lit(c, studyId)} AND suggestion_id = ${lit(c, suggestionId)}`),
+      );
+      let decision: 'continue' | 'stop' = 'continue';
+      const levels = levelsReached(rule, report.resource, recordedRes.rows.map((r) => Number(r.level)));
+      if (levels.length > 0) {
+        const op = rule.mode === 'min' ? '<' : '>';
+        const value = lit(c, report.value);
+        const counted = results(
+          await c.query(
+            levels
+              .map(
+                (level) =>
+                  `INSERT INTO rungs (study_id, level, suggestion_id, value) VALUES (${lit(c, studyId)}, ${lit(c, level)}, ${lit(c, suggestionId)}, ${value});
+                   SELECT count(*)::int AS size, count(*) FILTER (WHERE value ${op} ${value})::int AS better FROM rungs WHERE study_id = ${lit(c, studyId)} AND level = ${lit(c, level)}`,
+              )
+              .join(';\n'),
+          ),
+        ).filter((r) => r.command === 'SELECT');
+        for (const r of counted) if (rungDecision(Number(r.rows[0].better), Number(r.rows[0].size), rule.reductionFactor) === 'stop') decision = 'stop';
+      }
+      await c.query(insert(decision), params);
+      await c.query('COMMIT');
+      return decision;
+    });
+  }
+
+  async tell(studyId: number, suggestionId: number, worker: WorkerIdentity, o: NewObservation, now: number): Promise<TellOutcome> {
+    return this.transaction(async (c) => {
+      await c.query('BEGIN');
+      const [row] = (await c.query('SELECT * FROM suggestions WHERE id = $1 AND study_id = $2 FOR UPDATE', [suggestionId, studyId])).rows;
+      const s = row && suggestionFromRow(row);
+      let outcome: TellOutcome = { recorded: true };
+      if (s && (s.state === 'completed' || s.state === 'failed') && s.workerId === worker.workerId) outcome = { recorded: true }; // a retried tell
+      else {
+        const refusal = tellRefusal(s, suggestionId, worker.workerId, now);
+        if (refusal) outcome = { recorded: false, reason: refusal };
+        else {
+          await c.query(
+            `WITH ended AS (UPDATE suggestions SET state = $3, worker_id = $4, host = $5, pid = $6, lease_expires_at = NULL, ended_at = $7 WHERE id = $1)
+             INSERT INTO observations (study_id, suggestion_id, value, metrics, failed, metadata, created_at) VALUES ($2, $1, $8, $9, $10, $11, $7)`,
+            [suggestionId, studyId, o.failed ? 'failed' : 'completed', worker.workerId, worker.host, worker.pid, now, o.value, JSON.stringify(o.values), o.failed, JSON.stringify(o.metadata)],
+          );
+        }
+      }
+      await c.query('COMMIT');
+      return outcome;
+    });
+  }
+
+  async abandon(studyId: number, suggestionIds: readonly number[], now: number): Promise<number[]> {
+    const rows = await this.rows("UPDATE suggestions SET state = 'abandoned', lease_expires_at = NULL, ended_at = $1 WHERE id = ANY($2::int[]) AND study_id = $3 AND state IN ('open', 'ready') RETURNING id", [now, suggestionIds, studyId]);
+    return rows.map((r) => Number(r.id)).sort((a, b) => a - b);
+  }
+
+  async listSuggestions(studyId: number, states?: readonly SuggestionState[]): Promise<SuggestionRecord[]> {
+    const rows = states ? await this.rows('SELECT * FROM suggestions WHERE study_id = $1 AND state = ANY($2::text[]) ORDER BY id', [studyId, states]) : await this.rows('SELECT * FROM suggestions WHERE study_id = $1 ORDER BY id', [studyId]);
+    return rows.map(suggestionFromRow);
+  }
+
+  async listObservations(studyId: number, afterId = 0): Promise<ObservationRecord[]> {
+    return (await this.rows('SELECT * FROM observations WHERE study_id = $1 AND id > $2 ORDER BY id', [studyId, afterId])).map(observationFromRow);
+  }
+
+  async listReports(studyId: number, afterId = 0): Promise<ReportRecord[]> {
+    return (await this.rows('SELECT * FROM reports WHERE study_id = $1 AND id > $2 ORDER BY id', [studyId, afterId])).map(reportFromRow);
+  }
+
+  async registerWorker(studyId: number, worker: WorkerIdentity, now: number): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO workers (study_id, worker_id, host, pid, started_at, last_seen) VALUES ($1, $2, $3, $4, $5, $5)
+       ON CONFLICT (study_id, worker_id) DO UPDATE SET host = EXCLUDED.host, pid = EXCLUDED.pid, started_at = EXCLUDED.started_at, last_seen = EXCLUDED.last_seen, ended_at = NULL`,
+      [studyId, worker.workerId, worker.host, worker.pid, now],
+    );
+  }
+
+  async workerExited(studyId: number, workerId: string, now: number): Promise<void> {
+    await this.pool.query('UPDATE workers SET ended_at = $1, last_seen = $1 WHERE study_id = $2 AND worker_id = $3', [now, studyId, workerId]);
+  }
+
+  async listWorkers(studyId: number): Promise<WorkerRecord[]> {
+    return (await this.rows('SELECT * FROM workers WHERE study_id = $1 ORDER BY started_at', [studyId])).map(workerFromRow);
+  }
+
+  async appendLogs(studyId: number, lines: readonly LogLine[]): Promise<void> {
+    if (lines.length === 0) return;
+    await this.pool.query(
+      `INSERT INTO trial_logs (study_id, suggestion_id, worker_id, stream, line, time)
+       SELECT $1::int, * FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::float8[])`,
+      [studyId, lines.map((l) => l.suggestionId), lines.map((l) => l.workerId), lines.map((l) => l.stream), lines.map((l) => l.line), lines.map((l) => l.time)],
+    );
+  }
+
+  async readLogs(studyId: number, afterId: number, limit: number): Promise<LogRecord[]> {
+    return (await this.rows('SELECT * FROM trial_logs WHERE study_id = $1 AND id > $2 ORDER BY id LIMIT $3', [studyId, afterId, limit])).map(logFromRow);
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}

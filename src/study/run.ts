@@ -1,0 +1,84 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ExperimentDefinition } from '../experiment/load.js';
+import { UserError } from '../util/errors.js';
+import { type StudyStatusReport, studyStatus } from './operate.js';
+import { createStudy } from './study.js';
+
+/** dist/src/cli.js, beside this module's folder. */
+const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'cli.js');
+
+export interface SharedStudyOptions {
+  /** `--storage` (default: the SQLite file under the results root). */
+  storage?: string;
+  /** Worker processes to start on this machine (default: the file's parallel_bandwidth). */
+  nWorkers?: number;
+  /** The study's name (default: the experiment's); an existing study of that name tuning the same problem is continued. */
+  name?: string;
+  /** Run this instead of the file's command. */
+  command?: string[] | string;
+  /** `--storage_timeout`: seconds each worker keeps retrying an unreachable store (default 30). */
+  storageTimeout?: number;
+  log?: (line: string) => void;
+  /** Where the workers' output goes (default: this process's stdout and stderr, each line prefixed by the worker). */
+  workerOutput?: (workerIndex: number, line: string) => void;
+}
+
+export interface SharedStudyReport {
+  studyId: number;
+  name: string;
+  /** Each worker process's exit code (null: ended by a signal). */
+  exitCodes: (number | null)[];
+  status: StudyStatusReport;
+}
+
+/**
+ * `tunelab run -f experiment.yml --storage URL`: creates the study (or continues the one of that
+ * name), then starts `nWorkers` `tunelab study worker` processes on this machine and waits for
+ * them; workers on other machines join with `tunelab study worker <id> --storage URL`. SIGINT and
+ * SIGTERM are passed on to the workers (each abandons its current trial and exits).
+ */
+export async function runSharedStudy(definition: ExperimentDefinition, options: SharedStudyOptions = {}): Promise<SharedStudyReport> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  const nWorkers = options.nWorkers ?? definition.parallelBandwidth;
+  if (!(Number.isInteger(nWorkers) && nWorkers >= 1)) throw new UserError(`--n_workers must be a positive integer, got ${nWorkers}`);
+  const study = await createStudy(definition, { storage: options.storage, name: options.name, loadIfExists: true, storageTimeout: options.storageTimeout, log });
+  const storage = options.storage ?? study.store.url;
+  try {
+    log(`study ${study.id} (${study.name}) in ${study.store.url}: starting ${nWorkers} worker(s); join from elsewhere with: tunelab study worker ${study.id} --storage '${study.store.url}'`);
+    const args = ['study', 'worker', String(study.id), '--storage', storage, ...(options.storageTimeout !== undefined ? ['--storage_timeout', String(options.storageTimeout)] : [])];
+    if (options.command !== undefined) args.push('--', ...(typeof options.command === 'string' ? ['/bin/sh', '-c', `${options.command} "$@"`, 'sh'] : options.command));
+    const output = options.workerOutput ?? ((i: number, line: string) => console.log(`[worker ${i}] ${line}`));
+    const children: ChildProcess[] = [];
+    const forward = (signal: NodeJS.Signals) => {
+      for (const c of children) if (c.exitCode === null) c.kill(signal);
+    };
+    const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
+    for (const s of signals) process.on(s, forward);
+    try {
+      const exitCodes = await Promise.all(
+        Array.from({ length: nWorkers }, (_, i) => {
+          const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+          children.push(child);
+          for (const stream of [child.stdout!, child.stderr!]) {
+            let rest = '';
+            stream.setEncoding('utf8');
+            stream.on('data', (chunk: string) => {
+              const lines = (rest + chunk).split('\n');
+              rest = lines.pop()!;
+              for (const line of lines) output(i, line);
+            });
+            stream.on('end', () => rest && output(i, rest));
+          }
+          return new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+        }),
+      );
+      return { studyId: study.id, name: study.name, exitCodes, status: await studyStatus(study) };
+    } finally {
+      for (const s of signals) process.off(s, forward);
+    }
+  } finally {
+    await study.close();
+  }
+}

@@ -1,0 +1,289 @@
+import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type BetterSqlite3 from 'better-sqlite3';
+import { mkdirp } from '../util/fs.js';
+import { logFromRow, observationFromRow, reportFromRow, levelsReached, rungDecision, studyFromRow, suggestionFromRow, tellRefusal, workerFromRow } from './rows.js';
+import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
+import {
+  type Cursor,
+  type LogLine,
+  type LogRecord,
+  type NewObservation,
+  type NewReport,
+  type ObservationRecord,
+  type RenewOutcome,
+  type ReportRecord,
+  type RungRule,
+  type StopMode,
+  type StoredDefinition,
+  type StudyRecord,
+  type StudyStatus,
+  type StudyStore,
+  type StudySummary,
+  type StudyView,
+  type SuggestionChanges,
+  type SuggestionOutcome,
+  type SuggestionRecord,
+  type SuggestionState,
+  type TellOutcome,
+  type WorkerIdentity,
+  type WorkerRecord,
+  StoreVersionError,
+} from './store.js';
+
+type Db = BetterSqlite3.Database;
+type Row = Record<string, unknown>;
+
+export const SQLITE_SCHEMA_VERSION = SQLITE_MIGRATIONS[SQLITE_MIGRATIONS.length - 1].version;
+
+/** How long a write waits for another process's lock before failing (ms). */
+const BUSY_TIMEOUT = 30_000;
+
+/**
+ * Brings the database to `target` (default: the newest version), or refuses one that another
+ * tunelab made: a newer schema, or tables that are not a study store.
+ */
+export function migrateSqlite(db: Db, file: string, target = SQLITE_SCHEMA_VERSION): number {
+  const migrate = db.transaction(() => {
+    const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((t) => t.name);
+    let version = 0;
+    if (tables.includes('tunelab_schema')) version = (db.prepare('SELECT version FROM tunelab_schema').get() as { version: number } | undefined)?.version ?? 0;
+    else if (tables.length > 0) throw new StoreVersionError(`${file} is an SQLite database but not a tunelab study store (it has tables ${tables.slice(0, 5).join(', ')} and no tunelab_schema); give another --storage file`);
+    else db.exec('CREATE TABLE tunelab_schema (version INTEGER NOT NULL); INSERT INTO tunelab_schema VALUES (0)');
+    if (version > SQLITE_SCHEMA_VERSION) {
+      throw new StoreVersionError(`${file} has study-store schema version ${version}, newer than this tunelab's ${SQLITE_SCHEMA_VERSION}; upgrade tunelab to use it`);
+    }
+    for (const step of SQLITE_MIGRATIONS) {
+      if (step.version <= version || step.version > target) continue;
+      for (const s of step.statements) db.exec(s);
+      db.prepare('UPDATE tunelab_schema SET version = ?').run(step.version);
+      version = step.version;
+    }
+    return version;
+  });
+  return migrate.immediate();
+}
+
+/** Opens (creating if needed) an SQLite study store: WAL, a busy timeout, and write transactions that take the lock up front. */
+export async function openSqliteStore(file: string, url: string, options: { schemaVersion?: number } = {}): Promise<SqliteStore> {
+  // loaded here, not at start-up: `tunelab --help` must not load a native module
+  const { default: Database } = await import('better-sqlite3');
+  if (!existsSync(dirname(file))) mkdirp(dirname(file));
+  const db = new Database(file, { timeout: BUSY_TIMEOUT });
+  try {
+    db.pragma('journal_mode = WAL');
+    // WAL with NORMAL sync is durable across process crashes (not power loss), at a fraction of FULL's cost
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    migrateSqlite(db, file, options.schemaVersion);
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+  return new SqliteStore(db, url);
+}
+
+const placeholders = (n: number) => Array.from({ length: n }, () => '?').join(', ');
+
+export class SqliteStore implements StudyStore {
+  private readonly statements = new Map<string, BetterSqlite3.Statement>();
+
+  constructor(
+    private readonly db: Db,
+    readonly url: string,
+  ) {}
+
+  /** Prepared once per text: preparing costs more than running these small statements. */
+  private q(sql: string): BetterSqlite3.Statement {
+    let s = this.statements.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      this.statements.set(sql, s);
+    }
+    return s;
+  }
+
+  private write<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+
+  private study(studyId: number): StudyRecord {
+    const row = this.q('SELECT * FROM studies WHERE id = ?').get(studyId) as Row | undefined;
+    if (!row) throw new Error(`study ${studyId} is not in ${this.url}`);
+    return studyFromRow(row);
+  }
+
+  async createStudy(name: string, definition: StoredDefinition, now: number): Promise<StudyRecord> {
+    return this.write(() => {
+      const info = this.q("INSERT INTO studies (name, status, definition, created_at) VALUES (?, 'running', ?, ?)").run(name, JSON.stringify(definition), now);
+      return this.study(Number(info.lastInsertRowid));
+    });
+  }
+
+  async findStudy(idOrName: string): Promise<StudyRecord | undefined> {
+    const row = (/^\d+$/.test(idOrName) ? this.q('SELECT * FROM studies WHERE id = ?').get(Number(idOrName)) : this.q('SELECT * FROM studies WHERE name = ?').get(idOrName)) as Row | undefined;
+    return row && studyFromRow(row);
+  }
+
+  async listStudies(): Promise<StudySummary[]> {
+    const rows = this.q(
+      `SELECT s.*, (SELECT count(*) FROM observations o WHERE o.study_id = s.id) AS n_obs,
+              (SELECT count(*) FROM suggestions g WHERE g.study_id = s.id AND g.state = 'open') AS n_open
+       FROM studies s ORDER BY s.id`,
+    ).all() as Row[];
+    return rows.map((r) => {
+      const s = studyFromRow(r);
+      return { id: s.id, name: s.name, status: s.status, method: s.definition.method, createdAt: s.createdAt, observations: Number(r.n_obs), open: Number(r.n_open), budget: s.definition.source.budget.max_trials ?? null };
+    });
+  }
+
+  async setStatus(studyId: number, status: StudyStatus, stopMode: StopMode | null): Promise<void> {
+    this.write(() => this.q('UPDATE studies SET status = ?, stop_mode = ? WHERE id = ?').run(status, stopMode, studyId));
+  }
+
+  async suggest(studyId: number, worker: WorkerIdentity, leaseSeconds: number, since: Cursor, plan: (view: StudyView) => SuggestionChanges): Promise<SuggestionOutcome> {
+    return this.write(() => {
+      const now = Date.now();
+      const active = (this.q("SELECT * FROM suggestions WHERE study_id = ? AND state IN ('open', 'ready') ORDER BY id").all(studyId) as Row[]).map(suggestionFromRow);
+      const view: StudyView = {
+        study: this.study(studyId),
+        now,
+        done: (this.q('SELECT count(*) AS n FROM observations WHERE study_id = ?').get(studyId) as { n: number }).n,
+        open: active.filter((s) => s.state === 'open'),
+        ready: active.filter((s) => s.state === 'ready'),
+        newObservations: (this.q('SELECT * FROM observations WHERE study_id = ? AND id > ? ORDER BY id').all(studyId, since.observation) as Row[]).map(observationFromRow),
+        newSuggestions: (this.q('SELECT id, config FROM suggestions WHERE study_id = ? AND id > ? ORDER BY id').all(studyId, since.suggestion) as { id: number; config: string }[]).map((r) => ({ id: r.id, config: JSON.parse(r.config) })),
+      };
+      const changes = plan(view);
+      const lease = now + leaseSeconds * 1000;
+      const claim = (id: number) => {
+        this.q("UPDATE suggestions SET state = 'open', worker_id = ?, host = ?, pid = ?, lease_expires_at = ?, attempts = attempts + 1, assigned_at = ? WHERE id = ?").run(worker.workerId, worker.host, worker.pid, lease, now, id);
+        return suggestionFromRow(this.q('SELECT * FROM suggestions WHERE id = ?').get(id) as Row);
+      };
+      if (changes.abandon?.length) {
+        this.q(`UPDATE suggestions SET state = 'abandoned', lease_expires_at = NULL, ended_at = ? WHERE id IN (${placeholders(changes.abandon.length)}) AND state IN ('open', 'ready')`).run(now, ...changes.abandon);
+      }
+      let claimed: SuggestionRecord | undefined;
+      if (changes.claim !== undefined) claimed = claim(changes.claim);
+      changes.create?.configs.forEach((config, i) => {
+        const id = Number(this.q("INSERT INTO suggestions (study_id, config, state, created_at) VALUES (?, ?, 'ready', ?)").run(studyId, JSON.stringify(config), now).lastInsertRowid);
+        if (i === 0 && changes.create!.claimFirst) claimed = claim(id);
+      });
+      if (changes.refilled) this.q('UPDATE studies SET refill_at = ?, refill_observations = ? WHERE id = ?').run(now, view.done, studyId);
+      if (changes.complete) this.q("UPDATE studies SET status = 'completed' WHERE id = ? AND status = 'running'").run(studyId);
+      return { claimed, view };
+    });
+  }
+
+  async renew(studyId: number, worker: WorkerIdentity, suggestionIds: readonly number[], leaseSeconds: number, now: number): Promise<RenewOutcome> {
+    return this.write(() => {
+      const lease = now + leaseSeconds * 1000;
+      const held = new Set<number>();
+      for (const id of suggestionIds) {
+        const info = this.q("UPDATE suggestions SET lease_expires_at = ? WHERE id = ? AND study_id = ? AND state = 'open' AND worker_id = ?").run(lease, id, studyId, worker.workerId);
+        if (info.changes > 0) held.add(id);
+      }
+      this.q('UPDATE workers SET last_seen = ? WHERE study_id = ? AND worker_id = ?').run(now, studyId, worker.workerId);
+      const s = this.study(studyId);
+      return { lost: suggestionIds.filter((id) => !held.has(id)), status: s.status, stopMode: s.stopMode };
+    });
+  }
+
+  async report(studyId: number, suggestionId: number, worker: WorkerIdentity, report: NewReport, rule: RungRule | undefined, now: number): Promise<'continue' | 'stop'> {
+    return this.write(() => {
+      let decision: 'continue' | 'stop' = 'continue';
+      if (rule) {
+        const recorded = (this.q('SELECT level FROM rungs WHERE study_id = ? AND suggestion_id = ?').all(studyId, suggestionId) as { level: number }[]).map((r) => r.level);
+        for (const level of levelsReached(rule, report.resource, recorded)) {
+          this.q('INSERT INTO rungs (study_id, level, suggestion_id, value) VALUES (?, ?, ?, ?)').run(studyId, level, suggestionId, report.value);
+          const better = rule.mode === 'min' ? 'value < ?' : 'value > ?';
+          const c = this.q(`SELECT count(*) AS size, sum(CASE WHEN ${better} THEN 1 ELSE 0 END) AS better FROM rungs WHERE study_id = ? AND level = ?`).get(report.value, studyId, level) as { size: number; better: number };
+          if (rungDecision(c.better, c.size, rule.reductionFactor) === 'stop') decision = 'stop';
+        }
+      }
+      this.q('INSERT INTO reports (study_id, suggestion_id, resource, value, metrics, decision, worker_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(
+        studyId,
+        suggestionId,
+        report.resource,
+        report.value,
+        JSON.stringify(report.metrics),
+        decision,
+        worker.workerId,
+        now,
+      );
+      return decision;
+    });
+  }
+
+  async tell(studyId: number, suggestionId: number, worker: WorkerIdentity, o: NewObservation, now: number): Promise<TellOutcome> {
+    return this.write((): TellOutcome => {
+      const row = this.q('SELECT * FROM suggestions WHERE id = ? AND study_id = ?').get(suggestionId, studyId) as Row | undefined;
+      const s = row && suggestionFromRow(row);
+      if (s && (s.state === 'completed' || s.state === 'failed') && s.workerId === worker.workerId) return { recorded: true }; // a retried tell
+      const refusal = tellRefusal(s, suggestionId, worker.workerId, now);
+      if (refusal) return { recorded: false, reason: refusal };
+      this.q('UPDATE suggestions SET state = ?, worker_id = ?, host = ?, pid = ?, lease_expires_at = NULL, ended_at = ? WHERE id = ?').run(o.failed ? 'failed' : 'completed', worker.workerId, worker.host, worker.pid, now, suggestionId);
+      this.q('INSERT INTO observations (study_id, suggestion_id, value, metrics, failed, metadata, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
+        studyId,
+        suggestionId,
+        o.value,
+        JSON.stringify(o.values),
+        o.failed ? 1 : 0,
+        JSON.stringify(o.metadata),
+        now,
+      );
+      return { recorded: true };
+    });
+  }
+
+  async abandon(studyId: number, suggestionIds: readonly number[], now: number): Promise<number[]> {
+    return this.write(() =>
+      suggestionIds.filter((id) => this.q("UPDATE suggestions SET state = 'abandoned', lease_expires_at = NULL, ended_at = ? WHERE id = ? AND study_id = ? AND state IN ('open', 'ready')").run(now, id, studyId).changes > 0),
+    );
+  }
+
+  async listSuggestions(studyId: number, states?: readonly SuggestionState[]): Promise<SuggestionRecord[]> {
+    const rows = states
+      ? this.db.prepare(`SELECT * FROM suggestions WHERE study_id = ? AND state IN (${placeholders(states.length)}) ORDER BY id`).all(studyId, ...states)
+      : this.q('SELECT * FROM suggestions WHERE study_id = ? ORDER BY id').all(studyId);
+    return (rows as Row[]).map(suggestionFromRow);
+  }
+
+  async listObservations(studyId: number, afterId = 0): Promise<ObservationRecord[]> {
+    return (this.q('SELECT * FROM observations WHERE study_id = ? AND id > ? ORDER BY id').all(studyId, afterId) as Row[]).map(observationFromRow);
+  }
+
+  async listReports(studyId: number, afterId = 0): Promise<ReportRecord[]> {
+    return (this.q('SELECT * FROM reports WHERE study_id = ? AND id > ? ORDER BY id').all(studyId, afterId) as Row[]).map(reportFromRow);
+  }
+
+  async registerWorker(studyId: number, worker: WorkerIdentity, now: number): Promise<void> {
+    this.write(() =>
+      this.q('INSERT OR REPLACE INTO workers (study_id, worker_id, host, pid, started_at, last_seen) VALUES (?, ?, ?, ?, ?, ?)').run(studyId, worker.workerId, worker.host, worker.pid, now, now),
+    );
+  }
+
+  async workerExited(studyId: number, workerId: string, now: number): Promise<void> {
+    this.write(() => this.q('UPDATE workers SET ended_at = ?, last_seen = ? WHERE study_id = ? AND worker_id = ?').run(now, now, studyId, workerId));
+  }
+
+  async listWorkers(studyId: number): Promise<WorkerRecord[]> {
+    return (this.q('SELECT * FROM workers WHERE study_id = ? ORDER BY started_at').all(studyId) as Row[]).map(workerFromRow);
+  }
+
+  async appendLogs(studyId: number, lines: readonly LogLine[]): Promise<void> {
+    if (lines.length === 0) return;
+    this.write(() => {
+      const insert = this.q('INSERT INTO trial_logs (study_id, suggestion_id, worker_id, stream, line, time) VALUES (?, ?, ?, ?, ?, ?)');
+      for (const l of lines) insert.run(studyId, l.suggestionId, l.workerId, l.stream, l.line, l.time);
+    });
+  }
+
+  async readLogs(studyId: number, afterId: number, limit: number): Promise<LogRecord[]> {
+    return (this.q('SELECT * FROM trial_logs WHERE study_id = ? AND id > ? ORDER BY id LIMIT ?').all(studyId, afterId, limit) as Row[]).map(logFromRow);
+  }
+
+  async close(): Promise<void> {
+    this.db.close();
+  }
+}

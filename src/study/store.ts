@@ -1,0 +1,231 @@
+import type { Config } from '../config-space/index.js';
+import type { ExperimentFileData } from '../experiment/schema.js';
+
+/**
+ * The study store (DESIGN.md §7): one small interface that every backend implements (sqlite.ts,
+ * postgres.ts), in the manner of Optuna's storages. A backend only reads and writes rows: what to
+ * suggest, and when, is decided by plain functions (planner.ts) that get the study's state as data
+ * and return the changes to make, which the backend applies in the same transaction.
+ */
+
+/** `ready`: generated ahead (the buffer), not yet handed out; `open`: held by a worker under a lease. */
+export type SuggestionState = 'ready' | 'open' | 'completed' | 'failed' | 'abandoned';
+export const SUGGESTION_STATES: readonly SuggestionState[] = ['ready', 'open', 'completed', 'failed', 'abandoned'];
+
+/** `stopped`: by `study stop`; `completed`: the budget is met. */
+export type StudyStatus = 'running' | 'stopped' | 'completed';
+/** How running trials end after `study stop`: they finish and report, or are abandoned at once. */
+export type StopMode = 'finish' | 'abandon';
+
+/** What a study is created from: the experiment file as parsed, and where it came from. */
+export interface StoredDefinition {
+  source: ExperimentFileData;
+  /** The experiment file's path, when there was one (the command's cwd is resolved against it). */
+  file?: string;
+  /** The command's working folder, resolved when the study was created. */
+  cwd: string;
+  /** The method the study runs (the file's, or the default). */
+  method: string;
+  /** The study's master seed (the file's random_seed, or drawn at creation). */
+  randomSeed: number;
+}
+
+export interface StudyRecord {
+  id: number;
+  name: string;
+  status: StudyStatus;
+  stopMode: StopMode | null;
+  definition: StoredDefinition;
+  /** Milliseconds since the epoch (the creating machine's clock; every time in a store is such). */
+  createdAt: number;
+  /** When the buffer was last refilled, and the observation count then (CANDLE's batching). */
+  refillAt: number;
+  refillObservations: number;
+}
+
+export interface WorkerIdentity {
+  workerId: string;
+  host: string;
+  pid: number;
+}
+
+export interface SuggestionRecord {
+  id: number;
+  config: Config;
+  state: SuggestionState;
+  workerId: string | null;
+  host: string | null;
+  pid: number | null;
+  /** ms; null unless open */
+  leaseExpiresAt: number | null;
+  /** how many times it was handed out (more than 1: recovered from a dead worker) */
+  attempts: number;
+  createdAt: number;
+  assignedAt: number | null;
+  endedAt: number | null;
+}
+
+export interface ObservationRecord {
+  id: number;
+  suggestionId: number;
+  /** The objective; null when failed. */
+  value: number | null;
+  /** Every metric reported with the final result (the objective among them). */
+  values: Record<string, number>;
+  failed: boolean;
+  /** worker id, host, pid, duration, and what the script reported besides the metrics */
+  metadata: Record<string, unknown>;
+  createdAt: number;
+}
+
+export interface ReportRecord {
+  id: number;
+  suggestionId: number;
+  resource: number;
+  value: number;
+  metrics: Record<string, number>;
+  decision: 'continue' | 'stop';
+  workerId: string;
+  createdAt: number;
+}
+
+export interface LogLine {
+  suggestionId: number;
+  workerId: string;
+  stream: 'stdout' | 'stderr';
+  line: string;
+  time: number;
+}
+
+export interface LogRecord extends LogLine {
+  id: number;
+}
+
+export interface WorkerRecord extends WorkerIdentity {
+  startedAt: number;
+  lastSeen: number;
+  endedAt: number | null;
+}
+
+/** Where incremental reads continue from: the largest ids seen so far. */
+export interface Cursor {
+  observation: number;
+  suggestion: number;
+}
+
+/** What a suggestion transaction sees, under the study's lock. */
+export interface StudyView {
+  study: StudyRecord;
+  now: number;
+  /** Observations (completed + failed) so far: what the budget counts. */
+  done: number;
+  /** Every open suggestion (expired leases among them) and every ready one. */
+  open: SuggestionRecord[];
+  ready: SuggestionRecord[];
+  /** Rows added since the cursor (caches add them to what they hold). */
+  newObservations: ObservationRecord[];
+  newSuggestions: { id: number; config: Config }[];
+}
+
+/** The changes a planner asks for; applied in the transaction that produced the view. */
+export interface SuggestionChanges {
+  abandon?: number[];
+  /** An open suggestion (expired lease) or a ready one, handed to the asking worker. */
+  claim?: number;
+  /** New suggestions; with claimFirst the first goes to the asking worker, the others wait as ready. */
+  create?: { configs: Config[]; claimFirst: boolean };
+  /** The buffer was refilled now. */
+  refilled?: boolean;
+  /** The budget is met: the study is completed. */
+  complete?: boolean;
+}
+
+export interface SuggestionOutcome {
+  /** The suggestion handed to the worker, if any. */
+  claimed?: SuggestionRecord;
+  /** What the planner saw (callers add its new rows to their caches). */
+  view: StudyView;
+}
+
+export type TellOutcome = { recorded: true } | { recorded: false; reason: string };
+
+export interface RenewOutcome {
+  /** Suggestions this worker no longer holds (recovered by another, abandoned, or told). */
+  lost: number[];
+  status: StudyStatus;
+  stopMode: StopMode | null;
+}
+
+export interface NewObservation {
+  values: Record<string, number>;
+  value: number | null;
+  failed: boolean;
+  metadata: Record<string, unknown>;
+}
+
+/** ASHA's stopping rule across workers: rung levels, η and the mode (DESIGN.md §3, HyperbandScheduler). */
+export interface RungRule {
+  levels: readonly number[];
+  reductionFactor: number;
+  mode: 'min' | 'max';
+  maxResource: number;
+}
+
+export interface NewReport {
+  resource: number;
+  value: number;
+  metrics: Record<string, number>;
+}
+
+export interface StudySummary {
+  id: number;
+  name: string;
+  status: StudyStatus;
+  method: string;
+  createdAt: number;
+  observations: number;
+  open: number;
+  budget: number | null;
+}
+
+export interface StudyStore {
+  /** The storage URL without its password. */
+  readonly url: string;
+  createStudy(name: string, definition: StoredDefinition, now: number): Promise<StudyRecord>;
+  /** By id (digits) or name. */
+  findStudy(idOrName: string): Promise<StudyRecord | undefined>;
+  listStudies(): Promise<StudySummary[]>;
+  setStatus(studyId: number, status: StudyStatus, stopMode: StopMode | null): Promise<void>;
+  /**
+   * The one serialised step: under the study's lock, reads the view (rows newer than `since`),
+   * lets `plan` decide, and applies its changes before the lock is released. Two workers therefore
+   * never see the same open suggestion as free, and the budget and bandwidth are never exceeded.
+   */
+  suggest(studyId: number, worker: WorkerIdentity, leaseSeconds: number, since: Cursor, plan: (view: StudyView) => SuggestionChanges): Promise<SuggestionOutcome>;
+  /** Extends the leases of the worker's suggestions; reports the study's status (for `stop`). */
+  renew(studyId: number, worker: WorkerIdentity, suggestionIds: readonly number[], leaseSeconds: number, now: number): Promise<RenewOutcome>;
+  /**
+   * Records an intermediate result; with a rule, applies ASHA's stopping rule across every worker's
+   * reports, in the order the store serialises them.
+   */
+  report(studyId: number, suggestionId: number, worker: WorkerIdentity, report: NewReport, rule: RungRule | undefined, now: number): Promise<'continue' | 'stop'>;
+  /**
+   * Ends an open suggestion with its observation. Accepted from the worker that holds it, or from
+   * anyone once its lease expired; a suggestion handed to another worker meanwhile is refused.
+   */
+  tell(studyId: number, suggestionId: number, worker: WorkerIdentity, observation: NewObservation, now: number): Promise<TellOutcome>;
+  /** Abandons suggestions that are open or ready (by hand, or a worker giving its own up); returns those it did. */
+  abandon(studyId: number, suggestionIds: readonly number[], now: number): Promise<number[]>;
+  listSuggestions(studyId: number, states?: readonly SuggestionState[]): Promise<SuggestionRecord[]>;
+  listObservations(studyId: number, afterId?: number): Promise<ObservationRecord[]>;
+  listReports(studyId: number, afterId?: number): Promise<ReportRecord[]>;
+  registerWorker(studyId: number, worker: WorkerIdentity, now: number): Promise<void>;
+  workerExited(studyId: number, workerId: string, now: number): Promise<void>;
+  listWorkers(studyId: number): Promise<WorkerRecord[]>;
+  appendLogs(studyId: number, lines: readonly LogLine[]): Promise<void>;
+  readLogs(studyId: number, afterId: number, limit: number): Promise<LogRecord[]>;
+  close(): Promise<void>;
+}
+
+/** The store's data is not what this version of tunelab can read (another version's schema, or not a store). */
+export class StoreVersionError extends Error {}

@@ -1,0 +1,377 @@
+import { randomBytes, randomInt } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Config } from '../config-space/index.js';
+import { type ExperimentDefinition, loadExperimentFile, parseExperiment } from '../experiment/load.js';
+import { methodDefinitions } from '../launchers/methods.js';
+import { UserError, unknownName } from '../util/errors.js';
+import { createRng } from '../util/rng.js';
+import { StudyCache } from './cache.js';
+import { type OpenStoreOptions, openStore } from './open.js';
+import { STUDY_METHODS, type StudyMethod, type StudyPlanContext, createStudySearcher, planClaim, planRefill, rungRule } from './planner.js';
+import type { RungRule, StoredDefinition, StudyRecord, StudyStore, WorkerIdentity } from './store.js';
+
+export interface StudyOptions extends OpenStoreOptions {
+  /** `--storage`: a SQLite file or a postgresql:// URL (default: `<results root>/studies.db`). */
+  storage?: string;
+  /** An open store to use instead (not closed by the study). */
+  store?: StudyStore;
+}
+
+export interface CreateStudyOptions extends StudyOptions {
+  /** The study's name (default: the experiment's name); names are unique in a store. */
+  name?: string;
+  /** With a study of that name already in the store: load it (if it tunes the same problem) rather than fail. */
+  loadIfExists?: boolean;
+}
+
+export interface AskResult {
+  suggestionId: number;
+  config: Config;
+}
+
+export interface TellOptions {
+  failed?: boolean;
+  /** Anything worth keeping with the observation (the worker's id, host, pid and the duration are added). */
+  metadata?: Record<string, unknown>;
+}
+
+/** What an objective gets besides its config. */
+export interface TrialContext {
+  suggestionId: number;
+  /** An intermediate result; 'stop' when ASHA stops the trial across workers (the objective should return then). */
+  report(resource: number, value: number, metrics?: Record<string, number>): Promise<'continue' | 'stop'>;
+}
+
+export type Objective = (config: Config, trial: TrialContext) => Promise<number | Record<string, number>> | number | Record<string, number>;
+
+export interface OptimizeOptions {
+  /** Concurrent evaluations in this process, each a worker of the study (default 1). */
+  workers?: number;
+}
+
+export interface OptimizeSummary {
+  observations: number;
+  failed: number;
+  /** Suggestions this process lost to another worker (its lease had expired). */
+  lost: number;
+}
+
+const parseOptions = () => ({
+  methods: Object.keys(methodDefinitions),
+  multiFidelityMethods: Object.values(methodDefinitions).filter((m) => m.multiFidelity).map((m) => m.name),
+});
+
+/** A new worker identity: host, pid and a random part (several workers may share a process). */
+export function newWorkerIdentity(): WorkerIdentity {
+  return { workerId: `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`, host: hostname(), pid: process.pid };
+}
+
+/** The method a definition runs in a study; only the methods a shared store can serve. */
+export function studyMethod(definition: ExperimentDefinition): StudyMethod {
+  const method = definition.method ?? (definition.resource ? 'ASHA' : 'BO');
+  if (!(STUDY_METHODS as readonly string[]).includes(method)) {
+    throw new UserError(`${definition.file ?? definition.name}: method '${method}' cannot run as a shared study; valid methods for a study: ${STUDY_METHODS.join(', ')}`);
+  }
+  if (method === 'ASHA' && !definition.resource) throw new UserError(`${definition.file ?? definition.name}: method ASHA needs resource: {name, max} in the file`);
+  return method as StudyMethod;
+}
+
+function rebuildDefinition(stored: StoredDefinition): ExperimentDefinition {
+  return { ...parseExperiment(stored.source, parseOptions(), stored.file ? { file: stored.file } : undefined), cwd: stored.cwd };
+}
+
+/** `store` opened for a study: closed with it unless the caller gave it. */
+async function storeFor(options: StudyOptions): Promise<{ store: StudyStore; owned: boolean }> {
+  if (options.store) return { store: options.store, owned: false };
+  return { store: await openStore(options.storage, options), owned: true };
+}
+
+/**
+ * Puts an experiment (a definition, or the path of an experiment file) in a store as a new study
+ * (DESIGN.md §7). Its method must be one a study serves (RS, BO, ASHA); its budget's max_trials is
+ * the number of observations across all workers.
+ */
+export async function createStudy(experiment: ExperimentDefinition | string, options: CreateStudyOptions = {}): Promise<Study> {
+  const definition = typeof experiment === 'string' ? await loadExperimentFile(experiment, parseOptions()) : experiment;
+  const method = studyMethod(definition);
+  const name = options.name ?? definition.name;
+  const { store, owned } = await storeFor(options);
+  try {
+    const existing = await store.findStudy(name);
+    if (existing) {
+      if (!options.loadIfExists) throw new UserError(`a study named '${name}' exists in ${store.url} (id ${existing.id}); load it, or give another name`);
+      const before = existing.definition.source;
+      const changed = (['parameters', 'metrics', 'resource', 'method'] as const).filter((k) => JSON.stringify(before[k]) !== JSON.stringify(definition.source[k]));
+      if (changed.length > 0) throw new UserError(`study '${name}' in ${store.url} tunes another problem (its ${changed.join(', ')} differ from ${definition.file ?? 'the definition'}); give another name`);
+      return new Study(store, existing, rebuildDefinition(existing.definition), owned);
+    }
+    const stored: StoredDefinition = { source: definition.source, file: definition.file, cwd: definition.cwd, method, randomSeed: definition.randomSeed ?? randomInt(0, 2 ** 32) };
+    const record = await store.createStudy(name, stored, Date.now());
+    return new Study(store, record, definition, owned);
+  } catch (e) {
+    if (owned) await store.close();
+    throw e;
+  }
+}
+
+/** Opens a study of a store by id or name. */
+export async function loadStudy(idOrName: string | number, options: StudyOptions = {}): Promise<Study> {
+  const { store, owned } = await storeFor(options);
+  try {
+    const record = await store.findStudy(String(idOrName));
+    if (!record) {
+      const names = (await store.listStudies()).map((s) => `${s.id} (${s.name})`);
+      throw unknownName('study', String(idOrName), names.length ? names : ['none: create one with tunelab study create -f experiment.yml']);
+    }
+    return new Study(store, record, rebuildDefinition(record.definition), owned);
+  } catch (e) {
+    if (owned) await store.close();
+    throw e;
+  }
+}
+
+interface Held {
+  worker: WorkerIdentity;
+  claimedAt: number;
+}
+
+/**
+ * A study in a store, as one process sees it. `ask` hands out suggestions under the store's lock,
+ * leases are renewed while the suggestions are held, `report` applies ASHA across workers, `tell`
+ * records the observation. Every worker of the process shares its cache of the study's rows.
+ */
+export class Study {
+  readonly id: number;
+  readonly name: string;
+  readonly method: StudyMethod;
+  /** The default worker of `ask`/`report`/`tell`; `optimize` adds one per concurrent evaluation. */
+  readonly worker: WorkerIdentity;
+  private readonly ctx: StudyPlanContext;
+  private readonly held = new Map<number, Held>();
+  private readonly lost = new Set<number>();
+  private renewTimer: NodeJS.Timeout | undefined;
+  private renewing: Promise<void> | undefined;
+  private refilling: Promise<void> | undefined;
+  private readonly registered = new Set<string>();
+  private stopListeners: ((mode: 'finish' | 'abandon') => void)[] = [];
+  private lostListeners: ((suggestionId: number) => void)[] = [];
+  private closed = false;
+
+  constructor(
+    readonly store: StudyStore,
+    private record: StudyRecord,
+    readonly definition: ExperimentDefinition,
+    private readonly ownsStore: boolean,
+  ) {
+    this.id = record.id;
+    this.name = record.name;
+    this.method = record.definition.method as StudyMethod;
+    this.worker = newWorkerIdentity();
+    const cache = new StudyCache();
+    // each process draws its own random stream: the study's seed and this process's worker id
+    const rng = createRng(`${record.definition.randomSeed}:${this.worker.workerId}`);
+    this.ctx = { method: this.method, definition, settings: definition.study, searcher: createStudySearcher(this.method, definition, cache, rng), cache, rule: rungRule(this.method, definition) };
+  }
+
+  /** ASHA's stopping rule across workers (undefined for RS and BO). */
+  get rule(): RungRule | undefined {
+    return this.ctx.rule;
+  }
+
+  get leaseSeconds(): number {
+    return this.definition.study.leaseSeconds;
+  }
+
+  /** The study's row as last read (status, stop mode). */
+  async refresh(): Promise<StudyRecord> {
+    this.record = (await this.store.findStudy(String(this.id))) ?? this.record;
+    return this.record;
+  }
+
+  /** Called when `study stop` is seen (while renewing leases). */
+  onStop(listener: (mode: 'finish' | 'abandon') => void): void {
+    this.stopListeners.push(listener);
+  }
+
+  /** Called when a held suggestion was lost: its lease expired and another worker took it, or it was abandoned by hand. */
+  onLost(listener: (suggestionId: number) => void): void {
+    this.lostListeners.push(listener);
+  }
+
+  private async register(worker: WorkerIdentity): Promise<void> {
+    if (this.registered.has(worker.workerId)) return;
+    this.registered.add(worker.workerId);
+    await this.store.registerWorker(this.id, worker, Date.now());
+  }
+
+  /**
+   * A suggestion for `worker`, waiting while every slot (bandwidth, budget) is taken by open
+   * suggestions that may still fail or be recovered; undefined once the budget is met, the space
+   * exhausted or the study stopped.
+   */
+  async ask(worker: WorkerIdentity = this.worker): Promise<AskResult | undefined> {
+    await this.register(worker);
+    for (let wait = 20; ; wait = Math.min(1000, wait * 1.5)) {
+      let result = 'wait';
+      let refillDue = false;
+      const outcome = await this.store.suggest(this.id, worker, this.leaseSeconds, this.ctx.cache.cursor, (view) => {
+        const plan = planClaim(this.ctx, view);
+        result = plan.result;
+        refillDue = plan.refillDue;
+        return plan.changes;
+      });
+      this.record = outcome.view.study;
+      if (outcome.claimed) {
+        this.held.set(outcome.claimed.id, { worker, claimedAt: Date.now() });
+        this.scheduleRenewals();
+        if (refillDue) this.refillSoon();
+        return { suggestionId: outcome.claimed.id, config: outcome.claimed.config };
+      }
+      if (result === 'budget' || result === 'stopped' || result === 'exhausted') return undefined;
+      // jittered, so that waiting workers do not poll in step
+      await new Promise((r) => setTimeout(r, wait * (0.5 + Math.random())));
+    }
+  }
+
+  /** Refills the buffer off the asking worker's path: after its trial has started. */
+  private refillSoon(): void {
+    if (this.refilling) return;
+    this.refilling = new Promise<void>((r) => setImmediate(r))
+      .then(() => this.store.suggest(this.id, this.worker, this.leaseSeconds, this.ctx.cache.cursor, (view) => planRefill(this.ctx, view).changes))
+      .then(() => undefined, () => undefined)
+      .finally(() => {
+        this.refilling = undefined;
+      });
+  }
+
+  private scheduleRenewals(): void {
+    if (this.renewTimer || this.closed) return;
+    // three chances to renew before a lease runs out
+    this.renewTimer = setInterval(() => void this.renewNow(), (this.leaseSeconds * 1000) / 3);
+    this.renewTimer.unref();
+  }
+
+  /** Extends the leases of every held suggestion; learns of `study stop` and of lost suggestions. */
+  async renewNow(): Promise<void> {
+    if (this.renewing) return this.renewing;
+    this.renewing = (async () => {
+      const byWorker = new Map<string, { worker: WorkerIdentity; ids: number[] }>();
+      for (const [id, h] of this.held) {
+        const e = byWorker.get(h.worker.workerId) ?? { worker: h.worker, ids: [] };
+        e.ids.push(id);
+        byWorker.set(h.worker.workerId, e);
+      }
+      if (byWorker.size === 0) {
+        clearInterval(this.renewTimer);
+        this.renewTimer = undefined;
+        return;
+      }
+      for (const { worker, ids } of byWorker.values()) {
+        const outcome = await this.store.renew(this.id, worker, ids, this.leaseSeconds, Date.now());
+        for (const id of outcome.lost) {
+          if (!this.held.delete(id)) continue;
+          this.lost.add(id);
+          for (const l of this.lostListeners) l(id);
+        }
+        if (outcome.status === 'stopped' && outcome.stopMode) for (const l of this.stopListeners) l(outcome.stopMode);
+      }
+    })().finally(() => {
+      this.renewing = undefined;
+    });
+    return this.renewing;
+  }
+
+  /** The suggestion was held here and lost (see onLost). */
+  isLost(suggestionId: number): boolean {
+    return this.lost.has(suggestionId);
+  }
+
+  private holder(suggestionId: number, what: string): Held {
+    const h = this.held.get(suggestionId);
+    if (h) return h;
+    if (this.lost.has(suggestionId)) throw new StudyError(`suggestion ${suggestionId} was lost (its lease expired and it was recovered, or it was abandoned); the ${what} is dropped`);
+    // a suggestion this process did not ask for: worked on by hand (SigOpt's "list open suggestions and work on them")
+    return { worker: this.worker, claimedAt: Date.now() };
+  }
+
+  /** An intermediate result at `resource`; 'stop' when ASHA (across every worker's reports) stops the trial. */
+  async report(suggestionId: number, resource: number, value: number, metrics: Record<string, number> = {}): Promise<'continue' | 'stop'> {
+    const h = this.holder(suggestionId, 'report');
+    return this.store.report(this.id, suggestionId, h.worker, { resource, value, metrics: { ...metrics, [this.definition.metric]: value } }, this.ctx.rule, Date.now());
+  }
+
+  /** Ends a suggestion with its observation: the objective's value (or every metric), or failed. */
+  async tell(suggestionId: number, values: number | Record<string, number> | undefined, options: TellOptions = {}): Promise<void> {
+    const h = this.holder(suggestionId, 'observation');
+    const { metric } = this.definition;
+    const metrics = typeof values === 'number' ? { [metric]: values } : (values ?? {});
+    const failed = options.failed ?? false;
+    const value = metrics[metric];
+    if (!failed && (typeof value !== 'number' || Number.isNaN(value))) {
+      throw new UserError(`tell(${suggestionId}): the values lack the metric '${metric}' (got ${JSON.stringify(values)}); pass {failed: true} for a failed evaluation`);
+    }
+    const metadata = { ...options.metadata, worker_id: h.worker.workerId, host: h.worker.host, pid: h.worker.pid, duration: (Date.now() - h.claimedAt) / 1000 };
+    const outcome = await this.store.tell(this.id, suggestionId, h.worker, { values: metrics, value: failed ? null : value, failed, metadata }, Date.now());
+    this.held.delete(suggestionId);
+    if (!outcome.recorded) throw new StudyError(`${outcome.reason}; the observation is dropped`);
+  }
+
+  /** Gives a held suggestion up (it is abandoned: it does not count towards the budget). */
+  async abandon(suggestionId: number): Promise<void> {
+    this.held.delete(suggestionId);
+    await this.store.abandon(this.id, [suggestionId], Date.now());
+  }
+
+  /**
+   * The whole loop for programs that evaluate in process: `workers` concurrent evaluations, each a
+   * worker of the study, until the budget is met or the study is stopped. An objective that throws
+   * gives a failed observation; more than the file's max_failures of them end this call with an error.
+   */
+  async optimize(objective: Objective, options: OptimizeOptions = {}): Promise<OptimizeSummary> {
+    const workers = options.workers ?? 1;
+    if (!(Number.isInteger(workers) && workers >= 1)) throw new UserError(`optimize: workers must be a positive integer, got ${workers}`);
+    const summary: OptimizeSummary = { observations: 0, failed: 0, lost: 0 };
+    let failure: Error | undefined;
+    const loop = async (worker: WorkerIdentity) => {
+      while (!failure) {
+        const s = await this.ask(worker);
+        if (!s) return;
+        const trial: TrialContext = { suggestionId: s.suggestionId, report: (resource, value, metrics) => this.report(s.suggestionId, resource, value, metrics) };
+        let values: number | Record<string, number> | undefined;
+        let error: string | undefined;
+        try {
+          values = await objective(s.config, trial);
+        } catch (e) {
+          error = (e as Error)?.message ?? String(e);
+        }
+        try {
+          await this.tell(s.suggestionId, values, { failed: error !== undefined, metadata: error ? { error } : {} });
+          summary.observations++;
+          if (error !== undefined && ++summary.failed > this.definition.maxFailures) {
+            failure = new StudyError(`${summary.failed} evaluations failed in this process, more than max_failures=${this.definition.maxFailures}; last: ${error}`);
+          }
+        } catch (e) {
+          if (!(e instanceof StudyError)) throw e;
+          summary.lost++;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: workers }, (_, i) => loop(i === 0 ? this.worker : newWorkerIdentity())));
+    for (const id of this.registered) await this.store.workerExited(this.id, id, Date.now());
+    if (failure) throw failure;
+    return summary;
+  }
+
+  /** Stops renewing, marks this process's workers as exited, and closes the store if the study opened it. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.renewTimer);
+    await this.renewing;
+    await this.refilling;
+    if (this.ownsStore) await this.store.close();
+  }
+}
+
+/** A suggestion this worker no longer holds, or a refused observation: the worker goes on with the next one. */
+export class StudyError extends Error {}

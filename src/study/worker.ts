@@ -1,0 +1,213 @@
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { LocalBackend, checkCommand } from '../backends/local.js';
+import type { BackendResult, TrialBackend } from '../backends/types.js';
+import { REPORT_COUNT_ATTR } from '../launchers/run.js';
+import { resultsRoot } from '../results/layout.js';
+import { mkdirp } from '../util/fs.js';
+import type { LogLine } from './store.js';
+import { type Study, StudyError, loadStudy, type StudyOptions } from './study.js';
+
+export interface WorkerOptions extends StudyOptions {
+  /** The study's id or name. */
+  study: string | number;
+  /** Run this instead of the experiment file's command (argv, or one shell string). */
+  command?: string[] | string;
+  /** Where this worker keeps its trials' log files and checkpoints (default `<results root>/.study-workers/<study>/<worker>`). */
+  workDir?: string;
+  log?: (line: string) => void;
+}
+
+export interface WorkerSummary {
+  workerId: string;
+  succeeded: number;
+  failed: number;
+  /** Trials given up: stopped with --abandon, or lost to another worker after the lease expired. */
+  abandoned: number;
+  /** Why the worker ended. */
+  reason: 'budget' | 'stopped' | 'signal' | 'failures';
+}
+
+/** Ships the trials' output into the store, line by line, so that `study logs` works from any machine. */
+class LogShipper {
+  private readonly offsets = new Map<string, number>();
+  private readonly partial = new Map<string, string>();
+
+  constructor(
+    private readonly study: Study,
+    private readonly logsDir: string,
+    private readonly workerId: string,
+  ) {}
+
+  /** New complete lines of the trial's files (all of them with `final`). */
+  async ship(suggestionId: number, final = false): Promise<void> {
+    const lines: LogLine[] = [];
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const file = join(this.logsDir, `trial-${suggestionId}.${stream}`);
+      if (!existsSync(file)) continue;
+      const key = `${suggestionId}.${stream}`;
+      const offset = this.offsets.get(key) ?? 0;
+      const size = statSync(file).size;
+      let text = this.partial.get(key) ?? '';
+      if (size > offset) {
+        const buf = Buffer.alloc(size - offset);
+        const fd = openSync(file, 'r');
+        try {
+          readSync(fd, buf, 0, buf.length, offset);
+        } finally {
+          closeSync(fd);
+        }
+        text += buf.toString('utf8');
+        this.offsets.set(key, size);
+      }
+      const parts = text.split('\n');
+      // what follows the last newline waits for the rest of its line, unless the trial is over
+      let rest = parts.pop()!;
+      if (final && rest !== '') {
+        parts.push(rest);
+        rest = '';
+      }
+      this.partial.set(key, rest);
+      const time = Date.now();
+      for (const line of parts) lines.push({ suggestionId, workerId: this.workerId, stream, line, time });
+    }
+    await this.study.store.appendLogs(this.study.id, lines);
+  }
+}
+
+/**
+ * `tunelab study worker`: asks the study for suggestions and runs the command on each with the
+ * trial protocol (DESIGN.md §8) through the local backend, reporting every result (ASHA may stop
+ * the trial) and the final one as the observation, until the budget is met or the study stopped.
+ * The lease is renewed while the trial runs; SIGINT/SIGTERM abandon the current trial and end the worker.
+ */
+export async function runStudyWorker(options: WorkerOptions): Promise<WorkerSummary> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  const study = await loadStudy(options.study, options);
+  const d = study.definition;
+  const worker = study.worker;
+  const dir = options.workDir ?? join(resultsRoot(), '.study-workers', `${study.id}-${study.name}`, worker.workerId);
+  mkdirp(dir);
+  const resourceAttr = d.resource?.name ?? REPORT_COUNT_ATTR;
+  const command = options.command ?? d.command;
+  checkCommand(command, d.cwd);
+  const backend: TrialBackend = new LocalBackend({
+    command,
+    cwd: d.cwd,
+    env: d.env,
+    resourceAttr,
+    metricNames: [d.metric, ...d.constraints.map((c) => c.metric)],
+    maxResource: d.resource?.max,
+    countReports: !d.resource,
+    logsDir: join(dir, 'logs'),
+    checkpointsDir: join(dir, 'checkpoints'),
+    trialTimeout: d.trialTimeout,
+    runId: worker.workerId,
+  });
+  const shipper = new LogShipper(study, join(dir, 'logs'), worker.workerId);
+  const summary: WorkerSummary = { workerId: worker.workerId, succeeded: 0, failed: 0, abandoned: 0, reason: 'budget' };
+  let current: number | undefined;
+  let signal: NodeJS.Signals | undefined;
+  let abandonNow = false;
+  const interrupt = () => backend.interrupt?.();
+  const onSignal = (s: NodeJS.Signals) => {
+    signal = s;
+    interrupt();
+  };
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
+  for (const s of signals) process.on(s, onSignal);
+  study.onStop((mode) => {
+    if (mode === 'abandon') {
+      abandonNow = true;
+      interrupt();
+    }
+  });
+  study.onLost((id) => {
+    if (id === current) {
+      abandonNow = true;
+      interrupt();
+    }
+  });
+  log(`worker ${worker.workerId} on study ${study.id} (${study.name}, ${study.method}) with ${study.store.url}`);
+  try {
+    for (;;) {
+      if (signal) {
+        summary.reason = 'signal';
+        break;
+      }
+      const s = await study.ask();
+      if (!s) {
+        summary.reason = (await study.refresh()).status === 'stopped' ? 'stopped' : 'budget';
+        break;
+      }
+      current = s.suggestionId;
+      abandonNow = false;
+      const started = Date.now();
+      await backend.start(s.suggestionId, s.config);
+      let last: BackendResult | undefined;
+      let stoppedAt: number | undefined;
+      let error: string | undefined;
+      let ended = false;
+      let lastShip = Date.now();
+      while (!ended && !signal && !abandonNow) {
+        const poll = await backend.poll(backend.now() + 1);
+        for (const r of poll.results) {
+          if (r.trialId !== s.suggestionId || stoppedAt !== undefined) continue;
+          last = r;
+          const decision = await study.report(s.suggestionId, r.result.resource, r.result.metrics[d.metric], r.result.metrics);
+          if (decision === 'stop') {
+            stoppedAt = r.result.resource;
+            await backend.stop(s.suggestionId);
+            ended = true;
+          }
+        }
+        if (poll.completed.includes(s.suggestionId)) ended = true;
+        const f = poll.failed.find((x) => x.trialId === s.suggestionId);
+        if (f) {
+          error = f.error;
+          ended = true;
+        }
+        if (Date.now() - lastShip > 1000) {
+          lastShip = Date.now();
+          await shipper.ship(s.suggestionId);
+        }
+      }
+      if (!ended) {
+        // a signal, `study stop --abandon`, or the suggestion was lost: the trial is given up
+        await backend.stop(s.suggestionId);
+        await shipper.ship(s.suggestionId, true);
+        if (!study.isLost(s.suggestionId)) await study.abandon(s.suggestionId);
+        summary.abandoned++;
+        log(`trial ${s.suggestionId}: abandoned${signal ? ` (${signal})` : ''}`);
+        continue;
+      }
+      await shipper.ship(s.suggestionId, true);
+      if (!error && !last) error = `the command ended without reporting '${d.metric}' (print a line ${JSON.stringify(`[tunelab] {"${d.metric}": ...}`)})`;
+      const metadata: Record<string, unknown> = { duration: (Date.now() - started) / 1000 };
+      if (error) metadata.error = error;
+      if (stoppedAt !== undefined) metadata.stopped_at = stoppedAt;
+      if (last) metadata.results = last.workerIter + 1;
+      try {
+        await study.tell(s.suggestionId, error ? undefined : last!.result.metrics, { failed: Boolean(error), metadata });
+        if (error) summary.failed++;
+        else summary.succeeded++;
+        log(`trial ${s.suggestionId}: ${error ? `failed: ${error}` : `${d.metric} ${last!.result.metrics[d.metric]}${stoppedAt !== undefined ? ` (stopped by ASHA at ${resourceAttr} ${stoppedAt})` : ''}`}`);
+      } catch (e) {
+        if (!(e instanceof StudyError)) throw e;
+        summary.abandoned++;
+        log(`trial ${s.suggestionId}: ${e.message}`);
+      }
+      if (summary.failed > d.maxFailures) {
+        summary.reason = 'failures';
+        log(`${summary.failed} trials of this worker failed, more than max_failures=${d.maxFailures}: the worker ends`);
+        break;
+      }
+    }
+  } finally {
+    for (const s of signals) process.off(s, onSignal);
+    await backend.close();
+    await study.store.workerExited(study.id, worker.workerId, Date.now()).catch(() => undefined);
+    await study.close();
+  }
+  return summary;
+}
