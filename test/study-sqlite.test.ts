@@ -1,0 +1,404 @@
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadResults } from '../src/plotting/load.js';
+import { HyperbandScheduler } from '../src/schedulers/hyperband.js';
+import type { Searcher } from '../src/schedulers/types.js';
+import { openStore } from '../src/study/open.js';
+import type { ReportRecord, StudyStore } from '../src/study/store.js';
+import { createStudy, loadStudy } from '../src/study/study.js';
+import { createRng } from '../src/util/rng.js';
+import { cliPath, readRows, tempDir } from './helpers.js';
+
+const distIndex = join(import.meta.dirname, '..', 'dist', 'src', 'index.js');
+
+// every process of a test runs with this test's folder in its command line or as its working folder
+let root: string;
+let storage: string;
+const children: ChildProcess[] = [];
+beforeEach(() => {
+  root = tempDir('tunelab-study-sqlite-');
+  storage = join(root, 'studies.db');
+});
+afterEach(async () => {
+  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  const deadline = Date.now() + 15_000;
+  while (ourProcesses().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  expect(ourProcesses()).toEqual([]);
+});
+
+function ourProcesses(): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    if (Number(pid) === process.pid) continue;
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      if (cmd.includes(root) || readlinkSync(`/proc/${pid}/cwd`).startsWith(root)) found.push(`${pid}: ${cmd}`);
+    } catch {
+      // it ended while we looked
+    }
+  }
+  return found;
+}
+
+const env = () => ({ ...process.env, TUNELAB_ROOT: join(root, 'results') });
+
+function cli(args: string[]) {
+  const r = spawnSync(process.execPath, [cliPath, ...args], { encoding: 'utf8', env: env(), cwd: root });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+interface Started {
+  child: ChildProcess;
+  out: { stdout: string; stderr: string };
+  exited: Promise<number | null>;
+}
+
+function start(argv: string[]): Started {
+  const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: env(), cwd: root });
+  children.push(child);
+  const out = { stdout: '', stderr: '' };
+  child.stdout!.on('data', (d) => (out.stdout += d));
+  child.stderr!.on('data', (d) => (out.stderr += d));
+  const exited = new Promise<number | null>((res) => child.on('close', (code) => res(code)));
+  return { child, out, exited };
+}
+
+async function until(what: string, cond: () => Promise<boolean> | boolean, timeout = 60_000): Promise<void> {
+  const deadline = Date.now() + timeout;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** An experiment file (JSON) in the test's folder. */
+function experiment(name: string, extra: Record<string, unknown> = {}): string {
+  const file = join(root, `${name}.json`);
+  const data = {
+    name,
+    parameters: [
+      { name: 'x', type: 'double', bounds: { min: 0, max: 1 } },
+      { name: 'k', type: 'int', bounds: { min: 1, max: 50 } },
+    ],
+    metrics: [{ name: 'loss', objective: 'minimize' }],
+    command: ['/bin/sh', join(root, 'trial.sh')],
+    method: 'RS',
+    budget: { max_trials: 400 },
+    parallel_bandwidth: 8,
+    study: { lease_seconds: 2 },
+    ...extra,
+  };
+  writeFileSync(file, JSON.stringify(data));
+  return file;
+}
+
+/** The trial command: sleeps `$1` seconds (env SLEEP), then reports loss = (x - 0.3)² + k/1000. */
+function trialScript(sleep: number) {
+  writeFileSync(
+    join(root, 'trial.sh'),
+    `sleep ${sleep}\necho "trial $TUNELAB_TRIAL_ID says hello"\necho "to stderr" >&2\nawk -v x="$2" -v k="$4" 'BEGIN { printf "[tunelab] {\\"loss\\": %.6f}\\n", (x - 0.3) ^ 2 + k / 1000 }'\n`,
+  );
+}
+
+/**
+ * A zero-cost API worker: optimize() with the objective recording when it held which suggestion
+ * (pid, start, end), so that the test can check that no suggestion was held by two workers at once.
+ */
+function apiWorkerScript(): string {
+  const file = join(root, 'api-worker.mjs');
+  writeFileSync(
+    file,
+    `import { appendFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { loadStudy } from ${JSON.stringify(distIndex)};
+const [storage, id, log, asha] = process.argv.slice(2);
+const study = await loadStudy(id, { storage });
+const held = [];
+await study.optimize(async (config, trial) => {
+  const start = Date.now();
+  let value = (config.x - 0.3) ** 2;
+  if (asha) {
+    for (let epoch = 1; epoch <= 9; epoch++) {
+      value = config.x + 1 / epoch;
+      if ((await trial.report(epoch, value)) === 'stop') break;
+      await sleep(2);
+    }
+  } else await sleep(Math.random() * 3);
+  held.push([trial.suggestionId, process.pid, start, Date.now()].join(' '));
+  return value;
+});
+appendFileSync(log, held.map((l) => l + '\\n').join(''));
+await study.close();
+`,
+  );
+  return file;
+}
+
+/** (suggestion, pid, start, end) intervals from every worker's log: no suggestion in two of them at once. */
+function overlaps(logFile: string): string[] {
+  const bySuggestion = new Map<number, { pid: number; start: number; end: number }[]>();
+  for (const line of readFileSync(logFile, 'utf8').trim().split('\n')) {
+    const [id, pid, start, end] = line.split(' ').map(Number);
+    const list = bySuggestion.get(id) ?? [];
+    list.push({ pid, start, end });
+    bySuggestion.set(id, list);
+  }
+  const out: string[] = [];
+  for (const [id, list] of bySuggestion) {
+    for (let i = 0; i < list.length; i++) for (let j = i + 1; j < list.length; j++) if (list[i].start < list[j].end && list[j].start < list[i].end) out.push(`suggestion ${id}: ${JSON.stringify([list[i], list[j]])}`);
+  }
+  return out;
+}
+
+async function withStore<T>(fn: (store: StudyStore) => Promise<T>): Promise<T> {
+  const store = await openStore(storage);
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+describe('shared study on SQLite', () => {
+  it('8 worker processes meet a budget of 400 exactly: every suggestion held by one worker at a time, none lost', async () => {
+    const study = await createStudy(experiment('budget'), { storage });
+    await study.close();
+    const script = apiWorkerScript();
+    const log = join(root, 'held.log');
+    const workers = Array.from({ length: 8 }, () => start([script, storage, String(study.id), log]));
+    const codes = await Promise.all(workers.map((w) => w.exited));
+    expect(codes, workers.map((w) => w.out.stderr).join('\n')).toEqual(Array(8).fill(0));
+    await withStore(async (store) => {
+      const observations = await store.listObservations(study.id);
+      expect(observations).toHaveLength(400);
+      expect(new Set(observations.map((o) => o.suggestionId)).size).toBe(400);
+      const suggestions = await store.listSuggestions(study.id);
+      // none lost: every suggestion has its observation, none is still open, none was handed out twice
+      expect(suggestions.filter((s) => s.state !== 'completed')).toEqual([]);
+      expect(suggestions).toHaveLength(400);
+      expect(suggestions.filter((s) => s.attempts !== 1)).toEqual([]);
+      expect((await store.findStudy(String(study.id)))!.status).toBe('completed');
+      const pids = new Set(observations.map((o) => o.metadata.pid));
+      expect(pids.size).toBeGreaterThan(1);
+    });
+    const lines = readFileSync(log, 'utf8').trim().split('\n');
+    expect(lines).toHaveLength(400);
+    expect(overlaps(log)).toEqual([]);
+  });
+
+  it('kill -9 of two workers mid-trial: their suggestions are recovered after the lease and the budget is met exactly', async () => {
+    trialScript(0.4);
+    const file = experiment('killed', { budget: { max_trials: 24 }, parallel_bandwidth: 4, study: { lease_seconds: 2 } });
+    const created = cli(['study', 'create', '-f', file, '--storage', storage]);
+    expect(created.code, created.stderr).toBe(0);
+    const id = created.stdout.trim();
+    const workers = Array.from({ length: 4 }, () => start([cliPath, 'study', 'worker', id, '--storage', storage]));
+    // two workers, each with a trial running: kill them
+    let victims: { pid: number; suggestion: number; workerId: string }[] = [];
+    await withStore(async (store) => {
+      await until('two workers holding suggestions', async () => {
+        const open = (await store.listSuggestions(Number(id), ['open'])).filter((s) => (s.assignedAt ?? 0) < Date.now() - 100);
+        const byWorker = new Map(open.map((s) => [s.pid!, s]));
+        if (byWorker.size < 2 || (await store.listObservations(Number(id))).length < 2) return false;
+        victims = [...byWorker.values()].slice(0, 2).map((s) => ({ pid: s.pid!, suggestion: s.id, workerId: s.workerId! }));
+        return true;
+      });
+    });
+    for (const v of victims) process.kill(v.pid, 'SIGKILL');
+    const codes = await Promise.all(workers.map((w) => w.exited));
+    expect(codes.filter((c) => c === 0)).toHaveLength(2);
+    await withStore(async (store) => {
+      const observations = await store.listObservations(Number(id));
+      expect(observations).toHaveLength(24);
+      const suggestions = await store.listSuggestions(Number(id));
+      expect(suggestions.filter((s) => s.state !== 'completed')).toEqual([]);
+      for (const v of victims) {
+        const s = suggestions.find((x) => x.id === v.suggestion)!;
+        // handed out again after the lease expired, and observed by a live worker
+        expect(s.attempts).toBe(2);
+        const o = observations.find((x) => x.suggestionId === v.suggestion)!;
+        expect(o.metadata.worker_id).not.toBe(v.workerId);
+      }
+    });
+    const status = JSON.parse(cli(['study', 'status', id, '--storage', storage, '--json']).stdout);
+    expect(status.observations).toBe(24);
+    expect(status.workers).toHaveLength(4);
+    expect(status.workers.filter((w: { state: string }) => w.state === 'exited')).toHaveLength(2);
+  });
+
+  it('study stop ends every worker: running trials finish and are told, or with --abandon end at once', async () => {
+    trialScript(0.2);
+    const id = cli(['study', 'create', '-f', experiment('stopped', { budget: { max_trials: 1000 }, parallel_bandwidth: 3 }), '--storage', storage]).stdout.trim();
+    let workers = Array.from({ length: 3 }, () => start([cliPath, 'study', 'worker', id, '--storage', storage]));
+    await withStore((store) => until('some observations', async () => (await store.listObservations(Number(id))).length >= 6));
+    expect(cli(['study', 'stop', id, '--storage', storage]).code).toBe(0);
+    expect(await Promise.all(workers.map((w) => w.exited))).toEqual([0, 0, 0]);
+    await withStore(async (store) => {
+      expect((await store.findStudy(id))!.status).toBe('stopped');
+      expect(await store.listSuggestions(Number(id), ['open'])).toEqual([]);
+      expect((await store.listObservations(Number(id))).length).toBeLessThan(1000);
+    });
+    for (const w of workers) expect(w.out.stdout).toMatch(/ended: stopped/);
+
+    // long trials, abandoned at once
+    trialScript(60);
+    const id2 = cli(['study', 'create', '-f', experiment('abandoned', { budget: { max_trials: 10 }, parallel_bandwidth: 3 }), '--storage', storage]).stdout.trim();
+    workers = Array.from({ length: 3 }, () => start([cliPath, 'study', 'worker', id2, '--storage', storage]));
+    await withStore((store) => until('three running trials', async () => (await store.listSuggestions(Number(id2), ['open'])).length === 3));
+    expect(cli(['study', 'stop', id2, '--abandon', '--storage', storage]).code).toBe(0);
+    expect(await Promise.all(workers.map((w) => w.exited))).toEqual([0, 0, 0]);
+    await withStore(async (store) => {
+      const states = (await store.listSuggestions(Number(id2))).map((s) => s.state);
+      expect(states).toEqual(['abandoned', 'abandoned', 'abandoned']);
+      expect(await store.listObservations(Number(id2))).toEqual([]);
+    });
+  });
+
+  it('ASHA across worker processes stops the trials that a single-process ASHA on the same reports stops', async () => {
+    const file = experiment('asha', { method: 'ASHA', resource: { name: 'epoch', max: 9 }, budget: { max_trials: 60 }, parallel_bandwidth: 4 });
+    const study = await createStudy(file, { storage });
+    await study.close();
+    const script = apiWorkerScript();
+    const log = join(root, 'held.log');
+    const workers = Array.from({ length: 4 }, () => start([script, storage, String(study.id), log, 'asha']));
+    expect(await Promise.all(workers.map((w) => w.exited))).toEqual([0, 0, 0, 0]);
+    const reports = await withStore((store) => store.listReports(study.id));
+    // the same reports, in the order the store serialised them, through one HyperbandScheduler
+    const searcher: Searcher = { suggest: () => ({}), onTrialResult: () => undefined, onTrialIdle: () => undefined, onTrialResumed: () => undefined, metadata: () => ({}), state: () => null, restore: () => undefined };
+    const scheduler = new HyperbandScheduler({ configSpace: {}, metric: 'loss', mode: 'min', rng: createRng(0) }, searcher, { type: 'stopping', maxT: 9, gracePeriod: 1, reductionFactor: 3 });
+    const known = new Set<number>();
+    const decisions = reports.map((r: ReportRecord) => {
+      if (!known.has(r.suggestionId)) {
+        scheduler.suggest(r.suggestionId);
+        known.add(r.suggestionId);
+      }
+      return scheduler.onTrialResult(r.suggestionId, { resource: r.resource, metrics: { loss: r.value } });
+    });
+    expect(reports.map((r) => r.decision)).toEqual(decisions);
+    const stopped = reports.filter((r) => r.decision === 'stop').length;
+    expect(stopped).toBeGreaterThan(10);
+    expect(new Set(reports.map((r) => r.workerId)).size).toBeGreaterThan(1);
+    // a stopped trial reported no further
+    for (const r of reports.filter((x) => x.decision === 'stop')) expect(reports.some((x) => x.suggestionId === r.suggestionId && x.id > r.id)).toBe(false);
+  });
+
+  it('BO in process: the open and ready suggestions are pending for the GP, the buffer is abandoned once the budget is met', async () => {
+    const study = await createStudy(experiment('bo', { method: 'BO', budget: { max_trials: 24 }, parallel_bandwidth: 3, study: { initial_random: 5, buffer: 2, max_threshold: 2 } }), { storage });
+    const summary = await study.optimize(async (config) => (Number(config.x) - 0.3) ** 2 + Number(config.k) / 1000, { workers: 3 });
+    expect(summary.observations).toBe(24);
+    const suggestions = await study.store.listSuggestions(study.id);
+    expect(suggestions.filter((s) => s.state === 'completed')).toHaveLength(24);
+    expect(suggestions.filter((s) => s.state === 'open' || s.state === 'ready')).toEqual([]);
+    expect(new Set(suggestions.map((s) => JSON.stringify(s.config))).size).toBe(suggestions.length);
+    const best = (await study.store.listObservations(study.id)).reduce((b, o) => Math.min(b, o.value!), Infinity);
+    expect(best).toBeLessThan(0.05);
+    await study.close();
+  });
+
+  it('status, logs (prefixed by worker and trial), open --delete, best and export (read back by the plotting loader)', async () => {
+    trialScript(0);
+    const id = cli(['study', 'create', '-f', experiment('ops', { budget: { max_trials: 6 }, parallel_bandwidth: 2 }), '--storage', storage]).stdout.trim();
+    const w = start([cliPath, 'study', 'worker', id, '--storage', storage]);
+    expect(await w.exited, w.out.stderr).toBe(0);
+    const logs = cli(['study', 'logs', id, '--storage', storage, '--follow']);
+    expect(logs.code).toBe(0);
+    expect(logs.stdout).toMatch(/^\[\S+ trial 1\] trial 1 says hello$/m);
+    expect(logs.stdout).toMatch(/^\[\S+ trial 6 stderr\] to stderr$/m);
+    const status = cli(['study', 'status', id, '--storage', storage]);
+    expect(status.stdout).toMatch(/6 \/ 6 observations, 0 failed/);
+    expect(status.stdout).toMatch(/best loss/);
+    const best = JSON.parse(cli(['study', 'best', id, '--storage', storage, '--json']).stdout);
+    expect(best.metric).toBe('loss');
+    expect(cli(['study', 'list', '--storage', storage]).stdout).toMatch(/ops\s+RS\s+completed\s+6 \/ 6/);
+
+    // SigOpt's "list open suggestions and delete them": a suggestion asked for by hand
+    const id2 = cli(['study', 'create', '-f', experiment('by-hand', { budget: { max_trials: 3 } }), '--storage', storage]).stdout.trim();
+    const study = await loadStudy(id2, { storage });
+    const s = (await study.ask())!;
+    expect(cli(['study', 'open', id2, '--storage', storage]).stdout).toMatch(new RegExp(`^${s.suggestionId}\\s+open`, 'm'));
+    expect(cli(['study', 'open', id2, '--storage', storage, '--delete', String(s.suggestionId)]).code).toBe(0);
+    expect(cli(['study', 'open', id2, '--storage', storage]).stdout).toMatch(/no open suggestions/);
+    await expect(study.tell(s.suggestionId, 1)).rejects.toThrow(/abandoned/);
+    await study.close();
+
+    const out = join(root, 'exported');
+    const folder = cli(['study', 'export', id, '--storage', storage, '--out', out]).stdout.trim();
+    const rows = readRows(join(folder, 'results.csv.gz'));
+    expect(rows).toHaveLength(6);
+    expect(Object.keys(rows[0])).toEqual(['trial_id', 'st_tuner_time', 'st_worker_time', 'st_worker_iter', 'st_decision', 'st_status', 'iteration', 'loss', 'config_x', 'config_k']);
+    const loaded = loadResults({ root: out, tags: ['ops'], warn: () => undefined });
+    expect(loaded.runs).toHaveLength(1);
+    expect(loaded.runs[0].setup).toBe('RS');
+  });
+
+  it('a bad experiment file gets a message naming the field, without a stack trace', () => {
+    const file = experiment('bad', { study: { recover: 'later', lease_seconds: -1 } });
+    const r = cli(['study', 'create', '-f', file, '--storage', storage]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/study\.recover: "later" is not accepted; expected one of reassign, abandon/);
+    expect(r.stderr).toMatch(/study\.lease_seconds: expected a number > 0, got -1/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    const mobster = cli(['study', 'create', '-f', experiment('mob', { method: 'MOBSTER', resource: { name: 'epoch', max: 9 } }), '--storage', storage]);
+    expect(mobster.code).toBe(2);
+    expect(mobster.stderr).toMatch(/method 'MOBSTER' cannot run as a shared study; valid methods for a study: RS, BO, ASHA/);
+    const unknown = cli(['study', 'status', 'nope', '--storage', storage]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/unknown study 'nope'/);
+  });
+
+  it('an old-version store is upgraded, a newer one or a foreign database refused', async () => {
+    const old = await openStore(storage, { schemaVersion: 1 });
+    await (await createStudy(experiment('old'), { store: old })).close();
+    await old.close();
+    const { default: Database } = await import('better-sqlite3');
+    const version = () => {
+      const db = new Database(storage, { readonly: true });
+      try {
+        return (db.prepare('SELECT version FROM tunelab_schema').get() as { version: number }).version;
+      } finally {
+        db.close();
+      }
+    };
+    expect(version()).toBe(1);
+    // listing opens the store: it is upgraded to version 2 (workers, trial logs) with its study kept
+    const listed = cli(['study', 'list', '--storage', storage]);
+    expect(listed.stdout).toMatch(/^1\s+old\s+RS/m);
+    expect(version()).toBe(2);
+
+    const db = new Database(storage);
+    db.prepare('UPDATE tunelab_schema SET version = 99').run();
+    db.close();
+    const newer = cli(['study', 'list', '--storage', storage]);
+    expect(newer.code).toBe(2);
+    expect(newer.stderr).toMatch(/schema version 99, newer than this tunelab's 2; upgrade tunelab/);
+
+    const foreign = join(root, 'foreign.db');
+    const f = new Database(foreign);
+    f.exec('CREATE TABLE things (id INTEGER)');
+    f.close();
+    const refused = cli(['study', 'list', '--storage', foreign]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/not a tunelab study store/);
+  });
+
+  it('tunelab --help loads neither database driver', () => {
+    const probe = join(root, 'probe.mjs');
+    writeFileSync(
+      probe,
+      `import { createRequire } from 'node:module';
+const require = createRequire(import.meta.url);
+process.argv = ['node', 'tunelab', ...process.argv.slice(2)];
+// yargs exits after --help: count at exit
+process.on('exit', () => console.log(Object.keys(require.cache).filter((k) => /node_modules\\/(better-sqlite3|pg)\\//.test(k)).length));
+await import(${JSON.stringify(cliPath)});
+`,
+    );
+    const loaded = (args: string[]) => Number(spawnSync(process.execPath, [probe, ...args], { encoding: 'utf8', env: env(), cwd: root }).stdout.trim().split('\n').pop());
+    expect(loaded(['--help'])).toBe(0);
+    expect(loaded(['study', '--help'])).toBe(0);
+    // the probe does see the driver once a store is opened
+    expect(loaded(['study', 'list', '--storage', storage])).toBeGreaterThan(0);
+  });
+});
