@@ -1,4 +1,5 @@
 import { type Config, type ConfigSpace, fixHyperparameters } from '../config-space/index.js';
+import type { Constraint } from '../schedulers/constraints.js';
 import { FIFOScheduler } from '../schedulers/fifo.js';
 import { HyperbandScheduler, type HyperbandOptions, rungLevels } from '../schedulers/hyperband.js';
 import { GPSearcher, type GPSearcherOptions } from '../schedulers/searchers/gp-searcher.js';
@@ -20,6 +21,8 @@ export interface MethodArguments {
   rng: Rng;
   /** Tabulated configs, when --restrict_configurations is on. */
   restrictTo?: readonly Config[];
+  /** Outcome constraints, for the searchers that model them (BO, MOBSTER). */
+  constraints?: readonly Constraint[];
 }
 
 export interface MethodDefinition {
@@ -33,7 +36,7 @@ export interface MethodDefinition {
 }
 
 export function searchProblem(args: MethodArguments): SearchProblem {
-  return { configSpace: args.configSpace, metric: args.metric, mode: args.mode, rng: args.rng, restrictTo: args.restrictTo };
+  return { configSpace: args.configSpace, metric: args.metric, mode: args.mode, rng: args.rng, restrictTo: args.restrictTo, constraints: args.constraints };
 }
 
 export const randomSearch = (args: MethodArguments) => {

@@ -21,7 +21,7 @@ export class FIFOScheduler implements TrialScheduler {
   }
 
   onTrialResult(trialId: number, result: TrialResult): Decision {
-    this.searcher.onTrialResult(trialId, result.resource, metricValue(result, this.metric));
+    this.searcher.onTrialResult(trialId, result.resource, metricValue(result, this.metric), result.metrics);
     return 'continue';
   }
 

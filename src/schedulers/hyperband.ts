@@ -154,7 +154,8 @@ export class HyperbandScheduler implements TrialScheduler {
 
   onTrialResult(trialId: number, result: TrialResult): Decision {
     const value = metricValue(result, this.metric);
-    this.searcher.onTrialResult(trialId, result.resource, value);
+    // the searcher sees every metric (for outcome constraints); rung decisions use the objective alone
+    this.searcher.onTrialResult(trialId, result.resource, value, result.metrics);
     const info = this.trials.get(trialId);
     if (!info) throw new Error(`hyperband: result for unknown trial ${trialId}`);
     if (result.resource >= this.maxT) return 'continue';

@@ -1,5 +1,6 @@
 import type { Config, ConfigSpace } from '../config-space/index.js';
 import type { Rng } from '../util/rng.js';
+import type { Constraint } from './constraints.js';
 
 export type Mode = 'min' | 'max';
 export type Decision = 'continue' | 'pause' | 'stop';
@@ -42,6 +43,8 @@ export interface SearchProblem {
   restrictTo?: readonly Config[];
   /** Configs to evaluate first, in order. */
   pointsToEvaluate?: readonly Config[];
+  /** Outcome constraints: model-based searchers steer towards configs likely to satisfy them. */
+  constraints?: readonly Constraint[];
 }
 
 /**
@@ -51,7 +54,8 @@ export interface SearchProblem {
 export interface Searcher {
   /** A new config for trial `trialId`, or undefined when the space is exhausted. */
   suggest(trialId: number): Config | undefined;
-  onTrialResult(trialId: number, resource: number, value: number): void;
+  /** `value` is the objective; `metrics` all of the result's metrics (constraint metrics among them). */
+  onTrialResult(trialId: number, resource: number, value: number, metrics: Readonly<Record<string, number>>): void;
   /** The trial is no longer running (paused, stopped, completed or failed). */
   onTrialIdle(trialId: number, reason: 'paused' | 'stopped' | 'completed' | 'failed'): void;
   /** A paused trial runs again. */

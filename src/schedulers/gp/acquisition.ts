@@ -24,3 +24,8 @@ export function expectedImprovement(mean: number, variance: number, best: number
   const z = (best - mean) / sigma;
   return sigma * (z * normalCdf(z) + normalPdf(z));
 }
+
+/** P(Y <= bound) for Y ~ N(mean, variance): a constraint's probability of being satisfied. */
+export function probabilityBelow(mean: number, variance: number, bound: number): number {
+  return normalCdf((bound - mean) / Math.sqrt(Math.max(variance, 1e-18)));
+}

@@ -1,6 +1,7 @@
 import { type Config, encodeConfig, encodedDim, hyperparameters, sampleConfig } from '../../config-space/index.js';
 import { type Rng, randomNormal } from '../../util/rng.js';
-import { expectedImprovement } from '../gp/acquisition.js';
+import { type Constraint, isFeasible } from '../constraints.js';
+import { expectedImprovement, probabilityBelow } from '../gp/acquisition.js';
 import { GPPosterior, type Theta, fitHyperparameters } from '../gp/gp.js';
 import { choleskyWithJitter } from '../gp/linalg.js';
 import type { SearchProblem, Searcher } from '../types.js';
@@ -29,13 +30,54 @@ export interface ResourceModel {
   maxT: number;
 }
 
+/** The constraint metrics of one result (null: NaN, after a JSON round trip) and whether they are all satisfied. */
+interface ConstraintOutcome {
+  values: Readonly<Record<string, number | null>>;
+  feasible: boolean;
+}
+
 interface TrialData {
   config: Config;
   x: Float64Array;
   /** metric (as a value to minimise) per resource level */
   values: Map<number, number>;
+  /** with constraints: their outcome at the same levels as `values` */
+  constraintOutcomes: Map<number, ConstraintOutcome>;
   /** position in `trials` (pending trials are fantasized in this order) */
   seq: number;
+}
+
+type Observation = { t: TrialData; r: number | undefined; y: number };
+
+/** (v − mean) / sd, the targets a GP is fitted to (sd 1 when the values are all equal). */
+function standardise(values: Float64Array): { z: Float64Array; mean: number; sd: number } {
+  const n = values.length;
+  let mean = 0;
+  for (const v of values) mean += v;
+  mean /= n;
+  let sd = 0;
+  for (const v of values) sd += (v - mean) ** 2;
+  sd = Math.sqrt(sd / n) || 1;
+  return { z: values.map((v) => (v - mean) / sd), mean, sd };
+}
+
+/** How far a constraint is violated: positive when violated, <= 0 when satisfied, NaN when the metric is missing. */
+function slack(c: Constraint, value: number | null | undefined): number {
+  if (typeof value !== 'number') return NaN;
+  return c.mode === 'min' ? value - c.threshold : c.threshold - value;
+}
+
+/** Slacks with the missing ones (infeasible) replaced by a value above every observed slack and above 0. */
+function imputeMissing(slacks: Float64Array): Float64Array {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const s of slacks) {
+    if (Number.isNaN(s)) continue;
+    lo = Math.min(lo, s);
+    hi = Math.max(hi, s);
+  }
+  const missing = hi === -Infinity ? 1 : Math.max(hi, 0) + (hi - lo || 1);
+  return slacks.map((s) => (Number.isNaN(s) ? missing : s));
 }
 
 /** Reorders `idx` so that its first k entries have the k smallest keys (quickselect, O(n) on average). */
@@ -105,6 +147,9 @@ export function capObservationsByLevel<T extends { r: number | undefined; y: num
  * (one value per trial: its latest result); with one it is MOBSTER's (a joint GP over config and
  * resource, fitted to results at rung levels, EI at the chosen level). Running trials without a value
  * at the level they will report next are fantasized, so parallel workers get different configs.
+ * With outcome constraints, one more GP per constraint models its slack on the same inputs, and the
+ * acquisition is EI over the best feasible value times the probability that every constraint holds
+ * (constrained EI, Gardner et al. 2014); before any result is feasible, that probability alone.
  */
 export class GPSearcher implements Searcher {
   private readonly random: RandomSearcher;
@@ -115,10 +160,13 @@ export class GPSearcher implements Searcher {
   /** MOBSTER: the number of observations per level */
   private readonly levelCounts = new Map<number, number>();
   /** MOBSTER: every (trial, level) observation in arrival order (kept incrementally: there are thousands) */
-  private readonly levelObservations: { t: TrialData; id: number; r: number; y: number }[] = [];
+  private readonly levelObservations: (Observation & { id: number; r: number })[] = [];
   /** MOBSTER: the rung levels and the maximal resource, where observations enter the model */
   private readonly levelsWithEnd: number[];
   private theta: Theta | undefined;
+  /** the hyperparameters of each constraint's GP, fitted together with `theta` */
+  private constraintThetas: Theta[] = [];
+  private readonly constraints: readonly Constraint[];
   private lastFitSize = 0;
   private readonly dx: number;
   private readonly sign: number;
@@ -133,6 +181,7 @@ export class GPSearcher implements Searcher {
     this.levelsWithEnd = resource ? [...resource.levels, resource.maxT] : [];
     this.dx = encodedDim(problem.configSpace);
     this.sign = problem.mode === 'min' ? 1 : -1;
+    this.constraints = problem.constraints ?? [];
     this.o = {
       numInitRandom: options.numInitRandom ?? 5,
       numCandidates: options.numCandidates ?? 300,
@@ -168,7 +217,7 @@ export class GPSearcher implements Searcher {
       if (config) this.random.markSeen(config);
     }
     if (!config) return undefined;
-    this.addTrial(trialId, { config, x: encodeConfig(this.problem.configSpace, config), values: new Map() }, true);
+    this.addTrial(trialId, { config, x: encodeConfig(this.problem.configSpace, config), values: new Map(), constraintOutcomes: new Map() }, true);
     return config;
   }
 
@@ -181,9 +230,9 @@ export class GPSearcher implements Searcher {
   }
 
   /** All (trial, resource, value) data the model learns from. */
-  private observations(): { t: TrialData; r: number | undefined; y: number }[] {
+  private observations(): Observation[] {
     if (this.resource) return this.levelObservations;
-    const out: { t: TrialData; r: number | undefined; y: number }[] = [];
+    const out: Observation[] = [];
     for (const t of this.trials.values()) if (t.values.size > 0) out.push({ t, r: undefined, y: [...t.values.values()][0] });
     return out;
   }
@@ -196,43 +245,70 @@ export class GPSearcher implements Searcher {
     return levels[0];
   }
 
-  private modelSuggest(observedAll: { t: TrialData; r: number | undefined; y: number }[]): Config | undefined {
+  /** The constraint outcome of an observation: BO keeps a trial's latest, MOBSTER one per level. */
+  private outcomeOf(o: Observation): ConstraintOutcome | undefined {
+    return this.resource ? o.t.constraintOutcomes.get(o.r!) : o.t.constraintOutcomes.values().next().value;
+  }
+
+  /** The best standardised value y at level r (BO: r undefined), else at any level. */
+  private incumbent(data: Observation[], y: Float64Array, r: number | undefined): number {
+    let best = Infinity;
+    data.forEach((o, i) => {
+      if (o.r === r && y[i] < best) best = y[i];
+    });
+    return best === Infinity ? Math.min(...y) : best;
+  }
+
+  /**
+   * The best feasible value, standardised, at level r (BO: r undefined), else at any level; undefined
+   * when nothing is feasible yet. Taken over all observations: the cap keeps the objective's best half,
+   * which may all be infeasible.
+   */
+  private feasibleIncumbent(observed: Observation[], r: number | undefined, mu: number, sd: number): number | undefined {
+    let atLevel = Infinity;
+    let anyLevel = Infinity;
+    for (const o of observed) {
+      if (!this.outcomeOf(o)?.feasible) continue;
+      anyLevel = Math.min(anyLevel, o.y);
+      if (o.r === r) atLevel = Math.min(atLevel, o.y);
+    }
+    const best = atLevel < Infinity ? atLevel : anyLevel;
+    return best < Infinity ? (best - mu) / sd : undefined;
+  }
+
+  private modelSuggest(observedAll: Observation[]): Config | undefined {
     const D = this.inputDim;
     const { rng } = this.problem;
     const data = this.resource
       ? capObservationsByLevel(observedAll, this.o.maxFitPoints, this.levelsWithEnd, rng)
       : capObservations(observedAll, this.o.maxFitPoints, rng);
     const n = data.length;
-    let mu = 0;
-    for (const o of data) mu += o.y;
-    mu /= n;
-    let sd = 0;
-    for (const o of data) sd += (o.y - mu) ** 2;
-    sd = Math.sqrt(sd / n) || 1;
+    // o.y is already signed for minimisation
+    const { z: y, mean: mu, sd } = standardise(Float64Array.from(data, (o) => o.y));
     const X = new Float64Array(n * D);
-    const y = new Float64Array(n);
-    data.forEach((o, i) => {
-      this.input(o.t.x, o.r, X, i * D);
-      y[i] = (o.y - mu) / sd; // o.y is already signed for minimisation
+    data.forEach((o, i) => this.input(o.t.x, o.r, X, i * D));
+    // each constraint's standardised slack, and where its threshold (slack 0) lies on that scale
+    const slacks = this.constraints.map((c) => {
+      const { z, mean, sd: scale } = standardise(imputeMissing(Float64Array.from(data, (o) => slack(c, this.outcomeOf(o)?.values[c.metric]))));
+      return { z, bound: -mean / scale };
     });
     if (!this.theta || observedAll.length >= this.lastFitSize * (1 + this.o.refitGrowth) + 1) {
       const fitData = capObservations(data.map((o, i) => ({ i, y: o.y })), this.o.maxHyperFitPoints, rng);
       const Xf = new Float64Array(fitData.length * D);
-      const yf = new Float64Array(fitData.length);
-      fitData.forEach((f, k) => {
-        Xf.set(X.subarray(f.i * D, (f.i + 1) * D), k * D);
-        yf[k] = y[f.i];
-      });
+      fitData.forEach((f, k) => Xf.set(X.subarray(f.i * D, (f.i + 1) * D), k * D));
       // a cold fit tries random restarts besides the default start; later fits start from the previous optimum
-      this.theta = fitHyperparameters(Xf, yf, D, { warmStart: this.theta, restarts: this.theta ? 0 : 1, rng: this.problem.rng });
+      const fit = (targets: Float64Array, warmStart: Theta | undefined) =>
+        fitHyperparameters(Xf, Float64Array.from(fitData, (f) => targets[f.i]), D, { warmStart, restarts: warmStart ? 0 : 1, rng });
+      this.theta = fit(y, this.theta);
+      // the constraint GPs are fitted on the same points, each from its own previous optimum
+      this.constraintThetas = slacks.map((s, k) => fit(s.z, this.constraintThetas[k]));
       this.lastFitSize = observedAll.length;
     }
     const rAcq = this.acquisitionLevel();
-    let best = Infinity;
-    data.forEach((o, i) => {
-      if (o.r === rAcq && y[i] < best) best = y[i];
-    });
-    if (best === Infinity) best = Math.min(...y);
+    const best = this.constraints.length > 0 ? this.feasibleIncumbent(observedAll, rAcq, mu, sd) : this.incumbent(data, y, rAcq);
+    // pending trials are fantasized for the objective only (below); the constraint GPs predict from the
+    // data alone, their posterior mean standing in for the pending trials' unknown constraint values
+    const constraintPosteriors = slacks.map((s, k) => ({ posterior: new GPPosterior(X, s.z, this.constraintThetas[k]), bound: s.bound }));
     let posterior = new GPPosterior(X, y, this.theta);
     let alphas: Float64Array[] | undefined;
     // pending evaluations: fantasize their outcomes from the current posterior (jointly), refit nothing
@@ -263,12 +339,19 @@ export class GPSearcher implements Searcher {
       const m = configs.length;
       const C = new Float64Array(m * D);
       configs.forEach((c, i) => this.input(encodeConfig(this.problem.configSpace, c), rAcq, C, i * D));
-      const { means, variance } = posterior.predict(C, m, alphas);
       const ei = new Float64Array(m);
-      for (let i = 0; i < m; i++) {
-        let s = 0;
-        for (const mean of means) s += expectedImprovement(mean[i], variance[i], best);
-        ei[i] = s / means.length;
+      if (best === undefined) ei.fill(1);
+      else {
+        const { means, variance } = posterior.predict(C, m, alphas);
+        for (let i = 0; i < m; i++) {
+          let s = 0;
+          for (const mean of means) s += expectedImprovement(mean[i], variance[i], best);
+          ei[i] = s / means.length;
+        }
+      }
+      for (const c of constraintPosteriors) {
+        const { means, variance } = c.posterior.predict(C, m);
+        for (let i = 0; i < m; i++) ei[i] *= probabilityBelow(means[0][i], variance[i], c.bound);
       }
       return ei;
     };
@@ -339,7 +422,17 @@ export class GPSearcher implements Searcher {
     return this.resource ? false : t.values.size > 0;
   }
 
-  onTrialResult(trialId: number, resource: number, value: number): void {
+  private constraintOutcome(values: Readonly<Record<string, number | null>>): ConstraintOutcome {
+    return { values, feasible: isFeasible(values, this.constraints) };
+  }
+
+  private keepConstraints(t: TrialData, resource: number, metrics: Readonly<Record<string, number>> | undefined): void {
+    if (this.constraints.length === 0) return;
+    t.constraintOutcomes.set(resource, this.constraintOutcome(Object.fromEntries(this.constraints.map((c) => [c.metric, metrics?.[c.metric] ?? null]))));
+  }
+
+  /** `metrics` may be left out by callers without constraints (a missing constraint metric is infeasible). */
+  onTrialResult(trialId: number, resource: number, value: number, metrics?: Readonly<Record<string, number>>): void {
     const t = this.trials.get(trialId);
     if (!t) return;
     if (this.resource) {
@@ -347,11 +440,14 @@ export class GPSearcher implements Searcher {
       if (!this.levelsWithEnd.includes(resource)) return;
       if (t.values.has(resource)) return;
       t.values.set(resource, this.sign * value);
+      this.keepConstraints(t, resource, metrics);
       this.levelObservations.push({ t, id: trialId, r: resource, y: this.sign * value });
       this.levelCounts.set(resource, (this.levelCounts.get(resource) ?? 0) + 1);
     } else {
       t.values.clear();
       t.values.set(resource, this.sign * value);
+      t.constraintOutcomes.clear();
+      this.keepConstraints(t, resource, metrics);
     }
   }
 
@@ -366,15 +462,28 @@ export class GPSearcher implements Searcher {
   }
 
   metadata() {
-    return { searcher: this.resource ? 'mobster-gp' : 'bayesopt-gp', kernel: 'matern52-ard', acquisition: 'expected-improvement', ...this.o };
+    const searcher = this.resource ? 'mobster-gp' : 'bayesopt-gp';
+    if (this.constraints.length === 0) return { searcher, kernel: 'matern52-ard', acquisition: 'expected-improvement', ...this.o };
+    const constraints = this.constraints.map(({ metric, mode, threshold }) => ({ metric, mode, threshold }));
+    return { searcher, kernel: 'matern52-ard', acquisition: 'constrained-expected-improvement', constraints, ...this.o };
   }
 
   state() {
+    const withConstraints = this.constraints.length > 0;
     return {
       random: this.random.state(),
       theta: this.theta ? [...this.theta] : null,
+      ...(withConstraints && { constraintThetas: this.constraintThetas.map((t) => [...t]) }),
       lastFitSize: this.lastFitSize,
-      trials: [...this.trials].map(([id, t]) => [id, { config: t.config, values: [...t.values], running: this.running.has(t) }]),
+      trials: [...this.trials].map(([id, t]) => [
+        id,
+        {
+          config: t.config,
+          values: [...t.values],
+          running: this.running.has(t),
+          ...(withConstraints && { constraintValues: [...t.constraintOutcomes].map(([r, o]) => [r, o.values]) }),
+        },
+      ]),
       levelObservations: this.levelObservations.map((o) => [o.id, o.r]),
     };
   }
@@ -383,17 +492,20 @@ export class GPSearcher implements Searcher {
     const s = state as {
       random: unknown;
       theta: number[] | null;
+      constraintThetas?: number[][];
       lastFitSize: number;
-      trials: [number, { config: Config; values: [number, number][]; running: boolean }][];
+      trials: [number, { config: Config; values: [number, number][]; running: boolean; constraintValues?: [number, Record<string, number | null>][] }][];
       levelObservations: [number, number][];
     };
     this.random.restore(s.random);
     this.theta = s.theta ? Float64Array.from(s.theta) : undefined;
+    this.constraintThetas = (s.constraintThetas ?? []).map((t) => Float64Array.from(t));
     this.lastFitSize = s.lastFitSize;
     this.trials.clear();
     this.running.clear();
     for (const [id, t] of s.trials) {
-      this.addTrial(id, { config: t.config, x: encodeConfig(this.problem.configSpace, t.config), values: new Map(t.values) }, t.running);
+      const constraintOutcomes = new Map((t.constraintValues ?? []).map(([r, values]) => [r, this.constraintOutcome(values)]));
+      this.addTrial(id, { config: t.config, x: encodeConfig(this.problem.configSpace, t.config), values: new Map(t.values), constraintOutcomes }, t.running);
     }
     this.levelObservations.length = 0;
     this.levelCounts.clear();

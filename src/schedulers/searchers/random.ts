@@ -4,6 +4,7 @@ import type { SearchProblem, Searcher } from '../types.js';
 /**
  * Random search. Never proposes the same config twice in a finite space (like Syne Tune's default),
  * first proposes `pointsToEvaluate`, and with `restrictTo` draws without replacement from that list.
+ * It ignores outcome constraints: the tuner and the reports judge feasibility.
  */
 export class RandomSearcher implements Searcher {
   private readonly seen = new Set<string>();
