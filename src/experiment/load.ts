@@ -2,18 +2,12 @@ import { readFileSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
 import type { z } from 'zod';
 import { type ConfigSpace, type Value, choice, lograndint, loguniform, ordinal, randint, uniform } from '../config-space/index.js';
+import type { MethodOptions } from '../launchers/methods.js';
 import type { Constraint } from '../schedulers/constraints.js';
 import type { Mode } from '../schedulers/types.js';
 import { UserError } from '../util/errors.js';
 import { type ExperimentFileData, type ParameterData, experimentSchema } from './schema.js';
 
-/** Method options of the experiment file, in the names the schedulers use. */
-export interface MethodOptions {
-  gracePeriod?: number;
-  reductionFactor?: number;
-  brackets?: number;
-  numInitRandom?: number;
-}
 
 /** An experiment file, validated and resolved: what `run` and a study need. */
 export interface ExperimentDefinition {

@@ -23,7 +23,26 @@ export interface MethodArguments {
   restrictTo?: readonly Config[];
   /** Outcome constraints, for the searchers that model them (BO, MOBSTER). */
   constraints?: readonly Constraint[];
+  /** Settings that override the method's defaults (an experiment file's method_options). */
+  options?: MethodOptions;
 }
+
+/** The options of the built-in methods that an experiment file may set; each method reads those it has. */
+export interface MethodOptions {
+  gracePeriod?: number;
+  reductionFactor?: number;
+  brackets?: number;
+  /** Random configs before the GP takes over (BO, MOBSTER). */
+  numInitRandom?: number;
+}
+
+/** Hyperband options from the method's own type plus the experiment's grace period, η and brackets. */
+const hyperbandOptions = (args: MethodArguments, type: HyperbandOptions['type'], brackets?: number): Omit<HyperbandOptions, 'maxT'> => {
+  const o = args.options ?? {};
+  return { type, gracePeriod: o.gracePeriod, reductionFactor: o.reductionFactor, brackets: o.brackets ?? brackets };
+};
+
+const gpOptions = (args: MethodArguments): GPSearcherOptions => (args.options?.numInitRandom !== undefined ? { numInitRandom: args.options.numInitRandom } : {});
 
 export interface MethodDefinition {
   name: string;
@@ -89,21 +108,24 @@ const ASHA: MethodDefinition = {
   description: 'asynchronous successive halving, stopping type (grace period 1, η = 3)',
   expensive: false,
   multiFidelity: true,
-  create: (args) => hyperbandRandom(args, { type: 'stopping' }),
+  create: (args) => hyperbandRandom(args, hyperbandOptions(args, 'stopping')),
 };
 const ASHA_PROMOTION: MethodDefinition = {
   name: 'ASHA-PROMOTION',
   description: 'asynchronous successive halving, promotion type (trials pause at rungs)',
   expensive: false,
   multiFidelity: true,
-  create: (args) => hyperbandRandom(args, { type: 'promotion' }),
+  create: (args) => hyperbandRandom(args, hyperbandOptions(args, 'promotion')),
 };
 const HYPERBAND: MethodDefinition = {
   name: 'HYPERBAND',
   description: 'asynchronous Hyperband, stopping type, one bracket per rung level',
   expensive: false,
   multiFidelity: true,
-  create: (args) => hyperbandRandom(args, { type: 'stopping', brackets: Math.max(1, rungLevels(1, 3, args.maxResource).length) }),
+  create: (args) => {
+    const { gracePeriod = 1, reductionFactor = 3 } = args.options ?? {};
+    return hyperbandRandom(args, hyperbandOptions(args, 'stopping', Math.max(1, rungLevels(gracePeriod, reductionFactor, args.maxResource).length)));
+  },
 };
 
 const BO: MethodDefinition = {
@@ -111,21 +133,21 @@ const BO: MethodDefinition = {
   description: 'Bayesian optimisation: GP (Matern 5/2 ARD) + expected improvement, FIFO',
   expensive: true,
   multiFidelity: false,
-  create: (args) => bayesOpt(args),
+  create: (args) => bayesOpt(args, gpOptions(args)),
 };
 const MOBSTER: MethodDefinition = {
   name: 'MOBSTER',
   description: 'ASHA (stopping) with a GP searcher over config × resource',
   expensive: true,
   multiFidelity: true,
-  create: (args) => mobster(args, { type: 'stopping' }),
+  create: (args) => mobster(args, hyperbandOptions(args, 'stopping'), gpOptions(args)),
 };
 const MOBSTER_PROMOTION: MethodDefinition = {
   name: 'MOBSTER-PROMOTION',
   description: 'ASHA (promotion) with a GP searcher over config × resource',
   expensive: true,
   multiFidelity: true,
-  create: (args) => mobster(args, { type: 'promotion' }),
+  create: (args) => mobster(args, hyperbandOptions(args, 'promotion'), gpOptions(args)),
 };
 
 const tanh = { hp_activation_fn_1: 'tanh', hp_activation_fn_2: 'tanh' };
