@@ -25,11 +25,11 @@ function storeFlags<T>(y: Argv<T>) {
 
 const studyPositional = <T>(y: Argv<T>) => storeFlags(y).positional('study', { type: 'string', demandOption: true, describe: 'the study: its id or name' });
 
-const log = (line: string) => console.error(`tunelab: ${line}`);
+const onRetry = (line: string) => console.error(`tunelab: ${line}`);
 
 async function open(a: StudyArgs) {
   const { loadStudy } = await import('../study/study.js');
-  return loadStudy(a.study, { storage: a.storage, storageTimeout: a.storage_timeout, log });
+  return loadStudy(a.study, { storage: a.storage, storageTimeout: a.storage_timeout, onRetry });
 }
 
 const create: CommandModule<object, StoreArgs & { file: string; name?: string }> = {
@@ -41,7 +41,7 @@ const create: CommandModule<object, StoreArgs & { file: string; name?: string }>
       .option('name', { type: 'string', describe: "the study's name (default: the experiment's name)" }) as never,
   handler: async (a) => {
     const { createStudy } = await import('../study/study.js');
-    const study = await createStudy(a.file, { storage: a.storage, storageTimeout: a.storage_timeout, name: a.name, log });
+    const study = await createStudy(a.file, { storage: a.storage, storageTimeout: a.storage_timeout, name: a.name, onRetry });
     try {
       console.error(`tunelab: study ${study.id} '${study.name}' (${study.method}) created in ${study.store.url}; start workers with: tunelab study worker ${study.id} --storage '${study.store.url}'`);
       console.log(study.id);
@@ -58,7 +58,7 @@ const worker: CommandModule<object, StudyArgs & { '--'?: string[]; _: (string | 
   handler: async (a) => {
     const { runStudyWorker } = await import('../study/worker.js');
     const command = a['--'] && a['--'].length > 0 ? a['--'].map(String) : undefined;
-    const summary = await runStudyWorker({ study: a.study, storage: a.storage, storageTimeout: a.storage_timeout, command, log: (line) => console.log(line) });
+    const summary = await runStudyWorker({ study: a.study, storage: a.storage, storageTimeout: a.storage_timeout, command, onRetry, log: (line) => console.log(line) });
     console.log(`worker ${summary.workerId}: ${summary.succeeded} succeeded, ${summary.failed} failed, ${summary.abandoned} abandoned; ended: ${summary.reason}`);
     if (summary.reason === 'failures') process.exitCode = 1;
     if (summary.reason === 'signal') process.exitCode = signalExitCode('SIGTERM');
@@ -151,7 +151,7 @@ const list: CommandModule<object, StoreArgs> = {
   handler: async (a) => {
     const { openStore } = await import('../study/open.js');
     const { formatStudyList } = await import('../study/operate.js');
-    const store = await openStore(a.storage, { storageTimeout: a.storage_timeout, log });
+    const store = await openStore(a.storage, { storageTimeout: a.storage_timeout, onRetry });
     try {
       console.log(formatStudyList(await store.listStudies()));
     } finally {

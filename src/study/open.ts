@@ -45,8 +45,8 @@ export function parseStorage(storage: string | undefined): StorageLocation {
 export interface OpenStoreOptions {
   /** Seconds to keep retrying an unreachable store, with backoff, before giving up (default 30). */
   storageTimeout?: number;
-  /** Told about each retry. */
-  log?: (line: string) => void;
+  /** Told about each retry (the CLI prints it on stderr). */
+  onRetry?: (line: string) => void;
   /** Create (or upgrade to) this schema version instead of the newest (tests build old stores with it). */
   schemaVersion?: number;
   /** PostgreSQL connections per process (default 2). */
@@ -85,7 +85,7 @@ export async function withRetry<T>(what: string, fn: () => Promise<T>, options: 
         throw new UserError(`cannot reach the study store ${options.url}: ${describe(e)} (${attempt} attempt${attempt > 1 ? 's' : ''} over ${Math.round(elapsed / 1000)} s; --storage_timeout sets how long to keep trying)`, 1);
       }
       const delay = Math.min(limit - elapsed, Math.random() * Math.min(5000, 100 * 2 ** attempt));
-      options.log?.(`study store ${options.url} unreachable while trying to ${what} (${describe(e)}); retrying in ${(delay / 1000).toFixed(1)} s`);
+      options.onRetry?.(`study store ${options.url} unreachable while trying to ${what} (${describe(e)}); retrying in ${(delay / 1000).toFixed(1)} s`);
       await new Promise((r) => setTimeout(r, delay));
     }
   }

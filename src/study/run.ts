@@ -43,7 +43,7 @@ export async function runSharedStudy(definition: ExperimentDefinition, options: 
   const log = options.log ?? ((line: string) => console.log(line));
   const nWorkers = options.nWorkers ?? definition.parallelBandwidth;
   if (!(Number.isInteger(nWorkers) && nWorkers >= 1)) throw new UserError(`--n_workers must be a positive integer, got ${nWorkers}`);
-  const study = await createStudy(definition, { storage: options.storage, name: options.name, loadIfExists: true, storageTimeout: options.storageTimeout, log });
+  const study = await createStudy(definition, { storage: options.storage, name: options.name, loadIfExists: true, storageTimeout: options.storageTimeout, onRetry: log });
   const storage = options.storage ?? study.store.url;
   try {
     log(`study ${study.id} (${study.name}) in ${study.store.url}: starting ${nWorkers} worker(s); join from elsewhere with: tunelab study worker ${study.id} --storage '${study.store.url}'`);

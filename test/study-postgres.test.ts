@@ -1,0 +1,290 @@
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { HyperbandScheduler } from '../src/schedulers/hyperband.js';
+import type { Searcher } from '../src/schedulers/types.js';
+import { type LocalPostgres, freePort, startLocalPostgres } from '../src/study/local-postgres.js';
+import { openStore } from '../src/study/open.js';
+import type { StudyStore } from '../src/study/store.js';
+import { createStudy } from '../src/study/study.js';
+import { createRng } from '../src/util/rng.js';
+import { cliPath, tempDir } from './helpers.js';
+
+// the study module alone: the whole index loads the plotting stack too, seconds per process on two cores
+const distStudy = join(import.meta.dirname, '..', 'dist', 'src', 'study', 'study.js');
+
+let server: LocalPostgres;
+let root: string;
+const children: ChildProcess[] = [];
+/** Data folders of the servers this file started: their processes must be gone at the end. */
+const dataDirs: string[] = [];
+
+beforeAll(async () => {
+  server = await startLocalPostgres();
+  dataDirs.push(server.dataDir);
+});
+afterAll(async () => {
+  await server?.stop();
+  await settle(() => ourProcesses(dataDirs));
+  expect(ourProcesses(dataDirs)).toEqual([]);
+});
+beforeEach(() => {
+  root = tempDir('tunelab-study-pg-');
+});
+afterEach(async () => {
+  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  await settle(() => ourProcesses([root]));
+  expect(ourProcesses([root])).toEqual([]);
+});
+
+async function settle(find: () => string[]) {
+  const deadline = Date.now() + 15_000;
+  while (find().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+}
+
+/** Processes whose command line names one of `marks`, or whose working folder is under one. */
+function ourProcesses(marks: string[]): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    if (Number(pid) === process.pid) continue;
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      const cwd = readlinkSync(`/proc/${pid}/cwd`);
+      if (marks.some((m) => cmd.includes(m) || cwd.startsWith(m))) found.push(`${pid}: ${cmd}`);
+    } catch {
+      // it ended while we looked
+    }
+  }
+  return found;
+}
+
+const env = () => ({ ...process.env, TUNELAB_ROOT: join(root, 'results') });
+
+function cli(args: string[]) {
+  const r = spawnSync(process.execPath, [cliPath, ...args], { encoding: 'utf8', env: env(), cwd: root });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function start(argv: string[]) {
+  const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: env(), cwd: root });
+  children.push(child);
+  const out = { stdout: '', stderr: '' };
+  child.stdout!.on('data', (d) => (out.stdout += d));
+  child.stderr!.on('data', (d) => (out.stderr += d));
+  const exited = new Promise<number | null>((res) => child.on('close', (code) => res(code)));
+  return { child, out, exited };
+}
+
+async function until(what: string, cond: () => Promise<boolean>, timeout = 60_000): Promise<void> {
+  const deadline = Date.now() + timeout;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+let names = 0;
+function experiment(extra: Record<string, unknown> = {}): string {
+  const name = `pg-study-${++names}`;
+  const file = join(root, `${name}.json`);
+  writeFileSync(
+    file,
+    JSON.stringify({
+      name,
+      parameters: [
+        { name: 'x', type: 'double', bounds: { min: 0, max: 1 } },
+        { name: 'k', type: 'int', bounds: { min: 1, max: 50 } },
+      ],
+      metrics: [{ name: 'loss', objective: 'minimize' }],
+      command: ['/bin/sh', join(root, 'trial.sh')],
+      method: 'RS',
+      budget: { max_trials: 400 },
+      parallel_bandwidth: 16,
+      study: { lease_seconds: 2 },
+      ...extra,
+    }),
+  );
+  return file;
+}
+
+/** A zero-cost API worker recording (suggestion, pid, start, end) of each evaluation; with 'asha', a learning curve reported per epoch. */
+function apiWorkerScript(): string {
+  const file = join(root, 'api-worker.mjs');
+  writeFileSync(
+    file,
+    `import { appendFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { loadStudy } from ${JSON.stringify(distStudy)};
+const [storage, id, log, asha] = process.argv.slice(2);
+const study = await loadStudy(id, { storage });
+const held = [];
+await study.optimize(async (config, trial) => {
+  const start = Date.now();
+  let value = (config.x - 0.3) ** 2;
+  if (asha) {
+    for (let epoch = 1; epoch <= 9; epoch++) {
+      value = config.x + 1 / epoch;
+      if ((await trial.report(epoch, value)) === 'stop') break;
+      await sleep(2);
+    }
+  } else await sleep(Math.random() * 3);
+  held.push([trial.suggestionId, process.pid, start, Date.now()].join(' '));
+  return value;
+});
+appendFileSync(log, held.map((l) => l + '\\n').join(''));
+await study.close();
+`,
+  );
+  return file;
+}
+
+async function withStore<T>(fn: (store: StudyStore) => Promise<T>, url = server.url): Promise<T> {
+  const store = await openStore(url);
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+async function pgQuery(sql: string, database = 'tunelab') {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: server.url.replace(/\/tunelab$/, `/${database}`) });
+  await client.connect();
+  try {
+    return await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+describe('shared study on PostgreSQL', () => {
+  it('16 worker processes meet a budget of 400 exactly: every suggestion held by one worker at a time, none lost', async () => {
+    const study = await createStudy(experiment(), { storage: server.url });
+    await study.close();
+    const script = apiWorkerScript();
+    const log = join(root, 'held.log');
+    const workers = Array.from({ length: 16 }, () => start([script, server.url, String(study.id), log]));
+    const codes = await Promise.all(workers.map((w) => w.exited));
+    expect(codes, workers.map((w) => w.out.stderr).join('\n')).toEqual(Array(16).fill(0));
+    await withStore(async (store) => {
+      const observations = await store.listObservations(study.id);
+      expect(observations).toHaveLength(400);
+      expect(new Set(observations.map((o) => o.suggestionId)).size).toBe(400);
+      const suggestions = await store.listSuggestions(study.id);
+      expect(suggestions).toHaveLength(400);
+      expect(suggestions.filter((s) => s.state !== 'completed' || s.attempts !== 1)).toEqual([]);
+      expect(new Set(observations.map((o) => o.metadata.pid)).size).toBeGreaterThan(1);
+    });
+    const held = new Map<number, { start: number; end: number }[]>();
+    for (const line of readFileSync(log, 'utf8').trim().split('\n')) {
+      const [id, , s, e] = line.split(' ').map(Number);
+      held.set(id, [...(held.get(id) ?? []), { start: s, end: e }]);
+    }
+    expect(held.size).toBe(400);
+    expect([...held.values()].filter((l) => l.length !== 1)).toEqual([]);
+  });
+
+  it('kill -9 of two workers mid-trial: their suggestions are recovered after the lease and the budget is met exactly', async () => {
+    writeFileSync(join(root, 'trial.sh'), `sleep 1\nawk -v x="$2" 'BEGIN { printf "[tunelab] {\\"loss\\": %.6f}\\n", (x - 0.3) ^ 2 }'\n`);
+    const created = cli(['study', 'create', '-f', experiment({ budget: { max_trials: 16 }, parallel_bandwidth: 4 }), '--storage', server.url]);
+    expect(created.code, created.stderr).toBe(0);
+    const id = Number(created.stdout.trim());
+    const workers = Array.from({ length: 4 }, () => start([cliPath, 'study', 'worker', String(id), '--storage', server.url]));
+    let victims: { pid: number; suggestion: number; workerId: string }[] = [];
+    await withStore((store) =>
+      until('two workers holding suggestions', async () => {
+        // handed out within the last 300 ms: the 1 s trial is surely still running when the kill comes
+        const open = (await store.listSuggestions(id, ['open'])).filter((s) => (s.assignedAt ?? 0) > Date.now() - 300);
+        const byPid = new Map(open.map((s) => [s.pid!, s]));
+        if (byPid.size < 2 || (await store.listObservations(id)).length < 2) return false;
+        victims = [...byPid.values()].slice(0, 2).map((s) => ({ pid: s.pid!, suggestion: s.id, workerId: s.workerId! }));
+        return true;
+      }),
+    );
+    for (const v of victims) process.kill(v.pid, 'SIGKILL');
+    const codes = await Promise.all(workers.map((w) => w.exited));
+    expect(codes.filter((c) => c === 0)).toHaveLength(2);
+    await withStore(async (store) => {
+      const observations = await store.listObservations(id);
+      expect(observations).toHaveLength(16);
+      const suggestions = await store.listSuggestions(id);
+      expect(suggestions.filter((s) => s.state !== 'completed')).toEqual([]);
+      for (const v of victims) {
+        expect(suggestions.find((s) => s.id === v.suggestion)!.attempts).toBe(2);
+        expect(observations.find((o) => o.suggestionId === v.suggestion)!.metadata.worker_id).not.toBe(v.workerId);
+      }
+    });
+  });
+
+  it('ASHA across worker processes stops the trials that a single-process ASHA on the same reports stops', async () => {
+    const study = await createStudy(experiment({ method: 'ASHA', resource: { name: 'epoch', max: 9 }, budget: { max_trials: 60 }, parallel_bandwidth: 4 }), { storage: server.url });
+    await study.close();
+    const script = apiWorkerScript();
+    const workers = Array.from({ length: 4 }, () => start([script, server.url, String(study.id), join(root, 'held.log'), 'asha']));
+    expect(await Promise.all(workers.map((w) => w.exited))).toEqual([0, 0, 0, 0]);
+    const reports = await withStore((store) => store.listReports(study.id));
+    const searcher: Searcher = { suggest: () => ({}), onTrialResult: () => undefined, onTrialIdle: () => undefined, onTrialResumed: () => undefined, metadata: () => ({}), state: () => null, restore: () => undefined };
+    const scheduler = new HyperbandScheduler({ configSpace: {}, metric: 'loss', mode: 'min', rng: createRng(0) }, searcher, { type: 'stopping', maxT: 9, gracePeriod: 1, reductionFactor: 3 });
+    const known = new Set<number>();
+    const decisions = reports.map((r) => {
+      if (!known.has(r.suggestionId)) scheduler.suggest(r.suggestionId);
+      known.add(r.suggestionId);
+      return scheduler.onTrialResult(r.suggestionId, { resource: r.resource, metrics: { loss: r.value } });
+    });
+    expect(reports.map((r) => r.decision)).toEqual(decisions);
+    expect(reports.filter((r) => r.decision === 'stop').length).toBeGreaterThan(10);
+    expect(new Set(reports.map((r) => r.workerId)).size).toBeGreaterThan(1);
+  });
+
+  it('an unreachable store is a clear error naming the URL without its password, after retries with backoff', async () => {
+    const port = await freePort();
+    const url = `postgresql://tuner:s3cret@127.0.0.1:${port}/tunelab`;
+    const r = cli(['study', 'worker', '1', '--storage', url, '--storage_timeout', '2']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`cannot reach the study store postgresql://tuner:\\*\\*\\*@127\\.0\\.0\\.1:${port}/tunelab: .*ECONNREFUSED.*\\d+ attempts over [23] s; --storage_timeout`));
+    expect(r.stderr).toMatch(/unreachable while trying to connect .*retrying in \d+\.\d s/);
+    expect(r.stderr).not.toMatch(/s3cret/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    // wrong credentials are refused at once, not retried
+    const wrong = cli(['study', 'list', '--storage', server.url.replace(/:[^:@]+@/, ':wrong@')]);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toMatch(/cannot open the study store postgresql:\/\/postgres:\*\*\*@.*password authentication failed/);
+  });
+
+  it('a worker whose store is not up yet keeps retrying and joins once it is', async () => {
+    const port = await freePort();
+    const password = 'later';
+    // the server's own database: it exists as soon as the server accepts connections
+    const url = `postgresql://postgres:${password}@127.0.0.1:${port}/postgres`;
+    const waiting = start([cliPath, 'study', 'list', '--storage', url, '--storage_timeout', '60']);
+    await new Promise((r) => setTimeout(r, 1500));
+    const late = await startLocalPostgres({ port, password });
+    dataDirs.push(late.dataDir);
+    try {
+      expect(await waiting.exited, waiting.out.stderr).toBe(0);
+      expect(waiting.out.stderr).toMatch(/retrying in/);
+      expect(waiting.out.stdout).toMatch(/no studies/);
+    } finally {
+      await late.stop();
+    }
+  });
+
+  it('an old-version store is upgraded, a newer one refused', async () => {
+    await pgQuery('CREATE DATABASE oldstore');
+    const oldUrl = server.url.replace(/\/tunelab$/, '/oldstore');
+    const old = await openStore(oldUrl, { schemaVersion: 1 });
+    await (await createStudy(experiment(), { store: old })).close();
+    await old.close();
+    expect((await pgQuery('SELECT version FROM tunelab_schema', 'oldstore')).rows[0].version).toBe(1);
+    const listed = cli(['study', 'list', '--storage', oldUrl]);
+    expect(listed.stdout, listed.stderr).toMatch(/^1\s+pg-study-\d+\s+RS/m);
+    expect((await pgQuery('SELECT version FROM tunelab_schema', 'oldstore')).rows[0].version).toBe(2);
+    await pgQuery('UPDATE tunelab_schema SET version = 99', 'oldstore');
+    const newer = cli(['study', 'list', '--storage', oldUrl]);
+    expect(newer.code).toBe(2);
+    expect(newer.stderr).toMatch(/schema version 99, newer than this tunelab's 2; upgrade tunelab/);
+    expect(newer.stderr).not.toContain(server.url.split('@')[0].split(':')[2]);
+  });
+});
