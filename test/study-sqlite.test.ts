@@ -291,7 +291,7 @@ describe('shared study on SQLite', () => {
     const summary = await study.optimize(async (config) => (Number(config.x) - 0.3) ** 2 + Number(config.k) / 1000, { workers: 3 });
     expect(summary.observations).toBe(24);
     const suggestions = await study.store.listSuggestions(study.id);
-    expect(suggestions.filter((s) => s.state === 'completed')).toHaveLength(16);
+    expect(suggestions.filter((s) => s.state === 'completed')).toHaveLength(24);
     expect(suggestions.filter((s) => s.state === 'open' || s.state === 'ready')).toEqual([]);
     expect(new Set(suggestions.map((s) => JSON.stringify(s.config))).size).toBe(suggestions.length);
     const best = (await study.store.listObservations(study.id)).reduce((b, o) => Math.min(b, o.value!), Infinity);
