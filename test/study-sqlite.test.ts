@@ -330,7 +330,7 @@ describe('shared study on SQLite', () => {
     const rows = readRows(join(folder, 'results.csv.gz'));
     expect(rows).toHaveLength(6);
     expect(Object.keys(rows[0])).toEqual(['trial_id', 'st_tuner_time', 'st_worker_time', 'st_worker_iter', 'st_decision', 'st_status', 'iteration', 'loss', 'config_x', 'config_k']);
-    const loaded = loadResults({ root: out, tags: ['ops'], warn: () => undefined });
+    const loaded = await loadResults({ root: out, tags: ['ops'], warn: () => undefined });
     expect(loaded.runs).toHaveLength(1);
     expect(loaded.runs[0].setup).toBe('RS');
   });

@@ -1,4 +1,4 @@
-import { type Config, configKey } from '../config-space/index.js';
+import { type Config, configKey, spaceSize } from '../config-space/index.js';
 import type { ExperimentDefinition, StudySettings } from '../experiment/load.js';
 import { rungLevels } from '../schedulers/hyperband.js';
 import { GPSearcher } from '../schedulers/searchers/gp-searcher.js';
@@ -6,7 +6,7 @@ import { RandomSearcher } from '../schedulers/searchers/random.js';
 import type { SearchProblem } from '../schedulers/types.js';
 import type { Rng } from '../util/rng.js';
 import type { StudyCache } from './cache.js';
-import type { RungRule, StudyView, SuggestionChanges, SuggestionRecord } from './store.js';
+import type { RungRule, StudyView, SuggestionChanges, SuggestionLimits, SuggestionRecord } from './store.js';
 
 /** The methods a shared study runs: new configs from random search or a GP, ASHA's stopping rule over every worker's reports. */
 export const STUDY_METHODS = ['RS', 'BO', 'ASHA'] as const;
@@ -31,21 +31,37 @@ export interface StudySearcher {
   propose(n: number, pending: readonly SuggestionRecord[]): Config[];
   /** Model-based: keeps a buffer of ready suggestions, refilled in batches. */
   readonly modelBased: boolean;
+  /** A config that needs no view of the study (random search on an infinite space), for the store's one-step path. */
+  proposeBlind?(): Config | undefined;
+  /** A config of proposeBlind's that went unused: proposed again first. */
+  giveBack?(config: Config): void;
 }
 
 /** Random search: never repeats a config any worker was given (finite spaces). */
 class RandomStudySearcher implements StudySearcher {
   readonly modelBased = false;
   private readonly random: RandomSearcher;
+  private readonly unused: Config[] = [];
+  /** In an infinite space no two workers draw the same config: a config needs no view of the others. */
+  private readonly blind: boolean;
 
   constructor(problem: SearchProblem, cache: StudyCache) {
     this.random = new RandomSearcher(problem);
+    this.blind = spaceSize(problem.configSpace) === Infinity;
     cache.onSuggestion((_, config) => this.random.markSeen(config));
   }
 
+  proposeBlind(): Config | undefined {
+    return this.blind ? this.propose(1)[0] : undefined;
+  }
+
+  giveBack(config: Config): void {
+    this.unused.push(config);
+  }
+
   propose(n: number): Config[] {
-    const out: Config[] = [];
-    for (let i = 0; i < n; i++) {
+    const out = this.unused.splice(0, n);
+    while (out.length < n) {
       const c = this.random.suggest();
       if (!c) break;
       out.push(c);
@@ -135,6 +151,12 @@ export function rungRule(method: StudyMethod, definition: ExperimentDefinition):
 }
 
 const budgetOf = (d: ExperimentDefinition) => d.budget.maxTrials ?? Infinity;
+
+/** The study's limits, for the store's one-step path. */
+export function suggestionLimits(definition: ExperimentDefinition, createdAt: number): SuggestionLimits {
+  const t = definition.budget.maxWallclockTime;
+  return { budget: budgetOf(definition), bandwidth: definition.parallelBandwidth, deadline: t === undefined ? null : createdAt + t * 1000 };
+}
 
 /** The study's wall-clock budget (seconds from its creation) has run out. */
 const outOfTime = (ctx: StudyPlanContext, view: StudyView) => {

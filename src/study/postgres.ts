@@ -1,4 +1,5 @@
 import type { Pool, PoolClient, QueryResult } from 'pg';
+import type { Config } from '../config-space/index.js';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
 import { logFromRow, observationFromRow, reportFromRow, levelsReached, rungDecision, studyFromRow, suggestionFromRow, tellRefusal, workerFromRow } from './rows.js';
 import {
@@ -19,6 +20,7 @@ import {
   type StudySummary,
   type StudyView,
   type SuggestionChanges,
+  type SuggestionLimits,
   type SuggestionOutcome,
   type SuggestionRecord,
   type SuggestionState,
@@ -32,9 +34,14 @@ type Row = Record<string, unknown>;
 
 export const POSTGRES_SCHEMA_VERSION = POSTGRES_MIGRATIONS[POSTGRES_MIGRATIONS.length - 1].version;
 
-/** Advisory-lock keys (first half): one for migrations, one per study for ASHA's rungs. */
+/**
+ * Advisory-lock keys (first half): one for migrations; per study, one serialising its suggestions
+ * and one its ASHA rungs. An advisory lock writes nothing (a row lock by FOR UPDATE writes the row),
+ * and the suggestion lock's holding time is what bounds the store's throughput.
+ */
 const MIGRATION_LOCK = 7_290_001;
 const RUNG_LOCK = 7_290_002;
+const SUGGESTION_LOCK = 7_290_003;
 
 export interface PostgresOptions {
   /** Seconds to wait for a connection (default 10). */
@@ -93,6 +100,10 @@ export async function openPostgresStore(connectionString: string, url: string, o
     idle_in_transaction_session_timeout: statementTimeout,
     keepAlive: true,
     application_name: 'tunelab',
+    // as SQLite's synchronous=NORMAL: a server crash may lose the last fraction of a second of
+    // commits (never corrupt anything); a flush per suggestion and per observation would cap the
+    // store at a few dozen commits a second on a plain disk (measured: 33 cycles/s with one worker)
+    options: '-c synchronous_commit=off',
   });
   // an idle connection that breaks (server restart) must not crash the process: the next query reconnects
   pool.on('error', () => undefined);
@@ -178,12 +189,13 @@ export class PostgresStore implements StudyStore {
   async suggest(studyId: number, worker: WorkerIdentity, leaseSeconds: number, since: Cursor, plan: (view: StudyView) => SuggestionChanges): Promise<SuggestionOutcome> {
     return this.transaction(async (c) => {
       const id = lit(c, studyId);
-      // one round trip under the lock for reading, one for writing and committing: the lock on the
-      // study row is what serialises suggestions, so its holding time is the store's throughput
-      const [, studyRes, countsRes, obsRes, newRes] = results(
+      // one round trip under the lock for reading, one for writing and committing: the lock
+      // serialises the study's suggestions, so its holding time bounds the store's throughput
+      const [, , studyRes, countsRes, obsRes, newRes] = results(
         await c.query(
           `BEGIN;
-           SELECT * FROM studies WHERE id = ${id} FOR UPDATE;
+           SELECT pg_advisory_xact_lock(${SUGGESTION_LOCK}, ${id});
+           SELECT * FROM studies WHERE id = ${id};
            SELECT (SELECT count(*)::int FROM observations WHERE study_id = ${id}) AS done,
                   (SELECT coalesce(json_agg(g ORDER BY g.id), '[]') FROM suggestions g WHERE g.study_id = ${id} AND g.state IN ('open', 'ready')) AS active;
            SELECT * FROM observations WHERE study_id = ${id} AND id > ${lit(c, since.observation)} ORDER BY id;
@@ -206,8 +218,6 @@ export class PostgresStore implements StudyStore {
       };
       const changes = plan(view);
       const lease = now + leaseSeconds * 1000;
-      const claimSql = (target: string) =>
-        `UPDATE suggestions SET state = 'open', worker_id = ${lit(c, worker.workerId)}, host = ${lit(c, worker.host)}, pid = ${lit(c, worker.pid)}, lease_expires_at = ${lit(c, lease)}, attempts = attempts + 1, assigned_at = ${lit(c, now)} WHERE id = ${target} AND state IN ('open', 'ready') RETURNING *`;
       const statements: string[] = [];
       let claimAt = -1;
       if (changes.abandon?.length) {
@@ -215,15 +225,21 @@ export class PostgresStore implements StudyStore {
       }
       if (changes.claim !== undefined) {
         claimAt = statements.length;
-        statements.push(claimSql(lit(c, changes.claim)));
+        statements.push(
+          `UPDATE suggestions SET state = 'open', worker_id = ${lit(c, worker.workerId)}, host = ${lit(c, worker.host)}, pid = ${lit(c, worker.pid)}, lease_expires_at = ${lit(c, lease)}, attempts = attempts + 1, assigned_at = ${lit(c, now)}
+           WHERE id = ${lit(c, changes.claim)} AND state IN ('open', 'ready') RETURNING *`,
+        );
       }
-      if (changes.create?.configs.length) {
-        const values = changes.create.configs.map((config) => `(${id}, ${lit(c, JSON.stringify(config))}, 'ready', ${lit(c, now)})`).join(', ');
-        if (changes.create.claimFirst) {
-          claimAt = statements.length;
-          statements.push(`WITH created AS (INSERT INTO suggestions (study_id, config, state, created_at) VALUES ${values} RETURNING id) ${claimSql('(SELECT min(id) FROM created)')}`);
-        } else statements.push(`INSERT INTO suggestions (study_id, config, state, created_at) VALUES ${values}`);
+      const configs = [...(changes.create?.configs ?? [])];
+      if (changes.create?.claimFirst && configs.length > 0) {
+        // inserted open, for this worker: a claim by UPDATE would not see a row inserted by the same statement
+        claimAt = statements.length;
+        statements.push(
+          `INSERT INTO suggestions (study_id, config, state, worker_id, host, pid, lease_expires_at, attempts, created_at, assigned_at)
+           VALUES (${id}, ${lit(c, JSON.stringify(configs.shift()))}, 'open', ${lit(c, worker.workerId)}, ${lit(c, worker.host)}, ${lit(c, worker.pid)}, ${lit(c, lease)}, 1, ${lit(c, now)}, ${lit(c, now)}) RETURNING *`,
+        );
       }
+      if (configs.length > 0) statements.push(`INSERT INTO suggestions (study_id, config, state, created_at) VALUES ${configs.map((config) => `(${id}, ${lit(c, JSON.stringify(config))}, 'ready', ${lit(c, now)})`).join(', ')}`);
       if (changes.refilled) statements.push(`UPDATE studies SET refill_at = ${lit(c, now)}, refill_observations = ${lit(c, view.done)} WHERE id = ${id}`);
       if (changes.complete) statements.push(`UPDATE studies SET status = 'completed' WHERE id = ${id} AND status = 'running'`);
       statements.push('COMMIT');
@@ -232,6 +248,35 @@ export class PostgresStore implements StudyStore {
       const claimedRow = claimAt >= 0 ? written[claimAt].rows[0] : undefined;
       const claimed = claimedRow ? suggestionFromRow(claimedRow) : undefined;
       return { claimed, view };
+    });
+  }
+
+  async createIfFree(studyId: number, worker: WorkerIdentity, leaseSeconds: number, config: Config, limits: SuggestionLimits): Promise<SuggestionRecord | undefined> {
+    const now = Date.now();
+    if (limits.deadline !== null && now >= limits.deadline) return undefined;
+    return this.transaction(async (c) => {
+      const id = lit(c, studyId);
+      const budget = Number.isFinite(limits.budget) ? lit(c, limits.budget) : 'NULL';
+      // one round trip, and the lock is held inside the server only: it is taken by its own
+      // statement so that the counting statement's snapshot comes after it (READ COMMITTED)
+      const [, , inserted] = results(
+        await c.query(
+          `BEGIN;
+           SELECT pg_advisory_xact_lock(${SUGGESTION_LOCK}, ${id});
+           WITH c AS (
+             SELECT (SELECT status FROM studies WHERE id = ${id}) AS status,
+                    (SELECT count(*) FROM observations WHERE study_id = ${id}) AS done,
+                    (SELECT count(*) FROM suggestions WHERE study_id = ${id} AND state = 'open') AS open,
+                    (SELECT count(*) FROM suggestions WHERE study_id = ${id} AND (state = 'ready' OR (state = 'open' AND lease_expires_at <= ${lit(c, now)}))) AS special
+           )
+           INSERT INTO suggestions (study_id, config, state, worker_id, host, pid, lease_expires_at, attempts, created_at, assigned_at)
+           SELECT ${id}, ${lit(c, JSON.stringify(config))}, 'open', ${lit(c, worker.workerId)}, ${lit(c, worker.host)}, ${lit(c, worker.pid)}, ${lit(c, now + leaseSeconds * 1000)}, 1, ${lit(c, now)}, ${lit(c, now)}
+           FROM c WHERE c.status = 'running' AND c.special = 0 AND c.open < ${lit(c, limits.bandwidth)} AND (${budget} IS NULL OR c.done + c.open < ${budget})
+           RETURNING *;
+           COMMIT`,
+        ),
+      );
+      return inserted.rows[0] ? suggestionFromRow(inserted.rows[0]) : undefined;
     });
   }
 
@@ -288,26 +333,25 @@ export class PostgresStore implements StudyStore {
   }
 
   async tell(studyId: number, suggestionId: number, worker: WorkerIdentity, o: NewObservation, now: number): Promise<TellOutcome> {
-    return this.transaction(async (c) => {
-      await c.query('BEGIN');
-      const [row] = (await c.query('SELECT * FROM suggestions WHERE id = $1 AND study_id = $2 FOR UPDATE', [suggestionId, studyId])).rows;
-      const s = row && suggestionFromRow(row);
-      let outcome: TellOutcome = { recorded: true };
-      if (s && (s.state === 'completed' || s.state === 'failed') && s.workerId === worker.workerId) outcome = { recorded: true }; // a retried tell
-      else {
-        const refusal = tellRefusal(s, suggestionId, worker.workerId, now);
-        if (refusal) outcome = { recorded: false, reason: refusal };
-        else {
-          await c.query(
-            `WITH ended AS (UPDATE suggestions SET state = $3, worker_id = $4, host = $5, pid = $6, lease_expires_at = NULL, ended_at = $7 WHERE id = $1)
-             INSERT INTO observations (study_id, suggestion_id, value, metrics, failed, metadata, created_at) VALUES ($2, $1, $8, $9, $10, $11, $7)`,
-            [suggestionId, studyId, o.failed ? 'failed' : 'completed', worker.workerId, worker.host, worker.pid, now, o.value, JSON.stringify(o.values), o.failed, JSON.stringify(o.metadata)],
-          );
-        }
-      }
-      await c.query('COMMIT');
-      return outcome;
-    });
+    // one statement, hence one round trip: the row lock of the suggestion is all it needs (the
+    // budget counts open + done, which a tell leaves unchanged)
+    const [row] = await this.rows(
+      `WITH s AS (SELECT * FROM suggestions WHERE id = $1 AND study_id = $2 FOR UPDATE),
+       ended AS (
+         UPDATE suggestions g SET state = $3, worker_id = $4, host = $5, pid = $6, lease_expires_at = NULL, ended_at = $7
+         FROM s WHERE g.id = s.id AND s.state = 'open' AND (s.worker_id = $4 OR s.lease_expires_at <= $7) RETURNING g.id
+       ),
+       observed AS (
+         INSERT INTO observations (study_id, suggestion_id, value, metrics, failed, metadata, created_at)
+         SELECT $2, id, $8, $9, $10, $11, $7 FROM ended RETURNING id
+       )
+       SELECT s.*, (SELECT count(*)::int FROM observed) AS recorded FROM s`,
+      [suggestionId, studyId, o.failed ? 'failed' : 'completed', worker.workerId, worker.host, worker.pid, now, o.value, JSON.stringify(o.values), o.failed, JSON.stringify(o.metadata)],
+    );
+    if (row?.recorded) return { recorded: true };
+    const s = row && suggestionFromRow(row);
+    if (s && (s.state === 'completed' || s.state === 'failed') && s.workerId === worker.workerId) return { recorded: true }; // a retried tell
+    return { recorded: false, reason: tellRefusal(s, suggestionId, worker.workerId, now) ?? `suggestion ${suggestionId} could not be told` };
   }
 
   async abandon(studyId: number, suggestionIds: readonly number[], now: number): Promise<number[]> {

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
+import type { Config } from '../config-space/index.js';
 import { mkdirp } from '../util/fs.js';
 import { logFromRow, observationFromRow, reportFromRow, levelsReached, rungDecision, studyFromRow, suggestionFromRow, tellRefusal, workerFromRow } from './rows.js';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
@@ -22,6 +23,7 @@ import {
   type StudySummary,
   type StudyView,
   type SuggestionChanges,
+  type SuggestionLimits,
   type SuggestionOutcome,
   type SuggestionRecord,
   type SuggestionState,
@@ -172,6 +174,24 @@ export class SqliteStore implements StudyStore {
       if (changes.refilled) this.q('UPDATE studies SET refill_at = ?, refill_observations = ? WHERE id = ?').run(now, view.done, studyId);
       if (changes.complete) this.q("UPDATE studies SET status = 'completed' WHERE id = ? AND status = 'running'").run(studyId);
       return { claimed, view };
+    });
+  }
+
+  async createIfFree(studyId: number, worker: WorkerIdentity, leaseSeconds: number, config: Config, limits: SuggestionLimits): Promise<SuggestionRecord | undefined> {
+    return this.write(() => {
+      const now = Date.now();
+      if (limits.deadline !== null && now >= limits.deadline) return undefined;
+      const c = this.q(
+        `SELECT (SELECT status FROM studies WHERE id = @study) AS status,
+                (SELECT count(*) FROM observations WHERE study_id = @study) AS done,
+                (SELECT count(*) FROM suggestions WHERE study_id = @study AND state = 'open') AS open,
+                (SELECT count(*) FROM suggestions WHERE study_id = @study AND (state = 'ready' OR (state = 'open' AND lease_expires_at <= @now))) AS special`,
+      ).get({ study: studyId, now }) as { status: string; done: number; open: number; special: number };
+      if (c.status !== 'running' || c.special > 0 || c.open >= limits.bandwidth || c.done + c.open >= limits.budget) return undefined;
+      const info = this.q(
+        "INSERT INTO suggestions (study_id, config, state, worker_id, host, pid, lease_expires_at, attempts, created_at, assigned_at) VALUES (?, ?, 'open', ?, ?, ?, ?, 1, ?, ?)",
+      ).run(studyId, JSON.stringify(config), worker.workerId, worker.host, worker.pid, now + leaseSeconds * 1000, now, now);
+      return suggestionFromRow(this.q('SELECT * FROM suggestions WHERE id = ?').get(Number(info.lastInsertRowid)) as Row);
     });
   }
 

@@ -163,6 +163,13 @@ export interface NewObservation {
   metadata: Record<string, unknown>;
 }
 
+/** What a study allows at once: observations + open suggestions within the budget, open ones within the bandwidth, no new one after the deadline (ms; null: none). */
+export interface SuggestionLimits {
+  budget: number;
+  bandwidth: number;
+  deadline: number | null;
+}
+
 /** ASHA's stopping rule across workers: rung levels, η and the mode (DESIGN.md §3, HyperbandScheduler). */
 export interface RungRule {
   levels: readonly number[];
@@ -202,6 +209,13 @@ export interface StudyStore {
    * never see the same open suggestion as free, and the budget and bandwidth are never exceeded.
    */
   suggest(studyId: number, worker: WorkerIdentity, leaseSeconds: number, since: Cursor, plan: (view: StudyView) => SuggestionChanges): Promise<SuggestionOutcome>;
+  /**
+   * The common case in one step, for searchers that need no view (random search on an infinite
+   * space): under the study's lock, creates `config` as this worker's open suggestion if nothing
+   * else needs doing: the study running and within its limits, no expired lease to recover, no
+   * ready suggestion to hand out. Undefined otherwise: the caller then takes `suggest`.
+   */
+  createIfFree(studyId: number, worker: WorkerIdentity, leaseSeconds: number, config: Config, limits: SuggestionLimits): Promise<SuggestionRecord | undefined>;
   /** Extends the leases of the worker's suggestions; reports the study's status (for `stop`). */
   renew(studyId: number, worker: WorkerIdentity, suggestionIds: readonly number[], leaseSeconds: number, now: number): Promise<RenewOutcome>;
   /**

@@ -7,7 +7,7 @@ import { UserError, unknownName } from '../util/errors.js';
 import { createRng } from '../util/rng.js';
 import { StudyCache } from './cache.js';
 import { type OpenStoreOptions, openStore } from './open.js';
-import { STUDY_METHODS, type StudyMethod, type StudyPlanContext, createStudySearcher, planClaim, planRefill, rungRule } from './planner.js';
+import { STUDY_METHODS, type StudyMethod, type StudyPlanContext, createStudySearcher, planClaim, planRefill, rungRule, suggestionLimits } from './planner.js';
 import type { RungRule, StoredDefinition, StudyRecord, StudyStore, WorkerIdentity } from './store.js';
 
 export interface StudyOptions extends OpenStoreOptions {
@@ -211,7 +211,14 @@ export class Study {
    */
   async ask(worker: WorkerIdentity = this.worker): Promise<AskResult | undefined> {
     await this.register(worker);
+    const { searcher } = this.ctx;
     for (let wait = 20; ; wait = Math.min(1000, wait * 1.5)) {
+      const blind = searcher.proposeBlind?.();
+      if (blind) {
+        const claimed = await this.store.createIfFree(this.id, worker, this.leaseSeconds, blind, suggestionLimits(this.definition, this.record.createdAt));
+        if (claimed) return this.claimed(claimed.id, claimed.config, worker);
+        searcher.giveBack!(blind);
+      }
       let result = 'wait';
       let refillDue = false;
       const outcome = await this.store.suggest(this.id, worker, this.leaseSeconds, this.ctx.cache.cursor, (view) => {
@@ -222,15 +229,19 @@ export class Study {
       });
       this.record = outcome.view.study;
       if (outcome.claimed) {
-        this.held.set(outcome.claimed.id, { worker, claimedAt: Date.now() });
-        this.scheduleRenewals();
         if (refillDue) this.refillSoon();
-        return { suggestionId: outcome.claimed.id, config: outcome.claimed.config };
+        return this.claimed(outcome.claimed.id, outcome.claimed.config, worker);
       }
       if (result === 'budget' || result === 'stopped' || result === 'exhausted') return undefined;
       // jittered, so that waiting workers do not poll in step
       await new Promise((r) => setTimeout(r, wait * (0.5 + Math.random())));
     }
+  }
+
+  private claimed(suggestionId: number, config: Config, worker: WorkerIdentity): AskResult {
+    this.held.set(suggestionId, { worker, claimedAt: Date.now() });
+    this.scheduleRenewals();
+    return { suggestionId, config };
   }
 
   /** Refills the buffer off the asking worker's path: after its trial has started. */
