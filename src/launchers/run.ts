@@ -1,0 +1,229 @@
+import { randomInt, randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { LocalBackend, checkCommand, killLeftoverTrials } from '../backends/local.js';
+import { type ExperimentDefinition, loadExperimentFile } from '../experiment/load.js';
+import { createExperimentFolder, resultsRoot } from '../results/layout.js';
+import { acquireFolderLock } from '../results/lock.js';
+import { type ExperimentMetadata, readMetadata, writeMetadata } from '../results/metadata.js';
+import { CHECKPOINT_FILE, readCheckpoint } from '../tuner/checkpoint.js';
+import { Tuner } from '../tuner/tuner.js';
+import type { TunerCallback } from '../tuner/types.js';
+import { UserError } from '../util/errors.js';
+import { gitCommit, tunelabVersion } from '../util/package-info.js';
+import { createRng } from '../util/rng.js';
+import { type ExperimentOutcome, checkWritableRoot, previousRuns, runInFolder, runSeed } from './experiment.js';
+import { type MethodDefinition, getMethod, methodDefinitions } from './methods.js';
+import { type Log, budgetProgressCallback, trialLinesCallback, verboseCallback } from './reporting.js';
+
+export interface RunOptions {
+  /** The experiment file (`experiment.yml`, `.yaml` or `.json`). */
+  file: string;
+  /** Study the run belongs to (default: the experiment's name); results go to `<root>/<tag>/`. */
+  experimentTag?: string;
+  /** Trials at once (default: the file's parallel_bandwidth). */
+  nWorkers?: number;
+  resultsRoot?: string;
+  /** Continue the newest unfinished run of this experiment (same tag and method). */
+  resume?: boolean;
+  verbose?: number;
+}
+
+export interface RunContext {
+  methods?: Record<string, MethodDefinition>;
+  log?: Log;
+  /** Show a progress bar (default: when stdout is a terminal and not verbose). */
+  progress?: boolean;
+  /** Receives the tuner once built (tests stop it from here). */
+  onTuner?: (tuner: Tuner) => void;
+}
+
+export interface RunReport extends Partial<ExperimentOutcome> {
+  experiment: ExperimentDefinition;
+  /** The run was already completed (with --resume): nothing ran. */
+  alreadyCompleted?: boolean;
+  /** The signal that stopped the run (it is `stopped`, resumable). */
+  interrupted?: NodeJS.Signals;
+}
+
+/** The single-fidelity "resource" of an experiment without one: the count of the trial's reports. */
+export const REPORT_COUNT_ATTR = 'iteration';
+
+/** What may not change between a run and its --resume: the problem itself (budget, command, env may). */
+const PROBLEM_KEYS = ['parameters', 'metrics', 'resource'] as const;
+
+/**
+ * `tunelab run -f experiment.yml`: tunes the user's own training command on this machine with the
+ * file's method, writing the standard experiment folder (results.csv.gz, metadata.json with the
+ * experiment file inside, tuner.json, logs/, checkpoints/, lock).
+ */
+export async function runExperimentFile(options: RunOptions, context: RunContext = {}): Promise<RunReport> {
+  const log = context.log ?? ((line: string) => console.log(line));
+  const methods = context.methods ?? methodDefinitions;
+  const definition = await loadExperimentFile(options.file, {
+    methods: Object.keys(methods),
+    multiFidelityMethods: Object.values(methods).filter((m) => m.multiFidelity).map((m) => m.name),
+  });
+  const method = getMethod(definition.method ?? (definition.resource ? 'ASHA' : 'BO'), methods);
+  const tag = options.experimentTag ?? definition.name;
+  if (!tag || /[/\\]/.test(tag)) throw new UserError(`--experiment_tag must be a non-empty name without slashes, got '${tag}'`);
+  const nWorkers = options.nWorkers ?? definition.parallelBandwidth;
+  if (!(Number.isInteger(nWorkers) && nWorkers >= 1)) throw new UserError(`--n_workers must be a positive integer, got ${nWorkers}`);
+  checkCommand(definition.command, definition.cwd);
+  const root = resultsRoot(options.resultsRoot);
+  checkWritableRoot(root, tag);
+
+  let resumeFolder: string | undefined;
+  if (options.resume) {
+    const [latest] = previousRuns(root, tag, method.name, definition.name, 0);
+    if (latest?.status === 'completed') {
+      log(`${definition.name}: already completed in ${latest.folder}; nothing to resume`);
+      return { experiment: definition, folder: latest.folder, metadata: readMetadata(latest.folder), alreadyCompleted: true };
+    }
+    if (latest && existsSync(join(latest.folder, CHECKPOINT_FILE))) resumeFolder = latest.folder;
+    else log(latest ? `${latest.folder} has no ${CHECKPOINT_FILE} to resume from; starting a new run` : `no earlier run of ${definition.name} with ${method.name} under ${join(root, tag)}; starting a new run`);
+  }
+  const previous = resumeFolder ? readMetadata(resumeFolder) : undefined;
+  if (previous) checkSameProblem(previous, definition, resumeFolder!);
+  // a resumed run keeps its seed, so that it continues the same random stream
+  const masterSeed = previous?.random_seed ?? definition.randomSeed ?? randomInt(0, 2 ** 32);
+  if (!previous && definition.randomSeed === undefined) log(`random_seed ${masterSeed} (drawn; put random_seed: ${masterSeed} in the file to repeat this run)`);
+  const identity = { tag, method: method.name, benchmark: definition.name, seed: 0, random_seed: masterSeed };
+  const checkpoint = resumeFolder ? readCheckpoint(resumeFolder, identity) : undefined;
+
+  const folder = resumeFolder ?? createExperimentFolder(root, tag, definition.name, 0);
+  const lock = acquireFolderLock(folder, 'run');
+  if (lock.tookOverFrom) log(`${folder}: took over the lock of pid ${lock.tookOverFrom.pid} (${lock.tookOverFrom.command}, since ${lock.tookOverFrom.started}), which is gone`);
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
+  let interrupted: NodeJS.Signals | undefined;
+  let tuner: Tuner | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (interrupted) {
+      // a second signal: no more waiting; the trials' supervisors end their groups when this process is gone
+      log(`${signal} again: exiting now`);
+      lock.release();
+      process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
+    }
+    interrupted = signal;
+    log(`${signal}: stopping the trials, flushing results and writing ${CHECKPOINT_FILE} (continue with --resume; ${signal} again to exit at once)`);
+    tuner?.requestStop(signal);
+  };
+  for (const s of signals) process.on(s, onSignal);
+  try {
+    const runId = previous ? String(previous.run_id) : randomUUID();
+    if (previous) {
+      const killed = await killLeftoverTrials(runId);
+      if (killed > 0) log(`${folder}: ended ${killed} trial process group(s) left running by the earlier run`);
+    }
+    const resourceAttr = definition.resource?.name ?? REPORT_COUNT_ATTR;
+    const maxResource = definition.resource?.max ?? 1;
+    const constraintMetrics = definition.constraints.map((c) => c.metric);
+    const scheduler = method.create({
+      configSpace: definition.configSpace,
+      metric: definition.metric,
+      mode: definition.mode,
+      resourceAttr,
+      maxResource,
+      nWorkers,
+      rng: createRng(runSeed(masterSeed, 0)),
+      constraints: definition.constraints,
+      options: definition.methodOptions,
+    });
+    const metadata: ExperimentMetadata = previous
+      ? { ...previous, status: 'running', end_time: null, n_workers: nWorkers, budget: definition.source.budget, max_wallclock_time: definition.budget.maxWallclockTime ?? null, experiment: definition.source, resumed_at: new Date().toISOString() }
+      : {
+          tag,
+          method: method.name,
+          benchmark: definition.name,
+          seed: 0,
+          random_seed: masterSeed,
+          run_seed: runSeed(masterSeed, 0),
+          n_workers: nWorkers,
+          max_wallclock_time: definition.budget.maxWallclockTime ?? null,
+          metric: definition.metric,
+          mode: definition.mode,
+          resource_attr: resourceAttr,
+          max_resource: maxResource,
+          constraints: definition.constraints,
+          store_metrics: definition.storeMetrics,
+          budget: definition.source.budget,
+          backend: 'local',
+          scheduler: scheduler.metadata(),
+          experiment_file: definition.file,
+          experiment: definition.source,
+          run_id: runId,
+          failed_trials: [],
+          tunelab_version: tunelabVersion,
+          git_commit: gitCommit(),
+          start_time: new Date().toISOString(),
+          end_time: null,
+          status: 'running',
+        };
+    delete metadata.error;
+    delete metadata.stop_reason;
+    writeMetadata(folder, metadata);
+    const backend = new LocalBackend({
+      command: definition.command,
+      cwd: definition.cwd,
+      env: definition.env,
+      resourceAttr,
+      metricNames: [definition.metric, ...constraintMetrics],
+      maxResource: definition.resource ? maxResource : undefined,
+      countReports: !definition.resource,
+      logsDir: join(folder, 'logs'),
+      checkpointsDir: join(folder, 'checkpoints'),
+      trialTimeout: definition.trialTimeout,
+      runId,
+    });
+    const callbacks: TunerCallback[] = [failureRecorder(folder, metadata)];
+    if ((options.verbose ?? 0) > 0) callbacks.push(verboseCallback(`[${definition.name}]`, log, definition.metric));
+    else if (context.progress ?? Boolean(process.stdout.isTTY)) callbacks.push(budgetProgressCallback(definition.name, definition.budget, definition.metric));
+    else callbacks.push(trialLinesCallback(log, definition.metric, definition.budget.maxTrials));
+    tuner = new Tuner({
+      scheduler,
+      backend,
+      nWorkers,
+      stopping: { maxNumTrialsStarted: definition.budget.maxTrials, maxWallclockTime: definition.budget.maxWallclockTime, maxNumResults: definition.budget.maxResults },
+      configNames: Object.keys(definition.configSpace),
+      metricColumns: [definition.metric, ...constraintMetrics, ...definition.storeMetrics],
+      constraints: definition.constraints,
+      folder,
+      identity,
+      callbacks,
+      maxFailures: definition.maxFailures,
+      // real trials cannot be replayed: rows and checkpoint go to disk together, every 2 s at most
+      flushInterval: 2,
+      checkpointInterval: 2,
+    });
+    if (interrupted) tuner.requestStop(interrupted);
+    context.onTuner?.(tuner);
+    log(`${definition.name}: ${resumeFolder ? 'resuming' : 'started'} ${method.name} with ${nWorkers} trial(s) at once → ${folder}`);
+    const outcome = await runInFolder(tuner, backend, folder, metadata, checkpoint);
+    return { experiment: definition, ...outcome, interrupted };
+  } finally {
+    for (const s of signals) process.off(s, onSignal);
+    lock.release();
+  }
+}
+
+/** A resumed run must tune the same problem; only the budget, command and environment may change. */
+function checkSameProblem(previous: ExperimentMetadata, definition: ExperimentDefinition, folder: string): void {
+  const before = previous.experiment as Record<string, unknown> | undefined;
+  if (!before) throw new UserError(`${folder} was not made by tunelab run (no experiment in its metadata.json); it cannot be resumed from an experiment file`);
+  const changed = PROBLEM_KEYS.filter((k) => JSON.stringify(before[k]) !== JSON.stringify(definition.source[k]));
+  if (changed.length > 0) {
+    throw new UserError(`${definition.file}: its ${changed.join(', ')} differ from the run in ${folder}, which --resume would continue; restore them, or start a new run without --resume`);
+  }
+}
+
+/** Keeps metadata.json's `failed_trials` (id, config, reason) current, so `status` shows failures while the run goes on. */
+function failureRecorder(folder: string, metadata: ExperimentMetadata): TunerCallback {
+  const failures = (metadata.failed_trials ??= []) as { trial_id: number; error: string; config: unknown }[];
+  return {
+    onTrialEnd(_tuner, trial) {
+      if (trial.status !== 'failed') return;
+      failures.push({ trial_id: trial.id, error: trial.error ?? 'unknown', config: trial.config });
+      writeMetadata(folder, metadata);
+    },
+  };
+}
