@@ -31,7 +31,7 @@ if (!existsSync(join(root, 'plotbench'))) {
   console.log(`generated 640 experiments in ${((performance.now() - t) / 1000).toFixed(0)} s under ${root}/plotbench`);
 }
 let t = performance.now();
-const { runs, table } = loadResults({ tags: ['plotbench'], root, warn: () => {} });
+const { runs, table } = await loadResults({ tags: ['plotbench'], root, warn: () => {} });
 const loadS = (performance.now() - t) / 1000;
 t = performance.now();
 const curves = aggregateCurves(runs);

@@ -16,7 +16,7 @@ await hpoMain(
 );
 
 // 1. the results as an arquero table (one row per reported result, with setup/benchmark/seed/folder)
-const { runs, table } = loadResults({ tags: [tag], root, from: since });
+const { runs, table } = await loadResults({ tags: [tag], root, from: since });
 console.log(`${runs.length} runs, ${table.numRows()} rows`);
 const perSetup = table.groupby('benchmark', 'setup').rollup({ results: op.count(), last_time: op.max('st_tuner_time') }).orderby('benchmark', 'setup').objects() as Record<string, string | number>[];
 console.log(formatTable(['benchmark', 'setup', 'results', 'last_time'], perSetup.map((r) => [r.benchmark, r.setup, r.results, r.last_time])));

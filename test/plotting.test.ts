@@ -75,7 +75,7 @@ describe('loading a study', () => {
     writeFileSync(join(corrupt, 'metadata.json'), readFileSync(join(ashaOnly.outcomes[0].folder, 'metadata.json')));
     writeFileSync(join(corrupt, 'results.csv.gz'), 'this is not gzip');
     const warnings: string[] = [];
-    const { runs, table } = loadResults({ tags: ['s'], root, warn: (m) => warnings.push(m) });
+    const { runs, table } = await loadResults({ tags: ['s'], root, warn: (m) => warnings.push(m) });
     expect(warnings.some((w) => w.includes(corrupt) && /results.csv.gz is corrupt/.test(w))).toBe(true);
     const tooMany = warnings.find((w) => w.startsWith('RS on synthetic-branin: 3 results for 2 seeds; using the newest per seed.'))!;
     expect(tooMany).toBeDefined();

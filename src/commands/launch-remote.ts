@@ -1,5 +1,4 @@
 import type { CommandModule } from 'yargs';
-import { launchRemote } from '../launchers/launch-remote.js';
 import { experimentFlags, hpoMainOptions, numeric } from './flags.js';
 
 const launchFlags = <T>(y: Parameters<typeof experimentFlags<T>>[0]) =>
@@ -17,6 +16,7 @@ export const launchRemoteCommand: CommandModule = {
   describe: 'fan a study out into jobs: one per cheap method (all seeds), one per seed of an expensive method',
   builder: (y) => launchFlags(y),
   handler: async (argv) => {
+    const { launchRemote } = await import('../launchers/launch-remote.js');
     const a = argv as unknown as Awaited<ReturnType<typeof launchFlags>['argv']>;
     // inside the jobs trials are simulated: --backend here names the job runner, not the trial backend
     const sagemaker =

@@ -1,12 +1,10 @@
 import type { CommandModule } from 'yargs';
-import { benchmarkDefinitions, getBenchmark } from '../launchers/benchmarks/index.js';
-import { methodDefinitions } from '../launchers/methods.js';
-import { formatTable } from '../launchers/reporting.js';
 
 export const methodsCommand: CommandModule = {
   command: 'methods',
   describe: 'list the registered methods',
-  handler: () => {
+  handler: async () => {
+    const [{ methodDefinitions }, { formatTable }] = await Promise.all([import('../launchers/methods.js'), import('../launchers/reporting.js')]);
     console.log(
       formatTable(
         ['method', 'cost', 'description'],
@@ -20,7 +18,8 @@ export const benchmarksCommand: CommandModule<object, { info?: string }> = {
   command: 'benchmarks',
   describe: 'list the registered benchmarks',
   builder: (y) => y.option('info', { type: 'string', describe: 'show the definition, source, licence and citation of one benchmark' }),
-  handler: (a) => {
+  handler: async (a) => {
+    const [{ benchmarkDefinitions, getBenchmark }, { formatTable }] = await Promise.all([import('../launchers/benchmarks/index.js'), import('../launchers/reporting.js')]);
     if (a.info !== undefined) {
       console.log(JSON.stringify(getBenchmark(a.info), null, 2));
       return;

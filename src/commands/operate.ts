@@ -1,9 +1,4 @@
 import type { Argv, CommandModule } from 'yargs';
-import { bestTrial } from '../operate/best.js';
-import { chooseFolder, describeOwner, resolveExperiment } from '../operate/folder.js';
-import { followLogs, logsDir, printLogs, trialsWithLogs } from '../operate/logs.js';
-import { describeStatus, experimentStatus, formatBest, formatStatus, formatStatusTable } from '../operate/status.js';
-import { stopExperiment } from '../operate/stop.js';
 import { UserError } from '../util/errors.js';
 import { numeric } from './flags.js';
 
@@ -19,7 +14,8 @@ function targetArgs<T>(y: Argv<T>) {
 }
 
 /** The one folder logs/stop/best act on; for a tag, stderr says which. */
-function targetFolder(a: TargetArgs): string {
+async function targetFolder(a: TargetArgs): Promise<string> {
+  const { chooseFolder, resolveExperiment } = await import('../operate/folder.js');
   const resolved = resolveExperiment(a.experiment, a.results_root);
   const { folder, reason } = chooseFolder(resolved);
   if (resolved.tag !== undefined) console.error(`tunelab: tag '${resolved.tag}': ${folder} (${reason})`);
@@ -36,7 +32,8 @@ export const statusCommand: CommandModule<object, TargetArgs & { json: boolean }
   command: 'status <experiment>',
   describe: "an experiment's status: owner, elapsed time, budget used, trials by state, failures, best trial (a tag: each of its folders)",
   builder: (y) => targetArgs(y).option('json', { type: 'boolean', default: false, describe: 'print one JSON object (ExperimentStatusReport; for a tag {tag, root, experiments})' }) as never,
-  handler: (a) => {
+  handler: async (a) => {
+    const [{ resolveExperiment }, { experimentStatus, formatStatus, formatStatusTable }] = await Promise.all([import('../operate/folder.js'), import('../operate/status.js')]);
     const resolved = resolveExperiment(a.experiment, a.results_root);
     // one unreadable folder of a tag does not hide the others
     const readable = (folder: string) => {
@@ -69,7 +66,8 @@ export const logsCommand: CommandModule<object, TargetArgs & { trial?: number; f
       .option('follow', { alias: 'f', type: 'boolean', default: false, describe: 'keep printing new lines until the experiment is no longer running' })
       .option('stderr_only', { alias: 'stderr-only', type: 'boolean', default: false, describe: 'only the stderr logs' }) as never,
   handler: async (a) => {
-    const folder = targetFolder(a);
+    const folder = await targetFolder(a);
+    const { followLogs, logsDir, printLogs, trialsWithLogs } = await import('../operate/logs.js');
     // `tunelab logs x | head` closes the pipe early: that is the reader's choice, not an error
     process.stdout.on('error', (e: NodeJS.ErrnoException) => {
       if (e.code !== 'EPIPE') throw e;
@@ -91,7 +89,8 @@ export const stopCommand: CommandModule<object, TargetArgs & { timeout: number }
   builder: (y) =>
     targetArgs(y).option('timeout', { type: 'string', default: '120', coerce: positiveSeconds, describe: 'seconds to wait for the owner to let go of the folder' }) as never,
   handler: async (a) => {
-    const folder = targetFolder(a);
+    const folder = await targetFolder(a);
+    const [{ stopExperiment }, { describeOwner }, { describeStatus, formatStatus }] = await Promise.all([import('../operate/stop.js'), import('../operate/folder.js'), import('../operate/status.js')]);
     const { outcome, report } = await stopExperiment(folder, { timeoutSec: a.timeout, log: (l) => console.error(`tunelab: ${l}`) });
     if (outcome === 'owner-gone') {
       throw new UserError(`nothing to stop: ${folder} is recorded as running, but its owner is gone (${report.owner ? describeOwner(report.owner) : 'no lock'}); it can be resumed with --resume`, 1);
@@ -105,8 +104,9 @@ export const bestCommand: CommandModule<object, TargetArgs & { json: boolean }> 
   command: 'best <experiment>',
   describe: 'the best feasible trial: its config, metric values, resource level and checkpoint folder',
   builder: (y) => targetArgs(y).option('json', { type: 'boolean', default: false, describe: 'print it as JSON (BestTrial)' }) as never,
-  handler: (a) => {
-    const folder = targetFolder(a);
+  handler: async (a) => {
+    const folder = await targetFolder(a);
+    const [{ bestTrial }, { formatBest }] = await Promise.all([import('../operate/best.js'), import('../operate/status.js')]);
     const best = bestTrial(folder);
     if (!best) throw new UserError(`no feasible result in ${folder} (yet)`, 1);
     console.log(a.json ? JSON.stringify({ folder, ...best }, null, 2) : [`best of ${folder}`, ...formatBest(best)].join('\n'));

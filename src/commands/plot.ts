@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
-import { plotStudy, type Format } from '../plotting/study.js';
+import type { Format } from '../plotting/study.js';
 import { resultsRoot } from '../results/layout.js';
 
 interface PlotArgs {
@@ -32,6 +32,7 @@ export const plotCommand: CommandModule<object, PlotArgs> = {
       .option('s3_prefix', { type: 'string', default: 'tunelab', describe: 'S3 key prefix of the studies' })
       .option('include_failed', { type: 'boolean', default: false, describe: 'also plot runs whose status is failed' }) as never,
   handler: async (a) => {
+    const { plotStudy } = await import('../plotting/study.js');
     const result = await plotStudy({
       tags: a.experiment_tag,
       root: a.s3_bucket ? join(resultsRoot(a.results_root), '.s3', a.s3_bucket, a.s3_prefix) : resultsRoot(a.results_root),

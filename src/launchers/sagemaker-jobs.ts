@@ -1,9 +1,4 @@
-import {
-  CreateTrainingJobCommand,
-  DescribeTrainingJobCommand,
-  SageMakerClient,
-  type TrainingJobStatus,
-} from '@aws-sdk/client-sagemaker';
+import type { SageMakerClient, TrainingJobStatus } from '@aws-sdk/client-sagemaker';
 import { UserError } from '../util/errors.js';
 import { datetimeStamp } from '../results/layout.js';
 import type { RemoteJob } from './launch-remote.js';
@@ -41,6 +36,8 @@ export function trainingJobName(tag: string, job: string, now = new Date()): str
  * job's arguments plus the S3 destination, and this waits until the job has ended.
  */
 export async function runSageMakerJob(tag: string, job: RemoteJob, options: SageMakerJobOptions): Promise<SageMakerJobOutcome> {
+  // the SDK takes ~1 s to load: only a SageMaker launch pays for it
+  const { CreateTrainingJobCommand, DescribeTrainingJobCommand, SageMakerClient } = await import('@aws-sdk/client-sagemaker');
   const client = options.client ?? new SageMakerClient({});
   const prefix = options.prefix ?? 'tunelab';
   const name = trainingJobName(tag, job.name);

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import * as aq from 'arquero';
+import type { ColumnTable } from 'arquero';
 import { parseExperimentFolderName } from '../results/layout.js';
 import { type ExperimentMetadata } from '../results/metadata.js';
 import { readExperimentMetadata, readResultColumns } from '../results/read.js';
@@ -52,7 +52,7 @@ export interface Run {
 export interface LoadedResults {
   runs: Run[];
   /** All results rows with the run's metadata columns (setup, benchmark, seed, folder), as an arquero table. */
-  table: aq.ColumnTable;
+  table: ColumnTable;
 }
 
 /**
@@ -60,7 +60,7 @@ export interface LoadedResults {
  * warning naming them; when a (benchmark, setup) has more runs than seeds, the newest per seed is kept
  * and the others are named; missing seeds are reported.
  */
-export function loadResults(options: LoadOptions): LoadedResults {
+export async function loadResults(options: LoadOptions): Promise<LoadedResults> {
   const warn = options.warn ?? ((m: string) => console.warn(m));
   const where = (folder: string) => options.origin?.get(folder) ?? folder;
   const loaded: Loaded[] = [];
@@ -111,7 +111,9 @@ export function loadResults(options: LoadOptions): LoadedResults {
       cols.value[k] = r.values[i];
     }
   }
-  return { runs, table: aq.table(cols) };
+  // arquero (ESM only, so loaded asynchronously) is paid for by the callers of loadResults alone
+  const { table } = await import('arquero');
+  return { runs, table: table(cols) };
 }
 
 function toRun(e: Loaded): Run {

@@ -1,9 +1,12 @@
-import { Resvg } from '@resvg/resvg-js';
-import * as vega from 'vega';
-import { type TopLevelSpec, compile } from 'vega-lite';
+import { createRequire } from 'node:module';
+import type { TopLevelSpec } from 'vega-lite';
+
+const require = createRequire(import.meta.url);
 
 /** Headless SVG of a vega-lite spec (vega's View without a DOM). */
 export async function toSVG(spec: TopLevelSpec): Promise<string> {
+  // vega and vega-lite load on the first figure, not with the package
+  const [vega, { compile }] = await Promise.all([import('vega'), import('vega-lite')]);
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
   const svg = await view.toSVG();
   view.finalize();
@@ -12,6 +15,8 @@ export async function toSVG(spec: TopLevelSpec): Promise<string> {
 
 /** PNG from an SVG (resvg; `scale` 2 for crisp figures), on a white background. */
 export function svgToPNG(svg: string, scale = 2): Buffer {
+  // resvg is CommonJS: loaded on the first PNG, synchronously
+  const { Resvg } = require('@resvg/resvg-js') as typeof import('@resvg/resvg-js');
   return new Resvg(svg, { fitTo: { mode: 'zoom', value: scale }, background: 'white' }).render().asPng();
 }
 

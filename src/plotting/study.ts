@@ -40,7 +40,7 @@ export async function plotStudy(options: PlotStudyOptions): Promise<PlotStudyRes
     (options.warn ?? ((x: string) => console.warn(x)))(m);
   };
   const origin = options.s3 ? await downloadStudy(options.s3.client ?? s3Client(), options.s3.location, options.tags, options.root) : undefined;
-  const { runs } = loadResults({ ...options, warn, origin });
+  const { runs } = await loadResults({ ...options, warn, origin });
   if (runs.length === 0) throw new UserError(`no results to plot for tag(s) ${options.tags.join(', ')} under ${options.root}`);
   const agg = options.agg ?? 'iqm';
   const curves = aggregateCurves(runs, { agg, seed: options.seed });

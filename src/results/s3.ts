@@ -2,8 +2,9 @@ import { createWriteStream, existsSync, readdirSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { createRequire } from 'node:module';
 import type { Readable } from 'node:stream';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { UserError } from '../util/errors.js';
 import { mkdirp } from '../util/fs.js';
 import { METADATA_FILE } from './metadata.js';
@@ -16,10 +17,15 @@ export interface S3Location {
   prefix?: string;
 }
 
+const require = createRequire(import.meta.url);
+/** The SDK (~0.6 s to load) on first use, not at start-up; it is CommonJS, so `s3Client` can stay synchronous. */
+const sdk = () => require('@aws-sdk/client-s3') as typeof import('@aws-sdk/client-s3');
+
 /** An S3 client; an S3-compatible server is used when $AWS_ENDPOINT_URL_S3 or $AWS_ENDPOINT_URL names one. */
 export function s3Client(): S3Client {
   const endpoint = process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
   const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+  const { S3Client } = sdk();
   return new S3Client(endpoint ? { region, endpoint, forcePathStyle: true } : { region });
 }
 
@@ -38,6 +44,7 @@ function filesUnder(dir: string): string[] {
 
 /** Uploads an experiment folder (results, metadata, checkpoint, logs) and returns its S3 prefix. */
 export async function uploadExperiment(client: S3Client, location: S3Location, tag: string, job: string, folder: string): Promise<string> {
+  const { PutObjectCommand } = sdk();
   const key = `${location.prefix ?? 'tunelab'}/${tag}/${job}/${basename(folder)}`;
   for (const file of filesUnder(folder)) {
     try {
@@ -55,6 +62,7 @@ export async function uploadExperiment(client: S3Client, location: S3Location, t
  * S3 URI of every local folder, so that warnings can name S3 keys.
  */
 export async function downloadStudy(client: S3Client, location: S3Location, tags: string[], cacheDir: string): Promise<Map<string, string>> {
+  const { GetObjectCommand, ListObjectsV2Command } = sdk();
   const prefix = location.prefix ?? 'tunelab';
   const origin = new Map<string, string>();
   for (const tag of tags) {
