@@ -246,4 +246,18 @@ describe('tunelab run (real subprocesses)', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
     expect(existsSync(join(root, 'slow')) && readdirSync(join(root, 'slow')).length).toBeFalsy();
   });
+
+  it('run --storage: the same file as a shared study, workers started here, the budget met exactly', () => {
+    const dir = tempDir();
+    slowScript(dir, 0.05);
+    const file = experimentFile(dir, { method: 'ASHA', budget: { max_trials: 8 }, parallel_bandwidth: 3 });
+    const storage = `sqlite:${join(dir, 'studies.db')}`;
+    const r = runCli(['run', '-f', file, '--storage', storage]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/starting 3 worker\(s\); join from elsewhere with: tunelab study worker 1 --storage/);
+    const status = JSON.parse(runCli(['study', 'status', 'slow', '--storage', storage, '--json']).stdout);
+    expect(status.observations).toBe(8);
+    expect(runCli(['run', '-f', file, '--storage', storage, '--resume']).stderr).toMatch(/--resume does not apply with --storage/);
+    expect(processesWith(dir)).toEqual([]);
+  });
 });

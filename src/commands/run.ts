@@ -1,6 +1,18 @@
 import type { CommandModule } from 'yargs';
+import { UserError } from '../util/errors.js';
 import { signalExitCode } from '../util/signals.js';
 import { numeric } from './flags.js';
+
+/** `run --storage URL`: the same file as a shared study, with this machine's share of the workers. */
+async function runShared(argv: RunArgs): Promise<void> {
+  for (const flag of ['resume', 'experiment_tag', 'results_root'] as const) {
+    if (argv[flag]) throw new UserError(`--${flag} does not apply with --storage: a shared study lives in its store (continue it by running the same file again; export it with tunelab study export)`);
+  }
+  const [{ loadExperimentFile }, { experimentFileOptions }, { runSharedStudy }] = await Promise.all([import('../experiment/load.js'), import('../launchers/methods.js'), import('../study/run.js')]);
+  const definition = await loadExperimentFile(argv.file, experimentFileOptions());
+  const report = await runSharedStudy(definition, { storage: argv.storage, nWorkers: argv.n_workers, storageTimeout: argv.storage_timeout });
+  if (report.exitCodes.some((c) => c !== 0)) process.exitCode = 1;
+}
 
 interface RunArgs {
   file: string;
@@ -9,6 +21,8 @@ interface RunArgs {
   results_root?: string;
   resume: boolean;
   verbose: number;
+  storage?: string;
+  storage_timeout?: number;
 }
 
 export const runCommand: CommandModule<object, RunArgs> = {
@@ -21,8 +35,11 @@ export const runCommand: CommandModule<object, RunArgs> = {
       .option('n_workers', { type: 'string', coerce: numeric('n_workers', { integer: true }), describe: "trials at once (default: the file's parallel_bandwidth)" })
       .option('results_root', { type: 'string', describe: 'results root (default $TUNELAB_ROOT, else ~/tunelab)' })
       .option('resume', { type: 'boolean', default: false, describe: "continue the newest unfinished run of this experiment from its tuner.json (clock and budget continue)" })
-      .option('verbose', { type: 'string', default: '0', coerce: numeric('verbose', { integer: true }), describe: '1: print every trial start, decision and end' }) as never,
+      .option('verbose', { type: 'string', default: '0', coerce: numeric('verbose', { integer: true }), describe: '1: print every trial start, decision and end' })
+      .option('storage', { type: 'string', describe: 'tune as a shared study in this store (sqlite:PATH or postgresql://...): start n_workers study workers here; other machines join with tunelab study worker' })
+      .option('storage_timeout', { type: 'string', coerce: numeric('storage_timeout'), describe: 'seconds each worker retries an unreachable store (with --storage)' }) as never,
   handler: async (argv) => {
+    if (argv.storage !== undefined) return runShared(argv);
     const { runExperimentFile } = await import('../launchers/run.js');
     const report = await runExperimentFile({
       file: argv.file,

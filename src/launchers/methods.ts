@@ -170,6 +170,11 @@ export const methodDefinitions: Record<string, MethodDefinition> = Object.fromEn
   ].map((m) => [m.name, m]),
 );
 
+/** What the experiment file's validation needs to know of a method registry. */
+export function experimentFileOptions(registry: Record<string, MethodDefinition> = methodDefinitions): { methods: string[]; multiFidelityMethods: string[] } {
+  return { methods: Object.keys(registry), multiFidelityMethods: Object.values(registry).filter((m) => m.multiFidelity).map((m) => m.name) };
+}
+
 export function getMethod(name: string, registry: Record<string, MethodDefinition> = methodDefinitions): MethodDefinition {
   const m = registry[name];
   if (!m) throw unknownName('method', name, Object.keys(registry));

@@ -13,7 +13,7 @@ import { UserError } from '../util/errors.js';
 import { gitCommit, tunelabVersion } from '../util/package-info.js';
 import { createRng } from '../util/rng.js';
 import { type ExperimentOutcome, checkWritableRoot, previousRuns, runInFolder, runSeed } from './experiment.js';
-import { type MethodDefinition, getMethod, methodDefinitions } from './methods.js';
+import { type MethodDefinition, experimentFileOptions, getMethod, methodDefinitions } from './methods.js';
 import { type Log, budgetProgressCallback, trialLinesCallback, verboseCallback } from './reporting.js';
 
 export interface RunOptions {
@@ -60,10 +60,7 @@ const PROBLEM_KEYS = ['parameters', 'metrics', 'resource'] as const;
 export async function runExperimentFile(options: RunOptions, context: RunContext = {}): Promise<RunReport> {
   const log = context.log ?? ((line: string) => console.log(line));
   const methods = context.methods ?? methodDefinitions;
-  const definition = await loadExperimentFile(options.file, {
-    methods: Object.keys(methods),
-    multiFidelityMethods: Object.values(methods).filter((m) => m.multiFidelity).map((m) => m.name),
-  });
+  const definition = await loadExperimentFile(options.file, experimentFileOptions(methods));
   const method = getMethod(definition.method ?? (definition.resource ? 'ASHA' : 'BO'), methods);
   const tag = options.experimentTag ?? definition.name;
   if (!tag || /[/\\]/.test(tag)) throw new UserError(`--experiment_tag must be a non-empty name without slashes, got '${tag}'`);
