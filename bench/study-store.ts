@@ -34,7 +34,7 @@ const experimentData = (name: string, method: string, budget: number, bandwidth:
   method,
   budget: { max_trials: budget },
   parallel_bandwidth: bandwidth,
-  study: { initial_random: 5, buffer: 2, lease_seconds: 60 },
+  study: { initial_random: 5, buffer: 4, max_threshold: 2, lease_seconds: 60 },
 });
 
 const objective = (c: Record<string, unknown>) => (Number(c.x) - 0.3) ** 2 + (Number(c.y) - 0.6) ** 2 + Number(c.k) / 1000;

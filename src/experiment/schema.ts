@@ -77,9 +77,12 @@ export const experimentSchema = z
         /** Random suggestions before the model takes over (CANDLE's INIT_SIZE; default: method_options.num_init_random, else max(5, parallel_bandwidth)). */
         initial_random: positiveInt.optional(),
         /** Ready suggestions kept above the open ones, so that no worker waits for a model fit (CANDLE's NUM_BUFFER). */
-        buffer: z.number().int().min(0).default(1),
-        /** Observations arriving within batch_window seconds of each other are batched this many per refit (CANDLE's MAX_THRESHOLD). */
-        max_threshold: positiveInt.default(4),
+        buffer: z.number().int().min(0).default(2),
+        /**
+         * Observations arriving within batch_window seconds of each other are batched this many per
+         * refit (CANDLE's MAX_THRESHOLD); above `buffer`, the buffer runs dry while a batch gathers.
+         */
+        max_threshold: positiveInt.default(2),
         batch_window: z.number().positive().default(15),
         /** Seconds a worker holds its suggestion without renewing it; then the suggestion is recovered. */
         lease_seconds: z.number().positive().default(60),

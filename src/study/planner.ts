@@ -165,8 +165,8 @@ const outOfTime = (ctx: StudyPlanContext, view: StudyView) => {
 };
 
 /** How many suggestions the buffer wants outstanding (open + ready): every worker's, plus the buffer, within the budget. */
-function outstandingTarget(ctx: StudyPlanContext, view: StudyView): number {
-  return Math.min(ctx.definition.parallelBandwidth + ctx.settings.buffer, budgetOf(ctx.definition) - view.done);
+export function outstandingTarget(ctx: StudyPlanContext, done: number): number {
+  return Math.min(ctx.definition.parallelBandwidth + ctx.settings.buffer, budgetOf(ctx.definition) - done);
 }
 
 /**
@@ -208,22 +208,32 @@ export function planClaim(ctx: StudyPlanContext, view: StudyView): Plan {
   if (view.ready.length > 0) {
     const claim = view.ready[0].id;
     open++;
-    const deficit = outstandingTarget(ctx, view) - (open + view.ready.length - 1);
+    const deficit = outstandingTarget(ctx, view.done) - (open + view.ready.length - 1);
     return { changes: { abandon, claim }, result: 'claimed', refillDue: modelBased && deficit > 0 && refillAllowed(ctx, view, view.ready.length - 1) };
   }
-  const n = modelBased ? Math.max(1, outstandingTarget(ctx, view) - open) : 1;
-  const configs = ctx.searcher.propose(n, pendingOf(ctx, view));
+  // one config in the transaction; a model-based searcher's buffer is refilled after it, off the lock
+  const configs = ctx.searcher.propose(1, pendingOf(ctx, view));
   if (configs.length === 0) return open > 0 ? none('wait', { abandon }) : none('exhausted', { abandon, complete: true });
-  return { changes: { abandon, create: { configs, claimFirst: true }, refilled: modelBased }, result: 'claimed', refillDue: false };
+  return { changes: { abandon, create: { configs, claimFirst: true } }, result: 'claimed', refillDue: modelBased && outstandingTarget(ctx, view.done) > open + 1 };
 }
 
-/** Tops the buffer up to its target in one batch (one model fit), if it is still short when the transaction runs. */
-export function planRefill(ctx: StudyPlanContext, view: StudyView): Plan {
+/** How many suggestions the buffer lacks (0: none, or not yet: CANDLE's batching), and what is pending now. */
+export function refillNeed(ctx: StudyPlanContext, view: StudyView): { n: number; pending: SuggestionRecord[] } {
   ctx.cache.apply(view);
-  const nothing: Plan = { changes: {}, result: 'wait', refillDue: false };
-  if (view.study.status !== 'running' || outOfTime(ctx, view)) return nothing;
-  const deficit = outstandingTarget(ctx, view) - view.open.length - view.ready.length;
-  if (deficit <= 0 || !refillAllowed(ctx, view, view.ready.length)) return nothing;
-  const configs = ctx.searcher.propose(deficit, pendingOf(ctx, view));
-  return { changes: { create: { configs, claimFirst: false }, refilled: true }, result: 'wait', refillDue: false };
+  if (view.study.status !== 'running' || outOfTime(ctx, view)) return { n: 0, pending: [] };
+  const deficit = outstandingTarget(ctx, view.done) - view.open.length - view.ready.length;
+  return { n: deficit > 0 && refillAllowed(ctx, view, view.ready.length) ? deficit : 0, pending: pendingOf(ctx, view) };
+}
+
+/**
+ * Stores a batch proposed outside the lock (from the view refillNeed saw), as many as the buffer
+ * still lacks; a config another worker was given meanwhile is dropped.
+ */
+export function planRefill(ctx: StudyPlanContext, view: StudyView, configs: readonly Config[]): SuggestionChanges {
+  const { n } = refillNeed(ctx, view);
+  const { configSpace } = ctx.definition;
+  const taken = new Set([...view.open, ...view.ready].map((s) => configKey(configSpace, s.config)));
+  for (const s of view.newSuggestions) taken.add(configKey(configSpace, s.config));
+  const fresh = configs.filter((c) => !taken.has(configKey(configSpace, c))).slice(0, n);
+  return fresh.length > 0 ? { create: { configs: fresh, claimFirst: false }, refilled: true } : {};
 }

@@ -4,6 +4,7 @@ import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
 import { logFromRow, observationFromRow, reportFromRow, levelsReached, rungDecision, studyFromRow, suggestionFromRow, tellRefusal, workerFromRow } from './rows.js';
 import {
   type Cursor,
+  type FreeClaim,
   type LogLine,
   type LogRecord,
   type NewObservation,
@@ -186,36 +187,51 @@ export class PostgresStore implements StudyStore {
     await this.pool.query('UPDATE studies SET status = $1, stop_mode = $2 WHERE id = $3', [status, stopMode, studyId]);
   }
 
+  /** The view's statements (StudyView): with `lock`, after taking the study's suggestion lock in a transaction. */
+  private async view(c: PoolClient, studyId: number, since: Cursor, lock: boolean): Promise<StudyView> {
+    const id = lit(c, studyId);
+    const res = results(
+      await c.query(
+        `${lock ? `BEGIN; SELECT pg_advisory_xact_lock(${SUGGESTION_LOCK}, ${id});` : ''}
+         SELECT * FROM studies WHERE id = ${id};
+         SELECT (SELECT count(*)::int FROM observations WHERE study_id = ${id}) AS done,
+                (SELECT coalesce(json_agg(g ORDER BY g.id), '[]') FROM suggestions g WHERE g.study_id = ${id} AND g.state IN ('open', 'ready')) AS active;
+         SELECT * FROM observations WHERE study_id = ${id} AND id > ${lit(c, since.observation)} ORDER BY id;
+         SELECT id, config FROM suggestions WHERE study_id = ${id} AND id > ${lit(c, since.suggestion)} ORDER BY id`,
+      ),
+    );
+    const [studyRes, countsRes, obsRes, newRes] = res.slice(lock ? 2 : 0);
+    if (studyRes.rows.length === 0) throw new Error(`study ${studyId} is not in ${this.url}`);
+    // done and the active suggestions come from one statement, hence one snapshot: a tell committing
+    // in between cannot make its suggestion count neither as open nor as done
+    const active = (countsRes.rows[0].active as Row[]).map(suggestionFromRow);
+    return {
+      study: studyFromRow(studyRes.rows[0]),
+      now: Date.now(),
+      done: Number(countsRes.rows[0].done),
+      open: active.filter((s) => s.state === 'open'),
+      ready: active.filter((s) => s.state === 'ready'),
+      newObservations: obsRes.rows.map(observationFromRow),
+      newSuggestions: newRes.rows.map((r) => ({ id: Number(r.id), config: JSON.parse(String(r.config)) })),
+    };
+  }
+
+  async readView(studyId: number, since: Cursor): Promise<StudyView> {
+    const c = await this.pool.connect();
+    try {
+      return await this.view(c, studyId, since, false);
+    } finally {
+      c.release();
+    }
+  }
+
   async suggest(studyId: number, worker: WorkerIdentity, leaseSeconds: number, since: Cursor, plan: (view: StudyView) => SuggestionChanges): Promise<SuggestionOutcome> {
     return this.transaction(async (c) => {
       const id = lit(c, studyId);
       // one round trip under the lock for reading, one for writing and committing: the lock
       // serialises the study's suggestions, so its holding time bounds the store's throughput
-      const [, , studyRes, countsRes, obsRes, newRes] = results(
-        await c.query(
-          `BEGIN;
-           SELECT pg_advisory_xact_lock(${SUGGESTION_LOCK}, ${id});
-           SELECT * FROM studies WHERE id = ${id};
-           SELECT (SELECT count(*)::int FROM observations WHERE study_id = ${id}) AS done,
-                  (SELECT coalesce(json_agg(g ORDER BY g.id), '[]') FROM suggestions g WHERE g.study_id = ${id} AND g.state IN ('open', 'ready')) AS active;
-           SELECT * FROM observations WHERE study_id = ${id} AND id > ${lit(c, since.observation)} ORDER BY id;
-           SELECT id, config FROM suggestions WHERE study_id = ${id} AND id > ${lit(c, since.suggestion)} ORDER BY id`,
-        ),
-      );
-      if (studyRes.rows.length === 0) throw new Error(`study ${studyId} is not in ${this.url}`);
-      const now = Date.now();
-      // done and the active suggestions come from one statement, hence one snapshot: a tell committing
-      // in between cannot make its suggestion count neither as open nor as done
-      const active = (countsRes.rows[0].active as Row[]).map(suggestionFromRow);
-      const view: StudyView = {
-        study: studyFromRow(studyRes.rows[0]),
-        now,
-        done: Number(countsRes.rows[0].done),
-        open: active.filter((s) => s.state === 'open'),
-        ready: active.filter((s) => s.state === 'ready'),
-        newObservations: obsRes.rows.map(observationFromRow),
-        newSuggestions: newRes.rows.map((r) => ({ id: Number(r.id), config: JSON.parse(String(r.config)) })),
-      };
+      const view = await this.view(c, studyId, since, true);
+      const now = view.now;
       const changes = plan(view);
       const lease = now + leaseSeconds * 1000;
       const statements: string[] = [];
@@ -251,15 +267,23 @@ export class PostgresStore implements StudyStore {
     });
   }
 
-  async createIfFree(studyId: number, worker: WorkerIdentity, leaseSeconds: number, config: Config, limits: SuggestionLimits): Promise<SuggestionRecord | undefined> {
+  async claimIfFree(studyId: number, worker: WorkerIdentity, leaseSeconds: number, config: Config | undefined, limits: SuggestionLimits): Promise<FreeClaim | undefined> {
     const now = Date.now();
     if (limits.deadline !== null && now >= limits.deadline) return undefined;
     return this.transaction(async (c) => {
       const id = lit(c, studyId);
       const budget = Number.isFinite(limits.budget) ? lit(c, limits.budget) : 'NULL';
-      // one round trip, and the lock is held inside the server only: it is taken by its own
-      // statement so that the counting statement's snapshot comes after it (READ COMMITTED)
-      const [, , inserted] = results(
+      const [workerId, host, pid, lease, at] = [worker.workerId, worker.host, worker.pid, now + leaseSeconds * 1000, now].map((v) => lit(c, v));
+      const create = config
+        ? `, created AS (
+             INSERT INTO suggestions (study_id, config, state, worker_id, host, pid, lease_expires_at, attempts, created_at, assigned_at)
+             SELECT ${id}, ${lit(c, JSON.stringify(config))}, 'open', ${workerId}, ${host}, ${pid}, ${lease}, 1, ${at}, ${at} FROM ok WHERE ok.ready IS NULL RETURNING *
+           )`
+        : '';
+      // one round trip, so that the lock is held inside the server only (a round trip under it costs
+      // a scheduler wake-up on a busy machine); the lock has its own statement so that the next
+      // statement's snapshot comes after it (READ COMMITTED)
+      const [, , picked] = results(
         await c.query(
           `BEGIN;
            SELECT pg_advisory_xact_lock(${SUGGESTION_LOCK}, ${id});
@@ -267,16 +291,21 @@ export class PostgresStore implements StudyStore {
              SELECT (SELECT status FROM studies WHERE id = ${id}) AS status,
                     (SELECT count(*) FROM observations WHERE study_id = ${id}) AS done,
                     (SELECT count(*) FROM suggestions WHERE study_id = ${id} AND state = 'open') AS open,
-                    (SELECT count(*) FROM suggestions WHERE study_id = ${id} AND (state = 'ready' OR (state = 'open' AND lease_expires_at <= ${lit(c, now)}))) AS special
-           )
-           INSERT INTO suggestions (study_id, config, state, worker_id, host, pid, lease_expires_at, attempts, created_at, assigned_at)
-           SELECT ${id}, ${lit(c, JSON.stringify(config))}, 'open', ${lit(c, worker.workerId)}, ${lit(c, worker.host)}, ${lit(c, worker.pid)}, ${lit(c, now + leaseSeconds * 1000)}, 1, ${lit(c, now)}, ${lit(c, now)}
-           FROM c WHERE c.status = 'running' AND c.special = 0 AND c.open < ${lit(c, limits.bandwidth)} AND (${budget} IS NULL OR c.done + c.open < ${budget})
-           RETURNING *;
+                    (SELECT count(*) FROM suggestions WHERE study_id = ${id} AND state = 'open' AND lease_expires_at <= ${at}) AS expired,
+                    (SELECT count(*) FROM suggestions WHERE study_id = ${id} AND state = 'ready') AS n_ready,
+                    (SELECT min(id) FROM suggestions WHERE study_id = ${id} AND state = 'ready') AS ready
+           ), ok AS (
+             SELECT * FROM c WHERE c.status = 'running' AND c.expired = 0 AND c.open < ${lit(c, limits.bandwidth)} AND (${budget} IS NULL OR c.done + c.open < ${budget})
+           ), claimed AS (
+             UPDATE suggestions SET state = 'open', worker_id = ${workerId}, host = ${host}, pid = ${pid}, lease_expires_at = ${lease}, attempts = attempts + 1, assigned_at = ${at}
+             WHERE id = (SELECT ready FROM ok) RETURNING *
+           )${create}
+           SELECT p.*, ok.done, ok.open AS n_open, ok.n_ready FROM (SELECT * FROM claimed${config ? ' UNION ALL SELECT * FROM created' : ''}) p, ok;
            COMMIT`,
         ),
       );
-      return inserted.rows[0] ? suggestionFromRow(inserted.rows[0]) : undefined;
+      const row = picked.rows[0];
+      return row && { claimed: suggestionFromRow(row), done: Number(row.done), open: Number(row.n_open), ready: Number(row.n_ready) };
     });
   }
 

@@ -7,6 +7,7 @@ import { logFromRow, observationFromRow, reportFromRow, levelsReached, rungDecis
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
 import {
   type Cursor,
+  type FreeClaim,
   type LogLine,
   type LogRecord,
   type NewObservation,
@@ -143,19 +144,29 @@ export class SqliteStore implements StudyStore {
     this.write(() => this.q('UPDATE studies SET status = ?, stop_mode = ? WHERE id = ?').run(status, stopMode, studyId));
   }
 
+  /** The view of a study's state (StudyView); inside a write transaction, under the lock. */
+  private view(studyId: number, since: Cursor, now: number): StudyView {
+    const active = (this.q("SELECT * FROM suggestions WHERE study_id = ? AND state IN ('open', 'ready') ORDER BY id").all(studyId) as Row[]).map(suggestionFromRow);
+    return {
+      study: this.study(studyId),
+      now,
+      done: (this.q('SELECT count(*) AS n FROM observations WHERE study_id = ?').get(studyId) as { n: number }).n,
+      open: active.filter((s) => s.state === 'open'),
+      ready: active.filter((s) => s.state === 'ready'),
+      newObservations: (this.q('SELECT * FROM observations WHERE study_id = ? AND id > ? ORDER BY id').all(studyId, since.observation) as Row[]).map(observationFromRow),
+      newSuggestions: (this.q('SELECT id, config FROM suggestions WHERE study_id = ? AND id > ? ORDER BY id').all(studyId, since.suggestion) as { id: number; config: string }[]).map((r) => ({ id: r.id, config: JSON.parse(r.config) })),
+    };
+  }
+
+  async readView(studyId: number, since: Cursor): Promise<StudyView> {
+    // a read transaction: one consistent snapshot, no write lock
+    return this.db.transaction(() => this.view(studyId, since, Date.now()))();
+  }
+
   async suggest(studyId: number, worker: WorkerIdentity, leaseSeconds: number, since: Cursor, plan: (view: StudyView) => SuggestionChanges): Promise<SuggestionOutcome> {
     return this.write(() => {
       const now = Date.now();
-      const active = (this.q("SELECT * FROM suggestions WHERE study_id = ? AND state IN ('open', 'ready') ORDER BY id").all(studyId) as Row[]).map(suggestionFromRow);
-      const view: StudyView = {
-        study: this.study(studyId),
-        now,
-        done: (this.q('SELECT count(*) AS n FROM observations WHERE study_id = ?').get(studyId) as { n: number }).n,
-        open: active.filter((s) => s.state === 'open'),
-        ready: active.filter((s) => s.state === 'ready'),
-        newObservations: (this.q('SELECT * FROM observations WHERE study_id = ? AND id > ? ORDER BY id').all(studyId, since.observation) as Row[]).map(observationFromRow),
-        newSuggestions: (this.q('SELECT id, config FROM suggestions WHERE study_id = ? AND id > ? ORDER BY id').all(studyId, since.suggestion) as { id: number; config: string }[]).map((r) => ({ id: r.id, config: JSON.parse(r.config) })),
-      };
+      const view = this.view(studyId, since, now);
       const changes = plan(view);
       const lease = now + leaseSeconds * 1000;
       const claim = (id: number) => {
@@ -177,7 +188,7 @@ export class SqliteStore implements StudyStore {
     });
   }
 
-  async createIfFree(studyId: number, worker: WorkerIdentity, leaseSeconds: number, config: Config, limits: SuggestionLimits): Promise<SuggestionRecord | undefined> {
+  async claimIfFree(studyId: number, worker: WorkerIdentity, leaseSeconds: number, config: Config | undefined, limits: SuggestionLimits): Promise<FreeClaim | undefined> {
     return this.write(() => {
       const now = Date.now();
       if (limits.deadline !== null && now >= limits.deadline) return undefined;
@@ -185,13 +196,31 @@ export class SqliteStore implements StudyStore {
         `SELECT (SELECT status FROM studies WHERE id = @study) AS status,
                 (SELECT count(*) FROM observations WHERE study_id = @study) AS done,
                 (SELECT count(*) FROM suggestions WHERE study_id = @study AND state = 'open') AS open,
-                (SELECT count(*) FROM suggestions WHERE study_id = @study AND (state = 'ready' OR (state = 'open' AND lease_expires_at <= @now))) AS special`,
-      ).get({ study: studyId, now }) as { status: string; done: number; open: number; special: number };
-      if (c.status !== 'running' || c.special > 0 || c.open >= limits.bandwidth || c.done + c.open >= limits.budget) return undefined;
-      const info = this.q(
-        "INSERT INTO suggestions (study_id, config, state, worker_id, host, pid, lease_expires_at, attempts, created_at, assigned_at) VALUES (?, ?, 'open', ?, ?, ?, ?, 1, ?, ?)",
-      ).run(studyId, JSON.stringify(config), worker.workerId, worker.host, worker.pid, now + leaseSeconds * 1000, now, now);
-      return suggestionFromRow(this.q('SELECT * FROM suggestions WHERE id = ?').get(Number(info.lastInsertRowid)) as Row);
+                (SELECT count(*) FROM suggestions WHERE study_id = @study AND state = 'open' AND lease_expires_at <= @now) AS expired,
+                (SELECT count(*) FROM suggestions WHERE study_id = @study AND state = 'ready') AS n_ready,
+                (SELECT min(id) FROM suggestions WHERE study_id = @study AND state = 'ready') AS ready`,
+      ).get({ study: studyId, now }) as { status: string; done: number; open: number; expired: number; n_ready: number; ready: number | null };
+      if (c.status !== 'running' || c.expired > 0 || c.open >= limits.bandwidth || c.done + c.open >= limits.budget) return undefined;
+      const lease = now + leaseSeconds * 1000;
+      let id: number;
+      if (c.ready !== null) {
+        id = c.ready;
+        this.q("UPDATE suggestions SET state = 'open', worker_id = ?, host = ?, pid = ?, lease_expires_at = ?, attempts = attempts + 1, assigned_at = ? WHERE id = ?").run(worker.workerId, worker.host, worker.pid, lease, now, id);
+      } else if (config) {
+        id = Number(
+          this.q("INSERT INTO suggestions (study_id, config, state, worker_id, host, pid, lease_expires_at, attempts, created_at, assigned_at) VALUES (?, ?, 'open', ?, ?, ?, ?, 1, ?, ?)").run(
+            studyId,
+            JSON.stringify(config),
+            worker.workerId,
+            worker.host,
+            worker.pid,
+            lease,
+            now,
+            now,
+          ).lastInsertRowid,
+        );
+      } else return undefined;
+      return { claimed: suggestionFromRow(this.q('SELECT * FROM suggestions WHERE id = ?').get(id) as Row), done: c.done, open: c.open, ready: c.n_ready };
     });
   }
 

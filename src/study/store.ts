@@ -170,6 +170,14 @@ export interface SuggestionLimits {
   deadline: number | null;
 }
 
+/** A suggestion claimed in one step, with what the study held just before (for the buffer's refill). */
+export interface FreeClaim {
+  claimed: SuggestionRecord;
+  done: number;
+  open: number;
+  ready: number;
+}
+
 /** ASHA's stopping rule across workers: rung levels, η and the mode (DESIGN.md §3, HyperbandScheduler). */
 export interface RungRule {
   levels: readonly number[];
@@ -210,12 +218,15 @@ export interface StudyStore {
    */
   suggest(studyId: number, worker: WorkerIdentity, leaseSeconds: number, since: Cursor, plan: (view: StudyView) => SuggestionChanges): Promise<SuggestionOutcome>;
   /**
-   * The common case in one step, for searchers that need no view (random search on an infinite
-   * space): under the study's lock, creates `config` as this worker's open suggestion if nothing
-   * else needs doing: the study running and within its limits, no expired lease to recover, no
-   * ready suggestion to hand out. Undefined otherwise: the caller then takes `suggest`.
+   * The common cases in one step: under the study's lock, if nothing else needs doing (the study
+   * running and within its limits, no expired lease to recover), hands this worker the oldest ready
+   * suggestion (no `config`: a model-based searcher's buffer), or creates `config` as its open
+   * suggestion when none is ready (random search on an infinite space, which needs no view).
+   * Undefined otherwise: the caller then takes `suggest`.
    */
-  createIfFree(studyId: number, worker: WorkerIdentity, leaseSeconds: number, config: Config, limits: SuggestionLimits): Promise<SuggestionRecord | undefined>;
+  claimIfFree(studyId: number, worker: WorkerIdentity, leaseSeconds: number, config: Config | undefined, limits: SuggestionLimits): Promise<FreeClaim | undefined>;
+  /** The same view without the lock: a consistent snapshot that may be stale once used (the buffer's refill reads it). */
+  readView(studyId: number, since: Cursor): Promise<StudyView>;
   /** Extends the leases of the worker's suggestions; reports the study's status (for `stop`). */
   renew(studyId: number, worker: WorkerIdentity, suggestionIds: readonly number[], leaseSeconds: number, now: number): Promise<RenewOutcome>;
   /**

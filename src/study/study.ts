@@ -7,8 +7,8 @@ import { UserError, unknownName } from '../util/errors.js';
 import { createRng } from '../util/rng.js';
 import { StudyCache } from './cache.js';
 import { type OpenStoreOptions, openStore } from './open.js';
-import { STUDY_METHODS, type StudyMethod, type StudyPlanContext, createStudySearcher, planClaim, planRefill, rungRule, suggestionLimits } from './planner.js';
-import type { RungRule, StoredDefinition, StudyRecord, StudyStore, WorkerIdentity } from './store.js';
+import { type Plan, STUDY_METHODS, outstandingTarget, type StudyMethod, type StudyPlanContext, createStudySearcher, planClaim, planRefill, refillNeed, rungRule, suggestionLimits } from './planner.js';
+import type { RungRule, StoredDefinition, StudyRecord, StudyStore, StudyView, SuggestionChanges, WorkerIdentity } from './store.js';
 
 export interface StudyOptions extends OpenStoreOptions {
   /** `--storage`: a SQLite file or a postgresql:// URL (default: `<results root>/studies.db`). */
@@ -152,6 +152,9 @@ export class Study {
   private renewTimer: NodeJS.Timeout | undefined;
   private renewing: Promise<void> | undefined;
   private refilling: Promise<void> | undefined;
+  /** Transactions of this process under way that take the study's lock (PostgreSQL holds it across round trips). */
+  private lockedCalls = 0;
+  private readonly unlockWaiters: (() => void)[] = [];
   private readonly registered = new Set<string>();
   private stopListeners: ((mode: 'finish' | 'abandon') => void)[] = [];
   private lostListeners: ((suggestionId: number) => void)[] = [];
@@ -213,29 +216,49 @@ export class Study {
     await this.register(worker);
     const { searcher } = this.ctx;
     for (let wait = 20; ; wait = Math.min(1000, wait * 1.5)) {
+      // the one-step path: a ready suggestion of the buffer, or a config that needs no view
       const blind = searcher.proposeBlind?.();
-      if (blind) {
-        const claimed = await this.store.createIfFree(this.id, worker, this.leaseSeconds, blind, suggestionLimits(this.definition, this.record.createdAt));
-        if (claimed) return this.claimed(claimed.id, claimed.config, worker);
-        searcher.giveBack!(blind);
+      if (blind || searcher.modelBased) {
+        const free = await this.locked(() => this.store.claimIfFree(this.id, worker, this.leaseSeconds, blind, suggestionLimits(this.definition, this.record.createdAt)));
+        // a ready suggestion was handed out rather than the blind config (a study's buffer): keep it
+        if (blind && (!free || free.ready > 0)) searcher.giveBack!(blind);
+        if (free) {
+          if (searcher.modelBased && outstandingTarget(this.ctx, free.done) > free.open + free.ready) this.refillSoon();
+          return this.claimed(free.claimed.id, free.claimed.config, worker);
+        }
       }
-      let result = 'wait';
-      let refillDue = false;
-      const outcome = await this.store.suggest(this.id, worker, this.leaseSeconds, this.ctx.cache.cursor, (view) => {
-        const plan = planClaim(this.ctx, view);
-        result = plan.result;
-        refillDue = plan.refillDue;
-        return plan.changes;
-      });
+      // the plan of the transaction that committed (a retried one plans again)
+      const decided: { plan?: Plan } = {};
+      const outcome = await this.locked(() =>
+        this.store.suggest(this.id, worker, this.leaseSeconds, this.ctx.cache.cursor, (view) => {
+          decided.plan = planClaim(this.ctx, view);
+          return decided.plan.changes;
+        }),
+      );
       this.record = outcome.view.study;
       if (outcome.claimed) {
-        if (refillDue) this.refillSoon();
+        if (decided.plan?.refillDue) this.refillSoon();
         return this.claimed(outcome.claimed.id, outcome.claimed.config, worker);
       }
+      const result = decided.plan?.result;
       if (result === 'budget' || result === 'stopped' || result === 'exhausted') return undefined;
       // jittered, so that waiting workers do not poll in step
       await new Promise((r) => setTimeout(r, wait * (0.5 + Math.random())));
     }
+  }
+
+  /** Runs a transaction that takes the study's lock, counted so that unlocked() can wait for none to be open. */
+  private async locked<T>(fn: () => Promise<T>): Promise<T> {
+    this.lockedCalls++;
+    try {
+      return await fn();
+    } finally {
+      if (--this.lockedCalls === 0) for (const w of this.unlockWaiters.splice(0)) w();
+    }
+  }
+
+  private unlocked(): Promise<void> {
+    return new Promise((r) => this.unlockWaiters.push(r));
   }
 
   private claimed(suggestionId: number, config: Config, worker: WorkerIdentity): AskResult {
@@ -244,12 +267,30 @@ export class Study {
     return { suggestionId, config };
   }
 
-  /** Refills the buffer off the asking worker's path: after its trial has started. */
+  /**
+   * Refills the buffer off the asking worker's path (after its trial has started) and off the lock:
+   * the model is fitted and the batch proposed from a snapshot read without the lock, then one short
+   * transaction stores what is still missing. A failed refill leaves the buffer to the next ask.
+   */
   private refillSoon(): void {
     if (this.refilling) return;
-    this.refilling = new Promise<void>((r) => setImmediate(r))
-      .then(() => this.store.suggest(this.id, this.worker, this.leaseSeconds, this.ctx.cache.cursor, (view) => planRefill(this.ctx, view).changes))
-      .then(() => undefined, () => undefined)
+    const suggest = (plan: (view: StudyView) => SuggestionChanges) => this.locked(() => this.store.suggest(this.id, this.worker, this.leaseSeconds, this.ctx.cache.cursor, plan));
+    this.refilling = (async () => {
+      await new Promise<void>((r) => setImmediate(r));
+      const need = refillNeed(this.ctx, await this.store.readView(this.id, this.ctx.cache.cursor));
+      if (need.n <= 0) return;
+      // the fit blocks this process: only once the asking worker has gone on with its suggestion (a
+      // macrotask later), and not while one of its transactions holds the study's lock (nothing runs
+      // between the last check and the fit)
+      for (;;) {
+        await new Promise<void>((r) => setImmediate(r));
+        if (this.lockedCalls === 0) break;
+        await this.unlocked();
+      }
+      const configs = this.ctx.searcher.propose(need.n, need.pending);
+      await suggest((view) => planRefill(this.ctx, view, configs));
+    })()
+      .catch(() => undefined)
       .finally(() => {
         this.refilling = undefined;
       });
