@@ -1,8 +1,9 @@
 /**
  * Local backend costs, on real subprocesses:
  *  (a) overhead per trial: start → first report and start → exit (completion) through the backend,
- *      against running the same script directly with child_process in this process; median of
- *      --repeats trials, one at a time (node and python3 scripts that report once and exit);
+ *      against running the same script directly with child_process in this process; medians of
+ *      --repeats pairs, one trial at a time (node and python3 scripts that report once and exit, and
+ *      a /bin/sh script that echoes the report: next to the backend's own cost);
  *  (b) trials per second with 8 workers for such a script, driven by the Tuner with random search;
  *  (c) this process's CPU while it waits for 4 trials that sleep 5 s, as % of one core.
  * Usage: node dist/bench/local.js [--repeats N] [--trials N]
@@ -34,6 +35,8 @@ const nodeScript = join(root, 'report.cjs');
 writeFileSync(nodeScript, `console.log(${JSON.stringify(REPORT_PREFIX)} + JSON.stringify({ epoch: 1, loss: 0.5 }));\n`);
 const pyScript = join(root, 'report.py');
 writeFileSync(pyScript, `import json\nprint(${JSON.stringify(REPORT_PREFIX)} + json.dumps({'epoch': 1, 'loss': 0.5}), flush=True)\n`);
+const shScript = join(root, 'report.sh');
+writeFileSync(shScript, `echo '${REPORT_PREFIX}{"epoch": 1, "loss": 0.5}'\n`);
 // the interpreter itself: pyenv's python3 is a shell script that costs more than everything measured here
 const python = execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).trim();
 
@@ -77,9 +80,11 @@ async function overhead(name: string, command: readonly string[]): Promise<(stri
     v.push(await viaBackend(b, i));
   }
   await b.close();
+  // the overhead is the median of each pair's difference, which drifting load affects least
   const [d1, d2] = [median(d.map((x) => x[0])), median(d.map((x) => x[1]))];
   const [v1, v2] = [median(v.map((x) => x[0])), median(v.map((x) => x[1]))];
-  return [name, ms(d1), ms(v1), ms(v1 - d1), ms(d2), ms(v2), ms(v2 - d2)];
+  const [o1, o2] = [median(v.map((x, i) => x[0] - d[i][0])), median(v.map((x, i) => x[1] - d[i][1]))];
+  return [name, ms(d1), ms(v1), ms(o1), ms(d2), ms(v2), ms(o2)];
 }
 
 async function throughput(name: string, command: readonly string[]): Promise<(string | number)[]> {
@@ -113,16 +118,16 @@ async function idleCpu(): Promise<(string | number)[]> {
   return [4, wall.toFixed(2), (used * 1000).toFixed(1), ((100 * used) / wall).toFixed(2)];
 }
 
-console.log(`(a) overhead per trial, median of ${repeats} (ms; direct = child_process.spawn in this process)`);
+console.log(`(a) overhead per trial, medians of ${repeats} pairs (ms; direct = child_process.spawn in this process; overhead = median of the pairs' differences)`);
 console.log(
   formatTable(
     ['script', 'direct first report', 'backend first report', 'overhead', 'direct exit', 'backend completion', 'overhead'],
-    [await overhead('node', [process.execPath, nodeScript]), await overhead('python3', [python, pyScript])],
+    [await overhead('node', [process.execPath, nodeScript]), await overhead('python3', [python, pyScript]), await overhead('sh', ['/bin/sh', shScript])],
   ),
 );
 console.log(`\n(b) throughput: ${numTrials} trials that report once and exit, Tuner with random search`);
 console.log(
-  formatTable(['script', 'workers', 'trials', 'failed', 'wall s', 'trials/s'], [await throughput('node', [process.execPath, nodeScript]), await throughput('sh echo', ['/bin/sh', '-c', `echo '${REPORT_PREFIX}{"epoch": 1, "loss": 0.5}'`])]),
+  formatTable(['script', 'workers', 'trials', 'failed', 'wall s', 'trials/s'], [await throughput('node', [process.execPath, nodeScript]), await throughput('sh', ['/bin/sh', shScript])]),
 );
 console.log('\n(c) the tuner waiting for slow trials (sleep 5)');
 console.log(formatTable(['trials', 'wall s', 'tuner CPU ms', '% of a core'], [await idleCpu()]));
