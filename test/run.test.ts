@@ -160,7 +160,8 @@ describe('tunelab run (real subprocesses)', () => {
     const folder = await until('results', () => {
       const tagDir = join(root, 'slow');
       const names = existsSync(tagDir) ? readdirSync(tagDir) : [];
-      return names.length && existsSync(join(tagDir, names[0], 'tuner.json')) && readFileSync(join(tagDir, names[0], 'logs', 'trial-0.stdout'), 'utf8').includes('"epoch": 2') && join(tagDir, names[0]);
+      const log = names.length ? join(tagDir, names[0], 'logs', 'trial-0.stdout') : '';
+      return log && existsSync(log) && readFileSync(log, 'utf8').includes('"epoch": 2') && join(tagDir, names[0]);
     });
     const runId = String(readMetadata(folder).run_id);
     expect(processesWith(runId).length).toBeGreaterThan(0);

@@ -78,8 +78,10 @@ for epoch in range(state["epoch"] + 1, args.epochs + 1):
                 grad[k] += err * f[k] / len(batch)
         w = [wi - args.lr * g for wi, g in zip(w, grad)]
     valid_loss, valid_accuracy = evaluate(w, valid)
+    # report, then save: stopped in between, the resumed trial repeats this epoch (tunelab drops
+    # the repeat) rather than skip it
+    report(epoch=epoch, valid_loss=valid_loss, valid_accuracy=valid_accuracy)
     tmp = ckpt + ".tmp"
     with open(tmp, "w") as fh:
         json.dump({"epoch": epoch, "w": w, "rng": rng.getstate()}, fh)
     os.replace(tmp, ckpt)
-    report(epoch=epoch, valid_loss=valid_loss, valid_accuracy=valid_accuracy)

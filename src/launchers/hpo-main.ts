@@ -5,6 +5,7 @@ import { CHECKPOINT_FILE } from '../tuner/checkpoint.js';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { s3Client, s3JobName, uploadExperiment } from '../results/s3.js';
 import { resultsRoot } from '../results/layout.js';
+import { assertNotInUse } from '../results/lock.js';
 import type { ExtraResultsComposer, TunerCallback } from '../tuner/types.js';
 import type { Tuner } from '../tuner/tuner.js';
 import { UserError } from '../util/errors.js';
@@ -126,6 +127,8 @@ export async function hpoMain(options: HpoMainOptions, context: HpoMainContext =
               report.skipped.push(latest.folder);
               continue;
             }
+            // a live run of the same experiment is refused, whether or not it has a checkpoint yet
+            if (latest) assertNotInUse(latest.folder);
             if (latest && existsSync(join(latest.folder, CHECKPOINT_FILE))) resumeFolder = latest.folder;
             else if (latest) log(`${label}: ${latest.folder} has no ${CHECKPOINT_FILE} to resume from; starting a new run`);
           }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { LocalBackend, checkCommand, killLeftoverTrials } from '../backends/local.js';
 import { type ExperimentDefinition, loadExperimentFile } from '../experiment/load.js';
 import { createExperimentFolder, resultsRoot } from '../results/layout.js';
-import { acquireFolderLock } from '../results/lock.js';
+import { acquireFolderLock, assertNotInUse } from '../results/lock.js';
 import { type ExperimentMetadata, readMetadata, writeMetadata } from '../results/metadata.js';
 import { CHECKPOINT_FILE, readCheckpoint } from '../tuner/checkpoint.js';
 import { Tuner } from '../tuner/tuner.js';
@@ -77,6 +77,8 @@ export async function runExperimentFile(options: RunOptions, context: RunContext
       log(`${definition.name}: already completed in ${latest.folder}; nothing to resume`);
       return { experiment: definition, folder: latest.folder, metadata: readMetadata(latest.folder), alreadyCompleted: true };
     }
+    // a live run of the same experiment is refused, whether or not it has a checkpoint yet
+    if (latest) assertNotInUse(latest.folder);
     if (latest && existsSync(join(latest.folder, CHECKPOINT_FILE))) resumeFolder = latest.folder;
     else log(latest ? `${latest.folder} has no ${CHECKPOINT_FILE} to resume from; starting a new run` : `no earlier run of ${definition.name} with ${method.name} under ${join(root, tag)}; starting a new run`);
   }
@@ -191,6 +193,7 @@ export async function runExperimentFile(options: RunOptions, context: RunContext
       // real trials cannot be replayed: rows and checkpoint go to disk together, every 2 s at most
       flushInterval: 2,
       checkpointInterval: 2,
+      flushWhileIdle: true,
     });
     if (interrupted) tuner.requestStop(interrupted);
     context.onTuner?.(tuner);

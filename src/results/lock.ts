@@ -37,6 +37,15 @@ export function lockIsStale(owner: LockOwner): boolean {
   return owner.host === hostname() && !processAlive(owner.pid);
 }
 
+const inUse = (folder: string, owner: LockOwner) =>
+  new UserError(`${folder} is in use by ${owner.command} (pid ${owner.pid} on ${owner.host}, since ${owner.started}); stop it first (tunelab stop ${folder})`);
+
+/** Refuses (UserError, exit 2) when a live process owns the folder: what --resume checks before choosing a folder. */
+export function assertNotInUse(folder: string): void {
+  const owner = readLock(folder);
+  if (owner && !lockIsStale(owner)) throw inUse(folder, owner);
+}
+
 export interface FolderLock {
   owner: LockOwner;
   /** A dead owner's lock that this one replaced. */
@@ -84,9 +93,7 @@ export function acquireFolderLock(folder: string, command: string): FolderLock {
       };
     }
     const existing = readLock(folder);
-    if (existing && !lockIsStale(existing)) {
-      throw new UserError(`${folder} is in use by ${existing.command} (pid ${existing.pid} on ${existing.host}, since ${existing.started}); stop it first (tunelab stop ${folder})`);
-    }
+    if (existing && !lockIsStale(existing)) throw inUse(folder, existing);
     // stale, or unreadable (a crash between create and write): move it aside, then retry the create
     const aside = `${path}.stale-${process.pid}`;
     try {

@@ -30,6 +30,12 @@ export interface TunerOptions {
   /** Results are flushed every this many seconds of the backend clock (default 60). */
   flushInterval?: number;
   /**
+   * Flush (and checkpoint) on time even while no event arrives, by waiting on the backend no longer
+   * than the next flush (for real-time backends, whose rows a crash must not lose; default false:
+   * a simulator's flushes follow its events).
+   */
+  flushWhileIdle?: boolean;
+  /**
    * tuner.json is written every this many seconds of the backend clock (default 300), always right
    * after a flush, and at the end. A resumed run drops rows written after its checkpoint and
    * recomputes them.
@@ -108,7 +114,11 @@ export class Tuner {
   async run(resumeFrom?: TunerCheckpoint): Promise<TunerSummary> {
     const { folder } = this.options;
     if (resumeFrom) await this.restore(resumeFrom);
-    else if (folder) this.writer = ResultsWriter.create(folder, this.columns);
+    else if (folder) {
+      this.writer = ResultsWriter.create(folder, this.columns);
+      // resumable from the start, not only from the first flush
+      this.saveCheckpoint();
+    }
     this.emit('onStart', this);
     try {
       await this.loop();
@@ -155,7 +165,8 @@ export class Tuner {
     while (!this.criteriaMet()) {
       await this.fillWorkers(nWorkers);
       if (this.running.size === 0) return; // nothing left to run
-      const { results, completed, failed } = await this.backend.poll(deadline);
+      const flushDue = this.options.flushWhileIdle && this.writer?.pending ? this.lastFlushTime + (this.options.flushInterval ?? 60) : Infinity;
+      const { results, completed, failed } = await this.backend.poll(Math.min(deadline, flushDue));
       for (const r of results) {
         await this.onResult(r);
         if (this.criteriaMet()) break;
@@ -222,14 +233,15 @@ export class Tuner {
 
   private record(trial: TrialRecord, r: BackendResult, decision: Decision): void {
     if (!this.writer) return;
+    // a script's report may hold any field: the tuner's own columns win over one named like them
     const row: Record<string, Cell> = {
+      ...r.result.metrics,
       trial_id: trial.id,
       st_tuner_time: r.time,
       st_worker_time: r.workerTime,
       st_worker_iter: r.workerIter,
       st_decision: decision,
       st_status: trial.status,
-      ...r.result.metrics,
       [this.backend.resourceAttr]: r.result.resource,
     };
     for (const name of this.options.configNames) row[`config_${name}`] = trial.config[name];
