@@ -7,6 +7,8 @@ import { HyperbandScheduler } from '../src/schedulers/hyperband.js';
 import type { Searcher } from '../src/schedulers/types.js';
 import { openStore } from '../src/study/open.js';
 import type { ReportRecord, StudyStore } from '../src/study/store.js';
+import { loadExperimentFile } from '../src/experiment/load.js';
+import { runSharedStudy } from '../src/study/run.js';
 import { createStudy, loadStudy } from '../src/study/study.js';
 import { createRng } from '../src/util/rng.js';
 import { cliPath, readRows, tempDir } from './helpers.js';
@@ -333,6 +335,22 @@ describe('shared study on SQLite', () => {
     const loaded = await loadResults({ root: out, tags: ['ops'], warn: () => undefined });
     expect(loaded.runs).toHaveLength(1);
     expect(loaded.runs[0].setup).toBe('RS');
+  });
+
+  it('runSharedStudy (tunelab run -f --storage) creates the study and runs parallel_bandwidth worker processes; a second call continues it', async () => {
+    trialScript(0);
+    const file = experiment('shared', { budget: { max_trials: 9 }, parallel_bandwidth: 3 });
+    const definition = await loadExperimentFile(file, { methods: ['RS', 'BO', 'ASHA'], multiFidelityMethods: ['ASHA'] });
+    const lines: string[] = [];
+    const report = await runSharedStudy(definition, { storage, log: () => undefined, workerOutput: (i, line) => lines.push(`${i} ${line}`) });
+    expect(report.exitCodes).toEqual([0, 0, 0]);
+    expect(report.status.observations).toBe(9);
+    expect(report.status.workers.filter((w) => w.state === 'exited')).toHaveLength(3);
+    expect(lines.filter((l) => /ended: budget/.test(l))).toHaveLength(3);
+    // the same name and problem: the study is loaded, its budget is met already
+    const again = await runSharedStudy(definition, { storage, nWorkers: 1, log: () => undefined, workerOutput: () => undefined });
+    expect(again.studyId).toBe(report.studyId);
+    expect(again.status.observations).toBe(9);
   });
 
   it('a bad experiment file gets a message naming the field, without a stack trace', () => {

@@ -1,13 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { ExperimentDefinition } from '../experiment/load.js';
 import { UserError } from '../util/errors.js';
+import { packageRoot } from '../util/package-info.js';
 import { type StudyStatusReport, studyStatus } from './operate.js';
 import { createStudy } from './study.js';
 
-/** dist/src/cli.js, beside this module's folder. */
-const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'cli.js');
+/** The built CLI (also when this module runs from src/, under the tests). */
+const CLI = join(packageRoot, 'dist', 'src', 'cli.js');
 
 export interface SharedStudyOptions {
   /** `--storage` (default: the SQLite file under the results root). */
