@@ -145,14 +145,18 @@ while True: time.sleep(1)
 
   it("completion is decided on the script's exit, not on pipes a descendant holds; what it left is ended", async () => {
     // one descendant obeys SIGTERM, one ignores it; both hold the trial's stdout and stderr
-    const { b, runId } = backend('(sleep 300) & (trap "" TERM; exec sleep 301) & echo "[tunelab] {\\"epoch\\": 1, \\"loss\\": 0.5}"; exit 0;', { killGrace: 60 });
+    // the script reports and exits only once the stubborn one ignores TERM (else, on a loaded machine,
+    // the group's TERM could reach that subshell before its trap)
+    const ready = join(tempDir(), 'ready');
+    const { b, runId } = backend(`(sleep 300) & (trap "" TERM; touch ${ready}; exec sleep 301) & while [ ! -e ${ready} ]; do sleep 0.02; done; echo "[tunelab] {\\"epoch\\": 1, \\"loss\\": 0.5}"; exit 0;`, { killGrace: 60 });
     await b.start(0, {});
     const polls = await drain(b, (ps) => ps.some((p) => p.completed.length + p.failed.length > 0));
     expect(polls.flatMap((p) => p.completed)).toEqual([0]);
     expect(polls.flatMap((p) => p.results).map((r) => r.result.metrics.loss)).toEqual([0.5]);
-    // decided while the stubborn one still holds the pipes (its SIGKILL comes after 60 s)
+    // decided while the stubborn one still holds the pipes (its SIGKILL comes after 60 s); the other one obeyed TERM
+    const commandLines = () => runProcesses(runId).map((p) => readFileSync(`/proc/${p.pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim());
+    await eventually('only the stubborn descendant is left', () => JSON.stringify(commandLines()) === JSON.stringify(['sleep 301']));
     const left = runProcesses(runId);
-    expect(left.map((p) => readFileSync(`/proc/${p.pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim())).toEqual(['sleep 301']);
     const pgids = new Set(left.map((p) => p.pgid));
     process.kill(left[0].pid, 'SIGKILL');
     await b.close();

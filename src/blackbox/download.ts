@@ -129,12 +129,22 @@ function convert(file: DataFile, data: Uint8Array, from: string): Buffer {
   }
 }
 
+/** Tries of a download whose connection fails (a reset, a refused connection) before giving up. */
+const FETCH_ATTEMPTS = 3;
+/** Seconds a download may take before it is abandoned (the public tables are tens of MB). */
+const FETCH_TIMEOUT = 300;
+
 async function fetchBytes(url: string): Promise<Buffer> {
-  let response: Response;
-  try {
-    response = await fetch(url);
-  } catch (e) {
-    throw new UserError(`cannot fetch ${url}: ${(e as Error).message}${(e as { cause?: Error }).cause ? ` (${(e as { cause: Error }).cause.message})` : ''}`, 1);
+  let response: Response | undefined;
+  for (let attempt = 1; !response; attempt++) {
+    try {
+      response = await fetch(url, { signal: AbortSignal.timeout(FETCH_TIMEOUT * 1000) });
+    } catch (e) {
+      const reason = `${(e as Error).message}${(e as { cause?: Error }).cause ? ` (${(e as { cause: Error }).cause.message})` : ''}`;
+      if (attempt >= FETCH_ATTEMPTS || (e as Error).name === 'TimeoutError') throw new UserError(`cannot fetch ${url}: ${reason}${attempt > 1 ? ` (after ${attempt} attempts)` : ''}`, 1);
+      // a reset connection (e.g. a keep-alive socket the server closed) usually works on a new one
+      await new Promise((r) => setTimeout(r, 200 * 2 ** attempt));
+    }
   }
   if (!response.ok) throw new UserError(`cannot fetch ${url}: HTTP ${response.status} ${response.statusText}`, 1);
   try {
