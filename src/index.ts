@@ -44,18 +44,25 @@ export {
   methodDefinitions,
   getMethod,
   withFixedHyperparameters,
+  experimentFileOptions,
   randomSearch,
   hyperbandRandom,
   bayesOpt,
   mobster,
   type MethodDefinition,
   type MethodArguments,
+  type MethodOptions,
 } from './launchers/methods.js';
 export { hpoMain, seedRange, type HpoMainOptions, type HpoMainContext, type HpoMainReport } from './launchers/hpo-main.js';
 export { launchRemote, planJobs, type RemoteJob, type LaunchRemoteOptions, type JobOutcome } from './launchers/launch-remote.js';
 export { runSageMakerJob, trainingJobName, type SageMakerJobOptions } from './launchers/sagemaker-jobs.js';
 export { runExperiment, runSeed, type ExperimentSpec, type ExperimentOutcome } from './launchers/experiment.js';
 export { formatTable } from './launchers/reporting.js';
+export { runExperimentFile, type RunOptions, type RunContext, type RunReport } from './launchers/run.js';
+export { loadExperimentFile, parseExperiment, type ExperimentDefinition, type ExperimentFileOptions } from './experiment/load.js';
+export { experimentSchema, type ExperimentFileInput, type ExperimentFileData } from './experiment/schema.js';
+export { isFeasible, type Constraint } from './schedulers/constraints.js';
+export { acquireFolderLock, readLock, type LockOwner, type FolderLock } from './results/lock.js';
 
 export { readExperiment, type ExperimentResults, type ResultRow } from './results/read.js';
 export { loadResults, type LoadOptions, type LoadedResults, type Run } from './plotting/load.js';

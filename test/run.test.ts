@@ -128,6 +128,22 @@ describe('tunelab run (real subprocesses)', () => {
     expect(readFileSync(join(folder, 'logs', `trial-${c.trial_id}.stdout`), 'utf8')).toContain('[tunelab] {"epoch": 1');
   });
 
+  it('tunes the TypeScript example (the MLP on the penguins, checkpoints per epoch) with ASHA-PROMOTION', () => {
+    const root = tempDir();
+    const r = runCli(['run', '-f', join(examples, 'own-model', 'experiment.yml'), '--results_root', root]);
+    expect(r.status).toBe(0);
+    const folder = onlyFolder(root, 'penguins-mlp');
+    expect(readMetadata(folder).status).toBe('completed');
+    const rows = readRows(join(folder, 'results.csv.gz'));
+    const byTrial = new Map<number, number[]>();
+    for (const row of rows) byTrial.set(row.trial_id as number, [...(byTrial.get(row.trial_id as number) ?? []), row.epoch as number]);
+    expect(byTrial.size).toBe(30);
+    for (const epochs of byTrial.values()) expect(epochs).toEqual(epochs.map((_, i) => i + 1));
+    // the promoted trials reached the end of the budget in their checkpoint folders
+    expect(Math.max(...rows.map((x) => x.epoch as number))).toBe(27);
+    expect(Math.min(...rows.filter((x) => x.epoch === 27).map((x) => x.valid_loss as number))).toBeLessThan(0.4);
+  });
+
   it('a constraint: BO on the penguins MLP never calls an infeasible trial best, in the summary, best, status and the plot curves', async () => {
     const root = tempDir();
     const r = runCli(['run', '-f', join(examples, 'constrained', 'experiment.yml'), '--results_root', root]);

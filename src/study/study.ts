@@ -2,7 +2,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Config } from '../config-space/index.js';
 import { type ExperimentDefinition, loadExperimentFile, parseExperiment } from '../experiment/load.js';
-import { methodDefinitions } from '../launchers/methods.js';
+import { experimentFileOptions } from '../launchers/methods.js';
 import { UserError, unknownName } from '../util/errors.js';
 import { createRng } from '../util/rng.js';
 import { StudyCache } from './cache.js';
@@ -56,10 +56,6 @@ export interface OptimizeSummary {
   lost: number;
 }
 
-const parseOptions = () => ({
-  methods: Object.keys(methodDefinitions),
-  multiFidelityMethods: Object.values(methodDefinitions).filter((m) => m.multiFidelity).map((m) => m.name),
-});
 
 /** A new worker identity: host, pid and a random part (several workers may share a process). */
 export function newWorkerIdentity(): WorkerIdentity {
@@ -77,7 +73,7 @@ export function studyMethod(definition: ExperimentDefinition): StudyMethod {
 }
 
 function rebuildDefinition(stored: StoredDefinition): ExperimentDefinition {
-  return { ...parseExperiment(stored.source, parseOptions(), stored.file ? { file: stored.file } : undefined), cwd: stored.cwd };
+  return { ...parseExperiment(stored.source, experimentFileOptions(), stored.file ? { file: stored.file } : undefined), cwd: stored.cwd };
 }
 
 /** `store` opened for a study: closed with it unless the caller gave it. */
@@ -92,7 +88,7 @@ async function storeFor(options: StudyOptions): Promise<{ store: StudyStore; own
  * the number of observations across all workers.
  */
 export async function createStudy(experiment: ExperimentDefinition | string, options: CreateStudyOptions = {}): Promise<Study> {
-  const definition = typeof experiment === 'string' ? await loadExperimentFile(experiment, parseOptions()) : experiment;
+  const definition = typeof experiment === 'string' ? await loadExperimentFile(experiment, experimentFileOptions()) : experiment;
   const method = studyMethod(definition);
   const name = options.name ?? definition.name;
   const { store, owned } = await storeFor(options);
