@@ -2,6 +2,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { apiWorkerScript } from './study-helpers.js';
 import { HyperbandScheduler } from '../src/schedulers/hyperband.js';
 import type { Searcher } from '../src/schedulers/types.js';
 import { type LocalPostgres, freePort, startLocalPostgres } from '../src/study/local-postgres.js';
@@ -12,7 +13,6 @@ import { createRng } from '../src/util/rng.js';
 import { cliPath, tempDir } from './helpers.js';
 
 // the study module alone: the whole index loads the plotting stack too, seconds per process on two cores
-const distStudy = join(import.meta.dirname, '..', 'dist', 'src', 'study', 'study.js');
 
 let server: LocalPostgres;
 let root: string;
@@ -108,36 +108,6 @@ function experiment(extra: Record<string, unknown> = {}): string {
   return file;
 }
 
-/** A zero-cost API worker recording (suggestion, pid, start, end) of each evaluation; with 'asha', a learning curve reported per epoch. */
-function apiWorkerScript(): string {
-  const file = join(root, 'api-worker.mjs');
-  writeFileSync(
-    file,
-    `import { appendFileSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { loadStudy } from ${JSON.stringify(distStudy)};
-const [storage, id, log, asha] = process.argv.slice(2);
-const study = await loadStudy(id, { storage });
-const held = [];
-await study.optimize(async (config, trial) => {
-  const start = Date.now();
-  let value = (config.x - 0.3) ** 2;
-  if (asha) {
-    for (let epoch = 1; epoch <= 9; epoch++) {
-      value = config.x + 1 / epoch;
-      if ((await trial.report(epoch, value)) === 'stop') break;
-      await sleep(2);
-    }
-  } else await sleep(Math.random() * 3);
-  held.push([trial.suggestionId, process.pid, start, Date.now()].join(' '));
-  return value;
-});
-appendFileSync(log, held.map((l) => l + '\\n').join(''));
-await study.close();
-`,
-  );
-  return file;
-}
 
 async function withStore<T>(fn: (store: StudyStore) => Promise<T>, url = server.url): Promise<T> {
   const store = await openStore(url);
@@ -163,7 +133,7 @@ describe('shared study on PostgreSQL', () => {
   it('16 worker processes meet a budget of 400 exactly: every suggestion held by one worker at a time, none lost', async () => {
     const study = await createStudy(experiment(), { storage: server.url });
     await study.close();
-    const script = apiWorkerScript();
+    const script = apiWorkerScript(root);
     const log = join(root, 'held.log');
     const workers = Array.from({ length: 16 }, () => start([script, server.url, String(study.id), log]));
     const codes = await Promise.all(workers.map((w) => w.exited));
@@ -221,7 +191,7 @@ describe('shared study on PostgreSQL', () => {
   it('ASHA across worker processes stops the trials that a single-process ASHA on the same reports stops', async () => {
     const study = await createStudy(experiment({ method: 'ASHA', resource: { name: 'epoch', max: 9 }, budget: { max_trials: 60 }, parallel_bandwidth: 4 }), { storage: server.url });
     await study.close();
-    const script = apiWorkerScript();
+    const script = apiWorkerScript(root);
     const workers = Array.from({ length: 4 }, () => start([script, server.url, String(study.id), join(root, 'held.log'), 'asha']));
     expect(await Promise.all(workers.map((w) => w.exited))).toEqual([0, 0, 0, 0]);
     const reports = await withStore((store) => store.listReports(study.id));

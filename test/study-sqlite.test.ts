@@ -2,6 +2,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { apiWorkerScript, overlaps } from './study-helpers.js';
 import { loadResults } from '../src/plotting/load.js';
 import { HyperbandScheduler } from '../src/schedulers/hyperband.js';
 import type { Searcher } from '../src/schedulers/types.js';
@@ -14,7 +15,6 @@ import { createRng } from '../src/util/rng.js';
 import { cliPath, readRows, tempDir } from './helpers.js';
 
 // the study module alone: the whole index loads the plotting stack too, seconds per process on two cores
-const distStudy = join(import.meta.dirname, '..', 'dist', 'src', 'study', 'study.js');
 
 // every process of a test runs with this test's folder in its command line or as its working folder
 let root: string;
@@ -105,55 +105,7 @@ function trialScript(sleep: number) {
   );
 }
 
-/**
- * A zero-cost API worker: optimize() with the objective recording when it held which suggestion
- * (pid, start, end), so that the test can check that no suggestion was held by two workers at once.
- */
-function apiWorkerScript(): string {
-  const file = join(root, 'api-worker.mjs');
-  writeFileSync(
-    file,
-    `import { appendFileSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { loadStudy } from ${JSON.stringify(distStudy)};
-const [storage, id, log, asha] = process.argv.slice(2);
-const study = await loadStudy(id, { storage });
-const held = [];
-await study.optimize(async (config, trial) => {
-  const start = Date.now();
-  let value = (config.x - 0.3) ** 2;
-  if (asha) {
-    for (let epoch = 1; epoch <= 9; epoch++) {
-      value = config.x + 1 / epoch;
-      if ((await trial.report(epoch, value)) === 'stop') break;
-      await sleep(2);
-    }
-  } else await sleep(Math.random() * 3);
-  held.push([trial.suggestionId, process.pid, start, Date.now()].join(' '));
-  return value;
-});
-appendFileSync(log, held.map((l) => l + '\\n').join(''));
-await study.close();
-`,
-  );
-  return file;
-}
 
-/** (suggestion, pid, start, end) intervals from every worker's log: no suggestion in two of them at once. */
-function overlaps(logFile: string): string[] {
-  const bySuggestion = new Map<number, { pid: number; start: number; end: number }[]>();
-  for (const line of readFileSync(logFile, 'utf8').trim().split('\n')) {
-    const [id, pid, start, end] = line.split(' ').map(Number);
-    const list = bySuggestion.get(id) ?? [];
-    list.push({ pid, start, end });
-    bySuggestion.set(id, list);
-  }
-  const out: string[] = [];
-  for (const [id, list] of bySuggestion) {
-    for (let i = 0; i < list.length; i++) for (let j = i + 1; j < list.length; j++) if (list[i].start < list[j].end && list[j].start < list[i].end) out.push(`suggestion ${id}: ${JSON.stringify([list[i], list[j]])}`);
-  }
-  return out;
-}
 
 async function withStore<T>(fn: (store: StudyStore) => Promise<T>): Promise<T> {
   const store = await openStore(storage);
@@ -168,7 +120,7 @@ describe('shared study on SQLite', () => {
   it('8 worker processes meet a budget of 400 exactly: every suggestion held by one worker at a time, none lost', async () => {
     const study = await createStudy(experiment('budget'), { storage });
     await study.close();
-    const script = apiWorkerScript();
+    const script = apiWorkerScript(root);
     const log = join(root, 'held.log');
     const workers = Array.from({ length: 8 }, () => start([script, storage, String(study.id), log]));
     const codes = await Promise.all(workers.map((w) => w.exited));
@@ -264,7 +216,7 @@ describe('shared study on SQLite', () => {
     const file = experiment('asha', { method: 'ASHA', resource: { name: 'epoch', max: 9 }, budget: { max_trials: 60 }, parallel_bandwidth: 4 });
     const study = await createStudy(file, { storage });
     await study.close();
-    const script = apiWorkerScript();
+    const script = apiWorkerScript(root);
     const log = join(root, 'held.log');
     const workers = Array.from({ length: 4 }, () => start([script, storage, String(study.id), log, 'asha']));
     expect(await Promise.all(workers.map((w) => w.exited))).toEqual([0, 0, 0, 0]);
