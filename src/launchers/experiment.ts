@@ -8,12 +8,11 @@ import type { TrialBackend } from '../backends/types.js';
 import { hyperparameters } from '../config-space/index.js';
 import { createExperimentFolder, parseExperimentFolderName } from '../results/layout.js';
 import { acquireFolderLock } from '../results/lock.js';
-import { type ExperimentMetadata, readMetadata, writeMetadata } from '../results/metadata.js';
+import { type ExperimentMetadata, readMetadata, runStamp, writeMetadata } from '../results/metadata.js';
 import { CHECKPOINT_FILE, type TunerCheckpoint, readCheckpoint } from '../tuner/checkpoint.js';
 import { Tuner } from '../tuner/tuner.js';
 import type { ExtraResultsComposer, TunerCallback, TunerSummary } from '../tuner/types.js';
 import { UserError } from '../util/errors.js';
-import { gitCommit, tunelabVersion } from '../util/package-info.js';
 import { createRng, hashSeed } from '../util/rng.js';
 import type { BenchmarkDefinition } from './benchmarks/index.js';
 import type { MethodDefinition } from './methods.js';
@@ -138,11 +137,7 @@ export async function runExperiment(spec: ExperimentSpec): Promise<ExperimentOut
           backend: backendName,
           restrict_configurations: Boolean(spec.restrictConfigurations),
           scheduler: scheduler.metadata(),
-          tunelab_version: tunelabVersion,
-          git_commit: gitCommit(),
-          start_time: new Date().toISOString(),
-          end_time: null,
-          status: 'running',
+          ...runStamp(),
         };
     delete metadata.error;
     delete metadata.stop_reason;

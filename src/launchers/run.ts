@@ -5,12 +5,11 @@ import { LocalBackend, checkCommand, killLeftoverTrials } from '../backends/loca
 import { type ExperimentDefinition, loadExperimentFile } from '../experiment/load.js';
 import { createExperimentFolder, resultsRoot } from '../results/layout.js';
 import { acquireFolderLock, assertNotInUse } from '../results/lock.js';
-import { type ExperimentMetadata, readMetadata, writeMetadata } from '../results/metadata.js';
+import { type ExperimentMetadata, readMetadata, runStamp, writeMetadata } from '../results/metadata.js';
 import { CHECKPOINT_FILE, readCheckpoint } from '../tuner/checkpoint.js';
 import { Tuner } from '../tuner/tuner.js';
 import type { TunerCallback } from '../tuner/types.js';
 import { UserError } from '../util/errors.js';
-import { gitCommit, tunelabVersion } from '../util/package-info.js';
 import { createRng } from '../util/rng.js';
 import { type ExperimentOutcome, checkWritableRoot, previousRuns, runInFolder, runSeed } from './experiment.js';
 import { type MethodDefinition, experimentFileOptions, getMethod, methodDefinitions } from './methods.js';
@@ -152,11 +151,7 @@ export async function runExperimentFile(options: RunOptions, context: RunContext
           experiment: definition.source,
           run_id: runId,
           failed_trials: [],
-          tunelab_version: tunelabVersion,
-          git_commit: gitCommit(),
-          start_time: new Date().toISOString(),
-          end_time: null,
-          status: 'running',
+          ...runStamp(),
         };
     delete metadata.error;
     delete metadata.stop_reason;

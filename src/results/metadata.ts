@@ -1,5 +1,6 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gitCommit, tunelabVersion } from '../util/package-info.js';
 
 export const METADATA_FILE = 'metadata.json';
 
@@ -25,6 +26,11 @@ export interface ExperimentMetadata {
   status: ExperimentStatus;
   error?: string;
   [extra: string]: unknown;
+}
+
+/** The fields every new run's metadata.json starts with: who wrote it, when, and that it runs. */
+export function runStamp(): Pick<ExperimentMetadata, 'tunelab_version' | 'git_commit' | 'start_time' | 'end_time' | 'status'> {
+  return { tunelab_version: tunelabVersion, git_commit: gitCommit(), start_time: new Date().toISOString(), end_time: null, status: 'running' };
 }
 
 /** Written to a temporary file and renamed, so a reader never sees half a file. */
