@@ -170,14 +170,15 @@ describe('tunelab run (real subprocesses)', () => {
   it('SIGTERM stops every trial group, flushes and marks the run stopped; --resume continues clock and budget', async () => {
     const dir = tempDir();
     const root = join(dir, 'results');
-    slowScript(dir, 0.3);
+    slowScript(dir, 0.5);
     const file = experimentFile(dir, { method: 'ASHA', budget: { max_trials: 6 }, parallel_bandwidth: 2 });
     const run = startCli(['run', '-f', file, '--results_root', root]);
-    const folder = await until('results', () => {
+    // some trial in its second epoch (which one ASHA lets continue depends on which reports first)
+    const folder = await until('a trial in its second epoch', () => {
       const tagDir = join(root, 'slow');
       const names = existsSync(tagDir) ? readdirSync(tagDir) : [];
-      const log = names.length ? join(tagDir, names[0], 'logs', 'trial-0.stdout') : '';
-      return log && existsSync(log) && readFileSync(log, 'utf8').includes('"epoch": 2') && join(tagDir, names[0]);
+      const logs = names.length && existsSync(join(tagDir, names[0], 'logs')) ? readdirSync(join(tagDir, names[0], 'logs')).filter((n) => n.endsWith('.stdout')) : [];
+      return logs.some((n) => readFileSync(join(tagDir, names[0], 'logs', n), 'utf8').includes('"epoch": 2')) && join(tagDir, names[0]);
     });
     const runId = String(readMetadata(folder).run_id);
     expect(processesWith(runId).length).toBeGreaterThan(0);
