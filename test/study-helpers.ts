@@ -1,7 +1,10 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** Shared by the SQLite and PostgreSQL study tests. */
+import { cliPath } from './helpers.js';
+
 const distStudy = join(import.meta.dirname, '..', 'dist', 'src', 'study', 'study.js');
 
 /**
@@ -53,4 +56,54 @@ export function overlaps(logFile: string): string[] {
     for (let i = 0; i < list.length; i++) for (let j = i + 1; j < list.length; j++) if (list[i].start < list[j].end && list[j].start < list[i].end) out.push(`suggestion ${id}: ${JSON.stringify([list[i], list[j]])}`);
   }
   return out;
+}
+
+/** Processes whose command line names one of `marks`, or whose working folder is under one. */
+export function processesUnder(marks: string[]): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    if (Number(pid) === process.pid) continue;
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      const cwd = readlinkSync(`/proc/${pid}/cwd`);
+      if (marks.some((m) => cmd.includes(m) || cwd.startsWith(m))) found.push(`${pid}: ${cmd}`);
+    } catch {
+      // it ended while we looked
+    }
+  }
+  return found;
+}
+
+/** The environment of a test's processes: results under its folder. */
+export const studyEnv = (root: string) => ({ ...process.env, TUNELAB_ROOT: join(root, 'results') });
+
+/** `tunelab <args>` run to its end in the test's folder. */
+export function runCli(root: string, args: string[]) {
+  const r = spawnSync(process.execPath, [cliPath, ...args], { encoding: 'utf8', env: studyEnv(root), cwd: root });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+export interface Started {
+  child: ChildProcess;
+  out: { stdout: string; stderr: string };
+  exited: Promise<number | null>;
+}
+
+/** A node process started in the test's folder, its output collected; it joins `children` so the test can end it. */
+export function startProcess(root: string, children: ChildProcess[], argv: string[]): Started {
+  const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: studyEnv(root), cwd: root });
+  children.push(child);
+  const out = { stdout: '', stderr: '' };
+  child.stdout!.on('data', (d) => (out.stdout += d));
+  child.stderr!.on('data', (d) => (out.stderr += d));
+  const exited = new Promise<number | null>((res) => child.on('close', (code) => res(code)));
+  return { child, out, exited };
+}
+
+export async function until(what: string, cond: () => Promise<boolean> | boolean, timeout = 60_000): Promise<void> {
+  const deadline = Date.now() + timeout;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }

@@ -1,8 +1,8 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { apiWorkerScript } from './study-helpers.js';
+import { apiWorkerScript, processesUnder, runCli, startProcess, until } from './study-helpers.js';
 import { HyperbandScheduler } from '../src/schedulers/hyperband.js';
 import type { Searcher } from '../src/schedulers/types.js';
 import { type LocalPostgres, freePort, startLocalPostgres } from '../src/study/local-postgres.js';
@@ -43,46 +43,12 @@ async function settle(find: () => string[]) {
   while (find().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
 }
 
-/** Processes whose command line names one of `marks`, or whose working folder is under one. */
-function ourProcesses(marks: string[]): string[] {
-  const found: string[] = [];
-  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    if (Number(pid) === process.pid) continue;
-    try {
-      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
-      const cwd = readlinkSync(`/proc/${pid}/cwd`);
-      if (marks.some((m) => cmd.includes(m) || cwd.startsWith(m))) found.push(`${pid}: ${cmd}`);
-    } catch {
-      // it ended while we looked
-    }
-  }
-  return found;
-}
 
-const env = () => ({ ...process.env, TUNELAB_ROOT: join(root, 'results') });
 
-function cli(args: string[]) {
-  const r = spawnSync(process.execPath, [cliPath, ...args], { encoding: 'utf8', env: env(), cwd: root });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
-function start(argv: string[]) {
-  const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: env(), cwd: root });
-  children.push(child);
-  const out = { stdout: '', stderr: '' };
-  child.stdout!.on('data', (d) => (out.stdout += d));
-  child.stderr!.on('data', (d) => (out.stderr += d));
-  const exited = new Promise<number | null>((res) => child.on('close', (code) => res(code)));
-  return { child, out, exited };
-}
-
-async function until(what: string, cond: () => Promise<boolean>, timeout = 60_000): Promise<void> {
-  const deadline = Date.now() + timeout;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const ourProcesses = processesUnder;
+const cli = (args: string[]) => runCli(root, args);
+const start = (argv: string[]) => startProcess(root, children, argv);
 
 let names = 0;
 function experiment(extra: Record<string, unknown> = {}): string {

@@ -1,8 +1,8 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { apiWorkerScript, overlaps } from './study-helpers.js';
+import { apiWorkerScript, overlaps, processesUnder, runCli, startProcess, studyEnv, until } from './study-helpers.js';
 import { loadResults } from '../src/plotting/load.js';
 import { HyperbandScheduler } from '../src/schedulers/hyperband.js';
 import type { Searcher } from '../src/schedulers/types.js';
@@ -31,50 +31,13 @@ afterEach(async () => {
   expect(ourProcesses()).toEqual([]);
 });
 
-function ourProcesses(): string[] {
-  const found: string[] = [];
-  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    if (Number(pid) === process.pid) continue;
-    try {
-      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
-      if (cmd.includes(root) || readlinkSync(`/proc/${pid}/cwd`).startsWith(root)) found.push(`${pid}: ${cmd}`);
-    } catch {
-      // it ended while we looked
-    }
-  }
-  return found;
-}
 
-const env = () => ({ ...process.env, TUNELAB_ROOT: join(root, 'results') });
 
-function cli(args: string[]) {
-  const r = spawnSync(process.execPath, [cliPath, ...args], { encoding: 'utf8', env: env(), cwd: root });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
-interface Started {
-  child: ChildProcess;
-  out: { stdout: string; stderr: string };
-  exited: Promise<number | null>;
-}
-
-function start(argv: string[]): Started {
-  const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: env(), cwd: root });
-  children.push(child);
-  const out = { stdout: '', stderr: '' };
-  child.stdout!.on('data', (d) => (out.stdout += d));
-  child.stderr!.on('data', (d) => (out.stderr += d));
-  const exited = new Promise<number | null>((res) => child.on('close', (code) => res(code)));
-  return { child, out, exited };
-}
-
-async function until(what: string, cond: () => Promise<boolean> | boolean, timeout = 60_000): Promise<void> {
-  const deadline = Date.now() + timeout;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const ourProcesses = () => processesUnder([root]);
+const env = () => studyEnv(root);
+const cli = (args: string[]) => runCli(root, args);
+const start = (argv: string[]) => startProcess(root, children, argv);
 
 /** An experiment file (JSON) in the test's folder. */
 function experiment(name: string, extra: Record<string, unknown> = {}): string {
