@@ -251,7 +251,7 @@ async function drain(streams: Readable[]): Promise<boolean> {
 }
 
 async function closeLog(log: WriteStream): Promise<void> {
-  log.end();
+  if (!log.writableEnded) log.end();
   await finished(log).catch(() => undefined);
 }
 
@@ -374,8 +374,11 @@ export class LocalBackend implements TrialBackend {
       child.once('exit', (code, signal) => {
         run.exited = true;
         void run.end(); // what the script left behind
-        drained = drain([stdout, stderr]).then((complete) => {
+        drained = drain([stdout, stderr]).then(async (complete) => {
           reports.end(complete);
+          // the trial's end is told only once its log files hold every line: whoever reads them
+          // then (`tunelab logs`, a study worker shipping them to the store) sees the whole output
+          await Promise.all([closeLog(out), closeLog(err)]);
           if (t.run === run) this.onExit(trialId, t, code, signal);
         });
         resolveExit();
