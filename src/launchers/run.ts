@@ -11,6 +11,7 @@ import { Tuner } from '../tuner/tuner.js';
 import type { TunerCallback } from '../tuner/types.js';
 import { UserError } from '../util/errors.js';
 import { createRng } from '../util/rng.js';
+import { signalExitCode } from '../util/signals.js';
 import { type ExperimentOutcome, checkWritableRoot, previousRuns, runInFolder, runSeed } from './experiment.js';
 import { type MethodDefinition, experimentFileOptions, getMethod, methodDefinitions } from './methods.js';
 import { type Log, budgetProgressCallback, trialLinesCallback, verboseCallback } from './reporting.js';
@@ -100,7 +101,7 @@ export async function runExperimentFile(options: RunOptions, context: RunContext
       // a second signal: no more waiting; the trials' supervisors end their groups when this process is gone
       log(`${signal} again: exiting now`);
       lock.release();
-      process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
+      process.exit(signalExitCode(signal));
     }
     interrupted = signal;
     log(`${signal}: stopping the trials, flushing results and writing ${CHECKPOINT_FILE} (continue with --resume; ${signal} again to exit at once)`);
