@@ -1,40 +1,101 @@
 /**
- * Quality: final best value over 10 seeds per method (median and interquartile range) on the given
- * benchmarks: does BO beat RS, and MOBSTER beat ASHA?
- * Usage: node dist/bench/quality.js [--restrict_configurations] [benchmark ...]   (default: the default benchmarks)
+ * Quality: final best value per method over many seeds (median and interquartile range) on the given
+ * benchmarks, and a two-sided Mann-Whitney U test of MOBSTER against ASHA and RS, and of BO against
+ * RS: does BO beat RS, and MOBSTER beat ASHA, also when the budget holds only a few full trials?
+ * Usage: node dist/bench/quality.js [--budget_fraction 0.1] [--num_seeds 30] [--methods RS,ASHA,BO,MOBSTER]
+ *          [--restrict_configurations] [benchmark ...]   (default: the default benchmarks)
+ * --budget_fraction scales each benchmark's own wallclock budget (1: the default budget).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { quantileSorted } from '../src/plotting/aggregate.js';
+import { normalCdf } from '../src/schedulers/gp/acquisition.js';
 import { defaultBenchmarks, formatTable, getBenchmark, getMethod, runExperiment } from '../src/index.js';
 
+/** The value after `flag`, or `fallback`; exits 2 naming the flag when it is not a positive number. */
+function numberFlag(args: string[], flag: string, fallback: number): number {
+  const i = args.indexOf(flag);
+  if (i < 0) return fallback;
+  const raw = args[i + 1];
+  const v = Number(raw);
+  if (raw === undefined || !(v > 0)) {
+    console.error(`${flag}: expected a positive number, got ${raw ?? 'nothing'}`);
+    process.exit(2);
+  }
+  args.splice(i, 2);
+  return v;
+}
+
+/**
+ * Two-sided p-value of the Mann-Whitney U test (normal approximation with tie correction; fine for
+ * 20+ values per sample, which is what this bench runs).
+ */
+function mannWhitneyP(a: number[], b: number[]): number {
+  const all = [...a.map((v) => ({ v, inA: true })), ...b.map((v) => ({ v, inA: false }))].sort((x, y) => x.v - y.v);
+  const n = all.length;
+  let rankSumA = 0;
+  let tieTerm = 0;
+  for (let i = 0; i < n; ) {
+    let j = i;
+    while (j + 1 < n && all[j + 1].v === all[i].v) j++;
+    const rank = (i + j) / 2 + 1;
+    const t = j - i + 1;
+    tieTerm += t ** 3 - t;
+    for (let k = i; k <= j; k++) if (all[k].inA) rankSumA += rank;
+    i = j + 1;
+  }
+  const [na, nb] = [a.length, b.length];
+  const u = rankSumA - (na * (na + 1)) / 2;
+  const sd = Math.sqrt(((na * nb) / 12) * (n + 1 - tieTerm / (n * (n - 1))));
+  if (sd === 0) return 1;
+  // continuity correction towards the mean
+  const z = Math.max(0, Math.abs(u - (na * nb) / 2) - 0.5) / sd;
+  return Math.min(1, 2 * (1 - normalCdf(z)));
+}
+
 const args = process.argv.slice(2);
+const budgetFraction = numberFlag(args, '--budget_fraction', 1);
+const seeds = Math.round(numberFlag(args, '--num_seeds', 30));
+const methodsAt = args.indexOf('--methods');
+const methods = methodsAt >= 0 ? args.splice(methodsAt, 2)[1].split(',') : ['RS', 'ASHA', 'BO', 'MOBSTER'];
+methods.forEach((m) => getMethod(m));
 // tabulated benchmarks: every searcher picks among the table's configs only
 const restrictConfigurations = args.includes('--restrict_configurations');
 const names = args.filter((a) => a !== '--restrict_configurations');
-const benchmarks = names.length > 0 ? names : defaultBenchmarks();
-const seeds = 10;
-const quantile = (xs: number[], q: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const pos = (s.length - 1) * q;
-  const lo = Math.floor(pos);
-  return s[lo] + (s[Math.min(lo + 1, s.length - 1)] - s[lo]) * (pos - lo);
-};
+const benchmarks = (names.length > 0 ? names : defaultBenchmarks()).map((name) => getBenchmark(name));
+/** Which method each method's row is tested against (only those that run). */
+const comparisons: Record<string, string[]> = { MOBSTER: ['ASHA', 'RS'], BO: ['RS'] };
 const root = mkdtempSync(join(tmpdir(), 'tunelab-quality-'));
-for (const name of benchmarks) {
-  const benchmark = getBenchmark(name);
-  const rows: (string | number)[][] = [];
-  for (const m of ['RS', 'BO', 'ASHA', 'MOBSTER']) {
-    const finals: number[] = [];
-    const t = performance.now();
-    for (let seed = 0; seed < seeds; seed++) {
-      const o = await runExperiment({ tag: 'q', method: getMethod(m), benchmark, seed, masterSeed: 2026, resultsRoot: root, restrictConfigurations });
-      finals.push(o.summary!.best!.value);
+try {
+  for (const benchmark of benchmarks) {
+    const maxWallclockTime = benchmark.maxWallclockTime * budgetFraction;
+    const finals = new Map<string, number[]>();
+    const wall = new Map<string, number>();
+    for (const m of methods) {
+      const values: number[] = [];
+      const t = performance.now();
+      for (let seed = 0; seed < seeds; seed++) {
+        const o = await runExperiment({ tag: 'q', method: getMethod(m), benchmark, seed, masterSeed: 2026, resultsRoot: root, restrictConfigurations, maxWallclockTime, saveTuner: false });
+        if (!o.summary?.best) throw new Error(`${m} on ${benchmark.name}, seed ${seed}: no result (${o.metadata.error ?? o.metadata.status})`);
+        values.push(o.summary.best.value);
+      }
+      finals.set(m, values);
+      wall.set(m, (performance.now() - t) / 1000 / seeds);
+      rmSync(join(root, 'q'), { recursive: true, force: true });
     }
     const f = (x: number) => Number(x.toPrecision(4));
-    rows.push([m, f(quantile(finals, 0.5)), `${f(quantile(finals, 0.25))} – ${f(quantile(finals, 0.75))}`, ((performance.now() - t) / 1000 / seeds).toFixed(1)]);
+    const rows = methods.map((m) => {
+      const s = [...finals.get(m)!].sort((a, b) => a - b);
+      const tests = (comparisons[m] ?? []).filter((o) => finals.has(o)).map((o) => `vs ${o}: ${mannWhitneyP(finals.get(m)!, finals.get(o)!).toFixed(3)}`);
+      return [m, f(quantileSorted(s, 0.5)), `${f(quantileSorted(s, 0.25))} – ${f(quantileSorted(s, 0.75))}`, tests.join(', ') || '–', wall.get(m)!.toFixed(2)];
+    });
+    console.log(
+      `\n${benchmark.name}: final best ${benchmark.metric} (${benchmark.mode}) over ${seeds} seeds, ${benchmark.nWorkers} workers, ` +
+        `${maxWallclockTime} simulated s (${budgetFraction} × the default budget)${restrictConfigurations ? ', configs restricted to the table' : ''}`,
+    );
+    console.log(formatTable(['method', 'median', 'IQR', 'Mann-Whitney p', 'wall s / run'], rows));
   }
-  console.log(`\n${benchmark.name}: final best ${benchmark.metric} (${benchmark.mode}) over ${seeds} seeds, ${benchmark.nWorkers} workers, ${benchmark.maxWallclockTime} simulated s${restrictConfigurations ? ', configs restricted to the table' : ''}`);
-  console.log(formatTable(['method', 'median', 'IQR', 'wall s / run'], rows));
+} finally {
+  rmSync(root, { recursive: true, force: true });
 }
-rmSync(root, { recursive: true, force: true });
