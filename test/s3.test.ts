@@ -65,7 +65,7 @@ describe('results in S3', () => {
       );
       const folder = report.outcomes[0].folder;
       expect(report.uploadFailures).toEqual([folder]);
-      expect(lines.join('\n')).toMatch(new RegExp(`cannot upload .* to s3://study-bucket/tunelab/down/RS/.*\\(the local results stay in ${folder}\\).*ECONNREFUSED`));
+      expect(lines.join('\n')).toMatch(new RegExp(`cannot upload s3://study-bucket/tunelab/down/RS/.*: .*ECONNREFUSED.* \\(the local results stay in ${folder}\\)`));
       expect(readMetadata(folder).status).toBe('completed');
       await expect(plotStudy({ tags: ['down'], root: tempDir(), s3: { location: { bucket: 'study-bucket' } }, out: tempDir(), warn: () => {} })).rejects.toThrow(
         /cannot list s3:\/\/study-bucket\/tunelab\/down\/: .*ECONNREFUSED/,

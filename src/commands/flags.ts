@@ -14,6 +14,16 @@ export function numeric(flag: string, opts: { integer?: boolean } = {}) {
   };
 }
 
+/** A numeric flag that must be above zero. */
+function positive(flag: string) {
+  const parse = numeric(flag);
+  return (raw: unknown) => {
+    const n = parse(raw);
+    if (n <= 0) throw new UserError(`--${flag} must be a positive number, got ${n}`);
+    return n;
+  };
+}
+
 /** The flags of `hpo-main` (and of the commands that fan it out). */
 export function experimentFlags<T>(y: Argv<T>) {
   return y
@@ -31,8 +41,9 @@ export function experimentFlags<T>(y: Argv<T>) {
     .option('save_tuner', { type: 'boolean', default: true, describe: 'write tuner.json checkpoints (needed for --resume)' })
     .option('resume', { type: 'boolean', default: false, describe: 'continue unfinished runs of the same tag/method/benchmark/seed; skip finished ones' })
     .option('restrict_configurations', { type: 'boolean', default: false, describe: 'only suggest configs that the benchmark table holds' })
-    .option('s3_bucket', { type: 'string', describe: 'also upload each finished experiment to this S3 bucket' })
+    .option('s3_bucket', { type: 'string', describe: 'also upload each experiment to this S3 bucket, while it runs and at its end' })
     .option('s3_prefix', { type: 'string', default: 'tunelab', describe: 'S3 key prefix: s3://<bucket>/<prefix>/<tag>/<job>/<folder>/' })
+    .option('s3_sync_interval', { type: 'string', default: '60', coerce: positive('s3_sync_interval'), describe: 'with --s3_bucket: upload a running experiment every this many seconds of wall time' })
     .option('max_failures', { type: 'string', default: '1', coerce: numeric('max_failures', { integer: true }), describe: 'fail an experiment once more trials failed' });
 }
 
@@ -59,5 +70,6 @@ export function hpoMainOptions(a: ExperimentArgv): HpoMainOptions {
     maxFailures: a.max_failures,
     s3Bucket: a.s3_bucket,
     s3Prefix: a.s3_prefix,
+    s3SyncInterval: a.s3_sync_interval,
   };
 }

@@ -35,8 +35,8 @@ export interface ExperimentSpec {
   resumeFolder?: string;
   /** 'simulator' (default) replays the benchmark's blackbox; 'local' runs its training command. */
   backend?: 'simulator' | 'local';
-  /** Receives the tuner once built (e.g. so a SIGINT handler can stop it). */
-  onTuner?: (tuner: Tuner) => void;
+  /** Receives the tuner once built (e.g. so a SIGINT handler can stop it) and its folder (e.g. to stream it to S3). */
+  onTuner?: (tuner: Tuner, folder: string) => void;
   /** Receives notices (e.g. a dead owner's lock taken over). */
   log?: (line: string) => void;
 }
@@ -165,7 +165,7 @@ export async function runExperiment(spec: ExperimentSpec): Promise<ExperimentOut
       callbacks: spec.callbacks,
       maxFailures: spec.maxFailures,
     });
-    spec.onTuner?.(tuner);
+    spec.onTuner?.(tuner, folder);
     return await runInFolder(tuner, backend, folder, metadata, checkpoint);
   } finally {
     lock.release();

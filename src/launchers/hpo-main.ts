@@ -3,7 +3,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { CHECKPOINT_FILE } from '../tuner/checkpoint.js';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { s3Client, s3JobName, uploadExperiment } from '../results/s3.js';
+import { ExperimentStream } from '../cloud/stream.js';
+import { s3Client, s3JobName } from '../results/s3.js';
 import { resultsRoot } from '../results/layout.js';
 import { assertNotInUse } from '../results/lock.js';
 import type { ExtraResultsComposer, TunerCallback } from '../tuner/types.js';
@@ -37,6 +38,8 @@ export interface HpoMainOptions {
   /** Upload every finished experiment to s3://<s3Bucket>/<s3Prefix>/<tag>/<job>/<folder>/. */
   s3Bucket?: string;
   s3Prefix?: string;
+  /** With s3Bucket: seconds of wall time between uploads of a running experiment (default 60). */
+  s3SyncInterval?: number;
 }
 
 export interface HpoMainContext {
@@ -139,6 +142,9 @@ export async function hpoMain(options: HpoMainOptions, context: HpoMainContext =
           }
           log(`${label}: ${resumeFolder ? `resuming ${resumeFolder}` : 'started'}`);
           const wallStart = performance.now();
+          const stream = options.s3Bucket
+            ? new ExperimentStream({ location: { bucket: options.s3Bucket, prefix: options.s3Prefix }, tag: options.experimentTag, job: s3JobName(method.name, seed, method.expensive), interval: options.s3SyncInterval, client: (s3 ??= s3Client()), log })
+            : undefined;
           const outcome = await runExperiment({
             tag: options.experimentTag,
             method,
@@ -155,16 +161,17 @@ export async function hpoMain(options: HpoMainOptions, context: HpoMainContext =
             callbacks,
             resumeFolder,
             backend,
-            onTuner: (t) => (current = t),
+            onTuner: (t, folder) => {
+              current = t;
+              stream?.start(folder);
+            },
             log,
           });
           current = undefined;
           report.outcomes.push(outcome);
-          if (options.s3Bucket) {
+          if (stream) {
             try {
-              s3 ??= s3Client();
-              const uri = await uploadExperiment(s3, { bucket: options.s3Bucket, prefix: options.s3Prefix }, options.experimentTag, s3JobName(method.name, seed, method.expensive), outcome.folder);
-              log(`${label}: uploaded to ${uri}`);
+              log(`${label}: uploaded to ${await stream.finish()}`);
             } catch (e) {
               log(`${label}: ${(e as Error).message}`);
               report.uploadFailures.push(outcome.folder);

@@ -1,10 +1,11 @@
-import { createWriteStream, existsSync, readdirSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { createWriteStream, existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import pLimit from 'p-limit';
 import { basename, join, relative } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createRequire } from 'node:module';
 import type { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { awsClientConfig, describeAwsError } from '../cloud/aws.js';
 import { UserError } from '../util/errors.js';
 import { mkdirp } from '../util/fs.js';
 import { METADATA_FILE } from './metadata.js';
@@ -17,23 +18,27 @@ export interface S3Location {
   prefix?: string;
 }
 
+/** Files in flight at once per experiment. */
+const UPLOAD_CONCURRENCY = 4;
+
 const require = createRequire(import.meta.url);
 /** The SDK (~0.6 s to load) on first use, not at start-up; it is CommonJS, so `s3Client` can stay synchronous. */
 const sdk = () => require('@aws-sdk/client-s3') as typeof import('@aws-sdk/client-s3');
 
-/** An S3 client; an S3-compatible server is used when $AWS_ENDPOINT_URL_S3 or $AWS_ENDPOINT_URL names one. */
+/**
+ * An S3 client whose every call is bounded in time and retried with backoff (src/cloud/aws.ts); an
+ * S3-compatible server is used when $AWS_ENDPOINT_URL_S3 or $AWS_ENDPOINT_URL names one.
+ */
 export function s3Client(): S3Client {
   const endpoint = process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
-  const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
   const { S3Client } = sdk();
-  return new S3Client(endpoint ? { region, endpoint, forcePathStyle: true } : { region });
+  return new S3Client({ ...awsClientConfig(), ...(endpoint ? { endpoint, forcePathStyle: true } : {}) });
 }
 
 /** `<method>` for a cheap method (its seeds share a job), `<method>-<seed>` for an expensive one. */
 export const s3JobName = (method: string, seed: number, expensive: boolean) => (expensive ? `${method}-${seed}` : method);
 
-const s3Error = (what: string, e: unknown) =>
-  new UserError(`${what}: ${(e as Error).name === 'Error' ? '' : `${(e as Error).name}: `}${(e as Error).message || String(e)}`, 1);
+const s3Error = (what: string, e: unknown) => new UserError(`${what}: ${describeAwsError(e)}`, 1);
 
 function filesUnder(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -42,16 +47,28 @@ function filesUnder(dir: string): string[] {
   });
 }
 
-/** Uploads an experiment folder (results, metadata, checkpoint, logs) and returns its S3 prefix. */
-export async function uploadExperiment(client: S3Client, location: S3Location, tag: string, job: string, folder: string): Promise<string> {
+/** `<prefix>/<tag>/<job>/<folder>` (DESIGN §4), without a trailing slash. */
+export const experimentKey = (location: S3Location, tag: string, job: string, folder: string) => `${location.prefix ?? 'tunelab'}/${tag}/${job}/${basename(folder)}`;
+
+/** One PutObject; a failure names the bucket and key. */
+export async function putObject(client: S3Client, bucket: string, key: string, body: Buffer): Promise<void> {
   const { PutObjectCommand } = sdk();
-  const key = `${location.prefix ?? 'tunelab'}/${tag}/${job}/${basename(folder)}`;
-  for (const file of filesUnder(folder)) {
-    try {
-      await client.send(new PutObjectCommand({ Bucket: location.bucket, Key: `${key}/${relative(folder, file)}`, Body: await readFile(file) }));
-    } catch (e) {
-      throw s3Error(`cannot upload ${file} to s3://${location.bucket}/${key}/ (the local results stay in ${folder})`, e);
-    }
+  try {
+    await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+  } catch (e) {
+    throw s3Error(`cannot upload s3://${bucket}/${key}`, e);
+  }
+}
+
+/** Uploads an experiment folder (results, metadata, checkpoint, logs), a few files at a time, and returns its S3 URI. */
+export async function uploadExperiment(client: S3Client, location: S3Location, tag: string, job: string, folder: string): Promise<string> {
+  const key = experimentKey(location, tag, job, folder);
+  const limit = pLimit(UPLOAD_CONCURRENCY);
+  try {
+    // read synchronously: a snapshot that the running tuner (same thread) cannot tear
+    await Promise.all(filesUnder(folder).map((file) => limit(() => putObject(client, location.bucket, `${key}/${relative(folder, file)}`, readFileSync(file)))));
+  } catch (e) {
+    throw new UserError(`${(e as Error).message} (the local results stay in ${folder})`, 1);
   }
   return `s3://${location.bucket}/${key}/`;
 }

@@ -1,0 +1,86 @@
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { createServer, request } from 'node:http';
+import { type Socket, createServer as createTcpServer } from 'node:net';
+import S3rver from 's3rver';
+import { tempDir } from './helpers.js';
+
+/** Shared by the S3 and cloud tests: a real S3-compatible server on loopback, and faults put in front of it. */
+export const S3_ENV = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1' };
+
+export async function startS3rver(buckets: string[]): Promise<{ endpoint: string; close: () => Promise<void> }> {
+  const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: tempDir(), configureBuckets: buckets.map((name) => ({ name, configs: [] })) });
+  const { port } = (await server.run()) as unknown as { port: number };
+  return { endpoint: `http://127.0.0.1:${port}`, close: () => server.close() };
+}
+
+export const testS3Client = (endpoint: string) =>
+  new S3Client({ region: 'us-east-1', endpoint, forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+
+/** Every key under `prefix` (paginated). */
+export async function listKeys(client: S3Client, bucket: string, prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+    keys.push(...(page.Contents ?? []).map((o) => o.Key!));
+    token = page.NextContinuationToken;
+  } while (token);
+  return keys.sort();
+}
+
+export async function getObject(client: S3Client, bucket: string, key: string): Promise<Buffer> {
+  const got = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  return Buffer.from(await got.Body!.transformToByteArray());
+}
+
+/**
+ * A loopback HTTP proxy in front of `target` that answers the requests `fault(n)` picks (n counts
+ * requests from 0) with S3's throttling (503 SlowDown) or an internal error (500), as S3 does under load.
+ */
+export async function faultProxy(target: string, fault: (n: number) => 'slowdown' | 'internal' | undefined) {
+  const stats = { requests: 0, injected: 0 };
+  const server = createServer((req, res) => {
+    const f = fault(stats.requests++);
+    if (f) {
+      stats.injected++;
+      req.resume();
+      req.on('end', () => {
+        const [status, code] = f === 'slowdown' ? [503, 'SlowDown'] : [500, 'InternalError'];
+        res.writeHead(status, { 'content-type': 'application/xml' }).end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>injected</Message></Error>`);
+      });
+      return;
+    }
+    const up = request(`${target}${req.url}`, { method: req.method, headers: req.headers }, (r) => {
+      res.writeHead(r.statusCode!, r.headers);
+      r.pipe(res);
+    });
+    up.on('error', () => res.destroy());
+    req.pipe(up);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  return { endpoint: `http://127.0.0.1:${port}`, stats, close: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
+/** A loopback TCP server that accepts connections and never answers (counting them). */
+export async function silentServer() {
+  const sockets = new Set<Socket>();
+  const stats = { connections: 0 };
+  const server = createTcpServer((s) => {
+    stats.connections++;
+    sockets.add(s);
+    s.on('error', () => {});
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    stats,
+    close: () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
+  };
+}
