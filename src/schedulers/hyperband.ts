@@ -1,6 +1,8 @@
+import { MinHeap } from '../util/heap.js';
+import { RankTree } from '../util/rank-tree.js';
 import type { RngState } from '../util/rng.js';
 import type { Decision, Mode, SearchProblem, Searcher, Suggestion, TrialResult, TrialScheduler } from './types.js';
-import { better, metricValue } from './types.js';
+import { metricValue } from './types.js';
 
 export interface HyperbandOptions {
   /** 'stopping': a trial below the top 1/η at a rung is stopped. 'promotion': trials pause at rungs and the best get promoted. */
@@ -19,6 +21,66 @@ interface RungEntry {
   value: number;
   /** promotion type: the trial left this rung (promoted) or can never leave it (failed) */
   done: boolean;
+}
+
+/** A paused trial at a rung, ordered by its value (smaller key is better) and then by arrival. */
+interface Waiting {
+  key: number;
+  seq: number;
+  trialId: number;
+}
+const waitingLess = (a: Waiting, b: Waiting) => a.key < b.key || (a.key === b.key && a.seq < b.seq);
+
+/**
+ * The trials that reached one rung level. Every decision needs a rank among all values recorded
+ * here (strictly better ones counted), and promotion the best trial not yet done: a rank tree and a
+ * heap make both O(log n) instead of a pass over the rung.
+ */
+class Rung {
+  /** by trial id, in arrival order (the order checkpoints store) */
+  readonly entries = new Map<number, RungEntry>();
+  private readonly ranks = new RankTree();
+  private readonly waiting = new MinHeap<Waiting>(waitingLess);
+
+  /** `sign` turns values into keys where smaller is better (1 for min, -1 for max). */
+  constructor(private readonly sign: number) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  add(trialId: number, entry: RungEntry): void {
+    const key = this.sign * entry.value;
+    if (!entry.done) this.waiting.push({ key, seq: this.entries.size, trialId });
+    this.entries.set(trialId, entry);
+    this.ranks.insert(key);
+  }
+
+  /** Number of values recorded here strictly better than `value`. */
+  rank(value: number): number {
+    return this.ranks.countBelow(this.sign * value);
+  }
+
+  /**
+   * The best trial not done, if it is in the top `quota` (fewer than `quota` values better than its
+   * own), marked done. The best such trial has the smallest rank, so no other one can qualify.
+   */
+  promote(quota: number): number | undefined {
+    for (;;) {
+      const top = this.waiting.peek();
+      if (!top) return undefined;
+      const entry = this.entries.get(top.trialId)!;
+      // a failed trial is marked done where it is; its heap item is dropped when it surfaces
+      if (entry.done) {
+        this.waiting.pop();
+        continue;
+      }
+      if (this.ranks.countBelow(top.key) >= quota) return undefined;
+      this.waiting.pop();
+      entry.done = true;
+      return top.trialId;
+    }
+  }
 }
 
 interface TrialInfo {
@@ -52,7 +114,7 @@ export class HyperbandScheduler implements TrialScheduler {
   readonly levels: number[];
   readonly numBrackets: number;
   /** rungs[bracket][k] holds trials that reached level levels[bracket + k] */
-  private rungs: Map<number, RungEntry>[][];
+  private rungs: Rung[][];
   private trials = new Map<number, TrialInfo>();
   private readonly bracketWeights: number[];
 
@@ -85,8 +147,9 @@ export class HyperbandScheduler implements TrialScheduler {
     this.bracketWeights = Array.from({ length: B }, (_, b) => (B / (B - b)) * Math.pow(this.reductionFactor, B - 1 - b));
   }
 
-  private emptyRungs(): Map<number, RungEntry>[][] {
-    return Array.from({ length: this.numBrackets }, (_, b) => this.bracketLevels(b).map(() => new Map<number, RungEntry>()));
+  private emptyRungs(): Rung[][] {
+    const sign = this.mode === 'min' ? 1 : -1;
+    return Array.from({ length: this.numBrackets }, (_, b) => this.bracketLevels(b).map(() => new Rung(sign)));
   }
 
   private bracketLevels(bracket: number): number[] {
@@ -119,34 +182,15 @@ export class HyperbandScheduler implements TrialScheduler {
     return { config };
   }
 
-  /** Number of entries at `rung` strictly better than `value`. */
-  private rank(rung: Map<number, RungEntry>, value: number): number {
-    let r = 0;
-    for (const e of rung.values()) if (better(this.mode, e.value, value)) r++;
-    return r;
-  }
-
   /** Best paused trial in the top 1/η of its rung, searching rungs from the highest down. */
   private findPromotable(): number | undefined {
     for (let b = 0; b < this.numBrackets; b++) {
       const rungs = this.rungs[b];
       for (let k = rungs.length - 1; k >= 0; k--) {
-        const rung = rungs[k];
-        const quota = Math.floor(rung.size / this.reductionFactor);
+        const quota = Math.floor(rungs[k].size / this.reductionFactor);
         if (quota === 0) continue;
-        let best: number | undefined;
-        let bestValue = 0;
-        for (const [id, e] of rung) {
-          if (e.done || this.rank(rung, e.value) >= quota) continue;
-          if (best === undefined || better(this.mode, e.value, bestValue)) {
-            best = id;
-            bestValue = e.value;
-          }
-        }
-        if (best !== undefined) {
-          rung.get(best)!.done = true;
-          return best;
-        }
+        const promoted = rungs[k].promote(quota);
+        if (promoted !== undefined) return promoted;
       }
     }
     return undefined;
@@ -163,11 +207,11 @@ export class HyperbandScheduler implements TrialScheduler {
     let decision: Decision = 'continue';
     while (info.nextRung < levels.length && result.resource >= levels[info.nextRung]) {
       const rung = this.rungs[info.bracket][info.nextRung];
-      rung.set(trialId, { value, done: false });
+      rung.add(trialId, { value, done: false });
       info.nextRung++;
       if (this.type === 'stopping') {
         // continue only if in the top ceil(n/η) of the values recorded at this rung so far
-        if (this.rank(rung, value) >= Math.ceil(rung.size / this.reductionFactor)) decision = 'stop';
+        if (rung.rank(value) >= Math.ceil(rung.size / this.reductionFactor)) decision = 'stop';
       } else {
         decision = 'pause';
       }
@@ -184,7 +228,7 @@ export class HyperbandScheduler implements TrialScheduler {
   onTrialError(trialId: number): void {
     // a failed trial keeps its recorded values (they are real observations) but is never promoted
     for (const rungs of this.rungs) for (const rung of rungs) {
-      const e = rung.get(trialId);
+      const e = rung.entries.get(trialId);
       if (e) e.done = true;
     }
     this.searcher.onTrialIdle(trialId, 'failed');
@@ -222,7 +266,7 @@ export class HyperbandScheduler implements TrialScheduler {
       rng: this.problem.rng.state(),
       searcher: this.searcher.state(),
       trials: [...this.trials],
-      rungs: this.rungs.map((rs) => rs.map((r) => [...r])),
+      rungs: this.rungs.map((rs) => rs.map((r) => [...r.entries])),
     };
   }
 
@@ -233,10 +277,13 @@ export class HyperbandScheduler implements TrialScheduler {
       trials: [number, TrialInfo][];
       rungs: [number, RungEntry][][][];
     };
-    if (s.rungs.length !== this.numBrackets) throw new Error('hyperband: checkpoint has a different number of brackets');
+    if (s.rungs.length !== this.numBrackets || s.rungs.some((rs, b) => rs.length !== this.rungs[b].length)) {
+      throw new Error('hyperband: checkpoint has different brackets or rung levels');
+    }
     this.problem.rng.setState(s.rng);
     this.searcher.restore(s.searcher);
     this.trials = new Map(s.trials.map(([id, t]) => [id, { ...t }]));
-    this.rungs = s.rungs.map((rs) => rs.map((r) => new Map(r.map(([id, e]) => [id, { ...e }]))));
+    this.rungs = this.emptyRungs();
+    s.rungs.forEach((rs, b) => rs.forEach((r, k) => r.forEach(([id, e]) => this.rungs[b][k].add(id, { ...e }))));
   }
 }
