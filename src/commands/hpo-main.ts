@@ -9,7 +9,8 @@ export const hpoMainCommand: CommandModule = {
   handler: async (argv) => {
     const { hpoMain } = await import('../launchers/hpo-main.js');
     const report = await hpoMain(hpoMainOptions(argv as unknown as ExperimentArgv));
+    if (report.halted) console.error(`tunelab: ${report.halted}`);
     if (report.interrupted) process.exitCode = signalExitCode(report.interrupted);
-    else if (report.outcomes.some((o) => o.metadata.status !== 'completed') || report.uploadFailures.length > 0) process.exitCode = 1;
+    else if (report.halted || report.outcomes.some((o) => o.metadata.status !== 'completed') || report.uploadFailures.length > 0) process.exitCode = 1;
   },
 };

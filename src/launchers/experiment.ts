@@ -8,11 +8,14 @@ import type { TrialBackend } from '../backends/types.js';
 import { hyperparameters } from '../config-space/index.js';
 import { createExperimentFolder, parseExperimentFolderName } from '../results/layout.js';
 import { acquireFolderLock } from '../results/lock.js';
-import { type ExperimentMetadata, readMetadata, runStamp, writeMetadata } from '../results/metadata.js';
-import { CHECKPOINT_FILE, type TunerCheckpoint, readCheckpoint } from '../tuner/checkpoint.js';
+import { type ExperimentMetadata, METADATA_FILE, runStamp, writeFinalMetadata, writeMetadata } from '../results/metadata.js';
+import { readExperimentMetadata } from '../results/read.js';
+import { reconcileResults } from '../results/writer.js';
+import { CHECKPOINT_FILE, type TunerCheckpoint, checkCheckpointStates, checkpointIdentity, readCheckpoint } from '../tuner/checkpoint.js';
 import { Tuner } from '../tuner/tuner.js';
 import type { ExtraResultsComposer, TunerCallback, TunerSummary } from '../tuner/types.js';
 import { UserError } from '../util/errors.js';
+import { isDiskFull } from '../util/fs.js';
 import { createRng, hashSeed } from '../util/rng.js';
 import type { BenchmarkDefinition } from './benchmarks/index.js';
 import type { MethodDefinition } from './methods.js';
@@ -37,7 +40,7 @@ export interface ExperimentSpec {
   backend?: 'simulator' | 'local';
   /** Receives the tuner once built (e.g. so a SIGINT handler can stop it) and its folder (e.g. to stream it to S3). */
   onTuner?: (tuner: Tuner, folder: string) => void;
-  /** Receives notices (e.g. a dead owner's lock taken over). */
+  /** Receives notices (e.g. a dead owner's lock taken over, rows a resume discarded; default console.warn). */
   log?: (line: string) => void;
 }
 
@@ -45,6 +48,8 @@ export interface ExperimentOutcome {
   folder: string;
   metadata: ExperimentMetadata;
   summary?: TunerSummary;
+  /** The run failed because its disk is full: the experiments after it would fail the same way. */
+  diskFull?: boolean;
 }
 
 /** The seed of run `seed` in a study with master seed `masterSeed`: a function of those two alone. */
@@ -61,7 +66,11 @@ export function checkWritableRoot(root: string, tag: string): void {
   }
 }
 
-/** Folders of earlier runs of (tag, method, benchmark, seed), newest first. */
+/**
+ * Folders of earlier runs of (tag, method, benchmark, seed), newest first. A folder of that
+ * benchmark and seed whose metadata.json is unreadable is a UserError, unless its tuner.json names
+ * another method: it may be this run's, and passing it over would start anew without a word.
+ */
 export function previousRuns(root: string, tag: string, method: string, benchmark: string, seed: number): { folder: string; status: string }[] {
   const dir = join(root, tag);
   if (!existsSync(dir)) return [];
@@ -70,14 +79,30 @@ export function previousRuns(root: string, tag: string, method: string, benchmar
     const parsed = parseExperimentFolderName(tag, name);
     if (!parsed || parsed.benchmark !== benchmark || parsed.seed !== seed) continue;
     const folder = join(dir, name);
+    // created, then gone before writing a thing: nothing to continue
+    if (!existsSync(join(folder, METADATA_FILE)) && !existsSync(join(folder, CHECKPOINT_FILE))) continue;
+    let meta: ExperimentMetadata;
     try {
-      const meta = readMetadata(folder);
-      if (meta.method === method) out.push({ folder, status: meta.status, datetime: parsed.datetime });
-    } catch {
-      // a folder without readable metadata is not a run we can continue
+      meta = readExperimentMetadata(folder);
+    } catch (e) {
+      const owner = checkpointIdentity(folder)?.method;
+      if (owner !== undefined && owner !== method) continue;
+      throw new UserError(
+        `${(e as Error).message}; it may be an unfinished run of ${method} on ${benchmark} seed ${seed}${owner ? ` (its ${CHECKPOINT_FILE} says so)` : ''}: repair ${join(folder, METADATA_FILE)} or move the folder away, then run again`,
+      );
     }
+    if (meta.method === method) out.push({ folder, status: meta.status, datetime: parsed.datetime });
   }
   return out.sort((a, b) => (a.datetime < b.datetime ? 1 : -1));
+}
+
+/** metadata.json of a folder to resume; unreadable, it is a UserError naming it. */
+function resumedMetadata(folder: string): ExperimentMetadata {
+  try {
+    return readExperimentMetadata(folder);
+  } catch (e) {
+    throw new UserError(`cannot resume ${folder}: ${(e as Error).message.replace(`${folder}: `, '')}`);
+  }
 }
 
 /** Runs one experiment (method × benchmark × seed) on the simulator, writing its results folder. */
@@ -112,36 +137,15 @@ export async function runExperiment(spec: ExperimentSpec): Promise<ExperimentOut
     restrictTo: spec.restrictConfigurations ? blackbox.configurations : undefined,
   });
   const identity = { tag: spec.tag, method: method.name, benchmark: benchmark.name, seed: spec.seed, random_seed: spec.masterSeed };
-  // read the checkpoint before touching anything, so a bad one leaves the folder as it was
+  const log = spec.log ?? ((line: string) => console.warn(line));
+  // read the checkpoint and metadata before touching anything, so bad ones leave the folder as it was
   const checkpoint = spec.resumeFolder ? readCheckpoint(spec.resumeFolder, identity) : undefined;
+  const previous = spec.resumeFolder ? resumedMetadata(spec.resumeFolder) : undefined;
   const folder = spec.resumeFolder ?? createExperimentFolder(spec.resultsRoot, spec.tag, benchmark.name, spec.seed);
   // one process per folder: a second --resume of the same run is refused while the first lives
   const lock = acquireFolderLock(folder, 'hpo-main');
-  if (lock.tookOverFrom) spec.log?.(`${folder}: took over the lock of pid ${lock.tookOverFrom.pid} (${lock.tookOverFrom.command}, since ${lock.tookOverFrom.started}), which is gone`);
+  if (lock.tookOverFrom) log(`${folder}: took over the lock of pid ${lock.tookOverFrom.pid} (${lock.tookOverFrom.command}, since ${lock.tookOverFrom.started}), which is gone`);
   try {
-    const metadata: ExperimentMetadata = spec.resumeFolder
-      ? { ...readMetadata(spec.resumeFolder), status: 'running', end_time: null, resumed_at: new Date().toISOString() }
-      : {
-          tag: spec.tag,
-          method: method.name,
-          benchmark: benchmark.name,
-          seed: spec.seed,
-          random_seed: spec.masterSeed,
-          run_seed: seedValue,
-          n_workers: nWorkers,
-          max_wallclock_time: maxWallclockTime,
-          metric: benchmark.metric,
-          mode: benchmark.mode,
-          resource_attr: blackbox.fidelityName,
-          max_resource: maxResource,
-          backend: backendName,
-          restrict_configurations: Boolean(spec.restrictConfigurations),
-          scheduler: scheduler.metadata(),
-          ...runStamp(),
-        };
-    delete metadata.error;
-    delete metadata.stop_reason;
-    writeMetadata(folder, metadata);
     const backend =
       backendName === 'local'
         ? new LocalBackend({
@@ -165,6 +169,34 @@ export async function runExperiment(spec: ExperimentSpec): Promise<ExperimentOut
       callbacks: spec.callbacks,
       maxFailures: spec.maxFailures,
     });
+    if (checkpoint) {
+      checkCheckpointStates(folder, checkpoint, { scheduler: scheduler.state(), backend: backend.state() });
+      // the rows on disk made to agree with the checkpoint (torn tail, rows after it), said aloud
+      for (const note of reconcileResults(folder, tuner.columns, checkpoint.rowsWritten)) log(note);
+    }
+    const metadata: ExperimentMetadata = previous
+      ? { ...previous, status: 'running', end_time: null, resumed_at: new Date().toISOString() }
+      : {
+          tag: spec.tag,
+          method: method.name,
+          benchmark: benchmark.name,
+          seed: spec.seed,
+          random_seed: spec.masterSeed,
+          run_seed: seedValue,
+          n_workers: nWorkers,
+          max_wallclock_time: maxWallclockTime,
+          metric: benchmark.metric,
+          mode: benchmark.mode,
+          resource_attr: blackbox.fidelityName,
+          max_resource: maxResource,
+          backend: backendName,
+          restrict_configurations: Boolean(spec.restrictConfigurations),
+          scheduler: scheduler.metadata(),
+          ...runStamp(),
+        };
+    delete metadata.error;
+    delete metadata.stop_reason;
+    writeMetadata(folder, metadata);
     spec.onTuner?.(tuner, folder);
     return await runInFolder(tuner, backend, folder, metadata, checkpoint);
   } finally {
@@ -172,10 +204,17 @@ export async function runExperiment(spec: ExperimentSpec): Promise<ExperimentOut
   }
 }
 
+/** Why a run stopped on a full disk, and how to continue it. */
+export function diskFullReason(e: unknown, folder: string): string {
+  const err = e as NodeJS.ErrnoException;
+  return `the disk is full (${err.code}${err.syscall ? ` in ${err.syscall}` : ''}${err.path ? ` of ${err.path}` : ''}) under ${folder}; its rows up to the last checkpoint are kept: free space, then continue it with --resume`;
+}
+
 /**
  * Runs a tuner in its experiment folder and records how it ended in metadata.json: `completed`;
  * `stopped` when asked to stop (SIGINT, SIGTERM, `tunelab stop`: resumable with --resume); or
- * `failed` with the error. The backend is closed in every case, so no trial outlives the run.
+ * `failed` with the error (a full disk: `diskFull`, the temporary files removed, resumable once
+ * there is space). The backend is closed in every case, so no trial outlives the run.
  */
 export async function runInFolder(tuner: Tuner, backend: TrialBackend, folder: string, metadata: ExperimentMetadata, checkpoint?: TunerCheckpoint): Promise<ExperimentOutcome> {
   try {
@@ -189,11 +228,12 @@ export async function runInFolder(tuner: Tuner, backend: TrialBackend, folder: s
     writeMetadata(folder, metadata);
     return { folder, metadata, summary };
   } catch (e) {
+    const diskFull = isDiskFull(e);
     metadata.status = 'failed';
     metadata.end_time = new Date().toISOString();
-    metadata.error = (e as Error).message;
-    writeMetadata(folder, metadata);
-    return { folder, metadata };
+    metadata.error = diskFull ? diskFullReason(e, folder) : (e as Error).message;
+    writeFinalMetadata(folder, metadata);
+    return { folder, metadata, diskFull };
   } finally {
     await backend.close();
   }

@@ -10,8 +10,9 @@ import { assertNotInUse } from '../results/lock.js';
 import type { ExtraResultsComposer, TunerCallback } from '../tuner/types.js';
 import type { Tuner } from '../tuner/tuner.js';
 import { UserError } from '../util/errors.js';
+import { isDiskFull } from '../util/fs.js';
 import { type BenchmarkDefinition, benchmarkDefinitions, defaultBenchmarks, getBenchmark } from './benchmarks/index.js';
-import { type ExperimentOutcome, checkWritableRoot, previousRuns, runExperiment } from './experiment.js';
+import { type ExperimentOutcome, checkWritableRoot, diskFullReason, previousRuns, runExperiment } from './experiment.js';
 import { type MethodDefinition, getMethod, methodDefinitions } from './methods.js';
 import { type Log, formatTable, progressBarCallback, verboseCallback } from './reporting.js';
 
@@ -60,6 +61,8 @@ export interface HpoMainReport {
   uploadFailures: string[];
   /** The signal that stopped the study early (its current run is `stopped`, resumable). */
   interrupted?: NodeJS.Signals;
+  /** Why the study stopped before its end on a full disk (the experiments left were not run). */
+  halted?: string;
 }
 
 export function seedRange(numSeeds: number, startSeed: number): number[] {
@@ -119,7 +122,7 @@ export async function hpoMain(options: HpoMainOptions, context: HpoMainContext =
     for (const method of methodList) {
       for (const benchmark of benchmarkList) {
         for (const seed of seeds) {
-          if (report.interrupted) break;
+          if (report.interrupted || report.halted) break;
           index++;
           const label = `[${index}/${total}] ${method.name} ${benchmark.name} seed ${seed}`;
           let resumeFolder: string | undefined;
@@ -166,9 +169,20 @@ export async function hpoMain(options: HpoMainOptions, context: HpoMainContext =
               stream?.start(folder);
             },
             log,
+          }).catch((e: unknown) => {
+            // a full disk before the run could record it (its folder, lock or metadata)
+            if (isDiskFull(e)) return diskFullReason(e, join(root, options.experimentTag));
+            throw e;
           });
           current = undefined;
+          if (typeof outcome === 'string') {
+            report.halted = `${label}: ${outcome}`;
+            log(report.halted);
+            break;
+          }
           report.outcomes.push(outcome);
+          // the experiments after it would fail the same way
+          if (outcome.diskFull) report.halted = `${label}: ${outcome.metadata.error}`;
           if (stream) {
             try {
               log(`${label}: uploaded to ${await stream.finish()}`);
@@ -190,6 +204,10 @@ export async function hpoMain(options: HpoMainOptions, context: HpoMainContext =
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+  }
+  if (report.halted) {
+    const notRun = total - report.outcomes.length - report.skipped.length;
+    log(`stopped the study on a full disk: ${notRun} experiment(s) not run; free space, then run the same command with --resume`);
   }
   if (report.outcomes.length > 1) {
     log(

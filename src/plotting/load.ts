@@ -84,7 +84,7 @@ export async function loadResults(options: LoadOptions): Promise<LoadedResults> 
         if (options.to && m.start_time > options.to) continue;
         if (options.filter && !options.filter(m)) continue;
         const constraints = (m.constraints ?? []) as Constraint[];
-        const cols = readResultColumns(folder, ['st_tuner_time', m.metric, ...constraints.map((c) => c.metric)]);
+        const cols = readResultColumns(folder, ['st_tuner_time', m.metric, ...constraints.map((c) => c.metric)], warn);
         const values = cols[m.metric];
         // the best-so-far curve is over feasible results only: an infeasible one counts as no result
         for (let i = 0; i < values.length && constraints.length > 0; i++) {

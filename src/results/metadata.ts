@@ -1,5 +1,6 @@
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isDiskFull, writeFileAtomic } from '../util/fs.js';
 import { gitCommit, tunelabVersion } from '../util/package-info.js';
 
 export const METADATA_FILE = 'metadata.json';
@@ -35,12 +36,25 @@ export function runStamp(): Pick<ExperimentMetadata, 'tunelab_version' | 'git_co
 
 /** Written to a temporary file and renamed, so a reader never sees half a file. */
 export function writeJsonAtomic(path: string, value: unknown, pretty = true): void {
-  writeFileSync(`${path}.tmp`, (pretty ? JSON.stringify(value, null, 2) : JSON.stringify(value)) + '\n');
-  renameSync(`${path}.tmp`, path);
+  writeFileAtomic(path, (pretty ? JSON.stringify(value, null, 2) : JSON.stringify(value)) + '\n');
 }
 
 export function writeMetadata(folder: string, meta: ExperimentMetadata): void {
   writeJsonAtomic(join(folder, METADATA_FILE), meta);
+}
+
+/**
+ * writeMetadata for recording how a run ended when the disk may be full: with no room for a second
+ * copy, the file is rewritten in place (its old text's space is reused), which a crash during that
+ * write could tear; a failure the disk cannot record either is thrown.
+ */
+export function writeFinalMetadata(folder: string, meta: ExperimentMetadata): void {
+  try {
+    writeMetadata(folder, meta);
+  } catch (e) {
+    if (!isDiskFull(e)) throw e;
+    writeFileSync(join(folder, METADATA_FILE), JSON.stringify(meta, null, 2) + '\n');
+  }
 }
 
 export function readMetadata(folder: string): ExperimentMetadata {

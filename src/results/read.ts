@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { parseCell, parseCsv } from './csv.js';
+import { gzipMembers } from './members.js';
 import { type ExperimentMetadata, METADATA_FILE } from './metadata.js';
 import { RESULTS_FILE } from './writer.js';
 
@@ -13,14 +14,40 @@ export interface ExperimentResults {
   rows: ResultRow[];
 }
 
-/** Reads one experiment folder back. Throws an Error naming the folder and what is wrong with it. */
-export function readExperiment(folder: string): ExperimentResults {
+export type Warn = (message: string) => void;
+
+/**
+ * The text of a folder's results file. A crash while a flush appends its gzip member leaves a
+ * damaged last member: every complete member before it is kept, and `warn` is told (naming the
+ * file) how many rows were kept and how many bytes dropped. Throws, naming the folder, when the file
+ * is missing or no member is readable.
+ */
+export function readResultsText(folder: string, warn: Warn = (m) => console.warn(m)): string {
+  const path = join(folder, RESULTS_FILE);
+  if (!existsSync(path)) throw new Error(`${folder}: no ${RESULTS_FILE}`);
+  const buf = readFileSync(path);
+  try {
+    return gunzipSync(buf).toString('utf8');
+  } catch (e) {
+    const { members, goodBytes, damage } = gzipMembers(buf);
+    if (members.length === 0 || !damage) throw new Error(`${folder}: ${RESULTS_FILE} is corrupt (${(e as Error).message})`);
+    const text = Buffer.concat(members.map((m) => m.data)).toString('utf8');
+    const rows = Math.max(0, parseCsv(text).length - 1);
+    warn(`${path}: kept its ${rows} rows in ${members.length} complete gzip member(s) and dropped the last ${buf.length - goodBytes} bytes: ${damage} (left by a crash while writing?)`);
+    return text;
+  }
+}
+
+/**
+ * Reads one experiment folder back. Throws an Error naming the folder and what is wrong with it; a
+ * damaged tail of its results file is dropped with a warning (see readResultsText).
+ */
+export function readExperiment(folder: string, warn?: Warn): ExperimentResults {
   const metadata = readExperimentMetadata(folder);
-  const resultsPath = join(folder, RESULTS_FILE);
-  if (!existsSync(resultsPath)) throw new Error(`${folder}: no ${RESULTS_FILE}`);
+  const text = readResultsText(folder, warn);
   let parsed: string[][];
   try {
-    parsed = parseCsv(gunzipSync(readFileSync(resultsPath)).toString('utf8'));
+    parsed = parseCsv(text);
   } catch (e) {
     throw new Error(`${folder}: ${RESULTS_FILE} is corrupt (${(e as Error).message})`);
   }
@@ -38,17 +65,10 @@ export function readExperiment(folder: string): ExperimentResults {
 /**
  * The given numeric columns of a results file, fast: a 640-experiment study holds millions of rows.
  * Lines are split on commas up to the last wanted column; a line with a quote before it goes through
- * the full CSV parser.
+ * the full CSV parser. A damaged tail is dropped with a warning (see readResultsText).
  */
-export function readResultColumns(folder: string, columns: string[]): Record<string, Float64Array> {
-  const resultsPath = join(folder, RESULTS_FILE);
-  if (!existsSync(resultsPath)) throw new Error(`${folder}: no ${RESULTS_FILE}`);
-  let text: string;
-  try {
-    text = gunzipSync(readFileSync(resultsPath)).toString('utf8');
-  } catch (e) {
-    throw new Error(`${folder}: ${RESULTS_FILE} is corrupt (${(e as Error).message})`);
-  }
+export function readResultColumns(folder: string, columns: string[], warn?: Warn): Record<string, Float64Array> {
+  const text = readResultsText(folder, warn);
   const lines = text.split('\n');
   if (lines[lines.length - 1] === '') lines.pop();
   const header = parseCsv(lines[0] ?? '')[0] ?? [];

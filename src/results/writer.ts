@@ -1,9 +1,57 @@
-import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { gzipSync } from 'node:zlib';
+import { UserError } from '../util/errors.js';
+import { writeFileAtomic } from '../util/fs.js';
 import { type Cell, csvLine, parseCsv } from './csv.js';
+import { gzipMembers } from './members.js';
 
 export const RESULTS_FILE = 'results.csv.gz';
+
+/**
+ * Makes a results file agree with a checkpoint that counted `rows` rows, before a resumed run
+ * appends to it: a damaged tail (a crash in the middle of a flush) is cut off, and rows written
+ * after the checkpoint (a stop between a flush and the next checkpoint) are discarded, since the
+ * resumed run computes them again. The cut falls on a gzip member's end wherever the checkpoint
+ * does, so the kept bytes are the original ones. Returns what it did, a sentence each; throws a
+ * UserError naming the file, and touches nothing, when the file cannot be continued.
+ */
+export function reconcileResults(folder: string, columns: readonly string[], rows: number): string[] {
+  const path = join(folder, RESULTS_FILE);
+  const cannot = (why: string) => new UserError(`cannot resume from ${path}: ${why}`);
+  if (!existsSync(path)) throw cannot('the file is missing');
+  const buf = readFileSync(path);
+  const { members, goodBytes, damage } = gzipMembers(buf);
+  if (members.length === 0) throw cannot(`no complete gzip member in it (${damage}); the file is truncated or not a results file`);
+  // each member holds whole rows (a flush appends complete lines)
+  const parsed = members.map((m) => parseCsv(m.data.toString('utf8')));
+  const header = parsed[0][0] ?? [];
+  if (header.join(',') !== columns.join(',')) {
+    throw cannot(`it has columns [${header.join(', ')}], the resumed run writes [${columns.join(', ')}]`);
+  }
+  const onDisk = parsed.reduce((n, p) => n + p.length, 0) - 1;
+  if (onDisk < rows) {
+    throw cannot(`it holds ${onDisk} complete rows but the checkpoint counted ${rows}${damage ? `; its tail is damaged (${damage})` : ''}`);
+  }
+  const notes: string[] = [];
+  if (damage) notes.push(`${path}: cut off a damaged tail of ${buf.length - goodBytes} bytes (${damage}), left by a crash while writing; its ${onDisk} complete rows are kept`);
+  if (onDisk > rows) {
+    notes.push(`${path}: discarded its last ${onDisk - rows} row(s): they were written after the checkpoint, which counts ${rows} (the run stopped between a flush and its next checkpoint); the resumed run computes them again`);
+  }
+  // the member holding the checkpoint's last row (the header counts as a row here)
+  let before = 0;
+  let k = 0;
+  while (before + parsed[k].length < rows + 1) before += parsed[k++].length;
+  if (before + parsed[k].length === rows + 1) {
+    if (members[k].end < buf.length) truncateSync(path, members[k].end);
+  } else {
+    // the checkpoint falls inside member k (a file written by another version): re-compress its kept rows
+    const start = k === 0 ? 0 : members[k - 1].end;
+    const kept = parsed[k].slice(0, rows + 1 - before).map((r) => csvLine(r)).join('');
+    writeFileAtomic(path, Buffer.concat([buf.subarray(0, start), gzipSync(kept)]));
+  }
+  return notes;
+}
 
 /**
  * Appends result rows to `results.csv.gz`. Each flush appends one gzip member (gzip files may hold
@@ -31,25 +79,9 @@ export class ResultsWriter {
     return w;
   }
 
-  /**
-   * Continue a results file after a checkpoint that had `rows` rows flushed. Rows written after the
-   * checkpoint (a crash between flush and checkpoint) are dropped, since the resumed run reproduces them.
-   */
-  static resume(folder: string, columns: readonly string[], rows: number): ResultsWriter {
-    const path = join(folder, RESULTS_FILE);
-    if (!existsSync(path)) throw new Error(`${path} is missing; cannot resume`);
-    const parsed = parseCsv(gunzipSync(readFileSync(path)).toString('utf8'));
-    const header = parsed[0] ?? [];
-    if (header.join(',') !== columns.join(',')) {
-      throw new Error(`${path} has columns [${header.join(', ')}], the resumed run writes [${columns.join(', ')}]`);
-    }
-    const onDisk = parsed.length - 1;
-    if (onDisk < rows) throw new Error(`${path} holds ${onDisk} rows but the checkpoint counted ${rows}`);
-    if (onDisk > rows) {
-      const text = parsed.slice(0, rows + 1).map((r) => csvLine(r)).join('');
-      writeFileSync(`${path}.tmp`, gzipSync(text));
-      renameSync(`${path}.tmp`, path);
-    }
+  /** Continue a results file after a checkpoint that had `rows` rows flushed (see reconcileResults; `log` hears what it did). */
+  static resume(folder: string, columns: readonly string[], rows: number, log: (line: string) => void = (l) => console.warn(l)): ResultsWriter {
+    for (const note of reconcileResults(folder, columns, rows)) log(note);
     return new ResultsWriter(folder, columns, rows);
   }
 
@@ -68,7 +100,19 @@ export class ResultsWriter {
 
   flush(): void {
     if (this.buffer.length === 0) return;
-    appendFileSync(this.path, gzipSync(this.buffer.join('')));
+    const size = statSync(this.path).size;
+    try {
+      appendFileSync(this.path, gzipSync(this.buffer.join('')));
+    } catch (e) {
+      // a failed append (a full disk) may have written part of the member: cut it off, so the file
+      // stays whole; the rows stay buffered
+      try {
+        truncateSync(this.path, size);
+      } catch {
+        // the append's error is the one to report
+      }
+      throw e;
+    }
     this.written += this.buffer.length;
     this.buffer = [];
   }

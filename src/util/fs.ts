@@ -1,5 +1,6 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { UserError } from './errors.js';
 
 /**
  * `mkdir -p`, one level at a time. Node's own recursive mkdir spins forever on some paths that
@@ -21,4 +22,40 @@ export function mkdirp(path: string): void {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
   }
+}
+
+/**
+ * mkdirp of a folder the user chose (`what` names it, e.g. 'the --out folder'): failing, a UserError
+ * naming the folder and why (a file in the way, no permission), with nothing created.
+ */
+export function mkdirpUser(path: string, what: string): void {
+  let existing = resolve(path);
+  while (!existsSync(existing) && dirname(existing) !== existing) existing = dirname(existing);
+  if (!statSync(existing).isDirectory()) throw new UserError(`cannot create ${what} ${path}: ${existing} is a file, not a folder`);
+  try {
+    mkdirp(path);
+  } catch (e) {
+    throw new UserError(`cannot create ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+/**
+ * Written to `<path>.tmp` and renamed, so a reader never sees half a file; a failed write (a full
+ * disk) removes the temporary file.
+ */
+export function writeFileAtomic(path: string, data: string | Buffer): void {
+  const tmp = `${path}.tmp`;
+  try {
+    writeFileSync(tmp, data);
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
+/** A full disk or quota: what no retry of the same write can fix until space is freed. */
+export function isDiskFull(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
 }

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import cliProgress from 'cli-progress';
 import { type Config, type ConfigSpace, configKey, isDomain, sampleConfig, spaceSize } from '../../config-space/index.js';
 import { UserError } from '../../util/errors.js';
-import { mkdirp } from '../../util/fs.js';
+import { mkdirp, mkdirpUser } from '../../util/fs.js';
 import { packageRoot, tunelabVersion } from '../../util/package-info.js';
 import { createRng, hashSeed } from '../../util/rng.js';
 import { writeTable } from '../format.js';
@@ -126,6 +126,7 @@ export async function buildBlackbox(opts: BuildOptions): Promise<BuildResult> {
   if (existsSync(join(opts.out, 'meta.json')) && !existsSync(join(opts.out, BUILD_DIR))) {
     throw new UserError(`${opts.out} already holds a table; remove it or give another --out`);
   }
+  mkdirpUser(opts.out, 'the output folder (--out)');
   const work = join(opts.out, BUILD_DIR);
   mkdirp(work);
   const spec: BuildSpec = {
