@@ -54,8 +54,8 @@ export {
   type MethodOptions,
 } from './launchers/methods.js';
 export { hpoMain, seedRange, type HpoMainOptions, type HpoMainContext, type HpoMainReport } from './launchers/hpo-main.js';
-export { launchRemote, planJobs, type RemoteJob, type LaunchRemoteOptions, type JobOutcome } from './launchers/launch-remote.js';
-export { runSageMakerJob, trainingJobName, type SageMakerJobOptions } from './launchers/sagemaker-jobs.js';
+export { launchRemote, planJobs, type RemoteJob, type LaunchRemoteOptions, type JobOutcome, type LaunchReport } from './launchers/launch-remote.js';
+export { createSageMakerJob, waitForSageMakerJob, trainingJobName, type SageMakerJobOptions } from './launchers/sagemaker-jobs.js';
 export { runExperiment, runSeed, type ExperimentSpec, type ExperimentOutcome } from './launchers/experiment.js';
 export { formatTable } from './launchers/reporting.js';
 export { runExperimentFile, type RunOptions, type RunContext, type RunReport } from './launchers/run.js';

@@ -1,11 +1,14 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type LocalJobRecord, readLocalJobs } from '../src/cloud/local-jobs.js';
 import { hpoMain } from '../src/launchers/hpo-main.js';
 import { launchRemote, planJobs } from '../src/launchers/launch-remote.js';
 import { methodDefinitions } from '../src/launchers/methods.js';
 import { readMetadata } from '../src/results/metadata.js';
-import { tempDir } from './helpers.js';
+import { cliPath, tempDir } from './helpers.js';
+import { processesUnder, startProcess, until } from './study-helpers.js';
 
 describe('launch-remote', () => {
   it('plans one job per cheap method and one per seed of an expensive method (the reference study: 4 + 4 × 20 = 84)', () => {
@@ -29,7 +32,7 @@ describe('launch-remote', () => {
   it('runs the jobs in a process pool and gives the same results as one hpo-main run', async () => {
     const root = tempDir();
     const lines: string[] = [];
-    const outcomes = await launchRemote(
+    const { outcomes } = await launchRemote(
       { experimentTag: 'lr', method: ['RS', 'ASHA'], benchmark: ['synthetic-fcnet'], numSeeds: 2, randomSeed: 9, resultsRoot: root, maxWallclockTime: 600, maxParallelJobs: 2 },
       (l) => lines.push(l),
     );
@@ -58,5 +61,68 @@ describe('launch-remote', () => {
     const root = tempDir();
     await expect(launchRemote({ experimentTag: 'lr', method: ['RS', 'NOPE'], resultsRoot: root }, () => {})).rejects.toThrow(/unknown method 'NOPE'; valid methods: RS/);
     expect(readdirSync(root)).toEqual([]);
+  });
+});
+
+describe('launch-remote and signals', () => {
+  const launch = (root: string, children: ChildProcess[], tag: string) =>
+    startProcess(root, children, [
+      cliPath, 'launch-remote', '--experiment_tag', tag, '--method', 'RS', 'BO', '--benchmark', 'synthetic-branin', '--num_seeds', '2',
+      '--random_seed', '4', '--results_root', root, '--max_wallclock_time', '50000000', '--max_parallel_jobs', '2',
+    ]);
+  /** The job records of the one launch, once `n` jobs run an experiment that can be stopped (its tuner.json is there). */
+  const running = async (root: string, tag: string, n: number) => {
+    let records: LocalJobRecord[] = [];
+    await until(`${n} running jobs`, () => {
+      records = readLocalJobs(root, tag);
+      const folders = existsSync(join(root, tag)) ? readdirSync(join(root, tag)).filter((f) => existsSync(join(root, tag, f, 'tuner.json'))) : [];
+      return records.filter((r) => r.state === 'InProgress').length === n && folders.length === n;
+    });
+    return records;
+  };
+  const children: ChildProcess[] = [];
+  afterEach(() => {
+    for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
+  });
+
+  it('kill -INT passes SIGINT to the running jobs and waits for them to stop gracefully (status stopped, resumable); queued jobs never start; exit 130, no process left', async () => {
+    const root = tempDir();
+    const run = launch(root, children, 'sig');
+    const records = await running(root, 'sig', 2);
+    expect(records.map((r) => r.name)).toEqual(['BO-0', 'RS']);
+    run.child.kill('SIGINT');
+    expect(await run.exited).toBe(130);
+    expect(run.out.stdout).toMatch(/SIGINT: no new jobs; passing SIGINT to 2 running job\(s\) and waiting for them to stop/);
+    const after = readLocalJobs(root, 'sig');
+    expect(after.map((r) => [r.name, r.state])).toEqual([
+      ['BO-0', 'Stopped'],
+      ['RS', 'Stopped'],
+    ]);
+    expect(run.out.stdout).toMatch(/BO-1 +1 +NotStarted +not started \(SIGINT\)/);
+    for (const f of readdirSync(join(root, 'sig'))) {
+      expect(readMetadata(join(root, 'sig', f))).toMatchObject({ status: 'stopped', stop_reason: expect.stringMatching(/^SIGINT; continue it with --resume/) });
+    }
+    // each job's log holds its own goodbye
+    expect(readFileSync(after[1].log, 'utf8')).toMatch(/SIGINT: stopping after the current step/);
+    expect(processesUnder([root])).toEqual([]);
+  });
+
+  it('a second SIGTERM kills the jobs that have not stopped yet (SIGKILL to their process groups); exit 143, no process left', async () => {
+    const root = tempDir();
+    const run = launch(root, children, 'sig2');
+    const records = await running(root, 'sig2', 2);
+    // BO-0 cannot obey the first SIGTERM: it is stopped (SIGSTOP) until the second one kills it
+    const frozen = records.find((r) => r.name === 'BO-0')!;
+    process.kill(frozen.pid, 'SIGSTOP');
+    run.child.kill('SIGTERM');
+    await until('the first SIGTERM passed on', () => run.out.stdout.includes('SIGTERM: no new jobs'));
+    await until('RS stopped', () => readLocalJobs(root, 'sig2').some((r) => r.name === 'RS' && r.state === 'Stopped'));
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toBe(143);
+    expect(run.out.stdout).toMatch(/SIGTERM again: killing 1 job\(s\)/);
+    const after = Object.fromEntries(readLocalJobs(root, 'sig2').map((r) => [r.name, r]));
+    expect(after.RS.state).toBe('Stopped');
+    expect(after['BO-0']).toMatchObject({ state: 'Failed', failureReason: expect.stringMatching(/^killed by SIGKILL/) });
+    expect(processesUnder([root])).toEqual([]);
   });
 });

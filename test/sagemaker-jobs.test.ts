@@ -11,16 +11,19 @@ afterEach(() => sm.reset());
 const sagemaker = { image: '123456789012.dkr.ecr.us-east-1.amazonaws.com/tunelab:0.1', role: 'arn:aws:iam::123456789012:role/sm', bucket: 'my-bucket', pollInterval: 0.01, client: new SageMakerClient({ region: 'us-east-1' }) };
 
 describe('launch-remote on SageMaker', () => {
-  it('submits one training job per job, with the hpo-main arguments and the S3 layout, and waits for them', async () => {
+  it('with --wait: submits one training job per job, with the hpo-main arguments, the S3 layout and the study tags, and waits for them', async () => {
     sm.on(CreateTrainingJobCommand).resolves({ TrainingJobArn: 'arn:job' });
     sm.on(DescribeTrainingJobCommand)
       .resolvesOnce({ TrainingJobStatus: 'InProgress' })
       .resolves({ TrainingJobStatus: 'Completed' });
-    const outcomes = await launchRemote(
-      { experimentTag: 'docs-2', method: ['RS', 'ASHA'], numSeeds: 2, randomSeed: 2465497701, jobBackend: 'sagemaker', sagemaker, maxParallelJobs: 2 },
+    const { outcomes } = await launchRemote(
+      { experimentTag: 'docs-2', method: ['RS', 'ASHA'], numSeeds: 2, randomSeed: 2465497701, jobBackend: 'sagemaker', sagemaker, maxParallelJobs: 2, wait: true },
       () => {},
     );
-    expect(outcomes.map((o) => o.ok)).toEqual([true, true]);
+    expect(outcomes.map((o) => [o.ok, o.state])).toEqual([
+      [true, 'Completed'],
+      [true, 'Completed'],
+    ]);
     const calls = sm.commandCalls(CreateTrainingJobCommand).map((c) => c.args[0].input);
     expect(calls).toHaveLength(2);
     const rs = calls.find((c) => c.TrainingJobName!.startsWith('docs-2-RS-'))!;
@@ -33,6 +36,13 @@ describe('launch-remote on SageMaker', () => {
     });
     expect(rs.OutputDataConfig).toEqual({ S3OutputPath: 's3://my-bucket/tunelab/docs-2/RS/' });
     expect(rs.RoleArn).toBe(sagemaker.role);
+    expect(rs.Tags).toEqual([
+      { Key: 'tunelab:experiment_tag', Value: 'docs-2' },
+      { Key: 'tunelab:job', Value: 'RS' },
+      { Key: 'tunelab:method', Value: 'RS' },
+      { Key: 'tunelab:seeds', Value: '0-1' },
+      { Key: 'tunelab:s3_path', Value: 's3://my-bucket/tunelab/docs-2/RS/' },
+    ]);
     expect(sm.commandCalls(DescribeTrainingJobCommand).length).toBeGreaterThanOrEqual(3);
   });
 
@@ -42,9 +52,24 @@ describe('launch-remote on SageMaker', () => {
       return { TrainingJobArn: 'arn:rs' };
     });
     sm.on(DescribeTrainingJobCommand).resolves({ TrainingJobStatus: 'Failed', FailureReason: 'AlgorithmError: exit code 1' });
-    const outcomes = await launchRemote({ experimentTag: 't', method: ['RS', 'ASHA'], randomSeed: 1, jobBackend: 'sagemaker', sagemaker }, () => {});
+    const { outcomes } = await launchRemote({ experimentTag: 't', method: ['RS', 'ASHA'], randomSeed: 1, jobBackend: 'sagemaker', sagemaker, wait: true }, () => {});
     expect(outcomes[0]).toMatchObject({ ok: false, detail: expect.stringMatching(/^t-RS-\d+ Failed: AlgorithmError: exit code 1$/) });
     expect(outcomes[1]).toMatchObject({ ok: false, detail: expect.stringMatching(/NotCreated: CreateTrainingJob failed: ValidationException: Could not assume role/) });
+  });
+
+  it('without --wait: returns once every job is created, printing each name and S3 path, and never polls', async () => {
+    sm.on(CreateTrainingJobCommand).resolves({ TrainingJobArn: 'arn:job' });
+    const lines: string[] = [];
+    const { outcomes } = await launchRemote({ experimentTag: 'walk', method: ['RS', 'BO'], numSeeds: 2, randomSeed: 5, jobBackend: 'sagemaker', sagemaker }, (l) => lines.push(l));
+    expect(outcomes.map((o) => [o.job.name, o.state])).toEqual([
+      ['RS', 'InProgress'],
+      ['BO-0', 'InProgress'],
+      ['BO-1', 'InProgress'],
+    ]);
+    expect(sm.commandCalls(CreateTrainingJobCommand)).toHaveLength(3);
+    expect(sm.commandCalls(DescribeTrainingJobCommand)).toHaveLength(0);
+    expect(lines.join('\n')).toMatch(/BO-1: SageMaker job walk-BO-1-\d{12} created; results to s3:\/\/my-bucket\/tunelab\/walk\/BO-1\//);
+    expect(lines.join('\n')).toMatch(/tunelab jobs --experiment_tag walk --backend sagemaker/);
   });
 
   it('makes valid, unique-per-launch job names', () => {

@@ -1,4 +1,5 @@
 import type { CommandModule } from 'yargs';
+import { signalExitCode } from '../util/signals.js';
 import { experimentFlags, hpoMainOptions, numeric } from './flags.js';
 
 const launchFlags = <T>(y: Parameters<typeof experimentFlags<T>>[0]) =>
@@ -9,6 +10,7 @@ const launchFlags = <T>(y: Parameters<typeof experimentFlags<T>>[0]) =>
     .option('sagemaker_role', { type: 'string', describe: 'SageMaker: IAM role ARN the jobs run as' })
     .option('instance_type', { type: 'string', default: 'ml.c5.xlarge', describe: 'SageMaker: instance type per job' })
     .option('max_parallel_jobs', { type: 'string', coerce: numeric('max_parallel_jobs', { integer: true }), describe: 'jobs at once (default: the number of cores)' })
+    .option('wait', { type: 'boolean', default: false, describe: 'SageMaker: wait until every job has ended (default: return once they are created)' })
     .option('dry_run', { type: 'boolean', default: false, describe: 'print the jobs and their command lines, run nothing' });
 
 export const launchRemoteCommand: CommandModule = {
@@ -23,14 +25,16 @@ export const launchRemoteCommand: CommandModule = {
       a.backend === 'sagemaker' && a.sagemaker_image && a.sagemaker_role && a.s3_bucket
         ? { image: a.sagemaker_image, role: a.sagemaker_role, instanceType: a.instance_type, bucket: a.s3_bucket, prefix: a.s3_prefix }
         : undefined;
-    const outcomes = await launchRemote({
+    const report = await launchRemote({
       ...hpoMainOptions(a),
       backend: undefined,
       jobBackend: a.backend as 'local' | 'sagemaker',
       sagemaker,
       maxParallelJobs: a.max_parallel_jobs,
       dryRun: a.dry_run,
+      wait: a.wait,
     });
-    if (outcomes.some((o) => !o.ok)) process.exitCode = 1;
+    if (report.interrupted) process.exitCode = signalExitCode(report.interrupted);
+    else if (report.outcomes.some((o) => !o.ok)) process.exitCode = 1;
   },
 };

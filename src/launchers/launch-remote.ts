@@ -1,7 +1,9 @@
 import { spawn } from 'node:child_process';
 import { randomInt } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { type JobState, type LocalJobRecord, jobsDir, writeJobRecord } from '../cloud/local-jobs.js';
 import pLimit from 'p-limit';
 import { availableParallelism } from 'node:os';
 import { datetimeStamp, resultsRoot } from '../results/layout.js';
@@ -13,7 +15,7 @@ import type { HpoMainOptions } from './hpo-main.js';
 import { seedRange } from './hpo-main.js';
 import { type MethodDefinition, getMethod, methodDefinitions } from './methods.js';
 import { type Log, formatTable } from './reporting.js';
-import { type SageMakerJobOptions, runSageMakerJob } from './sagemaker-jobs.js';
+import { type SageMakerJobOptions, type SageMakerJobOutcome, createSageMakerJob, jobS3Path, seedsTag, waitForSageMakerJob } from './sagemaker-jobs.js';
 
 export interface RemoteJob {
   /** `<method>` for a cheap method (all its seeds in one job), `<method>-<seed>` for an expensive one. */
@@ -30,42 +32,116 @@ export interface LaunchRemoteOptions extends HpoMainOptions {
   /** Where jobs run: a local process pool (default) or SageMaker training jobs. */
   jobBackend?: 'local' | 'sagemaker';
   sagemaker?: SageMakerJobOptions;
+  /** SageMaker: wait until every job has ended (default: return once every job is created). */
+  wait?: boolean;
 }
 
 export interface JobOutcome {
   job: RemoteJob;
+  /** The job's state when the launcher returned; NotCreated / NotStarted: it never ran. */
+  state: JobState | 'NotCreated' | 'NotStarted';
   ok: boolean;
   /** exit code and log file (local), or training job name and status (SageMaker) */
   detail: string;
 }
 
+export interface LaunchReport {
+  randomSeed: number;
+  outcomes: JobOutcome[];
+  /** The signal that stopped the launch: the jobs were passed it and waited for (or killed by a second one). */
+  interrupted?: NodeJS.Signals;
+}
+
 type JobRunner = (job: RemoteJob) => Promise<JobOutcome>;
 
-function localRunner(logDir: string, log: Log): JobRunner {
+/**
+ * SIGINT / SIGTERM of the launcher: no new job starts, and the running ones get the same signal
+ * (hpo-main stops gracefully: rows flushed, checkpoint written, status stopped) and are waited
+ * for; a second signal kills them (SIGKILL to each job's process group).
+ */
+class LaunchSignals {
+  signal: NodeJS.Signals | undefined;
+  readonly abort = new AbortController();
+  readonly groups = new Set<number>();
+  private readonly handler = (signal: NodeJS.Signals) => this.on(signal);
+
+  constructor(private readonly log: Log) {
+    process.on('SIGINT', this.handler);
+    process.on('SIGTERM', this.handler);
+  }
+
+  private on(signal: NodeJS.Signals): void {
+    const again = this.signal !== undefined;
+    this.signal ??= signal;
+    this.abort.abort();
+    if (again) this.log(`${signal} again: killing ${this.groups.size} job(s)`);
+    else this.log(`${signal}: no new jobs; passing ${signal} to ${this.groups.size} running job(s) and waiting for them to stop (${signal} again kills them)`);
+    for (const pgid of this.groups) {
+      try {
+        process.kill(-pgid, again ? 'SIGKILL' : signal);
+      } catch {
+        // it ended meanwhile
+      }
+    }
+  }
+
+  close(): void {
+    process.off('SIGINT', this.handler);
+    process.off('SIGTERM', this.handler);
+  }
+}
+
+const notStarted = (job: RemoteJob, why: string): JobOutcome => ({ job, state: 'NotStarted', ok: false, detail: why });
+
+/** The last non-empty line of a log (the reason a failed hpo-main gave). */
+function lastLine(file: string): string {
+  const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
+  return lines[lines.length - 1] ?? '';
+}
+
+function localRunner(logDir: string, destination: string, signals: LaunchSignals, log: Log): JobRunner {
   const cli = join(packageRoot, 'dist', 'src', 'cli.js');
   return (job) =>
     new Promise<JobOutcome>((resolve) => {
+      if (signals.signal) return resolve(notStarted(job, `not started (${signals.signal})`));
       const logFile = join(logDir, `${job.name}.log`);
-      const out = createWriteStream(logFile);
-      log(`${job.name}: started (log ${logFile})`);
-      const child = spawn(process.execPath, [cli, ...job.args], { stdio: ['ignore', 'pipe', 'pipe'] });
-      child.stdout.pipe(out, { end: false });
-      child.stderr.pipe(out, { end: false });
-      child.on('close', (exitCode) => {
-        out.end();
-        log(`${job.name}: ${exitCode === 0 ? 'done' : `failed (exit code ${exitCode}; see ${logFile})`}`);
-        resolve({ job, ok: exitCode === 0, detail: `exit code ${exitCode}, log ${logFile}` });
+      // the job writes its log itself: it stays whole even if the launcher goes first
+      const fd = openSync(logFile, 'a');
+      // its own process group, so that a terminal's Ctrl-C reaches the launcher alone, which passes it on
+      const child = spawn(process.execPath, [cli, ...job.args], { stdio: ['ignore', fd, fd], detached: true });
+      closeSync(fd);
+      const record: LocalJobRecord = { name: job.name, method: job.method, seeds: job.seeds, state: 'InProgress', pid: child.pid!, host: hostname(), log: logFile, destination, started: new Date().toISOString() };
+      writeJobRecord(logDir, record);
+      signals.groups.add(child.pid!);
+      log(`${job.name}: started, pid ${child.pid} (log ${logFile}; results to ${destination})`);
+      child.on('close', (exitCode, signal) => {
+        signals.groups.delete(child.pid!);
+        const stopped = exitCode === 130 || exitCode === 143;
+        const state: JobState = exitCode === 0 ? 'Completed' : stopped ? 'Stopped' : 'Failed';
+        const how = signal ? `killed by ${signal}` : `exit code ${exitCode}`;
+        const failureReason = state === 'Failed' ? `${how}: ${lastLine(logFile)}` : undefined;
+        writeJobRecord(logDir, { ...record, state, ended: new Date().toISOString(), failureReason });
+        log(`${job.name}: ${state === 'Completed' ? 'done' : state === 'Stopped' ? `stopped (${how}; continue with --resume)` : `failed (${how}; see ${logFile})`}`);
+        resolve({ job, state, ok: state === 'Completed', detail: `${how}, log ${logFile}` });
       });
     });
 }
 
-function sagemakerRunner(tag: string, options: SageMakerJobOptions, log: Log): JobRunner {
+function sagemakerRunner(tag: string, options: SageMakerJobOptions, wait: boolean, signals: LaunchSignals, log: Log): JobRunner {
+  const describe = (r: SageMakerJobOutcome) => `${r.trainingJobName} ${r.status}${r.failureReason ? `: ${r.failureReason}` : ''}`;
   return async (job) => {
-    log(`${job.name}: submitting a SageMaker training job`);
-    const r = await runSageMakerJob(tag, job, options);
-    const ok = r.status === 'Completed';
-    log(`${job.name}: SageMaker job ${r.trainingJobName} ${r.status}${r.failureReason ? `: ${r.failureReason}` : ''}`);
-    return { job, ok, detail: `${r.trainingJobName} ${r.status}${r.failureReason ? `: ${r.failureReason}` : ''}` };
+    if (signals.signal) return notStarted(job, `not created (${signals.signal})`);
+    const created = await createSageMakerJob(tag, job, options);
+    if (created.status === 'NotCreated') {
+      log(`${job.name}: ${describe(created)}`);
+      return { job, state: 'NotCreated', ok: false, detail: describe(created) };
+    }
+    log(`${job.name}: SageMaker job ${created.trainingJobName} created; results to ${jobS3Path(options, tag, job.name)}`);
+    if (!wait) return { job, state: 'InProgress', ok: true, detail: `${created.trainingJobName} InProgress, results to ${jobS3Path(options, tag, job.name)}` };
+    const r = await waitForSageMakerJob(created.trainingJobName, options, signals.abort.signal);
+    log(`${job.name}: SageMaker job ${describe(r)}`);
+    const state = r.status as JobState;
+    return { job, state, ok: r.status === 'Completed', detail: describe(r) };
   };
 }
 
@@ -92,6 +168,7 @@ export function planJobs(options: HpoMainOptions & { randomSeed: number; jobBack
   if (options.saveTuner === false) common.push('--no-save_tuner');
   // SageMaker jobs get their S3 destination from the runner; local jobs upload when asked
   if (options.s3Bucket && options.jobBackend !== 'sagemaker') common.push('--s3_bucket', options.s3Bucket, '--s3_prefix', options.s3Prefix ?? 'tunelab');
+  if (options.s3Bucket && options.s3SyncInterval !== undefined) common.push('--s3_sync_interval', String(options.s3SyncInterval));
   const jobs: RemoteJob[] = [];
   for (const m of methods) {
     const seedArgs = (from: number, to: number) => ['--start_seed', String(from), '--num_seeds', String(to)];
@@ -104,8 +181,12 @@ export function planJobs(options: HpoMainOptions & { randomSeed: number; jobBack
   return jobs;
 }
 
-/** Runs the jobs in a local process pool (at most `maxParallelJobs` at once), each logging to a file. */
-export async function launchRemote(options: LaunchRemoteOptions, log: Log = (l) => console.log(l)): Promise<JobOutcome[]> {
+/**
+ * Runs the jobs in a local process pool (at most `maxParallelJobs` at once, each in its own process
+ * group, logging to a file and recording its state for `tunelab jobs`), or creates them as SageMaker
+ * training jobs and returns (waits for them with `wait`).
+ */
+export async function launchRemote(options: LaunchRemoteOptions, log: Log = (l) => console.log(l)): Promise<LaunchReport> {
   const randomSeed = options.randomSeed ?? randomInt(0, 2 ** 32);
   const jobs = planJobs({ ...options, randomSeed });
   const parallel = options.maxParallelJobs ?? availableParallelism();
@@ -116,20 +197,26 @@ export async function launchRemote(options: LaunchRemoteOptions, log: Log = (l) 
   log(`random_seed ${randomSeed}; ${jobs.length} job(s), at most ${parallel} at once`);
   if (options.dryRun) {
     for (const j of jobs) log(`${j.name}: tunelab ${j.args.join(' ')}`);
-    return [];
+    return { randomSeed, outcomes: [] };
   }
-  // job logs stay out of <root>/<tag>/, which holds experiment folders only
-  let run: JobRunner;
-  if (options.jobBackend === 'sagemaker') {
-    run = sagemakerRunner(options.experimentTag, options.sagemaker!, log);
-  } else {
-    // job logs stay out of <root>/<tag>/, which holds experiment folders only
-    const logDir = join(resultsRoot(options.resultsRoot), '.jobs', options.experimentTag, datetimeStamp(new Date()));
-    mkdirp(logDir);
-    run = localRunner(logDir, log);
+  const signals = new LaunchSignals(log);
+  try {
+    let run: JobRunner;
+    if (options.jobBackend === 'sagemaker') {
+      run = sagemakerRunner(options.experimentTag, options.sagemaker!, options.wait ?? false, signals, log);
+    } else {
+      const root = resultsRoot(options.resultsRoot);
+      const logDir = join(jobsDir(root, options.experimentTag), datetimeStamp(new Date()));
+      mkdirp(logDir);
+      const destination = options.s3Bucket ? `s3://${options.s3Bucket}/${options.s3Prefix ?? 'tunelab'}/${options.experimentTag}/` : join(root, options.experimentTag);
+      run = localRunner(logDir, destination, signals, log);
+    }
+    const limit = pLimit(parallel);
+    const outcomes = await Promise.all(jobs.map((job) => limit(() => run(job))));
+    log(formatTable(['job', 'seeds', 'state', 'detail'], outcomes.map((o) => [o.job.name, seedsTag(o.job.seeds), o.state, o.detail])));
+    if (options.jobBackend === 'sagemaker' && !options.wait) log(`follow them with: tunelab jobs --experiment_tag ${options.experimentTag} --backend sagemaker`);
+    return { randomSeed, outcomes, interrupted: signals.signal };
+  } finally {
+    signals.close();
   }
-  const limit = pLimit(parallel);
-  const outcomes = await Promise.all(jobs.map((job) => limit(() => run(job))));
-  log(formatTable(['job', 'seeds', 'status', 'detail'], outcomes.map((o) => [o.job.name, o.job.seeds.join(','), o.ok ? 'done' : 'FAILED', o.detail])));
-  return outcomes;
 }

@@ -1,10 +1,12 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { SageMakerClient, TrainingJobStatus } from '@aws-sdk/client-sagemaker';
+import { awsClientConfig, describeAwsError } from '../cloud/aws.js';
 import { UserError } from '../util/errors.js';
 import { datetimeStamp } from '../results/layout.js';
 import type { RemoteJob } from './launch-remote.js';
 
 export interface SageMakerJobOptions {
-  /** A container image with tunelab installed; its `tunelab` command runs the job. */
+  /** A container image with tunelab installed (docker/Dockerfile); its `tunelab` command runs the job. */
   image: string;
   /** IAM role ARN SageMaker runs the job as. */
   role: string;
@@ -13,7 +15,7 @@ export interface SageMakerJobOptions {
   bucket: string;
   prefix?: string;
   maxRuntimeSeconds?: number;
-  /** Seconds between status checks (default 30). */
+  /** Seconds between status checks while waiting (default 30). */
   pollInterval?: number;
   client?: SageMakerClient;
 }
@@ -24,23 +26,40 @@ export interface SageMakerJobOutcome {
   failureReason?: string;
 }
 
+/** Tag keys that identify a study's jobs in SageMaker (`tunelab jobs` finds them by these). */
+export const TAG = { experimentTag: 'tunelab:experiment_tag', job: 'tunelab:job', method: 'tunelab:method', seeds: 'tunelab:seeds', s3Path: 'tunelab:s3_path' } as const;
+
 /** A SageMaker training job name: [a-zA-Z0-9-], at most 63 characters, unique per launch. */
 export function trainingJobName(tag: string, job: string, now = new Date()): string {
   const stamp = datetimeStamp(now).replace(/-/g, '').slice(2, 14); // YYMMDDHHMMSS
-  const base = `${tag}-${job}`.replace(/[^a-zA-Z0-9-]/g, '-').replace(/-+/g, '-').replace(/^-|-$/g, '');
-  return `${base.slice(0, 63 - stamp.length - 1)}-${stamp}`;
+  return `${nameStem(`${tag}-${job}`).slice(0, 63 - stamp.length - 1)}-${stamp}`;
 }
 
+/** `text` with every run of characters a training job name cannot hold turned into one '-'. */
+export const nameStem = (text: string) => text.replace(/[^a-zA-Z0-9-]/g, '-').replace(/-+/g, '-').replace(/^-|-$/g, '');
+
+/** "0-19" for seeds 0..19, "13" for seed 13 (a comma is not allowed in a tag value). */
+export const seedsTag = (seeds: number[]) => (seeds.length === 1 ? String(seeds[0]) : `${seeds[0]}-${seeds[seeds.length - 1]}`);
+
+/** A SageMaker client with tunelab's timeouts and retries; the SDK (~1 s to load) only when one is needed. */
+export async function sageMakerClient(options: { client?: SageMakerClient }): Promise<SageMakerClient> {
+  if (options.client) return options.client;
+  const { SageMakerClient } = await import('@aws-sdk/client-sagemaker');
+  return new SageMakerClient(awsClientConfig());
+}
+
+export const jobS3Path = (options: SageMakerJobOptions, tag: string, job: string) => `s3://${options.bucket}/${options.prefix ?? 'tunelab'}/${tag}/${job}/`;
+
 /**
- * Runs one launch-remote job as a SageMaker training job: the container's `tunelab hpo-main` gets the
- * job's arguments plus the S3 destination, and this waits until the job has ended.
+ * Creates one launch-remote job as a SageMaker training job: the container's `tunelab hpo-main` gets
+ * the job's arguments plus the S3 destination, to which it streams its results as it runs.
  */
-export async function runSageMakerJob(tag: string, job: RemoteJob, options: SageMakerJobOptions): Promise<SageMakerJobOutcome> {
-  // the SDK takes ~1 s to load: only a SageMaker launch pays for it
-  const { CreateTrainingJobCommand, DescribeTrainingJobCommand, SageMakerClient } = await import('@aws-sdk/client-sagemaker');
-  const client = options.client ?? new SageMakerClient({});
+export async function createSageMakerJob(tag: string, job: RemoteJob, options: SageMakerJobOptions): Promise<SageMakerJobOutcome> {
+  const { CreateTrainingJobCommand } = await import('@aws-sdk/client-sagemaker');
+  const client = await sageMakerClient(options);
   const prefix = options.prefix ?? 'tunelab';
   const name = trainingJobName(tag, job.name);
+  const s3Path = jobS3Path(options, tag, job.name);
   try {
     await client.send(
       new CreateTrainingJobCommand({
@@ -52,30 +71,38 @@ export async function runSageMakerJob(tag: string, job: RemoteJob, options: Sage
           ContainerEntrypoint: ['tunelab'],
           ContainerArguments: [...job.args, '--s3_bucket', options.bucket, '--s3_prefix', prefix],
         },
-        OutputDataConfig: { S3OutputPath: `s3://${options.bucket}/${prefix}/${tag}/${job.name}/` },
+        OutputDataConfig: { S3OutputPath: s3Path },
         ResourceConfig: { InstanceType: (options.instanceType ?? 'ml.c5.xlarge') as never, InstanceCount: 1, VolumeSizeInGB: 30 },
         StoppingCondition: { MaxRuntimeInSeconds: options.maxRuntimeSeconds ?? 24 * 3600 },
         Tags: [
-          { Key: 'tunelab:experiment_tag', Value: tag },
-          { Key: 'tunelab:job', Value: job.name },
+          { Key: TAG.experimentTag, Value: tag },
+          { Key: TAG.job, Value: job.name },
+          { Key: TAG.method, Value: job.method },
+          { Key: TAG.seeds, Value: seedsTag(job.seeds) },
+          { Key: TAG.s3Path, Value: s3Path },
         ],
       }),
     );
   } catch (e) {
-    return { trainingJobName: name, status: 'NotCreated', failureReason: `CreateTrainingJob failed: ${(e as Error).name}: ${(e as Error).message}` };
+    return { trainingJobName: name, status: 'NotCreated', failureReason: `CreateTrainingJob failed: ${describeAwsError(e)}` };
   }
+  return { trainingJobName: name, status: 'InProgress' };
+}
+
+/** Polls a training job until it has ended, or until `signal` aborts the wait (the job runs on). */
+export async function waitForSageMakerJob(name: string, options: SageMakerJobOptions, signal?: AbortSignal): Promise<SageMakerJobOutcome> {
+  const { DescribeTrainingJobCommand } = await import('@aws-sdk/client-sagemaker');
+  const client = await sageMakerClient(options);
   const interval = (options.pollInterval ?? 30) * 1000;
   for (;;) {
-    let status: TrainingJobStatus | undefined;
-    let failureReason: string | undefined;
+    let d;
     try {
-      const d = await client.send(new DescribeTrainingJobCommand({ TrainingJobName: name }));
-      status = d.TrainingJobStatus;
-      failureReason = d.FailureReason;
+      d = await client.send(new DescribeTrainingJobCommand({ TrainingJobName: name }));
     } catch (e) {
-      throw new UserError(`cannot follow SageMaker job ${name}: ${(e as Error).name}: ${(e as Error).message} (the job may still be running)`, 1);
+      throw new UserError(`cannot follow SageMaker job ${name}: ${describeAwsError(e)} (the job may still be running; see tunelab jobs)`, 1);
     }
-    if (status === 'Completed' || status === 'Failed' || status === 'Stopped') return { trainingJobName: name, status, failureReason };
-    await new Promise((r) => setTimeout(r, interval));
+    const status = d.TrainingJobStatus ?? 'InProgress';
+    if (status === 'Completed' || status === 'Failed' || status === 'Stopped' || signal?.aborted) return { trainingJobName: name, status, failureReason: d.FailureReason };
+    await sleep(interval, undefined, { signal }).catch(() => {});
   }
 }
