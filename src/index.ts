@@ -66,9 +66,10 @@ export { acquireFolderLock, readLock, type LockOwner, type FolderLock } from './
 
 export { readExperiment, type ExperimentResults, type ResultRow } from './results/read.js';
 export { loadResults, type LoadOptions, type LoadedResults, type Run } from './plotting/load.js';
-export { aggregateCurves, acrossBenchmarks, bestSoFarAt, iqm, summarise, finalTableMarkdown, finalTableCsv, type Aggregation, type CurvePoint } from './plotting/aggregate.js';
-export { benchmarkSpec, regretSpec, rankSpec, learningCurvesSpec } from './plotting/specs.js';
-export { toSVG, svgToPNG, htmlReport } from './plotting/render.js';
+export { aggregateCurves, acrossBenchmarks, bestSoFarAt, iqm, summarise, regretReference, finalValues, finalTable, markdownTable, finalTableMarkdown, finalTableCsv, type Aggregation, type CurvePoint, type AcrossBenchmarks, type AcrossPoint, type FinalRow, type FinalValue, type Table } from './plotting/aggregate.js';
+export { bestTrials, loadExperimentsTable, type RunBestTrial } from './plotting/frame.js';
+export { benchmarkSpec, regretSpec, rankSpec, learningCurvesSpec, type LearningCurvesOptions } from './plotting/specs.js';
+export { toSVG, svgToPNG, htmlReport, type ReportContent, type ReportFigure } from './plotting/render.js';
 export { plotStudy, type PlotStudyOptions, type PlotStudyResult } from './plotting/study.js';
 export { experimentStatus, formatStatus, type ExperimentStatusReport } from './operate/status.js';
 export { bestTrial, type BestTrial } from './operate/best.js';

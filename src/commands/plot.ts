@@ -12,6 +12,7 @@ interface PlotArgs {
   format: string[];
   agg: string;
   include_failed: boolean;
+  include_unfinished: boolean;
   s3_bucket?: string;
   s3_prefix: string;
 }
@@ -23,14 +24,15 @@ export const plotCommand: CommandModule<object, PlotArgs> = {
     y
       .option('experiment_tag', { type: 'string', array: true, demandOption: true, describe: 'tag(s) of the studies to load' })
       .option('results_root', { type: 'string', describe: 'results root (default $TUNELAB_ROOT, else ~/tunelab)' })
-      .option('setups', { type: 'string', array: true, describe: 'only these methods' })
+      .option('setups', { type: 'string', array: true, describe: 'only these setups (methods as run in the study)' })
       .option('benchmarks', { type: 'string', array: true, describe: 'only these benchmarks' })
       .option('out', { type: 'string', default: 'tunelab-plots', describe: 'output folder' })
       .option('format', { type: 'string', array: true, choices: ['svg', 'png', 'html'], default: ['png', 'html'], describe: 'figure formats' })
       .option('agg', { type: 'string', choices: ['iqm', 'mean', 'median'], default: 'iqm', describe: 'aggregation over seeds' })
       .option('s3_bucket', { type: 'string', describe: 'load the studies from this S3 bucket (downloaded into <results_root>/.s3/<bucket>/)' })
       .option('s3_prefix', { type: 'string', default: 'tunelab', describe: 'S3 key prefix of the studies' })
-      .option('include_failed', { type: 'boolean', default: false, describe: 'also plot runs whose status is failed' }) as never,
+      .option('include_failed', { type: 'boolean', default: false, describe: 'also plot runs whose status is failed' })
+      .option('include_unfinished', { type: 'boolean', default: false, describe: 'also plot runs that did not finish (stopped, or running); a completed run of the same seed is still preferred' }) as never,
   handler: async (a) => {
     const { plotStudy } = await import('../plotting/study.js');
     const result = await plotStudy({
@@ -43,6 +45,7 @@ export const plotCommand: CommandModule<object, PlotArgs> = {
       formats: a.format as Format[],
       agg: a.agg as 'iqm' | 'mean' | 'median',
       includeFailed: a.include_failed,
+      includeUnfinished: a.include_unfinished,
     });
     console.log(result.tableMarkdown);
     for (const f of result.files) console.log(f);

@@ -8,6 +8,8 @@ export interface CurvePoint {
   setup: string;
   /** seconds of st_tuner_time */
   time: number;
+  /** the grid's (i+1)/points: time as a fraction of the benchmark's time axis (its runs' last result) */
+  fraction: number;
   center: number;
   lower: number;
   upper: number;
@@ -96,73 +98,200 @@ export function aggregateCurves(runs: Run[], options: { agg?: Aggregation; point
       grid.forEach((time, g) => {
         const values = onGrid.map((v) => v[g]).filter((v): v is number => v !== undefined);
         if (values.length === 0) return;
-        out.push({ benchmark, setup, time, ...summarise(values, agg, rng), n: values.length });
+        out.push({ benchmark, setup, time, fraction: (g + 1) / points, ...summarise(values, agg, rng), n: values.length });
       });
     }
   }
   return out;
 }
 
+/** One point of an across-benchmark curve: at this fraction of every benchmark's time axis. */
+export interface AcrossPoint {
+  setup: string;
+  fraction: number;
+  /** mean rank over the compared benchmarks; a setup without a result yet on one ranks last there */
+  rank: number;
+  /** mean normalised regret, only once the setup has a result on every compared benchmark */
+  regret?: number;
+}
+
+export interface FinalRow {
+  setup: string;
+  /** benchmarks the setup has runs on */
+  benchmarks: number;
+  /** benchmarks that rank and regret average over: the ones every setup has runs on */
+  compared: number;
+  rank?: number;
+  regret?: number;
+}
+
 export interface AcrossBenchmarks {
-  /** per setup and fraction of the time budget: mean normalised regret and mean rank over benchmarks */
-  curves: { setup: string; fraction: number; regret: number; rank: number }[];
-  /** per setup at the end: mean rank and mean normalised regret */
-  final: { setup: string; rank: number; regret: number }[];
+  curves: AcrossPoint[];
+  /** per setup at the end of the time axis, best rank first */
+  final: FinalRow[];
+  /** the benchmarks every setup ran on */
+  shared: string[];
+  /** why some benchmarks are left out of the comparison */
+  warnings: string[];
 }
 
 /**
- * Normalised regret (0 = best value any method reached on the benchmark, 1 = the worst initial value)
- * and the average rank of the setups' aggregated curves, over benchmarks.
+ * The scale of normalised regret on one benchmark: 0 = the best value any run reached, 1 = the median
+ * over runs of their first result. The median, not the worst first result: one run's poor first
+ * evaluation would otherwise squash every curve to the bottom of the axis.
+ */
+export function regretReference(runs: Run[]): { best: number; reference: number } {
+  const mode = runs[0].mode;
+  let best = NaN;
+  for (const r of runs) for (const v of r.values) if (Number.isNaN(best) || (mode === 'min' ? v < best : v > best)) best = v;
+  const firsts = runs.filter((r) => r.values.length > 0).map((r) => r.values[0]).sort((a, b) => a - b);
+  return { best, reference: quantileSorted(firsts, 0.5) };
+}
+
+/**
+ * Normalised regret (see regretReference) and the rank of the setups' aggregated curves, averaged over
+ * the benchmarks every setup ran on. Each point is every benchmark's value at the same fraction of its
+ * own time axis (the grid index of aggregateCurves), never a value from another time.
  */
 export function acrossBenchmarks(runs: Run[], curves: CurvePoint[]): AcrossBenchmarks {
   const setups = unique(curves.map((c) => c.setup));
   const benchmarks = unique(curves.map((c) => c.benchmark));
-  const points = Math.max(...benchmarks.map((b) => unique(curves.filter((c) => c.benchmark === b).map((c) => c.time)).length));
-  const acc = new Map<string, { regret: number[]; rank: number[] }[]>(setups.map((s) => [s, Array.from({ length: points }, () => ({ regret: [], rank: [] }))]));
-  for (const b of benchmarks) {
-    const bruns = runs.filter((r) => r.benchmark === b);
-    const mode = bruns[0].mode;
-    const better = (x: number, y: number) => (mode === 'min' ? x < y : x > y);
-    let best = bruns[0].values[0];
-    let worst = bruns[0].values[0];
-    for (const r of bruns) {
-      for (const v of r.values) if (better(v, best)) best = v;
-      if (r.values.length && better(worst, r.values[0])) worst = r.values[0];
-    }
-    const span = Math.abs(worst - best) || 1;
-    const times = unique(curves.filter((c) => c.benchmark === b).map((c) => c.time)).sort((x, y) => x - y);
-    times.forEach((t, i) => {
-      const at = curves.filter((c) => c.benchmark === b && c.time === t);
-      for (const c of at) {
-        const regret = Math.abs(c.center - best) / span;
-        // rank: 1 + number of setups strictly better at this time (ties share the better rank)
-        const rank = 1 + at.filter((o) => better(o.center, c.center)).length;
-        const slot = acc.get(c.setup)![Math.min(points - 1, Math.round(((i + 1) / times.length) * points) - 1)];
-        slot.regret.push(regret);
-        slot.rank.push(rank);
-      }
-    });
+  const ranOn = new Map(setups.map((s) => [s, new Set(curves.filter((c) => c.setup === s).map((c) => c.benchmark))]));
+  const shared = benchmarks.filter((b) => setups.every((s) => ranOn.get(s)!.has(b)));
+  const warnings: string[] = [];
+  if (shared.length < benchmarks.length) {
+    const lacking = setups.filter((s) => ranOn.get(s)!.size < benchmarks.length).map((s) => `${s} lacks ${benchmarks.filter((b) => !ranOn.get(s)!.has(b)).join(', ')}`);
+    warnings.push(
+      shared.length > 0
+        ? `rank and regret across benchmarks compare the setups on the ${shared.length} of ${benchmarks.length} benchmarks they all ran on (${shared.join(', ')}): ${lacking.join('; ')}`
+        : `no benchmark was run by every setup, so there is no rank or regret across benchmarks: ${lacking.join('; ')}`,
+    );
   }
+  const key = (b: string, s: string, f: number) => `${b}\u0000${s}\u0000${f}`;
+  const center = new Map(curves.map((c) => [key(c.benchmark, c.setup, c.fraction), c.center]));
+  const scale = new Map(shared.map((b) => [b, regretReference(runs.filter((r) => r.benchmark === b))]));
+  const mode = new Map(shared.map((b) => [b, runs.find((r) => r.benchmark === b)!.mode]));
+  const fractions = unique(curves.filter((c) => shared.includes(c.benchmark)).map((c) => c.fraction)).sort((x, y) => x - y);
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  const out: AcrossBenchmarks = { curves: [], final: [] };
-  for (const s of setups) {
-    acc.get(s)!.forEach((slot, i) => {
-      if (slot.regret.length) out.curves.push({ setup: s, fraction: (i + 1) / points, regret: mean(slot.regret), rank: mean(slot.rank) });
-    });
-    const last = [...acc.get(s)!].reverse().find((slot) => slot.regret.length)!;
-    out.final.push({ setup: s, rank: mean(last.rank), regret: mean(last.regret) });
+  const out: AcrossBenchmarks = { curves: [], final: [], shared, warnings };
+  for (const f of fractions) {
+    const ranks = new Map(setups.map((s) => [s, [] as number[]]));
+    const regrets = new Map(setups.map((s) => [s, [] as number[]]));
+    const started = new Set<string>();
+    for (const b of shared) {
+      const { best, reference } = scale.get(b)!;
+      const better = (x: number, y: number) => (mode.get(b) === 'min' ? x < y : x > y);
+      const values = setups.map((s) => center.get(key(b, s, f)));
+      const present = values.filter((v): v is number => v !== undefined);
+      setups.forEach((s, i) => {
+        const v = values[i];
+        // ties share the better rank; no result yet ranks after every setup that has one
+        ranks.get(s)!.push(1 + (v === undefined ? present.length : present.filter((o) => better(o, v)).length));
+        if (v === undefined) return;
+        started.add(s);
+        regrets.get(s)!.push((v - best) / (reference - best || 1));
+      });
+    }
+    for (const s of setups) {
+      if (!started.has(s)) continue;
+      const r = regrets.get(s)!;
+      out.curves.push({ setup: s, fraction: f, rank: mean(ranks.get(s)!), ...(r.length === shared.length ? { regret: mean(r) } : {}) });
+    }
   }
-  out.final.sort((a, b) => a.rank - b.rank || a.regret - b.regret);
+  for (const s of setups) {
+    const mine = out.curves.filter((c) => c.setup === s);
+    const last = mine[mine.length - 1];
+    out.final.push({ setup: s, benchmarks: ranOn.get(s)!.size, compared: shared.length, rank: last?.rank, regret: last?.regret });
+  }
+  const undef = (x: number | undefined) => x ?? Infinity;
+  out.final.sort((a, b) => undef(a.rank) - undef(b.rank) || undef(a.regret) - undef(b.regret) || (a.setup < b.setup ? -1 : 1));
   return out;
 }
 
-export function finalTableMarkdown(final: AcrossBenchmarks['final']): string {
-  const f = (x: number) => x.toFixed(3);
-  return ['| setup | mean rank | mean normalised regret |', '|---|---|---|', ...final.map((r) => `| ${r.setup} | ${f(r.rank)} | ${f(r.regret)} |`)].join('\n') + '\n';
+/** The final best value of every run of one (benchmark, setup), summarised over seeds. */
+export interface FinalValue {
+  benchmark: string;
+  setup: string;
+  metric: string;
+  mode: 'min' | 'max';
+  seeds: number;
+  iqm: number;
+  q25: number;
+  q75: number;
 }
 
-export function finalTableCsv(final: AcrossBenchmarks['final']): string {
-  return ['setup,mean_rank,mean_regret', ...final.map((r) => `${r.setup},${r.rank},${r.regret}`)].join('\n') + '\n';
+/** Per (benchmark, setup): the IQM and interquartile range over seeds of each run's best value. */
+export function finalValues(runs: Run[]): FinalValue[] {
+  const out: FinalValue[] = [];
+  for (const benchmark of unique(runs.map((r) => r.benchmark))) {
+    for (const setup of unique(runs.filter((r) => r.benchmark === benchmark).map((r) => r.setup))) {
+      const sruns = runs.filter((r) => r.benchmark === benchmark && r.setup === setup && r.values.length > 0);
+      if (sruns.length === 0) continue;
+      const { metric, mode } = sruns[0];
+      const bests = sruns.map((r) => (mode === 'min' ? Math.min(...r.values) : Math.max(...r.values))).sort((a, b) => a - b);
+      out.push({ benchmark, setup, metric, mode, seeds: bests.length, iqm: iqm(bests), q25: quantileSorted(bests, 0.25), q75: quantileSorted(bests, 0.75) });
+    }
+  }
+  return out;
+}
+
+/** A table as header and string cells: what the Markdown, CSV and HTML renderings share. */
+export interface Table {
+  header: string[];
+  rows: string[][];
+}
+
+const fmt = (x: number | undefined) => (x === undefined ? '' : x.toPrecision(4));
+
+/**
+ * The final table: per setup its mean rank and regret over the compared benchmarks, how many benchmarks
+ * that is of the ones it ran on, and per benchmark its final best value (IQM and IQR over seeds).
+ */
+export function finalTable(final: FinalRow[], values: FinalValue[] = []): Table {
+  const benchmarks = unique(values.map((v) => v.benchmark));
+  const cell = new Map(values.map((v) => [`${v.benchmark}\u0000${v.setup}`, v]));
+  return {
+    header: ['setup', 'mean rank', 'mean normalised regret', 'benchmarks compared / run', ...benchmarks.map((b) => { const v = values.find((x) => x.benchmark === b)!; return `${b}: best ${v.metric} (${v.mode}), IQM (IQR) over seeds`; })],
+    rows: final.map((r) => [
+      r.setup,
+      r.rank === undefined ? '' : r.rank.toFixed(3),
+      r.regret === undefined ? '' : r.regret.toFixed(3),
+      `${r.compared} / ${r.benchmarks}`,
+      ...benchmarks.map((b) => {
+        const v = cell.get(`${b}\u0000${r.setup}`);
+        return v ? `${fmt(v.iqm)} (${fmt(v.q25)}–${fmt(v.q75)}), ${v.seeds} seeds` : '';
+      }),
+    ]),
+  };
+}
+
+export function markdownTable(t: Table): string {
+  const line = (cells: string[]) => `| ${cells.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`;
+  return [line(t.header), `|${t.header.map(() => '---').join('|')}|`, ...t.rows.map(line)].join('\n') + '\n';
+}
+
+export function finalTableMarkdown(final: FinalRow[], values: FinalValue[] = []): string {
+  return markdownTable(finalTable(final, values));
+}
+
+/** The final table as CSV: numbers unformatted, one column per statistic. */
+export function finalTableCsv(final: FinalRow[], values: FinalValue[] = []): string {
+  const benchmarks = unique(values.map((v) => v.benchmark));
+  const cell = new Map(values.map((v) => [`${v.benchmark}\u0000${v.setup}`, v]));
+  const quote = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+  const header = ['setup', 'mean_rank', 'mean_regret', 'benchmarks_compared', 'benchmarks_run', ...benchmarks.flatMap((b) => ['iqm', 'q25', 'q75', 'seeds'].map((k) => `${b}_${k}`))];
+  const rows = final.map((r): (string | number)[] => [
+    r.setup,
+    r.rank ?? '',
+    r.regret ?? '',
+    r.compared,
+    r.benchmarks,
+    ...benchmarks.flatMap((b): (string | number)[] => {
+      const v = cell.get(`${b}\u0000${r.setup}`);
+      return v ? [v.iqm, v.q25, v.q75, v.seeds] : ['', '', '', ''];
+    }),
+  ]);
+  return [header, ...rows].map((cells) => cells.map((c) => quote(String(c))).join(',')).join('\n') + '\n';
 }
 
 function unique<T>(xs: T[]): T[] {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { ColumnTable } from 'arquero';
 import { parseExperimentFolderName } from '../results/layout.js';
 import { type ExperimentMetadata } from '../results/metadata.js';
+import { describeOwner, liveness, runStatus } from '../operate/folder.js';
 import { readExperimentMetadata, readResultColumns } from '../results/read.js';
 import { type Constraint, isFeasible } from '../schedulers/constraints.js';
 
@@ -25,8 +26,13 @@ export interface LoadOptions {
   /** Keep runs started within [from, to] (ISO dates). */
   from?: string;
   to?: string;
-  /** Include runs whose status is `failed` or `stopped` (default: skipped). */
+  /** Include runs whose status is `failed` (default: left out, with a warning naming them). */
   includeFailed?: boolean;
+  /**
+   * Include runs that did not finish: `stopped`, or `running` (whether or not its process still lives).
+   * Default: left out with a warning naming them; their curves end early or stand for a study in progress.
+   */
+  includeUnfinished?: boolean;
   /** Any further filter on a run's metadata. */
   filter?: (metadata: ExperimentMetadata) => boolean;
   /** Receives every warning (default: console.warn). */
@@ -57,13 +63,15 @@ export interface LoadedResults {
 
 /**
  * Loads every experiment folder under the tags. Corrupt or half-written folders are skipped with a
- * warning naming them; when a (benchmark, setup) has more runs than seeds, the newest per seed is kept
- * and the others are named; missing seeds are reported.
+ * warning naming them, and so are failed and unfinished runs unless asked for; when a (benchmark, setup)
+ * has more runs than seeds, the completed run per seed is preferred, then the newest, and the others
+ * are named; missing seeds are reported.
  */
 export async function loadResults(options: LoadOptions): Promise<LoadedResults> {
   const warn = options.warn ?? ((m: string) => console.warn(m));
   const where = (folder: string) => options.origin?.get(folder) ?? folder;
   const loaded: Loaded[] = [];
+  const leftOut = { failed: [] as string[], unfinished: [] as string[] };
   for (const tag of options.tags) {
     const dir = join(options.root, tag);
     if (!existsSync(dir)) {
@@ -75,14 +83,21 @@ export async function loadResults(options: LoadOptions): Promise<LoadedResults> 
       const folder = join(dir, name);
       try {
         const m = readExperimentMetadata(folder);
-        // a stopped run is unfinished: its curve would end early
-        if ((m.status === 'failed' || m.status === 'stopped') && !options.includeFailed) continue;
         if (options.setups && !options.setups.includes(m.method)) continue;
         if (options.benchmarks && !options.benchmarks.includes(m.benchmark)) continue;
         if (options.seeds && !options.seeds.includes(m.seed)) continue;
         if (options.from && m.start_time < options.from) continue;
         if (options.to && m.start_time > options.to) continue;
         if (options.filter && !options.filter(m)) continue;
+        const unfinished = unfinishedReason(folder, m);
+        if (m.status === 'failed' && !unfinished && !options.includeFailed) {
+          leftOut.failed.push(`${where(folder)}${m.error ? ` (${m.error})` : ''}`);
+          continue;
+        }
+        if (unfinished && !options.includeUnfinished) {
+          leftOut.unfinished.push(`${where(folder)} (${unfinished})`);
+          continue;
+        }
         const constraints = (m.constraints ?? []) as Constraint[];
         const cols = readResultColumns(folder, ['st_tuner_time', m.metric, ...constraints.map((c) => c.metric)], warn);
         const values = cols[m.metric];
@@ -96,6 +111,8 @@ export async function loadResults(options: LoadOptions): Promise<LoadedResults> 
       }
     }
   }
+  if (leftOut.unfinished.length) warn(`left out ${leftOut.unfinished.length} unfinished run(s) (--include_unfinished plots them): ${leftOut.unfinished.join(', ')}`);
+  if (leftOut.failed.length) warn(`left out ${leftOut.failed.length} failed run(s) (--include_failed plots them): ${leftOut.failed.join(', ')}`);
   const runs = dedupe(loaded, warn, where);
   // columnar construction: a study can hold millions of rows
   const total = runs.reduce((n, r) => n + r.times.length, 0);
@@ -116,6 +133,16 @@ export async function loadResults(options: LoadOptions): Promise<LoadedResults> 
   return { runs, table: table(cols) };
 }
 
+/** Why a run did not finish, or undefined when it ended (completed or failed). */
+function unfinishedReason(folder: string, m: ExperimentMetadata): string | undefined {
+  const status = runStatus(m);
+  if (status === 'stopped') return 'stopped';
+  if (status !== 'running') return undefined;
+  const { owner, ownerGone } = liveness(folder);
+  if (!ownerGone) return `still running: ${describeOwner(owner!)}`;
+  return owner ? `running, but its process (${describeOwner(owner)}) is gone` : 'running, but no process owns it';
+}
+
 function toRun(e: Loaded): Run {
   const m = e.metadata;
   // rows are appended in time order; drop results without a finite metric value
@@ -130,7 +157,7 @@ function toRun(e: Loaded): Run {
   return { folder: e.folder, setup: m.method, benchmark: m.benchmark, seed: m.seed, metric: m.metric, mode: m.mode, metadata: m, times, values };
 }
 
-/** Newest run per (benchmark, setup, seed); warns about the extra ones and about missing seeds. */
+/** Per (benchmark, setup, seed) the completed run, else the newest; warns about the extra ones and about missing seeds. */
 function dedupe(loaded: Loaded[], warn: (m: string) => void, where: (folder: string) => string): Run[] {
   const groups = new Map<string, Loaded[]>();
   for (const e of loaded) {
@@ -146,14 +173,15 @@ function dedupe(loaded: Loaded[], warn: (m: string) => void, where: (folder: str
     for (const e of exps) bySeed.set(e.metadata.seed, [...(bySeed.get(e.metadata.seed) ?? []), e]);
     if (exps.length > bySeed.size) {
       const extra = [...bySeed.values()].filter((l) => l.length > 1).flatMap((l) => l.map((e) => where(e.folder)));
-      warn(`${setup} on ${benchmark}: ${exps.length} results for ${bySeed.size} seeds; using the newest per seed. Runs of repeated seeds: ${extra.join(', ')}`);
+      warn(`${setup} on ${benchmark}: ${exps.length} results for ${bySeed.size} seeds; using the newest completed run per seed. Runs of repeated seeds: ${extra.join(', ')}`);
     }
     const expected = [...seedsPerBenchmark.get(benchmark)!].sort((a, b) => a - b);
     const missing = expected.filter((s) => !bySeed.has(s));
     if (missing.length > 0) warn(`${setup} on ${benchmark}: missing seeds ${missing.join(', ')} (other setups have them)`);
     for (const [, list] of [...bySeed].sort(([a], [b]) => a - b)) {
-      const newest = list.sort((a, b) => (a.metadata.start_time < b.metadata.start_time ? 1 : a.metadata.start_time > b.metadata.start_time ? -1 : a.folder < b.folder ? 1 : -1))[0];
-      runs.push(toRun(newest));
+      const done = (e: Loaded) => (e.metadata.status === 'completed' ? 0 : 1);
+      const newer = (a: Loaded, b: Loaded) => (a.metadata.start_time < b.metadata.start_time ? 1 : a.metadata.start_time > b.metadata.start_time ? -1 : a.folder < b.folder ? 1 : -1);
+      runs.push(toRun(list.sort((a, b) => done(a) - done(b) || newer(a, b))[0]));
     }
   }
   return runs;

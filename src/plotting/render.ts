@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import type { TopLevelSpec } from 'vega-lite';
+import type { Table } from './aggregate.js';
 
 const require = createRequire(import.meta.url);
 
@@ -20,29 +21,56 @@ export function svgToPNG(svg: string, scale = 2): Buffer {
   return new Resvg(svg, { fitTo: { mode: 'zoom', value: scale }, background: 'white' }).render().asPng();
 }
 
-const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
-/** One self-contained HTML page: every figure inline as SVG, every spec as JSON, and the final table. */
-export function htmlReport(title: string, figures: { name: string; spec: TopLevelSpec; svg: string }[], tableMarkdown: string, warnings: string[]): string {
-  const rows = tableMarkdown
-    .trim()
-    .split('\n')
-    .filter((_, i) => i !== 1)
-    .map((l, i) => `<tr>${l.split('|').slice(1, -1).map((c) => (i === 0 ? `<th>${escape(c.trim())}</th>` : `<td>${escape(c.trim())}</td>`)).join('')}</tr>`)
-    .join('\n');
+export interface ReportFigure {
+  name: string;
+  /** what the figure shows, in a sentence or two */
+  caption: string;
+  spec: TopLevelSpec;
+  svg: string;
+}
+
+export interface ReportContent {
+  title: string;
+  /** the study at a glance: (label, value) lines */
+  description: [string, string][];
+  warnings: string[];
+  tables: { id: string; title: string; caption: string; table: Table }[];
+  figures: ReportFigure[];
+}
+
+const htmlTable = (t: Table) =>
+  `<table>\n<tr>${t.header.map((h) => `<th>${escape(h)}</th>`).join('')}</tr>\n${t.rows.map((r) => `<tr>${r.map((c) => `<td>${escape(c)}</td>`).join('')}</tr>`).join('\n')}\n</table>`;
+
+/** One self-contained page: the study's description and warnings, its tables, every figure inline as SVG with a caption, every spec as JSON. */
+export function htmlReport(report: ReportContent): string {
   return `<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>${escape(title)}</title>
-<style>body{font-family:sans-serif;margin:2em}figure{display:inline-block;margin:1em}table{border-collapse:collapse}td,th{border:1px solid #bbb;padding:4px 10px}.warn{color:#a40}</style>
+<html lang="en"><head><meta charset="utf-8"><title>${escape(report.title)}</title>
+<style>
+body{font-family:sans-serif;font-size:15px;margin:1.5em 2em;color:#222}
+h2{margin-top:1.6em}
+table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #bbb;padding:4px 10px;text-align:left;vertical-align:top}th{background:#f3f3f3}
+dl.study{display:grid;grid-template-columns:max-content auto;gap:4px 16px}dl.study dt{font-weight:bold}dl.study dd{margin:0}
+.warn{color:#a40}
+.figures{display:flex;flex-wrap:wrap;align-items:flex-start;gap:24px}
+figure{margin:0;max-width:100%}figure svg{max-width:100%;height:auto}figcaption{max-width:720px;margin-top:6px}
+p.caption{max-width:60em}
+</style>
 </head><body>
-<h1>${escape(title)}</h1>
-<h2>Final table</h2>
-<table>
-${rows}
-</table>
-${warnings.length ? `<h2>Warnings</h2><ul>${warnings.map((w) => `<li class="warn">${escape(w)}</li>`).join('')}</ul>` : ''}
+<h1>${escape(report.title)}</h1>
+<section id="description"><h2>Study</h2>
+<dl class="study">
+${report.description.map(([k, v]) => `<dt>${escape(k)}</dt><dd>${escape(v)}</dd>`).join('\n')}
+</dl>
+${report.warnings.length ? `<h3>Warnings</h3><ul id="warnings">${report.warnings.map((w) => `<li class="warn">${escape(w)}</li>`).join('')}</ul>` : '<p>No warnings.</p>'}
+</section>
+${report.tables.map((t) => `<section id="${escape(t.id)}"><h2>${escape(t.title)}</h2><p class="caption">${escape(t.caption)}</p>\n${htmlTable(t.table)}</section>`).join('\n')}
 <h2>Figures</h2>
-${figures.map((f) => `<figure id="${escape(f.name)}">${f.svg}<figcaption>${escape(f.name)}</figcaption></figure>`).join('\n')}
-${figures.map((f) => `<script type="application/json" class="vega-lite-spec" data-name="${escape(f.name)}">${JSON.stringify(f.spec).replace(/</g, '\\u003c')}</script>`).join('\n')}
+<div class="figures">
+${report.figures.map((f) => `<figure id="${escape(f.name)}">${f.svg}<figcaption>${escape(f.caption)}</figcaption></figure>`).join('\n')}
+</div>
+${report.figures.map((f) => `<script type="application/json" class="vega-lite-spec" data-name="${escape(f.name)}">${JSON.stringify(f.spec).replace(/</g, '\\u003c')}</script>`).join('\n')}
 </body></html>
 `;
 }

@@ -1,8 +1,33 @@
 import type { TopLevelSpec } from 'vega-lite';
-import type { AcrossBenchmarks, CurvePoint } from './aggregate.js';
+import { type Rng, createRng } from '../util/rng.js';
+import { type AcrossBenchmarks, type CurvePoint, quantileSorted } from './aggregate.js';
 
-const WIDTH = 380;
-const HEIGHT = 230;
+const WIDTH = 520;
+const HEIGHT = 320;
+/** The word figures and tables use for a method as run in a study (the CLI's --setups). */
+const SETUP = 'setup';
+
+/**
+ * Readable at the figure's size: labels of 13 px, titles of 14–17 px. Headless vega measures text
+ * without a canvas and overestimates it (about 0.8 em a character): a y title line longer than about
+ * 25 characters outgrows the plot's height and opens a gap under the figure's title, so they are short.
+ */
+const CONFIG = {
+  font: 'sans-serif',
+  axis: { labelFontSize: 13, titleFontSize: 14, titleFontWeight: 'normal' as const },
+  legend: { labelFontSize: 13, titleFontSize: 14, labelLimit: 260 },
+  title: { fontSize: 17, subtitleFontSize: 13, anchor: 'start' as const, subtitleColor: '#555' },
+};
+
+const LINE_LEGEND = { symbolType: 'stroke', symbolOpacity: 1, symbolStrokeWidth: 3, symbolFillColor: 'transparent' };
+
+const base = (title: string, subtitle: string) => ({
+  $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+  title: { text: title, subtitle },
+  width: WIDTH,
+  height: HEIGHT,
+  config: CONFIG,
+});
 
 /** Log-scaled y when the values are positive and span more than a decade. */
 function yScale(values: number[]): { type: 'log' | 'linear'; zero?: boolean } {
@@ -15,61 +40,119 @@ export function benchmarkSpec(benchmark: string, metric: string, points: CurvePo
   const data = points.filter((p) => p.benchmark === benchmark);
   const scale = yScale(data.flatMap((p) => [p.lower, p.upper, p.center]));
   return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: benchmark,
-    width: WIDTH,
-    height: HEIGHT,
+    ...base(benchmark, `best ${metric} so far: line ${bandLabel.split(',')[0]}, band ${bandLabel.split(', ')[1] ?? bandLabel} over seeds`),
     data: { values: data },
     encoding: {
       x: { field: 'time', type: 'quantitative', title: 'tuner time (s)' },
-      color: { field: 'setup', type: 'nominal', title: 'method' },
+      // the legend shows the line, not the pale band that vega would otherwise draw in it
+      color: { field: 'setup', type: 'nominal', title: SETUP, legend: LINE_LEGEND },
     },
     layer: [
-      { mark: { type: 'area', opacity: 0.18 }, encoding: { y: { field: 'lower', type: 'quantitative', scale, title: `best ${metric} (${bandLabel})` }, y2: { field: 'upper' } } },
+      { mark: { type: 'area', opacity: 0.18 }, encoding: { y: { field: 'lower', type: 'quantitative', scale, title: `best ${metric}` }, y2: { field: 'upper' } } },
       { mark: { type: 'line', strokeWidth: 2 }, encoding: { y: { field: 'center', type: 'quantitative', scale } } },
     ],
-  };
+  } as TopLevelSpec;
 }
 
 /** A per-setup line over the fraction of the time budget, for a measure aggregated over benchmarks. */
-function acrossSpec(across: AcrossBenchmarks, title: string, field: 'regret' | 'rank', yTitle: string, scale: object, interpolate?: 'step-after'): TopLevelSpec {
+function acrossSpec(values: object[], title: string, subtitle: string, field: 'regret' | 'rank', yTitle: string[], scale: object, interpolate?: 'step-after'): TopLevelSpec {
   return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title,
-    width: WIDTH,
-    height: HEIGHT,
-    data: { values: across.curves },
+    ...base(title, subtitle),
+    data: { values },
     mark: { type: 'line', strokeWidth: 2, ...(interpolate ? { interpolate } : {}) },
     encoding: {
-      x: { field: 'fraction', type: 'quantitative', title: 'fraction of the time budget' },
+      x: { field: 'fraction', type: 'quantitative', title: "fraction of each benchmark's time axis", axis: { format: '.0%' } },
       y: { field, type: 'quantitative', scale, title: yTitle },
-      color: { field: 'setup', type: 'nominal', title: 'method' },
+      color: { field: 'setup', type: 'nominal', title: SETUP, legend: LINE_LEGEND },
     },
-  };
+  } as TopLevelSpec;
 }
 
+/** Linear regret: 0 = the best value found on the benchmark, 1 = the median first result of its runs. */
 export const regretSpec = (across: AcrossBenchmarks) =>
-  acrossSpec(across, 'normalised regret, averaged over benchmarks', 'regret', 'normalised regret', { type: 'symlog', constant: 0.01 });
+  acrossSpec(
+    across.curves.filter((c) => c.regret !== undefined),
+    'normalised regret, mean over benchmarks',
+    `over ${across.shared.length} benchmark(s); a setup's line starts once it has a result on each`,
+    'regret',
+    ['regret: 0 = best found,', '1 = median first result'],
+    { type: 'linear', zero: true },
+  );
 
-export const rankSpec = (across: AcrossBenchmarks) => acrossSpec(across, 'average rank over benchmarks (1 = best)', 'rank', 'average rank', { zero: false }, 'step-after');
+export const rankSpec = (across: AcrossBenchmarks) =>
+  acrossSpec(across.curves, 'rank, mean over benchmarks', `over ${across.shared.length} benchmarks; ties share the better rank`, 'rank', ['mean rank (1 = best,', 'no result yet = last)'], { zero: false }, 'step-after');
 
-/** Learning curves of every trial of one experiment, coloured by how the trial ended. */
-export function learningCurvesSpec(title: string, resourceAttr: string, metric: string, rows: Record<string, unknown>[]): TopLevelSpec {
+export interface LearningCurvesOptions {
+  /** At most this many trials drawn (default 120): the spec and its SVG stay small. */
+  maxTrials?: number;
+  /** At most this many results a trial (default 25), log-spaced over its results: early epochs change most. */
+  pointsPerTrial?: number;
+  /** The y axis spans these quantiles of the values (default 2 % and 98 %); values outside are drawn at its edge. */
+  clip?: [number, number];
+  seed?: number | string;
+}
+
+/**
+ * Learning curves of one experiment's trials, coloured by how the trial ended. A study's run holds
+ * thousands of trials: up to maxTrials are drawn, those that reached the highest resource first, each
+ * group a seeded random sample, each trial thinned to pointsPerTrial results; values keep 4 significant digits.
+ */
+export function learningCurvesSpec(title: string, resourceAttr: string, metric: string, rows: Record<string, unknown>[], options: LearningCurvesOptions = {}): TopLevelSpec {
+  const maxTrials = options.maxTrials ?? 120;
+  const pointsPerTrial = options.pointsPerTrial ?? 25;
+  const [qlo, qhi] = options.clip ?? [0.02, 0.98];
   const ended = new Map<unknown, string>();
-  for (const r of rows) ended.set(r.trial_id, String(r.st_decision === 'stop' ? 'stopped' : r.st_status));
-  const values = rows.map((r) => ({ trial_id: r.trial_id, resource: r[resourceAttr], value: r[metric], ended: ended.get(r.trial_id) }));
+  const reached = new Map<unknown, number>();
+  for (const r of rows) {
+    if (typeof r[metric] !== 'number' || typeof r[resourceAttr] !== 'number') continue;
+    ended.set(r.trial_id, String(r.st_decision === 'stop' ? 'stopped' : r.st_status));
+    reached.set(r.trial_id, Math.max(reached.get(r.trial_id) ?? -Infinity, r[resourceAttr] as number));
+  }
+  const top = Math.max(...reached.values());
+  const rng = createRng(`learning-curves:${options.seed ?? 0}`);
+  const full = shuffle([...reached.keys()].filter((t) => reached.get(t) === top), rng);
+  const rest = shuffle([...reached.keys()].filter((t) => reached.get(t) !== top), rng);
+  const kept = new Set([...full, ...rest].slice(0, maxTrials));
+  const keptFull = Math.min(full.length, maxTrials);
+  const round = (x: number) => Number(x.toPrecision(4));
+  const byTrial = new Map<unknown, Record<string, unknown>[]>();
+  for (const r of rows) {
+    if (kept.has(r.trial_id) && typeof r[metric] === 'number' && typeof r[resourceAttr] === 'number') byTrial.set(r.trial_id, [...(byTrial.get(r.trial_id) ?? []), r]);
+  }
+  const values = [...byTrial.values()].flatMap((trial) =>
+    thin(trial, pointsPerTrial).map((r) => ({ trial_id: r.trial_id, resource: r[resourceAttr], value: round(r[metric] as number), ended: ended.get(r.trial_id) })),
+  );
+  const sorted = values.map((v) => v.value).sort((a, b) => a - b);
+  const domain = [quantileSorted(sorted, qlo), quantileSorted(sorted, qhi)];
+  const pct = (q: number) => `${Math.round(q * 100)}`;
   return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title,
-    width: WIDTH,
-    height: HEIGHT,
+    ...base(title, `${kept.size} of ${reached.size} trials: ${keptFull} of the ${full.length} that reached ${resourceAttr} ${top}, ${kept.size - keptFull} of the others (random samples)`),
     data: { values },
-    mark: { type: 'line', strokeWidth: 1, opacity: 0.6, point: { size: 8 } },
+    mark: { type: 'line', strokeWidth: 1, opacity: 0.6, clip: true },
     encoding: {
       x: { field: 'resource', type: 'quantitative', title: resourceAttr },
-      y: { field: 'value', type: 'quantitative', scale: yScale(values.map((v) => v.value as number)), title: metric },
+      y: { field: 'value', type: 'quantitative', scale: { ...yScale(domain), domain, clamp: true }, title: [metric, `(${pct(qlo)}–${pct(qhi)} % quantiles)`] },
       detail: { field: 'trial_id', type: 'nominal' },
       color: { field: 'ended', type: 'nominal', title: 'trial ended' },
     },
-  };
+  } as TopLevelSpec;
+}
+
+/** n of the items at log-spaced positions (distinct, dense at the start), always the first and the last. */
+function thin<T>(xs: T[], n: number): T[] {
+  if (xs.length <= n) return xs;
+  const out: T[] = [];
+  for (let i = 0, prev = -1; i < n; i++) {
+    prev = Math.min(xs.length - (n - i), Math.max(prev + 1, Math.round(Math.exp((Math.log(xs.length) * i) / (n - 1))) - 1));
+    out.push(xs[prev]);
+  }
+  return out;
+}
+
+function shuffle<T>(xs: T[], rng: Rng): T[] {
+  for (let i = xs.length - 1; i > 0; i--) {
+    const j = Math.floor(rng.next() * (i + 1));
+    [xs[i], xs[j]] = [xs[j], xs[i]];
+  }
+  return xs;
 }

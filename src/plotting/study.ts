@@ -1,10 +1,11 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
 import { mkdirp } from '../util/fs.js';
 import { UserError } from '../util/errors.js';
-import { type Aggregation, acrossBenchmarks, aggregateCurves, finalTableCsv, finalTableMarkdown } from './aggregate.js';
-import { type LoadOptions, loadResults } from './load.js';
+import { type Aggregation, type Table, acrossBenchmarks, aggregateCurves, finalTable, finalTableCsv, finalTableMarkdown, finalValues } from './aggregate.js';
+import { bestTrials } from './frame.js';
+import { type LoadOptions, type Run, loadResults } from './load.js';
 import { htmlReport, svgToPNG, toSVG } from './render.js';
 import { benchmarkSpec, learningCurvesSpec, rankSpec, regretSpec } from './specs.js';
 import { readExperiment } from '../results/read.js';
@@ -30,7 +31,70 @@ export interface PlotStudyResult {
   warnings: string[];
 }
 
-const BAND: Record<Aggregation, string> = { iqm: 'IQM, bootstrap 95 %', mean: 'mean ± s.e.', median: 'median, IQR' };
+const BAND: Record<Aggregation, string> = { iqm: 'IQM, bootstrap 95 %', mean: 'mean, ± s.e.', median: 'median, IQR' };
+const AGG: Record<Aggregation, string> = { iqm: 'interquartile mean (IQM) with a seeded bootstrap 95 % band', mean: 'mean ± standard error', median: 'median with the interquartile range' };
+
+const unique = <T>(xs: T[]) => [...new Set(xs)];
+const list = (xs: unknown[]) => xs.map(String).join(', ');
+
+/** The study at a glance, from the loaded runs' metadata. */
+function describeStudy(tags: string[], runs: Run[], agg: Aggregation): [string, string][] {
+  const benchmarks = unique(runs.map((r) => r.benchmark));
+  const setups = unique(runs.map((r) => r.setup));
+  const m = runs.map((r) => r.metadata);
+  const seedLines: string[] = [];
+  for (const b of benchmarks) {
+    const expected = unique(runs.filter((r) => r.benchmark === b).map((r) => r.seed)).sort((x, y) => x - y);
+    for (const s of setups) {
+      const found = new Set(runs.filter((r) => r.benchmark === b && r.setup === s).map((r) => r.seed));
+      if (found.size === 0) continue;
+      const missing = expected.filter((x) => !found.has(x));
+      seedLines.push(`${s} on ${b}: ${found.size} of ${expected.length}${missing.length ? ` (missing ${list(missing)})` : ''}`);
+    }
+  }
+  const starts = m.map((x) => x.start_time).sort();
+  const ends = m.map((x) => x.end_time).filter((x): x is string => !!x).sort();
+  const perBenchmark = (f: (r: Run) => unknown) => list(benchmarks.map((b) => `${b}: ${list(unique(runs.filter((r) => r.benchmark === b).map(f)))}`));
+  return [
+    ['study (tags)', list(tags)],
+    ['benchmarks', list(benchmarks.map((b) => { const r = runs.find((x) => x.benchmark === b)!; return `${b} (${r.metric}, ${r.mode})`; }))],
+    [`setups (${setups.length})`, list(setups)],
+    ['runs plotted', `${runs.length} (one per setup, benchmark and seed; runs left out are named in the warnings)`],
+    ['seeds found', seedLines.join('; ')],
+    ['budget (max wallclock time, s)', perBenchmark((r) => r.metadata.max_wallclock_time ?? 'none')],
+    ['workers', perBenchmark((r) => r.metadata.n_workers)],
+    ['master seed', list(unique(m.map((x) => x.random_seed)))],
+    ['tunelab version', list(unique(m.map((x) => `${x.tunelab_version}${x.git_commit ? ` (${String(x.git_commit).slice(0, 10)})` : ''}`)))],
+    ['dates (UTC)', `${starts[0]} – ${ends[ends.length - 1] ?? 'not ended'}`],
+    ['aggregation over seeds', AGG[agg]],
+    ['normalised regret', '0 = the best value any run reached on the benchmark, 1 = the median over its runs of their first result'],
+  ];
+}
+
+/** Per (benchmark, setup), the best trial of the seed that reached the best value. */
+function bestConfigurations(runs: Run[]): Table {
+  const best: Run[] = [];
+  for (const b of unique(runs.map((r) => r.benchmark))) {
+    for (const s of unique(runs.map((r) => r.setup))) {
+      const final = (r: Run) => (r.mode === 'min' ? Math.min(...r.values) : Math.max(...r.values));
+      const mine = runs.filter((r) => r.benchmark === b && r.setup === s && r.values.length > 0);
+      if (mine.length) best.push(mine.reduce((x, y) => (x.mode === 'min' ? (final(y) < final(x) ? y : x) : final(y) > final(x) ? y : x)));
+    }
+  }
+  const fmt = (v: unknown) => (typeof v === 'number' ? String(Number(v.toPrecision(6))) : String(v));
+  return {
+    header: ['benchmark', 'setup', 'best value', 'seed', 'trial', 'configuration', 'metrics then'],
+    rows: bestTrials(best).map((t) => [
+      t.benchmark,
+      t.setup,
+      `${t.metric} (${t.mode}) ${fmt(t.value)}`,
+      String(t.seed),
+      String(t.trialId),
+      Object.entries(t.config).map(([k, v]) => `${k}=${fmt(v)}`).join(', '),
+      Object.entries(t.metrics).filter(([k]) => k !== t.metric).map(([k, v]) => `${k}=${fmt(v)}`).join(', '),
+    ]),
+  };
+}
 
 /** Loads a study, aggregates it and writes its figures, final table (Markdown and CSV) and report. */
 export async function plotStudy(options: PlotStudyOptions): Promise<PlotStudyResult> {
@@ -39,22 +103,45 @@ export async function plotStudy(options: PlotStudyOptions): Promise<PlotStudyRes
     warnings.push(m);
     (options.warn ?? ((x: string) => console.warn(x)))(m);
   };
+  if (existsSync(options.out) && !statSync(options.out).isDirectory()) throw new UserError(`--out ${options.out} is a file; give a folder (new or existing) for the figures`);
   const origin = options.s3 ? await downloadStudy(options.s3.client ?? s3Client(), options.s3.location, options.tags, options.root) : undefined;
   const { runs } = await loadResults({ ...options, warn, origin });
   if (runs.length === 0) throw new UserError(`no results to plot for tag(s) ${options.tags.join(', ')} under ${options.root}`);
   const agg = options.agg ?? 'iqm';
   const curves = aggregateCurves(runs, { agg, seed: options.seed });
   const across = acrossBenchmarks(runs, curves);
-  const specs: { name: string; spec: TopLevelSpec }[] = [];
-  for (const b of [...new Set(runs.map((r) => r.benchmark))]) {
-    specs.push({ name: `benchmark-${b}`, spec: benchmarkSpec(b, runs.find((r) => r.benchmark === b)!.metric, curves, BAND[agg]) });
+  across.warnings.forEach(warn);
+  const benchmarks = [...new Set(runs.map((r) => r.benchmark))];
+  const specs: { name: string; caption: string; spec: TopLevelSpec }[] = [];
+  for (const b of benchmarks) {
+    const { metric, mode } = runs.find((r) => r.benchmark === b)!;
+    const n = unique(runs.filter((r) => r.benchmark === b).map((r) => r.seed)).length;
+    specs.push({
+      name: `benchmark-${b}`,
+      caption: `${b}: the best ${metric} found so far (${mode === 'min' ? 'lower' : 'higher'} is better) against the tuner's time, per setup over ${n} seed(s): ${AGG[agg]}.`,
+      spec: benchmarkSpec(b, metric, curves, BAND[agg]),
+    });
   }
-  specs.push({ name: 'regret', spec: regretSpec(across) }, { name: 'rank', spec: rankSpec(across) });
+  if (across.shared.length > 0) {
+    specs.push({
+      name: 'regret',
+      caption: `Normalised regret of each setup's ${agg} curve, averaged over the ${across.shared.length} benchmark(s) every setup ran on, at the same fraction of each benchmark's time axis: 0 = the best value any run reached, 1 = the median first result.`,
+      spec: regretSpec(across),
+    });
+  }
+  // one benchmark's rank is the order of its curves, already in its panel
+  if (across.shared.length >= 2) {
+    specs.push({ name: 'rank', caption: `Rank of each setup's ${agg} curve (1 = best) averaged over the ${across.shared.length} benchmarks every setup ran on, at the same fraction of each benchmark's time axis; a setup without a result yet on a benchmark ranks last there.`, spec: rankSpec(across) });
+  }
   // what early stopping did: the learning curves of the first multi-fidelity run
   const mf = runs.find((r) => (r.metadata.scheduler as { scheduler?: string })?.scheduler === 'hyperband');
   if (mf) {
     const { rows } = readExperiment(mf.folder);
-    specs.push({ name: 'learning-curves', spec: learningCurvesSpec(`${mf.setup} on ${mf.benchmark}, seed ${mf.seed}: learning curves`, mf.metadata.resource_attr, mf.metric, rows) });
+    specs.push({
+      name: 'learning-curves',
+      caption: `What early stopping did in one run (${mf.setup} on ${mf.benchmark}, seed ${mf.seed}): each trial's ${mf.metric} against ${mf.metadata.resource_attr}, coloured by how the trial ended.`,
+      spec: learningCurvesSpec(`${mf.setup} on ${mf.benchmark}, seed ${mf.seed}: learning curves`, mf.metadata.resource_attr, mf.metric, rows, { seed: options.seed }),
+    });
   }
   mkdirp(options.out);
   const files: string[] = [];
@@ -63,18 +150,30 @@ export async function plotStudy(options: PlotStudyOptions): Promise<PlotStudyRes
     writeFileSync(path, data);
     files.push(path);
   };
-  const tableMarkdown = finalTableMarkdown(across.final);
+  const values = finalValues(runs);
+  const tableMarkdown = finalTableMarkdown(across.final, values);
   write('final-table.md', tableMarkdown);
-  write('final-table.csv', finalTableCsv(across.final));
+  write('final-table.csv', finalTableCsv(across.final, values));
   const formats = options.formats ?? ['png', 'html'];
   const figures = [];
-  for (const { name, spec } of specs) {
+  for (const { name, caption, spec } of specs) {
     const svg = await toSVG(spec);
-    figures.push({ name, spec, svg });
+    figures.push({ name, caption, spec, svg });
     write(`${name}.vl.json`, JSON.stringify(spec, null, 1));
     if (formats.includes('svg')) write(`${name}.svg`, svg);
     if (formats.includes('png')) write(`${name}.png`, svgToPNG(svg));
   }
-  if (formats.includes('html')) write('report.html', htmlReport(`tunelab study: ${options.tags.join(', ')}`, figures, tableMarkdown, warnings));
-  return { files, specs, tableMarkdown, warnings };
+  if (formats.includes('html')) {
+    const tables = [
+      {
+        id: 'final-table',
+        title: 'Final table',
+        caption: `Per setup: mean rank and mean normalised regret at the end, over the benchmarks every setup ran on (compared / run), and per benchmark the final best value over seeds: the interquartile mean (IQM) and, in brackets, the interquartile range.`,
+        table: finalTable(across.final, values),
+      },
+      { id: 'best-configurations', title: 'Best configuration per setup and benchmark', caption: 'The best trial of the seed that reached the best final value, with the configuration and the other metrics it reported then.', table: bestConfigurations(runs) },
+    ];
+    write('report.html', htmlReport({ title: `tunelab study: ${options.tags.join(', ')}`, description: describeStudy(options.tags, runs, agg), warnings, tables, figures }));
+  }
+  return { files, specs: specs.map(({ name, spec }) => ({ name, spec })), tableMarkdown, warnings };
 }
