@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SimulatorBackend } from '../src/backends/simulator.js';
@@ -128,6 +129,37 @@ describe('tuner workers, columns and extra results', () => {
     expect(() => makeTuner({ maxNumResults: 1 }, { extraResults: { keys: () => ['epoch'], compose: () => undefined } })).toThrow(
       /column 'epoch' appears twice/,
     );
+  });
+});
+
+describe('checkpoints on a simulated clock', () => {
+  /** The rowsWritten of tuner.json on disk, read every 100th result while the run goes on. */
+  function checkpointsSeen(checkpointWallInterval: number) {
+    const seen = new Set<number>();
+    let n = 0;
+    const watch: TunerCallback = {
+      onResult: () => {
+        if (n++ % 100 === 0) seen.add(JSON.parse(readFileSync(join(made.folder, 'tuner.json'), 'utf8')).rowsWritten);
+      },
+    };
+    const made = makeTuner({ maxWallclockTime: 3000 }, { checkpointInterval: 60, checkpointWallInterval, callbacks: [watch] });
+    return { ...made, seen };
+  }
+
+  it('are written every checkpointInterval simulated seconds when the wall-clock bound allows', async () => {
+    const { tuner, seen } = checkpointsSeen(0);
+    await tuner.run();
+    expect(seen.size).toBeGreaterThan(10);
+  });
+
+  it('are written no more often than every checkpointWallInterval wall-clock seconds, and at the end', async () => {
+    const { tuner, seen, folder, rows } = checkpointsSeen(3600);
+    await tuner.run();
+    // only the checkpoint written at the start was on disk while the run went on
+    expect([...seen]).toEqual([0]);
+    const final = JSON.parse(readFileSync(join(folder, 'tuner.json'), 'utf8'));
+    expect(final.rowsWritten).toBe(rows().length);
+    expect(final.rowsWritten).toBeGreaterThan(1000);
   });
 });
 

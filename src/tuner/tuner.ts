@@ -41,6 +41,13 @@ export interface TunerOptions {
    * recomputes them.
    */
   checkpointInterval?: number;
+  /**
+   * ... but no more often than every this many wall-clock seconds (default: 30, or
+   * `checkpointInterval` if smaller). A simulated clock runs thousands of times faster than real
+   * time, and the whole state grows with the trials: rewriting it every 300 simulated s made the
+   * bytes written grow with the square of the budget. A real-time backend is not affected.
+   */
+  checkpointWallInterval?: number;
 }
 
 export class TunerError extends Error {}
@@ -61,6 +68,9 @@ export class Tuner {
   private numFailures = 0;
   private lastFlushTime = 0;
   private lastCheckpointTime = 0;
+  /** performance.now() of the last tuner.json write */
+  private lastCheckpointWall = -Infinity;
+  private numCompleted = 0;
   private best: { trialId: number; value: number } | undefined;
   private writer: ResultsWriter | undefined;
   private stopReason: string | undefined;
@@ -150,11 +160,7 @@ export class Tuner {
     const s = this.options.stopping;
     if (s.maxWallclockTime !== undefined && this.backend.now() >= s.maxWallclockTime) return true;
     if (s.maxNumResults !== undefined && this.numResults >= s.maxNumResults) return true;
-    if (s.maxNumTrialsCompleted !== undefined) {
-      let completed = 0;
-      for (const t of this.trials.values()) if (t.status === 'completed') completed++;
-      if (completed >= s.maxNumTrialsCompleted) return true;
-    }
+    if (s.maxNumTrialsCompleted !== undefined && this.numCompleted >= s.maxNumTrialsCompleted) return true;
     return false;
   }
 
@@ -216,7 +222,7 @@ export class Tuner {
       this.best = { trialId: trial.id, value };
     }
     if (r.final) {
-      trial.status = 'completed'; // its end is processed with the poll's completions
+      this.markCompleted(trial); // its end is processed with the poll's completions
     } else if (decision === 'pause') {
       trial.status = 'paused';
       this.running.delete(trial.id);
@@ -253,10 +259,16 @@ export class Tuner {
   private async endTrial(id: number, status: 'completed' | 'stopped'): Promise<void> {
     const trial = this.trials.get(id)!;
     this.running.delete(id);
-    trial.status = status;
+    if (status === 'completed') this.markCompleted(trial);
+    else trial.status = status;
     if (status === 'completed') this.scheduler.onTrialComplete(id);
     else await this.backend.stop(id);
     this.emit('onTrialEnd', this, trial);
+  }
+
+  private markCompleted(trial: TrialRecord): void {
+    if (trial.status !== 'completed') this.numCompleted++;
+    trial.status = 'completed';
   }
 
   private async onFailure(id: number, error: string): Promise<void> {
@@ -278,7 +290,9 @@ export class Tuner {
     if (now - this.lastFlushTime < (this.options.flushInterval ?? 60)) return;
     this.lastFlushTime = now;
     this.writer?.flush();
-    if (now - this.lastCheckpointTime >= (this.options.checkpointInterval ?? 300)) {
+    const interval = this.options.checkpointInterval ?? 300;
+    const wallInterval = this.options.checkpointWallInterval ?? Math.min(30, interval);
+    if (now - this.lastCheckpointTime >= interval && performance.now() - this.lastCheckpointWall >= wallInterval * 1000) {
       this.lastCheckpointTime = now;
       this.saveCheckpoint();
     }
@@ -288,6 +302,7 @@ export class Tuner {
     const { folder, checkpoint = true } = this.options;
     if (!folder || !checkpoint) return;
     writeCheckpoint(folder, this.checkpoint());
+    this.lastCheckpointWall = performance.now();
   }
 
   checkpoint(): TunerCheckpoint {
@@ -322,9 +337,11 @@ export class Tuner {
     this.best = c.tuner.best;
     this.trials.clear();
     this.running.clear();
+    this.numCompleted = 0;
     for (const t of c.tuner.trials) {
       this.trials.set(t.id, { ...t });
       if (t.status === 'running') this.running.add(t.id);
+      if (t.status === 'completed') this.numCompleted++;
     }
     if (this.options.folder) this.writer = ResultsWriter.resume(this.options.folder, this.columns, c.rowsWritten);
   }
