@@ -3,6 +3,7 @@ import yargs, { type CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { blackboxCommand } from './commands/blackbox.js';
 import { hpoMainCommand } from './commands/hpo-main.js';
+import { jobsCommand } from './commands/jobs.js';
 import { launchRemoteCommand } from './commands/launch-remote.js';
 import { benchmarksCommand, methodsCommand } from './commands/list.js';
 import { bestCommand, logsCommand, statusCommand, stopCommand } from './commands/operate.js';
@@ -12,7 +13,7 @@ import { studyCommand } from './commands/study.js';
 import { UserError } from './util/errors.js';
 
 /** Every `tunelab` command; each lives in its own module under src/commands/. */
-const commands: CommandModule<any, any>[] = [runCommand, hpoMainCommand, launchRemoteCommand, plotCommand, methodsCommand, benchmarksCommand, blackboxCommand, statusCommand, logsCommand, stopCommand, bestCommand, studyCommand];
+const commands: CommandModule<any, any>[] = [runCommand, hpoMainCommand, launchRemoteCommand, plotCommand, methodsCommand, benchmarksCommand, blackboxCommand, statusCommand, logsCommand, stopCommand, bestCommand, studyCommand, jobsCommand];
 
 export async function main(argv: string[]): Promise<number> {
   const cli = yargs(argv)

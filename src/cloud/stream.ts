@@ -6,8 +6,11 @@ import { type S3Location, experimentKey, putObject, s3Client, uploadExperiment }
 import { RESULTS_FILE } from '../results/writer.js';
 import { CHECKPOINT_FILE } from '../tuner/checkpoint.js';
 
-/** What a running experiment streams: enough to plot it and to resume it (logs and checkpoints go at the end). */
-export const STREAMED_FILES = [RESULTS_FILE, METADATA_FILE, CHECKPOINT_FILE] as const;
+/**
+ * What a running experiment streams: enough to plot it and to resume it (logs and checkpoints go at
+ * the end); metadata first, so that results in S3 always come with the metadata that reads them.
+ */
+export const STREAMED_FILES = [METADATA_FILE, CHECKPOINT_FILE, RESULTS_FILE] as const;
 
 export interface ExperimentStreamOptions {
   location: S3Location;
