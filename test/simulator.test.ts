@@ -1,7 +1,17 @@
 import { describe, expect, it } from 'vitest';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { SimulatorBackend } from '../src/backends/simulator.js';
+import { syntheticBlackbox } from '../src/blackbox/synthetic.js';
 import type { Config } from '../src/config-space/index.js';
-import { tinyBlackbox } from './helpers.js';
+import { hpoMain } from '../src/launchers/hpo-main.js';
+import { randomSearch } from '../src/launchers/methods.js';
+import { readMetadata } from '../src/results/metadata.js';
+import type { Mode, TrialResult, TrialScheduler } from '../src/schedulers/types.js';
+import { Tuner } from '../src/tuner/tuner.js';
+import { createRng } from '../src/util/rng.js';
+import { readRows, tempDir, tinyBlackbox } from './helpers.js';
 
 const summary = (p: Awaited<ReturnType<SimulatorBackend['poll']>>) =>
   p.results.map((r) => [r.time, r.trialId, r.result.resource, r.result.metrics.loss, r.workerTime]);
@@ -88,5 +98,90 @@ describe('simulator backend', () => {
     const sim = new SimulatorBackend(tinyBlackbox(), { seed: 1 });
     await sim.start(0, { x: 'a' });
     await expect(sim.start(0, { x: 'b' })).rejects.toThrow(/trial 0 was started before/);
+  });
+});
+
+/** Random search whose every suggestion first busy-waits `delayMs` of wall time: a deliberately slow searcher. */
+class SlowScheduler implements TrialScheduler {
+  private readonly inner: TrialScheduler;
+  readonly metric: string;
+  readonly mode: Mode;
+  constructor(private readonly delayMs: number) {
+    const branin = syntheticBlackbox('synthetic-branin');
+    this.inner = randomSearch({ configSpace: branin.configSpace, metric: 'value', mode: 'min', resourceAttr: 'epoch', maxResource: 27, nWorkers: 1, rng: createRng(4) });
+    this.metric = this.inner.metric;
+    this.mode = this.inner.mode;
+  }
+  suggest(trialId: number) {
+    const end = performance.now() + this.delayMs;
+    while (performance.now() < end);
+    return this.inner.suggest(trialId);
+  }
+  onTrialResult(trialId: number, result: TrialResult) {
+    return this.inner.onTrialResult(trialId, result);
+  }
+  onTrialComplete(trialId: number) {
+    this.inner.onTrialComplete(trialId);
+  }
+  onTrialError(trialId: number) {
+    this.inner.onTrialError(trialId);
+  }
+  metadata() {
+    return this.inner.metadata();
+  }
+  state() {
+    return this.inner.state();
+  }
+  restore(state: unknown) {
+    this.inner.restore(state);
+  }
+}
+
+describe('charging the decision time to the simulated clock', () => {
+  /** One worker, 8 trials of 27 epochs on branin; the results file's text and rows. */
+  async function run(delayMs: number, chargeDecisionTime?: boolean) {
+    const folder = tempDir();
+    const backend = new SimulatorBackend(syntheticBlackbox('synthetic-branin'), { seed: 1, chargeDecisionTime });
+    await new Tuner({ scheduler: new SlowScheduler(delayMs), backend, nWorkers: 1, stopping: { maxNumTrialsStarted: 8 }, configNames: ['x1', 'x2'], folder }).run();
+    const path = join(folder, 'results.csv.gz');
+    return { text: gunzipSync(readFileSync(path)).toString('utf8'), rows: readRows(path) };
+  }
+  const key = (r: Record<string, unknown>) => `${r.trial_id}:${r.epoch}`;
+
+  it('off (the default), a slow searcher changes nothing: the results are bit-identical to a fast one', async () => {
+    const fast = await run(0);
+    expect((await run(30, false)).text).toBe(fast.text);
+    expect(fast.rows).toHaveLength(8 * 27);
+  });
+
+  it('on, no result comes earlier, and a slow searcher moves each trial on by at least its delays so far', async () => {
+    const delay = 40;
+    const off = await run(0);
+    const fastOn = await run(0, true);
+    const slowOn = await run(delay, true);
+    const offTime = new Map(off.rows.map((r) => [key(r), r.st_tuner_time as number]));
+    for (const on of [fastOn, slowOn]) {
+      expect(on.rows.map(key)).toEqual(off.rows.map(key));
+      // the same configs and metric values: only the clock moved
+      expect(on.rows.map((r) => [r.config_x1, r.value])).toEqual(off.rows.map((r) => [r.config_x1, r.value]));
+      for (const r of on.rows) expect(r.st_tuner_time as number).toBeGreaterThanOrEqual(offTime.get(key(r))!);
+    }
+    // one worker: trial k starts after k + 1 suggestions, each busy-waiting `delay` ms
+    for (const r of slowOn.rows) {
+      const k = r.trial_id as number;
+      expect((r.st_tuner_time as number) - offTime.get(key(r))!).toBeGreaterThanOrEqual(((k + 1) * delay) / 1000);
+    }
+    expect(slowOn.rows.at(-1)!.st_tuner_time as number).toBeGreaterThan(off.rows.at(-1)!.st_tuner_time as number);
+  });
+
+  it('hpo-main takes it (recorded in metadata.json) for the simulator, and refuses it for the local backend by name', async () => {
+    const base = { experimentTag: 'c', method: ['RS'], benchmark: ['synthetic-branin'], randomSeed: 1, maxWallclockTime: 200, chargeDecisionTime: true };
+    const report = await hpoMain({ ...base, resultsRoot: tempDir() }, { log: () => {}, progress: false });
+    expect(readMetadata(report.outcomes[0].folder)).toMatchObject({ status: 'completed', charge_decision_time: true });
+    const root = tempDir();
+    await expect(hpoMain({ ...base, resultsRoot: root, backend: 'local' }, { log: () => {}, progress: false })).rejects.toThrow(
+      '--charge_decision_time applies to the simulator backend only, not to --backend local',
+    );
+    expect(readdirSync(root)).toEqual([]);
   });
 });

@@ -32,12 +32,19 @@ export interface SimulatorOptions {
   seed: number;
   /** Fixed blackbox seed for every trial instead of a random one. */
   blackboxSeed?: number;
+  /**
+   * Add the wall time the tuner spends between calls to the backend (its decisions, bookkeeping
+   * and writes) to the simulated clock, as Syne Tune's simulator does, so that a slow searcher pays
+   * for its slowness. Off by default: results then depend on the seed alone, bit for bit.
+   */
+  chargeDecisionTime?: boolean;
 }
 
 /**
  * Discrete-event simulation of trials on a blackbox. Each trial's results arrive at the simulated
  * times its per-epoch elapsed times dictate; a paused trial, when resumed, continues after its last
- * reported epoch. No wall-clock time enters the simulation, so a seed fixes every outcome.
+ * reported epoch. No wall-clock time enters the simulation (unless `chargeDecisionTime`), so a seed
+ * fixes every outcome.
  */
 export class SimulatorBackend implements TrialBackend {
   readonly resourceAttr: string;
@@ -51,6 +58,8 @@ export class SimulatorBackend implements TrialBackend {
   private readonly rng: Rng;
   private readonly elapsedIndex: number;
   private readonly M: number;
+  /** with chargeDecisionTime: performance.now() when control last went back to the tuner */
+  private handedBack = performance.now();
 
   constructor(
     readonly blackbox: Blackbox,
@@ -65,7 +74,25 @@ export class SimulatorBackend implements TrialBackend {
   }
 
   now(): number {
+    this.charge();
     return this.clock;
+  }
+
+  /**
+   * With chargeDecisionTime, called on entering every method: the wall time since the last one
+   * returned was the tuner's, and moves the clock on. Results whose time has passed meanwhile are
+   * delivered at the clock's time, when the tuner sees them.
+   */
+  private charge(): void {
+    if (!this.options.chargeDecisionTime) return;
+    const t = performance.now();
+    this.clock += (t - this.handedBack) / 1000;
+    this.handedBack = t;
+  }
+
+  /** With chargeDecisionTime, called on leaving every method: the backend's own time is not charged. */
+  private handBack(): void {
+    if (this.options.chargeDecisionTime) this.handedBack = performance.now();
   }
 
   /**
@@ -100,11 +127,13 @@ export class SimulatorBackend implements TrialBackend {
   }
 
   async start(trialId: number, config: Config): Promise<void> {
+    this.charge();
     if (trialId < this.nextNewTrial) throw new Error(`simulator: trial ${trialId} was started before`);
     this.nextNewTrial = trialId + 1;
     const blackboxSeed = this.options.blackboxSeed ?? Math.floor(this.rng.next() * this.blackbox.numSeeds);
     this.trials.set(trialId, { config, blackboxSeed, next: 0, segmentStart: this.clock, segmentFrom: 0, generation: 0, status: 'running' });
     await this.scheduleNext(trialId);
+    this.handBack();
   }
 
   private halt(trialId: number, status: 'paused' | 'stopped') {
@@ -122,23 +151,36 @@ export class SimulatorBackend implements TrialBackend {
   }
 
   async pause(trialId: number): Promise<void> {
+    this.charge();
     this.halt(trialId, 'paused');
+    this.handBack();
   }
 
   async stop(trialId: number): Promise<void> {
+    this.charge();
     this.halt(trialId, 'stopped');
+    this.handBack();
   }
 
   async resume(trialId: number): Promise<void> {
+    this.charge();
     const t = this.trials.get(trialId);
     if (!t || t.status !== 'paused') throw new Error(`simulator: trial ${trialId} is not paused`);
     t.status = 'running';
     t.segmentStart = this.clock;
     t.segmentFrom = t.next;
     await this.scheduleNext(trialId);
+    this.handBack();
   }
 
   async poll(deadline: number): Promise<PollResult> {
+    this.charge();
+    const out = await this.nextEvents(deadline);
+    this.handBack();
+    return out;
+  }
+
+  private async nextEvents(deadline: number): Promise<PollResult> {
     const out: PollResult = { results: [], completed: [], failed: [] };
     for (;;) {
       const e = this.events.peek();
@@ -155,7 +197,8 @@ export class SimulatorBackend implements TrialBackend {
       // deliver every event of the earliest time at once
       if (out.results.length > 0 && e.time > this.clock) return out;
       this.events.pop();
-      this.clock = e.time;
+      // a charged clock may be past the event already
+      this.clock = this.options.chargeDecisionTime ? Math.max(this.clock, e.time) : e.time;
       out.results.push(await this.deliver(e.trialId, t, e.index));
       if (t.next >= this.blackbox.fidelityValues.length) {
         this.forget(e.trialId);
@@ -196,6 +239,7 @@ export class SimulatorBackend implements TrialBackend {
     this.events = MinHeap.fromArray(s.events, eventLess);
     this.trials = new Map(s.trials.map(([id, t]) => [id, { ...t }]));
     this.curves.clear();
+    this.handBack();
   }
 
   async close(): Promise<void> {}

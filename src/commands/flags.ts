@@ -41,6 +41,7 @@ export function experimentFlags<T>(y: Argv<T>) {
     .option('save_tuner', { type: 'boolean', default: true, describe: 'write tuner.json checkpoints (needed for --resume)' })
     .option('resume', { type: 'boolean', default: false, describe: 'continue unfinished runs of the same tag/method/benchmark/seed; skip finished ones' })
     .option('restrict_configurations', { type: 'boolean', default: false, describe: 'only suggest configs that the benchmark table holds' })
+    .option('charge_decision_time', { type: 'boolean', default: false, describe: "simulator: add the tuner's own decision time to the simulated clock (as Syne Tune does; results then vary run to run)" })
     .option('s3_bucket', { type: 'string', describe: 'also upload each experiment to this S3 bucket, while it runs and at its end' })
     .option('s3_prefix', { type: 'string', default: 'tunelab', describe: 'S3 key prefix: s3://<bucket>/<prefix>/<tag>/<job>/<folder>/' })
     .option('s3_sync_interval', { type: 'string', default: '60', coerce: positive('s3_sync_interval'), describe: 'with --s3_bucket: upload a running experiment every this many seconds of wall time' })
@@ -67,6 +68,7 @@ export function hpoMainOptions(a: ExperimentArgv): HpoMainOptions {
     saveTuner: a.save_tuner,
     resume: a.resume,
     restrictConfigurations: a.restrict_configurations,
+    chargeDecisionTime: a.charge_decision_time,
     maxFailures: a.max_failures,
     s3Bucket: a.s3_bucket,
     s3Prefix: a.s3_prefix,

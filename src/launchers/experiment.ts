@@ -38,6 +38,8 @@ export interface ExperimentSpec {
   resumeFolder?: string;
   /** 'simulator' (default) replays the benchmark's blackbox; 'local' runs its training command. */
   backend?: 'simulator' | 'local';
+  /** Simulator only: add the tuner's own decision time to the simulated clock (SimulatorOptions.chargeDecisionTime). */
+  chargeDecisionTime?: boolean;
   /** Receives the tuner once built (e.g. so a SIGINT handler can stop it) and its folder (e.g. to stream it to S3). */
   onTuner?: (tuner: Tuner, folder: string) => void;
   /** Receives notices (e.g. a dead owner's lock taken over, rows a resume discarded; default console.warn). */
@@ -155,7 +157,7 @@ export async function runExperiment(spec: ExperimentSpec): Promise<ExperimentOut
             logsDir: join(folder, 'logs'),
             checkpointsDir: join(folder, 'checkpoints'),
           })
-        : new SimulatorBackend(blackbox, { seed: seedValue });
+        : new SimulatorBackend(blackbox, { seed: seedValue, chargeDecisionTime: spec.chargeDecisionTime });
     const tuner = new Tuner({
       scheduler,
       backend,
@@ -191,6 +193,7 @@ export async function runExperiment(spec: ExperimentSpec): Promise<ExperimentOut
           max_resource: maxResource,
           backend: backendName,
           restrict_configurations: Boolean(spec.restrictConfigurations),
+          charge_decision_time: Boolean(spec.chargeDecisionTime),
           scheduler: scheduler.metadata(),
           ...runStamp(),
         };

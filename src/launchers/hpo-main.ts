@@ -36,6 +36,8 @@ export interface HpoMainOptions {
   restrictConfigurations?: boolean;
   maxFailures?: number;
   backend?: string;
+  /** Add the tuner's own decision time to the simulated clock (simulator backend only; off by default). */
+  chargeDecisionTime?: boolean;
   /** Upload every finished experiment to s3://<s3Bucket>/<s3Prefix>/<tag>/<job>/<folder>/. */
   s3Bucket?: string;
   s3Prefix?: string;
@@ -85,6 +87,9 @@ export async function hpoMain(options: HpoMainOptions, context: HpoMainContext =
   const backends = ['simulator', 'local'] as const;
   const backend = (options.backend ?? 'simulator') as (typeof backends)[number];
   if (!backends.includes(backend)) throw new UserError(`unknown backend '${options.backend}'; valid backends: ${backends.join(', ')}`);
+  if (options.chargeDecisionTime && backend !== 'simulator') {
+    throw new UserError(`--charge_decision_time applies to the simulator backend only, not to --backend ${backend}`);
+  }
   if (!options.experimentTag || /[/\\]/.test(options.experimentTag)) {
     throw new UserError(`--experiment_tag must be a non-empty name without slashes, got '${options.experimentTag ?? ''}'`);
   }
@@ -164,6 +169,7 @@ export async function hpoMain(options: HpoMainOptions, context: HpoMainContext =
             callbacks,
             resumeFolder,
             backend,
+            chargeDecisionTime: options.chargeDecisionTime,
             onTuner: (t, folder) => {
               current = t;
               stream?.start(folder);
