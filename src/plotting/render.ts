@@ -48,13 +48,13 @@ export function htmlReport(report: ReportContent): string {
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>${escape(report.title)}</title>
 <style>
-body{font-family:sans-serif;font-size:15px;margin:1.5em 2em;color:#222}
+body{font-family:sans-serif;font-size:15px;margin:1em;color:#222}
 h2{margin-top:1.6em}
 table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #bbb;padding:4px 10px;text-align:left;vertical-align:top}th{background:#f3f3f3}
 dl.study{display:grid;grid-template-columns:max-content auto;gap:4px 16px}dl.study dt{font-weight:bold}dl.study dd{margin:0}
 .warn{color:#a40}
 .figures{display:flex;flex-wrap:wrap;align-items:flex-start;gap:24px}
-figure{margin:0;max-width:100%}figure svg{max-width:100%;height:auto}figcaption{max-width:720px;margin-top:6px}
+figure{margin:0;display:table}figcaption{display:table-caption;caption-side:bottom;margin-top:6px}
 p.caption{max-width:60em}
 </style>
 </head><body>

@@ -2,15 +2,17 @@ import type { TopLevelSpec } from 'vega-lite';
 import { type Rng, createRng } from '../util/rng.js';
 import { type AcrossBenchmarks, type CurvePoint, quantileSorted } from './aggregate.js';
 
-const WIDTH = 520;
-const HEIGHT = 320;
+// two panels side by side in a 1400 px window
+const WIDTH = 480;
+const HEIGHT = 300;
 /** The word figures and tables use for a method as run in a study (the CLI's --setups). */
 const SETUP = 'setup';
 
 /**
  * Readable at the figure's size: labels of 13 px, titles of 14–17 px. Headless vega measures text
  * without a canvas and overestimates it (about 0.8 em a character): a y title line longer than about
- * 25 characters outgrows the plot's height and opens a gap under the figure's title, so they are short.
+ * 25 characters outgrows the plot's height and opens a gap under the figure's title, and a subtitle
+ * longer than about 60 widens the figure: both are kept short.
  */
 const CONFIG = {
   font: 'sans-serif',
@@ -73,14 +75,18 @@ export const regretSpec = (across: AcrossBenchmarks) =>
   acrossSpec(
     across.curves.filter((c) => c.regret !== undefined),
     'normalised regret, mean over benchmarks',
-    `over ${across.shared.length} benchmark(s); a setup's line starts once it has a result on each`,
+    `over ${across.shared.length} benchmark(s); starts once a setup has a result on each`,
     'regret',
     ['regret: 0 = best found,', '1 = median first result'],
     { type: 'linear', zero: true },
   );
 
-export const rankSpec = (across: AcrossBenchmarks) =>
-  acrossSpec(across.curves, 'rank, mean over benchmarks', `over ${across.shared.length} benchmarks; ties share the better rank`, 'rank', ['mean rank (1 = best,', 'no result yet = last)'], { zero: false }, 'step-after');
+/** Rank from 1 to the number of setups, with a margin so that the best and worst lines clear the axes. */
+export const rankSpec = (across: AcrossBenchmarks) => {
+  const n = new Set(across.curves.map((c) => c.setup)).size;
+  const scale = { domain: [0.9, n + 0.1], nice: false, zero: false };
+  return acrossSpec(across.curves, 'rank, mean over benchmarks', `over ${across.shared.length} benchmarks; ties share the better rank`, 'rank', ['mean rank (1 = best,', 'no result yet = last)'], scale, 'step-after');
+};
 
 export interface LearningCurvesOptions {
   /** At most this many trials drawn (default 120): the spec and its SVG stay small. */
@@ -120,21 +126,24 @@ export function learningCurvesSpec(title: string, resourceAttr: string, metric: 
     if (kept.has(r.trial_id) && typeof r[metric] === 'number' && typeof r[resourceAttr] === 'number') byTrial.set(r.trial_id, [...(byTrial.get(r.trial_id) ?? []), r]);
   }
   const values = [...byTrial.values()].flatMap((trial) =>
-    thin(trial, pointsPerTrial).map((r) => ({ trial_id: r.trial_id, resource: r[resourceAttr], value: round(r[metric] as number), ended: ended.get(r.trial_id) })),
+    thin(trial, pointsPerTrial).map((r, i, kept) => ({ trial_id: r.trial_id, resource: r[resourceAttr], value: round(r[metric] as number), ended: ended.get(r.trial_id), ...(i === kept.length - 1 ? { last: true } : {}) })),
   );
   const sorted = values.map((v) => v.value).sort((a, b) => a - b);
   const domain = [quantileSorted(sorted, qlo), quantileSorted(sorted, qhi)];
   const pct = (q: number) => `${Math.round(q * 100)}`;
   return {
-    ...base(title, `${kept.size} of ${reached.size} trials: ${keptFull} of the ${full.length} that reached ${resourceAttr} ${top}, ${kept.size - keptFull} of the others (random samples)`),
+    ...base(title, `${kept.size} of ${reached.size} trials shown, ${keptFull} of the ${full.length} reaching ${resourceAttr} ${top}`),
     data: { values },
-    mark: { type: 'line', strokeWidth: 1, opacity: 0.6, clip: true },
     encoding: {
       x: { field: 'resource', type: 'quantitative', title: resourceAttr },
       y: { field: 'value', type: 'quantitative', scale: { ...yScale(domain), domain, clamp: true }, title: [metric, `(${pct(qlo)}–${pct(qhi)} % quantiles)`] },
-      detail: { field: 'trial_id', type: 'nominal' },
-      color: { field: 'ended', type: 'nominal', title: 'trial ended' },
+      color: { field: 'ended', type: 'nominal', title: 'trial ended', legend: LINE_LEGEND },
     },
+    layer: [
+      { mark: { type: 'line', strokeWidth: 1, opacity: 0.6, clip: true }, encoding: { detail: { field: 'trial_id', type: 'nominal' } } },
+      // where each trial ended: a trial stopped after its first result is a point, no line
+      { transform: [{ filter: 'datum.last' }], mark: { type: 'point', size: 14, filled: true, opacity: 0.8, clip: true } },
+    ],
   } as TopLevelSpec;
 }
 
