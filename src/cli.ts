@@ -3,6 +3,7 @@ import yargs, { type CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { blackboxCommand } from './commands/blackbox.js';
 import { hpoMainCommand } from './commands/hpo-main.js';
+import { cleanCommand } from './commands/clean.js';
 import { jobsCommand } from './commands/jobs.js';
 import { launchRemoteCommand } from './commands/launch-remote.js';
 import { benchmarksCommand, methodsCommand } from './commands/list.js';
@@ -11,19 +12,26 @@ import { plotCommand } from './commands/plot.js';
 import { runCommand } from './commands/run.js';
 import { studyCommand } from './commands/study.js';
 import { UserError } from './util/errors.js';
+import { tunelabVersion } from './util/package-info.js';
 
 /** Every `tunelab` command; each lives in its own module under src/commands/. */
-const commands: CommandModule<any, any>[] = [runCommand, hpoMainCommand, launchRemoteCommand, plotCommand, methodsCommand, benchmarksCommand, blackboxCommand, statusCommand, logsCommand, stopCommand, bestCommand, studyCommand, jobsCommand];
+const commands: CommandModule<any, any>[] = [runCommand, hpoMainCommand, launchRemoteCommand, plotCommand, methodsCommand, benchmarksCommand, blackboxCommand, statusCommand, logsCommand, stopCommand, bestCommand, studyCommand, jobsCommand, cleanCommand];
 
 export async function main(argv: string[]): Promise<number> {
   const cli = yargs(argv)
     .scriptName('tunelab')
     .strict()
+    // tunelab's own version (yargs' default reads the nearest package.json, the host project's when installed)
+    .version(tunelabVersion)
+    .recommendCommands()
     .wrap(Math.min(120, process.stdout.columns ?? 100))
     .command(commands)
     .demandCommand(1, `name a command: ${commands.map((c) => String(c.command).split(' ')[0]).join(', ')}`)
     .fail((msg, err) => {
       // usage errors (unknown flag, bad value, missing command) are the user's; anything else is a bug
+      if (!err && msg.startsWith('Did you mean')) throw new UserError(`unknown command '${argv.find((a) => !a.startsWith('-'))}'; ${msg.replace('Did', 'did')}`);
+      const missing = /^Not enough arguments following: (\S+)$/.exec(msg ?? '');
+      if (!err && missing) throw new UserError(`--${missing[1]} needs a value`);
       if (!err || err.name === 'YError') throw new UserError(err?.message ?? msg);
       throw err;
     })

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Config, type ConfigSpace, lograndint, loguniform, randint, uniform } from '../config-space/index.js';
 import { UserError } from '../util/errors.js';
+import { importOptional } from '../util/package-info.js';
 import type { Blackbox } from './types.js';
 
 /** Order of the model's continuous inputs (SCHEMA.md of the YAHPO LCBench data): raw values, no log transform. */
@@ -36,12 +37,12 @@ type Session = Awaited<ReturnType<OrtModule['InferenceSession']['create']>>;
 
 const sessions = new Map<string, Promise<{ ort: OrtModule; session: Session }>>();
 
-/** Loads the ONNX model once per process; onnxruntime is imported only here, when first needed. */
+/** Loads the ONNX model once per process; onnxruntime (an optional peer dependency) is imported only here, when first needed. */
 function session(modelPath: string) {
   let s = sessions.get(modelPath);
   if (!s) {
     s = (async () => {
-      const ort = await import('onnxruntime-web');
+      const ort = await importOptional<OrtModule>('onnxruntime-web', 'the YAHPO benchmarks (their ONNX surrogate)');
       return { ort, session: await ort.InferenceSession.create(readFileSync(modelPath)) };
     })();
     sessions.set(modelPath, s);

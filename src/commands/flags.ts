@@ -14,6 +14,15 @@ export function numeric(flag: string, opts: { integer?: boolean } = {}) {
   };
 }
 
+/**
+ * A numeric flag's yargs options. Left untyped, so that yargs still parses a number but hands a bad
+ * value to the check as written (a `number` flag turns 'many' into NaN, and a flag given without a
+ * value into its default); a value is required once the flag is given.
+ */
+export function numberFlag(flag: string, describe: string, opts: { integer?: boolean; default?: number } = {}) {
+  return { requiresArg: true, describe, coerce: numeric(flag, opts), ...(opts.default === undefined ? {} : { default: opts.default }) };
+}
+
 /** A numeric flag that must be above zero. */
 function positive(flag: string) {
   const parse = numeric(flag);
@@ -25,27 +34,30 @@ function positive(flag: string) {
 }
 
 /** The flags of `hpo-main` (and of the commands that fan it out). */
-export function experimentFlags<T>(y: Argv<T>) {
+/** hpo-main's --backend: where the trials run (launch-remote's --backend says where its jobs run). */
+const trialBackendFlag = { type: 'string', default: 'simulator', choices: ['simulator', 'local'], describe: 'trial backend: simulator (replay the benchmark) or local (run its training command)' } as const;
+
+export function experimentFlags<T>(y: Argv<T>, backendFlag: { type: 'string'; default: string; choices: string[] | readonly string[]; describe: string } = trialBackendFlag) {
   return y
     .option('experiment_tag', { type: 'string', demandOption: true, describe: 'name of the study; results go to <root>/<tag>/' })
-    .option('method', { type: 'string', array: true, describe: 'method(s) to run (default: all registered)' })
-    .option('benchmark', { type: 'string', array: true, describe: 'benchmark(s) to run (default: the default benchmarks)' })
-    .option('num_seeds', { type: 'string', default: '1', coerce: numeric('num_seeds', { integer: true }), describe: 'end of the seed range: seeds start_seed .. num_seeds-1 run' })
-    .option('start_seed', { type: 'string', default: '0', coerce: numeric('start_seed', { integer: true }), describe: 'first seed index' })
-    .option('random_seed', { type: 'string', coerce: numeric('random_seed', { integer: true }), describe: 'master seed of the study (drawn and printed when absent)' })
-    .option('backend', { type: 'string', default: 'simulator', choices: ['simulator', 'local'], describe: 'trial backend: simulator (replay the benchmark) or local (run its training command)' })
-    .option('n_workers', { type: 'string', coerce: numeric('n_workers', { integer: true }), describe: "override the benchmark's number of workers" })
-    .option('max_wallclock_time', { type: 'string', coerce: numeric('max_wallclock_time'), describe: "override the benchmark's time budget (seconds of the backend clock)" })
+    .option('method', { type: 'string', array: true, requiresArg: true, describe: 'method(s) to run (default: all registered)' })
+    .option('benchmark', { type: 'string', array: true, requiresArg: true, describe: 'benchmark(s) to run (default: the default benchmarks)' })
+    .option('num_seeds', numberFlag('num_seeds', 'end of the seed range: seeds start_seed .. num_seeds-1 run', { integer: true, default: 1 }))
+    .option('start_seed', numberFlag('start_seed', 'first seed index', { integer: true, default: 0 }))
+    .option('random_seed', numberFlag('random_seed', 'master seed of the study (with --resume: that of the runs resumed; else drawn and printed)', { integer: true }))
+    .option('backend', backendFlag)
+    .option('n_workers', numberFlag('n_workers', "override the benchmark's number of workers", { integer: true }))
+    .option('max_wallclock_time', numberFlag('max_wallclock_time', "override the benchmark's time budget (seconds of the backend clock)"))
     .option('results_root', { type: 'string', describe: 'results root (default $TUNELAB_ROOT, else ~/tunelab)' })
-    .option('verbose', { type: 'string', default: '0', coerce: numeric('verbose', { integer: true }), describe: '1: print every trial start, decision and end' })
+    .option('verbose', numberFlag('verbose', '1: print every trial start, decision and end', { integer: true, default: 0 }))
     .option('save_tuner', { type: 'boolean', default: true, describe: 'write tuner.json checkpoints (needed for --resume)' })
     .option('resume', { type: 'boolean', default: false, describe: 'continue unfinished runs of the same tag/method/benchmark/seed; skip finished ones' })
     .option('restrict_configurations', { type: 'boolean', default: false, describe: 'only suggest configs that the benchmark table holds' })
     .option('charge_decision_time', { type: 'boolean', default: false, describe: "simulator: add the tuner's own decision time to the simulated clock (as Syne Tune does; results then vary run to run)" })
     .option('s3_bucket', { type: 'string', describe: 'also upload each experiment to this S3 bucket, while it runs and at its end' })
     .option('s3_prefix', { type: 'string', default: 'tunelab', describe: 'S3 key prefix: s3://<bucket>/<prefix>/<tag>/<job>/<folder>/' })
-    .option('s3_sync_interval', { type: 'string', default: '60', coerce: positive('s3_sync_interval'), describe: 'with --s3_bucket: upload a running experiment every this many seconds of wall time' })
-    .option('max_failures', { type: 'string', default: '1', coerce: numeric('max_failures', { integer: true }), describe: 'fail an experiment once more trials failed' });
+    .option('s3_sync_interval', { requiresArg: true, default: 60, coerce: positive('s3_sync_interval'), describe: 'with --s3_bucket: upload a running experiment every this many seconds of wall time' })
+    .option('max_failures', numberFlag('max_failures', 'fail an experiment once more trials than this failed (0: at the first failure)', { integer: true, default: 1 }));
 }
 
 

@@ -1,15 +1,14 @@
 import type { CommandModule } from 'yargs';
 import { signalExitCode } from '../util/signals.js';
-import { experimentFlags, hpoMainOptions, numeric } from './flags.js';
+import { experimentFlags, hpoMainOptions, numberFlag } from './flags.js';
 
 const launchFlags = <T>(y: Parameters<typeof experimentFlags<T>>[0]) =>
-  experimentFlags(y)
-    // here --backend says where jobs run; inside each job trials are simulated
-    .option('backend', { type: 'string', default: 'local', choices: ['local', 'sagemaker'], describe: 'where the jobs run: local process pool, or SageMaker training jobs' })
+  // here --backend says where jobs run; inside each job trials are simulated
+  experimentFlags(y, { type: 'string', default: 'local', choices: ['local', 'sagemaker'], describe: 'where the jobs run: local process pool, or SageMaker training jobs' })
     .option('sagemaker_image', { type: 'string', describe: 'SageMaker: container image with tunelab installed' })
     .option('sagemaker_role', { type: 'string', describe: 'SageMaker: IAM role ARN the jobs run as' })
     .option('instance_type', { type: 'string', default: 'ml.c5.xlarge', describe: 'SageMaker: instance type per job' })
-    .option('max_parallel_jobs', { type: 'string', coerce: numeric('max_parallel_jobs', { integer: true }), describe: 'jobs at once (default: the number of cores)' })
+    .option('max_parallel_jobs', numberFlag('max_parallel_jobs', 'jobs at once (default: the number of cores)', { integer: true }))
     .option('wait', { type: 'boolean', default: false, describe: 'SageMaker: wait until every job has ended (default: return once they are created)' })
     .option('dry_run', { type: 'boolean', default: false, describe: 'print the jobs and their command lines, run nothing' });
 

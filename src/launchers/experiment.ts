@@ -5,6 +5,7 @@ import { loadBlackbox } from '../blackbox/repository.js';
 import { LocalBackend } from '../backends/local.js';
 import { SimulatorBackend } from '../backends/simulator.js';
 import type { TrialBackend } from '../backends/types.js';
+import type { Blackbox } from '../blackbox/types.js';
 import { hyperparameters } from '../config-space/index.js';
 import { createExperimentFolder, parseExperimentFolderName } from '../results/layout.js';
 import { acquireFolderLock } from '../results/lock.js';
@@ -107,8 +108,11 @@ function resumedMetadata(folder: string): ExperimentMetadata {
   }
 }
 
-/** Runs one experiment (method × benchmark × seed) on the simulator, writing its results folder. */
-export async function runExperiment(spec: ExperimentSpec): Promise<ExperimentOutcome> {
+/**
+ * The benchmark's blackbox, once its data is there and the method, benchmark, backend and options
+ * go together; else a UserError. hpo-main checks every run of a study so before the first starts.
+ */
+export async function experimentBlackbox(spec: Pick<ExperimentSpec, 'benchmark' | 'method' | 'restrictConfigurations' | 'backend'>): Promise<Blackbox> {
   const { benchmark, method } = spec;
   const blackbox = await loadBlackbox({ blackbox: benchmark.blackbox, dataset: benchmark.dataset, surrogate: benchmark.surrogate });
   if (!blackbox.objectiveNames.includes(benchmark.metric)) {
@@ -124,6 +128,14 @@ export async function runExperiment(spec: ExperimentSpec): Promise<ExperimentOut
   if (backendName === 'local' && !benchmark.local) {
     throw new UserError(`benchmark ${benchmark.name} has no training command; --backend local needs one (use --backend simulator)`);
   }
+  return blackbox;
+}
+
+/** Runs one experiment (method × benchmark × seed) on the simulator, writing its results folder. */
+export async function runExperiment(spec: ExperimentSpec): Promise<ExperimentOutcome> {
+  const { benchmark, method } = spec;
+  const blackbox = await experimentBlackbox(spec);
+  const backendName = spec.backend ?? 'simulator';
   const seedValue = runSeed(spec.masterSeed, spec.seed);
   const nWorkers = spec.nWorkers ?? benchmark.nWorkers;
   const maxWallclockTime = spec.maxWallclockTime ?? benchmark.maxWallclockTime;

@@ -6,15 +6,17 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { ExperimentStream } from '../cloud/stream.js';
 import { s3Client, s3JobName } from '../results/s3.js';
 import { resultsRoot } from '../results/layout.js';
+import { readMetadata } from '../results/metadata.js';
 import { assertNotInUse } from '../results/lock.js';
 import type { ExtraResultsComposer, TunerCallback } from '../tuner/types.js';
 import type { Tuner } from '../tuner/tuner.js';
 import { UserError } from '../util/errors.js';
+import { checkPathPart } from '../util/path-part.js';
 import { isDiskFull } from '../util/fs.js';
 import { type BenchmarkDefinition, benchmarkDefinitions, defaultBenchmarks, getBenchmark } from './benchmarks/index.js';
-import { type ExperimentOutcome, checkWritableRoot, diskFullReason, previousRuns, runExperiment } from './experiment.js';
+import { type ExperimentOutcome, checkWritableRoot, diskFullReason, experimentBlackbox, previousRuns, runExperiment } from './experiment.js';
 import { type MethodDefinition, getMethod, methodDefinitions } from './methods.js';
-import { type Log, formatTable, progressBarCallback, verboseCallback } from './reporting.js';
+import { type Log, formatTable, formatValue, progressBarCallback, stopProgressBars, verboseCallback } from './reporting.js';
 
 export interface HpoMainOptions {
   experimentTag: string;
@@ -77,6 +79,26 @@ export function seedRange(numSeeds: number, startSeed: number): number[] {
 }
 
 /**
+ * The master seed of the runs that `--resume` continues (a study keeps one seed: a fresh one would
+ * give its new runs other random streams than the old), undefined when there is none to continue.
+ */
+function resumedMasterSeed(root: string, tag: string, methods: MethodDefinition[], benchmarks: BenchmarkDefinition[], seeds: number[]): number | undefined {
+  const found = new Map<number, string>();
+  for (const m of methods) {
+    for (const b of benchmarks) {
+      for (const s of seeds) {
+        const [latest] = previousRuns(root, tag, m.name, b.name, s);
+        if (latest) found.set(readMetadata(latest.folder).random_seed, latest.folder);
+      }
+    }
+  }
+  if (found.size > 1) {
+    throw new UserError(`--resume: the runs of '${tag}' have different random seeds (${[...found].map(([seed, folder]) => `${seed} in ${folder}`).join(', ')}); pass the one to continue with --random_seed`);
+  }
+  return [...found.keys()][0];
+}
+
+/**
  * Runs method × benchmark × seed experiments one after the other (the `hpo-main` command; also the
  * programmatic entry point for a study with its own methods, benchmarks and extra results).
  */
@@ -90,23 +112,31 @@ export async function hpoMain(options: HpoMainOptions, context: HpoMainContext =
   if (options.chargeDecisionTime && backend !== 'simulator') {
     throw new UserError(`--charge_decision_time applies to the simulator backend only, not to --backend ${backend}`);
   }
-  if (!options.experimentTag || /[/\\]/.test(options.experimentTag)) {
-    throw new UserError(`--experiment_tag must be a non-empty name without slashes, got '${options.experimentTag ?? ''}'`);
-  }
+  checkPathPart('--experiment_tag', options.experimentTag);
+  // names that become path parts: a registry of the API's caller may hold any
   const methodList = (options.method?.length ? options.method : Object.keys(methods)).map((m) => getMethod(m, methods));
+  for (const m of methodList) checkPathPart('a method name', m.name);
   const benchmarkList = (options.benchmark?.length ? options.benchmark : defaultBenchmarks(benchmarks)).map((b) => getBenchmark(b, benchmarks));
+  for (const b of benchmarkList) checkPathPart('a benchmark name', b.name);
   const seeds = seedRange(options.numSeeds ?? 1, options.startSeed ?? 0);
   for (const [flag, v] of [['--n_workers', options.nWorkers], ['--max_wallclock_time', options.maxWallclockTime]] as const) {
     if (v !== undefined && !(Number.isFinite(v) && v > 0)) throw new UserError(`${flag} must be a positive number, got ${v}`);
   }
   if (options.nWorkers !== undefined && !Number.isInteger(options.nWorkers)) throw new UserError(`--n_workers must be an integer, got ${options.nWorkers}`);
+  if (options.maxFailures !== undefined && !(Number.isInteger(options.maxFailures) && options.maxFailures >= 0)) {
+    throw new UserError(`--max_failures must be a non-negative integer, got ${options.maxFailures}`);
+  }
+  // what every run needs (its data, a method and backend that fit it), before the first one starts
+  for (const benchmark of benchmarkList) for (const method of methodList) await experimentBlackbox({ benchmark, method, restrictConfigurations: options.restrictConfigurations, backend });
   const root = resultsRoot(options.resultsRoot);
   checkWritableRoot(root, options.experimentTag);
-  const masterSeed = options.randomSeed ?? randomInt(0, 2 ** 32);
+  const resumedSeed = options.resume && options.randomSeed === undefined ? resumedMasterSeed(root, options.experimentTag, methodList, benchmarkList, seeds) : undefined;
+  const masterSeed = options.randomSeed ?? resumedSeed ?? randomInt(0, 2 ** 32);
   if (!(Number.isInteger(masterSeed) && masterSeed >= 0 && masterSeed < 2 ** 32)) {
     throw new UserError(`--random_seed must be an integer in [0, 2^32), got ${masterSeed}`);
   }
-  log(`random_seed ${masterSeed}${options.randomSeed === undefined ? ` (drawn; pass --random_seed ${masterSeed} to extend or repeat this study)` : ''}`);
+  const seedSource = resumedSeed !== undefined ? ' (that of the runs resumed)' : ` (drawn; pass --random_seed ${masterSeed} to extend or repeat this study)`;
+  log(`random_seed ${masterSeed}${options.randomSeed === undefined ? seedSource : ''}`);
   const total = methodList.length * benchmarkList.length * seeds.length;
   log(`running ${total} experiment(s): methods ${methodList.map((m) => m.name).join(', ')} × benchmarks ${benchmarkList.map((b) => b.name).join(', ')} × seeds ${seeds.join(', ')}; results under ${root}/${options.experimentTag}`);
 
@@ -116,6 +146,7 @@ export async function hpoMain(options: HpoMainOptions, context: HpoMainContext =
   // SIGTERM (kill, timeout, systemd, Kubernetes, SageMaker) stops as gracefully as Ctrl-C
   const onSignal = (signal: NodeJS.Signals) => {
     if (report.interrupted) return;
+    stopProgressBars();
     log(`${signal}: stopping after the current step; results are flushed and tuner.json written (continue with --resume)`);
     report.interrupted = signal;
     current?.requestStop(signal);
@@ -200,7 +231,7 @@ export async function hpoMain(options: HpoMainOptions, context: HpoMainContext =
           const wall = ((performance.now() - wallStart) / 1000).toFixed(2);
           const s = outcome.summary;
           if (outcome.metadata.status === 'completed' && s) {
-            log(`${label}: completed in ${wall}s wall: ${s.numTrials} trials, ${s.numResults} results, best ${benchmark.metric} ${s.best?.value ?? '-'} → ${outcome.folder}`);
+            log(`${label}: completed in ${wall}s wall: ${s.numTrials} trials, ${s.numResults} results, best ${benchmark.metric} ${s.best ? formatValue(s.best.value) : '-'} → ${outcome.folder}`);
           } else {
             log(`${label}: ${outcome.metadata.status}: ${outcome.metadata.error ?? outcome.metadata.stop_reason} → ${outcome.folder}`);
           }
@@ -225,7 +256,7 @@ export async function hpoMain(options: HpoMainOptions, context: HpoMainContext =
           o.metadata.seed,
           o.metadata.status,
           o.summary?.numTrials ?? '-',
-          o.summary?.best ? Number(o.summary.best.value.toPrecision(6)) : '-',
+          o.summary?.best ? formatValue(o.summary.best.value) : '-',
           o.folder,
         ]),
       ),

@@ -4,7 +4,64 @@ import type { TunerCallback } from '../tuner/types.js';
 
 export type Log = (line: string) => void;
 
-const fmt = (v: unknown) => (typeof v === 'number' ? Number(v.toPrecision(6)) : v);
+/** A metric value as the tables print it: 6 significant digits. */
+export const formatValue = (v: number): number => Number(v.toPrecision(6));
+const fmt = (v: unknown) => (typeof v === 'number' ? formatValue(v) : v);
+
+/** What a progress line shows: always the label, percentage and best value; details and the bar as room allows. */
+export interface ProgressLine {
+  label: string;
+  /** Done, in [0, 1]. */
+  fraction: number;
+  /** e.g. `best valid_loss 0.0988128` */
+  best: string;
+  /** Shown in this order while they fit, e.g. `12/20s simulated`, `214 trials`. */
+  details: string[];
+}
+
+/**
+ * One progress line of at most `width` columns. A terminal cuts a longer line at its right edge, and
+ * the best value, the one figure a user watches for, was at its end: here it comes right after the
+ * percentage, and a long label is shortened before it is dropped.
+ */
+export function fitProgressLine(width: number, p: ProgressLine): string {
+  const max = Math.max(20, width - 1); // writing the last column makes some terminals wrap
+  const pct = `${Math.floor(Math.min(1, Math.max(0, p.fraction)) * 100)}%`;
+  const tail = ` ${pct} | ${p.best}`;
+  let label = p.label;
+  if (label.length + tail.length > max) label = `${label.slice(0, Math.max(1, max - tail.length - 1))}…`;
+  let details = '';
+  for (const d of p.details) if (label.length + tail.length + details.length + d.length + 3 <= max) details += ` | ${d}`;
+  const barSize = Math.min(30, max - label.length - tail.length - details.length - 3);
+  const filled = Math.round(barSize * Math.min(1, Math.max(0, p.fraction)));
+  const bar = barSize >= 5 ? ` [${'\u2588'.repeat(filled)}${'\u2591'.repeat(barSize - filled)}]` : '';
+  return `${label}${bar}${tail}${details}`.slice(0, max);
+}
+
+const activeBars = new Set<cliProgress.SingleBar>();
+
+/** A single-line bar drawn by `line` at the terminal's width (read at every redraw, so a resize is followed). */
+function progressBar(line: (width: number) => string): cliProgress.SingleBar {
+  return new cliProgress.SingleBar({ format: (_o, params) => line(params.maxWidth), hideCursor: true, clearOnComplete: false });
+}
+
+function startBar(bar: cliProgress.SingleBar, total: number, value: number): void {
+  activeBars.add(bar);
+  bar.start(total, value);
+}
+
+function stopBar(bar: cliProgress.SingleBar): void {
+  activeBars.delete(bar);
+  bar.stop();
+}
+
+/**
+ * Ends the progress bars on the screen (their last state stays, on its own line), so that a message,
+ * a signal's say, starts a clean line instead of running on after the bar and the echoed ^C.
+ */
+export function stopProgressBars(): void {
+  for (const bar of activeBars) stopBar(bar);
+}
 
 /** `--verbose 1`: one line per trial start, resume and end, with configs and metric values. */
 export function verboseCallback(prefix: string, log: Log, metric: string): TunerCallback {
@@ -53,47 +110,49 @@ export function budgetProgressCallback(label: string, budget: { maxTrials?: numb
       : budget.maxResults !== undefined
         ? ['results', budget.maxResults, (t) => t.resultsWritten]
         : ['s', budget.maxWallclockTime!, (t) => Math.round(t.tunerTime)];
-  const bar = new cliProgress.SingleBar(
-    { format: `${label} [{bar}] {value}/{total} ${unit} | {elapsed}s | best ${metric} {best}`, hideCursor: true, clearOnComplete: false, barsize: 20 },
-    cliProgress.Presets.shades_classic,
+  let state = { value: 0, elapsed: 0, best: '-' as unknown };
+  const bar = progressBar((width) =>
+    fitProgressLine(width, { label, fraction: state.value / total, best: `best ${metric} ${state.best}`, details: [`${state.value}/${total} ${unit}`, `${state.elapsed}s`] }),
   );
-  const payload = (t: Tuner) => ({ elapsed: Math.round(t.tunerTime), best: t.bestSoFar ? fmt(t.bestSoFar.value) : '-' });
-  const update = (t: Tuner) => bar.update(Math.min(total, done(t)), payload(t));
+  const payload = (t: Tuner) => {
+    state = { value: Math.min(total, done(t)), elapsed: Math.round(t.tunerTime), best: t.bestSoFar ? fmt(t.bestSoFar.value) : '-' };
+    return state;
+  };
+  const update = (t: Tuner) => bar.update(payload(t).value);
   return {
     onStart(t) {
-      bar.start(total, Math.min(total, done(t)), payload(t));
+      startBar(bar, total, payload(t).value);
     },
     onTrialStart: update,
     onResult: update,
     onEnd(t) {
       update(t);
-      bar.stop();
+      stopBar(bar);
     },
   };
 }
 
 /** A progress bar over the simulated time budget, on a terminal only. */
 export function progressBarCallback(label: string, maxTime: number, metric: string): TunerCallback {
-  const bar = new cliProgress.SingleBar(
-    { format: `${label} [{bar}] {percentage}% | {time}/${maxTime}s simulated | {trials} trials | best ${metric} {best}`, hideCursor: true, clearOnComplete: false },
-    cliProgress.Presets.shades_classic,
+  let state = { time: 0, trials: 0, best: '-' as unknown };
+  const bar = progressBar((width) =>
+    fitProgressLine(width, { label, fraction: state.time / maxTime, best: `best ${metric} ${state.best}`, details: [`${state.time}/${maxTime}s simulated`, `${state.trials} trials`] }),
   );
   let n = 0;
-  const payload = (tuner: Parameters<NonNullable<TunerCallback['onStart']>>[0]) => ({
-    time: Math.round(tuner.tunerTime),
-    trials: tuner.trials.size,
-    best: tuner.bestSoFar ? fmt(tuner.bestSoFar.value) : '-',
-  });
+  const payload = (tuner: Tuner) => {
+    state = { time: Math.round(Math.min(maxTime, tuner.tunerTime)), trials: tuner.trials.size, best: tuner.bestSoFar ? fmt(tuner.bestSoFar.value) : '-' };
+    return state;
+  };
   return {
     onStart(tuner) {
-      bar.start(maxTime, Math.min(maxTime, tuner.tunerTime), payload(tuner));
+      startBar(bar, maxTime, payload(tuner).time);
     },
     onResult(tuner) {
-      if (++n % 64 === 0) bar.update(Math.min(maxTime, tuner.tunerTime), payload(tuner));
+      if (++n % 64 === 0) bar.update(payload(tuner).time);
     },
     onEnd(tuner) {
-      bar.update(Math.min(maxTime, tuner.tunerTime), payload(tuner));
-      bar.stop();
+      bar.update(payload(tuner).time);
+      stopBar(bar);
     },
   };
 }

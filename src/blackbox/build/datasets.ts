@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { parseCsv } from '../../results/csv.js';
 import { unknownName } from '../../util/errors.js';
+import { resolveOptional } from '../../util/package-info.js';
 import { createRng, hashSeed } from '../../util/rng.js';
 import type { Task, TrainSet } from './mlp.js';
 
@@ -43,9 +44,10 @@ interface DatasetSpec {
 
 const require = createRequire(import.meta.url);
 
-/** vega-datasets' data folder (its package exports only the build, so locate it from there). */
+/** vega-datasets' data folder (its package exports only the build, so locate it from there); an optional peer dependency. */
 function vegaFile(name: string): string {
-  return join(dirname(dirname(require.resolve('vega-datasets'))), 'data', name);
+  const main = resolveOptional((pkg) => require.resolve(pkg), 'vega-datasets', `building a table from its data set ${name}`);
+  return join(dirname(dirname(main)), 'data', name);
 }
 
 const readJson = (name: string): Row[] => JSON.parse(readFileSync(vegaFile(name), 'utf8'));
