@@ -91,5 +91,11 @@ describe('examples', () => {
     expect(r.stdout).toMatch(/\| setup \| mean rank \| mean normalised regret \|/);
     const png = /figure: (\S+)/.exec(r.stdout)![1];
     expect(readFileSync(png).subarray(1, 4).toString()).toBe('PNG');
+    // one table of every results column: as many rows as the curves' table, the run's columns after the results'
+    const [, rows, cols] = /^all columns: (\d+) rows × (\d+) columns: tag, setup, benchmark, seed, folder, trial_id, st_tuner_time, …$/m.exec(r.stdout)!;
+    expect(rows).toBe(/^18 runs, (\d+) rows/m.exec(r.stdout)![1]);
+    expect(Number(cols)).toBeGreaterThan(10);
+    expect(r.stdout).toMatch(/^highest epoch on synthetic-mlp: ASHA \d+, HYPERBAND \d+, RS \d+$/m);
+    for (const setup of ['RS', 'ASHA', 'HYPERBAND']) expect(r.stdout).toMatch(new RegExp(`^best trial of ${setup} seed 0 on synthetic-branin: trial \\d+, value [\\d.]+, config x1=\\S+ x2=\\S+$`, 'm'));
   });
 });
