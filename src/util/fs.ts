@@ -43,7 +43,7 @@ export function mkdirpUser(path: string, what: string): void {
  * Written to `<path>.tmp` and renamed, so a reader never sees half a file; a failed write (a full
  * disk) removes the temporary file.
  */
-export function writeFileAtomic(path: string, data: string | Buffer): void {
+export function writeFileAtomic(path: string, data: string | NodeJS.ArrayBufferView): void {
   const tmp = `${path}.tmp`;
   try {
     writeFileSync(tmp, data);

@@ -1,10 +1,10 @@
 #!/usr/bin/env node
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Config, type Domain, type Value, hyperparameters } from '../../config-space/index.js';
 import { checkpointDir, report } from '../../trial/report.js';
 import { UserError } from '../../util/errors.js';
-import { mkdirp } from '../../util/fs.js';
+import { mkdirp, writeFileAtomic } from '../../util/fs.js';
 import { trainingSeed } from './builder.js';
 import { type PreparedDataset, loadDataset } from './datasets.js';
 import { fcnetBuildSpace, fcnetEpoch, fcnetOptions, fcnetScoreName, fcnetTrainerNames } from './fcnet-trainer.js';
@@ -118,10 +118,7 @@ function main(argv: string[]): void {
     // report before saving: killed in between, the resumed run repeats this epoch (the tuner drops
     // the repeat); saved first, it could skip an epoch that was never reported
     report({ epoch: e + 1, ...Object.fromEntries(names.map((n, i) => [n, values[i]])) });
-    if (file) {
-      writeFileSync(`${file}.tmp`, MLP.encodeState(net.state()));
-      renameSync(`${file}.tmp`, file);
-    }
+    if (file) writeFileAtomic(file, MLP.encodeState(net.state()));
   }
 }
 
