@@ -8,7 +8,7 @@ import type { SearchProblem, Searcher } from '../types.js';
 import { RandomSearcher } from './random.js';
 
 export interface GPSearcherOptions {
-  /** Random configs before the model takes over (default 5). */
+  /** Random configs before the model takes over (default 5); MOBSTER's also wait for results above the lowest rung (acquisitionLevel). */
   numInitRandom?: number;
   /** Random candidates scored by expected improvement per suggestion (default 300). */
   numCandidates?: number;
@@ -210,7 +210,11 @@ export class GPSearcher implements Searcher {
   suggest(trialId: number): Config | undefined {
     const observed = this.observations();
     let config: Config | undefined;
-    const modelReady = this.random.numSeen >= this.o.numInitRandom && observed.length >= 2 && hyperparameters(this.problem.configSpace).length > 0;
+    const modelReady =
+      this.random.numSeen >= this.o.numInitRandom &&
+      observed.length >= 2 &&
+      hyperparameters(this.problem.configSpace).length > 0 &&
+      (!this.resource || this.acquisitionLevel() !== undefined);
     if (!modelReady || (this.problem.pointsToEvaluate?.length ?? 0) > this.random.numSeen) config = this.random.suggest();
     else if (this.random.hasUnseen) {
       config = this.modelSuggest(observed);
@@ -237,12 +241,19 @@ export class GPSearcher implements Searcher {
     return out;
   }
 
-  /** The resource level EI looks at: the highest with more than d observations, else the lowest. */
+  /**
+   * MOBSTER: the resource level EI is scored at, the highest with more than d observations; undefined
+   * while that would be the lowest of several levels, and then MOBSTER's configs are random, as ASHA's.
+   * Lowest-rung values rank how fast a config starts rather than where it ends (learning curves
+   * cross), and EI scored on them alone steered whole runs to fast starters, which also pass ASHA's
+   * first rungs and so use up a small budget on few trials (bench/quality.ts --budget_fraction 0.1:
+   * EI always at the lowest rung was worst, and waiting for a higher rung removed the failed runs).
+   */
   private acquisitionLevel(): number | undefined {
     if (!this.resource) return undefined;
     const levels = this.levelsWithEnd;
-    for (let k = levels.length - 1; k >= 0; k--) if ((this.levelCounts.get(levels[k]) ?? 0) > this.dx) return levels[k];
-    return levels[0];
+    for (let k = levels.length - 1; k >= 1; k--) if ((this.levelCounts.get(levels[k]) ?? 0) > this.dx) return levels[k];
+    return levels.length === 1 ? levels[0] : undefined;
   }
 
   /** The constraint outcome of an observation: BO keeps a trial's latest, MOBSTER one per level. */
