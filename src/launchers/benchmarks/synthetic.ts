@@ -4,6 +4,7 @@ const common = {
   elapsedTimeAttr: 'elapsed_time',
   maxResourceAttr: 'epoch',
   nWorkers: 4,
+  data: 'closed form' as const,
   info: { source: 'tunelab, closed-form learning curves (src/blackbox/synthetic.ts)', licence: 'Apache-2.0' },
 };
 

@@ -47,6 +47,7 @@ export const tabulatedBenchmarks: BenchmarkDefinition[] = [
     // trains the config for real with the table's seed (seed index 0), so it reports the table's curve
     local: { command: [process.execPath, fcnetScriptPath, `fcnet-${dataset}`] },
     ...(isDefault ? { isDefault } : {}),
+    data: 'shipped' as const,
     info: {
       source: `tunelab blackbox build fcnet-${dataset} (benchmarks/data/fcnet/${dataset}); data: ${DATASETS[dataset].source}`,
       licence: `tables Apache-2.0; data ${DATASETS[dataset].licence}`,
@@ -55,7 +56,7 @@ export const tabulatedBenchmarks: BenchmarkDefinition[] = [
   })),
   ...fcnetImported.map(([name, dataset]) => ({
     name: `fcnet-${name}`,
-    description: `fcnet (Klein & Hutter 2019) on ${dataset}: 62,208 configs × 4 seeds × 100 epochs; needs \`tunelab blackbox import fcnet <fcnet_${dataset}_data.hdf5>\``,
+    description: `fcnet (Klein & Hutter 2019) on ${dataset}: 62,208 configs × 4 seeds × 100 epochs`,
     blackbox: 'fcnet',
     dataset,
     metric: 'metric_valid_loss',
@@ -64,6 +65,7 @@ export const tabulatedBenchmarks: BenchmarkDefinition[] = [
     maxResourceAttr: 'epochs',
     maxWallclockTime: 3600,
     nWorkers: 4,
+    data: { command: `tunelab blackbox import fcnet <fcnet_${dataset}_data.hdf5>` },
     info: {
       source: `fcnet_tabular_benchmarks fcnet_${dataset}_data.hdf5, imported with tunelab blackbox import fcnet`,
       licence: 'see the fcnet tabular benchmarks distribution (automl/nas_benchmarks)',
@@ -72,7 +74,7 @@ export const tabulatedBenchmarks: BenchmarkDefinition[] = [
   })),
   ...NB201_DATASETS.map((dataset) => ({
     name: `nasbench201-${dataset}`,
-    description: `NAS-Bench-201 on ${dataset}: 15,625 cells × 3 seeds × 200 epochs, validation error minimised; needs \`tunelab blackbox import nasbench201 <NATS-tss-v1_0-3ffb9.pickle.pbz2>\``,
+    description: `NAS-Bench-201 on ${dataset}: 15,625 cells × 3 seeds × 200 epochs, validation error minimised`,
     blackbox: 'nasbench201',
     dataset,
     metric: 'metric_valid_error',
@@ -80,6 +82,7 @@ export const tabulatedBenchmarks: BenchmarkDefinition[] = [
     elapsedTimeAttr: 'metric_elapsed_time',
     maxResourceAttr: 'epoch',
     ...nb201Budget[dataset],
+    data: { command: 'tunelab blackbox import nasbench201 <NATS-tss-v1_0-3ffb9.pickle.pbz2>' },
     info: {
       source: 'NATS-Bench topology search space (NATS-tss-v1_0-3ffb9.pickle.pbz2), imported with tunelab blackbox import nasbench201',
       licence: 'MIT (NATS-Bench)',

@@ -25,6 +25,11 @@ export interface BenchmarkDefinition {
    * resource levels are the blackbox's.
    */
   local?: { command: string[]; cwd?: string; trialTimeout?: number };
+  /**
+   * Where its data comes from: computed in closed form, shipped with tunelab (both run without a
+   * download), or installed once by the `tunelab blackbox …` command given.
+   */
+  data?: 'closed form' | 'shipped' | { command: string };
   /** Source, licence and citation, shown by `tunelab benchmarks --info`. */
   info?: { source: string; licence: string; citation?: string };
 }

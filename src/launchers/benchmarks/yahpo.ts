@@ -20,5 +20,6 @@ export const yahpoBenchmarks: BenchmarkDefinition[] = LCBENCH_TASKS.map((task) =
   // ASHA sees about 500 trials in this budget on task 3945
   maxWallclockTime: 3600,
   nWorkers: 4,
+  data: { command: 'tunelab blackbox download yahpo-lcbench' },
   info: yahpoLCBenchInfo,
 }));
