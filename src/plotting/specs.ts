@@ -89,9 +89,9 @@ export const rankSpec = (across: AcrossBenchmarks) => {
 };
 
 export interface LearningCurvesOptions {
-  /** At most this many trials drawn (default 120): the spec and its SVG stay small. */
+  /** At most this many trials drawn (default 80): the spec and its SVG stay small. */
   maxTrials?: number;
-  /** At most this many results a trial (default 25), log-spaced over its results: early epochs change most. */
+  /** At most this many results a trial (default 20), log-spaced over its results: early epochs change most. */
   pointsPerTrial?: number;
   /** The y axis spans these quantiles of the values (default 2 % and 98 %); values outside are drawn at its edge. */
   clip?: [number, number];
@@ -100,12 +100,13 @@ export interface LearningCurvesOptions {
 
 /**
  * Learning curves of one experiment's trials, coloured by how the trial ended. A study's run holds
- * thousands of trials: up to maxTrials are drawn, those that reached the highest resource first, each
- * group a seeded random sample, each trial thinned to pointsPerTrial results; values keep 4 significant digits.
+ * thousands of trials: up to maxTrials are drawn, half of them (when there are so many) among those that
+ * reached the highest resource, the others among the rest, each a seeded random sample; each trial is
+ * thinned to pointsPerTrial results; values keep 4 significant digits.
  */
 export function learningCurvesSpec(title: string, resourceAttr: string, metric: string, rows: Record<string, unknown>[], options: LearningCurvesOptions = {}): TopLevelSpec {
-  const maxTrials = options.maxTrials ?? 120;
-  const pointsPerTrial = options.pointsPerTrial ?? 25;
+  const maxTrials = options.maxTrials ?? 80;
+  const pointsPerTrial = options.pointsPerTrial ?? 20;
   const [qlo, qhi] = options.clip ?? [0.02, 0.98];
   const ended = new Map<unknown, string>();
   const reached = new Map<unknown, number>();
@@ -118,8 +119,9 @@ export function learningCurvesSpec(title: string, resourceAttr: string, metric: 
   const rng = createRng(`learning-curves:${options.seed ?? 0}`);
   const full = shuffle([...reached.keys()].filter((t) => reached.get(t) === top), rng);
   const rest = shuffle([...reached.keys()].filter((t) => reached.get(t) !== top), rng);
-  const kept = new Set([...full, ...rest].slice(0, maxTrials));
-  const keptFull = Math.min(full.length, maxTrials);
+  // half of the curves from each group (what early stopping ended and what it let finish), the rest from either
+  const keptFull = Math.min(full.length, Math.max(maxTrials - rest.length, Math.ceil(maxTrials / 2)));
+  const kept = new Set([...full.slice(0, keptFull), ...rest.slice(0, maxTrials - keptFull)]);
   const round = (x: number) => Number(x.toPrecision(4));
   const byTrial = new Map<unknown, Record<string, unknown>[]>();
   for (const r of rows) {
@@ -132,7 +134,7 @@ export function learningCurvesSpec(title: string, resourceAttr: string, metric: 
   const domain = [quantileSorted(sorted, qlo), quantileSorted(sorted, qhi)];
   const pct = (q: number) => `${Math.round(q * 100)}`;
   return {
-    ...base(title, `${kept.size} of ${reached.size} trials shown, ${keptFull} of the ${full.length} reaching ${resourceAttr} ${top}`),
+    ...base(title, `${kept.size} of ${reached.size} trials: ${keptFull} of ${full.length} reaching ${resourceAttr} ${top}, ${kept.size - keptFull} others`),
     data: { values },
     encoding: {
       x: { field: 'resource', type: 'quantitative', title: resourceAttr },

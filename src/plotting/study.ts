@@ -32,6 +32,7 @@ export interface PlotStudyResult {
 }
 
 const BAND: Record<Aggregation, string> = { iqm: 'IQM, bootstrap 95 %', mean: 'mean, ± s.e.', median: 'median, IQR' };
+const CENTER: Record<Aggregation, string> = { iqm: 'IQM', mean: 'mean', median: 'median' };
 const AGG: Record<Aggregation, string> = { iqm: 'interquartile mean (IQM) with a seeded bootstrap 95 % band', mean: 'mean ± standard error', median: 'median with the interquartile range' };
 
 const unique = <T>(xs: T[]) => [...new Set(xs)];
@@ -125,13 +126,13 @@ export async function plotStudy(options: PlotStudyOptions): Promise<PlotStudyRes
   if (across.shared.length > 0) {
     specs.push({
       name: 'regret',
-      caption: `Normalised regret of each setup's ${agg} curve, averaged over the ${across.shared.length} benchmark(s) every setup ran on, at the same fraction of each benchmark's time axis: 0 = the best value any run reached, 1 = the median first result.`,
+      caption: `Normalised regret of each setup's ${CENTER[agg]} curve, averaged over the ${across.shared.length} benchmark(s) every setup ran on, at the same fraction of each benchmark's time axis: 0 = the best value any run reached, 1 = the median first result.`,
       spec: regretSpec(across),
     });
   }
   // one benchmark's rank is the order of its curves, already in its panel
   if (across.shared.length >= 2) {
-    specs.push({ name: 'rank', caption: `Rank of each setup's ${agg} curve (1 = best) averaged over the ${across.shared.length} benchmarks every setup ran on, at the same fraction of each benchmark's time axis; a setup without a result yet on a benchmark ranks last there.`, spec: rankSpec(across) });
+    specs.push({ name: 'rank', caption: `Rank of each setup's ${CENTER[agg]} curve (1 = best) averaged over the ${across.shared.length} benchmarks every setup ran on, at the same fraction of each benchmark's time axis; a setup without a result yet on a benchmark ranks last there.`, spec: rankSpec(across) });
   }
   // what early stopping did: the learning curves of the first multi-fidelity run
   const mf = runs.find((r) => (r.metadata.scheduler as { scheduler?: string })?.scheduler === 'hyperband');
