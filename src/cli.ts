@@ -11,6 +11,7 @@ import { bestCommand, logsCommand, statusCommand, stopCommand } from './commands
 import { plotCommand } from './commands/plot.js';
 import { runCommand } from './commands/run.js';
 import { studyCommand } from './commands/study.js';
+import { usageFailure } from './commands/flags.js';
 import { UserError } from './util/errors.js';
 import { tunelabVersion } from './util/package-info.js';
 
@@ -27,14 +28,7 @@ export async function main(argv: string[]): Promise<number> {
     .wrap(Math.min(120, process.stdout.columns ?? 100))
     .command(commands)
     .demandCommand(1, `name a command: ${commands.map((c) => String(c.command).split(' ')[0]).join(', ')}`)
-    .fail((msg, err) => {
-      // usage errors (unknown flag, bad value, missing command) are the user's; anything else is a bug
-      if (!err && msg.startsWith('Did you mean')) throw new UserError(`unknown command '${argv.find((a) => !a.startsWith('-'))}'; ${msg.replace('Did', 'did')}`);
-      const missing = /^Not enough arguments following: (\S+)$/.exec(msg ?? '');
-      if (!err && missing) throw new UserError(`--${missing[1]} needs a value`);
-      if (!err || err.name === 'YError') throw new UserError(err?.message ?? msg);
-      throw err;
-    })
+    .fail(usageFailure(argv))
     .help();
   try {
     await cli.parseAsync();

@@ -54,6 +54,7 @@ export {
   type MethodOptions,
 } from './launchers/methods.js';
 export { hpoMain, seedRange, type HpoMainOptions, type HpoMainContext, type HpoMainReport } from './launchers/hpo-main.js';
+export { parseHpoMainFlags, experimentFlags, hpoMainOptions, numberFlag, usageFailure, type ExperimentArgv } from './commands/flags.js';
 export { launchRemote, planJobs, type RemoteJob, type LaunchRemoteOptions, type JobOutcome, type LaunchReport } from './launchers/launch-remote.js';
 export { createSageMakerJob, waitForSageMakerJob, trainingJobName, type SageMakerJobOptions } from './launchers/sagemaker-jobs.js';
 export { runExperiment, runSeed, type ExperimentSpec, type ExperimentOutcome } from './launchers/experiment.js';

@@ -4,10 +4,8 @@
  * `tunelab hpo-main`, e.g.
  *   node dist/examples/reference-study/hpo-main.js --experiment_tag docs-2-debug --random_seed 2465497701 --method ASHA-RELU --verbose 1
  */
-import yargs from 'yargs';
-import { hideBin } from 'yargs/helpers';
-import { experimentFlags, hpoMainOptions, type ExperimentArgv } from '../../src/commands/flags.js';
-import { type ExtraResultsComposer, HyperbandScheduler, UserError, hpoMain } from '../../src/index.js';
+// in a project of your own, import these from 'tunelab'
+import { type ExtraResultsComposer, HyperbandScheduler, UserError, hpoMain, parseHpoMainFlags } from '../../src/index.js';
 import { methods } from './baselines.js';
 
 const RESOURCE_LEVELS = [1, 3, 9, 27, 81];
@@ -24,8 +22,8 @@ export const rungLevelsExtraResults: ExtraResultsComposer = {
 };
 
 try {
-  const argv = (await experimentFlags(yargs(hideBin(process.argv))).strict().parseAsync()) as unknown as ExperimentArgv;
-  const report = await hpoMain(hpoMainOptions(argv), { methods, extraResults: rungLevelsExtraResults });
+  const options = await parseHpoMainFlags(process.argv.slice(2), 'reference-study/hpo-main.js');
+  const report = await hpoMain(options, { methods, extraResults: rungLevelsExtraResults });
   if (report.outcomes.some((o) => o.metadata.status !== 'completed')) process.exitCode = 1;
 } catch (e) {
   if (!(e instanceof UserError)) throw e;

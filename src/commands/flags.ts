@@ -63,6 +63,31 @@ export function experimentFlags<T>(y: Argv<T>, backendFlag: { type: 'string'; de
 
 export type ExperimentArgv = Awaited<ReturnType<typeof experimentFlags>['argv']>;
 
+/**
+ * yargs' failure handler for tunelab's commands: a usage error (unknown flag or command, bad or
+ * missing value) is the user's, a UserError in plain words; anything else is a bug and passes on.
+ */
+export function usageFailure(args: readonly string[]) {
+  return (msg: string | undefined, err: Error | undefined): never => {
+    if (err && err.name !== 'YError') throw err;
+    const text = err?.message ?? msg ?? '';
+    if (text.startsWith('Did you mean')) throw new UserError(`unknown command '${args.find((a) => !a.startsWith('-'))}'; ${text.replace('Did', 'did')}`);
+    const missing = /^Not enough arguments following: (\S+)$/.exec(text);
+    throw new UserError(missing ? `--${missing[1]} needs a value` : text);
+  };
+}
+
+/**
+ * `hpo-main`'s flags parsed from an argument list (e.g. `process.argv.slice(2)`) into `hpoMain`
+ * options: for a script that runs `hpoMain` with its own methods or extra results. A bad flag is a
+ * UserError; `--help` prints the flags and exits.
+ */
+export async function parseHpoMainFlags(args: string[], scriptName = 'hpo-main'): Promise<HpoMainOptions> {
+  const { default: yargs } = await import('yargs');
+  const argv = await experimentFlags(yargs(args).scriptName(scriptName)).strict().fail(usageFailure(args)).parseAsync();
+  return hpoMainOptions(argv as unknown as ExperimentArgv);
+}
+
 /** The parsed flags as `hpoMain` options (the job-runner flags of launch-remote are its own). */
 export function hpoMainOptions(a: ExperimentArgv): HpoMainOptions {
   return {
