@@ -6,7 +6,7 @@
  * on the 3 closed-form benchmarks plus synthetic-fcnet under a second name.
  * Usage: node dist/bench/plot.js [results_root]  (reuses the generated runs when present)
  */
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BenchmarkDefinition, type MethodDefinition, acrossBenchmarks, aggregateCurves, benchmarkDefinitions, hpoMain, loadResults, methodDefinitions, plotStudy } from '../src/index.js';
@@ -42,4 +42,6 @@ const result = await plotStudy({ tags: ['plotbench'], root, out: join(root, 'plo
 const allS = (performance.now() - t) / 1000;
 console.log(`${runs.length} runs, ${table.numRows()} result rows`);
 console.log(`load ${loadS.toFixed(2)} s, aggregate (IQM + bootstrap, regret, rank) ${aggS.toFixed(2)} s`);
-console.log(`plotStudy end to end (load + aggregate + ${result.specs.length} figures as SVG, PNG and HTML): ${allS.toFixed(2)} s`);
+console.log(`plotStudy end to end (load + aggregate + ${result.specs.length} figures as SVG, PNG and HTML, best configurations): ${allS.toFixed(2)} s`);
+const mb = (f: string) => (statSync(join(root, 'plots', f)).size / 1e6).toFixed(2);
+console.log(`report.html ${mb('report.html')} MB, learning-curves spec ${mb('learning-curves.vl.json')} MB`);
