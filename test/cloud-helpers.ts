@@ -1,8 +1,9 @@
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { spawn } from 'node:child_process';
 import { createServer, request } from 'node:http';
 import { type Socket, createServer as createTcpServer } from 'node:net';
 import S3rver from 's3rver';
-import { tempDir } from './helpers.js';
+import { cliPath, tempDir } from './helpers.js';
 
 /** Shared by the S3 and cloud tests: a real S3-compatible server on loopback, and faults put in front of it. */
 export const S3_ENV = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1' };
@@ -83,4 +84,19 @@ export async function silentServer() {
         server.close(() => r());
       }),
   };
+}
+
+/**
+ * `tunelab <args>` to its end without blocking this process (spawnSync would: an s3rver in this
+ * process could not answer the CLI's requests).
+ */
+export function runCliAsync(root: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [cliPath, ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
 }

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { processAlive } from '../results/lock.js';
 import { writeJsonAtomic } from '../results/metadata.js';
 
 /** A job's state, in SageMaker's words so that `tunelab jobs` reads the same for both job runners. */
@@ -31,15 +32,6 @@ export const jobsDir = (root: string, tag: string) => join(root, '.jobs', tag);
 
 export const writeJobRecord = (dir: string, record: LocalJobRecord) => writeJsonAtomic(join(dir, `${record.name}.json`), record);
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * Every job record of the tag's launches, oldest launch first. A job recorded as running whose
  * process is gone from this host (its launcher was killed with it) is shown as failed.
@@ -51,7 +43,7 @@ export function readLocalJobs(root: string, tag: string): (LocalJobRecord & { la
   for (const launch of readdirSync(dir).sort()) {
     for (const file of readdirSync(join(dir, launch)).filter((f) => f.endsWith('.json')).sort()) {
       const r = JSON.parse(readFileSync(join(dir, launch, file), 'utf8')) as LocalJobRecord;
-      if (r.state === 'InProgress' && r.host === hostname() && !alive(r.pid)) {
+      if (r.state === 'InProgress' && r.host === hostname() && !processAlive(r.pid)) {
         Object.assign(r, { state: 'Failed', failureReason: `its process ${r.pid} is gone without a word (the launcher was killed with it?)` });
       }
       out.push({ ...r, launch });

@@ -73,6 +73,57 @@ export async function uploadExperiment(client: S3Client, location: S3Location, t
   return `s3://${location.bucket}/${key}/`;
 }
 
+export interface S3Object {
+  key: string;
+  size: number;
+  etag: string;
+  lastModified: Date;
+}
+
+/** Every object under `prefix` (ListObjectsV2, paginated). */
+export async function listObjects(client: S3Client, bucket: string, prefix: string): Promise<S3Object[]> {
+  const { ListObjectsV2Command } = sdk();
+  const out: S3Object[] = [];
+  let token: string | undefined;
+  do {
+    let page;
+    try {
+      page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+    } catch (e) {
+      throw s3Error(`cannot list s3://${bucket}/${prefix}`, e);
+    }
+    for (const o of page.Contents ?? []) out.push({ key: o.Key!, size: o.Size ?? 0, etag: (o.ETag ?? '').replace(/"/g, ''), lastModified: o.LastModified ?? new Date(0) });
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return out;
+}
+
+/** One object's bytes. */
+export async function getObjectBytes(client: S3Client, bucket: string, key: string): Promise<Buffer> {
+  const { GetObjectCommand } = sdk();
+  try {
+    const got = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return Buffer.from(await got.Body!.transformToByteArray());
+  } catch (e) {
+    throw s3Error(`cannot download s3://${bucket}/${key}`, e);
+  }
+}
+
+/** Deletes the keys (DeleteObjects, 1000 a request); a key S3 refuses to delete is an error naming it. */
+export async function deleteObjects(client: S3Client, bucket: string, keys: string[]): Promise<void> {
+  const { DeleteObjectsCommand } = sdk();
+  for (let i = 0; i < keys.length; i += 1000) {
+    let r;
+    try {
+      r = await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys.slice(i, i + 1000).map((Key) => ({ Key })), Quiet: true } }));
+    } catch (e) {
+      throw s3Error(`cannot delete from s3://${bucket}/`, e);
+    }
+    const failed = r.Errors ?? [];
+    if (failed.length) throw new UserError(`cannot delete s3://${bucket}/${failed[0].Key}: ${failed[0].Code}: ${failed[0].Message}${failed.length > 1 ? ` (and ${failed.length - 1} more)` : ''}`, 1);
+  }
+}
+
 /**
  * Downloads what plotting needs (metadata.json and results.csv.gz of every experiment under the tags)
  * into `<cacheDir>/<tag>/<folder>/`, skipping files already there with the same size. Returns the
