@@ -75,7 +75,7 @@ export const regretSpec = (across: AcrossBenchmarks) =>
   acrossSpec(
     across.curves.filter((c) => c.regret !== undefined),
     'normalised regret, mean over benchmarks',
-    `over ${across.shared.length} benchmark(s); starts once a setup has a result on each`,
+    `${across.shared.length} benchmark(s), linear scale; no value before a result on each`,
     'regret',
     ['regret: 0 = best found,', '1 = median first result'],
     { type: 'linear', zero: true },
