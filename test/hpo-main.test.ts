@@ -196,8 +196,8 @@ describe('tunelab CLI', () => {
   it('lists methods and benchmarks', () => {
     expect(cli(['methods']).stdout).toMatch(/ASHA-RELU\s+cheap/);
     const b = cli(['benchmarks']);
-    expect(b.stdout).toMatch(/synthetic-fcnet\s+valid_loss\s+min\s+4\s+3600/);
-    expect(JSON.parse(cli(['benchmarks', '--info', 'synthetic-mlp']).stdout)).toMatchObject({ metric: 'val_accuracy', mode: 'max' });
+    expect(b.stdout).toMatch(/synthetic-fcnet\s+closed form\s+valid_loss \(min\)/);
+    expect(cli(['benchmarks', '--info', 'synthetic-mlp']).stdout).toMatch(/\n {2}metric +val_accuracy \(maximised\)\n/);
     expect(cli(['benchmarks', '--info', 'nope']).code).toBe(2);
   });
 

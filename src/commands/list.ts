@@ -57,8 +57,9 @@ export function formatBenchmarkList(benchmarks: BenchmarkDefinition[], width: nu
   return [
     ...table.split('\n').map(fit),
     '',
-    "* default: run when no --benchmark is given. data: 'closed form' and 'shipped' run without a download;",
-    "'download' and 'import' need a one-off `tunelab blackbox download|import` (see --info <benchmark>).",
+    '* default: run when no --benchmark is given',
+    "data: 'closed form' and 'shipped' run without a download; 'download' and 'import' need a one-off",
+    '`tunelab blackbox download|import` first (--info <benchmark> gives the command)',
   ].join('\n');
 }
 

@@ -30,11 +30,14 @@ export function fitProgressLine(width: number, p: ProgressLine): string {
   const tail = ` ${pct} | ${p.best}`;
   let label = p.label;
   if (label.length + tail.length > max) label = `${label.slice(0, Math.max(1, max - tail.length - 1))}…`;
+  // then a bar of at least 10 cells, then the details while they fit, then a longer bar (up to 30)
+  const minBar = label.length + tail.length + 13 <= max ? 10 : 0;
+  const reserved = minBar ? minBar + 3 : 0;
   let details = '';
-  for (const d of p.details) if (label.length + tail.length + details.length + d.length + 3 <= max) details += ` | ${d}`;
-  const barSize = Math.min(30, max - label.length - tail.length - details.length - 3);
+  for (const d of p.details) if (label.length + tail.length + reserved + details.length + d.length + 3 <= max) details += ` | ${d}`;
+  const barSize = minBar ? Math.min(30, max - label.length - tail.length - details.length - 3) : 0;
   const filled = Math.round(barSize * Math.min(1, Math.max(0, p.fraction)));
-  const bar = barSize >= 5 ? ` [${'\u2588'.repeat(filled)}${'\u2591'.repeat(barSize - filled)}]` : '';
+  const bar = barSize ? ` [${'\u2588'.repeat(filled)}${'\u2591'.repeat(barSize - filled)}]` : '';
   return `${label}${bar}${tail}${details}`.slice(0, max);
 }
 
@@ -60,7 +63,13 @@ function stopBar(bar: cliProgress.SingleBar): void {
  * a signal's say, starts a clean line instead of running on after the bar and the echoed ^C.
  */
 export function stopProgressBars(): void {
-  for (const bar of activeBars) stopBar(bar);
+  for (const bar of activeBars) {
+    // the terminal echoed ^C after the bar: erase the line and have the final render draw it again
+    // (cli-progress redraws only a changed line, and keeps the last one in lastDrawnString)
+    process.stderr.write('\r\x1b[K');
+    (bar as unknown as { lastDrawnString: string }).lastDrawnString = '';
+    stopBar(bar);
+  }
 }
 
 /** `--verbose 1`: one line per trial start, resume and end, with configs and metric values. */
