@@ -160,6 +160,31 @@ export async function runExperiment(spec: ExperimentSpec): Promise<ExperimentOut
   const lock = acquireFolderLock(folder, 'hpo-main');
   if (lock.tookOverFrom) log(`${folder}: took over the lock of pid ${lock.tookOverFrom.pid} (${lock.tookOverFrom.command}, since ${lock.tookOverFrom.started}), which is gone`);
   try {
+    const metadata: ExperimentMetadata = previous
+      ? { ...previous, status: 'running', end_time: null, resumed_at: new Date().toISOString() }
+      : {
+          tag: spec.tag,
+          method: method.name,
+          benchmark: benchmark.name,
+          seed: spec.seed,
+          random_seed: spec.masterSeed,
+          run_seed: seedValue,
+          n_workers: nWorkers,
+          max_wallclock_time: maxWallclockTime,
+          metric: benchmark.metric,
+          mode: benchmark.mode,
+          resource_attr: blackbox.fidelityName,
+          max_resource: maxResource,
+          backend: backendName,
+          restrict_configurations: Boolean(spec.restrictConfigurations),
+          charge_decision_time: Boolean(spec.chargeDecisionTime),
+          scheduler: scheduler.metadata(),
+          ...runStamp(),
+        };
+    delete metadata.error;
+    delete metadata.stop_reason;
+    // a new run's folder says what it is at once; a resumed one is written only once its files passed
+    if (!checkpoint) writeMetadata(folder, metadata);
     const backend =
       backendName === 'local'
         ? new LocalBackend({
@@ -187,31 +212,8 @@ export async function runExperiment(spec: ExperimentSpec): Promise<ExperimentOut
       checkCheckpointStates(folder, checkpoint, { scheduler: scheduler.state(), backend: backend.state() });
       // the rows on disk made to agree with the checkpoint (torn tail, rows after it), said aloud
       for (const note of reconcileResults(folder, tuner.columns, checkpoint.rowsWritten)) log(note);
+      writeMetadata(folder, metadata);
     }
-    const metadata: ExperimentMetadata = previous
-      ? { ...previous, status: 'running', end_time: null, resumed_at: new Date().toISOString() }
-      : {
-          tag: spec.tag,
-          method: method.name,
-          benchmark: benchmark.name,
-          seed: spec.seed,
-          random_seed: spec.masterSeed,
-          run_seed: seedValue,
-          n_workers: nWorkers,
-          max_wallclock_time: maxWallclockTime,
-          metric: benchmark.metric,
-          mode: benchmark.mode,
-          resource_attr: blackbox.fidelityName,
-          max_resource: maxResource,
-          backend: backendName,
-          restrict_configurations: Boolean(spec.restrictConfigurations),
-          charge_decision_time: Boolean(spec.chargeDecisionTime),
-          scheduler: scheduler.metadata(),
-          ...runStamp(),
-        };
-    delete metadata.error;
-    delete metadata.stop_reason;
-    writeMetadata(folder, metadata);
     spec.onTuner?.(tuner, folder);
     return await runInFolder(tuner, backend, folder, metadata, checkpoint);
   } finally {
