@@ -1,13 +1,10 @@
-import { createWriteStream, existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import pLimit from 'p-limit';
 import { basename, join, relative } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { createRequire } from 'node:module';
-import type { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { awsClientConfig, describeAwsError } from '../cloud/aws.js';
 import { UserError } from '../util/errors.js';
-import { mkdirp } from '../util/fs.js';
 import { METADATA_FILE } from './metadata.js';
 import { RESULTS_FILE } from './writer.js';
 
@@ -40,7 +37,8 @@ export const s3JobName = (method: string, seed: number, expensive: boolean) => (
 
 const s3Error = (what: string, e: unknown) => new UserError(`${what}: ${describeAwsError(e)}`, 1);
 
-function filesUnder(dir: string): string[] {
+/** Every file under `dir`, recursively. */
+export function filesUnder(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
     const p = join(dir, name);
     return statSync(p).isDirectory() ? filesUnder(p) : [p];
@@ -126,40 +124,12 @@ export async function deleteObjects(client: S3Client, bucket: string, keys: stri
 
 /**
  * Downloads what plotting needs (metadata.json and results.csv.gz of every experiment under the tags)
- * into `<cacheDir>/<tag>/<folder>/`, skipping files already there with the same size. Returns the
- * S3 URI of every local folder, so that warnings can name S3 keys.
+ * into `<cacheDir>/<tag>/<folder>/` with `tunelab sync` (files already there and unchanged are
+ * skipped). Returns the S3 URI of every local folder, so that warnings can name S3 keys.
  */
 export async function downloadStudy(client: S3Client, location: S3Location, tags: string[], cacheDir: string): Promise<Map<string, string>> {
-  const { GetObjectCommand, ListObjectsV2Command } = sdk();
-  const prefix = location.prefix ?? 'tunelab';
-  const origin = new Map<string, string>();
-  for (const tag of tags) {
-    let token: string | undefined;
-    do {
-      let page;
-      try {
-        page = await client.send(new ListObjectsV2Command({ Bucket: location.bucket, Prefix: `${prefix}/${tag}/`, ContinuationToken: token }));
-      } catch (e) {
-        throw s3Error(`cannot list s3://${location.bucket}/${prefix}/${tag}/`, e);
-      }
-      for (const obj of page.Contents ?? []) {
-        // <prefix>/<tag>/<job>/<folder>/<file>
-        const parts = obj.Key!.slice(prefix.length + 1).split('/');
-        if (parts.length !== 4 || ![METADATA_FILE, RESULTS_FILE].includes(parts[3])) continue;
-        const localFolder = join(cacheDir, tag, parts[2]);
-        origin.set(localFolder, `s3://${location.bucket}/${prefix}/${tag}/${parts[1]}/${parts[2]}/`);
-        const local = join(localFolder, parts[3]);
-        if (existsSync(local) && statSync(local).size === obj.Size) continue;
-        mkdirp(localFolder);
-        try {
-          const got = await client.send(new GetObjectCommand({ Bucket: location.bucket, Key: obj.Key! }));
-          await pipeline(got.Body as Readable, createWriteStream(local));
-        } catch (e) {
-          throw s3Error(`cannot download s3://${location.bucket}/${obj.Key}`, e);
-        }
-      }
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token);
-  }
-  return origin;
+  // loaded here: sync.ts builds on this module
+  const { syncStudy } = await import('../cloud/sync.js');
+  const plotted: string[] = [METADATA_FILE, RESULTS_FILE];
+  return (await syncStudy({ client, location, tags, root: cacheDir, only: (f) => plotted.includes(f) })).origin;
 }
