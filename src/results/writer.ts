@@ -34,9 +34,9 @@ export function reconcileResults(folder: string, columns: readonly string[], row
     throw cannot(`it holds ${onDisk} complete rows but the checkpoint counted ${rows}${damage ? `; its tail is damaged (${damage})` : ''}`);
   }
   const notes: string[] = [];
-  if (damage) notes.push(`${path}: cut off a damaged tail of ${buf.length - goodBytes} bytes (${damage}), left by a crash while writing; its ${onDisk} complete rows are kept`);
+  if (damage) notes.push(`${path}: cut off a damaged tail of ${buf.length - goodBytes} bytes (${damage}), left by a crash while writing, after its ${onDisk} complete rows`);
   if (onDisk > rows) {
-    notes.push(`${path}: discarded its last ${onDisk - rows} row(s): they were written after the checkpoint, which counts ${rows} (the run stopped between a flush and its next checkpoint); the resumed run computes them again`);
+    notes.push(`${path}: discarded its last ${onDisk - rows} row(s): they were written after the checkpoint, which counts ${rows} (as when a run stops between a flush and its next checkpoint); the resumed run computes them again`);
   }
   // the member holding the checkpoint's last row (the header counts as a row here)
   let before = 0;
