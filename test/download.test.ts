@@ -12,18 +12,26 @@ const shared = join(packageRoot, '..', 'shared', 'data');
 let server: Server;
 let base = '';
 
-// serves ../shared/data on loopback: /ok/<path> whole, /cut/<path> broken off halfway, anything else 404
+const resetOnce = new Set<string>();
+
+// serves ../shared/data on loopback: /ok/<path> whole, /cut/<path> broken off halfway, /reset/<path>
+// a connection reset before any answer the first time a path is asked for (then whole), anything else 404
 beforeAll(async () => {
   server = createServer((req, res) => {
     const [, mode, ...rest] = req.url!.split('/');
     const file = join(shared, ...rest);
-    if (!['ok', 'cut'].includes(mode) || !existsSync(file)) {
+    if (mode === 'reset' && !resetOnce.has(req.url!)) {
+      resetOnce.add(req.url!);
+      req.socket.resetAndDestroy();
+      return;
+    }
+    if (!['ok', 'cut', 'reset'].includes(mode) || !existsSync(file)) {
       res.writeHead(404).end('not found');
       return;
     }
     const size = statSync(file).size;
     res.writeHead(200, { 'content-length': size });
-    if (mode === 'ok') createReadStream(file).pipe(res);
+    if (mode !== 'cut') createReadStream(file).pipe(res);
     else res.write(readFileSync(file).subarray(0, size >> 1), () => res.destroy());
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -42,6 +50,13 @@ describe('blackbox download', () => {
     const again: string[] = [];
     await downloadDataSet('yahpo-lcbench', cache, { sourceUrl: `${base}/404`, log: (l) => again.push(l) });
     expect(again).toEqual([]);
+  });
+
+  it('a connection reset before the answer is retried on a new connection', async () => {
+    const cache = tempDir();
+    const dir = await downloadDataSet('yahpo-lcbench', cache, { sourceUrl: `${base}/reset/yahpo_lcbench`, log: () => {} });
+    expect(resetOnce.size).toBe(3);
+    expect(readFileSync(join(dir, 'model.onnx')).equals(readFileSync(join(shared, 'yahpo_lcbench', 'model.onnx')))).toBe(true);
   });
 
   it('a download that breaks off installs nothing and says so', async () => {

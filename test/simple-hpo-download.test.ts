@@ -1,4 +1,5 @@
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { type Server, createServer } from 'node:http';
 import { join } from 'node:path';
@@ -69,7 +70,8 @@ let base = '';
 
 // serves gen/ on loopback: /<folder>/<path> a file, /bad/<name>/<anything> one of the bad pickles for every path
 beforeAll(async () => {
-  execFileSync('python3', ['-c', script, shared, gen]);
+  // asynchronously: a synchronous child blocks this process's event loop for seconds on a loaded machine
+  await promisify(execFile)('python3', ['-c', script, shared, gen], { timeout: 120_000 });
   expected = JSON.parse(readFileSync(join(gen, 'expected.json'), 'utf8'));
   server = createServer((req, res) => {
     const parts = req.url!.split('/').slice(1);
@@ -79,7 +81,9 @@ beforeAll(async () => {
       return;
     }
     const data = readFileSync(file);
-    res.writeHead(200, { 'content-length': data.length }).end(data);
+    // a connection per request: a kept-alive socket that the server times out while the client's
+    // event loop is busy converting (seconds under load) would reset the next request on it
+    res.writeHead(200, { 'content-length': data.length, connection: 'close' }).end(data);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
