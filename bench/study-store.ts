@@ -7,8 +7,8 @@
  * on the same number of observations with the same number pending).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -39,7 +39,7 @@ const experimentData = (name: string, method: string, budget: number, bandwidth:
 
 const objective = (c: Record<string, unknown>) => (Number(c.x) - 0.3) ** 2 + (Number(c.y) - 0.6) ** 2 + Number(c.k) / 1000;
 
-/** Worker mode: connect, say ready, wait for the go line, then ask → evaluate → tell until the budget is met. */
+/** Worker mode: connect, say ready, wait for the go line, then evaluate suggestions until the budget is met. */
 async function worker(storage: string, id: string, cost: number): Promise<void> {
   const study = await loadStudy(id, { storage });
   process.stdout.write('ready\n');
@@ -48,28 +48,67 @@ async function worker(storage: string, id: string, cost: number): Promise<void> 
   // an open stdin would keep the process alive after the last tell
   go.close();
   process.stdin.destroy();
+  const cpu0 = process.cpuUsage();
+  // optimize's loop (the observation and the next suggestion in one step); a wait is the time
+  // between two evaluations, the first one from the release
   const waits: number[] = [];
-  for (;;) {
-    const t = performance.now();
-    const s = await study.ask();
-    waits.push(performance.now() - t);
-    if (!s) break;
+  let since = performance.now();
+  let cpu50: NodeJS.CpuUsage | undefined;
+  await study.optimize(async (config) => {
+    waits.push(performance.now() - since);
+    if (waits.length === 50) cpu50 = process.cpuUsage(cpu0);
     if (cost > 0) await sleep(cost);
-    await study.tell(s.suggestionId, objective(s.config));
-  }
+    const value = objective(config);
+    since = performance.now();
+    return value;
+  });
   await study.close();
-  // the last wait is the one that found the budget met
-  process.stdout.write(`${JSON.stringify({ waits: waits.slice(0, -1) })}\n`);
+  const cpu = process.cpuUsage(cpu0);
+  process.stdout.write(`${JSON.stringify({ waits, cpuMs: (cpu.user + cpu.system) / 1000, sysMs: cpu.system / 1000, first50: cpu50 ? (cpu50.user + cpu50.system) / 1000 : 0 })}\n`);
 }
 
 interface Run {
   seconds: number;
   cycles: number;
   waits: number[];
+  /** CPU time of the workers (from the release) and of the server's processes, per cycle: what bounds throughput on an idle machine. */
+  cpuMsPerCycle: number;
+}
+
+const TICKS_PER_MS = 100 / 1000; // USER_HZ, 100 on Linux
+
+/** CPU ms used so far by a PostgreSQL server: the postmaster, its live processes, and those that exited (reaped by it). */
+function serverCpuMs(dataDir: string | undefined): number {
+  if (!dataDir) return 0;
+  const stat = (pid: string) => {
+    try {
+      const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return text.slice(text.lastIndexOf(')') + 2).split(' ');
+    } catch {
+      return undefined;
+    }
+  };
+  const pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p));
+  const postmaster = pids.find((p) => {
+    try {
+      return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(dataDir);
+    } catch {
+      return false;
+    }
+  });
+  if (!postmaster) return 0;
+  // fields after the name: state(0) ppid(1) ... utime(11) stime(12) cutime(13) cstime(14)
+  const own = stat(postmaster)!;
+  let ticks = Number(own[11]) + Number(own[12]) + Number(own[13]) + Number(own[14]);
+  for (const p of pids) {
+    const f = stat(p);
+    if (f && f[1] === postmaster) ticks += Number(f[11]) + Number(f[12]);
+  }
+  return ticks / TICKS_PER_MS;
 }
 
 /** Starts n workers on a fresh study, releases them together, and times them to the last exit. */
-async function run(storage: string, method: string, n: number, budget: number, cost = 0): Promise<Run> {
+async function run(storage: string, method: string, n: number, budget: number, cost = 0, serverDir?: string): Promise<Run> {
   const name = `bench-${method}-${n}-${Date.now()}`;
   const file = join(tmpdir(), `${name}.json`);
   writeFileSync(file, JSON.stringify(experimentData(name, method, budget, n)));
@@ -78,15 +117,20 @@ async function run(storage: string, method: string, n: number, budget: number, c
   rmSync(file);
   const children: ChildProcess[] = [];
   const waits: number[] = [];
+  let workerCpuMs = 0;
   const ready: Promise<void>[] = [];
   const exited: Promise<void>[] = [];
   for (let i = 0; i < n; i++) {
-    const child = spawn(process.execPath, [self, '--worker', storage, String(study.id), String(cost)], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [...(process.env.BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF}`] : []), self, '--worker', storage, String(study.id), String(cost)], { stdio: ['pipe', 'pipe', 'inherit'] });
     children.push(child);
     const lines = createInterface({ input: child.stdout! });
     ready.push(new Promise((resolve) => lines.once('line', () => resolve())));
     lines.on('line', (line) => {
-      if (line.startsWith('{')) waits.push(...(JSON.parse(line) as { waits: number[] }).waits);
+      if (!line.startsWith('{')) return;
+      const r = JSON.parse(line) as { waits: number[]; cpuMs: number };
+      waits.push(...r.waits);
+      workerCpuMs += r.cpuMs;
+      if (process.env.BENCH_DEBUG) console.error(`worker cpu ${r.cpuMs.toFixed(0)} ms, first 50 ${(r as unknown as { first50: number }).first50.toFixed(0)} ms, sys ${(r as unknown as { sysMs: number }).sysMs.toFixed(0)} ms, ${r.waits.length} cycles`);
     });
     exited.push(
       new Promise((resolve, reject) =>
@@ -95,15 +139,20 @@ async function run(storage: string, method: string, n: number, budget: number, c
     );
   }
   await Promise.all(ready);
+  const server0 = serverCpuMs(serverDir);
   const t0 = performance.now();
   for (const c of children) c.stdin!.write('go\n');
   await Promise.all(exited);
   const seconds = (performance.now() - t0) / 1000;
+  // the workers' server processes end when they disconnect; the postmaster counts them once reaped
+  await sleep(500);
+  const serverMs = serverCpuMs(serverDir) - server0;
   const check = await loadStudy(study.id, { storage });
   const cycles = (await check.store.listObservations(study.id)).length;
   await check.close();
   if (cycles !== budget) throw new Error(`${storage}: ${cycles} observations for a budget of ${budget}`);
-  return { seconds, cycles, waits };
+  if (process.env.BENCH_DEBUG) console.error(`worker CPU ${(workerCpuMs / cycles).toFixed(2)} ms/cycle, server ${(serverMs / cycles).toFixed(2)} ms/cycle`);
+  return { seconds, cycles, waits, cpuMsPerCycle: (workerCpuMs + serverMs) / cycles };
 }
 
 const median = (xs: number[]) => {
@@ -140,25 +189,34 @@ function inProcessSteps(budget: number, pending: number): number[] {
 
 async function main() {
   const quick = process.argv.includes('--quick');
-  const counts = quick ? [1, 4] : [1, 4, 16, 64];
+  const flag = (name: string) => {
+    const i = process.argv.indexOf(name);
+    return i > 0 ? process.argv[i + 1] : undefined;
+  };
+  // --workers 16 and --store PostgreSQL narrow the run (profiling one case)
+  const counts = flag('--workers') ? [Number(flag('--workers'))] : quick ? [1, 4] : [1, 4, 16, 64];
   const dir = mkdtempSync(join(tmpdir(), 'tunelab-bench-study-'));
   const pg = await startLocalPostgres({ fast: false });
   const stores = [
     { kind: 'SQLite', storage: join(dir, 'studies.db') },
-    { kind: 'PostgreSQL', storage: pg.url },
+    { kind: 'PostgreSQL', storage: pg.url, serverDir: pg.dataDir },
   ];
   try {
     const rows: (string | number)[][] = [];
-    for (const { kind, storage } of stores) {
+    for (const { kind, storage, serverDir } of stores.filter((s) => !flag('--store') || s.kind === flag('--store'))) {
       for (const n of counts) {
-        const budget = quick ? 500 : Math.max(2000, 50 * n);
-        const r = await run(storage, 'RS', n, budget);
-        rows.push([kind, n, r.cycles, r.seconds.toFixed(2), Math.round(r.cycles / r.seconds), median(r.waits).toFixed(2)]);
+        // 250 cycles a worker at least, so that each process's start (JIT, first connection) is amortised
+        const budget = quick ? 500 : Math.max(4000, 250 * n);
+        const r = await run(storage, 'RS', n, budget, 0, serverDir);
+        const load = loadavg()[0];
+        rows.push([kind, n, r.cycles, r.seconds.toFixed(2), Math.round(r.cycles / r.seconds), median(r.waits).toFixed(2), r.cpuMsPerCycle.toFixed(2), Math.round(2000 / r.cpuMsPerCycle), load.toFixed(1)]);
         console.error(`${kind} ${n} workers: ${Math.round(r.cycles / r.seconds)} cycles/s`);
       }
     }
-    console.log('RS, zero-cost objective: suggest → observe cycles per second (from release to the last exit)\n');
-    console.log(formatTable(['store', 'workers', 'cycles', 'seconds', 'cycles/s', 'median ask ms'], rows));
+    console.log('RS, zero-cost objective: suggest → observe cycles per second (from release to the last exit);');
+    console.log('CPU ms per cycle: the workers\' and the server\'s CPU time over the cycles, so 2,000 / it is what 2 idle cores sustain\n');
+    console.log(formatTable(['store', 'workers', 'cycles', 'seconds', 'cycles/s', 'median ask ms', 'CPU ms/cycle', 'cycles/s on 2 idle cores', 'load (1 min)'], rows));
+    if (process.argv.includes('--no_bo')) return;
 
     // BO: each evaluation costs about one in-process step, so that the buffer can hide the fit
     const budget = quick ? 60 : 150;

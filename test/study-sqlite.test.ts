@@ -7,6 +7,7 @@ import { loadResults } from '../src/plotting/load.js';
 import { HyperbandScheduler } from '../src/schedulers/hyperband.js';
 import type { Searcher } from '../src/schedulers/types.js';
 import { openStore } from '../src/study/open.js';
+import { SQLITE_SCHEMA_VERSION } from '../src/study/sqlite.js';
 import type { ReportRecord, StudyStore } from '../src/study/store.js';
 import { loadExperimentFile } from '../src/experiment/load.js';
 import { runSharedStudy } from '../src/study/run.js';
@@ -297,17 +298,18 @@ describe('shared study on SQLite', () => {
       }
     };
     expect(version()).toBe(1);
-    // listing opens the store: it is upgraded to version 2 (workers, trial logs) with its study kept
+    // listing opens the store: it is upgraded to the newest version (workers, trial logs, the observation count) with its study kept
     const listed = cli(['study', 'list', '--storage', storage]);
     expect(listed.stdout).toMatch(/^1\s+old\s+RS/m);
-    expect(version()).toBe(2);
+    expect(version()).toBe(SQLITE_SCHEMA_VERSION);
 
     const db = new Database(storage);
     db.prepare('UPDATE tunelab_schema SET version = 99').run();
     db.close();
     const newer = cli(['study', 'list', '--storage', storage]);
     expect(newer.code).toBe(2);
-    expect(newer.stderr).toMatch(/schema version 99, newer than this tunelab's 2; upgrade tunelab/);
+    expect(newer.stderr).toMatch(/schema version 99, newer than this tunelab's \d+; upgrade tunelab/);
+    expect(newer.stderr).toContain(`newer than this tunelab's ${SQLITE_SCHEMA_VERSION};`);
 
     const foreign = join(root, 'foreign.db');
     const f = new Database(foreign);

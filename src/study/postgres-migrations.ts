@@ -91,4 +91,97 @@ export const POSTGRES_MIGRATIONS: readonly { version: number; statements: readon
       'CREATE INDEX trial_logs_by_study ON trial_logs (study_id, id)',
     ],
   },
+  {
+    // Cost per cycle independent of the study's size: the observation count is kept on the study's
+    // row by every tell (a count(*) under the study's lock grew with every observation), and the
+    // common claim is one server-side function, whose statements are planned once per connection
+    // (a multi-statement query is parsed and planned on every call, under the lock) and which holds
+    // the lock for its own run only, never across a round trip.
+    version: 3,
+    statements: [
+      'ALTER TABLE studies ADD COLUMN observed INTEGER NOT NULL DEFAULT 0',
+      'UPDATE studies s SET observed = (SELECT count(*) FROM observations o WHERE o.study_id = s.id)',
+      // the open and ready suggestions, without the dead index entries of every ended one
+      "CREATE INDEX suggestions_active ON suggestions (study_id, id) WHERE state IN ('open', 'ready')",
+      `CREATE FUNCTION tunelab_claim_free(p_study INTEGER, p_worker TEXT, p_host TEXT, p_pid INTEGER, p_lease DOUBLE PRECISION, p_at DOUBLE PRECISION, p_budget BIGINT, p_bandwidth BIGINT, p_config TEXT)
+       RETURNS TABLE (suggestion JSON, done BIGINT, n_open BIGINT, n_ready BIGINT)
+       LANGUAGE plpgsql AS $$
+       DECLARE
+         v_status TEXT;
+         v_done BIGINT;
+         v_open BIGINT;
+         v_expired BOOLEAN;
+         v_ready BIGINT;
+         v_first INTEGER;
+         v_row suggestions;
+       BEGIN
+         PERFORM pg_advisory_xact_lock(7290003, p_study);
+         -- one statement, hence one snapshot: a tell committing meanwhile cannot make its suggestion
+         -- count neither as open nor as observed
+         SELECT s.status, s.observed, a.n_open, a.expired, a.n_ready, a.first_ready
+           INTO v_status, v_done, v_open, v_expired, v_ready, v_first
+           FROM studies s,
+                LATERAL (SELECT count(*) FILTER (WHERE g.state = 'open') AS n_open,
+                                coalesce(bool_or(g.state = 'open' AND g.lease_expires_at <= p_at), FALSE) AS expired,
+                                count(*) FILTER (WHERE g.state = 'ready') AS n_ready,
+                                min(g.id) FILTER (WHERE g.state = 'ready') AS first_ready
+                         FROM suggestions g WHERE g.study_id = p_study AND g.state IN ('open', 'ready')) a
+           WHERE s.id = p_study;
+         IF v_status IS DISTINCT FROM 'running' OR v_expired OR v_open >= p_bandwidth OR (p_budget IS NOT NULL AND v_done + v_open >= p_budget) THEN
+           RETURN;
+         END IF;
+         IF v_first IS NOT NULL THEN
+           UPDATE suggestions g SET state = 'open', worker_id = p_worker, host = p_host, pid = p_pid, lease_expires_at = p_lease, attempts = g.attempts + 1, assigned_at = p_at
+             WHERE g.id = v_first RETURNING g.* INTO v_row;
+         ELSIF p_config IS NOT NULL THEN
+           INSERT INTO suggestions (study_id, config, state, worker_id, host, pid, lease_expires_at, attempts, created_at, assigned_at)
+             VALUES (p_study, p_config, 'open', p_worker, p_host, p_pid, p_lease, 1, p_at, p_at) RETURNING * INTO v_row;
+         ELSE
+           RETURN;
+         END IF;
+         RETURN QUERY SELECT row_to_json(v_row), v_done, v_open, v_ready;
+       END
+       $$`,
+      // a tell: the suggestion ends (from the worker holding it, or anyone once its lease expired),
+      // its observation is stored and counted; returns the suggestion as it was, and whether it was told
+      `CREATE FUNCTION tunelab_tell(p_study INTEGER, p_suggestion INTEGER, p_state TEXT, p_worker TEXT, p_host TEXT, p_pid INTEGER, p_at DOUBLE PRECISION, p_value DOUBLE PRECISION, p_metrics TEXT, p_failed BOOLEAN, p_metadata TEXT)
+       RETURNS TABLE (suggestion JSON, recorded BOOLEAN)
+       LANGUAGE plpgsql AS $$
+       DECLARE
+         v_row suggestions;
+       BEGIN
+         SELECT g.* INTO v_row FROM suggestions g WHERE g.id = p_suggestion AND g.study_id = p_study FOR UPDATE;
+         IF NOT FOUND THEN
+           RETURN QUERY SELECT NULL::JSON, FALSE;
+           RETURN;
+         END IF;
+         IF v_row.state <> 'open' OR NOT (v_row.worker_id = p_worker OR v_row.lease_expires_at <= p_at) THEN
+           RETURN QUERY SELECT row_to_json(v_row), FALSE;
+           RETURN;
+         END IF;
+         UPDATE suggestions g SET state = p_state, worker_id = p_worker, host = p_host, pid = p_pid, lease_expires_at = NULL, ended_at = p_at WHERE g.id = p_suggestion;
+         INSERT INTO observations (study_id, suggestion_id, value, metrics, failed, metadata, created_at) VALUES (p_study, p_suggestion, p_value, p_metrics, p_failed, p_metadata, p_at);
+         UPDATE studies s SET observed = s.observed + 1 WHERE s.id = p_study;
+         RETURN QUERY SELECT row_to_json(v_row), TRUE;
+       END
+       $$`,
+      // a worker's step between two evaluations: the tell and the next claim in one transaction.
+      // The study's lock is taken first, so that the study's row (locked by the tell's count) is
+      // only ever waited for while holding it, never the other way round: no deadlock with suggest
+      `CREATE FUNCTION tunelab_tell_claim(p_study INTEGER, p_suggestion INTEGER, p_state TEXT, p_worker TEXT, p_host TEXT, p_pid INTEGER, p_at DOUBLE PRECISION, p_value DOUBLE PRECISION, p_metrics TEXT, p_failed BOOLEAN, p_metadata TEXT,
+                                          p_lease DOUBLE PRECISION, p_budget BIGINT, p_bandwidth BIGINT, p_config TEXT)
+       RETURNS TABLE (told JSON, told_recorded BOOLEAN, suggestion JSON, done BIGINT, n_open BIGINT, n_ready BIGINT)
+       LANGUAGE plpgsql AS $$
+       DECLARE
+         v_told JSON;
+         v_recorded BOOLEAN;
+       BEGIN
+         PERFORM pg_advisory_xact_lock(7290003, p_study);
+         SELECT t.suggestion, t.recorded INTO v_told, v_recorded FROM tunelab_tell(p_study, p_suggestion, p_state, p_worker, p_host, p_pid, p_at, p_value, p_metrics, p_failed, p_metadata) t;
+         RETURN QUERY SELECT v_told, v_recorded, c.suggestion, c.done, c.n_open, c.n_ready
+           FROM (SELECT NULL) one LEFT JOIN tunelab_claim_free(p_study, p_worker, p_host, p_pid, p_lease, p_at, p_budget, p_bandwidth, p_config) c ON TRUE;
+       END
+       $$`,
+    ],
+  },
 ];

@@ -25,6 +25,7 @@ import {
   type SuggestionOutcome,
   type SuggestionRecord,
   type SuggestionState,
+  type TellAndClaim,
   type TellOutcome,
   type WorkerIdentity,
   type WorkerRecord,
@@ -135,14 +136,27 @@ function lit(client: PoolClient, v: unknown): string {
 
 const results = (r: QueryResult | QueryResult[]): QueryResult[] => (Array.isArray(r) ? r : [r]);
 
+/** A claim function's row (no suggestion: nothing was claimed). */
+const freeClaim = (row: Row): FreeClaim | undefined =>
+  row.suggestion ? { claimed: suggestionFromRow(row.suggestion as Row), done: Number(row.done), open: Number(row.n_open), ready: Number(row.n_ready) } : undefined;
+
+/** A tell function's answer: the suggestion as it was before (null: no such suggestion) and whether the observation was stored. */
+function tellOutcome(before: Row | null, recorded: boolean, suggestionId: number, worker: WorkerIdentity, now: number): TellOutcome {
+  if (recorded) return { recorded: true };
+  const s = before ? suggestionFromRow(before) : undefined;
+  if (s && (s.state === 'completed' || s.state === 'failed') && s.workerId === worker.workerId) return { recorded: true }; // a retried tell
+  return { recorded: false, reason: tellRefusal(s, suggestionId, worker.workerId, now) ?? `suggestion ${suggestionId} could not be told` };
+}
+
 export class PostgresStore implements StudyStore {
   constructor(
     private readonly pool: Pool,
     readonly url: string,
   ) {}
 
-  private async rows(sql: string, params: unknown[] = []): Promise<Row[]> {
-    return (await this.pool.query(sql, params)).rows;
+  /** With a name, a prepared statement (planned once per connection): for the statements of every cycle. */
+  private async rows(sql: string, params: unknown[] = [], name?: string): Promise<Row[]> {
+    return (await this.pool.query(name ? { name, text: sql, values: params } : { text: sql, values: params })).rows;
   }
 
   /** A transaction on one connection; rolled back if `fn` throws. */
@@ -173,7 +187,7 @@ export class PostgresStore implements StudyStore {
 
   async listStudies(): Promise<StudySummary[]> {
     const rows = await this.rows(
-      `SELECT s.*, (SELECT count(*)::int FROM observations o WHERE o.study_id = s.id) AS n_obs,
+      `SELECT s.*, s.observed AS n_obs,
               (SELECT count(*)::int FROM suggestions g WHERE g.study_id = s.id AND g.state = 'open') AS n_open
        FROM studies s ORDER BY s.id`,
     );
@@ -194,7 +208,7 @@ export class PostgresStore implements StudyStore {
       await c.query(
         `${lock ? `BEGIN; SELECT pg_advisory_xact_lock(${SUGGESTION_LOCK}, ${id});` : ''}
          SELECT * FROM studies WHERE id = ${id};
-         SELECT (SELECT count(*)::int FROM observations WHERE study_id = ${id}) AS done,
+         SELECT (SELECT observed FROM studies WHERE id = ${id}) AS done,
                 (SELECT coalesce(json_agg(g ORDER BY g.id), '[]') FROM suggestions g WHERE g.study_id = ${id} AND g.state IN ('open', 'ready')) AS active;
          SELECT * FROM observations WHERE study_id = ${id} AND id > ${lit(c, since.observation)} ORDER BY id;
          SELECT id, config FROM suggestions WHERE study_id = ${id} AND id > ${lit(c, since.suggestion)} ORDER BY id`,
@@ -270,43 +284,17 @@ export class PostgresStore implements StudyStore {
   async claimIfFree(studyId: number, worker: WorkerIdentity, leaseSeconds: number, config: Config | undefined, limits: SuggestionLimits): Promise<FreeClaim | undefined> {
     const now = Date.now();
     if (limits.deadline !== null && now >= limits.deadline) return undefined;
-    return this.transaction(async (c) => {
-      const id = lit(c, studyId);
-      const budget = Number.isFinite(limits.budget) ? lit(c, limits.budget) : 'NULL';
-      const [workerId, host, pid, lease, at] = [worker.workerId, worker.host, worker.pid, now + leaseSeconds * 1000, now].map((v) => lit(c, v));
-      const create = config
-        ? `, created AS (
-             INSERT INTO suggestions (study_id, config, state, worker_id, host, pid, lease_expires_at, attempts, created_at, assigned_at)
-             SELECT ${id}, ${lit(c, JSON.stringify(config))}, 'open', ${workerId}, ${host}, ${pid}, ${lease}, 1, ${at}, ${at} FROM ok WHERE ok.ready IS NULL RETURNING *
-           )`
-        : '';
-      // one round trip, so that the lock is held inside the server only (a round trip under it costs
-      // a scheduler wake-up on a busy machine); the lock has its own statement so that the next
-      // statement's snapshot comes after it (READ COMMITTED)
-      const [, , picked] = results(
-        await c.query(
-          `BEGIN;
-           SELECT pg_advisory_xact_lock(${SUGGESTION_LOCK}, ${id});
-           WITH c AS (
-             SELECT (SELECT status FROM studies WHERE id = ${id}) AS status,
-                    (SELECT count(*) FROM observations WHERE study_id = ${id}) AS done,
-                    (SELECT count(*) FROM suggestions WHERE study_id = ${id} AND state = 'open') AS open,
-                    (SELECT count(*) FROM suggestions WHERE study_id = ${id} AND state = 'open' AND lease_expires_at <= ${at}) AS expired,
-                    (SELECT count(*) FROM suggestions WHERE study_id = ${id} AND state = 'ready') AS n_ready,
-                    (SELECT min(id) FROM suggestions WHERE study_id = ${id} AND state = 'ready') AS ready
-           ), ok AS (
-             SELECT * FROM c WHERE c.status = 'running' AND c.expired = 0 AND c.open < ${lit(c, limits.bandwidth)} AND (${budget} IS NULL OR c.done + c.open < ${budget})
-           ), claimed AS (
-             UPDATE suggestions SET state = 'open', worker_id = ${workerId}, host = ${host}, pid = ${pid}, lease_expires_at = ${lease}, attempts = attempts + 1, assigned_at = ${at}
-             WHERE id = (SELECT ready FROM ok) RETURNING *
-           )${create}
-           SELECT p.*, ok.done, ok.open AS n_open, ok.n_ready FROM (SELECT * FROM claimed${config ? ' UNION ALL SELECT * FROM created' : ''}) p, ok;
-           COMMIT`,
-        ),
-      );
-      const row = picked.rows[0];
-      return row && { claimed: suggestionFromRow(row), done: Number(row.done), open: Number(row.n_open), ready: Number(row.n_ready) };
-    });
+    // one statement in its own transaction: the function (migration 3) takes the study's lock, checks
+    // the limits and claims or creates, so the lock is held inside the server only (a round trip
+    // under it would cost a scheduler wake-up on a busy machine), by plans made once per connection
+    const [row] = (
+      await this.pool.query({
+        name: 'tunelab_claim_free',
+        text: 'SELECT * FROM tunelab_claim_free($1, $2, $3, $4, $5, $6, $7, $8, $9)',
+        values: [studyId, worker.workerId, worker.host, worker.pid, now + leaseSeconds * 1000, now, Number.isFinite(limits.budget) ? limits.budget : null, limits.bandwidth, config ? JSON.stringify(config) : null],
+      })
+    ).rows;
+    return row && freeClaim(row);
   }
 
   async renew(studyId: number, worker: WorkerIdentity, suggestionIds: readonly number[], leaseSeconds: number, now: number): Promise<RenewOutcome> {
@@ -362,25 +350,26 @@ export class PostgresStore implements StudyStore {
   }
 
   async tell(studyId: number, suggestionId: number, worker: WorkerIdentity, o: NewObservation, now: number): Promise<TellOutcome> {
-    // one statement, hence one round trip: the row lock of the suggestion is all it needs (the
-    // budget counts open + done, which a tell leaves unchanged)
+    // one statement (the function of migration 3), hence one round trip and one atomic change: the
+    // budget counts open + observed, which a tell leaves unchanged, so it needs no study lock
+    const [row] = await this.rows('SELECT * FROM tunelab_tell($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)', this.tellParams(studyId, suggestionId, worker, o, now), 'tunelab_tell');
+    return tellOutcome(row.suggestion as Row | null, Boolean(row.recorded), suggestionId, worker, now);
+  }
+
+  async tellAndClaim(studyId: number, suggestionId: number, worker: WorkerIdentity, o: NewObservation, leaseSeconds: number, config: Config | undefined, limits: SuggestionLimits): Promise<TellAndClaim> {
+    const now = Date.now();
+    const claim = limits.deadline === null || now < limits.deadline;
+    if (!claim) return { told: await this.tell(studyId, suggestionId, worker, o, now) };
     const [row] = await this.rows(
-      `WITH s AS (SELECT * FROM suggestions WHERE id = $1 AND study_id = $2 FOR UPDATE),
-       ended AS (
-         UPDATE suggestions g SET state = $3, worker_id = $4, host = $5, pid = $6, lease_expires_at = NULL, ended_at = $7
-         FROM s WHERE g.id = s.id AND s.state = 'open' AND (s.worker_id = $4 OR s.lease_expires_at <= $7) RETURNING g.id
-       ),
-       observed AS (
-         INSERT INTO observations (study_id, suggestion_id, value, metrics, failed, metadata, created_at)
-         SELECT $2, id, $8, $9, $10, $11, $7 FROM ended RETURNING id
-       )
-       SELECT s.*, (SELECT count(*)::int FROM observed) AS recorded FROM s`,
-      [suggestionId, studyId, o.failed ? 'failed' : 'completed', worker.workerId, worker.host, worker.pid, now, o.value, JSON.stringify(o.values), o.failed, JSON.stringify(o.metadata)],
+      'SELECT * FROM tunelab_tell_claim($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)',
+      [...this.tellParams(studyId, suggestionId, worker, o, now), now + leaseSeconds * 1000, Number.isFinite(limits.budget) ? limits.budget : null, limits.bandwidth, config ? JSON.stringify(config) : null],
+      'tunelab_tell_claim',
     );
-    if (row?.recorded) return { recorded: true };
-    const s = row && suggestionFromRow(row);
-    if (s && (s.state === 'completed' || s.state === 'failed') && s.workerId === worker.workerId) return { recorded: true }; // a retried tell
-    return { recorded: false, reason: tellRefusal(s, suggestionId, worker.workerId, now) ?? `suggestion ${suggestionId} could not be told` };
+    return { told: tellOutcome(row.told as Row | null, Boolean(row.told_recorded), suggestionId, worker, now), next: freeClaim(row) };
+  }
+
+  private tellParams(studyId: number, suggestionId: number, worker: WorkerIdentity, o: NewObservation, now: number): unknown[] {
+    return [studyId, suggestionId, o.failed ? 'failed' : 'completed', worker.workerId, worker.host, worker.pid, now, o.value, JSON.stringify(o.values), o.failed, JSON.stringify(o.metadata)];
   }
 
   async abandon(studyId: number, suggestionIds: readonly number[], now: number): Promise<number[]> {

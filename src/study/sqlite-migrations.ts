@@ -91,4 +91,15 @@ export const SQLITE_MIGRATIONS: readonly { version: number; statements: readonly
       'CREATE INDEX trial_logs_by_study ON trial_logs (study_id, id)',
     ],
   },
+  {
+    // a cycle's cost independent of the study's size: the observation count kept on the study's row
+    // by every tell (a count(*) in every claim grew with the observations), and an index of the
+    // open and ready suggestions only
+    version: 3,
+    statements: [
+      'ALTER TABLE studies ADD COLUMN observed INTEGER NOT NULL DEFAULT 0',
+      'UPDATE studies SET observed = (SELECT count(*) FROM observations o WHERE o.study_id = studies.id)',
+      "CREATE INDEX suggestions_active ON suggestions (study_id, id) WHERE state IN ('open', 'ready')",
+    ],
+  },
 ];

@@ -28,6 +28,7 @@ import {
   type SuggestionOutcome,
   type SuggestionRecord,
   type SuggestionState,
+  type TellAndClaim,
   type TellOutcome,
   type WorkerIdentity,
   type WorkerRecord,
@@ -130,7 +131,7 @@ export class SqliteStore implements StudyStore {
 
   async listStudies(): Promise<StudySummary[]> {
     const rows = this.q(
-      `SELECT s.*, (SELECT count(*) FROM observations o WHERE o.study_id = s.id) AS n_obs,
+      `SELECT s.*, s.observed AS n_obs,
               (SELECT count(*) FROM suggestions g WHERE g.study_id = s.id AND g.state = 'open') AS n_open
        FROM studies s ORDER BY s.id`,
     ).all() as Row[];
@@ -147,10 +148,12 @@ export class SqliteStore implements StudyStore {
   /** The view of a study's state (StudyView); inside a write transaction, under the lock. */
   private view(studyId: number, since: Cursor, now: number): StudyView {
     const active = (this.q("SELECT * FROM suggestions WHERE study_id = ? AND state IN ('open', 'ready') ORDER BY id").all(studyId) as Row[]).map(suggestionFromRow);
+    const study = this.q('SELECT * FROM studies WHERE id = ?').get(studyId) as Row | undefined;
+    if (!study) throw new Error(`study ${studyId} is not in ${this.url}`);
     return {
-      study: this.study(studyId),
+      study: studyFromRow(study),
       now,
-      done: (this.q('SELECT count(*) AS n FROM observations WHERE study_id = ?').get(studyId) as { n: number }).n,
+      done: Number(study.observed),
       open: active.filter((s) => s.state === 'open'),
       ready: active.filter((s) => s.state === 'ready'),
       newObservations: (this.q('SELECT * FROM observations WHERE study_id = ? AND id > ? ORDER BY id').all(studyId, since.observation) as Row[]).map(observationFromRow),
@@ -189,12 +192,21 @@ export class SqliteStore implements StudyStore {
   }
 
   async claimIfFree(studyId: number, worker: WorkerIdentity, leaseSeconds: number, config: Config | undefined, limits: SuggestionLimits): Promise<FreeClaim | undefined> {
-    return this.write(() => {
+    return this.write(() => this.claimNow(studyId, worker, leaseSeconds, config, limits));
+  }
+
+  async tellAndClaim(studyId: number, suggestionId: number, worker: WorkerIdentity, o: NewObservation, leaseSeconds: number, config: Config | undefined, limits: SuggestionLimits): Promise<TellAndClaim> {
+    return this.write(() => ({ told: this.tellNow(studyId, suggestionId, worker, o, Date.now()), next: this.claimNow(studyId, worker, leaseSeconds, config, limits) }));
+  }
+
+  /** claimIfFree's work, inside a write transaction. */
+  private claimNow(studyId: number, worker: WorkerIdentity, leaseSeconds: number, config: Config | undefined, limits: SuggestionLimits): FreeClaim | undefined {
+    {
       const now = Date.now();
       if (limits.deadline !== null && now >= limits.deadline) return undefined;
       const c = this.q(
         `SELECT (SELECT status FROM studies WHERE id = @study) AS status,
-                (SELECT count(*) FROM observations WHERE study_id = @study) AS done,
+                (SELECT observed FROM studies WHERE id = @study) AS done,
                 (SELECT count(*) FROM suggestions WHERE study_id = @study AND state = 'open') AS open,
                 (SELECT count(*) FROM suggestions WHERE study_id = @study AND state = 'open' AND lease_expires_at <= @now) AS expired,
                 (SELECT count(*) FROM suggestions WHERE study_id = @study AND state = 'ready') AS n_ready,
@@ -221,7 +233,7 @@ export class SqliteStore implements StudyStore {
         );
       } else return undefined;
       return { claimed: suggestionFromRow(this.q('SELECT * FROM suggestions WHERE id = ?').get(id) as Row), done: c.done, open: c.open, ready: c.n_ready };
-    });
+    }
   }
 
   async renew(studyId: number, worker: WorkerIdentity, suggestionIds: readonly number[], leaseSeconds: number, now: number): Promise<RenewOutcome> {
@@ -265,7 +277,12 @@ export class SqliteStore implements StudyStore {
   }
 
   async tell(studyId: number, suggestionId: number, worker: WorkerIdentity, o: NewObservation, now: number): Promise<TellOutcome> {
-    return this.write((): TellOutcome => {
+    return this.write(() => this.tellNow(studyId, suggestionId, worker, o, now));
+  }
+
+  /** tell's work, inside a write transaction. */
+  private tellNow(studyId: number, suggestionId: number, worker: WorkerIdentity, o: NewObservation, now: number): TellOutcome {
+    {
       const row = this.q('SELECT * FROM suggestions WHERE id = ? AND study_id = ?').get(suggestionId, studyId) as Row | undefined;
       const s = row && suggestionFromRow(row);
       if (s && (s.state === 'completed' || s.state === 'failed') && s.workerId === worker.workerId) return { recorded: true }; // a retried tell
@@ -281,8 +298,9 @@ export class SqliteStore implements StudyStore {
         JSON.stringify(o.metadata),
         now,
       );
+      this.q('UPDATE studies SET observed = observed + 1 WHERE id = ?').run(studyId);
       return { recorded: true };
-    });
+    }
   }
 
   async abandon(studyId: number, suggestionIds: readonly number[], now: number): Promise<number[]> {

@@ -149,6 +149,12 @@ export interface SuggestionOutcome {
 
 export type TellOutcome = { recorded: true } | { recorded: false; reason: string };
 
+/** A tell and the next claim, made in one transaction (a worker's loop in one round trip). */
+export interface TellAndClaim {
+  told: TellOutcome;
+  next?: FreeClaim;
+}
+
 export interface RenewOutcome {
   /** Suggestions this worker no longer holds (recovered by another, abandoned, or told). */
   lost: number[];
@@ -239,6 +245,11 @@ export interface StudyStore {
    * anyone once its lease expired; a suggestion handed to another worker meanwhile is refused.
    */
   tell(studyId: number, suggestionId: number, worker: WorkerIdentity, observation: NewObservation, now: number): Promise<TellOutcome>;
+  /**
+   * tell, then claimIfFree for the same worker, as one transaction: what a worker's loop does
+   * between two evaluations, in one round trip and one turn of the study's lock.
+   */
+  tellAndClaim(studyId: number, suggestionId: number, worker: WorkerIdentity, observation: NewObservation, leaseSeconds: number, config: Config | undefined, limits: SuggestionLimits): Promise<TellAndClaim>;
   /** Abandons suggestions that are open or ready (by hand, or a worker giving its own up); returns those it did. */
   abandon(studyId: number, suggestionIds: readonly number[], now: number): Promise<number[]>;
   listSuggestions(studyId: number, states?: readonly SuggestionState[]): Promise<SuggestionRecord[]>;

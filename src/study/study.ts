@@ -8,7 +8,7 @@ import { createRng } from '../util/rng.js';
 import { StudyCache } from './cache.js';
 import { type OpenStoreOptions, openStore } from './open.js';
 import { type Plan, STUDY_METHODS, outstandingTarget, type StudyMethod, type StudyPlanContext, createStudySearcher, planClaim, planRefill, refillNeed, rungRule, suggestionLimits } from './planner.js';
-import type { RungRule, StoredDefinition, StudyRecord, StudyStore, StudyView, SuggestionChanges, WorkerIdentity } from './store.js';
+import type { FreeClaim, NewObservation, RungRule, StoredDefinition, StudyRecord, StudyStore, StudyView, SuggestionChanges, WorkerIdentity } from './store.js';
 
 export interface StudyOptions extends OpenStoreOptions {
   /** `--storage`: a SQLite file or a postgresql:// URL (default: `<results root>/studies.db`). */
@@ -215,13 +215,9 @@ export class Study {
       // the one-step path: a ready suggestion of the buffer, or a config that needs no view
       const blind = searcher.proposeBlind?.();
       if (blind || searcher.modelBased) {
-        const free = await this.locked(() => this.store.claimIfFree(this.id, worker, this.leaseSeconds, blind, suggestionLimits(this.definition, this.record.createdAt)));
-        // a ready suggestion was handed out rather than the blind config (a study's buffer): keep it
-        if (blind && (!free || free.ready > 0)) searcher.giveBack!(blind);
-        if (free) {
-          if (searcher.modelBased && outstandingTarget(this.ctx, free.done) > free.open + free.ready) this.refillSoon();
-          return this.claimed(free.claimed.id, free.claimed.config, worker);
-        }
+        const free = await this.locked(() => this.store.claimIfFree(this.id, worker, this.leaseSeconds, blind, this.limits()));
+        const taken = this.takeFree(free, blind, worker);
+        if (taken) return taken;
       }
       // the plan of the transaction that committed (a retried one plans again)
       const decided: { plan?: Plan } = {};
@@ -241,6 +237,20 @@ export class Study {
       // jittered, so that waiting workers do not poll in step
       await new Promise((r) => setTimeout(r, wait * (0.5 + Math.random())));
     }
+  }
+
+  private limits() {
+    return suggestionLimits(this.definition, this.record.createdAt);
+  }
+
+  /** After a one-step claim: the blind config back to the searcher unless it became the suggestion, the buffer refilled if it runs low. */
+  private takeFree(free: FreeClaim | undefined, blind: Config | undefined, worker: WorkerIdentity): AskResult | undefined {
+    const { searcher } = this.ctx;
+    // a ready suggestion was handed out rather than the blind config (a study's buffer): keep it
+    if (blind && (!free || free.ready > 0)) searcher.giveBack!(blind);
+    if (!free) return undefined;
+    if (searcher.modelBased && outstandingTarget(this.ctx, free.done) > free.open + free.ready) this.refillSoon();
+    return this.claimed(free.claimed.id, free.claimed.config, worker);
   }
 
   /** Runs a transaction that takes the study's lock, counted so that unlocked() can wait for none to be open. */
@@ -348,9 +358,9 @@ export class Study {
     return this.store.report(this.id, suggestionId, h.worker, { resource, value, metrics: { ...metrics, [this.definition.metric]: value } }, this.ctx.rule, Date.now());
   }
 
-  /** Ends a suggestion with its observation: the objective's value (or every metric), or failed. */
-  async tell(suggestionId: number, values: number | Record<string, number> | undefined, options: TellOptions = {}): Promise<void> {
-    const h = this.holder(suggestionId, 'observation');
+  /** The observation of a held suggestion, as tell stores it (the metric checked, the worker's metadata added). */
+  private observation(suggestionId: number, values: number | Record<string, number> | undefined, options: TellOptions): { held: Held; observation: NewObservation } {
+    const held = this.holder(suggestionId, 'observation');
     const { metric } = this.definition;
     const metrics = typeof values === 'number' ? { [metric]: values } : (values ?? {});
     const failed = options.failed ?? false;
@@ -358,10 +368,41 @@ export class Study {
     if (!failed && (typeof value !== 'number' || Number.isNaN(value))) {
       throw new UserError(`tell(${suggestionId}): the values lack the metric '${metric}' (got ${JSON.stringify(values)}); pass {failed: true} for a failed evaluation`);
     }
-    const metadata = { ...options.metadata, worker_id: h.worker.workerId, host: h.worker.host, pid: h.worker.pid, duration: (Date.now() - h.claimedAt) / 1000 };
-    const outcome = await this.store.tell(this.id, suggestionId, h.worker, { values: metrics, value: failed ? null : value, failed, metadata }, Date.now());
+    const metadata = { ...options.metadata, worker_id: held.worker.workerId, host: held.worker.host, pid: held.worker.pid, duration: (Date.now() - held.claimedAt) / 1000 };
+    return { held, observation: { values: metrics, value: failed ? null : value, failed, metadata } };
+  }
+
+  /** Ends a suggestion with its observation: the objective's value (or every metric), or failed. */
+  async tell(suggestionId: number, values: number | Record<string, number> | undefined, options: TellOptions = {}): Promise<void> {
+    const { held, observation } = this.observation(suggestionId, values, options);
+    const outcome = await this.store.tell(this.id, suggestionId, held.worker, observation, Date.now());
     this.held.delete(suggestionId);
     if (!outcome.recorded) throw new StudyError(`${outcome.reason}; the observation is dropped`);
+  }
+
+  /**
+   * tell, then ask for the same worker, in one transaction of the store when the next suggestion
+   * needs no view (random search, or the buffer's next): optimize's loop in one round trip. The
+   * next suggestion comes even when the tell is refused (`refused` says why).
+   */
+  private async tellAndAsk(suggestionId: number, values: number | Record<string, number> | undefined, options: TellOptions): Promise<{ next?: AskResult; refused?: string }> {
+    const { held, observation } = this.observation(suggestionId, values, options);
+    const { worker } = held;
+    const { searcher } = this.ctx;
+    const blind = searcher.proposeBlind?.();
+    let refused: string | undefined;
+    if (blind || searcher.modelBased) {
+      const { told, next } = await this.locked(() => this.store.tellAndClaim(this.id, suggestionId, worker, observation, this.leaseSeconds, blind, this.limits()));
+      this.held.delete(suggestionId);
+      if (!told.recorded) refused = told.reason;
+      const taken = this.takeFree(next, blind, worker);
+      if (taken) return { next: taken, refused };
+    } else {
+      const told = await this.store.tell(this.id, suggestionId, worker, observation, Date.now());
+      this.held.delete(suggestionId);
+      if (!told.recorded) refused = told.reason;
+    }
+    return { next: await this.ask(worker), refused };
   }
 
   /** Gives a held suggestion up (it is abandoned: it does not count towards the budget). */
@@ -381,28 +422,35 @@ export class Study {
     const summary: OptimizeSummary = { observations: 0, failed: 0, lost: 0 };
     let failure: Error | undefined;
     const loop = async (worker: WorkerIdentity) => {
-      while (!failure) {
-        const s = await this.ask(worker);
-        if (!s) return;
-        const trial: TrialContext = { suggestionId: s.suggestionId, report: (resource, value, metrics) => this.report(s.suggestionId, resource, value, metrics) };
+      let s = await this.ask(worker);
+      while (s && !failure) {
+        const current = s;
+        const trial: TrialContext = { suggestionId: current.suggestionId, report: (resource, value, metrics) => this.report(current.suggestionId, resource, value, metrics) };
         let values: number | Record<string, number> | undefined;
         let error: string | undefined;
         try {
-          values = await objective(s.config, trial);
+          values = await objective(current.config, trial);
         } catch (e) {
           error = (e as Error)?.message ?? String(e);
         }
-        try {
-          await this.tell(s.suggestionId, values, { failed: error !== undefined, metadata: error ? { error } : {} });
+        if (this.isLost(current.suggestionId)) {
+          summary.lost++;
+          s = await this.ask(worker);
+          continue;
+        }
+        // the observation and the next suggestion in one step
+        const { next, refused } = await this.tellAndAsk(current.suggestionId, values, { failed: error !== undefined, metadata: error ? { error } : {} });
+        s = next;
+        if (refused !== undefined) summary.lost++;
+        else {
           summary.observations++;
           if (error !== undefined && ++summary.failed > this.definition.maxFailures) {
             failure = new StudyError(`${summary.failed} evaluations failed in this process, more than max_failures=${this.definition.maxFailures}; last: ${error}`);
           }
-        } catch (e) {
-          if (!(e instanceof StudyError)) throw e;
-          summary.lost++;
         }
       }
+      // a suggestion claimed with the last tell, not to be evaluated (this process fails): given up at once
+      if (s) await this.abandon(s.suggestionId);
     };
     await Promise.all(Array.from({ length: workers }, (_, i) => loop(i === 0 ? this.worker : newWorkerIdentity())));
     for (const id of this.registered) await this.store.workerExited(this.id, id, Date.now());
