@@ -83,8 +83,9 @@ describe('aggregation', () => {
     // at 20 %: A leads on b1, and on b2 nobody has a result (both rank 1)
     expect(a(0.2)!.rank).toBe(1);
     expect(across.curves.find((c) => c.setup === 'B' && Math.abs(c.fraction - 0.2) < 1e-9)!.rank).toBe(1.5);
-    // at 60 %: B's b2 value 5 is worse than A's 5? equal: ties share the better rank
+    // at 60 %: A leads on b1 and ties with B on b2 (both 5): ties share the better rank
     expect(a(0.6)!.rank).toBe(1);
+    expect(across.curves.find((c) => c.setup === 'B' && Math.abs(c.fraction - 0.6) < 1e-9)!.rank).toBe(1.5);
   });
 
   it('compares setups only on the benchmarks they all ran on, warns, and counts them per setup', () => {
