@@ -141,6 +141,17 @@ describe('the command line surface', () => {
     expectUserError(cli([...args, '--num_seeds', '3', '--resume']), /--resume: the runs of 'r' have different random seeds \((5|6) in .*, (5|6) in .*\); pass the one to continue with --random_seed/);
   });
 
+  it("the README's launch-remote example plans the jobs its text and comment say", () => {
+    const readme = readFileSync(join(packageRoot, 'README.md'), 'utf8');
+    const command = /\ntunelab (launch-remote [^\n]*--dry_run(?: \\\n[^\n]*)*)/.exec(readme)![1].replace(/ \\\n\s*/g, ' ');
+    const [args, comment] = command.split(/\s+#\s*/);
+    expect(comment).toBe('84 jobs');
+    expect(readme).toMatch(/the reference study's 8 methods × 20 seeds make 4 \+ 4 × 20 = 84 jobs/);
+    const r = cli([...args.trim().split(/\s+/), '--results_root', tempDir()]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/^random_seed 2465497701; 84 job\(s\)/);
+  });
+
   it('status of a tag tells the methods of its folders apart', () => {
     const root = tempDir();
     for (const m of ['RS', 'ASHA']) expect(cli(hpoMain(root, '--experiment_tag', 's', '--method', m, '--benchmark', 'synthetic-branin')).code).toBe(0);
