@@ -100,7 +100,7 @@ export function previousRuns(root: string, tag: string, method: string, benchmar
 }
 
 /** metadata.json of a folder to resume; unreadable, it is a UserError naming it. */
-function resumedMetadata(folder: string): ExperimentMetadata {
+export function resumedMetadata(folder: string): ExperimentMetadata {
   try {
     return readExperimentMetadata(folder);
   } catch (e) {
@@ -209,9 +209,7 @@ export async function runExperiment(spec: ExperimentSpec): Promise<ExperimentOut
       maxFailures: spec.maxFailures,
     });
     if (checkpoint) {
-      checkCheckpointStates(folder, checkpoint, { scheduler: scheduler.state(), backend: backend.state() });
-      // the rows on disk made to agree with the checkpoint (torn tail, rows after it), said aloud
-      for (const note of reconcileResults(folder, tuner.columns, checkpoint.rowsWritten)) log(note);
+      prepareResume(folder, checkpoint, { scheduler: scheduler.state(), backend: backend.state() }, tuner.columns, log);
       writeMetadata(folder, metadata);
     }
     spec.onTuner?.(tuner, folder);
@@ -219,6 +217,17 @@ export async function runExperiment(spec: ExperimentSpec): Promise<ExperimentOut
   } finally {
     lock.release();
   }
+}
+
+/**
+ * What a resumed run (hpo-main's or run's) does before it writes a thing: its checkpoint's scheduler
+ * and backend states checked against fresh ones, then the rows on disk made to agree with the
+ * checkpoint (a torn tail cut off, rows after it discarded), each said aloud through `log`. A file
+ * that cannot be continued is a UserError naming it, and the folder is left as it was.
+ */
+export function prepareResume(folder: string, checkpoint: TunerCheckpoint, fresh: { scheduler: unknown; backend: unknown }, columns: readonly string[], log: (line: string) => void): void {
+  checkCheckpointStates(folder, checkpoint, fresh);
+  for (const note of reconcileResults(folder, columns, checkpoint.rowsWritten)) log(note);
 }
 
 /** Why a run stopped on a full disk, and how to continue it. */

@@ -4,15 +4,16 @@ import { join } from 'node:path';
 import { LocalBackend, checkCommand, killLeftoverTrials } from '../backends/local.js';
 import { type ExperimentDefinition, loadExperimentFile } from '../experiment/load.js';
 import { createExperimentFolder, resultsRoot } from '../results/layout.js';
-import { acquireFolderLock, assertNotInUse } from '../results/lock.js';
+import { type FolderLock, acquireFolderLock, assertNotInUse } from '../results/lock.js';
 import { type ExperimentMetadata, readMetadata, runStamp, writeMetadata } from '../results/metadata.js';
 import { CHECKPOINT_FILE, readCheckpoint } from '../tuner/checkpoint.js';
 import { Tuner } from '../tuner/tuner.js';
 import type { TunerCallback } from '../tuner/types.js';
 import { UserError } from '../util/errors.js';
+import { isDiskFull } from '../util/fs.js';
 import { createRng } from '../util/rng.js';
 import { signalExitCode } from '../util/signals.js';
-import { type ExperimentOutcome, checkWritableRoot, previousRuns, runInFolder, runSeed } from './experiment.js';
+import { type ExperimentOutcome, checkWritableRoot, diskFullReason, prepareResume, previousRuns, resumedMetadata, runInFolder, runSeed } from './experiment.js';
 import { type MethodDefinition, experimentFileOptions, getMethod, methodDefinitions } from './methods.js';
 import { type Log, budgetProgressCallback, trialLinesCallback, verboseCallback } from './reporting.js';
 
@@ -82,7 +83,7 @@ export async function runExperimentFile(options: RunOptions, context: RunContext
     if (latest && existsSync(join(latest.folder, CHECKPOINT_FILE))) resumeFolder = latest.folder;
     else log(latest ? `${latest.folder} has no ${CHECKPOINT_FILE} to resume from; starting a new run` : `no earlier run of ${definition.name} with ${method.name} under ${join(root, tag)}; starting a new run`);
   }
-  const previous = resumeFolder ? readMetadata(resumeFolder) : undefined;
+  const previous = resumeFolder ? resumedMetadata(resumeFolder) : undefined;
   if (previous) checkSameProblem(previous, definition, resumeFolder!);
   // a resumed run keeps its seed, so that it continues the same random stream
   const masterSeed = previous?.random_seed ?? definition.randomSeed ?? randomInt(0, 2 ** 32);
@@ -90,8 +91,16 @@ export async function runExperimentFile(options: RunOptions, context: RunContext
   const identity = { tag, method: method.name, benchmark: definition.name, seed: 0, random_seed: masterSeed };
   const checkpoint = resumeFolder ? readCheckpoint(resumeFolder, identity) : undefined;
 
-  const folder = resumeFolder ?? createExperimentFolder(root, tag, definition.name, 0);
-  const lock = acquireFolderLock(folder, 'run');
+  // a full disk before the run could record it in its folder: said as such, without a stack trace
+  const fullDisk = (e: unknown) => (isDiskFull(e) ? new UserError(diskFullReason(e, join(root, tag)), 1) : e);
+  let folder: string;
+  let lock: FolderLock;
+  try {
+    folder = resumeFolder ?? createExperimentFolder(root, tag, definition.name, 0);
+    lock = acquireFolderLock(folder, 'run');
+  } catch (e) {
+    throw fullDisk(e);
+  }
   if (lock.tookOverFrom) log(`${folder}: took over the lock of pid ${lock.tookOverFrom.pid} (${lock.tookOverFrom.command}, since ${lock.tookOverFrom.started}), which is gone`);
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
   let interrupted: NodeJS.Signals | undefined;
@@ -156,7 +165,8 @@ export async function runExperimentFile(options: RunOptions, context: RunContext
         };
     delete metadata.error;
     delete metadata.stop_reason;
-    writeMetadata(folder, metadata);
+    // a new run's folder says what it is at once; a resumed one is written only once its files passed
+    if (!checkpoint) writeMetadata(folder, metadata);
     const backend = new LocalBackend({
       command: definition.command,
       cwd: definition.cwd,
@@ -191,11 +201,17 @@ export async function runExperimentFile(options: RunOptions, context: RunContext
       checkpointInterval: 2,
       flushWhileIdle: true,
     });
+    if (checkpoint) {
+      prepareResume(folder, checkpoint, { scheduler: scheduler.state(), backend: backend.state() }, tuner.columns, log);
+      writeMetadata(folder, metadata);
+    }
     if (interrupted) tuner.requestStop(interrupted);
     context.onTuner?.(tuner);
     log(`${definition.name}: ${resumeFolder ? 'resuming' : 'started'} ${method.name} with ${nWorkers} trial(s) at once → ${folder}`);
     const outcome = await runInFolder(tuner, backend, folder, metadata, checkpoint);
     return { experiment: definition, ...outcome, interrupted };
+  } catch (e) {
+    throw fullDisk(e);
   } finally {
     for (const s of signals) process.off(s, onSignal);
     lock.release();
