@@ -3,6 +3,7 @@ import yargs, { type CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { blackboxCommand } from './commands/blackbox.js';
 import { hpoMainCommand } from './commands/hpo-main.js';
+import { sagemakerTrialCommand } from './commands/sagemakerTrial.js';
 import { syncCommand } from './commands/sync.js';
 import { cleanCommand } from './commands/clean.js';
 import { jobsCommand } from './commands/jobs.js';
@@ -17,7 +18,7 @@ import { UserError } from './util/errors.js';
 import { tunelabVersion } from './util/package-info.js';
 
 /** Every `tunelab` command; each lives in its own module under src/commands/. */
-const commands: CommandModule<any, any>[] = [runCommand, hpoMainCommand, launchRemoteCommand, plotCommand, methodsCommand, benchmarksCommand, blackboxCommand, statusCommand, logsCommand, stopCommand, bestCommand, studyCommand, jobsCommand, cleanCommand, syncCommand];
+const commands: CommandModule<any, any>[] = [runCommand, hpoMainCommand, launchRemoteCommand, plotCommand, methodsCommand, benchmarksCommand, blackboxCommand, statusCommand, logsCommand, stopCommand, bestCommand, studyCommand, jobsCommand, cleanCommand, syncCommand, sagemakerTrialCommand];
 
 export async function main(argv: string[]): Promise<number> {
   const cli = yargs(argv)

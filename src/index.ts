@@ -14,6 +14,8 @@ export { expectedImprovement } from './schedulers/gp/acquisition.js';
 export type { TrialBackend, BackendResult, PollResult } from './backends/types.js';
 export { SimulatorBackend, type SimulatorOptions } from './backends/simulator.js';
 export { LocalBackend, type LocalBackendOptions } from './backends/local.js';
+export { SageMakerBackend, type SageMakerBackendOptions } from './backends/sagemaker.js';
+export { runReportingTrial } from './cloud/trial-report.js';
 export { REPORT_PREFIX } from './backends/protocol.js';
 export { report, trialConfig, checkpointDir, trialId } from './trial/report.js';
 
