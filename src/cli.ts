@@ -3,7 +3,7 @@ import yargs, { type CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { blackboxCommand } from './commands/blackbox.js';
 import { hpoMainCommand } from './commands/hpo-main.js';
-import { sagemakerTrialCommand } from './commands/sagemakerTrial.js';
+import { sagemakerTrialCommand } from './commands/sagemaker-trial.js';
 import { syncCommand } from './commands/sync.js';
 import { cleanCommand } from './commands/clean.js';
 import { jobsCommand } from './commands/jobs.js';
