@@ -1,6 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
 import { UserError } from '../util/errors.js';
-import { numeric } from './flags.js';
+import { numberFlag, numeric } from './flags.js';
 
 interface TargetArgs {
   experiment: string;
@@ -62,7 +62,7 @@ export const logsCommand: CommandModule<object, TargetArgs & { trial?: number; f
   describe: "the trials' stdout/stderr logs, each line prefixed by its trial (local backend)",
   builder: (y) =>
     targetArgs(y)
-      .option('trial', { type: 'string', coerce: numeric('trial', { integer: true }), describe: "only this trial's logs" })
+      .option('trial', numberFlag('trial', "only this trial's logs", { integer: true }))
       .option('follow', { alias: 'f', type: 'boolean', default: false, describe: 'keep printing new lines until the experiment is no longer running' })
       .option('stderr_only', { alias: 'stderr-only', type: 'boolean', default: false, describe: 'only the stderr logs' }) as never,
   handler: async (a) => {
@@ -87,7 +87,7 @@ export const stopCommand: CommandModule<object, TargetArgs & { timeout: number }
   command: 'stop <experiment>',
   describe: 'stop a running experiment (SIGTERM to its owner, which flushes and marks it stopped, resumable with --resume)',
   builder: (y) =>
-    targetArgs(y).option('timeout', { type: 'string', default: '120', coerce: positiveSeconds, describe: 'seconds to wait for the owner to let go of the folder' }) as never,
+    targetArgs(y).option('timeout', { requiresArg: true, default: 120, coerce: positiveSeconds, describe: 'seconds to wait for the owner to let go of the folder' }) as never,
   handler: async (a) => {
     const folder = await targetFolder(a);
     const [{ stopExperiment }, { describeOwner }, { describeStatus, formatStatus }] = await Promise.all([import('../operate/stop.js'), import('../operate/folder.js'), import('../operate/status.js')]);

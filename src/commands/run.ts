@@ -1,7 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { UserError } from '../util/errors.js';
 import { signalExitCode } from '../util/signals.js';
-import { numeric } from './flags.js';
+import { numberFlag } from './flags.js';
 
 /** `run --storage URL`: the same file as a shared study, with this machine's share of the workers. */
 async function runShared(argv: RunArgs): Promise<void> {
@@ -32,12 +32,12 @@ export const runCommand: CommandModule<object, RunArgs> = {
     y
       .option('file', { alias: 'f', type: 'string', demandOption: true, describe: 'the experiment file (experiment.yml, .yaml or .json)' })
       .option('experiment_tag', { type: 'string', describe: "study the run belongs to (default: the experiment's name); results go to <root>/<tag>/" })
-      .option('n_workers', { type: 'string', coerce: numeric('n_workers', { integer: true }), describe: "trials at once (default: the file's parallel_bandwidth)" })
+      .option('n_workers', numberFlag('n_workers', "trials at once (default: the file's parallel_bandwidth)", { integer: true }))
       .option('results_root', { type: 'string', describe: 'results root (default $TUNELAB_ROOT, else ~/tunelab)' })
       .option('resume', { type: 'boolean', default: false, describe: "continue the newest unfinished run of this experiment from its tuner.json (clock and budget continue)" })
-      .option('verbose', { type: 'string', default: '0', coerce: numeric('verbose', { integer: true }), describe: '1: print every trial start, decision and end' })
+      .option('verbose', numberFlag('verbose', '1: print every trial start, decision and end', { integer: true, default: 0 }))
       .option('storage', { type: 'string', describe: 'tune as a shared study in this store (sqlite:PATH or postgresql://...): start n_workers study workers here; other machines join with tunelab study worker' })
-      .option('storage_timeout', { type: 'string', coerce: numeric('storage_timeout'), describe: 'seconds each worker retries an unreachable store (with --storage)' }) as never,
+      .option('storage_timeout', numberFlag('storage_timeout', 'seconds each worker retries an unreachable store (with --storage)')) as never,
   handler: async (argv) => {
     if (argv.storage !== undefined) return runShared(argv);
     const { runExperimentFile } = await import('../launchers/run.js');
