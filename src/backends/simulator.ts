@@ -143,6 +143,9 @@ export class SimulatorBackend implements TrialBackend {
     t.generation++;
     // a stopped trial never runs again: forget it (keeps checkpoints small)
     if (status === 'stopped') this.forget(trialId);
+    // most paused trials are never promoted: their curves would pile up (memory and GC time growing
+    // with the trials); a resumed one computes its curve again, as after a restore
+    else this.curves.delete(trialId);
   }
 
   private forget(trialId: number) {
