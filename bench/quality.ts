@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { quantileSorted } from '../src/plotting/aggregate.js';
 import { normalCdf } from '../src/schedulers/gp/acquisition.js';
 import { defaultBenchmarks, formatTable, getBenchmark, getMethod, runExperiment } from '../src/index.js';
+import { UserError } from '../src/util/errors.js';
 
 /** The value after `flag`, or `fallback`; exits 2 naming the flag when it is not a positive number. */
 function numberFlag(args: string[], flag: string, fallback: number): number {
@@ -54,16 +55,27 @@ function mannWhitneyP(a: number[], b: number[]): number {
   return Math.min(1, 2 * (1 - normalCdf(z)));
 }
 
+/** `f()`, or exit 2 with the message of the UserError it throws (an unknown method or benchmark). */
+function orExit<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (!(e instanceof UserError)) throw e;
+    console.error(e.message);
+    process.exit(2);
+  }
+}
+
 const args = process.argv.slice(2);
 const budgetFraction = numberFlag(args, '--budget_fraction', 1);
 const seeds = Math.round(numberFlag(args, '--num_seeds', 30));
 const methodsAt = args.indexOf('--methods');
-const methods = methodsAt >= 0 ? args.splice(methodsAt, 2)[1].split(',') : ['RS', 'ASHA', 'BO', 'MOBSTER'];
-methods.forEach((m) => getMethod(m));
+const methods = methodsAt >= 0 ? (args.splice(methodsAt, 2)[1] ?? '').split(',') : ['RS', 'ASHA', 'BO', 'MOBSTER'];
+methods.forEach((m) => orExit(() => getMethod(m)));
 // tabulated benchmarks: every searcher picks among the table's configs only
 const restrictConfigurations = args.includes('--restrict_configurations');
 const names = args.filter((a) => a !== '--restrict_configurations');
-const benchmarks = (names.length > 0 ? names : defaultBenchmarks()).map((name) => getBenchmark(name));
+const benchmarks = (names.length > 0 ? names : defaultBenchmarks()).map((name) => orExit(() => getBenchmark(name)));
 /** Which method each method's row is tested against (only those that run). */
 const comparisons: Record<string, string[]> = { MOBSTER: ['ASHA', 'RS'], BO: ['RS'] };
 const root = mkdtempSync(join(tmpdir(), 'tunelab-quality-'));
