@@ -8,6 +8,7 @@ import pLimit from 'p-limit';
 import { availableParallelism } from 'node:os';
 import { datetimeStamp, resultsRoot } from '../results/layout.js';
 import { UserError } from '../util/errors.js';
+import { checkPathPart } from '../util/path-part.js';
 import { mkdirp } from '../util/fs.js';
 import { packageRoot } from '../util/package-info.js';
 import { benchmarkDefinitions, getBenchmark } from './benchmarks/index.js';
@@ -151,6 +152,7 @@ function sagemakerRunner(tag: string, options: SageMakerJobOptions, wait: boolea
  * master seed, so the study equals one `hpo-main` run over everything.
  */
 export function planJobs(options: HpoMainOptions & { randomSeed: number; jobBackend?: 'local' | 'sagemaker' }, registry: Record<string, MethodDefinition> = methodDefinitions): RemoteJob[] {
+  checkPathPart('--experiment_tag', options.experimentTag);
   const methods = (options.method?.length ? options.method : Object.keys(registry)).map((m) => getMethod(m, registry));
   for (const b of options.benchmark ?? []) getBenchmark(b, benchmarkDefinitions);
   const seeds = seedRange(options.numSeeds ?? 1, options.startSeed ?? 0);
