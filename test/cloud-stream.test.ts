@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ExperimentStream } from '../src/cloud/stream.js';
 import { hpoMain } from '../src/launchers/hpo-main.js';
 import { readMetadata } from '../src/results/metadata.js';
 import { S3_ENV, faultProxy, getObject, listKeys, silentServer, startS3rver, testS3Client } from './cloud-helpers.js';
@@ -74,6 +75,16 @@ describe('results streamed to S3', () => {
       process.env.AWS_ENDPOINT_URL_S3 = s3.endpoint;
       await proxy.close();
     }
+  });
+
+  it('an interval beyond what a timer can hold streams never (not every millisecond)', async () => {
+    const folder = tempDir();
+    writeFileSync(join(folder, 'metadata.json'), '{}');
+    const stream = new ExperimentStream({ location: { bucket: 'stream-bucket' }, tag: 'far', job: 'RS', interval: 1e9, client: testS3Client(s3.endpoint), log: () => {} });
+    stream.start(folder);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(stream.uploads).toBe(0);
+    expect(await stream.finish()).toBe(`s3://stream-bucket/tunelab/far/RS/${folder.split('/').pop()}/`);
   });
 
   it('a job killed mid-run (kill -9) leaves its partial results and status running in S3, every few seconds of wall time', async () => {

@@ -50,7 +50,8 @@ export class ExperimentStream {
   /** Starts streaming `folder` (once its metadata.json exists). */
   start(folder: string): void {
     this.folder = folder;
-    const ms = (this.options.interval ?? 60) * 1000;
+    // setInterval takes at most 2^31-1 ms (a longer one would fire every millisecond)
+    const ms = Math.min((this.options.interval ?? 60) * 1000, 2 ** 31 - 1);
     // unref: a stream never keeps the process alive by itself
     this.timer = setInterval(() => {
       this.inFlight ??= this.snapshot(folder).finally(() => (this.inFlight = undefined));
