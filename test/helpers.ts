@@ -26,7 +26,8 @@ export function tinyBlackbox(): TabularBlackbox {
 
 export const cliPath = join(import.meta.dirname, '..', 'dist', 'src', 'cli.js');
 
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { relative } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { parseCell, parseCsv } from '../src/results/csv.js';
 
@@ -34,4 +35,18 @@ import { parseCell, parseCsv } from '../src/results/csv.js';
 export function readRows(path: string): Record<string, string | number | null>[] {
   const [header, ...rows] = parseCsv(gunzipSync(readFileSync(path)).toString('utf8'));
   return rows.map((r) => Object.fromEntries(header.map((h, i) => [h, parseCell(r[i])])));
+}
+
+/** Every file under a folder, path → bytes: to show a refused command left them as they were. */
+export function snapshot(dir: string): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  const walk = (d: string) => {
+    for (const name of readdirSync(d)) {
+      const p = join(d, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else out.set(relative(dir, p), readFileSync(p));
+    }
+  };
+  walk(dir);
+  return out;
 }

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, readFileSync, readdirSync, statSync, truncateSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { copyFileSync, cpSync, existsSync, readFileSync, readdirSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { getBenchmark } from '../src/launchers/benchmarks/index.js';
@@ -10,25 +10,11 @@ import { loadResults } from '../src/plotting/load.js';
 import { readMetadata } from '../src/results/metadata.js';
 import { gzipMembers } from '../src/results/members.js';
 import { readExperiment } from '../src/results/read.js';
-import { cliPath, tempDir } from './helpers.js';
+import { cliPath, snapshot, tempDir } from './helpers.js';
 
 function tunelab(args: string[]) {
   const r = spawnSync(process.execPath, [cliPath, ...args], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** Every file under a folder, path → bytes: to show a failed command left them as they were. */
-function snapshot(dir: string): Map<string, Buffer> {
-  const out = new Map<string, Buffer>();
-  const walk = (d: string) => {
-    for (const name of readdirSync(d)) {
-      const p = join(d, name);
-      if (statSync(p).isDirectory()) walk(p);
-      else out.set(relative(dir, p), readFileSync(p));
-    }
-  };
-  walk(dir);
-  return out;
 }
 
 const noStackTrace = /\n\s+at /;
