@@ -39,6 +39,12 @@ const experimentData = (name: string, method: string, budget: number, bandwidth:
 
 const objective = (c: Record<string, unknown>) => (Number(c.x) - 0.3) ** 2 + (Number(c.y) - 0.6) ** 2 + Number(c.k) / 1000;
 
+/** What a worker prints when done: its waits between evaluations, and its CPU time from the release. */
+interface WorkerLine {
+  waits: number[];
+  cpuMs: number;
+}
+
 /** Worker mode: connect, say ready, wait for the go line, then evaluate suggestions until the budget is met. */
 async function worker(storage: string, id: string, cost: number): Promise<void> {
   const study = await loadStudy(id, { storage });
@@ -53,10 +59,8 @@ async function worker(storage: string, id: string, cost: number): Promise<void> 
   // between two evaluations, the first one from the release
   const waits: number[] = [];
   let since = performance.now();
-  let cpu50: NodeJS.CpuUsage | undefined;
   await study.optimize(async (config) => {
     waits.push(performance.now() - since);
-    if (waits.length === 50) cpu50 = process.cpuUsage(cpu0);
     if (cost > 0) await sleep(cost);
     const value = objective(config);
     since = performance.now();
@@ -64,7 +68,8 @@ async function worker(storage: string, id: string, cost: number): Promise<void> 
   });
   await study.close();
   const cpu = process.cpuUsage(cpu0);
-  process.stdout.write(`${JSON.stringify({ waits, cpuMs: (cpu.user + cpu.system) / 1000, sysMs: cpu.system / 1000, first50: cpu50 ? (cpu50.user + cpu50.system) / 1000 : 0 })}\n`);
+  const line: WorkerLine = { waits, cpuMs: (cpu.user + cpu.system) / 1000 };
+  process.stdout.write(`${JSON.stringify(line)}\n`);
 }
 
 interface Run {
@@ -127,10 +132,9 @@ async function run(storage: string, method: string, n: number, budget: number, c
     ready.push(new Promise((resolve) => lines.once('line', () => resolve())));
     lines.on('line', (line) => {
       if (!line.startsWith('{')) return;
-      const r = JSON.parse(line) as { waits: number[]; cpuMs: number };
+      const r = JSON.parse(line) as WorkerLine;
       waits.push(...r.waits);
       workerCpuMs += r.cpuMs;
-      if (process.env.BENCH_DEBUG) console.error(`worker cpu ${r.cpuMs.toFixed(0)} ms, first 50 ${(r as unknown as { first50: number }).first50.toFixed(0)} ms, sys ${(r as unknown as { sysMs: number }).sysMs.toFixed(0)} ms, ${r.waits.length} cycles`);
     });
     exited.push(
       new Promise((resolve, reject) =>
@@ -151,7 +155,6 @@ async function run(storage: string, method: string, n: number, budget: number, c
   const cycles = (await check.store.listObservations(study.id)).length;
   await check.close();
   if (cycles !== budget) throw new Error(`${storage}: ${cycles} observations for a budget of ${budget}`);
-  if (process.env.BENCH_DEBUG) console.error(`worker CPU ${(workerCpuMs / cycles).toFixed(2)} ms/cycle, server ${(serverMs / cycles).toFixed(2)} ms/cycle`);
   return { seconds, cycles, waits, cpuMsPerCycle: (workerCpuMs + serverMs) / cycles };
 }
 
@@ -193,7 +196,8 @@ async function main() {
     const i = process.argv.indexOf(name);
     return i > 0 ? process.argv[i + 1] : undefined;
   };
-  // --workers 16 and --store PostgreSQL narrow the run (profiling one case)
+  // --workers 16, --store PostgreSQL, --no_bo and --only_bo narrow the run (profiling one case);
+  // BENCH_PROF=<dir> writes each worker's CPU profile there
   const counts = flag('--workers') ? [Number(flag('--workers'))] : quick ? [1, 4] : [1, 4, 16, 64];
   const dir = mkdtempSync(join(tmpdir(), 'tunelab-bench-study-'));
   const pg = await startLocalPostgres({ fast: false });
@@ -204,7 +208,7 @@ async function main() {
   try {
     const rows: (string | number)[][] = [];
     for (const { kind, storage, serverDir } of stores.filter((s) => !flag('--store') || s.kind === flag('--store'))) {
-      for (const n of counts) {
+      for (const n of process.argv.includes('--only_bo') ? [] : counts) {
         // 250 cycles a worker at least, so that each process's start (JIT, first connection) is amortised
         const budget = quick ? 500 : Math.max(4000, 250 * n);
         const r = await run(storage, 'RS', n, budget, 0, serverDir);

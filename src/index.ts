@@ -84,7 +84,7 @@ export { createStudy, loadStudy, Study, StudyError, newWorkerIdentity, type Stud
 export { openStore, parseStorage, redactUrl, defaultStorage, type OpenStoreOptions } from './study/open.js';
 export type { StudyStore, StudyRecord, SuggestionRecord, ObservationRecord, ReportRecord, WorkerIdentity, StudyView, SuggestionChanges, SuggestionState, StudyStatus } from './study/store.js';
 export { StudyCache } from './study/cache.js';
-export { planClaim, planRefill, refillNeed, STUDY_METHODS, type StudyMethod } from './study/planner.js';
+export { planClaim, freshConfigs, refillNeed, STUDY_METHODS, type StudyMethod } from './study/planner.js';
 export { runStudyWorker, type WorkerOptions, type WorkerSummary } from './study/worker.js';
 export { runSharedStudy, type SharedStudyOptions, type SharedStudyReport } from './study/run.js';
 export { studyStatus, formatStudyStatus, studyLogs, stopStudy, exportStudy, bestOfStudy, type StudyStatusReport, type StudyBest } from './study/operate.js';

@@ -1,6 +1,8 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { expect } from 'vitest';
+import type { StudyStore } from '../src/study/store.js';
 
 /** Shared by the SQLite and PostgreSQL study tests. */
 import { cliPath } from './helpers.js';
@@ -106,4 +108,27 @@ export async function until(what: string, cond: () => Promise<boolean> | boolean
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/**
+ * The buffer's one-step refill (StudyStore.addReady) on a running study with no observations:
+ * it adds only as many as the limits leave room for, skips configs an open or ready suggestion
+ * holds (and repeats within the batch), records the refill, and adds nothing once the study stopped.
+ */
+export async function checkAddReady(store: StudyStore, studyId: number): Promise<void> {
+  const [a, b, c, d] = [0.1, 0.2, 0.3, 0.4].map((x) => ({ x, k: 1 }));
+  const worker = { workerId: 'w', host: 'h', pid: 1 };
+  const claimed = await store.claimIfFree(studyId, worker, 60, a, { budget: 5, bandwidth: 4, deadline: null });
+  expect(claimed?.claimed.config).toEqual(a);
+  // room: min(outstanding 3, budget 5 - 0 observed) - 1 open = 2; a is open, b repeats
+  expect(await store.addReady(studyId, [a, b, b, c, d], { outstanding: 3, budget: 5 }, 1000)).toBe(2);
+  const ready = await store.listSuggestions(studyId, ['ready']);
+  expect(ready.map((s) => s.config)).toEqual([b, c]);
+  expect((await store.findStudy(String(studyId)))?.refillAt).toBe(1000);
+  expect(await store.addReady(studyId, [d], { outstanding: 3, budget: 5 }, 2000)).toBe(0);
+  // the budget bounds it too: 3 outstanding of a budget of 3
+  expect(await store.addReady(studyId, [d], { outstanding: 10, budget: 3 }, 2000)).toBe(0);
+  expect(await store.addReady(studyId, [d], { outstanding: 10, budget: 4 }, 2000)).toBe(1);
+  await store.setStatus(studyId, 'stopped', 'finish');
+  expect(await store.addReady(studyId, [{ x: 0.5, k: 1 }], { outstanding: 10, budget: 10 }, 3000)).toBe(0);
 }

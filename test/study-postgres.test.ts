@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { apiWorkerScript, processesUnder, runCli, startProcess, until } from './study-helpers.js';
+import { apiWorkerScript, checkAddReady, processesUnder, runCli, startProcess, until } from './study-helpers.js';
 import { HyperbandScheduler } from '../src/schedulers/hyperband.js';
 import type { Searcher } from '../src/schedulers/types.js';
 import { type LocalPostgres, freePort, startLocalPostgres } from '../src/study/local-postgres.js';
@@ -98,7 +98,8 @@ async function pgQuery(sql: string, database = 'tunelab') {
 
 describe('shared study on PostgreSQL', () => {
   it('16 worker processes meet a budget of 400 exactly: every suggestion held by one worker at a time, none lost', async () => {
-    const study = await createStudy(experiment(), { storage: server.url });
+    // no worker dies here: a lease that a starved machine cannot outlast, so that any second hand-out is a bug (recovery has its own test)
+    const study = await createStudy(experiment({ study: { lease_seconds: 60 } }), { storage: server.url });
     await study.close();
     const script = apiWorkerScript(root);
     const log = join(root, 'held.log');
@@ -121,6 +122,14 @@ describe('shared study on PostgreSQL', () => {
     }
     expect(held.size).toBe(400);
     expect([...held.values()].filter((l) => l.length !== 1)).toEqual([]);
+  });
+
+  it('the buffer is refilled in one step within the bandwidth, buffer and budget, without configs already handed out', async () => {
+    await withStore(async (store) => {
+      const study = await createStudy(experiment({ budget: { max_trials: 5 } }), { store });
+      await checkAddReady(store, study.id);
+      await study.close();
+    });
   });
 
   it('kill -9 of two workers mid-trial: their suggestions are recovered after the lease and the budget is met exactly', async () => {

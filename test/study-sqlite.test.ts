@@ -2,7 +2,7 @@ import { type ChildProcess, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { apiWorkerScript, overlaps, processesUnder, runCli, startProcess, studyEnv, until } from './study-helpers.js';
+import { apiWorkerScript, checkAddReady, overlaps, processesUnder, runCli, startProcess, studyEnv, until } from './study-helpers.js';
 import { loadResults } from '../src/plotting/load.js';
 import { HyperbandScheduler } from '../src/schedulers/hyperband.js';
 import type { Searcher } from '../src/schedulers/types.js';
@@ -82,7 +82,8 @@ async function withStore<T>(fn: (store: StudyStore) => Promise<T>): Promise<T> {
 
 describe('shared study on SQLite', () => {
   it('8 worker processes meet a budget of 400 exactly: every suggestion held by one worker at a time, none lost', async () => {
-    const study = await createStudy(experiment('budget'), { storage });
+    // no worker dies here: a lease that a starved machine cannot outlast, so that any second hand-out is a bug (recovery has its own test)
+    const study = await createStudy(experiment('budget', { study: { lease_seconds: 60 } }), { storage });
     await study.close();
     const script = apiWorkerScript(root);
     const log = join(root, 'held.log');
@@ -202,6 +203,14 @@ describe('shared study on SQLite', () => {
     expect(new Set(reports.map((r) => r.workerId)).size).toBeGreaterThan(1);
     // a stopped trial reported no further
     for (const r of reports.filter((x) => x.decision === 'stop')) expect(reports.some((x) => x.suggestionId === r.suggestionId && x.id > r.id)).toBe(false);
+  });
+
+  it('the buffer is refilled in one step within the bandwidth, buffer and budget, without configs already handed out', async () => {
+    await withStore(async (store) => {
+      const study = await createStudy(experiment('refill', { budget: { max_trials: 5 } }), { store });
+      await checkAddReady(store, study.id);
+      await study.close();
+    });
   });
 
   it('BO in process: the open and ready suggestions are pending for the GP, the buffer is abandoned once the budget is met', async () => {

@@ -6,7 +6,7 @@ import { RandomSearcher } from '../schedulers/searchers/random.js';
 import type { SearchProblem } from '../schedulers/types.js';
 import type { Rng } from '../util/rng.js';
 import type { StudyCache } from './cache.js';
-import type { RungRule, StudyView, SuggestionChanges, SuggestionLimits, SuggestionRecord } from './store.js';
+import type { BufferLimits, RungRule, StudyView, SuggestionChanges, SuggestionLimits, SuggestionRecord } from './store.js';
 
 /** The methods a shared study runs: new configs from random search or a GP, ASHA's stopping rule over every worker's reports. */
 export const STUDY_METHODS = ['RS', 'BO', 'ASHA'] as const;
@@ -226,14 +226,17 @@ export function refillNeed(ctx: StudyPlanContext, view: StudyView): { n: number;
 }
 
 /**
- * Stores a batch proposed outside the lock (from the view refillNeed saw), as many as the buffer
- * still lacks; a config another worker was given meanwhile is dropped.
+ * The configs of a batch proposed outside the lock (from the view refillNeed saw) that no other
+ * suggestion of that view holds; the store then adds as many as the buffer still lacks.
  */
-export function planRefill(ctx: StudyPlanContext, view: StudyView, configs: readonly Config[]): SuggestionChanges {
-  const { n } = refillNeed(ctx, view);
+export function freshConfigs(ctx: StudyPlanContext, view: StudyView, configs: readonly Config[]): Config[] {
   const { configSpace } = ctx.definition;
   const taken = new Set([...view.open, ...view.ready].map((s) => configKey(configSpace, s.config)));
   for (const s of view.newSuggestions) taken.add(configKey(configSpace, s.config));
-  const fresh = configs.filter((c) => !taken.has(configKey(configSpace, c))).slice(0, n);
-  return fresh.length > 0 ? { create: { configs: fresh, claimFirst: false }, refilled: true } : {};
+  return configs.filter((c) => !taken.has(configKey(configSpace, c)));
+}
+
+/** What the buffer may hold at most: outstanding (open + ready) suggestions, and the budget they count against. */
+export function bufferLimits(ctx: StudyPlanContext): BufferLimits {
+  return { outstanding: ctx.definition.parallelBandwidth + ctx.settings.buffer, budget: budgetOf(ctx.definition) };
 }

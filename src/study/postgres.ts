@@ -3,6 +3,7 @@ import type { Config } from '../config-space/index.js';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
 import { logFromRow, observationFromRow, reportFromRow, levelsReached, rungDecision, studyFromRow, suggestionFromRow, tellRefusal, workerFromRow } from './rows.js';
 import {
+  type BufferLimits,
   type Cursor,
   type FreeClaim,
   type LogLine,
@@ -230,6 +231,30 @@ export class PostgresStore implements StudyStore {
     };
   }
 
+  async addReady(studyId: number, configs: readonly Config[], limits: BufferLimits, now: number): Promise<number> {
+    if (configs.length === 0) return 0;
+    return this.transaction(async (c) => {
+      const id = lit(c, studyId);
+      const budget = Number.isFinite(limits.budget) ? lit(c, limits.budget) : 'NULL';
+      const texts = configs.map((config) => lit(c, JSON.stringify(config))).join(', ');
+      // one round trip, so that the lock is held inside the server only (LEAST ignores a NULL budget)
+      const [, , added] = results(
+        await c.query(
+          `BEGIN;
+           SELECT pg_advisory_xact_lock(${SUGGESTION_LOCK}, ${id});
+           WITH active AS (SELECT config FROM suggestions WHERE study_id = ${id} AND state IN ('open', 'ready')),
+           room AS (SELECT LEAST(${lit(c, limits.outstanding)}, ${budget} - s.observed) - (SELECT count(*) FROM active) AS k FROM studies s WHERE s.id = ${id} AND s.status = 'running'),
+           fresh AS (SELECT v.config, row_number() OVER (ORDER BY min(v.ord)) AS n FROM unnest(ARRAY[${texts}]::text[]) WITH ORDINALITY v(config, ord) WHERE v.config NOT IN (SELECT config FROM active) GROUP BY v.config),
+           added AS (INSERT INTO suggestions (study_id, config, state, created_at) SELECT ${id}, f.config, 'ready', ${lit(c, now)} FROM fresh f, room WHERE f.n <= room.k RETURNING id),
+           recorded AS (UPDATE studies SET refill_at = ${lit(c, now)}, refill_observations = observed WHERE id = ${id} AND EXISTS (SELECT 1 FROM added))
+           SELECT count(*)::int AS n FROM added;
+           COMMIT`,
+        ),
+      );
+      return Number(added.rows[0].n);
+    });
+  }
+
   async readView(studyId: number, since: Cursor): Promise<StudyView> {
     const c = await this.pool.connect();
     try {
@@ -270,7 +295,6 @@ export class PostgresStore implements StudyStore {
         );
       }
       if (configs.length > 0) statements.push(`INSERT INTO suggestions (study_id, config, state, created_at) VALUES ${configs.map((config) => `(${id}, ${lit(c, JSON.stringify(config))}, 'ready', ${lit(c, now)})`).join(', ')}`);
-      if (changes.refilled) statements.push(`UPDATE studies SET refill_at = ${lit(c, now)}, refill_observations = ${lit(c, view.done)} WHERE id = ${id}`);
       if (changes.complete) statements.push(`UPDATE studies SET status = 'completed' WHERE id = ${id} AND status = 'running'`);
       statements.push('COMMIT');
       const written = results(await c.query(statements.join(';\n')));

@@ -6,6 +6,7 @@ import { mkdirp } from '../util/fs.js';
 import { logFromRow, observationFromRow, reportFromRow, levelsReached, rungDecision, studyFromRow, suggestionFromRow, tellRefusal, workerFromRow } from './rows.js';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
 import {
+  type BufferLimits,
   type Cursor,
   type FreeClaim,
   type LogLine,
@@ -161,6 +162,19 @@ export class SqliteStore implements StudyStore {
     };
   }
 
+  async addReady(studyId: number, configs: readonly Config[], limits: BufferLimits, now: number): Promise<number> {
+    return this.write(() => {
+      const study = this.q('SELECT status, observed FROM studies WHERE id = ?').get(studyId) as { status: string; observed: number } | undefined;
+      if (study?.status !== 'running') return 0;
+      const held = new Set((this.q("SELECT config FROM suggestions WHERE study_id = ? AND state IN ('open', 'ready')").all(studyId) as { config: string }[]).map((r) => r.config));
+      const room = Math.min(limits.outstanding, limits.budget - study.observed) - held.size;
+      const fresh = [...new Set(configs.map((c) => JSON.stringify(c)))].filter((c) => !held.has(c)).slice(0, Math.max(0, room));
+      for (const config of fresh) this.q("INSERT INTO suggestions (study_id, config, state, created_at) VALUES (?, ?, 'ready', ?)").run(studyId, config, now);
+      if (fresh.length > 0) this.q('UPDATE studies SET refill_at = ?, refill_observations = observed WHERE id = ?').run(now, studyId);
+      return fresh.length;
+    });
+  }
+
   async readView(studyId: number, since: Cursor): Promise<StudyView> {
     // a read transaction: one consistent snapshot, no write lock
     return this.db.transaction(() => this.view(studyId, since, Date.now()))();
@@ -185,7 +199,6 @@ export class SqliteStore implements StudyStore {
         const id = Number(this.q("INSERT INTO suggestions (study_id, config, state, created_at) VALUES (?, ?, 'ready', ?)").run(studyId, JSON.stringify(config), now).lastInsertRowid);
         if (i === 0 && changes.create!.claimFirst) claimed = claim(id);
       });
-      if (changes.refilled) this.q('UPDATE studies SET refill_at = ?, refill_observations = ? WHERE id = ?').run(now, view.done, studyId);
       if (changes.complete) this.q("UPDATE studies SET status = 'completed' WHERE id = ? AND status = 'running'").run(studyId);
       return { claimed, view };
     });

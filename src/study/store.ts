@@ -134,8 +134,6 @@ export interface SuggestionChanges {
   claim?: number;
   /** New suggestions; with claimFirst the first goes to the asking worker, the others wait as ready. */
   create?: { configs: Config[]; claimFirst: boolean };
-  /** The buffer was refilled now. */
-  refilled?: boolean;
   /** The budget is met: the study is completed. */
   complete?: boolean;
 }
@@ -174,6 +172,12 @@ export interface SuggestionLimits {
   budget: number;
   bandwidth: number;
   deadline: number | null;
+}
+
+/** What the buffer may hold: open + ready suggestions at most `outstanding`, and with the observations within `budget`. */
+export interface BufferLimits {
+  outstanding: number;
+  budget: number;
 }
 
 /** A suggestion claimed in one step, with what the study held just before (for the buffer's refill). */
@@ -231,6 +235,13 @@ export interface StudyStore {
    * Undefined otherwise: the caller then takes `suggest`.
    */
   claimIfFree(studyId: number, worker: WorkerIdentity, leaseSeconds: number, config: Config | undefined, limits: SuggestionLimits): Promise<FreeClaim | undefined>;
+  /**
+   * Adds ready suggestions (the buffer, proposed off the lock) in one short step under the study's
+   * lock: as many as the limits leave room for, skipping configs that an open or ready suggestion
+   * holds, and only while the study runs; the refill is recorded (CANDLE's batching). Returns how
+   * many were added.
+   */
+  addReady(studyId: number, configs: readonly Config[], limits: BufferLimits, now: number): Promise<number>;
   /** The same view without the lock: a consistent snapshot that may be stale once used (the buffer's refill reads it). */
   readView(studyId: number, since: Cursor): Promise<StudyView>;
   /** Extends the leases of the worker's suggestions; reports the study's status (for `stop`). */

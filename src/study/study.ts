@@ -7,8 +7,8 @@ import { UserError, unknownName } from '../util/errors.js';
 import { createRng } from '../util/rng.js';
 import { StudyCache } from './cache.js';
 import { type OpenStoreOptions, openStore } from './open.js';
-import { type Plan, STUDY_METHODS, outstandingTarget, type StudyMethod, type StudyPlanContext, createStudySearcher, planClaim, planRefill, refillNeed, rungRule, suggestionLimits } from './planner.js';
-import type { FreeClaim, NewObservation, RungRule, StoredDefinition, StudyRecord, StudyStore, StudyView, SuggestionChanges, WorkerIdentity } from './store.js';
+import { type Plan, STUDY_METHODS, bufferLimits, outstandingTarget, type StudyMethod, type StudyPlanContext, createStudySearcher, freshConfigs, planClaim, refillNeed, rungRule, suggestionLimits } from './planner.js';
+import type { FreeClaim, NewObservation, RungRule, StoredDefinition, StudyRecord, StudyStore, WorkerIdentity } from './store.js';
 
 export interface StudyOptions extends OpenStoreOptions {
   /** `--storage`: a SQLite file or a postgresql:// URL (default: `<results root>/studies.db`). */
@@ -280,10 +280,10 @@ export class Study {
    */
   private refillSoon(): void {
     if (this.refilling) return;
-    const suggest = (plan: (view: StudyView) => SuggestionChanges) => this.locked(() => this.store.suggest(this.id, this.worker, this.leaseSeconds, this.ctx.cache.cursor, plan));
     this.refilling = (async () => {
       await new Promise<void>((r) => setImmediate(r));
-      const need = refillNeed(this.ctx, await this.store.readView(this.id, this.ctx.cache.cursor));
+      const view = await this.store.readView(this.id, this.ctx.cache.cursor);
+      const need = refillNeed(this.ctx, view);
       if (need.n <= 0) return;
       // the fit blocks this process: only once the asking worker has gone on with its suggestion (a
       // macrotask later), and not while one of its transactions holds the study's lock (nothing runs
@@ -293,8 +293,9 @@ export class Study {
         if (this.lockedCalls === 0) break;
         await this.unlocked();
       }
-      const configs = this.ctx.searcher.propose(need.n, need.pending);
-      await suggest((view) => planRefill(this.ctx, view, configs));
+      const configs = freshConfigs(this.ctx, view, this.ctx.searcher.propose(need.n, need.pending));
+      // one short step under the lock: the store adds what the buffer still lacks
+      await this.locked(() => this.store.addReady(this.id, configs, bufferLimits(this.ctx), Date.now()));
     })()
       .catch(() => undefined)
       .finally(() => {
