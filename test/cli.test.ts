@@ -59,6 +59,7 @@ describe('the command line surface', () => {
     for (const tag of ['..', '.', 'a/b', 'a\\b', '../x', '']) {
       expectUserError(cli(hpoMain(root, '--experiment_tag', tag, '--method', 'RS', '--benchmark', 'synthetic-branin')), /--experiment_tag must be a non-empty name usable as one folder name .*got '/);
     }
+    expectUserError(cli(['run', '-f', join(packageRoot, 'examples', 'own-model', 'experiment.yml'), '--experiment_tag', '..', '--results_root', root]), /--experiment_tag must be a non-empty name usable as one folder name .*got '\.\.'/);
     expectUserError(cli(['launch-remote', '--experiment_tag', '..', '--results_root', root, '--method', 'RS', '--max_parallel_jobs', '1']), /--experiment_tag must be a non-empty name usable as one folder name .*got '\.\.'/);
     expect(readdirSync(root)).toEqual([]);
     expect(readdirSync(parent)).toEqual(['root']);

@@ -10,6 +10,7 @@ import { CHECKPOINT_FILE, readCheckpoint } from '../tuner/checkpoint.js';
 import { Tuner } from '../tuner/tuner.js';
 import type { TunerCallback } from '../tuner/types.js';
 import { UserError } from '../util/errors.js';
+import { checkPathPart } from '../util/path-part.js';
 import { isDiskFull } from '../util/fs.js';
 import { createRng } from '../util/rng.js';
 import { signalExitCode } from '../util/signals.js';
@@ -64,7 +65,7 @@ export async function runExperimentFile(options: RunOptions, context: RunContext
   const definition = await loadExperimentFile(options.file, experimentFileOptions(methods));
   const method = getMethod(definition.method ?? (definition.resource ? 'ASHA' : 'BO'), methods);
   const tag = options.experimentTag ?? definition.name;
-  if (!tag || /[/\\]/.test(tag)) throw new UserError(`--experiment_tag must be a non-empty name without slashes, got '${tag}'`);
+  checkPathPart('--experiment_tag', tag);
   const nWorkers = options.nWorkers ?? definition.parallelBandwidth;
   if (!(Number.isInteger(nWorkers) && nWorkers >= 1)) throw new UserError(`--n_workers must be a positive integer, got ${nWorkers}`);
   checkCommand(definition.command, definition.cwd);
