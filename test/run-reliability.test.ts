@@ -195,6 +195,7 @@ describe('run on a full disk (a real one: a 256 KiB tmpfs)', () => {
 mkdir -p ${mnt} && mount -t tmpfs -o size=256k tmpfs ${mnt} || exit 99
 head -c 4000000 /dev/zero > ${mnt}/filler 2>/dev/null
 ${run} --results_root ${mnt}/a > ${work}/0.out 2> ${work}/0.err; echo $? > ${work}/0.rc
+find ${mnt}/a -name lock > ${work}/0.locks
 rm ${mnt}/filler
 ${run} --results_root ${mnt}/b > ${work}/1.out 2> ${work}/1.err; echo $? > ${work}/1.rc
 cp -r ${mnt}/b ${work}/full
@@ -207,6 +208,8 @@ cp -r ${mnt}/b ${work}/resumed`;
     expect(read('0.err')).toMatch(new RegExp(`^tunelab: the disk is full \\(ENOSPC in \\w+[^)]*\\) under ${mnt}/a/quick; `));
     expect(read('0.err')).not.toMatch(noStackTrace);
     expect(read('0.rc').trim()).toBe('1');
+    // and leaves no empty lock file for the next run to find unreadable
+    expect(read('0.locks')).toBe('');
     // full while it runs: failed with the reason, no stack trace, no temporary file
     expect(read('1.err')).not.toMatch(noStackTrace);
     expect(read('1.rc').trim()).toBe('1');

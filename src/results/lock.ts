@@ -63,9 +63,13 @@ function createExclusive(path: string, owner: LockOwner): boolean {
   }
   try {
     writeSync(fd, JSON.stringify(owner) + '\n');
-  } finally {
+  } catch (e) {
+    // a full disk: no empty lock file left behind for the next run to find unreadable
     closeSync(fd);
+    rmSync(path, { force: true });
+    throw e;
   }
+  closeSync(fd);
   return true;
 }
 
