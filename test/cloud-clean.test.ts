@@ -1,24 +1,15 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { hpoMain } from '../src/launchers/hpo-main.js';
 import { methodDefinitions } from '../src/launchers/methods.js';
 import { readMetadata, writeMetadata } from '../src/results/metadata.js';
 import { s3Client, uploadExperiment } from '../src/results/s3.js';
-import { S3_ENV, listKeys, runCliAsync, startS3rver, testS3Client } from './cloud-helpers.js';
+import { listKeys, runCliAsync, s3rverForTests, testS3Client } from './cloud-helpers.js';
 import { tempDir } from './helpers.js';
 import { runCli } from './study-helpers.js';
 
-let s3: Awaited<ReturnType<typeof startS3rver>>;
-const saved = { ...process.env };
-beforeAll(async () => {
-  s3 = await startS3rver(['clean-bucket']);
-  Object.assign(process.env, S3_ENV, { AWS_ENDPOINT_URL_S3: s3.endpoint });
-});
-afterAll(async () => {
-  process.env = saved;
-  await s3.close();
-});
+const s3 = s3rverForTests(['clean-bucket']);
 
 describe('tunelab clean', () => {
   it('deletes exactly the matching folders locally and in S3, nothing without confirmation; the rerun writes a new datetime folder', async () => {

@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { createServer, request } from 'node:http';
 import { type Socket, createServer as createTcpServer } from 'node:net';
 import S3rver from 's3rver';
+import { afterAll, beforeAll } from 'vitest';
 import { cliPath, tempDir } from './helpers.js';
 
 /** Shared by the S3 and cloud tests: a real S3-compatible server on loopback, and faults put in front of it. */
@@ -99,4 +100,21 @@ export function runCliAsync(root: string, args: string[], env: NodeJS.ProcessEnv
     child.stderr.on('data', (d) => (stderr += d));
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/** An s3rver for the test file, with the environment pointing the CLI and s3Client() at it (restored after). */
+export function s3rverForTests(buckets: string[]): { endpoint: string } {
+  const state = { endpoint: '' };
+  let server: Awaited<ReturnType<typeof startS3rver>> | undefined;
+  const saved = { ...process.env };
+  beforeAll(async () => {
+    server = await startS3rver(buckets);
+    state.endpoint = server.endpoint;
+    Object.assign(process.env, S3_ENV, { AWS_ENDPOINT_URL_S3: server.endpoint });
+  });
+  afterAll(async () => {
+    process.env = saved;
+    await server?.close();
+  });
+  return state;
 }

@@ -1,24 +1,15 @@
 import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ExperimentStream } from '../src/cloud/stream.js';
 import { hpoMain } from '../src/launchers/hpo-main.js';
 import { readMetadata } from '../src/results/metadata.js';
-import { S3_ENV, faultProxy, getObject, listKeys, silentServer, startS3rver, testS3Client } from './cloud-helpers.js';
+import { faultProxy, getObject, listKeys, silentServer, s3rverForTests, testS3Client } from './cloud-helpers.js';
 import { cliPath, readRows, tempDir } from './helpers.js';
 import { until } from './study-helpers.js';
 
-let s3: Awaited<ReturnType<typeof startS3rver>>;
-const saved = { ...process.env };
-beforeAll(async () => {
-  s3 = await startS3rver(['stream-bucket']);
-  Object.assign(process.env, S3_ENV, { AWS_ENDPOINT_URL_S3: s3.endpoint });
-});
-afterAll(async () => {
-  process.env = saved;
-  await s3.close();
-});
+const s3 = s3rverForTests(['stream-bucket']);
 
 const rowsOf = (body: Buffer) => {
   const file = join(tempDir(), 'r.csv.gz');

@@ -1,25 +1,16 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { hpoMain } from '../src/launchers/hpo-main.js';
 import { planJobs } from '../src/launchers/launch-remote.js';
 import { methodDefinitions } from '../src/launchers/methods.js';
 import { loadResults } from '../src/plotting/load.js';
 import { plotStudy } from '../src/plotting/study.js';
 import { putObject } from '../src/results/s3.js';
-import { S3_ENV, getObject, listKeys, runCliAsync, startS3rver, testS3Client } from './cloud-helpers.js';
+import { getObject, listKeys, runCliAsync, s3rverForTests, testS3Client } from './cloud-helpers.js';
 import { tempDir } from './helpers.js';
 
-let s3: Awaited<ReturnType<typeof startS3rver>>;
-const saved = { ...process.env };
-beforeAll(async () => {
-  s3 = await startS3rver(['sync-bucket']);
-  Object.assign(process.env, S3_ENV, { AWS_ENDPOINT_URL_S3: s3.endpoint });
-});
-afterAll(async () => {
-  process.env = saved;
-  await s3.close();
-});
+const s3 = s3rverForTests(['sync-bucket']);
 
 const methods = { RS: methodDefinitions.RS, BO: methodDefinitions.BO };
 const study = { experimentTag: 'sy', benchmark: ['synthetic-branin'], randomSeed: 11, maxWallclockTime: 150 };
