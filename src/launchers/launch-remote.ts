@@ -9,7 +9,7 @@ import { availableParallelism } from 'node:os';
 import { datetimeStamp, resultsRoot } from '../results/layout.js';
 import { UserError } from '../util/errors.js';
 import { checkPathPart } from '../util/path-part.js';
-import { mkdirp } from '../util/fs.js';
+import { mkdirpUser } from '../util/fs.js';
 import { packageRoot } from '../util/package-info.js';
 import { benchmarkDefinitions, getBenchmark } from './benchmarks/index.js';
 import type { HpoMainOptions } from './hpo-main.js';
@@ -209,7 +209,7 @@ export async function launchRemote(options: LaunchRemoteOptions, log: Log = (l) 
     } else {
       const root = resultsRoot(options.resultsRoot);
       const logDir = join(jobsDir(root, options.experimentTag), datetimeStamp(new Date()));
-      mkdirp(logDir);
+      mkdirpUser(logDir, 'the --results_root folder');
       const destination = options.s3Bucket ? `s3://${options.s3Bucket}/${options.s3Prefix ?? 'tunelab'}/${options.experimentTag}/` : join(root, options.experimentTag);
       run = localRunner(logDir, destination, signals, log);
     }
