@@ -211,24 +211,30 @@ function screen(out: string): string[] {
   return rows.map((r) => r.join(''));
 }
 
+/** Runs `cmd` on a real pseudo-terminal of 80 columns and types ^C into it, as a user does, once `ready` shows. */
+async function ctrlC(cmd: string[], ready: RegExp): Promise<{ code: number | null; lines: string[]; out: string }> {
+  const quoted = cmd.map((a) => `'${a}'`).join(' ');
+  const child = spawn('script', ['-qfec', `stty cols 80 rows 24; exec ${quoted}`, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+  let out = '';
+  let typed = false;
+  child.stdout.on('data', (d) => {
+    out += d;
+    if (!typed && ready.test(out)) {
+      typed = true;
+      setTimeout(() => child.stdin.write('\x03'), 500);
+    }
+  });
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  return { code, lines: screen(out), out };
+}
+
 describe('Ctrl-C on a terminal', () => {
-  it('ends the progress bar, prints the signal on a line of its own and marks the run stopped', async () => {
+  it('hpo-main: ends the progress bar, prints the signal on a line of its own and marks the run stopped', async () => {
     const root = tempDir();
-    const cmd = [process.execPath, cliPath, 'hpo-main', '--experiment_tag', 'c', '--method', 'ASHA', '--benchmark', 'synthetic-fcnet', '--random_seed', '1', '--results_root', root, '--max_wallclock_time', '100000000'];
-    // a real pseudo-terminal of 80 columns; ^C typed into it, as a user does
-    const quoted = cmd.map((a) => `'${a}'`).join(' ');
-    const child = spawn('script', ['-qfec', `stty cols 80 rows 24; exec ${quoted}`, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
-    let out = '';
-    let typed = false;
-    child.stdout.on('data', (d) => {
-      out += d;
-      if (!typed && /best valid_loss \d/.test(out)) {
-        typed = true;
-        setTimeout(() => child.stdin.write('\x03'), 500);
-      }
-    });
-    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-    const lines = screen(out);
+    const { code, lines, out } = await ctrlC(
+      [process.execPath, cliPath, 'hpo-main', '--experiment_tag', 'c', '--method', 'ASHA', '--benchmark', 'synthetic-fcnet', '--random_seed', '1', '--results_root', root, '--max_wallclock_time', '100000000'],
+      /best valid_loss \d/,
+    );
     const signal = lines.find((l) => l.includes('SIGINT: stopping'));
     expect(signal, out).toMatch(/^SIGINT: stopping after the current step/);
     const bars = lines.filter((l) => l.startsWith('[1/1] ASHA synthetic-fcnet seed 0 ['));
@@ -241,5 +247,21 @@ describe('Ctrl-C on a terminal', () => {
     expect(code).toBe(130);
     const [folder] = readdirSync(join(root, 'c'));
     expect(readMetadata(join(root, 'c', folder)).status).toBe('stopped');
+  });
+
+  it('run: the same for its budget bar', async () => {
+    const root = tempDir();
+    const { code, lines, out } = await ctrlC([process.execPath, cliPath, 'run', '-f', join(packageRoot, 'examples', 'own-model', 'experiment.yml'), '--results_root', root], /best valid_loss \d/);
+    expect(lines.find((l) => l.includes('SIGINT: stopping')), out).toMatch(/^SIGINT: stopping the trials/);
+    const bars = lines.filter((l) => l.includes(' | best valid_loss'));
+    expect(bars.length).toBeGreaterThan(0);
+    for (const b of bars) expect(b.length).toBeLessThan(80);
+    // the summary at the table's precision, not 17 digits
+    const best = lines.find((l) => l.startsWith('best valid_loss '))!;
+    expect(best).toMatch(/^best valid_loss [\d.]+ \(trial \d+: lr=/);
+    for (const n of best.match(/\d+\.\d+/g)!) expect(n.replace('.', '').replace(/^0+/, '').length, n).toBeLessThanOrEqual(6);
+    expect(code).toBe(130);
+    const [folder] = readdirSync(join(root, 'penguins-mlp'));
+    expect(readMetadata(join(root, 'penguins-mlp', folder)).status).toBe('stopped');
   });
 });

@@ -52,8 +52,9 @@ export const runCommand: CommandModule<object, RunArgs> = {
     if (report.alreadyCompleted || !report.metadata) return;
     const { metadata, summary, folder } = report;
     if (summary?.best) {
-      const config = Object.entries(summary.best.config).map(([k, v]) => `${k}=${v}`).join(', ');
-      console.log(`best ${metadata.metric} ${summary.best.value} (trial ${summary.best.trialId}: ${config})`);
+      const { formatValue } = await import('../launchers/reporting.js');
+      const config = Object.entries(summary.best.config).map(([k, v]) => `${k}=${typeof v === 'number' ? formatValue(v) : v}`).join(', ');
+      console.log(`best ${metadata.metric} ${formatValue(summary.best.value)} (trial ${summary.best.trialId}: ${config})`);
     } else if (summary) console.log(`no feasible result (${summary.numTrials} trials, ${summary.numFailures} failed)`);
     console.log(`${metadata.status}${metadata.error ? `: ${metadata.error}` : ''} → ${folder}  (tunelab status ${folder})`);
     if (report.interrupted) process.exitCode = signalExitCode(report.interrupted);

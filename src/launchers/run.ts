@@ -16,7 +16,7 @@ import { createRng } from '../util/rng.js';
 import { signalExitCode } from '../util/signals.js';
 import { type ExperimentOutcome, checkWritableRoot, diskFullReason, prepareResume, previousRuns, resumedMetadata, runInFolder, runSeed } from './experiment.js';
 import { type MethodDefinition, experimentFileOptions, getMethod, methodDefinitions } from './methods.js';
-import { type Log, budgetProgressCallback, trialLinesCallback, verboseCallback } from './reporting.js';
+import { type Log, budgetProgressCallback, stopProgressBars, trialLinesCallback, verboseCallback } from './reporting.js';
 
 export interface RunOptions {
   /** The experiment file (`experiment.yml`, `.yaml` or `.json`). */
@@ -114,6 +114,7 @@ export async function runExperimentFile(options: RunOptions, context: RunContext
       process.exit(signalExitCode(signal));
     }
     interrupted = signal;
+    stopProgressBars();
     log(`${signal}: stopping the trials, flushing results and writing ${CHECKPOINT_FILE} (continue with --resume; ${signal} again to exit at once)`);
     tuner?.requestStop(signal);
   };
