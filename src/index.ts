@@ -61,7 +61,7 @@ export { launchRemote, planJobs, type RemoteJob, type LaunchRemoteOptions, type 
 export { createSageMakerJob, waitForSageMakerJob, trainingJobName, type SageMakerJobOptions } from './launchers/sagemaker-jobs.js';
 export { runExperiment, runSeed, type ExperimentSpec, type ExperimentOutcome } from './launchers/experiment.js';
 export { formatTable } from './launchers/reporting.js';
-export { runExperimentFile, type RunOptions, type RunContext, type RunReport } from './launchers/run.js';
+export { runExperimentFile, type RunOptions, type RunOnSageMaker, type RunContext, type RunReport } from './launchers/run.js';
 export { loadExperimentFile, parseExperiment, type ExperimentDefinition, type ExperimentFileOptions } from './experiment/load.js';
 export { experimentSchema, type ExperimentFileInput, type ExperimentFileData } from './experiment/schema.js';
 export { isFeasible, type Constraint } from './schedulers/constraints.js';

@@ -7,7 +7,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SageMakerBackend } from '../src/backends/sagemaker.js';
 import type { BackendResult, PollResult } from '../src/backends/types.js';
 import { S3_ENV, getObject, startS3rver, testS3Client } from './cloud-helpers.js';
-import { cliPath, tempDir } from './helpers.js';
+import { cliPath, readRows, tempDir } from './helpers.js';
+import { runExperimentFile } from '../src/launchers/run.js';
 
 // SageMaker's control plane is mocked; each "training job" is a local process that runs the
 // container's command line (tunelab sagemaker-trial … -- the script) and writes to s3rver as the
@@ -163,6 +164,37 @@ describe('SageMaker trial backend', () => {
     const firstLine = (await getObject(testS3Client(s3.endpoint), 'trials', second)).toString().split('\n')[0];
     expect(JSON.parse(firstLine.replace('[tunelab] ', '')).epoch).toBeGreaterThan(1);
     await b.close();
+  });
+
+  it('tunelab run -f with the SageMaker backend: every trial a training job, the standard folder written from their streamed reports', async () => {
+    const created: CreateInput[] = [];
+    simulateSageMaker((i) => created.push(i));
+    const dir = tempDir();
+    const file = join(dir, 'experiment.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        name: 'on-sm',
+        parameters: [{ name: 'x', type: 'int', bounds: { min: 1, max: 3 } }],
+        metrics: [{ name: 'loss', objective: 'minimize' }],
+        command: [process.execPath, script],
+        resource: { name: 'epoch', max: 4 },
+        method: 'RS',
+        budget: { max_trials: 3 },
+        parallel_bandwidth: 2,
+        random_seed: 5,
+      }),
+    );
+    const report = await runExperimentFile(
+      { file, resultsRoot: dir, sagemaker: { image: 'img:1', role: 'arn:aws:iam::1:role/sm', bucket: 'trials', prefix: 'tunelab/on-sm/trials', pollInterval: 0.1, reportInterval: 0.1, client: new SageMakerClient({ region: 'us-east-1' }) } },
+      { log: () => {}, progress: false },
+    );
+    expect(report.metadata).toMatchObject({ status: 'completed', backend: 'sagemaker' });
+    expect(created).toHaveLength(3);
+    expect(created.map((c) => c.AlgorithmSpecification!.ContainerArguments![0])).toEqual(['--x', '--x', '--x']);
+    const rows = readRows(join(report.folder!, 'results.csv.gz'));
+    expect(rows).toHaveLength(12);
+    for (const r of rows) expect(r.loss).toBeCloseTo(Number(r.config_x) / Number(r.epoch));
   });
 
   it("a job that dies is a failed trial with SageMaker's reason; throttled creation is retried; a refused role or image is a clear error naming them", async () => {

@@ -23,6 +23,8 @@ export interface SageMakerBackendOptions {
   prefix: string;
   resourceAttr: string;
   metricNames: readonly string[];
+  /** The resource is the count of the trial's reports (a single-fidelity script reports none). */
+  countReports?: boolean;
   instanceType?: string;
   maxRuntimeSeconds?: number;
   /** Seconds between checks of the running jobs (default 30). */
@@ -207,7 +209,7 @@ export class SageMakerBackend implements TrialBackend {
     const lines = text.split('\n').filter((l) => l.startsWith(REPORT_PREFIX));
     for (const line of lines.slice(t.consumed)) {
       t.consumed++;
-      const parsed = this.parse(line.slice(REPORT_PREFIX.length));
+      const parsed = this.parse(line.slice(REPORT_PREFIX.length), t);
       if (typeof parsed === 'string') return parsed;
       // a resumed script that starts over repeats what it reported before
       if (t.lastResource !== null && parsed.resource <= t.lastResource) continue;
@@ -218,13 +220,14 @@ export class SageMakerBackend implements TrialBackend {
     return undefined;
   }
 
-  private parse(text: string): TrialResult | string {
+  private parse(text: string, t: SageMakerTrial): TrialResult | string {
     let report: Record<string, unknown>;
     try {
       report = JSON.parse(text);
     } catch (e) {
       return `malformed report line '${REPORT_PREFIX}${text.slice(0, 200)}': ${(e as Error).message}`;
     }
+    if (this.options.countReports) report[this.resourceAttr] = (t.lastResource ?? 0) + 1;
     const resource = report[this.resourceAttr];
     if (typeof resource !== 'number') return `report lacks a numeric '${this.resourceAttr}': ${text.slice(0, 200)}`;
     const metrics: Record<string, number> = {};

@@ -1,7 +1,9 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { LocalBackend, checkCommand, killLeftoverTrials } from '../backends/local.js';
+import { SageMakerBackend, type SageMakerBackendOptions } from '../backends/sagemaker.js';
+import type { TrialBackend } from '../backends/types.js';
 import { type ExperimentDefinition, loadExperimentFile } from '../experiment/load.js';
 import { createExperimentFolder, resultsRoot } from '../results/layout.js';
 import { type FolderLock, acquireFolderLock, assertNotInUse } from '../results/lock.js';
@@ -29,7 +31,12 @@ export interface RunOptions {
   /** Continue the newest unfinished run of this experiment (same tag and method). */
   resume?: boolean;
   verbose?: number;
+  /** Run each trial as a SageMaker training job (SageMakerBackend) instead of a local process. */
+  sagemaker?: RunOnSageMaker;
 }
+
+/** The SageMaker trial backend's settings that an experiment file does not hold. */
+export type RunOnSageMaker = Omit<SageMakerBackendOptions, 'command' | 'name' | 'resourceAttr' | 'metricNames' | 'countReports'>;
 
 export interface RunContext {
   methods?: Record<string, MethodDefinition>;
@@ -157,7 +164,7 @@ export async function runExperimentFile(options: RunOptions, context: RunContext
           constraints: definition.constraints,
           store_metrics: definition.storeMetrics,
           budget: definition.source.budget,
-          backend: 'local',
+          backend: options.sagemaker ? 'sagemaker' : 'local',
           scheduler: scheduler.metadata(),
           experiment_file: definition.file,
           experiment: definition.source,
@@ -169,7 +176,17 @@ export async function runExperimentFile(options: RunOptions, context: RunContext
     delete metadata.stop_reason;
     // a new run's folder says what it is at once; a resumed one is written only once its files passed
     if (!checkpoint) writeMetadata(folder, metadata);
-    const backend = new LocalBackend({
+    const backend: TrialBackend = options.sagemaker
+      ? new SageMakerBackend({
+          ...options.sagemaker,
+          command: typeof definition.command === 'string' ? ['/bin/sh', '-c', definition.command] : definition.command,
+          name: tag,
+          prefix: `${options.sagemaker.prefix}/${basename(folder)}`,
+          resourceAttr,
+          metricNames: [definition.metric, ...constraintMetrics],
+          countReports: !definition.resource,
+        })
+      : new LocalBackend({
       command: definition.command,
       cwd: definition.cwd,
       env: definition.env,
