@@ -72,6 +72,22 @@ describe('launch-remote on SageMaker', () => {
     expect(lines.join('\n')).toMatch(/tunelab jobs --experiment_tag walk --backend sagemaker/);
   });
 
+  it('waits out throttling and a full account quota on CreateTrainingJob (backoff), and says how often it tried when it gives up', async () => {
+    sm.on(CreateTrainingJobCommand)
+      .rejectsOnce(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }))
+      .rejectsOnce(Object.assign(new Error('The account-level service limit is exceeded'), { name: 'ResourceLimitExceeded' }))
+      .resolves({ TrainingJobArn: 'arn:job' });
+    const quick = { ...sagemaker, retryDelay: 0.001 };
+    const ok = await launchRemote({ experimentTag: 'q', method: ['RS'], randomSeed: 1, jobBackend: 'sagemaker', sagemaker: quick }, () => {});
+    expect(ok.outcomes[0].state).toBe('InProgress');
+    expect(sm.commandCalls(CreateTrainingJobCommand)).toHaveLength(3);
+    sm.reset();
+    sm.on(CreateTrainingJobCommand).rejects(Object.assign(new Error('The account-level service limit is exceeded'), { name: 'ResourceLimitExceeded' }));
+    const no = await launchRemote({ experimentTag: 'q', method: ['RS'], randomSeed: 1, jobBackend: 'sagemaker', sagemaker: quick }, () => {});
+    expect(no.outcomes[0]).toMatchObject({ state: 'NotCreated', detail: expect.stringMatching(/ResourceLimitExceeded: The account-level service limit is exceeded \(after 8 attempts\)$/) });
+    expect(sm.commandCalls(CreateTrainingJobCommand)).toHaveLength(8);
+  });
+
   it('makes valid, unique-per-launch job names', () => {
     const name = trainingJobName('my_study.v2', 'MOBSTER-TANH-13', new Date(Date.UTC(2026, 10, 24, 5, 6, 7)));
     expect(name).toBe('my-study-v2-MOBSTER-TANH-13-261124050607');

@@ -5,7 +5,7 @@ import { describeAwsError } from '../cloud/aws.js';
 import type { Config } from '../config-space/index.js';
 import { getObjectBytes, s3Client } from '../results/s3.js';
 import type { TrialResult } from '../schedulers/types.js';
-import { nameStem, sageMakerClient } from '../launchers/sagemaker-jobs.js';
+import { nameStem, retryThrottled, sageMakerClient } from '../launchers/sagemaker-jobs.js';
 import { UserError } from '../util/errors.js';
 import { ENV_CHECKPOINT_DIR, ENV_CONFIG, ENV_TRIAL_ID, REPORT_PREFIX } from './protocol.js';
 import type { BackendResult, PollResult, TrialBackend } from './types.js';
@@ -58,8 +58,6 @@ interface SageMakerTrial {
 
 /** Reads of a trial's reports that may fail in a row before the run fails. */
 const READ_FAILURES = 5;
-
-const RETRIED = new Set(['ThrottlingException', 'ResourceLimitExceeded']);
 
 /**
  * Each trial a SageMaker training job running the user's command in the user's image (DESIGN §1's
@@ -138,26 +136,17 @@ export class SageMakerBackend implements TrialBackend {
         { Key: 'tunelab:trial_id', Value: String(id) },
       ],
     };
-    const attempts = o.createAttempts ?? 8;
-    for (let k = 1; ; k++) {
-      try {
-        await client.send(new CreateTrainingJobCommand(input));
-        t.jobName = name;
-        return;
-      } catch (e) {
-        const err = e as Error;
-        if (RETRIED.has(err.name) && k < attempts) {
-          // exponential backoff with full jitter, capped at a minute
-          await sleep(Math.min(60, (o.retryDelay ?? 2) * 2 ** (k - 1)) * 1000 * Math.random());
-          continue;
-        }
-        if (err.name === 'ValidationException' && /role|image|ecr|repository/i.test(err.message)) {
-          throw new UserError(`SageMaker refused trial ${id}'s training job: ${err.message} (role ${o.role}, image ${o.image})`);
-        }
-        t.status = 'done';
-        this.events.failed.push({ trialId: id, error: `SageMaker CreateTrainingJob ${name} failed: ${describeAwsError(e)}${k > 1 ? ` (after ${k} attempts)` : ''}` });
-        return;
+    try {
+      await retryThrottled(() => client.send(new CreateTrainingJobCommand(input)), o.createAttempts, o.retryDelay);
+      t.jobName = name;
+    } catch (e) {
+      const err = e as Error & { attemptsMade?: number };
+      if (err.name === 'ValidationException' && /role|image|ecr|repository/i.test(err.message)) {
+        throw new UserError(`SageMaker refused trial ${id}'s training job: ${err.message} (role ${o.role}, image ${o.image})`);
       }
+      t.status = 'done';
+      const n = err.attemptsMade ?? 1;
+      this.events.failed.push({ trialId: id, error: `SageMaker CreateTrainingJob ${name} failed: ${describeAwsError(e)}${n > 1 ? ` (after ${n} attempts)` : ''}` });
     }
   }
 

@@ -17,6 +17,8 @@ export interface SageMakerJobOptions {
   maxRuntimeSeconds?: number;
   /** Seconds between status checks while waiting (default 30). */
   pollInterval?: number;
+  /** First backoff in seconds when SageMaker throttles CreateTrainingJob (default 2). */
+  retryDelay?: number;
   client?: SageMakerClient;
 }
 
@@ -48,6 +50,25 @@ export async function sageMakerClient(options: { client?: SageMakerClient }): Pr
   return new SageMakerClient(awsClientConfig());
 }
 
+/** SageMaker errors worth waiting out: the SDK retries throttling itself, but not a full account quota. */
+const RETRIED = new Set(['ThrottlingException', 'ResourceLimitExceeded']);
+
+/**
+ * `call()`, retried on ThrottlingException / ResourceLimitExceeded up to `attempts` times in all with
+ * exponential backoff (from `delay` seconds, doubling, at most a minute) and full jitter; any other
+ * error, or the last one, is thrown with `attempts` (how many were made) on it.
+ */
+export async function retryThrottled<T>(call: () => Promise<T>, attempts = 8, delay = 2): Promise<T> {
+  for (let k = 1; ; k++) {
+    try {
+      return await call();
+    } catch (e) {
+      if (!RETRIED.has((e as Error).name) || k >= attempts) throw Object.assign(e as Error, { attemptsMade: k });
+      await sleep(Math.min(60, delay * 2 ** (k - 1)) * 1000 * Math.random());
+    }
+  }
+}
+
 export const jobS3Path = (options: SageMakerJobOptions, tag: string, job: string) => `s3://${options.bucket}/${options.prefix ?? 'tunelab'}/${tag}/${job}/`;
 
 /**
@@ -60,31 +81,31 @@ export async function createSageMakerJob(tag: string, job: RemoteJob, options: S
   const prefix = options.prefix ?? 'tunelab';
   const name = trainingJobName(tag, job.name);
   const s3Path = jobS3Path(options, tag, job.name);
+  const create = new CreateTrainingJobCommand({
+    TrainingJobName: name,
+    RoleArn: options.role,
+    AlgorithmSpecification: {
+      TrainingImage: options.image,
+      TrainingInputMode: 'File',
+      ContainerEntrypoint: ['tunelab'],
+      ContainerArguments: [...job.args, '--s3_bucket', options.bucket, '--s3_prefix', prefix],
+    },
+    OutputDataConfig: { S3OutputPath: s3Path },
+    ResourceConfig: { InstanceType: (options.instanceType ?? 'ml.c5.xlarge') as never, InstanceCount: 1, VolumeSizeInGB: 30 },
+    StoppingCondition: { MaxRuntimeInSeconds: options.maxRuntimeSeconds ?? 24 * 3600 },
+    Tags: [
+      { Key: TAG.experimentTag, Value: tag },
+      { Key: TAG.job, Value: job.name },
+      { Key: TAG.method, Value: job.method },
+      { Key: TAG.seeds, Value: seedsTag(job.seeds) },
+      { Key: TAG.s3Path, Value: s3Path },
+    ],
+  });
   try {
-    await client.send(
-      new CreateTrainingJobCommand({
-        TrainingJobName: name,
-        RoleArn: options.role,
-        AlgorithmSpecification: {
-          TrainingImage: options.image,
-          TrainingInputMode: 'File',
-          ContainerEntrypoint: ['tunelab'],
-          ContainerArguments: [...job.args, '--s3_bucket', options.bucket, '--s3_prefix', prefix],
-        },
-        OutputDataConfig: { S3OutputPath: s3Path },
-        ResourceConfig: { InstanceType: (options.instanceType ?? 'ml.c5.xlarge') as never, InstanceCount: 1, VolumeSizeInGB: 30 },
-        StoppingCondition: { MaxRuntimeInSeconds: options.maxRuntimeSeconds ?? 24 * 3600 },
-        Tags: [
-          { Key: TAG.experimentTag, Value: tag },
-          { Key: TAG.job, Value: job.name },
-          { Key: TAG.method, Value: job.method },
-          { Key: TAG.seeds, Value: seedsTag(job.seeds) },
-          { Key: TAG.s3Path, Value: s3Path },
-        ],
-      }),
-    );
+    await retryThrottled(() => client.send(create), undefined, options.retryDelay);
   } catch (e) {
-    return { trainingJobName: name, status: 'NotCreated', failureReason: `CreateTrainingJob failed: ${describeAwsError(e)}` };
+    const n = (e as { attemptsMade?: number }).attemptsMade ?? 1;
+    return { trainingJobName: name, status: 'NotCreated', failureReason: `CreateTrainingJob failed: ${describeAwsError(e)}${n > 1 ? ` (after ${n} attempts)` : ''}` };
   }
   return { trainingJobName: name, status: 'InProgress' };
 }
