@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadResults } from '../src/plotting/load.js';
 import { bestSoFarAt } from '../src/plotting/aggregate.js';
+import { formatValue } from '../src/launchers/reporting.js';
 import { readMetadata } from '../src/results/metadata.js';
 import { isFeasible } from '../src/schedulers/constraints.js';
 import { cliPath, readRows, tempDir } from './helpers.js';
@@ -159,7 +160,7 @@ describe('tunelab run (real subprocesses)', () => {
     const best = JSON.parse(runCli(['best', folder, '--json']).stdout);
     expect(best.metrics.valid_loss).toBe(bestFeasible);
     expect(best.metrics.n_params).toBeLessThanOrEqual(3000);
-    expect(r.stdout).toContain(`best valid_loss ${bestFeasible} `);
+    expect(r.stdout).toContain(`best valid_loss ${formatValue(bestFeasible)} `);
     const { runs } = await loadResults({ tags: ['penguins-mlp-small'], root, warn: () => {} });
     expect(bestSoFarAt(runs[0], Infinity)).toBe(bestFeasible);
     // the test means something only if the constraint bit: BO tried larger nets that did better

@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { formatTable } from '../launchers/reporting.js';
+import { formatTable, formatValue } from '../launchers/reporting.js';
 import type { ResultRow } from '../results/read.js';
 import { type Constraint, isFeasible } from '../schedulers/constraints.js';
 import type { TrialStatus } from '../tuner/types.js';
@@ -136,7 +136,7 @@ export function experimentStatus(folder: string): ExperimentStatusReport {
   };
 }
 
-const num = (v: unknown) => (typeof v === 'number' ? String(Number(v.toPrecision(6))) : String(v ?? ''));
+const num = (v: unknown) => (typeof v === 'number' ? String(formatValue(v)) : String(v ?? ''));
 
 export function formatDuration(seconds: number): string {
   if (seconds < 60) return `${seconds.toFixed(1)}s`;
