@@ -266,6 +266,21 @@ describe('tunelab run (real subprocesses)', () => {
     expect(existsSync(join(root, 'slow')) && readdirSync(join(root, 'slow')).length).toBeFalsy();
   });
 
+  it('--backend sagemaker without its settings names every missing flag; nothing is written', () => {
+    const dir = tempDir();
+    const root = join(dir, 'results');
+    const file = experimentFile(dir, { method: 'RS', budget: { max_trials: 2 } });
+    const r = runCli(['run', '-f', file, '--results_root', root, '--backend', 'sagemaker', '--sagemaker_role', 'arn:aws:iam::1:role/x']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('--backend sagemaker needs --sagemaker_image, --s3_bucket');
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(existsSync(root)).toBe(false);
+    const bad = runCli(['run', '-f', file, '--results_root', root, '--backend', 'simulator']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/simulator/);
+    expect(bad.stderr).toMatch(/local.*sagemaker/);
+  });
+
   it('run --storage: the same file as a shared study, workers started here, the budget met exactly', () => {
     const dir = tempDir();
     slowScript(dir, 0.05);

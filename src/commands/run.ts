@@ -23,6 +23,21 @@ interface RunArgs {
   verbose: number;
   storage?: string;
   storage_timeout?: number;
+  backend: string;
+  sagemaker_image?: string;
+  sagemaker_role?: string;
+  instance_type: string;
+  s3_bucket?: string;
+  s3_prefix: string;
+}
+
+/** `--backend sagemaker`: each trial a training job (SageMakerBackend); every setting it needs named when missing. */
+function sagemakerSettings(argv: RunArgs) {
+  if (argv.backend !== 'sagemaker') return undefined;
+  if (argv.storage !== undefined) throw new UserError('--backend sagemaker does not apply with --storage: a shared study runs its trials on the machines of its workers');
+  const missing = (['sagemaker_image', 'sagemaker_role', 's3_bucket'] as const).filter((f) => !argv[f]);
+  if (missing.length > 0) throw new UserError(`--backend sagemaker needs ${missing.map((f) => `--${f}`).join(', ')} (the trial image with tunelab installed, the IAM role the jobs run as, and the bucket their reports and checkpoints go to)`);
+  return { image: argv.sagemaker_image!, role: argv.sagemaker_role!, instanceType: argv.instance_type, bucket: argv.s3_bucket!, prefix: argv.s3_prefix };
 }
 
 export const runCommand: CommandModule<object, RunArgs> = {
@@ -37,8 +52,15 @@ export const runCommand: CommandModule<object, RunArgs> = {
       .option('resume', { type: 'boolean', default: false, describe: "continue the newest unfinished run of this experiment from its tuner.json (clock and budget continue)" })
       .option('verbose', numberFlag('verbose', '1: print every trial start, decision and end', { integer: true, default: 0 }))
       .option('storage', { type: 'string', describe: 'tune as a shared study in this store (sqlite:PATH or postgresql://...): start n_workers study workers here; other machines join with tunelab study worker' })
-      .option('storage_timeout', numberFlag('storage_timeout', 'seconds each worker retries an unreachable store (with --storage)')) as never,
+      .option('storage_timeout', numberFlag('storage_timeout', 'seconds each worker retries an unreachable store (with --storage)'))
+      .option('backend', { type: 'string', default: 'local', choices: ['local', 'sagemaker'], describe: 'where each trial runs: a local process, or a SageMaker training job' })
+      .option('sagemaker_image', { type: 'string', describe: 'SageMaker: the trial image, with tunelab installed' })
+      .option('sagemaker_role', { type: 'string', describe: 'SageMaker: IAM role ARN the trial jobs run as' })
+      .option('instance_type', { type: 'string', default: 'ml.c5.xlarge', describe: 'SageMaker: instance type per trial job' })
+      .option('s3_bucket', { type: 'string', describe: "SageMaker: bucket of the trials' reports and checkpoints" })
+      .option('s3_prefix', { type: 'string', default: 'tunelab', describe: 'SageMaker: key prefix, s3://<bucket>/<prefix>/<run folder>/trial-<id>/' }) as never,
   handler: async (argv) => {
+    const sagemaker = sagemakerSettings(argv);
     if (argv.storage !== undefined) return runShared(argv);
     const { runExperimentFile } = await import('../launchers/run.js');
     const report = await runExperimentFile({
@@ -48,6 +70,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
       resultsRoot: argv.results_root,
       resume: argv.resume,
       verbose: argv.verbose,
+      sagemaker,
     });
     if (report.alreadyCompleted || !report.metadata) return;
     const { metadata, summary, folder } = report;
