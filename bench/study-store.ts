@@ -230,7 +230,7 @@ async function main() {
     const boRows: (string | number)[][] = [['in-process GPSearcher.suggest', '-', step.toFixed(1), quantile(steps, 0.9).toFixed(1), '1.00']];
     for (const { kind, storage } of stores) {
       const r = await run(storage, 'BO', workers, budget, Math.max(20, Math.round(step)));
-      boRows.push([`${kind}: a worker's ask()`, workers, median(r.waits).toFixed(1), quantile(r.waits, 0.9).toFixed(1), (median(r.waits) / step).toFixed(2)]);
+      boRows.push([`${kind}: a worker's wait`, workers, median(r.waits).toFixed(1), quantile(r.waits, 0.9).toFixed(1), (median(r.waits) / step).toFixed(2)]);
     }
     console.log(`\nBO (${budget} observations, ${workers} workers, evaluations of ${Math.max(20, Math.round(step))} ms): a worker's wait for a suggestion against the in-process step\n`);
     console.log(formatTable(['', 'workers', 'median ms', 'p90 ms', 'median / in-process'], boRows));
