@@ -82,7 +82,7 @@ describe('results streamed to S3', () => {
     const root = tempDir();
     const child = spawn(
       process.execPath,
-      [cliPath, 'hpo-main', '--experiment_tag', 'killed', '--method', 'RS', '--benchmark', 'synthetic-branin', '--random_seed', '3', '--results_root', root, '--max_wallclock_time', '50000000', '--s3_bucket', 'stream-bucket', '--s3_sync_interval', '2'],
+      [cliPath, 'hpo-main', '--experiment_tag', 'killed', '--method', 'RS', '--benchmark', 'synthetic-branin', '--random_seed', '3', '--results_root', root, '--max_wallclock_time', '50000000', '--s3_bucket', 'stream-bucket', '--s3_sync_interval', '5'],
       { stdio: 'ignore', env: { ...process.env }, detached: true },
     );
     const exited = new Promise((r) => child.on('exit', r));
@@ -108,7 +108,7 @@ describe('results streamed to S3', () => {
         return n > 0;
       }, 100_000);
     } finally {
-      // an upload round has just ended (results go last) and the next is 2 s away: s3rver, unlike
+      // an upload round has just ended (results go last) and the next is 5 s away: s3rver, unlike
       // S3, keeps the part of an object whose PUT a kill cut off, so the kill must not land in one
       process.kill(-child.pid!, 'SIGKILL');
       await exited;
