@@ -21,14 +21,15 @@ function runCli(args: string[]) {
 }
 
 /**
- * A training script of one report per trial: loss (x-2)^2 after 0.2 s. With $FILL set, the first
+ * A training script of one report per trial: loss (x-2)^2 after 0.4 s (the 16 trials outlast two of
+ * the run's 2 s checkpoints, so that one midway is caught however fast the machine). With $FILL set, the first
  * trial of all fills the disk (once: $FILL.done marks it) before it reports.
  */
 function experiment(dir: string, env: Record<string, string> = {}): string {
   writeFileSync(
     join(dir, 'trial.sh'),
     `x=$2
-sleep 0.2
+sleep 0.4
 if [ -n "\${FILL:-}" ] && [ ! -e "$FILL.done" ]; then : > "$FILL.done"; head -c 4000000 /dev/zero > "$TUNELAB_CHECKPOINT_DIR/filler" 2>/dev/null; fi
 awk -v x="$x" 'BEGIN { printf "[tunelab] {\\"loss\\": %.6f}\\n", (x - 2) ^ 2 }'
 `,
