@@ -214,39 +214,37 @@ export class SqliteStore implements StudyStore {
 
   /** claimIfFree's work, inside a write transaction. */
   private claimNow(studyId: number, worker: WorkerIdentity, leaseSeconds: number, config: Config | undefined, limits: SuggestionLimits): FreeClaim | undefined {
-    {
-      const now = Date.now();
-      if (limits.deadline !== null && now >= limits.deadline) return undefined;
-      const c = this.q(
-        `SELECT (SELECT status FROM studies WHERE id = @study) AS status,
-                (SELECT observed FROM studies WHERE id = @study) AS done,
-                (SELECT count(*) FROM suggestions WHERE study_id = @study AND state = 'open') AS open,
-                (SELECT count(*) FROM suggestions WHERE study_id = @study AND state = 'open' AND lease_expires_at <= @now) AS expired,
-                (SELECT count(*) FROM suggestions WHERE study_id = @study AND state = 'ready') AS n_ready,
-                (SELECT min(id) FROM suggestions WHERE study_id = @study AND state = 'ready') AS ready`,
-      ).get({ study: studyId, now }) as { status: string; done: number; open: number; expired: number; n_ready: number; ready: number | null };
-      if (c.status !== 'running' || c.expired > 0 || c.open >= limits.bandwidth || c.done + c.open >= limits.budget) return undefined;
-      const lease = now + leaseSeconds * 1000;
-      let id: number;
-      if (c.ready !== null) {
-        id = c.ready;
-        this.q("UPDATE suggestions SET state = 'open', worker_id = ?, host = ?, pid = ?, lease_expires_at = ?, attempts = attempts + 1, assigned_at = ? WHERE id = ?").run(worker.workerId, worker.host, worker.pid, lease, now, id);
-      } else if (config) {
-        id = Number(
-          this.q("INSERT INTO suggestions (study_id, config, state, worker_id, host, pid, lease_expires_at, attempts, created_at, assigned_at) VALUES (?, ?, 'open', ?, ?, ?, ?, 1, ?, ?)").run(
-            studyId,
-            JSON.stringify(config),
-            worker.workerId,
-            worker.host,
-            worker.pid,
-            lease,
-            now,
-            now,
-          ).lastInsertRowid,
-        );
-      } else return undefined;
-      return { claimed: suggestionFromRow(this.q('SELECT * FROM suggestions WHERE id = ?').get(id) as Row), done: c.done, open: c.open, ready: c.n_ready };
-    }
+    const now = Date.now();
+    if (limits.deadline !== null && now >= limits.deadline) return undefined;
+    const c = this.q(
+      `SELECT (SELECT status FROM studies WHERE id = @study) AS status,
+              (SELECT observed FROM studies WHERE id = @study) AS done,
+              (SELECT count(*) FROM suggestions WHERE study_id = @study AND state = 'open') AS open,
+              (SELECT count(*) FROM suggestions WHERE study_id = @study AND state = 'open' AND lease_expires_at <= @now) AS expired,
+              (SELECT count(*) FROM suggestions WHERE study_id = @study AND state = 'ready') AS n_ready,
+              (SELECT min(id) FROM suggestions WHERE study_id = @study AND state = 'ready') AS ready`,
+    ).get({ study: studyId, now }) as { status: string; done: number; open: number; expired: number; n_ready: number; ready: number | null };
+    if (c.status !== 'running' || c.expired > 0 || c.open >= limits.bandwidth || c.done + c.open >= limits.budget) return undefined;
+    const lease = now + leaseSeconds * 1000;
+    let id: number;
+    if (c.ready !== null) {
+      id = c.ready;
+      this.q("UPDATE suggestions SET state = 'open', worker_id = ?, host = ?, pid = ?, lease_expires_at = ?, attempts = attempts + 1, assigned_at = ? WHERE id = ?").run(worker.workerId, worker.host, worker.pid, lease, now, id);
+    } else if (config) {
+      id = Number(
+        this.q("INSERT INTO suggestions (study_id, config, state, worker_id, host, pid, lease_expires_at, attempts, created_at, assigned_at) VALUES (?, ?, 'open', ?, ?, ?, ?, 1, ?, ?)").run(
+          studyId,
+          JSON.stringify(config),
+          worker.workerId,
+          worker.host,
+          worker.pid,
+          lease,
+          now,
+          now,
+        ).lastInsertRowid,
+      );
+    } else return undefined;
+    return { claimed: suggestionFromRow(this.q('SELECT * FROM suggestions WHERE id = ?').get(id) as Row), done: c.done, open: c.open, ready: c.n_ready };
   }
 
   async renew(studyId: number, worker: WorkerIdentity, suggestionIds: readonly number[], leaseSeconds: number, now: number): Promise<RenewOutcome> {
@@ -295,25 +293,23 @@ export class SqliteStore implements StudyStore {
 
   /** tell's work, inside a write transaction. */
   private tellNow(studyId: number, suggestionId: number, worker: WorkerIdentity, o: NewObservation, now: number): TellOutcome {
-    {
-      const row = this.q('SELECT * FROM suggestions WHERE id = ? AND study_id = ?').get(suggestionId, studyId) as Row | undefined;
-      const s = row && suggestionFromRow(row);
-      if (s && (s.state === 'completed' || s.state === 'failed') && s.workerId === worker.workerId) return { recorded: true }; // a retried tell
-      const refusal = tellRefusal(s, suggestionId, worker.workerId, now);
-      if (refusal) return { recorded: false, reason: refusal };
-      this.q('UPDATE suggestions SET state = ?, worker_id = ?, host = ?, pid = ?, lease_expires_at = NULL, ended_at = ? WHERE id = ?').run(o.failed ? 'failed' : 'completed', worker.workerId, worker.host, worker.pid, now, suggestionId);
-      this.q('INSERT INTO observations (study_id, suggestion_id, value, metrics, failed, metadata, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
-        studyId,
-        suggestionId,
-        o.value,
-        JSON.stringify(o.values),
-        o.failed ? 1 : 0,
-        JSON.stringify(o.metadata),
-        now,
-      );
-      this.q('UPDATE studies SET observed = observed + 1 WHERE id = ?').run(studyId);
-      return { recorded: true };
-    }
+    const row = this.q('SELECT * FROM suggestions WHERE id = ? AND study_id = ?').get(suggestionId, studyId) as Row | undefined;
+    const s = row && suggestionFromRow(row);
+    if (s && (s.state === 'completed' || s.state === 'failed') && s.workerId === worker.workerId) return { recorded: true }; // a retried tell
+    const refusal = tellRefusal(s, suggestionId, worker.workerId, now);
+    if (refusal) return { recorded: false, reason: refusal };
+    this.q('UPDATE suggestions SET state = ?, worker_id = ?, host = ?, pid = ?, lease_expires_at = NULL, ended_at = ? WHERE id = ?').run(o.failed ? 'failed' : 'completed', worker.workerId, worker.host, worker.pid, now, suggestionId);
+    this.q('INSERT INTO observations (study_id, suggestion_id, value, metrics, failed, metadata, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
+      studyId,
+      suggestionId,
+      o.value,
+      JSON.stringify(o.values),
+      o.failed ? 1 : 0,
+      JSON.stringify(o.metadata),
+      now,
+    );
+    this.q('UPDATE studies SET observed = observed + 1 WHERE id = ?').run(studyId);
+    return { recorded: true };
   }
 
   async abandon(studyId: number, suggestionIds: readonly number[], now: number): Promise<number[]> {
