@@ -168,7 +168,22 @@ describe('tunelab CLI', () => {
     expect(r.stdout).toMatch(/random_seed \d+ \(drawn; pass --random_seed \d+ to extend or repeat this study\)/);
   });
 
+  it('--max_num_trials_started ends each run after that many trials, recorded in metadata.json; a resume keeps the budget', () => {
+    const root = tempDir();
+    const flags = ['hpo-main', '--experiment_tag', 'n', '--random_seed', '3', '--method', 'RS', 'ASHA', '--benchmark', 'synthetic-fcnet', '--results_root', root, '--max_num_trials_started', '7'];
+    expect(cli(flags).code).toBe(0);
+    for (const f of readdirSync(join(root, 'n'))) {
+      const folder = join(root, 'n', f);
+      expect(readMetadata(folder)).toMatchObject({ status: 'completed', max_num_trials_started: 7 });
+      expect(new Set(readRows(join(folder, 'results.csv.gz')).map((r) => r.trial_id))).toEqual(new Set([0, 1, 2, 3, 4, 5, 6]));
+    }
+    const again = cli([...flags, '--resume']);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/already completed/);
+  });
+
   const bad: [string, string[], RegExp][] = [
+    ['a trial budget of 0', ['--max_num_trials_started', '0'], /--max_num_trials_started must be a positive integer, got 0/],
     ['unknown method', ['--method', 'ASHA', 'BOGUS'], /unknown method 'BOGUS'; valid methods: RS, ASHA, ASHA-PROMOTION, HYPERBAND/],
     ['unknown benchmark', ['--benchmark', 'fcnet-mars'], /unknown benchmark 'fcnet-mars'; valid benchmarks: .*synthetic-fcnet/],
     ['a flag of the wrong type', ['--num_seeds', 'many'], /--num_seeds expects an integer, got 'many'/],

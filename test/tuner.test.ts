@@ -53,6 +53,28 @@ describe('tuner stopping criteria', () => {
     expect(r.filter((x) => x.st_status === 'completed')).toHaveLength(5);
   });
 
+  it('max trials started with promotion: once the budget is spent, only resumes are asked for and no config is drawn', async () => {
+    const scheduler = hyperbandRandom(args(), { type: 'promotion' });
+    const calls: boolean[] = [];
+    const suggest = scheduler.suggest.bind(scheduler);
+    scheduler.suggest = (trialId, allowNew) => {
+      calls.push(allowNew ?? true);
+      return suggest(trialId, allowNew);
+    };
+    const starts: string[] = [];
+    const { tuner } = makeTuner({ maxNumTrialsStarted: 9 }, { scheduler, callbacks: [{ onTrialStart: (_t, trial, resumed) => starts.push(resumed ? 'resume' : 'new') }] });
+    await tuner.run();
+    expect([...tuner.trials.keys()].sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+    // the paused trials went on being promoted after the ninth start
+    expect(starts.filter((s) => s === 'new')).toHaveLength(9);
+    expect(starts.slice(starts.lastIndexOf('new')).filter((s) => s === 'resume').length).toBeGreaterThan(0);
+    const firstDenied = calls.indexOf(false);
+    expect(firstDenied).toBeGreaterThan(0);
+    // every call after the budget is spent is resume-only (the searcher drew nothing for a dropped trial 9)
+    expect(calls.slice(firstDenied).every((c) => !c)).toBe(true);
+    expect((scheduler.state() as { trials: [number, unknown][] }).trials.map(([id]) => id)).not.toContain(9);
+  });
+
   it('max trials completed', async () => {
     const { tuner } = makeTuner({ maxNumTrialsCompleted: 3 });
     await tuner.run();

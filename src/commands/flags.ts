@@ -48,6 +48,7 @@ export function experimentFlags<T>(y: Argv<T>, backendFlag: { type: 'string'; de
     .option('backend', backendFlag)
     .option('n_workers', numberFlag('n_workers', "override the benchmark's number of workers", { integer: true }))
     .option('max_wallclock_time', numberFlag('max_wallclock_time', "override the benchmark's time budget (seconds of the backend clock)"))
+    .option('max_num_trials_started', numberFlag('max_num_trials_started', 'also end a run once this many trials have started (and then ended), whatever the clock says', { integer: true }))
     .option('results_root', { type: 'string', describe: 'results root (default $TUNELAB_ROOT, else ~/tunelab)' })
     .option('verbose', numberFlag('verbose', '1: print every trial start, decision and end', { integer: true, default: 0 }))
     .option('save_tuner', { type: 'boolean', default: true, describe: 'write tuner.json checkpoints (needed for --resume)' })
@@ -100,6 +101,7 @@ export function hpoMainOptions(a: ExperimentArgv): HpoMainOptions {
     backend: a.backend,
     nWorkers: a.n_workers,
     maxWallclockTime: a.max_wallclock_time,
+    maxNumTrialsStarted: a.max_num_trials_started,
     resultsRoot: a.results_root,
     verbose: a.verbose,
     saveTuner: a.save_tuner,

@@ -30,6 +30,8 @@ export interface ExperimentSpec {
   resultsRoot: string;
   nWorkers?: number;
   maxWallclockTime?: number;
+  /** No trial starts after this many; the run ends once they have ended (or the clock runs out). */
+  maxNumTrialsStarted?: number;
   restrictConfigurations?: boolean;
   saveTuner?: boolean;
   maxFailures?: number;
@@ -171,6 +173,8 @@ export async function runExperiment(spec: ExperimentSpec): Promise<ExperimentOut
           run_seed: seedValue,
           n_workers: nWorkers,
           max_wallclock_time: maxWallclockTime,
+          // only when given, so that the metadata of runs without it stays as it was
+          ...(spec.maxNumTrialsStarted === undefined ? {} : { max_num_trials_started: spec.maxNumTrialsStarted }),
           metric: benchmark.metric,
           mode: benchmark.mode,
           resource_attr: blackbox.fidelityName,
@@ -199,7 +203,7 @@ export async function runExperiment(spec: ExperimentSpec): Promise<ExperimentOut
       scheduler,
       backend,
       nWorkers,
-      stopping: { maxWallclockTime },
+      stopping: { maxWallclockTime, maxNumTrialsStarted: spec.maxNumTrialsStarted },
       configNames: hyperparameters(blackbox.configSpace).map(([name]) => name),
       folder,
       checkpoint: spec.saveTuner ?? true,

@@ -16,7 +16,7 @@ import { isDiskFull } from '../util/fs.js';
 import { type BenchmarkDefinition, benchmarkDefinitions, defaultBenchmarks, getBenchmark } from './benchmarks/index.js';
 import { type ExperimentOutcome, checkWritableRoot, diskFullReason, experimentBlackbox, previousRuns, runExperiment } from './experiment.js';
 import { type MethodDefinition, getMethod, methodDefinitions } from './methods.js';
-import { type Log, formatTable, formatValue, progressBarCallback, stopProgressBars, verboseCallback } from './reporting.js';
+import { type Log, budgetProgressCallback, formatTable, formatValue, progressBarCallback, stopProgressBars, verboseCallback } from './reporting.js';
 
 export interface HpoMainOptions {
   experimentTag: string;
@@ -30,6 +30,8 @@ export interface HpoMainOptions {
   randomSeed?: number;
   nWorkers?: number;
   maxWallclockTime?: number;
+  /** Also end each run once this many trials have started (Syne Tune's max_num_trials_started). */
+  maxNumTrialsStarted?: number;
   resultsRoot?: string;
   verbose?: number;
   saveTuner?: boolean;
@@ -123,6 +125,9 @@ export async function hpoMain(options: HpoMainOptions, context: HpoMainContext =
     if (v !== undefined && !(Number.isFinite(v) && v > 0)) throw new UserError(`${flag} must be a positive number, got ${v}`);
   }
   if (options.nWorkers !== undefined && !Number.isInteger(options.nWorkers)) throw new UserError(`--n_workers must be an integer, got ${options.nWorkers}`);
+  if (options.maxNumTrialsStarted !== undefined && !(Number.isInteger(options.maxNumTrialsStarted) && options.maxNumTrialsStarted >= 1)) {
+    throw new UserError(`--max_num_trials_started must be a positive integer, got ${options.maxNumTrialsStarted}`);
+  }
   if (options.maxFailures !== undefined && !(Number.isInteger(options.maxFailures) && options.maxFailures >= 0)) {
     throw new UserError(`--max_failures must be a non-negative integer, got ${options.maxFailures}`);
   }
@@ -177,7 +182,11 @@ export async function hpoMain(options: HpoMainOptions, context: HpoMainContext =
           const callbacks: TunerCallback[] = [];
           if ((options.verbose ?? 0) > 0) callbacks.push(verboseCallback(`[${method.name} ${benchmark.name} ${seed}]`, log, benchmark.metric));
           else if (context.progress ?? Boolean(process.stdout.isTTY)) {
-            callbacks.push(progressBarCallback(label, options.maxWallclockTime ?? benchmark.maxWallclockTime, benchmark.metric));
+            callbacks.push(
+              options.maxNumTrialsStarted === undefined
+                ? progressBarCallback(label, options.maxWallclockTime ?? benchmark.maxWallclockTime, benchmark.metric)
+                : budgetProgressCallback(label, { maxTrials: options.maxNumTrialsStarted }, benchmark.metric),
+            );
           }
           log(`${label}: ${resumeFolder ? `resuming ${resumeFolder}` : 'started'}`);
           const wallStart = performance.now();
@@ -193,6 +202,7 @@ export async function hpoMain(options: HpoMainOptions, context: HpoMainContext =
             resultsRoot: root,
             nWorkers: options.nWorkers,
             maxWallclockTime: options.maxWallclockTime,
+            maxNumTrialsStarted: options.maxNumTrialsStarted,
             restrictConfigurations: options.restrictConfigurations,
             saveTuner: options.saveTuner,
             maxFailures: options.maxFailures,

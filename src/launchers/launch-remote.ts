@@ -161,6 +161,7 @@ export function planJobs(options: HpoMainOptions & { randomSeed: number; jobBack
   const optional: [string, unknown][] = [
     ['--n_workers', options.nWorkers],
     ['--max_wallclock_time', options.maxWallclockTime],
+    ['--max_num_trials_started', options.maxNumTrialsStarted],
     ['--results_root', options.resultsRoot],
     ['--max_failures', options.maxFailures],
   ];

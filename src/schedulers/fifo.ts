@@ -15,7 +15,8 @@ export class FIFOScheduler implements TrialScheduler {
     this.mode = problem.mode;
   }
 
-  suggest(trialId: number): Suggestion | undefined {
+  suggest(trialId: number, allowNew = true): Suggestion | undefined {
+    if (!allowNew) return undefined;
     const config = this.searcher.suggest(trialId);
     return config ? { config } : undefined;
   }

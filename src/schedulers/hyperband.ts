@@ -167,7 +167,7 @@ export class HyperbandScheduler implements TrialScheduler {
     return this.numBrackets - 1;
   }
 
-  suggest(trialId: number): Suggestion | undefined {
+  suggest(trialId: number, allowNew = true): Suggestion | undefined {
     if (this.type === 'promotion') {
       const promoted = this.findPromotable();
       if (promoted !== undefined) {
@@ -175,6 +175,7 @@ export class HyperbandScheduler implements TrialScheduler {
         return { resume: promoted };
       }
     }
+    if (!allowNew) return undefined;
     const bracket = this.sampleBracket();
     const config = this.searcher.suggest(trialId);
     if (!config) return undefined;

@@ -21,8 +21,12 @@ export type Suggestion = { config: Config } | { resume: number };
 export interface TrialScheduler {
   readonly metric: string;
   readonly mode: Mode;
-  /** `trialId` is the id a new trial will get if a config is returned. Undefined: nothing to do now. */
-  suggest(trialId: number): Suggestion | undefined;
+  /**
+   * `trialId` is the id a new trial will get if a config is returned. Undefined: nothing to do now.
+   * `allowNew` false (the run's trial budget is spent): only a paused trial to resume, and no config
+   * is drawn (one drawn and dropped would use up the searcher's choices and random numbers).
+   */
+  suggest(trialId: number, allowNew?: boolean): Suggestion | undefined;
   onTrialResult(trialId: number, result: TrialResult): Decision;
   onTrialComplete(trialId: number): void;
   onTrialError(trialId: number): void;

@@ -189,7 +189,7 @@ export class Tuner {
   private async fillWorkers(nWorkers: number): Promise<void> {
     const maxStarted = this.options.stopping.maxNumTrialsStarted ?? Infinity;
     while (this.running.size < nWorkers) {
-      const suggestion = this.scheduler.suggest(this.nextTrialId);
+      const suggestion = this.scheduler.suggest(this.nextTrialId, this.nextTrialId < maxStarted);
       if (!suggestion) return;
       if ('resume' in suggestion) {
         const trial = this.trials.get(suggestion.resume);
@@ -199,7 +199,6 @@ export class Tuner {
         await this.backend.resume(trial.id);
         this.emit('onTrialStart', this, trial, true);
       } else {
-        if (this.nextTrialId >= maxStarted) return;
         const trial: TrialRecord = { id: this.nextTrialId++, config: suggestion.config, status: 'running', numResults: 0 };
         this.trials.set(trial.id, trial);
         this.running.add(trial.id);
