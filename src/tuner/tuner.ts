@@ -199,6 +199,8 @@ export class Tuner {
         await this.backend.resume(trial.id);
         this.emit('onTrialStart', this, trial, true);
       } else {
+        // a scheduler written before `allowNew` existed may still return a config: the budget holds
+        if (this.nextTrialId >= maxStarted) return;
         const trial: TrialRecord = { id: this.nextTrialId++, config: suggestion.config, status: 'running', numResults: 0 };
         this.trials.set(trial.id, trial);
         this.running.add(trial.id);
