@@ -63,7 +63,7 @@ describe('examples', () => {
     const root = tempDir();
     const r = spawnSync(
       process.execPath,
-      [distExample('reference-study/hpo-main.js'), '--experiment_tag', 'docs-2-debug', '--random_seed', '2465497701', '--method', 'RS', 'MOBSTER-RELU', '--results_root', root, '--max_wallclock_time', '300'],
+      [distExample('reference-study/hpo-main.js'), '--experiment_tag', 'docs-2-debug', '--random_seed', '2465497701', '--method', 'RS', 'MOBSTER-RELU', '--results_root', root],
       { encoding: 'utf8' },
     );
     expect(r.status).toBe(0);
