@@ -142,9 +142,14 @@ describe('SageMaker trial backend', () => {
     await b.close();
   });
 
-  it('pause = StopTrainingJob; resume = a new job on the same checkpoint URI, continuing after its checkpoint', async () => {
+  it('pause = StopTrainingJob; resume = a new job on the same checkpoint URI once the paused one has ended, continuing after its checkpoint', async () => {
     const created: CreateInput[] = [];
-    simulateSageMaker((i) => created.push(i));
+    // whether the job before had ended when each job was created (its container saves the checkpoint until then)
+    const previousEnded: boolean[] = [];
+    simulateSageMaker((i) => {
+      if (created.length > 0) previousEnded.push(jobs.get(created[created.length - 1].TrainingJobName!)!.exit !== undefined);
+      created.push(i);
+    });
     const b = backend();
     await b.start(0, { x: 4 });
     const first = await pollUntil(b, (a) => a.results.length >= 1);
@@ -153,6 +158,7 @@ describe('SageMaker trial backend', () => {
     await b.resume(0);
     const rest = await pollUntil(b, (a) => a.completed.length === 1);
     expect(created).toHaveLength(2);
+    expect(previousEnded).toEqual([true]);
     expect(created[1].CheckpointConfig).toEqual(created[0].CheckpointConfig);
     expect(created[1].AlgorithmSpecification!.ContainerEntrypoint![3]).toMatch(/\/reports-2\.txt$/);
     const resources = [...first.results, ...rest.results].map((r) => r.result.resource);

@@ -43,10 +43,13 @@ export const CONTAINER_CHECKPOINT_DIR = '/opt/ml/checkpoints';
 
 interface SageMakerTrial {
   config: Config;
-  status: 'running' | 'paused' | 'stopped' | 'done';
+  /** `resuming`: resumed while its paused job was still stopping; the new job waits for that end. */
+  status: 'running' | 'paused' | 'resuming' | 'stopped' | 'done';
   /** Jobs started for this trial: a resume is a new job on the same checkpoint URI. */
   attempt: number;
   jobName?: string;
+  /** The paused job, until it is seen ended: its container may still be saving the checkpoint. */
+  stoppingJob?: string;
   /** Report lines of the current job already delivered. */
   consumed: number;
   lastResource: number | null;
@@ -166,11 +169,36 @@ export class SageMakerBackend implements TrialBackend {
   async pause(trialId: number): Promise<void> {
     const t = this.trials.get(trialId)!;
     t.status = 'paused';
+    t.stoppingJob = t.jobName;
     await this.stopJob(t);
   }
 
+  /**
+   * A new job on the trial's checkpoint URI. SageMaker gives a stopped container time to save its
+   * checkpoint and uploads it when the job ends, so while the paused job is still stopping the new
+   * one would start from an older checkpoint: it is created once the paused job has ended (check).
+   */
   async resume(trialId: number): Promise<void> {
-    await this.launch(trialId, this.trials.get(trialId)!);
+    const t = this.trials.get(trialId)!;
+    if (t.stoppingJob && !(await this.jobEnded(t.stoppingJob))) {
+      t.status = 'resuming';
+      return;
+    }
+    t.stoppingJob = undefined;
+    await this.launch(trialId, t);
+  }
+
+  /** Whether a job has left InProgress and Stopping (one SageMaker no longer knows has ended too). */
+  private async jobEnded(name: string): Promise<boolean> {
+    const { DescribeTrainingJobCommand } = await import('@aws-sdk/client-sagemaker');
+    const client = await sageMakerClient(this.options);
+    try {
+      const d = await client.send(new DescribeTrainingJobCommand({ TrainingJobName: name }));
+      return d.TrainingJobStatus !== 'InProgress' && d.TrainingJobStatus !== 'Stopping';
+    } catch (e) {
+      if ((e as Error).name === 'ValidationException') return true;
+      throw new UserError(`cannot follow SageMaker job ${name}: ${describeAwsError(e)}`, 1);
+    }
   }
 
   async stop(trialId: number): Promise<void> {
@@ -229,6 +257,7 @@ export class SageMakerBackend implements TrialBackend {
     const { DescribeTrainingJobCommand } = await import('@aws-sdk/client-sagemaker');
     const client = await sageMakerClient(this.options);
     for (const [id, t] of this.trials) {
+      if (t.status === 'resuming') await this.resume(id);
       if (t.status !== 'running' || !t.jobName) continue;
       let d;
       try {
