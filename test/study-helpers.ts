@@ -18,11 +18,17 @@ export function apiWorkerScript(dir: string): string {
   const file = join(dir, 'api-worker.mjs');
   writeFileSync(
     file,
-    `import { appendFileSync } from 'node:fs';
+    `import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadStudy } from ${JSON.stringify(distStudy)};
-const [storage, id, log, asha] = process.argv.slice(2);
+const [storage, id, log, asha, gate] = process.argv.slice(2);
 const study = await loadStudy(id, { storage });
+// with a gate folder: say ready, then wait for 'go', so that on a loaded machine no worker has run
+// the whole budget before the others have started
+if (gate) {
+  writeFileSync(gate + '/ready-' + process.pid, '');
+  while (!existsSync(gate + '/go')) await sleep(20);
+}
 const held = [];
 await study.optimize(async (config, trial) => {
   const start = Date.now();
@@ -42,6 +48,12 @@ await study.close();
 `,
   );
   return file;
+}
+
+/** Opens the gate of apiWorkerScript's workers once `count` of them are ready (see its gate argument). */
+export async function openGate(gate: string, count: number): Promise<void> {
+  await until(`${count} workers ready`, () => readdirSync(gate).filter((f) => f.startsWith('ready-')).length >= count, 100_000);
+  writeFileSync(join(gate, 'go'), '');
 }
 
 /** (suggestion, pid, start, end) intervals from every worker's log: no suggestion in two of them at once. */

@@ -1,8 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { apiWorkerScript, checkAddReady, processesUnder, runCli, startProcess, until } from './study-helpers.js';
+import { apiWorkerScript, checkAddReady, openGate, processesUnder, runCli, startProcess, until } from './study-helpers.js';
 import { HyperbandScheduler } from '../src/schedulers/hyperband.js';
 import type { Searcher } from '../src/schedulers/types.js';
 import { type LocalPostgres, freePort, startLocalPostgres } from '../src/study/local-postgres.js';
@@ -168,7 +168,9 @@ describe('shared study on PostgreSQL', () => {
     const study = await createStudy(experiment({ method: 'ASHA', resource: { name: 'epoch', max: 9 }, budget: { max_trials: 60 }, parallel_bandwidth: 4 }), { storage: server.url });
     await study.close();
     const script = apiWorkerScript(root);
-    const workers = Array.from({ length: 4 }, () => start([script, server.url, String(study.id), join(root, 'held.log'), 'asha']));
+    const gate = mkdtempSync(join(root, 'gate-'));
+    const workers = Array.from({ length: 4 }, () => start([script, server.url, String(study.id), join(root, 'held.log'), 'asha', gate]));
+    await openGate(gate, 4);
     expect(await Promise.all(workers.map((w) => w.exited))).toEqual([0, 0, 0, 0]);
     const reports = await withStore((store) => store.listReports(study.id));
     const searcher: Searcher = { suggest: () => ({}), onTrialResult: () => undefined, onTrialIdle: () => undefined, onTrialResumed: () => undefined, metadata: () => ({}), state: () => null, restore: () => undefined };

@@ -1,8 +1,8 @@
 import { type ChildProcess, spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { apiWorkerScript, checkAddReady, overlaps, processesUnder, runCli, startProcess, studyEnv, until } from './study-helpers.js';
+import { apiWorkerScript, checkAddReady, openGate, overlaps, processesUnder, runCli, startProcess, studyEnv, until } from './study-helpers.js';
 import { loadResults } from '../src/plotting/load.js';
 import { HyperbandScheduler } from '../src/schedulers/hyperband.js';
 import type { Searcher } from '../src/schedulers/types.js';
@@ -183,7 +183,9 @@ describe('shared study on SQLite', () => {
     await study.close();
     const script = apiWorkerScript(root);
     const log = join(root, 'held.log');
-    const workers = Array.from({ length: 4 }, () => start([script, storage, String(study.id), log, 'asha']));
+    const gate = mkdtempSync(join(root, 'gate-'));
+    const workers = Array.from({ length: 4 }, () => start([script, storage, String(study.id), log, 'asha', gate]));
+    await openGate(gate, 4);
     expect(await Promise.all(workers.map((w) => w.exited))).toEqual([0, 0, 0, 0]);
     const reports = await withStore((store) => store.listReports(study.id));
     // the same reports, in the order the store serialised them, through one HyperbandScheduler
