@@ -199,6 +199,11 @@ async function main() {
   // --workers 16, --store PostgreSQL, --no_bo and --only_bo narrow the run (profiling one case);
   // BENCH_PROF=<dir> writes each worker's CPU profile there
   const counts = flag('--workers') ? [Number(flag('--workers'))] : quick ? [1, 4] : [1, 4, 16, 64];
+  const storeKinds = ['SQLite', 'PostgreSQL'];
+  if (flag('--store') !== undefined && !storeKinds.includes(flag('--store')!)) {
+    console.error(`--store '${flag('--store')}' is not a store; accepted: ${storeKinds.join(', ')}`);
+    process.exit(2);
+  }
   const dir = mkdtempSync(join(tmpdir(), 'tunelab-bench-study-'));
   const pg = await startLocalPostgres({ fast: false });
   const stores = [
