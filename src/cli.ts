@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import yargs, { type CommandModule } from 'yargs';
+import type { CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { blackboxCommand } from './commands/blackbox.js';
 import { hpoMainCommand } from './commands/hpo-main.js';
@@ -14,6 +14,7 @@ import { plotCommand } from './commands/plot.js';
 import { runCommand } from './commands/run.js';
 import { studyCommand } from './commands/study.js';
 import { usageFailure } from './commands/flags.js';
+import { yargs } from './commands/yargs.js';
 import { UserError } from './util/errors.js';
 import { tunelabVersion } from './util/package-info.js';
 

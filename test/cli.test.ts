@@ -81,11 +81,16 @@ describe('the command line surface', () => {
 
   it('numeric flags are numbers in the help; launch-remote lists each --backend choice once and refuses the trial backends', () => {
     const help = cli(['hpo-main', '--help']).stdout;
-    for (const flag of ['num_seeds', 'start_seed', 'n_workers', 'verbose', 'max_failures', 'random_seed']) {
-      const entry = help.slice(help.indexOf(`--${flag} `)).split(/\n {2}--/)[0];
-      expect(entry, flag).not.toMatch(/\[string\]|default: "/);
+    const entry = (flag: string) => help.slice(help.indexOf(`\n  --${flag} `) + 3).split(/\n {2}--/)[0].replace(/\s+/g, ' ');
+    for (const flag of ['num_seeds', 'start_seed', 'n_workers', 'verbose', 'max_failures', 'random_seed', 'max_num_trials_started']) {
+      expect(entry(flag), flag).not.toMatch(/\[string\]|default: "/);
+      expect(entry(flag), flag).toMatch(/\[integer\]/);
     }
-    expect(help).toMatch(/--num_seeds [^\n]*\[default: 1\]/);
+    expect(entry('max_wallclock_time')).toMatch(/\[number\]/);
+    expect(entry('num_seeds')).toMatch(/\[integer\] \[default: 1\]/);
+    // descriptions wrap between words, never inside one (yargs' ES module build cut 'train|ing')
+    expect(entry('backend')).toContain('or local (run its training command)');
+    expect(entry('max_num_trials_started')).toContain('(and then ended), whatever the clock says [integer]');
     const remote = cli(['launch-remote', '--help']).stdout;
     expect(remote).toMatch(/\[choices: "local", "sagemaker"\] \[default: "local"\]/);
     expectUserError(cli(['launch-remote', '--experiment_tag', 't', '--backend', 'simulator', '--dry_run']), /Invalid values:\s+Argument: backend, Given: "simulator", Choices: "local", "sagemaker"/);

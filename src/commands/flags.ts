@@ -20,7 +20,9 @@ export function numeric(flag: string, opts: { integer?: boolean } = {}) {
  * value into its default); a value is required once the flag is given.
  */
 export function numberFlag(flag: string, describe: string, opts: { integer?: boolean; default?: number } = {}) {
-  return { requiresArg: true, describe, coerce: numeric(flag, opts), ...(opts.default === undefined ? {} : { default: opts.default }) };
+  // yargs shows a type only for its own types: the help says it in yargs' style instead
+  const label = opts.integer ? '[integer]' : '[number]';
+  return { requiresArg: true, describe: `${describe} ${label}`, coerce: numeric(flag, opts), ...(opts.default === undefined ? {} : { default: opts.default }) };
 }
 
 /** A numeric flag that must be above zero. */
@@ -84,7 +86,7 @@ export function usageFailure(args: readonly string[]) {
  * UserError; `--help` prints the flags and exits.
  */
 export async function parseHpoMainFlags(args: string[], scriptName = 'hpo-main'): Promise<HpoMainOptions> {
-  const { default: yargs } = await import('yargs');
+  const { yargs } = await import('./yargs.js');
   const argv = await experimentFlags(yargs(args).scriptName(scriptName)).strict().fail(usageFailure(args)).parseAsync();
   return hpoMainOptions(argv as unknown as ExperimentArgv);
 }
