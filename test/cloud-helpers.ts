@@ -1,10 +1,12 @@
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createServer, request } from 'node:http';
 import { type Socket, createServer as createTcpServer } from 'node:net';
 import S3rver from 's3rver';
 import { afterAll, beforeAll } from 'vitest';
-import { cliPath, tempDir } from './helpers.js';
+import { cliPath, readRows, tempDir } from './helpers.js';
 
 /** Shared by the S3 and cloud tests: a real S3-compatible server on loopback, and faults put in front of it. */
 export const S3_ENV = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1' };
@@ -33,6 +35,28 @@ export async function listKeys(client: S3Client, bucket: string, prefix: string)
 export async function getObject(client: S3Client, bucket: string, key: string): Promise<Buffer> {
   const got = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   return Buffer.from(await got.Body!.transformToByteArray());
+}
+
+/** The rows of a results.csv.gz's bytes. */
+export function rowsOf(body: Buffer): ReturnType<typeof readRows> {
+  const file = join(tempDir(), 'r.csv.gz');
+  writeFileSync(file, body);
+  return readRows(file);
+}
+
+/**
+ * The rows of a results.csv.gz in S3 once it reads whole, else undefined: s3rver replaces an object
+ * by deleting it first, and serves it while its PUT still writes it, so a read may fall in between
+ * or see a part.
+ */
+export async function completeRowsInS3(client: S3Client, bucket: string, key: string): Promise<ReturnType<typeof readRows> | undefined> {
+  const body = await getObject(client, bucket, key).catch(() => undefined);
+  if (!body) return undefined;
+  try {
+    return rowsOf(body);
+  } catch {
+    return undefined;
+  }
 }
 
 /**

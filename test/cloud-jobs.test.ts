@@ -4,11 +4,9 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { sageMakerStudyJobs, stopStudyJobs } from '../src/cloud/jobs.js';
 import { readLocalJobs } from '../src/cloud/local-jobs.js';
-import { S3_ENV, getObject, listKeys, startS3rver, testS3Client } from './cloud-helpers.js';
-import { cliPath, readRows, tempDir } from './helpers.js';
+import { S3_ENV, completeRowsInS3, getObject, listKeys, startS3rver, testS3Client } from './cloud-helpers.js';
+import { cliPath, tempDir } from './helpers.js';
 import { processesUnder, runCli, startProcess, until } from './study-helpers.js';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 
 // SageMaker's control plane cannot run here: the AWS SDK's own mock stands in for it.
 const sm = mockClient(SageMakerClient);
@@ -108,16 +106,7 @@ describe('tunelab jobs on the local pool', () => {
     await until('RS streaming rows to S3', async () => {
       key = (await listKeys(c, 'jobs-bucket', 'tunelab/kj/RS/')).find((k) => k.endsWith('results.csv.gz')) ?? '';
       if (!key) return false;
-      // s3rver replaces an object by deleting it first, and serves it while its PUT still writes it:
-      // a read may fall in between, or see a part
-      const body = await getObject(c, 'jobs-bucket', key).catch(() => undefined);
-      if (!body) return false;
-      writeFileSync(join(root, 'probe.csv.gz'), body);
-      try {
-        return readRows(join(root, 'probe.csv.gz')).length > 0;
-      } catch {
-        return false;
-      }
+      return ((await completeRowsInS3(c, 'jobs-bucket', key))?.length ?? 0) > 0;
     }, 100_000);
     const rs = readLocalJobs(root, 'kj').find((r) => r.name === 'RS')!;
     expect(rs.state).toBe('InProgress');

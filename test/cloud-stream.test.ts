@@ -5,17 +5,11 @@ import { describe, expect, it } from 'vitest';
 import { ExperimentStream } from '../src/cloud/stream.js';
 import { hpoMain } from '../src/launchers/hpo-main.js';
 import { readMetadata } from '../src/results/metadata.js';
-import { faultProxy, getObject, listKeys, silentServer, s3rverForTests, testS3Client } from './cloud-helpers.js';
+import { completeRowsInS3, faultProxy, getObject, listKeys, rowsOf, silentServer, s3rverForTests, testS3Client } from './cloud-helpers.js';
 import { cliPath, readRows, tempDir } from './helpers.js';
 import { until } from './study-helpers.js';
 
 const s3 = s3rverForTests(['stream-bucket']);
-
-const rowsOf = (body: Buffer) => {
-  const file = join(tempDir(), 'r.csv.gz');
-  writeFileSync(file, body);
-  return readRows(file);
-};
 
 describe('results streamed to S3', () => {
   it('an S3 endpoint that accepts and never answers: each call times out, is retried a bounded number of times, fails clearly; later seeds still run and local results stay', async () => {
@@ -95,17 +89,7 @@ describe('results streamed to S3', () => {
         const keys = await listKeys(client, 'stream-bucket', 'tunelab/killed/RS/');
         resultsKey = keys.find((k) => k.endsWith('/results.csv.gz')) ?? '';
         if (!resultsKey) return false;
-        // s3rver replaces an object by deleting it first, and serves it while its PUT is still
-        // writing it: a read may fall in between, or see a part
-        const body = await getObject(client, 'stream-bucket', resultsKey).catch(() => undefined);
-        if (!body) return false;
-        let n: number;
-        try {
-          n = rowsOf(body).length;
-        } catch {
-          return false;
-        }
-        return n > 0;
+        return ((await completeRowsInS3(client, 'stream-bucket', resultsKey))?.length ?? 0) > 0;
       }, 100_000);
     } finally {
       // an upload round has just ended (results go last) and the next is 5 s away: s3rver, unlike
