@@ -190,13 +190,18 @@ export class SageMakerBackend implements TrialBackend {
 
   /** Whether a job has left InProgress and Stopping (one SageMaker no longer knows has ended too). */
   private async jobEnded(name: string): Promise<boolean> {
+    const d = await this.describeJob(name, true);
+    return !d || (d.TrainingJobStatus !== 'InProgress' && d.TrainingJobStatus !== 'Stopping');
+  }
+
+  /** DescribeTrainingJob; a failure ends the run, except (with `unknownIsUndefined`) a job SageMaker does not know. */
+  private async describeJob(name: string, unknownIsUndefined = false) {
     const { DescribeTrainingJobCommand } = await import('@aws-sdk/client-sagemaker');
     const client = await sageMakerClient(this.options);
     try {
-      const d = await client.send(new DescribeTrainingJobCommand({ TrainingJobName: name }));
-      return d.TrainingJobStatus !== 'InProgress' && d.TrainingJobStatus !== 'Stopping';
+      return await client.send(new DescribeTrainingJobCommand({ TrainingJobName: name }));
     } catch (e) {
-      if ((e as Error).name === 'ValidationException') return true;
+      if (unknownIsUndefined && (e as Error).name === 'ValidationException') return undefined;
       throw new UserError(`cannot follow SageMaker job ${name}: ${describeAwsError(e)}`, 1);
     }
   }
@@ -254,17 +259,10 @@ export class SageMakerBackend implements TrialBackend {
   }
 
   private async check(): Promise<void> {
-    const { DescribeTrainingJobCommand } = await import('@aws-sdk/client-sagemaker');
-    const client = await sageMakerClient(this.options);
     for (const [id, t] of this.trials) {
       if (t.status === 'resuming') await this.resume(id);
       if (t.status !== 'running' || !t.jobName) continue;
-      let d;
-      try {
-        d = await client.send(new DescribeTrainingJobCommand({ TrainingJobName: t.jobName }));
-      } catch (e) {
-        throw new UserError(`cannot follow SageMaker job ${t.jobName}: ${describeAwsError(e)}`, 1);
-      }
+      const d = (await this.describeJob(t.jobName))!;
       // reports after the state: a job seen ended has uploaded its last lines
       const bad = await this.readReports(id, t);
       if (bad) {
