@@ -1,6 +1,6 @@
 import type { Config } from '../config-space/index.js';
-import { formatTable } from '../launchers/reporting.js';
-import { REPORT_COUNT_ATTR } from '../launchers/run.js';
+import { resourceAttrOf } from '../experiment/load.js';
+import { formatTable } from '../util/table.js';
 import { createExperimentFolder, resultsRoot } from '../results/layout.js';
 import { type ExperimentMetadata, writeMetadata } from '../results/metadata.js';
 import { ResultsWriter } from '../results/writer.js';
@@ -216,7 +216,7 @@ export async function exportStudy(study: Study, options: { root?: string } = {})
   const { store } = study;
   const d = study.definition;
   const [record, suggestions, observations, reports] = await Promise.all([study.refresh(), store.listSuggestions(study.id), store.listObservations(study.id), store.listReports(study.id)]);
-  const resourceAttr = d.resource?.name ?? REPORT_COUNT_ATTR;
+  const resourceAttr = resourceAttrOf(d);
   const metrics = [d.metric, ...d.constraints.map((c) => c.metric), ...d.storeMetrics];
   const configNames = Object.keys(d.configSpace);
   const folder = createExperimentFolder(resultsRoot(options.root), study.name, study.name, 0, new Date(record.createdAt));

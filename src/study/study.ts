@@ -2,7 +2,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Config } from '../config-space/index.js';
 import { type ExperimentDefinition, loadExperimentFile, parseExperiment } from '../experiment/load.js';
-import { experimentFileOptions } from '../launchers/methods.js';
+import { experimentFileOptions } from '../methods/registry.js';
 import { UserError, unknownName } from '../util/errors.js';
 import { createRng } from '../util/rng.js';
 import { StudyCache } from './cache.js';
