@@ -5,7 +5,7 @@ import type { BackendResult, TrialBackend } from '../backends/types.js';
 import { resultsRoot } from '../results/layout.js';
 import { resourceAttrOf } from '../experiment/load.js';
 import { mkdirp } from '../util/fs.js';
-import type { LogLine } from './store.js';
+import type { LogLine } from './storage/store.js';
 import { type Study, StudyError, loadStudy, type StudyOptions } from './study.js';
 
 export interface WorkerOptions extends StudyOptions {
