@@ -55,14 +55,14 @@ describe.skipIf(slurmMissing.length > 0)('the Slurm executor on a real one-host 
 
   it('runs N workers as one throttled array, the secret in their environment only, and lists them to the end', async () => {
     const logDir = join(tempDir(), 'study-1', 'slurm');
-    const executor = new SlurmExecutor();
     const script = 'const fs = require("fs"); console.log("task", process.env.SLURM_ARRAY_TASK_ID, "secret", process.env.TUNELAB_STORAGE.split(":").length === 3); setTimeout(() => {}, 1500)';
+    const executor = new SlurmExecutor({ tunelab: [process.execPath, '-e', script] });
     const submission = await executor.submit({
       studyId: 1,
       studyName: 'demo',
       workers: 4,
       parallelism: 2,
-      argv: [process.execPath, '-e', script],
+      args: [],
       secretEnv: { TUNELAB_STORAGE: 'postgresql://u:pw@h/db' },
       resources: { cpus: 2, memory: 100 },
       logDir,
@@ -81,8 +81,8 @@ describe.skipIf(slurmMissing.length > 0)('the Slurm executor on a real one-host 
 
   it('stop cancels every task: squeue is empty and the tasks show cancelled', async () => {
     const logDir = join(tempDir(), 'study-2', 'slurm');
-    const executor = new SlurmExecutor();
-    const submission = await executor.submit({ studyId: 2, studyName: 'long', workers: 3, argv: ['/bin/sleep', '600'], secretEnv: {}, logDir });
+    const executor = new SlurmExecutor({ tunelab: ['/bin/sleep'] });
+    const submission = await executor.submit({ studyId: 2, studyName: 'long', workers: 3, args: ['600'], secretEnv: {}, logDir });
     await until(() => executor.list(submission), (w) => w.length === 3 && w.every((x) => x.state === 'running'));
     await executor.stop(submission);
     const after = await until(() => executor.list(submission), (w) => w.every((x) => x.state === 'cancelled'));
@@ -96,6 +96,6 @@ describe.skipIf(slurmMissing.length > 0)('the Slurm executor on a real one-host 
 
   it('a bad sbatch flag is a clear error naming sbatch', async () => {
     const executor = new SlurmExecutor({ partition: 'no-such-partition' });
-    await expect(executor.submit({ studyId: 3, studyName: 'x', workers: 1, argv: ['/bin/true'], secretEnv: {}, logDir: tempDir() })).rejects.toThrow(/sbatch --parsable: .*partition/i);
+    await expect(executor.submit({ studyId: 3, studyName: 'x', workers: 1, args: [], secretEnv: {}, logDir: tempDir() })).rejects.toThrow(/sbatch --parsable: .*partition/i);
   });
 });

@@ -3,6 +3,7 @@ import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../util/errors.js';
 import { mkdirp } from '../util/fs.js';
+import { packageRoot } from '../util/package-info.js';
 import type { Executor, Submission, WorkerInfo, WorkerSpec, WorkerState } from './types.js';
 
 /**
@@ -19,7 +20,12 @@ export interface SlurmOptions {
   extra?: string;
   /** Seconds each Slurm command may take (default 30). */
   commandTimeout?: number;
+  /** How a compute node starts tunelab (default: this node and this install, on the shared file system). */
+  tunelab?: string[];
 }
+
+/** The built CLI of this install. */
+const CLI = join(packageRoot, 'dist', 'src', 'cli.js');
 
 /** The file every submission of a study is recorded in, one JSON line each, in the study's executor folder. */
 export const SUBMISSIONS_FILE = 'submissions.jsonl';
@@ -76,7 +82,7 @@ export class SlurmExecutor implements Executor {
     mkdirp(spec.logDir);
     const script = join(spec.logDir, 'worker.sbatch');
     // exec: the task's shell becomes the worker, so --signal=B:USR1 reaches it
-    writeFileSync(script, `#!/bin/sh\n# one tunelab study worker per array task; the store URL and any token arrive in the environment\nexec ${spec.argv.map(shellQuote).join(' ')}\n`, { mode: 0o700 });
+    writeFileSync(script, `#!/bin/sh\n# one tunelab study worker per array task; the store URL and any token arrive in the environment\nexec ${[...(this.options.tunelab ?? [process.execPath, CLI]), ...spec.args].map(shellQuote).join(' ')}\n`, { mode: 0o700 });
     const throttle = spec.parallelism !== undefined && spec.parallelism < spec.workers ? `%${spec.parallelism}` : '';
     const r = spec.resources ?? {};
     const args = [

@@ -12,8 +12,8 @@ export interface WorkerSpec {
   workers: number;
   /** At most this many at once (Slurm's `%P` throttle, Kubernetes' parallelism); default all. */
   parallelism?: number;
-  /** The `tunelab` command line each worker runs, e.g. [node, cli.js, 'study', 'worker', '7']. */
-  argv: string[];
+  /** tunelab's arguments for each worker, e.g. ['study', 'worker', '7']: each executor knows how tunelab is started where it runs. */
+  args: string[];
   /**
    * Variables each worker gets by the environment, never by argv or a file another user reads:
    * the store URL with its password, an API token.
