@@ -513,7 +513,7 @@ describe('bad input', () => {
     for (const cmd of ['status', 'logs', 'stop', 'best']) {
       const r = cli([cmd, 'no-such-tag', '--results_root', root]);
       expect(r.code).toBe(2);
-      expect(r.stderr).toContain(`no experiment 'no-such-tag': not a folder with metadata.json, nor a tag under the results root ${root}; tags there: `);
+      expect(r.stderr).toContain(`no experiment 'no-such-tag': not a tunelab experiment folder (with tunelab's metadata.json), nor a tag under the results root ${root}; tags there: `);
       expect(r.stderr).not.toMatch(/\n\s+at /);
     }
     const missing = cli(['status', 'x', '--results_root', join(root, 'nowhere')]);
