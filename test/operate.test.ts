@@ -257,6 +257,7 @@ function runFolder(parent: string, status = 'failed', extra: Record<string, unkn
     ...[4, 5, 6, 7, 8, 9, 10].map((id) => ({ trial_id: id, error: `no report within trial_timeout=60s (trial ${id}); stderr: CUDA out of memory` })),
   ];
   writeJson(join(dir, 'metadata.json'), {
+    tunelab_version: '0.1.0',
     tag: 'own',
     method: 'RS',
     benchmark: 'own-model',
