@@ -195,7 +195,6 @@ export const POSTGRES_MIGRATIONS: readonly { version: number; statements: readon
       'DROP FUNCTION tunelab_tell_claim(INTEGER, INTEGER, TEXT, TEXT, TEXT, INTEGER, DOUBLE PRECISION, DOUBLE PRECISION, TEXT, BOOLEAN, TEXT, DOUBLE PRECISION, BIGINT, BIGINT, TEXT)',
       'DROP FUNCTION tunelab_claim_free(INTEGER, TEXT, TEXT, INTEGER, DOUBLE PRECISION, DOUBLE PRECISION, BIGINT, BIGINT, TEXT)',
       'DROP FUNCTION tunelab_tell(INTEGER, INTEGER, TEXT, TEXT, TEXT, INTEGER, DOUBLE PRECISION, DOUBLE PRECISION, TEXT, BOOLEAN, TEXT)',
-      `CREATE FUNCTION tunelab_now() RETURNS DOUBLE PRECISION LANGUAGE sql VOLATILE AS $$ SELECT (extract(epoch FROM clock_timestamp()) * 1000)::float8 $$`,
       `CREATE FUNCTION tunelab_claim_free(p_study INTEGER, p_worker TEXT, p_host TEXT, p_pid INTEGER, p_lease_seconds DOUBLE PRECISION, p_deadline DOUBLE PRECISION, p_budget BIGINT, p_bandwidth BIGINT, p_config TEXT)
        RETURNS TABLE (suggestion JSON, done BIGINT, n_open BIGINT, n_ready BIGINT)
        LANGUAGE plpgsql AS $$
@@ -210,7 +209,7 @@ export const POSTGRES_MIGRATIONS: readonly { version: number; statements: readon
          v_row suggestions;
        BEGIN
          PERFORM pg_advisory_xact_lock(7290003, p_study);
-         v_now := tunelab_now();
+         v_now := (extract(epoch FROM clock_timestamp()) * 1000)::float8;
          IF p_deadline IS NOT NULL AND v_now >= p_deadline THEN
            RETURN;
          END IF;
@@ -248,7 +247,7 @@ export const POSTGRES_MIGRATIONS: readonly { version: number; statements: readon
          v_row suggestions;
          v_now DOUBLE PRECISION;
        BEGIN
-         v_now := tunelab_now();
+         v_now := (extract(epoch FROM clock_timestamp()) * 1000)::float8;
          SELECT g.* INTO v_row FROM suggestions g WHERE g.id = p_suggestion AND g.study_id = p_study FOR UPDATE;
          IF NOT FOUND THEN
            RETURN QUERY SELECT NULL::JSON, FALSE, v_now;

@@ -137,8 +137,8 @@ function lit(client: PoolClient, v: unknown): string {
 
 const results = (r: QueryResult | QueryResult[]): QueryResult[] => (Array.isArray(r) ? r : [r]);
 
-/** The server's clock in ms (tunelab_now(), migration 4): every time the store writes or compares, never a worker's. */
-const CLOCK = 'tunelab_now()';
+/** The server's clock in ms (as migration 4's functions read it): every time the store writes or compares, never a worker's. */
+const CLOCK = '(extract(epoch FROM clock_timestamp()) * 1000)::float8';
 
 /** A claim function's row (no suggestion: nothing was claimed). */
 const freeClaim = (row: Row): FreeClaim | undefined =>
