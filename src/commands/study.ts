@@ -131,13 +131,13 @@ const openCommand: CommandModule<object, StudyArgs & { delete?: number[] }> = {
     const study = await open(a);
     try {
       if (a.delete?.length) {
-        const done = await study.store.abandon(study.id, a.delete, Date.now());
+        const done = await study.store.abandon(study.id, a.delete);
         const missed = a.delete.filter((id) => !done.includes(id));
         console.log(`abandoned ${done.length ? done.join(', ') : 'nothing'}`);
         if (missed.length) throw new UserError(`suggestion(s) ${missed.join(', ')} of study ${study.id} are not open or ready`);
         return;
       }
-      console.log(formatSuggestions(await study.store.listSuggestions(study.id, ['open', 'ready'])));
+      console.log(formatSuggestions(await study.store.listSuggestions(study.id, ['open', 'ready']), await study.store.now()));
     } finally {
       await study.close();
     }

@@ -8,7 +8,7 @@ import type { TrialBackend } from '../backends/types.js';
 import type { Blackbox } from '../blackbox/types.js';
 import { hyperparameters } from '../config-space/index.js';
 import { createExperimentFolder, parseExperimentFolderName } from '../results/layout.js';
-import { acquireFolderLock } from '../results/lock.js';
+import { acquireFolderLock, takeoverNotice } from '../results/lock.js';
 import { type ExperimentMetadata, METADATA_FILE, runStamp, writeFinalMetadata, writeMetadata } from '../results/metadata.js';
 import { readExperimentMetadata } from '../results/read.js';
 import { reconcileResults } from '../results/writer.js';
@@ -160,7 +160,8 @@ export async function runExperiment(spec: ExperimentSpec): Promise<ExperimentOut
   const folder = spec.resumeFolder ?? createExperimentFolder(spec.resultsRoot, spec.tag, benchmark.name, spec.seed);
   // one process per folder: a second --resume of the same run is refused while the first lives
   const lock = acquireFolderLock(folder, 'hpo-main');
-  if (lock.tookOverFrom) log(`${folder}: took over the lock of pid ${lock.tookOverFrom.pid} (${lock.tookOverFrom.command}, since ${lock.tookOverFrom.started}), which is gone`);
+  const takeover = takeoverNotice(folder, lock);
+  if (takeover) log(takeover);
   try {
     const metadata: ExperimentMetadata = previous
       ? { ...previous, status: 'running', end_time: null, resumed_at: new Date().toISOString() }

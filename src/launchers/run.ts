@@ -6,7 +6,7 @@ import { SageMakerBackend, type SageMakerBackendOptions } from '../backends/sage
 import type { TrialBackend } from '../backends/types.js';
 import { type ExperimentDefinition, loadExperimentFile, resourceAttrOf } from '../experiment/load.js';
 import { createExperimentFolder, resultsRoot } from '../results/layout.js';
-import { type FolderLock, acquireFolderLock, assertNotInUse } from '../results/lock.js';
+import { type FolderLock, acquireFolderLock, assertNotInUse, takeoverNotice } from '../results/lock.js';
 import { type ExperimentMetadata, readMetadata, runStamp, writeMetadata } from '../results/metadata.js';
 import { CHECKPOINT_FILE, readCheckpoint } from '../tuner/checkpoint.js';
 import { Tuner } from '../tuner/tuner.js';
@@ -106,7 +106,8 @@ export async function runExperimentFile(options: RunOptions, context: RunContext
   } catch (e) {
     throw fullDisk(e);
   }
-  if (lock.tookOverFrom) log(`${folder}: took over the lock of pid ${lock.tookOverFrom.pid} (${lock.tookOverFrom.command}, since ${lock.tookOverFrom.started}), which is gone`);
+  const takeover = takeoverNotice(folder, lock);
+  if (takeover) log(takeover);
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
   let interrupted: NodeJS.Signals | undefined;
   let tuner: Tuner | undefined;

@@ -20,7 +20,11 @@ export interface WorkerStatus {
   workerId: string;
   host: string;
   pid: number;
-  /** running: holds a live lease; idle: asking or between trials; lost: its lease expired (dead?); exited. */
+  /**
+   * running: holds a live lease; idle: asking or between trials; lost: a lease of its expired, or it
+   * has not been seen for a lease's length (a live worker renews three times as often, idle or not):
+   * dead, or cut off from the store; exited.
+   */
   state: 'running' | 'idle' | 'lost' | 'exited';
   running: number;
   succeeded: number;
@@ -63,13 +67,15 @@ export function studyBest(study: Study, observations: readonly ObservationRecord
 
 export async function studyStatus(study: Study): Promise<StudyStatusReport> {
   const { store } = study;
-  const [record, suggestions, observations, workers] = await Promise.all([study.refresh(), store.listSuggestions(study.id), store.listObservations(study.id), store.listWorkers(study.id)]);
-  const now = Date.now();
+  const [record, suggestions, observations, workers, now] = await Promise.all([study.refresh(), store.listSuggestions(study.id), store.listObservations(study.id), store.listWorkers(study.id), store.now()]);
+  const leaseMs = study.leaseSeconds * 1000;
   const counts = Object.fromEntries((['ready', 'open', 'completed', 'failed', 'abandoned'] as const).map((s) => [s, 0])) as Record<SuggestionState, number>;
   for (const s of suggestions) counts[s.state]++;
   const perWorker = new Map<string, WorkerStatus>();
+  const leases = new Map<string, { live: boolean; expired: boolean }>();
   for (const w of workers) {
-    perWorker.set(w.workerId, { workerId: w.workerId, host: w.host, pid: w.pid, state: w.endedAt ? 'exited' : 'idle', running: 0, succeeded: 0, failed: 0, lastSeen: new Date(w.lastSeen).toISOString() });
+    perWorker.set(w.workerId, { workerId: w.workerId, host: w.host, pid: w.pid, state: 'idle', running: 0, succeeded: 0, failed: 0, lastSeen: new Date(w.lastSeen).toISOString() });
+    leases.set(w.workerId, { live: false, expired: false });
   }
   for (const s of suggestions) {
     const w = s.workerId ? perWorker.get(s.workerId) : undefined;
@@ -78,9 +84,15 @@ export async function studyStatus(study: Study): Promise<StudyStatusReport> {
     else if (s.state === 'failed') w.failed++;
     else if (s.state === 'open') {
       w.running++;
-      if ((s.leaseExpiresAt ?? 0) > now) w.state = w.state === 'exited' ? 'exited' : 'running';
-      else if (w.state === 'idle') w.state = 'lost';
+      const lease = leases.get(w.workerId)!;
+      if ((s.leaseExpiresAt ?? 0) > now) lease.live = true;
+      else lease.expired = true;
     }
+  }
+  // a live lease proves the worker alive; an expired one, or silence for a lease's length, that it is not
+  for (const w of workers) {
+    const lease = leases.get(w.workerId)!;
+    perWorker.get(w.workerId)!.state = w.endedAt ? 'exited' : lease.live ? 'running' : lease.expired || w.lastSeen + leaseMs <= now ? 'lost' : 'idle';
   }
   const hosts = new Map<string, StudyStatusReport['hosts'][number]>();
   for (const w of perWorker.values()) {
@@ -152,7 +164,8 @@ export async function stopStudy(study: Study, abandon: boolean): Promise<void> {
   await study.store.setStatus(study.id, 'stopped', abandon ? 'abandon' : 'finish');
 }
 
-export function formatSuggestions(list: readonly SuggestionRecord[], now = Date.now()): string {
+/** `now`: the store's clock (StudyStore.now), by which the leases run. */
+export function formatSuggestions(list: readonly SuggestionRecord[], now: number): string {
   if (list.length === 0) return 'no open suggestions';
   return formatTable(
     ['id', 'state', 'worker', 'host', 'lease', 'attempts', 'config'],

@@ -128,6 +128,13 @@ export async function runStudyWorker(options: WorkerOptions): Promise<WorkerSumm
       interrupt();
     }
   });
+  // a lease renewal that failed for good (the store full, or unreachable past --storage_timeout):
+  // the leases lapse, so the trial is given up and the worker ends with the reason
+  let storeFailure: Error | undefined;
+  study.onStoreFailure((e) => {
+    storeFailure = e;
+    interrupt();
+  });
   log(`worker ${worker.workerId} on study ${study.id} (${study.name}, ${study.method}) with ${study.store.url}`);
   try {
     for (;;) {
@@ -149,7 +156,7 @@ export async function runStudyWorker(options: WorkerOptions): Promise<WorkerSumm
       let error: string | undefined;
       let ended = false;
       let lastShip = Date.now();
-      while (!ended && !signal && !abandonNow) {
+      while (!ended && !signal && !abandonNow && !storeFailure) {
         const poll = await backend.poll(backend.now() + 1);
         for (const r of poll.results) {
           if (r.trialId !== s.suggestionId || stoppedAt !== undefined) continue;
@@ -172,6 +179,7 @@ export async function runStudyWorker(options: WorkerOptions): Promise<WorkerSumm
           await shipper.ship(s.suggestionId);
         }
       }
+      if (storeFailure) throw storeFailure;
       if (!ended) {
         // a signal, `study stop --abandon`, or the suggestion was lost: the trial is given up
         await backend.stop(s.suggestionId);
@@ -179,6 +187,7 @@ export async function runStudyWorker(options: WorkerOptions): Promise<WorkerSumm
         if (!study.isLost(s.suggestionId)) await study.abandon(s.suggestionId);
         summary.abandoned++;
         log(`trial ${s.suggestionId}: abandoned${signal ? ` (${signal})` : ''}`);
+        current = undefined;
         continue;
       }
       await shipper.ship(s.suggestionId, true);
@@ -188,6 +197,7 @@ export async function runStudyWorker(options: WorkerOptions): Promise<WorkerSumm
       if (stoppedAt !== undefined) metadata.stopped_at = stoppedAt;
       if (last) metadata.results = last.workerIter + 1;
       try {
+        current = undefined;
         await study.tell(s.suggestionId, error ? undefined : last!.result.metrics, { failed: Boolean(error), metadata });
         if (error) summary.failed++;
         else summary.succeeded++;
@@ -203,10 +213,22 @@ export async function runStudyWorker(options: WorkerOptions): Promise<WorkerSumm
         break;
       }
     }
+  } catch (e) {
+    // the store failed (or anything else did): the trial is ended, then given up where the store
+    // still answers, so that another worker need not wait out its lease
+    await backend.close();
+    if (current !== undefined) {
+      await study.abandon(current).then(
+        () => log(`trial ${current}: abandoned (the worker fails)`),
+        () => undefined,
+      );
+    }
+    throw e;
   } finally {
     for (const s of signals) process.off(s, onSignal);
     await backend.close();
-    await study.store.workerExited(study.id, worker.workerId, Date.now()).catch(() => undefined);
+    // recorded where the store still answers; else `study status` shows the worker lost once its lease and last_seen are past
+    await study.workerExited(worker).catch(() => undefined);
     await study.close();
   }
   return summary;
