@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { appendFileSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../util/errors.js';
 import { mkdirp } from '../util/fs.js';
@@ -138,8 +139,13 @@ export class SlurmExecutor implements Executor {
     return [...byIndex.values()].sort((a, b) => a.index - b.index);
   }
 
-  outputOf(submission: Submission, index: number): string {
+  /** Where a task writes its output (Slurm's --output, %a the task id). */
+  outputFile(submission: Submission, index: number): string {
     return join(submission.logDir, `worker-${index}.out`);
+  }
+
+  async output(submission: Submission, index: number): Promise<string> {
+    return readFile(this.outputFile(submission, index), 'utf8').catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? '' : Promise.reject(e)));
   }
 
   async stop(submission: Submission): Promise<void> {

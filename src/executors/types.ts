@@ -59,8 +59,8 @@ export interface Executor {
   submit(spec: WorkerSpec): Promise<Submission>;
   /** Every worker of the submission with its state (finished ones too, while the engine remembers them). */
   list(submission: Submission): Promise<WorkerInfo[]>;
-  /** Files (or a stream's name) holding each worker's output, by index. */
-  outputOf(submission: Submission, index: number): string;
+  /** Worker `index`'s output so far (a file under the log folder, or the engine's log of it). */
+  output(submission: Submission, index: number): Promise<string>;
   /** Ends every worker of the submission that has not ended. */
   stop(submission: Submission): Promise<void>;
 }
