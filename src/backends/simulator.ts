@@ -25,6 +25,13 @@ interface SimEvent {
   index: number;
 }
 
+/** A trial's curve: the blackbox's rows, and the cumulative elapsed time per row that the clock follows. */
+interface SimCurve {
+  values: Float64Array;
+  /** the elapsed-time objective made non-decreasing from 0: an epoch the blackbox times at or below the one before takes no time */
+  elapsed: Float64Array;
+}
+
 const eventLess = (a: SimEvent, b: SimEvent) => a.time < b.time || (a.time === b.time && a.seq < b.seq);
 
 export interface SimulatorOptions {
@@ -54,7 +61,7 @@ export class SimulatorBackend implements TrialBackend {
   private nextNewTrial = 0;
   private events = new MinHeap<SimEvent>(eventLess);
   private trials = new Map<number, SimTrial>();
-  private curves = new Map<number, Float64Array>();
+  private curves = new Map<number, SimCurve>();
   private readonly rng: Rng;
   private readonly elapsedIndex: number;
   private readonly M: number;
@@ -100,22 +107,44 @@ export class SimulatorBackend implements TrialBackend {
    * twice the rows it gave (and at least up to the row after `index`, which scheduling the next
    * event reads): most trials stop early, and the number of calls per curve stays logarithmic.
    */
-  private async curveOf(trialId: number, index: number): Promise<Float64Array> {
+  private async curveOf(trialId: number, index: number): Promise<SimCurve> {
     let curve = this.curves.get(trialId);
-    if (curve && curve.length > index * this.M) return curve;
+    if (curve && curve.values.length > index * this.M) return curve;
     const t = this.trials.get(trialId)!;
+    let values: Float64Array;
     if (this.blackbox.curvePrefix) {
-      const upTo = Math.min(this.blackbox.fidelityValues.length, Math.max(index + 2, (2 * (curve?.length ?? 0)) / this.M));
-      curve = await this.blackbox.curvePrefix(t.config, t.blackboxSeed, upTo);
+      const have = (curve?.values.length ?? 0) / this.M;
+      const upTo = Math.min(this.blackbox.fidelityValues.length, Math.max(index + 2, 2 * have));
+      values = await this.blackbox.curvePrefix(t.config, t.blackboxSeed, upTo);
     } else {
-      curve = await this.blackbox.curve(t.config, t.blackboxSeed);
+      values = await this.blackbox.curve(t.config, t.blackboxSeed);
     }
+    curve = { values, elapsed: this.cumulativeElapsed(trialId, values) };
     this.curves.set(trialId, curve);
     return curve;
   }
 
-  private elapsedAt(curve: Float64Array, index: number): number {
-    return index < 0 ? 0 : curve[index * this.M + this.elapsedIndex];
+  /**
+   * The clock never runs backward: a blackbox's cumulative elapsed time is followed as its running
+   * maximum (from 0), so an epoch timed equal to or below the one before takes zero seconds.
+   */
+  private cumulativeElapsed(trialId: number, values: Float64Array): Float64Array {
+    const rows = values.length / this.M;
+    const out = new Float64Array(rows);
+    let elapsed = 0;
+    for (let i = 0; i < rows; i++) {
+      const v = values[i * this.M + this.elapsedIndex];
+      if (!Number.isFinite(v)) {
+        throw new Error(`simulator: trial ${trialId}'s '${this.blackbox.elapsedTimeAttr}' at ${this.resourceAttr} ${this.blackbox.fidelityValues[i]} is ${v}; elapsed times must be finite numbers`);
+      }
+      elapsed = Math.max(elapsed, v);
+      out[i] = elapsed;
+    }
+    return out;
+  }
+
+  private elapsedAt(curve: SimCurve, index: number): number {
+    return index < 0 ? 0 : curve.elapsed[index];
   }
 
   private async scheduleNext(trialId: number): Promise<void> {
@@ -185,6 +214,7 @@ export class SimulatorBackend implements TrialBackend {
 
   private async nextEvents(deadline: number): Promise<PollResult> {
     const out: PollResult = { results: [], completed: [], failed: [] };
+    const delivered = new Set<number>();
     for (;;) {
       const e = this.events.peek();
       if (!e) return out;
@@ -197,9 +227,12 @@ export class SimulatorBackend implements TrialBackend {
         this.clock = Math.max(this.clock, deadline);
         return out;
       }
-      // deliver every event of the earliest time at once
-      if (out.results.length > 0 && e.time > this.clock) return out;
+      // deliver every event of the earliest time at once, but at most one per trial: a trial's next
+      // result (an epoch that takes no time) waits for the tuner's decision on this one, which may
+      // pause or stop the trial; delivered together, the tuner would drop it and the trial skip it
+      if (out.results.length > 0 && (e.time > this.clock || delivered.has(e.trialId))) return out;
       this.events.pop();
+      delivered.add(e.trialId);
       // a charged clock may be past the event already
       this.clock = this.options.chargeDecisionTime ? Math.max(this.clock, e.time) : e.time;
       out.results.push(await this.deliver(e.trialId, t, e.index));
@@ -213,7 +246,7 @@ export class SimulatorBackend implements TrialBackend {
   private async deliver(trialId: number, t: SimTrial, index: number): Promise<BackendResult> {
     const curve = await this.curveOf(trialId, index);
     const metrics: Record<string, number> = {};
-    for (let m = 0; m < this.M; m++) metrics[this.metricNames[m]] = curve[index * this.M + m];
+    for (let m = 0; m < this.M; m++) metrics[this.metricNames[m]] = curve.values[index * this.M + m];
     const resource = this.blackbox.fidelityValues[index];
     metrics[this.resourceAttr] = resource;
     t.next = index + 1;
