@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { formatTable } from '../src/launchers/reporting.js';
+import { formatTable } from '../src/util/table.js';
 import { GPSearcher } from '../src/schedulers/searchers/gp-searcher.js';
 import { startLocalPostgres } from '../src/study/local-postgres.js';
 import { createStudy, loadStudy } from '../src/study/study.js';

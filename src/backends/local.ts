@@ -7,11 +7,11 @@ import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { StringDecoder } from 'node:string_decoder';
 import type { Config } from '../config-space/index.js';
-import type { TrialResult } from '../schedulers/types.js';
+import type { TrialResult } from '../trial/result.js';
 import { UserError } from '../util/errors.js';
 import { mkdirp } from '../util/fs.js';
 import { ENV_RUN_ID, endGroup, spawnGroup } from './process-group.js';
-import { ENV_CHECKPOINT_DIR, ENV_CONFIG, ENV_TRIAL_ID, REPORT_PREFIX } from './protocol.js';
+import { ENV_CHECKPOINT_DIR, ENV_CONFIG, ENV_TRIAL_ID, REPORT_PREFIX } from '../trial/protocol.js';
 import type { PollResult, TrialBackend } from './types.js';
 
 export { REPORT_PREFIX };

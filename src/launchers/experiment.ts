@@ -19,7 +19,7 @@ import { UserError } from '../util/errors.js';
 import { isDiskFull } from '../util/fs.js';
 import { createRng, hashSeed } from '../util/rng.js';
 import type { BenchmarkDefinition } from './benchmarks/index.js';
-import type { MethodDefinition } from './methods.js';
+import type { MethodDefinition } from '../methods/registry.js';
 
 export interface ExperimentSpec {
   tag: string;

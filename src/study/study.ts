@@ -2,13 +2,13 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Config } from '../config-space/index.js';
 import { type ExperimentDefinition, loadExperimentFile, parseExperiment } from '../experiment/load.js';
-import { experimentFileOptions } from '../launchers/methods.js';
+import { experimentFileOptions } from '../methods/registry.js';
 import { UserError, unknownName } from '../util/errors.js';
 import { createRng } from '../util/rng.js';
-import { StudyCache } from './cache.js';
-import { type OpenStoreOptions, openStore } from './open.js';
+import { StudyCache } from './storage/cache.js';
+import { type OpenStoreOptions, openStore } from './storage/open.js';
 import { type Plan, STUDY_METHODS, bufferLimits, outstandingTarget, type StudyMethod, type StudyPlanContext, createStudySearcher, freshConfigs, planClaim, refillNeed, rungRule, suggestionLimits } from './planner.js';
-import type { FreeClaim, NewObservation, RungRule, StoredDefinition, StudyRecord, StudyStore, WorkerIdentity } from './store.js';
+import type { FreeClaim, NewObservation, RungRule, StoredDefinition, StudyRecord, StudyStore, WorkerIdentity } from './storage/store.js';
 
 export interface StudyOptions extends OpenStoreOptions {
   /** `--storage`: a SQLite file or a postgresql:// URL (default: `<results root>/studies.db`). */

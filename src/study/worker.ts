@@ -2,10 +2,10 @@ import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { LocalBackend, checkCommand } from '../backends/local.js';
 import type { BackendResult, TrialBackend } from '../backends/types.js';
-import { REPORT_COUNT_ATTR } from '../launchers/run.js';
 import { resultsRoot } from '../results/layout.js';
+import { resourceAttrOf } from '../experiment/load.js';
 import { mkdirp } from '../util/fs.js';
-import type { LogLine } from './store.js';
+import type { LogLine } from './storage/store.js';
 import { type Study, StudyError, loadStudy, type StudyOptions } from './study.js';
 
 export interface WorkerOptions extends StudyOptions {
@@ -88,7 +88,7 @@ export async function runStudyWorker(options: WorkerOptions): Promise<WorkerSumm
   const worker = study.worker;
   const dir = options.workDir ?? join(resultsRoot(), '.study-workers', `${study.id}-${study.name}`, worker.workerId);
   mkdirp(dir);
-  const resourceAttr = d.resource?.name ?? REPORT_COUNT_ATTR;
+  const resourceAttr = resourceAttrOf(d);
   const command = options.command ?? d.command;
   checkCommand(command, d.cwd);
   const backend: TrialBackend = new LocalBackend({

@@ -1,6 +1,6 @@
 import { isAbsolute, join, resolve } from 'node:path';
-import { resultsRoot } from '../results/layout.js';
-import { UserError } from '../util/errors.js';
+import { resultsRoot } from '../../results/layout.js';
+import { UserError } from '../../util/errors.js';
 import { StoreVersionError, type StudyStore } from './store.js';
 
 /** The default store: one SQLite file under the results root, for studies on one machine. */

@@ -1,5 +1,5 @@
-import type { Config } from '../config-space/index.js';
-import type { ExperimentFileData } from '../experiment/schema.js';
+import type { Config } from '../../config-space/index.js';
+import type { ExperimentFileData } from '../../experiment/schema.js';
 
 /**
  * The study store (DESIGN.md §7): one small interface that every backend implements (sqlite.ts,

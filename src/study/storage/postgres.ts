@@ -1,5 +1,5 @@
 import type { Pool, PoolClient, QueryResult } from 'pg';
-import type { Config } from '../config-space/index.js';
+import type { Config } from '../../config-space/index.js';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
 import { logFromRow, observationFromRow, reportFromRow, levelsReached, rungDecision, studyFromRow, suggestionFromRow, tellRefusal, workerFromRow } from './rows.js';
 import {

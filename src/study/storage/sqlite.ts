@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
-import type { Config } from '../config-space/index.js';
-import { mkdirp } from '../util/fs.js';
+import type { Config } from '../../config-space/index.js';
+import { mkdirp } from '../../util/fs.js';
 import { logFromRow, observationFromRow, reportFromRow, levelsReached, rungDecision, studyFromRow, suggestionFromRow, tellRefusal, workerFromRow } from './rows.js';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
 import {
