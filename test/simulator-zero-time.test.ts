@@ -5,7 +5,7 @@ import { SimulatorBackend } from '../src/backends/simulator.js';
 import { TabularBlackbox } from '../src/blackbox/tabular.js';
 import { finrange } from '../src/config-space/index.js';
 import { hpoMain } from '../src/launchers/hpo-main.js';
-import { methodDefinitions } from '../src/launchers/methods.js';
+import { methodDefinitions } from '../src/methods/registry.js';
 import { Tuner } from '../src/tuner/tuner.js';
 import { packageRoot } from '../src/util/package-info.js';
 import { createRng } from '../src/util/rng.js';
