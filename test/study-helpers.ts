@@ -2,7 +2,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import type { StudyStore } from '../src/study/store.js';
+import type { StudyStore } from '../src/study/storage/store.js';
 
 /** Shared by the SQLite and PostgreSQL study tests. */
 import { cliPath } from './helpers.js';
