@@ -105,11 +105,19 @@ describe('the simulator delivers every epoch once, whatever its elapsed time (ze
     expect(results(await paused.poll(Infinity))).toEqual([[6, 0, 3, 5], [6, 1, 3, 6]]);
   });
 
-  it('names a non-finite elapsed time', async () => {
-    const blackbox = twoConfigs([3, 1, 2, 2, 1, 3, 5, 1, 4, Number.NaN, 3, 4]);
+  it('names a non-finite elapsed time when the trial would run that epoch, not before', async () => {
+    // config 1's epoch 3 has no time
+    const blackbox = twoConfigs([3, 1, 2, 2, 1, 3, 5, 1, 4, 2, 3, Number.NaN]);
+    const stopped = new SimulatorBackend(blackbox, { seed: 1, blackboxSeed: 0 });
+    await stopped.start(1, { x: 1 });
+    expect(results(await stopped.poll(Infinity))).toEqual([[1, 1, 1, 1]]);
+    await stopped.stop(1);
+    expect((await stopped.poll(Infinity)).results).toEqual([]);
+
     const sim = new SimulatorBackend(blackbox, { seed: 1, blackboxSeed: 0 });
-    await sim.start(0, { x: 0 });
-    await expect(sim.start(1, { x: 1 })).rejects.toThrow("simulator: trial 1's 'elapsed_time' at epoch 2 is NaN; elapsed times must be finite numbers");
+    await sim.start(1, { x: 1 });
+    expect(results(await sim.poll(Infinity))).toEqual([[1, 1, 1, 1]]);
+    await expect(sim.poll(Infinity)).rejects.toThrow("simulator: trial 1's 'elapsed_time' at epoch 3 is NaN; elapsed times must be finite numbers");
   });
 
   for (const method of ['ASHA-PROMOTION', 'MOBSTER-PROMOTION']) {

@@ -30,6 +30,8 @@ interface SimCurve {
   values: Float64Array;
   /** the elapsed-time objective made non-decreasing from 0: an epoch the blackbox times at or below the one before takes no time */
   elapsed: Float64Array;
+  /** the first row whose elapsed time is not a finite number (the rows' length if none): the trial cannot run to it */
+  firstBad: number;
 }
 
 const eventLess = (a: SimEvent, b: SimEvent) => a.time < b.time || (a.time === b.time && a.seq < b.seq);
@@ -119,7 +121,7 @@ export class SimulatorBackend implements TrialBackend {
     } else {
       values = await this.blackbox.curve(t.config, t.blackboxSeed);
     }
-    curve = { values, elapsed: this.cumulativeElapsed(trialId, values) };
+    curve = this.withElapsed(values);
     this.curves.set(trialId, curve);
     return curve;
   }
@@ -128,30 +130,40 @@ export class SimulatorBackend implements TrialBackend {
    * The clock never runs backward: a blackbox's cumulative elapsed time is followed as its running
    * maximum (from 0), so an epoch timed equal to or below the one before takes zero seconds.
    */
-  private cumulativeElapsed(trialId: number, values: Float64Array): Float64Array {
+  private withElapsed(values: Float64Array): SimCurve {
     const rows = values.length / this.M;
-    const out = new Float64Array(rows);
-    let elapsed = 0;
+    const elapsed = new Float64Array(rows);
+    let firstBad = rows;
+    let max = 0;
     for (let i = 0; i < rows; i++) {
       const v = values[i * this.M + this.elapsedIndex];
       if (!Number.isFinite(v)) {
-        throw new Error(`simulator: trial ${trialId}'s '${this.blackbox.elapsedTimeAttr}' at ${this.resourceAttr} ${this.blackbox.fidelityValues[i]} is ${v}; elapsed times must be finite numbers`);
+        firstBad = i;
+        break;
       }
-      elapsed = Math.max(elapsed, v);
-      out[i] = elapsed;
+      max = Math.max(max, v);
+      elapsed[i] = max;
     }
-    return out;
+    return { values, elapsed, firstBad };
   }
 
-  private elapsedAt(curve: SimCurve, index: number): number {
-    return index < 0 ? 0 : curve.elapsed[index];
+  /** The trial's cumulative elapsed time after row `index`; an error naming the first non-finite one at or before it. */
+  private elapsedAt(trialId: number, curve: SimCurve, index: number): number {
+    if (index < 0) return 0;
+    if (index >= curve.firstBad) {
+      const bad = curve.firstBad;
+      throw new Error(
+        `simulator: trial ${trialId}'s '${this.blackbox.elapsedTimeAttr}' at ${this.resourceAttr} ${this.blackbox.fidelityValues[bad]} is ${curve.values[bad * this.M + this.elapsedIndex]}; elapsed times must be finite numbers`,
+      );
+    }
+    return curve.elapsed[index];
   }
 
   private async scheduleNext(trialId: number): Promise<void> {
     const t = this.trials.get(trialId)!;
     if (t.next >= this.blackbox.fidelityValues.length) return;
     const curve = await this.curveOf(trialId, t.next);
-    const time = t.segmentStart + this.elapsedAt(curve, t.next) - this.elapsedAt(curve, t.segmentFrom - 1);
+    const time = t.segmentStart + this.elapsedAt(trialId, curve, t.next) - this.elapsedAt(trialId, curve, t.segmentFrom - 1);
     this.events.push({ time, seq: this.seq++, trialId, generation: t.generation, index: t.next });
   }
 
@@ -252,7 +264,7 @@ export class SimulatorBackend implements TrialBackend {
     t.next = index + 1;
     await this.scheduleNext(trialId);
     const final = t.next >= this.blackbox.fidelityValues.length;
-    return { trialId, result: { resource, metrics }, time: this.clock, workerTime: this.elapsedAt(curve, index), workerIter: index, final };
+    return { trialId, result: { resource, metrics }, time: this.clock, workerTime: this.elapsedAt(trialId, curve, index), workerIter: index, final };
   }
 
   state() {
