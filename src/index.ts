@@ -86,8 +86,8 @@ export { openStore, parseStorage, redactUrl, defaultStorage, type OpenStoreOptio
 export type { StudyStore, StudyRecord, SuggestionRecord, ObservationRecord, ReportRecord, WorkerIdentity, StudyView, SuggestionChanges, SuggestionState, StudyStatus } from './study/storage/store.js';
 export { StudyCache } from './study/storage/cache.js';
 export { planClaim, freshConfigs, refillNeed, STUDY_METHODS, type StudyMethod } from './study/planner.js';
-export { runStudyWorker, type WorkerOptions, type WorkerSummary } from './study/worker.js';
-export { runSharedStudy, type SharedStudyOptions, type SharedStudyReport } from './study/shared-run.js';
+export { runStudyWorker, workerSummaryLine, type WorkerOptions, type WorkerSummary } from './study/worker.js';
+export { runSharedStudy, sharedRunFailure, type SharedStudyOptions, type SharedStudyReport, type WorkerExit } from './study/shared-run.js';
 export { studyStatus, formatStudyStatus, stopStudy, bestOfStudy, type StudyStatusReport, type StudyBest } from './study/status.js';
 export { studyLogs } from './study/logs.js';
 export { exportStudy } from './study/export.js';

@@ -132,6 +132,21 @@ describe('shared study on PostgreSQL', () => {
     });
   });
 
+  it('a finite space tried in full before the budget ends the study exhausted; a budget met first, completed', async () => {
+    // 4 × 2 = 8 configs
+    const parameters = [
+      { name: 'k', type: 'int', bounds: { min: 1, max: 4 } },
+      { name: 'c', type: 'categorical', categorical_values: ['a', 'b'] },
+    ];
+    for (const [budget, status, observations] of [[20, 'exhausted', 8], [5, 'completed', 5]] as const) {
+      const study = await createStudy(experiment({ parameters, budget: { max_trials: budget }, parallel_bandwidth: 2 }), { storage: server.url });
+      const summary = await study.optimize(async (config) => Number(config.k), { workers: 2 });
+      expect(summary.observations).toBe(observations);
+      expect((await study.refresh()).status).toBe(status);
+      await study.close();
+    }
+  });
+
   it('kill -9 of two workers mid-trial: their suggestions are recovered after the lease and the budget is met exactly', async () => {
     writeFileSync(join(root, 'trial.sh'), `sleep 1\nawk -v x="$2" 'BEGIN { printf "[tunelab] {\\"loss\\": %.6f}\\n", (x - 0.3) ^ 2 }'\n`);
     const created = cli(['study', 'create', '-f', experiment({ budget: { max_trials: 16 }, parallel_bandwidth: 4 }), '--storage', server.url]);

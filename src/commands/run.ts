@@ -8,10 +8,14 @@ async function runShared(argv: RunArgs): Promise<void> {
   for (const flag of ['resume', 'experiment_tag', 'results_root'] as const) {
     if (argv[flag]) throw new UserError(`--${flag} does not apply with --storage: a shared study lives in its store (continue it by running the same file again; export it with tunelab study export)`);
   }
-  const [{ loadExperimentFile }, { experimentFileOptions }, { runSharedStudy }] = await Promise.all([import('../experiment/load.js'), import('../methods/registry.js'), import('../study/shared-run.js')]);
+  const [{ loadExperimentFile }, { experimentFileOptions }, { runSharedStudy, sharedRunFailure }] = await Promise.all([import('../experiment/load.js'), import('../methods/registry.js'), import('../study/shared-run.js')]);
   const definition = await loadExperimentFile(argv.file, experimentFileOptions());
   const report = await runSharedStudy(definition, { storage: argv.storage, nWorkers: argv.n_workers, storageTimeout: argv.storage_timeout });
-  if (report.exitCodes.some((c) => c !== 0)) process.exitCode = 1;
+  const failure = sharedRunFailure(report);
+  if (failure) {
+    console.error(`tunelab: ${failure}`);
+    process.exitCode = 1;
+  }
 }
 
 interface RunArgs {

@@ -79,7 +79,7 @@ export async function exportStudy(study: Study, options: { root?: string } = {})
     scheduler: { method: study.method, initial_random: initialRandom(d), ...d.source.study, rung_levels: study.rule?.levels },
     experiment_file: d.file,
     experiment: d.source,
-    study: { id: study.id, storage: store.url, observations: observations.length, failed: observations.filter((o) => o.failed).length },
+    study: { id: study.id, storage: store.url, status: record.status, observations: observations.length, failed: observations.filter((o) => o.failed).length },
     failed_trials: observations.filter((o) => o.failed).map((o) => ({ trial_id: o.suggestionId, error: o.metadata.error ?? 'failed', config: byId.get(o.suggestionId)?.config })),
     tunelab_version: tunelabVersion,
     git_commit: gitCommit(),

@@ -198,7 +198,7 @@ export function planClaim(ctx: StudyPlanContext, view: StudyView): Plan {
   let open = view.open.length - abandon.length;
   if (view.done >= budget || outOfTime(ctx, view)) {
     // the ready ones will never be needed
-    return none('budget', { complete: true, abandon: [...abandon, ...view.ready.map((s) => s.id)] });
+    return none('budget', { end: 'completed', abandon: [...abandon, ...view.ready.map((s) => s.id)] });
   }
   if (ctx.settings.recover === 'reassign' && expired.length > 0) {
     return { changes: { claim: expired[0].id }, result: 'claimed', refillDue: false };
@@ -213,7 +213,7 @@ export function planClaim(ctx: StudyPlanContext, view: StudyView): Plan {
   }
   // one config in the transaction; a model-based searcher's buffer is refilled after it, off the lock
   const configs = ctx.searcher.propose(1, pendingOf(ctx, view));
-  if (configs.length === 0) return open > 0 ? none('wait', { abandon }) : none('exhausted', { abandon, complete: true });
+  if (configs.length === 0) return open > 0 ? none('wait', { abandon }) : none('exhausted', { abandon, end: 'exhausted' });
   return { changes: { abandon, create: { configs, claimFirst: true } }, result: 'claimed', refillDue: modelBased && outstandingTarget(ctx, view.done) > open + 1 };
 }
 

@@ -128,9 +128,12 @@ export async function studyStatus(study: Study): Promise<StudyStatusReport> {
 
 const configText = (c: Config) => Object.entries(c).map(([k, v]) => `${k}=${v}`).join(', ');
 
+/** What an `exhausted` study's status means. */
+export const EXHAUSTED = 'every config of the space was tried before the budget was met';
+
 export function formatStudyStatus(r: StudyStatusReport): string {
   const lines = [
-    `Study ${r.id} '${r.name}' (${r.method}, ${r.mode === 'min' ? 'minimize' : 'maximize'} ${r.metric}) in ${r.storage}: ${r.status}${r.stopMode ? ` (${r.stopMode})` : ''}`,
+    `Study ${r.id} '${r.name}' (${r.method}, ${r.mode === 'min' ? 'minimize' : 'maximize'} ${r.metric}) in ${r.storage}: ${r.status}${r.stopMode ? ` (${r.stopMode})` : ''}${r.status === 'exhausted' ? ` (${EXHAUSTED})` : ''}`,
     `${r.observations} / ${r.budget ?? '∞'} observations, ${r.failed} failed; ${r.suggestions.open} open, ${r.suggestions.ready} ready, ${r.suggestions.abandoned} abandoned; parallel bandwidth ${r.parallelBandwidth}`,
   ];
   if (r.workers.length > 0) {

@@ -6,6 +6,7 @@ import { resultsRoot } from '../results/layout.js';
 import { resourceAttrOf } from '../experiment/load.js';
 import { mkdirp } from '../util/fs.js';
 import type { LogLine } from './storage/store.js';
+import { EXHAUSTED } from './status.js';
 import { type Study, StudyError, loadStudy, type StudyOptions } from './study.js';
 
 export interface WorkerOptions extends StudyOptions {
@@ -24,9 +25,13 @@ export interface WorkerSummary {
   failed: number;
   /** Trials given up: stopped with --abandon, or lost to another worker after the lease expired. */
   abandoned: number;
-  /** Why the worker ended. */
-  reason: 'budget' | 'stopped' | 'signal' | 'failures';
+  /** Why the worker ended: the study's budget met, its finite space exhausted, the study stopped, a signal, too many failures. */
+  reason: 'budget' | 'exhausted' | 'stopped' | 'signal' | 'failures';
 }
+
+/** The worker's last line: what it did, and why it ended. */
+export const workerSummaryLine = (s: WorkerSummary) =>
+  `worker ${s.workerId}: ${s.succeeded} succeeded, ${s.failed} failed, ${s.abandoned} abandoned; ended: ${s.reason}${s.reason === 'exhausted' ? ` (${EXHAUSTED})` : ''}`;
 
 /** Ships the trials' output into the store, line by line, so that `study logs` works from any machine. */
 class LogShipper {
@@ -144,7 +149,8 @@ export async function runStudyWorker(options: WorkerOptions): Promise<WorkerSumm
       }
       const s = await study.ask();
       if (!s) {
-        summary.reason = (await study.refresh()).status === 'stopped' ? 'stopped' : 'budget';
+        const { status } = await study.refresh();
+        summary.reason = status === 'stopped' || status === 'exhausted' ? status : 'budget';
         break;
       }
       current = s.suggestionId;

@@ -303,7 +303,7 @@ export class PostgresStore implements StudyStore {
         );
       }
       if (configs.length > 0) statements.push(`INSERT INTO suggestions (study_id, config, state, created_at) VALUES ${configs.map((config) => `(${id}, ${lit(c, JSON.stringify(config))}, 'ready', ${lit(c, now)})`).join(', ')}`);
-      if (changes.complete) statements.push(`UPDATE studies SET status = 'completed' WHERE id = ${id} AND status = 'running'`);
+      if (changes.end) statements.push(`UPDATE studies SET status = ${lit(c, changes.end)} WHERE id = ${id} AND status = 'running'`);
       statements.push('COMMIT');
       const written = results(await c.query(statements.join(';\n')));
       // a suggestion told between the read and the claim is not claimed (the caller asks again)

@@ -215,7 +215,7 @@ export class SqliteStore implements StudyStore {
         const id = Number(this.q("INSERT INTO suggestions (study_id, config, state, created_at) VALUES (?, ?, 'ready', ?)").run(studyId, JSON.stringify(config), now).lastInsertRowid);
         if (i === 0 && changes.create!.claimFirst) claimed = claim(id);
       });
-      if (changes.complete) this.q("UPDATE studies SET status = 'completed' WHERE id = ? AND status = 'running'").run(studyId);
+      if (changes.end) this.q("UPDATE studies SET status = ? WHERE id = ? AND status = 'running'").run(changes.end, studyId);
       return { claimed, view };
     });
   }

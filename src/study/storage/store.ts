@@ -12,8 +12,8 @@ import type { ExperimentFileData } from '../../experiment/schema.js';
 export type SuggestionState = 'ready' | 'open' | 'completed' | 'failed' | 'abandoned';
 export const SUGGESTION_STATES: readonly SuggestionState[] = ['ready', 'open', 'completed', 'failed', 'abandoned'];
 
-/** `stopped`: by `study stop`; `completed`: the budget is met. */
-export type StudyStatus = 'running' | 'stopped' | 'completed';
+/** `stopped`: by `study stop`; `completed`: the budget is met; `exhausted`: every config of a finite space was tried before it was. */
+export type StudyStatus = 'running' | 'stopped' | 'completed' | 'exhausted';
 /** How running trials end after `study stop`: they finish and report, or are abandoned at once. */
 export type StopMode = 'finish' | 'abandon';
 
@@ -135,8 +135,8 @@ export interface SuggestionChanges {
   claim?: number;
   /** New suggestions; with claimFirst the first goes to the asking worker, the others wait as ready. */
   create?: { configs: Config[]; claimFirst: boolean };
-  /** The budget is met: the study is completed. */
-  complete?: boolean;
+  /** The study ends: its budget met (`completed`), or every config of its finite space tried (`exhausted`). */
+  end?: 'completed' | 'exhausted';
 }
 
 export interface SuggestionOutcome {
