@@ -2,6 +2,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { UserError } from '../util/errors.js';
 import { signalExitCode } from '../util/signals.js';
 import { numeric } from './flags.js';
+import { studyLaunch } from './study-launch.js';
 
 /**
  * `tunelab study create | worker | status | logs | stop | open | list | export | best` (DESIGN.md §7).
@@ -61,7 +62,8 @@ const worker: CommandModule<object, StudyArgs & { '--'?: string[]; _: (string | 
     const summary = await runStudyWorker({ study: a.study, storage: a.storage, storageTimeout: a.storage_timeout, command, onRetry, log: (line) => console.log(line) });
     console.log(workerSummaryLine(summary));
     if (summary.reason === 'failures') process.exitCode = 1;
-    if (summary.reason === 'signal') process.exitCode = signalExitCode('SIGTERM');
+    // USR1 is a cluster's notice (time limit, preemption): the worker gave its trial back and ends cleanly
+    if (summary.reason === 'signal' && summary.signal !== 'SIGUSR1') process.exitCode = signalExitCode(summary.signal ?? 'SIGTERM');
   },
 };
 
@@ -70,11 +72,11 @@ const status: CommandModule<object, StudyArgs & { json: boolean }> = {
   describe: 'observations done / budget, failed, open; per worker and host: running, succeeded, failed; the best so far',
   builder: (y) => studyPositional(y).option('json', { type: 'boolean', default: false, describe: 'print one JSON object (StudyStatusReport)' }) as never,
   handler: async (a) => {
-    const { studyStatus, formatStudyStatus } = await import('../study/status.js');
+    const [{ studyStatus, formatStudyStatus }, { clusterWorkers, formatClusterWorkers }] = await Promise.all([import('../study/status.js'), import('../executors/launch.js')]);
     const study = await open(a);
     try {
-      const report = await studyStatus(study);
-      console.log(a.json ? JSON.stringify(report, null, 2) : formatStudyStatus(report));
+      const [report, cluster] = await Promise.all([studyStatus(study), clusterWorkers(study)]);
+      console.log(a.json ? JSON.stringify(cluster.length ? { ...report, cluster } : report, null, 2) : [formatStudyStatus(report), ...(cluster.length ? [formatClusterWorkers(cluster)] : [])].join('\n\n'));
     } finally {
       await study.close();
     }
@@ -105,11 +107,14 @@ const stop: CommandModule<object, StudyArgs & { abandon: boolean }> = {
   describe: 'stop the study: workers finish their current trial (or abandon it with --abandon) and exit',
   builder: (y) => studyPositional(y).option('abandon', { type: 'boolean', default: false, describe: 'end running trials at once; their suggestions are abandoned' }) as never,
   handler: async (a) => {
-    const { stopStudy } = await import('../study/status.js');
+    const [{ stopStudy }, { stopClusterWorkers }] = await Promise.all([import('../study/status.js'), import('../executors/launch.js')]);
     const study = await open(a);
     try {
       await stopStudy(study, a.abandon);
       console.log(`study ${study.id} '${study.name}': stopped; workers ${a.abandon ? 'abandon their trials' : 'finish their current trial'} and exit`);
+      // then the cluster: with --abandon every worker now, else those not yet started
+      const submissions = await stopClusterWorkers(study, a.abandon);
+      if (submissions > 0) console.log(`study ${study.id}: ${a.abandon ? 'ended the workers' : 'withdrew the workers not yet started'} of ${submissions} executor submission(s)`);
     } finally {
       await study.close();
     }
@@ -193,7 +198,7 @@ const best: CommandModule<object, StudyArgs & { json: boolean }> = {
   },
 };
 
-const subcommands = [create, worker, status, logs, stop, openCommand, list, exportCommand, best];
+const subcommands = [create, worker, studyLaunch, status, logs, stop, openCommand, list, exportCommand, best];
 
 export const studyCommand: CommandModule = {
   command: 'study',

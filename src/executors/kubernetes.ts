@@ -150,7 +150,7 @@ export class KubernetesExecutor implements Executor {
     const name = jobName(spec.studyId);
     await this.call(`create Secret ${namespace}/${name}`, () => core.createNamespacedSecret({ namespace, body: secretManifest(spec, namespace) }));
     await this.call(`create Job ${namespace}/${name}`, () => batch.createNamespacedJob({ namespace, body: jobManifest(spec, this.options) }));
-    return { executor: this.name, id: name, workers: spec.workers, logDir: spec.logDir, submittedAt: new Date().toISOString() };
+    return { executor: this.name, id: name, workers: spec.workers, logDir: spec.logDir, submittedAt: new Date().toISOString(), settings: { namespace } };
   }
 
   private async pods(submission: Submission): Promise<V1Pod[]> {

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { appendFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../util/errors.js';
@@ -27,9 +27,6 @@ export interface SlurmOptions {
 
 /** The built CLI of this install. */
 const CLI = join(packageRoot, 'dist', 'src', 'cli.js');
-
-/** The file every submission of a study is recorded in, one JSON line each, in the study's executor folder. */
-export const SUBMISSIONS_FILE = 'submissions.jsonl';
 
 /** Slurm's job states (squeue/scontrol/sacct spell them alike) as a worker's state. */
 export function workerState(slurmState: string): WorkerState {
@@ -107,9 +104,7 @@ export class SlurmExecutor implements Executor {
     const out = await this.run('sbatch', args, { ...process.env, ...spec.secretEnv });
     const id = out.trim().split(';')[0];
     if (!/^\d+$/.test(id)) throw new UserError(`sbatch --parsable printed '${out.trim()}', not a job id`, 1);
-    const submission: Submission = { executor: this.name, id, workers: spec.workers, logDir: spec.logDir, submittedAt: new Date().toISOString() };
-    appendFileSync(join(spec.logDir, SUBMISSIONS_FILE), `${JSON.stringify(submission)}\n`);
-    return submission;
+    return { executor: this.name, id, workers: spec.workers, logDir: spec.logDir, submittedAt: new Date().toISOString() };
   }
 
   async list(submission: Submission): Promise<WorkerInfo[]> {
@@ -150,5 +145,9 @@ export class SlurmExecutor implements Executor {
 
   async stop(submission: Submission): Promise<void> {
     await this.run('scancel', [submission.id]);
+  }
+
+  async cancelPending(submission: Submission): Promise<void> {
+    await this.run('scancel', ['--state=PENDING', submission.id]);
   }
 }

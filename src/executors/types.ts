@@ -52,6 +52,8 @@ export interface Submission {
   workers: number;
   logDir: string;
   submittedAt: string;
+  /** What the executor needs to find the submission again (e.g. a Kubernetes namespace). */
+  settings?: Record<string, string>;
 }
 
 export interface Executor {
@@ -63,4 +65,6 @@ export interface Executor {
   output(submission: Submission, index: number): Promise<string>;
   /** Ends every worker of the submission that has not ended. */
   stop(submission: Submission): Promise<void>;
+  /** Withdraws the workers that have not started (the running ones finish their trials and end by themselves). */
+  cancelPending?(submission: Submission): Promise<void>;
 }

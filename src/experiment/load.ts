@@ -32,6 +32,8 @@ export interface ExperimentDefinition {
   budget: { maxTrials?: number; maxWallclockTime?: number; maxResults?: number };
   parallelBandwidth: number;
   trialTimeout?: number;
+  /** What one trial needs on a cluster (the file's `resources`; memory in MB). */
+  resources?: { cpus?: number; gpus?: number; memory?: number };
   maxFailures: number;
   randomSeed?: number;
   /** The `study:` block with its defaults (initialRandom undefined: the method's default). */
@@ -266,6 +268,7 @@ export function parseExperiment(data: unknown, options: ExperimentFileOptions, o
     budget: { maxTrials: d.budget.max_trials, maxWallclockTime: d.budget.max_wallclock_time, maxResults: d.budget.max_results },
     parallelBandwidth: d.parallel_bandwidth,
     trialTimeout: d.trial_timeout,
+    resources: d.resources,
     maxFailures: d.max_failures,
     randomSeed: d.random_seed,
     study: studySettings(d.study),

@@ -69,6 +69,8 @@ export const experimentSchema = z
     parallel_bandwidth: positiveInt.default(1),
     /** seconds without a report after which a trial is killed and failed */
     trial_timeout: z.number().positive().optional(),
+    /** What one trial needs, for executors that place workers on a cluster (Slurm, Kubernetes); memory in MB. */
+    resources: z.object({ cpus: positiveInt.optional(), gpus: z.number().int().min(0).optional(), memory: positiveInt.optional() }).strict().optional(),
     max_failures: z.number().int().min(0).default(3),
     random_seed: z.number().int().min(0).max(2 ** 32 - 1).optional(),
     /** Settings of a shared study (`tunelab study create -f`); ignored by `tunelab run` without --storage. */

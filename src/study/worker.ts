@@ -27,6 +27,8 @@ export interface WorkerSummary {
   abandoned: number;
   /** Why the worker ended: the study's budget met, its finite space exhausted, the study stopped, a signal, too many failures. */
   reason: 'budget' | 'exhausted' | 'stopped' | 'signal' | 'failures';
+  /** The signal that ended the worker, with reason 'signal'. */
+  signal?: NodeJS.Signals;
 }
 
 /** The worker's last line: what it did, and why it ended. */
@@ -84,7 +86,8 @@ class LogShipper {
  * `tunelab study worker`: asks the study for suggestions and runs the command on each with the
  * trial protocol (DESIGN.md §8) through the local backend, reporting every result (ASHA may stop
  * the trial) and the final one as the observation, until the budget is met or the study stopped.
- * The lease is renewed while the trial runs; SIGINT/SIGTERM abandon the current trial and end the worker.
+ * The lease is renewed while the trial runs; SIGINT/SIGTERM/SIGUSR1 give the current trial back
+ * (abandoned: not counted towards the budget nor as a failure) and end the worker.
  */
 export async function runStudyWorker(options: WorkerOptions): Promise<WorkerSummary> {
   const log = options.log ?? ((line: string) => console.log(line));
@@ -119,7 +122,8 @@ export async function runStudyWorker(options: WorkerOptions): Promise<WorkerSumm
     signal = s;
     interrupt();
   };
-  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
+  // SIGUSR1: Slurm's warning before a task's time limit or preemption (sbatch --signal=B:USR1@120)
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGUSR1'];
   for (const s of signals) process.on(s, onSignal);
   study.onStop((mode) => {
     if (mode === 'abandon') {
@@ -145,6 +149,7 @@ export async function runStudyWorker(options: WorkerOptions): Promise<WorkerSumm
     for (;;) {
       if (signal) {
         summary.reason = 'signal';
+        summary.signal = signal;
         break;
       }
       const s = await study.ask();

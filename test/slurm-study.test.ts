@@ -1,0 +1,141 @@
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clusterWorkers, launchWorkers, stopClusterWorkers, submissionsOf } from '../src/executors/launch.js';
+import { type LocalPostgres, startLocalPostgres } from '../src/study/storage/local-postgres.js';
+import { openStore } from '../src/study/storage/open.js';
+import { stopStudy } from '../src/study/status.js';
+import { createStudy } from '../src/study/study.js';
+import { cliPath, tempDir } from './helpers.js';
+import { type SlurmCluster, slurmMissing, startSlurmCluster } from './slurm-helpers.js';
+
+/** A study of a quick script: `seconds` per trial, the loss of a closed-form function. */
+function experimentFile(dir: string, budget: number, seconds: number): string {
+  writeFileSync(
+    join(dir, 'trial.mjs'),
+    `const c = JSON.parse(process.env.TUNELAB_CONFIG);
+setTimeout(() => console.log('[tunelab] ' + JSON.stringify({ loss: (c.x - 0.3) ** 2 })), ${seconds * 1000});
+`,
+  );
+  const file = join(dir, 'experiment.json');
+  writeFileSync(
+    file,
+    JSON.stringify({
+      name: 'slurm-quad',
+      parameters: [{ name: 'x', type: 'double', bounds: { min: 0, max: 1 } }],
+      metrics: [{ name: 'loss', objective: 'minimize', strategy: 'optimize' }],
+      command: [process.execPath, 'trial.mjs'],
+      method: 'RS',
+      budget: { max_trials: budget },
+      parallel_bandwidth: 8,
+      resources: { cpus: 1, memory: 200 },
+      study: { lease_seconds: 20 },
+    }),
+  );
+  return file;
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, seconds = 150): Promise<T> {
+  const end = Date.now() + seconds * 1000;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+describe.skipIf(slurmMissing.length > 0)('a study on a real one-host Slurm cluster', () => {
+  let cluster: SlurmCluster;
+  let pg: LocalPostgres;
+  let root: string;
+  const saved = { conf: process.env.SLURM_CONF, root: process.env.TUNELAB_ROOT };
+  beforeAll(async () => {
+    [cluster, pg] = await Promise.all([startSlurmCluster(8), startLocalPostgres()]);
+    root = tempDir('tunelab-slurm-study-');
+    process.env.SLURM_CONF = cluster.env.SLURM_CONF;
+    // the workers' own folders go under this root too (the tasks inherit the environment)
+    process.env.TUNELAB_ROOT = root;
+  });
+  afterAll(async () => {
+    for (const [k, v] of [['SLURM_CONF', saved.conf], ['TUNELAB_ROOT', saved.root]] as const) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+    cluster?.stop();
+    await pg?.stop();
+  });
+
+  it('refuses a SQLite study for a multi-node executor, saying why', async () => {
+    const study = await createStudy(experimentFile(tempDir(), 10, 0), { storage: join(root, 'studies.db') });
+    try {
+      await expect(launchWorkers(study, { executor: 'slurm', workers: 2, storage: join(root, 'studies.db'), root })).rejects.toThrow(/cannot share the SQLite file .*postgresql:\/\//);
+      expect(submissionsOf(study, root)).toEqual([]);
+    } finally {
+      await study.close();
+    }
+  });
+
+  it('8 array tasks meet a budget of 60 exactly; tasks cancelled or sent USR1 mid-trial give their trials back, none failed; stop empties squeue', async () => {
+    const dir = tempDir();
+    const study = await createStudy(experimentFile(dir, 60, 1.5), { storage: pg.url });
+    try {
+      // the password of the store travels in the environment: the command line names no store
+      const submission = await launchWorkers(study, { executor: 'slurm', workers: 8, parallelism: 8, storage: pg.url, root, orphanTimeout: 30, resources: study.definition.resources });
+      const running = await until('8 running tasks', async () => {
+        const [{ workers }] = await clusterWorkers(study, root);
+        return workers.filter((w) => w.state === 'running').length === 8 ? workers : undefined;
+      });
+      expect(running.map((w) => w.id)).toEqual([0, 1, 2, 3, 4, 5, 6, 7].map((i) => `${submission.id}_${i}`));
+      const store = await openStore(pg.url);
+      try {
+        // wait until every task holds a trial, then cancel two and warn one as Slurm does before a time limit
+        await until('8 open suggestions', async () => ((await store.listSuggestions(study.id, ['open'])).length >= 8 ? true : undefined));
+        spawnSync('scancel', [`${submission.id}_1`, `${submission.id}_2`], { env: cluster.env });
+        spawnSync('scancel', ['--signal=USR1', '--batch', `${submission.id}_3`], { env: cluster.env });
+        await until('the study done', async () => ((await store.findStudy(String(study.id)))?.status === 'completed' ? true : undefined), 240);
+        const suggestions = await store.listSuggestions(study.id);
+        const observations = await store.listObservations(study.id);
+        expect(observations.length).toBe(60);
+        expect(observations.filter((o) => o.failed)).toEqual([]);
+        // the three interrupted trials were given back: abandoned, never completed twice nor failed
+        expect(suggestions.filter((s) => s.state === 'abandoned').length).toBeGreaterThanOrEqual(3);
+        expect(suggestions.filter((s) => s.state === 'failed')).toEqual([]);
+      } finally {
+        await store.close();
+      }
+      const ended = await until('every task ended', async () => {
+        const [{ workers }] = await clusterWorkers(study, root);
+        return workers.every((w) => w.state !== 'running' && w.state !== 'pending') ? workers : undefined;
+      });
+      expect(ended.filter((w) => w.state === 'cancelled').map((w) => w.index).sort()).toEqual([1, 2]);
+      // USR1: the worker gave its trial back and ended cleanly (exit 0)
+      expect(ended.find((w) => w.index === 3)?.state).toBe('succeeded');
+      expect(ended.filter((w) => w.state === 'failed')).toEqual([]);
+      // the status command shows the cluster side
+      const status = spawnSync(process.execPath, [cliPath, 'study', 'status', String(study.id), '--storage', pg.url], { env: { ...process.env, TUNELAB_ROOT: root }, encoding: 'utf8' });
+      expect(status.stdout).toMatch(/workers on executors: .*cancelled/);
+      expect(status.stdout).toContain(`${submission.id}_3`);
+    } finally {
+      await study.close();
+    }
+  });
+
+  it('study stop withdraws the tasks not yet started, and --abandon ends the running ones: squeue is empty', async () => {
+    const dir = tempDir();
+    const study = await createStudy(experimentFile(dir, 500, 30), { storage: pg.url });
+    try {
+      const submission = await launchWorkers(study, { executor: 'slurm', workers: 6, parallelism: 2, storage: pg.url, root });
+      await until('2 running, 4 pending', async () => {
+        const [{ workers }] = await clusterWorkers(study, root);
+        return workers.filter((w) => w.state === 'running').length === 2 && workers.filter((w) => w.state === 'pending').length === 4 ? true : undefined;
+      });
+      await stopStudy(study, true);
+      await stopClusterWorkers(study, true, root);
+      await until('squeue empty', async () => (spawnSync('squeue', ['-h', '-j', submission.id], { env: cluster.env, encoding: 'utf8' }).stdout.trim() === '' ? true : undefined), 60);
+    } finally {
+      await study.close();
+    }
+  });
+});
