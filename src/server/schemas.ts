@@ -99,7 +99,7 @@ const METRIC_EVALUATION_IN = {
   type: 'object',
   additionalProperties: false,
   required: ['name', 'value'],
-  properties: { object: { const: 'metric_evaluation' }, name: NAME, value: NUMBER, value_stddev: { type: ['number', 'null'], minimum: 0 } },
+  properties: { object: { const: 'metric_evaluation' }, name: { type: 'string', minLength: 1, maxLength: 200 }, value: NUMBER, value_stddev: { type: ['number', 'null'], minimum: 0 } },
 };
 
 export const observationCreateBody = {

@@ -42,20 +42,20 @@ interface ObservationBody {
   metadata?: Record<string, unknown>;
 }
 
-/** The metrics of an observation or a report, checked against the experiment's: 400 naming the field otherwise. */
+/**
+ * The metrics of an observation or a report: any names (a script reports what it likes; the store
+ * keeps them all), each once, finite, the optimized one among them; 400 naming the field otherwise.
+ */
 export function metricValues(served: ServedStudy, values: readonly Metric[], field: string): { metrics: Record<string, number>; stddevs: Record<string, number> } {
-  const d = served.study.definition;
-  const known = d.source.metrics.map((m) => m.name);
+  const { metric } = served.study.definition;
   const metrics: Record<string, number> = {};
   const stddevs: Record<string, number> = {};
   values.forEach((v, i) => {
-    if (!known.includes(v.name)) throw new HttpError(400, `${field}[${i}].name: '${v.name}' is not a metric of experiment ${served.study.id}; its metrics: ${known.join(', ')}`, { field: `${field}[${i}].name` });
     if (v.name in metrics) throw new HttpError(400, `${field}[${i}].name: metric '${v.name}' given twice`, { field: `${field}[${i}].name` });
-    if (!Number.isFinite(v.value)) throw new HttpError(400, `${field}[${i}].value: expected a finite number`, { field: `${field}[${i}].value` });
     metrics[v.name] = v.value;
     if (v.value_stddev != null) stddevs[v.name] = v.value_stddev;
   });
-  if (!(d.metric in metrics)) throw new HttpError(400, `${field}: lacks the optimized metric '${d.metric}' (give {"name": "${d.metric}", "value": ...}, or failed: true)`, { field });
+  if (!(metric in metrics)) throw new HttpError(400, `${field}: lacks the optimized metric '${metric}' (give {"name": "${metric}", "value": ...}, or failed: true)`, { field });
   return { metrics, stddevs };
 }
 

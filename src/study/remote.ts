@@ -87,7 +87,9 @@ export class ApiClient {
     if (!res.ok) {
       const error = (json as ApiError | undefined)?.error ?? { message: `HTTP ${res.status}`, status: res.status };
       if (res.status === 401) throw new UserError(`${this.base} refused the API token (401: ${error.message}); set $TUNELAB_TOKEN or --token_file to a token of the server's --token_file`);
-      throw new ApiRequestError(res.status, error);
+      // 409 is an answer the callers act on (no suggestion now, an observation refused); any other is the end
+      if (res.status === 409) throw new ApiRequestError(res.status, error);
+      throw new UserError(`${this.base}: ${method} ${path}: HTTP ${res.status}: ${error.message}`, res.status === 404 ? 2 : 1);
     }
     return json as T;
   }
@@ -251,13 +253,7 @@ export async function connectStudy(url: string, options: OpenStudyOptions = {}):
   delete process.env.TUNELAB_TOKEN;
   const api = new ApiClient(base, token, { storageTimeout: options.storageTimeout, onRetry: options.onRetry });
   const path = `/v1/experiments/${id}`;
-  let experiment: ApiExperiment;
-  try {
-    experiment = await api.request<ApiExperiment>('GET', path);
-  } catch (e) {
-    if (e instanceof ApiRequestError) throw new UserError(`${base}${path}: ${e.message}`);
-    throw e;
-  }
+  const experiment = await api.request<ApiExperiment>('GET', path);
   const definition = rebuildDefinition(experiment.tunelab.definition);
   // the creating machine's folder, when this machine has it; else the worker's own
   if (!existsSync(definition.cwd)) definition.cwd = process.cwd();
