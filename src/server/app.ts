@@ -35,12 +35,15 @@ const PUBLIC = new Set(['/openapi.json']);
  */
 export async function buildApp(options: AppOptions): Promise<{ app: FastifyInstance; studies: StudyRegistry }> {
   const { default: Fastify } = await import('fastify');
+  const requestTimeout = options.requestTimeout ?? 30_000;
   const app = Fastify({
     logger: false,
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
-    requestTimeout: options.requestTimeout ?? 30_000,
+    requestTimeout,
     connectionTimeout: options.connectionTimeout ?? 60_000,
     keepAliveTimeout: options.keepAliveTimeout ?? 30_000,
+    // Node enforces only the request timeout it was created with, checked every 30 s by default: both given here
+    http: { requestTimeout, connectionsCheckingInterval: Math.min(30_000, requestTimeout) },
     forceCloseConnections: true,
     return503OnClosing: true,
     ajv: { customOptions: { allErrors: true, verbose: true, removeAdditional: false, coerceTypes: false, useDefaults: true, allowUnionTypes: true } },

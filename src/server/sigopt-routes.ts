@@ -162,6 +162,9 @@ export function sigoptRoutes(app: FastifyInstance, studies: StudyRegistry): void
       await served.refresh();
       const o = served.observationOf(sid);
       if (!o) throw new HttpError(409, `the observation of suggestion ${sid} was recorded but is not yet readable; fetch the observations`, { reason: 'refused' });
+      // the same worker telling again: a retried request is answered with its observation; other values are a conflict
+      const same = o.failed === b.failed && Object.keys(metrics).length === Object.keys(o.values).length && Object.entries(metrics).every(([k, v]) => o.values[k] === v);
+      if (!same) throw new HttpError(409, `suggestion ${sid} has an observation already (observation ${o.id}); a suggestion is observed once`, { reason: 'refused' });
       return served.observation(o);
     },
   );
