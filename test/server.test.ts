@@ -314,7 +314,8 @@ describe.skipIf(!hasPython)('tunelab server: Python clients and HTTP workers (SQ
     const r = spawnSync(PYTHON, [join(import.meta.dirname, '..', 'examples', 'server-python', 'controller_worker.py'), '--server', server.url, '--workers', '3', '--budget', '24'], { encoding: 'utf8', env: studyEnv(root), timeout: 120_000 });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/experiment 1: 24 observations; best Accuracy/);
-    const obs = await store.listObservations(1);
+    const exampleStore = await openStore(join(root, 'example.db'));
+    const obs = await exampleStore.listObservations(1).finally(() => exampleStore.close());
     expect(obs).toHaveLength(24);
     expect(new Set(obs.map((o) => o.metadata.hostname))).toEqual(new Set([(await import('node:os')).hostname()]));
     // three workers, each a process of its own
