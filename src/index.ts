@@ -86,5 +86,10 @@ export type { StudyStore, StudyRecord, SuggestionRecord, ObservationRecord, Repo
 export { StudyCache } from './study/cache.js';
 export { planClaim, freshConfigs, refillNeed, STUDY_METHODS, type StudyMethod } from './study/planner.js';
 export { runStudyWorker, type WorkerOptions, type WorkerSummary } from './study/worker.js';
+export { openStudy, isServerUrl, type StudyHandle, type OpenStudyOptions } from './study/handle.js';
+export { RemoteStudy, connectStudy, parseStudyUrl } from './study/remote.js';
+export type { ApiExperiment, ApiSuggestion, ApiObservation, ApiPagination, ApiError, ApiHeartbeat } from './study/wire.js';
+export { startServer, type ServeOptions, type RunningServer } from './server/serve.js';
+export { buildApp, type AppOptions } from './server/app.js';
 export { runSharedStudy, type SharedStudyOptions, type SharedStudyReport } from './study/run.js';
 export { studyStatus, formatStudyStatus, studyLogs, stopStudy, exportStudy, bestOfStudy, type StudyStatusReport, type StudyBest } from './study/operate.js';

@@ -101,13 +101,14 @@ export function trialScript(dir: string, log: string): string {
  * The issue's fleet on one study: 8 Python clients (in-process objective, 2 threads each) and 8
  * `tunelab study worker` processes over HTTP, a budget of `budget`; two clients are killed with
  * kill -9 mid-trial (their suggestions recovered after the lease), and the server is killed with
- * kill -9 and restarted mid-study. Exactly the budget is observed, no suggestion held twice at
+ * kill -9 and restarted mid-study (an outage shorter than the lease: longer, and every holder loses
+ * its suggestion to the first worker that asks). Exactly the budget is observed, no suggestion held twice at
  * once, every worker ends on the budget.
  */
 export async function fleetScenario(root: string, children: ChildProcess[], storage: string, budget: number): Promise<void> {
   const log = join(root, 'held.log');
   const first = await startServerProcess(root, children, storage);
-  const created = await call(first.url, 'POST', '/v1/experiments', experimentBody('fleet', { observation_budget: budget, parallel_bandwidth: 40, command: ['/bin/sh', trialScript(root, log)], study: { lease_seconds: 2 } }));
+  const created = await call(first.url, 'POST', '/v1/experiments', experimentBody('fleet', { observation_budget: budget, parallel_bandwidth: 40, command: ['/bin/sh', trialScript(root, log)], study: { lease_seconds: 8 } }));
   expect(created.status).toBe(200);
   const studyUrl = `${first.url}/v1/experiments/${created.body.id}`;
   const client = pythonClientScript(root);

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import type { ExperimentDefinition } from '../experiment/load.js';
 import { UserError } from '../util/errors.js';
 import type { OpenStudyOptions, StudyHandle } from './handle.js';
-import { withRetry } from './open.js';
+import { isTransient, withRetry } from './open.js';
 import type { LogLine, StudyStatus, WorkerIdentity } from './store.js';
 import { type AskResult, StudyError, type TellOptions, newWorkerIdentity, rebuildDefinition } from './study.js';
 import { type ApiError, type ApiExperiment, type ApiHeartbeat, type ApiSuggestion, WORKER_HEADERS } from './wire.js';
@@ -77,7 +77,9 @@ export class ApiClient {
     } catch (e) {
       const err = e as Error & { cause?: { code?: string; message?: string } };
       if (err.name === 'TimeoutError') throw new TransientError(`no answer within ${REQUEST_TIMEOUT} s`, 'ETIMEDOUT');
-      throw new TransientError(err.cause?.message ?? err.message, err.cause?.code ?? 'ECONNRESET');
+      // any failure to connect or to read the answer (undici's socket errors among them) is worth a retry
+      const code = err.cause?.code;
+      throw new TransientError(`${code && !isTransient({ code }) ? `${code}: ` : ''}${err.cause?.message ?? err.message}`, code && isTransient({ code }) ? code : 'ECONNRESET');
     }
     const text = await res.text().catch((e: Error) => {
       throw new TransientError(`the answer was cut off: ${e.message}`, 'ECONNRESET');
