@@ -13,10 +13,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalBackend } from '../src/backends/local.js';
-import { REPORT_PREFIX } from '../src/backends/protocol.js';
+import { REPORT_PREFIX } from '../src/trial/protocol.js';
 import { uniform } from '../src/config-space/index.js';
-import { randomSearch } from '../src/launchers/methods.js';
-import { formatTable } from '../src/launchers/reporting.js';
+import { randomSearch } from '../src/methods/registry.js';
+import { formatTable } from '../src/util/table.js';
 import { Tuner } from '../src/tuner/tuner.js';
 import { createRng } from '../src/util/rng.js';
 

@@ -11,10 +11,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { formatTable } from '../src/launchers/reporting.js';
-import { type LocalPostgres, freePort, startLocalPostgres } from '../src/study/local-postgres.js';
+import { formatTable } from '../src/util/table.js';
+import { type LocalPostgres, freePort, startLocalPostgres } from '../src/study/storage/local-postgres.js';
 import { parseExperiment } from '../src/experiment/load.js';
-import { experimentFileOptions } from '../src/launchers/methods.js';
+import { experimentFileOptions } from '../src/methods/registry.js';
 import { createStudy } from '../src/study/study.js';
 
 const cli = join(fileURLToPath(import.meta.url), '..', '..', 'src', 'cli.js');

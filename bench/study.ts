@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { syncStudy } from '../src/cloud/sync.js';
 import { hpoMain } from '../src/launchers/hpo-main.js';
-import { formatTable } from '../src/launchers/reporting.js';
+import { formatTable } from '../src/util/table.js';
 import { experimentFolderName } from '../src/results/layout.js';
 import { s3Client } from '../src/results/s3.js';
 

@@ -16,16 +16,16 @@ export { SimulatorBackend, type SimulatorOptions } from './backends/simulator.js
 export { LocalBackend, type LocalBackendOptions } from './backends/local.js';
 export { SageMakerBackend, type SageMakerBackendOptions } from './backends/sagemaker.js';
 export { runReportingTrial } from './cloud/trial-report.js';
-export { REPORT_PREFIX } from './backends/protocol.js';
+export { REPORT_PREFIX } from './trial/protocol.js';
 export { report, trialConfig, checkpointDir, trialId } from './trial/report.js';
 
 export type { Blackbox } from './blackbox/types.js';
 export { TabularBlackbox, tabulate, type TableData } from './blackbox/tabular.js';
 export { readTable, writeTable } from './blackbox/format.js';
-export { nearestNeighbourSurrogate, type Surrogate } from './blackbox/surrogate.js';
+export { nearestNeighbourSurrogate, type Surrogate } from './blackbox/surrogates/surrogate.js';
 export { syntheticBlackbox, syntheticBlackboxNames, fcnetConfigSpace } from './blackbox/synthetic.js';
 export { loadBlackbox } from './blackbox/repository.js';
-export { knnSurrogate, randomForestSurrogate, type ForestOptions } from './blackbox/surrogates-fitted.js';
+export { knnSurrogate, randomForestSurrogate, type ForestOptions } from './blackbox/surrogates/fitted.js';
 export { buildBlackbox, gridConfigs, sampleDistinctConfigs, type BuildOptions, type BuildResult } from './blackbox/build/builder.js';
 export { resolveTrainingFunction, type TrainingFunction } from './blackbox/build/training-function.js';
 export { fcnetTrainingFunction, fcnetBuildSpace, fcnetTrainerNames } from './blackbox/build/fcnet-trainer.js';
@@ -54,13 +54,13 @@ export {
   type MethodDefinition,
   type MethodArguments,
   type MethodOptions,
-} from './launchers/methods.js';
+} from './methods/registry.js';
 export { hpoMain, seedRange, type HpoMainOptions, type HpoMainContext, type HpoMainReport } from './launchers/hpo-main.js';
 export { parseHpoMainFlags, experimentFlags, hpoMainOptions, numberFlag, usageFailure, type ExperimentArgv } from './commands/flags.js';
 export { launchRemote, planJobs, type RemoteJob, type LaunchRemoteOptions, type JobOutcome, type LaunchReport } from './launchers/launch-remote.js';
 export { createSageMakerJob, waitForSageMakerJob, trainingJobName, type SageMakerJobOptions } from './launchers/sagemaker-jobs.js';
 export { runExperiment, runSeed, type ExperimentSpec, type ExperimentOutcome } from './launchers/experiment.js';
-export { formatTable } from './launchers/reporting.js';
+export { formatTable } from './util/table.js';
 export { runExperimentFile, type RunOptions, type RunOnSageMaker, type RunContext, type RunReport } from './launchers/run.js';
 export { loadExperimentFile, parseExperiment, type ExperimentDefinition, type ExperimentFileOptions } from './experiment/load.js';
 export { experimentSchema, type ExperimentFileInput, type ExperimentFileData } from './experiment/schema.js';
@@ -79,11 +79,12 @@ export { bestTrial, type BestTrial } from './operate/best.js';
 export { resolveExperiment, chooseFolder, liveness, type ResolvedExperiment, type Liveness, type OwnerInfo, type RunStatus } from './operate/folder.js';
 export { LogTailer, printLogs, followLogs, type LogOptions, type FollowOptions } from './operate/logs.js';
 export { stopExperiment, type StopOptions, type StopOutcome } from './operate/stop.js';
-export { uploadExperiment, downloadStudy, s3Client, s3JobName, type S3Location } from './results/s3.js';
+export { uploadExperiment, s3Client, s3JobName, type S3Location } from './results/s3.js';
+export { downloadStudy } from './cloud/sync.js';
 export { createStudy, loadStudy, Study, StudyError, newWorkerIdentity, type StudyOptions, type CreateStudyOptions, type AskResult, type TellOptions, type TrialContext, type Objective, type OptimizeOptions, type OptimizeSummary } from './study/study.js';
-export { openStore, parseStorage, redactUrl, defaultStorage, type OpenStoreOptions } from './study/open.js';
-export type { StudyStore, StudyRecord, SuggestionRecord, ObservationRecord, ReportRecord, WorkerIdentity, StudyView, SuggestionChanges, SuggestionState, StudyStatus } from './study/store.js';
-export { StudyCache } from './study/cache.js';
+export { openStore, parseStorage, redactUrl, defaultStorage, type OpenStoreOptions } from './study/storage/open.js';
+export type { StudyStore, StudyRecord, SuggestionRecord, ObservationRecord, ReportRecord, WorkerIdentity, StudyView, SuggestionChanges, SuggestionState, StudyStatus } from './study/storage/store.js';
+export { StudyCache } from './study/storage/cache.js';
 export { planClaim, freshConfigs, refillNeed, STUDY_METHODS, type StudyMethod } from './study/planner.js';
 export { runStudyWorker, type WorkerOptions, type WorkerSummary } from './study/worker.js';
 export { openStudy, isServerUrl, type StudyHandle, type OpenStudyOptions } from './study/handle.js';
@@ -91,5 +92,7 @@ export { RemoteStudy, connectStudy, parseStudyUrl } from './study/remote.js';
 export type { ApiExperiment, ApiSuggestion, ApiObservation, ApiPagination, ApiError, ApiHeartbeat } from './study/wire.js';
 export { startServer, type ServeOptions, type RunningServer } from './server/serve.js';
 export { buildApp, type AppOptions } from './server/app.js';
-export { runSharedStudy, type SharedStudyOptions, type SharedStudyReport } from './study/run.js';
-export { studyStatus, formatStudyStatus, studyLogs, stopStudy, exportStudy, bestOfStudy, type StudyStatusReport, type StudyBest } from './study/operate.js';
+export { runSharedStudy, type SharedStudyOptions, type SharedStudyReport } from './study/shared-run.js';
+export { studyStatus, formatStudyStatus, stopStudy, bestOfStudy, type StudyStatusReport, type StudyBest } from './study/status.js';
+export { studyLogs } from './study/logs.js';
+export { exportStudy } from './study/export.js';

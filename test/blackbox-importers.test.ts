@@ -10,7 +10,7 @@ import { loadBlackbox } from '../src/blackbox/repository.js';
 import { configKey } from '../src/config-space/index.js';
 import { benchmarkDefinitions } from '../src/launchers/benchmarks/index.js';
 import { runExperiment } from '../src/launchers/experiment.js';
-import { methodDefinitions } from '../src/launchers/methods.js';
+import { methodDefinitions } from '../src/methods/registry.js';
 import { readRows, tempDir } from './helpers.js';
 
 const quiet = () => {};

@@ -10,7 +10,7 @@ import { loadBlackbox, shippedTablesDir } from '../src/blackbox/repository.js';
 import { TabularBlackbox } from '../src/blackbox/tabular.js';
 import { benchmarkDefinitions, defaultBenchmarks } from '../src/launchers/benchmarks/index.js';
 import { runExperiment } from '../src/launchers/experiment.js';
-import { methodDefinitions } from '../src/launchers/methods.js';
+import { methodDefinitions } from '../src/methods/registry.js';
 import { tempDir } from './helpers.js';
 
 const SHIPPED = ['cars', 'penguins', 'weather'];

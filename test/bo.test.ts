@@ -5,7 +5,7 @@ import type { Blackbox } from '../src/blackbox/types.js';
 import { uniform, type Config } from '../src/config-space/index.js';
 import { getBenchmark } from '../src/launchers/benchmarks/index.js';
 import { runExperiment } from '../src/launchers/experiment.js';
-import { bayesOpt, getMethod, randomSearch } from '../src/launchers/methods.js';
+import { bayesOpt, getMethod, randomSearch } from '../src/methods/registry.js';
 import { expectedImprovement, normalCdf } from '../src/schedulers/gp/acquisition.js';
 import { GPSearcher, capObservations, capObservationsByLevel } from '../src/schedulers/searchers/gp-searcher.js';
 import { Tuner } from '../src/tuner/tuner.js';

@@ -2,7 +2,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { hpoMain } from '../src/launchers/hpo-main.js';
-import { methodDefinitions } from '../src/launchers/methods.js';
+import { methodDefinitions } from '../src/methods/registry.js';
 import { readMetadata, writeMetadata } from '../src/results/metadata.js';
 import { s3Client, uploadExperiment } from '../src/results/s3.js';
 import { listKeys, runCliAsync, s3rverForTests, testS3Client } from './cloud-helpers.js';

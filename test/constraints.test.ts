@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type Config, uniform } from '../src/config-space/index.js';
-import { type MethodArguments, bayesOpt, hyperbandRandom, mobster } from '../src/launchers/methods.js';
+import { type MethodArguments, bayesOpt, hyperbandRandom, mobster } from '../src/methods/registry.js';
 import { type Constraint, isFeasible } from '../src/schedulers/constraints.js';
 import { probabilityBelow } from '../src/schedulers/gp/acquisition.js';
 import { GPSearcher } from '../src/schedulers/searchers/gp-searcher.js';

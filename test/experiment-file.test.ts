@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isDomain } from '../src/config-space/index.js';
 import { loadExperimentFile, parseExperiment } from '../src/experiment/load.js';
-import { methodDefinitions } from '../src/launchers/methods.js';
+import { methodDefinitions } from '../src/methods/registry.js';
 import { cliPath, tempDir } from './helpers.js';
 
 const options = {

@@ -12,7 +12,7 @@ import { readTable } from '../src/blackbox/format.js';
 import { shippedTablesDir } from '../src/blackbox/repository.js';
 import { TabularBlackbox } from '../src/blackbox/tabular.js';
 import { type Config, configKey } from '../src/config-space/index.js';
-import { REPORT_PREFIX } from '../src/backends/protocol.js';
+import { REPORT_PREFIX } from '../src/trial/protocol.js';
 import { benchmarkDefinitions } from '../src/launchers/benchmarks/index.js';
 import { readMetadata } from '../src/results/metadata.js';
 import { cliPath, readRows, tempDir } from './helpers.js';

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { hpoMain, type HpoMainOptions } from '../src/launchers/hpo-main.js';
 import { runExperiment } from '../src/launchers/experiment.js';
 import { getBenchmark } from '../src/launchers/benchmarks/index.js';
-import { getMethod } from '../src/launchers/methods.js';
+import { getMethod } from '../src/methods/registry.js';
 import { createExperimentFolder, parseExperimentFolderName } from '../src/results/layout.js';
 import { readMetadata } from '../src/results/metadata.js';
 import { UserError } from '../src/util/errors.js';

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { type LocalJobRecord, readLocalJobs } from '../src/cloud/local-jobs.js';
 import { hpoMain } from '../src/launchers/hpo-main.js';
 import { launchRemote, planJobs } from '../src/launchers/launch-remote.js';
-import { methodDefinitions } from '../src/launchers/methods.js';
+import { methodDefinitions } from '../src/methods/registry.js';
 import { readMetadata } from '../src/results/metadata.js';
 import { cliPath, tempDir } from './helpers.js';
 import { processesUnder, startProcess, until } from './study-helpers.js';

@@ -257,6 +257,7 @@ function runFolder(parent: string, status = 'failed', extra: Record<string, unkn
     ...[4, 5, 6, 7, 8, 9, 10].map((id) => ({ trial_id: id, error: `no report within trial_timeout=60s (trial ${id}); stderr: CUDA out of memory` })),
   ];
   writeJson(join(dir, 'metadata.json'), {
+    tunelab_version: '0.1.0',
     tag: 'own',
     method: 'RS',
     benchmark: 'own-model',
@@ -513,7 +514,7 @@ describe('bad input', () => {
     for (const cmd of ['status', 'logs', 'stop', 'best']) {
       const r = cli([cmd, 'no-such-tag', '--results_root', root]);
       expect(r.code).toBe(2);
-      expect(r.stderr).toContain(`no experiment 'no-such-tag': not a folder with metadata.json, nor a tag under the results root ${root}; tags there: `);
+      expect(r.stderr).toContain(`no experiment 'no-such-tag': not a tunelab experiment folder (with tunelab's metadata.json), nor a tag under the results root ${root}; tags there: `);
       expect(r.stderr).not.toMatch(/\n\s+at /);
     }
     const missing = cli(['status', 'x', '--results_root', join(root, 'nowhere')]);

@@ -6,7 +6,7 @@ import { downloadDataSet } from '../src/blackbox/download.js';
 import { configSpaceToJSON } from '../src/config-space/index.js';
 import { benchmarkDefinitions } from '../src/launchers/benchmarks/index.js';
 import { runExperiment } from '../src/launchers/experiment.js';
-import { getMethod } from '../src/launchers/methods.js';
+import { getMethod } from '../src/methods/registry.js';
 import { UserError } from '../src/util/errors.js';
 import { packageRoot } from '../src/util/package-info.js';
 import { readRows, tempDir } from './helpers.js';

@@ -5,7 +5,7 @@ import { gunzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { getBenchmark } from '../src/launchers/benchmarks/index.js';
 import { runExperiment } from '../src/launchers/experiment.js';
-import { getMethod } from '../src/launchers/methods.js';
+import { getMethod } from '../src/methods/registry.js';
 import { loadResults } from '../src/plotting/load.js';
 import { readMetadata } from '../src/results/metadata.js';
 import { gzipMembers } from '../src/results/members.js';

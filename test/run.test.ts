@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadResults } from '../src/plotting/load.js';
 import { bestSoFarAt } from '../src/plotting/aggregate.js';
-import { formatValue } from '../src/launchers/reporting.js';
+import { formatValue } from '../src/util/table.js';
 import { readMetadata } from '../src/results/metadata.js';
 import { isFeasible } from '../src/schedulers/constraints.js';
 import { cliPath, readRows, tempDir } from './helpers.js';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import S3rver from 's3rver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hpoMain } from '../src/launchers/hpo-main.js';
-import { methodDefinitions } from '../src/launchers/methods.js';
+import { methodDefinitions } from '../src/methods/registry.js';
 import { loadResults } from '../src/plotting/load.js';
 import { plotStudy } from '../src/plotting/study.js';
 import { readMetadata } from '../src/results/metadata.js';

@@ -2,8 +2,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { freePort } from '../src/study/local-postgres.js';
-import { openStore } from '../src/study/open.js';
+import { freePort } from '../src/study/storage/local-postgres.js';
+import { openStore } from '../src/study/storage/open.js';
 import { cliPath } from './helpers.js';
 import { type Started, overlaps, startProcess, studyEnv, until } from './study-helpers.js';
 

@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type LocalPostgres, startLocalPostgres } from '../src/study/local-postgres.js';
+import { type LocalPostgres, startLocalPostgres } from '../src/study/storage/local-postgres.js';
 import { tempDir } from './helpers.js';
 import { fleetScenario, hasPython, PYTHON } from './server-helpers.js';
 import { processesUnder } from './study-helpers.js';

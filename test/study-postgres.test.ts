@@ -5,10 +5,10 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { apiWorkerScript, checkAddReady, openGate, processesUnder, runCli, startProcess, until } from './study-helpers.js';
 import { HyperbandScheduler } from '../src/schedulers/hyperband.js';
 import type { Searcher } from '../src/schedulers/types.js';
-import { type LocalPostgres, freePort, startLocalPostgres } from '../src/study/local-postgres.js';
-import { openStore } from '../src/study/open.js';
-import { POSTGRES_SCHEMA_VERSION } from '../src/study/postgres.js';
-import type { StudyStore } from '../src/study/store.js';
+import { type LocalPostgres, freePort, startLocalPostgres } from '../src/study/storage/local-postgres.js';
+import { openStore } from '../src/study/storage/open.js';
+import { POSTGRES_SCHEMA_VERSION } from '../src/study/storage/postgres.js';
+import type { StudyStore } from '../src/study/storage/store.js';
 import { createStudy } from '../src/study/study.js';
 import { createRng } from '../src/util/rng.js';
 import { cliPath, tempDir } from './helpers.js';

@@ -6,11 +6,11 @@ import { apiWorkerScript, checkAddReady, openGate, overlaps, processesUnder, run
 import { loadResults } from '../src/plotting/load.js';
 import { HyperbandScheduler } from '../src/schedulers/hyperband.js';
 import type { Searcher } from '../src/schedulers/types.js';
-import { openStore } from '../src/study/open.js';
-import { SQLITE_SCHEMA_VERSION } from '../src/study/sqlite.js';
-import type { ReportRecord, StudyStore } from '../src/study/store.js';
+import { openStore } from '../src/study/storage/open.js';
+import { SQLITE_SCHEMA_VERSION } from '../src/study/storage/sqlite.js';
+import type { ReportRecord, StudyStore } from '../src/study/storage/store.js';
 import { loadExperimentFile } from '../src/experiment/load.js';
-import { runSharedStudy } from '../src/study/run.js';
+import { runSharedStudy } from '../src/study/shared-run.js';
 import { createStudy, loadStudy } from '../src/study/study.js';
 import { createRng } from '../src/util/rng.js';
 import { cliPath, readRows, tempDir } from './helpers.js';

@@ -6,7 +6,7 @@ import { TabularBlackbox, tabulate } from '../src/blackbox/tabular.js';
 import { configKey, sampleConfig } from '../src/config-space/index.js';
 import type { BenchmarkDefinition } from '../src/launchers/benchmarks/index.js';
 import { hpoMain } from '../src/launchers/hpo-main.js';
-import { methodDefinitions } from '../src/launchers/methods.js';
+import { methodDefinitions } from '../src/methods/registry.js';
 import { createRng } from '../src/util/rng.js';
 import { readRows, tempDir, tinyBlackbox } from './helpers.js';
 

@@ -7,11 +7,11 @@ import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { StringDecoder } from 'node:string_decoder';
 import type { Config } from '../config-space/index.js';
-import type { TrialResult } from '../schedulers/types.js';
+import type { TrialResult } from '../trial/result.js';
 import { UserError } from '../util/errors.js';
 import { mkdirp } from '../util/fs.js';
 import { ENV_RUN_ID, endGroup, spawnGroup } from './process-group.js';
-import { ENV_CHECKPOINT_DIR, ENV_CONFIG, ENV_TRIAL_ID, REPORT_PREFIX } from './protocol.js';
+import { ENV_CHECKPOINT_DIR, ENV_CONFIG, ENV_TRIAL_ID, REPORT_PREFIX } from '../trial/protocol.js';
 import type { PollResult, TrialBackend } from './types.js';
 
 export { REPORT_PREFIX };
@@ -353,7 +353,7 @@ export class LocalBackend implements TrialBackend {
     mkdirp(checkpointDir);
     let child: ChildProcess;
     try {
-      child = spawnGroup(argv, { cwd: options.cwd, env, graceSeconds: this.killGrace });
+      child = spawnGroup(argv, { cwd: options.cwd, env, graceSeconds: this.killGrace, marks: [ENV_RUN_ID, ENV_TRIAL_ID] });
     } catch (e) {
       return this.fail(trialId, `cannot run ${argv[0]}: ${(e as Error).message}`);
     }
@@ -395,7 +395,7 @@ export class LocalBackend implements TrialBackend {
       stderrTail: '',
       exited: false,
       end: () =>
-        (ending ??= (child.pid === undefined ? Promise.resolve() : endGroup(child.pid, this.killGrace, exit)).then(() => {
+        (ending ??= (child.pid === undefined ? Promise.resolve() : endGroup(child.pid, this.killGrace, exit, { [ENV_RUN_ID]: this.runId, [ENV_TRIAL_ID]: String(trialId) })).then(() => {
           // only now: closing fd 3 earlier would make the watcher end the group by itself
           child.stdio[3]?.destroy();
         })),

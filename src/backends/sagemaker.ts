@@ -1,13 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SageMakerClient } from '@aws-sdk/client-sagemaker';
-import { describeAwsError } from '../cloud/aws.js';
+import { describeAwsError } from '../aws/client.js';
 import type { Config } from '../config-space/index.js';
 import { getObjectBytes, s3Client } from '../results/s3.js';
-import type { TrialResult } from '../schedulers/types.js';
-import { nameStem, retryThrottled, sageMakerClient } from '../launchers/sagemaker-jobs.js';
+import type { TrialResult } from '../trial/result.js';
+import { nameStem, retryThrottled, sageMakerClient } from '../aws/sagemaker.js';
 import { UserError } from '../util/errors.js';
-import { ENV_CHECKPOINT_DIR, ENV_CONFIG, ENV_TRIAL_ID, REPORT_PREFIX } from './protocol.js';
+import { ENV_CHECKPOINT_DIR, ENV_CONFIG, ENV_TRIAL_ID, REPORT_PREFIX } from '../trial/protocol.js';
 import type { BackendResult, PollResult, TrialBackend } from './types.js';
 
 export interface SageMakerBackendOptions {

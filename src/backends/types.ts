@@ -1,5 +1,5 @@
 import type { Config } from '../config-space/index.js';
-import type { TrialResult } from '../schedulers/types.js';
+import type { TrialResult } from '../trial/result.js';
 
 /** A result as a backend delivers it, stamped with its clock. */
 export interface BackendResult {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { UserError } from '../util/errors.js';
 import { packageRoot } from '../util/package-info.js';
 import { readTable } from './format.js';
-import type { SurrogateName } from './surrogate.js';
+import type { SurrogateName } from './surrogates/surrogate.js';
 import { syntheticBlackbox, syntheticBlackboxNames } from './synthetic.js';
 import { TabularBlackbox } from './tabular.js';
 import type { Blackbox } from './types.js';

@@ -1,6 +1,6 @@
 import { type Config, type ConfigSpace, configKey } from '../config-space/index.js';
 import type { Blackbox } from './types.js';
-import { type Surrogate, type SurrogateName, type SurrogateTable, surrogateFactories } from './surrogate.js';
+import { type Surrogate, type SurrogateName, type SurrogateTable, surrogateFactories } from './surrogates/surrogate.js';
 
 /** The data of a tabulated blackbox: objectives[N configs × S seeds × F fidelities × M objectives]. */
 export interface TableData {

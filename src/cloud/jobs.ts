@@ -1,8 +1,8 @@
 import type { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import pLimit from 'p-limit';
-import { TAG, nameStem, sageMakerClient, seedsTag } from '../launchers/sagemaker-jobs.js';
+import { TAG, nameStem, sageMakerClient, seedsTag } from '../aws/sagemaker.js';
 import { UserError } from '../util/errors.js';
-import { describeAwsError } from './aws.js';
+import { describeAwsError } from '../aws/client.js';
 import { type JobState, readLocalJobs } from './local-jobs.js';
 
 /** One job of a study as `tunelab jobs` lists it, from either job runner. */

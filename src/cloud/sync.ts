@@ -3,11 +3,12 @@ import { existsSync, readFileSync, readdirSync, renameSync, statSync, utimesSync
 import { dirname, join, relative } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import pLimit from 'p-limit';
-import { methodDefinitions } from '../launchers/methods.js';
+import { methodDefinitions } from '../methods/registry.js';
 import { parseExperimentFolderName } from '../results/layout.js';
 import { LOCK_FILE } from '../results/lock.js';
-import { readMetadata } from '../results/metadata.js';
+import { METADATA_FILE, readMetadata } from '../results/metadata.js';
 import { type S3Location, type S3Object, filesUnder, getObjectBytes, listObjects, putObject, s3JobName } from '../results/s3.js';
+import { RESULTS_FILE } from '../results/writer.js';
 import { mkdirp } from '../util/fs.js';
 
 export interface SyncOptions {
@@ -131,4 +132,14 @@ export async function syncStudy(options: SyncOptions): Promise<SyncReport> {
   }
   await Promise.all(tasks);
   return report;
+}
+
+/**
+ * Downloads what plotting needs (metadata.json and results.csv.gz of every experiment under the tags)
+ * into `<cacheDir>/<tag>/<folder>/` with `tunelab sync` (files already there and unchanged are
+ * skipped). Returns the S3 URI of every local folder, so that warnings can name S3 keys.
+ */
+export async function downloadStudy(client: S3Client, location: S3Location, tags: string[], cacheDir: string): Promise<Map<string, string>> {
+  const plotted: string[] = [METADATA_FILE, RESULTS_FILE];
+  return (await syncStudy({ client, location, tags, root: cacheDir, only: (f) => plotted.includes(f) })).origin;
 }

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { REPORT_PREFIX } from '../backends/protocol.js';
+import { REPORT_PREFIX } from '../trial/protocol.js';
 import { putObject, s3Client } from '../results/s3.js';
 import { UserError } from '../util/errors.js';
 import { signalExitCode } from '../util/signals.js';

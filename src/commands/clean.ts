@@ -38,7 +38,7 @@ export const cleanCommand: CommandModule<object, CleanArgs> = {
       import('../cloud/clean.js'),
       import('../results/layout.js'),
       import('../results/s3.js'),
-      import('../launchers/reporting.js'),
+      import('../util/table.js'),
     ]);
     const filter = { tag: a.experiment_tag, methods: a.method, seeds: a.seeds, status: a.status as 'failed' | undefined };
     const client = a.s3_bucket ? s3Client() : undefined;

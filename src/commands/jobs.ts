@@ -20,7 +20,7 @@ export const jobsCommand: CommandModule<object, JobsArgs> = {
     const [{ localStudyJobs, sageMakerStudyJobs, stopStudyJobs }, { resultsRoot }, { formatTable }] = await Promise.all([
       import('../cloud/jobs.js'),
       import('../results/layout.js'),
-      import('../launchers/reporting.js'),
+      import('../util/table.js'),
     ]);
     const backend = a.backend as 'local' | 'sagemaker';
     const jobs = backend === 'sagemaker' ? await sageMakerStudyJobs(a.experiment_tag) : localStudyJobs(resultsRoot(a.results_root), a.experiment_tag);

@@ -5,7 +5,7 @@ export const methodsCommand: CommandModule = {
   command: 'methods',
   describe: 'list the registered methods',
   handler: async () => {
-    const [{ methodDefinitions }, { formatTable }] = await Promise.all([import('../launchers/methods.js'), import('../launchers/reporting.js')]);
+    const [{ methodDefinitions }, { formatTable }] = await Promise.all([import('../methods/registry.js'), import('../util/table.js')]);
     console.log(
       formatTable(
         ['method', 'cost', 'description'],
@@ -68,7 +68,7 @@ export const benchmarksCommand: CommandModule<object, { info?: string }> = {
   describe: 'list the registered benchmarks (which run without a download, which run by default)',
   builder: (y) => y.option('info', { type: 'string', requiresArg: true, describe: 'show the definition, data, source, licence and citation of one benchmark' }),
   handler: async (a) => {
-    const [{ benchmarkDefinitions, getBenchmark }, { formatTable }] = await Promise.all([import('../launchers/benchmarks/index.js'), import('../launchers/reporting.js')]);
+    const [{ benchmarkDefinitions, getBenchmark }, { formatTable }] = await Promise.all([import('../launchers/benchmarks/index.js'), import('../util/table.js')]);
     if (a.info !== undefined) {
       console.log(formatBenchmarkInfo(getBenchmark(a.info)));
       return;

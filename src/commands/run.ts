@@ -8,7 +8,7 @@ async function runShared(argv: RunArgs): Promise<void> {
   for (const flag of ['resume', 'experiment_tag', 'results_root'] as const) {
     if (argv[flag]) throw new UserError(`--${flag} does not apply with --storage: a shared study lives in its store (continue it by running the same file again; export it with tunelab study export)`);
   }
-  const [{ loadExperimentFile }, { experimentFileOptions }, { runSharedStudy }] = await Promise.all([import('../experiment/load.js'), import('../launchers/methods.js'), import('../study/run.js')]);
+  const [{ loadExperimentFile }, { experimentFileOptions }, { runSharedStudy }] = await Promise.all([import('../experiment/load.js'), import('../methods/registry.js'), import('../study/shared-run.js')]);
   const definition = await loadExperimentFile(argv.file, experimentFileOptions());
   const report = await runSharedStudy(definition, { storage: argv.storage, nWorkers: argv.n_workers, storageTimeout: argv.storage_timeout });
   if (report.exitCodes.some((c) => c !== 0)) process.exitCode = 1;
@@ -75,7 +75,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
     if (report.alreadyCompleted || !report.metadata) return;
     const { metadata, summary, folder } = report;
     if (summary?.best) {
-      const { formatValue } = await import('../launchers/reporting.js');
+      const { formatValue } = await import('../util/table.js');
       const config = Object.entries(summary.best.config).map(([k, v]) => `${k}=${typeof v === 'number' ? formatValue(v) : v}`).join(', ');
       console.log(`best ${metadata.metric} ${formatValue(summary.best.value)} (trial ${summary.best.trialId}: ${config})`);
     } else if (summary) console.log(`no feasible result (${summary.numTrials} trials, ${summary.numFailures} failed)`);

@@ -93,7 +93,7 @@ const status: CommandModule<object, StudyArgs & { json: boolean }> = {
   describe: 'observations done / budget, failed, open; per worker and host: running, succeeded, failed; the best so far',
   builder: (y) => studyPositional(y).option('json', { type: 'boolean', default: false, describe: 'print one JSON object (StudyStatusReport)' }) as never,
   handler: async (a) => {
-    const { studyStatus, formatStudyStatus } = await import('../study/operate.js');
+    const { studyStatus, formatStudyStatus } = await import('../study/status.js');
     const study = await open(a);
     try {
       const report = await studyStatus(study);
@@ -109,7 +109,7 @@ const logs: CommandModule<object, StudyArgs & { follow: boolean }> = {
   describe: "every trial's output, each line prefixed by worker and trial",
   builder: (y) => studyPositional(y).option('follow', { type: 'boolean', default: false, describe: 'keep printing new lines until the study ends (Ctrl-C to leave)' }) as never,
   handler: async (a) => {
-    const { studyLogs } = await import('../study/operate.js');
+    const { studyLogs } = await import('../study/logs.js');
     const study = await open(a);
     const abort = new AbortController();
     const leave = () => abort.abort();
@@ -128,7 +128,7 @@ const stop: CommandModule<object, StudyArgs & { abandon: boolean }> = {
   describe: 'stop the study: workers finish their current trial (or abandon it with --abandon) and exit',
   builder: (y) => studyPositional(y).option('abandon', { type: 'boolean', default: false, describe: 'end running trials at once; their suggestions are abandoned' }) as never,
   handler: async (a) => {
-    const { stopStudy } = await import('../study/operate.js');
+    const { stopStudy } = await import('../study/status.js');
     const study = await open(a);
     try {
       await stopStudy(study, a.abandon);
@@ -150,17 +150,17 @@ const openCommand: CommandModule<object, StudyArgs & { delete?: number[] }> = {
       describe: 'suggestion ids to abandon (they do not count towards the budget)',
     }) as never,
   handler: async (a) => {
-    const { formatSuggestions } = await import('../study/operate.js');
+    const { formatSuggestions } = await import('../study/status.js');
     const study = await open(a);
     try {
       if (a.delete?.length) {
-        const done = await study.store.abandon(study.id, a.delete, Date.now());
+        const done = await study.store.abandon(study.id, a.delete);
         const missed = a.delete.filter((id) => !done.includes(id));
         console.log(`abandoned ${done.length ? done.join(', ') : 'nothing'}`);
         if (missed.length) throw new UserError(`suggestion(s) ${missed.join(', ')} of study ${study.id} are not open or ready`);
         return;
       }
-      console.log(formatSuggestions(await study.store.listSuggestions(study.id, ['open', 'ready'])));
+      console.log(formatSuggestions(await study.store.listSuggestions(study.id, ['open', 'ready']), await study.store.now()));
     } finally {
       await study.close();
     }
@@ -172,8 +172,8 @@ const list: CommandModule<object, StoreArgs> = {
   describe: 'the studies of the store',
   builder: (y) => storeFlags(y) as never,
   handler: async (a) => {
-    const { openStore } = await import('../study/open.js');
-    const { formatStudyList } = await import('../study/operate.js');
+    const { openStore } = await import('../study/storage/open.js');
+    const { formatStudyList } = await import('../study/status.js');
     const store = await openStore(a.storage, { storageTimeout: a.storage_timeout, onRetry });
     try {
       console.log(formatStudyList(await store.listStudies()));
@@ -188,7 +188,7 @@ const exportCommand: CommandModule<object, StudyArgs & { out?: string }> = {
   describe: 'write the study as an experiment folder (metadata.json, results.csv.gz) under <out>/<name>/, for tunelab plot',
   builder: (y) => studyPositional(y).option('out', { type: 'string', describe: 'results root to write under (default $TUNELAB_ROOT, else ~/tunelab)' }) as never,
   handler: async (a) => {
-    const { exportStudy } = await import('../study/operate.js');
+    const { exportStudy } = await import('../study/export.js');
     const study = await open(a);
     try {
       const folder = await exportStudy(study, { root: a.out });
@@ -204,7 +204,7 @@ const best: CommandModule<object, StudyArgs & { json: boolean }> = {
   describe: 'the best feasible observation and its config',
   builder: (y) => studyPositional(y).option('json', { type: 'boolean', default: false, describe: 'print it as JSON' }) as never,
   handler: async (a) => {
-    const { bestOfStudy, formatBest } = await import('../study/operate.js');
+    const { bestOfStudy, formatBest } = await import('../study/status.js');
     const study = await open(a);
     try {
       const b = await bestOfStudy(study);

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
 import type { z } from 'zod';
 import { type ConfigSpace, type Value, choice, lograndint, loguniform, ordinal, randint, uniform } from '../config-space/index.js';
-import type { MethodOptions } from '../launchers/methods.js';
+import type { MethodOptions } from '../methods/registry.js';
 import type { Constraint } from '../schedulers/constraints.js';
 import type { Mode } from '../schedulers/types.js';
 import { UserError } from '../util/errors.js';
@@ -40,6 +40,12 @@ export interface ExperimentDefinition {
 }
 
 /** A shared study's knobs (the experiment file's `study:` block). */
+/** The single-fidelity "resource" of an experiment without one: the count of the trial's reports. */
+export const REPORT_COUNT_ATTR = 'iteration';
+
+/** The resource attribute of an experiment's results rows: its `resource.name`, else the report count. */
+export const resourceAttrOf = (d: Pick<ExperimentDefinition, 'resource'>): string => d.resource?.name ?? REPORT_COUNT_ATTR;
+
 export interface StudySettings {
   initialRandom?: number;
   buffer: number;

@@ -8,7 +8,7 @@ import type { TrialBackend } from '../backends/types.js';
 import type { Blackbox } from '../blackbox/types.js';
 import { hyperparameters } from '../config-space/index.js';
 import { createExperimentFolder, parseExperimentFolderName } from '../results/layout.js';
-import { acquireFolderLock } from '../results/lock.js';
+import { acquireFolderLock, takeoverNotice } from '../results/lock.js';
 import { type ExperimentMetadata, METADATA_FILE, runStamp, writeFinalMetadata, writeMetadata } from '../results/metadata.js';
 import { readExperimentMetadata } from '../results/read.js';
 import { reconcileResults } from '../results/writer.js';
@@ -19,7 +19,7 @@ import { UserError } from '../util/errors.js';
 import { isDiskFull } from '../util/fs.js';
 import { createRng, hashSeed } from '../util/rng.js';
 import type { BenchmarkDefinition } from './benchmarks/index.js';
-import type { MethodDefinition } from './methods.js';
+import type { MethodDefinition } from '../methods/registry.js';
 
 export interface ExperimentSpec {
   tag: string;
@@ -160,7 +160,8 @@ export async function runExperiment(spec: ExperimentSpec): Promise<ExperimentOut
   const folder = spec.resumeFolder ?? createExperimentFolder(spec.resultsRoot, spec.tag, benchmark.name, spec.seed);
   // one process per folder: a second --resume of the same run is refused while the first lives
   const lock = acquireFolderLock(folder, 'hpo-main');
-  if (lock.tookOverFrom) log(`${folder}: took over the lock of pid ${lock.tookOverFrom.pid} (${lock.tookOverFrom.command}, since ${lock.tookOverFrom.started}), which is gone`);
+  const takeover = takeoverNotice(folder, lock);
+  if (takeover) log(takeover);
   try {
     const metadata: ExperimentMetadata = previous
       ? { ...previous, status: 'running', end_time: null, resumed_at: new Date().toISOString() }

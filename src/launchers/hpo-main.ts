@@ -15,8 +15,9 @@ import { checkPathPart } from '../util/path-part.js';
 import { isDiskFull } from '../util/fs.js';
 import { type BenchmarkDefinition, benchmarkDefinitions, defaultBenchmarks, getBenchmark } from './benchmarks/index.js';
 import { type ExperimentOutcome, checkWritableRoot, diskFullReason, experimentBlackbox, previousRuns, runExperiment } from './experiment.js';
-import { type MethodDefinition, getMethod, methodDefinitions } from './methods.js';
-import { type Log, budgetProgressCallback, formatTable, formatValue, progressBarCallback, stopProgressBars, verboseCallback } from './reporting.js';
+import { type MethodDefinition, getMethod, methodDefinitions } from '../methods/registry.js';
+import { formatTable, formatValue } from '../util/table.js';
+import { type Log, budgetProgressCallback, progressBarCallback, stopProgressBars, verboseCallback } from './reporting.js';
 
 export interface HpoMainOptions {
   experimentTag: string;

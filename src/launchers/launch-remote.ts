@@ -14,9 +14,11 @@ import { packageRoot } from '../util/package-info.js';
 import { benchmarkDefinitions, getBenchmark } from './benchmarks/index.js';
 import type { HpoMainOptions } from './hpo-main.js';
 import { seedRange } from './hpo-main.js';
-import { type MethodDefinition, getMethod, methodDefinitions } from './methods.js';
-import { type Log, formatTable } from './reporting.js';
-import { type SageMakerJobOptions, type SageMakerJobOutcome, createSageMakerJob, jobS3Path, seedsTag, waitForSageMakerJob } from './sagemaker-jobs.js';
+import { type MethodDefinition, getMethod, methodDefinitions } from '../methods/registry.js';
+import { formatTable } from '../util/table.js';
+import type { Log } from './reporting.js';
+import { seedsTag } from '../aws/sagemaker.js';
+import { type SageMakerJobOptions, type SageMakerJobOutcome, createSageMakerJob, jobS3Path, waitForSageMakerJob } from './sagemaker-jobs.js';
 
 export interface RemoteJob {
   /** `<method>` for a cheap method (all its seeds in one job), `<method>-<seed>` for an expensive one. */

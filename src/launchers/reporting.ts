@@ -1,11 +1,10 @@
 import cliProgress from 'cli-progress';
 import type { Tuner } from '../tuner/tuner.js';
 import type { TunerCallback } from '../tuner/types.js';
+import { formatValue } from '../util/table.js';
 
 export type Log = (line: string) => void;
 
-/** A metric value as the tables print it: 6 significant digits. */
-export const formatValue = (v: number): number => Number(v.toPrecision(6));
 const fmt = (v: unknown) => (typeof v === 'number' ? formatValue(v) : v);
 
 /** What a progress line shows: always the label, percentage and best value; details and the bar as room allows. */
@@ -164,12 +163,4 @@ export function progressBarCallback(label: string, maxTime: number, metric: stri
       stopBar(bar);
     },
   };
-}
-
-/** A plain-text table with aligned columns. */
-export function formatTable(header: string[], rows: (string | number)[][]): string {
-  const cells = [header, ...rows.map((r) => r.map(String))];
-  const widths = header.map((_, j) => Math.max(...cells.map((r) => r[j].length)));
-  const line = (r: string[]) => r.map((c, j) => c.padEnd(widths[j])).join('  ').trimEnd();
-  return [line(cells[0]), line(widths.map((w) => '-'.repeat(w))), ...cells.slice(1).map(line)].join('\n');
 }

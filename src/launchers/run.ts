@@ -4,9 +4,9 @@ import { basename, join } from 'node:path';
 import { LocalBackend, checkCommand, killLeftoverTrials } from '../backends/local.js';
 import { SageMakerBackend, type SageMakerBackendOptions } from '../backends/sagemaker.js';
 import type { TrialBackend } from '../backends/types.js';
-import { type ExperimentDefinition, loadExperimentFile } from '../experiment/load.js';
+import { type ExperimentDefinition, loadExperimentFile, resourceAttrOf } from '../experiment/load.js';
 import { createExperimentFolder, resultsRoot } from '../results/layout.js';
-import { type FolderLock, acquireFolderLock, assertNotInUse } from '../results/lock.js';
+import { type FolderLock, acquireFolderLock, assertNotInUse, takeoverNotice } from '../results/lock.js';
 import { type ExperimentMetadata, readMetadata, runStamp, writeMetadata } from '../results/metadata.js';
 import { CHECKPOINT_FILE, readCheckpoint } from '../tuner/checkpoint.js';
 import { Tuner } from '../tuner/tuner.js';
@@ -17,7 +17,7 @@ import { isDiskFull } from '../util/fs.js';
 import { createRng } from '../util/rng.js';
 import { signalExitCode } from '../util/signals.js';
 import { type ExperimentOutcome, checkWritableRoot, diskFullReason, prepareResume, previousRuns, resumedMetadata, runInFolder, runSeed } from './experiment.js';
-import { type MethodDefinition, experimentFileOptions, getMethod, methodDefinitions } from './methods.js';
+import { type MethodDefinition, experimentFileOptions, getMethod, methodDefinitions } from '../methods/registry.js';
 import { type Log, budgetProgressCallback, stopProgressBars, trialLinesCallback, verboseCallback } from './reporting.js';
 
 export interface RunOptions {
@@ -54,9 +54,6 @@ export interface RunReport extends Partial<ExperimentOutcome> {
   /** The signal that stopped the run (it is `stopped`, resumable). */
   interrupted?: NodeJS.Signals;
 }
-
-/** The single-fidelity "resource" of an experiment without one: the count of the trial's reports. */
-export const REPORT_COUNT_ATTR = 'iteration';
 
 /** What may not change between a run and its --resume: the problem itself (budget, command, env may). */
 const PROBLEM_KEYS = ['parameters', 'metrics', 'resource'] as const;
@@ -111,7 +108,8 @@ export async function runExperimentFile(options: RunOptions, context: RunContext
   } catch (e) {
     throw fullDisk(e);
   }
-  if (lock.tookOverFrom) log(`${folder}: took over the lock of pid ${lock.tookOverFrom.pid} (${lock.tookOverFrom.command}, since ${lock.tookOverFrom.started}), which is gone`);
+  const takeover = takeoverNotice(folder, lock);
+  if (takeover) log(takeover);
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
   let interrupted: NodeJS.Signals | undefined;
   let tuner: Tuner | undefined;
@@ -134,7 +132,7 @@ export async function runExperimentFile(options: RunOptions, context: RunContext
       const killed = await killLeftoverTrials(runId);
       if (killed > 0) log(`${folder}: ended ${killed} trial process group(s) left running by the earlier run`);
     }
-    const resourceAttr = definition.resource?.name ?? REPORT_COUNT_ATTR;
+    const resourceAttr = resourceAttrOf(definition);
     const maxResource = definition.resource?.max ?? 1;
     const constraintMetrics = definition.constraints.map((c) => c.metric);
     const scheduler = method.create({

@@ -126,7 +126,25 @@ export interface ResolvedExperiment {
   root: string;
 }
 
-const isExperimentFolder = (dir: string) => existsSync(join(dir, METADATA_FILE));
+const hasMetadata = (dir: string) => existsSync(join(dir, METADATA_FILE));
+
+/**
+ * A folder tunelab wrote: its metadata.json carries tunelab_version (every version wrote it). A
+ * metadata.json of another tool is not enough: stop would signal whatever pid its `lock` names.
+ */
+export function isTunelabFolder(dir: string): boolean {
+  try {
+    const meta = JSON.parse(readFileSync(join(dir, METADATA_FILE), 'utf8')) as unknown;
+    return typeof meta === 'object' && meta !== null && typeof (meta as { tunelab_version?: unknown }).tunelab_version === 'string';
+  } catch {
+    return false;
+  }
+}
+
+/** Refuses (UserError, exit 2) a folder that tunelab did not write, before anything acts on its lock. */
+export function assertTunelabFolder(dir: string): void {
+  if (!isTunelabFolder(dir)) throw new UserError(`${dir} is not a tunelab experiment folder: its ${METADATA_FILE} was not written by tunelab (it has no tunelab_version)`);
+}
 
 /** When a folder was created: its name's datetime, else metadata's start time. */
 function creationTime(tag: string, dir: string): number {
@@ -149,9 +167,10 @@ function tagFolders(tagDir: string, tag: string): string[] {
   } catch {
     return [];
   }
+  // a damaged member is kept here, so that the commands name it when they skip it
   return names
     .map((n) => join(tagDir, n))
-    .filter(isExperimentFolder)
+    .filter(hasMetadata)
     .map((dir) => ({ dir, t: creationTime(tag, dir) }))
     .sort((a, b) => b.t - a.t || (a.dir < b.dir ? 1 : -1))
     .map((x) => x.dir);
@@ -163,20 +182,25 @@ function tagFolders(tagDir: string, tag: string): string[] {
  */
 export function resolveExperiment(target: string, explicitRoot?: string): ResolvedExperiment {
   const root = resultsRoot(explicitRoot);
-  if (isExperimentFolder(target)) return { folders: [resolve(target)], root };
+  if (hasMetadata(target)) {
+    assertTunelabFolder(target);
+    return { folders: [resolve(target)], root };
+  }
+  // a tag: a folder holding experiment folders, one of them at least surely tunelab's
+  const isTag = (folders: string[]) => folders.some(isTunelabFolder);
   const asTagDir = resolve(target);
   const direct = tagFolders(asTagDir, basename(asTagDir));
-  if (direct.length) return { folders: direct, tag: basename(asTagDir), root: dirname(asTagDir) };
+  if (isTag(direct)) return { folders: direct, tag: basename(asTagDir), root: dirname(asTagDir) };
   const folders = tagFolders(join(root, target), target);
-  if (folders.length) return { folders, tag: target, root };
+  if (isTag(folders)) return { folders, tag: target, root };
   let tags: string[] = [];
   try {
-    tags = readdirSync(root).filter((n) => !n.startsWith('.') && tagFolders(join(root, n), n).length > 0);
+    tags = readdirSync(root).filter((n) => !n.startsWith('.') && isTag(tagFolders(join(root, n), n)));
   } catch {
     // no root: said below
   }
   const known = existsSync(root) ? (tags.length ? `; tags there: ${tags.sort().join(', ')}` : '; it holds no experiments') : ' (it does not exist)';
-  throw new UserError(`no experiment '${target}': not a folder with ${METADATA_FILE}, nor a tag under the results root ${root}${known} (set --results_root or $TUNELAB_ROOT)`);
+  throw new UserError(`no experiment '${target}': not a tunelab experiment folder (with tunelab's ${METADATA_FILE}), nor a tag under the results root ${root}${known} (set --results_root or $TUNELAB_ROOT)`);
 }
 
 /** The folder logs/stop/best act on: the newest running one, else the newest. */

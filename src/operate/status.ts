@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { formatTable, formatValue } from '../launchers/reporting.js';
+import { formatTable, formatValue } from '../util/table.js';
 import type { ResultRow } from '../results/read.js';
 import { type Constraint, isFeasible } from '../schedulers/constraints.js';
 import type { TrialStatus } from '../tuner/types.js';

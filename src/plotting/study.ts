@@ -10,7 +10,8 @@ import { htmlReport, svgToPNG, toSVG } from './render.js';
 import { benchmarkSpec, learningCurvesSpec, rankSpec, regretSpec } from './specs.js';
 import { readExperiment } from '../results/read.js';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { type S3Location, downloadStudy, s3Client } from '../results/s3.js';
+import { type S3Location, s3Client } from '../results/s3.js';
+import { downloadStudy } from '../cloud/sync.js';
 
 export type Format = 'svg' | 'png' | 'html';
 

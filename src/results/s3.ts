@@ -3,10 +3,8 @@ import pLimit from 'p-limit';
 import { basename, join, relative } from 'node:path';
 import { createRequire } from 'node:module';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { awsClientConfig, describeAwsError } from '../cloud/aws.js';
+import { awsClientConfig, describeAwsError } from '../aws/client.js';
 import { UserError } from '../util/errors.js';
-import { METADATA_FILE } from './metadata.js';
-import { RESULTS_FILE } from './writer.js';
 
 /** Where a study's experiments live in S3 (DESIGN §4): s3://<bucket>/<prefix>/<tag>/<job>/<folder>/. */
 export interface S3Location {
@@ -120,16 +118,4 @@ export async function deleteObjects(client: S3Client, bucket: string, keys: stri
     const failed = r.Errors ?? [];
     if (failed.length) throw new UserError(`cannot delete s3://${bucket}/${failed[0].Key}: ${failed[0].Code}: ${failed[0].Message}${failed.length > 1 ? ` (and ${failed.length - 1} more)` : ''}`, 1);
   }
-}
-
-/**
- * Downloads what plotting needs (metadata.json and results.csv.gz of every experiment under the tags)
- * into `<cacheDir>/<tag>/<folder>/` with `tunelab sync` (files already there and unchanged are
- * skipped). Returns the S3 URI of every local folder, so that warnings can name S3 keys.
- */
-export async function downloadStudy(client: S3Client, location: S3Location, tags: string[], cacheDir: string): Promise<Map<string, string>> {
-  // loaded here: sync.ts builds on this module
-  const { syncStudy } = await import('../cloud/sync.js');
-  const plotted: string[] = [METADATA_FILE, RESULTS_FILE];
-  return (await syncStudy({ client, location, tags, root: cacheDir, only: (f) => plotted.includes(f) })).origin;
 }

@@ -1,15 +1,13 @@
 import type { Config, ConfigSpace } from '../config-space/index.js';
 import type { Rng } from '../util/rng.js';
+import type { TrialResult } from '../trial/result.js';
 import type { Constraint } from './constraints.js';
+
+export type { TrialResult };
 
 export type Mode = 'min' | 'max';
 export type Decision = 'continue' | 'pause' | 'stop';
 
-/** One result reported by a trial: its resource level (e.g. epoch) and metric values. */
-export interface TrialResult {
-  readonly resource: number;
-  readonly metrics: Readonly<Record<string, number>>;
-}
 
 /** What a free worker should do: start a new config, or resume a paused trial. */
 export type Suggestion = { config: Config } | { resume: number };

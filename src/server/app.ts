@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
-import type { StudyStore } from '../study/store.js';
+import type { StudyStore } from '../study/storage/store.js';
 import { UserError } from '../util/errors.js';
 import { type TokenSet, requestToken } from './auth.js';
 import { HttpError, type SchemaIssue, validationError } from './errors.js';

@@ -1,4 +1,4 @@
-import { openStore } from '../study/open.js';
+import { openStore } from '../study/storage/open.js';
 import { UserError } from '../util/errors.js';
 import { buildApp, type AppOptions } from './app.js';
 import { isLoopback, readTokenFile } from './auth.js';

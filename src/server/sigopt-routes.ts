@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { SuggestionState } from '../study/store.js';
+import type { SuggestionState } from '../study/storage/store.js';
 import { HttpError } from './errors.js';
 import { type PageQuery, paginate } from './paging.js';
 import {
@@ -121,7 +121,7 @@ export function sigoptRoutes(app: FastifyInstance, studies: StudyRegistry): void
     { schema: { summary: 'Delete an open suggestion (it does not count towards the budget)', params: suggestionParams, response: { 204: { type: 'null' }, ...errors } } },
     async (req, reply) => {
       const served = await studies.get(req.params.id);
-      const done = await served.store.abandon(served.study.id, [Number(req.params.sid)], Date.now());
+      const done = await served.store.abandon(served.study.id, [Number(req.params.sid)]);
       if (done.length === 0) throw new HttpError(404, `suggestion ${req.params.sid} of experiment ${served.study.id} is not open`);
       return reply.code(204).send();
     },
@@ -136,7 +136,6 @@ export function sigoptRoutes(app: FastifyInstance, studies: StudyRegistry): void
       await served.store.abandon(
         served.study.id,
         open.map((s) => s.id),
-        Date.now(),
       );
       return reply.code(204).send();
     },
@@ -157,7 +156,7 @@ export function sigoptRoutes(app: FastifyInstance, studies: StudyRegistry): void
       const worker = await actingWorker(req, served, sid);
       const metadata: Record<string, unknown> = { ...b.metadata, worker_id: worker.workerId, host: worker.host, pid: worker.pid, ...(Object.keys(stddevs).length && { [STDDEV_KEY]: stddevs }) };
       const value = b.failed ? null : metrics[served.study.definition.metric];
-      const told = await served.store.tell(served.study.id, sid, worker, { values: metrics, value, failed: b.failed, metadata }, Date.now());
+      const told = await served.store.tell(served.study.id, sid, worker, { values: metrics, value, failed: b.failed, metadata });
       if (!told.recorded) throw new HttpError(409, told.reason, { reason: 'refused' });
       await served.refresh();
       const o = served.observationOf(sid);

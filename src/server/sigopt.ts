@@ -1,6 +1,6 @@
 import type { Config } from '../config-space/index.js';
 import type { ExperimentFileData, ExperimentFileInput } from '../experiment/schema.js';
-import type { ObservationRecord, StudyRecord, SuggestionRecord } from '../study/store.js';
+import type { ObservationRecord, StudyRecord, SuggestionRecord } from '../study/storage/store.js';
 import type { ApiExperiment, ApiMetricEvaluation, ApiObservation, ApiSuggestion } from '../study/wire.js';
 
 /**

@@ -1,8 +1,8 @@
 import type { Config } from '../config-space/index.js';
 import { parseExperiment } from '../experiment/load.js';
-import { experimentFileOptions } from '../launchers/methods.js';
-import { improvesBest } from '../study/operate.js';
-import type { Cursor, ObservationRecord, StudyStore } from '../study/store.js';
+import { experimentFileOptions } from '../methods/registry.js';
+import { improvesBest } from '../study/status.js';
+import type { Cursor, ObservationRecord, StudyStore } from '../study/storage/store.js';
 import { type Study, createStudy, loadStudy } from '../study/study.js';
 import { UserError } from '../util/errors.js';
 import { HttpError } from './errors.js';

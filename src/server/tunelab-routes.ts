@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { stopStudy } from '../study/operate.js';
+import { stopStudy } from '../study/status.js';
 import type { ApiHeartbeat } from '../study/wire.js';
 import { errorResponse, experimentParams, heartbeatBody, heartbeatResponse, logsBody, reportBody, stopBody, suggestionParams, workerHeaders, workerParams, decisionResponse, experimentResponse } from './schemas.js';
 import { apiExperiment } from './sigopt.js';
@@ -22,7 +22,7 @@ export function tunelabRoutes(app: FastifyInstance, studies: StudyRegistry): voi
       const value = metrics[served.study.definition.metric];
       const worker = await actingWorker(req, served, sid);
       // the rule the store-backed workers apply, applied by the store in the order it serialises reports
-      const decision = await served.store.report(served.study.id, sid, worker, { resource: req.body.resource, value, metrics }, served.study.rule, Date.now());
+      const decision = await served.store.report(served.study.id, sid, worker, { resource: req.body.resource, value, metrics }, served.study.rule);
       return { object: 'decision', decision };
     },
   );
@@ -33,7 +33,7 @@ export function tunelabRoutes(app: FastifyInstance, studies: StudyRegistry): voi
     async (req): Promise<ApiHeartbeat> => {
       const served = await studies.get(req.params.id);
       const worker = requiredWorker(req);
-      const r = await served.store.renew(served.study.id, worker, req.body.suggestions.map(Number), served.study.leaseSeconds, Date.now());
+      const r = await served.store.renew(served.study.id, worker, req.body.suggestions.map(Number), served.study.leaseSeconds);
       return { object: 'heartbeat', lost: r.lost.map(String), status: r.status, stop_mode: r.stopMode };
     },
   );
@@ -67,7 +67,7 @@ export function tunelabRoutes(app: FastifyInstance, studies: StudyRegistry): voi
     { schema: { summary: 'A worker says it exits (tunelab study status)', params: workerParams, response: { 204: { type: 'null' }, ...errors } } },
     async (req, reply) => {
       const served = await studies.get(req.params.id);
-      await served.store.workerExited(served.study.id, req.params.worker, Date.now());
+      await served.store.workerExited(served.study.id, req.params.worker);
       return reply.code(204).send();
     },
   );

@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import type { WorkerIdentity } from '../study/store.js';
+import type { WorkerIdentity } from '../study/storage/store.js';
 import { WORKER_HEADERS } from '../study/wire.js';
 import { HttpError } from './errors.js';
 import type { ServedStudy } from './studies.js';

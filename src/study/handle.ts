@@ -1,5 +1,5 @@
 import type { ExperimentDefinition } from '../experiment/load.js';
-import type { LogLine, StudyStatus, WorkerIdentity } from './store.js';
+import type { LogLine, StudyStatus, WorkerIdentity } from './storage/store.js';
 import type { AskResult, StudyOptions, TellOptions } from './study.js';
 
 /**
@@ -31,7 +31,13 @@ export interface StudyHandle {
   /** The observation; a StudyError when it is refused (the suggestion was lost). */
   tell(suggestionId: number, values: number | Record<string, number> | undefined, options?: TellOptions): Promise<void>;
   appendLogs(lines: readonly LogLine[]): Promise<void>;
-  workerExited(): Promise<void>;
+  /** Records that a worker of this process ended. */
+  workerExited(worker: WorkerIdentity): Promise<void>;
+  /**
+   * Called once when a lease renewal fails for good (the store or server unreachable past the
+   * timeout): the leases will lapse, so the caller should give its trials up and end.
+   */
+  onStoreFailure(listener: (error: Error) => void): void;
   close(): Promise<void>;
 }
 

@@ -5,8 +5,8 @@ import { GPSearcher } from '../schedulers/searchers/gp-searcher.js';
 import { RandomSearcher } from '../schedulers/searchers/random.js';
 import type { SearchProblem } from '../schedulers/types.js';
 import type { Rng } from '../util/rng.js';
-import type { StudyCache } from './cache.js';
-import type { BufferLimits, RungRule, StudyView, SuggestionChanges, SuggestionLimits, SuggestionRecord } from './store.js';
+import type { StudyCache } from './storage/cache.js';
+import type { BufferLimits, RungRule, StudyView, SuggestionChanges, SuggestionLimits, SuggestionRecord } from './storage/store.js';
 
 /** The methods a shared study runs: new configs from random search or a GP, ASHA's stopping rule over every worker's reports. */
 export const STUDY_METHODS = ['RS', 'BO', 'ASHA'] as const;

@@ -2,8 +2,8 @@ import { existsSync } from 'node:fs';
 import type { ExperimentDefinition } from '../experiment/load.js';
 import { UserError } from '../util/errors.js';
 import type { OpenStudyOptions, StudyHandle } from './handle.js';
-import { isTransient, withRetry } from './open.js';
-import type { LogLine, StudyStatus, WorkerIdentity } from './store.js';
+import { isTransient, withRetry } from './storage/open.js';
+import type { LogLine, StudyStatus, WorkerIdentity } from './storage/store.js';
 import { type AskResult, StudyError, type TellOptions, newWorkerIdentity, rebuildDefinition } from './study.js';
 import { type ApiError, type ApiExperiment, type ApiHeartbeat, type ApiSuggestion, WORKER_HEADERS } from './wire.js';
 
@@ -108,6 +108,8 @@ export class RemoteStudy implements StudyHandle {
   private readonly lost = new Set<number>();
   private stopListeners: ((mode: 'finish' | 'abandon') => void)[] = [];
   private lostListeners: ((suggestionId: number) => void)[] = [];
+  private failureListeners: ((error: Error) => void)[] = [];
+  private failure: Error | undefined;
   private renewTimer: NodeJS.Timeout | undefined;
   private renewing: Promise<void> | undefined;
   private closed = false;
@@ -206,14 +208,28 @@ export class RemoteStudy implements StudyHandle {
     await this.api.request('POST', `${this.path}/logs`, { lines: lines.map((l) => ({ suggestion: String(l.suggestionId), stream: l.stream, line: l.line, time: l.time })) }, this.headers);
   }
 
-  async workerExited(): Promise<void> {
-    await this.api.request('DELETE', `${this.path}/workers/${encodeURIComponent(this.worker.workerId)}`, undefined, this.headers);
+  async workerExited(worker: WorkerIdentity): Promise<void> {
+    await this.api.request('DELETE', `${this.path}/workers/${encodeURIComponent(worker.workerId)}`, undefined, this.headers);
+  }
+
+  onStoreFailure(listener: (error: Error) => void): void {
+    this.failureListeners.push(listener);
   }
 
   private scheduleRenewals(): void {
     if (this.renewTimer || this.closed) return;
     // three chances to renew before a lease runs out
-    this.renewTimer = setInterval(() => void this.renewNow().catch(() => undefined), (this.definition.study.leaseSeconds * 1000) / 3);
+    this.renewTimer = setInterval(
+      () =>
+        void this.renewNow().catch((e: Error) => {
+          // retried with backoff up to --storage_timeout already: the server is gone for good
+          if (this.closed || this.failure) return;
+          this.failure = e;
+          clearInterval(this.renewTimer);
+          for (const l of this.failureListeners) l(e);
+        }),
+      (this.definition.study.leaseSeconds * 1000) / 3,
+    );
     this.renewTimer.unref();
   }
 

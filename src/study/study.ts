@@ -2,14 +2,14 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Config } from '../config-space/index.js';
 import { type ExperimentDefinition, loadExperimentFile, parseExperiment } from '../experiment/load.js';
-import { experimentFileOptions } from '../launchers/methods.js';
+import { experimentFileOptions } from '../methods/registry.js';
 import { UserError, unknownName } from '../util/errors.js';
 import { createRng } from '../util/rng.js';
-import { StudyCache } from './cache.js';
+import { StudyCache } from './storage/cache.js';
 import type { StudyHandle } from './handle.js';
-import { type OpenStoreOptions, openStore } from './open.js';
+import { type OpenStoreOptions, openStore } from './storage/open.js';
 import { type Plan, STUDY_METHODS, bufferLimits, outstandingTarget, type StudyMethod, type StudyPlanContext, createStudySearcher, freshConfigs, planClaim, refillNeed, rungRule, suggestionLimits } from './planner.js';
-import type { FreeClaim, LogLine, NewObservation, RungRule, StoredDefinition, StudyRecord, StudyStore, WorkerIdentity } from './store.js';
+import type { FreeClaim, LogLine, NewObservation, RungRule, StoredDefinition, StudyRecord, StudyStore, WorkerIdentity } from './storage/store.js';
 
 export interface StudyOptions extends OpenStoreOptions {
   /** `--storage`: a SQLite file or a postgresql:// URL (default: `<results root>/studies.db`). */
@@ -114,7 +114,7 @@ export async function createStudy(experiment: ExperimentDefinition | string, opt
       return new Study(store, existing, rebuildDefinition(existing.definition), owned, options.remoteWorkers);
     }
     const stored: StoredDefinition = { source: definition.source, file: definition.file, cwd: definition.cwd, method, randomSeed: definition.randomSeed ?? randomInt(0, 2 ** 32), ...(options.metadata && { metadata: options.metadata }) };
-    const record = await store.createStudy(name, stored, Date.now());
+    const record = await store.createStudy(name, stored);
     return new Study(store, record, definition, owned, options.remoteWorkers);
   } catch (e) {
     if (owned) await store.close();
@@ -163,9 +163,12 @@ export class Study implements StudyHandle {
   /** Transactions of this process under way that take the study's lock (PostgreSQL holds it across round trips). */
   private lockedCalls = 0;
   private readonly unlockWaiters: (() => void)[] = [];
-  private readonly registered = new Set<string>();
+  /** This process's workers that asked, until they exit: renewals keep their last_seen current, idle or not. */
+  private readonly registered = new Map<string, WorkerIdentity>();
   private stopListeners: ((mode: 'finish' | 'abandon') => void)[] = [];
   private lostListeners: ((suggestionId: number) => void)[] = [];
+  private failureListeners: ((error: Error) => void)[] = [];
+  private failure: Error | undefined;
   private closed = false;
 
   constructor(
@@ -204,11 +207,6 @@ export class Study implements StudyHandle {
     await this.store.appendLogs(this.id, lines);
   }
 
-  /** Marks a worker of this process as exited (`study status`). */
-  async workerExited(workerId: string = this.worker.workerId): Promise<void> {
-    await this.store.workerExited(this.id, workerId, Date.now());
-  }
-
   /** The study's row as last read (status, stop mode). */
   async refresh(): Promise<StudyRecord> {
     this.record = (await this.store.findStudy(String(this.id))) ?? this.record;
@@ -225,10 +223,26 @@ export class Study implements StudyHandle {
     this.lostListeners.push(listener);
   }
 
+  /**
+   * Called once when a renewal fails (the store full, or unreachable past --storage_timeout): the
+   * leases will lapse, so the caller should give its trials up and end.
+   */
+  onStoreFailure(listener: (error: Error) => void): void {
+    this.failureListeners.push(listener);
+  }
+
   private async register(worker: WorkerIdentity): Promise<void> {
     if (this.registered.has(worker.workerId)) return;
-    this.registered.add(worker.workerId);
-    await this.store.registerWorker(this.id, worker, Date.now());
+    this.registered.set(worker.workerId, worker);
+    await this.store.registerWorker(this.id, worker);
+    // the server's remote workers renew for themselves (their heartbeats)
+    if (!this.remoteWorkers) this.scheduleRenewals();
+  }
+
+  /** Records that this process's worker ended (it no longer renews). */
+  async workerExited(worker: WorkerIdentity): Promise<void> {
+    this.registered.delete(worker.workerId);
+    await this.store.workerExited(this.id, worker.workerId);
   }
 
   /**
@@ -332,7 +346,7 @@ export class Study implements StudyHandle {
       }
       const configs = freshConfigs(this.ctx, view, this.ctx.searcher.propose(need.n, need.pending));
       // one short step under the lock: the store adds what the buffer still lacks
-      await this.locked(() => this.store.addReady(this.id, configs, bufferLimits(this.ctx), Date.now()));
+      await this.locked(() => this.store.addReady(this.id, configs, bufferLimits(this.ctx)));
     })()
       .catch(() => undefined)
       .finally(() => {
@@ -343,27 +357,45 @@ export class Study implements StudyHandle {
   private scheduleRenewals(): void {
     if (this.renewTimer || this.closed) return;
     // three chances to renew before a lease runs out
-    this.renewTimer = setInterval(() => void this.renewNow(), (this.leaseSeconds * 1000) / 3);
+    this.renewTimer = setInterval(
+      () =>
+        void this.renewNow().catch((e: Error) => {
+          // from a timer, nobody awaits it: told to the listeners instead of crashing the process
+          if (this.closed || this.failure) return;
+          this.failure = e;
+          this.stopRenewals();
+          for (const l of this.failureListeners) l(e);
+        }),
+      (this.leaseSeconds * 1000) / 3,
+    );
     this.renewTimer.unref();
   }
 
-  /** Extends the leases of every held suggestion; learns of `study stop` and of lost suggestions. */
+  private stopRenewals(): void {
+    clearInterval(this.renewTimer);
+    this.renewTimer = undefined;
+  }
+
+  /**
+   * Extends the leases of every held suggestion, and the last_seen of every worker of this process
+   * (an idle one too: `study status` tells a dead worker by it); learns of `study stop` and of lost suggestions.
+   */
   async renewNow(): Promise<void> {
     if (this.renewing) return this.renewing;
     this.renewing = (async () => {
       const byWorker = new Map<string, { worker: WorkerIdentity; ids: number[] }>();
+      for (const worker of this.registered.values()) byWorker.set(worker.workerId, { worker, ids: [] });
       for (const [id, h] of this.held) {
         const e = byWorker.get(h.worker.workerId) ?? { worker: h.worker, ids: [] };
         e.ids.push(id);
         byWorker.set(h.worker.workerId, e);
       }
       if (byWorker.size === 0) {
-        clearInterval(this.renewTimer);
-        this.renewTimer = undefined;
+        this.stopRenewals();
         return;
       }
       for (const { worker, ids } of byWorker.values()) {
-        const outcome = await this.store.renew(this.id, worker, ids, this.leaseSeconds, Date.now());
+        const outcome = await this.store.renew(this.id, worker, ids, this.leaseSeconds);
         for (const id of outcome.lost) {
           if (!this.held.delete(id)) continue;
           this.lost.add(id);
@@ -393,7 +425,7 @@ export class Study implements StudyHandle {
   /** An intermediate result at `resource`; 'stop' when ASHA (across every worker's reports) stops the trial. */
   async report(suggestionId: number, resource: number, value: number, metrics: Record<string, number> = {}): Promise<'continue' | 'stop'> {
     const h = this.holder(suggestionId, 'report');
-    return this.store.report(this.id, suggestionId, h.worker, { resource, value, metrics: { ...metrics, [this.definition.metric]: value } }, this.ctx.rule, Date.now());
+    return this.store.report(this.id, suggestionId, h.worker, { resource, value, metrics: { ...metrics, [this.definition.metric]: value } }, this.ctx.rule);
   }
 
   /** The observation of a held suggestion, as tell stores it (the metric checked, the worker's metadata added). */
@@ -413,7 +445,7 @@ export class Study implements StudyHandle {
   /** Ends a suggestion with its observation: the objective's value (or every metric), or failed. */
   async tell(suggestionId: number, values: number | Record<string, number> | undefined, options: TellOptions = {}): Promise<void> {
     const { held, observation } = this.observation(suggestionId, values, options);
-    const outcome = await this.store.tell(this.id, suggestionId, held.worker, observation, Date.now());
+    const outcome = await this.store.tell(this.id, suggestionId, held.worker, observation);
     this.held.delete(suggestionId);
     if (!outcome.recorded) throw new StudyError(`${outcome.reason}; the observation is dropped`);
   }
@@ -436,7 +468,7 @@ export class Study implements StudyHandle {
       const taken = this.takeFree(next, blind, worker);
       if (taken) return { next: taken, refused };
     } else {
-      const told = await this.store.tell(this.id, suggestionId, worker, observation, Date.now());
+      const told = await this.store.tell(this.id, suggestionId, worker, observation);
       this.held.delete(suggestionId);
       if (!told.recorded) refused = told.reason;
     }
@@ -446,7 +478,7 @@ export class Study implements StudyHandle {
   /** Gives a held suggestion up (it is abandoned: it does not count towards the budget). */
   async abandon(suggestionId: number): Promise<void> {
     this.held.delete(suggestionId);
-    await this.store.abandon(this.id, [suggestionId], Date.now());
+    await this.store.abandon(this.id, [suggestionId]);
   }
 
   /**
@@ -459,6 +491,7 @@ export class Study implements StudyHandle {
     if (!(Number.isInteger(workers) && workers >= 1)) throw new UserError(`optimize: workers must be a positive integer, got ${workers}`);
     const summary: OptimizeSummary = { observations: 0, failed: 0, lost: 0 };
     let failure: Error | undefined;
+    this.onStoreFailure((e) => (failure ??= e));
     const loop = async (worker: WorkerIdentity) => {
       let s = await this.ask(worker);
       while (s && !failure) {
@@ -491,7 +524,7 @@ export class Study implements StudyHandle {
       if (s) await this.abandon(s.suggestionId);
     };
     await Promise.all(Array.from({ length: workers }, (_, i) => loop(i === 0 ? this.worker : newWorkerIdentity())));
-    for (const id of this.registered) await this.store.workerExited(this.id, id, Date.now());
+    for (const worker of [...this.registered.values()]) await this.workerExited(worker);
     if (failure) throw failure;
     return summary;
   }
@@ -500,8 +533,9 @@ export class Study implements StudyHandle {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    clearInterval(this.renewTimer);
-    await this.renewing;
+    this.stopRenewals();
+    // a renewal under way that fails was told to onStoreFailure's listeners already
+    await this.renewing?.catch(() => undefined);
     await this.refilling;
     if (this.ownsStore) await this.store.close();
   }

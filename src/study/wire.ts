@@ -1,5 +1,5 @@
 import type { Config } from '../config-space/index.js';
-import type { StoredDefinition } from './store.js';
+import type { StoredDefinition } from './storage/store.js';
 
 /**
  * The study server's wire format (DESIGN.md §9): SigOpt's v1 objects for what the seeds use, and

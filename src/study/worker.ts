@@ -2,11 +2,11 @@ import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { LocalBackend, checkCommand } from '../backends/local.js';
 import type { BackendResult, TrialBackend } from '../backends/types.js';
-import { REPORT_COUNT_ATTR } from '../launchers/run.js';
 import { resultsRoot } from '../results/layout.js';
+import { resourceAttrOf } from '../experiment/load.js';
 import { UserError } from '../util/errors.js';
 import { mkdirp } from '../util/fs.js';
-import type { LogLine } from './store.js';
+import type { LogLine } from './storage/store.js';
 import { type OpenStudyOptions, type StudyHandle, openStudy } from './handle.js';
 import { StudyError } from './study.js';
 
@@ -90,7 +90,7 @@ export async function runStudyWorker(options: WorkerOptions): Promise<WorkerSumm
   const worker = study.worker;
   const dir = options.workDir ?? join(resultsRoot(), '.study-workers', `${study.id}-${study.name.replace(/[^A-Za-z0-9_.-]/g, '_')}`, worker.workerId);
   mkdirp(dir);
-  const resourceAttr = d.resource?.name ?? REPORT_COUNT_ATTR;
+  const resourceAttr = resourceAttrOf(d);
   const command = options.command ?? d.command;
   if (command === undefined) throw new UserError(`study ${study.id} (${study.name}) has no command (its workers evaluate in process): give one after --, as in tunelab study worker ${study.id} -- python train.py`);
   checkCommand(command, d.cwd);
@@ -131,6 +131,13 @@ export async function runStudyWorker(options: WorkerOptions): Promise<WorkerSumm
       interrupt();
     }
   });
+  // a lease renewal that failed for good (the store full, or unreachable past --storage_timeout):
+  // the leases lapse, so the trial is given up and the worker ends with the reason
+  let storeFailure: Error | undefined;
+  study.onStoreFailure((e) => {
+    storeFailure = e;
+    interrupt();
+  });
   log(`worker ${worker.workerId} on study ${study.id} (${study.name}, ${study.method}) with ${study.location}`);
   try {
     for (;;) {
@@ -152,7 +159,7 @@ export async function runStudyWorker(options: WorkerOptions): Promise<WorkerSumm
       let error: string | undefined;
       let ended = false;
       let lastShip = Date.now();
-      while (!ended && !signal && !abandonNow) {
+      while (!ended && !signal && !abandonNow && !storeFailure) {
         const poll = await backend.poll(backend.now() + 1);
         for (const r of poll.results) {
           if (r.trialId !== s.suggestionId || stoppedAt !== undefined) continue;
@@ -175,6 +182,7 @@ export async function runStudyWorker(options: WorkerOptions): Promise<WorkerSumm
           await shipper.ship(s.suggestionId);
         }
       }
+      if (storeFailure) throw storeFailure;
       if (!ended) {
         // a signal, `study stop --abandon`, or the suggestion was lost: the trial is given up
         await backend.stop(s.suggestionId);
@@ -182,6 +190,7 @@ export async function runStudyWorker(options: WorkerOptions): Promise<WorkerSumm
         if (!study.isLost(s.suggestionId)) await study.abandon(s.suggestionId);
         summary.abandoned++;
         log(`trial ${s.suggestionId}: abandoned${signal ? ` (${signal})` : ''}`);
+        current = undefined;
         continue;
       }
       await shipper.ship(s.suggestionId, true);
@@ -191,6 +200,7 @@ export async function runStudyWorker(options: WorkerOptions): Promise<WorkerSumm
       if (stoppedAt !== undefined) metadata.stopped_at = stoppedAt;
       if (last) metadata.results = last.workerIter + 1;
       try {
+        current = undefined;
         await study.tell(s.suggestionId, error ? undefined : last!.result.metrics, { failed: Boolean(error), metadata });
         if (error) summary.failed++;
         else summary.succeeded++;
@@ -206,10 +216,22 @@ export async function runStudyWorker(options: WorkerOptions): Promise<WorkerSumm
         break;
       }
     }
+  } catch (e) {
+    // the store failed (or anything else did): the trial is ended, then given up where the store
+    // still answers, so that another worker need not wait out its lease
+    await backend.close();
+    if (current !== undefined) {
+      await study.abandon(current).then(
+        () => log(`trial ${current}: abandoned (the worker fails)`),
+        () => undefined,
+      );
+    }
+    throw e;
   } finally {
     for (const s of signals) process.off(s, onSignal);
     await backend.close();
-    await study.workerExited().catch(() => undefined);
+    // recorded where the store still answers; else `study status` shows the worker lost once its lease and last_seen are past
+    await study.workerExited(worker).catch(() => undefined);
     await study.close();
   }
   return summary;

@@ -1,4 +1,4 @@
-import { REPORT_PREFIX } from '../backends/protocol.js';
+import { REPORT_PREFIX } from './protocol.js';
 
 /**
  * The trial side of the protocol (DESIGN.md §8), for training scripts in JavaScript or TypeScript:

@@ -1,5 +1,5 @@
 import type { Mode } from '../../schedulers/types.js';
-import type { SurrogateName } from '../../blackbox/surrogate.js';
+import type { SurrogateName } from '../../blackbox/surrogates/surrogate.js';
 
 /** A tuning problem with its defaults (DESIGN.md §3). */
 export interface BenchmarkDefinition {

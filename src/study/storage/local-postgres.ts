@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { UserError } from '../util/errors.js';
+import { UserError } from '../../util/errors.js';
 
 export interface LocalPostgres {
   /** postgresql://postgres:<password>@127.0.0.1:<port>/tunelab */

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { ExperimentDefinition } from '../experiment/load.js';
 import { UserError } from '../util/errors.js';
 import { packageRoot } from '../util/package-info.js';
-import { type StudyStatusReport, studyStatus } from './operate.js';
+import { type StudyStatusReport, studyStatus } from './status.js';
 import { createStudy } from './study.js';
 
 /** The built CLI (also when this module runs from src/, under the tests). */

@@ -1,5 +1,5 @@
-import { type Config, type ConfigSpace, encodeConfig, encodedDim } from '../config-space/index.js';
-import { knnSurrogate, randomForestSurrogate } from './surrogates-fitted.js';
+import { type Config, type ConfigSpace, encodeConfig, encodedDim } from '../../config-space/index.js';
+import { knnSurrogate, randomForestSurrogate } from './fitted.js';
 
 /** Answers configs that a table does not hold, from the rows it does hold. */
 export interface Surrogate {

@@ -1,4 +1,4 @@
-import type { Config } from '../config-space/index.js';
+import type { Config } from '../../config-space/index.js';
 import type { Cursor, ObservationRecord, StudyView } from './store.js';
 
 /**

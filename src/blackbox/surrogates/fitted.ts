@@ -1,5 +1,5 @@
-import { encodeConfig, encodedDim } from '../config-space/index.js';
-import { createRng, hashSeed } from '../util/rng.js';
+import { encodeConfig, encodedDim } from '../../config-space/index.js';
+import { createRng, hashSeed } from '../../util/rng.js';
 import type { Surrogate, SurrogateTable } from './surrogate.js';
 
 /**

@@ -1,6 +1,6 @@
 import { isAbsolute, join, resolve } from 'node:path';
-import { resultsRoot } from '../results/layout.js';
-import { UserError } from '../util/errors.js';
+import { resultsRoot } from '../../results/layout.js';
+import { UserError } from '../../util/errors.js';
 import { StoreVersionError, type StudyStore } from './store.js';
 
 /** The default store: one SQLite file under the results root, for studies on one machine. */
@@ -71,9 +71,11 @@ function describe(e: unknown): string {
   return err?.code && !message.includes(err.code) ? `${err.code}: ${message}` : message;
 }
 
-/** Exponential backoff with full jitter, so that many workers that lost the store do not return in step. */
-export async function withRetry<T>(what: string, fn: () => Promise<T>, options: OpenStoreOptions & { url: string }): Promise<T> {
-  const limit = (options.storageTimeout ?? 30) * 1000;
+/**
+ * Exponential backoff with full jitter, so that many workers that lost the store do not return in
+ * step. `limit` (ms) overrides --storage_timeout (0: one attempt).
+ */
+export async function withRetry<T>(what: string, fn: () => Promise<T>, options: OpenStoreOptions & { url: string }, limit = (options.storageTimeout ?? 30) * 1000): Promise<T> {
   const start = Date.now();
   for (let attempt = 1; ; attempt++) {
     try {
@@ -91,15 +93,39 @@ export async function withRetry<T>(what: string, fn: () => Promise<T>, options: 
   }
 }
 
-/** Every call of the store retried while the store is unreachable (a wrapper: the backends know nothing of it). */
+/**
+ * Every call of the store retried while the store is unreachable (a wrapper: the backends know
+ * nothing of it), and a call that fails for good said in one line naming the store (a UserError,
+ * exit 1: no stack trace for a full disk or a lost server). Once a call has waited out
+ * --storage_timeout, later ones try once until one succeeds: a worker ending because the store is
+ * gone records what it can without waiting the timeout again for each step.
+ */
 function retrying(store: StudyStore, options: OpenStoreOptions & { url: string }): StudyStore {
+  let down = false;
   return new Proxy(store, {
     get(target, key, receiver) {
       const v = Reflect.get(target, key, receiver);
       if (typeof v !== 'function' || key === 'close') return v;
-      return (...args: unknown[]) => withRetry(String(key), () => v.apply(target, args), options);
+      return async (...args: unknown[]) => {
+        try {
+          const result = await withRetry(String(key), () => v.apply(target, args), options, down ? 0 : undefined);
+          down = false;
+          return result;
+        } catch (e) {
+          if (isTransient(e) || (e instanceof UserError && e.exitCode === 1)) down = true;
+          throw storeFailure(e, String(key), options.url);
+        }
+      };
     },
   });
+}
+
+/** A store call's failure as the CLI says it: the store named (its password masked), what failed, and why. */
+function storeFailure(e: unknown, what: string, url: string): unknown {
+  if (e instanceof UserError) return e;
+  // the backends' own errors of a call (a study id not in the store) carry the store's name already
+  const message = describe(e);
+  return new UserError(message.includes(url) ? message : `study store ${url}: ${what} failed: ${message}`, 1);
 }
 
 /**
