@@ -127,8 +127,9 @@ export async function fleetScenario(root: string, children: ChildProcess[], stor
   const workers = Array.from({ length: 8 }, () => startProcess(root, children, [cliPath, 'study', 'worker', studyUrl, '--storage_timeout', '90']));
 
   // two clients mid-trial: killed; what they held must be recovered after the lease
-  await until('the slow clients to hold suggestions', () => victims.every((v) => readdirSync(root).includes(`held-${v.child.pid}`)), 60_000);
-  const lostIds = victims.map((v) => readFileSync(join(root, `held-${v.child.pid}`), 'utf8').trim());
+  const heldBy = (pid: number | undefined) => (readdirSync(root).includes(`held-${pid}`) ? readFileSync(join(root, `held-${pid}`), 'utf8').trim() : '');
+  await until('the slow clients to hold suggestions', () => victims.every((v) => /^\d+$/.test(heldBy(v.child.pid))), 60_000);
+  const lostIds = victims.map((v) => heldBy(v.child.pid));
   for (const v of victims) v.child.kill('SIGKILL');
 
   // the server too, mid-study; a new one on the same port and store
