@@ -87,7 +87,9 @@ export async function buildApp(options: AppOptions): Promise<{ app: FastifyInsta
   const studies = new StudyRegistry(options.store);
   sigoptRoutes(app, studies);
   tunelabRoutes(app, studies);
-  app.get('/openapi.json', async () => openApiDocument(routes));
+  // built once, when every route is registered (the routes list is complete by the first request)
+  let openapi: Record<string, unknown> | undefined;
+  app.get('/openapi.json', async () => (openapi ??= openApiDocument(routes)));
   app.addHook('onClose', async () => studies.close());
   await app.ready();
   return { app, studies };
