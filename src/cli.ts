@@ -12,6 +12,7 @@ import { benchmarksCommand, methodsCommand } from './commands/list.js';
 import { bestCommand, logsCommand, statusCommand, stopCommand } from './commands/operate.js';
 import { plotCommand } from './commands/plot.js';
 import { runCommand } from './commands/run.js';
+import { serverCommand } from './commands/server.js';
 import { studyCommand } from './commands/study.js';
 import { usageFailure } from './commands/flags.js';
 import { yargs } from './commands/yargs.js';
@@ -19,7 +20,7 @@ import { UserError } from './util/errors.js';
 import { tunelabVersion } from './util/package-info.js';
 
 /** Every `tunelab` command; each lives in its own module under src/commands/. */
-const commands: CommandModule<any, any>[] = [runCommand, hpoMainCommand, launchRemoteCommand, plotCommand, methodsCommand, benchmarksCommand, blackboxCommand, statusCommand, logsCommand, stopCommand, bestCommand, studyCommand, jobsCommand, cleanCommand, syncCommand, sagemakerTrialCommand];
+const commands: CommandModule<any, any>[] = [runCommand, hpoMainCommand, launchRemoteCommand, plotCommand, methodsCommand, benchmarksCommand, blackboxCommand, statusCommand, logsCommand, stopCommand, bestCommand, studyCommand, serverCommand, jobsCommand, cleanCommand, syncCommand, sagemakerTrialCommand];
 
 export async function main(argv: string[]): Promise<number> {
   const cli = yargs(argv)

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
 import { UserError } from '../util/errors.js';
 import { signalExitCode } from '../util/signals.js';
@@ -52,14 +53,36 @@ const create: CommandModule<object, StoreArgs & { file: string; name?: string }>
   },
 };
 
-const worker: CommandModule<object, StudyArgs & { '--'?: string[]; _: (string | number)[] }> = {
+/** `--token_file`: the API token is the file's first line that is neither blank nor a # comment (never a flag's value: argv is visible to every user). */
+function tokenFromFile(file: string | undefined): string | undefined {
+  if (file === undefined) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UserError(`--token_file ${file}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  const token = text
+    .split('\n')
+    .map((l) => l.trim())
+    .find((l) => l && !l.startsWith('#'));
+  if (!token) throw new UserError(`--token_file ${file}: no token in it`);
+  return token;
+}
+
+const worker: CommandModule<object, StudyArgs & { token_file?: string; '--'?: string[]; _: (string | number)[] }> = {
   command: 'worker <study>',
-  describe: "run suggestions of a study until its budget is met or it is stopped: the file's command, or the one after --",
-  builder: (y) => studyPositional(y).parserConfiguration({ 'populate--': true }).usage('$0 study worker <study> [--storage URL] [-- <command...>]') as never,
+  describe: "run suggestions of a study until its budget is met or it is stopped: the file's command, or the one after --. <study>: an id or name in --storage, or a study server's URL http://host:port/v1/experiments/<id>",
+  builder: (y) =>
+    studyPositional(y)
+      .option('token_file', { alias: 'token-file', type: 'string', describe: "with a server URL: a file holding the API token (default: $TUNELAB_TOKEN)" })
+      .parserConfiguration({ 'populate--': true })
+      .usage('$0 study worker <study | http://host:port/v1/experiments/<id>> [--storage URL] [--token_file F] [-- <command...>]') as never,
   handler: async (a) => {
     const { runStudyWorker, workerSummaryLine } = await import('../study/worker.js');
     const command = a['--'] && a['--'].length > 0 ? a['--'].map(String) : undefined;
-    const summary = await runStudyWorker({ study: a.study, storage: a.storage, storageTimeout: a.storage_timeout, command, onRetry, log: (line) => console.log(line) });
+    const token = tokenFromFile(a.token_file);
+    const summary = await runStudyWorker({ study: a.study, storage: a.storage, storageTimeout: a.storage_timeout, command, token, onRetry, log: (line) => console.log(line) });
     console.log(workerSummaryLine(summary));
     if (summary.reason === 'failures') process.exitCode = 1;
     // USR1 is a cluster's notice (time limit, preemption): the worker gave its trial back and ends cleanly

@@ -22,7 +22,8 @@ export interface ExperimentDefinition {
   constraints: Constraint[];
   /** Metrics recorded only. */
   storeMetrics: string[];
-  command: string[] | string;
+  /** Undefined when the file gives none (in-process clients of a study, or workers given a command). */
+  command?: string[] | string;
   cwd: string;
   env: Record<string, string>;
   resource?: { name: string; max: number };

@@ -43,8 +43,8 @@ export const experimentSchema = z
     description: z.string().optional(),
     parameters: z.array(parameterSchema).min(1),
     metrics: z.array(metricSchema).min(1),
-    /** argv list, or one string run by the shell */
-    command: z.union([z.string().min(1), z.array(z.string()).min(1)]),
+    /** argv list, or one string run by the shell; absent for a study whose workers evaluate in process (the study server's clients) or give the command themselves */
+    command: z.union([z.string().min(1), z.array(z.string()).min(1)]).optional(),
     /** relative to the experiment file's folder (the default) */
     cwd: z.string().optional(),
     env: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),

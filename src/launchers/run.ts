@@ -72,7 +72,9 @@ export async function runExperimentFile(options: RunOptions, context: RunContext
   checkPathPart('--experiment_tag', tag);
   const nWorkers = options.nWorkers ?? definition.parallelBandwidth;
   if (!(Number.isInteger(nWorkers) && nWorkers >= 1)) throw new UserError(`--n_workers must be a positive integer, got ${nWorkers}`);
-  checkCommand(definition.command, definition.cwd);
+  const { command } = definition;
+  if (command === undefined) throw new UserError(`${definition.file ?? definition.name}: command: missing; tunelab run needs the command that trains a config (argv list or one shell string)`);
+  checkCommand(command, definition.cwd);
   const root = resultsRoot(options.resultsRoot);
   checkWritableRoot(root, tag);
 
@@ -177,7 +179,7 @@ export async function runExperimentFile(options: RunOptions, context: RunContext
     const backend: TrialBackend = options.sagemaker
       ? new SageMakerBackend({
           ...options.sagemaker,
-          command: typeof definition.command === 'string' ? ['/bin/sh', '-c', definition.command] : definition.command,
+          command: typeof command === 'string' ? ['/bin/sh', '-c', command] : command,
           name: tag,
           prefix: `${options.sagemaker.prefix}/${basename(folder)}`,
           resourceAttr,
@@ -185,7 +187,7 @@ export async function runExperimentFile(options: RunOptions, context: RunContext
           countReports: !definition.resource,
         })
       : new LocalBackend({
-      command: definition.command,
+      command,
       cwd: definition.cwd,
       env: definition.env,
       resourceAttr,

@@ -1,3 +1,4 @@
+import type { ExperimentDefinition } from '../experiment/load.js';
 import type { Config } from '../config-space/index.js';
 import { formatTable } from '../util/table.js';
 import { isFeasible } from '../schedulers/constraints.js';
@@ -53,14 +54,17 @@ export interface StudyStatusReport {
   best?: StudyBest;
 }
 
+/** `o` is feasible (its outcome constraints hold) and better than `best` (or there is none yet). */
+export function improvesBest(definition: Pick<ExperimentDefinition, 'mode' | 'constraints'>, o: ObservationRecord, best: ObservationRecord | undefined): boolean {
+  if (o.failed || o.value === null || Number.isNaN(o.value) || !isFeasible(o.values, definition.constraints)) return false;
+  return !best || better(definition.mode, o.value, best.value!);
+}
+
 /** The best feasible observation (outcome constraints hold), or undefined. */
 export function studyBest(study: Study, observations: readonly ObservationRecord[], configs: ReadonlyMap<number, Config>): StudyBest | undefined {
-  const { metric, mode, constraints } = study.definition;
+  const { metric } = study.definition;
   let best: ObservationRecord | undefined;
-  for (const o of observations) {
-    if (o.failed || o.value === null || Number.isNaN(o.value) || !isFeasible(o.values, constraints)) continue;
-    if (!best || better(mode, o.value, best.value!)) best = o;
-  }
+  for (const o of observations) if (improvesBest(study.definition, o, best)) best = o;
   if (!best) return undefined;
   return { suggestionId: best.suggestionId, metric, value: best.value!, config: configs.get(best.suggestionId) ?? {}, metrics: best.values, workerId: best.metadata.worker_id };
 }

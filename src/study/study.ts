@@ -6,15 +6,21 @@ import { experimentFileOptions } from '../methods/registry.js';
 import { UserError, unknownName } from '../util/errors.js';
 import { createRng } from '../util/rng.js';
 import { StudyCache } from './storage/cache.js';
+import type { StudyHandle } from './handle.js';
 import { type OpenStoreOptions, openStore } from './storage/open.js';
 import { type Plan, STUDY_METHODS, bufferLimits, outstandingTarget, type StudyMethod, type StudyPlanContext, createStudySearcher, freshConfigs, planClaim, refillNeed, rungRule, suggestionLimits } from './planner.js';
-import type { FreeClaim, NewObservation, RungRule, StoredDefinition, StudyRecord, StudyStore, WorkerIdentity } from './storage/store.js';
+import type { FreeClaim, LogLine, NewObservation, RungRule, StoredDefinition, StudyRecord, StudyStore, WorkerIdentity } from './storage/store.js';
 
 export interface StudyOptions extends OpenStoreOptions {
   /** `--storage`: a SQLite file or a postgresql:// URL (default: `<results root>/studies.db`). */
   storage?: string;
   /** An open store to use instead (not closed by the study). */
   store?: StudyStore;
+  /**
+   * The suggestions are held by workers elsewhere that renew their own leases (the study server,
+   * whose clients send heartbeats): this process neither tracks nor renews what it hands out.
+   */
+  remoteWorkers?: boolean;
 }
 
 export interface CreateStudyOptions extends StudyOptions {
@@ -22,12 +28,17 @@ export interface CreateStudyOptions extends StudyOptions {
   name?: string;
   /** With a study of that name already in the store: load it (if it tunes the same problem) rather than fail. */
   loadIfExists?: boolean;
+  /** SigOpt's experiment metadata, kept with the study (the study server's experiments). */
+  metadata?: Record<string, unknown>;
 }
 
 export interface AskResult {
   suggestionId: number;
   config: Config;
 }
+
+/** One attempt at a suggestion: one, or why there is none (`wait`: every slot is taken for now, asking later may succeed). */
+export type AskAttempt = { suggestion: AskResult } | { none: 'budget' | 'stopped' | 'exhausted' | 'wait' };
 
 export interface TellOptions {
   failed?: boolean;
@@ -72,7 +83,8 @@ export function studyMethod(definition: ExperimentDefinition): StudyMethod {
   return method as StudyMethod;
 }
 
-function rebuildDefinition(stored: StoredDefinition): ExperimentDefinition {
+/** The definition a study was stored with, validated again. */
+export function rebuildDefinition(stored: StoredDefinition): ExperimentDefinition {
   return { ...parseExperiment(stored.source, experimentFileOptions(), stored.file ? { file: stored.file } : undefined), cwd: stored.cwd };
 }
 
@@ -99,11 +111,11 @@ export async function createStudy(experiment: ExperimentDefinition | string, opt
       const before = existing.definition.source;
       const changed = (['parameters', 'metrics', 'resource', 'method'] as const).filter((k) => JSON.stringify(before[k]) !== JSON.stringify(definition.source[k]));
       if (changed.length > 0) throw new UserError(`study '${name}' in ${store.url} tunes another problem (its ${changed.join(', ')} differ from ${definition.file ?? 'the definition'}); give another name`);
-      return new Study(store, existing, rebuildDefinition(existing.definition), owned);
+      return new Study(store, existing, rebuildDefinition(existing.definition), owned, options.remoteWorkers);
     }
-    const stored: StoredDefinition = { source: definition.source, file: definition.file, cwd: definition.cwd, method, randomSeed: definition.randomSeed ?? randomInt(0, 2 ** 32) };
+    const stored: StoredDefinition = { source: definition.source, file: definition.file, cwd: definition.cwd, method, randomSeed: definition.randomSeed ?? randomInt(0, 2 ** 32), ...(options.metadata && { metadata: options.metadata }) };
     const record = await store.createStudy(name, stored);
-    return new Study(store, record, definition, owned);
+    return new Study(store, record, definition, owned, options.remoteWorkers);
   } catch (e) {
     if (owned) await store.close();
     throw e;
@@ -119,7 +131,7 @@ export async function loadStudy(idOrName: string | number, options: StudyOptions
       const names = (await store.listStudies()).map((s) => `${s.id} (${s.name})`);
       throw unknownName('study', String(idOrName), names.length ? names : ['none: create one with tunelab study create -f experiment.yml']);
     }
-    return new Study(store, record, rebuildDefinition(record.definition), owned);
+    return new Study(store, record, rebuildDefinition(record.definition), owned, options.remoteWorkers);
   } catch (e) {
     if (owned) await store.close();
     throw e;
@@ -136,7 +148,7 @@ interface Held {
  * leases are renewed while the suggestions are held, `report` applies ASHA across workers, `tell`
  * records the observation. Every worker of the process shares its cache of the study's rows.
  */
-export class Study {
+export class Study implements StudyHandle {
   readonly id: number;
   readonly name: string;
   readonly method: StudyMethod;
@@ -164,6 +176,7 @@ export class Study {
     private record: StudyRecord,
     readonly definition: ExperimentDefinition,
     private readonly ownsStore: boolean,
+    private readonly remoteWorkers = false,
   ) {
     this.id = record.id;
     this.name = record.name;
@@ -182,6 +195,16 @@ export class Study {
 
   get leaseSeconds(): number {
     return this.definition.study.leaseSeconds;
+  }
+
+  /** Where the study lives, for messages: the store's URL without its password. */
+  get location(): string {
+    return this.store.url;
+  }
+
+  /** Trial output lines, kept in the store so that `study logs` works from any machine. */
+  async appendLogs(lines: readonly LogLine[]): Promise<void> {
+    await this.store.appendLogs(this.id, lines);
   }
 
   /** The study's row as last read (status, stop mode). */
@@ -212,7 +235,8 @@ export class Study {
     if (this.registered.has(worker.workerId)) return;
     this.registered.set(worker.workerId, worker);
     await this.store.registerWorker(this.id, worker);
-    this.scheduleRenewals();
+    // the server's remote workers renew for themselves (their heartbeats)
+    if (!this.remoteWorkers) this.scheduleRenewals();
   }
 
   /** Records that this process's worker ended (it no longer renews). */
@@ -227,34 +251,41 @@ export class Study {
    * exhausted or the study stopped.
    */
   async ask(worker: WorkerIdentity = this.worker): Promise<AskResult | undefined> {
-    await this.register(worker);
-    const { searcher } = this.ctx;
     for (let wait = 20; ; wait = Math.min(1000, wait * 1.5)) {
-      // the one-step path: a ready suggestion of the buffer, or a config that needs no view
-      const blind = searcher.proposeBlind?.();
-      if (blind || searcher.modelBased) {
-        const free = await this.locked(() => this.store.claimIfFree(this.id, worker, this.leaseSeconds, blind, this.limits()));
-        const taken = this.takeFree(free, blind, worker);
-        if (taken) return taken;
-      }
-      // the plan of the transaction that committed (a retried one plans again)
-      const decided: { plan?: Plan } = {};
-      const outcome = await this.locked(() =>
-        this.store.suggest(this.id, worker, this.leaseSeconds, this.ctx.cache.cursor, (view) => {
-          decided.plan = planClaim(this.ctx, view);
-          return decided.plan.changes;
-        }),
-      );
-      this.record = outcome.view.study;
-      if (outcome.claimed) {
-        if (decided.plan?.refillDue) this.refillSoon();
-        return this.claimed(outcome.claimed.id, outcome.claimed.config, worker);
-      }
-      const result = decided.plan?.result;
-      if (result === 'budget' || result === 'stopped' || result === 'exhausted') return undefined;
+      const attempt = await this.tryAsk(worker);
+      if ('suggestion' in attempt) return attempt.suggestion;
+      if (attempt.none !== 'wait') return undefined;
       // jittered, so that waiting workers do not poll in step
       await new Promise((r) => setTimeout(r, wait * (0.5 + Math.random())));
     }
+  }
+
+  /** One attempt of ask's: a suggestion for `worker`, or why there is none now (the study server answers with it). */
+  async tryAsk(worker: WorkerIdentity = this.worker): Promise<AskAttempt> {
+    await this.register(worker);
+    const { searcher } = this.ctx;
+    // the one-step path: a ready suggestion of the buffer, or a config that needs no view
+    const blind = searcher.proposeBlind?.();
+    if (blind || searcher.modelBased) {
+      const free = await this.locked(() => this.store.claimIfFree(this.id, worker, this.leaseSeconds, blind, this.limits()));
+      const taken = this.takeFree(free, blind, worker);
+      if (taken) return { suggestion: taken };
+    }
+    // the plan of the transaction that committed (a retried one plans again)
+    const decided: { plan?: Plan } = {};
+    const outcome = await this.locked(() =>
+      this.store.suggest(this.id, worker, this.leaseSeconds, this.ctx.cache.cursor, (view) => {
+        decided.plan = planClaim(this.ctx, view);
+        return decided.plan.changes;
+      }),
+    );
+    this.record = outcome.view.study;
+    if (outcome.claimed) {
+      if (decided.plan?.refillDue) this.refillSoon();
+      return { suggestion: this.claimed(outcome.claimed.id, outcome.claimed.config, worker) };
+    }
+    const result = decided.plan?.result;
+    return { none: result === 'budget' || result === 'stopped' || result === 'exhausted' ? result : 'wait' };
   }
 
   private limits() {
@@ -286,8 +317,10 @@ export class Study {
   }
 
   private claimed(suggestionId: number, config: Config, worker: WorkerIdentity): AskResult {
-    this.held.set(suggestionId, { worker, claimedAt: Date.now() });
-    this.scheduleRenewals();
+    if (!this.remoteWorkers) {
+      this.held.set(suggestionId, { worker, claimedAt: Date.now() });
+      this.scheduleRenewals();
+    }
     return { suggestionId, config };
   }
 

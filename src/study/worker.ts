@@ -4,13 +4,15 @@ import { LocalBackend, checkCommand } from '../backends/local.js';
 import type { BackendResult, TrialBackend } from '../backends/types.js';
 import { resultsRoot } from '../results/layout.js';
 import { resourceAttrOf } from '../experiment/load.js';
+import { UserError } from '../util/errors.js';
 import { mkdirp } from '../util/fs.js';
 import type { LogLine } from './storage/store.js';
+import { type OpenStudyOptions, type StudyHandle, openStudy } from './handle.js';
 import { EXHAUSTED } from './status.js';
-import { type Study, StudyError, loadStudy, type StudyOptions } from './study.js';
+import { StudyError } from './study.js';
 
-export interface WorkerOptions extends StudyOptions {
-  /** The study's id or name. */
+export interface WorkerOptions extends OpenStudyOptions {
+  /** The study's id or name, or its URL on a study server (`http://host:port/v1/experiments/<id>`). */
   study: string | number;
   /** Run this instead of the experiment file's command (argv, or one shell string). */
   command?: string[] | string;
@@ -41,7 +43,7 @@ class LogShipper {
   private readonly partial = new Map<string, string>();
 
   constructor(
-    private readonly study: Study,
+    private readonly study: StudyHandle,
     private readonly logsDir: string,
     private readonly workerId: string,
   ) {}
@@ -78,7 +80,7 @@ class LogShipper {
       const time = Date.now();
       for (const line of parts) lines.push({ suggestionId, workerId: this.workerId, stream, line, time });
     }
-    await this.study.store.appendLogs(this.study.id, lines);
+    await this.study.appendLogs(lines);
   }
 }
 
@@ -91,13 +93,14 @@ class LogShipper {
  */
 export async function runStudyWorker(options: WorkerOptions): Promise<WorkerSummary> {
   const log = options.log ?? ((line: string) => console.log(line));
-  const study = await loadStudy(options.study, options);
+  const study = await openStudy(options.study, options);
   const d = study.definition;
   const worker = study.worker;
-  const dir = options.workDir ?? join(resultsRoot(), '.study-workers', `${study.id}-${study.name}`, worker.workerId);
+  const dir = options.workDir ?? join(resultsRoot(), '.study-workers', `${study.id}-${study.name.replace(/[^A-Za-z0-9_.-]/g, '_')}`, worker.workerId);
   mkdirp(dir);
   const resourceAttr = resourceAttrOf(d);
   const command = options.command ?? d.command;
+  if (command === undefined) throw new UserError(`study ${study.id} (${study.name}) has no command (its workers evaluate in process): give one after --, as in tunelab study worker ${study.id} -- python train.py`);
   checkCommand(command, d.cwd);
   const backend: TrialBackend = new LocalBackend({
     command,
@@ -144,7 +147,7 @@ export async function runStudyWorker(options: WorkerOptions): Promise<WorkerSumm
     storeFailure = e;
     interrupt();
   });
-  log(`worker ${worker.workerId} on study ${study.id} (${study.name}, ${study.method}) with ${study.store.url}`);
+  log(`worker ${worker.workerId} on study ${study.id} (${study.name}, ${study.method}) with ${study.location}`);
   try {
     for (;;) {
       if (signal) {

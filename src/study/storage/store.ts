@@ -28,6 +28,8 @@ export interface StoredDefinition {
   method: string;
   /** The study's master seed (the file's random_seed, or drawn at creation). */
   randomSeed: number;
+  /** SigOpt's experiment metadata, for a study made through the study server. */
+  metadata?: Record<string, unknown>;
 }
 
 export interface StudyRecord {
