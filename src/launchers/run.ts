@@ -16,7 +16,7 @@ import { checkPathPart } from '../util/path-part.js';
 import { isDiskFull } from '../util/fs.js';
 import { createRng } from '../util/rng.js';
 import { signalExitCode } from '../util/signals.js';
-import { type ExperimentOutcome, checkWritableRoot, diskFullReason, prepareResume, previousRuns, resumedMetadata, runInFolder, runSeed } from './experiment.js';
+import { type ExperimentOutcome, REAL_TRIAL_TUNING, checkWritableRoot, diskFullReason, prepareResume, previousRuns, resumedMetadata, runInFolder, runSeed } from './experiment.js';
 import { type MethodDefinition, experimentFileOptions, getMethod, methodDefinitions } from '../methods/registry.js';
 import { type Log, budgetProgressCallback, stopProgressBars, trialLinesCallback, verboseCallback } from './reporting.js';
 
@@ -212,10 +212,7 @@ export async function runExperimentFile(options: RunOptions, context: RunContext
       identity,
       callbacks,
       maxFailures: definition.maxFailures,
-      // real trials cannot be replayed: rows and checkpoint go to disk together, every 2 s at most
-      flushInterval: 2,
-      checkpointInterval: 2,
-      flushWhileIdle: true,
+      ...REAL_TRIAL_TUNING,
     });
     if (checkpoint) {
       prepareResume(folder, checkpoint, { scheduler: scheduler.state(), backend: backend.state() }, tuner.columns, log);

@@ -1,0 +1,187 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { LocalBackend } from '../src/backends/local.js';
+import { runProcesses } from '../src/backends/process-group.js';
+import type { BackendResult } from '../src/backends/types.js';
+import { gzipMembers } from '../src/results/members.js';
+import { parseCsv } from '../src/results/csv.js';
+import { readMetadata } from '../src/results/metadata.js';
+import { cliPath, tempDir } from './helpers.js';
+
+/**
+ * Rows on resume (issue 21, items 5 and 6): whatever a real trial printed to its log — before a
+ * kill -9 of the tuner, or while a graceful stop ends it — is in results.csv.gz exactly once after
+ * `--resume`, although the trial, restarted from its own checkpoint, never prints it again.
+ */
+
+const FIXTURE = join(import.meta.dirname, 'fixtures', 'checkpointing-trial.sh');
+const TRIALS = 6;
+const EPOCHS = 6;
+
+function experiment(dir: string, env: Record<string, string> = {}): string {
+  const file = join(dir, 'experiment.json');
+  writeFileSync(
+    file,
+    JSON.stringify({
+      name: 'ckpt',
+      parameters: [{ name: 'x', type: 'double', bounds: { min: 0, max: 4 } }],
+      metrics: [{ name: 'loss', objective: 'minimize' }],
+      resource: { name: 'epoch', max: EPOCHS },
+      command: ['sh', FIXTURE],
+      method: 'RS',
+      budget: { max_trials: TRIALS },
+      parallel_bandwidth: 2,
+      random_seed: 11,
+      env: { EPOCHS: String(EPOCHS), STEP: '0.15', ...env },
+    }),
+  );
+  return file;
+}
+
+/** (trial, epoch) of every report line in the trials' logs: what they printed. */
+function printed(folder: string): string[] {
+  const logs = join(folder, 'logs');
+  const out: string[] = [];
+  for (const name of existsSync(logs) ? readdirSync(logs) : []) {
+    const m = /^trial-(\d+)\.stdout$/.exec(name);
+    if (!m) continue;
+    for (const line of readFileSync(join(logs, name), 'utf8').split('\n')) {
+      if (line.startsWith('[tunelab] ')) out.push(`${m[1]}:${(JSON.parse(line.slice(10)) as { epoch: number }).epoch}`);
+    }
+  }
+  return out;
+}
+
+/** (trial, epoch) of every row in results.csv.gz (its complete members, as a crash leaves it). */
+function recorded(folder: string): string[] {
+  const path = join(folder, 'results.csv.gz');
+  if (!existsSync(path)) return [];
+  const [header, ...rows] = gzipMembers(readFileSync(path)).members.flatMap((m) => parseCsv(m.data.toString('utf8')));
+  const t = header.indexOf('trial_id');
+  const e = header.indexOf('epoch');
+  return rows.map((r) => `${r[t]}:${r[e]}`);
+}
+
+const unique = (xs: string[]) => [...new Set(xs)].sort();
+const duplicates = (xs: string[]) => xs.filter((x, i) => xs.indexOf(x) !== i);
+
+const children = new Set<ChildProcess>();
+afterEach(() => {
+  for (const c of children) c.kill('SIGKILL');
+});
+
+function startRun(file: string, root: string, resume = false) {
+  const child = spawn(process.execPath, [cliPath, 'run', '-f', file, '--results_root', root, ...(resume ? ['--resume'] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d) => (stdout += d));
+  child.stderr!.on('data', (d) => (stderr += d));
+  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) =>
+    child.on('close', (code, signal) => {
+      children.delete(child);
+      resolve({ code, signal, stdout, stderr });
+    }),
+  );
+  return { child, done };
+}
+
+const folderOf = (root: string) => {
+  const tag = join(root, 'ckpt');
+  const [name] = existsSync(tag) ? readdirSync(tag) : [];
+  return name ? join(tag, name) : undefined;
+};
+
+/** Waits until `ready(folder)` holds (polling the files), then returns the folder. */
+async function waitFor(root: string, ready: (folder: string) => boolean): Promise<string> {
+  for (;;) {
+    const folder = folderOf(root);
+    if (folder && ready(folder)) return folder;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+async function resumeToEnd(file: string, root: string, folder: string) {
+  const r = await startRun(file, root, true).done;
+  expect(r.stderr).not.toMatch(/\n\s+at /);
+  expect(r.code).toBe(0);
+  expect(readMetadata(folder).status).toBe('completed');
+  // no process of the run is left
+  expect(runProcesses(String(readMetadata(folder).run_id))).toEqual([]);
+  return r;
+}
+
+/** What the trials printed is recorded once each, and the run did the whole budget. */
+function expectEveryPrintedRowOnce(folder: string) {
+  const rows = recorded(folder);
+  expect(duplicates(rows)).toEqual([]);
+  expect(unique(rows)).toEqual(unique(printed(folder)));
+  // every trial ran to its last epoch (RS does not stop trials)
+  expect(unique(rows)).toHaveLength(TRIALS * EPOCHS);
+}
+
+describe('run -f --resume after the tuner was killed: nothing a trial printed is lost', () => {
+  it('kill -9 while rows it received are not yet written: --resume recovers them from the trials\' logs, each once', async () => {
+    const dir = tempDir();
+    const root = join(dir, 'results');
+    const file = experiment(dir);
+    const run = startRun(file, root);
+    // the moment a crash loses most: the trials printed (and checkpointed) rows the tuner holds in memory
+    const folder = await waitFor(root, (f) => {
+      const p = printed(f).length;
+      return p >= 6 && p >= recorded(f).length + 3;
+    });
+    run.child.kill('SIGKILL');
+    await run.done;
+    const before = { printed: printed(folder).length, recorded: recorded(folder).length };
+    expect(before.printed).toBeGreaterThan(before.recorded);
+    await resumeToEnd(file, root, folder);
+    expectEveryPrintedRowOnce(folder);
+  }, 120_000);
+});
+
+describe('a graceful stop loses no row', () => {
+  it('a report a trial prints on its way out (on SIGTERM) is recorded on --resume, though the trial never prints it again', async () => {
+    const dir = tempDir();
+    const root = join(dir, 'results');
+    const file = experiment(dir, { TRAP_TERM: '1' });
+    const run = startRun(file, root);
+    const folder = await waitFor(root, (f) => recorded(f).length >= 4);
+    run.child.kill('SIGTERM');
+    const stopped = await run.done;
+    expect(stopped.code).toBe(143);
+    expect(readMetadata(folder).status).toBe('stopped');
+    await resumeToEnd(file, root, folder);
+    expectEveryPrintedRowOnce(folder);
+  }, 120_000);
+
+  it('a result received but not yet handed to the tuner is in the backend state, and handed out after restore', async () => {
+    const dir = tempDir();
+    // two reports in one write, then a long epoch: the first poll hands out one result per trial
+    const script = join(dir, 'two.sh');
+    writeFileSync(
+      script,
+      `e=0; [ -f "$TUNELAB_CHECKPOINT_DIR/e" ] && e=$(cat "$TUNELAB_CHECKPOINT_DIR/e")
+if [ "$e" -lt 2 ]; then printf '[tunelab] {"epoch": 1, "loss": 1}\\n[tunelab] {"epoch": 2, "loss": 0.5}\\n'; echo 2 > "$TUNELAB_CHECKPOINT_DIR/e"; fi
+sleep 30 & wait $!`,
+    );
+    const make = () => new LocalBackend({ command: ['sh', script], resourceAttr: 'epoch', metricNames: ['loss'], logsDir: join(dir, 'logs'), checkpointsDir: join(dir, 'checkpoints'), runId: `resume-rows-${process.pid}` });
+    const first = make();
+    await first.start(0, { x: 1 });
+    let got: BackendResult[] = [];
+    while (got.length === 0) got = (await first.poll(first.now() + 10)).results;
+    expect(got.map((r) => r.result.resource)).toEqual([1]);
+    const state = JSON.parse(JSON.stringify(first.state()));
+    await first.close();
+    const second = make();
+    await second.restore(state);
+    const after: BackendResult[] = [];
+    const deadline = second.now() + 5;
+    while (second.now() < deadline && after.length === 0) after.push(...(await second.poll(second.now() + 0.5)).results);
+    await second.close();
+    expect(after.map((r) => r.result.resource)).toEqual([2]);
+    expect(after[0].workerIter).toBe(1);
+  }, 30_000);
+});
