@@ -1,13 +1,19 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LocalBackend } from '../src/backends/local.js';
 import { runProcesses } from '../src/backends/process-group.js';
-import type { BackendResult } from '../src/backends/types.js';
+import { SimulatorBackend } from '../src/backends/simulator.js';
+import type { BackendResult, PollResult } from '../src/backends/types.js';
+import { syntheticBlackbox } from '../src/blackbox/synthetic.js';
+import { randomSearch } from '../src/methods/registry.js';
 import { gzipMembers } from '../src/results/members.js';
 import { parseCsv } from '../src/results/csv.js';
 import { readMetadata } from '../src/results/metadata.js';
+import { readCheckpoint } from '../src/tuner/checkpoint.js';
+import { Tuner } from '../src/tuner/tuner.js';
+import { createRng } from '../src/util/rng.js';
 import { cliPath, tempDir } from './helpers.js';
 
 /**
@@ -184,4 +190,93 @@ sleep 30 & wait $!`,
     expect(after.map((r) => r.result.resource)).toEqual([2]);
     expect(after[0].workerIter).toBe(1);
   }, 30_000);
+});
+
+describe('what restore() does with a trial folder and a restarted script', () => {
+  const make = (dir: string, script: string, extra: Partial<ConstructorParameters<typeof LocalBackend>[0]> = {}) =>
+    new LocalBackend({ command: ['sh', script], resourceAttr: 'epoch', metricNames: ['loss'], logsDir: join(dir, 'logs'), checkpointsDir: join(dir, 'checkpoints'), runId: `resume-rows-${process.pid}`, ...extra });
+
+  async function pollUntil(b: LocalBackend, done: (p: PollResult) => boolean): Promise<BackendResult[]> {
+    const out: BackendResult[] = [];
+    for (;;) {
+      const p = await b.poll(b.now() + 10);
+      out.push(...p.results);
+      if (done(p)) return out;
+    }
+  }
+
+  it('without a resource, a restarted script starts over: its reports up to those taken in are repeats, what it printed after the checkpoint is recovered once', async () => {
+    const dir = tempDir();
+    const script = join(dir, 'count.sh');
+    // three reports, a pause between the first and the rest; no checkpoint: restarted, it starts over
+    writeFileSync(script, `echo '[tunelab] {"loss": 3}'; sleep 0.5; echo '[tunelab] {"loss": 2}'; echo '[tunelab] {"loss": 1}'; sleep 30 & wait $!`);
+    const first = make(dir, script, { resourceAttr: 'iteration', countReports: true });
+    await first.start(0, {});
+    await pollUntil(first, (p) => p.results.length > 0);
+    const state = JSON.parse(JSON.stringify(first.state()));
+    // the two later reports come after the state was taken: only the log holds them
+    while (!readFileSync(join(dir, 'logs', 'trial-0.stdout'), 'utf8').includes('"loss": 1')) await new Promise((r) => setTimeout(r, 20));
+    await first.close();
+    const second = make(dir, script, { resourceAttr: 'iteration', countReports: true });
+    await second.restore(state);
+    const after: BackendResult[] = [];
+    const deadline = second.now() + 3;
+    while (second.now() < deadline) after.push(...(await second.poll(deadline)).results);
+    await second.close();
+    expect(after.map((r) => [r.result.resource, r.result.metrics.loss])).toEqual([
+      [2, 2],
+      [3, 1],
+    ]);
+  }, 30_000);
+
+  it('empties the checkpoint folder of a trial the state does not know (started in the instant before a crash), and keeps the others', async () => {
+    const dir = tempDir();
+    const script = join(dir, 'quiet.sh');
+    writeFileSync(script, 'exit 0');
+    const first = make(dir, script);
+    await first.start(0, {});
+    await pollUntil(first, (p) => p.completed.includes(0));
+    const state = JSON.parse(JSON.stringify(first.state()));
+    writeFileSync(join(dir, 'checkpoints', '0', 'model'), 'kept');
+    // trial 1 started after the state was taken, and saved a checkpoint before the crash
+    mkdirSync(join(dir, 'checkpoints', '1'));
+    writeFileSync(join(dir, 'checkpoints', '1', 'model'), 'of a config nobody recorded');
+    await first.close();
+    const second = make(dir, script);
+    await second.restore(state);
+    await second.close();
+    expect(existsSync(join(dir, 'checkpoints', '1'))).toBe(false);
+    expect(readFileSync(join(dir, 'checkpoints', '0', 'model'), 'utf8')).toBe('kept');
+  }, 30_000);
+});
+
+describe('Tuner checkpointOnLaunch', () => {
+  it('tuner.json knows every trial from the moment it starts, with every row received before', async () => {
+    const blackbox = syntheticBlackbox('synthetic-branin');
+    const folder = tempDir();
+    const seen: [number, number[], number, number][] = [];
+    const tuner = new Tuner({
+      scheduler: randomSearch({ configSpace: blackbox.configSpace, metric: 'value', mode: 'min', resourceAttr: 'epoch', maxResource: 27, nWorkers: 2, rng: createRng(1) }),
+      backend: new SimulatorBackend(blackbox, { seed: 1 }),
+      nWorkers: 2,
+      stopping: { maxNumTrialsStarted: 6 },
+      configNames: ['x1', 'x2'],
+      folder,
+      checkpointOnLaunch: true,
+      callbacks: [
+        {
+          onTrialStart(t, trial) {
+            const c = readCheckpoint(folder, {});
+            seen.push([trial.id, c.tuner.trials.map((x) => x.id), c.rowsWritten, t.resultsWritten]);
+          },
+        },
+      ],
+    });
+    await tuner.run();
+    expect(seen.map(([id]) => id)).toEqual([0, 1, 2, 3, 4, 5]);
+    for (const [id, ids, rows, results] of seen) {
+      expect(ids).toContain(id);
+      expect(rows).toBe(results);
+    }
+  });
 });
