@@ -15,7 +15,7 @@ import { UserError } from '../util/errors.js';
 import { checkPathPart } from '../util/path-part.js';
 import { isDiskFull } from '../util/fs.js';
 import { createRng } from '../util/rng.js';
-import { signalExitCode } from '../util/signals.js';
+import { STOP_SIGNALS, signalExitCode } from '../util/signals.js';
 import { type ExperimentOutcome, REAL_TRIAL_TUNING, checkWritableRoot, diskFullReason, prepareResume, previousRuns, resumedMetadata, runInFolder, runSeed } from './experiment.js';
 import { type MethodDefinition, experimentFileOptions, getMethod, methodDefinitions } from '../methods/registry.js';
 import { type Log, budgetProgressCallback, stopProgressBars, trialLinesCallback, verboseCallback } from './reporting.js';
@@ -107,7 +107,6 @@ export async function runExperimentFile(options: RunOptions, context: RunContext
     throw fullDisk(e);
   }
   if (lock.tookOverFrom) log(`${folder}: took over the lock of pid ${lock.tookOverFrom.pid} (${lock.tookOverFrom.command}, since ${lock.tookOverFrom.started}), which is gone`);
-  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
   let interrupted: NodeJS.Signals | undefined;
   let tuner: Tuner | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -122,7 +121,7 @@ export async function runExperimentFile(options: RunOptions, context: RunContext
     log(`${signal}: stopping the trials, flushing results and writing ${CHECKPOINT_FILE} (continue with --resume; ${signal} again to exit at once)`);
     tuner?.requestStop(signal);
   };
-  for (const s of signals) process.on(s, onSignal);
+  for (const s of STOP_SIGNALS) process.on(s, onSignal);
   try {
     const runId = previous ? String(previous.run_id) : randomUUID();
     if (previous) {
@@ -226,7 +225,7 @@ export async function runExperimentFile(options: RunOptions, context: RunContext
   } catch (e) {
     throw fullDisk(e);
   } finally {
-    for (const s of signals) process.off(s, onSignal);
+    for (const s of STOP_SIGNALS) process.off(s, onSignal);
     lock.release();
   }
 }
