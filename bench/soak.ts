@@ -253,7 +253,7 @@ await Promise.all(
         const expected = a.exitSignal !== null || a.code === 130 || a.code === 143 || a.code === 129 || (a.code === 0 && /already completed/.test(a.stdout));
         if (a.code === 0 && /already completed/.test(a.stdout)) break;
         if (!expected) {
-          stats.unexpected.push(`experiment ${i}, attempt ${k}: ${exit}; ${a.stderr.trim().slice(0, 400)}`);
+          stats.unexpected.push(`experiment ${i}, attempt ${k}: ${exit}; ${(a.stderr.trim() || a.stdout.trim().split('\n').slice(-2).join(' | ')).slice(0, 600)}`);
           if (k >= schedules[i].length) break;
         }
       }
@@ -265,7 +265,7 @@ await Promise.all(
       stats.extraFolders += all - 1;
       stats.tmpLeft += readdirSync(folder).filter((n) => n.endsWith('.tmp')).length;
       const metadata = readMetadata(folder);
-      if (metadata.status !== 'completed') stats.mismatches.push(`experiment ${i}: status ${metadata.status} in ${folder}; attempts: ${log.join(' | ')}`);
+      if (metadata.status !== 'completed') stats.mismatches.push(`experiment ${i}: status ${metadata.status}${metadata.error ? ` (${metadata.error})` : ''} in ${folder}; attempts: ${log.join(' | ')}`);
       else if (argv.target === 'run') {
         const rows = checkRows(folder);
         stats.rowsPrinted += rows.printed;
