@@ -201,6 +201,7 @@ const stats = {
   exits: new Map<string, number>(),
   tornTails: 0,
   discardedNotes: 0,
+  recoveredReports: 0,
   lockTakeovers: 0,
   freshStarts: 0,
   extraFolders: 0,
@@ -245,6 +246,7 @@ await Promise.all(
         stats.exits.set(exit, (stats.exits.get(exit) ?? 0) + 1);
         stats.tornTails += (a.stdout.match(/cut off a damaged tail/g) ?? []).length;
         stats.discardedNotes += (a.stdout.match(/discarded its last \d+ row/g) ?? []).length;
+        for (const m of a.stdout.matchAll(/recovered (\d+) report\(s\) the trials printed after the checkpoint/g)) stats.recoveredReports += Number(m[1]);
         stats.lockTakeovers += (a.stdout.match(/took over the lock of pid/g) ?? []).length;
         stats.freshStarts += (a.stdout.match(/to resume from; starting a new run/g) ?? []).length;
         if (/\n\s+at /.test(a.stderr)) stats.stackTraces.push(`experiment ${i}, attempt ${k}: ${a.stderr.slice(0, 400)}`);
@@ -288,7 +290,7 @@ console.log(`soak: ${argv.count} experiments, ${what}, ${argv.parallel} at once,
 console.log(`${argv.target === 'run' ? '' : `references (uninterrupted, in process): ${seconds(tRef - t0)} s; `}chaos: ${seconds(tEnd - tRef)} s`);
 console.log(`attempts: ${stats.attempts} (${(stats.attempts / argv.count).toFixed(2)} per experiment); signals sent: ${SIGNALS.map((s) => `${s} ${stats.signals[s]}`).join(', ')}`);
 console.log(`exits: ${[...stats.exits].sort().map(([k, v]) => `${k} ×${v}`).join(', ')}`);
-console.log(`resumes that cut a torn tail: ${stats.tornTails}; that discarded rows after a stale checkpoint: ${stats.discardedNotes}; took over a dead owner's lock: ${stats.lockTakeovers}`);
+console.log(`resumes that cut a torn tail: ${stats.tornTails}; that discarded rows after a stale checkpoint: ${stats.discardedNotes}; took over a dead owner's lock: ${stats.lockTakeovers}${argv.target === 'run' ? `; reports recovered from the trials' logs: ${stats.recoveredReports}` : ''}`);
 console.log(`killed before a checkpoint existed (a new run started): ${stats.freshStarts}; abandoned folders: ${stats.extraFolders}; .tmp files left in final folders: ${stats.tmpLeft}`);
 if (argv.target === 'run') {
   console.log(`completed: ${argv.count - stats.mismatches.length}/${argv.count}; rows the trials printed: ${stats.rowsPrinted}; rows lost: ${stats.rowsLost.length}; duplicates: ${stats.duplicates.length}; orphan trial processes: ${stats.orphans.length}`);

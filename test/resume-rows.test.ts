@@ -159,7 +159,9 @@ describe('a graceful stop loses no row', () => {
     const stopped = await run.done;
     expect(stopped.code).toBe(143);
     expect(readMetadata(folder).status).toBe('stopped');
-    await resumeToEnd(file, root, folder);
+    const resumed = await resumeToEnd(file, root, folder);
+    // said aloud: the trials' last reports, printed after the final checkpoint, come from their logs
+    expect(resumed.stdout).toMatch(/logs: recovered [1-9]\d* report\(s\) the trials printed after the checkpoint; they are recorded now/);
     expectEveryPrintedRowOnce(folder);
   }, 120_000);
 

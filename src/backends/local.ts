@@ -286,6 +286,8 @@ export class LocalBackend implements TrialBackend {
   private wake: (() => void) | undefined;
   private interrupted = false;
   private closed = false;
+  /** Reports restore() took from the trials' logs (printed after the state was taken), to be said aloud. */
+  recoveredReports = 0;
 
   constructor(private readonly options: LocalBackendOptions) {
     const { command } = options;
@@ -681,12 +683,14 @@ export class LocalBackend implements TrialBackend {
 
   /** Banks the reports the trial's log holds past `logEnd`, as a paused trial's late ones; a line cut short by a crash is not one. */
   private recover(trialId: number, t: LocalTrial) {
+    const before = t.banked.length;
     const lines = new ReportLines((text) => {
       t.processReports++;
       this.bank(t, text);
     });
     lines.push(readFrom(this.logPath(trialId, 'stdout'), t.logEnd));
     lines.end(false);
+    this.recoveredReports += t.banked.length - before;
   }
 
   private removeUnknownCheckpoints(known: Set<number>) {

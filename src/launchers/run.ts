@@ -196,6 +196,7 @@ export async function runExperimentFile(options: RunOptions, context: RunContext
       runId,
     });
     const callbacks: TunerCallback[] = [failureRecorder(folder, metadata)];
+    if (checkpoint && backend instanceof LocalBackend) callbacks.push(recoveryNote(folder, backend, log));
     if ((options.verbose ?? 0) > 0) callbacks.push(verboseCallback(`[${definition.name}]`, log, definition.metric));
     else if (context.progress ?? Boolean(process.stdout.isTTY)) callbacks.push(budgetProgressCallback(definition.name, definition.budget, definition.metric));
     else callbacks.push(trialLinesCallback(log, definition.metric, definition.budget.maxTrials));
@@ -238,6 +239,16 @@ function checkSameProblem(previous: ExperimentMetadata, definition: ExperimentDe
   if (changed.length > 0) {
     throw new UserError(`${definition.file}: its ${changed.join(', ')} differ from the run in ${folder}, which --resume would continue; restore them, or start a new run without --resume`);
   }
+}
+
+/** Says how many reports the resumed run took from the trials' logs (printed after its checkpoint, never printed again). */
+function recoveryNote(folder: string, backend: LocalBackend, log: Log): TunerCallback {
+  return {
+    onStart() {
+      const n = backend.recoveredReports;
+      if (n > 0) log(`${join(folder, 'logs')}: recovered ${n} report(s) the trials printed after the checkpoint; they are recorded now`);
+    },
+  };
 }
 
 /** Keeps metadata.json's `failed_trials` (id, config, reason) current, so `status` shows failures while the run goes on. */
