@@ -65,6 +65,7 @@ function recorded(folder: string): string[] {
   const path = join(folder, 'results.csv.gz');
   if (!existsSync(path)) return [];
   const [header, ...rows] = gzipMembers(readFileSync(path)).members.flatMap((m) => parseCsv(m.data.toString('utf8')));
+  if (!header) return []; // created, its header not yet written
   const t = header.indexOf('trial_id');
   const e = header.indexOf('epoch');
   return rows.map((r) => `${r[t]}:${r[e]}`);
@@ -119,13 +120,16 @@ async function resumeToEnd(file: string, root: string, folder: string) {
   return r;
 }
 
-/** What the trials printed is recorded once each, and the run did the whole budget. */
-function expectEveryPrintedRowOnce(folder: string) {
+/**
+ * What the trials printed is recorded once each; with `whole`, every trial ran to its last epoch
+ * (RS does not stop trials). Not after a kill -9: a report written into the pipe in the instant
+ * before the tuner died, not yet read, is in neither the log nor the results (README, Reliability).
+ */
+function expectEveryPrintedRowOnce(folder: string, whole: boolean) {
   const rows = recorded(folder);
   expect(duplicates(rows)).toEqual([]);
   expect(unique(rows)).toEqual(unique(printed(folder)));
-  // every trial ran to its last epoch (RS does not stop trials)
-  expect(unique(rows)).toHaveLength(TRIALS * EPOCHS);
+  if (whole) expect(unique(rows)).toHaveLength(TRIALS * EPOCHS);
 }
 
 describe('run -f --resume after the tuner was killed: nothing a trial printed is lost', () => {
@@ -144,7 +148,7 @@ describe('run -f --resume after the tuner was killed: nothing a trial printed is
     const before = { printed: printed(folder).length, recorded: recorded(folder).length };
     expect(before.printed).toBeGreaterThan(before.recorded);
     await resumeToEnd(file, root, folder);
-    expectEveryPrintedRowOnce(folder);
+    expectEveryPrintedRowOnce(folder, false);
   }, 120_000);
 });
 
@@ -162,7 +166,7 @@ describe('a graceful stop loses no row', () => {
     const resumed = await resumeToEnd(file, root, folder);
     // said aloud: the trials' last reports, printed after the final checkpoint, come from their logs
     expect(resumed.stdout).toMatch(/logs: recovered [1-9]\d* report\(s\) the trials printed after the checkpoint; they are recorded now/);
-    expectEveryPrintedRowOnce(folder);
+    expectEveryPrintedRowOnce(folder, true);
   }, 120_000);
 
   it('a result received but not yet handed to the tuner is in the backend state, and handed out after restore', async () => {
