@@ -11,6 +11,7 @@ import { assertNotInUse } from '../results/lock.js';
 import type { ExtraResultsComposer, TunerCallback } from '../tuner/types.js';
 import type { Tuner } from '../tuner/tuner.js';
 import { UserError } from '../util/errors.js';
+import { STOP_SIGNALS, signalExitCode } from '../util/signals.js';
 import { checkPathPart } from '../util/path-part.js';
 import { isDiskFull } from '../util/fs.js';
 import { type BenchmarkDefinition, benchmarkDefinitions, defaultBenchmarks, getBenchmark } from './benchmarks/index.js';
@@ -148,17 +149,23 @@ export async function hpoMain(options: HpoMainOptions, context: HpoMainContext =
 
   const report: HpoMainReport = { masterSeed, seeds, outcomes: [], skipped: [], uploadFailures: [] };
   let current: Tuner | undefined;
+  let stream: ExperimentStream | undefined;
   let s3: S3Client | undefined;
-  // SIGTERM (kill, timeout, systemd, Kubernetes, SageMaker) stops as gracefully as Ctrl-C
+  // SIGTERM (kill, timeout, systemd, Kubernetes, SageMaker) and SIGHUP (a closed terminal) stop as gracefully as Ctrl-C
   const onSignal = (signal: NodeJS.Signals) => {
-    if (report.interrupted) return;
+    if (report.interrupted) {
+      // a second signal: no more waiting; a dead owner's lock is taken over by the next --resume
+      log(`${signal} again: exiting now (the local results stay; continue with --resume)`);
+      process.exit(signalExitCode(signal));
+    }
     stopProgressBars();
-    log(`${signal}: stopping after the current step; results are flushed and tuner.json written (continue with --resume)`);
+    log(`${signal}: stopping after the current step; results are flushed and tuner.json written (continue with --resume; ${signal} again to exit at once)`);
     report.interrupted = signal;
     current?.requestStop(signal);
+    // an upload under way may wait minutes on a server that does not answer: the user will not
+    if (stream?.abort(signal)) log(`${signal}: abandoned the upload under way; the local results stay (tunelab sync --upload sends them later)`);
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  for (const s of STOP_SIGNALS) process.on(s, onSignal);
   try {
     let index = 0;
     for (const method of methodList) {
@@ -191,7 +198,7 @@ export async function hpoMain(options: HpoMainOptions, context: HpoMainContext =
           }
           log(`${label}: ${resumeFolder ? `resuming ${resumeFolder}` : 'started'}`);
           const wallStart = performance.now();
-          const stream = options.s3Bucket
+          stream = options.s3Bucket
             ? new ExperimentStream({ location: { bucket: options.s3Bucket, prefix: options.s3Prefix }, tag: options.experimentTag, job: s3JobName(method.name, seed, method.expensive), interval: options.s3SyncInterval, client: (s3 ??= s3Client()), log })
             : undefined;
           const outcome = await runExperiment({
@@ -250,8 +257,7 @@ export async function hpoMain(options: HpoMainOptions, context: HpoMainContext =
       }
     }
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    for (const s of STOP_SIGNALS) process.off(s, onSignal);
   }
   if (report.halted) {
     const notRun = total - report.outcomes.length - report.skipped.length;
