@@ -56,6 +56,7 @@ export const experimentSchema = z
         reduction_factor: z.number().min(2).optional(),
         brackets: positiveInt.optional(),
         num_init_random: positiveInt.optional(),
+        grid_points: positiveInt.optional(),
       })
       .strict()
       .optional(),

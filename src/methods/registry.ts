@@ -3,6 +3,7 @@ import type { Constraint } from '../schedulers/constraints.js';
 import { FIFOScheduler } from '../schedulers/fifo.js';
 import { HyperbandScheduler, type HyperbandOptions, rungLevels } from '../schedulers/hyperband.js';
 import { GPSearcher, type GPSearcherOptions } from '../schedulers/searchers/gp-searcher.js';
+import { GridSearcher } from '../schedulers/searchers/grid.js';
 import { RandomSearcher } from '../schedulers/searchers/random.js';
 import type { Mode, SearchProblem, TrialScheduler } from '../schedulers/types.js';
 import { unknownName } from '../util/errors.js';
@@ -34,6 +35,8 @@ export interface MethodOptions {
   brackets?: number;
   /** Random configs before the GP takes over (BO, MOBSTER). */
   numInitRandom?: number;
+  /** GRID: points per continuous domain (and at most per integer range). */
+  gridPoints?: number;
 }
 
 /** Hyperband options from the method's own type plus the experiment's grace period, η and brackets. */
@@ -103,6 +106,16 @@ export function withFixedHyperparameters(base: MethodDefinition, name: string, f
 }
 
 const RS: MethodDefinition = { name: 'RS', description: 'random search (FIFO)', expensive: false, multiFidelity: false, create: randomSearch };
+const GRID: MethodDefinition = {
+  name: 'GRID',
+  description: 'grid search (FIFO): every value of finite domains, 5 points of continuous ones, in a seeded order',
+  expensive: false,
+  multiFidelity: false,
+  create: (args) => {
+    const problem = searchProblem(args);
+    return new FIFOScheduler(problem, new GridSearcher(problem, { numPoints: args.options?.gridPoints }));
+  },
+};
 const ASHA: MethodDefinition = {
   name: 'ASHA',
   description: 'asynchronous successive halving, stopping type (grace period 1, η = 3)',
@@ -157,6 +170,7 @@ const relu = { hp_activation_fn_1: 'relu', hp_activation_fn_2: 'relu' };
 export const methodDefinitions: Record<string, MethodDefinition> = Object.fromEntries(
   [
     RS,
+    GRID,
     ASHA,
     ASHA_PROMOTION,
     HYPERBAND,
