@@ -57,6 +57,7 @@ export const experimentSchema = z
         brackets: positiveInt.optional(),
         num_init_random: positiveInt.optional(),
         grid_points: positiveInt.optional(),
+        multivariate: z.boolean().optional(),
       })
       .strict()
       .optional(),

@@ -5,6 +5,7 @@ import { HyperbandScheduler, type HyperbandOptions, rungLevels } from '../schedu
 import { GPSearcher, type GPSearcherOptions } from '../schedulers/searchers/gp-searcher.js';
 import { GridSearcher } from '../schedulers/searchers/grid.js';
 import { RandomSearcher } from '../schedulers/searchers/random.js';
+import { TPESearcher } from '../schedulers/searchers/tpe.js';
 import type { Mode, SearchProblem, TrialScheduler } from '../schedulers/types.js';
 import { unknownName } from '../util/errors.js';
 import type { Rng } from '../util/rng.js';
@@ -37,6 +38,8 @@ export interface MethodOptions {
   numInitRandom?: number;
   /** GRID: points per continuous domain (and at most per integer range). */
   gridPoints?: number;
+  /** TPE, ASHA-TPE: one joint Parzen estimator instead of one per hyperparameter. */
+  multivariate?: boolean;
 }
 
 /** Hyperband options from the method's own type plus the experiment's grace period, η and brackets. */
@@ -141,6 +144,26 @@ const HYPERBAND: MethodDefinition = {
   },
 };
 
+const TPE: MethodDefinition = {
+  name: 'TPE',
+  description: "tree-structured Parzen estimator (Optuna's defaults; constant liar for running trials), FIFO",
+  expensive: false,
+  multiFidelity: false,
+  create: (args) => {
+    const problem = searchProblem(args);
+    return new FIFOScheduler(problem, new TPESearcher(problem, { multivariate: args.options?.multivariate }));
+  },
+};
+const ASHA_TPE: MethodDefinition = {
+  name: 'ASHA-TPE',
+  description: 'ASHA (stopping) with TPE as searcher (trials ranked by the resource they reached, then value)',
+  expensive: false,
+  multiFidelity: true,
+  create: (args) => {
+    const problem = searchProblem(args);
+    return new HyperbandScheduler(problem, new TPESearcher(problem, { multivariate: args.options?.multivariate }), { maxT: args.maxResource, ...hyperbandOptions(args, 'stopping') });
+  },
+};
 const BO: MethodDefinition = {
   name: 'BO',
   description: 'Bayesian optimisation: GP (Matern 5/2 ARD) + expected improvement, FIFO',
@@ -174,6 +197,8 @@ export const methodDefinitions: Record<string, MethodDefinition> = Object.fromEn
     ASHA,
     ASHA_PROMOTION,
     HYPERBAND,
+    TPE,
+    ASHA_TPE,
     BO,
     MOBSTER,
     MOBSTER_PROMOTION,
