@@ -5,6 +5,7 @@ import { HyperbandScheduler, type HyperbandOptions, rungLevels } from '../schedu
 import { GPSearcher, type GPSearcherOptions } from '../schedulers/searchers/gp-searcher.js';
 import { GridSearcher } from '../schedulers/searchers/grid.js';
 import { RandomSearcher } from '../schedulers/searchers/random.js';
+import { REASearcher } from '../schedulers/searchers/rea.js';
 import { TPESearcher } from '../schedulers/searchers/tpe.js';
 import type { Mode, SearchProblem, TrialScheduler } from '../schedulers/types.js';
 import { unknownName } from '../util/errors.js';
@@ -164,6 +165,16 @@ const ASHA_TPE: MethodDefinition = {
     return new HyperbandScheduler(problem, new TPESearcher(problem, { multivariate: args.options?.multivariate }), { maxT: args.maxResource, ...hyperbandOptions(args, 'stopping') });
   },
 };
+const REA: MethodDefinition = {
+  name: 'REA',
+  description: 'regularized evolution (population 100, tournaments of 10, one hyperparameter mutated, the oldest dies), FIFO',
+  expensive: false,
+  multiFidelity: false,
+  create: (args) => {
+    const problem = searchProblem(args);
+    return new FIFOScheduler(problem, new REASearcher(problem));
+  },
+};
 const BO: MethodDefinition = {
   name: 'BO',
   description: 'Bayesian optimisation: GP (Matern 5/2 ARD) + expected improvement, FIFO',
@@ -199,6 +210,7 @@ export const methodDefinitions: Record<string, MethodDefinition> = Object.fromEn
     HYPERBAND,
     TPE,
     ASHA_TPE,
+    REA,
     BO,
     MOBSTER,
     MOBSTER_PROMOTION,
