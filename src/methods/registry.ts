@@ -4,6 +4,7 @@ import { FIFOScheduler } from '../schedulers/fifo.js';
 import { HyperbandScheduler, type HyperbandOptions, rungLevels } from '../schedulers/hyperband.js';
 import { GPSearcher, type GPSearcherOptions } from '../schedulers/searchers/gp-searcher.js';
 import { GridSearcher } from '../schedulers/searchers/grid.js';
+import { KDESearcher } from '../schedulers/searchers/kde.js';
 import { RandomSearcher } from '../schedulers/searchers/random.js';
 import { REASearcher } from '../schedulers/searchers/rea.js';
 import { TPESearcher } from '../schedulers/searchers/tpe.js';
@@ -139,12 +140,27 @@ const HYPERBAND: MethodDefinition = {
   description: 'asynchronous Hyperband, stopping type, one bracket per rung level',
   expensive: false,
   multiFidelity: true,
-  create: (args) => {
-    const { gracePeriod = 1, reductionFactor = 3 } = args.options ?? {};
-    return hyperbandRandom(args, hyperbandOptions(args, 'stopping', Math.max(1, rungLevels(gracePeriod, reductionFactor, args.maxResource).length)));
-  },
+  create: (args) => hyperbandRandom(args, hyperbandOptions(args, 'stopping', allBrackets(args))),
 };
 
+/** The number of brackets of Hyperband: one per rung level. */
+const allBrackets = (args: MethodArguments) => {
+  const { gracePeriod = 1, reductionFactor = 3 } = args.options ?? {};
+  return Math.max(1, rungLevels(gracePeriod, reductionFactor, args.maxResource).length);
+};
+
+const BOHB: MethodDefinition = {
+  name: 'BOHB',
+  description: "asynchronous Hyperband (stopping, one bracket per rung level) with BOHB's KDE per rung level as searcher",
+  expensive: false,
+  multiFidelity: true,
+  create: (args) => {
+    const problem = searchProblem(args);
+    const options = hyperbandOptions(args, 'stopping', allBrackets(args));
+    const levels = rungLevels(options.gracePeriod ?? 1, options.reductionFactor ?? 3, args.maxResource);
+    return new HyperbandScheduler(problem, new KDESearcher(problem, [...levels, args.maxResource]), { maxT: args.maxResource, ...options });
+  },
+};
 const TPE: MethodDefinition = {
   name: 'TPE',
   description: "tree-structured Parzen estimator (Optuna's defaults; constant liar for running trials), FIFO",
@@ -208,6 +224,7 @@ export const methodDefinitions: Record<string, MethodDefinition> = Object.fromEn
     ASHA,
     ASHA_PROMOTION,
     HYPERBAND,
+    BOHB,
     TPE,
     ASHA_TPE,
     REA,

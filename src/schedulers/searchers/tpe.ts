@@ -2,6 +2,7 @@ import { type Config, type Domain, type Value, configKey, hyperparameters, isDom
 import type { SearchProblem, Searcher } from '../types.js';
 import { type ParzenDim, ParzenEstimator, type ParzenSettings, tpeGamma, tpeWeights } from './parzen.js';
 import { RandomSearcher } from './random.js';
+import { insertSorted, removeSorted } from '../../util/sorted.js';
 
 export interface TPESearcherOptions {
   /** Random configs until this many trials have an observation (Optuna: 10). */
@@ -141,30 +142,6 @@ interface TpeTrial {
   below: boolean;
   /** scratch: index among the members of the estimator being built, else -1 */
   slot: number;
-}
-
-/** Sorted array insert/remove helpers for arrays kept in a fixed order by `less`. */
-function insertSorted<T>(arr: T[], item: T, less: (a: T, b: T) => boolean): void {
-  let lo = 0;
-  let hi = arr.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (less(arr[mid], item)) lo = mid + 1;
-    else hi = mid;
-  }
-  arr.splice(lo, 0, item);
-}
-
-function removeSorted<T>(arr: T[], item: T, less: (a: T, b: T) => boolean): void {
-  let lo = 0;
-  let hi = arr.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (less(arr[mid], item)) lo = mid + 1;
-    else hi = mid;
-  }
-  while (lo < arr.length && arr[lo] !== item) lo++;
-  if (lo < arr.length) arr.splice(lo, 1);
 }
 
 /** Ranking of observations: those that reached a larger resource first (Optuna's pruned trials), then by value, then by id. */
