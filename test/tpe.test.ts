@@ -171,3 +171,41 @@ describe('TPE searcher', () => {
     expect(s.suggest(30)).toBeUndefined();
   });
 });
+
+describe('TPE in a shared study', () => {
+  it("treats every worker's open and ready suggestions as running trials (constant liar); hands out no config twice; improves on its random start", async () => {
+    const { writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tempDir } = await import('./helpers.js');
+    const { createStudy } = await import('../src/study/study.js');
+    const root = tempDir();
+    const file = join(root, 'tpe.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        name: 'tpe',
+        parameters: [
+          { name: 'x', type: 'double', bounds: { min: 0, max: 1 } },
+          { name: 'k', type: 'int', bounds: { min: 1, max: 50 } },
+        ],
+        metrics: [{ name: 'loss', objective: 'minimize' }],
+        command: ['/bin/true'],
+        method: 'TPE',
+        budget: { max_trials: 40 },
+        parallel_bandwidth: 3,
+        study: { buffer: 2, max_threshold: 2 },
+      }),
+    );
+    const study = await createStudy(file, { storage: join(root, 'study.db') });
+    const summary = await study.optimize(async (config) => (Number(config.x) - 0.3) ** 2 + Number(config.k) / 1000, { workers: 3 });
+    expect(summary.observations).toBe(40);
+    const suggestions = await study.store.listSuggestions(study.id);
+    expect(suggestions.filter((s) => s.state === 'completed')).toHaveLength(40);
+    expect(new Set(suggestions.map((s) => JSON.stringify(s.config))).size).toBe(suggestions.length);
+    const values = (await study.store.listObservations(study.id)).sort((a, b) => a.suggestionId - b.suggestionId).map((o) => o.value!);
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+    // the model's proposals (after 10 random startup trials) beat the random ones
+    expect(median(values.slice(20))).toBeLessThan(median(values.slice(0, 10)));
+    await study.close();
+  });
+});

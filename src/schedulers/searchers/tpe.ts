@@ -205,6 +205,29 @@ export class TPESearcher implements Searcher {
     return Float64Array.from(this.params, (p) => (p.name in config ? p.toInternal(config[p.name]) : NaN));
   }
 
+  /**
+   * Registers a running trial proposed elsewhere (another worker of a shared study), so that the
+   * constant liar counts it and its result can arrive; false if the trial is known already.
+   */
+  adopt(trialId: number, config: Config): boolean {
+    if (this.trials.has(trialId)) return false;
+    this.random.markSeen(config);
+    this.table?.markUsed(config);
+    const t: TpeTrial = { id: trialId, config, x: this.internal(config), resource: -Infinity, value: Infinity, state: 'running', below: false, slot: -1 };
+    this.trials.set(trialId, t);
+    insertSorted(this.running, t, byId);
+    return true;
+  }
+
+  /** Forgets a trial entirely (a suggestion of a shared study that was abandoned or only tentative). */
+  forget(trialId: number): void {
+    const t = this.trials.get(trialId);
+    if (!t) return;
+    if (t.state === 'observed') this.onTrialResumed(trialId);
+    if (t.state === 'running') removeSorted(this.running, t, byId);
+    this.trials.delete(trialId);
+  }
+
   suggest(trialId: number): Config | undefined {
     let config: Config | undefined;
     if (this.ranked.length < this.o.numStartupTrials || this.params.length === 0) config = this.random.suggest();
