@@ -3,6 +3,7 @@ import type { Constraint } from '../schedulers/constraints.js';
 import { FIFOScheduler } from '../schedulers/fifo.js';
 import { HyperbandScheduler, type HyperbandOptions, rungLevels } from '../schedulers/hyperband.js';
 import { GPSearcher, type GPSearcherOptions } from '../schedulers/searchers/gp-searcher.js';
+import { DEHBSearcher } from '../schedulers/searchers/dehb.js';
 import { GridSearcher } from '../schedulers/searchers/grid.js';
 import { KDESearcher } from '../schedulers/searchers/kde.js';
 import { RandomSearcher } from '../schedulers/searchers/random.js';
@@ -161,6 +162,19 @@ const BOHB: MethodDefinition = {
     return new HyperbandScheduler(problem, new KDESearcher(problem, [...levels, args.maxResource]), { maxT: args.maxResource, ...options });
   },
 };
+const DEHB: MethodDefinition = {
+  name: 'DEHB',
+  description: 'asynchronous Hyperband (stopping, one bracket per rung level) with differential evolution (rand/1/bin, F = 0.5, CR = 0.5) per rung level',
+  expensive: false,
+  multiFidelity: true,
+  create: (args) => {
+    const problem = searchProblem(args);
+    const options = hyperbandOptions(args, 'stopping', allBrackets(args));
+    const eta = options.reductionFactor ?? 3;
+    const levels = rungLevels(options.gracePeriod ?? 1, eta, args.maxResource);
+    return new HyperbandScheduler(problem, new DEHBSearcher(problem, [...levels, args.maxResource], eta), { maxT: args.maxResource, ...options });
+  },
+};
 const TPE: MethodDefinition = {
   name: 'TPE',
   description: "tree-structured Parzen estimator (Optuna's defaults; constant liar for running trials), FIFO",
@@ -225,6 +239,7 @@ export const methodDefinitions: Record<string, MethodDefinition> = Object.fromEn
     ASHA_PROMOTION,
     HYPERBAND,
     BOHB,
+    DEHB,
     TPE,
     ASHA_TPE,
     REA,
