@@ -7,7 +7,7 @@ import { methodDefinitions } from '../src/methods/registry.js';
 import { cliPath, readRows, tempDir } from './helpers.js';
 
 const quiet = { log: () => {}, progress: false };
-const NEW_METHODS = ['GRID', 'TPE', 'ASHA-TPE', 'REA', 'BOHB', 'DEHB'];
+const NEW_METHODS = ['GRID', 'TPE', 'ASHA-TPE', 'REA', 'BOHB', 'DEHB', 'SYNC-HYPERBAND'];
 
 describe('the baselines of issue 26', () => {
   it('are registered (tunelab methods lists the registry)', () => {

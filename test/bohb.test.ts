@@ -71,3 +71,38 @@ describe('BOHB method', () => {
     expect(meta).toMatchObject({ scheduler: 'hyperband', type: 'stopping', brackets: 3, rung_levels: [1, 3, 9], searcher: 'bohb-kde', randomFraction: 1 / 3, bandwidthFactor: 3, numCandidates: 64 });
   });
 });
+
+describe('synchronous Hyperband (the brackets BOHB and DEHB are compared against)', () => {
+  it("has Hyperband's bracket table: R = 27, η = 3", async () => {
+    const { hyperbandBrackets } = await import('../src/schedulers/sync-hyperband.js');
+    const table = hyperbandBrackets([1, 3, 9, 27], 3).map((b) => b.map((r) => `${r.size}@${r.level}`).join(' '));
+    expect(table).toEqual(['27@1 9@3 3@9 1@27', '12@3 4@9 1@27', '6@9 2@27', '4@27']);
+  });
+
+  it('waits for a whole rung, then resumes its best 1/η; the others stay paused; then the next bracket', async () => {
+    const { SyncHyperbandScheduler } = await import('../src/schedulers/sync-hyperband.js');
+    const { RandomSearcher } = await import('../src/schedulers/searchers/random.js');
+    const p = problem(5);
+    const s = new SyncHyperbandScheduler(p, new RandomSearcher(p), { maxT: 9 });
+    // bracket 0: 9 configs at level 1, the best 3 to level 3, the best 1 to 9
+    for (let id = 0; id < 9; id++) expect(s.suggest(id)).toHaveProperty('config');
+    expect(s.suggest(9)).toBeUndefined();
+    const r = (resource: number, loss: number) => ({ resource, metrics: { loss, epoch: resource } });
+    const values = [5, 3, 8, 1, 7, 2, 9, 4, 6];
+    for (let id = 0; id < 8; id++) {
+      expect(s.onTrialResult(id, r(1, values[id]))).toBe('pause');
+      expect(s.suggest(9)).toBeUndefined();
+    }
+    expect(s.onTrialResult(8, r(1, values[8]))).toBe('pause');
+    expect([s.suggest(9), s.suggest(9), s.suggest(9), s.suggest(9)]).toEqual([{ resume: 3 }, { resume: 5 }, { resume: 1 }, undefined]);
+    expect(s.onTrialResult(3, r(2, 0.9))).toBe('continue');
+    expect(s.onTrialResult(3, r(3, 0.5))).toBe('pause');
+    expect(s.onTrialResult(5, r(3, 0.4))).toBe('pause');
+    s.onTrialError(1);
+    expect([s.suggest(9), s.suggest(9)]).toEqual([{ resume: 5 }, undefined]);
+    expect(s.onTrialResult(5, r(9, 0.1))).toBe('continue');
+    // bracket 1: ⌈3/2 · 3⌉ = 5 new configs at level 3
+    for (let id = 9; id < 14; id++) expect(s.suggest(id)).toHaveProperty('config');
+    expect(s.suggest(14)).toBeUndefined();
+  });
+});

@@ -2,6 +2,7 @@ import { type Config, type ConfigSpace, fixHyperparameters } from '../config-spa
 import type { Constraint } from '../schedulers/constraints.js';
 import { FIFOScheduler } from '../schedulers/fifo.js';
 import { HyperbandScheduler, type HyperbandOptions, rungLevels } from '../schedulers/hyperband.js';
+import { SyncHyperbandScheduler } from '../schedulers/sync-hyperband.js';
 import { GPSearcher, type GPSearcherOptions } from '../schedulers/searchers/gp-searcher.js';
 import { DEHBSearcher } from '../schedulers/searchers/dehb.js';
 import { GridSearcher } from '../schedulers/searchers/grid.js';
@@ -150,6 +151,17 @@ const allBrackets = (args: MethodArguments) => {
   return Math.max(1, rungLevels(gracePeriod, reductionFactor, args.maxResource).length);
 };
 
+const SYNC_HYPERBAND: MethodDefinition = {
+  name: 'SYNC-HYPERBAND',
+  description: 'synchronous Hyperband (Li et al. 2018): brackets in turn, each rung waits for all its trials, random configs',
+  expensive: false,
+  multiFidelity: true,
+  create: (args) => {
+    const problem = searchProblem(args);
+    const { gracePeriod, reductionFactor } = args.options ?? {};
+    return new SyncHyperbandScheduler(problem, new RandomSearcher(problem), { maxT: args.maxResource, gracePeriod, reductionFactor });
+  },
+};
 const BOHB: MethodDefinition = {
   name: 'BOHB',
   description: "asynchronous Hyperband (stopping, one bracket per rung level) with BOHB's KDE per rung level as searcher",
@@ -238,6 +250,7 @@ export const methodDefinitions: Record<string, MethodDefinition> = Object.fromEn
     ASHA,
     ASHA_PROMOTION,
     HYPERBAND,
+    SYNC_HYPERBAND,
     BOHB,
     DEHB,
     TPE,
