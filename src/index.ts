@@ -7,6 +7,12 @@ export type { Mode, Decision, TrialResult, Suggestion, TrialScheduler, Searcher,
 export { FIFOScheduler } from './schedulers/fifo.js';
 export { HyperbandScheduler, rungLevels, type HyperbandOptions } from './schedulers/hyperband.js';
 export { RandomSearcher } from './schedulers/searchers/random.js';
+export { GridSearcher, type GridSearcherOptions } from './schedulers/searchers/grid.js';
+export { TPESearcher, type TPESearcherOptions } from './schedulers/searchers/tpe.js';
+export { REASearcher, type REASearcherOptions } from './schedulers/searchers/rea.js';
+export { KDESearcher, type KDESearcherOptions } from './schedulers/searchers/kde.js';
+export { DEHBSearcher, type DEHBSearcherOptions } from './schedulers/searchers/dehb.js';
+export { SyncHyperbandScheduler, hyperbandBrackets, type SyncHyperbandOptions } from './schedulers/sync-hyperband.js';
 export { GPSearcher, type GPSearcherOptions, type ResourceModel } from './schedulers/searchers/gp-searcher.js';
 export { GPPosterior, fitHyperparameters, negLogPosterior } from './schedulers/gp/gp.js';
 export { expectedImprovement } from './schedulers/gp/acquisition.js';

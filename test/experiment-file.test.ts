@@ -136,7 +136,7 @@ describe('the experiment file', () => {
     ]) {
       expect(message).toContain(expected);
     }
-    expect(problems({ ...base, method: 'GRID' })).toMatch(/method: unknown method 'GRID'; valid methods: RS, ASHA, .*BO/);
+    expect(problems({ ...base, method: 'SMAC' })).toMatch(/method: unknown method 'SMAC'; valid methods: RS, GRID, ASHA, .*BO/);
     expect(problems({ ...base, method_options: { grace_period: 2 } })).toMatch(/method_options.grace_period: applies to the multi-fidelity methods .*, not BO/);
     expect(problems({ ...base, metrics: [{ name: 'trial_id', objective: 'minimize' }] })).toMatch(/'trial_id' is a column tunelab writes itself/);
   });

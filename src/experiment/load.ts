@@ -161,6 +161,8 @@ function semanticProblems(d: ExperimentFileData, knownMethods: readonly string[]
     if (options[key] !== undefined && !hyperband) problems.push(`method_options.${key}: applies to the multi-fidelity methods (${multiFidelityMethods.join(', ')}), not ${method}`);
   }
   if (options.num_init_random !== undefined && !/BO|MOBSTER/.test(method)) problems.push(`method_options.num_init_random: applies to BO and MOBSTER, not ${method}`);
+  if (options.multivariate !== undefined && !/TPE/.test(method)) problems.push(`method_options.multivariate: applies to TPE and ASHA-TPE, not ${method}`);
+  if (options.grid_points !== undefined && method !== 'GRID') problems.push(`method_options.grid_points: applies to GRID, not ${method}`);
   if (options.grace_period !== undefined && d.resource && options.grace_period > d.resource.max) {
     problems.push(`method_options.grace_period: ${options.grace_period} exceeds resource.max ${d.resource.max}`);
   }
@@ -265,7 +267,7 @@ export function parseExperiment(data: unknown, options: ExperimentFileOptions, o
     env: Object.fromEntries(Object.entries(d.env ?? {}).map(([k, v]) => [k, String(v)])),
     resource: d.resource,
     method: d.method,
-    methodOptions: { gracePeriod: mo.grace_period, reductionFactor: mo.reduction_factor, brackets: mo.brackets, numInitRandom: mo.num_init_random },
+    methodOptions: { gracePeriod: mo.grace_period, reductionFactor: mo.reduction_factor, brackets: mo.brackets, numInitRandom: mo.num_init_random, gridPoints: mo.grid_points, multivariate: mo.multivariate },
     budget: { maxTrials: d.budget.max_trials, maxWallclockTime: d.budget.max_wallclock_time, maxResults: d.budget.max_results },
     parallelBandwidth: d.parallel_bandwidth,
     trialTimeout: d.trial_timeout,

@@ -56,6 +56,8 @@ export const experimentSchema = z
         reduction_factor: z.number().min(2).optional(),
         brackets: positiveInt.optional(),
         num_init_random: positiveInt.optional(),
+        grid_points: positiveInt.optional(),
+        multivariate: z.boolean().optional(),
       })
       .strict()
       .optional(),

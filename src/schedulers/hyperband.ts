@@ -177,7 +177,7 @@ export class HyperbandScheduler implements TrialScheduler {
     }
     if (!allowNew) return undefined;
     const bracket = this.sampleBracket();
-    const config = this.searcher.suggest(trialId);
+    const config = this.searcher.suggest(trialId, { level: this.levels[bracket] ?? this.maxT });
     if (!config) return undefined;
     this.trials.set(trialId, { bracket, nextRung: 0 });
     return { config };
