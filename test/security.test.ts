@@ -1,14 +1,39 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { hpoMain } from '../src/launchers/hpo-main.js';
 import { methodDefinitions } from '../src/methods/registry.js';
 import { putObject } from '../src/results/s3.js';
 import { S3_ENV, getObject, listKeys, renamingProxy, runCliAsync, s3rverForTests, testS3Client } from './cloud-helpers.js';
-import { tempDir } from './helpers.js';
+import { cliPath, tempDir } from './helpers.js';
 
 const s3 = s3rverForTests(['sec-bucket']);
 const noStack = (stderr: string) => expect(stderr).not.toMatch(/\n\s+at /);
+
+function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const r = spawnSync(process.execPath, [cliPath, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** A small RS experiment file (its command never runs in these tests unless asked). */
+function experimentFile(dir: string, extra = '', name = 'sec'): string {
+  const file = join(dir, 'experiment.yml');
+  writeFileSync(
+    file,
+    `name: ${JSON.stringify(name)}
+parameters:
+  - {name: x, type: double, bounds: {min: 0, max: 1}}
+metrics:
+  - {name: loss, objective: minimize}
+command: [node, -e, "console.log(JSON.stringify({loss: 1}))"]
+method: RS
+budget: {max_trials: 2}
+${extra}`,
+  );
+  return file;
+}
 
 describe('tunelab sync writes inside the results root only', () => {
   it('skips, naming each, S3 keys whose file part climbs out of the experiment folder (../, up to /) or through a local link', async () => {
@@ -86,5 +111,38 @@ describe('tunelab sync writes inside the results root only', () => {
     const after = (await listKeys(c, 'sec-bucket', prefix)).map((k) => k.slice(prefix.length));
     expect(after.filter((k) => k.startsWith('checkpoints/'))).toEqual(['checkpoints/1/latest', 'checkpoints/1/model.bin']);
     expect((await getObject(c, 'sec-bucket', `${prefix}checkpoints/1/latest`)).toString()).toBe('weights');
+  });
+});
+
+describe('names that become folder names', () => {
+  it('a study --name or an experiment name with a control character is refused naming the accepted characters, and no store is written', () => {
+    const dir = tempDir();
+    const db = join(dir, 'studies.db');
+    for (const name of ['two\nlines', 'bell\x07', '../up', '..']) {
+      const r = cli(['study', 'create', '-f', experimentFile(dir), '--name', name, '--storage', db]);
+      expect(r.stderr).toBe(`tunelab: --name (the study name) must be a name usable as one folder name, of letters, digits, spaces and punctuation except '/' and '\\' (no control characters; not '.' or '..'); got ${JSON.stringify(name)}\n`);
+      expect(r.code).toBe(2);
+    }
+    const r = cli(['study', 'create', '-f', experimentFile(dir, '', 'two\nlines'), '--storage', db]);
+    expect(r.stderr).toContain('  - name: a name of letters, digits, _ . - (starting with a letter or _) (got "two\\nlines")');
+    expect(r.code).toBe(2);
+    expect(existsSync(db)).toBe(false);
+  });
+
+  it('a study name another client wrote into the store (../../x) is refused by export and by the worker: nothing written outside the root', () => {
+    const dir = tempDir();
+    const db = join(dir, 'studies.db');
+    const root = join(dir, 'a', 'root');
+    expect(cli(['study', 'create', '-f', experimentFile(dir), '--storage', db]).code).toBe(0);
+    const sqlite = new Database(db);
+    sqlite.prepare('UPDATE studies SET name = ? WHERE id = 1').run('../../../../escaped');
+    sqlite.close();
+    const exported = cli(['study', 'export', '1', '--storage', db, '--out', root]);
+    expect(exported.stderr).toBe(`tunelab: study 1's name in sqlite://${db} must be a name usable as one folder name, of letters, digits, spaces and punctuation except '/' and '\\' (no control characters; not '.' or '..'); got "../../../../escaped"\n`);
+    expect(exported.code).toBe(2);
+    const worker = cli(['study', 'worker', '1', '--storage', db], { TUNELAB_ROOT: root });
+    expect(worker.stderr).toMatch(new RegExp(`^tunelab: the study's name and worker id "1-\\.\\./\\.\\./\\.\\./\\.\\./escaped/[^"/]+" leads outside ${root}/\\.study-workers\n$`));
+    expect(worker.code).toBe(2);
+    expect(readdirSync(dir).sort()).toEqual(['experiment.yml', 'studies.db']);
   });
 });

@@ -156,6 +156,8 @@ function sagemakerRunner(tag: string, options: SageMakerJobOptions, wait: boolea
 export function planJobs(options: HpoMainOptions & { randomSeed: number; jobBackend?: 'local' | 'sagemaker' }, registry: Record<string, MethodDefinition> = methodDefinitions): RemoteJob[] {
   checkPathPart('--experiment_tag', options.experimentTag);
   const methods = (options.method?.length ? options.method : Object.keys(registry)).map((m) => getMethod(m, registry));
+  // a job is named after its method: its log file and record are named after the job
+  for (const m of methods) checkPathPart('a method name', m.name);
   for (const b of options.benchmark ?? []) getBenchmark(b, benchmarkDefinitions);
   const seeds = seedRange(options.numSeeds ?? 1, options.startSeed ?? 0);
   const common: string[] = ['--experiment_tag', options.experimentTag, '--random_seed', String(options.randomSeed)];

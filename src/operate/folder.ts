@@ -9,6 +9,7 @@ import { RESULTS_FILE } from '../results/writer.js';
 import type { Constraint } from '../schedulers/constraints.js';
 import { CHECKPOINT_FILE, CHECKPOINT_FORMAT, type TunerCheckpoint } from '../tuner/checkpoint.js';
 import { UserError } from '../util/errors.js';
+import { isPathPart, resolveInside } from '../util/path-part.js';
 
 /** What an operator sees; 'failed' with an "interrupted" error (hpo-main's way of saying stopped) reads as 'stopped'. */
 export type RunStatus = 'running' | 'completed' | 'failed' | 'stopped';
@@ -167,7 +168,8 @@ export function resolveExperiment(target: string, explicitRoot?: string): Resolv
   const asTagDir = resolve(target);
   const direct = tagFolders(asTagDir, basename(asTagDir));
   if (direct.length) return { folders: direct, tag: basename(asTagDir), root: dirname(asTagDir) };
-  const folders = tagFolders(join(root, target), target);
+  // a tag is one folder name under the root: `../..` or `/etc` is no tag of this root
+  const folders = isPathPart(target) ? tagFolders(resolveInside(root, target, 'the tag'), target) : [];
   if (folders.length) return { folders, tag: target, root };
   let tags: string[] = [];
   try {

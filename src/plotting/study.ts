@@ -106,7 +106,7 @@ export async function plotStudy(options: PlotStudyOptions): Promise<PlotStudyRes
     (options.warn ?? ((x: string) => console.warn(x)))(m);
   };
   if (existsSync(options.out) && !statSync(options.out).isDirectory()) throw new UserError(`--out ${options.out} is a file; give a folder (new or existing) for the figures`);
-  const origin = options.s3 ? await downloadStudy(options.s3.client ?? s3Client(), options.s3.location, options.tags, options.root) : undefined;
+  const origin = options.s3 ? await downloadStudy(options.s3.client ?? s3Client(), options.s3.location, options.tags, options.root, warn) : undefined;
   const { runs } = await loadResults({ ...options, warn, origin });
   if (runs.length === 0) throw new UserError(`no results to plot for tag(s) ${options.tags.join(', ')} under ${options.root}`);
   const agg = options.agg ?? 'iqm';

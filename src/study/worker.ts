@@ -5,6 +5,7 @@ import type { BackendResult, TrialBackend } from '../backends/types.js';
 import { resultsRoot } from '../results/layout.js';
 import { resourceAttrOf } from '../experiment/load.js';
 import { mkdirp } from '../util/fs.js';
+import { resolveInside } from '../util/path-part.js';
 import type { LogLine } from './storage/store.js';
 import { type Study, StudyError, loadStudy, type StudyOptions } from './study.js';
 
@@ -86,11 +87,18 @@ export async function runStudyWorker(options: WorkerOptions): Promise<WorkerSumm
   const study = await loadStudy(options.study, options);
   const d = study.definition;
   const worker = study.worker;
-  const dir = options.workDir ?? join(resultsRoot(), '.study-workers', `${study.id}-${study.name}`, worker.workerId);
-  mkdirp(dir);
   const resourceAttr = resourceAttrOf(d);
   const command = options.command ?? d.command;
-  checkCommand(command, d.cwd);
+  let dir: string;
+  try {
+    // the study's name comes from the store: it must stay one folder under the results root
+    dir = options.workDir ?? resolveInside(join(resultsRoot(), '.study-workers'), [`${study.id}-${study.name}`, worker.workerId], "the study's name and worker id");
+    checkCommand(command, d.cwd);
+    mkdirp(dir);
+  } catch (e) {
+    await study.close();
+    throw e;
+  }
   const backend: TrialBackend = new LocalBackend({
     command,
     cwd: d.cwd,

@@ -12,13 +12,16 @@ const CONTROL = /[\p{Cc}\p{Cf}\u2028\u2029]/u;
 /** A name quoted for a message, its control characters escaped (a newline would forge a line). */
 export const quoteName = (value: string) => JSON.stringify(value);
 
+/** Whether checkPathPart accepts the name. */
+export const isPathPart = (value: string | undefined): value is string => !!value && value !== '.' && value !== '..' && !/[/\\]/.test(value) && !CONTROL.test(value);
+
 /**
  * Checks a name that becomes one component of a path (a tag, a study, method or benchmark name):
  * a separator, `.`/`..`, an empty name or a control character would put the results elsewhere than
  * under the results root, or under a name that prints as another.
  */
 export function checkPathPart(what: string, value: string | undefined): string {
-  if (!value || value === '.' || value === '..' || /[/\\]/.test(value) || CONTROL.test(value)) {
+  if (!isPathPart(value)) {
     throw new UserError(`${what} must be a name usable as one folder name, of ${ACCEPTED_NAME_CHARACTERS}; got ${quoteName(value ?? '')}`);
   }
   return value;
