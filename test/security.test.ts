@@ -1,11 +1,13 @@
-import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import Database from 'better-sqlite3';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hpoMain } from '../src/launchers/hpo-main.js';
 import { methodDefinitions } from '../src/methods/registry.js';
 import { putObject } from '../src/results/s3.js';
+import { type LocalPostgres, startLocalPostgres } from '../src/study/storage/local-postgres.js';
+import { until } from './study-helpers.js';
 import { S3_ENV, getObject, listKeys, renamingProxy, runCliAsync, s3rverForTests, testS3Client } from './cloud-helpers.js';
 import { cliPath, tempDir } from './helpers.js';
 
@@ -17,20 +19,20 @@ function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** A small RS experiment file (its command never runs in these tests unless asked). */
-function experimentFile(dir: string, extra = '', name = 'sec'): string {
+/** A small RS experiment file. */
+function experimentFile(dir: string, o: { extra?: string; name?: string; command?: string[]; maxTrials?: number } = {}): string {
   const file = join(dir, 'experiment.yml');
   writeFileSync(
     file,
-    `name: ${JSON.stringify(name)}
+    `name: ${JSON.stringify(o.name ?? 'sec')}
 parameters:
   - {name: x, type: double, bounds: {min: 0, max: 1}}
 metrics:
   - {name: loss, objective: minimize}
-command: [node, -e, "console.log(JSON.stringify({loss: 1}))"]
+command: ${JSON.stringify(o.command ?? ['node', '-e', 'console.log("[tunelab] " + JSON.stringify({loss: 1}))'])}
 method: RS
-budget: {max_trials: 2}
-${extra}`,
+budget: {max_trials: ${o.maxTrials ?? 2}}
+${o.extra ?? ''}`,
   );
   return file;
 }
@@ -123,7 +125,7 @@ describe('names that become folder names', () => {
       expect(r.stderr).toBe(`tunelab: --name (the study name) must be a name usable as one folder name, of letters, digits, spaces and punctuation except '/' and '\\' (no control characters; not '.' or '..'); got ${JSON.stringify(name)}\n`);
       expect(r.code).toBe(2);
     }
-    const r = cli(['study', 'create', '-f', experimentFile(dir, '', 'two\nlines'), '--storage', db]);
+    const r = cli(['study', 'create', '-f', experimentFile(dir, { name: 'two\nlines' }), '--storage', db]);
     expect(r.stderr).toContain('  - name: a name of letters, digits, _ . - (starting with a letter or _) (got "two\\nlines")');
     expect(r.code).toBe(2);
     expect(existsSync(db)).toBe(false);
@@ -144,5 +146,151 @@ describe('names that become folder names', () => {
     expect(worker.stderr).toMatch(new RegExp(`^tunelab: the study's name and worker id "1-\\.\\./\\.\\./\\.\\./\\.\\./escaped/[^"/]+" leads outside ${root}/\\.study-workers\n$`));
     expect(worker.code).toBe(2);
     expect(readdirSync(dir).sort()).toEqual(['experiment.yml', 'studies.db']);
+  });
+});
+
+/**
+ * A trial that records what it was given (its environment's secret, plain value and store URL) in
+ * `$OUT_DIR`, stays alive a moment (so that the processes can be looked at), then reports.
+ */
+function recordingTrial(dir: string): string {
+  const file = join(dir, 'trial.mjs');
+  writeFileSync(
+    file,
+    `import { writeFileSync } from 'node:fs';
+const e = process.env;
+writeFileSync(e.OUT_DIR + '/trial-' + process.pid + '.json', JSON.stringify({ key: e.API_KEY ?? null, plain: e.PLAIN ?? null, storage: e.TUNELAB_STORAGE ?? null }));
+await new Promise((r) => setTimeout(r, Number(e.HOLD_MS ?? 0)));
+console.log('[tunelab] ' + JSON.stringify({ loss: Math.random() }));
+`,
+  );
+  return file;
+}
+
+/** An experiment of recordingTrial's, with `env` (YAML flow entries) added to its environment. */
+function secretExperiment(dir: string, out: string, env: string, o: { holdMs?: number; maxTrials?: number } = {}): string {
+  mkdirSync(out, { recursive: true });
+  return experimentFile(dir, { command: ['node', recordingTrial(dir)], maxTrials: o.maxTrials, extra: `parallel_bandwidth: 2\nenv: {OUT_DIR: ${JSON.stringify(out)}, HOLD_MS: ${o.holdMs ?? 0}, ${env}}\n` });
+}
+
+/** Every file under `dir` whose bytes hold `text`. */
+function filesHolding(dir: string, text: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile() && readFileSync(p).includes(text)) out.push(p);
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+/** pid → argv of every process this user can see. */
+function processArgv(): Map<number, string[]> {
+  const out = new Map<number, string[]>();
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      out.set(Number(pid), readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean));
+    } catch {
+      // it ended while we looked
+    }
+  }
+  return out;
+}
+
+describe('secrets stay out of argv, files and messages', () => {
+  let pg: LocalPostgres;
+  const password = 'pw7f3a9c1e5d';
+  beforeAll(async () => {
+    pg = await startLocalPostgres({ password });
+  }, 120_000);
+  afterAll(async () => {
+    await pg?.stop();
+  });
+
+  it('run -f --storage postgresql://user:pw@…: no worker gets the password in its argv (they get the URL in their environment), and the trials do not get it at all', async () => {
+    const dir = tempDir();
+    const out = join(dir, 'trials');
+    const file = secretExperiment(dir, out, 'PLAIN: visible', { holdMs: 2500, maxTrials: 4 });
+    const run = spawn(process.execPath, [cliPath, 'run', '-f', file, '--storage', pg.url, '--n_workers', '2'], { cwd: dir, env: { ...process.env, TUNELAB_ROOT: join(dir, 'results') }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    run.stderr!.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((r) => run.on('close', (code) => r(code)));
+    // both workers hold a trial: every process of the run is alive now
+    await until('two trials running', () => existsSync(out) && readdirSync(out).length >= 2, 100_000);
+    const argv = processArgv();
+    const workers = [...argv].filter(([pid, a]) => a[1] === cliPath && a[2] === 'study' && a[3] === 'worker' && readlinkSync(`/proc/${pid}/cwd`) === dir);
+    expect(workers.length).toBeGreaterThanOrEqual(1);
+    for (const [pid, a] of workers) {
+      expect(a.join(' ')).not.toContain(password);
+      expect(readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0')).toContain(`TUNELAB_STORAGE=${pg.url}`);
+    }
+    // the run's own argv holds what the user typed; no other process holds the password
+    expect([...argv].filter(([pid, a]) => pid !== run.pid && a.join(' ').includes(password))).toEqual([]);
+    expect(await exited).toBe(0);
+    expect(stderr).not.toContain(password);
+    expect(readdirSync(out)).toHaveLength(4);
+    for (const f of readdirSync(out)) expect(JSON.parse(readFileSync(join(out, f), 'utf8'))).toEqual({ key: null, plain: 'visible', storage: null });
+  }, 180_000);
+
+  it('a password with an unencoded @ or / is masked whole (from // to the last @) in every message', async () => {
+    const dir = tempDir();
+    for (const pw of ['p@ss:w/rd-7f3a', 'pw-with-@-and-/-7f3a9c', 'a/b@c#d']) {
+      const bad = cli(['study', 'status', '1', '--storage', `postgresql://tl:${pw}@127.0.0.1:${pg.port}/tunelab`]);
+      expect(bad.stderr).toMatch(new RegExp(`^tunelab: --storage 'postgresql://tl:\\*\\*\\*@127\\.0\\.0\\.1:${pg.port}/tunelab'(: its password holds a character a URL needs percent-encoded .* set PGPASSWORD| is not a valid URL; expected .*)\n$`));
+      expect(bad.code).toBe(2);
+    }
+    // a valid URL, the password with a %-encoded @ and an unencoded one in the query: an authentication failure names the store masked
+    const wrong = cli(['study', 'status', '1', '--storage', `postgresql://postgres:not%40it@127.0.0.1:${pg.port}/tunelab?password=x@y`, '--storage_timeout', '1']);
+    expect(wrong.stderr).toContain(`postgresql://postgres:***@127.0.0.1:${pg.port}/tunelab?password=***`);
+    expect(wrong.stderr).not.toMatch(/not%40it|x@y/);
+    noStack(wrong.stderr);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+});
+
+describe('env: values marked from_env', () => {
+  it('reach the trials but not metadata.json, S3, the study store or study export; a plain value is stored as before', async () => {
+    const dir = tempDir();
+    const secret = 'wandb-5ecret-93ab17';
+    // what the trials saw is kept outside the folder searched for the secret
+    const out = join(tempDir(), 'trials');
+    const file = secretExperiment(dir, out, 'API_KEY: {from_env: TEST_API_KEY}, PLAIN: visible');
+    const root = join(dir, 'results');
+    const env = { TEST_API_KEY: secret, TUNELAB_ROOT: root };
+    const local = cli(['run', '-f', file, '--results_root', root], env);
+    expect(local.code).toBe(0);
+    const shared = cli(['run', '-f', file, '--storage', join(dir, 'studies.db'), '--n_workers', '2'], env);
+    expect(shared.code).toBe(0);
+    const exported = cli(['study', 'export', 'sec', '--storage', join(dir, 'studies.db'), '--out', join(dir, 'exported')], env);
+    expect(exported.code).toBe(0);
+    const upload = await runCliAsync(dir, ['sync', '--experiment_tag', 'sec', '--s3_bucket', 'sec-bucket', '--results_root', root, '--upload'], { ...process.env, ...env });
+    expect(upload.code).toBe(0);
+
+    const given = readdirSync(out).map((f) => JSON.parse(readFileSync(join(out, f), 'utf8')));
+    expect(given).toHaveLength(4);
+    for (const g of given) expect(g).toEqual({ key: secret, plain: 'visible', storage: null });
+    // the reference is stored, the value nowhere: results, study store (and its WAL), export, S3
+    expect(filesHolding(dir, secret)).toEqual([]);
+    const [folder] = readdirSync(join(root, 'sec'));
+    expect(JSON.parse(readFileSync(join(root, 'sec', folder, 'metadata.json'), 'utf8')).experiment.env).toEqual({ OUT_DIR: out, HOLD_MS: 0, API_KEY: { from_env: 'TEST_API_KEY' }, PLAIN: 'visible' });
+    const c = testS3Client(s3.endpoint);
+    const keys = await listKeys(c, 'sec-bucket', 'tunelab/sec/');
+    expect(keys.some((k) => k.endsWith('/metadata.json'))).toBe(true);
+    for (const k of keys) expect((await getObject(c, 'sec-bucket', k)).includes(secret)).toBe(false);
+  }, 180_000);
+
+  it('a from_env variable missing from the environment is a clear error (exit 2) before anything is written', () => {
+    const dir = tempDir();
+    const file = secretExperiment(dir, join(dir, 'trials'), 'API_KEY: {from_env: TEST_API_KEY_UNSET}');
+    const root = join(dir, 'results');
+    for (const args of [['run', '-f', file, '--results_root', root], ['run', '-f', file, '--storage', join(dir, 'studies.db')]]) {
+      const r = cli(args);
+      expect(r.stderr).toBe(`tunelab: ${file}: env.API_KEY (from_env: TEST_API_KEY_UNSET): the variable is not set in this environment; set TEST_API_KEY_UNSET before running (a from_env value is read when the run starts and never stored)\n`);
+      expect(r.code).toBe(2);
+    }
+    expect(readdirSync(dir).sort()).toEqual(['experiment.yml', 'trial.mjs', 'trials']);
   });
 });

@@ -56,9 +56,12 @@ const worker: CommandModule<object, StudyArgs & { '--'?: string[]; _: (string | 
   describe: "run suggestions of a study until its budget is met or it is stopped: the file's command, or the one after --",
   builder: (y) => studyPositional(y).parserConfiguration({ 'populate--': true }).usage('$0 study worker <study> [--storage URL] [-- <command...>]') as never,
   handler: async (a) => {
-    const { runStudyWorker } = await import('../study/worker.js');
+    const [{ runStudyWorker }, { STORAGE_ENV }] = await Promise.all([import('../study/worker.js'), import('../study/storage/open.js')]);
     const command = a['--'] && a['--'].length > 0 ? a['--'].map(String) : undefined;
-    const summary = await runStudyWorker({ study: a.study, storage: a.storage, storageTimeout: a.storage_timeout, command, onRetry, log: (line) => console.log(line) });
+    // the store's URL (and its password) is the worker's, not its trials'
+    const storage = a.storage ?? process.env[STORAGE_ENV];
+    delete process.env[STORAGE_ENV];
+    const summary = await runStudyWorker({ study: a.study, storage, storageTimeout: a.storage_timeout, command, onRetry, log: (line) => console.log(line) });
     console.log(`worker ${summary.workerId}: ${summary.succeeded} succeeded, ${summary.failed} failed, ${summary.abandoned} abandoned; ended: ${summary.reason}`);
     if (summary.reason === 'failures') process.exitCode = 1;
     if (summary.reason === 'signal') process.exitCode = signalExitCode('SIGTERM');

@@ -13,7 +13,7 @@ import { mkdirpUser } from '../util/fs.js';
 import { packageRoot } from '../util/package-info.js';
 import { benchmarkDefinitions, getBenchmark } from './benchmarks/index.js';
 import type { HpoMainOptions } from './hpo-main.js';
-import { seedRange } from './hpo-main.js';
+import { checkRunLimits, seedRange } from './hpo-main.js';
 import { type MethodDefinition, getMethod, methodDefinitions } from '../methods/registry.js';
 import { formatTable } from '../util/table.js';
 import type { Log } from './reporting.js';
@@ -159,6 +159,8 @@ export function planJobs(options: HpoMainOptions & { randomSeed: number; jobBack
   // a job is named after its method: its log file and record are named after the job
   for (const m of methods) checkPathPart('a method name', m.name);
   for (const b of options.benchmark ?? []) getBenchmark(b, benchmarkDefinitions);
+  // what each job's hpo-main would refuse, refused before any job starts
+  checkRunLimits(options);
   const seeds = seedRange(options.numSeeds ?? 1, options.startSeed ?? 0);
   const common: string[] = ['--experiment_tag', options.experimentTag, '--random_seed', String(options.randomSeed)];
   if (options.benchmark?.length) common.push('--benchmark', ...options.benchmark);

@@ -4,7 +4,7 @@ import { basename, join } from 'node:path';
 import { LocalBackend, checkCommand, killLeftoverTrials } from '../backends/local.js';
 import { SageMakerBackend, type SageMakerBackendOptions } from '../backends/sagemaker.js';
 import type { TrialBackend } from '../backends/types.js';
-import { type ExperimentDefinition, loadExperimentFile, resourceAttrOf } from '../experiment/load.js';
+import { type ExperimentDefinition, loadExperimentFile, resourceAttrOf, trialEnvironment } from '../experiment/load.js';
 import { createExperimentFolder, resultsRoot } from '../results/layout.js';
 import { type FolderLock, acquireFolderLock, assertNotInUse } from '../results/lock.js';
 import { type ExperimentMetadata, readMetadata, runStamp, writeMetadata } from '../results/metadata.js';
@@ -73,6 +73,7 @@ export async function runExperimentFile(options: RunOptions, context: RunContext
   const nWorkers = options.nWorkers ?? definition.parallelBandwidth;
   if (!(Number.isInteger(nWorkers) && nWorkers >= 1)) throw new UserError(`--n_workers must be a positive integer, got ${nWorkers}`);
   checkCommand(definition.command, definition.cwd);
+  const trialEnv = trialEnvironment(definition);
   const root = resultsRoot(options.resultsRoot);
   checkWritableRoot(root, tag);
 
@@ -186,7 +187,7 @@ export async function runExperimentFile(options: RunOptions, context: RunContext
       : new LocalBackend({
       command: definition.command,
       cwd: definition.cwd,
-      env: definition.env,
+      env: trialEnv,
       resourceAttr,
       metricNames: [definition.metric, ...constraintMetrics],
       maxResource: definition.resource ? maxResource : undefined,

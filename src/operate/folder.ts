@@ -79,13 +79,13 @@ export interface FolderContents {
  * metadata.json, the results rows and tuner.json of a folder that may be written as we read:
  * results.csv.gz grows by whole gzip members, so a member caught half-appended is read again a moment later.
  */
-export function loadFolder(folder: string): FolderContents {
+export function loadFolder(folder: string, warn?: (message: string) => void): FolderContents {
   const metadata = loadMetadata(folder);
   let rows: ResultRow[] = [];
   if (existsSync(join(folder, RESULTS_FILE))) {
     for (let attempt = 0; ; attempt++) {
       try {
-        rows = readExperiment(folder).rows;
+        rows = readExperiment(folder, warn).rows;
         break;
       } catch (e) {
         if (attempt === 4) throw new UserError((e as Error).message);

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { LocalBackend, checkCommand } from '../backends/local.js';
 import type { BackendResult, TrialBackend } from '../backends/types.js';
 import { resultsRoot } from '../results/layout.js';
-import { resourceAttrOf } from '../experiment/load.js';
+import { resourceAttrOf, trialEnvironment } from '../experiment/load.js';
 import { mkdirp } from '../util/fs.js';
 import { resolveInside } from '../util/path-part.js';
 import type { LogLine } from './storage/store.js';
@@ -90,7 +90,9 @@ export async function runStudyWorker(options: WorkerOptions): Promise<WorkerSumm
   const resourceAttr = resourceAttrOf(d);
   const command = options.command ?? d.command;
   let dir: string;
+  let env: Record<string, string>;
   try {
+    env = trialEnvironment(d);
     // the study's name comes from the store: it must stay one folder under the results root
     dir = options.workDir ?? resolveInside(join(resultsRoot(), '.study-workers'), [`${study.id}-${study.name}`, worker.workerId], "the study's name and worker id");
     checkCommand(command, d.cwd);
@@ -102,7 +104,7 @@ export async function runStudyWorker(options: WorkerOptions): Promise<WorkerSumm
   const backend: TrialBackend = new LocalBackend({
     command,
     cwd: d.cwd,
-    env: d.env,
+    env,
     resourceAttr,
     metricNames: [d.metric, ...d.constraints.map((c) => c.metric)],
     maxResource: d.resource?.max,
