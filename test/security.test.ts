@@ -117,6 +117,21 @@ describe('tunelab sync writes inside the results root only', () => {
 });
 
 describe('names that become folder names', () => {
+  it("plot leaves out, naming it, a run whose metadata names its benchmark '../../x' (figures are named after benchmarks)", async () => {
+    const root = tempDir();
+    const run = await hpoMain({ experimentTag: 'pl', method: ['RS'], benchmark: ['synthetic-branin'], numSeeds: 2, randomSeed: 5, maxWallclockTime: 30, resultsRoot: root }, { methods: { RS: methodDefinitions.RS }, log: () => {}, progress: false });
+    const hostile = run.outcomes[1].folder;
+    const meta = join(hostile, 'metadata.json');
+    writeFileSync(meta, readFileSync(meta, 'utf8').replace('"benchmark": "synthetic-branin"', '"benchmark": "../../../pwned"'));
+    const out = join(root, 'a', 'plots');
+    const r = cli(['plot', '--experiment_tag', 'pl', '--results_root', root, '--out', out, '--format', 'svg']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`skipping ${hostile}: its benchmark name must be a name usable as one folder name, of letters, digits, spaces and punctuation except '/' and '\\' (no control characters; not '.' or '..'); got "../../../pwned"`);
+    expect(readdirSync(join(root, 'a'))).toEqual(['plots']);
+    expect(readdirSync(root).sort()).toEqual(['a', 'pl']);
+    expect(readdirSync(out)).toContain('benchmark-synthetic-branin.svg');
+  }, 120_000);
+
   it('a study --name or an experiment name with a control character is refused naming the accepted characters, and no store is written', () => {
     const dir = tempDir();
     const db = join(dir, 'studies.db');

@@ -84,6 +84,8 @@ export async function loadResults(options: LoadOptions): Promise<LoadedResults> 
       const folder = join(dir, name);
       try {
         const m = readExperimentMetadata(folder);
+        // figures are named after the benchmark: a name that is no file name (from S3, say) is left out
+        checkPathPart('its benchmark name', m.benchmark);
         if (options.setups && !options.setups.includes(m.method)) continue;
         if (options.benchmarks && !options.benchmarks.includes(m.benchmark)) continue;
         if (options.seeds && !options.seeds.includes(m.seed)) continue;

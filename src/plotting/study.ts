@@ -1,7 +1,7 @@
 import { existsSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
 import { mkdirp } from '../util/fs.js';
+import { resolveInside } from '../util/path-part.js';
 import { UserError } from '../util/errors.js';
 import { type Aggregation, type Table, acrossBenchmarks, aggregateCurves, finalTable, finalTableCsv, finalTableMarkdown, finalValues } from './aggregate.js';
 import { bestTrials } from './frame.js';
@@ -153,7 +153,8 @@ export async function plotStudy(options: PlotStudyOptions): Promise<PlotStudyRes
   mkdirp(options.out);
   const files: string[] = [];
   const write = (name: string, data: string | Buffer) => {
-    const path = join(options.out, name);
+    // figures are named after benchmarks, read from metadata.json (which S3 may have delivered)
+    const path = resolveInside(options.out, name, 'a figure file');
     writeFileSync(path, data);
     files.push(path);
   };
