@@ -102,6 +102,20 @@ function resumedMasterSeed(root: string, tag: string, methods: MethodDefinition[
   return [...found.keys()][0];
 }
 
+/** The numbers every run of a study takes (hpo-main, and launch-remote before it starts a job). */
+export function checkRunLimits(options: Pick<HpoMainOptions, 'nWorkers' | 'maxWallclockTime' | 'maxNumTrialsStarted' | 'maxFailures'>): void {
+  for (const [flag, v] of [['--n_workers', options.nWorkers], ['--max_wallclock_time', options.maxWallclockTime]] as const) {
+    if (v !== undefined && !(Number.isFinite(v) && v > 0)) throw new UserError(`${flag} must be a positive number, got ${v}`);
+  }
+  if (options.nWorkers !== undefined && !Number.isInteger(options.nWorkers)) throw new UserError(`--n_workers must be an integer, got ${options.nWorkers}`);
+  if (options.maxNumTrialsStarted !== undefined && !(Number.isInteger(options.maxNumTrialsStarted) && options.maxNumTrialsStarted >= 1)) {
+    throw new UserError(`--max_num_trials_started must be a positive integer, got ${options.maxNumTrialsStarted}`);
+  }
+  if (options.maxFailures !== undefined && !(Number.isInteger(options.maxFailures) && options.maxFailures >= 0)) {
+    throw new UserError(`--max_failures must be a non-negative integer, got ${options.maxFailures}`);
+  }
+}
+
 /**
  * Runs method × benchmark × seed experiments one after the other (the `hpo-main` command; also the
  * programmatic entry point for a study with its own methods, benchmarks and extra results).
@@ -123,16 +137,7 @@ export async function hpoMain(options: HpoMainOptions, context: HpoMainContext =
   const benchmarkList = (options.benchmark?.length ? options.benchmark : defaultBenchmarks(benchmarks)).map((b) => getBenchmark(b, benchmarks));
   for (const b of benchmarkList) checkPathPart('a benchmark name', b.name);
   const seeds = seedRange(options.numSeeds ?? 1, options.startSeed ?? 0);
-  for (const [flag, v] of [['--n_workers', options.nWorkers], ['--max_wallclock_time', options.maxWallclockTime]] as const) {
-    if (v !== undefined && !(Number.isFinite(v) && v > 0)) throw new UserError(`${flag} must be a positive number, got ${v}`);
-  }
-  if (options.nWorkers !== undefined && !Number.isInteger(options.nWorkers)) throw new UserError(`--n_workers must be an integer, got ${options.nWorkers}`);
-  if (options.maxNumTrialsStarted !== undefined && !(Number.isInteger(options.maxNumTrialsStarted) && options.maxNumTrialsStarted >= 1)) {
-    throw new UserError(`--max_num_trials_started must be a positive integer, got ${options.maxNumTrialsStarted}`);
-  }
-  if (options.maxFailures !== undefined && !(Number.isInteger(options.maxFailures) && options.maxFailures >= 0)) {
-    throw new UserError(`--max_failures must be a non-negative integer, got ${options.maxFailures}`);
-  }
+  checkRunLimits(options);
   // what every run needs (its data, a method and backend that fit it), before the first one starts
   for (const benchmark of benchmarkList) for (const method of methodList) await experimentBlackbox({ benchmark, method, restrictConfigurations: options.restrictConfigurations, backend });
   const root = resultsRoot(options.resultsRoot);

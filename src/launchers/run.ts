@@ -4,7 +4,7 @@ import { basename, join } from 'node:path';
 import { LocalBackend, checkCommand, killLeftoverTrials } from '../backends/local.js';
 import { SageMakerBackend, type SageMakerBackendOptions } from '../backends/sagemaker.js';
 import type { TrialBackend } from '../backends/types.js';
-import { type ExperimentDefinition, loadExperimentFile, resourceAttrOf } from '../experiment/load.js';
+import { type ExperimentDefinition, loadExperimentFile, resourceAttrOf, trialEnvironment } from '../experiment/load.js';
 import { createExperimentFolder, resultsRoot } from '../results/layout.js';
 import { type FolderLock, acquireFolderLock, assertNotInUse, takeoverNotice } from '../results/lock.js';
 import { type ExperimentMetadata, readMetadata, runStamp, writeMetadata } from '../results/metadata.js';
@@ -75,6 +75,7 @@ export async function runExperimentFile(options: RunOptions, context: RunContext
   const { command } = definition;
   if (command === undefined) throw new UserError(`${definition.file ?? definition.name}: command: missing; tunelab run needs the command that trains a config (argv list or one shell string)`);
   checkCommand(command, definition.cwd);
+  const trialEnv = trialEnvironment(definition);
   const root = resultsRoot(options.resultsRoot);
   checkWritableRoot(root, tag);
 
@@ -188,7 +189,7 @@ export async function runExperimentFile(options: RunOptions, context: RunContext
       : new LocalBackend({
       command,
       cwd: definition.cwd,
-      env: definition.env,
+      env: trialEnv,
       resourceAttr,
       metricNames: [definition.metric, ...constraintMetrics],
       maxResource: definition.resource ? maxResource : undefined,
