@@ -13,7 +13,6 @@ import type { Executor, Submission, WorkerInfo, WorkerResources } from './types.
 export const EXECUTORS = ['local', 'slurm', 'kubernetes'] as const;
 export type ExecutorName = (typeof EXECUTORS)[number];
 
-
 /** The file every submission of a study is recorded in, one JSON line each. */
 export const SUBMISSIONS_FILE = 'submissions.jsonl';
 
