@@ -1,11 +1,12 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ColumnTable } from 'arquero';
-import { parseExperimentFolderName } from '../results/layout.js';
+import { parseExperimentFolderName, resultsRoot } from '../results/layout.js';
 import { type ExperimentMetadata } from '../results/metadata.js';
 import { describeOwner, liveness, runStatus } from '../operate/folder.js';
 import { readExperimentMetadata, readResultColumns } from '../results/read.js';
 import { type Constraint, isFeasible } from '../schedulers/constraints.js';
+import { UserError } from '../util/errors.js';
 
 /** A loaded experiment: its metadata and the two columns plotting uses. */
 interface Loaded {
@@ -18,7 +19,8 @@ interface Loaded {
 export interface LoadOptions {
   /** Experiment tags to load (folders under <root>/<tag>/). */
   tags: string[];
-  root: string;
+  /** The results root (default: $TUNELAB_ROOT, else ~/tunelab). */
+  root?: string;
   /** Keep only these methods ("setups"), benchmarks, seeds. */
   setups?: string[];
   benchmarks?: string[];
@@ -68,14 +70,19 @@ export interface LoadedResults {
  * are named; missing seeds are reported.
  */
 export async function loadResults(options: LoadOptions): Promise<LoadedResults> {
+  const root = resultsRoot(options.root);
+  if (!Array.isArray(options.tags) || options.tags.length === 0) {
+    const found = existsSync(root) ? readdirSync(root).filter((t) => !t.startsWith('.')).sort() : [];
+    throw new UserError(`loading results needs { tags: [...] }: the experiment tags to load; tags under ${root}: ${found.join(', ') || '(none)'}`);
+  }
   const warn = options.warn ?? ((m: string) => console.warn(m));
   const where = (folder: string) => options.origin?.get(folder) ?? folder;
   const loaded: Loaded[] = [];
   const leftOut = { failed: [] as string[], unfinished: [] as string[] };
   for (const tag of options.tags) {
-    const dir = join(options.root, tag);
+    const dir = join(root, tag);
     if (!existsSync(dir)) {
-      warn(`no results for tag '${tag}' under ${options.root}`);
+      warn(`no results for tag '${tag}' under ${root}`);
       continue;
     }
     for (const name of readdirSync(dir).sort()) {
