@@ -142,6 +142,7 @@ describe('status and best of a simulator run', () => {
       trialId: row.trial_id,
       metric: 'valid_loss',
       mode: 'min',
+      rule: 'any',
       value: row.valid_loss,
       resourceAttr: 'epoch',
       resource: row.epoch,
@@ -314,7 +315,7 @@ describe('a run with failed trials', () => {
     expect(text).toContain(`checkpoint: ${join(dir, 'checkpoints', '0')}`);
 
     const best = cli(['best', dir]);
-    expect(best.stdout).toContain('trial 0: loss = 0.3 (min), at epoch 2 of 2 (final)');
+    expect(best.stdout).toContain('trial 0: loss = 0.3 (min; the best report at any resource), at epoch 2 of 2 (final)');
   });
 
   it("a running folder whose owner is gone says so, with the dead owner's pid and host", () => {

@@ -1,7 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { finalValues } from '../src/plotting/aggregate.js';
+import { bestTrials } from '../src/plotting/frame.js';
+import { loadResults } from '../src/plotting/load.js';
+import { readMetadata } from '../src/results/metadata.js';
+import { formatValue } from '../src/util/table.js';
 import { cliPath, readRows, tempDir } from './helpers.js';
 
 /**
@@ -55,4 +60,61 @@ describe('rows of real trials', () => {
     expect(rows).toHaveLength(12);
     for (const row of rows) expect([row.trial_id, row.epoch, row.st_status]).toEqual([row.trial_id, row.epoch, row.epoch === 3 ? 'completed' : 'running']);
   });
+});
+
+/** Each trial's value by the rule, from the rows themselves: its last row, or its best row. */
+function expectedBest(rows: Record<string, string | number | null>[], rule: 'last' | 'any') {
+  const value = new Map<number, { acc: number; epoch: number }>();
+  for (const r of rows) {
+    const id = Number(r.trial_id);
+    const held = value.get(id);
+    if (rule === 'last' || !held || (r.acc as number) > held.acc) value.set(id, { acc: r.acc as number, epoch: r.epoch as number });
+  }
+  const [trialId, best] = [...value].reduce((a, b) => (b[1].acc > a[1].acc ? b : a));
+  return { trialId, ...best };
+}
+
+describe('one meaning of best', () => {
+  for (const rule of ['last', 'any'] as const) {
+    it(`best: ${rule} — run's summary, best, status, plot, the notebook API, and a study's best and export give one answer`, async () => {
+      const dir = tempDir();
+      const root = tempDir();
+      const file = ownProblem(dir, rule === 'any' ? { best: 'any' } : {});
+      const run = cli(['run', '-f', file, '--results_root', root]);
+      expect(run.status).toBe(0);
+      const folder = folders(root, 'own')[0];
+      expect(readMetadata(folder).best).toBe(rule);
+      const want = expectedBest(readRows(join(folder, 'results.csv.gz')), rule);
+      // every trial peaks at epoch 2: the last report (epoch 3) and the best one differ
+      expect(want.epoch).toBe(rule === 'last' ? 3 : 2);
+      expect(run.stdout).toContain(`best acc ${formatValue(want.acc)} (trial ${want.trialId}:`);
+      const best = JSON.parse(cli(['best', folder, '--json']).stdout);
+      expect([best.trialId, best.value, best.resource, best.rule]).toEqual([want.trialId, want.acc, want.epoch, rule]);
+      expect(cli(['best', folder]).stdout).toContain(rule === 'last' ? "a trial's value is its last report" : 'the best report at any resource');
+      const status = JSON.parse(cli(['status', folder, '--json']).stdout);
+      expect([status.best.trialId, status.best.value]).toEqual([want.trialId, want.acc]);
+      // the notebook API and the plot's final table
+      const { runs } = await loadResults({ tags: ['own'], root, warn: () => {} });
+      expect(bestTrials(runs).map((t) => [t.trialId, t.value])).toEqual([[want.trialId, want.acc]]);
+      expect(finalValues(runs)[0].iqm).toBe(want.acc);
+      const out = tempDir();
+      const plot = cli(['plot', '--experiment_tag', 'own', '--results_root', root, '--out', out, '--format', 'svg']);
+      expect(plot.status).toBe(0);
+      const [header, values] = readFileSync(join(out, 'final-table.csv'), 'utf8').trim().split('\n').map((l) => l.split(','));
+      expect(Number(values[header.indexOf('own_iqm')])).toBe(want.acc);
+
+      // the same file as a study: the worker tells each trial's value by the rule; best and export agree
+      const storage = `sqlite:${join(dir, 'studies.db')}`;
+      expect(cli(['study', 'create', '-f', file, '--storage', storage]).status).toBe(0);
+      expect(cli(['study', 'worker', '1', '--storage', storage]).status).toBe(0);
+      const studyBest = JSON.parse(cli(['study', 'best', '1', '--storage', storage, '--json']).stdout);
+      const exportRoot = tempDir();
+      expect(cli(['study', 'export', '1', '--storage', storage, '--out', exportRoot]).status).toBe(0);
+      const exported = folders(exportRoot, 'own')[0];
+      const studyWant = expectedBest(readRows(join(exported, 'results.csv.gz')), rule);
+      expect([studyBest.suggestionId, studyBest.value]).toEqual([studyWant.trialId, studyWant.acc]);
+      const exportedBest = JSON.parse(cli(['best', exported, '--json']).stdout);
+      expect([exportedBest.trialId, exportedBest.value, exportedBest.rule]).toEqual([studyWant.trialId, studyWant.acc, rule]);
+    });
+  }
 });

@@ -1,3 +1,4 @@
+import type { BestRule } from '../results/best.js';
 import { readFileSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
 import type { z } from 'zod';
@@ -34,6 +35,8 @@ export interface ExperimentDefinition {
   trialTimeout?: number;
   maxFailures: number;
   randomSeed?: number;
+  /** What a trial's value is, and so which trial is the best (src/results/best.ts). */
+  best: BestRule;
   /** The `study:` block with its defaults (initialRandom undefined: the method's default). */
   study: StudySettings;
 }
@@ -268,6 +271,7 @@ export function parseExperiment(data: unknown, options: ExperimentFileOptions, o
     trialTimeout: d.trial_timeout,
     maxFailures: d.max_failures,
     randomSeed: d.random_seed,
+    best: d.best,
     study: studySettings(d.study),
   };
 }

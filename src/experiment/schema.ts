@@ -71,6 +71,8 @@ export const experimentSchema = z
     trial_timeout: z.number().positive().optional(),
     max_failures: z.number().int().min(0).default(3),
     random_seed: z.number().int().min(0).max(2 ** 32 - 1).optional(),
+    /** A trial's value: its last report (what its checkpoint holds; the default) or its best at any resource. */
+    best: z.enum(['last', 'any']).default('last'),
     /** Settings of a shared study (`tunelab study create -f`); ignored by `tunelab run` without --storage. */
     study: z
       .object({

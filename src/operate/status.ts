@@ -164,7 +164,7 @@ const of = (used: string, max: number | undefined, unit = '') => (max === undefi
 export function formatBest(b: BestTrial): string[] {
   const resource = b.resource === null ? 'no resource level' : `${b.resourceAttr || 'resource'} ${num(b.resource)}${b.maxResource !== undefined ? ` of ${num(b.maxResource)}` : ''}${b.finalResource ? ' (final)' : ' (not final)'}`;
   return [
-    `trial ${b.trialId}: ${b.metric} = ${num(b.value)} (${b.mode}), at ${resource}, tuner time ${num(b.tunerTime)}s`,
+    `trial ${b.trialId}: ${b.metric} = ${num(b.value)} (${b.mode}; ${b.rule === 'last' ? "a trial's value is its last report" : 'the best report at any resource'}), at ${resource}, tuner time ${num(b.tunerTime)}s`,
     `  metrics: ${Object.entries(b.metrics).map(([k, v]) => `${k}=${num(v)}`).join(', ')}`,
     `  config:  ${Object.entries(b.config).map(([k, v]) => `${k}=${num(v)}`).join(', ')}`,
     ...(b.checkpointDir ? [`  checkpoint: ${b.checkpointDir}`] : []),

@@ -7,6 +7,7 @@ import { describeOwner, liveness, runStatus } from '../operate/folder.js';
 import { readExperimentMetadata, readResultColumns } from '../results/read.js';
 import { type Constraint, isFeasible } from '../schedulers/constraints.js';
 import { UserError } from '../util/errors.js';
+import { bestRuleOf, curvePoints, failedTrialIds } from '../results/best.js';
 
 /** A loaded experiment: its metadata and the two columns plotting uses. */
 interface Loaded {
@@ -106,13 +107,19 @@ export async function loadResults(options: LoadOptions): Promise<LoadedResults> 
           continue;
         }
         const constraints = (m.constraints ?? []) as Constraint[];
-        const cols = readResultColumns(folder, ['st_tuner_time', m.metric, ...constraints.map((c) => c.metric)], warn);
+        const rule = bestRuleOf(m);
+        const failed = failedTrialIds(m);
+        // the trial ids are read only when needed: a study of simulated runs may hold millions of rows
+        const byTrial = rule === 'last' || failed.size > 0;
+        const cols = readResultColumns(folder, ['st_tuner_time', m.metric, ...constraints.map((c) => c.metric), ...(byTrial ? ['trial_id'] : [])], warn);
         const values = cols[m.metric];
         // the best-so-far curve is over feasible results only: an infeasible one counts as no result
         for (let i = 0; i < values.length && constraints.length > 0; i++) {
           if (!isFeasible(Object.fromEntries(constraints.map((c) => [c.metric, cols[c.metric][i]])), constraints)) values[i] = NaN;
         }
-        loaded.push({ folder, metadata: m, times: cols.st_tuner_time, values });
+        // the curve is over the trials' values as `tunelab best` defines them
+        const curve = byTrial ? curvePoints(cols.st_tuner_time, cols.trial_id, values, rule, failed) : { times: cols.st_tuner_time, values };
+        loaded.push({ folder, metadata: m, ...curve });
       } catch (e) {
         warn(`skipping ${where(folder)}: ${(e as Error).message.replace(`${folder}: `, '')}`);
       }

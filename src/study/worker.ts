@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { LocalBackend, checkCommand } from '../backends/local.js';
 import type { BackendResult, TrialBackend } from '../backends/types.js';
 import { resultsRoot } from '../results/layout.js';
+import { BestTracker } from '../results/best.js';
+import { isFeasible } from '../schedulers/constraints.js';
 import { resourceAttrOf } from '../experiment/load.js';
 import { mkdirp } from '../util/fs.js';
 import type { LogLine } from './storage/store.js';
@@ -145,6 +147,8 @@ export async function runStudyWorker(options: WorkerOptions): Promise<WorkerSumm
       const started = Date.now();
       await backend.start(s.suggestionId, s.config);
       let last: BackendResult | undefined;
+      // the observation is the trial's value as `tunelab best` defines it (its last report, or its best one)
+      const value = new BestTracker<BackendResult>(d.best, d.mode);
       let stoppedAt: number | undefined;
       let error: string | undefined;
       let ended = false;
@@ -154,6 +158,7 @@ export async function runStudyWorker(options: WorkerOptions): Promise<WorkerSumm
         for (const r of poll.results) {
           if (r.trialId !== s.suggestionId || stoppedAt !== undefined) continue;
           last = r;
+          value.add({ trialId: r.trialId, value: r.result.metrics[d.metric], feasible: isFeasible(r.result.metrics, d.constraints), order: r.workerIter, item: r });
           const decision = await study.report(s.suggestionId, r.result.resource, r.result.metrics[d.metric], r.result.metrics);
           if (decision === 'stop') {
             stoppedAt = r.result.resource;
@@ -187,11 +192,12 @@ export async function runStudyWorker(options: WorkerOptions): Promise<WorkerSumm
       if (error) metadata.error = error;
       if (stoppedAt !== undefined) metadata.stopped_at = stoppedAt;
       if (last) metadata.results = last.workerIter + 1;
+      const told = value.best()?.item ?? last;
       try {
-        await study.tell(s.suggestionId, error ? undefined : last!.result.metrics, { failed: Boolean(error), metadata });
+        await study.tell(s.suggestionId, error ? undefined : told!.result.metrics, { failed: Boolean(error), metadata });
         if (error) summary.failed++;
         else summary.succeeded++;
-        log(`trial ${s.suggestionId}: ${error ? `failed: ${error}` : `${d.metric} ${last!.result.metrics[d.metric]}${stoppedAt !== undefined ? ` (stopped by ASHA at ${resourceAttr} ${stoppedAt})` : ''}`}`);
+        log(`trial ${s.suggestionId}: ${error ? `failed: ${error}` : `${d.metric} ${told!.result.metrics[d.metric]}${stoppedAt !== undefined ? ` (stopped by ASHA at ${resourceAttr} ${stoppedAt})` : ''}`}`);
       } catch (e) {
         if (!(e instanceof StudyError)) throw e;
         summary.abandoned++;
