@@ -118,3 +118,38 @@ describe('one meaning of best', () => {
     });
   }
 });
+
+describe('a tag of several runs', () => {
+  it('best, status and logs on a tag with a failed and a completed run list both and answer with the completed one', () => {
+    const dir = tempDir();
+    const root = tempDir();
+    expect(cli(['run', '-f', ownProblem(dir), '--results_root', root]).status).toBe(0);
+    const completed = folders(root, 'own')[0];
+    // the same problem again, whose script now crashes: the newer run fails
+    const broken = cli(['run', '-f', ownProblem(dir, { command: ['python3', '-c', 'import sys; sys.exit(3)'], max_failures: 0 }), '--results_root', root]);
+    expect(broken.status).toBe(1);
+    const failed = folders(root, 'own').find((f) => f !== completed)!;
+    expect(readMetadata(failed).status).toBe('failed');
+
+    const best = cli(['best', 'own', '--results_root', root, '--json']);
+    expect(best.status).toBe(0);
+    const answer = JSON.parse(best.stdout);
+    const want = JSON.parse(cli(['best', completed, '--json']).stdout);
+    expect(answer).toMatchObject({ folder: completed, trialId: want.trialId, value: want.value, method: 'RS', seed: 0, over: [completed] });
+    // the runs are listed with method, seed, state and best, and the choice is said
+    expect(best.stderr).toMatch(new RegExp(`${failed.split('/').pop()} +RS +0 +failed +-`));
+    expect(best.stderr).toMatch(new RegExp(`${completed.split('/').pop()} +RS +0 +completed +acc=`));
+    expect(best.stderr).toContain(`best of the tag on own, over its 1 completed run(s) of 2 (left out: ${failed.split('/').pop()} failed): ${completed}`);
+
+    const status = cli(['status', 'own', '--results_root', root]);
+    expect(status.stdout).toContain(`best of the tag on own, over its 1 completed run(s) of 2`);
+    expect(status.stdout).toContain(`trial ${want.trialId}: acc = ${formatValue(want.value)}`);
+    expect(JSON.parse(cli(['status', 'own', '--results_root', root, '--json']).stdout).best[0].folder).toBe(completed);
+
+    const logs = cli(['logs', 'own', '--results_root', root, '--trial', '0']);
+    expect(logs.stderr).toContain('the logs of the 1 completed run(s) of 2');
+    expect(logs.stdout).toContain(`== ${completed} (RS, seed 0, completed) ==`);
+    expect(logs.stdout).not.toContain(failed);
+    expect(logs.stdout).toContain('[tunelab] {"epoch": 3');
+  });
+});

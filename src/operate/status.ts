@@ -201,11 +201,12 @@ export function formatStatus(r: ExperimentStatusReport): string {
 /** One line per experiment folder of a tag. */
 export function formatStatusTable(reports: ExperimentStatusReport[]): string {
   return formatTable(
-    ['folder', 'status', 'method', 'trials', 'results', 'elapsed', 'best'],
+    ['folder', 'status', 'method', 'seed', 'trials', 'results', 'elapsed', 'best'],
     reports.map((r) => [
       basename(r.folder),
       r.ownerGone ? 'running (owner gone)' : r.status,
       r.method,
+      r.seed ?? '-',
       r.trials.total,
       r.budget.results,
       formatDuration(r.elapsedSeconds),
