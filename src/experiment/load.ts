@@ -1,3 +1,5 @@
+import { acceptHabits, nameSlug } from './habits.js';
+import { didYouMeanText } from '../util/did-you-mean.js';
 import type { BestRule } from '../results/best.js';
 import { readFileSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
@@ -37,6 +39,8 @@ export interface ExperimentDefinition {
   randomSeed?: number;
   /** What a trial's value is, and so which trial is the best (src/results/best.ts). */
   best: BestRule;
+  /** What the file holds that tunelab accepts but ignores (SigOpt's `type: offline`), to be said once. */
+  notes: string[];
   /** The `study:` block with its defaults (initialRandom undefined: the method's default). */
   study: StudySettings;
 }
@@ -101,9 +105,9 @@ function issueText(issue: z.core.$ZodIssue): string {
   const where = pathText(issue.path);
   switch (issue.code) {
     case 'unrecognized_keys':
-      return `${where}: unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}; accepted keys: ${acceptedKeys(issue.path).join(', ')}`;
+      return `${where}: unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'${didYouMeanText(k, acceptedKeys(issue.path), (c) => `'${c}'`)}`).join(', ')}; accepted keys: ${acceptedKeys(issue.path).join(', ')}`;
     case 'invalid_value':
-      return `${where}: ${show(issue.input)} is not accepted; expected one of ${issue.values.map((v) => String(v)).join(', ')}`;
+      return `${where}: ${show(issue.input)} is not accepted; expected one of ${issue.values.map((v) => String(v)).join(', ')}${typeof issue.input === 'string' ? didYouMeanText(issue.input, issue.values.map(String)) : ''}`;
     case 'invalid_type':
     case 'invalid_union':
       return issue.input === undefined ? `${where}: missing; expected ${expectedText(issue)}` : `${where}: expected ${expectedText(issue)}, got ${show(issue.input)}`;
@@ -120,7 +124,7 @@ function issueText(issue: z.core.$ZodIssue): string {
 }
 
 /** Checks what the schema's shapes cannot express; returns problems as "path: message" lines. */
-function semanticProblems(d: ExperimentFileData, knownMethods: readonly string[], multiFidelityMethods: readonly string[]): string[] {
+function semanticProblems(d: ExperimentFileData, { methods: knownMethods, multiFidelityMethods, fixedParameters = {} }: ExperimentFileOptions): string[] {
   const problems: string[] = [];
   const seen = new Set<string>();
   d.parameters.forEach((p, i) => {
@@ -149,7 +153,11 @@ function semanticProblems(d: ExperimentFileData, knownMethods: readonly string[]
     problems.push('budget: give at least one of max_trials, max_wallclock_time, max_results (any of them ends the run)');
   }
   if (d.method !== undefined) {
-    if (!knownMethods.includes(d.method)) problems.push(`method: unknown method '${d.method}'; valid methods: ${knownMethods.join(', ')}`);
+    const names = d.parameters.map((p) => p.name);
+    const fits = (m: string) => (fixedParameters[m] ?? []).every((p) => names.includes(p)) && (d.resource || !multiFidelityMethods.includes(m));
+    const missing = (fixedParameters[d.method] ?? []).filter((p) => !names.includes(p));
+    if (!knownMethods.includes(d.method)) problems.push(`method: unknown method '${d.method}'; methods that fit this file: ${knownMethods.filter(fits).join(', ')}${didYouMeanText(d.method, knownMethods, (c) => `'${c}'`)}`);
+    else if (missing.length) problems.push(`method: ${d.method} fixes ${missing.join(', ')}, which this file's parameters do not have; methods that fit this file: ${knownMethods.filter(fits).join(', ')}`);
     else if (multiFidelityMethods.includes(d.method) && !d.resource) {
       problems.push(`method: ${d.method} stops or pauses trials at resource levels, so the file needs resource: {name: epoch, max: N} (or use BO or RS)`);
     }
@@ -233,6 +241,8 @@ export interface ExperimentFileOptions {
   /** Method names that may be given, and those that need a resource. */
   methods: readonly string[];
   multiFidelityMethods: readonly string[];
+  /** Per method, the hyperparameters it fixes (ASHA-TANH's activations): it fits only a file that has them. */
+  fixedParameters?: Readonly<Record<string, readonly string[]>>;
 }
 
 /**
@@ -241,8 +251,9 @@ export interface ExperimentFileOptions {
  */
 export function parseExperiment(data: unknown, options: ExperimentFileOptions, origin?: { file: string }): ExperimentDefinition {
   const where = origin?.file ?? 'experiment';
-  const parsed = experimentSchema.safeParse(data, { reportInput: true });
-  const problems = parsed.success ? semanticProblems(parsed.data, options.methods, options.multiFidelityMethods) : parsed.error.issues.map(issueText);
+  const habits = acceptHabits(data, options.methods);
+  const parsed = experimentSchema.safeParse(habits.data, { reportInput: true });
+  const problems = [...habits.problems, ...(parsed.success ? semanticProblems(parsed.data, options) : parsed.error.issues.map(issueText))];
   if (problems.length > 0) {
     throw new UserError(`${where}: ${problems.length} problem${problems.length > 1 ? 's' : ''}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   }
@@ -252,7 +263,7 @@ export function parseExperiment(data: unknown, options: ExperimentFileOptions, o
   const baseDir = origin ? dirname(origin.file) : process.cwd();
   const mo = d.method_options ?? {};
   return {
-    name: d.name,
+    name: nameSlug(d.name),
     file: origin?.file,
     source: d,
     configSpace: Object.fromEntries(d.parameters.map((p) => [p.name, parameterDomain(p)])),
@@ -272,6 +283,7 @@ export function parseExperiment(data: unknown, options: ExperimentFileOptions, o
     maxFailures: d.max_failures,
     randomSeed: d.random_seed,
     best: d.best,
+    notes: habits.notes,
     study: studySettings(d.study),
   };
 }

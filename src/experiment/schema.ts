@@ -39,7 +39,8 @@ const positiveInt = z.number().int().positive();
 
 export const experimentSchema = z
   .object({
-    name,
+    /** Any text (SigOpt's names have spaces): folders and study names use its slug (src/experiment/habits.ts). */
+    name: z.string().trim().min(1).max(200),
     description: z.string().optional(),
     parameters: z.array(parameterSchema).min(1),
     metrics: z.array(metricSchema).min(1),

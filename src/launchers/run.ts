@@ -67,6 +67,7 @@ export async function runExperimentFile(options: RunOptions, context: RunContext
   const log = context.log ?? ((line: string) => console.log(line));
   const methods = context.methods ?? methodDefinitions;
   const definition = await loadExperimentFile(options.file, experimentFileOptions(methods));
+  for (const note of definition.notes) log(`${definition.file}: ${note}`);
   const method = getMethod(definition.method ?? (definition.resource ? 'ASHA' : 'BO'), methods);
   const tag = options.experimentTag ?? definition.name;
   checkPathPart('--experiment_tag', tag);

@@ -51,6 +51,8 @@ export interface MethodDefinition {
   expensive: boolean;
   /** Uses intermediate results at several resource levels (cannot run on a single-fidelity benchmark). */
   multiFidelity: boolean;
+  /** Hyperparameters the method fixes to constants (it fits only a space that has them). */
+  fixed?: Config;
   create(args: MethodArguments): TrialScheduler;
 }
 
@@ -94,6 +96,7 @@ export function withFixedHyperparameters(base: MethodDefinition, name: string, f
     description: description ?? `${base.name} with ${Object.entries(fixed).map(([k, v]) => `${k}=${v}`).join(', ')}`,
     expensive: base.expensive,
     multiFidelity: base.multiFidelity,
+    fixed: { ...base.fixed, ...fixed },
     create(args) {
       const configSpace = fixHyperparameters(args.configSpace, fixed);
       const restrictTo = args.restrictTo?.filter((c) => Object.entries(fixed).every(([k, v]) => c[k] === v));
@@ -171,12 +174,25 @@ export const methodDefinitions: Record<string, MethodDefinition> = Object.fromEn
 );
 
 /** What the experiment file's validation needs to know of a method registry. */
-export function experimentFileOptions(registry: Record<string, MethodDefinition> = methodDefinitions): { methods: string[]; multiFidelityMethods: string[] } {
-  return { methods: Object.keys(registry), multiFidelityMethods: Object.values(registry).filter((m) => m.multiFidelity).map((m) => m.name) };
+export function experimentFileOptions(registry: Record<string, MethodDefinition> = methodDefinitions): { methods: string[]; multiFidelityMethods: string[]; fixedParameters: Record<string, string[]> } {
+  return {
+    methods: Object.keys(registry),
+    multiFidelityMethods: Object.values(registry).filter((m) => m.multiFidelity).map((m) => m.name),
+    fixedParameters: Object.fromEntries(Object.values(registry).flatMap((m) => (m.fixed ? [[m.name, Object.keys(m.fixed)]] : []))),
+  };
 }
 
+/** Why a method does not fit a problem (its hyperparameters, whether it has a resource), or undefined when it fits. */
+export function methodMisfit(m: MethodDefinition, problem: { parameters: readonly string[]; resource: boolean }): string | undefined {
+  const missing = Object.keys(m.fixed ?? {}).filter((p) => !problem.parameters.includes(p));
+  if (missing.length) return `fixes ${missing.join(', ')}, which the space does not have`;
+  if (m.multiFidelity && !problem.resource) return 'needs a resource (multi-fidelity)';
+  return undefined;
+}
+
+/** A registered method by name, in any case (`asha` is ASHA). */
 export function getMethod(name: string, registry: Record<string, MethodDefinition> = methodDefinitions): MethodDefinition {
-  const m = registry[name];
+  const m = registry[name] ?? Object.values(registry).find((x) => x.name.toLowerCase() === name.toLowerCase());
   if (!m) throw unknownName('method', name, Object.keys(registry));
   return m;
 }
