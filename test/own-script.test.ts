@@ -6,6 +6,7 @@ import { finalValues } from '../src/plotting/aggregate.js';
 import { bestTrials } from '../src/plotting/frame.js';
 import { loadResults } from '../src/plotting/load.js';
 import { readMetadata } from '../src/results/metadata.js';
+import { runSeed } from '../src/launchers/experiment.js';
 import { formatValue } from '../src/util/table.js';
 import { cliPath, readRows, tempDir } from './helpers.js';
 
@@ -151,5 +152,37 @@ describe('a tag of several runs', () => {
     expect(logs.stdout).toContain(`== ${completed} (RS, seed 0, completed) ==`);
     expect(logs.stdout).not.toContain(failed);
     expect(logs.stdout).toContain('[tunelab] {"epoch": 3');
+  });
+});
+
+describe('a study of your own script', () => {
+  it('run -f --method BO ASHA --num_seeds 3: every method × seed with hpo-main\'s layout and seeds; plot sees 2 setups × 3 seeds; --resume skips what completed', async () => {
+    const dir = tempDir();
+    const root = tempDir();
+    const file = ownProblem(dir, { command: ['python3', 'missing.py'] });
+    // the command line's command and budget win over the file's
+    const args = ['run', '-f', file, '--method', 'BO', 'asha', '--num_seeds', '3', '--random_seed', '7', '--max_trials', '2', '--results_root', root, '--experiment_tag', 'cmp', '--', 'python3', 'train.py'];
+    const r = cli(args);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('random_seed 7; running 6 experiment(s): methods BO, ASHA × seeds 0, 1, 2 on own');
+    const { runs } = await loadResults({ tags: ['cmp'], root, warn: () => {} });
+    expect(runs.map((x) => [x.setup, x.benchmark, x.seed])).toEqual([0, 1, 2].flatMap((s) => [['ASHA', 'own', s]]).concat([0, 1, 2].map((s) => ['BO', 'own', s])));
+    for (const x of runs) {
+      expect(x.metadata).toMatchObject({ random_seed: 7, run_seed: runSeed(7, x.seed), status: 'completed', budget: { max_trials: 2 } });
+      expect(x.folder.split('/').pop()).toMatch(new RegExp(`^cmp-own-${x.seed}-\\d{4}-`));
+      expect(new Set(readRows(join(x.folder, 'results.csv.gz')).map((row) => row.trial_id)).size).toBe(2);
+    }
+    // seed i's stream depends on (master, i) alone: the seeds differ, and a rerun of seed 1 alone repeats its configs
+    const configs = (folder: string) => readRows(join(folder, 'results.csv.gz')).filter((row) => row.epoch === 1).map((row) => row.config_x as number).sort();
+    const bo = runs.filter((x) => x.setup === 'BO');
+    expect(configs(bo[0].folder)).not.toEqual(configs(bo[1].folder));
+    const again = tempDir();
+    expect(cli(['run', '-f', file, '--method', 'BO', '--num_seeds', '2', '--start_seed', '1', '--random_seed', '7', '--max_trials', '2', '--results_root', again, '--experiment_tag', 'cmp', '--', 'python3', 'train.py']).status).toBe(0);
+    expect(configs(folders(again, 'cmp')[0])).toEqual(configs(bo[1].folder));
+    const resumed = cli([...args.slice(0, -3), '--resume', '--', 'python3', 'train.py'].filter((a) => a !== '--random_seed' && a !== '7'));
+    expect(resumed.status, resumed.stderr).toBe(0);
+    expect(resumed.stdout).toContain('random_seed 7;');
+    expect(resumed.stdout.match(/seed \d: completed, already completed/g)).toHaveLength(6);
+    expect(folders(root, 'cmp')).toHaveLength(6);
   });
 });
