@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { finalValues } from '../src/plotting/aggregate.js';
 import { bestTrials } from '../src/plotting/frame.js';
 import { loadResults } from '../src/plotting/load.js';
+import { plotStudy } from '../src/plotting/study.js';
 import { readMetadata } from '../src/results/metadata.js';
 import { runSeed } from '../src/launchers/experiment.js';
 import { formatValue } from '../src/util/table.js';
@@ -184,5 +185,27 @@ describe('a study of your own script', () => {
     expect(resumed.stdout).toContain('random_seed 7;');
     expect(resumed.stdout.match(/seed \d: completed, already completed/g)).toHaveLength(6);
     expect(folders(root, 'cmp')).toHaveLength(6);
+  });
+});
+
+describe('plots of one run', () => {
+  it('a one-seed tag: an optimization history of the trials on a linear axis over wall-clock seconds; no rank or regret panel; --log_y asks for log', async () => {
+    const dir = tempDir();
+    const root = tempDir();
+    expect(cli(['run', '-f', ownProblem(dir), '--results_root', root]).status).toBe(0);
+    const { specs, files } = await plotStudy({ tags: ['own'], root, out: tempDir(), formats: ['svg'], warn: () => {} });
+    expect(specs.map((s) => s.name)).toEqual(['history-own']);
+    expect(files.some((f) => /rank|regret/.test(f))).toBe(false);
+    const spec = JSON.stringify(specs[0].spec);
+    expect(spec).toContain('"title":"wall-clock time (s)"');
+    expect(spec).toContain('"type":"linear"');
+    expect(spec).not.toContain('"type":"log"');
+    // each trial's value (its last report) is a point: 4 trials
+    const layers = (specs[0].spec as unknown as { layer: { data: { values: { value?: number; best?: number }[] } }[] }).layer;
+    expect(layers[0].data.values).toHaveLength(4);
+    const { runs } = await loadResults({ tags: ['own'], root, warn: () => {} });
+    expect(layers[1].data.values.at(-1)!.best).toBe(Math.max(...runs[0].values));
+    const logged = await plotStudy({ tags: ['own'], root, out: tempDir(), formats: ['svg'], logY: true, warn: () => {} });
+    expect(JSON.stringify(logged.specs[0].spec)).toContain('"type":"log"');
   });
 });
