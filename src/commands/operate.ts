@@ -160,3 +160,38 @@ export const bestCommand: CommandModule<object, TargetArgs & { json: boolean }> 
     else console.log(bests.flatMap((b) => [`best of tag '${resolved.tag}' on ${b.benchmark}: ${b.folder} (${b.method}, seed ${b.seed})`, ...formatBest(b)]).join('\n'));
   },
 };
+
+export const trialsCommand: CommandModule<object, TargetArgs & { json: boolean; state?: string[]; storage?: string }> = {
+  command: 'trials <experiment>',
+  describe: "an experiment's (or with --storage, a study's) trials: config, value, state, resource and worker",
+  builder: (y) =>
+    targetArgs(y)
+      .option('json', { type: 'boolean', default: false, describe: 'print them as JSON (TrialListing[])' })
+      .option('state', { type: 'string', array: true, requiresArg: true, describe: 'only trials in these states (e.g. completed failed)' })
+      .option('storage', { type: 'string', describe: 'the study store (sqlite:PATH or postgresql://...): <experiment> is a study id or name' }) as never,
+  handler: async (a) => {
+    const { formatTrials } = await import('../operate/trials.js');
+    let trials;
+    let metric: string;
+    if (a.storage !== undefined) {
+      const [{ loadStudy }, { studyTrials }] = await Promise.all([import('../study/study.js'), import('../study/trials.js')]);
+      const study = await loadStudy(a.experiment, { storage: a.storage });
+      try {
+        trials = await studyTrials(study);
+        metric = study.definition.metric;
+      } finally {
+        await study.close();
+      }
+    } else {
+      const [{ resolveExperiment }, { experimentTrials }, { loadMetadata }] = await Promise.all([import('../operate/folder.js'), import('../operate/trials.js'), import('../operate/folder.js')]);
+      const resolved = resolveExperiment(a.experiment, a.results_root);
+      if (resolved.folders.length > 1) throw new UserError(`tag '${resolved.tag}' holds ${resolved.folders.length} experiments; name one of its folders: ${resolved.folders.join(', ')}`);
+      trials = experimentTrials(resolved.folders[0]);
+      metric = loadMetadata(resolved.folders[0]).metric;
+    }
+    const states = [...new Set(trials.map((t) => t.state))];
+    for (const s of a.state ?? []) if (!['running', 'paused', 'stopped', 'completed', 'failed', 'ready', 'open', 'abandoned'].includes(s)) throw new UserError(`--state '${s}' is not a trial state; states here: ${states.join(', ')}`);
+    const shown = a.state ? trials.filter((t) => a.state!.includes(t.state)) : trials;
+    console.log(a.json ? JSON.stringify(shown, null, 2) : formatTrials(shown, metric));
+  },
+};

@@ -1,10 +1,11 @@
+import { experimentFileOptions } from '../methods/registry.js';
 import { acceptHabits, nameSlug } from './habits.js';
 import { didYouMeanText } from '../util/did-you-mean.js';
 import type { BestRule } from '../results/best.js';
 import { readFileSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
 import type { z } from 'zod';
-import { type ConfigSpace, type Value, choice, lograndint, loguniform, ordinal, randint, uniform } from '../config-space/index.js';
+import { type Config, type ConfigSpace, type Value, validateConfig, choice, lograndint, loguniform, ordinal, randint, uniform } from '../config-space/index.js';
 import type { MethodOptions } from '../methods/registry.js';
 import type { Constraint } from '../schedulers/constraints.js';
 import type { Mode } from '../schedulers/types.js';
@@ -25,7 +26,8 @@ export interface ExperimentDefinition {
   constraints: Constraint[];
   /** Metrics recorded only. */
   storeMetrics: string[];
-  command: string[] | string;
+  /** Undefined when the file has none: `run` then needs one after `--`; an in-process study (study.optimize) needs none. */
+  command?: string[] | string;
   cwd: string;
   env: Record<string, string>;
   resource?: { name: string; max: number };
@@ -39,6 +41,8 @@ export interface ExperimentDefinition {
   randomSeed?: number;
   /** What a trial's value is, and so which trial is the best (src/results/best.ts). */
   best: BestRule;
+  /** Configs tried first (constants filled in), validated against the space. */
+  pointsToEvaluate: Config[];
   /** What the file holds that tunelab accepts but ignores (SigOpt's `type: offline`), to be said once. */
   notes: string[];
   /** The `study:` block with its defaults (initialRandom undefined: the method's default). */
@@ -262,11 +266,24 @@ export function parseExperiment(data: unknown, options: ExperimentFileOptions, o
   const mode = (objective: string | undefined): Mode => (objective === 'maximize' ? 'max' : 'min');
   const baseDir = origin ? dirname(origin.file) : process.cwd();
   const mo = d.method_options ?? {};
+  const configSpace = Object.fromEntries(d.parameters.map((p) => [p.name, parameterDomain(p)]));
+  const pointsToEvaluate = (d.points_to_evaluate ?? []).map((p) => ({ ...constants(d), ...p }));
+  const pointProblems = pointsToEvaluate.flatMap((p, i) => {
+    const unknown = Object.keys(p).filter((k) => !(k in configSpace));
+    if (unknown.length) return [`points_to_evaluate[${i}]: unknown parameter${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'${didYouMeanText(k, Object.keys(configSpace), (c) => `'${c}'`)}`).join(', ')}`];
+    try {
+      validateConfig(configSpace, p);
+      return [];
+    } catch (e) {
+      return [`points_to_evaluate[${i}]: ${(e as Error).message}`];
+    }
+  });
+  if (pointProblems.length) throw new UserError(`${where}: ${pointProblems.length} problem${pointProblems.length > 1 ? 's' : ''}:\n${pointProblems.map((p) => `  - ${p}`).join('\n')}`);
   return {
     name: nameSlug(d.name),
     file: origin?.file,
     source: d,
-    configSpace: Object.fromEntries(d.parameters.map((p) => [p.name, parameterDomain(p)])),
+    configSpace,
     metric: optimize.name,
     mode: mode(optimize.objective),
     constraints: d.metrics.filter((m) => m.strategy === 'constraint').map((m) => ({ metric: m.name, mode: mode(m.objective), threshold: m.threshold! })),
@@ -284,8 +301,22 @@ export function parseExperiment(data: unknown, options: ExperimentFileOptions, o
     randomSeed: d.random_seed,
     best: d.best,
     notes: habits.notes,
+    pointsToEvaluate,
     study: studySettings(d.study),
   };
+}
+
+/** The command trials run: the file's, or one given instead (`-- <command>`); none is a UserError saying where to give it. */
+export function trialCommand(d: Pick<ExperimentDefinition, 'command' | 'file' | 'name'>, given?: readonly string[] | string): string[] | string {
+  if (typeof given === 'string' && given) return given;
+  if (Array.isArray(given) && given.length) return [...given];
+  if (d.command !== undefined) return d.command;
+  throw new UserError(`${d.file ?? d.name}: no command to run the trials with: add command: [...] to the file, or give it after --`);
+}
+
+/** The fixed parameters' values, which every config carries. */
+function constants(d: ExperimentFileData): Config {
+  return Object.fromEntries(d.parameters.filter((p) => p.value !== undefined).map((p) => [p.name, p.value as Value]));
 }
 
 function studySettings(s: ExperimentFileData['study']): StudySettings {
@@ -316,4 +347,14 @@ export async function loadExperimentFile(path: string, options: ExperimentFileOp
     throw new UserError(`${file}: not valid ${ext === '.json' ? 'JSON' : 'YAML'}: ${(e as Error).message}`);
   }
   return parseExperiment(data, options, { file });
+}
+
+/**
+ * One step from an experiment file's path, or its content as a plain object (what a SigOpt user
+ * passes to sigopt.create_experiment), or a definition already loaded, to a validated definition.
+ */
+export async function loadExperiment(source: string | Readonly<Record<string, unknown>> | ExperimentDefinition, options: ExperimentFileOptions = experimentFileOptions()): Promise<ExperimentDefinition> {
+  if (typeof source === 'string') return loadExperimentFile(source, options);
+  if ('configSpace' in source && 'source' in source) return source as ExperimentDefinition;
+  return parseExperiment(source, options);
 }

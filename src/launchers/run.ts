@@ -4,7 +4,7 @@ import { basename, join } from 'node:path';
 import { LocalBackend, checkCommand, killLeftoverTrials } from '../backends/local.js';
 import { SageMakerBackend, type SageMakerBackendOptions } from '../backends/sagemaker.js';
 import type { TrialBackend } from '../backends/types.js';
-import { type ExperimentDefinition, loadExperimentFile, resourceAttrOf } from '../experiment/load.js';
+import { type ExperimentDefinition, loadExperimentFile, resourceAttrOf, trialCommand } from '../experiment/load.js';
 import { createExperimentFolder, resultsRoot } from '../results/layout.js';
 import { type FolderLock, acquireFolderLock, assertNotInUse } from '../results/lock.js';
 import { type ExperimentMetadata, readMetadata, runStamp, writeMetadata } from '../results/metadata.js';
@@ -85,7 +85,8 @@ export async function runExperimentFile(options: RunOptions, context: RunContext
   checkPathPart('--experiment_tag', tag);
   const nWorkers = options.nWorkers ?? definition.parallelBandwidth;
   if (!(Number.isInteger(nWorkers) && nWorkers >= 1)) throw new UserError(`--n_workers must be a positive integer, got ${nWorkers}`);
-  checkCommand(definition.command, definition.cwd);
+  const command = trialCommand(definition);
+  checkCommand(command, definition.cwd);
   const root = resultsRoot(options.resultsRoot);
   checkWritableRoot(root, tag);
 
@@ -155,6 +156,7 @@ export async function runExperimentFile(options: RunOptions, context: RunContext
       rng: createRng(runSeed(masterSeed, seed)),
       constraints: definition.constraints,
       options: definition.methodOptions,
+      pointsToEvaluate: definition.pointsToEvaluate,
     });
     const metadata: ExperimentMetadata = previous
       ? { ...previous, status: 'running', end_time: null, n_workers: nWorkers, budget: definition.source.budget, max_wallclock_time: definition.budget.maxWallclockTime ?? null, experiment: definition.source, resumed_at: new Date().toISOString() }
@@ -190,7 +192,7 @@ export async function runExperimentFile(options: RunOptions, context: RunContext
     const backend: TrialBackend = options.sagemaker
       ? new SageMakerBackend({
           ...options.sagemaker,
-          command: typeof definition.command === 'string' ? ['/bin/sh', '-c', definition.command] : definition.command,
+          command: typeof command === 'string' ? ['/bin/sh', '-c', command] : command,
           name: tag,
           prefix: `${options.sagemaker.prefix}/${basename(folder)}`,
           resourceAttr,
@@ -198,7 +200,7 @@ export async function runExperimentFile(options: RunOptions, context: RunContext
           countReports: !definition.resource,
         })
       : new LocalBackend({
-      command: definition.command,
+      command,
       cwd: definition.cwd,
       env: definition.env,
       resourceAttr,

@@ -25,6 +25,8 @@ export interface MethodArguments {
   constraints?: readonly Constraint[];
   /** Settings that override the method's defaults (an experiment file's method_options). */
   options?: MethodOptions;
+  /** Configs tried first, in order (SigOpt's and Syne Tune's points_to_evaluate). */
+  pointsToEvaluate?: readonly Config[];
 }
 
 /** The options of the built-in methods that an experiment file may set; each method reads those it has. */
@@ -57,7 +59,7 @@ export interface MethodDefinition {
 }
 
 export function searchProblem(args: MethodArguments): SearchProblem {
-  return { configSpace: args.configSpace, metric: args.metric, mode: args.mode, rng: args.rng, restrictTo: args.restrictTo, constraints: args.constraints };
+  return { configSpace: args.configSpace, metric: args.metric, mode: args.mode, rng: args.rng, restrictTo: args.restrictTo, constraints: args.constraints, pointsToEvaluate: args.pointsToEvaluate };
 }
 
 export const randomSearch = (args: MethodArguments) => {

@@ -5,7 +5,7 @@ import type { BackendResult, TrialBackend } from '../backends/types.js';
 import { resultsRoot } from '../results/layout.js';
 import { BestTracker } from '../results/best.js';
 import { isFeasible } from '../schedulers/constraints.js';
-import { resourceAttrOf } from '../experiment/load.js';
+import { resourceAttrOf, trialCommand } from '../experiment/load.js';
 import { mkdirp } from '../util/fs.js';
 import type { LogLine } from './storage/store.js';
 import { type Study, StudyError, loadStudy, type StudyOptions } from './study.js';
@@ -91,7 +91,7 @@ export async function runStudyWorker(options: WorkerOptions): Promise<WorkerSumm
   const dir = options.workDir ?? join(resultsRoot(), '.study-workers', `${study.id}-${study.name}`, worker.workerId);
   mkdirp(dir);
   const resourceAttr = resourceAttrOf(d);
-  const command = options.command ?? d.command;
+  const command = trialCommand(d, options.command);
   checkCommand(command, d.cwd);
   const backend: TrialBackend = new LocalBackend({
     command,
