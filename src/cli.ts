@@ -9,7 +9,7 @@ import { cleanCommand } from './commands/clean.js';
 import { jobsCommand } from './commands/jobs.js';
 import { launchRemoteCommand } from './commands/launch-remote.js';
 import { benchmarksCommand, methodsCommand } from './commands/list.js';
-import { bestCommand, logsCommand, statusCommand, stopCommand } from './commands/operate.js';
+import { bestCommand, logsCommand, statusCommand, stopCommand, trialsCommand } from './commands/operate.js';
 import { plotCommand } from './commands/plot.js';
 import { runCommand } from './commands/run.js';
 import { serverCommand } from './commands/server.js';
@@ -21,7 +21,7 @@ import { tunelabVersion } from './util/package-info.js';
 import { ignoreClosedOutput } from './util/signals.js';
 
 /** Every `tunelab` command; each lives in its own module under src/commands/. */
-const commands: CommandModule<any, any>[] = [runCommand, hpoMainCommand, launchRemoteCommand, plotCommand, methodsCommand, benchmarksCommand, blackboxCommand, statusCommand, logsCommand, stopCommand, bestCommand, studyCommand, serverCommand, jobsCommand, cleanCommand, syncCommand, sagemakerTrialCommand];
+const commands: CommandModule<any, any>[] = [runCommand, hpoMainCommand, launchRemoteCommand, plotCommand, methodsCommand, benchmarksCommand, blackboxCommand, statusCommand, logsCommand, stopCommand, bestCommand, trialsCommand, studyCommand, serverCommand, jobsCommand, cleanCommand, syncCommand, sagemakerTrialCommand];
 
 export async function main(argv: string[]): Promise<number> {
   const cli = yargs(argv)

@@ -68,7 +68,8 @@ export { createSageMakerJob, waitForSageMakerJob, trainingJobName, type SageMake
 export { runExperiment, runSeed, type ExperimentSpec, type ExperimentOutcome } from './launchers/experiment.js';
 export { formatTable } from './util/table.js';
 export { runExperimentFile, type RunOptions, type RunOnSageMaker, type RunContext, type RunReport } from './launchers/run.js';
-export { loadExperimentFile, parseExperiment, trialEnvironment, MAX_EXPERIMENT_FILE_BYTES, MAX_PARAMETERS, type ExperimentDefinition, type ExperimentFileOptions } from './experiment/load.js';
+export { loadExperiment, loadExperimentFile, parseExperiment, trialEnvironment, MAX_EXPERIMENT_FILE_BYTES, MAX_PARAMETERS, type ExperimentDefinition, type ExperimentFileOptions } from './experiment/load.js';
+export { BestTracker, bestOfReports, bestRuleOf, curvePoints, failedTrialIds, type BestRule, type Report } from './results/best.js';
 export { experimentSchema, type ExperimentFileInput, type ExperimentFileData } from './experiment/schema.js';
 export { isFeasible, type Constraint } from './schedulers/constraints.js';
 export { acquireFolderLock, readLock, type LockOwner, type FolderLock } from './results/lock.js';

@@ -84,7 +84,7 @@ describe('the experiment file', () => {
     const message = problems({
       ...base,
       parameters: [
-        { name: 'lr', type: 'float', bounds: { min: 0.1, max: 1 } },
+        { name: 'lr', type: 'real', bounds: { min: 0.1, max: 1 } },
         { name: 'units', type: 'int', bounds: { min: 16, max: 256.5 } },
         { name: 'act', type: 'categorical', categorical_values: ['relu'], colour: 'red' },
       ],
@@ -93,7 +93,7 @@ describe('the experiment file', () => {
       budget: { max_trials: 'ten' },
     });
     expect(message).toMatch(/5 problems/);
-    expect(message).toContain(`parameters[0].type: "float" is not accepted; expected one of int, double, categorical, ordinal`);
+    expect(message).toContain(`parameters[0].type: "real" is not accepted; expected one of int, double, categorical, ordinal`);
     expect(message).toContain(`parameters[2]: unknown key 'colour'; accepted keys: name, type, bounds, log, categorical_values, values, grid, value`);
     expect(message).toContain(`metrics[0].objective: "lower" is not accepted; expected one of minimize, maximize`);
     expect(message).toContain(`budget.max_trials: expected a number, got "ten"`);
@@ -136,7 +136,7 @@ describe('the experiment file', () => {
     ]) {
       expect(message).toContain(expected);
     }
-    expect(problems({ ...base, method: 'SMAC' })).toMatch(/method: unknown method 'SMAC'; valid methods: RS, GRID, ASHA, .*BO/);
+    expect(problems({ ...base, method: 'SMAC' })).toMatch(/method: unknown method 'SMAC'; methods that fit this file: RS, GRID, .*BO/);
     expect(problems({ ...base, method_options: { grace_period: 2 } })).toMatch(/method_options.grace_period: applies to the multi-fidelity methods .*, not BO/);
     expect(problems({ ...base, metrics: [{ name: 'trial_id', objective: 'minimize' }] })).toMatch(/'trial_id' is a column tunelab writes itself/);
   });

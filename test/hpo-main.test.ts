@@ -188,7 +188,7 @@ describe('tunelab CLI', () => {
     ['unknown benchmark', ['--benchmark', 'fcnet-mars'], /unknown benchmark 'fcnet-mars'; valid benchmarks: .*synthetic-fcnet/],
     ['a flag of the wrong type', ['--num_seeds', 'many'], /--num_seeds expects an integer, got 'many'/],
     ['a float seed', ['--random_seed', '1.5'], /--random_seed expects an integer, got '1.5'/],
-    ['an unknown flag', ['--num_seed', '3'], /Unknown argument: num_seed/],
+    ['an unknown flag', ['--num_seed', '3'], /unknown flag --num_seed \(did you mean --num_seeds\?\)/],
     ['an empty seed range', ['--num_seeds', '3', '--start_seed', '3'], /--start_seed 3 must be below --num_seeds 3/],
     ['an unknown backend', ['--backend', 'slurm'], /Invalid values:[\s\S]*backend[\s\S]*slurm/],
   ];

@@ -493,6 +493,11 @@ export class LocalBackend implements TrialBackend {
     this.push({ kind: 'result', trialId, result, time: this.now(), workerTime });
   }
 
+  /** A result at the maximum resource is the trial's last (as on the simulator): its row says `completed`. */
+  private atMaxResource(result: TrialResult): boolean {
+    return !this.options.countReports && this.options.maxResource !== undefined && result.resource >= this.options.maxResource;
+  }
+
   private onReport(trialId: number, t: LocalTrial, text: string) {
     if (t.status !== 'running') return;
     const result = this.parse(t, text);
@@ -600,13 +605,16 @@ export class LocalBackend implements TrialBackend {
     const held = new Set<number>();
     const withResult = new Set<number>();
     const rest: BackendEvent[] = [];
-    for (const e of this.events) {
+    for (const [i, e] of this.events.entries()) {
       if (held.has(e.trialId) || (e.kind === 'result' && withResult.has(e.trialId))) {
         held.add(e.trialId);
         rest.push(e);
       } else if (e.kind === 'result') {
         withResult.add(e.trialId);
-        out.results.push({ trialId: e.trialId, result: e.result, time: e.time, workerTime: e.workerTime, workerIter: this.trials.get(e.trialId)!.iter++ });
+        // the last result of a trial that has already exited cleanly is final too
+        const next = this.events.slice(i + 1).find((n) => n.trialId === e.trialId);
+        const final = this.atMaxResource(e.result) || next?.kind === 'completed';
+        out.results.push({ trialId: e.trialId, result: e.result, time: e.time, workerTime: e.workerTime, workerIter: this.trials.get(e.trialId)!.iter++, ...(final && { final }) });
       } else if (e.kind === 'completed') out.completed.push(e.trialId);
       else out.failed.push({ trialId: e.trialId, error: e.error });
     }

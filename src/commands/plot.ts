@@ -11,6 +11,7 @@ interface PlotArgs {
   out: string;
   format: string[];
   agg: string;
+  log_y: boolean;
   include_failed: boolean;
   include_unfinished: boolean;
   s3_bucket?: string;
@@ -29,6 +30,7 @@ export const plotCommand: CommandModule<object, PlotArgs> = {
       .option('out', { type: 'string', default: 'tunelab-plots', describe: 'output folder' })
       .option('format', { type: 'string', array: true, choices: ['svg', 'png', 'html'], default: ['png', 'html'], describe: 'figure formats' })
       .option('agg', { type: 'string', choices: ['iqm', 'mean', 'median'], default: 'iqm', describe: 'aggregation over seeds' })
+      .option('log_y', { type: 'boolean', default: false, describe: "the metric's axis on a log scale (default linear)" })
       .option('s3_bucket', { type: 'string', describe: 'load the studies from this S3 bucket (downloaded into <results_root>/.s3/<bucket>/)' })
       .option('s3_prefix', { type: 'string', default: 'tunelab', describe: 'S3 key prefix of the studies' })
       .option('include_failed', { type: 'boolean', default: false, describe: 'also plot runs whose status is failed' })
@@ -44,6 +46,7 @@ export const plotCommand: CommandModule<object, PlotArgs> = {
       out: a.out,
       formats: a.format as Format[],
       agg: a.agg as 'iqm' | 'mean' | 'median',
+      logY: a.log_y,
       includeFailed: a.include_failed,
       includeUnfinished: a.include_unfinished,
     });

@@ -33,6 +33,12 @@ interface RunArgs {
   instance_type: string;
   s3_bucket?: string;
   s3_prefix: string;
+  method?: string[];
+  num_seeds?: number;
+  start_seed?: number;
+  random_seed?: number;
+  max_trials?: number;
+  '--'?: (string | number)[];
 }
 
 /** `--backend sagemaker`: each trial a training job (SageMakerBackend); every setting it needs named when missing. */
@@ -62,12 +68,19 @@ export const runCommand: CommandModule<object, RunArgs> = {
       .option('sagemaker_role', { type: 'string', describe: 'SageMaker: IAM role ARN the trial jobs run as' })
       .option('instance_type', { type: 'string', default: 'ml.c5.xlarge', describe: 'SageMaker: instance type per trial job' })
       .option('s3_bucket', { type: 'string', describe: "SageMaker: bucket of the trials' reports and checkpoints" })
-      .option('s3_prefix', { type: 'string', default: 'tunelab', describe: 'SageMaker: key prefix, s3://<bucket>/<prefix>/<run folder>/trial-<id>/' }) as never,
+      .option('s3_prefix', { type: 'string', default: 'tunelab', describe: 'SageMaker: key prefix, s3://<bucket>/<prefix>/<run folder>/trial-<id>/' })
+      .option('method', { type: 'string', array: true, requiresArg: true, describe: "method(s) to run (default: the file's); several: a study, every method × seed, as hpo-main" })
+      .option('num_seeds', numberFlag('num_seeds', 'run seeds start_seed .. num_seeds-1 of each method (as hpo-main)', { integer: true }))
+      .option('start_seed', numberFlag('start_seed', 'first seed (default 0)', { integer: true }))
+      .option('random_seed', numberFlag('random_seed', "master seed every run's seed is derived from (default: the file's random_seed, else drawn)", { integer: true }))
+      .option('max_trials', numberFlag('max_trials', "trials per run (overrides the file's budget.max_trials)", { integer: true }))
+      .parserConfiguration({ 'populate--': true })
+      .usage('$0 run -f experiment.yml [--method M...] [--num_seeds N] [options] [-- <command...>]') as never,
   handler: async (argv) => {
     const sagemaker = sagemakerSettings(argv);
     if (argv.storage !== undefined) return runShared(argv);
-    const { runExperimentFile } = await import('../launchers/run.js');
-    const report = await runExperimentFile({
+    const { runExperimentFile, runStudy } = await import('../launchers/run.js');
+    const options = {
       file: argv.file,
       experimentTag: argv.experiment_tag,
       nWorkers: argv.n_workers,
@@ -75,7 +88,27 @@ export const runCommand: CommandModule<object, RunArgs> = {
       resume: argv.resume,
       verbose: argv.verbose,
       sagemaker,
-    });
+      randomSeed: argv.random_seed,
+      maxTrials: argv.max_trials,
+      command: argv['--']?.map(String),
+    };
+    const seeds = (argv.num_seeds ?? 1) - (argv.start_seed ?? 0);
+    if ((argv.method?.length ?? 0) > 1 || seeds !== 1) {
+      const study = await runStudy({ ...options, methods: argv.method, numSeeds: argv.num_seeds, startSeed: argv.start_seed });
+      const { formatValue } = await import('../util/table.js');
+      for (const r of study.runs) {
+        if (!r.metadata) continue;
+        const best = r.summary?.best ? `best ${r.metadata.metric} ${formatValue(r.summary.best.value)} (trial ${r.summary.best.trialId})` : r.alreadyCompleted ? 'already completed' : 'no feasible result';
+        console.log(`${r.metadata.method} seed ${r.metadata.seed}: ${r.metadata.status}, ${best} → ${r.folder}`);
+      }
+      const tag = argv.experiment_tag ?? study.runs[0]?.experiment.name;
+      console.log(`compare them: tunelab plot --experiment_tag ${tag}${argv.results_root ? ` --results_root ${argv.results_root}` : ''}`);
+      const last = study.runs[study.runs.length - 1];
+      if (last?.interrupted) process.exitCode = signalExitCode(last.interrupted);
+      else if (study.runs.some((r) => r.metadata && r.metadata.status !== 'completed')) process.exitCode = 1;
+      return;
+    }
+    const report = await runExperimentFile({ ...options, method: argv.method?.[0], seed: argv.start_seed });
     if (report.alreadyCompleted || !report.metadata) return;
     const { metadata, summary, folder } = report;
     if (summary?.best) {

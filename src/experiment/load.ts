@@ -1,7 +1,11 @@
+import { experimentFileOptions } from '../methods/registry.js';
+import { acceptHabits, nameSlug } from './habits.js';
+import { didYouMeanText } from '../util/did-you-mean.js';
+import type { BestRule } from '../results/best.js';
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
 import type { z } from 'zod';
-import { type ConfigSpace, type Value, choice, lograndint, loguniform, ordinal, randint, uniform } from '../config-space/index.js';
+import { type Config, type ConfigSpace, type Value, validateConfig, choice, lograndint, loguniform, ordinal, randint, uniform } from '../config-space/index.js';
 import type { MethodOptions } from '../methods/registry.js';
 import type { Constraint } from '../schedulers/constraints.js';
 import type { Mode } from '../schedulers/types.js';
@@ -22,7 +26,7 @@ export interface ExperimentDefinition {
   constraints: Constraint[];
   /** Metrics recorded only. */
   storeMetrics: string[];
-  /** Undefined when the file gives none (in-process clients of a study, or workers given a command). */
+  /** Undefined when the file has none: `run` then needs one after `--`; an in-process study (study.optimize) needs none. */
   command?: string[] | string;
   cwd: string;
   /** The file's plain `env:` values (stored with the experiment). */
@@ -40,6 +44,12 @@ export interface ExperimentDefinition {
   resources?: { cpus?: number; gpus?: number; memory?: number };
   maxFailures: number;
   randomSeed?: number;
+  /** What a trial's value is, and so which trial is the best (src/results/best.ts). */
+  best: BestRule;
+  /** Configs tried first (constants filled in), validated against the space. */
+  pointsToEvaluate: Config[];
+  /** What the file holds that tunelab accepts but ignores (SigOpt's `type: offline`), to be said once. */
+  notes: string[];
   /** The `study:` block with its defaults (initialRandom undefined: the method's default). */
   study: StudySettings;
 }
@@ -115,9 +125,9 @@ function issueText(issue: z.core.$ZodIssue): string {
   const where = pathText(issue.path);
   switch (issue.code) {
     case 'unrecognized_keys':
-      return `${where}: unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}; accepted keys: ${acceptedKeys(issue.path).join(', ')}`;
+      return `${where}: unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'${didYouMeanText(k, acceptedKeys(issue.path), (c) => `'${c}'`)}`).join(', ')}; accepted keys: ${acceptedKeys(issue.path).join(', ')}`;
     case 'invalid_value':
-      return `${where}: ${show(issue.input)} is not accepted; expected one of ${issue.values.map((v) => String(v)).join(', ')}`;
+      return `${where}: ${show(issue.input)} is not accepted; expected one of ${issue.values.map((v) => String(v)).join(', ')}${typeof issue.input === 'string' ? didYouMeanText(issue.input, issue.values.map(String)) : ''}`;
     case 'invalid_type':
     case 'invalid_union':
       return issue.input === undefined ? `${where}: missing; expected ${expectedText(issue)}` : `${where}: expected ${expectedText(issue)}, got ${show(issue.input)}`;
@@ -134,7 +144,7 @@ function issueText(issue: z.core.$ZodIssue): string {
 }
 
 /** Checks what the schema's shapes cannot express; returns problems as "path: message" lines. */
-function semanticProblems(d: ExperimentFileData, knownMethods: readonly string[], multiFidelityMethods: readonly string[]): string[] {
+function semanticProblems(d: ExperimentFileData, { methods: knownMethods, multiFidelityMethods, fixedParameters = {} }: ExperimentFileOptions): string[] {
   const problems: string[] = [];
   const seen = new Set<string>();
   d.parameters.forEach((p, i) => {
@@ -163,7 +173,11 @@ function semanticProblems(d: ExperimentFileData, knownMethods: readonly string[]
     problems.push('budget: give at least one of max_trials, max_wallclock_time, max_results (any of them ends the run)');
   }
   if (d.method !== undefined) {
-    if (!knownMethods.includes(d.method)) problems.push(`method: unknown method '${d.method}'; valid methods: ${knownMethods.join(', ')}`);
+    const names = d.parameters.map((p) => p.name);
+    const fits = (m: string) => (fixedParameters[m] ?? []).every((p) => names.includes(p)) && (d.resource || !multiFidelityMethods.includes(m));
+    const missing = (fixedParameters[d.method] ?? []).filter((p) => !names.includes(p));
+    if (!knownMethods.includes(d.method)) problems.push(`method: unknown method '${d.method}'; methods that fit this file: ${knownMethods.filter(fits).join(', ')}${didYouMeanText(d.method, knownMethods, (c) => `'${c}'`)}`);
+    else if (missing.length) problems.push(`method: ${d.method} fixes ${missing.join(', ')}, which this file's parameters do not have; methods that fit this file: ${knownMethods.filter(fits).join(', ')}`);
     else if (multiFidelityMethods.includes(d.method) && !d.resource) {
       problems.push(`method: ${d.method} stops or pauses trials at resource levels, so the file needs resource: {name: epoch, max: N} (or use BO or RS)`);
     }
@@ -250,6 +264,8 @@ export interface ExperimentFileOptions {
   /** Method names that may be given, and those that need a resource. */
   methods: readonly string[];
   multiFidelityMethods: readonly string[];
+  /** Per method, the hyperparameters it fixes (ASHA-TANH's activations): it fits only a file that has them. */
+  fixedParameters?: Readonly<Record<string, readonly string[]>>;
 }
 
 /**
@@ -262,8 +278,9 @@ export function parseExperiment(data: unknown, options: ExperimentFileOptions, o
   if (Array.isArray(parameters) && parameters.length > MAX_PARAMETERS) {
     throw new UserError(`${where}: parameters: ${parameters.length} parameters; at most ${MAX_PARAMETERS} are accepted`);
   }
-  const parsed = experimentSchema.safeParse(data, { reportInput: true });
-  const problems = parsed.success ? semanticProblems(parsed.data, options.methods, options.multiFidelityMethods) : parsed.error.issues.map(issueText);
+  const habits = acceptHabits(data, options.methods);
+  const parsed = experimentSchema.safeParse(habits.data, { reportInput: true });
+  const problems = [...habits.problems, ...(parsed.success ? semanticProblems(parsed.data, options) : parsed.error.issues.map(issueText))];
   if (problems.length > 0) {
     throw new UserError(`${where}: ${problems.length} problem${problems.length > 1 ? 's' : ''}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   }
@@ -272,11 +289,24 @@ export function parseExperiment(data: unknown, options: ExperimentFileOptions, o
   const mode = (objective: string | undefined): Mode => (objective === 'maximize' ? 'max' : 'min');
   const baseDir = origin ? dirname(origin.file) : process.cwd();
   const mo = d.method_options ?? {};
+  const configSpace = Object.fromEntries(d.parameters.map((p) => [p.name, parameterDomain(p)]));
+  const pointsToEvaluate = (d.points_to_evaluate ?? []).map((p) => ({ ...constants(d), ...p }));
+  const pointProblems = pointsToEvaluate.flatMap((p, i) => {
+    const unknown = Object.keys(p).filter((k) => !(k in configSpace));
+    if (unknown.length) return [`points_to_evaluate[${i}]: unknown parameter${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'${didYouMeanText(k, Object.keys(configSpace), (c) => `'${c}'`)}`).join(', ')}`];
+    try {
+      validateConfig(configSpace, p);
+      return [];
+    } catch (e) {
+      return [`points_to_evaluate[${i}]: ${(e as Error).message}`];
+    }
+  });
+  if (pointProblems.length) throw new UserError(`${where}: ${pointProblems.length} problem${pointProblems.length > 1 ? 's' : ''}:\n${pointProblems.map((p) => `  - ${p}`).join('\n')}`);
   return {
-    name: d.name,
+    name: nameSlug(d.name),
     file: origin?.file,
     source: d,
-    configSpace: Object.fromEntries(d.parameters.map((p) => [p.name, parameterDomain(p)])),
+    configSpace,
     metric: optimize.name,
     mode: mode(optimize.objective),
     constraints: d.metrics.filter((m) => m.strategy === 'constraint').map((m) => ({ metric: m.name, mode: mode(m.objective), threshold: m.threshold! })),
@@ -294,6 +324,9 @@ export function parseExperiment(data: unknown, options: ExperimentFileOptions, o
     resources: d.resources,
     maxFailures: d.max_failures,
     randomSeed: d.random_seed,
+    best: d.best,
+    notes: habits.notes,
+    pointsToEvaluate,
     study: studySettings(d.study),
   };
 }
@@ -310,6 +343,19 @@ export function trialEnvironment(d: Pick<ExperimentDefinition, 'env' | 'envFromR
     throw new UserError(`${d.file ?? d.name}: ${list}: ${missing.length > 1 ? 'these variables are' : 'the variable is'} not set in this environment; set ${missing.map(([, v]) => v).join(', ')} before running (a from_env value is read when the run starts and never stored)`);
   }
   return { ...d.env, ...Object.fromEntries(Object.entries(d.envFromRunner).map(([k, v]) => [k, from[v]!])) };
+}
+
+/** The command trials run: the file's, or one given instead (`-- <command>`); none is a UserError saying where to give it. */
+export function trialCommand(d: Pick<ExperimentDefinition, 'command' | 'file' | 'name'>, given?: readonly string[] | string): string[] | string {
+  if (typeof given === 'string' && given) return given;
+  if (Array.isArray(given) && given.length) return [...given];
+  if (d.command !== undefined) return d.command;
+  throw new UserError(`${d.file ?? d.name}: no command to run the trials with: add command: [...] to the file, or give it after --`);
+}
+
+/** The fixed parameters' values, which every config carries. */
+function constants(d: ExperimentFileData): Config {
+  return Object.fromEntries(d.parameters.filter((p) => p.value !== undefined).map((p) => [p.name, p.value as Value]));
 }
 
 function studySettings(s: ExperimentFileData['study']): StudySettings {
@@ -345,4 +391,14 @@ export async function loadExperimentFile(path: string, options: ExperimentFileOp
     throw new UserError(`${file}: not valid ${ext === '.json' ? 'JSON' : 'YAML'}: ${(e as Error).message}`);
   }
   return parseExperiment(data, options, { file });
+}
+
+/**
+ * One step from an experiment file's path, or its content as a plain object (what a SigOpt user
+ * passes to sigopt.create_experiment), or a definition already loaded, to a validated definition.
+ */
+export async function loadExperiment(source: string | Readonly<Record<string, unknown>> | ExperimentDefinition, options: ExperimentFileOptions = experimentFileOptions()): Promise<ExperimentDefinition> {
+  if (typeof source === 'string') return loadExperimentFile(source, options);
+  if ('configSpace' in source && 'source' in source) return source as ExperimentDefinition;
+  return parseExperiment(source, options);
 }

@@ -39,11 +39,12 @@ const positiveInt = z.number().int().positive();
 
 export const experimentSchema = z
   .object({
-    name,
+    /** Any text (SigOpt's names have spaces): folders and study names use its slug (src/experiment/habits.ts). */
+    name: z.string().trim().min(1).max(200),
     description: z.string().optional(),
     parameters: z.array(parameterSchema).min(1),
     metrics: z.array(metricSchema).min(1),
-    /** argv list, or one string run by the shell; absent for a study whose workers evaluate in process (the study server's clients) or give the command themselves */
+    /** argv list, or one string run by the shell; optional for a study evaluated in-process (study.optimize) or a command given after `--` */
     command: z.union([z.string().min(1), z.array(z.string()).min(1)]).optional(),
     /** relative to the experiment file's folder (the default) */
     cwd: z.string().optional(),
@@ -80,6 +81,10 @@ export const experimentSchema = z
     resources: z.object({ cpus: positiveInt.optional(), gpus: z.number().int().min(0).optional(), memory: positiveInt.optional() }).strict().optional(),
     max_failures: z.number().int().min(0).default(3),
     random_seed: z.number().int().min(0).max(2 ** 32 - 1).optional(),
+    /** Configs tried first, in order (SigOpt's and Syne Tune's points_to_evaluate): the tuned parameters' values. */
+    points_to_evaluate: z.array(z.record(z.string(), z.union([z.number(), z.string()]))).optional(),
+    /** A trial's value: its last report (what its checkpoint holds; the default) or its best at any resource. */
+    best: z.enum(['last', 'any']).default('last'),
     /** Settings of a shared study (`tunelab study create -f`); ignored by `tunelab run` without --storage. */
     study: z
       .object({

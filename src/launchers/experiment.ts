@@ -185,6 +185,7 @@ export async function runExperiment(spec: ExperimentSpec): Promise<ExperimentOut
           ...(spec.maxNumTrialsStarted === undefined ? {} : { max_num_trials_started: spec.maxNumTrialsStarted }),
           metric: benchmark.metric,
           mode: benchmark.mode,
+          best: 'any',
           resource_attr: blackbox.fidelityName,
           max_resource: maxResource,
           backend: backendName,

@@ -86,12 +86,12 @@ export function seedRange(numSeeds: number, startSeed: number): number[] {
  * The master seed of the runs that `--resume` continues (a study keeps one seed: a fresh one would
  * give its new runs other random streams than the old), undefined when there is none to continue.
  */
-function resumedMasterSeed(root: string, tag: string, methods: MethodDefinition[], benchmarks: BenchmarkDefinition[], seeds: number[]): number | undefined {
+export function resumedMasterSeed(root: string, tag: string, methods: readonly string[], benchmarks: readonly string[], seeds: readonly number[]): number | undefined {
   const found = new Map<number, string>();
   for (const m of methods) {
     for (const b of benchmarks) {
       for (const s of seeds) {
-        const [latest] = previousRuns(root, tag, m.name, b.name, s);
+        const [latest] = previousRuns(root, tag, m, b, s);
         if (latest) found.set(readMetadata(latest.folder).random_seed, latest.folder);
       }
     }
@@ -142,7 +142,7 @@ export async function hpoMain(options: HpoMainOptions, context: HpoMainContext =
   for (const benchmark of benchmarkList) for (const method of methodList) await experimentBlackbox({ benchmark, method, restrictConfigurations: options.restrictConfigurations, backend });
   const root = resultsRoot(options.resultsRoot);
   checkWritableRoot(root, options.experimentTag);
-  const resumedSeed = options.resume && options.randomSeed === undefined ? resumedMasterSeed(root, options.experimentTag, methodList, benchmarkList, seeds) : undefined;
+  const resumedSeed = options.resume && options.randomSeed === undefined ? resumedMasterSeed(root, options.experimentTag, methodList.map((m) => m.name), benchmarkList.map((b) => b.name), seeds) : undefined;
   const masterSeed = options.randomSeed ?? resumedSeed ?? randomInt(0, 2 ** 32);
   if (!(Number.isInteger(masterSeed) && masterSeed >= 0 && masterSeed < 2 ** 32)) {
     throw new UserError(`--random_seed must be an integer in [0, 2^32), got ${masterSeed}`);

@@ -4,7 +4,7 @@ import { basename, join } from 'node:path';
 import { LocalBackend, checkCommand, killLeftoverTrials } from '../backends/local.js';
 import { SageMakerBackend, type SageMakerBackendOptions } from '../backends/sagemaker.js';
 import type { TrialBackend } from '../backends/types.js';
-import { type ExperimentDefinition, loadExperimentFile, resourceAttrOf, trialEnvironment } from '../experiment/load.js';
+import { type ExperimentDefinition, loadExperimentFile, resourceAttrOf, trialCommand, trialEnvironment } from '../experiment/load.js';
 import { createExperimentFolder, resultsRoot } from '../results/layout.js';
 import { type FolderLock, acquireFolderLock, assertNotInUse, takeoverNotice } from '../results/lock.js';
 import { type ExperimentMetadata, readMetadata, runStamp, writeMetadata } from '../results/metadata.js';
@@ -16,6 +16,7 @@ import { checkPathPart } from '../util/path-part.js';
 import { isDiskFull } from '../util/fs.js';
 import { createRng } from '../util/rng.js';
 import { STOP_SIGNALS, signalExitCode } from '../util/signals.js';
+import { resumedMasterSeed, seedRange } from './hpo-main.js';
 import { type ExperimentOutcome, REAL_TRIAL_TUNING, checkWritableRoot, diskFullReason, prepareResume, previousRuns, resumedMetadata, runInFolder, runSeed } from './experiment.js';
 import { type MethodDefinition, experimentFileOptions, getMethod, methodDefinitions } from '../methods/registry.js';
 import { type Log, budgetProgressCallback, stopProgressBars, trialLinesCallback, verboseCallback } from './reporting.js';
@@ -33,6 +34,15 @@ export interface RunOptions {
   verbose?: number;
   /** Run each trial as a SageMaker training job (SageMakerBackend) instead of a local process. */
   sagemaker?: RunOnSageMaker;
+  /** The method (default: the file's; else BO, or ASHA with a resource). */
+  method?: string;
+  /** The seed index (default 0) and the master seed it is derived from (default: the file's random_seed, else drawn), as in hpo-main. */
+  seed?: number;
+  randomSeed?: number;
+  /** Overrides the file's budget.max_trials. */
+  maxTrials?: number;
+  /** Overrides the file's command (`run -f … -- <command>`). */
+  command?: string[];
 }
 
 /** The SageMaker trial backend's settings that an experiment file does not hold. */
@@ -66,14 +76,16 @@ const PROBLEM_KEYS = ['parameters', 'metrics', 'resource'] as const;
 export async function runExperimentFile(options: RunOptions, context: RunContext = {}): Promise<RunReport> {
   const log = context.log ?? ((line: string) => console.log(line));
   const methods = context.methods ?? methodDefinitions;
-  const definition = await loadExperimentFile(options.file, experimentFileOptions(methods));
-  const method = getMethod(definition.method ?? (definition.resource ? 'ASHA' : 'BO'), methods);
+  const loaded = await loadExperimentFile(options.file, experimentFileOptions(methods));
+  for (const note of loaded.notes) log(`${loaded.file}: ${note}`);
+  const definition = withOverrides(loaded, options);
+  const method = getMethod(options.method ?? definition.method ?? (definition.resource ? 'ASHA' : 'BO'), methods);
+  const seed = options.seed ?? 0;
   const tag = options.experimentTag ?? definition.name;
   checkPathPart('--experiment_tag', tag);
   const nWorkers = options.nWorkers ?? definition.parallelBandwidth;
   if (!(Number.isInteger(nWorkers) && nWorkers >= 1)) throw new UserError(`--n_workers must be a positive integer, got ${nWorkers}`);
-  const { command } = definition;
-  if (command === undefined) throw new UserError(`${definition.file ?? definition.name}: command: missing; tunelab run needs the command that trains a config (argv list or one shell string)`);
+  const command = trialCommand(definition);
   checkCommand(command, definition.cwd);
   const trialEnv = trialEnvironment(definition);
   const root = resultsRoot(options.resultsRoot);
@@ -81,7 +93,7 @@ export async function runExperimentFile(options: RunOptions, context: RunContext
 
   let resumeFolder: string | undefined;
   if (options.resume) {
-    const [latest] = previousRuns(root, tag, method.name, definition.name, 0);
+    const [latest] = previousRuns(root, tag, method.name, definition.name, seed);
     if (latest?.status === 'completed') {
       log(`${definition.name}: already completed in ${latest.folder}; nothing to resume`);
       return { experiment: definition, folder: latest.folder, metadata: readMetadata(latest.folder), alreadyCompleted: true };
@@ -94,9 +106,9 @@ export async function runExperimentFile(options: RunOptions, context: RunContext
   const previous = resumeFolder ? resumedMetadata(resumeFolder) : undefined;
   if (previous) checkSameProblem(previous, definition, resumeFolder!);
   // a resumed run keeps its seed, so that it continues the same random stream
-  const masterSeed = previous?.random_seed ?? definition.randomSeed ?? randomInt(0, 2 ** 32);
-  if (!previous && definition.randomSeed === undefined) log(`random_seed ${masterSeed} (drawn; put random_seed: ${masterSeed} in the file to repeat this run)`);
-  const identity = { tag, method: method.name, benchmark: definition.name, seed: 0, random_seed: masterSeed };
+  const masterSeed = previous?.random_seed ?? options.randomSeed ?? definition.randomSeed ?? randomInt(0, 2 ** 32);
+  if (!previous && options.randomSeed === undefined && definition.randomSeed === undefined) log(`random_seed ${masterSeed} (drawn; put random_seed: ${masterSeed} in the file to repeat this run)`);
+  const identity = { tag, method: method.name, benchmark: definition.name, seed, random_seed: masterSeed };
   const checkpoint = resumeFolder ? readCheckpoint(resumeFolder, identity) : undefined;
 
   // a full disk before the run could record it in its folder: said as such, without a stack trace
@@ -104,7 +116,7 @@ export async function runExperimentFile(options: RunOptions, context: RunContext
   let folder: string;
   let lock: FolderLock;
   try {
-    folder = resumeFolder ?? createExperimentFolder(root, tag, definition.name, 0);
+    folder = resumeFolder ?? createExperimentFolder(root, tag, definition.name, seed);
     lock = acquireFolderLock(folder, 'run');
   } catch (e) {
     throw fullDisk(e);
@@ -142,9 +154,10 @@ export async function runExperimentFile(options: RunOptions, context: RunContext
       resourceAttr,
       maxResource,
       nWorkers,
-      rng: createRng(runSeed(masterSeed, 0)),
+      rng: createRng(runSeed(masterSeed, seed)),
       constraints: definition.constraints,
       options: definition.methodOptions,
+      pointsToEvaluate: definition.pointsToEvaluate,
     });
     const metadata: ExperimentMetadata = previous
       ? { ...previous, status: 'running', end_time: null, n_workers: nWorkers, budget: definition.source.budget, max_wallclock_time: definition.budget.maxWallclockTime ?? null, experiment: definition.source, resumed_at: new Date().toISOString() }
@@ -152,13 +165,14 @@ export async function runExperimentFile(options: RunOptions, context: RunContext
           tag,
           method: method.name,
           benchmark: definition.name,
-          seed: 0,
+          seed,
           random_seed: masterSeed,
-          run_seed: runSeed(masterSeed, 0),
+          run_seed: runSeed(masterSeed, seed),
           n_workers: nWorkers,
           max_wallclock_time: definition.budget.maxWallclockTime ?? null,
           metric: definition.metric,
           mode: definition.mode,
+          best: definition.best,
           resource_attr: resourceAttr,
           max_resource: maxResource,
           constraints: definition.constraints,
@@ -212,6 +226,7 @@ export async function runExperimentFile(options: RunOptions, context: RunContext
       configNames: Object.keys(definition.configSpace),
       metricColumns: [definition.metric, ...constraintMetrics, ...definition.storeMetrics],
       constraints: definition.constraints,
+      bestRule: definition.best,
       folder,
       identity,
       callbacks,
@@ -233,6 +248,55 @@ export async function runExperimentFile(options: RunOptions, context: RunContext
     for (const s of STOP_SIGNALS) process.off(s, onSignal);
     lock.release();
   }
+}
+
+/** The file as this run uses it: the command line's budget and command over the file's. */
+function withOverrides(d: ExperimentDefinition, o: RunOptions): ExperimentDefinition {
+  if (o.maxTrials !== undefined && !(Number.isInteger(o.maxTrials) && o.maxTrials >= 1)) throw new UserError(`--max_trials must be a positive integer, got ${o.maxTrials}`);
+  const source = { ...d.source, ...(o.maxTrials !== undefined && { budget: { ...d.source.budget, max_trials: o.maxTrials } }), ...(o.command?.length && { command: o.command }) };
+  return { ...d, source, budget: { ...d.budget, maxTrials: o.maxTrials ?? d.budget.maxTrials }, command: o.command?.length ? o.command : d.command };
+}
+
+export interface RunStudyOptions extends Omit<RunOptions, 'method' | 'seed'> {
+  /** Every method runs every seed (default: the file's method). */
+  methods?: string[];
+  /** Seeds start_seed .. num_seeds-1, as in hpo-main. */
+  numSeeds?: number;
+  startSeed?: number;
+}
+
+export interface RunStudyReport {
+  masterSeed: number;
+  runs: RunReport[];
+}
+
+/**
+ * `tunelab run -f experiment.yml --method BO ASHA --num_seeds 5`: every method × seed on the user's
+ * own script, with hpo-main's layout and seeds (the file's name as the benchmark, seed i's random
+ * stream derived from the master seed and i alone), so that `tunelab plot` compares the methods on it
+ * as on a benchmark. `--resume` continues or skips each run as hpo-main does.
+ */
+export async function runStudy(options: RunStudyOptions, context: RunContext = {}): Promise<RunStudyReport> {
+  const log = context.log ?? ((line: string) => console.log(line));
+  const registry = context.methods ?? methodDefinitions;
+  const definition = await loadExperimentFile(options.file, experimentFileOptions(registry));
+  const methods = (options.methods?.length ? options.methods : [definition.method ?? (definition.resource ? 'ASHA' : 'BO')]).map((m) => getMethod(m, registry).name);
+  const seeds = seedRange(options.numSeeds ?? 1, options.startSeed ?? 0);
+  const tag = options.experimentTag ?? definition.name;
+  const root = resultsRoot(options.resultsRoot);
+  const resumed = options.resume && options.randomSeed === undefined ? resumedMasterSeed(root, tag, methods, [definition.name], seeds) : undefined;
+  const masterSeed = options.randomSeed ?? resumed ?? definition.randomSeed ?? randomInt(0, 2 ** 32);
+  if (!(Number.isInteger(masterSeed) && masterSeed >= 0 && masterSeed < 2 ** 32)) throw new UserError(`--random_seed must be an integer in [0, 2^32), got ${masterSeed}`);
+  log(`random_seed ${masterSeed}; running ${methods.length * seeds.length} experiment(s): methods ${methods.join(', ')} × seeds ${seeds.join(', ')} on ${definition.name}; results under ${join(root, tag)}`);
+  const runs: RunReport[] = [];
+  for (const method of methods) {
+    for (const seed of seeds) {
+      const report = await runExperimentFile({ ...options, method, seed, randomSeed: masterSeed }, context);
+      runs.push(report);
+      if (report.interrupted) return { masterSeed, runs };
+    }
+  }
+  return { masterSeed, runs };
 }
 
 /** A resumed run must tune the same problem; only the budget, command and environment may change. */

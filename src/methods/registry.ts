@@ -31,6 +31,8 @@ export interface MethodArguments {
   constraints?: readonly Constraint[];
   /** Settings that override the method's defaults (an experiment file's method_options). */
   options?: MethodOptions;
+  /** Configs tried first, in order (SigOpt's and Syne Tune's points_to_evaluate). */
+  pointsToEvaluate?: readonly Config[];
 }
 
 /** The options of the built-in methods that an experiment file may set; each method reads those it has. */
@@ -61,11 +63,13 @@ export interface MethodDefinition {
   expensive: boolean;
   /** Uses intermediate results at several resource levels (cannot run on a single-fidelity benchmark). */
   multiFidelity: boolean;
+  /** Hyperparameters the method fixes to constants (it fits only a space that has them). */
+  fixed?: Config;
   create(args: MethodArguments): TrialScheduler;
 }
 
 export function searchProblem(args: MethodArguments): SearchProblem {
-  return { configSpace: args.configSpace, metric: args.metric, mode: args.mode, rng: args.rng, restrictTo: args.restrictTo, constraints: args.constraints };
+  return { configSpace: args.configSpace, metric: args.metric, mode: args.mode, rng: args.rng, restrictTo: args.restrictTo, constraints: args.constraints, pointsToEvaluate: args.pointsToEvaluate };
 }
 
 export const randomSearch = (args: MethodArguments) => {
@@ -104,6 +108,7 @@ export function withFixedHyperparameters(base: MethodDefinition, name: string, f
     description: description ?? `${base.name} with ${Object.entries(fixed).map(([k, v]) => `${k}=${v}`).join(', ')}`,
     expensive: base.expensive,
     multiFidelity: base.multiFidelity,
+    fixed: { ...base.fixed, ...fixed },
     create(args) {
       const configSpace = fixHyperparameters(args.configSpace, fixed);
       const restrictTo = args.restrictTo?.filter((c) => Object.entries(fixed).every(([k, v]) => c[k] === v));
@@ -267,12 +272,25 @@ export const methodDefinitions: Record<string, MethodDefinition> = Object.fromEn
 );
 
 /** What the experiment file's validation needs to know of a method registry. */
-export function experimentFileOptions(registry: Record<string, MethodDefinition> = methodDefinitions): { methods: string[]; multiFidelityMethods: string[] } {
-  return { methods: Object.keys(registry), multiFidelityMethods: Object.values(registry).filter((m) => m.multiFidelity).map((m) => m.name) };
+export function experimentFileOptions(registry: Record<string, MethodDefinition> = methodDefinitions): { methods: string[]; multiFidelityMethods: string[]; fixedParameters: Record<string, string[]> } {
+  return {
+    methods: Object.keys(registry),
+    multiFidelityMethods: Object.values(registry).filter((m) => m.multiFidelity).map((m) => m.name),
+    fixedParameters: Object.fromEntries(Object.values(registry).flatMap((m) => (m.fixed ? [[m.name, Object.keys(m.fixed)]] : []))),
+  };
 }
 
+/** Why a method does not fit a problem (its hyperparameters, whether it has a resource), or undefined when it fits. */
+export function methodMisfit(m: MethodDefinition, problem: { parameters: readonly string[]; resource: boolean }): string | undefined {
+  const missing = Object.keys(m.fixed ?? {}).filter((p) => !problem.parameters.includes(p));
+  if (missing.length) return `fixes ${missing.join(', ')}, which the space does not have`;
+  if (m.multiFidelity && !problem.resource) return 'needs a resource (multi-fidelity)';
+  return undefined;
+}
+
+/** A registered method by name, in any case (`asha` is ASHA). */
 export function getMethod(name: string, registry: Record<string, MethodDefinition> = methodDefinitions): MethodDefinition {
-  const m = registry[name];
+  const m = registry[name] ?? Object.values(registry).find((x) => x.name.toLowerCase() === name.toLowerCase());
   if (!m) throw unknownName('method', name, Object.keys(registry));
   return m;
 }

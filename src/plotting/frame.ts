@@ -24,7 +24,7 @@ export function bestTrials(runs: Run[], warn?: (message: string) => void): RunBe
  * the runs are chosen as loadResults chooses them (filters, failed and unfinished runs, one per seed),
  * each row gets the run's tag, setup, benchmark, seed and folder; a column a run lacks is null there.
  */
-export async function loadExperimentsTable(options: LoadOptions): Promise<ColumnTable> {
+export async function loadExperimentsTable(options: LoadOptions = { tags: [] }): Promise<ColumnTable> {
   const { runs } = await loadResults(options);
   const experiments = runs.map((r) => ({ run: r, rows: readExperiment(r.folder).rows }));
   const names = ['tag', 'setup', 'benchmark', 'seed', 'folder'];

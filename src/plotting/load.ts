@@ -1,12 +1,14 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ColumnTable } from 'arquero';
-import { parseExperimentFolderName } from '../results/layout.js';
+import { parseExperimentFolderName, resultsRoot } from '../results/layout.js';
 import { type ExperimentMetadata } from '../results/metadata.js';
 import { describeOwner, liveness, runStatus } from '../operate/folder.js';
 import { readExperimentMetadata, readResultColumns } from '../results/read.js';
 import { checkPathPart } from '../util/path-part.js';
 import { type Constraint, isFeasible } from '../schedulers/constraints.js';
+import { UserError } from '../util/errors.js';
+import { bestRuleOf, curvePoints, failedTrialIds } from '../results/best.js';
 
 /** A loaded experiment: its metadata and the two columns plotting uses. */
 interface Loaded {
@@ -19,7 +21,8 @@ interface Loaded {
 export interface LoadOptions {
   /** Experiment tags to load (folders under <root>/<tag>/). */
   tags: string[];
-  root: string;
+  /** The results root (default: $TUNELAB_ROOT, else ~/tunelab). */
+  root?: string;
   /** Keep only these methods ("setups"), benchmarks, seeds. */
   setups?: string[];
   benchmarks?: string[];
@@ -69,14 +72,19 @@ export interface LoadedResults {
  * are named; missing seeds are reported.
  */
 export async function loadResults(options: LoadOptions): Promise<LoadedResults> {
+  const root = resultsRoot(options.root);
+  if (!Array.isArray(options.tags) || options.tags.length === 0) {
+    const found = existsSync(root) ? readdirSync(root).filter((t) => !t.startsWith('.')).sort() : [];
+    throw new UserError(`loading results needs { tags: [...] }: the experiment tags to load; tags under ${root}: ${found.join(', ') || '(none)'}`);
+  }
   const warn = options.warn ?? ((m: string) => console.warn(m));
   const where = (folder: string) => options.origin?.get(folder) ?? folder;
   const loaded: Loaded[] = [];
   const leftOut = { failed: [] as string[], unfinished: [] as string[] };
   for (const tag of options.tags) {
-    const dir = join(options.root, checkPathPart('--experiment_tag', tag));
+    const dir = join(root, checkPathPart('--experiment_tag', tag));
     if (!existsSync(dir)) {
-      warn(`no results for tag '${tag}' under ${options.root}`);
+      warn(`no results for tag '${tag}' under ${root}`);
       continue;
     }
     for (const name of readdirSync(dir).sort()) {
@@ -102,13 +110,19 @@ export async function loadResults(options: LoadOptions): Promise<LoadedResults> 
           continue;
         }
         const constraints = (m.constraints ?? []) as Constraint[];
-        const cols = readResultColumns(folder, ['st_tuner_time', m.metric, ...constraints.map((c) => c.metric)], warn);
+        const rule = bestRuleOf(m);
+        const failed = failedTrialIds(m);
+        // the trial ids are read only when needed: a study of simulated runs may hold millions of rows
+        const byTrial = rule === 'last' || failed.size > 0;
+        const cols = readResultColumns(folder, ['st_tuner_time', m.metric, ...constraints.map((c) => c.metric), ...(byTrial ? ['trial_id'] : [])], warn);
         const values = cols[m.metric];
         // the best-so-far curve is over feasible results only: an infeasible one counts as no result
         for (let i = 0; i < values.length && constraints.length > 0; i++) {
           if (!isFeasible(Object.fromEntries(constraints.map((c) => [c.metric, cols[c.metric][i]])), constraints)) values[i] = NaN;
         }
-        loaded.push({ folder, metadata: m, times: cols.st_tuner_time, values });
+        // the curve is over the trials' values as `tunelab best` defines them
+        const curve = byTrial ? curvePoints(cols.st_tuner_time, cols.trial_id, values, rule, failed) : { times: cols.st_tuner_time, values };
+        loaded.push({ folder, metadata: m, ...curve });
       } catch (e) {
         warn(`skipping ${where(folder)}: ${(e as Error).message.replace(`${folder}: `, '')}`);
       }

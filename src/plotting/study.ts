@@ -7,8 +7,10 @@ import { type Aggregation, type Table, acrossBenchmarks, aggregateCurves, finalT
 import { bestTrials } from './frame.js';
 import { type LoadOptions, type Run, loadResults } from './load.js';
 import { htmlReport, svgToPNG, toSVG } from './render.js';
-import { benchmarkSpec, learningCurvesSpec, rankSpec, regretSpec } from './specs.js';
+import { benchmarkSpec, historySpec, learningCurvesSpec, rankSpec, regretSpec, timeTitle } from './specs.js';
+import { bestRuleOf } from '../results/best.js';
 import { readExperiment } from '../results/read.js';
+import { resultsRoot } from '../results/layout.js';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { type S3Location, s3Client } from '../results/s3.js';
 import { downloadStudy } from '../cloud/sync.js';
@@ -21,6 +23,8 @@ export interface PlotStudyOptions extends LoadOptions {
   agg?: Aggregation;
   /** seeds the bootstrap bands */
   seed?: number;
+  /** The metric's axis on a log scale (default linear). */
+  logY?: boolean;
   /** Load from S3 instead: the files plotting needs are downloaded into `root` first. */
   s3?: { location: S3Location; client?: S3Client };
 }
@@ -111,25 +115,40 @@ export async function plotStudy(options: PlotStudyOptions): Promise<PlotStudyRes
     (options.warn ?? ((x: string) => console.warn(x)))(m);
   };
   if (existsSync(options.out) && !statSync(options.out).isDirectory()) throw new UserError(`--out ${options.out} is a file; give a folder (new or existing) for the figures`);
-  const origin = options.s3 ? await downloadStudy(options.s3.client ?? s3Client(), options.s3.location, options.tags, options.root, warn) : undefined;
-  const { runs } = await loadResults({ ...options, warn, origin });
-  if (runs.length === 0) throw new UserError(`no results to plot for tag(s) ${options.tags.join(', ')} under ${options.root}`);
+  const root = resultsRoot(options.root);
+  const origin = options.s3 ? await downloadStudy(options.s3.client ?? s3Client(), options.s3.location, options.tags, root, warn) : undefined;
+  const { runs } = await loadResults({ ...options, root, warn, origin });
+  if (runs.length === 0) throw new UserError(`no results to plot for tag(s) ${options.tags.join(', ')} under ${root}`);
   const agg = options.agg ?? 'iqm';
   const curves = aggregateCurves(runs, { agg, seed: options.seed });
   const across = acrossBenchmarks(runs, curves);
   across.warnings.forEach(warn);
   const benchmarks = [...new Set(runs.map((r) => r.benchmark))];
   const specs: { name: string; caption: string; spec: TopLevelSpec }[] = [];
+  const axis = { logY: options.logY, timeTitle: timeTitle(runs.map((r) => r.metadata.backend)) };
   for (const b of benchmarks) {
-    const { metric, mode } = runs.find((r) => r.benchmark === b)!;
-    const n = unique(runs.filter((r) => r.benchmark === b).map((r) => r.seed)).length;
+    const mine = runs.filter((r) => r.benchmark === b);
+    const { metric, mode } = mine[0];
+    const n = unique(mine.map((r) => r.seed)).length;
+    const better = mode === 'min' ? 'lower' : 'higher';
+    // one run per setup: its trials themselves, not a band over one seed
+    if (mine.length === unique(mine.map((r) => r.setup)).length) {
+      const what = mine.every((r) => bestRuleOf(r.metadata) === 'last') ? "each trial's value (its last report)" : 'every result';
+      specs.push({
+        name: `history-${b}`,
+        caption: `${b}: ${what} and the best ${metric} so far (${better} is better), one run per setup (${mine.map((r) => `${r.setup} seed ${r.seed}`).join(', ')}).`,
+        spec: historySpec(b, metric, mode, mine, what, axis),
+      });
+      continue;
+    }
     specs.push({
       name: `benchmark-${b}`,
-      caption: `${b}: the best ${metric} found so far (${mode === 'min' ? 'lower' : 'higher'} is better) against the tuner's time, per setup over ${n} seed(s): ${AGG[agg]}.`,
-      spec: benchmarkSpec(b, metric, curves, BAND[agg]),
+      caption: `${b}: the best ${metric} found so far (${better} is better) against the tuner's time, per setup over ${n} seed(s): ${AGG[agg]}.`,
+      spec: benchmarkSpec(b, metric, curves, BAND[agg], axis),
     });
   }
-  if (across.shared.length > 0) {
+  // regret compares setups: with one setup it is 0 by construction
+  if (across.shared.length > 0 && unique(runs.map((r) => r.setup)).length >= 2) {
     specs.push({
       name: 'regret',
       caption: `Normalised regret of each setup's ${CENTER[agg]} curve, averaged over the ${across.shared.length} benchmark(s) every setup ran on, at the same fraction of each benchmark's time axis: 0 = the best value any run reached, 1 = the median first result.`,
@@ -137,7 +156,7 @@ export async function plotStudy(options: PlotStudyOptions): Promise<PlotStudyRes
     });
   }
   // one benchmark's rank is the order of its curves, already in its panel
-  if (across.shared.length >= 2) {
+  if (across.shared.length >= 2 && unique(runs.map((r) => r.setup)).length >= 2) {
     specs.push({ name: 'rank', caption: `Rank of each setup's ${CENTER[agg]} curve (1 = best) averaged over the ${across.shared.length} benchmarks every setup ran on, at the same fraction of each benchmark's time axis; a setup without a result yet on a benchmark ranks last there.`, spec: rankSpec(across) });
   }
   // what early stopping did: the learning curves of the first multi-fidelity run
@@ -147,7 +166,7 @@ export async function plotStudy(options: PlotStudyOptions): Promise<PlotStudyRes
     specs.push({
       name: 'learning-curves',
       caption: `What early stopping did in one run (${mf.setup} on ${mf.benchmark}, seed ${mf.seed}): each trial's ${mf.metric} against ${mf.metadata.resource_attr}, coloured by how the trial ended.`,
-      spec: learningCurvesSpec(`${mf.setup} on ${mf.benchmark}, seed ${mf.seed}: learning curves`, mf.metadata.resource_attr, mf.metric, rows, { seed: options.seed }),
+      spec: learningCurvesSpec(`${mf.setup} on ${mf.benchmark}, seed ${mf.seed}: learning curves`, mf.metadata.resource_attr, mf.metric, rows, { seed: options.seed, logY: options.logY }),
     });
   }
   mkdirp(options.out);

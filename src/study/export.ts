@@ -73,6 +73,7 @@ export async function exportStudy(study: Study, options: { root?: string } = {})
     max_wallclock_time: d.budget.maxWallclockTime ?? null,
     metric: d.metric,
     mode: d.mode,
+    best: d.best,
     resource_attr: resourceAttr,
     max_resource: d.resource?.max ?? 1,
     constraints: d.constraints,

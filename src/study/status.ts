@@ -1,4 +1,5 @@
 import type { ExperimentDefinition } from '../experiment/load.js';
+import { bestOfReports } from '../results/best.js';
 import type { Config } from '../config-space/index.js';
 import { formatTable } from '../util/table.js';
 import { isFeasible } from '../schedulers/constraints.js';
@@ -62,9 +63,10 @@ export function improvesBest(definition: Pick<ExperimentDefinition, 'mode' | 'co
 
 /** The best feasible observation (outcome constraints hold), or undefined. */
 export function studyBest(study: Study, observations: readonly ObservationRecord[], configs: ReadonlyMap<number, Config>): StudyBest | undefined {
-  const { metric } = study.definition;
-  let best: ObservationRecord | undefined;
-  for (const o of observations) if (improvesBest(study.definition, o, best)) best = o;
+  const { metric, mode, constraints, best: rule } = study.definition;
+  // an observation is a trial's value already (the worker told it by the study's rule): one report per trial
+  const reports = observations.map((o, order) => ({ trialId: o.suggestionId, value: o.value ?? NaN, feasible: isFeasible(o.values, constraints), order, item: o }));
+  const best = bestOfReports(reports, observations.filter((o) => o.failed).map((o) => o.suggestionId), rule, mode).best()?.item;
   if (!best) return undefined;
   return { suggestionId: best.suggestionId, metric, value: best.value!, config: configs.get(best.suggestionId) ?? {}, metrics: best.values, workerId: best.metadata.worker_id };
 }

@@ -1,7 +1,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Config } from '../config-space/index.js';
-import { type ExperimentDefinition, loadExperimentFile, parseExperiment } from '../experiment/load.js';
+import { type ExperimentDefinition, loadExperiment, parseExperiment } from '../experiment/load.js';
 import { experimentFileOptions } from '../methods/registry.js';
 import { UserError, unknownName } from '../util/errors.js';
 import { checkPathPart } from '../util/path-part.js';
@@ -100,8 +100,8 @@ async function storeFor(options: StudyOptions): Promise<{ store: StudyStore; own
  * (DESIGN.md §7). Its method must be one a study serves (RS, BO, ASHA); its budget's max_trials is
  * the number of observations across all workers.
  */
-export async function createStudy(experiment: ExperimentDefinition | string, options: CreateStudyOptions = {}): Promise<Study> {
-  const definition = typeof experiment === 'string' ? await loadExperimentFile(experiment, experimentFileOptions()) : experiment;
+export async function createStudy(experiment: ExperimentDefinition | string | Readonly<Record<string, unknown>>, options: CreateStudyOptions = {}): Promise<Study> {
+  const definition = await loadExperiment(experiment);
   const method = studyMethod(definition);
   // the name becomes a folder (study export, the workers' logs): checked before anything is written
   const name = checkPathPart('--name (the study name)', options.name ?? definition.name);

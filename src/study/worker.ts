@@ -3,8 +3,9 @@ import { join } from 'node:path';
 import { LocalBackend, checkCommand } from '../backends/local.js';
 import type { BackendResult, TrialBackend } from '../backends/types.js';
 import { resultsRoot } from '../results/layout.js';
-import { resourceAttrOf, trialEnvironment } from '../experiment/load.js';
-import { UserError } from '../util/errors.js';
+import { BestTracker } from '../results/best.js';
+import { isFeasible } from '../schedulers/constraints.js';
+import { resourceAttrOf, trialCommand, trialEnvironment } from '../experiment/load.js';
 import { mkdirp } from '../util/fs.js';
 import { resolveInside } from '../util/path-part.js';
 import type { LogLine } from './storage/store.js';
@@ -98,11 +99,11 @@ export async function runStudyWorker(options: WorkerOptions): Promise<WorkerSumm
   const d = study.definition;
   const worker = study.worker;
   const resourceAttr = resourceAttrOf(d);
-  const command = options.command ?? d.command;
+  let command: string[] | string;
   let dir: string;
   let env: Record<string, string>;
   try {
-    if (command === undefined) throw new UserError(`study ${study.id} (${study.name}) has no command (its workers evaluate in process): give one after --, as in tunelab study worker ${study.id} -- python train.py`);
+    command = trialCommand(d, options.command);
     env = trialEnvironment(d);
     // the study's name comes from the store or a server (SigOpt names hold spaces): one folder under the results root
     dir = options.workDir ?? resolveInside(join(resultsRoot(), '.study-workers'), [`${study.id}-${study.name.replace(/[^A-Za-z0-9_.-]/g, '_')}`, worker.workerId], "the study's name and worker id");
@@ -176,6 +177,8 @@ export async function runStudyWorker(options: WorkerOptions): Promise<WorkerSumm
       const started = Date.now();
       await backend.start(s.suggestionId, s.config);
       let last: BackendResult | undefined;
+      // the observation is the trial's value as `tunelab best` defines it (its last report, or its best one)
+      const value = new BestTracker<BackendResult>(d.best, d.mode);
       let stoppedAt: number | undefined;
       let error: string | undefined;
       let ended = false;
@@ -185,6 +188,7 @@ export async function runStudyWorker(options: WorkerOptions): Promise<WorkerSumm
         for (const r of poll.results) {
           if (r.trialId !== s.suggestionId || stoppedAt !== undefined) continue;
           last = r;
+          value.add({ trialId: r.trialId, value: r.result.metrics[d.metric], feasible: isFeasible(r.result.metrics, d.constraints), order: r.workerIter, item: r });
           const decision = await study.report(s.suggestionId, r.result.resource, r.result.metrics[d.metric], r.result.metrics);
           if (decision === 'stop') {
             stoppedAt = r.result.resource;
@@ -220,12 +224,13 @@ export async function runStudyWorker(options: WorkerOptions): Promise<WorkerSumm
       if (error) metadata.error = error;
       if (stoppedAt !== undefined) metadata.stopped_at = stoppedAt;
       if (last) metadata.results = last.workerIter + 1;
+      const told = value.best()?.item ?? last;
       try {
         current = undefined;
-        await study.tell(s.suggestionId, error ? undefined : last!.result.metrics, { failed: Boolean(error), metadata });
+        await study.tell(s.suggestionId, error ? undefined : told!.result.metrics, { failed: Boolean(error), metadata });
         if (error) summary.failed++;
         else summary.succeeded++;
-        log(`trial ${s.suggestionId}: ${error ? `failed: ${error}` : `${d.metric} ${last!.result.metrics[d.metric]}${stoppedAt !== undefined ? ` (stopped by ASHA at ${resourceAttr} ${stoppedAt})` : ''}`}`);
+        log(`trial ${s.suggestionId}: ${error ? `failed: ${error}` : `${d.metric} ${told!.result.metrics[d.metric]}${stoppedAt !== undefined ? ` (stopped by ASHA at ${resourceAttr} ${stoppedAt})` : ''}`}`);
       } catch (e) {
         if (!(e instanceof StudyError)) throw e;
         summary.abandoned++;

@@ -2,7 +2,8 @@ import type { TrialBackend, BackendResult } from '../backends/types.js';
 import type { Cell } from '../results/csv.js';
 import { ResultsWriter } from '../results/writer.js';
 import { type Constraint, isFeasible } from '../schedulers/constraints.js';
-import { type Decision, type TrialScheduler, better } from '../schedulers/types.js';
+import { type Decision, type TrialScheduler } from '../schedulers/types.js';
+import { BestTracker, type BestRule } from '../results/best.js';
 import { type TunerCheckpoint, writeCheckpoint } from './checkpoint.js';
 import type { ExtraResultsComposer, StoppingCriteria, TrialRecord, TunerCallback, TunerSummary } from './types.js';
 
@@ -17,6 +18,8 @@ export interface TunerOptions {
   metricColumns?: readonly string[];
   /** Outcome constraints: a result that violates one is infeasible and never the best. */
   constraints?: readonly Constraint[];
+  /** What a trial's value is, and so which trial is the best (src/results/best.ts; default `any`). */
+  bestRule?: BestRule;
   /** Folder for results.csv.gz and tuner.json; without it nothing is written. */
   folder?: string;
   /** Write tuner.json at every flush (default true when `folder` is set). */
@@ -78,7 +81,7 @@ export class Tuner {
   /** performance.now() of the last tuner.json write */
   private lastCheckpointWall = -Infinity;
   private numCompleted = 0;
-  private best: { trialId: number; value: number } | undefined;
+  private readonly best: BestTracker<null>;
   private writer: ResultsWriter | undefined;
   private stopReason: string | undefined;
   private readonly running = new Set<number>();
@@ -86,6 +89,7 @@ export class Tuner {
   constructor(private readonly options: TunerOptions) {
     this.scheduler = options.scheduler;
     this.backend = options.backend;
+    this.best = new BestTracker(options.bestRule ?? 'any', options.scheduler.mode);
     if (!(Number.isInteger(options.nWorkers) && options.nWorkers >= 1)) throw new TunerError(`n_workers must be a positive integer, got ${options.nWorkers}`);
     const { backend } = options;
     this.columns = [
@@ -122,7 +126,8 @@ export class Tuner {
 
   /** Current best (trial, metric value). */
   get bestSoFar(): { trialId: number; value: number } | undefined {
-    return this.best;
+    const b = this.best.best();
+    return b && { trialId: b.trialId, value: b.value };
   }
 
   private emit<K extends keyof TunerCallback>(event: K, ...args: Parameters<NonNullable<TunerCallback[K]>>): void {
@@ -161,7 +166,7 @@ export class Tuner {
       numResults: this.numResults,
       numFailures: this.numFailures,
       tunerTime: this.backend.now(),
-      best: this.best && { ...this.best, config: this.trials.get(this.best.trialId)!.config },
+      best: this.bestSoFar && { ...this.bestSoFar, config: this.trials.get(this.bestSoFar.trialId)!.config },
     };
   }
 
@@ -230,9 +235,7 @@ export class Tuner {
     this.numResults++;
     const value = r.result.metrics[this.scheduler.metric];
     const feasible = isFeasible(r.result.metrics, this.options.constraints);
-    if (feasible && typeof value === 'number' && !Number.isNaN(value) && (!this.best || better(this.scheduler.mode, value, this.best.value))) {
-      this.best = { trialId: trial.id, value };
-    }
+    this.best.add({ trialId: trial.id, value: typeof value === 'number' ? value : NaN, feasible, order: this.numResults, item: null });
     if (r.final) {
       this.markCompleted(trial); // its end is processed with the poll's completions
     } else if (decision === 'pause') {
@@ -288,6 +291,7 @@ export class Tuner {
     this.running.delete(id);
     trial.status = 'failed';
     trial.error = error;
+    this.best.fail(id);
     this.numFailures++;
     this.scheduler.onTrialError(id);
     this.emit('onTrialEnd', this, trial);
@@ -337,7 +341,8 @@ export class Tuner {
         numFailures: this.numFailures,
         lastFlushTime: this.lastFlushTime,
         lastCheckpointTime: this.lastCheckpointTime,
-        best: this.best,
+        best: this.bestSoFar,
+        trialValues: [...this.best.values().values()],
       },
       scheduler: this.scheduler.state(),
       backend: this.backend.state(),
@@ -352,7 +357,8 @@ export class Tuner {
     this.numFailures = c.tuner.numFailures;
     this.lastFlushTime = c.tuner.lastFlushTime;
     this.lastCheckpointTime = c.tuner.lastCheckpointTime;
-    this.best = c.tuner.best;
+    // a checkpoint of an earlier version holds the best alone
+    this.best.restore(c.tuner.trialValues ?? (c.tuner.best ? [{ ...c.tuner.best, feasible: true, order: -1, item: null }] : []));
     this.trials.clear();
     this.running.clear();
     this.numCompleted = 0;
