@@ -15,9 +15,10 @@ import { STOP_SIGNALS, signalExitCode } from '../util/signals.js';
 import { checkPathPart } from '../util/path-part.js';
 import { isDiskFull } from '../util/fs.js';
 import { type BenchmarkDefinition, benchmarkDefinitions, defaultBenchmarks, getBenchmark } from './benchmarks/index.js';
-import { type ExperimentOutcome, checkWritableRoot, diskFullReason, experimentBlackbox, previousRuns, runExperiment } from './experiment.js';
+import { type ExperimentOutcome, checkWritableRoot, diskFullReason, previousRuns, runExperiment } from './experiment.js';
 import { type MethodDefinition, getMethod, methodDefinitions } from '../methods/registry.js';
 import { formatTable, formatValue } from '../util/table.js';
+import { checkStudy } from './study-check.js';
 import { type Log, budgetProgressCallback, progressBarCallback, stopProgressBars, verboseCallback } from './reporting.js';
 
 export interface HpoMainOptions {
@@ -139,7 +140,7 @@ export async function hpoMain(options: HpoMainOptions, context: HpoMainContext =
   const seeds = seedRange(options.numSeeds ?? 1, options.startSeed ?? 0);
   checkRunLimits(options);
   // what every run needs (its data, a method and backend that fit it), before the first one starts
-  for (const benchmark of benchmarkList) for (const method of methodList) await experimentBlackbox({ benchmark, method, restrictConfigurations: options.restrictConfigurations, backend });
+  await checkStudy(methodList, benchmarkList, { restrictConfigurations: options.restrictConfigurations, backend });
   const root = resultsRoot(options.resultsRoot);
   checkWritableRoot(root, options.experimentTag);
   const resumedSeed = options.resume && options.randomSeed === undefined ? resumedMasterSeed(root, options.experimentTag, methodList.map((m) => m.name), benchmarkList.map((b) => b.name), seeds) : undefined;

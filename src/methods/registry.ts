@@ -11,7 +11,7 @@ import { RandomSearcher } from '../schedulers/searchers/random.js';
 import { REASearcher } from '../schedulers/searchers/rea.js';
 import { TPESearcher } from '../schedulers/searchers/tpe.js';
 import type { Mode, SearchProblem, TrialScheduler } from '../schedulers/types.js';
-import { unknownName } from '../util/errors.js';
+import { UserError, unknownName } from '../util/errors.js';
 import type { Rng } from '../util/rng.js';
 
 /** What a method gets to build its scheduler for one experiment (Syne Tune's MethodArguments). */
@@ -66,6 +66,11 @@ export interface MethodDefinition {
   /** Hyperparameters the method fixes to constants (it fits only a space that has them). */
   fixed?: Config;
   create(args: MethodArguments): TrialScheduler;
+  /**
+   * Why the method cannot search this space (e.g. a hyperparameter it fixes is not in it); empty when
+   * it can. Launchers ask it of every (method, benchmark) pair before a study's first run.
+   */
+  check?(configSpace: ConfigSpace): string[];
 }
 
 export function searchProblem(args: MethodArguments): SearchProblem {
@@ -109,6 +114,16 @@ export function withFixedHyperparameters(base: MethodDefinition, name: string, f
     expensive: base.expensive,
     multiFidelity: base.multiFidelity,
     fixed: { ...base.fixed, ...fixed },
+    check(configSpace) {
+      try {
+        // evaluated before the call: `base.check?.(…)` would skip its argument when base has no check
+        const restricted = fixHyperparameters(configSpace, fixed);
+        return base.check?.(restricted) ?? [];
+      } catch (e) {
+        if (e instanceof UserError) return [e.message];
+        throw e;
+      }
+    },
     create(args) {
       const configSpace = fixHyperparameters(args.configSpace, fixed);
       const restrictTo = args.restrictTo?.filter((c) => Object.entries(fixed).every(([k, v]) => c[k] === v));
