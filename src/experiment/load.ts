@@ -191,6 +191,7 @@ function semanticProblems(d: ExperimentFileData, { methods: knownMethods, multiF
   if (options.num_init_random !== undefined && !/BO|MOBSTER/.test(method)) problems.push(`method_options.num_init_random: applies to BO and MOBSTER, not ${method}`);
   if (options.multivariate !== undefined && !/TPE/.test(method)) problems.push(`method_options.multivariate: applies to TPE and ASHA-TPE, not ${method}`);
   if (options.grid_points !== undefined && method !== 'GRID') problems.push(`method_options.grid_points: applies to GRID, not ${method}`);
+  if (options.min_model_points !== undefined && !/MOBSTER/.test(method)) problems.push(`method_options.min_model_points: applies to MOBSTER, not ${method}`);
   if (options.grace_period !== undefined && d.resource && options.grace_period > d.resource.max) {
     problems.push(`method_options.grace_period: ${options.grace_period} exceeds resource.max ${d.resource.max}`);
   }
@@ -317,7 +318,7 @@ export function parseExperiment(data: unknown, options: ExperimentFileOptions, o
     envFromRunner: Object.fromEntries(Object.entries(d.env ?? {}).flatMap(([k, v]) => (typeof v === 'object' ? [[k, v.from_env]] : []))),
     resource: d.resource,
     method: d.method,
-    methodOptions: { gracePeriod: mo.grace_period, reductionFactor: mo.reduction_factor, brackets: mo.brackets, numInitRandom: mo.num_init_random, gridPoints: mo.grid_points, multivariate: mo.multivariate },
+    methodOptions: { gracePeriod: mo.grace_period, reductionFactor: mo.reduction_factor, brackets: mo.brackets, numInitRandom: mo.num_init_random, gridPoints: mo.grid_points, multivariate: mo.multivariate, minModelPoints: mo.min_model_points },
     budget: { maxTrials: d.budget.max_trials, maxWallclockTime: d.budget.max_wallclock_time, maxResults: d.budget.max_results },
     parallelBandwidth: d.parallel_bandwidth,
     trialTimeout: d.trial_timeout,

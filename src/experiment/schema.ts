@@ -64,6 +64,8 @@ export const experimentSchema = z
         num_init_random: positiveInt.optional(),
         grid_points: positiveInt.optional(),
         multivariate: z.boolean().optional(),
+        /** MOBSTER: observations a rung level needs before EI is scored at it (default 3, Syne Tune's). */
+        min_model_points: positiveInt.optional(),
       })
       .strict()
       .optional(),

@@ -250,6 +250,10 @@ export class HyperbandScheduler implements TrialScheduler {
     });
   }
 
+  suggestionCounts() {
+    return this.searcher.suggestionCounts?.();
+  }
+
   metadata() {
     return {
       scheduler: 'hyperband',
