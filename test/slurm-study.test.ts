@@ -124,7 +124,7 @@ describe.skipIf(slurmMissing.length > 0)('a study on a real one-host Slurm clust
 
   it('study stop withdraws the tasks not yet started, and --abandon ends the running ones: squeue is empty', async () => {
     const dir = tempDir();
-    const study = await createStudy(experimentFile(dir, 500, 30), { storage: pg.url });
+    const study = await createStudy(experimentFile(dir, 500, 30), { storage: pg.url, name: 'slurm-stop' });
     try {
       const submission = await launchWorkers(study, { executor: 'slurm', workers: 6, parallelism: 2, storage: pg.url, root });
       await until('2 running, 4 pending', async () => {

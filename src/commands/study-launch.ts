@@ -48,8 +48,8 @@ export const studyLaunch: CommandModule<object, LaunchArgs> = {
       .usage('$0 study launch <study> --workers N --executor local|slurm|kubernetes [--storage URL] [-- <command...>]') as never,
   handler: async (a) => {
     if (!a.executor) throw new UserError('--executor is required: local, slurm or kubernetes');
-    const [{ loadStudy }, { launchWorkers, STORAGE_VARIABLE }] = await Promise.all([import('../study/study.js'), import('../executors/launch.js')]);
-    const storage = a.storage ?? process.env[STORAGE_VARIABLE];
+    const [{ loadStudy }, { launchWorkers }, { STORAGE_ENV }] = await Promise.all([import('../study/study.js'), import('../executors/launch.js'), import('../study/storage/open.js')]);
+    const storage = a.storage ?? process.env[STORAGE_ENV];
     const study = await loadStudy(a.study, { storage, storageTimeout: a.storage_timeout });
     try {
       const submission = await launchWorkers(study, {

@@ -79,10 +79,13 @@ const worker: CommandModule<object, StudyArgs & { token_file?: string; '--'?: st
       .parserConfiguration({ 'populate--': true })
       .usage('$0 study worker <study | http://host:port/v1/experiments/<id>> [--storage URL] [--token_file F] [-- <command...>]') as never,
   handler: async (a) => {
-    const { runStudyWorker, workerSummaryLine } = await import('../study/worker.js');
+    const [{ runStudyWorker, workerSummaryLine }, { STORAGE_ENV }] = await Promise.all([import('../study/worker.js'), import('../study/storage/open.js')]);
     const command = a['--'] && a['--'].length > 0 ? a['--'].map(String) : undefined;
     const token = tokenFromFile(a.token_file);
-    const summary = await runStudyWorker({ study: a.study, storage: a.storage, storageTimeout: a.storage_timeout, command, token, onRetry, log: (line) => console.log(line) });
+    // the store's URL (and its password) is the worker's, not its trials'
+    const storage = a.storage ?? process.env[STORAGE_ENV];
+    delete process.env[STORAGE_ENV];
+    const summary = await runStudyWorker({ study: a.study, storage, storageTimeout: a.storage_timeout, command, token, onRetry, log: (line) => console.log(line) });
     console.log(workerSummaryLine(summary));
     if (summary.reason === 'failures') process.exitCode = 1;
     // USR1 is a cluster's notice (time limit, preemption): the worker gave its trial back and ends cleanly

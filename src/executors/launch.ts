@@ -1,7 +1,7 @@
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { resultsRoot } from '../results/layout.js';
-import { parseStorage } from '../study/storage/open.js';
+import { STORAGE_ENV, parseStorage } from '../study/storage/open.js';
 import { UserError, unknownName } from '../util/errors.js';
 import { formatTable } from '../util/table.js';
 import { mkdirp } from '../util/fs.js';
@@ -12,9 +12,6 @@ import type { Executor, Submission, WorkerInfo, WorkerResources } from './types.
 
 export const EXECUTORS = ['local', 'slurm', 'kubernetes'] as const;
 export type ExecutorName = (typeof EXECUTORS)[number];
-
-/** The variable a worker reads its store URL from (its password never in argv). */
-export const STORAGE_VARIABLE = 'TUNELAB_STORAGE';
 
 /** The file every submission of a study is recorded in, one JSON line each. */
 export const SUBMISSIONS_FILE = 'submissions.jsonl';
@@ -74,7 +71,7 @@ export async function launchWorkers(study: { id: number; name: string }, options
     workers: options.workers,
     parallelism: options.parallelism,
     args,
-    secretEnv: { [STORAGE_VARIABLE]: options.storage },
+    secretEnv: { [STORAGE_ENV]: options.storage },
     resources: options.resources,
     logDir,
   });

@@ -21,8 +21,15 @@ export function redactUrl(url: string): string {
   }
 }
 
+/**
+ * The environment variable a store's URL can be given in instead of --storage: argv is readable by
+ * every local user (`ps`), the environment only by the user; workers started by `run --storage` get
+ * the URL this way.
+ */
+export const STORAGE_ENV = 'TUNELAB_STORAGE';
+
 export function parseStorage(storage: string | undefined): StorageLocation {
-  const s = storage ?? defaultStorage();
+  const s = storage ?? process.env[STORAGE_ENV] ?? defaultStorage();
   if (/^postgres(ql)?:\/\//.test(s)) {
     try {
       new URL(s);
