@@ -1,5 +1,5 @@
-import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterWorkers, launchWorkers, stopClusterWorkers, submissionsOf } from '../src/executors/launch.js';
@@ -10,8 +10,20 @@ import { createStudy } from '../src/study/study.js';
 import { cliPath, tempDir } from './helpers.js';
 import { type SlurmCluster, slurmMissing, startSlurmCluster } from './slurm-helpers.js';
 
+/** Runs the CLI to its end without blocking the test's event loop (its store and cluster stay served). */
+function cli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [cliPath, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d));
+    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
 /** A study of a quick script: `seconds` per trial, the loss of a closed-form function. */
-function experimentFile(dir: string, budget: number, seconds: number): string {
+function experimentFile(dir: string, budget: number, seconds: number, name = 'slurm-quad'): string {
   writeFileSync(
     join(dir, 'trial.mjs'),
     `const c = JSON.parse(process.env.TUNELAB_CONFIG);
@@ -22,7 +34,7 @@ setTimeout(() => console.log('[tunelab] ' + JSON.stringify({ loss: (c.x - 0.3) *
   writeFileSync(
     file,
     JSON.stringify({
-      name: 'slurm-quad',
+      name,
       parameters: [{ name: 'x', type: 'double', bounds: { min: 0, max: 1 } }],
       metrics: [{ name: 'loss', objective: 'minimize', strategy: 'optimize' }],
       command: [process.execPath, 'trial.mjs'],
@@ -137,5 +149,36 @@ describe.skipIf(slurmMissing.length > 0)('a study on a real one-host Slurm clust
     } finally {
       await study.close();
     }
+  });
+
+  it('run -f --executor slurm: creates the study, submits its workers, follows their output prefixed by task, ends with the study; squeue empty', async () => {
+    const dir = tempDir();
+    const file = experimentFile(dir, 24, 0.2, 'slurm-run');
+    const env = { ...process.env, TUNELAB_ROOT: root, TUNELAB_STORAGE: pg.url };
+    // SQLite first: refused before any study is created or job submitted
+    const sqlite = join(root, 'refused.db');
+    const refused = await cli(['run', '-f', file, '--executor', 'slurm', '--storage', sqlite], env);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/cannot share the SQLite file .*refused\.db/);
+    expect(refused.stderr).not.toMatch(/\n\s+at /);
+    expect(existsSync(sqlite)).toBe(false);
+    // the store's URL (with its password) only in the environment
+    const run = await cli(['run', '-f', file, '--executor', 'slurm', '--workers', '3'], env);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const id = /submitted to slurm as (\d+)/.exec(run.stdout)?.[1];
+    expect(id).toBeDefined();
+    // each task's output merged, prefixed by its task, to the worker's last line
+    for (const i of [0, 1, 2]) expect(run.stdout).toMatch(new RegExp(`^\\[slurm ${id}_${i}\\] worker .*ended: budget$`, 'm'));
+    expect(run.stdout.match(/^\[slurm \d+_\d\] trial \d+: loss /gm)).toHaveLength(24);
+    const store = await openStore(pg.url);
+    try {
+      const study = (await store.findStudy('slurm-run'))!;
+      expect(study.status).toBe('completed');
+      expect(await store.listObservations(study.id)).toHaveLength(24);
+    } finally {
+      await store.close();
+    }
+    expect(spawnSync('squeue', ['-h', '-j', id!], { env: cluster.env, encoding: 'utf8' }).stdout.trim()).toBe('');
   });
 });

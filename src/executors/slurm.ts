@@ -1,9 +1,8 @@
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../util/errors.js';
-import { mkdirp } from '../util/fs.js';
+import { mkdirp, readFrom } from '../util/fs.js';
 import { packageRoot } from '../util/package-info.js';
 import type { Executor, Submission, WorkerInfo, WorkerSpec, WorkerState } from './types.js';
 
@@ -139,15 +138,22 @@ export class SlurmExecutor implements Executor {
     return join(submission.logDir, `worker-${index}.out`);
   }
 
-  async output(submission: Submission, index: number): Promise<string> {
-    return readFile(this.outputFile(submission, index), 'utf8').catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? '' : Promise.reject(e)));
+  async output(submission: Submission, index: number, from = 0): Promise<Buffer> {
+    return readFrom(this.outputFile(submission, index), from);
+  }
+
+  /** scancel, where a job that has ended already (or that the controller forgot) is nothing left to cancel. */
+  private async scancel(args: string[]): Promise<void> {
+    await this.run('scancel', args).catch((e: Error & { stderr?: string }) => {
+      if (!/Invalid job id|already completed|Job\/step already completing or completed/i.test(e.stderr ?? e.message)) throw e;
+    });
   }
 
   async stop(submission: Submission): Promise<void> {
-    await this.run('scancel', [submission.id]);
+    await this.scancel([submission.id]);
   }
 
   async cancelPending(submission: Submission): Promise<void> {
-    await this.run('scancel', ['--state=PENDING', submission.id]);
+    await this.scancel(['--state=PENDING', submission.id]);
   }
 }

@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { open } from 'node:fs/promises';
 import { UserError } from './errors.js';
 
 /**
@@ -58,4 +59,24 @@ export function writeFileAtomic(path: string, data: string | NodeJS.ArrayBufferV
 export function isDiskFull(e: unknown): boolean {
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
   return code === 'ENOSPC' || code === 'EDQUOT';
+}
+
+/** The bytes of `file` after its first `from` (none when it does not exist yet): a log followed from where it was left. */
+export async function readFrom(file: string, from = 0): Promise<Buffer> {
+  let handle;
+  try {
+    handle = await open(file, 'r');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return Buffer.alloc(0);
+    throw e;
+  }
+  try {
+    const { size } = await handle.stat();
+    if (size <= from) return Buffer.alloc(0);
+    const buf = Buffer.alloc(size - from);
+    const { bytesRead } = await handle.read(buf, 0, buf.length, from);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
 }
