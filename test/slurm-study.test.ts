@@ -2,7 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clusterWorkers, launchWorkers, stopClusterWorkers, submissionsOf } from '../src/executors/launch.js';
+import { clusterWorkers, executorFolder, launchWorkers, stopClusterWorkers, submissionsOf } from '../src/executors/launch.js';
 import { type LocalPostgres, startLocalPostgres } from '../src/study/storage/local-postgres.js';
 import { openStore } from '../src/study/storage/open.js';
 import { stopStudy } from '../src/study/status.js';
@@ -180,5 +180,39 @@ describe.skipIf(slurmMissing.length > 0)('a study on a real one-host Slurm clust
       await store.close();
     }
     expect(spawnSync('squeue', ['-h', '-j', id!], { env: cluster.env, encoding: 'utf8' }).stdout.trim()).toBe('');
+  });
+
+  it('study logs --follow merges each task\'s output, prefixed, until the study and its tasks end; study delete --data cancels the tasks and removes the study', async () => {
+    const env = { ...process.env, TUNELAB_ROOT: root, TUNELAB_STORAGE: pg.url };
+    const study = await createStudy(experimentFile(tempDir(), 6, 0.3, 'slurm-logs'), { storage: pg.url });
+    try {
+      const submission = await launchWorkers(study, { executor: 'slurm', workers: 2, storage: pg.url, root });
+      const logs = await cli(['study', 'logs', String(study.id), '--follow'], env);
+      expect(logs.code).toBe(0);
+      // the trials' lines from the store, and every task's own lines to its last
+      expect(logs.stdout.match(/^\[\S+ trial \d+\] \[tunelab\] \{"loss"/gm)).toHaveLength(6);
+      for (const i of [0, 1]) expect(logs.stdout).toMatch(new RegExp(`^\\[slurm ${submission.id}_${i}\\] worker .*ended: budget$`, 'm'));
+      expect(logs.stdout.match(/^\[slurm \d+_\d\] trial \d+: loss /gm)).toHaveLength(6);
+    } finally {
+      await study.close();
+    }
+    // a second submission still running, then deleted with the study
+    const again = await createStudy(experimentFile(tempDir(), 500, 30, 'slurm-delete'), { storage: pg.url });
+    const submission = await launchWorkers(again, { executor: 'slurm', workers: 3, parallelism: 1, storage: pg.url, root });
+    await again.close();
+    await until('a running task', async () => ((await clusterWorkers(again, root))[0].workers.some((w) => w.state === 'running') ? true : undefined));
+    const del = await cli(['study', 'delete', 'slurm-delete', '--data'], env);
+    expect(del.stderr).toBe('');
+    expect(del.code).toBe(0);
+    await until('squeue empty', async () => (spawnSync('squeue', ['-h', '-j', submission.id], { env: cluster.env, encoding: 'utf8' }).stdout.trim() === '' ? true : undefined), 60);
+    const store = await openStore(pg.url);
+    try {
+      expect(await store.findStudy('slurm-delete')).toBeUndefined();
+      expect(await store.findStudy('slurm-logs')).toBeDefined();
+    } finally {
+      await store.close();
+    }
+    expect(existsSync(executorFolder(again, root))).toBe(false);
+    expect(submissionsOf(again, root)).toEqual([]);
   });
 });

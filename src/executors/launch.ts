@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { resultsRoot } from '../results/layout.js';
 import { STORAGE_ENV, parseStorage } from '../study/storage/open.js';
@@ -130,6 +130,17 @@ export async function stopClusterWorkers(study: { id: number; name: string }, al
     else await executor.cancelPending(s);
   }
   return submissions.length;
+}
+
+/**
+ * `study delete`: every worker of the study's submissions ended (Slurm tasks cancelled, the
+ * Kubernetes Job and its Secret deleted); with `data`, the submissions' record and the workers'
+ * output removed too. Returns how many submissions there were.
+ */
+export async function deleteClusterWorkers(study: { id: number; name: string }, data: boolean, root?: string): Promise<number> {
+  const n = await stopClusterWorkers(study, true, root);
+  if (data) rmSync(executorFolder(study, root), { recursive: true, force: true });
+  return n;
 }
 
 /** The cluster side of `study status`: a row per worker, as the Orchestrator's pod table. */
