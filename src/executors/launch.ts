@@ -52,10 +52,12 @@ export function createExecutor(name: string, options: Pick<LaunchOptions, 'slurm
 
 /** Refuses a store the executor's workers cannot all reach: a SQLite file for workers on other machines. */
 export function checkSharedStorage(executor: string, storage: string | undefined): void {
-  const location = storage !== undefined && /^https?:\/\//.test(storage) ? undefined : parseStorage(storage);
+  // workers are started as `study worker <id>` with the store's URL: a study server's experiment URL is not passed on yet
+  if (storage !== undefined && /^https?:\/\//.test(storage)) throw new UserError(`--storage ${storage}: executors start workers on a store's URL (PostgreSQL, or a SQLite file with --executor local); to put workers on a study server, run tunelab study worker <its experiment URL> on each node`);
+  const location = parseStorage(storage);
   if (executor !== 'local' && location?.kind === 'sqlite') {
     throw new UserError(
-      `--executor ${executor} runs workers on other machines, which cannot share the SQLite file ${location.file} (SQLite's locking holds on one machine's file system only): put the study on PostgreSQL (--storage postgresql://…) or behind a study server (tunelab server; --storage http://…)`,
+      `--executor ${executor} runs workers on other machines, which cannot share the SQLite file ${location.file} (SQLite's locking holds on one machine's file system only): put the study on PostgreSQL (--storage postgresql://…)`,
     );
   }
 }
