@@ -215,4 +215,27 @@ describe.skipIf(slurmMissing.length > 0)('a study on a real one-host Slurm clust
     expect(existsSync(executorFolder(again, root))).toBe(false);
     expect(submissionsOf(again, root)).toEqual([]);
   });
+
+  it('SIGINT to run -f --executor slurm ends its tasks (each gives its trial back, none failed), exits 130, squeue empty', async () => {
+    const file = experimentFile(tempDir(), 100, 60, 'slurm-interrupted');
+    const child = spawn(process.execPath, [cliPath, 'run', '-f', file, '--executor', 'slurm', '--workers', '2'], { env: { ...process.env, TUNELAB_ROOT: root, TUNELAB_STORAGE: pg.url }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d));
+    const exited = new Promise<number | null>((r) => child.on('close', r));
+    const store = await openStore(pg.url);
+    try {
+      const study = await until('the study', async () => store.findStudy('slurm-interrupted'));
+      await until('2 open suggestions', async () => ((await store.listSuggestions(study.id, ['open'])).length === 2 ? true : undefined));
+      const id = /submitted to slurm as (\d+)/.exec(stdout)![1];
+      child.kill('SIGINT');
+      expect(await exited).toBe(130);
+      await until('squeue empty', async () => (spawnSync('squeue', ['-h', '-j', id], { env: cluster.env, encoding: 'utf8' }).stdout.trim() === '' ? true : undefined), 60);
+      await until('both trials given back', async () => ((await store.listSuggestions(study.id, ['abandoned'])).length === 2 ? true : undefined), 60);
+      expect(await store.listSuggestions(study.id, ['open', 'failed'])).toEqual([]);
+      expect(await store.listObservations(study.id)).toEqual([]);
+      expect(stdout).toMatch(/SIGINT: the run's workers were stopped/);
+    } finally {
+      await store.close();
+    }
+  });
 });
