@@ -238,4 +238,30 @@ describe.skipIf(slurmMissing.length > 0)('a study on a real one-host Slurm clust
       await store.close();
     }
   });
+
+  it('study stop without --abandon: the pending tasks are withdrawn at once, the running one finishes its trial (told, not abandoned) and succeeds', async () => {
+    const study = await createStudy(experimentFile(tempDir(), 100, 3, 'slurm-finish'), { storage: pg.url });
+    try {
+      const submission = await launchWorkers(study, { executor: 'slurm', workers: 4, parallelism: 1, storage: pg.url, root });
+      const store = await openStore(pg.url);
+      try {
+        await until('a trial running', async () => ((await store.listSuggestions(study.id, ['open'])).length === 1 ? true : undefined));
+        await stopStudy(study, false);
+        await stopClusterWorkers(study, false, root);
+        const ended = await until('every task ended', async () => {
+          const [{ workers }] = await clusterWorkers(study, root);
+          return workers.length === 4 && workers.every((w) => w.state !== 'running' && w.state !== 'pending') ? workers : undefined;
+        });
+        // the running task told its trial and ended by itself; the three others never started
+        expect(ended.map((w) => w.state)).toEqual(['succeeded', 'cancelled', 'cancelled', 'cancelled']);
+        expect(await store.listSuggestions(study.id, ['abandoned', 'failed', 'open'])).toEqual([]);
+        expect((await store.listObservations(study.id)).length).toBeGreaterThanOrEqual(1);
+        expect(spawnSync('squeue', ['-h', '-j', submission.id], { env: cluster.env, encoding: 'utf8' }).stdout.trim()).toBe('');
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await study.close();
+    }
+  });
 });
