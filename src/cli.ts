@@ -18,6 +18,7 @@ import { usageFailure } from './commands/flags.js';
 import { yargs } from './commands/yargs.js';
 import { UserError } from './util/errors.js';
 import { tunelabVersion } from './util/package-info.js';
+import { ignoreClosedOutput } from './util/signals.js';
 
 /** Every `tunelab` command; each lives in its own module under src/commands/. */
 const commands: CommandModule<any, any>[] = [runCommand, hpoMainCommand, launchRemoteCommand, plotCommand, methodsCommand, benchmarksCommand, blackboxCommand, statusCommand, logsCommand, stopCommand, bestCommand, studyCommand, serverCommand, jobsCommand, cleanCommand, syncCommand, sagemakerTrialCommand];
@@ -46,6 +47,7 @@ export async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
+ignoreClosedOutput();
 main(hideBin(process.argv)).then(
   (code) => {
     if (code !== 0) process.exitCode = code;

@@ -7,6 +7,12 @@ export type { Mode, Decision, TrialResult, Suggestion, TrialScheduler, Searcher,
 export { FIFOScheduler } from './schedulers/fifo.js';
 export { HyperbandScheduler, rungLevels, type HyperbandOptions } from './schedulers/hyperband.js';
 export { RandomSearcher } from './schedulers/searchers/random.js';
+export { GridSearcher, type GridSearcherOptions } from './schedulers/searchers/grid.js';
+export { TPESearcher, type TPESearcherOptions } from './schedulers/searchers/tpe.js';
+export { REASearcher, type REASearcherOptions } from './schedulers/searchers/rea.js';
+export { KDESearcher, type KDESearcherOptions } from './schedulers/searchers/kde.js';
+export { DEHBSearcher, type DEHBSearcherOptions } from './schedulers/searchers/dehb.js';
+export { SyncHyperbandScheduler, hyperbandBrackets, type SyncHyperbandOptions } from './schedulers/sync-hyperband.js';
 export { GPSearcher, type GPSearcherOptions, type ResourceModel } from './schedulers/searchers/gp-searcher.js';
 export { GPPosterior, fitHyperparameters, negLogPosterior } from './schedulers/gp/gp.js';
 export { expectedImprovement } from './schedulers/gp/acquisition.js';
@@ -62,7 +68,7 @@ export { createSageMakerJob, waitForSageMakerJob, trainingJobName, type SageMake
 export { runExperiment, runSeed, type ExperimentSpec, type ExperimentOutcome } from './launchers/experiment.js';
 export { formatTable } from './util/table.js';
 export { runExperimentFile, type RunOptions, type RunOnSageMaker, type RunContext, type RunReport } from './launchers/run.js';
-export { loadExperimentFile, parseExperiment, type ExperimentDefinition, type ExperimentFileOptions } from './experiment/load.js';
+export { loadExperimentFile, parseExperiment, trialEnvironment, MAX_EXPERIMENT_FILE_BYTES, MAX_PARAMETERS, type ExperimentDefinition, type ExperimentFileOptions } from './experiment/load.js';
 export { experimentSchema, type ExperimentFileInput, type ExperimentFileData } from './experiment/schema.js';
 export { isFeasible, type Constraint } from './schedulers/constraints.js';
 export { acquireFolderLock, readLock, type LockOwner, type FolderLock } from './results/lock.js';

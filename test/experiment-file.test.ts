@@ -127,7 +127,7 @@ describe('the experiment file', () => {
       "parameters[3] (act): 'bounds' does not apply to type categorical (it takes categorical_values, value)",
       'parameters[3] (act): categorical_values: missing',
       'parameters[4] (depth): values: missing',
-      'parameters[5] (wd): grid: values [0.5,2] must lie within bounds [0, 1]',
+      'parameters[5] (wd): bounds: does not go with grid (the grid lists the values); give grid, or bounds',
       "metrics: exactly one metric needs strategy 'optimize', found 2 (loss, acc)",
       "metrics[0] (loss).threshold: only a metric with strategy 'constraint' takes a threshold",
       'metrics[2] (size).threshold: missing; a constraint metric needs a threshold',
@@ -136,7 +136,7 @@ describe('the experiment file', () => {
     ]) {
       expect(message).toContain(expected);
     }
-    expect(problems({ ...base, method: 'GRID' })).toMatch(/method: unknown method 'GRID'; valid methods: RS, ASHA, .*BO/);
+    expect(problems({ ...base, method: 'SMAC' })).toMatch(/method: unknown method 'SMAC'; valid methods: RS, GRID, ASHA, .*BO/);
     expect(problems({ ...base, method_options: { grace_period: 2 } })).toMatch(/method_options.grace_period: applies to the multi-fidelity methods .*, not BO/);
     expect(problems({ ...base, metrics: [{ name: 'trial_id', objective: 'minimize' }] })).toMatch(/'trial_id' is a column tunelab writes itself/);
   });

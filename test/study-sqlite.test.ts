@@ -367,7 +367,7 @@ describe('shared study on SQLite', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
     const mobster = cli(['study', 'create', '-f', experiment('mob', { method: 'MOBSTER', resource: { name: 'epoch', max: 9 } }), '--storage', storage]);
     expect(mobster.code).toBe(2);
-    expect(mobster.stderr).toMatch(/method 'MOBSTER' cannot run as a shared study; valid methods for a study: RS, BO, ASHA/);
+    expect(mobster.stderr).toMatch(/method 'MOBSTER' cannot run as a shared study; valid methods for a study: RS, BO, TPE, ASHA/);
     const unknown = cli(['study', 'status', 'nope', '--storage', storage]);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/unknown study 'nope'/);

@@ -1,7 +1,7 @@
-import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
 import type { Format } from '../plotting/study.js';
 import { resultsRoot } from '../results/layout.js';
+import { resolveInside } from '../util/path-part.js';
 
 interface PlotArgs {
   experiment_tag: string[];
@@ -37,7 +37,7 @@ export const plotCommand: CommandModule<object, PlotArgs> = {
     const { plotStudy } = await import('../plotting/study.js');
     const result = await plotStudy({
       tags: a.experiment_tag,
-      root: a.s3_bucket ? join(resultsRoot(a.results_root), '.s3', a.s3_bucket, a.s3_prefix) : resultsRoot(a.results_root),
+      root: a.s3_bucket ? resolveInside(resultsRoot(a.results_root), ['.s3', a.s3_bucket, a.s3_prefix], '--s3_bucket/--s3_prefix') : resultsRoot(a.results_root),
       s3: a.s3_bucket ? { location: { bucket: a.s3_bucket, prefix: a.s3_prefix } } : undefined,
       setups: a.setups,
       benchmarks: a.benchmarks,

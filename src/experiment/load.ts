@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
 import type { z } from 'zod';
 import { type ConfigSpace, type Value, choice, lograndint, loguniform, ordinal, randint, uniform } from '../config-space/index.js';
@@ -25,7 +25,10 @@ export interface ExperimentDefinition {
   /** Undefined when the file gives none (in-process clients of a study, or workers given a command). */
   command?: string[] | string;
   cwd: string;
+  /** The file's plain `env:` values (stored with the experiment). */
   env: Record<string, string>;
+  /** Trial variable → the runner's variable it is read from at run time (`{from_env: VAR}`; never stored). */
+  envFromRunner: Record<string, string>;
   resource?: { name: string; max: number };
   /** Given in the file, or undefined: the caller picks the default (BO without a resource, ASHA with one). */
   method?: string;
@@ -41,13 +44,21 @@ export interface ExperimentDefinition {
   study: StudySettings;
 }
 
-/** A shared study's knobs (the experiment file's `study:` block). */
+/**
+ * Bounds of an experiment file, far above any real search space (SigOpt allows 100 parameters): a
+ * file past them is refused with a message before it is parsed, instead of keeping the process busy
+ * (deaf to signals) for minutes.
+ */
+export const MAX_EXPERIMENT_FILE_BYTES = 4 * 1024 * 1024;
+export const MAX_PARAMETERS = 10_000;
+
 /** The single-fidelity "resource" of an experiment without one: the count of the trial's reports. */
 export const REPORT_COUNT_ATTR = 'iteration';
 
 /** The resource attribute of an experiment's results rows: its `resource.name`, else the report count. */
 export const resourceAttrOf = (d: Pick<ExperimentDefinition, 'resource'>): string => d.resource?.name ?? REPORT_COUNT_ATTR;
 
+/** A shared study's knobs (the experiment file's `study:` block). */
 export interface StudySettings {
   initialRandom?: number;
   buffer: number;
@@ -87,8 +98,11 @@ function unwrap(s: z.ZodType): z.ZodType {
   }
 }
 
+/** "an object", "an array", "a string". */
+const withArticle = (noun: string) => `${/^[aeiou]/.test(noun) ? 'an' : 'a'} ${noun}`;
+
 function expectedText(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'invalid_type') return issue.expected === 'int' ? 'an integer' : `a ${issue.expected}`;
+  if (issue.code === 'invalid_type') return issue.expected === 'int' ? 'an integer' : withArticle(issue.expected);
   if (issue.code === 'invalid_union') {
     const alternatives = issue.errors.flatMap((branch) => branch.filter((e) => e.path.length === 0).map(expectedText));
     return [...new Set(alternatives)].join(' or ') || 'another value';
@@ -161,6 +175,8 @@ function semanticProblems(d: ExperimentFileData, knownMethods: readonly string[]
     if (options[key] !== undefined && !hyperband) problems.push(`method_options.${key}: applies to the multi-fidelity methods (${multiFidelityMethods.join(', ')}), not ${method}`);
   }
   if (options.num_init_random !== undefined && !/BO|MOBSTER/.test(method)) problems.push(`method_options.num_init_random: applies to BO and MOBSTER, not ${method}`);
+  if (options.multivariate !== undefined && !/TPE/.test(method)) problems.push(`method_options.multivariate: applies to TPE and ASHA-TPE, not ${method}`);
+  if (options.grid_points !== undefined && method !== 'GRID') problems.push(`method_options.grid_points: applies to GRID, not ${method}`);
   if (options.grace_period !== undefined && d.resource && options.grace_period > d.resource.max) {
     problems.push(`method_options.grace_period: ${options.grace_period} exceeds resource.max ${d.resource.max}`);
   }
@@ -188,8 +204,9 @@ function parameterProblems(p: ParameterData): string[] {
   }
   if (numeric) {
     if (p.grid) {
+      // a grid lists the values itself: bounds or log beside it would be ignored, so they are refused
+      for (const key of ['bounds', 'log'] as const) if (p[key] !== undefined) out.push(`${key}: does not go with grid (the grid lists the values); give grid, or bounds${key === 'log' ? ' with log' : ''}`);
       if (p.type === 'int' && p.grid.some((v) => !Number.isInteger(v))) out.push(`grid: an int parameter needs integer grid values, got ${show(p.grid)}`);
-      if (p.bounds && p.grid.some((v) => v < p.bounds!.min || v > p.bounds!.max)) out.push(`grid: values ${show(p.grid)} must lie within bounds [${p.bounds.min}, ${p.bounds.max}]`);
       if (new Set(p.grid).size !== p.grid.length) out.push(`grid: duplicate values in ${show(p.grid)}`);
       return out;
     }
@@ -241,6 +258,10 @@ export interface ExperimentFileOptions {
  */
 export function parseExperiment(data: unknown, options: ExperimentFileOptions, origin?: { file: string }): ExperimentDefinition {
   const where = origin?.file ?? 'experiment';
+  const parameters = (data as { parameters?: unknown } | null)?.parameters;
+  if (Array.isArray(parameters) && parameters.length > MAX_PARAMETERS) {
+    throw new UserError(`${where}: parameters: ${parameters.length} parameters; at most ${MAX_PARAMETERS} are accepted`);
+  }
   const parsed = experimentSchema.safeParse(data, { reportInput: true });
   const problems = parsed.success ? semanticProblems(parsed.data, options.methods, options.multiFidelityMethods) : parsed.error.issues.map(issueText);
   if (problems.length > 0) {
@@ -262,10 +283,11 @@ export function parseExperiment(data: unknown, options: ExperimentFileOptions, o
     storeMetrics: d.metrics.filter((m) => m.strategy === 'store').map((m) => m.name),
     command: d.command,
     cwd: resolve(baseDir, d.cwd ?? '.'),
-    env: Object.fromEntries(Object.entries(d.env ?? {}).map(([k, v]) => [k, String(v)])),
+    env: Object.fromEntries(Object.entries(d.env ?? {}).flatMap(([k, v]) => (typeof v === 'object' ? [] : [[k, String(v)]]))),
+    envFromRunner: Object.fromEntries(Object.entries(d.env ?? {}).flatMap(([k, v]) => (typeof v === 'object' ? [[k, v.from_env]] : []))),
     resource: d.resource,
     method: d.method,
-    methodOptions: { gracePeriod: mo.grace_period, reductionFactor: mo.reduction_factor, brackets: mo.brackets, numInitRandom: mo.num_init_random },
+    methodOptions: { gracePeriod: mo.grace_period, reductionFactor: mo.reduction_factor, brackets: mo.brackets, numInitRandom: mo.num_init_random, gridPoints: mo.grid_points, multivariate: mo.multivariate },
     budget: { maxTrials: d.budget.max_trials, maxWallclockTime: d.budget.max_wallclock_time, maxResults: d.budget.max_results },
     parallelBandwidth: d.parallel_bandwidth,
     trialTimeout: d.trial_timeout,
@@ -274,6 +296,20 @@ export function parseExperiment(data: unknown, options: ExperimentFileOptions, o
     randomSeed: d.random_seed,
     study: studySettings(d.study),
   };
+}
+
+/**
+ * The variables an experiment adds to its trials' environment: its plain values, and each
+ * `{from_env: VAR}` read from `from` (the runner's environment) now; one that is not set is a
+ * UserError naming it, before anything runs.
+ */
+export function trialEnvironment(d: Pick<ExperimentDefinition, 'env' | 'envFromRunner' | 'file' | 'name'>, from: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const missing = Object.entries(d.envFromRunner).filter(([, v]) => from[v] === undefined);
+  if (missing.length > 0) {
+    const list = missing.map(([k, v]) => `env.${k} (from_env: ${v})`).join(', ');
+    throw new UserError(`${d.file ?? d.name}: ${list}: ${missing.length > 1 ? 'these variables are' : 'the variable is'} not set in this environment; set ${missing.map(([, v]) => v).join(', ')} before running (a from_env value is read when the run starts and never stored)`);
+  }
+  return { ...d.env, ...Object.fromEntries(Object.entries(d.envFromRunner).map(([k, v]) => [k, from[v]!])) };
 }
 
 function studySettings(s: ExperimentFileData['study']): StudySettings {
@@ -289,8 +325,13 @@ export async function loadExperimentFile(path: string, options: ExperimentFileOp
   if (!['.json', '.yml', '.yaml'].includes(ext)) throw new UserError(`${file}: an experiment file ends in .yml, .yaml or .json, not '${ext}'`);
   let text: string;
   try {
+    const { size } = statSync(file);
+    if (size > MAX_EXPERIMENT_FILE_BYTES) {
+      throw new UserError(`${file}: ${(size / 1024 / 1024).toFixed(1)} MB; an experiment file may hold at most ${MAX_EXPERIMENT_FILE_BYTES / 1024 / 1024} MB (and ${MAX_PARAMETERS} parameters)`);
+    }
     text = readFileSync(file, 'utf8');
   } catch (e) {
+    if (e instanceof UserError) throw e;
     throw new UserError(`cannot read experiment file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   let data: unknown;

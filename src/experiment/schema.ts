@@ -47,7 +47,12 @@ export const experimentSchema = z
     command: z.union([z.string().min(1), z.array(z.string()).min(1)]).optional(),
     /** relative to the experiment file's folder (the default) */
     cwd: z.string().optional(),
-    env: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+    /**
+     * Added to the trials' environment: a value, stored with the experiment (metadata.json, the study
+     * store, S3), or `{from_env: VAR}`, read from the runner's environment when the run starts and
+     * never stored (for secrets such as API keys).
+     */
+    env: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.object({ from_env: z.string().min(1) }).strict()])).optional(),
     resource: z.object({ name, max: positiveInt }).strict().optional(),
     method: z.string().optional(),
     method_options: z
@@ -56,6 +61,8 @@ export const experimentSchema = z
         reduction_factor: z.number().min(2).optional(),
         brackets: positiveInt.optional(),
         num_init_random: positiveInt.optional(),
+        grid_points: positiveInt.optional(),
+        multivariate: z.boolean().optional(),
       })
       .strict()
       .optional(),

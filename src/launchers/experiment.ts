@@ -57,6 +57,13 @@ export interface ExperimentOutcome {
   diskFull?: boolean;
 }
 
+/**
+ * Tuner settings for trials that run for real (LocalBackend): they cannot be replayed, so rows and
+ * checkpoint go to disk together every 2 s at most, also while no event comes, and tuner.json is
+ * written whenever a trial starts or resumes (TunerOptions.checkpointOnLaunch).
+ */
+export const REAL_TRIAL_TUNING = { flushInterval: 2, checkpointInterval: 2, flushWhileIdle: true, checkpointOnLaunch: true } as const;
+
 /** The seed of run `seed` in a study with master seed `masterSeed`: a function of those two alone. */
 export const runSeed = (masterSeed: number, seed: number) => hashSeed('tunelab-run', masterSeed, seed);
 
@@ -212,6 +219,7 @@ export async function runExperiment(spec: ExperimentSpec): Promise<ExperimentOut
       extraResults: spec.extraResults,
       callbacks: spec.callbacks,
       maxFailures: spec.maxFailures,
+      ...(backendName === 'local' ? REAL_TRIAL_TUNING : {}),
     });
     if (checkpoint) {
       prepareResume(folder, checkpoint, { scheduler: scheduler.state(), backend: backend.state() }, tuner.columns, log);

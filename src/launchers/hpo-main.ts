@@ -11,6 +11,7 @@ import { assertNotInUse } from '../results/lock.js';
 import type { ExtraResultsComposer, TunerCallback } from '../tuner/types.js';
 import type { Tuner } from '../tuner/tuner.js';
 import { UserError } from '../util/errors.js';
+import { STOP_SIGNALS, signalExitCode } from '../util/signals.js';
 import { checkPathPart } from '../util/path-part.js';
 import { isDiskFull } from '../util/fs.js';
 import { type BenchmarkDefinition, benchmarkDefinitions, defaultBenchmarks, getBenchmark } from './benchmarks/index.js';
@@ -101,6 +102,20 @@ function resumedMasterSeed(root: string, tag: string, methods: MethodDefinition[
   return [...found.keys()][0];
 }
 
+/** The numbers every run of a study takes (hpo-main, and launch-remote before it starts a job). */
+export function checkRunLimits(options: Pick<HpoMainOptions, 'nWorkers' | 'maxWallclockTime' | 'maxNumTrialsStarted' | 'maxFailures'>): void {
+  for (const [flag, v] of [['--n_workers', options.nWorkers], ['--max_wallclock_time', options.maxWallclockTime]] as const) {
+    if (v !== undefined && !(Number.isFinite(v) && v > 0)) throw new UserError(`${flag} must be a positive number, got ${v}`);
+  }
+  if (options.nWorkers !== undefined && !Number.isInteger(options.nWorkers)) throw new UserError(`--n_workers must be an integer, got ${options.nWorkers}`);
+  if (options.maxNumTrialsStarted !== undefined && !(Number.isInteger(options.maxNumTrialsStarted) && options.maxNumTrialsStarted >= 1)) {
+    throw new UserError(`--max_num_trials_started must be a positive integer, got ${options.maxNumTrialsStarted}`);
+  }
+  if (options.maxFailures !== undefined && !(Number.isInteger(options.maxFailures) && options.maxFailures >= 0)) {
+    throw new UserError(`--max_failures must be a non-negative integer, got ${options.maxFailures}`);
+  }
+}
+
 /**
  * Runs method × benchmark × seed experiments one after the other (the `hpo-main` command; also the
  * programmatic entry point for a study with its own methods, benchmarks and extra results).
@@ -122,16 +137,7 @@ export async function hpoMain(options: HpoMainOptions, context: HpoMainContext =
   const benchmarkList = (options.benchmark?.length ? options.benchmark : defaultBenchmarks(benchmarks)).map((b) => getBenchmark(b, benchmarks));
   for (const b of benchmarkList) checkPathPart('a benchmark name', b.name);
   const seeds = seedRange(options.numSeeds ?? 1, options.startSeed ?? 0);
-  for (const [flag, v] of [['--n_workers', options.nWorkers], ['--max_wallclock_time', options.maxWallclockTime]] as const) {
-    if (v !== undefined && !(Number.isFinite(v) && v > 0)) throw new UserError(`${flag} must be a positive number, got ${v}`);
-  }
-  if (options.nWorkers !== undefined && !Number.isInteger(options.nWorkers)) throw new UserError(`--n_workers must be an integer, got ${options.nWorkers}`);
-  if (options.maxNumTrialsStarted !== undefined && !(Number.isInteger(options.maxNumTrialsStarted) && options.maxNumTrialsStarted >= 1)) {
-    throw new UserError(`--max_num_trials_started must be a positive integer, got ${options.maxNumTrialsStarted}`);
-  }
-  if (options.maxFailures !== undefined && !(Number.isInteger(options.maxFailures) && options.maxFailures >= 0)) {
-    throw new UserError(`--max_failures must be a non-negative integer, got ${options.maxFailures}`);
-  }
+  checkRunLimits(options);
   // what every run needs (its data, a method and backend that fit it), before the first one starts
   for (const benchmark of benchmarkList) for (const method of methodList) await experimentBlackbox({ benchmark, method, restrictConfigurations: options.restrictConfigurations, backend });
   const root = resultsRoot(options.resultsRoot);
@@ -148,17 +154,23 @@ export async function hpoMain(options: HpoMainOptions, context: HpoMainContext =
 
   const report: HpoMainReport = { masterSeed, seeds, outcomes: [], skipped: [], uploadFailures: [] };
   let current: Tuner | undefined;
+  let stream: ExperimentStream | undefined;
   let s3: S3Client | undefined;
-  // SIGTERM (kill, timeout, systemd, Kubernetes, SageMaker) stops as gracefully as Ctrl-C
+  // SIGTERM (kill, timeout, systemd, Kubernetes, SageMaker) and SIGHUP (a closed terminal) stop as gracefully as Ctrl-C
   const onSignal = (signal: NodeJS.Signals) => {
-    if (report.interrupted) return;
+    if (report.interrupted) {
+      // a second signal: no more waiting; a dead owner's lock is taken over by the next --resume
+      log(`${signal} again: exiting now (the local results stay; continue with --resume)`);
+      process.exit(signalExitCode(signal));
+    }
     stopProgressBars();
-    log(`${signal}: stopping after the current step; results are flushed and tuner.json written (continue with --resume)`);
+    log(`${signal}: stopping after the current step; results are flushed and tuner.json written (continue with --resume; ${signal} again to exit at once)`);
     report.interrupted = signal;
     current?.requestStop(signal);
+    // an upload under way may wait minutes on a server that does not answer: the user will not
+    if (stream?.abort(signal)) log(`${signal}: abandoned the upload under way; the local results stay (tunelab sync --upload sends them later)`);
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  for (const s of STOP_SIGNALS) process.on(s, onSignal);
   try {
     let index = 0;
     for (const method of methodList) {
@@ -191,7 +203,7 @@ export async function hpoMain(options: HpoMainOptions, context: HpoMainContext =
           }
           log(`${label}: ${resumeFolder ? `resuming ${resumeFolder}` : 'started'}`);
           const wallStart = performance.now();
-          const stream = options.s3Bucket
+          stream = options.s3Bucket
             ? new ExperimentStream({ location: { bucket: options.s3Bucket, prefix: options.s3Prefix }, tag: options.experimentTag, job: s3JobName(method.name, seed, method.expensive), interval: options.s3SyncInterval, client: (s3 ??= s3Client()), log })
             : undefined;
           const outcome = await runExperiment({
@@ -250,8 +262,7 @@ export async function hpoMain(options: HpoMainOptions, context: HpoMainContext =
       }
     }
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    for (const s of STOP_SIGNALS) process.off(s, onSignal);
   }
   if (report.halted) {
     const notRun = total - report.outcomes.length - report.skipped.length;

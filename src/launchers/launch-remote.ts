@@ -13,7 +13,7 @@ import { mkdirpUser } from '../util/fs.js';
 import { packageRoot } from '../util/package-info.js';
 import { benchmarkDefinitions, getBenchmark } from './benchmarks/index.js';
 import type { HpoMainOptions } from './hpo-main.js';
-import { seedRange } from './hpo-main.js';
+import { checkRunLimits, seedRange } from './hpo-main.js';
 import { type MethodDefinition, getMethod, methodDefinitions } from '../methods/registry.js';
 import { formatTable } from '../util/table.js';
 import type { Log } from './reporting.js';
@@ -156,7 +156,11 @@ function sagemakerRunner(tag: string, options: SageMakerJobOptions, wait: boolea
 export function planJobs(options: HpoMainOptions & { randomSeed: number; jobBackend?: 'local' | 'sagemaker' }, registry: Record<string, MethodDefinition> = methodDefinitions): RemoteJob[] {
   checkPathPart('--experiment_tag', options.experimentTag);
   const methods = (options.method?.length ? options.method : Object.keys(registry)).map((m) => getMethod(m, registry));
+  // a job is named after its method: its log file and record are named after the job
+  for (const m of methods) checkPathPart('a method name', m.name);
   for (const b of options.benchmark ?? []) getBenchmark(b, benchmarkDefinitions);
+  // what each job's hpo-main would refuse, refused before any job starts
+  checkRunLimits(options);
   const seeds = seedRange(options.numSeeds ?? 1, options.startSeed ?? 0);
   const common: string[] = ['--experiment_tag', options.experimentTag, '--random_seed', String(options.randomSeed)];
   if (options.benchmark?.length) common.push('--benchmark', ...options.benchmark);

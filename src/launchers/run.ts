@@ -4,7 +4,7 @@ import { basename, join } from 'node:path';
 import { LocalBackend, checkCommand, killLeftoverTrials } from '../backends/local.js';
 import { SageMakerBackend, type SageMakerBackendOptions } from '../backends/sagemaker.js';
 import type { TrialBackend } from '../backends/types.js';
-import { type ExperimentDefinition, loadExperimentFile, resourceAttrOf } from '../experiment/load.js';
+import { type ExperimentDefinition, loadExperimentFile, resourceAttrOf, trialEnvironment } from '../experiment/load.js';
 import { createExperimentFolder, resultsRoot } from '../results/layout.js';
 import { type FolderLock, acquireFolderLock, assertNotInUse, takeoverNotice } from '../results/lock.js';
 import { type ExperimentMetadata, readMetadata, runStamp, writeMetadata } from '../results/metadata.js';
@@ -15,8 +15,8 @@ import { UserError } from '../util/errors.js';
 import { checkPathPart } from '../util/path-part.js';
 import { isDiskFull } from '../util/fs.js';
 import { createRng } from '../util/rng.js';
-import { signalExitCode } from '../util/signals.js';
-import { type ExperimentOutcome, checkWritableRoot, diskFullReason, prepareResume, previousRuns, resumedMetadata, runInFolder, runSeed } from './experiment.js';
+import { STOP_SIGNALS, signalExitCode } from '../util/signals.js';
+import { type ExperimentOutcome, REAL_TRIAL_TUNING, checkWritableRoot, diskFullReason, prepareResume, previousRuns, resumedMetadata, runInFolder, runSeed } from './experiment.js';
 import { type MethodDefinition, experimentFileOptions, getMethod, methodDefinitions } from '../methods/registry.js';
 import { type Log, budgetProgressCallback, stopProgressBars, trialLinesCallback, verboseCallback } from './reporting.js';
 
@@ -75,6 +75,7 @@ export async function runExperimentFile(options: RunOptions, context: RunContext
   const { command } = definition;
   if (command === undefined) throw new UserError(`${definition.file ?? definition.name}: command: missing; tunelab run needs the command that trains a config (argv list or one shell string)`);
   checkCommand(command, definition.cwd);
+  const trialEnv = trialEnvironment(definition);
   const root = resultsRoot(options.resultsRoot);
   checkWritableRoot(root, tag);
 
@@ -110,7 +111,6 @@ export async function runExperimentFile(options: RunOptions, context: RunContext
   }
   const takeover = takeoverNotice(folder, lock);
   if (takeover) log(takeover);
-  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
   let interrupted: NodeJS.Signals | undefined;
   let tuner: Tuner | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -125,7 +125,7 @@ export async function runExperimentFile(options: RunOptions, context: RunContext
     log(`${signal}: stopping the trials, flushing results and writing ${CHECKPOINT_FILE} (continue with --resume; ${signal} again to exit at once)`);
     tuner?.requestStop(signal);
   };
-  for (const s of signals) process.on(s, onSignal);
+  for (const s of STOP_SIGNALS) process.on(s, onSignal);
   try {
     const runId = previous ? String(previous.run_id) : randomUUID();
     if (previous) {
@@ -189,7 +189,7 @@ export async function runExperimentFile(options: RunOptions, context: RunContext
       : new LocalBackend({
       command,
       cwd: definition.cwd,
-      env: definition.env,
+      env: trialEnv,
       resourceAttr,
       metricNames: [definition.metric, ...constraintMetrics],
       maxResource: definition.resource ? maxResource : undefined,
@@ -200,6 +200,7 @@ export async function runExperimentFile(options: RunOptions, context: RunContext
       runId,
     });
     const callbacks: TunerCallback[] = [failureRecorder(folder, metadata)];
+    if (checkpoint && backend instanceof LocalBackend) callbacks.push(recoveryNote(folder, backend, log));
     if ((options.verbose ?? 0) > 0) callbacks.push(verboseCallback(`[${definition.name}]`, log, definition.metric));
     else if (context.progress ?? Boolean(process.stdout.isTTY)) callbacks.push(budgetProgressCallback(definition.name, definition.budget, definition.metric));
     else callbacks.push(trialLinesCallback(log, definition.metric, definition.budget.maxTrials));
@@ -215,10 +216,7 @@ export async function runExperimentFile(options: RunOptions, context: RunContext
       identity,
       callbacks,
       maxFailures: definition.maxFailures,
-      // real trials cannot be replayed: rows and checkpoint go to disk together, every 2 s at most
-      flushInterval: 2,
-      checkpointInterval: 2,
-      flushWhileIdle: true,
+      ...REAL_TRIAL_TUNING,
     });
     if (checkpoint) {
       prepareResume(folder, checkpoint, { scheduler: scheduler.state(), backend: backend.state() }, tuner.columns, log);
@@ -232,7 +230,7 @@ export async function runExperimentFile(options: RunOptions, context: RunContext
   } catch (e) {
     throw fullDisk(e);
   } finally {
-    for (const s of signals) process.off(s, onSignal);
+    for (const s of STOP_SIGNALS) process.off(s, onSignal);
     lock.release();
   }
 }
@@ -245,6 +243,16 @@ function checkSameProblem(previous: ExperimentMetadata, definition: ExperimentDe
   if (changed.length > 0) {
     throw new UserError(`${definition.file}: its ${changed.join(', ')} differ from the run in ${folder}, which --resume would continue; restore them, or start a new run without --resume`);
   }
+}
+
+/** Says how many reports the resumed run took from the trials' logs (printed after its checkpoint, never printed again). */
+function recoveryNote(folder: string, backend: LocalBackend, log: Log): TunerCallback {
+  return {
+    onStart() {
+      const n = backend.recoveredReports;
+      if (n > 0) log(`${join(folder, 'logs')}: recovered ${n} report(s) the trials printed after the checkpoint; they are recorded now`);
+    },
+  };
 }
 
 /** Keeps metadata.json's `failed_trials` (id, config, reason) current, so `status` shows failures while the run goes on. */

@@ -75,6 +75,6 @@ export function bestOf(folder: string, { metadata, rows, columns }: FolderConten
 }
 
 /** The best feasible result of an experiment folder; undefined when no result is feasible (or none was reported). */
-export function bestTrial(folder: string): BestTrial | undefined {
-  return bestOf(folder, loadFolder(folder));
+export function bestTrial(folder: string, warn?: (message: string) => void): BestTrial | undefined {
+  return bestOf(folder, loadFolder(folder, warn));
 }

@@ -9,6 +9,7 @@ import { RESULTS_FILE } from '../results/writer.js';
 import type { Constraint } from '../schedulers/constraints.js';
 import { CHECKPOINT_FILE, CHECKPOINT_FORMAT, type TunerCheckpoint } from '../tuner/checkpoint.js';
 import { UserError } from '../util/errors.js';
+import { isPathPart, resolveInside } from '../util/path-part.js';
 
 /** What an operator sees; 'failed' with an "interrupted" error (hpo-main's way of saying stopped) reads as 'stopped'. */
 export type RunStatus = 'running' | 'completed' | 'failed' | 'stopped';
@@ -78,13 +79,13 @@ export interface FolderContents {
  * metadata.json, the results rows and tuner.json of a folder that may be written as we read:
  * results.csv.gz grows by whole gzip members, so a member caught half-appended is read again a moment later.
  */
-export function loadFolder(folder: string): FolderContents {
+export function loadFolder(folder: string, warn?: (message: string) => void): FolderContents {
   const metadata = loadMetadata(folder);
   let rows: ResultRow[] = [];
   if (existsSync(join(folder, RESULTS_FILE))) {
     for (let attempt = 0; ; attempt++) {
       try {
-        rows = readExperiment(folder).rows;
+        rows = readExperiment(folder, warn).rows;
         break;
       } catch (e) {
         if (attempt === 4) throw new UserError((e as Error).message);
@@ -191,7 +192,8 @@ export function resolveExperiment(target: string, explicitRoot?: string): Resolv
   const asTagDir = resolve(target);
   const direct = tagFolders(asTagDir, basename(asTagDir));
   if (isTag(direct)) return { folders: direct, tag: basename(asTagDir), root: dirname(asTagDir) };
-  const folders = tagFolders(join(root, target), target);
+  // a tag is one folder name under the root: `../..` or `/etc` is no tag of this root
+  const folders = isPathPart(target) ? tagFolders(resolveInside(root, target, 'the tag'), target) : [];
   if (isTag(folders)) return { folders, tag: target, root };
   let tags: string[] = [];
   try {

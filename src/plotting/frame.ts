@@ -12,9 +12,9 @@ export interface RunBestTrial extends BestTrial {
 }
 
 /** Each run's best trial: id, config and every metric of that row (the earliest on ties); runs without a feasible result are left out. */
-export function bestTrials(runs: Run[]): RunBestTrial[] {
+export function bestTrials(runs: Run[], warn?: (message: string) => void): RunBestTrial[] {
   return runs.flatMap((r) => {
-    const best = bestTrial(r.folder);
+    const best = bestTrial(r.folder, warn);
     return best ? [{ folder: r.folder, setup: r.setup, benchmark: r.benchmark, seed: r.seed, ...best }] : [];
   });
 }

@@ -5,6 +5,7 @@ import { parseExperimentFolderName } from '../results/layout.js';
 import { type ExperimentMetadata } from '../results/metadata.js';
 import { describeOwner, liveness, runStatus } from '../operate/folder.js';
 import { readExperimentMetadata, readResultColumns } from '../results/read.js';
+import { checkPathPart } from '../util/path-part.js';
 import { type Constraint, isFeasible } from '../schedulers/constraints.js';
 
 /** A loaded experiment: its metadata and the two columns plotting uses. */
@@ -73,7 +74,7 @@ export async function loadResults(options: LoadOptions): Promise<LoadedResults> 
   const loaded: Loaded[] = [];
   const leftOut = { failed: [] as string[], unfinished: [] as string[] };
   for (const tag of options.tags) {
-    const dir = join(options.root, tag);
+    const dir = join(options.root, checkPathPart('--experiment_tag', tag));
     if (!existsSync(dir)) {
       warn(`no results for tag '${tag}' under ${options.root}`);
       continue;
@@ -83,6 +84,8 @@ export async function loadResults(options: LoadOptions): Promise<LoadedResults> 
       const folder = join(dir, name);
       try {
         const m = readExperimentMetadata(folder);
+        // figures are named after the benchmark: a name that is no file name (from S3, say) is left out
+        checkPathPart('its benchmark name', m.benchmark);
         if (options.setups && !options.setups.includes(m.method)) continue;
         if (options.benchmarks && !options.benchmarks.includes(m.benchmark)) continue;
         if (options.seeds && !options.seeds.includes(m.seed)) continue;

@@ -1,7 +1,7 @@
 import { existsSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
 import { mkdirp } from '../util/fs.js';
+import { resolveInside } from '../util/path-part.js';
 import { UserError } from '../util/errors.js';
 import { type Aggregation, type Table, acrossBenchmarks, aggregateCurves, finalTable, finalTableCsv, finalTableMarkdown, finalValues } from './aggregate.js';
 import { bestTrials } from './frame.js';
@@ -74,7 +74,7 @@ function describeStudy(tags: string[], runs: Run[], agg: Aggregation): [string, 
 }
 
 /** Per (benchmark, setup), the best trial of the seed that reached the best value. */
-function bestConfigurations(runs: Run[]): Table {
+function bestConfigurations(runs: Run[], warn: (message: string) => void): Table {
   const best: Run[] = [];
   for (const b of unique(runs.map((r) => r.benchmark))) {
     for (const s of unique(runs.map((r) => r.setup))) {
@@ -86,7 +86,7 @@ function bestConfigurations(runs: Run[]): Table {
   const fmt = (v: unknown) => (typeof v === 'number' ? String(Number(v.toPrecision(6))) : String(v));
   return {
     header: ['benchmark', 'setup', 'best value', 'seed', 'trial', 'configuration', 'metrics then'],
-    rows: bestTrials(best).map((t) => [
+    rows: bestTrials(best, warn).map((t) => [
       t.benchmark,
       t.setup,
       `${t.metric} (${t.mode}) ${fmt(t.value)}`,
@@ -101,12 +101,17 @@ function bestConfigurations(runs: Run[]): Table {
 /** Loads a study, aggregates it and writes its figures, final table (Markdown and CSV) and report. */
 export async function plotStudy(options: PlotStudyOptions): Promise<PlotStudyResult> {
   const warnings: string[] = [];
+  // a damaged results file is read by loading, the best-configurations table and the learning
+  // curves: its warning is said once
+  const said = new Set<string>();
   const warn = (m: string) => {
+    if (said.has(m)) return;
+    said.add(m);
     warnings.push(m);
     (options.warn ?? ((x: string) => console.warn(x)))(m);
   };
   if (existsSync(options.out) && !statSync(options.out).isDirectory()) throw new UserError(`--out ${options.out} is a file; give a folder (new or existing) for the figures`);
-  const origin = options.s3 ? await downloadStudy(options.s3.client ?? s3Client(), options.s3.location, options.tags, options.root) : undefined;
+  const origin = options.s3 ? await downloadStudy(options.s3.client ?? s3Client(), options.s3.location, options.tags, options.root, warn) : undefined;
   const { runs } = await loadResults({ ...options, warn, origin });
   if (runs.length === 0) throw new UserError(`no results to plot for tag(s) ${options.tags.join(', ')} under ${options.root}`);
   const agg = options.agg ?? 'iqm';
@@ -138,7 +143,7 @@ export async function plotStudy(options: PlotStudyOptions): Promise<PlotStudyRes
   // what early stopping did: the learning curves of the first multi-fidelity run
   const mf = runs.find((r) => (r.metadata.scheduler as { scheduler?: string })?.scheduler === 'hyperband');
   if (mf) {
-    const { rows } = readExperiment(mf.folder);
+    const { rows } = readExperiment(mf.folder, warn);
     specs.push({
       name: 'learning-curves',
       caption: `What early stopping did in one run (${mf.setup} on ${mf.benchmark}, seed ${mf.seed}): each trial's ${mf.metric} against ${mf.metadata.resource_attr}, coloured by how the trial ended.`,
@@ -148,7 +153,8 @@ export async function plotStudy(options: PlotStudyOptions): Promise<PlotStudyRes
   mkdirp(options.out);
   const files: string[] = [];
   const write = (name: string, data: string | Buffer) => {
-    const path = join(options.out, name);
+    // figures are named after benchmarks, read from metadata.json (which S3 may have delivered)
+    const path = resolveInside(options.out, name, 'a figure file');
     writeFileSync(path, data);
     files.push(path);
   };
@@ -173,7 +179,7 @@ export async function plotStudy(options: PlotStudyOptions): Promise<PlotStudyRes
         caption: `Per setup: mean rank and mean normalised regret at the end, over the benchmarks every setup ran on (compared / run), and per benchmark the final best value over seeds: the interquartile mean (IQM) and, in brackets, the interquartile range.`,
         table: finalTable(across.final, values),
       },
-      { id: 'best-configurations', title: 'Best configuration per setup and benchmark', caption: 'The best trial of the seed that reached the best final value, with the configuration and the other metrics it reported then.', table: bestConfigurations(runs) },
+      { id: 'best-configurations', title: 'Best configuration per setup and benchmark', caption: 'The best trial of the seed that reached the best final value, with the configuration and the other metrics it reported then.', table: bestConfigurations(runs, warn) },
     ];
     write('report.html', htmlReport({ title: `tunelab study: ${options.tags.join(', ')}`, description: describeStudy(options.tags, runs, agg), warnings, tables, figures }));
   }

@@ -6,6 +6,7 @@ import { gitCommit, tunelabVersion } from '../util/package-info.js';
 import { initialRandom } from './planner.js';
 import type { SuggestionRecord } from './storage/store.js';
 import type { Study } from './study.js';
+import { checkPathPart } from '../util/path-part.js';
 
 /** `tunelab study export`: a study as an experiment folder of the standard layout. */
 
@@ -19,6 +20,8 @@ const STATUS_COLUMNS = ['trial_id', 'st_tuner_time', 'st_worker_time', 'st_worke
  */
 export async function exportStudy(study: Study, options: { root?: string } = {}): Promise<string> {
   const { store } = study;
+  // the name comes from the store, which others write to: it must be one folder name under the root
+  checkPathPart(`study ${study.id}'s name in ${store.url}`, study.name);
   const d = study.definition;
   const [record, suggestions, observations, reports] = await Promise.all([study.refresh(), store.listSuggestions(study.id), store.listObservations(study.id), store.listReports(study.id)]);
   const resourceAttr = resourceAttrOf(d);

@@ -1,10 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { ExperimentDefinition } from '../experiment/load.js';
+import { type ExperimentDefinition, trialEnvironment } from '../experiment/load.js';
 import { UserError } from '../util/errors.js';
 import { packageRoot } from '../util/package-info.js';
 import { EXHAUSTED, type StudyStatusReport, studyStatus } from './status.js';
+import { STORAGE_ENV } from './storage/open.js';
 import { createStudy } from './study.js';
 
 /** The built CLI (also when this module runs from src/, under the tests). */
@@ -79,11 +80,14 @@ export async function runSharedStudy(definition: ExperimentDefinition, options: 
   const log = options.log ?? ((line: string) => console.log(line));
   const nWorkers = options.nWorkers ?? definition.parallelBandwidth;
   if (!(Number.isInteger(nWorkers) && nWorkers >= 1)) throw new UserError(`--n_workers must be a positive integer, got ${nWorkers}`);
+  // the workers read from_env values from the environment they inherit: one missing is said here, once
+  trialEnvironment(definition);
   const study = await createStudy(definition, { storage: options.storage, name: options.name, loadIfExists: true, storageTimeout: options.storageTimeout, onRetry: log });
   const storage = options.storage ?? study.store.url;
   try {
     log(`study ${study.id} (${study.name}) in ${study.store.url}: starting ${nWorkers} worker(s); join from elsewhere with: tunelab study worker ${study.id} --storage '${study.store.url}'`);
-    const args = ['study', 'worker', String(study.id), '--storage', storage, ...(options.storageTimeout !== undefined ? ['--storage_timeout', String(options.storageTimeout)] : [])];
+    // the store's URL (with its password) goes to the workers in their environment, not their argv
+    const args = ['study', 'worker', String(study.id), ...(options.storageTimeout !== undefined ? ['--storage_timeout', String(options.storageTimeout)] : [])];
     if (options.command !== undefined) args.push('--', ...(typeof options.command === 'string' ? ['/bin/sh', '-c', `${options.command} "$@"`, 'sh'] : options.command));
     const output = options.workerOutput ?? ((i: number, line: string) => console.log(`[worker ${i}] ${line}`));
     const children: ChildProcess[] = [];
@@ -95,7 +99,7 @@ export async function runSharedStudy(definition: ExperimentDefinition, options: 
     try {
       const ended = await Promise.all(
         Array.from({ length: nWorkers }, (_, i) => {
-          const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+          const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, [STORAGE_ENV]: storage } });
           children.push(child);
           for (const stream of [child.stdout!, child.stderr!]) {
             let rest = '';

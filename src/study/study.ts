@@ -4,6 +4,7 @@ import type { Config } from '../config-space/index.js';
 import { type ExperimentDefinition, loadExperimentFile, parseExperiment } from '../experiment/load.js';
 import { experimentFileOptions } from '../methods/registry.js';
 import { UserError, unknownName } from '../util/errors.js';
+import { checkPathPart } from '../util/path-part.js';
 import { createRng } from '../util/rng.js';
 import { StudyCache } from './storage/cache.js';
 import type { StudyHandle } from './handle.js';
@@ -102,7 +103,8 @@ async function storeFor(options: StudyOptions): Promise<{ store: StudyStore; own
 export async function createStudy(experiment: ExperimentDefinition | string, options: CreateStudyOptions = {}): Promise<Study> {
   const definition = typeof experiment === 'string' ? await loadExperimentFile(experiment, experimentFileOptions()) : experiment;
   const method = studyMethod(definition);
-  const name = options.name ?? definition.name;
+  // the name becomes a folder (study export, the workers' logs): checked before anything is written
+  const name = checkPathPart('--name (the study name)', options.name ?? definition.name);
   const { store, owned } = await storeFor(options);
   try {
     const existing = await store.findStudy(name);

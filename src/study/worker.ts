@@ -3,9 +3,10 @@ import { join } from 'node:path';
 import { LocalBackend, checkCommand } from '../backends/local.js';
 import type { BackendResult, TrialBackend } from '../backends/types.js';
 import { resultsRoot } from '../results/layout.js';
-import { resourceAttrOf } from '../experiment/load.js';
+import { resourceAttrOf, trialEnvironment } from '../experiment/load.js';
 import { UserError } from '../util/errors.js';
 import { mkdirp } from '../util/fs.js';
+import { resolveInside } from '../util/path-part.js';
 import type { LogLine } from './storage/store.js';
 import { type OpenStudyOptions, type StudyHandle, openStudy } from './handle.js';
 import { EXHAUSTED } from './status.js';
@@ -96,16 +97,25 @@ export async function runStudyWorker(options: WorkerOptions): Promise<WorkerSumm
   const study = await openStudy(options.study, options);
   const d = study.definition;
   const worker = study.worker;
-  const dir = options.workDir ?? join(resultsRoot(), '.study-workers', `${study.id}-${study.name.replace(/[^A-Za-z0-9_.-]/g, '_')}`, worker.workerId);
-  mkdirp(dir);
   const resourceAttr = resourceAttrOf(d);
   const command = options.command ?? d.command;
-  if (command === undefined) throw new UserError(`study ${study.id} (${study.name}) has no command (its workers evaluate in process): give one after --, as in tunelab study worker ${study.id} -- python train.py`);
-  checkCommand(command, d.cwd);
+  let dir: string;
+  let env: Record<string, string>;
+  try {
+    if (command === undefined) throw new UserError(`study ${study.id} (${study.name}) has no command (its workers evaluate in process): give one after --, as in tunelab study worker ${study.id} -- python train.py`);
+    env = trialEnvironment(d);
+    // the study's name comes from the store or a server (SigOpt names hold spaces): one folder under the results root
+    dir = options.workDir ?? resolveInside(join(resultsRoot(), '.study-workers'), [`${study.id}-${study.name.replace(/[^A-Za-z0-9_.-]/g, '_')}`, worker.workerId], "the study's name and worker id");
+    checkCommand(command, d.cwd);
+    mkdirp(dir);
+  } catch (e) {
+    await study.close();
+    throw e;
+  }
   const backend: TrialBackend = new LocalBackend({
     command,
     cwd: d.cwd,
-    env: d.env,
+    env,
     resourceAttr,
     metricNames: [d.metric, ...d.constraints.map((c) => c.metric)],
     maxResource: d.resource?.max,

@@ -9,7 +9,10 @@ export class UserError extends Error {
   }
 }
 
-/** "unknown method 'X'; valid: A, B, C" */
+/** "methods", "studies". */
+const plural = (noun: string) => (/[^aeiou]y$/.test(noun) ? `${noun.slice(0, -1)}ies` : `${noun}s`);
+
+/** "unknown method 'X'; valid methods: A, B, C" */
 export function unknownName(kind: string, value: string, valid: readonly string[]): UserError {
-  return new UserError(`unknown ${kind} '${value}'; valid ${kind}s: ${valid.join(', ')}`);
+  return new UserError(`unknown ${kind} '${value}'; valid ${plural(kind)}: ${valid.join(', ')}`);
 }

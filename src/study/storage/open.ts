@@ -10,15 +10,17 @@ export const STORAGE_FORMS = 'a SQLite file (path, or sqlite:///abs/path) or pos
 
 export type StorageLocation = { kind: 'sqlite'; file: string; url: string } | { kind: 'postgresql'; connectionString: string; url: string };
 
-/** The URL with its password replaced, for every message and listing. */
+/**
+ * The URL with its password replaced, for every message and listing: everything between the user's
+ * `:` and the LAST `@` of the authority, so that a password holding an unencoded `@` or `/` is
+ * masked whole (`postgresql://user:***@host/db`); a `password=` query parameter too.
+ */
 export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return url.replace(/\/\/([^:/@]*):[^@]*@/, '//$1:***@');
-  }
+  // libpq also takes the password as a query parameter
+  const masked = url.replace(/([?&]password=)[^&]*/gi, '$1***');
+  const m = /^([a-z][a-z0-9+.-]*:\/\/)(.*)@/i.exec(masked);
+  const colon = m ? m[2].indexOf(':') : -1;
+  return m && colon >= 0 ? `${m[1]}${m[2].slice(0, colon)}:***${masked.slice(m[0].length - 1)}` : masked;
 }
 
 /**
@@ -31,10 +33,18 @@ export const STORAGE_ENV = 'TUNELAB_STORAGE';
 export function parseStorage(storage: string | undefined): StorageLocation {
   const s = storage ?? process.env[STORAGE_ENV] ?? defaultStorage();
   if (/^postgres(ql)?:\/\//.test(s)) {
+    let u: URL;
     try {
-      new URL(s);
+      u = new URL(s);
     } catch {
       throw new UserError(`--storage '${redactUrl(s)}' is not a valid URL; expected ${STORAGE_FORMS}`);
+    }
+    // an unencoded '/' or '@' in the password moves the host into it (the driver would then name
+    // part of the password as the host it cannot find): the host must be what follows the last '@'
+    const authority = s.split(/[?#]/)[0];
+    const at = authority.lastIndexOf('@');
+    if (at >= 0 && authority.slice(at + 1).split('/')[0].toLowerCase() !== u.host.toLowerCase()) {
+      throw new UserError(`--storage '${redactUrl(s)}': its password holds a character a URL needs percent-encoded ('@' as %40, '/' as %2F, ':' as %3A, '#' as %23); encode it, or leave the password out of the URL and set PGPASSWORD`);
     }
     return { kind: 'postgresql', connectionString: s, url: redactUrl(s) };
   }

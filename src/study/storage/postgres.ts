@@ -33,6 +33,9 @@ import {
   StoreVersionError,
 } from './store.js';
 
+/** The largest id of a SERIAL column (studies.id). */
+const MAX_SERIAL = 2 ** 31 - 1;
+
 type Row = Record<string, unknown>;
 
 export const POSTGRES_SCHEMA_VERSION = POSTGRES_MIGRATIONS[POSTGRES_MIGRATIONS.length - 1].version;
@@ -190,7 +193,13 @@ export class PostgresStore implements StudyStore {
   }
 
   async findStudy(idOrName: string): Promise<StudyRecord | undefined> {
-    const [row] = /^\d+$/.test(idOrName) ? await this.rows('SELECT * FROM studies WHERE id = $1', [Number(idOrName)]) : await this.rows('SELECT * FROM studies WHERE name = $1', [idOrName]);
+    if (/^\d+$/.test(idOrName)) {
+      // past a SERIAL's range PostgreSQL fails the query ("out of range for type integer"): no such study
+      if (Number(idOrName) > MAX_SERIAL) return undefined;
+      const [row] = await this.rows('SELECT * FROM studies WHERE id = $1', [Number(idOrName)]);
+      return row && studyFromRow(row);
+    }
+    const [row] = await this.rows('SELECT * FROM studies WHERE name = $1', [idOrName]);
     return row && studyFromRow(row);
   }
 
