@@ -74,8 +74,8 @@ describe('the Kubernetes executor against a loopback fake of batch/v1 and core/v
       { index: 3, state: 'pending', reason: 'no pod yet' },
     ]);
     fake.logs.set(fake.pods[0].metadata.name, 'worker w-1 on study 7\ntrial 3: loss 0.25\n');
-    expect(await executor.output(submission, 0)).toBe('worker w-1 on study 7\ntrial 3: loss 0.25\n');
-    expect(await executor.output(submission, 3)).toBe('');
+    expect((await executor.output(submission, 0)).toString()).toBe('worker w-1 on study 7\ntrial 3: loss 0.25\n');
+    expect((await executor.output(submission, 3)).toString()).toBe('');
   });
 
   it('stop deletes the Job (its pods with it) and the Secret, and is safe to repeat', async () => {

@@ -1,8 +1,8 @@
-import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clusterWorkers, launchWorkers, stopClusterWorkers, submissionsOf } from '../src/executors/launch.js';
+import { clusterWorkers, executorFolder, launchWorkers, stopClusterWorkers, submissionsOf } from '../src/executors/launch.js';
 import { type LocalPostgres, startLocalPostgres } from '../src/study/storage/local-postgres.js';
 import { openStore } from '../src/study/storage/open.js';
 import { stopStudy } from '../src/study/status.js';
@@ -10,8 +10,20 @@ import { createStudy } from '../src/study/study.js';
 import { cliPath, tempDir } from './helpers.js';
 import { type SlurmCluster, slurmMissing, startSlurmCluster } from './slurm-helpers.js';
 
+/** Runs the CLI to its end without blocking the test's event loop (its store and cluster stay served). */
+function cli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [cliPath, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d));
+    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
 /** A study of a quick script: `seconds` per trial, the loss of a closed-form function. */
-function experimentFile(dir: string, budget: number, seconds: number): string {
+function experimentFile(dir: string, budget: number, seconds: number, name = 'slurm-quad'): string {
   writeFileSync(
     join(dir, 'trial.mjs'),
     `const c = JSON.parse(process.env.TUNELAB_CONFIG);
@@ -22,7 +34,7 @@ setTimeout(() => console.log('[tunelab] ' + JSON.stringify({ loss: (c.x - 0.3) *
   writeFileSync(
     file,
     JSON.stringify({
-      name: 'slurm-quad',
+      name,
       parameters: [{ name: 'x', type: 'double', bounds: { min: 0, max: 1 } }],
       metrics: [{ name: 'loss', objective: 'minimize', strategy: 'optimize' }],
       command: [process.execPath, 'trial.mjs'],
@@ -124,7 +136,7 @@ describe.skipIf(slurmMissing.length > 0)('a study on a real one-host Slurm clust
 
   it('study stop withdraws the tasks not yet started, and --abandon ends the running ones: squeue is empty', async () => {
     const dir = tempDir();
-    const study = await createStudy(experimentFile(dir, 500, 30), { storage: pg.url });
+    const study = await createStudy(experimentFile(dir, 500, 30), { storage: pg.url, name: 'slurm-stop' });
     try {
       const submission = await launchWorkers(study, { executor: 'slurm', workers: 6, parallelism: 2, storage: pg.url, root });
       await until('2 running, 4 pending', async () => {
@@ -134,6 +146,120 @@ describe.skipIf(slurmMissing.length > 0)('a study on a real one-host Slurm clust
       await stopStudy(study, true);
       await stopClusterWorkers(study, true, root);
       await until('squeue empty', async () => (spawnSync('squeue', ['-h', '-j', submission.id], { env: cluster.env, encoding: 'utf8' }).stdout.trim() === '' ? true : undefined), 60);
+    } finally {
+      await study.close();
+    }
+  });
+
+  it('run -f --executor slurm: creates the study, submits its workers, follows their output prefixed by task, ends with the study; squeue empty', async () => {
+    const dir = tempDir();
+    const file = experimentFile(dir, 24, 0.2, 'slurm-run');
+    const env = { ...process.env, TUNELAB_ROOT: root, TUNELAB_STORAGE: pg.url };
+    // SQLite first: refused before any study is created or job submitted
+    const sqlite = join(root, 'refused.db');
+    const refused = await cli(['run', '-f', file, '--executor', 'slurm', '--storage', sqlite], env);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/cannot share the SQLite file .*refused\.db/);
+    expect(refused.stderr).not.toMatch(/\n\s+at /);
+    expect(existsSync(sqlite)).toBe(false);
+    // the store's URL (with its password) only in the environment
+    const run = await cli(['run', '-f', file, '--executor', 'slurm', '--workers', '3'], env);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const id = /submitted to slurm as (\d+)/.exec(run.stdout)?.[1];
+    expect(id).toBeDefined();
+    // each task's output merged, prefixed by its task, to the worker's last line
+    for (const i of [0, 1, 2]) expect(run.stdout).toMatch(new RegExp(`^\\[slurm ${id}_${i}\\] worker .*ended: budget$`, 'm'));
+    expect(run.stdout.match(/^\[slurm \d+_\d\] trial \d+: loss /gm)).toHaveLength(24);
+    const store = await openStore(pg.url);
+    try {
+      const study = (await store.findStudy('slurm-run'))!;
+      expect(study.status).toBe('completed');
+      expect(await store.listObservations(study.id)).toHaveLength(24);
+    } finally {
+      await store.close();
+    }
+    expect(spawnSync('squeue', ['-h', '-j', id!], { env: cluster.env, encoding: 'utf8' }).stdout.trim()).toBe('');
+  });
+
+  it('study logs --follow merges each task\'s output, prefixed, until the study and its tasks end; study delete --data cancels the tasks and removes the study', async () => {
+    const env = { ...process.env, TUNELAB_ROOT: root, TUNELAB_STORAGE: pg.url };
+    const study = await createStudy(experimentFile(tempDir(), 6, 0.3, 'slurm-logs'), { storage: pg.url });
+    try {
+      const submission = await launchWorkers(study, { executor: 'slurm', workers: 2, storage: pg.url, root });
+      const logs = await cli(['study', 'logs', String(study.id), '--follow'], env);
+      expect(logs.code).toBe(0);
+      // the trials' lines from the store, and every task's own lines to its last
+      expect(logs.stdout.match(/^\[\S+ trial \d+\] \[tunelab\] \{"loss"/gm)).toHaveLength(6);
+      for (const i of [0, 1]) expect(logs.stdout).toMatch(new RegExp(`^\\[slurm ${submission.id}_${i}\\] worker .*ended: budget$`, 'm'));
+      expect(logs.stdout.match(/^\[slurm \d+_\d\] trial \d+: loss /gm)).toHaveLength(6);
+    } finally {
+      await study.close();
+    }
+    // a second submission still running, then deleted with the study
+    const again = await createStudy(experimentFile(tempDir(), 500, 30, 'slurm-delete'), { storage: pg.url });
+    const submission = await launchWorkers(again, { executor: 'slurm', workers: 3, parallelism: 1, storage: pg.url, root });
+    await again.close();
+    await until('a running task', async () => ((await clusterWorkers(again, root))[0].workers.some((w) => w.state === 'running') ? true : undefined));
+    const del = await cli(['study', 'delete', 'slurm-delete', '--data'], env);
+    expect(del.stderr).toBe('');
+    expect(del.code).toBe(0);
+    await until('squeue empty', async () => (spawnSync('squeue', ['-h', '-j', submission.id], { env: cluster.env, encoding: 'utf8' }).stdout.trim() === '' ? true : undefined), 60);
+    const store = await openStore(pg.url);
+    try {
+      expect(await store.findStudy('slurm-delete')).toBeUndefined();
+      expect(await store.findStudy('slurm-logs')).toBeDefined();
+    } finally {
+      await store.close();
+    }
+    expect(existsSync(executorFolder(again, root))).toBe(false);
+    expect(submissionsOf(again, root)).toEqual([]);
+  });
+
+  it('SIGINT to run -f --executor slurm ends its tasks (each gives its trial back, none failed), exits 130, squeue empty', async () => {
+    const file = experimentFile(tempDir(), 100, 60, 'slurm-interrupted');
+    const child = spawn(process.execPath, [cliPath, 'run', '-f', file, '--executor', 'slurm', '--workers', '2'], { env: { ...process.env, TUNELAB_ROOT: root, TUNELAB_STORAGE: pg.url }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d));
+    const exited = new Promise<number | null>((r) => child.on('close', r));
+    const store = await openStore(pg.url);
+    try {
+      const study = await until('the study', async () => store.findStudy('slurm-interrupted'));
+      await until('2 open suggestions', async () => ((await store.listSuggestions(study.id, ['open'])).length === 2 ? true : undefined));
+      const id = /submitted to slurm as (\d+)/.exec(stdout)![1];
+      child.kill('SIGINT');
+      expect(await exited).toBe(130);
+      await until('squeue empty', async () => (spawnSync('squeue', ['-h', '-j', id], { env: cluster.env, encoding: 'utf8' }).stdout.trim() === '' ? true : undefined), 60);
+      await until('both trials given back', async () => ((await store.listSuggestions(study.id, ['abandoned'])).length === 2 ? true : undefined), 60);
+      expect(await store.listSuggestions(study.id, ['open', 'failed'])).toEqual([]);
+      expect(await store.listObservations(study.id)).toEqual([]);
+      expect(stdout).toMatch(/SIGINT: the run's workers were stopped/);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('study stop without --abandon: the pending tasks are withdrawn at once, the running one finishes its trial (told, not abandoned) and succeeds', async () => {
+    const study = await createStudy(experimentFile(tempDir(), 100, 3, 'slurm-finish'), { storage: pg.url });
+    try {
+      const submission = await launchWorkers(study, { executor: 'slurm', workers: 4, parallelism: 1, storage: pg.url, root });
+      const store = await openStore(pg.url);
+      try {
+        await until('a trial running', async () => ((await store.listSuggestions(study.id, ['open'])).length === 1 ? true : undefined));
+        await stopStudy(study, false);
+        await stopClusterWorkers(study, false, root);
+        const ended = await until('every task ended', async () => {
+          const [{ workers }] = await clusterWorkers(study, root);
+          return workers.length === 4 && workers.every((w) => w.state !== 'running' && w.state !== 'pending') ? workers : undefined;
+        });
+        // the running task told its trial and ended by itself; the three others never started
+        expect(ended.map((w) => w.state)).toEqual(['succeeded', 'cancelled', 'cancelled', 'cancelled']);
+        expect(await store.listSuggestions(study.id, ['abandoned', 'failed', 'open'])).toEqual([]);
+        expect((await store.listObservations(study.id)).length).toBeGreaterThanOrEqual(1);
+        expect(spawnSync('squeue', ['-h', '-j', submission.id], { env: cluster.env, encoding: 'utf8' }).stdout.trim()).toBe('');
+      } finally {
+        await store.close();
+      }
     } finally {
       await study.close();
     }

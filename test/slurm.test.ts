@@ -73,7 +73,10 @@ describe.skipIf(slurmMissing.length > 0)('the Slurm executor on a real one-host 
     expect(seen.filter((w) => w.state === 'running').length).toBeLessThanOrEqual(2);
     const ended = await until(() => executor.list(submission), (w) => w.length === 4 && w.every((x) => x.state === 'succeeded'));
     expect(ended.map((w) => w.id)).toEqual([0, 1, 2, 3].map((i) => `${submission.id}_${i}`));
-    for (let i = 0; i < 4; i++) expect(await executor.output(submission, i)).toBe(`task ${i} secret true\n`);
+    for (let i = 0; i < 4; i++) expect((await executor.output(submission, i)).toString()).toBe(`task ${i} secret true\n`);
+    // followed from where it was left: only the bytes after `from`
+    expect((await executor.output(submission, 2, 'task 2 '.length)).toString()).toBe('secret true\n');
+    expect(await executor.output(submission, 2, 100)).toHaveLength(0);
     // the password is in no file the submission wrote
     for (const f of readdirSync(logDir)) expect(readFileSync(join(logDir, f), 'utf8')).not.toContain('pw@');
   });

@@ -2,6 +2,7 @@ import type { CommandModule } from 'yargs';
 import { UserError } from '../util/errors.js';
 import { signalExitCode } from '../util/signals.js';
 import { numberFlag } from './flags.js';
+import { executorFlags } from './study-launch.js';
 
 /** `run --storage URL`: the same file as a shared study, with this machine's share of the workers. */
 async function runShared(argv: RunArgs): Promise<void> {
@@ -13,6 +14,33 @@ async function runShared(argv: RunArgs): Promise<void> {
   const report = await runSharedStudy(definition, { storage: argv.storage, nWorkers: argv.n_workers, storageTimeout: argv.storage_timeout });
   const failure = sharedRunFailure(report);
   if (failure) {
+    console.error(`tunelab: ${failure}`);
+    process.exitCode = 1;
+  }
+}
+
+/** `run --executor`: the study's workers submitted to Slurm, Kubernetes or this machine, their output followed until the study ends. */
+async function runOnExecutor(argv: RunArgs): Promise<void> {
+  for (const flag of ['resume', 'experiment_tag', 'results_root', 'n_workers'] as const) {
+    if (argv[flag]) throw new UserError(`--${flag} does not apply with --executor: ${flag === 'n_workers' ? 'give the number of workers with --workers' : 'the study lives in its store (continue it by running the same file again)'}`);
+  }
+  if (argv.backend !== 'local') throw new UserError(`--backend ${argv.backend} does not apply with --executor: each worker runs its trials where it runs`);
+  const [{ loadExperimentFile }, { experimentFileOptions }, { runOnExecutor: run, executorRunFailure }] = await Promise.all([import('../experiment/load.js'), import('../methods/registry.js'), import('../executors/run.js')]);
+  const definition = await loadExperimentFile(argv.file, experimentFileOptions());
+  const report = await run(definition, {
+    executor: argv.executor as 'local',
+    storage: argv.storage,
+    storageTimeout: argv.storage_timeout,
+    workers: argv.workers,
+    parallelism: argv.parallelism,
+    orphanTimeout: argv.orphan_timeout,
+    resources: definition.resources,
+    slurm: { partition: argv.slurm_partition, time: argv.slurm_time, account: argv.slurm_account, extra: argv.slurm_extra },
+    kubernetes: { namespace: argv.k8s_namespace, image: argv.k8s_image },
+  });
+  const failure = executorRunFailure(report);
+  if (report.interrupted) process.exitCode = signalExitCode(report.interrupted);
+  else if (failure) {
     console.error(`tunelab: ${failure}`);
     process.exitCode = 1;
   }
@@ -39,6 +67,16 @@ interface RunArgs {
   random_seed?: number;
   max_trials?: number;
   '--'?: (string | number)[];
+  executor?: string;
+  workers?: number;
+  parallelism?: number;
+  orphan_timeout: number;
+  slurm_partition?: string;
+  slurm_time?: string;
+  slurm_account?: string;
+  slurm_extra?: string;
+  k8s_namespace?: string;
+  k8s_image?: string;
 }
 
 /** `--backend sagemaker`: each trial a training job (SageMakerBackend); every setting it needs named when missing. */
@@ -54,7 +92,8 @@ export const runCommand: CommandModule<object, RunArgs> = {
   command: 'run',
   describe: 'tune your own training command on this machine, as an experiment file describes it',
   builder: (y) =>
-    y
+    executorFlags(y)
+      .option('workers', numberFlag('workers', "with --executor: workers to submit (default: the file's parallel_bandwidth)", { integer: true }))
       .option('file', { alias: 'f', type: 'string', demandOption: true, describe: 'the experiment file (experiment.yml, .yaml or .json)' })
       .option('experiment_tag', { type: 'string', describe: "study the run belongs to (default: the experiment's name); results go to <root>/<tag>/" })
       .option('n_workers', numberFlag('n_workers', "trials at once (default: the file's parallel_bandwidth)", { integer: true }))
@@ -78,6 +117,8 @@ export const runCommand: CommandModule<object, RunArgs> = {
       .usage('$0 run -f experiment.yml [--method M...] [--num_seeds N] [options] [-- <command...>]') as never,
   handler: async (argv) => {
     const sagemaker = sagemakerSettings(argv);
+    if (argv.executor !== undefined) return runOnExecutor(argv);
+    if (argv.workers !== undefined) throw new UserError('--workers applies with --executor (local, slurm or kubernetes); trials at once on this machine: --n_workers');
     if (argv.storage !== undefined) return runShared(argv);
     const { runExperimentFile, runStudy } = await import('../launchers/run.js');
     const options = {

@@ -6,7 +6,7 @@ import { numeric } from './flags.js';
 import { studyLaunch } from './study-launch.js';
 
 /**
- * `tunelab study create | worker | status | logs | stop | open | list | export | best` (DESIGN.md §7).
+ * `tunelab study create | worker | launch | status | logs | stop | delete | open | list | export | best` (DESIGN.md §7).
  * src/study is imported when a subcommand runs, so that `tunelab --help` loads no database driver.
  */
 
@@ -114,13 +114,20 @@ const logs: CommandModule<object, StudyArgs & { follow: boolean }> = {
   describe: "every trial's output, each line prefixed by worker and trial",
   builder: (y) => studyPositional(y).option('follow', { type: 'boolean', default: false, describe: 'keep printing new lines until the study ends (Ctrl-C to leave)' }) as never,
   handler: async (a) => {
-    const { studyLogs } = await import('../study/logs.js');
+    const [{ studyLogs }, { submissionsOf, clusterWorkers }, { followWorkerOutput }] = await Promise.all([import('../study/logs.js'), import('../executors/launch.js'), import('../executors/follow.js')]);
     const study = await open(a);
     const abort = new AbortController();
     const leave = () => abort.abort();
     process.once('SIGINT', leave);
     try {
-      await studyLogs(study, { follow: a.follow, signal: abort.signal });
+      // the trials' lines from the store, and beside them each executor worker's own output (prefixed by its worker) read from this machine
+      const submissions = submissionsOf(study);
+      let trialsDone = false;
+      const workersEnded = async () => (await clusterWorkers(study)).every((c) => c.error !== undefined || c.workers.every((w) => w.state !== 'pending' && w.state !== 'running'));
+      await Promise.all([
+        studyLogs(study, { follow: a.follow, signal: abort.signal }).finally(() => (trialsDone = true)),
+        submissions.length > 0 && followWorkerOutput(submissions, (line) => console.log(line), { signal: abort.signal, done: async () => !a.follow || (trialsDone && (await workersEnded())) }),
+      ]);
     } finally {
       process.off('SIGINT', leave);
       await study.close();
@@ -141,6 +148,25 @@ const stop: CommandModule<object, StudyArgs & { abandon: boolean }> = {
       // then the cluster: with --abandon every worker now, else those not yet started
       const submissions = await stopClusterWorkers(study, a.abandon);
       if (submissions > 0) console.log(`study ${study.id}: ${a.abandon ? 'ended the workers' : 'withdrew the workers not yet started'} of ${submissions} executor submission(s)`);
+    } finally {
+      await study.close();
+    }
+  },
+};
+
+const deleteCommand: CommandModule<object, StudyArgs & { data: boolean }> = {
+  command: 'delete <study>',
+  describe: "end the study's workers on every executor (scancel; the Kubernetes Job and Secret deleted); with --data, remove the study and all its rows from the store too",
+  builder: (y) => studyPositional(y).option('data', { type: 'boolean', default: false, describe: "also remove the study from the store (suggestions, observations, reports, logs) and its workers' output here" }) as never,
+  handler: async (a) => {
+    const [{ stopStudy }, { deleteClusterWorkers }] = await Promise.all([import('../study/status.js'), import('../executors/launch.js')]);
+    const study = await open(a);
+    try {
+      // workers no executor of this machine started (joined by hand elsewhere) end at their next renewal
+      if (a.data) await stopStudy(study, true);
+      const submissions = await deleteClusterWorkers(study, a.data);
+      if (a.data && !(await study.store.deleteStudy(study.id))) throw new UserError(`study ${study.id} is no longer in ${study.store.url}`, 1);
+      console.log(`study ${study.id} '${study.name}': ${submissions > 0 ? `the workers of ${submissions} executor submission(s) ended` : 'no executor submission here'}${a.data ? `; the study and its data removed from ${study.store.url}` : ''}`);
     } finally {
       await study.close();
     }
@@ -224,7 +250,7 @@ const best: CommandModule<object, StudyArgs & { json: boolean }> = {
   },
 };
 
-const subcommands = [create, worker, studyLaunch, status, logs, stop, openCommand, list, exportCommand, best];
+const subcommands = [create, worker, studyLaunch, status, logs, stop, deleteCommand, openCommand, list, exportCommand, best];
 
 export const studyCommand: CommandModule = {
   command: 'study',

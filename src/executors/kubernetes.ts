@@ -181,12 +181,14 @@ export class KubernetesExecutor implements Executor {
     });
   }
 
-  async output(submission: Submission, index: number): Promise<string> {
+  /** The pod log API has no byte offset: the log is fetched whole and cut at `from`. */
+  async output(submission: Submission, index: number, from = 0): Promise<Buffer> {
     const pod = (await this.newestPods(submission)).get(index);
-    if (!pod?.metadata?.name || pod.status?.phase === 'Pending') return '';
+    if (!pod?.metadata?.name || pod.status?.phase === 'Pending') return Buffer.alloc(0);
     const { core } = await this.clients();
     const name = pod.metadata.name;
-    return this.call(`logs of pod ${this.namespace}/${name}`, () => core.readNamespacedPodLog({ name, namespace: this.namespace }));
+    const log = await this.call(`logs of pod ${this.namespace}/${name}`, () => core.readNamespacedPodLog({ name, namespace: this.namespace }));
+    return Buffer.from(log, 'utf8').subarray(from);
   }
 
   async stop(submission: Submission): Promise<void> {

@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { resultsRoot } from '../results/layout.js';
 import { STORAGE_ENV, parseStorage } from '../study/storage/open.js';
@@ -50,17 +50,24 @@ export function createExecutor(name: string, options: Pick<LaunchOptions, 'slurm
   throw unknownName('executor', name, EXECUTORS);
 }
 
+/** Refuses a store the executor's workers cannot all reach: a SQLite file for workers on other machines. */
+export function checkSharedStorage(executor: string, storage: string | undefined): void {
+  // workers are started as `study worker <id>` with the store's URL: a study server's experiment URL is not passed on yet
+  if (storage !== undefined && /^https?:\/\//.test(storage)) throw new UserError(`--storage ${storage}: executors start workers on a store's URL (PostgreSQL, or a SQLite file with --executor local); to put workers on a study server, run tunelab study worker <its experiment URL> on each node`);
+  const location = parseStorage(storage);
+  if (executor !== 'local' && location?.kind === 'sqlite') {
+    throw new UserError(
+      `--executor ${executor} runs workers on other machines, which cannot share the SQLite file ${location.file} (SQLite's locking holds on one machine's file system only): put the study on PostgreSQL (--storage postgresql://…)`,
+    );
+  }
+}
+
 /** Starts `workers` study workers with the executor and records the submission. */
 export async function launchWorkers(study: { id: number; name: string }, options: LaunchOptions): Promise<Submission> {
   if (!(EXECUTORS as readonly string[]).includes(options.executor)) throw unknownName('executor', options.executor, EXECUTORS);
   if (!(Number.isInteger(options.workers) && options.workers >= 1)) throw new UserError(`--workers must be a positive integer, got ${options.workers}`);
   if (options.parallelism !== undefined && !(Number.isInteger(options.parallelism) && options.parallelism >= 1)) throw new UserError(`--parallelism must be a positive integer, got ${options.parallelism}`);
-  const location = /^https?:\/\//.test(options.storage) ? undefined : parseStorage(options.storage);
-  if (options.executor !== 'local' && location?.kind === 'sqlite') {
-    throw new UserError(
-      `--executor ${options.executor} runs workers on other machines, which cannot share the SQLite file ${location.file} (SQLite's locking holds on one machine's file system only): put the study on PostgreSQL (--storage postgresql://…) or behind a study server (tunelab server; --storage http://…)`,
-    );
-  }
+  checkSharedStorage(options.executor, options.storage);
   if (options.executor === 'kubernetes' && !options.kubernetes?.image) throw new UserError('--executor kubernetes needs --k8s_image: an image whose entrypoint is tunelab (docker/Dockerfile, or one built FROM it with your code)');
   const logDir = join(executorFolder(study, options.root), options.executor);
   mkdirp(logDir);
@@ -89,7 +96,8 @@ export function submissionsOf(study: { id: number; name: string }, root?: string
     .map((line) => JSON.parse(line) as Submission);
 }
 
-const executorOf = (s: Submission) => createExecutor(s.executor, { kubernetes: { namespace: s.settings?.namespace } });
+/** The executor that made a recorded submission, set as it was. */
+export const executorOf = (s: Submission) => createExecutor(s.executor, { kubernetes: { namespace: s.settings?.namespace } });
 
 /** The cluster side of a study: each submission's workers with their state and the engine's reason. */
 export async function clusterWorkers(study: { id: number; name: string }, root?: string): Promise<ClusterSubmission[]> {
@@ -124,6 +132,17 @@ export async function stopClusterWorkers(study: { id: number; name: string }, al
     else await executor.cancelPending(s);
   }
   return submissions.length;
+}
+
+/**
+ * `study delete`: every worker of the study's submissions ended (Slurm tasks cancelled, the
+ * Kubernetes Job and its Secret deleted); with `data`, the submissions' record and the workers'
+ * output removed too. Returns how many submissions there were.
+ */
+export async function deleteClusterWorkers(study: { id: number; name: string }, data: boolean, root?: string): Promise<number> {
+  const n = await stopClusterWorkers(study, true, root);
+  if (data) rmSync(executorFolder(study, root), { recursive: true, force: true });
+  return n;
 }
 
 /** The cluster side of `study status`: a row per worker, as the Orchestrator's pod table. */

@@ -1,9 +1,8 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../util/errors.js';
-import { mkdirp } from '../util/fs.js';
+import { mkdirp, readFrom } from '../util/fs.js';
 import { packageRoot } from '../util/package-info.js';
 import { procStat } from '../util/proc.js';
 import type { Executor, Submission, WorkerInfo, WorkerSpec } from './types.js';
@@ -58,7 +57,7 @@ export class LocalExecutor implements Executor {
     return Promise.all(
       this.workers(submission).map(async (w) => {
         if (this.alive(w)) return { index: w.index, id: String(w.pid), state: 'running' as const };
-        const last = (await this.output(submission, w.index)).trimEnd().split('\n').pop() ?? '';
+        const last = (await this.output(submission, w.index)).toString('utf8').trimEnd().split('\n').pop() ?? '';
         const ended = /ended: (\w+)/.exec(last)?.[1];
         const state = ended === 'failures' ? ('failed' as const) : ended === 'signal' ? ('cancelled' as const) : ended ? ('succeeded' as const) : ('failed' as const);
         return { index: w.index, id: String(w.pid), state, reason: ended ? `ended: ${ended}` : 'ended without its last line' };
@@ -66,8 +65,8 @@ export class LocalExecutor implements Executor {
     );
   }
 
-  async output(submission: Submission, index: number): Promise<string> {
-    return readFile(join(submission.logDir, `worker-${index}.out`), 'utf8').catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? '' : Promise.reject(e)));
+  async output(submission: Submission, index: number, from = 0): Promise<Buffer> {
+    return readFrom(join(submission.logDir, `worker-${index}.out`), from);
   }
 
   async stop(submission: Submission): Promise<void> {

@@ -1,11 +1,10 @@
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../util/errors.js';
-import { mkdirp } from '../util/fs.js';
+import { mkdirp, readFrom } from '../util/fs.js';
 import { packageRoot } from '../util/package-info.js';
-import type { Executor, Submission, WorkerInfo, WorkerSpec, WorkerState } from './types.js';
+import type { Executor, Submission, WorkerInfo, WorkerResources, WorkerSpec, WorkerState } from './types.js';
 
 /**
  * Workers as the tasks of one Slurm job array, through the commands every Slurm site has (`sbatch
@@ -28,6 +27,23 @@ export interface SlurmOptions {
 /** The built CLI of this install. */
 const CLI = join(packageRoot, 'dist', 'src', 'cli.js');
 
+/** One job array: a tunelab command line per task. */
+export interface ArraySpec {
+  jobName: string;
+  /** tunelab's arguments of each task, by array index (all alike for a study's workers). */
+  tasks: string[][];
+  /** At most this many tasks at once (`%P`). */
+  parallelism?: number;
+  resources?: WorkerResources;
+  /** The script, and each task's output as `<output>-<index>.out`. */
+  logDir: string;
+  output: string;
+  /** Variables the tasks get by the environment only. */
+  env?: Record<string, string>;
+  /** `--signal`, e.g. `B:USR1@120` (none: Slurm's SIGTERM at the time limit). */
+  signal?: string;
+}
+
 /** Slurm's job states (squeue/scontrol/sacct spell them alike) as a worker's state. */
 export function workerState(slurmState: string): WorkerState {
   const s = slurmState.replace(/\+$/, '').split(' ')[0];
@@ -37,6 +53,9 @@ export function workerState(slurmState: string): WorkerState {
   if (['CANCELLED', 'PREEMPTED', 'TIMEOUT', 'DEADLINE'].includes(s)) return 'cancelled';
   return 'failed';
 }
+
+/** scontrol's ArrayTaskId of an array record not split into tasks (Slurm's NO_VAL - 1). */
+const NO_TASK = '4294967294';
 
 /** A word a POSIX shell takes literally. */
 const shellQuote = (word: string) => `'${word.replace(/'/g, `'\\''`)}'`;
@@ -77,20 +96,43 @@ export class SlurmExecutor implements Executor {
 
   async submit(spec: WorkerSpec): Promise<Submission> {
     if (!(Number.isInteger(spec.workers) && spec.workers >= 1)) throw new UserError(`workers must be a positive integer, got ${spec.workers}`);
+    const id = await this.submitArray({
+      jobName: `tunelab-study-${spec.studyId}`,
+      tasks: Array.from({ length: spec.workers }, () => spec.args),
+      parallelism: spec.parallelism,
+      resources: spec.resources,
+      logDir: spec.logDir,
+      output: 'worker',
+      env: spec.secretEnv,
+      // two minutes before the time limit, and on preemption or scancel --signal: the worker gives its trial back
+      signal: 'B:USR1@120',
+    });
+    return { executor: this.name, id, workers: spec.workers, logDir: spec.logDir, submittedAt: new Date().toISOString() };
+  }
+
+  /** Submits one array of `tasks.length` tasks with one sbatch; returns the array's job id. */
+  async submitArray(spec: ArraySpec): Promise<string> {
+    const n = spec.tasks.length;
+    if (n < 1) throw new UserError('a job array needs at least one task');
     mkdirp(spec.logDir);
-    const script = join(spec.logDir, 'worker.sbatch');
-    // exec: the task's shell becomes the worker, so --signal=B:USR1 reaches it
-    writeFileSync(script, `#!/bin/sh\n# one tunelab study worker per array task; the store URL and any token arrive in the environment\nexec ${[...(this.options.tunelab ?? [process.execPath, CLI]), ...spec.args].map(shellQuote).join(' ')}\n`, { mode: 0o700 });
-    const throttle = spec.parallelism !== undefined && spec.parallelism < spec.workers ? `%${spec.parallelism}` : '';
+    const tunelab = this.options.tunelab ?? [process.execPath, CLI];
+    const line = (args: string[]) => `exec ${[...tunelab, ...args].map(shellQuote).join(' ')}`;
+    const alike = spec.tasks.every((t) => t.length === spec.tasks[0].length && t.every((a, i) => a === spec.tasks[0][i]));
+    // exec: the task's shell becomes tunelab, so Slurm's signals reach it
+    const body = alike
+      ? `${line(spec.tasks[0])}\n`
+      : `case "$SLURM_ARRAY_TASK_ID" in\n${spec.tasks.map((t, i) => `${i}) ${line(t)} ;;\n`).join('')}*) echo "no task $SLURM_ARRAY_TASK_ID in this array" >&2; exit 2 ;;\nesac\n`;
+    const script = join(spec.logDir, `${spec.output}.sbatch`);
+    writeFileSync(script, `#!/bin/sh\n# tunelab: ${n} task(s); any store URL or token arrives in the environment\n${body}`, { mode: 0o700 });
+    const throttle = spec.parallelism !== undefined && spec.parallelism < n ? `%${spec.parallelism}` : '';
     const r = spec.resources ?? {};
     const args = [
       '--parsable',
-      `--job-name=tunelab-study-${spec.studyId}`,
-      `--array=0-${spec.workers - 1}${throttle}`,
-      `--output=${join(spec.logDir, 'worker-%a.out')}`,
+      `--job-name=${spec.jobName}`,
+      `--array=0-${n - 1}${throttle}`,
+      `--output=${join(spec.logDir, `${spec.output}-%a.out`)}`,
       `--chdir=${spec.logDir}`,
-      // two minutes before the time limit, and on preemption or scancel --signal: the worker gives its trial back
-      '--signal=B:USR1@120',
+      ...(spec.signal ? [`--signal=${spec.signal}`] : []),
       '--export=ALL',
       ...(r.cpus ? [`--cpus-per-task=${r.cpus}`] : []),
       ...(r.gpus ? [`--gres=gpu:${r.gpus}`] : []),
@@ -101,10 +143,10 @@ export class SlurmExecutor implements Executor {
       ...(this.options.extra ? this.options.extra.split(/\s+/).filter(Boolean) : []),
       script,
     ];
-    const out = await this.run('sbatch', args, { ...process.env, ...spec.secretEnv });
+    const out = await this.run('sbatch', args, { ...process.env, ...spec.env });
     const id = out.trim().split(';')[0];
     if (!/^\d+$/.test(id)) throw new UserError(`sbatch --parsable printed '${out.trim()}', not a job id`, 1);
-    return { executor: this.name, id, workers: spec.workers, logDir: spec.logDir, submittedAt: new Date().toISOString() };
+    return id;
   }
 
   async list(submission: Submission): Promise<WorkerInfo[]> {
@@ -114,13 +156,19 @@ export class SlurmExecutor implements Executor {
       if (/Invalid job id/i.test(e.stderr ?? e.message)) return '';
       throw e;
     });
+    // the array's own record when no task was split off it (an array cancelled while all pending): it stands for every task not listed
+    let whole: Omit<WorkerInfo, 'index' | 'id'> | undefined;
     for (const line of out.split('\n')) {
       if (!line.trim()) continue;
       const f = scontrolFields(line);
       const state = workerState(f.get('JobState') ?? 'UNKNOWN');
       const reason = f.get('Reason') && f.get('Reason') !== 'None' ? f.get('Reason') : f.get('ExitCode') && f.get('ExitCode') !== '0:0' ? `exit code ${f.get('ExitCode')}` : undefined;
-      for (const index of arrayIndices(f.get('ArrayTaskId') ?? '')) byIndex.set(index, { index, id: `${submission.id}_${index}`, state, ...(reason ? { reason } : {}) });
+      const info = { state, ...(reason ? { reason } : {}) };
+      const taskId = f.get('ArrayTaskId') ?? '';
+      if (taskId === NO_TASK) whole = info;
+      else for (const index of arrayIndices(taskId)) byIndex.set(index, { index, id: `${submission.id}_${index}`, ...info });
     }
+    if (whole) for (let index = 0; index < submission.workers; index++) if (!byIndex.has(index)) byIndex.set(index, { index, id: `${submission.id}_${index}`, ...whole });
     if (byIndex.size < submission.workers) {
       const acct = await this.run('sacct', ['-n', '-P', '-X', '-j', submission.id, '-o', 'JobID,State,ExitCode']).catch(() => '');
       for (const line of acct.split('\n')) {
@@ -139,15 +187,27 @@ export class SlurmExecutor implements Executor {
     return join(submission.logDir, `worker-${index}.out`);
   }
 
-  async output(submission: Submission, index: number): Promise<string> {
-    return readFile(this.outputFile(submission, index), 'utf8').catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? '' : Promise.reject(e)));
+  async output(submission: Submission, index: number, from = 0): Promise<Buffer> {
+    return readFrom(this.outputFile(submission, index), from);
+  }
+
+  /** scancel, where a job that has ended already (or that the controller forgot) is nothing left to cancel. */
+  private async scancel(args: string[]): Promise<void> {
+    await this.run('scancel', args).catch((e: Error & { stderr?: string }) => {
+      if (!/Invalid job id|already completed|Job\/step already completing or completed/i.test(e.stderr ?? e.message)) throw e;
+    });
   }
 
   async stop(submission: Submission): Promise<void> {
-    await this.run('scancel', [submission.id]);
+    await this.scancel([submission.id]);
+  }
+
+  /** Cancels jobs or array tasks by Slurm id (`123`, `123_4`). */
+  async cancel(ids: string[]): Promise<void> {
+    await this.scancel(ids);
   }
 
   async cancelPending(submission: Submission): Promise<void> {
-    await this.run('scancel', ['--state=PENDING', submission.id]);
+    await this.scancel(['--state=PENDING', submission.id]);
   }
 }

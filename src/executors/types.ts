@@ -61,8 +61,11 @@ export interface Executor {
   submit(spec: WorkerSpec): Promise<Submission>;
   /** Every worker of the submission with its state (finished ones too, while the engine remembers them). */
   list(submission: Submission): Promise<WorkerInfo[]>;
-  /** Worker `index`'s output so far (a file under the log folder, or the engine's log of it). */
-  output(submission: Submission, index: number): Promise<string>;
+  /**
+   * Worker `index`'s output after its first `from` bytes (default 0), as far as it is written: a file
+   * under the log folder, or the engine's log of it. Following a worker asks from where it left off.
+   */
+  output(submission: Submission, index: number, from?: number): Promise<Buffer>;
   /** Ends every worker of the submission that has not ended. */
   stop(submission: Submission): Promise<void>;
   /** Withdraws the workers that have not started (the running ones finish their trials and end by themselves). */

@@ -1,4 +1,5 @@
 import { existsSync, lstatSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { UserError } from './errors.js';
 import { resolveInside } from './path-part.js';
@@ -59,6 +60,26 @@ export function writeFileAtomic(path: string, data: string | NodeJS.ArrayBufferV
 export function isDiskFull(e: unknown): boolean {
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
   return code === 'ENOSPC' || code === 'EDQUOT';
+}
+
+/** The bytes of `file` after its first `from` (none when it does not exist yet): a log followed from where it was left. */
+export async function readFrom(file: string, from = 0): Promise<Buffer> {
+  let handle;
+  try {
+    handle = await open(file, 'r');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return Buffer.alloc(0);
+    throw e;
+  }
+  try {
+    const { size } = await handle.stat();
+    if (size <= from) return Buffer.alloc(0);
+    const buf = Buffer.alloc(size - from);
+    const { bytesRead } = await handle.read(buf, 0, buf.length, from);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
 }
 
 export interface FilesUnder {

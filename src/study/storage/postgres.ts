@@ -1,7 +1,7 @@
 import type { Pool, PoolClient, QueryResult } from 'pg';
 import type { Config } from '../../config-space/index.js';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
-import { logFromRow, observationFromRow, reportFromRow, levelsReached, rungDecision, studyFromRow, suggestionFromRow, tellRefusal, workerFromRow } from './rows.js';
+import { STUDY_ROW_TABLES, logFromRow, observationFromRow, reportFromRow, levelsReached, rungDecision, studyFromRow, suggestionFromRow, tellRefusal, workerFromRow } from './rows.js';
 import {
   type BufferLimits,
   type Cursor,
@@ -217,6 +217,16 @@ export class PostgresStore implements StudyStore {
 
   async setStatus(studyId: number, status: StudyStatus, stopMode: StopMode | null): Promise<void> {
     await this.pool.query('UPDATE studies SET status = $1, stop_mode = $2 WHERE id = $3', [status, stopMode, studyId]);
+  }
+
+  async deleteStudy(studyId: number): Promise<boolean> {
+    return this.transaction(async (c) => {
+      await c.query('BEGIN');
+      for (const table of STUDY_ROW_TABLES) await c.query(`DELETE FROM ${table} WHERE study_id = $1`, [studyId]);
+      const { rowCount } = await c.query('DELETE FROM studies WHERE id = $1', [studyId]);
+      await c.query('COMMIT');
+      return (rowCount ?? 0) > 0;
+    });
   }
 
   /** The view's statements (StudyView): with `lock`, after taking the study's suggestion lock in a transaction. */

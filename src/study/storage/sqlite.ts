@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Config } from '../../config-space/index.js';
 import { mkdirp } from '../../util/fs.js';
-import { logFromRow, observationFromRow, reportFromRow, levelsReached, rungDecision, studyFromRow, suggestionFromRow, tellRefusal, workerFromRow } from './rows.js';
+import { STUDY_ROW_TABLES, logFromRow, observationFromRow, reportFromRow, levelsReached, rungDecision, studyFromRow, suggestionFromRow, tellRefusal, workerFromRow } from './rows.js';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
 import {
   type BufferLimits,
@@ -159,6 +159,13 @@ export class SqliteStore implements StudyStore {
 
   async setStatus(studyId: number, status: StudyStatus, stopMode: StopMode | null): Promise<void> {
     this.write(() => this.q('UPDATE studies SET status = ?, stop_mode = ? WHERE id = ?').run(status, stopMode, studyId));
+  }
+
+  async deleteStudy(studyId: number): Promise<boolean> {
+    return this.write(() => {
+      for (const table of STUDY_ROW_TABLES) this.q(`DELETE FROM ${table} WHERE study_id = ?`).run(studyId);
+      return this.q('DELETE FROM studies WHERE id = ?').run(studyId).changes > 0;
+    });
   }
 
   /** The view of a study's state (StudyView); inside a write transaction, under the lock. */

@@ -231,6 +231,8 @@ export interface StudyStore {
   findStudy(idOrName: string): Promise<StudyRecord | undefined>;
   listStudies(): Promise<StudySummary[]>;
   setStatus(studyId: number, status: StudyStatus, stopMode: StopMode | null): Promise<void>;
+  /** Removes the study and every row of it (suggestions, observations, reports, rungs, workers, logs) in one transaction; false if there was no such study. */
+  deleteStudy(studyId: number): Promise<boolean>;
   /**
    * The one serialised step: under the study's lock, reads the view (rows newer than `since`),
    * lets `plan` decide, and applies its changes before the lock is released. Two workers therefore
