@@ -166,7 +166,7 @@ describe('tunelab server: SigOpt v1 resources', () => {
       ['POST', '/v1/experiments', { ...good, metrics: [{ name: 'loss', strategy: 'store' }] }, 'metrics', /exactly one metric/],
       ['POST', '/v1/experiments', { ...good, observation_budget: 0 }, 'observation_budget'],
       ['POST', '/v1/experiments', { ...good, parallel_bandwidth: 'many' }, 'parallel_bandwidth'],
-      ['POST', '/v1/experiments', { ...good, method: 'MOBSTER' }, 'method', /RS, BO, ASHA/],
+      ['POST', '/v1/experiments', { ...good, method: 'MOBSTER' }, 'method', /RS, BO, TPE, ASHA/],
       ['POST', '/v1/experiments', { ...good, budgett: 3 }, 'budgett', /accepted fields/],
       ['POST', '/v1/experiments', { ...good, study: { lease_seconds: -1 } }, 'study.lease_seconds'],
       ['POST', '/v1/experiments', { ...good, metadata: { nested: { a: 1 } } }, 'metadata.nested'],

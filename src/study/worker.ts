@@ -105,8 +105,8 @@ export async function runStudyWorker(options: WorkerOptions): Promise<WorkerSumm
   try {
     command = trialCommand(d, options.command);
     env = trialEnvironment(d);
-    // the study's name comes from the store or a server (SigOpt names hold spaces): one folder under the results root
-    dir = options.workDir ?? resolveInside(join(resultsRoot(), '.study-workers'), [`${study.id}-${study.name.replace(/[^A-Za-z0-9_.-]/g, '_')}`, worker.workerId], "the study's name and worker id");
+    // the study's name comes from the store or a server: it must stay one folder under the results root
+    dir = options.workDir ?? resolveInside(join(resultsRoot(), '.study-workers'), [`${study.id}-${study.name}`, worker.workerId], "the study's name and worker id");
     checkCommand(command, d.cwd);
     mkdirp(dir);
   } catch (e) {
