@@ -68,7 +68,7 @@ describe("SigOpt's and Optuna's habits in the experiment file", () => {
     expect(problems({ parameters: [{ name: 'lr', type: 'doubel', bounds: { min: 0, max: 1 } }] })).toContain('parameters[0].type: "doubel" is not accepted; expected one of int, double, categorical, ordinal (did you mean double?)');
     expect(problems({ method: 'ASAH' })).toContain("method: unknown method 'ASAH'; methods that fit this file: RS, GRID, TPE, REA, BO (did you mean 'ASHA'?)");
     expect(problems({ method: 'ASHA-TANH', resource: { name: 'epoch', max: 9 } })).toContain(
-      'method: ASHA-TANH fixes hp_activation_fn_1, hp_activation_fn_2, which this file\'s parameters do not have; methods that fit this file: RS, ASHA, ASHA-PROMOTION, HYPERBAND, BO, MOBSTER, MOBSTER-PROMOTION',
+      'method: ASHA-TANH fixes hp_activation_fn_1, hp_activation_fn_2, which this file\'s parameters do not have; methods that fit this file: RS, GRID, ASHA, ASHA-PROMOTION, HYPERBAND, SYNC-HYPERBAND, BOHB, DEHB, TPE, ASHA-TPE, REA, BO, MOBSTER, MOBSTER-PROMOTION',
     );
     expect(problems({ type: 'grid' })).toContain(`type: "grid" is not accepted; tunelab runs SigOpt's 'offline' experiments`);
     expect(problems({ budget: { max_trials: 5 }, observation_budget: 6 })).toContain('observation_budget: 6 disagrees with budget.max_trials 5');
