@@ -103,8 +103,8 @@ describe('the command line surface', () => {
     expect(entry('backend')).toContain('or local (run its training command)');
     expect(entry('max_num_trials_started')).toContain('(and then ended), whatever the clock says [integer]');
     const remote = cli(['launch-remote', '--help']).stdout;
-    expect(remote).toMatch(/\[choices: "local", "sagemaker"\] \[default: "local"\]/);
-    expectUserError(cli(['launch-remote', '--experiment_tag', 't', '--backend', 'simulator', '--dry_run']), /Invalid values:\s+Argument: backend, Given: "simulator", Choices: "local", "sagemaker"/);
+    expect(remote).toMatch(/\[choices: "local", "sagemaker", "slurm"\] \[default: "local"\]/);
+    expectUserError(cli(['launch-remote', '--experiment_tag', 't', '--backend', 'simulator', '--dry_run']), /Invalid values:\s+Argument: backend, Given: "simulator", Choices: "local", "sagemaker", "slurm"/);
   });
 
   it('blackbox build describes every flag', () => {

@@ -77,7 +77,8 @@ describe('usage errors are messages', () => {
   });
 
   it('the experiment file: "an object", "an array"; grid with bounds or log is refused, saying why', () => {
-    expect(problemsOf(experiment({ budget: 5 }))).toContain('  - budget: expected an object, got 5');
+    // (a number as the budget is SigOpt's observation budget: accepted, see test/habits.test.ts)
+    expect(problemsOf(experiment({ resource: 5 }))).toContain('  - resource: expected an object, got 5');
     expect(problemsOf(experiment({ parameters: 'x' }))).toContain('  - parameters: expected an array, got "x"');
     const grid = problemsOf(experiment({ parameters: [{ name: 'wd', type: 'double', grid: [0.1, 0.2], bounds: { min: 0, max: 1 } }, { name: 'lr', type: 'double', grid: [0.1, 0.01], log: true }] }));
     expect(grid).toContain('  - parameters[0] (wd): bounds: does not go with grid (the grid lists the values); give grid, or bounds\n');

@@ -1,3 +1,4 @@
+import { CONTROL } from '../util/path-part.js';
 /**
  * What SigOpt's and Optuna's users write in an experiment file, taken with its meaning before the
  * file is validated: SigOpt's `budget: N` and `observation_budget: N` (trials), `transformation: log`,
@@ -25,7 +26,10 @@ export function acceptHabits(data: unknown, methods: readonly string[]): Habits 
   const problems: string[] = [];
   if (!isObject(data)) return { data, notes, problems };
   const d: Record<string, unknown> = { ...data };
-  if (typeof d.name === 'string' && d.name.trim() && nameSlug(d.name) !== d.name) {
+  // a newline or an escape sequence in a name would reach folder names, logs and terminals: refused, not slugged
+  if (typeof d.name === 'string' && CONTROL.test(d.name)) {
+    problems.push(`name: a name of letters, digits, spaces and punctuation, without control characters (got ${JSON.stringify(d.name)})`);
+  } else if (typeof d.name === 'string' && d.name.trim() && nameSlug(d.name) !== d.name) {
     if (nameSlug(d.name) === '') problems.push(`name: ${JSON.stringify(d.name)} has no letter or digit to name its folders by`);
     else notes.push(`name ${JSON.stringify(d.name)} names its folders as ${nameSlug(d.name)}`);
   }

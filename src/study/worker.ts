@@ -86,6 +86,9 @@ class LogShipper {
   }
 }
 
+/** How the local backend names a trial ended by one of the signals that also stop a worker. */
+const STOP_SIGNAL_DEATH = /killed by SIG(TERM|INT|HUP|USR1)\b/;
+
 /**
  * `tunelab study worker`: asks the study for suggestions and runs the command on each with the
  * trial protocol (DESIGN.md §8) through the local backend, reporting every result (ASHA may stop
@@ -208,6 +211,12 @@ export async function runStudyWorker(options: WorkerOptions): Promise<WorkerSumm
         }
       }
       if (storeFailure) throw storeFailure;
+      // a stop signal sent to the whole job (Slurm's scancel, Ctrl-C to a terminal's process group) can end the
+      // trial a moment before this worker's own handler runs: such a trial is given back, not told as failed
+      if (error && STOP_SIGNAL_DEATH.test(error)) {
+        for (let waited = 0; !signal && waited < 2000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+        if (signal) ended = false;
+      }
       if (!ended) {
         // a signal, `study stop --abandon`, or the suggestion was lost: the trial is given up
         await backend.stop(s.suggestionId);

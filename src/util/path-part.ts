@@ -7,7 +7,7 @@ export const ACCEPTED_NAME_CHARACTERS = "letters, digits, spaces and punctuation
 
 // control (C0, DEL, C1), format (bidi overrides, zero-width) and line/paragraph separators: they
 // make a folder name that a listing shows as something else, or splits over lines
-const CONTROL = /[\p{Cc}\p{Cf}\u2028\u2029]/u;
+export const CONTROL = /[\p{Cc}\p{Cf}\u2028\u2029]/u;
 
 /** A name quoted for a message, its control characters escaped (a newline would forge a line). */
 export const quoteName = (value: string) => JSON.stringify(value);
