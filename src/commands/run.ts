@@ -2,7 +2,7 @@ import type { CommandModule } from 'yargs';
 import { UserError } from '../util/errors.js';
 import { signalExitCode } from '../util/signals.js';
 import { numberFlag } from './flags.js';
-import { executorFlags } from './study-launch.js';
+import { type ExecutorArgs, executorFlags } from './study-launch.js';
 
 /** `run --storage URL`: the same file as a shared study, with this machine's share of the workers. */
 async function runShared(argv: RunArgs): Promise<void> {
@@ -46,7 +46,7 @@ async function runOnExecutor(argv: RunArgs): Promise<void> {
   }
 }
 
-interface RunArgs {
+interface RunArgs extends ExecutorArgs {
   file: string;
   experiment_tag?: string;
   n_workers?: number;
@@ -67,16 +67,7 @@ interface RunArgs {
   random_seed?: number;
   max_trials?: number;
   '--'?: (string | number)[];
-  executor?: string;
   workers?: number;
-  parallelism?: number;
-  orphan_timeout: number;
-  slurm_partition?: string;
-  slurm_time?: string;
-  slurm_account?: string;
-  slurm_extra?: string;
-  k8s_namespace?: string;
-  k8s_image?: string;
 }
 
 /** `--backend sagemaker`: each trial a training job (SageMakerBackend); every setting it needs named when missing. */

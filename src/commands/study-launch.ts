@@ -4,12 +4,17 @@ import { numberFlag } from './flags.js';
 
 /** `tunelab study launch`: a study's workers on this machine, a Slurm cluster or Kubernetes (DESIGN.md §10). */
 
-interface LaunchArgs {
+interface LaunchArgs extends ExecutorArgs {
   study: string;
   storage?: string;
   storage_timeout: number;
   workers: number;
-  executor: string;
+  '--'?: string[];
+}
+
+/** The flags of `executorFlags`, as yargs hands them over. */
+export interface ExecutorArgs {
+  executor?: string;
   parallelism?: number;
   orphan_timeout: number;
   slurm_partition?: string;
@@ -18,7 +23,6 @@ interface LaunchArgs {
   slurm_extra?: string;
   k8s_namespace?: string;
   k8s_image?: string;
-  '--'?: string[];
 }
 
 /** Executor flags shared by `study launch` and `run -f --executor`. */
