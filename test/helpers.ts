@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -69,4 +70,16 @@ export function requireSharedData(...names: string[]): { dir: string; missing: s
   const skipDescribe = ((title: string) => describe(String(title), () => it.skip(why, () => {}))) as unknown as typeof describe;
   const skipIt = ((title: string) => it.skip(`${String(title)} (${why})`, () => {})) as unknown as typeof it;
   return { dir, missing, describe: skipDescribe, it: skipIt };
+}
+
+/** Runs the CLI to its end without blocking the test's event loop (its store and cluster stay served). */
+export function cliAsync(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [cliPath, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d));
+    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
 }

@@ -1,22 +1,11 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hpoMain } from '../src/launchers/hpo-main.js';
 import { readMetadata } from '../src/results/metadata.js';
-import { cliPath, tempDir } from './helpers.js';
+import { cliAsync, tempDir } from './helpers.js';
 import { type SlurmCluster, slurmMissing, startSlurmCluster } from './slurm-helpers.js';
-
-function cli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cliPath, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 describe.skipIf(slurmMissing.length > 0)('launch-remote --backend slurm on a real one-host Slurm', () => {
   let cluster: SlurmCluster;
@@ -29,7 +18,7 @@ describe.skipIf(slurmMissing.length > 0)('launch-remote --backend slurm on a rea
     const root = tempDir();
     const env = { ...cluster.env, TUNELAB_ROOT: root };
     const study = ['--experiment_tag', 'lr', '--method', 'RS', 'ASHA', 'BO', '--benchmark', 'synthetic-fcnet', '--num_seeds', '2', '--random_seed', '9', '--max_wallclock_time', '600'];
-    const launch = await cli(['launch-remote', ...study, '--backend', 'slurm', '--max_parallel_jobs', '2', '--wait'], env);
+    const launch = await cliAsync(['launch-remote', ...study, '--backend', 'slurm', '--max_parallel_jobs', '2', '--wait'], env);
     expect(launch.stderr).toBe('');
     expect(launch.code).toBe(0);
     // RS and ASHA cheap (one task each, both seeds), BO expensive (a task per seed): 4 tasks, at most 2 at once
@@ -51,7 +40,7 @@ describe.skipIf(slurmMissing.length > 0)('launch-remote --backend slurm on a rea
       })!;
       expect(readFileSync(join(twin, 'results.csv.gz')).equals(readFileSync(join(o.folder, 'results.csv.gz')))).toBe(true);
     }
-    const jobs = await cli(['jobs', '--experiment_tag', 'lr', '--backend', 'slurm'], env);
+    const jobs = await cliAsync(['jobs', '--experiment_tag', 'lr', '--backend', 'slurm'], env);
     expect(jobs.code).toBe(0);
     for (const name of ['RS', 'ASHA', 'BO-0', 'BO-1']) expect(jobs.stdout).toMatch(new RegExp(`^${name}\\s+Completed\\s`, 'm'));
   });
@@ -60,16 +49,16 @@ describe.skipIf(slurmMissing.length > 0)('launch-remote --backend slurm on a rea
     const root = tempDir();
     const env = { ...cluster.env, TUNELAB_ROOT: root };
     // held back by --begin: the tasks stay pending until stopped
-    const launch = await cli(['launch-remote', '--experiment_tag', 'held', '--method', 'RS', 'BO', '--benchmark', 'synthetic-fcnet', '--num_seeds', '2', '--backend', 'slurm', '--slurm_extra=--begin=now+3600'], env);
+    const launch = await cliAsync(['launch-remote', '--experiment_tag', 'held', '--method', 'RS', 'BO', '--benchmark', 'synthetic-fcnet', '--num_seeds', '2', '--backend', 'slurm', '--slurm_extra=--begin=now+3600'], env);
     expect(launch.stderr).toBe('');
     expect(launch.code).toBe(0);
     const id = /Slurm array (\d+):/.exec(launch.stdout)![1];
-    const before = await cli(['jobs', '--experiment_tag', 'held', '--backend', 'slurm'], env);
+    const before = await cliAsync(['jobs', '--experiment_tag', 'held', '--backend', 'slurm'], env);
     expect(before.stdout.match(/InProgress/g)).toHaveLength(3);
-    const stop = await cli(['jobs', '--experiment_tag', 'held', '--backend', 'slurm', '--stop'], env);
+    const stop = await cliAsync(['jobs', '--experiment_tag', 'held', '--backend', 'slurm', '--stop'], env);
     expect(stop.stdout).toContain('asked 3 job(s) to stop: RS, BO-0, BO-1');
     expect(spawnSync('squeue', ['-h', '-j', id], { env: cluster.env, encoding: 'utf8' }).stdout.trim()).toBe('');
-    const after = await cli(['jobs', '--experiment_tag', 'held', '--backend', 'slurm'], env);
+    const after = await cliAsync(['jobs', '--experiment_tag', 'held', '--backend', 'slurm'], env);
     for (const name of ['RS', 'BO-0', 'BO-1']) expect(after.stdout).toMatch(new RegExp(`^${name}\\s+Stopped\\s`, 'm'));
   });
 });

@@ -7,20 +7,8 @@ import { type LocalPostgres, startLocalPostgres } from '../src/study/storage/loc
 import { openStore } from '../src/study/storage/open.js';
 import { stopStudy } from '../src/study/status.js';
 import { createStudy } from '../src/study/study.js';
-import { cliPath, tempDir } from './helpers.js';
+import { cliAsync, cliPath, tempDir } from './helpers.js';
 import { type SlurmCluster, slurmMissing, startSlurmCluster } from './slurm-helpers.js';
-
-/** Runs the CLI to its end without blocking the test's event loop (its store and cluster stay served). */
-function cli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cliPath, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 /** A study of a quick script: `seconds` per trial, the loss of a closed-form function. */
 function experimentFile(dir: string, budget: number, seconds: number, name = 'slurm-quad'): string {
@@ -157,13 +145,13 @@ describe.skipIf(slurmMissing.length > 0)('a study on a real one-host Slurm clust
     const env = { ...process.env, TUNELAB_ROOT: root, TUNELAB_STORAGE: pg.url };
     // SQLite first: refused before any study is created or job submitted
     const sqlite = join(root, 'refused.db');
-    const refused = await cli(['run', '-f', file, '--executor', 'slurm', '--storage', sqlite], env);
+    const refused = await cliAsync(['run', '-f', file, '--executor', 'slurm', '--storage', sqlite], env);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/cannot share the SQLite file .*refused\.db/);
     expect(refused.stderr).not.toMatch(/\n\s+at /);
     expect(existsSync(sqlite)).toBe(false);
     // the store's URL (with its password) only in the environment
-    const run = await cli(['run', '-f', file, '--executor', 'slurm', '--workers', '3'], env);
+    const run = await cliAsync(['run', '-f', file, '--executor', 'slurm', '--workers', '3'], env);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     const id = /submitted to slurm as (\d+)/.exec(run.stdout)?.[1];
@@ -187,7 +175,7 @@ describe.skipIf(slurmMissing.length > 0)('a study on a real one-host Slurm clust
     const study = await createStudy(experimentFile(tempDir(), 6, 0.3, 'slurm-logs'), { storage: pg.url });
     try {
       const submission = await launchWorkers(study, { executor: 'slurm', workers: 2, storage: pg.url, root });
-      const logs = await cli(['study', 'logs', String(study.id), '--follow'], env);
+      const logs = await cliAsync(['study', 'logs', String(study.id), '--follow'], env);
       expect(logs.code).toBe(0);
       // the trials' lines from the store, and every task's own lines to its last
       expect(logs.stdout.match(/^\[\S+ trial \d+\] \[tunelab\] \{"loss"/gm)).toHaveLength(6);
@@ -201,7 +189,7 @@ describe.skipIf(slurmMissing.length > 0)('a study on a real one-host Slurm clust
     const submission = await launchWorkers(again, { executor: 'slurm', workers: 3, parallelism: 1, storage: pg.url, root });
     await again.close();
     await until('a running task', async () => ((await clusterWorkers(again, root))[0].workers.some((w) => w.state === 'running') ? true : undefined));
-    const del = await cli(['study', 'delete', 'slurm-delete', '--data'], env);
+    const del = await cliAsync(['study', 'delete', 'slurm-delete', '--data'], env);
     expect(del.stderr).toBe('');
     expect(del.code).toBe(0);
     await until('squeue empty', async () => (spawnSync('squeue', ['-h', '-j', submission.id], { env: cluster.env, encoding: 'utf8' }).stdout.trim() === '' ? true : undefined), 60);
