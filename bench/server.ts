@@ -2,7 +2,7 @@
  * Study server throughput (`node dist/bench/server.js [--quick] [--store SQLite|PostgreSQL]`):
  * suggest → observe cycles per second of a zero-cost objective with RS through `tunelab server`
  * (a child process) for 1, 16 and 256 concurrent keep-alive HTTP clients (async, in this process),
- * beside the direct-store figure of the same number of in-process workers (Study.optimize) on the
+ * (SigOpt's two calls a cycle, and tunelab's one: tell_and_ask), beside the direct-store figure of the same number of in-process workers (Study.optimize) on the
  * same kind of store, measured in this run; the p50/p99 latency of an ask (POST …/suggestions)
  * and the ratios HTTP / direct.
  */
@@ -53,25 +53,43 @@ interface Result {
   asks: number[];
 }
 
-/** n async clients on a new experiment of the server, each a worker of its own, until the budget is met. */
-async function overHttp(server: string, n: number, budget: number): Promise<Result> {
+/**
+ * n async clients on a new experiment of the server, each a worker of its own, until the budget is
+ * met: SigOpt's two calls a cycle (POST …/suggestions, POST …/observations), or tunelab's one
+ * (POST …/tell_and_ask, as RemoteStudy and the Python client's optimize loop do); `asks` times
+ * every request that hands out a suggestion.
+ */
+async function overHttp(server: string, n: number, budget: number, mode: 'sigopt' | 'one-call'): Promise<Result> {
   const created = await post(`${server}/v1/experiments`, { name: `bench-${n}-${Date.now()}`, parameters, metrics: [{ name: 'loss', objective: 'minimize' }], observation_budget: budget, parallel_bandwidth: n, method: 'RS' }, {});
   const base = `${server}/v1/experiments/${created.json.id}`;
   const asks: number[] = [];
   let cycles = 0;
   const client = async (i: number) => {
     const headers = { 'x-tunelab-worker': `bench-${i}`, 'x-tunelab-host': 'bench', 'x-tunelab-pid': String(process.pid) };
-    for (;;) {
-      const t = performance.now();
-      const s = await post(`${base}/suggestions`, {}, headers);
-      asks.push(performance.now() - t);
-      if (s.status === 409) {
-        if (s.json.error.reason !== 'wait') return;
+    const ask = async (): Promise<any> => {
+      for (;;) {
+        const t = performance.now();
+        const s = await post(`${base}/suggestions`, {}, headers);
+        asks.push(performance.now() - t);
+        if (s.status === 200) return s.json;
+        if (s.json.error.reason !== 'wait') return undefined;
         await new Promise((r) => setTimeout(r, 2 + Math.random() * 5));
-        continue;
       }
-      const o = await post(`${base}/observations`, { suggestion: s.json.id, values: [{ name: 'loss', value: objective(s.json.assignments) }] }, headers);
-      if (o.status !== 200) throw new Error(`observation refused: ${JSON.stringify(o.json)}`);
+    };
+    let s = await ask();
+    while (s) {
+      const observation = { suggestion: s.id, values: [{ name: 'loss', value: objective(s.assignments) }] };
+      if (mode === 'sigopt') {
+        const o = await post(`${base}/observations`, observation, headers);
+        if (o.status !== 200) throw new Error(`observation refused: ${JSON.stringify(o.json)}`);
+        s = await ask();
+      } else {
+        const t = performance.now();
+        const o = await post(`${base}/tell_and_ask`, observation, headers);
+        asks.push(performance.now() - t);
+        if (o.status !== 200 || !o.json.recorded) throw new Error(`observation refused: ${JSON.stringify(o.json)}`);
+        s = o.json.suggestion ?? (o.json.reason === 'wait' ? await ask() : undefined);
+      }
       cycles++;
     }
   };
@@ -114,12 +132,15 @@ async function main() {
       try {
         for (const n of [1, 16, 256]) {
           const budget = quick ? (n === 1 ? 200 : 1000) : n === 1 ? 1000 : 4000;
-          const h = await overHttp(server.url, n, budget);
+          const h = await overHttp(server.url, n, budget, 'sigopt');
+          const one = await overHttp(server.url, n, budget, 'one-call');
           const d = await direct(storage, n, budget);
-          const httpRate = h.cycles / h.seconds;
-          const directRate = d.cycles / d.seconds;
-          rows.push([kind, n, budget, httpRate.toFixed(0), directRate.toFixed(0), (httpRate / directRate).toFixed(2), quantile(h.asks, 0.5).toFixed(1), quantile(h.asks, 0.99).toFixed(1)]);
-          console.error(`${kind} ${n} clients: ${httpRate.toFixed(0)} cycles/s over HTTP, ${directRate.toFixed(0)} direct`);
+          const rate = (r: Result) => r.cycles / r.seconds;
+          const directRate = rate(d);
+          for (const [api, r] of [['SigOpt: 2 calls', h], ['tell_and_ask', one]] as const) {
+            rows.push([kind, n, budget, api, rate(r).toFixed(0), directRate.toFixed(0), (rate(r) / directRate).toFixed(2), quantile(r.asks, 0.5).toFixed(1), quantile(r.asks, 0.99).toFixed(1)]);
+          }
+          console.error(`${kind} ${n} clients: ${rate(h).toFixed(0)} cycles/s over HTTP with SigOpt's calls, ${rate(one).toFixed(0)} with tell_and_ask, ${directRate.toFixed(0)} direct`);
         }
       } finally {
         server.child.kill('SIGTERM');
@@ -132,7 +153,7 @@ async function main() {
     await pg?.stop();
     rmSync(dir, { recursive: true, force: true });
   }
-  console.log(formatTable(['store', 'clients', 'budget', 'HTTP cycles/s', 'direct cycles/s', 'HTTP / direct', 'ask p50 ms', 'ask p99 ms'], rows));
+  console.log(formatTable(['store', 'clients', 'budget', 'API', 'HTTP cycles/s', 'direct cycles/s', 'HTTP / direct', 'ask p50 ms', 'ask p99 ms'], rows));
 }
 
 await main();

@@ -179,10 +179,13 @@ class Study:
                 time.sleep(wait * (0.5 + random.random()))
                 wait = min(2.0, wait * 1.5)
                 continue
-            with self._lock:
-                self._held.setdefault(self._worker(), set()).add(s["id"])
-            self._local.suggestion = s
-            return s
+            return self._take(s)
+
+    def _take(self, s):
+        with self._lock:
+            self._held.setdefault(self._worker(), set()).add(s["id"])
+        self._local.suggestion = s
+        return s
 
     def _current(self, suggestion):
         s = suggestion if suggestion is not None else getattr(self._local, "suggestion", None)
@@ -203,12 +206,16 @@ class Study:
         r = self._api.request("POST", "%s/suggestions/%s/reports" % (self._path, sid), {"resource": resource, "values": self._values(value)}, self._headers())
         return r["decision"] == "stop"
 
-    def tell(self, values=None, failed=False, metadata=None, suggestion=None):
-        """The observation of this thread's suggestion: a number (the optimized metric), {metric: value}, SigOpt's [{name, value}], or failed=True."""
-        sid = self._current(suggestion)
+    def _observation(self, sid, values, failed, metadata):
         body = {"suggestion": sid, "failed": bool(failed), "metadata": metadata or {}}
         if not failed:
             body["values"] = self._values(values)
+        return body
+
+    def tell(self, values=None, failed=False, metadata=None, suggestion=None):
+        """The observation of this thread's suggestion: a number (the optimized metric), {metric: value}, SigOpt's [{name, value}], or failed=True."""
+        sid = self._current(suggestion)
+        body = self._observation(sid, values, failed, metadata)
         try:
             return self._api.request("POST", self._path + "/observations", body, self._headers())
         except TunelabError as e:
@@ -219,6 +226,20 @@ class Study:
             with self._lock:
                 self._held.get(self._worker(), set()).discard(sid)
             self._local.suggestion = None
+
+    def tell_and_ask(self, values=None, failed=False, metadata=None, suggestion=None):
+        """tell, then ask, in one request (optimize's loop): returns (the next suggestion or None, whether the observation
+        was recorded: False when the suggestion had been lost)."""
+        sid = self._current(suggestion)
+        try:
+            r = self._api.request("POST", self._path + "/tell_and_ask", self._observation(sid, values, failed, metadata), self._headers())
+        finally:
+            with self._lock:
+                self._held.get(self._worker(), set()).discard(sid)
+            self._local.suggestion = None
+        if r["suggestion"] is not None:
+            return self._take(r["suggestion"]), r["recorded"]
+        return (self.ask() if r["reason"] == "wait" else None), r["recorded"]
 
     def open_suggestions(self):
         """SigOpt's recovery: the open suggestions (of every worker)."""
@@ -233,21 +254,17 @@ class Study:
         lock = threading.Lock()
 
         def loop():
-            while True:
-                s = self.ask()
-                if s is None:
-                    return
+            s = self.ask()
+            while s is not None:
                 trial = _Trial(self, s)
                 try:
                     value = objective(s["assignments"], trial) if takes_trial else objective(s["assignments"])
                     failed, metadata = False, {}
                 except Exception as e:  # the objective's own failure: told, and the loop goes on
                     value, failed, metadata = None, True, {"error": "%s: %s" % (type(e).__name__, e)}
-                try:
-                    self.tell(value, failed=failed, metadata=metadata, suggestion=s)
-                    key = "failed" if failed else "observations"
-                except SuggestionLost:
-                    key = "lost"
+                # the observation and the next suggestion in one request
+                s, recorded = self.tell_and_ask(value, failed=failed, metadata=metadata, suggestion=s)
+                key = ("failed" if failed else "observations") if recorded else "lost"
                 with lock:
                     counts[key] += 1
                     if key == "failed":

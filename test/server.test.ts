@@ -126,6 +126,42 @@ describe('tunelab server: SigOpt v1 resources', () => {
     expect((await call(url2, 'POST', '/v1/experiments', experimentBody('Classifier Accuracy'))).status).toBe(409);
   });
 
+  it("tell_and_ask: the observation and the worker's next suggestion in one call; a lost suggestion's observation refused, the next one given all the same", async () => {
+    const url = await serve();
+    const e = await call(url, 'POST', '/v1/experiments', experimentBody('one call', { observation_budget: 3, parallel_bandwidth: 2 }));
+    const path = `/v1/experiments/${e.body.id}`;
+    const w1 = { 'x-tunelab-worker': 'w-1', 'x-tunelab-host': 'h', 'x-tunelab-pid': '1' };
+    const w2 = { ...w1, 'x-tunelab-worker': 'w-2' };
+    // tunelab's own route: a worker names itself
+    const anonymous = await call(url, 'POST', `${path}/tell_and_ask`, { suggestion: '1', value: 1 });
+    expect([anonymous.status, anonymous.body.error.field]).toEqual([400, 'x-tunelab-worker']);
+    const s1 = await call(url, 'POST', `${path}/suggestions`, {}, w1);
+    const r1 = await call(url, 'POST', `${path}/tell_and_ask`, { suggestion: s1.body.id, values: [{ name: 'loss', value: 0.4 }], metadata: { note: 'n' } }, w1);
+    expect(r1.status).toBe(200);
+    expect(r1.body).toMatchObject({ object: 'tell_and_ask', recorded: true, refused: null, reason: null, suggestion: { object: 'suggestion', state: 'open' } });
+    const s2 = r1.body.suggestion;
+    expect(s2.id).not.toBe(s1.body.id);
+    const open = await store.listSuggestions(Number(e.body.id), ['open']);
+    expect(open.map((s) => [String(s.id), s.workerId])).toEqual([[s2.id, 'w-1']]);
+    const [o1] = await store.listObservations(Number(e.body.id));
+    expect(o1).toMatchObject({ suggestionId: Number(s1.body.id), value: 0.4, failed: false, metadata: { note: 'n', worker_id: 'w-1' } });
+    // another worker's observation of w-1's live suggestion is refused, and w-2 still gets a suggestion
+    const r2 = await call(url, 'POST', `${path}/tell_and_ask`, { suggestion: s2.id, value: 0.1 }, w2);
+    expect(r2.status).toBe(200);
+    expect(r2.body.recorded).toBe(false);
+    expect(r2.body.refused).toMatch(/held by worker w-1/);
+    const s3 = r2.body.suggestion;
+    expect(s3.id).not.toBe(s2.id);
+    // the last observation of the budget: recorded, and no next suggestion, saying why
+    await call(url, 'POST', `${path}/observations`, { suggestion: s2.id, failed: true }, w1);
+    const last = await call(url, 'POST', `${path}/tell_and_ask`, { suggestion: s3.id, value: 0.2 }, w2);
+    expect(last.body).toMatchObject({ recorded: true, suggestion: null, reason: 'budget' });
+    expect((await call(url, 'GET', path)).body.progress).toMatchObject({ observation_count: 3, best_observation: { value: 0.2 } });
+    // a malformed body is a 400 naming the field, as POST …/observations says it
+    const bad = await call(url, 'POST', `${path}/tell_and_ask`, { suggestion: s3.id, values: [{ name: 'loss', value: 'high' }] }, w2);
+    expect([bad.status, bad.body.error.field]).toEqual([400, 'values[0].value']);
+  });
+
   it('tokens: none or a wrong one is 401 and writes nothing; basic-auth user name and bearer are let in; /openapi.json is open', async () => {
     const url = await serve({ tokens: true });
     const body = experimentBody('secret');
@@ -221,6 +257,7 @@ describe('tunelab server: SigOpt v1 resources', () => {
         'POST /v1/experiments/{id}/heartbeat',
         'POST /v1/experiments/{id}/logs',
         'POST /v1/experiments/{id}/stop',
+        'POST /v1/experiments/{id}/tell_and_ask',
         'DELETE /v1/experiments/{id}/workers/{worker}',
       ].sort(),
     );

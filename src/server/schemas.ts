@@ -266,4 +266,9 @@ export const heartbeatResponse = {
   properties: { object: { type: 'string' }, lost: { type: 'array', items: { type: 'string' } }, status: { type: 'string' }, stop_mode: { type: ['string', 'null'] } },
 };
 
+export const tellAndAskResponse = {
+  type: 'object',
+  properties: { object: { type: 'string' }, recorded: { type: 'boolean' }, refused: { type: ['string', 'null'] }, suggestion: { anyOf: [suggestionResponse, { type: 'null' }] }, reason: { type: ['string', 'null'] } },
+};
+
 export const decisionResponse = { type: 'object', properties: { object: { type: 'string' }, decision: { enum: ['continue', 'stop'] } } };

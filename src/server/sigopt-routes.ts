@@ -1,5 +1,5 @@
-import type { FastifyInstance } from 'fastify';
-import type { SuggestionState } from '../study/storage/store.js';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { NewObservation, SuggestionState, WorkerIdentity } from '../study/storage/store.js';
 import { HttpError } from './errors.js';
 import { type PageQuery, paginate } from './paging.js';
 import {
@@ -33,7 +33,7 @@ interface Metric {
   value_stddev?: number | null;
 }
 
-interface ObservationBody {
+export interface ObservationBody {
   suggestion: string | number;
   value?: number;
   value_stddev?: number | null;
@@ -59,7 +59,24 @@ export function metricValues(served: ServedStudy, values: readonly Metric[], fie
   return { metrics, stddevs };
 }
 
-function noneMessage(served: ServedStudy, reason: 'budget' | 'stopped' | 'exhausted' | 'wait'): string {
+/**
+ * The observation a body gives (SigOpt's fields: value or values, failed, metadata), validated
+ * (400 naming the field), with the acting worker's id, host and pid added to its metadata.
+ */
+export async function observationOf(req: FastifyRequest, served: ServedStudy, b: ObservationBody): Promise<{ sid: number; metrics: Record<string, number>; worker: WorkerIdentity; observation: NewObservation }> {
+  const sid = Number(b.suggestion);
+  if (b.failed && (b.value !== undefined || b.values !== undefined)) throw new HttpError(400, 'failed: an observation with failed: true takes no value or values', { field: 'failed' });
+  if (b.value !== undefined && b.values !== undefined) throw new HttpError(400, 'value: give value or values, not both', { field: 'value' });
+  if (!b.failed && b.value === undefined && b.values === undefined) throw new HttpError(400, 'values: missing; give values: [{name, value}] (or value), or failed: true', { field: 'values' });
+  const given: Metric[] = b.values ?? (b.value !== undefined ? [{ name: served.study.definition.metric, value: b.value, value_stddev: b.value_stddev }] : []);
+  const { metrics, stddevs } = b.failed ? { metrics: {}, stddevs: {} } : metricValues(served, given, b.values ? 'values' : 'value');
+  const worker = await actingWorker(req, served, sid);
+  const metadata: Record<string, unknown> = { ...b.metadata, worker_id: worker.workerId, host: worker.host, pid: worker.pid, ...(Object.keys(stddevs).length && { [STDDEV_KEY]: stddevs }) };
+  const value = b.failed ? null : metrics[served.study.definition.metric];
+  return { sid, metrics, worker, observation: { values: metrics, value, failed: b.failed, metadata } };
+}
+
+export function noneMessage(served: ServedStudy, reason: 'budget' | 'stopped' | 'exhausted' | 'wait'): string {
   const d = served.study.definition;
   const id = served.study.id;
   switch (reason) {
@@ -147,16 +164,8 @@ export function sigoptRoutes(app: FastifyInstance, studies: StudyRegistry): void
     async (req) => {
       const served = await studies.get(req.params.id);
       const b = req.body;
-      const sid = Number(b.suggestion);
-      if (b.failed && (b.value !== undefined || b.values !== undefined)) throw new HttpError(400, 'failed: an observation with failed: true takes no value or values', { field: 'failed' });
-      if (b.value !== undefined && b.values !== undefined) throw new HttpError(400, 'value: give value or values, not both', { field: 'value' });
-      if (!b.failed && b.value === undefined && b.values === undefined) throw new HttpError(400, 'values: missing; give values: [{name, value}] (or value), or failed: true', { field: 'values' });
-      const given: Metric[] = b.values ?? (b.value !== undefined ? [{ name: served.study.definition.metric, value: b.value, value_stddev: b.value_stddev }] : []);
-      const { metrics, stddevs } = b.failed ? { metrics: {}, stddevs: {} } : metricValues(served, given, b.values ? 'values' : 'value');
-      const worker = await actingWorker(req, served, sid);
-      const metadata: Record<string, unknown> = { ...b.metadata, worker_id: worker.workerId, host: worker.host, pid: worker.pid, ...(Object.keys(stddevs).length && { [STDDEV_KEY]: stddevs }) };
-      const value = b.failed ? null : metrics[served.study.definition.metric];
-      const told = await served.store.tell(served.study.id, sid, worker, { values: metrics, value, failed: b.failed, metadata });
+      const { sid, metrics, worker, observation } = await observationOf(req, served, b);
+      const told = await served.store.tell(served.study.id, sid, worker, observation);
       if (!told.recorded) throw new HttpError(409, told.reason, { reason: 'refused' });
       await served.refresh();
       const o = served.observationOf(sid);

@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { stopStudy } from '../study/status.js';
-import type { ApiHeartbeat } from '../study/wire.js';
-import { errorResponse, experimentParams, heartbeatBody, heartbeatResponse, logsBody, reportBody, stopBody, suggestionParams, workerHeaders, workerParams, decisionResponse, experimentResponse } from './schemas.js';
-import { apiExperiment } from './sigopt.js';
-import { metricValues } from './sigopt-routes.js';
+import type { ApiHeartbeat, ApiTellAndAsk } from '../study/wire.js';
+import { errorResponse, experimentParams, heartbeatBody, observationCreateBody, tellAndAskResponse, heartbeatResponse, logsBody, reportBody, stopBody, suggestionParams, workerHeaders, workerParams, decisionResponse, experimentResponse } from './schemas.js';
+import { apiExperiment, apiSuggestion } from './sigopt.js';
+import { type ObservationBody, metricValues, observationOf } from './sigopt-routes.js';
 import type { StudyRegistry } from './studies.js';
 import { actingWorker, requiredWorker } from './workers.js';
 
@@ -24,6 +24,34 @@ export function tunelabRoutes(app: FastifyInstance, studies: StudyRegistry): voi
       // the rule the store-backed workers apply, applied by the store in the order it serialises reports
       const decision = await served.store.report(served.study.id, sid, worker, { resource: req.body.resource, value, metrics }, served.study.rule);
       return { object: 'decision', decision };
+    },
+  );
+
+  app.post<{ Params: { id: string }; Body: ObservationBody }>(
+    '/v1/experiments/:id/tell_and_ask',
+    {
+      schema: {
+        summary: "A worker's cycle in one call: the observation of its suggestion (POST …/observations' body), then its next suggestion; a refused observation (the suggestion was lost) is said, not an error",
+        params: experimentParams,
+        headers: workerHeaders,
+        body: observationCreateBody,
+        response: { 200: tellAndAskResponse, ...errors },
+      },
+    },
+    async (req): Promise<ApiTellAndAsk> => {
+      const served = await studies.get(req.params.id);
+      requiredWorker(req);
+      const { sid, worker, observation } = await observationOf(req, served, req.body);
+      // no read-back of the observation: the worker needs only whether it was recorded
+      const { told, next } = await served.study.tellAndTryAsk(sid, worker, observation);
+      const s = 'suggestion' in next ? next.suggestion : undefined;
+      return {
+        object: 'tell_and_ask',
+        recorded: told.recorded,
+        refused: told.recorded ? null : told.reason,
+        suggestion: s ? apiSuggestion(served.study.id, { id: s.suggestionId, config: s.config, state: 'open', createdAt: Date.now() }) : null,
+        reason: 'none' in next ? next.none : null,
+      };
     },
   );
 

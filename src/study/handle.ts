@@ -30,6 +30,11 @@ export interface StudyHandle {
   abandon(suggestionId: number): Promise<void>;
   /** The observation; a StudyError when it is refused (the suggestion was lost). */
   tell(suggestionId: number, values: number | Record<string, number> | undefined, options?: TellOptions): Promise<void>;
+  /**
+   * tell, then ask for this worker, in one step where the store or server allows it (a worker's
+   * loop); the next suggestion comes even when the observation is refused (`refused` says why).
+   */
+  tellAndAsk(suggestionId: number, values: number | Record<string, number> | undefined, options?: TellOptions): Promise<{ next?: AskResult; refused?: string }>;
   appendLogs(lines: readonly LogLine[]): Promise<void>;
   /** Records that a worker of this process ended. */
   workerExited(worker: WorkerIdentity): Promise<void>;

@@ -5,7 +5,7 @@ import type { OpenStudyOptions, StudyHandle } from './handle.js';
 import { isTransient, withRetry } from './storage/open.js';
 import type { LogLine, StudyStatus, WorkerIdentity } from './storage/store.js';
 import { type AskResult, StudyError, type TellOptions, newWorkerIdentity, rebuildDefinition } from './study.js';
-import { type ApiError, type ApiExperiment, type ApiHeartbeat, type ApiSuggestion, WORKER_HEADERS } from './wire.js';
+import { type ApiError, type ApiExperiment, type ApiHeartbeat, type ApiSuggestion, type ApiTellAndAsk, WORKER_HEADERS } from './wire.js';
 
 /** Seconds one HTTP request may take before it is given up (and retried). */
 const REQUEST_TIMEOUT = 30;
@@ -159,11 +159,7 @@ export class RemoteStudy implements StudyHandle {
   async ask(): Promise<AskResult | undefined> {
     for (let wait = 50; ; wait = Math.min(2000, wait * 1.5)) {
       try {
-        const s = await this.api.request<ApiSuggestion>('POST', `${this.path}/suggestions`, {}, this.headers);
-        const id = Number(s.id);
-        this.held.add(id);
-        this.scheduleRenewals();
-        return { suggestionId: id, config: s.assignments };
+        return this.hold(await this.api.request<ApiSuggestion>('POST', `${this.path}/suggestions`, {}, this.headers));
       } catch (e) {
         if (!(e instanceof ApiRequestError && e.status === 409)) throw e;
         if (e.body.reason !== 'wait') return undefined;
@@ -171,6 +167,14 @@ export class RemoteStudy implements StudyHandle {
       // every slot is taken by open suggestions that may still fail or be recovered; jittered polls
       await new Promise((r) => setTimeout(r, wait * (0.5 + Math.random())));
     }
+  }
+
+  /** A suggestion handed to this worker: held, its lease renewed from now on. */
+  private hold(s: ApiSuggestion): AskResult {
+    const id = Number(s.id);
+    this.held.add(id);
+    this.scheduleRenewals();
+    return { suggestionId: id, config: s.assignments };
   }
 
   async report(suggestionId: number, resource: number, value: number, metrics: Record<string, number> = {}): Promise<'continue' | 'stop'> {
@@ -188,11 +192,16 @@ export class RemoteStudy implements StudyHandle {
     await this.api.request('DELETE', `${this.path}/suggestions/${suggestionId}`, undefined, this.headers);
   }
 
-  async tell(suggestionId: number, values: number | Record<string, number> | undefined, options: TellOptions = {}): Promise<void> {
+  /** The body of POST …/observations (and …/tell_and_ask); a StudyError for a suggestion known lost. */
+  private observationBody(suggestionId: number, values: number | Record<string, number> | undefined, options: TellOptions) {
     if (this.lost.has(suggestionId)) throw new StudyError(`suggestion ${suggestionId} was lost (its lease expired and it was recovered, or it was abandoned); the observation is dropped`);
     const metrics = typeof values === 'number' ? { [this.definition.metric]: values } : (values ?? {});
     const failed = options.failed ?? false;
-    const body = { suggestion: String(suggestionId), failed, metadata: options.metadata ?? {}, ...(failed ? {} : { values: Object.entries(metrics).map(([name, value]) => ({ name, value })) }) };
+    return { suggestion: String(suggestionId), failed, metadata: options.metadata ?? {}, ...(failed ? {} : { values: Object.entries(metrics).map(([name, value]) => ({ name, value })) }) };
+  }
+
+  async tell(suggestionId: number, values: number | Record<string, number> | undefined, options: TellOptions = {}): Promise<void> {
+    const body = this.observationBody(suggestionId, values, options);
     try {
       await this.api.request('POST', `${this.path}/observations`, body, this.headers);
     } catch (e) {
@@ -201,6 +210,26 @@ export class RemoteStudy implements StudyHandle {
     } finally {
       this.held.delete(suggestionId);
     }
+  }
+
+  /** tell, then ask, in one request (POST …/tell_and_ask); polls as ask does while every slot is taken. */
+  async tellAndAsk(suggestionId: number, values: number | Record<string, number> | undefined, options: TellOptions = {}): Promise<{ next?: AskResult; refused?: string }> {
+    let body;
+    try {
+      body = this.observationBody(suggestionId, values, options);
+    } catch (e) {
+      if (!(e instanceof StudyError)) throw e;
+      return { next: await this.ask(), refused: e.message };
+    }
+    let r: ApiTellAndAsk;
+    try {
+      r = await this.api.request<ApiTellAndAsk>('POST', `${this.path}/tell_and_ask`, body, this.headers);
+    } finally {
+      this.held.delete(suggestionId);
+    }
+    const refused = r.refused === null ? undefined : `${r.refused}; the observation is dropped`;
+    if (r.suggestion) return { next: this.hold(r.suggestion), refused };
+    return { next: r.reason === 'wait' ? await this.ask() : undefined, refused };
   }
 
   async appendLogs(lines: readonly LogLine[]): Promise<void> {

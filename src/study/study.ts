@@ -10,7 +10,7 @@ import { StudyCache } from './storage/cache.js';
 import type { StudyHandle } from './handle.js';
 import { type OpenStoreOptions, openStore } from './storage/open.js';
 import { type Plan, STUDY_METHODS, bufferLimits, outstandingTarget, type StudyMethod, type StudyPlanContext, createStudySearcher, freshConfigs, planClaim, refillNeed, rungRule, suggestionLimits } from './planner.js';
-import type { FreeClaim, LogLine, NewObservation, RungRule, StoredDefinition, StudyRecord, StudyStore, WorkerIdentity } from './storage/store.js';
+import type { FreeClaim, LogLine, NewObservation, RungRule, StoredDefinition, StudyRecord, StudyStore, TellOutcome, WorkerIdentity } from './storage/store.js';
 
 export interface StudyOptions extends OpenStoreOptions {
   /** `--storage`: a SQLite file or a postgresql:// URL (default: `<results root>/studies.db`). */
@@ -457,24 +457,40 @@ export class Study implements StudyHandle {
    * needs no view (random search, or the buffer's next): optimize's loop in one round trip. The
    * next suggestion comes even when the tell is refused (`refused` says why).
    */
-  private async tellAndAsk(suggestionId: number, values: number | Record<string, number> | undefined, options: TellOptions): Promise<{ next?: AskResult; refused?: string }> {
-    const { held, observation } = this.observation(suggestionId, values, options);
-    const { worker } = held;
+  async tellAndAsk(suggestionId: number, values: number | Record<string, number> | undefined, options: TellOptions = {}): Promise<{ next?: AskResult; refused?: string }> {
+    let prepared;
+    try {
+      prepared = this.observation(suggestionId, values, options);
+    } catch (e) {
+      // a suggestion known lost: nothing to tell, the next one all the same
+      if (!(e instanceof StudyError)) throw e;
+      return { next: await this.ask(), refused: e.message };
+    }
+    const { held, observation } = prepared;
+    const { told, next } = await this.tellAndTryAsk(suggestionId, held.worker, observation);
+    const refused = told.recorded ? undefined : told.reason;
+    if ('suggestion' in next) return { next: next.suggestion, refused };
+    return { next: next.none === 'wait' ? await this.ask(held.worker) : undefined, refused };
+  }
+
+  /**
+   * The observation of `worker`'s suggestion, then one attempt at its next suggestion: one
+   * transaction of the store when the next needs no view (random search, or the buffer's next),
+   * else the tell and tryAsk. The study server's one-call cycle, and optimize's loop.
+   */
+  async tellAndTryAsk(suggestionId: number, worker: WorkerIdentity, observation: NewObservation): Promise<{ told: TellOutcome; next: AskAttempt }> {
+    await this.register(worker);
     const { searcher } = this.ctx;
     const blind = searcher.proposeBlind?.();
-    let refused: string | undefined;
     if (blind || searcher.modelBased) {
       const { told, next } = await this.locked(() => this.store.tellAndClaim(this.id, suggestionId, worker, observation, this.leaseSeconds, blind, this.limits()));
       this.held.delete(suggestionId);
-      if (!told.recorded) refused = told.reason;
       const taken = this.takeFree(next, blind, worker);
-      if (taken) return { next: taken, refused };
-    } else {
-      const told = await this.store.tell(this.id, suggestionId, worker, observation);
-      this.held.delete(suggestionId);
-      if (!told.recorded) refused = told.reason;
+      return { told, next: taken ? { suggestion: taken } : await this.tryAsk(worker) };
     }
-    return { next: await this.ask(worker), refused };
+    const told = await this.store.tell(this.id, suggestionId, worker, observation);
+    this.held.delete(suggestionId);
+    return { told, next: await this.tryAsk(worker) };
   }
 
   /** Gives a held suggestion up (it is abandoned: it does not count towards the budget). */

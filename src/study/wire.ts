@@ -99,5 +99,18 @@ export interface ApiHeartbeat {
   stop_mode: 'finish' | 'abandon' | null;
 }
 
+/**
+ * tunelab's one-call cycle (POST …/tell_and_ask): the observation (recorded, or refused and why:
+ * the suggestion was lost) and the worker's next suggestion, or why there is none (as a 409 of
+ * POST …/suggestions would say; `wait`: ask again later).
+ */
+export interface ApiTellAndAsk {
+  object: 'tell_and_ask';
+  recorded: boolean;
+  refused: string | null;
+  suggestion: ApiSuggestion | null;
+  reason: 'budget' | 'stopped' | 'exhausted' | 'wait' | null;
+}
+
 /** The headers naming the asking worker (tunelab's clients send them; a SigOpt client does not). */
 export const WORKER_HEADERS = { id: 'x-tunelab-worker', host: 'x-tunelab-host', pid: 'x-tunelab-pid' } as const;

@@ -11,7 +11,7 @@ import { resolveInside } from '../util/path-part.js';
 import type { LogLine } from './storage/store.js';
 import { type OpenStudyOptions, type StudyHandle, openStudy } from './handle.js';
 import { EXHAUSTED } from './status.js';
-import { StudyError } from './study.js';
+import { type AskResult, StudyError } from './study.js';
 
 export interface WorkerOptions extends OpenStudyOptions {
   /** The study's id or name, or its URL on a study server (`http://host:port/v1/experiments/<id>`). */
@@ -116,25 +116,32 @@ export async function runStudyWorker(options: WorkerOptions): Promise<WorkerSumm
     await study.close();
     throw e;
   }
-  const backend: TrialBackend = new LocalBackend({
-    command,
-    cwd: d.cwd,
-    env,
-    resourceAttr,
-    metricNames: [d.metric, ...d.constraints.map((c) => c.metric)],
-    maxResource: d.resource?.max,
-    countReports: !d.resource,
-    logsDir: join(dir, 'logs'),
-    checkpointsDir: join(dir, 'checkpoints'),
-    trialTimeout: d.trialTimeout,
-    runId: worker.workerId,
-  });
+  // one backend per trial run: a suggestion handed back to this worker (it lost it, and its new
+  // holder lost it in turn) runs again under its id, from its checkpoint folder, not as a clash
+  // with the run this worker gave up
+  const newBackend = (): TrialBackend =>
+    new LocalBackend({
+      command,
+      cwd: d.cwd,
+      env,
+      resourceAttr,
+      metricNames: [d.metric, ...d.constraints.map((c) => c.metric)],
+      maxResource: d.resource?.max,
+      countReports: !d.resource,
+      logsDir: join(dir, 'logs'),
+      checkpointsDir: join(dir, 'checkpoints'),
+      trialTimeout: d.trialTimeout,
+      runId: worker.workerId,
+    });
+  let backend: TrialBackend | undefined;
   const shipper = new LogShipper(study, join(dir, 'logs'), worker.workerId);
   const summary: WorkerSummary = { workerId: worker.workerId, succeeded: 0, failed: 0, abandoned: 0, reason: 'budget' };
   let current: number | undefined;
+  /** The suggestion claimed with the last observation (`s` undefined: none is left); not asked for again. */
+  let claimed: { s?: AskResult } | undefined;
   let signal: NodeJS.Signals | undefined;
   let abandonNow = false;
-  const interrupt = () => backend.interrupt?.();
+  const interrupt = () => backend?.interrupt?.();
   const onSignal = (s: NodeJS.Signals) => {
     signal = s;
     interrupt();
@@ -161,15 +168,23 @@ export async function runStudyWorker(options: WorkerOptions): Promise<WorkerSumm
     storeFailure = e;
     interrupt();
   });
+  // a suggestion claimed with the last observation but not to be run: given back at once
+  const giveBackClaimed = async () => {
+    const next = claimed?.s;
+    claimed = undefined;
+    if (next) await study.abandon(next.suggestionId);
+  };
   log(`worker ${worker.workerId} on study ${study.id} (${study.name}, ${study.method}) with ${study.location}`);
   try {
     for (;;) {
       if (signal) {
+        await giveBackClaimed();
         summary.reason = 'signal';
         summary.signal = signal;
         break;
       }
-      const s = await study.ask();
+      const s = claimed ? claimed.s : await study.ask();
+      claimed = undefined;
       if (!s) {
         const { status } = await study.refresh();
         summary.reason = status === 'stopped' || status === 'exhausted' ? status : 'budget';
@@ -178,7 +193,9 @@ export async function runStudyWorker(options: WorkerOptions): Promise<WorkerSumm
       current = s.suggestionId;
       abandonNow = false;
       const started = Date.now();
-      await backend.start(s.suggestionId, s.config);
+      await backend?.close();
+      const run = (backend = newBackend());
+      await run.start(s.suggestionId, s.config);
       let last: BackendResult | undefined;
       // the observation is the trial's value as `tunelab best` defines it (its last report, or its best one)
       const value = new BestTracker<BackendResult>(d.best, d.mode);
@@ -187,7 +204,7 @@ export async function runStudyWorker(options: WorkerOptions): Promise<WorkerSumm
       let ended = false;
       let lastShip = Date.now();
       while (!ended && !signal && !abandonNow && !storeFailure) {
-        const poll = await backend.poll(backend.now() + 1);
+        const poll = await run.poll(run.now() + 1);
         for (const r of poll.results) {
           if (r.trialId !== s.suggestionId || stoppedAt !== undefined) continue;
           last = r;
@@ -195,7 +212,7 @@ export async function runStudyWorker(options: WorkerOptions): Promise<WorkerSumm
           const decision = await study.report(s.suggestionId, r.result.resource, r.result.metrics[d.metric], r.result.metrics);
           if (decision === 'stop') {
             stoppedAt = r.result.resource;
-            await backend.stop(s.suggestionId);
+            await run.stop(s.suggestionId);
             ended = true;
           }
         }
@@ -219,7 +236,7 @@ export async function runStudyWorker(options: WorkerOptions): Promise<WorkerSumm
       }
       if (!ended) {
         // a signal, `study stop --abandon`, or the suggestion was lost: the trial is given up
-        await backend.stop(s.suggestionId);
+        await run.stop(s.suggestionId);
         await shipper.ship(s.suggestionId, true);
         if (!study.isLost(s.suggestionId)) await study.abandon(s.suggestionId);
         summary.abandoned++;
@@ -234,18 +251,34 @@ export async function runStudyWorker(options: WorkerOptions): Promise<WorkerSumm
       if (stoppedAt !== undefined) metadata.stopped_at = stoppedAt;
       if (last) metadata.results = last.workerIter + 1;
       const told = value.best()?.item ?? last;
-      try {
-        current = undefined;
-        await study.tell(s.suggestionId, error ? undefined : told!.result.metrics, { failed: Boolean(error), metadata });
+      const values = error ? undefined : told!.result.metrics;
+      const options = { failed: Boolean(error), metadata };
+      // the observation and the next suggestion in one step, unless this failure ends the worker
+      const lastOne = Boolean(error) && summary.failed + 1 > d.maxFailures;
+      current = undefined;
+      let refused: string | undefined;
+      if (lastOne || signal) {
+        try {
+          await study.tell(s.suggestionId, values, options);
+        } catch (e) {
+          if (!(e instanceof StudyError)) throw e;
+          refused = e.message;
+        }
+      } else {
+        const r = await study.tellAndAsk(s.suggestionId, values, options);
+        claimed = { s: r.next };
+        refused = r.refused;
+      }
+      if (refused !== undefined) {
+        summary.abandoned++;
+        log(`trial ${s.suggestionId}: ${refused}`);
+      } else {
         if (error) summary.failed++;
         else summary.succeeded++;
         log(`trial ${s.suggestionId}: ${error ? `failed: ${error}` : `${d.metric} ${told!.result.metrics[d.metric]}${stoppedAt !== undefined ? ` (stopped by ASHA at ${resourceAttr} ${stoppedAt})` : ''}`}`);
-      } catch (e) {
-        if (!(e instanceof StudyError)) throw e;
-        summary.abandoned++;
-        log(`trial ${s.suggestionId}: ${e.message}`);
       }
       if (summary.failed > d.maxFailures) {
+        await giveBackClaimed();
         summary.reason = 'failures';
         log(`${summary.failed} trials of this worker failed, more than max_failures=${d.maxFailures}: the worker ends`);
         break;
@@ -254,17 +287,18 @@ export async function runStudyWorker(options: WorkerOptions): Promise<WorkerSumm
   } catch (e) {
     // the store failed (or anything else did): the trial is ended, then given up where the store
     // still answers, so that another worker need not wait out its lease
-    await backend.close();
-    if (current !== undefined) {
-      await study.abandon(current).then(
-        () => log(`trial ${current}: abandoned (the worker fails)`),
+    await backend?.close();
+    for (const id of [current, claimed?.s?.suggestionId]) {
+      if (id === undefined) continue;
+      await study.abandon(id).then(
+        () => log(`trial ${id}: abandoned (the worker fails)`),
         () => undefined,
       );
     }
     throw e;
   } finally {
     for (const s of signals) process.off(s, onSignal);
-    await backend.close();
+    await backend?.close();
     // recorded where the store still answers; else `study status` shows the worker lost once its lease and last_seen are past
     await study.workerExited(worker).catch(() => undefined);
     await study.close();
