@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { packageRoot } from '../src/util/package-info.js';
 import { choice } from '../src/config-space/index.js';
 import { TabularBlackbox } from '../src/blackbox/tabular.js';
@@ -82,4 +82,37 @@ export function cliAsync(args: string[], env: NodeJS.ProcessEnv): Promise<{ code
     child.stderr.on('data', (d: Buffer) => (stderr += d));
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `probe` until it holds; the limit is a bound for a hung test, not a timing assertion. */
+export async function eventually(what: string, probe: () => boolean, limitSeconds = 30): Promise<void> {
+  const t0 = Date.now();
+  while (!probe()) {
+    if (Date.now() - t0 > limitSeconds * 1000) throw new Error(`timed out waiting until ${what}`);
+    await sleep(50);
+  }
+}
+
+/**
+ * Runs `hpo-main` in process on `methods` × synthetic-fcnet × 2 seeds and checks that each launched
+ * folder (a remote launch of the same study) holds the very same results.csv.gz bytes.
+ */
+export async function expectSameAsHpoMain(folders: string[], methods: string[]): Promise<void> {
+  const { hpoMain } = await import('../src/launchers/hpo-main.js');
+  const { readMetadata } = await import('../src/results/metadata.js');
+  const direct = await hpoMain(
+    { experimentTag: 'lr', method: methods, benchmark: ['synthetic-fcnet'], numSeeds: 2, randomSeed: 9, resultsRoot: tempDir(), maxWallclockTime: 600 },
+    { log: () => {}, progress: false },
+  );
+  expect(direct.outcomes).toHaveLength(methods.length * 2);
+  for (const o of direct.outcomes) {
+    const twin = folders.find((f) => {
+      const m = readMetadata(f);
+      return m.method === o.metadata.method && m.seed === o.metadata.seed;
+    });
+    expect(twin, `a launched folder for ${o.metadata.method} seed ${o.metadata.seed}`).toBeDefined();
+    expect(readFileSync(join(twin!, 'results.csv.gz')).equals(readFileSync(join(o.folder, 'results.csv.gz')))).toBe(true);
+  }
 }

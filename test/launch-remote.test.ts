@@ -3,11 +3,10 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type LocalJobRecord, readLocalJobs } from '../src/cloud/local-jobs.js';
-import { hpoMain } from '../src/launchers/hpo-main.js';
 import { launchRemote, planJobs } from '../src/launchers/launch-remote.js';
 import { methodDefinitions } from '../src/methods/registry.js';
 import { readMetadata } from '../src/results/metadata.js';
-import { cliPath, tempDir } from './helpers.js';
+import { cliPath, tempDir, expectSameAsHpoMain } from './helpers.js';
 import { processesUnder, startProcess, until } from './study-helpers.js';
 
 describe('launch-remote', () => {
@@ -44,17 +43,7 @@ describe('launch-remote', () => {
     expect(readFileSync(logFile, 'utf8')).toMatch(/ASHA synthetic-fcnet seed 1: completed/);
     const folders = readdirSync(join(root, 'lr')).map((f) => join(root, 'lr', f));
     expect(folders).toHaveLength(4);
-    const direct = await hpoMain(
-      { experimentTag: 'lr', method: ['RS', 'ASHA'], benchmark: ['synthetic-fcnet'], numSeeds: 2, randomSeed: 9, resultsRoot: tempDir(), maxWallclockTime: 600 },
-      { log: () => {}, progress: false },
-    );
-    for (const o of direct.outcomes) {
-      const twin = folders.find((f) => {
-        const m = readMetadata(f);
-        return m.method === o.metadata.method && m.seed === o.metadata.seed;
-      })!;
-      expect(readFileSync(join(twin, 'results.csv.gz')).equals(readFileSync(join(o.folder, 'results.csv.gz')))).toBe(true);
-    }
+    await expectSameAsHpoMain(folders, ['RS', 'ASHA']);
   });
 
   it('names an unknown method before launching anything', async () => {

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { LocalBackend, type LocalBackendOptions, killLeftoverTrials } from '../src/backends/local.js';
 import { runProcesses } from '../src/backends/process-group.js';
 import type { PollResult } from '../src/backends/types.js';
-import { tempDir } from './helpers.js';
+import { eventually, sleep, tempDir } from './helpers.js';
 
 /**
  * Faults of real trials, each checked against the process table: `ps` for the groups a trial's
@@ -26,17 +26,6 @@ function inGroups(pgids: Iterable<number>): Proc[] {
     .map((line) => line.trim().match(/^(\d+)\s+(\d+)\s+(\S+)\s+(.*)$/))
     .filter((m): m is RegExpMatchArray => m !== null && wanted.has(Number(m[2])) && !m[3].startsWith('Z'))
     .map((m) => ({ pid: Number(m[1]), pgid: Number(m[2]), args: m[4] }));
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `probe` until it holds; the limit is a bound for a hung test, not a timing assertion. */
-async function eventually(what: string, probe: () => boolean, limitSeconds = 15): Promise<void> {
-  const t0 = Date.now();
-  while (!probe()) {
-    if (Date.now() - t0 > limitSeconds * 1000) throw new Error(`timed out waiting until ${what}`);
-    await sleep(50);
-  }
 }
 
 let runs = 0;

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { LocalBackend } from '../src/backends/local.js';
 import { killLeftoverTrials, runProcesses } from '../src/backends/process-group.js';
 import { procStat } from '../src/util/proc.js';
-import { tempDir } from './helpers.js';
+import { eventually, tempDir } from './helpers.js';
 
 /**
  * No process of a trial outlives the tuner (issue 21, item 10), checked against the real process
@@ -13,17 +13,6 @@ import { tempDir } from './helpers.js';
  * obeying TERM, one ignoring it) that left the trial's process group, after kill -9 of the tuner
  * and after an ordinary close.
  */
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `probe` until it holds; the limit is a bound for a hung test, not a timing assertion. */
-async function eventually(what: string, probe: () => boolean, limitSeconds = 30): Promise<void> {
-  const t0 = Date.now();
-  while (!probe()) {
-    if (Date.now() - t0 > limitSeconds * 1000) throw new Error(`timed out waiting until ${what}`);
-    await sleep(50);
-  }
-}
 
 let runs = 0;
 const runIds: string[] = [];

@@ -1,10 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hpoMain } from '../src/launchers/hpo-main.js';
-import { readMetadata } from '../src/results/metadata.js';
-import { cliAsync, tempDir } from './helpers.js';
+import { cliAsync, tempDir, expectSameAsHpoMain } from './helpers.js';
 import { type SlurmCluster, slurmMissing, startSlurmCluster } from './slurm-helpers.js';
 
 describe.skipIf(slurmMissing.length > 0)('launch-remote --backend slurm on a real one-host Slurm', () => {
@@ -28,18 +26,7 @@ describe.skipIf(slurmMissing.length > 0)('launch-remote --backend slurm on a rea
     expect(show).toMatch(/ArrayTaskThrottle=2/);
     const folders = readdirSync(join(root, 'lr')).map((f) => join(root, 'lr', f));
     expect(folders).toHaveLength(6);
-    const direct = await hpoMain(
-      { experimentTag: 'lr', method: ['RS', 'ASHA', 'BO'], benchmark: ['synthetic-fcnet'], numSeeds: 2, randomSeed: 9, resultsRoot: tempDir(), maxWallclockTime: 600 },
-      { log: () => {}, progress: false },
-    );
-    expect(direct.outcomes).toHaveLength(6);
-    for (const o of direct.outcomes) {
-      const twin = folders.find((f) => {
-        const m = readMetadata(f);
-        return m.method === o.metadata.method && m.seed === o.metadata.seed;
-      })!;
-      expect(readFileSync(join(twin, 'results.csv.gz')).equals(readFileSync(join(o.folder, 'results.csv.gz')))).toBe(true);
-    }
+    await expectSameAsHpoMain(folders, ['RS', 'ASHA', 'BO']);
     const jobs = await cliAsync(['jobs', '--experiment_tag', 'lr', '--backend', 'slurm'], env);
     expect(jobs.code).toBe(0);
     for (const name of ['RS', 'ASHA', 'BO-0', 'BO-1']) expect(jobs.stdout).toMatch(new RegExp(`^${name}\\s+Completed\\s`, 'm'));
