@@ -136,9 +136,41 @@ describe('hpo-main runs', () => {
     await expect(run({ method: ['RS', 'NOPE'] }, root)).rejects.toThrow(UserError);
     expect(readdirSync(join(root))).toEqual([]);
   });
+
+  it('checks every (method, benchmark) pair before the first run and lists every one that cannot run', async () => {
+    const root = tempDir();
+    const fcnet = getBenchmark('synthetic-fcnet');
+    // a benchmark that names a resource its blackbox does not report
+    const benchmarks = { 'synthetic-fcnet': fcnet, 'steps-fcnet': { ...fcnet, name: 'steps-fcnet', maxResourceAttr: 'step' } };
+    const error = await hpoMain(
+      { experimentTag: 't', method: ['RS', 'ASHA', 'ASHA-TANH'], benchmark: ['synthetic-fcnet', 'steps-fcnet'], randomSeed: 1, resultsRoot: root, backend: 'local' },
+      { ...quiet, benchmarks },
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UserError);
+    const lines = (error as Error).message.split('\n');
+    expect(lines[0]).toBe('6 of 6 (method, benchmark) pair(s) cannot run; nothing was started:');
+    const byPair = Object.fromEntries(lines.slice(1).map((l) => [l.trim().split(':')[0], l]));
+    expect(Object.keys(byPair).sort()).toEqual(['ASHA on steps-fcnet', 'ASHA on synthetic-fcnet', 'ASHA-TANH on steps-fcnet', 'ASHA-TANH on synthetic-fcnet', 'RS on steps-fcnet', 'RS on synthetic-fcnet']);
+    expect(byPair['ASHA on steps-fcnet']).toMatch(/needs the resource attribute 'step' of steps-fcnet, which its blackbox does not report \(its fidelity is 'epoch'\)/);
+    expect(byPair['RS on steps-fcnet']).not.toMatch(/resource attribute/);
+    expect(byPair['RS on synthetic-fcnet']).toMatch(/synthetic-fcnet has no training command; --backend local needs one/);
+    expect(byPair['ASHA-TANH on synthetic-fcnet']).not.toMatch(/cannot fix/);
+    expect(readdirSync(root)).toEqual([]);
+  });
 });
 
 describe('tunelab CLI', () => {
+  it('refuses --method RS ASHA-TANH --benchmark synthetic-mlp before any folder is written, naming the pair', () => {
+    const root = tempDir();
+    const r = cli(['hpo-main', '--experiment_tag', 'pre', '--method', 'RS', 'ASHA-TANH', '--benchmark', 'synthetic-mlp', '--results_root', root, '--random_seed', '1', '--max_wallclock_time', '60']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      "tunelab: 1 of 2 (method, benchmark) pair(s) cannot run; nothing was started:\n  ASHA-TANH on synthetic-mlp: cannot fix 'hp_activation_fn_1': not in the config space (learning_rate, weight_decay, dropout, num_layers, max_units, optimizer, batch_size)\n",
+    );
+    expect(r.stdout).not.toMatch(/started/);
+    expect(readdirSync(root)).toEqual([]);
+  });
+
   it('--num_seeds 14 --start_seed 13 runs exactly seed 13', () => {
     const root = tempDir();
     const r = cli(['hpo-main', '--experiment_tag', 'docs-2', '--random_seed', '2465497701', '--num_seeds', '14', '--start_seed', '13', '--method', 'ASHA', '--benchmark', 'synthetic-fcnet', '--results_root', root, '--max_wallclock_time', '600']);

@@ -62,6 +62,17 @@ describe('launch-remote', () => {
     await expect(launchRemote({ experimentTag: 'lr', method: ['RS', 'NOPE'], resultsRoot: root }, () => {})).rejects.toThrow(/unknown method 'NOPE'; valid methods: RS/);
     expect(readdirSync(root)).toEqual([]);
   });
+
+  it('checks every (method, benchmark) pair before creating any job, and names each that cannot run', async () => {
+    const root = tempDir();
+    const lines: string[] = [];
+    const run = launchRemote({ experimentTag: 'lr', method: ['RS', 'ASHA-TANH', 'MOBSTER-RELU'], benchmark: ['synthetic-mlp', 'synthetic-fcnet'], randomSeed: 3, resultsRoot: root }, (l) => lines.push(l));
+    await expect(run).rejects.toThrow(
+      /^2 of 6 \(method, benchmark\) pair\(s\) cannot run; nothing was started:\n  ASHA-TANH on synthetic-mlp: cannot fix 'hp_activation_fn_1': not in the config space [^\n]*\n  MOBSTER-RELU on synthetic-mlp: cannot fix 'hp_activation_fn_1'/,
+    );
+    expect(lines).toEqual([]);
+    expect(readdirSync(root)).toEqual([]);
+  });
 });
 
 describe('launch-remote and signals', () => {

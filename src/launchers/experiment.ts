@@ -110,26 +110,37 @@ export function resumedMetadata(folder: string): ExperimentMetadata {
   }
 }
 
-/**
- * The benchmark's blackbox, once its data is there and the method, benchmark, backend and options
- * go together; else a UserError. hpo-main checks every run of a study so before the first starts.
- */
-export async function experimentBlackbox(spec: Pick<ExperimentSpec, 'benchmark' | 'method' | 'restrictConfigurations' | 'backend'>): Promise<Blackbox> {
+/** The benchmark's blackbox (its data, computed or tabulated); a UserError naming what is missing. */
+export const benchmarkBlackbox = (benchmark: BenchmarkDefinition): Promise<Blackbox> =>
+  loadBlackbox({ blackbox: benchmark.blackbox, dataset: benchmark.dataset, surrogate: benchmark.surrogate });
+
+/** Why the method cannot run on the benchmark's blackbox with these options (empty: it can). */
+export function pairProblems(spec: Pick<ExperimentSpec, 'benchmark' | 'method' | 'restrictConfigurations' | 'backend'>, blackbox: Blackbox): string[] {
   const { benchmark, method } = spec;
-  const blackbox = await loadBlackbox({ blackbox: benchmark.blackbox, dataset: benchmark.dataset, surrogate: benchmark.surrogate });
+  const out: string[] = [];
   if (!blackbox.objectiveNames.includes(benchmark.metric)) {
-    throw new UserError(`benchmark ${benchmark.name}: metric '${benchmark.metric}' not among the blackbox objectives ${blackbox.objectiveNames.join(', ')}`);
+    out.push(`benchmark ${benchmark.name}: metric '${benchmark.metric}' not among the blackbox objectives ${blackbox.objectiveNames.join(', ')}`);
   }
   if (method.multiFidelity && blackbox.fidelityValues.length < 2) {
-    throw new UserError(`method ${method.name} needs a multi-fidelity benchmark; ${benchmark.name} has a single fidelity (use RS or BO)`);
+    out.push(`method ${method.name} needs a multi-fidelity benchmark; ${benchmark.name} has a single fidelity (use RS or BO)`);
+  } else if (method.multiFidelity && blackbox.fidelityName !== benchmark.maxResourceAttr) {
+    out.push(`method ${method.name} needs the resource attribute '${benchmark.maxResourceAttr}' of ${benchmark.name}, which its blackbox does not report (its fidelity is '${blackbox.fidelityName}')`);
   }
+  out.push(...(method.check?.(blackbox.configSpace) ?? []));
   if (spec.restrictConfigurations && !blackbox.configurations) {
-    throw new UserError(`--restrict_configurations needs a tabulated benchmark; ${benchmark.name} is computed in closed form`);
+    out.push(`--restrict_configurations needs a tabulated benchmark; ${benchmark.name} is computed in closed form`);
   }
-  const backendName = spec.backend ?? 'simulator';
-  if (backendName === 'local' && !benchmark.local) {
-    throw new UserError(`benchmark ${benchmark.name} has no training command; --backend local needs one (use --backend simulator)`);
+  if ((spec.backend ?? 'simulator') === 'local' && !benchmark.local) {
+    out.push(`benchmark ${benchmark.name} has no training command; --backend local needs one (use --backend simulator)`);
   }
+  return out;
+}
+
+/** The benchmark's blackbox, once its data is there and the method, benchmark, backend and options go together; else a UserError. */
+export async function experimentBlackbox(spec: Pick<ExperimentSpec, 'benchmark' | 'method' | 'restrictConfigurations' | 'backend'>): Promise<Blackbox> {
+  const blackbox = await benchmarkBlackbox(spec.benchmark);
+  const problems = pairProblems(spec, blackbox);
+  if (problems.length > 0) throw new UserError(problems.join('; '));
   return blackbox;
 }
 

@@ -14,9 +14,10 @@ import { UserError } from '../util/errors.js';
 import { checkPathPart } from '../util/path-part.js';
 import { isDiskFull } from '../util/fs.js';
 import { type BenchmarkDefinition, benchmarkDefinitions, defaultBenchmarks, getBenchmark } from './benchmarks/index.js';
-import { type ExperimentOutcome, checkWritableRoot, diskFullReason, experimentBlackbox, previousRuns, runExperiment } from './experiment.js';
+import { type ExperimentOutcome, checkWritableRoot, diskFullReason, previousRuns, runExperiment } from './experiment.js';
 import { type MethodDefinition, getMethod, methodDefinitions } from '../methods/registry.js';
 import { formatTable, formatValue } from '../util/table.js';
+import { checkStudy } from './study-check.js';
 import { type Log, budgetProgressCallback, progressBarCallback, stopProgressBars, verboseCallback } from './reporting.js';
 
 export interface HpoMainOptions {
@@ -133,7 +134,7 @@ export async function hpoMain(options: HpoMainOptions, context: HpoMainContext =
     throw new UserError(`--max_failures must be a non-negative integer, got ${options.maxFailures}`);
   }
   // what every run needs (its data, a method and backend that fit it), before the first one starts
-  for (const benchmark of benchmarkList) for (const method of methodList) await experimentBlackbox({ benchmark, method, restrictConfigurations: options.restrictConfigurations, backend });
+  await checkStudy(methodList, benchmarkList, { restrictConfigurations: options.restrictConfigurations, backend });
   const root = resultsRoot(options.resultsRoot);
   checkWritableRoot(root, options.experimentTag);
   const resumedSeed = options.resume && options.randomSeed === undefined ? resumedMasterSeed(root, options.experimentTag, methodList, benchmarkList, seeds) : undefined;

@@ -11,7 +11,8 @@ import { UserError } from '../util/errors.js';
 import { checkPathPart } from '../util/path-part.js';
 import { mkdirpUser } from '../util/fs.js';
 import { packageRoot } from '../util/package-info.js';
-import { benchmarkDefinitions, getBenchmark } from './benchmarks/index.js';
+import { type BenchmarkDefinition, benchmarkDefinitions, defaultBenchmarks, getBenchmark } from './benchmarks/index.js';
+import { checkStudy } from './study-check.js';
 import type { HpoMainOptions } from './hpo-main.js';
 import { seedRange } from './hpo-main.js';
 import { type MethodDefinition, getMethod, methodDefinitions } from '../methods/registry.js';
@@ -148,6 +149,13 @@ function sagemakerRunner(tag: string, options: SageMakerJobOptions, wait: boolea
   };
 }
 
+/** The methods and benchmarks a study's jobs run (hpo-main's defaults when none are named). */
+function studyPairs(options: HpoMainOptions, registry: Record<string, MethodDefinition>): { methods: MethodDefinition[]; benchmarks: BenchmarkDefinition[] } {
+  const methods = (options.method?.length ? options.method : Object.keys(registry)).map((m) => getMethod(m, registry));
+  const benchmarks = (options.benchmark?.length ? options.benchmark : defaultBenchmarks(benchmarkDefinitions)).map((b) => getBenchmark(b, benchmarkDefinitions));
+  return { methods, benchmarks };
+}
+
 /**
  * Fans a study out into jobs as Syne Tune's launch_remote does: a cheap method runs its seeds one
  * after the other in one job, an expensive one gets one job per seed. Every job receives the same
@@ -155,8 +163,7 @@ function sagemakerRunner(tag: string, options: SageMakerJobOptions, wait: boolea
  */
 export function planJobs(options: HpoMainOptions & { randomSeed: number; jobBackend?: 'local' | 'sagemaker' }, registry: Record<string, MethodDefinition> = methodDefinitions): RemoteJob[] {
   checkPathPart('--experiment_tag', options.experimentTag);
-  const methods = (options.method?.length ? options.method : Object.keys(registry)).map((m) => getMethod(m, registry));
-  for (const b of options.benchmark ?? []) getBenchmark(b, benchmarkDefinitions);
+  const { methods } = studyPairs(options, registry);
   const seeds = seedRange(options.numSeeds ?? 1, options.startSeed ?? 0);
   const common: string[] = ['--experiment_tag', options.experimentTag, '--random_seed', String(options.randomSeed)];
   if (options.benchmark?.length) common.push('--benchmark', ...options.benchmark);
@@ -199,6 +206,10 @@ export async function launchRemote(options: LaunchRemoteOptions, log: Log = (l) 
   if (options.jobBackend === 'sagemaker' && !options.sagemaker) {
     throw new UserError('--backend sagemaker needs --sagemaker_image, --sagemaker_role and --s3_bucket');
   }
+  // every (method, benchmark) pair, before any job exists; SageMaker jobs bring data this machine may lack
+  const { methods, benchmarks } = studyPairs(options, methodDefinitions);
+  const { unchecked } = await checkStudy(methods, benchmarks, { restrictConfigurations: options.restrictConfigurations, dataElsewhere: options.jobBackend === 'sagemaker' });
+  for (const u of unchecked) log(`not checked here (the jobs will): ${u}`);
   log(`random_seed ${randomSeed}; ${jobs.length} job(s), at most ${parallel} at once`);
   if (options.dryRun) {
     for (const j of jobs) log(`${j.name}: tunelab ${j.args.join(' ')}`);

@@ -5,7 +5,7 @@ import { HyperbandScheduler, type HyperbandOptions, rungLevels } from '../schedu
 import { GPSearcher, type GPSearcherOptions } from '../schedulers/searchers/gp-searcher.js';
 import { RandomSearcher } from '../schedulers/searchers/random.js';
 import type { Mode, SearchProblem, TrialScheduler } from '../schedulers/types.js';
-import { unknownName } from '../util/errors.js';
+import { UserError, unknownName } from '../util/errors.js';
 import type { Rng } from '../util/rng.js';
 
 /** What a method gets to build its scheduler for one experiment (Syne Tune's MethodArguments). */
@@ -52,6 +52,11 @@ export interface MethodDefinition {
   /** Uses intermediate results at several resource levels (cannot run on a single-fidelity benchmark). */
   multiFidelity: boolean;
   create(args: MethodArguments): TrialScheduler;
+  /**
+   * Why the method cannot search this space (e.g. a hyperparameter it fixes is not in it); empty when
+   * it can. Launchers ask it of every (method, benchmark) pair before a study's first run.
+   */
+  check?(configSpace: ConfigSpace): string[];
 }
 
 export function searchProblem(args: MethodArguments): SearchProblem {
@@ -94,6 +99,16 @@ export function withFixedHyperparameters(base: MethodDefinition, name: string, f
     description: description ?? `${base.name} with ${Object.entries(fixed).map(([k, v]) => `${k}=${v}`).join(', ')}`,
     expensive: base.expensive,
     multiFidelity: base.multiFidelity,
+    check(configSpace) {
+      try {
+        // evaluated before the call: `base.check?.(…)` would skip its argument when base has no check
+        const restricted = fixHyperparameters(configSpace, fixed);
+        return base.check?.(restricted) ?? [];
+      } catch (e) {
+        if (e instanceof UserError) return [e.message];
+        throw e;
+      }
+    },
     create(args) {
       const configSpace = fixHyperparameters(args.configSpace, fixed);
       const restrictTo = args.restrictTo?.filter((c) => Object.entries(fixed).every(([k, v]) => c[k] === v));
