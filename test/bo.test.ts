@@ -136,6 +136,9 @@ describe('MOBSTER', () => {
     const resumed = await runExperiment({ ...spec, resultsRoot: tempDir(), resumeFolder: interrupted.folder });
     expect(resumed.metadata.status).toBe('completed');
     expect(readRows(join(interrupted.folder, 'results.csv.gz'))).toEqual(rows);
+    // the counts of model and random configs are part of the checkpoint: the resumed run's equal the whole run's
+    expect(full.metadata.suggestions).toEqual({ model: full.summary!.numTrials - 6, random: 6 });
+    expect(resumed.metadata.suggestions).toEqual(full.metadata.suggestions);
   });
 });
 

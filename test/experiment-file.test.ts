@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { isDomain } from '../src/config-space/index.js';
 import { loadExperimentFile, parseExperiment } from '../src/experiment/load.js';
 import { methodDefinitions } from '../src/methods/registry.js';
+import { createRng } from '../src/util/rng.js';
 import { cliPath, tempDir } from './helpers.js';
 
 const options = {
@@ -139,6 +140,19 @@ describe('the experiment file', () => {
     expect(problems({ ...base, method: 'GRID' })).toMatch(/method: unknown method 'GRID'; valid methods: RS, ASHA, .*BO/);
     expect(problems({ ...base, method_options: { grace_period: 2 } })).toMatch(/method_options.grace_period: applies to the multi-fidelity methods .*, not BO/);
     expect(problems({ ...base, metrics: [{ name: 'trial_id', objective: 'minimize' }] })).toMatch(/'trial_id' is a column tunelab writes itself/);
+  });
+
+  it("method_options.min_model_points and num_init_random reach MOBSTER's searcher; min_model_points is MOBSTER's alone", () => {
+    const file = { ...base, method: 'MOBSTER', resource: { name: 'epoch', max: 27 }, method_options: { num_init_random: 2, min_model_points: 5 } };
+    const d = parseExperiment(file, options);
+    expect(d.methodOptions).toMatchObject({ numInitRandom: 2, minModelPoints: 5 });
+    const scheduler = methodDefinitions.MOBSTER.create({ configSpace: d.configSpace, metric: 'loss', mode: 'min', resourceAttr: 'epoch', maxResource: 27, nWorkers: 1, rng: createRng(1), options: d.methodOptions });
+    expect(scheduler.metadata()).toMatchObject({ searcher: 'mobster-gp', numInitRandom: 2, minModelPoints: 5 });
+    // left out: Syne Tune's defaults
+    const defaults = methodDefinitions.MOBSTER.create({ configSpace: d.configSpace, metric: 'loss', mode: 'min', resourceAttr: 'epoch', maxResource: 27, nWorkers: 1, rng: createRng(1) });
+    expect(defaults.metadata()).toMatchObject({ numInitRandom: 6, minModelPoints: 3 });
+    expect(problems({ ...base, method_options: { min_model_points: 2 } })).toMatch(/method_options.min_model_points: applies to MOBSTER, not BO/);
+    expect(problems({ ...file, method_options: { min_model_points: 0 } })).toMatch(/method_options.min_model_points/);
   });
 
   it('loads YAML and JSON files; the command runs in the file folder by default', async () => {

@@ -229,6 +229,23 @@ describe('figures', () => {
     );
   });
 
+  it("the report says how many of a model-based setup's configs came from the model and how many were random", async () => {
+    const root = tempDir();
+    const { outcomes } = await hpoMain({ experimentTag: 'g', method: ['RS', 'MOBSTER'], benchmark: ['synthetic-branin'], numSeeds: 2, randomSeed: 3, resultsRoot: root, maxWallclockTime: 150 }, { log: () => {}, progress: false });
+    const mobster = outcomes.filter((o) => o.metadata.method === 'MOBSTER');
+    const model = mobster.reduce((n, o) => n + o.summary!.numTrials - 6, 0);
+    expect(mobster.map((o) => o.metadata.suggestions!.random)).toEqual([6, 6]);
+    // a run that never got to the model: its counts are still shown, and it is named as such
+    const early = mobster[1].folder;
+    const meta = JSON.parse(readFileSync(join(early, 'metadata.json'), 'utf8'));
+    const earlyModel = meta.suggestions.model;
+    writeFileSync(join(early, 'metadata.json'), JSON.stringify({ ...meta, suggestions: { model: 0, random: meta.suggestions.random + earlyModel } }));
+    const out = join(root, 'plots');
+    await plotStudy({ tags: ['g'], root, out, formats: ['html'], warn: () => {} });
+    const html = readFileSync(join(out, 'report.html'), 'utf8');
+    expect(html).toContain(`<dt>configs from the model / random</dt><dd>MOBSTER: ${model - earlyModel} from the model, ${12 + earlyModel} random in 2 run(s), 1 of which never consulted the model</dd>`);
+  });
+
   it('names the tag when there is nothing to plot', async () => {
     await expect(plotStudy({ tags: ['nothing'], root: tempDir(), out: tempDir(), warn: () => {} })).rejects.toThrow(/no results to plot for tag\(s\) nothing/);
   });

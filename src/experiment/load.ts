@@ -158,6 +158,7 @@ function semanticProblems(d: ExperimentFileData, knownMethods: readonly string[]
     if (options[key] !== undefined && !hyperband) problems.push(`method_options.${key}: applies to the multi-fidelity methods (${multiFidelityMethods.join(', ')}), not ${method}`);
   }
   if (options.num_init_random !== undefined && !/BO|MOBSTER/.test(method)) problems.push(`method_options.num_init_random: applies to BO and MOBSTER, not ${method}`);
+  if (options.min_model_points !== undefined && !/MOBSTER/.test(method)) problems.push(`method_options.min_model_points: applies to MOBSTER, not ${method}`);
   if (options.grace_period !== undefined && d.resource && options.grace_period > d.resource.max) {
     problems.push(`method_options.grace_period: ${options.grace_period} exceeds resource.max ${d.resource.max}`);
   }
@@ -262,7 +263,7 @@ export function parseExperiment(data: unknown, options: ExperimentFileOptions, o
     env: Object.fromEntries(Object.entries(d.env ?? {}).map(([k, v]) => [k, String(v)])),
     resource: d.resource,
     method: d.method,
-    methodOptions: { gracePeriod: mo.grace_period, reductionFactor: mo.reduction_factor, brackets: mo.brackets, numInitRandom: mo.num_init_random },
+    methodOptions: { gracePeriod: mo.grace_period, reductionFactor: mo.reduction_factor, brackets: mo.brackets, numInitRandom: mo.num_init_random, minModelPoints: mo.min_model_points },
     budget: { maxTrials: d.budget.max_trials, maxWallclockTime: d.budget.max_wallclock_time, maxResults: d.budget.max_results },
     parallelBandwidth: d.parallel_bandwidth,
     trialTimeout: d.trial_timeout,

@@ -56,6 +56,8 @@ export const experimentSchema = z
         reduction_factor: z.number().min(2).optional(),
         brackets: positiveInt.optional(),
         num_init_random: positiveInt.optional(),
+        /** MOBSTER: observations a rung level needs before EI is scored at it (default 3, Syne Tune's). */
+        min_model_points: positiveInt.optional(),
       })
       .strict()
       .optional(),

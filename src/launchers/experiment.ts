@@ -258,8 +258,14 @@ export function diskFullReason(e: unknown, folder: string): string {
  * there is space). The backend is closed in every case, so no trial outlives the run.
  */
 export async function runInFolder(tuner: Tuner, backend: TrialBackend, folder: string, metadata: ExperimentMetadata, checkpoint?: TunerCheckpoint): Promise<ExperimentOutcome> {
+  // model-based searchers say where their configs came from (random draws until the model is ready)
+  const recordSuggestions = () => {
+    const counts = tuner.scheduler.suggestionCounts?.();
+    if (counts) metadata.suggestions = counts;
+  };
   try {
     const summary = await tuner.run(checkpoint);
+    recordSuggestions();
     metadata.end_time = new Date().toISOString();
     if (summary.status === 'completed') metadata.status = 'completed';
     else {
@@ -270,6 +276,7 @@ export async function runInFolder(tuner: Tuner, backend: TrialBackend, folder: s
     return { folder, metadata, summary };
   } catch (e) {
     const diskFull = isDiskFull(e);
+    recordSuggestions();
     metadata.status = 'failed';
     metadata.end_time = new Date().toISOString();
     metadata.error = diskFull ? diskFullReason(e, folder) : (e as Error).message;

@@ -34,6 +34,8 @@ export interface MethodOptions {
   brackets?: number;
   /** Random configs before the GP takes over (BO, MOBSTER). */
   numInitRandom?: number;
+  /** MOBSTER: observations a rung level needs before EI is scored at it (else at the lowest level). */
+  minModelPoints?: number;
 }
 
 /** Hyperband options from the method's own type plus the experiment's grace period, η and brackets. */
@@ -42,7 +44,11 @@ const hyperbandOptions = (args: MethodArguments, type: HyperbandOptions['type'],
   return { type, gracePeriod: o.gracePeriod, reductionFactor: o.reductionFactor, brackets: o.brackets ?? brackets };
 };
 
-const gpOptions = (args: MethodArguments): GPSearcherOptions => (args.options?.numInitRandom !== undefined ? { numInitRandom: args.options.numInitRandom } : {});
+/** The experiment's GP settings, those it leaves out taken from the method's defaults. */
+const gpOptions = (args: MethodArguments): GPSearcherOptions => {
+  const { numInitRandom, minModelPoints } = args.options ?? {};
+  return { ...(numInitRandom !== undefined && { numInitRandom }), ...(minModelPoints !== undefined && { minModelPoints }) };
+};
 
 export interface MethodDefinition {
   name: string;
@@ -83,8 +89,9 @@ export const bayesOpt = (args: MethodArguments, options: GPSearcherOptions = {})
 export const mobster = (args: MethodArguments, options: Omit<HyperbandOptions, 'maxT'>, searcherOptions: GPSearcherOptions = {}) => {
   const problem = searchProblem(args);
   const levels = rungLevels(options.gracePeriod ?? 1, options.reductionFactor ?? 3, args.maxResource);
-  // ASHA starts thousands of trials per experiment; smaller model caps keep each suggestion in milliseconds
-  const defaults: GPSearcherOptions = { maxFitPoints: 80, maxHyperFitPoints: 80, numCandidates: 100, numFantasies: 4, localSearchRounds: 2, refitGrowth: 0.1 };
+  // ASHA starts thousands of trials per experiment; smaller model caps keep each suggestion in milliseconds.
+  // Six random configs, then the model: Syne Tune's MOBSTER default (num_init_random for hyperband schedulers)
+  const defaults: GPSearcherOptions = { numInitRandom: 6, minModelPoints: 3, maxFitPoints: 80, maxHyperFitPoints: 80, numCandidates: 100, numFantasies: 4, localSearchRounds: 2, refitGrowth: 0.1 };
   const searcher = new GPSearcher(problem, { ...defaults, ...searcherOptions }, { levels, maxT: args.maxResource });
   return new HyperbandScheduler(problem, searcher, { maxT: args.maxResource, ...options });
 };

@@ -57,6 +57,7 @@ function describeStudy(tags: string[], runs: Run[], agg: Aggregation): [string, 
   const starts = m.map((x) => x.start_time).sort();
   const ends = m.map((x) => x.end_time).filter((x): x is string => !!x).sort();
   const perBenchmark = (f: (r: Run) => unknown) => list(benchmarks.map((b) => `${b}: ${list(unique(runs.filter((r) => r.benchmark === b).map(f)))}`));
+  const suggestions = suggestionLines(setups, runs);
   return [
     ['study (tags)', list(tags)],
     ['benchmarks', list(benchmarks.map((b) => { const r = runs.find((x) => x.benchmark === b)!; return `${b} (${r.metric}, ${r.mode})`; }))],
@@ -70,7 +71,27 @@ function describeStudy(tags: string[], runs: Run[], agg: Aggregation): [string, 
     ['dates (UTC)', `${starts[0]} – ${ends[ends.length - 1] ?? 'not ended'}`],
     ['aggregation over seeds', AGG[agg]],
     ['normalised regret', '0 = the best value any run reached on the benchmark, 1 = the median over its runs of their first result'],
+    ...(suggestions.length > 0 ? [['configs from the model / random', suggestions.join('; ')] as [string, string]] : []),
   ];
+}
+
+/**
+ * Per model-based setup, where its configs came from (metadata.json's `suggestions`), and how many of
+ * its runs never consulted the model: such a run is its method's random-search twin (MOBSTER: ASHA).
+ */
+function suggestionLines(setups: string[], runs: Run[]): string[] {
+  return setups.flatMap((s) => {
+    const counted = runs.filter((r) => r.setup === s && r.metadata.suggestions);
+    if (counted.length === 0) return [];
+    let model = 0;
+    let random = 0;
+    for (const r of counted) {
+      model += r.metadata.suggestions!.model;
+      random += r.metadata.suggestions!.random;
+    }
+    const never = counted.filter((r) => r.metadata.suggestions!.model === 0).length;
+    return [`${s}: ${model} from the model, ${random} random in ${counted.length} run(s)${never > 0 ? `, ${never} of which never consulted the model` : ''}`];
+  });
 }
 
 /** Per (benchmark, setup), the best trial of the seed that reached the best value. */

@@ -26,6 +26,8 @@ export interface ExperimentMetadata {
   end_time: string | null;
   status: ExperimentStatus;
   error?: string;
+  /** Model-based methods (BO, MOBSTER): how many configs came from the model and how many were random. */
+  suggestions?: { model: number; random: number };
   [extra: string]: unknown;
 }
 

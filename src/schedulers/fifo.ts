@@ -34,6 +34,10 @@ export class FIFOScheduler implements TrialScheduler {
     this.searcher.onTrialIdle(trialId, 'failed');
   }
 
+  suggestionCounts() {
+    return this.searcher.suggestionCounts?.();
+  }
+
   metadata() {
     return { scheduler: 'fifo', metric: this.metric, mode: this.mode, ...this.searcher.metadata() };
   }

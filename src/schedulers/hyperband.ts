@@ -247,6 +247,10 @@ export class HyperbandScheduler implements TrialScheduler {
     });
   }
 
+  suggestionCounts() {
+    return this.searcher.suggestionCounts?.();
+  }
+
   metadata() {
     return {
       scheduler: 'hyperband',

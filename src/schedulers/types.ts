@@ -30,9 +30,17 @@ export interface TrialScheduler {
   onTrialError(trialId: number): void;
   /** Settings, for metadata.json. */
   metadata(): Record<string, unknown>;
+  /** A model-based searcher's: where the configs came from, for metadata.json at the run's end. */
+  suggestionCounts?(): SuggestionCounts | undefined;
   /** Plain-JSON state for tuner.json; `restore` continues exactly where `state` was taken. */
   state(): unknown;
   restore(state: unknown): void;
+}
+
+/** Where a searcher's configs came from: its model, or random draws (initial ones, or the model not ready). */
+export interface SuggestionCounts {
+  model: number;
+  random: number;
 }
 
 /** Everything a searcher or scheduler needs to know about the problem. */
@@ -63,6 +71,8 @@ export interface Searcher {
   /** A paused trial runs again. */
   onTrialResumed(trialId: number): void;
   metadata(): Record<string, unknown>;
+  /** Model-based searchers: how many configs came from the model and how many were random. */
+  suggestionCounts?(): SuggestionCounts;
   state(): unknown;
   restore(state: unknown): void;
 }

@@ -4,12 +4,18 @@ import { type Constraint, isFeasible } from '../constraints.js';
 import { expectedImprovement, probabilityBelow } from '../gp/acquisition.js';
 import { GPPosterior, type Theta, fitHyperparameters } from '../gp/gp.js';
 import { choleskyWithJitter } from '../gp/linalg.js';
-import type { SearchProblem, Searcher } from '../types.js';
+import type { SearchProblem, Searcher, SuggestionCounts } from '../types.js';
 import { RandomSearcher } from './random.js';
 
 export interface GPSearcherOptions {
-  /** Random configs before the model takes over (default 5); MOBSTER's also wait for results above the lowest rung (acquisitionLevel). */
+  /** Random configs before the model takes over (default 5; MOBSTER's default is Syne Tune's 6, set by the method). */
   numInitRandom?: number;
+  /**
+   * MOBSTER: observations a rung level needs before expected improvement is scored at it; EI is scored
+   * at the highest such level, at the lowest level while none has that many (Syne Tune's
+   * resource_acq_bohb_threshold, the BOHB rule; default 3). Unused without a resource model.
+   */
+  minModelPoints?: number;
   /** Random candidates scored by expected improvement per suggestion (default 300). */
   numCandidates?: number;
   /** Fantasy samples of the pending evaluations (default 8). */
@@ -170,7 +176,9 @@ export class GPSearcher implements Searcher {
   private lastFitSize = 0;
   private readonly dx: number;
   private readonly sign: number;
-  private readonly o: Required<GPSearcherOptions>;
+  private readonly o: Required<Omit<GPSearcherOptions, 'minModelPoints'>>;
+  private readonly minModelPoints: number;
+  private readonly counts: SuggestionCounts = { model: 0, random: 0 };
 
   constructor(
     private readonly problem: SearchProblem,
@@ -191,6 +199,8 @@ export class GPSearcher implements Searcher {
       refitGrowth: options.refitGrowth ?? 0.05,
       localSearchRounds: options.localSearchRounds ?? 5,
     };
+    this.minModelPoints = options.minModelPoints ?? 3;
+    if (!(Number.isInteger(this.minModelPoints) && this.minModelPoints >= 1)) throw new RangeError(`minModelPoints must be a positive integer, got ${this.minModelPoints}`);
   }
 
   private get inputDim(): number {
@@ -207,18 +217,27 @@ export class GPSearcher implements Searcher {
     if (this.resource) out[offset + this.dx] = this.resourceInput(r!);
   }
 
+  /**
+   * The model is consulted once `numInitRandom` configs were suggested and there is data to fit:
+   * Syne Tune's rule (ModelBasedSearcher._should_pick_random_config) for MOBSTER, one observation
+   * at any level; BO keeps its two (a GP on one point has nothing to say about a second).
+   */
   suggest(trialId: number): Config | undefined {
     const observed = this.observations();
     let config: Config | undefined;
     const modelReady =
       this.random.numSeen >= this.o.numInitRandom &&
-      observed.length >= 2 &&
-      hyperparameters(this.problem.configSpace).length > 0 &&
-      (!this.resource || this.acquisitionLevel() !== undefined);
-    if (!modelReady || (this.problem.pointsToEvaluate?.length ?? 0) > this.random.numSeen) config = this.random.suggest();
-    else if (this.random.hasUnseen) {
+      observed.length >= (this.resource ? 1 : 2) &&
+      hyperparameters(this.problem.configSpace).length > 0;
+    if (!modelReady || (this.problem.pointsToEvaluate?.length ?? 0) > this.random.numSeen) {
+      config = this.random.suggest();
+      if (config) this.counts.random++;
+    } else if (this.random.hasUnseen) {
       config = this.modelSuggest(observed);
-      if (config) this.random.markSeen(config);
+      if (config) {
+        this.random.markSeen(config);
+        this.counts.model++;
+      }
     }
     if (!config) return undefined;
     this.addTrial(trialId, { config, x: encodeConfig(this.problem.configSpace, config), values: new Map(), constraintOutcomes: new Map() }, true);
@@ -242,18 +261,20 @@ export class GPSearcher implements Searcher {
   }
 
   /**
-   * MOBSTER: the resource level EI is scored at, the highest with more than d observations; undefined
-   * while that would be the lowest of several levels, and then MOBSTER's configs are random, as ASHA's.
-   * Lowest-rung values rank how fast a config starts rather than where it ends (learning curves
-   * cross), and EI scored on them alone steered whole runs to fast starters, which also pass ASHA's
-   * first rungs and so use up a small budget on few trials (bench/quality.ts --budget_fraction 0.1:
-   * EI always at the lowest rung was worst, and waiting for a higher rung removed the failed runs).
+   * MOBSTER: the resource level EI is scored at (Syne Tune's ResourceForAcquisitionBOHB): the highest
+   * level with at least `minModelPoints` observations, else the lowest. The GP is joint over
+   * (config, resource), so EI at a level with few observations still draws on all the others.
    */
   private acquisitionLevel(): number | undefined {
     if (!this.resource) return undefined;
     const levels = this.levelsWithEnd;
-    for (let k = levels.length - 1; k >= 1; k--) if ((this.levelCounts.get(levels[k]) ?? 0) > this.dx) return levels[k];
-    return levels.length === 1 ? levels[0] : undefined;
+    for (let k = levels.length - 1; k >= 1; k--) if ((this.levelCounts.get(levels[k]) ?? 0) >= this.minModelPoints) return levels[k];
+    return levels[0];
+  }
+
+  /** How many configs came from the model and how many were drawn at random, for metadata.json. */
+  suggestionCounts(): SuggestionCounts {
+    return { ...this.counts };
   }
 
   /** The constraint outcome of an observation: BO keeps a trial's latest, MOBSTER one per level. */
@@ -474,9 +495,10 @@ export class GPSearcher implements Searcher {
 
   metadata() {
     const searcher = this.resource ? 'mobster-gp' : 'bayesopt-gp';
-    if (this.constraints.length === 0) return { searcher, kernel: 'matern52-ard', acquisition: 'expected-improvement', ...this.o };
+    const options = this.resource ? { ...this.o, minModelPoints: this.minModelPoints } : this.o;
+    if (this.constraints.length === 0) return { searcher, kernel: 'matern52-ard', acquisition: 'expected-improvement', ...options };
     const constraints = this.constraints.map(({ metric, mode, threshold }) => ({ metric, mode, threshold }));
-    return { searcher, kernel: 'matern52-ard', acquisition: 'constrained-expected-improvement', constraints, ...this.o };
+    return { searcher, kernel: 'matern52-ard', acquisition: 'constrained-expected-improvement', constraints, ...options };
   }
 
   state() {
@@ -486,6 +508,7 @@ export class GPSearcher implements Searcher {
       theta: this.theta ? [...this.theta] : null,
       ...(withConstraints && { constraintThetas: this.constraintThetas.map((t) => [...t]) }),
       lastFitSize: this.lastFitSize,
+      suggestions: { ...this.counts },
       trials: [...this.trials].map(([id, t]) => [
         id,
         {
@@ -505,6 +528,7 @@ export class GPSearcher implements Searcher {
       theta: number[] | null;
       constraintThetas?: number[][];
       lastFitSize: number;
+      suggestions: SuggestionCounts;
       trials: [number, { config: Config; values: [number, number][]; running: boolean; constraintValues?: [number, Record<string, number | null>][] }][];
       levelObservations: [number, number][];
     };
@@ -512,6 +536,7 @@ export class GPSearcher implements Searcher {
     this.theta = s.theta ? Float64Array.from(s.theta) : undefined;
     this.constraintThetas = (s.constraintThetas ?? []).map((t) => Float64Array.from(t));
     this.lastFitSize = s.lastFitSize;
+    Object.assign(this.counts, s.suggestions);
     this.trials.clear();
     this.running.clear();
     for (const [id, t] of s.trials) {
