@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, extname, resolve } from 'node:path';
 import type { z } from 'zod';
 import { type ConfigSpace, type Value, choice, lograndint, loguniform, ordinal, randint, uniform } from '../config-space/index.js';
@@ -294,7 +295,8 @@ export async function loadExperimentFile(path: string, options: ExperimentFileOp
   try {
     if (ext === '.json') data = JSON.parse(text);
     else {
-      const { parse } = await import('yaml');
+      // yaml's CommonJS build, for the same reason as zod's (schema.ts)
+      const { parse } = createRequire(import.meta.url)('yaml') as typeof import('yaml');
       data = parse(text, { prettyErrors: true });
     }
   } catch (e) {
