@@ -78,19 +78,26 @@ class ColumnDecoder {
   }
 }
 
-/** Where the line starting at `p` ends: the next newline outside quotes (a quoted cell may hold one). */
-function lineEnd(text: string, p: number): number {
-  const e = text.indexOf('\n', p);
-  const q = text.indexOf('"', p);
-  if (q < 0 || (e >= 0 && q > e)) return e < 0 ? text.length : e;
-  // a quote in this line: walk it character by character ("" toggles twice, as it should)
-  let open = false;
-  for (let i = p; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 34) open = !open;
-    else if (c === 10 && !open) return i;
-  }
-  return text.length;
+/**
+ * Line ends of a results text: the next newline, or for a line with a quote the next newline
+ * outside quotes (a quoted cell may hold one; "" toggles twice, as it should). The next quote's
+ * position is kept, so that finding them costs one pass over the text, not one per line.
+ */
+function lineEnds(text: string): (p: number) => number {
+  let nextQuote = text.indexOf('"');
+  return (p) => {
+    let e = text.indexOf('\n', p);
+    if (e < 0) e = text.length;
+    if (nextQuote >= 0 && nextQuote < p) nextQuote = text.indexOf('"', p);
+    if (nextQuote < 0 || nextQuote >= e) return e;
+    let open = false;
+    for (let i = p; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (c === 34) open = !open;
+      else if (c === 10 && !open) return i;
+    }
+    return text.length;
+  };
 }
 
 /**
@@ -109,8 +116,9 @@ export function decodeResults(text: string, folder: string, wanted?: readonly st
   const names = wanted ? header.filter((h) => wanted.includes(h)) : header;
   const idx = names.map((n) => header.indexOf(n));
   let length = 0;
+  let lineEnd = lineEnds(text);
   for (let p = end + 1; p < text.length; ) {
-    const e = lineEnd(text, p);
+    const e = lineEnd(p);
     if (e > p) length++;
     p = e + 1;
   }
@@ -119,8 +127,9 @@ export function decodeResults(text: string, folder: string, wanted?: readonly st
   const byIndex = new Int32Array(header.length).fill(-1);
   idx.forEach((h, k) => (byIndex[h] = k));
   let row = 0;
+  lineEnd = lineEnds(text);
   for (let p = end + 1; p < text.length; ) {
-    const e = lineEnd(text, p);
+    const e = lineEnd(p);
     if (e > p) {
       const line = text.charCodeAt(e - 1) === 13 ? text.slice(p, e - 1) : text.slice(p, e);
       if (line.includes('"')) {
