@@ -1,7 +1,9 @@
 /**
  * Quality: final best value per method over many seeds (median and interquartile range) on the given
- * benchmarks, and a two-sided Mann-Whitney U test of MOBSTER against ASHA and RS, and of BO against
- * RS: does BO beat RS, and MOBSTER beat ASHA, also when the budget holds only a few full trials?
+ * benchmarks, and a two-sided Mann-Whitney U test of MOBSTER against ASHA and RS, of BO, TPE, REA,
+ * DEHB and GRID against RS, of ASHA-TPE against ASHA and of BOHB against HYPERBAND: does each beat its
+ * baseline, also when the budget holds only a few full trials?
+ * The baselines of issue 26: --methods RS,TPE,REA,HYPERBAND,BOHB
  * Usage: node dist/bench/quality.js [--budget_fraction 0.1] [--num_seeds 30] [--methods RS,ASHA,BO,MOBSTER]
  *          [--restrict_configurations] [benchmark ...]   (default: the default benchmarks)
  * --budget_fraction scales each benchmark's own wallclock budget (1: the default budget).
@@ -77,7 +79,7 @@ const restrictConfigurations = args.includes('--restrict_configurations');
 const names = args.filter((a) => a !== '--restrict_configurations');
 const benchmarks = (names.length > 0 ? names : defaultBenchmarks()).map((name) => orExit(() => getBenchmark(name)));
 /** Which method each method's row is tested against (only those that run). */
-const comparisons: Record<string, string[]> = { MOBSTER: ['ASHA', 'RS'], BO: ['RS'] };
+const comparisons: Record<string, string[]> = { MOBSTER: ['ASHA', 'RS'], BO: ['RS'], TPE: ['RS'], 'ASHA-TPE': ['ASHA'], BOHB: ['HYPERBAND'], REA: ['RS'], DEHB: ['RS'], GRID: ['RS'] };
 const root = mkdtempSync(join(tmpdir(), 'tunelab-quality-'));
 try {
   for (const benchmark of benchmarks) {

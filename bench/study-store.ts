@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { formatTable } from '../src/util/table.js';
 import { GPSearcher } from '../src/schedulers/searchers/gp-searcher.js';
-import { startLocalPostgres } from '../src/study/local-postgres.js';
+import { startLocalPostgres } from '../src/study/storage/local-postgres.js';
 import { createStudy, loadStudy } from '../src/study/study.js';
 import { createRng } from '../src/util/rng.js';
 import { parseExperiment } from '../src/experiment/load.js';

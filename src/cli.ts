@@ -9,17 +9,19 @@ import { cleanCommand } from './commands/clean.js';
 import { jobsCommand } from './commands/jobs.js';
 import { launchRemoteCommand } from './commands/launch-remote.js';
 import { benchmarksCommand, methodsCommand } from './commands/list.js';
-import { bestCommand, logsCommand, statusCommand, stopCommand } from './commands/operate.js';
+import { bestCommand, logsCommand, statusCommand, stopCommand, trialsCommand } from './commands/operate.js';
 import { plotCommand } from './commands/plot.js';
 import { runCommand } from './commands/run.js';
+import { serverCommand } from './commands/server.js';
 import { studyCommand } from './commands/study.js';
 import { usageFailure } from './commands/flags.js';
 import { yargs } from './commands/yargs.js';
 import { UserError } from './util/errors.js';
 import { tunelabVersion } from './util/package-info.js';
+import { ignoreClosedOutput } from './util/signals.js';
 
 /** Every `tunelab` command; each lives in its own module under src/commands/. */
-const commands: CommandModule<any, any>[] = [runCommand, hpoMainCommand, launchRemoteCommand, plotCommand, methodsCommand, benchmarksCommand, blackboxCommand, statusCommand, logsCommand, stopCommand, bestCommand, studyCommand, jobsCommand, cleanCommand, syncCommand, sagemakerTrialCommand];
+const commands: CommandModule<any, any>[] = [runCommand, hpoMainCommand, launchRemoteCommand, plotCommand, methodsCommand, benchmarksCommand, blackboxCommand, statusCommand, logsCommand, stopCommand, bestCommand, trialsCommand, studyCommand, serverCommand, jobsCommand, cleanCommand, syncCommand, sagemakerTrialCommand];
 
 export async function main(argv: string[]): Promise<number> {
   const cli = yargs(argv)
@@ -45,6 +47,7 @@ export async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
+ignoreClosedOutput();
 main(hideBin(process.argv)).then(
   (code) => {
     if (code !== 0) process.exitCode = code;

@@ -7,6 +7,12 @@ export type { Mode, Decision, TrialResult, Suggestion, TrialScheduler, Searcher,
 export { FIFOScheduler } from './schedulers/fifo.js';
 export { HyperbandScheduler, rungLevels, type HyperbandOptions } from './schedulers/hyperband.js';
 export { RandomSearcher } from './schedulers/searchers/random.js';
+export { GridSearcher, type GridSearcherOptions } from './schedulers/searchers/grid.js';
+export { TPESearcher, type TPESearcherOptions } from './schedulers/searchers/tpe.js';
+export { REASearcher, type REASearcherOptions } from './schedulers/searchers/rea.js';
+export { KDESearcher, type KDESearcherOptions } from './schedulers/searchers/kde.js';
+export { DEHBSearcher, type DEHBSearcherOptions } from './schedulers/searchers/dehb.js';
+export { SyncHyperbandScheduler, hyperbandBrackets, type SyncHyperbandOptions } from './schedulers/sync-hyperband.js';
 export { GPSearcher, type GPSearcherOptions, type ResourceModel } from './schedulers/searchers/gp-searcher.js';
 export { GPPosterior, fitHyperparameters, negLogPosterior } from './schedulers/gp/gp.js';
 export { expectedImprovement } from './schedulers/gp/acquisition.js';
@@ -55,16 +61,17 @@ export {
   type MethodArguments,
   type MethodOptions,
 } from './methods/registry.js';
-export { hpoMain, seedRange, type HpoMainOptions, type HpoMainContext, type HpoMainReport } from './launchers/hpo-main.js';
+export { hpoMain, type HpoMainOptions, type HpoMainContext, type HpoMainReport } from './launchers/hpo-main.js';
 export { parseHpoMainFlags, experimentFlags, hpoMainOptions, numberFlag, usageFailure, type ExperimentArgv } from './commands/flags.js';
 export { launchRemote, planJobs, type RemoteJob, type LaunchRemoteOptions, type JobOutcome, type LaunchReport } from './launchers/launch-remote.js';
 export { createSageMakerJob, waitForSageMakerJob, trainingJobName, type SageMakerJobOptions } from './launchers/sagemaker-jobs.js';
 export { runExperiment, type ExperimentSpec } from './launchers/experiment.js';
-export { runSeed, type ExperimentOutcome } from './launchers/run-folder.js';
+export { runSeed, seedRange, type ExperimentOutcome } from './launchers/run-folder.js';
 export { checkStudy, type StudyCheckOptions, type StudyCheck } from './launchers/study-check.js';
 export { formatTable } from './util/table.js';
 export { runExperimentFile, type RunOptions, type RunOnSageMaker, type RunContext, type RunReport } from './launchers/run.js';
-export { loadExperimentFile, parseExperiment, type ExperimentDefinition, type ExperimentFileOptions } from './experiment/load.js';
+export { loadExperiment, loadExperimentFile, parseExperiment, trialEnvironment, MAX_EXPERIMENT_FILE_BYTES, MAX_PARAMETERS, type ExperimentDefinition, type ExperimentFileOptions } from './experiment/load.js';
+export { BestTracker, bestOfReports, bestRuleOf, curvePoints, failedTrialIds, type BestRule, type Report } from './results/best.js';
 export { experimentSchema, type ExperimentFileInput, type ExperimentFileData } from './experiment/schema.js';
 export { isFeasible, type Constraint } from './schedulers/constraints.js';
 export { acquireFolderLock, readLock, type LockOwner, type FolderLock } from './results/lock.js';
@@ -88,8 +95,21 @@ export { openStore, parseStorage, redactUrl, defaultStorage, type OpenStoreOptio
 export type { StudyStore, StudyRecord, SuggestionRecord, ObservationRecord, ReportRecord, WorkerIdentity, StudyView, SuggestionChanges, SuggestionState, StudyStatus } from './study/storage/store.js';
 export { StudyCache } from './study/storage/cache.js';
 export { planClaim, freshConfigs, refillNeed, STUDY_METHODS, type StudyMethod } from './study/planner.js';
-export { runStudyWorker, type WorkerOptions, type WorkerSummary } from './study/worker.js';
-export { runSharedStudy, type SharedStudyOptions, type SharedStudyReport } from './study/shared-run.js';
+export { runStudyWorker, workerSummaryLine, type WorkerOptions, type WorkerSummary } from './study/worker.js';
+export { runSharedStudy, sharedRunFailure, type SharedStudyOptions, type SharedStudyReport, type WorkerExit } from './study/shared-run.js';
+export { openStudy, isServerUrl, type StudyHandle, type OpenStudyOptions } from './study/handle.js';
+export { RemoteStudy, connectStudy, parseStudyUrl } from './study/remote.js';
+export type { ApiExperiment, ApiSuggestion, ApiObservation, ApiPagination, ApiError, ApiHeartbeat } from './study/wire.js';
+export { startServer, type ServeOptions, type RunningServer } from './server/serve.js';
+export { buildApp, type AppOptions } from './server/app.js';
 export { studyStatus, formatStudyStatus, stopStudy, bestOfStudy, type StudyStatusReport, type StudyBest } from './study/status.js';
 export { studyLogs } from './study/logs.js';
 export { exportStudy } from './study/export.js';
+export type { Executor, WorkerSpec, WorkerResources, WorkerState, WorkerInfo, Submission } from './executors/types.js';
+export { SlurmExecutor, type SlurmOptions, type ArraySpec } from './executors/slurm.js';
+export { KubernetesExecutor, type KubernetesOptions } from './executors/kubernetes.js';
+export { LocalExecutor } from './executors/local.js';
+export { EXECUTORS, createExecutor, launchWorkers, checkSharedStorage, submissionsOf, clusterWorkers, stopClusterWorkers, deleteClusterWorkers, formatClusterWorkers, type LaunchOptions, type ClusterSubmission } from './executors/launch.js';
+export { WorkerOutputTailer, followWorkerOutput, type FollowWorkersOptions } from './executors/follow.js';
+export { runOnExecutor, executorRunFailure, type ExecutorRunOptions, type ExecutorRunReport } from './executors/run.js';
+export { launchSlurmJobs, slurmStudyJobs, stopSlurmJobs, type SlurmLaunchOptions } from './executors/slurm-jobs.js';

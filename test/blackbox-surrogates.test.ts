@@ -2,8 +2,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readTable } from '../src/blackbox/format.js';
 import { shippedTablesDir } from '../src/blackbox/repository.js';
-import { surrogateFactories } from '../src/blackbox/surrogate.js';
-import { knnSurrogate, randomForestSurrogate } from '../src/blackbox/surrogates-fitted.js';
+import { surrogateFactories } from '../src/blackbox/surrogates/surrogate.js';
+import { knnSurrogate, randomForestSurrogate } from '../src/blackbox/surrogates/fitted.js';
 import { type TableData, TabularBlackbox } from '../src/blackbox/tabular.js';
 import { configKey, encodeConfig, encodedDim } from '../src/config-space/index.js';
 

@@ -52,15 +52,26 @@ describe('the command line surface', () => {
     expect(readdirSync(root)).toEqual([]);
   });
 
-  it('a tag that is not one folder name is refused; nothing is written inside or outside the results root', () => {
+  it('a tag that is not one folder name (or holds a control character) is refused by every command taking one, naming the accepted characters; nothing is written inside or outside the results root', () => {
     const parent = tempDir();
     const root = join(parent, 'root');
     mkdirSync(root);
-    for (const tag of ['..', '.', 'a/b', 'a\\b', '../x', '']) {
-      expectUserError(cli(hpoMain(root, '--experiment_tag', tag, '--method', 'RS', '--benchmark', 'synthetic-branin')), /--experiment_tag must be a non-empty name usable as one folder name .*got '/);
+    const refused = (r: ReturnType<typeof cli>, tag: string) => {
+      expectUserError(r, /^tunelab: /);
+      // (sync loads the AWS SDK first, which may warn about the Node version on a line of its own)
+      expect(r.stderr.split('\n')[0]).toBe(`tunelab: --experiment_tag must be a name usable as one folder name, of letters, digits, spaces and punctuation except '/' and '\\' (no control characters; not '.' or '..'); got ${JSON.stringify(tag)}`);
+    };
+    for (const tag of ['..', '.', 'a/b', 'a\\b', '../x', '', 'a\nb', 'a\x01b', 'a\u202eb']) {
+      refused(cli(hpoMain(root, '--experiment_tag', tag, '--method', 'RS', '--benchmark', 'synthetic-branin')), tag);
     }
-    expectUserError(cli(['run', '-f', join(packageRoot, 'examples', 'own-model', 'experiment.yml'), '--experiment_tag', '..', '--results_root', root]), /--experiment_tag must be a non-empty name usable as one folder name .*got '\.\.'/);
-    expectUserError(cli(['launch-remote', '--experiment_tag', '..', '--results_root', root, '--method', 'RS', '--max_parallel_jobs', '1']), /--experiment_tag must be a non-empty name usable as one folder name .*got '\.\.'/);
+    for (const tag of ['..', 'line\nbreak', 'bell\x07']) {
+      refused(cli(['run', '-f', join(packageRoot, 'examples', 'own-model', 'experiment.yml'), '--experiment_tag', tag, '--results_root', root]), tag);
+      refused(cli(['launch-remote', '--experiment_tag', tag, '--results_root', root, '--method', 'RS', '--max_parallel_jobs', '1']), tag);
+      refused(cli(['plot', '--experiment_tag', tag, '--results_root', root, '--out', join(root, 'plots')]), tag);
+      refused(cli(['clean', '--experiment_tag', tag, '--results_root', root, '--yes']), tag);
+      refused(cli(['jobs', '--experiment_tag', tag, '--results_root', root]), tag);
+      refused(cli(['sync', '--experiment_tag', tag, '--results_root', root, '--s3_bucket', 'b'], { AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:9' }), tag);
+    }
     expect(readdirSync(root)).toEqual([]);
     expect(readdirSync(parent)).toEqual(['root']);
   });
@@ -92,8 +103,8 @@ describe('the command line surface', () => {
     expect(entry('backend')).toContain('or local (run its training command)');
     expect(entry('max_num_trials_started')).toContain('(and then ended), whatever the clock says [integer]');
     const remote = cli(['launch-remote', '--help']).stdout;
-    expect(remote).toMatch(/\[choices: "local", "sagemaker"\] \[default: "local"\]/);
-    expectUserError(cli(['launch-remote', '--experiment_tag', 't', '--backend', 'simulator', '--dry_run']), /Invalid values:\s+Argument: backend, Given: "simulator", Choices: "local", "sagemaker"/);
+    expect(remote).toMatch(/\[choices: "local", "sagemaker", "slurm"\] \[default: "local"\]/);
+    expectUserError(cli(['launch-remote', '--experiment_tag', 't', '--backend', 'simulator', '--dry_run']), /Invalid values:\s+Argument: backend, Given: "simulator", Choices: "local", "sagemaker", "slurm"/);
   });
 
   it('blackbox build describes every flag', () => {

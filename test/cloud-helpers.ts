@@ -88,6 +88,39 @@ export async function faultProxy(target: string, fault: (n: number) => 'slowdown
   return { endpoint: `http://127.0.0.1:${port}`, stats, close: () => new Promise<void>((r) => server.close(() => r())) };
 }
 
+/**
+ * A loopback S3 endpoint in front of `target` that shows keys no S3-compatible test server can hold
+ * (s3rver normalises `../` away; real S3 keeps it): `shown` maps a key stored in `target` to the
+ * key this endpoint lists instead, and a request for the shown key is served the stored one.
+ */
+export async function renamingProxy(target: string, bucket: string, shown: Record<string, string>) {
+  const escapeXml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  const stored = new Map(Object.entries(shown).map(([k, v]) => [`/${bucket}/${v}`, `/${bucket}/${k}`]));
+  const server = createServer((req, res) => {
+    const [path, query] = (req.url ?? '').split('?');
+    const url = `${stored.get(decodeURIComponent(path)) ?? path}${query === undefined ? '' : `?${query}`}`;
+    const up = request(`${target}${url}`, { method: req.method, headers: req.headers }, (r) => {
+      const chunks: Buffer[] = [];
+      r.on('data', (c: Buffer) => chunks.push(c));
+      r.on('end', () => {
+        let body = Buffer.concat(chunks);
+        if (/list-type=2/.test(query ?? '')) {
+          let xml = body.toString('utf8');
+          for (const [from, to] of Object.entries(shown)) xml = xml.split(`<Key>${escapeXml(from)}</Key>`).join(`<Key>${escapeXml(to)}</Key>`);
+          body = Buffer.from(xml);
+        }
+        const { 'transfer-encoding': _chunked, ...headers } = r.headers;
+        res.writeHead(r.statusCode!, { ...headers, 'content-length': String(body.length) }).end(body);
+      });
+    });
+    up.on('error', () => res.destroy());
+    req.pipe(up);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  return { endpoint: `http://127.0.0.1:${port}`, close: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
 /** A loopback TCP server that accepts connections and never answers (counting them). */
 export async function silentServer() {
   const sockets = new Set<Socket>();

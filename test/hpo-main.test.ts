@@ -216,11 +216,11 @@ describe('tunelab CLI', () => {
 
   const bad: [string, string[], RegExp][] = [
     ['a trial budget of 0', ['--max_num_trials_started', '0'], /--max_num_trials_started must be a positive integer, got 0/],
-    ['unknown method', ['--method', 'ASHA', 'BOGUS'], /unknown method 'BOGUS'; valid methods: RS, ASHA, ASHA-PROMOTION, HYPERBAND/],
+    ['unknown method', ['--method', 'ASHA', 'BOGUS'], /unknown method 'BOGUS'; valid methods: RS, GRID, ASHA, ASHA-PROMOTION, HYPERBAND/],
     ['unknown benchmark', ['--benchmark', 'fcnet-mars'], /unknown benchmark 'fcnet-mars'; valid benchmarks: .*synthetic-fcnet/],
     ['a flag of the wrong type', ['--num_seeds', 'many'], /--num_seeds expects an integer, got 'many'/],
     ['a float seed', ['--random_seed', '1.5'], /--random_seed expects an integer, got '1.5'/],
-    ['an unknown flag', ['--num_seed', '3'], /Unknown argument: num_seed/],
+    ['an unknown flag', ['--num_seed', '3'], /unknown flag --num_seed \(did you mean --num_seeds\?\)/],
     ['an empty seed range', ['--num_seeds', '3', '--start_seed', '3'], /--start_seed 3 must be below --num_seeds 3/],
     ['an unknown backend', ['--backend', 'slurm'], /Invalid values:[\s\S]*backend[\s\S]*slurm/],
   ];

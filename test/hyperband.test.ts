@@ -134,6 +134,22 @@ describe('ASHA, promotion type', () => {
     expect(scheduler.suggest(9)).toEqual({ config: { x: 9 } });
   });
 
+  it('never promotes a trial from a rung a result carried it past (a report lost to a crash): it runs, or waits higher', () => {
+    const { scheduler } = makeScheduler('promotion');
+    // trial 0's first report is at epoch 4, past rungs 1 and 3: it pauses at rung 3 only
+    expect(scheduler.suggest(0)).toEqual({ config: { x: 0 } });
+    expect(scheduler.onTrialResult(0, result(4, 1))).toBe('pause');
+    for (const [id, loss] of [
+      [1, 5],
+      [2, 6],
+    ]) {
+      expect(scheduler.suggest(id)).toEqual({ config: { x: id } });
+      expect(scheduler.onTrialResult(id, result(1, loss))).toBe('pause');
+    }
+    // rung 1 holds 3 values, trial 0's the best: it is not waiting there, and 1 and 2 are not in the top 1
+    expect(scheduler.suggest(3)).toEqual({ config: { x: 3 } });
+  });
+
   it('never promotes a failed trial', () => {
     const { scheduler } = makeScheduler('promotion');
     for (let i = 0; i < 3; i++) {

@@ -142,6 +142,7 @@ describe('status and best of a simulator run', () => {
       trialId: row.trial_id,
       metric: 'valid_loss',
       mode: 'min',
+      rule: 'any',
       value: row.valid_loss,
       resourceAttr: 'epoch',
       resource: row.epoch,
@@ -168,7 +169,7 @@ describe('status and best of a simulator run', () => {
     expect(s.best?.trialId).toBe(bestRow(rows, 'valid_loss').trial_id);
   });
 
-  it('a tag: status lists every folder, newest first, then details the newest; best says which folder it used', () => {
+  it('a tag: status lists every folder, newest first, and the best of its completed runs; best says which folders it was chosen over', () => {
     const dir = copyRun('two');
     const r = cli(['hpo-main', '--experiment_tag', 'two', '--method', 'ASHA', '--benchmark', 'fcnet-cars', '--random_seed', '3', '--max_wallclock_time', '2', '--results_root', root]);
     expect(r.code, r.stderr).toBe(0);
@@ -183,14 +184,16 @@ describe('status and best of a simulator run', () => {
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toContain("tag 'two': 2 experiment(s)");
     expect(text.stdout.indexOf(newest.split('/').pop()!)).toBeLessThan(text.stdout.indexOf(dir.split('/').pop()!));
-    expect(text.stdout).toContain(`newest:\nexperiment  ${newest}`);
     const best = cli(['best', 'two', '--json', '--results_root', root]);
-    expect(best.stderr).toContain(`tag 'two': ${newest} (the newest of 2, none running)`);
-    expect(JSON.parse(best.stdout).folder).toBe(newest);
-    // a running folder is preferred over a newer finished one
+    const bests = [newest, dir].map((f) => JSON.parse(cli(['best', f, '--json']).stdout));
+    const winner = bests[0].value <= bests[1].value ? bests[0] : bests[1];
+    expect(best.stderr).toContain(`best of the tag on fcnet-cars, over its 2 completed run(s) of 2: ${winner.folder}`);
+    expect(text.stdout).toContain(`best of the tag on fcnet-cars, over its 2 completed run(s) of 2: ${winner.folder}`);
+    expect(JSON.parse(best.stdout)).toMatchObject({ folder: winner.folder, value: winner.value, over: [newest, dir] });
+    // a run that did not complete is left out, and named
     const meta = readJson(join(dir, 'metadata.json'));
-    writeJson(join(dir, 'metadata.json'), { ...meta, status: 'running', end_time: null });
-    expect(cli(['best', 'two', '--results_root', root]).stderr).toContain(`tag 'two': ${dir} (the newest running one of 2)`);
+    writeJson(join(dir, 'metadata.json'), { ...meta, status: 'failed', error: 'disk full' });
+    expect(cli(['best', 'two', '--results_root', root]).stderr).toContain(`over its 1 completed run(s) of 2 (left out: ${dir.split('/').pop()} failed): ${newest}`);
     // an unreadable folder is skipped by name, the others are still listed
     const broken = join(root, 'two', 'two-fcnet-cars-0-2025-01-01-00-00-00-000');
     mkdirSync(broken);
@@ -257,6 +260,7 @@ function runFolder(parent: string, status = 'failed', extra: Record<string, unkn
     ...[4, 5, 6, 7, 8, 9, 10].map((id) => ({ trial_id: id, error: `no report within trial_timeout=60s (trial ${id}); stderr: CUDA out of memory` })),
   ];
   writeJson(join(dir, 'metadata.json'), {
+    tunelab_version: '0.1.0',
     tag: 'own',
     method: 'RS',
     benchmark: 'own-model',
@@ -314,7 +318,7 @@ describe('a run with failed trials', () => {
     expect(text).toContain(`checkpoint: ${join(dir, 'checkpoints', '0')}`);
 
     const best = cli(['best', dir]);
-    expect(best.stdout).toContain('trial 0: loss = 0.3 (min), at epoch 2 of 2 (final)');
+    expect(best.stdout).toContain('trial 0: loss = 0.3 (min; the best report at any resource), at epoch 2 of 2 (final)');
   });
 
   it("a running folder whose owner is gone says so, with the dead owner's pid and host", () => {
@@ -513,7 +517,7 @@ describe('bad input', () => {
     for (const cmd of ['status', 'logs', 'stop', 'best']) {
       const r = cli([cmd, 'no-such-tag', '--results_root', root]);
       expect(r.code).toBe(2);
-      expect(r.stderr).toContain(`no experiment 'no-such-tag': not a folder with metadata.json, nor a tag under the results root ${root}; tags there: `);
+      expect(r.stderr).toContain(`no experiment 'no-such-tag': not a tunelab experiment folder (with tunelab's metadata.json), nor a tag under the results root ${root}; tags there: `);
       expect(r.stderr).not.toMatch(/\n\s+at /);
     }
     const missing = cli(['status', 'x', '--results_root', join(root, 'nowhere')]);

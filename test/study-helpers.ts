@@ -2,7 +2,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import type { StudyStore } from '../src/study/store.js';
+import type { StudyStore } from '../src/study/storage/store.js';
 
 /** Shared by the SQLite and PostgreSQL study tests. */
 import { cliPath } from './helpers.js';
@@ -133,14 +133,19 @@ export async function checkAddReady(store: StudyStore, studyId: number): Promise
   const claimed = await store.claimIfFree(studyId, worker, 60, a, { budget: 5, bandwidth: 4, deadline: null });
   expect(claimed?.claimed.config).toEqual(a);
   // room: min(outstanding 3, budget 5 - 0 observed) - 1 open = 2; a is open, b repeats
-  expect(await store.addReady(studyId, [a, b, b, c, d], { outstanding: 3, budget: 5 }, 1000)).toBe(2);
+  const before = await store.now();
+  expect(await store.addReady(studyId, [a, b, b, c, d], { outstanding: 3, budget: 5 })).toBe(2);
+  const after = await store.now();
   const ready = await store.listSuggestions(studyId, ['ready']);
   expect(ready.map((s) => s.config)).toEqual([b, c]);
-  expect((await store.findStudy(String(studyId)))?.refillAt).toBe(1000);
-  expect(await store.addReady(studyId, [d], { outstanding: 3, budget: 5 }, 2000)).toBe(0);
+  // recorded on the store's clock
+  const refillAt = (await store.findStudy(String(studyId)))!.refillAt;
+  expect(refillAt).toBeGreaterThanOrEqual(before);
+  expect(refillAt).toBeLessThanOrEqual(after);
+  expect(await store.addReady(studyId, [d], { outstanding: 3, budget: 5 })).toBe(0);
   // the budget bounds it too: 3 outstanding of a budget of 3
-  expect(await store.addReady(studyId, [d], { outstanding: 10, budget: 3 }, 2000)).toBe(0);
-  expect(await store.addReady(studyId, [d], { outstanding: 10, budget: 4 }, 2000)).toBe(1);
+  expect(await store.addReady(studyId, [d], { outstanding: 10, budget: 3 })).toBe(0);
+  expect(await store.addReady(studyId, [d], { outstanding: 10, budget: 4 })).toBe(1);
   await store.setStatus(studyId, 'stopped', 'finish');
-  expect(await store.addReady(studyId, [{ x: 0.5, k: 1 }], { outstanding: 10, budget: 10 }, 3000)).toBe(0);
+  expect(await store.addReady(studyId, [{ x: 0.5, k: 1 }], { outstanding: 10, budget: 10 })).toBe(0);
 }

@@ -5,10 +5,10 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { apiWorkerScript, checkAddReady, openGate, processesUnder, runCli, startProcess, until } from './study-helpers.js';
 import { HyperbandScheduler } from '../src/schedulers/hyperband.js';
 import type { Searcher } from '../src/schedulers/types.js';
-import { type LocalPostgres, freePort, startLocalPostgres } from '../src/study/local-postgres.js';
-import { openStore } from '../src/study/open.js';
-import { POSTGRES_SCHEMA_VERSION } from '../src/study/postgres.js';
-import type { StudyStore } from '../src/study/store.js';
+import { type LocalPostgres, freePort, startLocalPostgres } from '../src/study/storage/local-postgres.js';
+import { openStore } from '../src/study/storage/open.js';
+import { POSTGRES_SCHEMA_VERSION } from '../src/study/storage/postgres.js';
+import type { StudyStore } from '../src/study/storage/store.js';
 import { createStudy } from '../src/study/study.js';
 import { createRng } from '../src/util/rng.js';
 import { cliPath, tempDir } from './helpers.js';
@@ -130,6 +130,21 @@ describe('shared study on PostgreSQL', () => {
       await checkAddReady(store, study.id);
       await study.close();
     });
+  });
+
+  it('a finite space tried in full before the budget ends the study exhausted; a budget met first, completed', async () => {
+    // 4 × 2 = 8 configs
+    const parameters = [
+      { name: 'k', type: 'int', bounds: { min: 1, max: 4 } },
+      { name: 'c', type: 'categorical', categorical_values: ['a', 'b'] },
+    ];
+    for (const [budget, status, observations] of [[20, 'exhausted', 8], [5, 'completed', 5]] as const) {
+      const study = await createStudy(experiment({ parameters, budget: { max_trials: budget }, parallel_bandwidth: 2 }), { storage: server.url });
+      const summary = await study.optimize(async (config) => Number(config.k), { workers: 2 });
+      expect(summary.observations).toBe(observations);
+      expect((await study.refresh()).status).toBe(status);
+      await study.close();
+    }
   });
 
   it('kill -9 of two workers mid-trial: their suggestions are recovered after the lease and the budget is met exactly', async () => {

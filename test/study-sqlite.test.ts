@@ -6,11 +6,11 @@ import { apiWorkerScript, checkAddReady, openGate, overlaps, processesUnder, run
 import { loadResults } from '../src/plotting/load.js';
 import { HyperbandScheduler } from '../src/schedulers/hyperband.js';
 import type { Searcher } from '../src/schedulers/types.js';
-import { openStore } from '../src/study/open.js';
-import { SQLITE_SCHEMA_VERSION } from '../src/study/sqlite.js';
-import type { ReportRecord, StudyStore } from '../src/study/store.js';
+import { openStore } from '../src/study/storage/open.js';
+import { SQLITE_SCHEMA_VERSION } from '../src/study/storage/sqlite.js';
+import type { ReportRecord, StudyStore } from '../src/study/storage/store.js';
 import { loadExperimentFile } from '../src/experiment/load.js';
-import { runSharedStudy } from '../src/study/run.js';
+import { runSharedStudy, sharedRunFailure } from '../src/study/shared-run.js';
 import { createStudy, loadStudy } from '../src/study/study.js';
 import { createRng } from '../src/util/rng.js';
 import { cliPath, readRows, tempDir } from './helpers.js';
@@ -280,6 +280,84 @@ describe('shared study on SQLite', () => {
     expect(again.status.observations).toBe(9);
   });
 
+  it('a finite space tried in full before the budget ends the study exhausted: its status, every worker\'s last line, study status and list say so', async () => {
+    // 11 × 3 = 33 configs, a budget of 150; loss = k
+    writeFileSync(join(root, 'trial.sh'), `awk -v k="$2" 'BEGIN { printf "[tunelab] {\\"loss\\": %d}\\n", k }'\n`);
+    const parameters = [
+      { name: 'k', type: 'int', bounds: { min: 1, max: 11 } },
+      { name: 'c', type: 'categorical', categorical_values: ['a', 'b', 'c'] },
+    ];
+    const file = experiment('finite', { parameters, budget: { max_trials: 150 }, parallel_bandwidth: 3 });
+    const definition = await loadExperimentFile(file, { methods: ['RS', 'BO', 'ASHA'], multiFidelityMethods: ['ASHA'] });
+    const lines: string[] = [];
+    const report = await runSharedStudy(definition, { storage, log: () => undefined, workerOutput: (i, line) => lines.push(`${i} ${line}`) });
+    expect(report.exitCodes).toEqual([0, 0, 0]);
+    expect(sharedRunFailure(report)).toBeUndefined();
+    expect(report.status).toMatchObject({ status: 'exhausted', observations: 33, budget: 150, failed: 0 });
+    const tried = await withStore((store) => store.listSuggestions(report.studyId, ['completed']));
+    expect(new Set(tried.map((t) => `${t.config.k}${t.config.c}`)).size).toBe(33);
+    const ends = lines.filter((l) => / ended: /.test(l));
+    expect(ends).toHaveLength(3);
+    for (const l of ends) expect(l).toMatch(/ended: exhausted \(every config of the space was tried before the budget was met\)$/);
+    const status = cli(['study', 'status', String(report.studyId), '--storage', storage]);
+    expect(status.stdout).toMatch(/: exhausted \(every config of the space was tried before the budget was met\)\n33 \/ 150 observations, 0 failed/);
+    expect(cli(['study', 'list', '--storage', storage]).stdout).toMatch(/finite\s+RS\s+exhausted\s+33 \/ 150/);
+    // the same file again: nothing left to try, said as such at once
+    lines.length = 0;
+    const again = await runSharedStudy(definition, { storage, nWorkers: 1, log: () => undefined, workerOutput: (i, line) => lines.push(line) });
+    expect(again.status.observations).toBe(33);
+    expect(lines.at(-1)).toMatch(/: 0 succeeded, 0 failed, 0 abandoned; ended: exhausted \(every config/);
+  });
+
+  describe('tunelab run -f --storage whose worker processes are killed exits 1, naming each dead worker, how it ended, and where the budget stands', () => {
+    /** Starts the run (3 workers, trials of 0.4 s) and returns its process and its workers' pids → worker ids, once all three registered. */
+    async function startRun(name: string, budget: number) {
+      trialScript(0.4);
+      const file = experiment(name, { budget: { max_trials: budget }, parallel_bandwidth: 3 });
+      const run = start([cliPath, 'run', '-f', file, '--storage', storage]);
+      const ids = new Map<number, string>();
+      await until('three registered workers with a trial running', async () => {
+        const study = await withStore(async (store) => {
+          const found = (await store.listStudies()).find((x) => x.name === name);
+          if (!found) return undefined;
+          return { workers: await store.listWorkers(found.id), open: await store.listSuggestions(found.id, ['open']) };
+        });
+        if (!study || study.workers.length < 3 || study.open.length < 3) return false;
+        for (const w of study.workers) ids.set(w.pid, w.workerId);
+        return true;
+      });
+      return { run, ids };
+    }
+
+    it('two of three killed (SIGKILL, SIGTERM): the third meets the budget, which the message says', async () => {
+      const { run, ids } = await startRun('killed', 6);
+      const [a, b] = [...ids.keys()];
+      process.kill(a, 'SIGKILL');
+      process.kill(b, 'SIGTERM');
+      expect(await run.exited).toBe(1);
+      const err = run.out.stderr;
+      expect(err).toMatch(/^tunelab: 2 of 3 worker\(s\) died: /m);
+      expect(err).toContain(`(pid ${a}, ${ids.get(a)}) was killed by SIGKILL`);
+      // a worker ends its trial on SIGTERM and exits with the shell's code for it
+      expect(err).toContain(`(pid ${b}, ${ids.get(b)}) exited with code 143`);
+      expect(err).toMatch(/; the study's budget was met \(6 \/ 6 observations\)\n$/);
+      expect(err).not.toMatch(/\n\s+at /);
+    });
+
+    it('all three killed: the budget not met, how far it got, and how to continue', async () => {
+      const { run, ids } = await startRun('killed-all', 30);
+      for (const pid of ids.keys()) process.kill(pid, 'SIGKILL');
+      expect(await run.exited).toBe(1);
+      const err = run.out.stderr;
+      expect(err).toMatch(/^tunelab: 3 of 3 worker\(s\) died: /m);
+      for (const [pid, id] of ids) expect(err).toContain(`(pid ${pid}, ${id}) was killed by SIGKILL`);
+      const done = Number(/the budget was not met \((\d+) \/ 30 observations\)/.exec(err)?.[1]);
+      expect(done).toBeLessThan(30);
+      expect(err).toContain(`run the same file again, or join with tunelab study worker 1 --storage 'sqlite://${storage}', to continue the study`);
+      expect(cli(['study', 'status', '1', '--storage', storage]).stdout).toMatch(new RegExp(`: running\n${done} / 30 observations`));
+    });
+  });
+
   it('a bad experiment file gets a message naming the field, without a stack trace', () => {
     const file = experiment('bad', { study: { recover: 'later', lease_seconds: -1 } });
     const r = cli(['study', 'create', '-f', file, '--storage', storage]);
@@ -289,7 +367,7 @@ describe('shared study on SQLite', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
     const mobster = cli(['study', 'create', '-f', experiment('mob', { method: 'MOBSTER', resource: { name: 'epoch', max: 9 } }), '--storage', storage]);
     expect(mobster.code).toBe(2);
-    expect(mobster.stderr).toMatch(/method 'MOBSTER' cannot run as a shared study; valid methods for a study: RS, BO, ASHA/);
+    expect(mobster.stderr).toMatch(/method 'MOBSTER' cannot run as a shared study; valid methods for a study: RS, BO, TPE, ASHA/);
     const unknown = cli(['study', 'status', 'nope', '--storage', storage]);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/unknown study 'nope'/);

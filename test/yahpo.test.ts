@@ -6,18 +6,18 @@ import { YahpoLCBenchBlackbox, lcbenchConfigSpace, loadYahpoLCBench } from '../s
 import { sampleConfig } from '../src/config-space/index.js';
 import { benchmarkDefinitions } from '../src/launchers/benchmarks/index.js';
 import { hpoMain } from '../src/launchers/hpo-main.js';
-import { packageRoot } from '../src/util/package-info.js';
 import { createRng } from '../src/util/rng.js';
-import { readRows, tempDir } from './helpers.js';
+import { readRows, requireSharedData, tempDir } from './helpers.js';
 
 // the real YAHPO data, read from ../shared/data (never copied into the project)
-const shared = join(packageRoot, '..', 'shared', 'data', 'yahpo_lcbench');
+const yahpo = requireSharedData('yahpo_lcbench');
+const shared = join(yahpo.dir, 'yahpo_lcbench');
 const M = 6;
 const at = (curve: Float64Array, epoch: number) => Array.from(curve.slice((epoch - 1) * M, epoch * M));
 /** the bytes of the first `rows` rows of a curve, to compare bit for bit */
 const bits = (curve: Float64Array, rows: number) => new Uint8Array(curve.buffer, curve.byteOffset, rows * M * 8);
 
-describe('YAHPO LCBench surrogate (ONNX)', () => {
+yahpo.describe('YAHPO LCBench surrogate (ONNX)', () => {
   const bb = new YahpoLCBenchBlackbox(shared, '7593');
   const configs = [
     { batch_size: 64, learning_rate: 0.01, momentum: 0.9, weight_decay: 1e-4, num_layers: 2, max_units: 256, max_dropout: 0.2 },

@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { accessSync, constants, createWriteStream, statSync, type WriteStream } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -12,6 +12,7 @@ import { UserError } from '../util/errors.js';
 import { mkdirp } from '../util/fs.js';
 import { ENV_RUN_ID, endGroup, spawnGroup } from './process-group.js';
 import { ENV_CHECKPOINT_DIR, ENV_CONFIG, ENV_TRIAL_ID, REPORT_PREFIX } from '../trial/protocol.js';
+import { TrialLog, readFrom } from './trial-log.js';
 import type { PollResult, TrialBackend } from './types.js';
 
 export { REPORT_PREFIX };
@@ -76,6 +77,13 @@ interface LocalTrial {
   status: 'running' | 'paused' | 'stopped' | 'done';
   /** highest resource reported so far (null: none); a restarted script's repeats are dropped */
   lastResource: number | null;
+  /**
+   * Reports its current process printed: without a resource (countReports) the n-th is at
+   * resource n, so a script restarted after a crash, which starts over, repeats the ones taken in
+   */
+  processReports: number;
+  /** where its stdout log ends after the last line taken in: what lies beyond was printed since */
+  logEnd: number;
   iter: number;
   /** training seconds of earlier segments, and the start of the current one (backend clock; undefined: no process trains) */
   trainedBefore: number;
@@ -105,7 +113,11 @@ type BackendEvent =
   | { kind: 'completed'; trialId: number }
   | { kind: 'failed'; trialId: number; error: string };
 
-type SavedTrial = Pick<LocalTrial, 'config' | 'status' | 'lastResource' | 'iter' | 'trainedBefore' | 'banked'>;
+type SavedTrial = Pick<LocalTrial, 'config' | 'status' | 'lastResource' | 'iter' | 'trainedBefore' | 'banked'> &
+  Partial<Pick<LocalTrial, 'processReports' | 'logEnd'>> & {
+    /** its events not handed out yet (older checkpoints lack them) */
+    pending?: BackendEvent[];
+  };
 
 /** Words a shell string may start with that are no program on PATH. */
 const SHELL_WORDS = new Set(
@@ -250,11 +262,6 @@ async function drain(streams: Readable[]): Promise<boolean> {
   return complete;
 }
 
-async function closeLog(log: WriteStream): Promise<void> {
-  if (!log.writableEnded) log.end();
-  await finished(log).catch(() => undefined);
-}
-
 /**
  * Runs each trial as a subprocess on this machine, on the real clock, in a process group of its
  * own that is ended as a whole (see process-group.ts; it ends too when this process dies). The
@@ -279,6 +286,8 @@ export class LocalBackend implements TrialBackend {
   private wake: (() => void) | undefined;
   private interrupted = false;
   private closed = false;
+  /** Reports restore() took from the trials' logs (printed after the state was taken), to be said aloud. */
+  recoveredReports = 0;
 
   constructor(private readonly options: LocalBackendOptions) {
     const { command } = options;
@@ -353,19 +362,19 @@ export class LocalBackend implements TrialBackend {
     mkdirp(checkpointDir);
     let child: ChildProcess;
     try {
-      child = spawnGroup(argv, { cwd: options.cwd, env, graceSeconds: this.killGrace });
+      child = spawnGroup(argv, { cwd: options.cwd, env, graceSeconds: this.killGrace, marks: [ENV_RUN_ID, ENV_TRIAL_ID] });
     } catch (e) {
       return this.fail(trialId, `cannot run ${argv[0]}: ${(e as Error).message}`);
     }
-    const log = (stream: string): WriteStream =>
-      createWriteStream(join(options.logsDir, `trial-${trialId}.${stream}`), { flags: 'a' })
-        // a log that cannot be written must not end the tuner
-        .on('error', () => undefined);
-    const out = log('stdout');
-    const err = log('stderr');
+    const out = new TrialLog(this.logPath(trialId, 'stdout'));
+    const err = new TrialLog(this.logPath(trialId, 'stderr'));
+    // what the log holds so far was taken in (or recovered by restore)
+    t.logEnd = out.position;
+    t.processReports = 0;
     const stdout = child.stdout!;
     const stderr = child.stderr!;
     const reports = new ReportLines((text) => {
+      t.processReports++;
       if (t.run === run) this.onReport(trialId, t, text);
       else if (run.paused && (t.status === 'paused' || t.status === 'running')) this.bank(t, text);
     });
@@ -374,11 +383,14 @@ export class LocalBackend implements TrialBackend {
       child.once('exit', (code, signal) => {
         run.exited = true;
         void run.end(); // what the script left behind
-        drained = drain([stdout, stderr]).then(async (complete) => {
+        drained = drain([stdout, stderr]).then((complete) => {
           reports.end(complete);
-          // the trial's end is told only once its log files hold every line: whoever reads them
-          // then (`tunelab logs`, a study worker shipping them to the store) sees the whole output
-          await Promise.all([closeLog(out), closeLog(err)]);
+          if (complete && t.lastRun === run) t.logEnd = out.position;
+          // the trial's end is told only once its log files hold every line (they are written as
+          // read): whoever reads them then (`tunelab logs`, a study worker shipping them to the
+          // store) sees the whole output
+          out.close();
+          err.close();
           if (t.run === run) this.onExit(trialId, t, code, signal);
         });
         resolveExit();
@@ -395,21 +407,27 @@ export class LocalBackend implements TrialBackend {
       stderrTail: '',
       exited: false,
       end: () =>
-        (ending ??= (child.pid === undefined ? Promise.resolve() : endGroup(child.pid, this.killGrace, exit)).then(() => {
+        (ending ??= (child.pid === undefined ? Promise.resolve() : endGroup(child.pid, this.killGrace, exit, { [ENV_RUN_ID]: this.runId, [ENV_TRIAL_ID]: String(trialId) })).then(() => {
           // only now: closing fd 3 earlier would make the watcher end the group by itself
           child.stdio[3]?.destroy();
         })),
       ended: exit
         .then(() => Promise.all([run.end(), drained]))
-        .then(() => Promise.all([closeLog(out), closeLog(err)]))
         .then(() => {
+          out.close();
+          err.close();
           this.runs.delete(run);
         }),
     };
-    stdout.pipe(out, { end: false });
-    stderr.pipe(err, { end: false });
-    stdout.on('data', (d: Buffer) => reports.push(d));
+    stdout.on('data', (d: Buffer) => {
+      // the log first: a report is on disk before the tuner hears of it
+      const at = out.append(d);
+      reports.push(d);
+      const newline = d.lastIndexOf(0x0a);
+      if (at !== undefined && newline >= 0) t.logEnd = at + newline + 1;
+    });
     stderr.on('data', (d: Buffer) => {
+      err.append(d);
       run.stderrTail = (run.stderrTail + d.toString('utf8')).slice(-2 * STDERR_CHARS);
     });
     child.stdio[3]!.on('error', () => undefined); // the watcher's end closing under us is no news
@@ -449,7 +467,7 @@ export class LocalBackend implements TrialBackend {
       return `malformed report line '${REPORT_PREFIX}${snippet}': ${(e as Error).message}`;
     }
     const attr = this.resourceAttr;
-    if (this.options.countReports) report[attr] = (t.lastResource ?? 0) + 1;
+    if (this.options.countReports) report[attr] = t.processReports;
     const resource = report[attr];
     if (typeof resource !== 'number') return `report lacks a numeric '${attr}': ${snippet}`;
     if (!this.resourceAccepted(resource)) return `report has ${attr} ${resource}; ${attr} must be ${this.resourceRange()}: ${snippet}`;
@@ -471,9 +489,13 @@ export class LocalBackend implements TrialBackend {
     return t.lastResource !== null && result.resource <= t.lastResource;
   }
 
-  private deliver(trialId: number, t: LocalTrial, { result, workerTime }: Banked) {
-    t.lastResource = result.resource;
+  private deliver(trialId: number, { result, workerTime }: Banked) {
     this.push({ kind: 'result', trialId, result, time: this.now(), workerTime });
+  }
+
+  /** A result at the maximum resource is the trial's last (as on the simulator): its row says `completed`. */
+  private atMaxResource(result: TrialResult): boolean {
+    return !this.options.countReports && this.options.maxResource !== undefined && result.resource >= this.options.maxResource;
   }
 
   private onReport(trialId: number, t: LocalTrial, text: string) {
@@ -481,7 +503,9 @@ export class LocalBackend implements TrialBackend {
     const result = this.parse(t, text);
     if (typeof result === 'string') return this.fail(trialId, result);
     t.lastReportAt = this.now();
-    if (!this.isRepeat(t, result)) this.deliver(trialId, t, { result, workerTime: t.trainedBefore + (t.lastReportAt - t.segmentStart!) });
+    if (this.isRepeat(t, result)) return;
+    t.lastResource = result.resource;
+    this.deliver(trialId, { result, workerTime: t.trainedBefore + (t.lastReportAt - t.segmentStart!) });
   }
 
   /** A paused run's late report; a bad one is no reason to fail a paused trial. */
@@ -495,7 +519,7 @@ export class LocalBackend implements TrialBackend {
   async start(trialId: number, config: Config): Promise<void> {
     if (this.closed) throw new Error('local backend: closed');
     if (this.trials.has(trialId)) throw new Error(`local backend: trial ${trialId} exists already`);
-    const t: LocalTrial = { config, status: 'running', lastResource: null, iter: 0, trainedBefore: 0, lastReportAt: 0, banked: [] };
+    const t: LocalTrial = { config, status: 'running', lastResource: null, processReports: 0, logEnd: 0, iter: 0, trainedBefore: 0, lastReportAt: 0, banked: [] };
     this.trials.set(trialId, t);
     this.setStatus(trialId, t, 'running');
     this.launch(trialId, t);
@@ -534,7 +558,7 @@ export class LocalBackend implements TrialBackend {
     void (t.lastRun?.ended ?? Promise.resolve()).then(() => {
       t.relaunching = false;
       if (t.status !== 'running' || this.closed) return;
-      for (const banked of t.banked.splice(0)) this.deliver(trialId, t, banked);
+      for (const banked of t.banked.splice(0)) this.deliver(trialId, banked);
       this.launch(trialId, t);
     });
   }
@@ -581,13 +605,16 @@ export class LocalBackend implements TrialBackend {
     const held = new Set<number>();
     const withResult = new Set<number>();
     const rest: BackendEvent[] = [];
-    for (const e of this.events) {
+    for (const [i, e] of this.events.entries()) {
       if (held.has(e.trialId) || (e.kind === 'result' && withResult.has(e.trialId))) {
         held.add(e.trialId);
         rest.push(e);
       } else if (e.kind === 'result') {
         withResult.add(e.trialId);
-        out.results.push({ trialId: e.trialId, result: e.result, time: e.time, workerTime: e.workerTime, workerIter: this.trials.get(e.trialId)!.iter++ });
+        // the last result of a trial that has already exited cleanly is final too
+        const next = this.events.slice(i + 1).find((n) => n.trialId === e.trialId);
+        const final = this.atMaxResource(e.result) || next?.kind === 'completed';
+        out.results.push({ trialId: e.trialId, result: e.result, time: e.time, workerTime: e.workerTime, workerIter: this.trials.get(e.trialId)!.iter++, ...(final && { final }) });
       } else if (e.kind === 'completed') out.completed.push(e.trialId);
       else out.failed.push({ trialId: e.trialId, error: e.error });
     }
@@ -600,9 +627,15 @@ export class LocalBackend implements TrialBackend {
     this.notify();
   }
 
-  /** Enough to continue after a crash: the clock, and the trials (those that were running are restarted from their checkpoints). */
+  /**
+   * Enough to continue after a crash: the clock, and the trials (those that were running are
+   * restarted from their checkpoints), with the events not handed out yet and where each trial's
+   * log was read up to.
+   */
   state() {
     const now = this.now();
+    const pending = new Map<number, BackendEvent[]>();
+    for (const e of this.events) pending.set(e.trialId, [...(pending.get(e.trialId) ?? []), e]);
     return {
       time: now,
       trials: [...this.trials].map(([id, t]): [number, SavedTrial] => [
@@ -611,23 +644,68 @@ export class LocalBackend implements TrialBackend {
           config: t.config,
           status: t.status,
           lastResource: t.lastResource,
+          processReports: t.processReports,
+          logEnd: t.logEnd,
           iter: t.iter,
           trainedBefore: t.trainedBefore + (t.segmentStart === undefined ? 0 : now - t.segmentStart),
           banked: t.banked,
+          pending: pending.get(id) ?? [],
         },
       ]),
     };
   }
 
+  /**
+   * Continues from a state(): events not handed out are handed out first; a running or paused
+   * trial's reports printed after the state was taken are recovered from its log (a trial
+   * restarted from its own checkpoint does not print them again), a running one is restarted. The
+   * checkpoint folders of trials the state does not know (started in the instant before a crash)
+   * are emptied, so that the trial given their id next starts clean.
+   */
   async restore(state: unknown): Promise<void> {
     const s = state as { time?: number; trials: [number, SavedTrial][] };
     this.clockBase = s.time ?? 0;
     this.clockStart = performance.now();
-    for (const [id, saved] of s.trials) {
-      const t: LocalTrial = { ...saved, banked: saved.banked ?? [], lastReportAt: 0 };
+    this.removeUnknownCheckpoints(new Set(s.trials.map(([id]) => id)));
+    for (const [id, { pending = [], ...saved }] of s.trials) {
+      // a checkpoint of an earlier version lacks the log offset: its whole log is read, repeats dropped
+      const t: LocalTrial = { processReports: 0, logEnd: 0, ...saved, banked: saved.banked ?? [], lastReportAt: 0 };
       this.trials.set(id, t);
       this.setStatus(id, t, t.status);
-      if (t.status === 'running') this.launch(id, t);
+      if (t.status === 'done') {
+        for (const e of pending) this.push({ ...e, trialId: id });
+      } else if (t.status !== 'stopped') {
+        t.banked.push(...pending.flatMap((e) => (e.kind === 'result' ? [{ result: e.result, workerTime: e.workerTime }] : [])));
+        this.recover(id, t);
+        if (t.status === 'running') {
+          for (const banked of t.banked.splice(0)) this.deliver(id, banked);
+          this.launch(id, t);
+        }
+      }
+    }
+  }
+
+  private logPath(trialId: number, stream: 'stdout' | 'stderr'): string {
+    return join(this.options.logsDir, `trial-${trialId}.${stream}`);
+  }
+
+  /** Banks the reports the trial's log holds past `logEnd`, as a paused trial's late ones; a line cut short by a crash is not one. */
+  private recover(trialId: number, t: LocalTrial) {
+    const before = t.banked.length;
+    const lines = new ReportLines((text) => {
+      t.processReports++;
+      this.bank(t, text);
+    });
+    lines.push(readFrom(this.logPath(trialId, 'stdout'), t.logEnd));
+    lines.end(false);
+    this.recoveredReports += t.banked.length - before;
+  }
+
+  private removeUnknownCheckpoints(known: Set<number>) {
+    const dir = this.options.checkpointsDir;
+    if (!existsSync(dir)) return;
+    for (const name of readdirSync(dir)) {
+      if (/^\d+$/.test(name) && !known.has(Number(name))) rmSync(join(dir, name), { recursive: true, force: true });
     }
   }
 

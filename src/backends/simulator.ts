@@ -25,6 +25,15 @@ interface SimEvent {
   index: number;
 }
 
+/** A trial's curve: the blackbox's rows, and the cumulative elapsed time per row that the clock follows. */
+interface SimCurve {
+  values: Float64Array;
+  /** the elapsed-time objective made non-decreasing from 0: an epoch the blackbox times at or below the one before takes no time */
+  elapsed: Float64Array;
+  /** the first row whose elapsed time is not a finite number (the rows' length if none): the trial cannot run to it */
+  firstBad: number;
+}
+
 const eventLess = (a: SimEvent, b: SimEvent) => a.time < b.time || (a.time === b.time && a.seq < b.seq);
 
 export interface SimulatorOptions {
@@ -54,7 +63,7 @@ export class SimulatorBackend implements TrialBackend {
   private nextNewTrial = 0;
   private events = new MinHeap<SimEvent>(eventLess);
   private trials = new Map<number, SimTrial>();
-  private curves = new Map<number, Float64Array>();
+  private curves = new Map<number, SimCurve>();
   private readonly rng: Rng;
   private readonly elapsedIndex: number;
   private readonly M: number;
@@ -100,29 +109,61 @@ export class SimulatorBackend implements TrialBackend {
    * twice the rows it gave (and at least up to the row after `index`, which scheduling the next
    * event reads): most trials stop early, and the number of calls per curve stays logarithmic.
    */
-  private async curveOf(trialId: number, index: number): Promise<Float64Array> {
+  private async curveOf(trialId: number, index: number): Promise<SimCurve> {
     let curve = this.curves.get(trialId);
-    if (curve && curve.length > index * this.M) return curve;
+    if (curve && curve.values.length > index * this.M) return curve;
     const t = this.trials.get(trialId)!;
+    let values: Float64Array;
     if (this.blackbox.curvePrefix) {
-      const upTo = Math.min(this.blackbox.fidelityValues.length, Math.max(index + 2, (2 * (curve?.length ?? 0)) / this.M));
-      curve = await this.blackbox.curvePrefix(t.config, t.blackboxSeed, upTo);
+      const have = (curve?.values.length ?? 0) / this.M;
+      const upTo = Math.min(this.blackbox.fidelityValues.length, Math.max(index + 2, 2 * have));
+      values = await this.blackbox.curvePrefix(t.config, t.blackboxSeed, upTo);
     } else {
-      curve = await this.blackbox.curve(t.config, t.blackboxSeed);
+      values = await this.blackbox.curve(t.config, t.blackboxSeed);
     }
+    curve = this.withElapsed(values);
     this.curves.set(trialId, curve);
     return curve;
   }
 
-  private elapsedAt(curve: Float64Array, index: number): number {
-    return index < 0 ? 0 : curve[index * this.M + this.elapsedIndex];
+  /**
+   * The clock never runs backward: a blackbox's cumulative elapsed time is followed as its running
+   * maximum (from 0), so an epoch timed equal to or below the one before takes zero seconds.
+   */
+  private withElapsed(values: Float64Array): SimCurve {
+    const rows = values.length / this.M;
+    const elapsed = new Float64Array(rows);
+    let firstBad = rows;
+    let max = 0;
+    for (let i = 0; i < rows; i++) {
+      const v = values[i * this.M + this.elapsedIndex];
+      if (!Number.isFinite(v)) {
+        firstBad = i;
+        break;
+      }
+      max = Math.max(max, v);
+      elapsed[i] = max;
+    }
+    return { values, elapsed, firstBad };
+  }
+
+  /** The trial's cumulative elapsed time after row `index`; an error naming the first non-finite one at or before it. */
+  private elapsedAt(trialId: number, curve: SimCurve, index: number): number {
+    if (index < 0) return 0;
+    if (index >= curve.firstBad) {
+      const bad = curve.firstBad;
+      throw new Error(
+        `simulator: trial ${trialId}'s '${this.blackbox.elapsedTimeAttr}' at ${this.resourceAttr} ${this.blackbox.fidelityValues[bad]} is ${curve.values[bad * this.M + this.elapsedIndex]}; elapsed times must be finite numbers`,
+      );
+    }
+    return curve.elapsed[index];
   }
 
   private async scheduleNext(trialId: number): Promise<void> {
     const t = this.trials.get(trialId)!;
     if (t.next >= this.blackbox.fidelityValues.length) return;
     const curve = await this.curveOf(trialId, t.next);
-    const time = t.segmentStart + this.elapsedAt(curve, t.next) - this.elapsedAt(curve, t.segmentFrom - 1);
+    const time = t.segmentStart + this.elapsedAt(trialId, curve, t.next) - this.elapsedAt(trialId, curve, t.segmentFrom - 1);
     this.events.push({ time, seq: this.seq++, trialId, generation: t.generation, index: t.next });
   }
 
@@ -185,6 +226,7 @@ export class SimulatorBackend implements TrialBackend {
 
   private async nextEvents(deadline: number): Promise<PollResult> {
     const out: PollResult = { results: [], completed: [], failed: [] };
+    const delivered = new Set<number>();
     for (;;) {
       const e = this.events.peek();
       if (!e) return out;
@@ -197,9 +239,12 @@ export class SimulatorBackend implements TrialBackend {
         this.clock = Math.max(this.clock, deadline);
         return out;
       }
-      // deliver every event of the earliest time at once
-      if (out.results.length > 0 && e.time > this.clock) return out;
+      // deliver every event of the earliest time at once, but at most one per trial: a trial's next
+      // result (an epoch that takes no time) waits for the tuner's decision on this one, which may
+      // pause or stop the trial; delivered together, the tuner would drop it and the trial skip it
+      if (out.results.length > 0 && (e.time > this.clock || delivered.has(e.trialId))) return out;
       this.events.pop();
+      delivered.add(e.trialId);
       // a charged clock may be past the event already
       this.clock = this.options.chargeDecisionTime ? Math.max(this.clock, e.time) : e.time;
       out.results.push(await this.deliver(e.trialId, t, e.index));
@@ -213,13 +258,13 @@ export class SimulatorBackend implements TrialBackend {
   private async deliver(trialId: number, t: SimTrial, index: number): Promise<BackendResult> {
     const curve = await this.curveOf(trialId, index);
     const metrics: Record<string, number> = {};
-    for (let m = 0; m < this.M; m++) metrics[this.metricNames[m]] = curve[index * this.M + m];
+    for (let m = 0; m < this.M; m++) metrics[this.metricNames[m]] = curve.values[index * this.M + m];
     const resource = this.blackbox.fidelityValues[index];
     metrics[this.resourceAttr] = resource;
     t.next = index + 1;
     await this.scheduleNext(trialId);
     const final = t.next >= this.blackbox.fidelityValues.length;
-    return { trialId, result: { resource, metrics }, time: this.clock, workerTime: this.elapsedAt(curve, index), workerIter: index, final };
+    return { trialId, result: { resource, metrics }, time: this.clock, workerTime: this.elapsedAt(trialId, curve, index), workerIter: index, final };
   }
 
   state() {

@@ -35,7 +35,11 @@ export interface TrialBackend {
   pause(trialId: number): Promise<void>;
   resume(trialId: number): Promise<void>;
   stop(trialId: number): Promise<void>;
-  /** Wait for new events, but not beyond `deadline` on the backend clock. */
+  /**
+   * Wait for new events, but not beyond `deadline` on the backend clock. At most one result per
+   * trial: the tuner decides on it (and may pause or stop the trial) before the trial's next one
+   * is handed out, or a result it could no longer take would be lost.
+   */
   poll(deadline: number): Promise<PollResult>;
   /** Make a waiting `poll` return now (e.g. the tuner was asked to stop); optional for backends that never wait. */
   interrupt?(): void;

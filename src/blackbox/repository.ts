@@ -12,6 +12,7 @@ import { loadYahpoLCBench } from './yahpo-lcbench.js';
 import { loadNmt } from './nmt.js';
 import { SIMPLE_TABLES, type SimpleTableFamily, loadSimpleTable } from './simple-tables.js';
 import { importHint } from './importers/index.js';
+import { resolveInside } from '../util/path-part.js';
 
 export interface BlackboxRequest {
   /** e.g. 'synthetic-fcnet', or a table family such as 'fcnet' */
@@ -53,7 +54,7 @@ async function load(req: BlackboxRequest): Promise<Blackbox> {
     const family = req.blackbox.slice('simple-'.length);
     if (family in SIMPLE_TABLES) return loadSimpleTable(dataCacheDir(), family as SimpleTableFamily, req.dataset ?? '');
   }
-  const dirs = [dataCacheDir(), shippedTablesDir].map((d) => join(d, req.blackbox, req.dataset ?? ''));
+  const dirs = [dataCacheDir(), shippedTablesDir].map((d) => resolveInside(d, [req.blackbox, req.dataset ?? ''], 'the blackbox and data set name'));
   const dir = dirs.find((d) => existsSync(join(d, 'meta.json')));
   if (!dir) {
     const hint = importHint(req.blackbox, req.dataset);

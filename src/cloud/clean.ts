@@ -5,6 +5,7 @@ import { parseExperimentFolderName } from '../results/layout.js';
 import { readLock, lockIsStale } from '../results/lock.js';
 import { type ExperimentMetadata, METADATA_FILE, readMetadata } from '../results/metadata.js';
 import { type S3Location, deleteObjects, getObjectBytes, listObjects } from '../results/s3.js';
+import { checkPathPart } from '../util/path-part.js';
 
 export interface CleanFilter {
   tag: string;
@@ -35,7 +36,7 @@ const matches = (f: CleanFilter, m: { method: string; seed: number; status: stri
 
 /** The local experiment folders of the tag that match; a folder a live process owns is listed with `skip`. */
 export function localTargets(root: string, filter: CleanFilter): CleanTarget[] {
-  const dir = join(root, filter.tag);
+  const dir = join(root, checkPathPart('--experiment_tag', filter.tag));
   if (!existsSync(dir)) return [];
   const out: CleanTarget[] = [];
   for (const name of readdirSync(dir).sort()) {

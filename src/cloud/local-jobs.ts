@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { processAlive } from '../results/lock.js';
 import { writeJsonAtomic } from '../results/metadata.js';
+import { checkPathPart, resolveInside } from '../util/path-part.js';
 
 /** A job's state, in SageMaker's words so that `tunelab jobs` reads the same for both job runners. */
 export type JobState = 'InProgress' | 'Completed' | 'Failed' | 'Stopped';
@@ -28,9 +29,9 @@ export interface LocalJobRecord {
 }
 
 /** `<root>/.jobs/<tag>/`: job logs stay out of `<root>/<tag>/`, which holds experiment folders only. */
-export const jobsDir = (root: string, tag: string) => join(root, '.jobs', tag);
+export const jobsDir = (root: string, tag: string) => join(root, '.jobs', checkPathPart('--experiment_tag', tag));
 
-export const writeJobRecord = (dir: string, record: LocalJobRecord) => writeJsonAtomic(join(dir, `${record.name}.json`), record);
+export const writeJobRecord = (dir: string, record: LocalJobRecord) => writeJsonAtomic(resolveInside(dir, `${record.name}.json`, 'a job name'), record);
 
 /**
  * Every job record of the tag's launches, oldest launch first. A job recorded as running whose

@@ -36,6 +36,8 @@ export class ExperimentStream {
   private folder: string | undefined;
   private warned = false;
   private client: S3Client | undefined;
+  /** one per upload under way, for abort() */
+  private readonly transfers = new Set<AbortController>();
   /** Periodic uploads done (for tests and bench). */
   uploads = 0;
 
@@ -58,17 +60,40 @@ export class ExperimentStream {
     }, ms).unref();
   }
 
+  /** Runs one upload with an AbortSignal of its own, which abort() fires. */
+  private async transfer<T>(upload: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const controller = new AbortController();
+    this.transfers.add(controller);
+    try {
+      return await upload(controller.signal);
+    } finally {
+      this.transfers.delete(controller);
+    }
+  }
+
   private async snapshot(folder: string): Promise<void> {
     const { location, tag, job } = this.options;
     const key = experimentKey(location, tag, job, folder);
     const files = STREAMED_FILES.filter((f) => existsSync(join(folder, f))).map((f) => [f, readFileSync(join(folder, f))] as const);
-    try {
-      for (const [name, body] of files) await putObject(this.s3, location.bucket, `${key}/${name}`, body);
-      this.uploads++;
-    } catch (e) {
-      if (!this.warned) this.options.log(`${folder}: periodic upload failed, trying again in ${this.options.interval ?? 60}s: ${(e as Error).message}`);
-      this.warned = true;
-    }
+    await this.transfer(async (signal) => {
+      try {
+        for (const [name, body] of files) await putObject(this.s3, location.bucket, `${key}/${name}`, body, signal);
+        this.uploads++;
+      } catch (e) {
+        if (!this.warned && !signal.aborted) this.options.log(`${folder}: periodic upload failed, trying again in ${this.options.interval ?? 60}s: ${(e as Error).message}`);
+        this.warned = true;
+      }
+    });
+  }
+
+  /**
+   * Aborts the uploads under way (a stop signal came: the user will not wait for a server that
+   * does not answer); the local files stay, and uploads started later run as usual. Returns
+   * whether one was under way.
+   */
+  abort(reason: string): boolean {
+    for (const c of this.transfers) c.abort(reason);
+    return this.transfers.size > 0;
   }
 
   /** Stops the timer, lets an upload under way end, and uploads the whole folder; resolves with its S3 URI. */
@@ -76,6 +101,7 @@ export class ExperimentStream {
     clearInterval(this.timer);
     await this.inFlight;
     if (!this.folder) return undefined;
-    return uploadExperiment(this.s3, this.options.location, this.options.tag, this.options.job, this.folder);
+    const folder = this.folder;
+    return this.transfer((signal) => uploadExperiment(this.s3, this.options.location, this.options.tag, this.options.job, folder, signal));
   }
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, renameSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, readdirSync, renameSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import pLimit from 'p-limit';
@@ -7,9 +7,10 @@ import { methodDefinitions } from '../methods/registry.js';
 import { parseExperimentFolderName } from '../results/layout.js';
 import { LOCK_FILE } from '../results/lock.js';
 import { METADATA_FILE, readMetadata } from '../results/metadata.js';
-import { type S3Location, type S3Object, filesUnder, getObjectBytes, listObjects, putObject, s3JobName } from '../results/s3.js';
+import { type S3Location, type S3Object, getObjectBytes, listObjects, putObject, s3JobName } from '../results/s3.js';
 import { RESULTS_FILE } from '../results/writer.js';
-import { mkdirp } from '../util/fs.js';
+import { filesUnder, mkdirp } from '../util/fs.js';
+import { checkPathPart, resolveInside } from '../util/path-part.js';
 
 export interface SyncOptions {
   client: S3Client;
@@ -23,12 +24,18 @@ export interface SyncOptions {
   only?: (file: string) => boolean;
   /** Transfers at once (default 8). */
   concurrency?: number;
+  /** Upload: follow a symbolic link whose target stays inside its experiment folder (default: links are skipped). */
+  followSymlinks?: boolean;
+  /** Told of every object or file left out: a key leading outside its folder, a link not followed (default: stderr). */
+  warn?: (message: string) => void;
 }
 
 export interface SyncReport {
   transferred: number;
   skipped: number;
   bytes: number;
+  /** Objects or files left out, each named in a warning. */
+  refused: number;
   /** S3 URI of every local experiment folder synced (so that warnings can name S3 keys). */
   origin: Map<string, string>;
 }
@@ -65,8 +72,14 @@ export async function syncStudy(options: SyncOptions): Promise<SyncReport> {
   const prefix = location.prefix ?? 'tunelab';
   const only = options.only ?? (() => true);
   const limit = pLimit(options.concurrency ?? 8);
-  const report: SyncReport = { transferred: 0, skipped: 0, bytes: 0, origin: new Map() };
+  const report: SyncReport = { transferred: 0, skipped: 0, bytes: 0, refused: 0, origin: new Map() };
+  const warn = options.warn ?? ((m: string) => console.error(`tunelab: ${m}`));
+  const refuse = (m: string) => {
+    report.refused++;
+    warn(m);
+  };
   const tasks: Promise<void>[] = [];
+  for (const tag of options.tags) checkPathPart('--experiment_tag', tag);
   for (const tag of options.tags) {
     const remote = await listObjects(client, location.bucket, `${prefix}/${tag}/`);
     // each remote folder's job, so an upload goes where the folder already is
@@ -76,10 +89,20 @@ export async function syncStudy(options: SyncOptions): Promise<SyncReport> {
       const k = parseKey(prefix, tag, o.key);
       if (!k) continue;
       jobOf.set(k.folder, k.job);
-      if (options.upload || !only(k.file)) continue;
-      const localFolder = join(options.root, tag, k.folder);
+      // a folder marker (`…/checkpoints/`, as the S3 console makes them) is no file
+      if (options.upload || k.file.endsWith('/') || !only(k.file)) continue;
+      const uri = `s3://${location.bucket}/${o.key}`;
+      let localFolder: string;
+      let file: string;
+      try {
+        // whoever can write to the bucket must not write outside the experiment folder (`../../.ssh/…`)
+        localFolder = resolveInside(options.root, [tag, k.folder], `skipping ${uri}: its folder`);
+        file = resolveInside(localFolder, k.file, `skipping ${uri}: its file part`);
+      } catch (e) {
+        refuse((e as Error).message);
+        continue;
+      }
       report.origin.set(localFolder, `s3://${location.bucket}/${prefix}/${tag}/${k.job}/${k.folder}/`);
-      const file = join(localFolder, k.file);
       if (unchanged(file, o)) {
         report.skipped++;
         continue;
@@ -104,6 +127,10 @@ export async function syncStudy(options: SyncOptions): Promise<SyncReport> {
       const parsed = parseExperimentFolderName(tag, name);
       const folder = join(tagDir, name);
       if (!parsed || !existsSync(join(folder, 'metadata.json'))) continue;
+      if (lstatSync(folder).isSymbolicLink()) {
+        refuse(`not uploaded: ${folder}: a symbolic link to an experiment folder elsewhere (upload it from where it is)`);
+        continue;
+      }
       let job = jobOf.get(name);
       if (!job) {
         const { method } = readMetadata(folder);
@@ -111,7 +138,9 @@ export async function syncStudy(options: SyncOptions): Promise<SyncReport> {
       }
       const base = `${prefix}/${tag}/${job}/${name}`;
       report.origin.set(folder, `s3://${location.bucket}/${base}/`);
-      for (const file of filesUnder(folder)) {
+      const { files, skipped } = filesUnder(folder, { followLinksInside: options.followSymlinks });
+      for (const s of skipped) refuse(`not uploaded: ${s.path}: ${s.why}${options.followSymlinks ? '' : '; --follow_symlinks uploads what a link inside the folder points to'}`);
+      for (const file of files) {
         const rel = relative(folder, file);
         if (rel === LOCK_FILE || !only(rel)) continue;
         const body = readFileSync(file);
@@ -139,7 +168,7 @@ export async function syncStudy(options: SyncOptions): Promise<SyncReport> {
  * into `<cacheDir>/<tag>/<folder>/` with `tunelab sync` (files already there and unchanged are
  * skipped). Returns the S3 URI of every local folder, so that warnings can name S3 keys.
  */
-export async function downloadStudy(client: S3Client, location: S3Location, tags: string[], cacheDir: string): Promise<Map<string, string>> {
+export async function downloadStudy(client: S3Client, location: S3Location, tags: string[], cacheDir: string, warn?: (message: string) => void): Promise<Map<string, string>> {
   const plotted: string[] = [METADATA_FILE, RESULTS_FILE];
-  return (await syncStudy({ client, location, tags, root: cacheDir, only: (f) => plotted.includes(f) })).origin;
+  return (await syncStudy({ client, location, tags, root: cacheDir, only: (f) => plotted.includes(f), warn })).origin;
 }

@@ -1,10 +1,12 @@
 import type { CommandModule } from 'yargs';
 import { join } from 'node:path';
+import { UserError } from '../util/errors.js';
 
 /** What the subcommands' help and checks name: data sets, trainers, import formats. */
 interface Names {
   datasets: string[];
   trainers: string[];
+  checkTrainer: (spec: string) => void;
   importers: Record<string, { what: string }>;
 }
 
@@ -40,7 +42,7 @@ interface BuildArgs {
   workers?: number;
 }
 
-const buildCommand = ({ trainers }: Names): CommandModule<object, BuildArgs> => ({
+const buildCommand = ({ trainers, checkTrainer }: Names): CommandModule<object, BuildArgs> => ({
   command: 'build <trainer>',
   describe: `tabulate a training function (${trainers.join(', ')}, or <module.js>#<export>) over its config space: every objective per epoch and the elapsed time, resumable, in parallel`,
   builder: (y) =>
@@ -54,8 +56,11 @@ const buildCommand = ({ trainers }: Names): CommandModule<object, BuildArgs> => 
       .option('epochs', { type: 'number', default: 27, describe: 'epochs per training run (the fidelity levels 1..epochs)' })
       .option('workers', { type: 'number', describe: 'worker processes (default: the number of cores)' })
       .check((a) => {
-        if ((a.num_configs === undefined) === !a.grid) throw new Error('give exactly one of --num_configs N and --grid');
-        if (!a.out && !trainers.includes(a.trainer as string)) throw new Error(`--out is needed for the training function ${a.trainer}`);
+        // a UserError: the message alone, exit 2 (a plain Error would pass yargs' handler as a bug, with its stack)
+        const trainer = a.trainer as string;
+        checkTrainer(trainer);
+        if ((a.num_configs === undefined) === !a.grid) throw new UserError('give exactly one of --num_configs N and --grid');
+        if (!a.out && !trainers.includes(trainer)) throw new UserError(`--out is needed for the training function ${trainer}`);
         return true;
       }) as never,
   handler: async (a) => {
@@ -94,12 +99,13 @@ export const blackboxCommand: CommandModule = {
   describe: 'benchmark data: download, build, import',
   // the names come from the blackbox modules (~50 ms to load): only `blackbox` itself loads them
   builder: async (y) => {
-    const [{ DATASETS }, { fcnetTrainerNames }, { IMPORTERS }] = await Promise.all([
+    const [{ DATASETS }, { fcnetTrainerNames }, { checkTrainingFunctionName }, { IMPORTERS }] = await Promise.all([
       import('../blackbox/download.js'),
       import('../blackbox/build/fcnet-trainer.js'),
+      import('../blackbox/build/training-function.js'),
       import('../blackbox/importers/index.js'),
     ]);
-    const names: Names = { datasets: Object.keys(DATASETS), trainers: fcnetTrainerNames, importers: IMPORTERS };
+    const names: Names = { datasets: Object.keys(DATASETS), trainers: fcnetTrainerNames, checkTrainer: checkTrainingFunctionName, importers: IMPORTERS };
     return y.command(subcommands.map((c) => c(names) as CommandModule<any, any>)).demandCommand(1);
   },
   handler: () => {},

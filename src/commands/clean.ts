@@ -33,7 +33,6 @@ export const cleanCommand: CommandModule<object, CleanArgs> = {
       .option('s3_prefix', { type: 'string', default: 'tunelab', describe: 'S3 key prefix' })
       .option('yes', { type: 'boolean', default: false, describe: 'delete without asking' }),
   handler: async (a) => {
-    if (/[/\\]|^\.\.?$/.test(a.experiment_tag)) throw new UserError(`--experiment_tag must be a name without slashes, got '${a.experiment_tag}'`);
     const [{ localTargets, s3Targets, deleteTargets }, { resultsRoot }, { s3Client }, { formatTable }] = await Promise.all([
       import('../cloud/clean.js'),
       import('../results/layout.js'),

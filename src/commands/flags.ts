@@ -1,3 +1,4 @@
+import { didYouMeanText } from '../util/did-you-mean.js';
 import type { Argv } from 'yargs';
 import type { HpoMainOptions } from '../launchers/hpo-main.js';
 import { UserError } from '../util/errors.js';
@@ -71,9 +72,21 @@ export type ExperimentArgv = Awaited<ReturnType<typeof experimentFlags>['argv']>
  * missing value) is the user's, a UserError in plain words; anything else is a bug and passes on.
  */
 export function usageFailure(args: readonly string[]) {
-  return (msg: string | undefined, err: Error | undefined): never => {
+  // yargs passes its usage instance third: its descriptions name every option of the command
+  return (msg: string | undefined, err: Error | undefined, usage?: unknown): never => {
     if (err && err.name !== 'YError') throw err;
     const text = err?.message ?? msg ?? '';
+    const unknown = /^Unknown arguments?: (.+)$/.exec(text);
+    if (unknown) {
+      // yargs' strict mode names the unknown flags; say which known one each was likely meant to be
+      const descriptions = (usage as { getDescriptions?: () => Record<string, unknown> } | undefined)?.getDescriptions?.() ?? {};
+      const known = Object.keys(descriptions).filter((k) => k.length > 1);
+      const given = unknown[1].split(', ');
+      // yargs lists a dashed flag twice, as given and camel-cased
+      const kebab = (f: string) => f.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+      const flags = given.filter((f) => f === kebab(f) || !given.includes(kebab(f))).map((f) => `--${f}${didYouMeanText(f, known, (c) => `--${c}`)}`);
+      throw new UserError(`unknown flag${flags.length > 1 ? 's' : ''} ${flags.join(', ')}`);
+    }
     if (text.startsWith('Did you mean')) throw new UserError(`unknown command '${args.find((a) => !a.startsWith('-'))}'; ${text.replace('Did', 'did')}`);
     const missing = /^Not enough arguments following: (\S+)$/.exec(text);
     throw new UserError(missing ? `--${missing[1]} needs a value` : text);

@@ -1,17 +1,24 @@
 import type { CommandModule } from 'yargs';
 import type { BenchmarkDefinition } from '../launchers/benchmarks/types.js';
 
-export const methodsCommand: CommandModule = {
+export const methodsCommand: CommandModule<object, { file?: string }> = {
   command: 'methods',
-  describe: 'list the registered methods',
-  handler: async () => {
-    const [{ methodDefinitions }, { formatTable }] = await Promise.all([import('../methods/registry.js'), import('../util/table.js')]);
-    console.log(
-      formatTable(
-        ['method', 'cost', 'description'],
-        Object.values(methodDefinitions).map((m) => [m.name, m.expensive ? 'expensive' : 'cheap', m.description]),
-      ),
-    );
+  describe: 'list the registered methods (with -f: those that fit an experiment file)',
+  builder: (y) => y.option('file', { alias: 'f', type: 'string', describe: 'an experiment file: list only the methods that fit it, and say why the others do not' }) as never,
+  handler: async (a) => {
+    const [{ experimentFileOptions, methodDefinitions, methodMisfit }, { formatTable }] = await Promise.all([import('../methods/registry.js'), import('../util/table.js')]);
+    const all = Object.values(methodDefinitions);
+    if (a.file === undefined) {
+      console.log(formatTable(['method', 'cost', 'description'], all.map((m) => [m.name, m.expensive ? 'expensive' : 'cheap', m.description])));
+      return;
+    }
+    const { loadExperimentFile } = await import('../experiment/load.js');
+    const d = await loadExperimentFile(a.file, experimentFileOptions());
+    const problem = { parameters: Object.keys(d.configSpace), resource: d.resource !== undefined };
+    const fit = all.filter((m) => !methodMisfit(m, problem));
+    console.log(formatTable(['method', 'cost', 'description'], fit.map((m) => [m.name, m.expensive ? 'expensive' : 'cheap', m.description])));
+    const misfits = all.filter((m) => !fit.includes(m));
+    if (misfits.length) console.error(`not for ${d.file}: ${misfits.map((m) => `${m.name} (${methodMisfit(m, problem)})`).join(', ')}`);
   },
 };
 

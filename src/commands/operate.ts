@@ -33,7 +33,11 @@ export const statusCommand: CommandModule<object, TargetArgs & { json: boolean }
   describe: "an experiment's status: owner, elapsed time, budget used, trials by state, failures, best trial (a tag: each of its folders)",
   builder: (y) => targetArgs(y).option('json', { type: 'boolean', default: false, describe: 'print one JSON object (ExperimentStatusReport; for a tag {tag, root, experiments})' }) as never,
   handler: async (a) => {
-    const [{ resolveExperiment }, { experimentStatus, formatStatus, formatStatusTable }] = await Promise.all([import('../operate/folder.js'), import('../operate/status.js')]);
+    const [{ resolveExperiment }, { experimentStatus, formatBest, formatStatus, formatStatusTable }, { bestOfTag, tagRuns }] = await Promise.all([
+      import('../operate/folder.js'),
+      import('../operate/status.js'),
+      import('../operate/tag.js'),
+    ]);
     const resolved = resolveExperiment(a.experiment, a.results_root);
     // one unreadable folder of a tag does not hide the others
     const readable = (folder: string) => {
@@ -47,13 +51,19 @@ export const statusCommand: CommandModule<object, TargetArgs & { json: boolean }
     };
     const reports = resolved.tag === undefined ? [experimentStatus(resolved.folders[0])] : resolved.folders.flatMap(readable);
     if (reports.length === 0) throw new UserError(`tag '${resolved.tag}': none of its ${resolved.folders.length} experiment folder(s) is readable`);
-    if (a.json) {
-      console.log(JSON.stringify(resolved.tag === undefined ? reports[0] : { tag: resolved.tag, root: resolved.root, experiments: reports }, null, 2));
-    } else if (resolved.tag === undefined) {
-      console.log(formatStatus(reports[0]));
-    } else {
-      console.log(`tag '${resolved.tag}': ${reports.length} experiment(s), newest first\n${formatStatusTable(reports)}\n\nnewest:\n${formatStatus(reports[0])}`);
+    if (resolved.tag === undefined) {
+      console.log(a.json ? JSON.stringify(reports[0], null, 2) : formatStatus(reports[0]));
+      return;
     }
+    const bests = bestOfTag(tagRuns(reports.map((r) => r.folder), () => {}));
+    if (a.json) {
+      console.log(JSON.stringify({ tag: resolved.tag, root: resolved.root, experiments: reports, best: bests }, null, 2));
+      return;
+    }
+    const bestText = bests.length
+      ? bests.flatMap((b) => [`best of the tag on ${b.benchmark}, ${b.basis}: ${b.folder} (${b.method}, seed ${b.seed})`, ...formatBest(b).map((l) => `  ${l}`)])
+      : ['no result in any of its runs yet'];
+    console.log(`tag '${resolved.tag}': ${reports.length} experiment(s), newest first\n${formatStatusTable(reports)}\n\n${bestText.join('\n')}`);
   },
 };
 
@@ -66,8 +76,12 @@ export const logsCommand: CommandModule<object, TargetArgs & { trial?: number; f
       .option('follow', { alias: 'f', type: 'boolean', default: false, describe: 'keep printing new lines until the experiment is no longer running' })
       .option('stderr_only', { alias: 'stderr-only', type: 'boolean', default: false, describe: 'only the stderr logs' }) as never,
   handler: async (a) => {
-    const folder = await targetFolder(a);
-    const { followLogs, logsDir, printLogs, trialsWithLogs } = await import('../operate/logs.js');
+    const [{ resolveExperiment }, { followLogs, logsDir, printLogs, trialsWithLogs }, { formatTagRuns, logRuns, tagRuns }] = await Promise.all([
+      import('../operate/folder.js'),
+      import('../operate/logs.js'),
+      import('../operate/tag.js'),
+    ]);
+    const resolved = resolveExperiment(a.experiment, a.results_root);
     // `tunelab logs x | head` closes the pipe early: that is the reader's choice, not an error
     process.stdout.on('error', (e: NodeJS.ErrnoException) => {
       if (e.code !== 'EPIPE') throw e;
@@ -75,10 +89,28 @@ export const logsCommand: CommandModule<object, TargetArgs & { trial?: number; f
     });
     const emit = (text: string) => void process.stdout.write(text);
     const options = { trial: a.trial, stderrOnly: a.stderr_only };
-    if (a.follow) await followLogs(folder, options, emit);
-    else {
+    const print = (folder: string) => {
       if (a.trial === undefined && trialsWithLogs(folder).length === 0) console.error(`tunelab: no trial logs in ${logsDir(folder)} (only the local backend writes them)`);
       printLogs(folder, options, emit);
+    };
+    if (resolved.tag === undefined) {
+      if (a.follow) await followLogs(resolved.folders[0], options, emit);
+      else print(resolved.folders[0]);
+      return;
+    }
+    const runs = tagRuns(resolved.folders, (m) => console.error(`tunelab: skipping ${m}`));
+    console.error(`tunelab: tag '${resolved.tag}': ${runs.length} run(s), newest first\n${formatTagRuns(runs)}`);
+    const running = runs.find((r) => r.state === 'running');
+    if (a.follow && running) {
+      console.error(`tunelab: following ${running.folder} (${running.method}, seed ${running.seed}), the newest running run`);
+      await followLogs(running.folder, options, emit);
+      return;
+    }
+    const chosen = logRuns(runs);
+    console.error(`tunelab: the logs of ${chosen.basis}`);
+    for (const r of chosen.runs) {
+      emit(`== ${r.folder} (${r.method}, seed ${r.seed}, ${r.state}) ==\n`);
+      print(r.folder);
     }
   },
 };
@@ -105,10 +137,61 @@ export const bestCommand: CommandModule<object, TargetArgs & { json: boolean }> 
   describe: 'the best feasible trial: its config, metric values, resource level and checkpoint folder',
   builder: (y) => targetArgs(y).option('json', { type: 'boolean', default: false, describe: 'print it as JSON (BestTrial)' }) as never,
   handler: async (a) => {
-    const folder = await targetFolder(a);
-    const [{ bestTrial }, { formatBest }] = await Promise.all([import('../operate/best.js'), import('../operate/status.js')]);
-    const best = bestTrial(folder);
-    if (!best) throw new UserError(`no feasible result in ${folder} (yet)`, 1);
-    console.log(a.json ? JSON.stringify({ folder, ...best }, null, 2) : [`best of ${folder}`, ...formatBest(best)].join('\n'));
+    const [{ resolveExperiment }, { bestTrial }, { formatBest }, { bestOfTag, formatTagRuns, tagRuns }] = await Promise.all([
+      import('../operate/folder.js'),
+      import('../operate/best.js'),
+      import('../operate/status.js'),
+      import('../operate/tag.js'),
+    ]);
+    const resolved = resolveExperiment(a.experiment, a.results_root);
+    if (resolved.tag === undefined) {
+      const folder = resolved.folders[0];
+      const best = bestTrial(folder);
+      if (!best) throw new UserError(`no feasible result in ${folder} (yet)`, 1);
+      console.log(a.json ? JSON.stringify({ folder, ...best }, null, 2) : [`best of ${folder}`, ...formatBest(best)].join('\n'));
+      return;
+    }
+    const runs = tagRuns(resolved.folders, (m) => console.error(`tunelab: skipping ${m}`));
+    console.error(`tunelab: tag '${resolved.tag}': ${runs.length} run(s), newest first\n${formatTagRuns(runs)}`);
+    const bests = bestOfTag(runs);
+    if (bests.length === 0) throw new UserError(`tag '${resolved.tag}': no feasible result in any of its ${runs.length} run(s) (yet)`, 1);
+    for (const b of bests) console.error(`tunelab: best of the tag on ${b.benchmark}, ${b.basis}: ${b.folder}`);
+    if (a.json) console.log(JSON.stringify(bests.length === 1 ? bests[0] : bests, null, 2));
+    else console.log(bests.flatMap((b) => [`best of tag '${resolved.tag}' on ${b.benchmark}: ${b.folder} (${b.method}, seed ${b.seed})`, ...formatBest(b)]).join('\n'));
+  },
+};
+
+export const trialsCommand: CommandModule<object, TargetArgs & { json: boolean; state?: string[]; storage?: string }> = {
+  command: 'trials <experiment>',
+  describe: "an experiment's (or with --storage, a study's) trials: config, value, state, resource and worker",
+  builder: (y) =>
+    targetArgs(y)
+      .option('json', { type: 'boolean', default: false, describe: 'print them as JSON (TrialListing[])' })
+      .option('state', { type: 'string', array: true, requiresArg: true, describe: 'only trials in these states (e.g. completed failed)' })
+      .option('storage', { type: 'string', describe: 'the study store (sqlite:PATH or postgresql://...): <experiment> is a study id or name' }) as never,
+  handler: async (a) => {
+    const { formatTrials } = await import('../operate/trials.js');
+    let trials;
+    let metric: string;
+    if (a.storage !== undefined) {
+      const [{ loadStudy }, { studyTrials }] = await Promise.all([import('../study/study.js'), import('../study/trials.js')]);
+      const study = await loadStudy(a.experiment, { storage: a.storage });
+      try {
+        trials = await studyTrials(study);
+        metric = study.definition.metric;
+      } finally {
+        await study.close();
+      }
+    } else {
+      const [{ resolveExperiment }, { experimentTrials }, { loadMetadata }] = await Promise.all([import('../operate/folder.js'), import('../operate/trials.js'), import('../operate/folder.js')]);
+      const resolved = resolveExperiment(a.experiment, a.results_root);
+      if (resolved.folders.length > 1) throw new UserError(`tag '${resolved.tag}' holds ${resolved.folders.length} experiments; name one of its folders: ${resolved.folders.join(', ')}`);
+      trials = experimentTrials(resolved.folders[0]);
+      metric = loadMetadata(resolved.folders[0]).metric;
+    }
+    const states = [...new Set(trials.map((t) => t.state))];
+    for (const s of a.state ?? []) if (!['running', 'paused', 'stopped', 'completed', 'failed', 'ready', 'open', 'abandoned'].includes(s)) throw new UserError(`--state '${s}' is not a trial state; states here: ${states.join(', ')}`);
+    const shown = a.state ? trials.filter((t) => a.state!.includes(t.state)) : trials;
+    console.log(a.json ? JSON.stringify(shown, null, 2) : formatTrials(shown, metric));
   },
 };

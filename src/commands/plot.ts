@@ -1,7 +1,7 @@
-import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
 import type { Format } from '../plotting/study.js';
 import { resultsRoot } from '../results/layout.js';
+import { resolveInside } from '../util/path-part.js';
 
 interface PlotArgs {
   experiment_tag: string[];
@@ -11,6 +11,7 @@ interface PlotArgs {
   out: string;
   format: string[];
   agg: string;
+  log_y: boolean;
   include_failed: boolean;
   include_unfinished: boolean;
   s3_bucket?: string;
@@ -29,6 +30,7 @@ export const plotCommand: CommandModule<object, PlotArgs> = {
       .option('out', { type: 'string', default: 'tunelab-plots', describe: 'output folder' })
       .option('format', { type: 'string', array: true, choices: ['svg', 'png', 'html'], default: ['png', 'html'], describe: 'figure formats' })
       .option('agg', { type: 'string', choices: ['iqm', 'mean', 'median'], default: 'iqm', describe: 'aggregation over seeds' })
+      .option('log_y', { type: 'boolean', default: false, describe: "the metric's axis on a log scale (default linear)" })
       .option('s3_bucket', { type: 'string', describe: 'load the studies from this S3 bucket (downloaded into <results_root>/.s3/<bucket>/)' })
       .option('s3_prefix', { type: 'string', default: 'tunelab', describe: 'S3 key prefix of the studies' })
       .option('include_failed', { type: 'boolean', default: false, describe: 'also plot runs whose status is failed' })
@@ -37,13 +39,14 @@ export const plotCommand: CommandModule<object, PlotArgs> = {
     const { plotStudy } = await import('../plotting/study.js');
     const result = await plotStudy({
       tags: a.experiment_tag,
-      root: a.s3_bucket ? join(resultsRoot(a.results_root), '.s3', a.s3_bucket, a.s3_prefix) : resultsRoot(a.results_root),
+      root: a.s3_bucket ? resolveInside(resultsRoot(a.results_root), ['.s3', a.s3_bucket, a.s3_prefix], '--s3_bucket/--s3_prefix') : resultsRoot(a.results_root),
       s3: a.s3_bucket ? { location: { bucket: a.s3_bucket, prefix: a.s3_prefix } } : undefined,
       setups: a.setups,
       benchmarks: a.benchmarks,
       out: a.out,
       formats: a.format as Format[],
       agg: a.agg as 'iqm' | 'mean' | 'median',
+      logY: a.log_y,
       includeFailed: a.include_failed,
       includeUnfinished: a.include_unfinished,
     });

@@ -2,19 +2,51 @@ import type { CommandModule } from 'yargs';
 import { UserError } from '../util/errors.js';
 import { signalExitCode } from '../util/signals.js';
 import { numberFlag } from './flags.js';
+import { type ExecutorArgs, executorFlags } from './study-launch.js';
 
 /** `run --storage URL`: the same file as a shared study, with this machine's share of the workers. */
 async function runShared(argv: RunArgs): Promise<void> {
   for (const flag of ['resume', 'experiment_tag', 'results_root'] as const) {
     if (argv[flag]) throw new UserError(`--${flag} does not apply with --storage: a shared study lives in its store (continue it by running the same file again; export it with tunelab study export)`);
   }
-  const [{ loadExperimentFile }, { experimentFileOptions }, { runSharedStudy }] = await Promise.all([import('../experiment/load.js'), import('../methods/registry.js'), import('../study/shared-run.js')]);
+  const [{ loadExperimentFile }, { experimentFileOptions }, { runSharedStudy, sharedRunFailure }] = await Promise.all([import('../experiment/load.js'), import('../methods/registry.js'), import('../study/shared-run.js')]);
   const definition = await loadExperimentFile(argv.file, experimentFileOptions());
   const report = await runSharedStudy(definition, { storage: argv.storage, nWorkers: argv.n_workers, storageTimeout: argv.storage_timeout });
-  if (report.exitCodes.some((c) => c !== 0)) process.exitCode = 1;
+  const failure = sharedRunFailure(report);
+  if (failure) {
+    console.error(`tunelab: ${failure}`);
+    process.exitCode = 1;
+  }
 }
 
-interface RunArgs {
+/** `run --executor`: the study's workers submitted to Slurm, Kubernetes or this machine, their output followed until the study ends. */
+async function runOnExecutor(argv: RunArgs): Promise<void> {
+  for (const flag of ['resume', 'experiment_tag', 'results_root', 'n_workers'] as const) {
+    if (argv[flag]) throw new UserError(`--${flag} does not apply with --executor: ${flag === 'n_workers' ? 'give the number of workers with --workers' : 'the study lives in its store (continue it by running the same file again)'}`);
+  }
+  if (argv.backend !== 'local') throw new UserError(`--backend ${argv.backend} does not apply with --executor: each worker runs its trials where it runs`);
+  const [{ loadExperimentFile }, { experimentFileOptions }, { runOnExecutor: run, executorRunFailure }] = await Promise.all([import('../experiment/load.js'), import('../methods/registry.js'), import('../executors/run.js')]);
+  const definition = await loadExperimentFile(argv.file, experimentFileOptions());
+  const report = await run(definition, {
+    executor: argv.executor as 'local',
+    storage: argv.storage,
+    storageTimeout: argv.storage_timeout,
+    workers: argv.workers,
+    parallelism: argv.parallelism,
+    orphanTimeout: argv.orphan_timeout,
+    resources: definition.resources,
+    slurm: { partition: argv.slurm_partition, time: argv.slurm_time, account: argv.slurm_account, extra: argv.slurm_extra },
+    kubernetes: { namespace: argv.k8s_namespace, image: argv.k8s_image },
+  });
+  const failure = executorRunFailure(report);
+  if (report.interrupted) process.exitCode = signalExitCode(report.interrupted);
+  else if (failure) {
+    console.error(`tunelab: ${failure}`);
+    process.exitCode = 1;
+  }
+}
+
+interface RunArgs extends ExecutorArgs {
   file: string;
   experiment_tag?: string;
   n_workers?: number;
@@ -29,6 +61,13 @@ interface RunArgs {
   instance_type: string;
   s3_bucket?: string;
   s3_prefix: string;
+  method?: string[];
+  num_seeds?: number;
+  start_seed?: number;
+  random_seed?: number;
+  max_trials?: number;
+  '--'?: (string | number)[];
+  workers?: number;
 }
 
 /** `--backend sagemaker`: each trial a training job (SageMakerBackend); every setting it needs named when missing. */
@@ -44,7 +83,8 @@ export const runCommand: CommandModule<object, RunArgs> = {
   command: 'run',
   describe: 'tune your own training command on this machine, as an experiment file describes it',
   builder: (y) =>
-    y
+    executorFlags(y)
+      .option('workers', numberFlag('workers', "with --executor: workers to submit (default: the file's parallel_bandwidth)", { integer: true }))
       .option('file', { alias: 'f', type: 'string', demandOption: true, describe: 'the experiment file (experiment.yml, .yaml or .json)' })
       .option('experiment_tag', { type: 'string', describe: "study the run belongs to (default: the experiment's name); results go to <root>/<tag>/" })
       .option('n_workers', numberFlag('n_workers', "trials at once (default: the file's parallel_bandwidth)", { integer: true }))
@@ -58,12 +98,21 @@ export const runCommand: CommandModule<object, RunArgs> = {
       .option('sagemaker_role', { type: 'string', describe: 'SageMaker: IAM role ARN the trial jobs run as' })
       .option('instance_type', { type: 'string', default: 'ml.c5.xlarge', describe: 'SageMaker: instance type per trial job' })
       .option('s3_bucket', { type: 'string', describe: "SageMaker: bucket of the trials' reports and checkpoints" })
-      .option('s3_prefix', { type: 'string', default: 'tunelab', describe: 'SageMaker: key prefix, s3://<bucket>/<prefix>/<run folder>/trial-<id>/' }) as never,
+      .option('s3_prefix', { type: 'string', default: 'tunelab', describe: 'SageMaker: key prefix, s3://<bucket>/<prefix>/<run folder>/trial-<id>/' })
+      .option('method', { type: 'string', array: true, requiresArg: true, describe: "method(s) to run (default: the file's); several: a study, every method × seed, as hpo-main" })
+      .option('num_seeds', numberFlag('num_seeds', 'run seeds start_seed .. num_seeds-1 of each method (as hpo-main)', { integer: true }))
+      .option('start_seed', numberFlag('start_seed', 'first seed (default 0)', { integer: true }))
+      .option('random_seed', numberFlag('random_seed', "master seed every run's seed is derived from (default: the file's random_seed, else drawn)", { integer: true }))
+      .option('max_trials', numberFlag('max_trials', "trials per run (overrides the file's budget.max_trials)", { integer: true }))
+      .parserConfiguration({ 'populate--': true })
+      .usage('$0 run -f experiment.yml [--method M...] [--num_seeds N] [options] [-- <command...>]') as never,
   handler: async (argv) => {
     const sagemaker = sagemakerSettings(argv);
+    if (argv.executor !== undefined) return runOnExecutor(argv);
+    if (argv.workers !== undefined) throw new UserError('--workers applies with --executor (local, slurm or kubernetes); trials at once on this machine: --n_workers');
     if (argv.storage !== undefined) return runShared(argv);
-    const { runExperimentFile } = await import('../launchers/run.js');
-    const report = await runExperimentFile({
+    const { runExperimentFile, runStudy } = await import('../launchers/run.js');
+    const options = {
       file: argv.file,
       experimentTag: argv.experiment_tag,
       nWorkers: argv.n_workers,
@@ -71,7 +120,27 @@ export const runCommand: CommandModule<object, RunArgs> = {
       resume: argv.resume,
       verbose: argv.verbose,
       sagemaker,
-    });
+      randomSeed: argv.random_seed,
+      maxTrials: argv.max_trials,
+      command: argv['--']?.map(String),
+    };
+    const seeds = (argv.num_seeds ?? 1) - (argv.start_seed ?? 0);
+    if ((argv.method?.length ?? 0) > 1 || seeds !== 1) {
+      const study = await runStudy({ ...options, methods: argv.method, numSeeds: argv.num_seeds, startSeed: argv.start_seed });
+      const { formatValue } = await import('../util/table.js');
+      for (const r of study.runs) {
+        if (!r.metadata) continue;
+        const best = r.summary?.best ? `best ${r.metadata.metric} ${formatValue(r.summary.best.value)} (trial ${r.summary.best.trialId})` : r.alreadyCompleted ? 'already completed' : 'no feasible result';
+        console.log(`${r.metadata.method} seed ${r.metadata.seed}: ${r.metadata.status}, ${best} → ${r.folder}`);
+      }
+      const tag = argv.experiment_tag ?? study.runs[0]?.experiment.name;
+      console.log(`compare them: tunelab plot --experiment_tag ${tag}${argv.results_root ? ` --results_root ${argv.results_root}` : ''}`);
+      const last = study.runs[study.runs.length - 1];
+      if (last?.interrupted) process.exitCode = signalExitCode(last.interrupted);
+      else if (study.runs.some((r) => r.metadata && r.metadata.status !== 'completed')) process.exitCode = 1;
+      return;
+    }
+    const report = await runExperimentFile({ ...options, method: argv.method?.[0], seed: argv.start_seed });
     if (report.alreadyCompleted || !report.metadata) return;
     const { metadata, summary, folder } = report;
     if (summary?.best) {

@@ -1,10 +1,12 @@
+import { readFileSync } from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
 import { UserError } from '../util/errors.js';
 import { signalExitCode } from '../util/signals.js';
 import { numeric } from './flags.js';
+import { studyLaunch } from './study-launch.js';
 
 /**
- * `tunelab study create | worker | status | logs | stop | open | list | export | best` (DESIGN.md §7).
+ * `tunelab study create | worker | launch | status | logs | stop | delete | open | list | export | best` (DESIGN.md §7).
  * src/study is imported when a subcommand runs, so that `tunelab --help` loads no database driver.
  */
 
@@ -51,17 +53,43 @@ const create: CommandModule<object, StoreArgs & { file: string; name?: string }>
   },
 };
 
-const worker: CommandModule<object, StudyArgs & { '--'?: string[]; _: (string | number)[] }> = {
+/** `--token_file`: the API token is the file's first line that is neither blank nor a # comment (never a flag's value: argv is visible to every user). */
+function tokenFromFile(file: string | undefined): string | undefined {
+  if (file === undefined) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UserError(`--token_file ${file}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  const token = text
+    .split('\n')
+    .map((l) => l.trim())
+    .find((l) => l && !l.startsWith('#'));
+  if (!token) throw new UserError(`--token_file ${file}: no token in it`);
+  return token;
+}
+
+const worker: CommandModule<object, StudyArgs & { token_file?: string; '--'?: string[]; _: (string | number)[] }> = {
   command: 'worker <study>',
-  describe: "run suggestions of a study until its budget is met or it is stopped: the file's command, or the one after --",
-  builder: (y) => studyPositional(y).parserConfiguration({ 'populate--': true }).usage('$0 study worker <study> [--storage URL] [-- <command...>]') as never,
+  describe: "run suggestions of a study until its budget is met or it is stopped: the file's command, or the one after --. <study>: an id or name in --storage, or a study server's URL http://host:port/v1/experiments/<id>",
+  builder: (y) =>
+    studyPositional(y)
+      .option('token_file', { alias: 'token-file', type: 'string', describe: "with a server URL: a file holding the API token (default: $TUNELAB_TOKEN)" })
+      .parserConfiguration({ 'populate--': true })
+      .usage('$0 study worker <study | http://host:port/v1/experiments/<id>> [--storage URL] [--token_file F] [-- <command...>]') as never,
   handler: async (a) => {
-    const { runStudyWorker } = await import('../study/worker.js');
+    const [{ runStudyWorker, workerSummaryLine }, { STORAGE_ENV }] = await Promise.all([import('../study/worker.js'), import('../study/storage/open.js')]);
     const command = a['--'] && a['--'].length > 0 ? a['--'].map(String) : undefined;
-    const summary = await runStudyWorker({ study: a.study, storage: a.storage, storageTimeout: a.storage_timeout, command, onRetry, log: (line) => console.log(line) });
-    console.log(`worker ${summary.workerId}: ${summary.succeeded} succeeded, ${summary.failed} failed, ${summary.abandoned} abandoned; ended: ${summary.reason}`);
+    const token = tokenFromFile(a.token_file);
+    // the store's URL (and its password) is the worker's, not its trials'
+    const storage = a.storage ?? process.env[STORAGE_ENV];
+    delete process.env[STORAGE_ENV];
+    const summary = await runStudyWorker({ study: a.study, storage, storageTimeout: a.storage_timeout, command, token, onRetry, log: (line) => console.log(line) });
+    console.log(workerSummaryLine(summary));
     if (summary.reason === 'failures') process.exitCode = 1;
-    if (summary.reason === 'signal') process.exitCode = signalExitCode('SIGTERM');
+    // USR1 is a cluster's notice (time limit, preemption): the worker gave its trial back and ends cleanly
+    if (summary.reason === 'signal' && summary.signal !== 'SIGUSR1') process.exitCode = signalExitCode(summary.signal ?? 'SIGTERM');
   },
 };
 
@@ -70,11 +98,11 @@ const status: CommandModule<object, StudyArgs & { json: boolean }> = {
   describe: 'observations done / budget, failed, open; per worker and host: running, succeeded, failed; the best so far',
   builder: (y) => studyPositional(y).option('json', { type: 'boolean', default: false, describe: 'print one JSON object (StudyStatusReport)' }) as never,
   handler: async (a) => {
-    const { studyStatus, formatStudyStatus } = await import('../study/status.js');
+    const [{ studyStatus, formatStudyStatus }, { clusterWorkers, formatClusterWorkers }] = await Promise.all([import('../study/status.js'), import('../executors/launch.js')]);
     const study = await open(a);
     try {
-      const report = await studyStatus(study);
-      console.log(a.json ? JSON.stringify(report, null, 2) : formatStudyStatus(report));
+      const [report, cluster] = await Promise.all([studyStatus(study), clusterWorkers(study)]);
+      console.log(a.json ? JSON.stringify(cluster.length ? { ...report, cluster } : report, null, 2) : [formatStudyStatus(report), ...(cluster.length ? [formatClusterWorkers(cluster)] : [])].join('\n\n'));
     } finally {
       await study.close();
     }
@@ -86,13 +114,20 @@ const logs: CommandModule<object, StudyArgs & { follow: boolean }> = {
   describe: "every trial's output, each line prefixed by worker and trial",
   builder: (y) => studyPositional(y).option('follow', { type: 'boolean', default: false, describe: 'keep printing new lines until the study ends (Ctrl-C to leave)' }) as never,
   handler: async (a) => {
-    const { studyLogs } = await import('../study/logs.js');
+    const [{ studyLogs }, { submissionsOf, clusterWorkers }, { followWorkerOutput }] = await Promise.all([import('../study/logs.js'), import('../executors/launch.js'), import('../executors/follow.js')]);
     const study = await open(a);
     const abort = new AbortController();
     const leave = () => abort.abort();
     process.once('SIGINT', leave);
     try {
-      await studyLogs(study, { follow: a.follow, signal: abort.signal });
+      // the trials' lines from the store, and beside them each executor worker's own output (prefixed by its worker) read from this machine
+      const submissions = submissionsOf(study);
+      let trialsDone = false;
+      const workersEnded = async () => (await clusterWorkers(study)).every((c) => c.error !== undefined || c.workers.every((w) => w.state !== 'pending' && w.state !== 'running'));
+      await Promise.all([
+        studyLogs(study, { follow: a.follow, signal: abort.signal }).finally(() => (trialsDone = true)),
+        submissions.length > 0 && followWorkerOutput(submissions, (line) => console.log(line), { signal: abort.signal, done: async () => !a.follow || (trialsDone && (await workersEnded())) }),
+      ]);
     } finally {
       process.off('SIGINT', leave);
       await study.close();
@@ -105,11 +140,33 @@ const stop: CommandModule<object, StudyArgs & { abandon: boolean }> = {
   describe: 'stop the study: workers finish their current trial (or abandon it with --abandon) and exit',
   builder: (y) => studyPositional(y).option('abandon', { type: 'boolean', default: false, describe: 'end running trials at once; their suggestions are abandoned' }) as never,
   handler: async (a) => {
-    const { stopStudy } = await import('../study/status.js');
+    const [{ stopStudy }, { stopClusterWorkers }] = await Promise.all([import('../study/status.js'), import('../executors/launch.js')]);
     const study = await open(a);
     try {
       await stopStudy(study, a.abandon);
       console.log(`study ${study.id} '${study.name}': stopped; workers ${a.abandon ? 'abandon their trials' : 'finish their current trial'} and exit`);
+      // then the cluster: with --abandon every worker now, else those not yet started
+      const submissions = await stopClusterWorkers(study, a.abandon);
+      if (submissions > 0) console.log(`study ${study.id}: ${a.abandon ? 'ended the workers' : 'withdrew the workers not yet started'} of ${submissions} executor submission(s)`);
+    } finally {
+      await study.close();
+    }
+  },
+};
+
+const deleteCommand: CommandModule<object, StudyArgs & { data: boolean }> = {
+  command: 'delete <study>',
+  describe: "end the study's workers on every executor (scancel; the Kubernetes Job and Secret deleted); with --data, remove the study and all its rows from the store too",
+  builder: (y) => studyPositional(y).option('data', { type: 'boolean', default: false, describe: "also remove the study from the store (suggestions, observations, reports, logs) and its workers' output here" }) as never,
+  handler: async (a) => {
+    const [{ stopStudy }, { deleteClusterWorkers }] = await Promise.all([import('../study/status.js'), import('../executors/launch.js')]);
+    const study = await open(a);
+    try {
+      // workers no executor of this machine started (joined by hand elsewhere) end at their next renewal
+      if (a.data) await stopStudy(study, true);
+      const submissions = await deleteClusterWorkers(study, a.data);
+      if (a.data && !(await study.store.deleteStudy(study.id))) throw new UserError(`study ${study.id} is no longer in ${study.store.url}`, 1);
+      console.log(`study ${study.id} '${study.name}': ${submissions > 0 ? `the workers of ${submissions} executor submission(s) ended` : 'no executor submission here'}${a.data ? `; the study and its data removed from ${study.store.url}` : ''}`);
     } finally {
       await study.close();
     }
@@ -131,13 +188,13 @@ const openCommand: CommandModule<object, StudyArgs & { delete?: number[] }> = {
     const study = await open(a);
     try {
       if (a.delete?.length) {
-        const done = await study.store.abandon(study.id, a.delete, Date.now());
+        const done = await study.store.abandon(study.id, a.delete);
         const missed = a.delete.filter((id) => !done.includes(id));
         console.log(`abandoned ${done.length ? done.join(', ') : 'nothing'}`);
         if (missed.length) throw new UserError(`suggestion(s) ${missed.join(', ')} of study ${study.id} are not open or ready`);
         return;
       }
-      console.log(formatSuggestions(await study.store.listSuggestions(study.id, ['open', 'ready'])));
+      console.log(formatSuggestions(await study.store.listSuggestions(study.id, ['open', 'ready']), await study.store.now()));
     } finally {
       await study.close();
     }
@@ -193,7 +250,7 @@ const best: CommandModule<object, StudyArgs & { json: boolean }> = {
   },
 };
 
-const subcommands = [create, worker, status, logs, stop, openCommand, list, exportCommand, best];
+const subcommands = [create, worker, studyLaunch, status, logs, stop, deleteCommand, openCommand, list, exportCommand, best];
 
 export const studyCommand: CommandModule = {
   command: 'study',

@@ -1,5 +1,4 @@
 import type { CommandModule } from 'yargs';
-import { UserError } from '../util/errors.js';
 
 interface SyncArgs {
   experiment_tag: string[];
@@ -7,6 +6,7 @@ interface SyncArgs {
   s3_prefix: string;
   results_root?: string;
   upload: boolean;
+  follow_symlinks: boolean;
 }
 
 export const syncCommand: CommandModule<object, SyncArgs> = {
@@ -18,13 +18,13 @@ export const syncCommand: CommandModule<object, SyncArgs> = {
       .option('s3_bucket', { type: 'string', demandOption: true, describe: 'the bucket the study streams to' })
       .option('s3_prefix', { type: 'string', default: 'tunelab', describe: 'S3 key prefix' })
       .option('results_root', { type: 'string', describe: 'local results root (default $TUNELAB_ROOT, else ~/tunelab)' })
-      .option('upload', { type: 'boolean', default: false, describe: 'upload local folders to S3 instead' }),
+      .option('upload', { type: 'boolean', default: false, describe: 'upload local folders to S3 instead (regular files only: symbolic links are skipped, each named)' })
+      .option('follow_symlinks', { type: 'boolean', default: false, describe: 'with --upload: upload what a symbolic link points to when that lies inside its experiment folder' }),
   handler: async (a) => {
-    for (const t of a.experiment_tag) if (!t || /[/\\]|^\.\.?$/.test(t)) throw new UserError(`--experiment_tag must be a name without slashes, got '${t}'`);
     const [{ syncStudy }, { resultsRoot }, { s3Client }] = await Promise.all([import('../cloud/sync.js'), import('../results/layout.js'), import('../results/s3.js')]);
     const root = resultsRoot(a.results_root);
-    const r = await syncStudy({ client: s3Client(), location: { bucket: a.s3_bucket, prefix: a.s3_prefix }, tags: a.experiment_tag, root, upload: a.upload });
+    const r = await syncStudy({ client: s3Client(), location: { bucket: a.s3_bucket, prefix: a.s3_prefix }, tags: a.experiment_tag, root, upload: a.upload, followSymlinks: a.follow_symlinks });
     const where = `s3://${a.s3_bucket}/${a.s3_prefix}/`;
-    console.log(`${a.upload ? 'uploaded' : 'downloaded'} ${r.transferred} file(s) (${(r.bytes / 1e6).toFixed(2)} MB) ${a.upload ? `from ${root} to ${where}` : `from ${where} to ${root}`}; ${r.skipped} unchanged; ${r.origin.size} experiment folder(s)`);
+    console.log(`${a.upload ? 'uploaded' : 'downloaded'} ${r.transferred} file(s) (${(r.bytes / 1e6).toFixed(2)} MB) ${a.upload ? `from ${root} to ${where}` : `from ${where} to ${root}`}; ${r.skipped} unchanged; ${r.origin.size} experiment folder(s)${r.refused ? `; ${r.refused} left out (named above)` : ''}`);
   },
 };

@@ -1,8 +1,12 @@
-import { readFileSync } from 'node:fs';
+import { experimentFileOptions } from '../methods/registry.js';
+import { acceptHabits, nameSlug } from './habits.js';
+import { didYouMeanText } from '../util/did-you-mean.js';
+import type { BestRule } from '../results/best.js';
+import { readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, extname, resolve } from 'node:path';
 import type { z } from 'zod';
-import { type ConfigSpace, type Value, choice, lograndint, loguniform, ordinal, randint, uniform } from '../config-space/index.js';
+import { type Config, type ConfigSpace, type Value, validateConfig, choice, lograndint, loguniform, ordinal, randint, uniform } from '../config-space/index.js';
 import type { MethodOptions } from '../methods/registry.js';
 import type { Constraint } from '../schedulers/constraints.js';
 import type { Mode } from '../schedulers/types.js';
@@ -23,9 +27,13 @@ export interface ExperimentDefinition {
   constraints: Constraint[];
   /** Metrics recorded only. */
   storeMetrics: string[];
-  command: string[] | string;
+  /** Undefined when the file has none: `run` then needs one after `--`; an in-process study (study.optimize) needs none. */
+  command?: string[] | string;
   cwd: string;
+  /** The file's plain `env:` values (stored with the experiment). */
   env: Record<string, string>;
+  /** Trial variable → the runner's variable it is read from at run time (`{from_env: VAR}`; never stored). */
+  envFromRunner: Record<string, string>;
   resource?: { name: string; max: number };
   /** Given in the file, or undefined: the caller picks the default (BO without a resource, ASHA with one). */
   method?: string;
@@ -33,19 +41,35 @@ export interface ExperimentDefinition {
   budget: { maxTrials?: number; maxWallclockTime?: number; maxResults?: number };
   parallelBandwidth: number;
   trialTimeout?: number;
+  /** What one trial needs on a cluster (the file's `resources`; memory in MB). */
+  resources?: { cpus?: number; gpus?: number; memory?: number };
   maxFailures: number;
   randomSeed?: number;
+  /** What a trial's value is, and so which trial is the best (src/results/best.ts). */
+  best: BestRule;
+  /** Configs tried first (constants filled in), validated against the space. */
+  pointsToEvaluate: Config[];
+  /** What the file holds that tunelab accepts but ignores (SigOpt's `type: offline`), to be said once. */
+  notes: string[];
   /** The `study:` block with its defaults (initialRandom undefined: the method's default). */
   study: StudySettings;
 }
 
-/** A shared study's knobs (the experiment file's `study:` block). */
+/**
+ * Bounds of an experiment file, far above any real search space (SigOpt allows 100 parameters): a
+ * file past them is refused with a message before it is parsed, instead of keeping the process busy
+ * (deaf to signals) for minutes.
+ */
+export const MAX_EXPERIMENT_FILE_BYTES = 4 * 1024 * 1024;
+export const MAX_PARAMETERS = 10_000;
+
 /** The single-fidelity "resource" of an experiment without one: the count of the trial's reports. */
 export const REPORT_COUNT_ATTR = 'iteration';
 
 /** The resource attribute of an experiment's results rows: its `resource.name`, else the report count. */
 export const resourceAttrOf = (d: Pick<ExperimentDefinition, 'resource'>): string => d.resource?.name ?? REPORT_COUNT_ATTR;
 
+/** A shared study's knobs (the experiment file's `study:` block). */
 export interface StudySettings {
   initialRandom?: number;
   buffer: number;
@@ -85,8 +109,11 @@ function unwrap(s: z.ZodType): z.ZodType {
   }
 }
 
+/** "an object", "an array", "a string". */
+const withArticle = (noun: string) => `${/^[aeiou]/.test(noun) ? 'an' : 'a'} ${noun}`;
+
 function expectedText(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'invalid_type') return issue.expected === 'int' ? 'an integer' : `a ${issue.expected}`;
+  if (issue.code === 'invalid_type') return issue.expected === 'int' ? 'an integer' : withArticle(issue.expected);
   if (issue.code === 'invalid_union') {
     const alternatives = issue.errors.flatMap((branch) => branch.filter((e) => e.path.length === 0).map(expectedText));
     return [...new Set(alternatives)].join(' or ') || 'another value';
@@ -99,9 +126,9 @@ function issueText(issue: z.core.$ZodIssue): string {
   const where = pathText(issue.path);
   switch (issue.code) {
     case 'unrecognized_keys':
-      return `${where}: unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}; accepted keys: ${acceptedKeys(issue.path).join(', ')}`;
+      return `${where}: unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'${didYouMeanText(k, acceptedKeys(issue.path), (c) => `'${c}'`)}`).join(', ')}; accepted keys: ${acceptedKeys(issue.path).join(', ')}`;
     case 'invalid_value':
-      return `${where}: ${show(issue.input)} is not accepted; expected one of ${issue.values.map((v) => String(v)).join(', ')}`;
+      return `${where}: ${show(issue.input)} is not accepted; expected one of ${issue.values.map((v) => String(v)).join(', ')}${typeof issue.input === 'string' ? didYouMeanText(issue.input, issue.values.map(String)) : ''}`;
     case 'invalid_type':
     case 'invalid_union':
       return issue.input === undefined ? `${where}: missing; expected ${expectedText(issue)}` : `${where}: expected ${expectedText(issue)}, got ${show(issue.input)}`;
@@ -118,7 +145,7 @@ function issueText(issue: z.core.$ZodIssue): string {
 }
 
 /** Checks what the schema's shapes cannot express; returns problems as "path: message" lines. */
-function semanticProblems(d: ExperimentFileData, knownMethods: readonly string[], multiFidelityMethods: readonly string[]): string[] {
+function semanticProblems(d: ExperimentFileData, { methods: knownMethods, multiFidelityMethods, fixedParameters = {} }: ExperimentFileOptions): string[] {
   const problems: string[] = [];
   const seen = new Set<string>();
   d.parameters.forEach((p, i) => {
@@ -147,7 +174,11 @@ function semanticProblems(d: ExperimentFileData, knownMethods: readonly string[]
     problems.push('budget: give at least one of max_trials, max_wallclock_time, max_results (any of them ends the run)');
   }
   if (d.method !== undefined) {
-    if (!knownMethods.includes(d.method)) problems.push(`method: unknown method '${d.method}'; valid methods: ${knownMethods.join(', ')}`);
+    const names = d.parameters.map((p) => p.name);
+    const fits = (m: string) => (fixedParameters[m] ?? []).every((p) => names.includes(p)) && (d.resource || !multiFidelityMethods.includes(m));
+    const missing = (fixedParameters[d.method] ?? []).filter((p) => !names.includes(p));
+    if (!knownMethods.includes(d.method)) problems.push(`method: unknown method '${d.method}'; methods that fit this file: ${knownMethods.filter(fits).join(', ')}${didYouMeanText(d.method, knownMethods, (c) => `'${c}'`)}`);
+    else if (missing.length) problems.push(`method: ${d.method} fixes ${missing.join(', ')}, which this file's parameters do not have; methods that fit this file: ${knownMethods.filter(fits).join(', ')}`);
     else if (multiFidelityMethods.includes(d.method) && !d.resource) {
       problems.push(`method: ${d.method} stops or pauses trials at resource levels, so the file needs resource: {name: epoch, max: N} (or use BO or RS)`);
     }
@@ -159,6 +190,8 @@ function semanticProblems(d: ExperimentFileData, knownMethods: readonly string[]
     if (options[key] !== undefined && !hyperband) problems.push(`method_options.${key}: applies to the multi-fidelity methods (${multiFidelityMethods.join(', ')}), not ${method}`);
   }
   if (options.num_init_random !== undefined && !/BO|MOBSTER/.test(method)) problems.push(`method_options.num_init_random: applies to BO and MOBSTER, not ${method}`);
+  if (options.multivariate !== undefined && !/TPE/.test(method)) problems.push(`method_options.multivariate: applies to TPE and ASHA-TPE, not ${method}`);
+  if (options.grid_points !== undefined && method !== 'GRID') problems.push(`method_options.grid_points: applies to GRID, not ${method}`);
   if (options.min_model_points !== undefined && !/MOBSTER/.test(method)) problems.push(`method_options.min_model_points: applies to MOBSTER, not ${method}`);
   if (options.grace_period !== undefined && d.resource && options.grace_period > d.resource.max) {
     problems.push(`method_options.grace_period: ${options.grace_period} exceeds resource.max ${d.resource.max}`);
@@ -187,8 +220,9 @@ function parameterProblems(p: ParameterData): string[] {
   }
   if (numeric) {
     if (p.grid) {
+      // a grid lists the values itself: bounds or log beside it would be ignored, so they are refused
+      for (const key of ['bounds', 'log'] as const) if (p[key] !== undefined) out.push(`${key}: does not go with grid (the grid lists the values); give grid, or bounds${key === 'log' ? ' with log' : ''}`);
       if (p.type === 'int' && p.grid.some((v) => !Number.isInteger(v))) out.push(`grid: an int parameter needs integer grid values, got ${show(p.grid)}`);
-      if (p.bounds && p.grid.some((v) => v < p.bounds!.min || v > p.bounds!.max)) out.push(`grid: values ${show(p.grid)} must lie within bounds [${p.bounds.min}, ${p.bounds.max}]`);
       if (new Set(p.grid).size !== p.grid.length) out.push(`grid: duplicate values in ${show(p.grid)}`);
       return out;
     }
@@ -232,6 +266,8 @@ export interface ExperimentFileOptions {
   /** Method names that may be given, and those that need a resource. */
   methods: readonly string[];
   multiFidelityMethods: readonly string[];
+  /** Per method, the hyperparameters it fixes (ASHA-TANH's activations): it fits only a file that has them. */
+  fixedParameters?: Readonly<Record<string, readonly string[]>>;
 }
 
 /**
@@ -240,8 +276,13 @@ export interface ExperimentFileOptions {
  */
 export function parseExperiment(data: unknown, options: ExperimentFileOptions, origin?: { file: string }): ExperimentDefinition {
   const where = origin?.file ?? 'experiment';
-  const parsed = experimentSchema.safeParse(data, { reportInput: true });
-  const problems = parsed.success ? semanticProblems(parsed.data, options.methods, options.multiFidelityMethods) : parsed.error.issues.map(issueText);
+  const parameters = (data as { parameters?: unknown } | null)?.parameters;
+  if (Array.isArray(parameters) && parameters.length > MAX_PARAMETERS) {
+    throw new UserError(`${where}: parameters: ${parameters.length} parameters; at most ${MAX_PARAMETERS} are accepted`);
+  }
+  const habits = acceptHabits(data, options.methods);
+  const parsed = experimentSchema.safeParse(habits.data, { reportInput: true });
+  const problems = [...habits.problems, ...(parsed.success ? semanticProblems(parsed.data, options) : parsed.error.issues.map(issueText))];
   if (problems.length > 0) {
     throw new UserError(`${where}: ${problems.length} problem${problems.length > 1 ? 's' : ''}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   }
@@ -250,28 +291,73 @@ export function parseExperiment(data: unknown, options: ExperimentFileOptions, o
   const mode = (objective: string | undefined): Mode => (objective === 'maximize' ? 'max' : 'min');
   const baseDir = origin ? dirname(origin.file) : process.cwd();
   const mo = d.method_options ?? {};
+  const configSpace = Object.fromEntries(d.parameters.map((p) => [p.name, parameterDomain(p)]));
+  const pointsToEvaluate = (d.points_to_evaluate ?? []).map((p) => ({ ...constants(d), ...p }));
+  const pointProblems = pointsToEvaluate.flatMap((p, i) => {
+    const unknown = Object.keys(p).filter((k) => !(k in configSpace));
+    if (unknown.length) return [`points_to_evaluate[${i}]: unknown parameter${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'${didYouMeanText(k, Object.keys(configSpace), (c) => `'${c}'`)}`).join(', ')}`];
+    try {
+      validateConfig(configSpace, p);
+      return [];
+    } catch (e) {
+      return [`points_to_evaluate[${i}]: ${(e as Error).message}`];
+    }
+  });
+  if (pointProblems.length) throw new UserError(`${where}: ${pointProblems.length} problem${pointProblems.length > 1 ? 's' : ''}:\n${pointProblems.map((p) => `  - ${p}`).join('\n')}`);
   return {
-    name: d.name,
+    name: nameSlug(d.name),
     file: origin?.file,
     source: d,
-    configSpace: Object.fromEntries(d.parameters.map((p) => [p.name, parameterDomain(p)])),
+    configSpace,
     metric: optimize.name,
     mode: mode(optimize.objective),
     constraints: d.metrics.filter((m) => m.strategy === 'constraint').map((m) => ({ metric: m.name, mode: mode(m.objective), threshold: m.threshold! })),
     storeMetrics: d.metrics.filter((m) => m.strategy === 'store').map((m) => m.name),
     command: d.command,
     cwd: resolve(baseDir, d.cwd ?? '.'),
-    env: Object.fromEntries(Object.entries(d.env ?? {}).map(([k, v]) => [k, String(v)])),
+    env: Object.fromEntries(Object.entries(d.env ?? {}).flatMap(([k, v]) => (typeof v === 'object' ? [] : [[k, String(v)]]))),
+    envFromRunner: Object.fromEntries(Object.entries(d.env ?? {}).flatMap(([k, v]) => (typeof v === 'object' ? [[k, v.from_env]] : []))),
     resource: d.resource,
     method: d.method,
-    methodOptions: { gracePeriod: mo.grace_period, reductionFactor: mo.reduction_factor, brackets: mo.brackets, numInitRandom: mo.num_init_random, minModelPoints: mo.min_model_points },
+    methodOptions: { gracePeriod: mo.grace_period, reductionFactor: mo.reduction_factor, brackets: mo.brackets, numInitRandom: mo.num_init_random, gridPoints: mo.grid_points, multivariate: mo.multivariate, minModelPoints: mo.min_model_points },
     budget: { maxTrials: d.budget.max_trials, maxWallclockTime: d.budget.max_wallclock_time, maxResults: d.budget.max_results },
     parallelBandwidth: d.parallel_bandwidth,
     trialTimeout: d.trial_timeout,
+    resources: d.resources,
     maxFailures: d.max_failures,
     randomSeed: d.random_seed,
+    best: d.best,
+    notes: habits.notes,
+    pointsToEvaluate,
     study: studySettings(d.study),
   };
+}
+
+/**
+ * The variables an experiment adds to its trials' environment: its plain values, and each
+ * `{from_env: VAR}` read from `from` (the runner's environment) now; one that is not set is a
+ * UserError naming it, before anything runs.
+ */
+export function trialEnvironment(d: Pick<ExperimentDefinition, 'env' | 'envFromRunner' | 'file' | 'name'>, from: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const missing = Object.entries(d.envFromRunner).filter(([, v]) => from[v] === undefined);
+  if (missing.length > 0) {
+    const list = missing.map(([k, v]) => `env.${k} (from_env: ${v})`).join(', ');
+    throw new UserError(`${d.file ?? d.name}: ${list}: ${missing.length > 1 ? 'these variables are' : 'the variable is'} not set in this environment; set ${missing.map(([, v]) => v).join(', ')} before running (a from_env value is read when the run starts and never stored)`);
+  }
+  return { ...d.env, ...Object.fromEntries(Object.entries(d.envFromRunner).map(([k, v]) => [k, from[v]!])) };
+}
+
+/** The command trials run: the file's, or one given instead (`-- <command>`); none is a UserError saying where to give it. */
+export function trialCommand(d: Pick<ExperimentDefinition, 'command' | 'file' | 'name'>, given?: readonly string[] | string): string[] | string {
+  if (typeof given === 'string' && given) return given;
+  if (Array.isArray(given) && given.length) return [...given];
+  if (d.command !== undefined) return d.command;
+  throw new UserError(`${d.file ?? d.name}: no command to run the trials with: add command: [...] to the file, or give it after --`);
+}
+
+/** The fixed parameters' values, which every config carries. */
+function constants(d: ExperimentFileData): Config {
+  return Object.fromEntries(d.parameters.filter((p) => p.value !== undefined).map((p) => [p.name, p.value as Value]));
 }
 
 function studySettings(s: ExperimentFileData['study']): StudySettings {
@@ -287,8 +373,13 @@ export async function loadExperimentFile(path: string, options: ExperimentFileOp
   if (!['.json', '.yml', '.yaml'].includes(ext)) throw new UserError(`${file}: an experiment file ends in .yml, .yaml or .json, not '${ext}'`);
   let text: string;
   try {
+    const { size } = statSync(file);
+    if (size > MAX_EXPERIMENT_FILE_BYTES) {
+      throw new UserError(`${file}: ${(size / 1024 / 1024).toFixed(1)} MB; an experiment file may hold at most ${MAX_EXPERIMENT_FILE_BYTES / 1024 / 1024} MB (and ${MAX_PARAMETERS} parameters)`);
+    }
     text = readFileSync(file, 'utf8');
   } catch (e) {
+    if (e instanceof UserError) throw e;
     throw new UserError(`cannot read experiment file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   let data: unknown;
@@ -303,4 +394,14 @@ export async function loadExperimentFile(path: string, options: ExperimentFileOp
     throw new UserError(`${file}: not valid ${ext === '.json' ? 'JSON' : 'YAML'}: ${(e as Error).message}`);
   }
   return parseExperiment(data, options, { file });
+}
+
+/**
+ * One step from an experiment file's path, or its content as a plain object (what a SigOpt user
+ * passes to sigopt.create_experiment), or a definition already loaded, to a validated definition.
+ */
+export async function loadExperiment(source: string | Readonly<Record<string, unknown>> | ExperimentDefinition, options: ExperimentFileOptions = experimentFileOptions()): Promise<ExperimentDefinition> {
+  if (typeof source === 'string') return loadExperimentFile(source, options);
+  if ('configSpace' in source && 'source' in source) return source as ExperimentDefinition;
+  return parseExperiment(source, options);
 }

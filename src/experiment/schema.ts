@@ -44,15 +44,21 @@ const positiveInt = z.number().int().positive();
 
 export const experimentSchema = z
   .object({
-    name,
+    /** Any text (SigOpt's names have spaces): folders and study names use its slug (src/experiment/habits.ts). */
+    name: z.string().trim().min(1).max(200),
     description: z.string().optional(),
     parameters: z.array(parameterSchema).min(1),
     metrics: z.array(metricSchema).min(1),
-    /** argv list, or one string run by the shell */
-    command: z.union([z.string().min(1), z.array(z.string()).min(1)]),
+    /** argv list, or one string run by the shell; optional for a study evaluated in-process (study.optimize) or a command given after `--` */
+    command: z.union([z.string().min(1), z.array(z.string()).min(1)]).optional(),
     /** relative to the experiment file's folder (the default) */
     cwd: z.string().optional(),
-    env: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+    /**
+     * Added to the trials' environment: a value, stored with the experiment (metadata.json, the study
+     * store, S3), or `{from_env: VAR}`, read from the runner's environment when the run starts and
+     * never stored (for secrets such as API keys).
+     */
+    env: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.object({ from_env: z.string().min(1) }).strict()])).optional(),
     resource: z.object({ name, max: positiveInt }).strict().optional(),
     method: z.string().optional(),
     method_options: z
@@ -61,6 +67,8 @@ export const experimentSchema = z
         reduction_factor: z.number().min(2).optional(),
         brackets: positiveInt.optional(),
         num_init_random: positiveInt.optional(),
+        grid_points: positiveInt.optional(),
+        multivariate: z.boolean().optional(),
         /** MOBSTER: observations a rung level needs before EI is scored at it (default 3, Syne Tune's). */
         min_model_points: positiveInt.optional(),
       })
@@ -76,8 +84,14 @@ export const experimentSchema = z
     parallel_bandwidth: positiveInt.default(1),
     /** seconds without a report after which a trial is killed and failed */
     trial_timeout: z.number().positive().optional(),
+    /** What one trial needs, for executors that place workers on a cluster (Slurm, Kubernetes); memory in MB. */
+    resources: z.object({ cpus: positiveInt.optional(), gpus: z.number().int().min(0).optional(), memory: positiveInt.optional() }).strict().optional(),
     max_failures: z.number().int().min(0).default(3),
     random_seed: z.number().int().min(0).max(2 ** 32 - 1).optional(),
+    /** Configs tried first, in order (SigOpt's and Syne Tune's points_to_evaluate): the tuned parameters' values. */
+    points_to_evaluate: z.array(z.record(z.string(), z.union([z.number(), z.string()]))).optional(),
+    /** A trial's value: its last report (what its checkpoint holds; the default) or its best at any resource. */
+    best: z.enum(['last', 'any']).default('last'),
     /** Settings of a shared study (`tunelab study create -f`); ignored by `tunelab run` without --storage. */
     study: z
       .object({

@@ -5,7 +5,7 @@ import { SimulatorBackend } from '../backends/simulator.js';
 import type { Blackbox } from '../blackbox/types.js';
 import { hyperparameters } from '../config-space/index.js';
 import { createExperimentFolder } from '../results/layout.js';
-import { acquireFolderLock } from '../results/lock.js';
+import { acquireFolderLock, takeoverNotice } from '../results/lock.js';
 import { type ExperimentMetadata, runStamp, writeMetadata } from '../results/metadata.js';
 import { readCheckpoint } from '../tuner/checkpoint.js';
 import { Tuner } from '../tuner/tuner.js';
@@ -14,7 +14,7 @@ import { UserError } from '../util/errors.js';
 import { createRng } from '../util/rng.js';
 import type { BenchmarkDefinition } from './benchmarks/index.js';
 import type { MethodDefinition } from '../methods/registry.js';
-import { prepareResume, resumedMetadata, runInFolder, runSeed, type ExperimentOutcome } from './run-folder.js';
+import { REAL_TRIAL_TUNING, prepareResume, resumedMetadata, runInFolder, runSeed, type ExperimentOutcome } from './run-folder.js';
 
 export interface ExperimentSpec {
   tag: string;
@@ -105,7 +105,8 @@ export async function runExperiment(spec: ExperimentSpec): Promise<ExperimentOut
   const folder = spec.resumeFolder ?? createExperimentFolder(spec.resultsRoot, spec.tag, benchmark.name, spec.seed);
   // one process per folder: a second --resume of the same run is refused while the first lives
   const lock = acquireFolderLock(folder, 'hpo-main');
-  if (lock.tookOverFrom) log(`${folder}: took over the lock of pid ${lock.tookOverFrom.pid} (${lock.tookOverFrom.command}, since ${lock.tookOverFrom.started}), which is gone`);
+  const takeover = takeoverNotice(folder, lock);
+  if (takeover) log(takeover);
   try {
     const metadata: ExperimentMetadata = previous
       ? { ...previous, status: 'running', end_time: null, resumed_at: new Date().toISOString() }
@@ -122,6 +123,7 @@ export async function runExperiment(spec: ExperimentSpec): Promise<ExperimentOut
           ...(spec.maxNumTrialsStarted === undefined ? {} : { max_num_trials_started: spec.maxNumTrialsStarted }),
           metric: benchmark.metric,
           mode: benchmark.mode,
+          best: 'any',
           resource_attr: blackbox.fidelityName,
           max_resource: maxResource,
           backend: backendName,
@@ -156,6 +158,7 @@ export async function runExperiment(spec: ExperimentSpec): Promise<ExperimentOut
       extraResults: spec.extraResults,
       callbacks: spec.callbacks,
       maxFailures: spec.maxFailures,
+      ...(backendName === 'local' ? REAL_TRIAL_TUNING : {}),
     });
     if (checkpoint) {
       prepareResume(folder, checkpoint, { scheduler: scheduler.state(), backend: backend.state() }, tuner.columns, log);

@@ -6,16 +6,16 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { ExperimentStream } from '../cloud/stream.js';
 import { s3Client, s3JobName } from '../results/s3.js';
 import { resultsRoot } from '../results/layout.js';
-import { readMetadata } from '../results/metadata.js';
 import { assertNotInUse } from '../results/lock.js';
 import type { ExtraResultsComposer, TunerCallback } from '../tuner/types.js';
 import type { Tuner } from '../tuner/tuner.js';
 import { UserError } from '../util/errors.js';
+import { STOP_SIGNALS, signalExitCode } from '../util/signals.js';
 import { checkPathPart } from '../util/path-part.js';
 import { isDiskFull } from '../util/fs.js';
 import { type BenchmarkDefinition, benchmarkDefinitions, defaultBenchmarks, getBenchmark } from './benchmarks/index.js';
 import { runExperiment } from './experiment.js';
-import { type ExperimentOutcome, checkWritableRoot, diskFullReason, previousRuns } from './run-folder.js';
+import { type ExperimentOutcome, checkWritableRoot, diskFullReason, previousRuns, resumedMasterSeed, seedRange } from './run-folder.js';
 import { type MethodDefinition, getMethod, methodDefinitions } from '../methods/registry.js';
 import { formatTable, formatValue } from '../util/table.js';
 import { checkStudy } from './study-check.js';
@@ -74,33 +74,18 @@ export interface HpoMainReport {
   halted?: string;
 }
 
-export function seedRange(numSeeds: number, startSeed: number): number[] {
-  if (!Number.isInteger(numSeeds) || numSeeds < 1) throw new UserError(`--num_seeds must be a positive integer, got ${numSeeds}`);
-  if (!Number.isInteger(startSeed) || startSeed < 0) throw new UserError(`--start_seed must be a non-negative integer, got ${startSeed}`);
-  if (startSeed >= numSeeds) {
-    throw new UserError(`--start_seed ${startSeed} must be below --num_seeds ${numSeeds} (the seeds run are start_seed .. num_seeds-1)`);
+/** The numbers every run of a study takes (hpo-main, and launch-remote before it starts a job). */
+export function checkRunLimits(options: Pick<HpoMainOptions, 'nWorkers' | 'maxWallclockTime' | 'maxNumTrialsStarted' | 'maxFailures'>): void {
+  for (const [flag, v] of [['--n_workers', options.nWorkers], ['--max_wallclock_time', options.maxWallclockTime]] as const) {
+    if (v !== undefined && !(Number.isFinite(v) && v > 0)) throw new UserError(`${flag} must be a positive number, got ${v}`);
   }
-  return Array.from({ length: numSeeds - startSeed }, (_, i) => startSeed + i);
-}
-
-/**
- * The master seed of the runs that `--resume` continues (a study keeps one seed: a fresh one would
- * give its new runs other random streams than the old), undefined when there is none to continue.
- */
-function resumedMasterSeed(root: string, tag: string, methods: MethodDefinition[], benchmarks: BenchmarkDefinition[], seeds: number[]): number | undefined {
-  const found = new Map<number, string>();
-  for (const m of methods) {
-    for (const b of benchmarks) {
-      for (const s of seeds) {
-        const [latest] = previousRuns(root, tag, m.name, b.name, s);
-        if (latest) found.set(readMetadata(latest.folder).random_seed, latest.folder);
-      }
-    }
+  if (options.nWorkers !== undefined && !Number.isInteger(options.nWorkers)) throw new UserError(`--n_workers must be an integer, got ${options.nWorkers}`);
+  if (options.maxNumTrialsStarted !== undefined && !(Number.isInteger(options.maxNumTrialsStarted) && options.maxNumTrialsStarted >= 1)) {
+    throw new UserError(`--max_num_trials_started must be a positive integer, got ${options.maxNumTrialsStarted}`);
   }
-  if (found.size > 1) {
-    throw new UserError(`--resume: the runs of '${tag}' have different random seeds (${[...found].map(([seed, folder]) => `${seed} in ${folder}`).join(', ')}); pass the one to continue with --random_seed`);
+  if (options.maxFailures !== undefined && !(Number.isInteger(options.maxFailures) && options.maxFailures >= 0)) {
+    throw new UserError(`--max_failures must be a non-negative integer, got ${options.maxFailures}`);
   }
-  return [...found.keys()][0];
 }
 
 /**
@@ -124,21 +109,12 @@ export async function hpoMain(options: HpoMainOptions, context: HpoMainContext =
   const benchmarkList = (options.benchmark?.length ? options.benchmark : defaultBenchmarks(benchmarks)).map((b) => getBenchmark(b, benchmarks));
   for (const b of benchmarkList) checkPathPart('a benchmark name', b.name);
   const seeds = seedRange(options.numSeeds ?? 1, options.startSeed ?? 0);
-  for (const [flag, v] of [['--n_workers', options.nWorkers], ['--max_wallclock_time', options.maxWallclockTime]] as const) {
-    if (v !== undefined && !(Number.isFinite(v) && v > 0)) throw new UserError(`${flag} must be a positive number, got ${v}`);
-  }
-  if (options.nWorkers !== undefined && !Number.isInteger(options.nWorkers)) throw new UserError(`--n_workers must be an integer, got ${options.nWorkers}`);
-  if (options.maxNumTrialsStarted !== undefined && !(Number.isInteger(options.maxNumTrialsStarted) && options.maxNumTrialsStarted >= 1)) {
-    throw new UserError(`--max_num_trials_started must be a positive integer, got ${options.maxNumTrialsStarted}`);
-  }
-  if (options.maxFailures !== undefined && !(Number.isInteger(options.maxFailures) && options.maxFailures >= 0)) {
-    throw new UserError(`--max_failures must be a non-negative integer, got ${options.maxFailures}`);
-  }
+  checkRunLimits(options);
   // what every run needs (its data, a method and backend that fit it), before the first one starts
   await checkStudy(methodList, benchmarkList, { restrictConfigurations: options.restrictConfigurations, backend });
   const root = resultsRoot(options.resultsRoot);
   checkWritableRoot(root, options.experimentTag);
-  const resumedSeed = options.resume && options.randomSeed === undefined ? resumedMasterSeed(root, options.experimentTag, methodList, benchmarkList, seeds) : undefined;
+  const resumedSeed = options.resume && options.randomSeed === undefined ? resumedMasterSeed(root, options.experimentTag, methodList.map((m) => m.name), benchmarkList.map((b) => b.name), seeds) : undefined;
   const masterSeed = options.randomSeed ?? resumedSeed ?? randomInt(0, 2 ** 32);
   if (!(Number.isInteger(masterSeed) && masterSeed >= 0 && masterSeed < 2 ** 32)) {
     throw new UserError(`--random_seed must be an integer in [0, 2^32), got ${masterSeed}`);
@@ -150,17 +126,23 @@ export async function hpoMain(options: HpoMainOptions, context: HpoMainContext =
 
   const report: HpoMainReport = { masterSeed, seeds, outcomes: [], skipped: [], uploadFailures: [] };
   let current: Tuner | undefined;
+  let stream: ExperimentStream | undefined;
   let s3: S3Client | undefined;
-  // SIGTERM (kill, timeout, systemd, Kubernetes, SageMaker) stops as gracefully as Ctrl-C
+  // SIGTERM (kill, timeout, systemd, Kubernetes, SageMaker) and SIGHUP (a closed terminal) stop as gracefully as Ctrl-C
   const onSignal = (signal: NodeJS.Signals) => {
-    if (report.interrupted) return;
+    if (report.interrupted) {
+      // a second signal: no more waiting; a dead owner's lock is taken over by the next --resume
+      log(`${signal} again: exiting now (the local results stay; continue with --resume)`);
+      process.exit(signalExitCode(signal));
+    }
     stopProgressBars();
-    log(`${signal}: stopping after the current step; results are flushed and tuner.json written (continue with --resume)`);
+    log(`${signal}: stopping after the current step; results are flushed and tuner.json written (continue with --resume; ${signal} again to exit at once)`);
     report.interrupted = signal;
     current?.requestStop(signal);
+    // an upload under way may wait minutes on a server that does not answer: the user will not
+    if (stream?.abort(signal)) log(`${signal}: abandoned the upload under way; the local results stay (tunelab sync --upload sends them later)`);
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  for (const s of STOP_SIGNALS) process.on(s, onSignal);
   try {
     let index = 0;
     for (const method of methodList) {
@@ -193,7 +175,7 @@ export async function hpoMain(options: HpoMainOptions, context: HpoMainContext =
           }
           log(`${label}: ${resumeFolder ? `resuming ${resumeFolder}` : 'started'}`);
           const wallStart = performance.now();
-          const stream = options.s3Bucket
+          stream = options.s3Bucket
             ? new ExperimentStream({ location: { bucket: options.s3Bucket, prefix: options.s3Prefix }, tag: options.experimentTag, job: s3JobName(method.name, seed, method.expensive), interval: options.s3SyncInterval, client: (s3 ??= s3Client()), log })
             : undefined;
           const outcome = await runExperiment({
@@ -252,8 +234,7 @@ export async function hpoMain(options: HpoMainOptions, context: HpoMainContext =
       }
     }
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    for (const s of STOP_SIGNALS) process.off(s, onSignal);
   }
   if (report.halted) {
     const notRun = total - report.outcomes.length - report.skipped.length;

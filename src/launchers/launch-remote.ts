@@ -14,7 +14,8 @@ import { packageRoot } from '../util/package-info.js';
 import { type BenchmarkDefinition, benchmarkDefinitions, defaultBenchmarks, getBenchmark } from './benchmarks/index.js';
 import { checkStudy } from './study-check.js';
 import type { HpoMainOptions } from './hpo-main.js';
-import { seedRange } from './hpo-main.js';
+import { checkRunLimits } from './hpo-main.js';
+import { seedRange } from './run-folder.js';
 import { type MethodDefinition, getMethod, methodDefinitions } from '../methods/registry.js';
 import { formatTable } from '../util/table.js';
 import type { Log } from './reporting.js';
@@ -164,6 +165,10 @@ function studyPairs(options: HpoMainOptions, registry: Record<string, MethodDefi
 export function planJobs(options: HpoMainOptions & { randomSeed: number; jobBackend?: 'local' | 'sagemaker' }, registry: Record<string, MethodDefinition> = methodDefinitions): RemoteJob[] {
   checkPathPart('--experiment_tag', options.experimentTag);
   const { methods } = studyPairs(options, registry);
+  // a job is named after its method: its log file and record are named after the job
+  for (const m of methods) checkPathPart('a method name', m.name);
+  // what each job's hpo-main would refuse, refused before any job starts
+  checkRunLimits(options);
   const seeds = seedRange(options.numSeeds ?? 1, options.startSeed ?? 0);
   const common: string[] = ['--experiment_tag', options.experimentTag, '--random_seed', String(options.randomSeed)];
   if (options.benchmark?.length) common.push('--benchmark', ...options.benchmark);

@@ -1,12 +1,20 @@
 import { createRequire } from 'node:module';
 import type cliProgress from 'cli-progress';
 import type { Tuner } from '../tuner/tuner.js';
-import type { TunerCallback } from '../tuner/types.js';
+import type { TrialRecord, TunerCallback } from '../tuner/types.js';
 import { formatValue } from '../util/table.js';
 
 export type Log = (line: string) => void;
 
 const fmt = (v: unknown) => (typeof v === 'number' ? formatValue(v) : v);
+
+/** "at 3: loss=0.25" of a trial's last result; a trial stopped before it reported has none. */
+const lastResultText = (trial: TrialRecord, metric: string) => {
+  const r = trial.lastResult;
+  if (!r) return 'before its first report';
+  const v = r.metrics[metric];
+  return `at ${r.resource}: ${v === undefined ? `no ${metric} reported` : `${metric}=${fmt(v)}`}`;
+};
 
 /** What a progress line shows: always the label, percentage and best value; details and the bar as room allows. */
 export interface ProgressLine {
@@ -91,7 +99,7 @@ export function verboseCallback(prefix: string, log: Log, metric: string): Tuner
     },
     onTrialEnd(tuner, trial) {
       if (trial.status === 'completed') {
-        log(`${prefix} ${time(tuner.tunerTime)} trial ${trial.id} completed at ${trial.lastResult?.resource}: ${metric}=${fmt(trial.lastResult?.metrics[metric])}`);
+        log(`${prefix} ${time(tuner.tunerTime)} trial ${trial.id} completed ${lastResultText(trial, metric)}`);
       } else if (trial.status === 'failed') {
         log(`${prefix} ${time(tuner.tunerTime)} trial ${trial.id} failed${trial.lastResult ? ` after ${trial.lastResult.resource}` : ' before its first report'}: ${trial.error}`);
       }
@@ -106,10 +114,7 @@ export function trialLinesCallback(log: Log, metric: string, maxTrials?: number)
     onTrialEnd(tuner, trial) {
       ended++;
       const best = tuner.bestSoFar ? `best ${metric} ${fmt(tuner.bestSoFar.value)} (trial ${tuner.bestSoFar.trialId})` : 'no feasible result yet';
-      const what =
-        trial.status === 'failed'
-          ? `failed: ${trial.error}`
-          : `${trial.status} at ${trial.lastResult?.resource ?? '-'}: ${metric}=${fmt(trial.lastResult?.metrics[metric])}`;
+      const what = trial.status === 'failed' ? `failed: ${trial.error}` : `${trial.status} ${lastResultText(trial, metric)}`;
       log(`t=${tuner.tunerTime.toFixed(1)}s trial ${trial.id} ${what}; ${best}; ${ended}${maxTrials ? `/${maxTrials}` : ''} trials ended`);
     },
   };

@@ -2,7 +2,7 @@ import { accessSync, constants, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TrialBackend } from '../backends/types.js';
 import { parseExperimentFolderName } from '../results/layout.js';
-import { type ExperimentMetadata, METADATA_FILE, writeFinalMetadata, writeMetadata } from '../results/metadata.js';
+import { type ExperimentMetadata, METADATA_FILE, readMetadata, writeFinalMetadata, writeMetadata } from '../results/metadata.js';
 import { readExperimentMetadata } from '../results/read.js';
 import { reconcileResults } from '../results/writer.js';
 import { CHECKPOINT_FILE, type TunerCheckpoint, checkCheckpointStates, checkpointIdentity } from '../tuner/checkpoint.js';
@@ -26,8 +26,44 @@ export interface ExperimentOutcome {
   diskFull?: boolean;
 }
 
+/**
+ * Tuner settings for trials that run for real (LocalBackend): they cannot be replayed, so rows and
+ * checkpoint go to disk together every 2 s at most, also while no event comes, and tuner.json is
+ * written whenever a trial starts or resumes (TunerOptions.checkpointOnLaunch).
+ */
+export const REAL_TRIAL_TUNING = { flushInterval: 2, checkpointInterval: 2, flushWhileIdle: true, checkpointOnLaunch: true } as const;
+
 /** The seed of run `seed` in a study with master seed `masterSeed`: a function of those two alone. */
 export const runSeed = (masterSeed: number, seed: number) => hashSeed('tunelab-run', masterSeed, seed);
+
+export function seedRange(numSeeds: number, startSeed: number): number[] {
+  if (!Number.isInteger(numSeeds) || numSeeds < 1) throw new UserError(`--num_seeds must be a positive integer, got ${numSeeds}`);
+  if (!Number.isInteger(startSeed) || startSeed < 0) throw new UserError(`--start_seed must be a non-negative integer, got ${startSeed}`);
+  if (startSeed >= numSeeds) {
+    throw new UserError(`--start_seed ${startSeed} must be below --num_seeds ${numSeeds} (the seeds run are start_seed .. num_seeds-1)`);
+  }
+  return Array.from({ length: numSeeds - startSeed }, (_, i) => startSeed + i);
+}
+
+/**
+ * The master seed of the runs that `--resume` continues (a study keeps one seed: a fresh one would
+ * give its new runs other random streams than the old), undefined when there is none to continue.
+ */
+export function resumedMasterSeed(root: string, tag: string, methods: readonly string[], benchmarks: readonly string[], seeds: readonly number[]): number | undefined {
+  const found = new Map<number, string>();
+  for (const m of methods) {
+    for (const b of benchmarks) {
+      for (const s of seeds) {
+        const [latest] = previousRuns(root, tag, m, b, s);
+        if (latest) found.set(readMetadata(latest.folder).random_seed, latest.folder);
+      }
+    }
+  }
+  if (found.size > 1) {
+    throw new UserError(`--resume: the runs of '${tag}' have different random seeds (${[...found].map(([seed, folder]) => `${seed} in ${folder}`).join(', ')}); pass the one to continue with --random_seed`);
+  }
+  return [...found.keys()][0];
+}
 
 /** Throws a UserError unless results can be written under `root/tag`. */
 export function checkWritableRoot(root: string, tag: string): void {

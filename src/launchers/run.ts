@@ -4,9 +4,9 @@ import { basename, join } from 'node:path';
 import { LocalBackend, checkCommand, killLeftoverTrials } from '../backends/local.js';
 import type { SageMakerBackendOptions } from '../backends/sagemaker.js';
 import type { TrialBackend } from '../backends/types.js';
-import { type ExperimentDefinition, loadExperimentFile, resourceAttrOf } from '../experiment/load.js';
+import { type ExperimentDefinition, loadExperimentFile, resourceAttrOf, trialCommand, trialEnvironment } from '../experiment/load.js';
 import { createExperimentFolder, resultsRoot } from '../results/layout.js';
-import { type FolderLock, acquireFolderLock, assertNotInUse } from '../results/lock.js';
+import { type FolderLock, acquireFolderLock, assertNotInUse, takeoverNotice } from '../results/lock.js';
 import { type ExperimentMetadata, readMetadata, runStamp, writeMetadata } from '../results/metadata.js';
 import { CHECKPOINT_FILE, readCheckpoint } from '../tuner/checkpoint.js';
 import { Tuner } from '../tuner/tuner.js';
@@ -15,8 +15,8 @@ import { UserError } from '../util/errors.js';
 import { checkPathPart } from '../util/path-part.js';
 import { isDiskFull } from '../util/fs.js';
 import { createRng } from '../util/rng.js';
-import { signalExitCode } from '../util/signals.js';
-import { type ExperimentOutcome, checkWritableRoot, diskFullReason, prepareResume, previousRuns, resumedMetadata, runInFolder, runSeed } from './run-folder.js';
+import { STOP_SIGNALS, signalExitCode } from '../util/signals.js';
+import { type ExperimentOutcome, REAL_TRIAL_TUNING, checkWritableRoot, diskFullReason, prepareResume, previousRuns, resumedMasterSeed, resumedMetadata, runInFolder, runSeed, seedRange } from './run-folder.js';
 import { type MethodDefinition, experimentFileOptions, getMethod, methodDefinitions } from '../methods/registry.js';
 import { type Log, budgetProgressCallback, stopProgressBars, trialLinesCallback, verboseCallback } from './reporting.js';
 
@@ -33,6 +33,15 @@ export interface RunOptions {
   verbose?: number;
   /** Run each trial as a SageMaker training job (SageMakerBackend) instead of a local process. */
   sagemaker?: RunOnSageMaker;
+  /** The method (default: the file's; else BO, or ASHA with a resource). */
+  method?: string;
+  /** The seed index (default 0) and the master seed it is derived from (default: the file's random_seed, else drawn), as in hpo-main. */
+  seed?: number;
+  randomSeed?: number;
+  /** Overrides the file's budget.max_trials. */
+  maxTrials?: number;
+  /** Overrides the file's command (`run -f … -- <command>`). */
+  command?: string[];
 }
 
 /** The SageMaker trial backend's settings that an experiment file does not hold. */
@@ -66,19 +75,24 @@ const PROBLEM_KEYS = ['parameters', 'metrics', 'resource'] as const;
 export async function runExperimentFile(options: RunOptions, context: RunContext = {}): Promise<RunReport> {
   const log = context.log ?? ((line: string) => console.log(line));
   const methods = context.methods ?? methodDefinitions;
-  const definition = await loadExperimentFile(options.file, experimentFileOptions(methods));
-  const method = getMethod(definition.method ?? (definition.resource ? 'ASHA' : 'BO'), methods);
+  const loaded = await loadExperimentFile(options.file, experimentFileOptions(methods));
+  for (const note of loaded.notes) log(`${loaded.file}: ${note}`);
+  const definition = withOverrides(loaded, options);
+  const method = getMethod(options.method ?? definition.method ?? (definition.resource ? 'ASHA' : 'BO'), methods);
+  const seed = options.seed ?? 0;
   const tag = options.experimentTag ?? definition.name;
   checkPathPart('--experiment_tag', tag);
   const nWorkers = options.nWorkers ?? definition.parallelBandwidth;
   if (!(Number.isInteger(nWorkers) && nWorkers >= 1)) throw new UserError(`--n_workers must be a positive integer, got ${nWorkers}`);
-  checkCommand(definition.command, definition.cwd);
+  const command = trialCommand(definition);
+  checkCommand(command, definition.cwd);
+  const trialEnv = trialEnvironment(definition);
   const root = resultsRoot(options.resultsRoot);
   checkWritableRoot(root, tag);
 
   let resumeFolder: string | undefined;
   if (options.resume) {
-    const [latest] = previousRuns(root, tag, method.name, definition.name, 0);
+    const [latest] = previousRuns(root, tag, method.name, definition.name, seed);
     if (latest?.status === 'completed') {
       log(`${definition.name}: already completed in ${latest.folder}; nothing to resume`);
       return { experiment: definition, folder: latest.folder, metadata: readMetadata(latest.folder), alreadyCompleted: true };
@@ -91,9 +105,9 @@ export async function runExperimentFile(options: RunOptions, context: RunContext
   const previous = resumeFolder ? resumedMetadata(resumeFolder) : undefined;
   if (previous) checkSameProblem(previous, definition, resumeFolder!);
   // a resumed run keeps its seed, so that it continues the same random stream
-  const masterSeed = previous?.random_seed ?? definition.randomSeed ?? randomInt(0, 2 ** 32);
-  if (!previous && definition.randomSeed === undefined) log(`random_seed ${masterSeed} (drawn; put random_seed: ${masterSeed} in the file to repeat this run)`);
-  const identity = { tag, method: method.name, benchmark: definition.name, seed: 0, random_seed: masterSeed };
+  const masterSeed = previous?.random_seed ?? options.randomSeed ?? definition.randomSeed ?? randomInt(0, 2 ** 32);
+  if (!previous && options.randomSeed === undefined && definition.randomSeed === undefined) log(`random_seed ${masterSeed} (drawn; put random_seed: ${masterSeed} in the file to repeat this run)`);
+  const identity = { tag, method: method.name, benchmark: definition.name, seed, random_seed: masterSeed };
   const checkpoint = resumeFolder ? readCheckpoint(resumeFolder, identity) : undefined;
 
   // a full disk before the run could record it in its folder: said as such, without a stack trace
@@ -101,13 +115,13 @@ export async function runExperimentFile(options: RunOptions, context: RunContext
   let folder: string;
   let lock: FolderLock;
   try {
-    folder = resumeFolder ?? createExperimentFolder(root, tag, definition.name, 0);
+    folder = resumeFolder ?? createExperimentFolder(root, tag, definition.name, seed);
     lock = acquireFolderLock(folder, 'run');
   } catch (e) {
     throw fullDisk(e);
   }
-  if (lock.tookOverFrom) log(`${folder}: took over the lock of pid ${lock.tookOverFrom.pid} (${lock.tookOverFrom.command}, since ${lock.tookOverFrom.started}), which is gone`);
-  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
+  const takeover = takeoverNotice(folder, lock);
+  if (takeover) log(takeover);
   let interrupted: NodeJS.Signals | undefined;
   let tuner: Tuner | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -122,7 +136,7 @@ export async function runExperimentFile(options: RunOptions, context: RunContext
     log(`${signal}: stopping the trials, flushing results and writing ${CHECKPOINT_FILE} (continue with --resume; ${signal} again to exit at once)`);
     tuner?.requestStop(signal);
   };
-  for (const s of signals) process.on(s, onSignal);
+  for (const s of STOP_SIGNALS) process.on(s, onSignal);
   try {
     const runId = previous ? String(previous.run_id) : randomUUID();
     if (previous) {
@@ -139,9 +153,10 @@ export async function runExperimentFile(options: RunOptions, context: RunContext
       resourceAttr,
       maxResource,
       nWorkers,
-      rng: createRng(runSeed(masterSeed, 0)),
+      rng: createRng(runSeed(masterSeed, seed)),
       constraints: definition.constraints,
       options: definition.methodOptions,
+      pointsToEvaluate: definition.pointsToEvaluate,
     });
     const metadata: ExperimentMetadata = previous
       ? { ...previous, status: 'running', end_time: null, n_workers: nWorkers, budget: definition.source.budget, max_wallclock_time: definition.budget.maxWallclockTime ?? null, experiment: definition.source, resumed_at: new Date().toISOString() }
@@ -149,13 +164,14 @@ export async function runExperimentFile(options: RunOptions, context: RunContext
           tag,
           method: method.name,
           benchmark: definition.name,
-          seed: 0,
+          seed,
           random_seed: masterSeed,
-          run_seed: runSeed(masterSeed, 0),
+          run_seed: runSeed(masterSeed, seed),
           n_workers: nWorkers,
           max_wallclock_time: definition.budget.maxWallclockTime ?? null,
           metric: definition.metric,
           mode: definition.mode,
+          best: definition.best,
           resource_attr: resourceAttr,
           max_resource: maxResource,
           constraints: definition.constraints,
@@ -177,7 +193,7 @@ export async function runExperimentFile(options: RunOptions, context: RunContext
     const backend: TrialBackend = options.sagemaker
       ? new (await import('../backends/sagemaker.js')).SageMakerBackend({
           ...options.sagemaker,
-          command: typeof definition.command === 'string' ? ['/bin/sh', '-c', definition.command] : definition.command,
+          command: typeof command === 'string' ? ['/bin/sh', '-c', command] : command,
           name: tag,
           prefix: `${options.sagemaker.prefix}/${basename(folder)}`,
           resourceAttr,
@@ -185,9 +201,9 @@ export async function runExperimentFile(options: RunOptions, context: RunContext
           countReports: !definition.resource,
         })
       : new LocalBackend({
-      command: definition.command,
+      command,
       cwd: definition.cwd,
-      env: definition.env,
+      env: trialEnv,
       resourceAttr,
       metricNames: [definition.metric, ...constraintMetrics],
       maxResource: definition.resource ? maxResource : undefined,
@@ -198,6 +214,7 @@ export async function runExperimentFile(options: RunOptions, context: RunContext
       runId,
     });
     const callbacks: TunerCallback[] = [failureRecorder(folder, metadata)];
+    if (checkpoint && backend instanceof LocalBackend) callbacks.push(recoveryNote(folder, backend, log));
     if ((options.verbose ?? 0) > 0) callbacks.push(verboseCallback(`[${definition.name}]`, log, definition.metric));
     else if (context.progress ?? Boolean(process.stdout.isTTY)) callbacks.push(budgetProgressCallback(definition.name, definition.budget, definition.metric));
     else callbacks.push(trialLinesCallback(log, definition.metric, definition.budget.maxTrials));
@@ -209,14 +226,12 @@ export async function runExperimentFile(options: RunOptions, context: RunContext
       configNames: Object.keys(definition.configSpace),
       metricColumns: [definition.metric, ...constraintMetrics, ...definition.storeMetrics],
       constraints: definition.constraints,
+      bestRule: definition.best,
       folder,
       identity,
       callbacks,
       maxFailures: definition.maxFailures,
-      // real trials cannot be replayed: rows and checkpoint go to disk together, every 2 s at most
-      flushInterval: 2,
-      checkpointInterval: 2,
-      flushWhileIdle: true,
+      ...REAL_TRIAL_TUNING,
     });
     if (checkpoint) {
       prepareResume(folder, checkpoint, { scheduler: scheduler.state(), backend: backend.state() }, tuner.columns, log);
@@ -230,9 +245,58 @@ export async function runExperimentFile(options: RunOptions, context: RunContext
   } catch (e) {
     throw fullDisk(e);
   } finally {
-    for (const s of signals) process.off(s, onSignal);
+    for (const s of STOP_SIGNALS) process.off(s, onSignal);
     lock.release();
   }
+}
+
+/** The file as this run uses it: the command line's budget and command over the file's. */
+function withOverrides(d: ExperimentDefinition, o: RunOptions): ExperimentDefinition {
+  if (o.maxTrials !== undefined && !(Number.isInteger(o.maxTrials) && o.maxTrials >= 1)) throw new UserError(`--max_trials must be a positive integer, got ${o.maxTrials}`);
+  const source = { ...d.source, ...(o.maxTrials !== undefined && { budget: { ...d.source.budget, max_trials: o.maxTrials } }), ...(o.command?.length && { command: o.command }) };
+  return { ...d, source, budget: { ...d.budget, maxTrials: o.maxTrials ?? d.budget.maxTrials }, command: o.command?.length ? o.command : d.command };
+}
+
+export interface RunStudyOptions extends Omit<RunOptions, 'method' | 'seed'> {
+  /** Every method runs every seed (default: the file's method). */
+  methods?: string[];
+  /** Seeds start_seed .. num_seeds-1, as in hpo-main. */
+  numSeeds?: number;
+  startSeed?: number;
+}
+
+export interface RunStudyReport {
+  masterSeed: number;
+  runs: RunReport[];
+}
+
+/**
+ * `tunelab run -f experiment.yml --method BO ASHA --num_seeds 5`: every method × seed on the user's
+ * own script, with hpo-main's layout and seeds (the file's name as the benchmark, seed i's random
+ * stream derived from the master seed and i alone), so that `tunelab plot` compares the methods on it
+ * as on a benchmark. `--resume` continues or skips each run as hpo-main does.
+ */
+export async function runStudy(options: RunStudyOptions, context: RunContext = {}): Promise<RunStudyReport> {
+  const log = context.log ?? ((line: string) => console.log(line));
+  const registry = context.methods ?? methodDefinitions;
+  const definition = await loadExperimentFile(options.file, experimentFileOptions(registry));
+  const methods = (options.methods?.length ? options.methods : [definition.method ?? (definition.resource ? 'ASHA' : 'BO')]).map((m) => getMethod(m, registry).name);
+  const seeds = seedRange(options.numSeeds ?? 1, options.startSeed ?? 0);
+  const tag = options.experimentTag ?? definition.name;
+  const root = resultsRoot(options.resultsRoot);
+  const resumed = options.resume && options.randomSeed === undefined ? resumedMasterSeed(root, tag, methods, [definition.name], seeds) : undefined;
+  const masterSeed = options.randomSeed ?? resumed ?? definition.randomSeed ?? randomInt(0, 2 ** 32);
+  if (!(Number.isInteger(masterSeed) && masterSeed >= 0 && masterSeed < 2 ** 32)) throw new UserError(`--random_seed must be an integer in [0, 2^32), got ${masterSeed}`);
+  log(`random_seed ${masterSeed}; running ${methods.length * seeds.length} experiment(s): methods ${methods.join(', ')} × seeds ${seeds.join(', ')} on ${definition.name}; results under ${join(root, tag)}`);
+  const runs: RunReport[] = [];
+  for (const method of methods) {
+    for (const seed of seeds) {
+      const report = await runExperimentFile({ ...options, method, seed, randomSeed: masterSeed }, context);
+      runs.push(report);
+      if (report.interrupted) return { masterSeed, runs };
+    }
+  }
+  return { masterSeed, runs };
 }
 
 /** A resumed run must tune the same problem; only the budget, command and environment may change. */
@@ -243,6 +307,16 @@ function checkSameProblem(previous: ExperimentMetadata, definition: ExperimentDe
   if (changed.length > 0) {
     throw new UserError(`${definition.file}: its ${changed.join(', ')} differ from the run in ${folder}, which --resume would continue; restore them, or start a new run without --resume`);
   }
+}
+
+/** Says how many reports the resumed run took from the trials' logs (printed after its checkpoint, never printed again). */
+function recoveryNote(folder: string, backend: LocalBackend, log: Log): TunerCallback {
+  return {
+    onStart() {
+      const n = backend.recoveredReports;
+      if (n > 0) log(`${join(folder, 'logs')}: recovered ${n} report(s) the trials printed after the checkpoint; they are recorded now`);
+    },
+  };
 }
 
 /** Keeps metadata.json's `failed_trials` (id, config, reason) current, so `status` shows failures while the run goes on. */

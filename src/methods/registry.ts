@@ -2,8 +2,14 @@ import { type Config, type ConfigSpace, fixHyperparameters } from '../config-spa
 import type { Constraint } from '../schedulers/constraints.js';
 import { FIFOScheduler } from '../schedulers/fifo.js';
 import { HyperbandScheduler, type HyperbandOptions, rungLevels } from '../schedulers/hyperband.js';
+import { SyncHyperbandScheduler } from '../schedulers/sync-hyperband.js';
 import { GPSearcher, type GPSearcherOptions } from '../schedulers/searchers/gp-searcher.js';
+import { DEHBSearcher } from '../schedulers/searchers/dehb.js';
+import { GridSearcher } from '../schedulers/searchers/grid.js';
+import { KDESearcher } from '../schedulers/searchers/kde.js';
 import { RandomSearcher } from '../schedulers/searchers/random.js';
+import { REASearcher } from '../schedulers/searchers/rea.js';
+import { TPESearcher } from '../schedulers/searchers/tpe.js';
 import type { Mode, SearchProblem, TrialScheduler } from '../schedulers/types.js';
 import { UserError, unknownName } from '../util/errors.js';
 import type { Rng } from '../util/rng.js';
@@ -25,6 +31,8 @@ export interface MethodArguments {
   constraints?: readonly Constraint[];
   /** Settings that override the method's defaults (an experiment file's method_options). */
   options?: MethodOptions;
+  /** Configs tried first, in order (SigOpt's and Syne Tune's points_to_evaluate). */
+  pointsToEvaluate?: readonly Config[];
 }
 
 /** The options of the built-in methods that an experiment file may set; each method reads those it has. */
@@ -34,6 +42,10 @@ export interface MethodOptions {
   brackets?: number;
   /** Random configs before the GP takes over (BO, MOBSTER). */
   numInitRandom?: number;
+  /** GRID: points per continuous domain (and at most per integer range). */
+  gridPoints?: number;
+  /** TPE, ASHA-TPE: one joint Parzen estimator instead of one per hyperparameter. */
+  multivariate?: boolean;
   /** MOBSTER: observations a rung level needs before EI is scored at it (else at the lowest level). */
   minModelPoints?: number;
 }
@@ -57,6 +69,8 @@ export interface MethodDefinition {
   expensive: boolean;
   /** Uses intermediate results at several resource levels (cannot run on a single-fidelity benchmark). */
   multiFidelity: boolean;
+  /** Hyperparameters the method fixes to constants (it fits only a space that has them). */
+  fixed?: Config;
   create(args: MethodArguments): TrialScheduler;
   /**
    * Why the method cannot search this space (e.g. a hyperparameter it fixes is not in it); empty when
@@ -66,7 +80,7 @@ export interface MethodDefinition {
 }
 
 export function searchProblem(args: MethodArguments): SearchProblem {
-  return { configSpace: args.configSpace, metric: args.metric, mode: args.mode, rng: args.rng, restrictTo: args.restrictTo, constraints: args.constraints };
+  return { configSpace: args.configSpace, metric: args.metric, mode: args.mode, rng: args.rng, restrictTo: args.restrictTo, constraints: args.constraints, pointsToEvaluate: args.pointsToEvaluate };
 }
 
 export const randomSearch = (args: MethodArguments) => {
@@ -106,6 +120,7 @@ export function withFixedHyperparameters(base: MethodDefinition, name: string, f
     description: description ?? `${base.name} with ${Object.entries(fixed).map(([k, v]) => `${k}=${v}`).join(', ')}`,
     expensive: base.expensive,
     multiFidelity: base.multiFidelity,
+    fixed: { ...base.fixed, ...fixed },
     check(configSpace) {
       try {
         // evaluated before the call: `base.check?.(…)` would skip its argument when base has no check
@@ -125,6 +140,16 @@ export function withFixedHyperparameters(base: MethodDefinition, name: string, f
 }
 
 const RS: MethodDefinition = { name: 'RS', description: 'random search (FIFO)', expensive: false, multiFidelity: false, create: randomSearch };
+const GRID: MethodDefinition = {
+  name: 'GRID',
+  description: 'grid search (FIFO): every value of finite domains, 5 points of continuous ones, in a seeded order',
+  expensive: false,
+  multiFidelity: false,
+  create: (args) => {
+    const problem = searchProblem(args);
+    return new FIFOScheduler(problem, new GridSearcher(problem, { numPoints: args.options?.gridPoints }));
+  },
+};
 const ASHA: MethodDefinition = {
   name: 'ASHA',
   description: 'asynchronous successive halving, stopping type (grace period 1, η = 3)',
@@ -144,12 +169,81 @@ const HYPERBAND: MethodDefinition = {
   description: 'asynchronous Hyperband, stopping type, one bracket per rung level',
   expensive: false,
   multiFidelity: true,
-  create: (args) => {
-    const { gracePeriod = 1, reductionFactor = 3 } = args.options ?? {};
-    return hyperbandRandom(args, hyperbandOptions(args, 'stopping', Math.max(1, rungLevels(gracePeriod, reductionFactor, args.maxResource).length)));
-  },
+  create: (args) => hyperbandRandom(args, hyperbandOptions(args, 'stopping', allBrackets(args))),
 };
 
+/** The number of brackets of Hyperband: one per rung level. */
+const allBrackets = (args: MethodArguments) => {
+  const { gracePeriod = 1, reductionFactor = 3 } = args.options ?? {};
+  return Math.max(1, rungLevels(gracePeriod, reductionFactor, args.maxResource).length);
+};
+
+const SYNC_HYPERBAND: MethodDefinition = {
+  name: 'SYNC-HYPERBAND',
+  description: 'synchronous Hyperband (Li et al. 2018): brackets in turn, each rung waits for all its trials, random configs',
+  expensive: false,
+  multiFidelity: true,
+  create: (args) => {
+    const problem = searchProblem(args);
+    const { gracePeriod, reductionFactor } = args.options ?? {};
+    return new SyncHyperbandScheduler(problem, new RandomSearcher(problem), { maxT: args.maxResource, gracePeriod, reductionFactor });
+  },
+};
+const BOHB: MethodDefinition = {
+  name: 'BOHB',
+  description: "asynchronous Hyperband (stopping, one bracket per rung level) with BOHB's KDE per rung level as searcher",
+  expensive: false,
+  multiFidelity: true,
+  create: (args) => {
+    const problem = searchProblem(args);
+    const options = hyperbandOptions(args, 'stopping', allBrackets(args));
+    const levels = rungLevels(options.gracePeriod ?? 1, options.reductionFactor ?? 3, args.maxResource);
+    return new HyperbandScheduler(problem, new KDESearcher(problem, [...levels, args.maxResource]), { maxT: args.maxResource, ...options });
+  },
+};
+const DEHB: MethodDefinition = {
+  name: 'DEHB',
+  description: 'asynchronous Hyperband (stopping, one bracket per rung level) with differential evolution (rand/1/bin, F = 0.5, CR = 0.5) per rung level',
+  expensive: false,
+  multiFidelity: true,
+  create: (args) => {
+    const problem = searchProblem(args);
+    const options = hyperbandOptions(args, 'stopping', allBrackets(args));
+    const eta = options.reductionFactor ?? 3;
+    const levels = rungLevels(options.gracePeriod ?? 1, eta, args.maxResource);
+    return new HyperbandScheduler(problem, new DEHBSearcher(problem, [...levels, args.maxResource], eta), { maxT: args.maxResource, ...options });
+  },
+};
+const TPE: MethodDefinition = {
+  name: 'TPE',
+  description: "tree-structured Parzen estimator (Optuna's defaults; constant liar for running trials), FIFO",
+  expensive: false,
+  multiFidelity: false,
+  create: (args) => {
+    const problem = searchProblem(args);
+    return new FIFOScheduler(problem, new TPESearcher(problem, { multivariate: args.options?.multivariate }));
+  },
+};
+const ASHA_TPE: MethodDefinition = {
+  name: 'ASHA-TPE',
+  description: 'ASHA (stopping) with TPE as searcher (trials ranked by the resource they reached, then value)',
+  expensive: false,
+  multiFidelity: true,
+  create: (args) => {
+    const problem = searchProblem(args);
+    return new HyperbandScheduler(problem, new TPESearcher(problem, { multivariate: args.options?.multivariate }), { maxT: args.maxResource, ...hyperbandOptions(args, 'stopping') });
+  },
+};
+const REA: MethodDefinition = {
+  name: 'REA',
+  description: 'regularized evolution (population 100, tournaments of 10, one hyperparameter mutated, the oldest dies), FIFO',
+  expensive: false,
+  multiFidelity: false,
+  create: (args) => {
+    const problem = searchProblem(args);
+    return new FIFOScheduler(problem, new REASearcher(problem));
+  },
+};
 const BO: MethodDefinition = {
   name: 'BO',
   description: 'Bayesian optimisation: GP (Matern 5/2 ARD) + expected improvement, FIFO',
@@ -179,9 +273,16 @@ const relu = { hp_activation_fn_1: 'relu', hp_activation_fn_2: 'relu' };
 export const methodDefinitions: Record<string, MethodDefinition> = Object.fromEntries(
   [
     RS,
+    GRID,
     ASHA,
     ASHA_PROMOTION,
     HYPERBAND,
+    SYNC_HYPERBAND,
+    BOHB,
+    DEHB,
+    TPE,
+    ASHA_TPE,
+    REA,
     BO,
     MOBSTER,
     MOBSTER_PROMOTION,
@@ -193,12 +294,25 @@ export const methodDefinitions: Record<string, MethodDefinition> = Object.fromEn
 );
 
 /** What the experiment file's validation needs to know of a method registry. */
-export function experimentFileOptions(registry: Record<string, MethodDefinition> = methodDefinitions): { methods: string[]; multiFidelityMethods: string[] } {
-  return { methods: Object.keys(registry), multiFidelityMethods: Object.values(registry).filter((m) => m.multiFidelity).map((m) => m.name) };
+export function experimentFileOptions(registry: Record<string, MethodDefinition> = methodDefinitions): { methods: string[]; multiFidelityMethods: string[]; fixedParameters: Record<string, string[]> } {
+  return {
+    methods: Object.keys(registry),
+    multiFidelityMethods: Object.values(registry).filter((m) => m.multiFidelity).map((m) => m.name),
+    fixedParameters: Object.fromEntries(Object.values(registry).flatMap((m) => (m.fixed ? [[m.name, Object.keys(m.fixed)]] : []))),
+  };
 }
 
+/** Why a method does not fit a problem (its hyperparameters, whether it has a resource), or undefined when it fits. */
+export function methodMisfit(m: MethodDefinition, problem: { parameters: readonly string[]; resource: boolean }): string | undefined {
+  const missing = Object.keys(m.fixed ?? {}).filter((p) => !problem.parameters.includes(p));
+  if (missing.length) return `fixes ${missing.join(', ')}, which the space does not have`;
+  if (m.multiFidelity && !problem.resource) return 'needs a resource (multi-fidelity)';
+  return undefined;
+}
+
+/** A registered method by name, in any case (`asha` is ASHA). */
 export function getMethod(name: string, registry: Record<string, MethodDefinition> = methodDefinitions): MethodDefinition {
-  const m = registry[name];
+  const m = registry[name] ?? Object.values(registry).find((x) => x.name.toLowerCase() === name.toLowerCase());
   if (!m) throw unknownName('method', name, Object.keys(registry));
   return m;
 }

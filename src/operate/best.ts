@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { type BestRule, type Report, bestOfReports, bestRuleOf, failedTrialIds } from '../results/best.js';
 import type { ResultRow } from '../results/read.js';
 import { isFeasible } from '../schedulers/constraints.js';
 import { type FolderContents, loadFolder, type OperatedMetadata } from './folder.js';
@@ -10,6 +11,8 @@ export interface BestTrial {
   /** The objective (metadata's metric) and its value in that row. */
   metric: string;
   mode: 'min' | 'max';
+  /** What a trial's value is: its last report, or its best at any resource (src/results/best.ts). */
+  rule: BestRule;
   value: number;
   /** The row's resource level (e.g. epoch), null when the row has none. */
   resourceAttr: string;
@@ -43,15 +46,15 @@ function maxResourceOf(metadata: OperatedMetadata): number | undefined {
   return isNumber(m) ? m : undefined;
 }
 
+/** The rows of a folder as reports for src/results/best.ts, in time (row) order. */
+export function rowReports(rows: ResultRow[], metadata: OperatedMetadata): Report<ResultRow>[] {
+  return rows.map((row, order) => ({ trialId: Number(row.trial_id), value: isNumber(row[metadata.metric]) ? (row[metadata.metric] as number) : NaN, feasible: isFeasible(row, metadata.constraints), order, item: row }));
+}
+
 export function bestOf(folder: string, { metadata, rows, columns }: FolderContents): BestTrial | undefined {
   const { metric, mode } = metadata;
-  let best: ResultRow | undefined;
-  for (const row of rows) {
-    const v = row[metric];
-    if (!isNumber(v) || !isFeasible(row, metadata.constraints)) continue;
-    // the first row to reach a value keeps it: ties go to the earlier result
-    if (!best || (mode === 'min' ? v < (best[metric] as number) : v > (best[metric] as number))) best = row;
-  }
+  const rule = bestRuleOf(metadata);
+  const best = bestOfReports(rowReports(rows, metadata), failedTrialIds(metadata), rule, mode).best()?.item;
   if (!best) return undefined;
   const trialId = Number(best.trial_id);
   const resourceAttr = metadata.resource_attr ?? '';
@@ -62,6 +65,7 @@ export function bestOf(folder: string, { metadata, rows, columns }: FolderConten
     trialId,
     metric,
     mode,
+    rule,
     value: best[metric] as number,
     resourceAttr,
     resource,
@@ -75,6 +79,6 @@ export function bestOf(folder: string, { metadata, rows, columns }: FolderConten
 }
 
 /** The best feasible result of an experiment folder; undefined when no result is feasible (or none was reported). */
-export function bestTrial(folder: string): BestTrial | undefined {
-  return bestOf(folder, loadFolder(folder));
+export function bestTrial(folder: string, warn?: (message: string) => void): BestTrial | undefined {
+  return bestOf(folder, loadFolder(folder, warn));
 }

@@ -9,6 +9,7 @@ import { RESULTS_FILE } from '../results/writer.js';
 import type { Constraint } from '../schedulers/constraints.js';
 import { CHECKPOINT_FILE, CHECKPOINT_FORMAT, type TunerCheckpoint } from '../tuner/checkpoint.js';
 import { UserError } from '../util/errors.js';
+import { isPathPart, resolveInside } from '../util/path-part.js';
 
 /** What an operator sees; 'failed' with an "interrupted" error (hpo-main's way of saying stopped) reads as 'stopped'. */
 export type RunStatus = 'running' | 'completed' | 'failed' | 'stopped';
@@ -78,13 +79,13 @@ export interface FolderContents {
  * metadata.json, the results rows and tuner.json of a folder that may be written as we read:
  * results.csv.gz grows by whole gzip members, so a member caught half-appended is read again a moment later.
  */
-export function loadFolder(folder: string): FolderContents {
+export function loadFolder(folder: string, warn?: (message: string) => void): FolderContents {
   const metadata = loadMetadata(folder);
   let rows: ResultRow[] = [];
   if (existsSync(join(folder, RESULTS_FILE))) {
     for (let attempt = 0; ; attempt++) {
       try {
-        rows = readExperiment(folder).rows;
+        rows = readExperiment(folder, warn).rows;
         break;
       } catch (e) {
         if (attempt === 4) throw new UserError((e as Error).message);
@@ -126,7 +127,25 @@ export interface ResolvedExperiment {
   root: string;
 }
 
-const isExperimentFolder = (dir: string) => existsSync(join(dir, METADATA_FILE));
+const hasMetadata = (dir: string) => existsSync(join(dir, METADATA_FILE));
+
+/**
+ * A folder tunelab wrote: its metadata.json carries tunelab_version (every version wrote it). A
+ * metadata.json of another tool is not enough: stop would signal whatever pid its `lock` names.
+ */
+export function isTunelabFolder(dir: string): boolean {
+  try {
+    const meta = JSON.parse(readFileSync(join(dir, METADATA_FILE), 'utf8')) as unknown;
+    return typeof meta === 'object' && meta !== null && typeof (meta as { tunelab_version?: unknown }).tunelab_version === 'string';
+  } catch {
+    return false;
+  }
+}
+
+/** Refuses (UserError, exit 2) a folder that tunelab did not write, before anything acts on its lock. */
+export function assertTunelabFolder(dir: string): void {
+  if (!isTunelabFolder(dir)) throw new UserError(`${dir} is not a tunelab experiment folder: its ${METADATA_FILE} was not written by tunelab (it has no tunelab_version)`);
+}
 
 /** When a folder was created: its name's datetime, else metadata's start time. */
 function creationTime(tag: string, dir: string): number {
@@ -149,9 +168,10 @@ function tagFolders(tagDir: string, tag: string): string[] {
   } catch {
     return [];
   }
+  // a damaged member is kept here, so that the commands name it when they skip it
   return names
     .map((n) => join(tagDir, n))
-    .filter(isExperimentFolder)
+    .filter(hasMetadata)
     .map((dir) => ({ dir, t: creationTime(tag, dir) }))
     .sort((a, b) => b.t - a.t || (a.dir < b.dir ? 1 : -1))
     .map((x) => x.dir);
@@ -163,20 +183,26 @@ function tagFolders(tagDir: string, tag: string): string[] {
  */
 export function resolveExperiment(target: string, explicitRoot?: string): ResolvedExperiment {
   const root = resultsRoot(explicitRoot);
-  if (isExperimentFolder(target)) return { folders: [resolve(target)], root };
+  if (hasMetadata(target)) {
+    assertTunelabFolder(target);
+    return { folders: [resolve(target)], root };
+  }
+  // a tag: a folder holding experiment folders, one of them at least surely tunelab's
+  const isTag = (folders: string[]) => folders.some(isTunelabFolder);
   const asTagDir = resolve(target);
   const direct = tagFolders(asTagDir, basename(asTagDir));
-  if (direct.length) return { folders: direct, tag: basename(asTagDir), root: dirname(asTagDir) };
-  const folders = tagFolders(join(root, target), target);
-  if (folders.length) return { folders, tag: target, root };
+  if (isTag(direct)) return { folders: direct, tag: basename(asTagDir), root: dirname(asTagDir) };
+  // a tag is one folder name under the root: `../..` or `/etc` is no tag of this root
+  const folders = isPathPart(target) ? tagFolders(resolveInside(root, target, 'the tag'), target) : [];
+  if (isTag(folders)) return { folders, tag: target, root };
   let tags: string[] = [];
   try {
-    tags = readdirSync(root).filter((n) => !n.startsWith('.') && tagFolders(join(root, n), n).length > 0);
+    tags = readdirSync(root).filter((n) => !n.startsWith('.') && isTag(tagFolders(join(root, n), n)));
   } catch {
     // no root: said below
   }
   const known = existsSync(root) ? (tags.length ? `; tags there: ${tags.sort().join(', ')}` : '; it holds no experiments') : ' (it does not exist)';
-  throw new UserError(`no experiment '${target}': not a folder with ${METADATA_FILE}, nor a tag under the results root ${root}${known} (set --results_root or $TUNELAB_ROOT)`);
+  throw new UserError(`no experiment '${target}': not a tunelab experiment folder (with tunelab's ${METADATA_FILE}), nor a tag under the results root ${root}${known} (set --results_root or $TUNELAB_ROOT)`);
 }
 
 /** The folder logs/stop/best act on: the newest running one, else the newest. */

@@ -4,7 +4,7 @@ import type { ResultRow } from '../results/read.js';
 import { type Constraint, isFeasible } from '../schedulers/constraints.js';
 import type { TrialStatus } from '../tuner/types.js';
 import { type BestTrial, bestOf } from './best.js';
-import { describeOwner, lastWriteTime, liveness, loadFolder, type OwnerInfo, type RunStatus } from './folder.js';
+import { type FolderContents, describeOwner, lastWriteTime, liveness, loadFolder, type OwnerInfo, type RunStatus } from './folder.js';
 
 /** `tunelab status --json` of one experiment folder. */
 export interface ExperimentStatusReport {
@@ -58,12 +58,8 @@ export interface ExperimentStatusReport {
 }
 
 /** The state of an experiment folder, read from its metadata.json, lock, tuner.json and results. */
-export function experimentStatus(folder: string): ExperimentStatusReport {
-  const live = liveness(folder);
-  const contents = loadFolder(folder);
-  const { metadata, rows, checkpoint } = contents;
-  const running = live.status === 'running' && !live.ownerGone;
-
+/** Each trial's state (tuner.json's, brought up to date by the rows flushed after it) and a failed one's reason. */
+export function trialStates({ metadata, rows, checkpoint }: FolderContents, runStatus: string): { states: Map<number, TrialStatus>; errors: Map<number, string> } {
   const rowsOf = new Map<number, ResultRow[]>();
   for (const row of rows) {
     const id = Number(row.trial_id);
@@ -82,12 +78,21 @@ export function experimentStatus(folder: string): ExperimentStatusReport {
     if (trialRows.length <= (recordedResults.get(id) ?? -1)) continue;
     const last = String(trialRows[trialRows.length - 1].st_status) as TrialStatus;
     // a finished run stops its running trials without writing a row
-    states.set(id, last === 'running' && live.status === 'completed' ? 'stopped' : last);
+    states.set(id, last === 'running' && runStatus === 'completed' ? 'stopped' : last);
   }
   for (const f of metadata.failed_trials ?? []) {
     states.set(f.trial_id, 'failed');
     errors.set(f.trial_id, f.error);
   }
+  return { states, errors };
+}
+
+export function experimentStatus(folder: string): ExperimentStatusReport {
+  const live = liveness(folder);
+  const contents = loadFolder(folder);
+  const { metadata, rows, checkpoint } = contents;
+  const running = live.status === 'running' && !live.ownerGone;
+  const { states, errors } = trialStates(contents, live.status);
   const trials = { total: states.size, running: 0, paused: 0, completed: 0, stopped: 0, failed: 0 };
   for (const s of states.values()) if (s in trials) trials[s]++;
   const failures = [...states]
@@ -132,7 +137,7 @@ export function experimentStatus(folder: string): ExperimentStatusReport {
     failures,
     best: bestOf(folder, contents),
     constraints,
-    infeasibleTrials: constraints && [...rowsOf.values()].filter((rs) => !rs.some((r) => isFeasible(r, constraints))).length,
+    infeasibleTrials: constraints && new Set(rows.map((r) => Number(r.trial_id))).size - new Set(rows.filter((r) => isFeasible(r, constraints)).map((r) => Number(r.trial_id))).size,
   };
 }
 
@@ -164,7 +169,7 @@ const of = (used: string, max: number | undefined, unit = '') => (max === undefi
 export function formatBest(b: BestTrial): string[] {
   const resource = b.resource === null ? 'no resource level' : `${b.resourceAttr || 'resource'} ${num(b.resource)}${b.maxResource !== undefined ? ` of ${num(b.maxResource)}` : ''}${b.finalResource ? ' (final)' : ' (not final)'}`;
   return [
-    `trial ${b.trialId}: ${b.metric} = ${num(b.value)} (${b.mode}), at ${resource}, tuner time ${num(b.tunerTime)}s`,
+    `trial ${b.trialId}: ${b.metric} = ${num(b.value)} (${b.mode}; ${b.rule === 'last' ? "a trial's value is its last report" : 'the best report at any resource'}), at ${resource}, tuner time ${num(b.tunerTime)}s`,
     `  metrics: ${Object.entries(b.metrics).map(([k, v]) => `${k}=${num(v)}`).join(', ')}`,
     `  config:  ${Object.entries(b.config).map(([k, v]) => `${k}=${num(v)}`).join(', ')}`,
     ...(b.checkpointDir ? [`  checkpoint: ${b.checkpointDir}`] : []),
@@ -201,11 +206,12 @@ export function formatStatus(r: ExperimentStatusReport): string {
 /** One line per experiment folder of a tag. */
 export function formatStatusTable(reports: ExperimentStatusReport[]): string {
   return formatTable(
-    ['folder', 'status', 'method', 'trials', 'results', 'elapsed', 'best'],
+    ['folder', 'status', 'method', 'seed', 'trials', 'results', 'elapsed', 'best'],
     reports.map((r) => [
       basename(r.folder),
       r.ownerGone ? 'running (owner gone)' : r.status,
       r.method,
+      r.seed ?? '-',
       r.trials.total,
       r.budget.results,
       formatDuration(r.elapsedSeconds),

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type LockOwner, processAlive, readLock } from '../results/lock.js';
+import { type LockOwner, ownerAlive, readLock } from '../results/lock.js';
 import { UserError } from '../util/errors.js';
-import { describeOwner, liveness } from './folder.js';
+import { assertTunelabFolder, describeOwner, liveness } from './folder.js';
 import { type ExperimentStatusReport, experimentStatus } from './status.js';
 
 export interface StopOptions {
@@ -29,6 +29,8 @@ const sameOwner = (a: LockOwner | undefined, b: LockOwner) => a !== undefined &&
  * the lock to go. An owner on another host cannot be signalled from here: a UserError names the host.
  */
 export async function stopExperiment(folder: string, options: StopOptions = {}): Promise<StopOutcome> {
+  // a tag's newest member may be another tool's folder: its lock's pid is nobody we started
+  assertTunelabFolder(folder);
   const live = liveness(folder);
   const owner = live.owner;
   if (!owner?.alive) return { outcome: live.ownerGone ? 'owner-gone' : 'not-running', report: experimentStatus(folder) };
@@ -44,7 +46,7 @@ export async function stopExperiment(folder: string, options: StopOptions = {}):
   const timeoutSec = options.timeoutSec ?? 120;
   const deadline = Date.now() + timeoutSec * 1000;
   // done when the lock is gone or another's, or the owner died without releasing it
-  while (sameOwner(readLock(folder), owner) && processAlive(owner.pid)) {
+  while (sameOwner(readLock(folder), owner) && ownerAlive(owner)) {
     if (Date.now() >= deadline) {
       throw new UserError(`${describeOwner(owner)} has not released ${folder} within ${timeoutSec}s; it may still be flushing (see tunelab status ${folder}, or wait longer with --timeout)`, 1);
     }

@@ -2,6 +2,7 @@ import type { ColumnTable } from 'arquero';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { downloadStudy } from '../cloud/sync.js';
 import { type BestTrial, bestTrial } from '../operate/best.js';
+import { resultsRoot } from '../results/layout.js';
 import { type S3Location, s3Client } from '../results/s3.js';
 import { UserError } from '../util/errors.js';
 import { constantColumn, concatColumn } from './columns.js';
@@ -16,9 +17,9 @@ export interface RunBestTrial extends BestTrial {
 }
 
 /** Each run's best trial: id, config and every metric of that row (the earliest on ties); runs without a feasible result are left out. */
-export function bestTrials(runs: Run[]): RunBestTrial[] {
+export function bestTrials(runs: Run[], warn?: (message: string) => void): RunBestTrial[] {
   return runs.flatMap((r) => {
-    const best = bestTrial(r.folder);
+    const best = bestTrial(r.folder, warn);
     return best ? [{ folder: r.folder, setup: r.setup, benchmark: r.benchmark, seed: r.seed, ...best }] : [];
   });
 }
@@ -43,10 +44,11 @@ export interface ExperimentsTableOptions extends LoadOptions {
  * Each results file is read once and decoded straight into columns: numbers as Float64Array, other
  * values dictionary-encoded, run columns as constants per run; no object per row.
  */
-export async function loadExperimentsTable(options: ExperimentsTableOptions): Promise<ColumnTable> {
-  const origin = options.s3 ? await downloadStudy(options.s3.client ?? s3Client(), options.s3.location, options.tags, options.root) : options.origin;
+export async function loadExperimentsTable(options: ExperimentsTableOptions = { tags: [] }): Promise<ColumnTable> {
+  const root = resultsRoot(options.root);
+  const origin = options.s3 ? await downloadStudy(options.s3.client ?? s3Client(), options.s3.location, options.tags, root, options.warn) : options.origin;
   const wanted = options.columns?.filter((c) => !(RUN_COLUMNS as readonly string[]).includes(c));
-  const runs = loadRuns({ ...options, origin }, () => wanted);
+  const runs = loadRuns({ ...options, root, origin }, () => wanted);
   const lengths = runs.map((r) => r.results.length);
   // result columns in order of first appearance over the runs
   const resultNames = [...new Set(runs.flatMap((r) => r.results.names))].filter((c) => !(RUN_COLUMNS as readonly string[]).includes(c));

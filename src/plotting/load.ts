@@ -1,12 +1,15 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ColumnTable } from 'arquero';
-import { parseExperimentFolderName } from '../results/layout.js';
+import { parseExperimentFolderName, resultsRoot } from '../results/layout.js';
 import { type ExperimentMetadata } from '../results/metadata.js';
 import { describeOwner, liveness, runStatus } from '../operate/folder.js';
 import { type DecodedResults, numbersOf, readDecodedResults } from '../results/columns.js';
 import { readExperimentMetadata } from '../results/read.js';
+import { checkPathPart } from '../util/path-part.js';
 import { type Constraint, isFeasible } from '../schedulers/constraints.js';
+import { UserError } from '../util/errors.js';
+import { bestRuleOf, curvePoints, failedTrialIds } from '../results/best.js';
 
 /** A loaded experiment: its metadata and its results file, read once and decoded into the columns asked for. */
 export interface LoadedRun {
@@ -18,7 +21,8 @@ export interface LoadedRun {
 export interface LoadOptions {
   /** Experiment tags to load (folders under <root>/<tag>/). */
   tags: string[];
-  root: string;
+  /** The results root (default: $TUNELAB_ROOT, else ~/tunelab). */
+  root?: string;
   /** Keep only these methods ("setups"), benchmarks, seeds. */
   setups?: string[];
   benchmarks?: string[];
@@ -61,8 +65,14 @@ export interface LoadedResults {
   table: ColumnTable;
 }
 
-/** The columns of the plots: time, the metric, and the constraints that decide which results count. */
-const plotColumns = (m: ExperimentMetadata) => ['st_tuner_time', m.metric, ...((m.constraints ?? []) as Constraint[]).map((c) => c.metric)];
+/** Whether a run's curve goes by trial (`best: last`, or failed trials left out): it needs the trial ids. */
+const curveByTrial = (m: ExperimentMetadata) => bestRuleOf(m) === 'last' || failedTrialIds(m).size > 0;
+
+/**
+ * The columns of the plots: time, the metric, the constraints that decide which results count, and
+ * the trial ids when the curve goes by trial (read only then: a study of simulated runs may hold millions of rows).
+ */
+const plotColumns = (m: ExperimentMetadata) => ['st_tuner_time', m.metric, ...((m.constraints ?? []) as Constraint[]).map((c) => c.metric), ...(curveByTrial(m) ? ['trial_id'] : [])];
 
 /**
  * Loads every experiment folder under the tags. Corrupt or half-written folders are skipped with a
@@ -97,14 +107,19 @@ export async function loadResults(options: LoadOptions): Promise<LoadedResults> 
  * the metric. Warnings as loadResults says.
  */
 export function loadRuns(options: LoadOptions, wanted: (m: ExperimentMetadata) => readonly string[] | undefined): LoadedRun[] {
+  const root = resultsRoot(options.root);
+  if (!Array.isArray(options.tags) || options.tags.length === 0) {
+    const found = existsSync(root) ? readdirSync(root).filter((t) => !t.startsWith('.')).sort() : [];
+    throw new UserError(`loading results needs { tags: [...] }: the experiment tags to load; tags under ${root}: ${found.join(', ') || '(none)'}`);
+  }
   const warn = options.warn ?? ((m: string) => console.warn(m));
   const where = (folder: string) => options.origin?.get(folder) ?? folder;
   const loaded: LoadedRun[] = [];
   const leftOut = { failed: [] as string[], unfinished: [] as string[] };
   for (const tag of options.tags) {
-    const dir = join(options.root, tag);
+    const dir = join(root, checkPathPart('--experiment_tag', tag));
     if (!existsSync(dir)) {
-      warn(`no results for tag '${tag}' under ${options.root}`);
+      warn(`no results for tag '${tag}' under ${root}`);
       continue;
     }
     for (const name of readdirSync(dir).sort()) {
@@ -112,6 +127,8 @@ export function loadRuns(options: LoadOptions, wanted: (m: ExperimentMetadata) =
       const folder = join(dir, name);
       try {
         const m = readExperimentMetadata(folder);
+        // figures are named after the benchmark: a name that is no file name (from S3, say) is left out
+        checkPathPart('its benchmark name', m.benchmark);
         if (options.setups && !options.setups.includes(m.method)) continue;
         if (options.benchmarks && !options.benchmarks.includes(m.benchmark)) continue;
         if (options.seeds && !options.seeds.includes(m.seed)) continue;
@@ -127,7 +144,7 @@ export function loadRuns(options: LoadOptions, wanted: (m: ExperimentMetadata) =
           leftOut.unfinished.push(`${where(folder)} (${unfinished})`);
           continue;
         }
-        const results = readDecodedResults(folder, { wanted: wanted(m), required: ['st_tuner_time', m.metric, ...((m.constraints ?? []) as Constraint[]).map((c) => c.metric)], warn });
+        const results = readDecodedResults(folder, { wanted: wanted(m), required: plotColumns(m), warn });
         loaded.push({ folder, metadata: m, results });
       } catch (e) {
         warn(`skipping ${where(folder)}: ${(e as Error).message.replace(`${folder}: `, '')}`);
@@ -152,17 +169,21 @@ function unfinishedReason(folder: string, m: ExperimentMetadata): string | undef
 function toRun(e: LoadedRun): Run {
   const m = e.metadata;
   const column = (name: string) => numbersOf(e.results.columns.get(name)!);
-  const t = column('st_tuner_time');
-  const v = column(m.metric);
   const constraints = (m.constraints ?? []) as Constraint[];
   const limits = constraints.map((c) => column(c.metric));
-  // rows are appended in time order; drop results without a finite metric value, and infeasible ones:
-  // the best-so-far curve is over feasible results only
+  let t = column('st_tuner_time');
+  let v = column(m.metric);
+  // the best-so-far curve is over feasible results only: an infeasible one counts as no result
+  if (constraints.length > 0) {
+    v = v.map((x, i) => (isFeasible(Object.fromEntries(constraints.map((c, k) => [c.metric, limits[k][i]])), constraints) ? x : NaN));
+  }
+  // the curve is over the trials' values as `tunelab best` defines them
+  if (curveByTrial(m)) ({ times: t, values: v } = curvePoints(t, column('trial_id'), v, bestRuleOf(m), failedTrialIds(m)));
+  // rows are appended in time order; drop results without a finite metric value
   const times: number[] = [];
   const values: number[] = [];
   for (let i = 0; i < t.length; i++) {
     if (!Number.isFinite(t[i]) || !Number.isFinite(v[i])) continue;
-    if (constraints.length > 0 && !isFeasible(Object.fromEntries(constraints.map((c, k) => [c.metric, limits[k][i]])), constraints)) continue;
     times.push(t[i]);
     values.push(v[i]);
   }

@@ -31,27 +31,72 @@ const base = (title: string, subtitle: string) => ({
   config: CONFIG,
 });
 
-/** Log-scaled y when the values are positive and span more than a decade. */
-function yScale(values: number[]): { type: 'log' | 'linear'; zero?: boolean } {
-  const pos = values.filter((v) => v > 0);
-  return pos.length === values.length && Math.max(...pos) / Math.min(...pos) > 10 ? { type: 'log' } : { type: 'linear', zero: false };
+/** How a metric's axis is drawn: linear (an accuracy or a loss reads best so), log only when asked and possible. */
+export interface MetricAxis {
+  /** Log scale, when every value is positive (`--log_y`). */
+  logY?: boolean;
+  /** The x title: whose clock the seconds are on (default 'tuner time (s)'). */
+  timeTitle?: string;
+}
+
+function metricScale(values: number[], axis: MetricAxis): { type: 'log' | 'linear'; zero?: boolean } {
+  return axis.logY && values.every((v) => v > 0) ? { type: 'log' } : { type: 'linear', zero: false };
+}
+
+/** "simulated time (s)" when every run replayed a benchmark, "wall-clock time (s)" when every run was real, else the tuner's time. */
+export function timeTitle(backends: readonly unknown[]): string {
+  const simulated = (b: unknown) => b === undefined || b === 'simulator';
+  if (backends.every(simulated)) return 'simulated time (s)';
+  if (!backends.some(simulated)) return 'wall-clock time (s)';
+  return 'tuner time (s): simulated or wall-clock by run';
 }
 
 /** One panel: the aggregated best-so-far of every setup on one benchmark, with its band. */
-export function benchmarkSpec(benchmark: string, metric: string, points: CurvePoint[], bandLabel: string): TopLevelSpec {
+export function benchmarkSpec(benchmark: string, metric: string, points: CurvePoint[], bandLabel: string, axis: MetricAxis = {}): TopLevelSpec {
   const data = points.filter((p) => p.benchmark === benchmark);
-  const scale = yScale(data.flatMap((p) => [p.lower, p.upper, p.center]));
+  const scale = metricScale(data.flatMap((p) => [p.lower, p.upper, p.center]), axis);
   return {
     ...base(benchmark, `best ${metric} so far: line ${bandLabel.split(',')[0]}, band ${bandLabel.split(', ')[1] ?? bandLabel} over seeds`),
     data: { values: data },
     encoding: {
-      x: { field: 'time', type: 'quantitative', title: 'tuner time (s)' },
+      x: { field: 'time', type: 'quantitative', title: axis.timeTitle ?? 'tuner time (s)' },
       // the legend shows the line, not the pale band that vega would otherwise draw in it
       color: { field: 'setup', type: 'nominal', title: SETUP, legend: LINE_LEGEND },
     },
     layer: [
       { mark: { type: 'area', opacity: 0.18 }, encoding: { y: { field: 'lower', type: 'quantitative', scale, title: `best ${metric}` }, y2: { field: 'upper' } } },
       { mark: { type: 'line', strokeWidth: 2 }, encoding: { y: { field: 'center', type: 'quantitative', scale } } },
+    ],
+  } as TopLevelSpec;
+}
+
+/** A run's trials as the history plot shows them: each trial's value at its time, per setup. */
+export interface HistoryRun {
+  setup: string;
+  times: readonly number[];
+  values: readonly number[];
+}
+
+/**
+ * One run per setup (no seeds to aggregate over): Optuna's optimization history, every trial's value
+ * as a point and the best so far as a step line, per setup.
+ */
+export function historySpec(benchmark: string, metric: string, mode: 'min' | 'max', runs: readonly HistoryRun[], what: string, axis: MetricAxis = {}): TopLevelSpec {
+  const points = runs.flatMap((r) => r.times.map((time, i) => ({ setup: r.setup, time, value: r.values[i] })));
+  const best = runs.flatMap((r) => {
+    let b = NaN;
+    return r.times.map((time, i) => {
+      if (Number.isNaN(b) || (mode === 'min' ? r.values[i] < b : r.values[i] > b)) b = r.values[i];
+      return { setup: r.setup, time, best: b };
+    });
+  });
+  const scale = metricScale(points.map((p) => p.value), axis);
+  return {
+    ...base(benchmark, `${what}; line: the best so far`),
+    encoding: { x: { field: 'time', type: 'quantitative', title: axis.timeTitle ?? 'tuner time (s)' }, color: { field: 'setup', type: 'nominal', title: SETUP, legend: LINE_LEGEND } },
+    layer: [
+      { data: { values: points }, mark: { type: 'point', opacity: 0.6, filled: true, size: 30 }, encoding: { y: { field: 'value', type: 'quantitative', scale, title: metric } } },
+      { data: { values: best }, mark: { type: 'line', strokeWidth: 2, interpolate: 'step-after' }, encoding: { y: { field: 'best', type: 'quantitative', scale } } },
     ],
   } as TopLevelSpec;
 }
@@ -88,7 +133,7 @@ export const rankSpec = (across: AcrossBenchmarks) => {
   return acrossSpec(across.curves, 'rank, mean over benchmarks', `over ${across.shared.length} benchmarks; ties share the better rank`, 'rank', ['mean rank (1 = best,', 'no result yet = last)'], scale, 'step-after');
 };
 
-export interface LearningCurvesOptions {
+export interface LearningCurvesOptions extends MetricAxis {
   /** At most this many trials drawn (default 80): the spec and its SVG stay small. */
   maxTrials?: number;
   /** At most this many results a trial (default 20), log-spaced over its results: early epochs change most. */
@@ -138,7 +183,7 @@ export function learningCurvesSpec(title: string, resourceAttr: string, metric: 
     data: { values },
     encoding: {
       x: { field: 'resource', type: 'quantitative', title: resourceAttr },
-      y: { field: 'value', type: 'quantitative', scale: { ...yScale(domain), domain, clamp: true }, title: [metric, `(${pct(qlo)}–${pct(qhi)} % quantiles)`] },
+      y: { field: 'value', type: 'quantitative', scale: { ...metricScale(domain, options), domain, clamp: true }, title: [metric, `(${pct(qlo)}–${pct(qhi)} % quantiles)`] },
       color: { field: 'ended', type: 'nominal', title: 'trial ended', legend: LINE_LEGEND },
     },
     layer: [

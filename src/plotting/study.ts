@@ -1,14 +1,16 @@
 import { existsSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
 import { mkdirp } from '../util/fs.js';
+import { resolveInside } from '../util/path-part.js';
 import { UserError } from '../util/errors.js';
 import { type Aggregation, type Table, acrossBenchmarks, aggregateCurves, finalTable, finalTableCsv, finalTableMarkdown, finalValues } from './aggregate.js';
 import { bestTrials } from './frame.js';
 import { type LoadOptions, type Run, loadResults } from './load.js';
 import { htmlReport, svgToPNG, toSVG } from './render.js';
-import { benchmarkSpec, learningCurvesSpec, rankSpec, regretSpec } from './specs.js';
+import { benchmarkSpec, historySpec, learningCurvesSpec, rankSpec, regretSpec, timeTitle } from './specs.js';
+import { bestRuleOf } from '../results/best.js';
 import { readExperiment } from '../results/read.js';
+import { resultsRoot } from '../results/layout.js';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { type S3Location, s3Client } from '../results/s3.js';
 import { downloadStudy } from '../cloud/sync.js';
@@ -21,6 +23,8 @@ export interface PlotStudyOptions extends LoadOptions {
   agg?: Aggregation;
   /** seeds the bootstrap bands */
   seed?: number;
+  /** The metric's axis on a log scale (default linear). */
+  logY?: boolean;
   /** Load from S3 instead: the files plotting needs are downloaded into `root` first. */
   s3?: { location: S3Location; client?: S3Client };
 }
@@ -95,7 +99,7 @@ function suggestionLines(setups: string[], runs: Run[]): string[] {
 }
 
 /** Per (benchmark, setup), the best trial of the seed that reached the best value. */
-function bestConfigurations(runs: Run[]): Table {
+function bestConfigurations(runs: Run[], warn: (message: string) => void): Table {
   const best: Run[] = [];
   for (const b of unique(runs.map((r) => r.benchmark))) {
     for (const s of unique(runs.map((r) => r.setup))) {
@@ -107,7 +111,7 @@ function bestConfigurations(runs: Run[]): Table {
   const fmt = (v: unknown) => (typeof v === 'number' ? String(Number(v.toPrecision(6))) : String(v));
   return {
     header: ['benchmark', 'setup', 'best value', 'seed', 'trial', 'configuration', 'metrics then'],
-    rows: bestTrials(best).map((t) => [
+    rows: bestTrials(best, warn).map((t) => [
       t.benchmark,
       t.setup,
       `${t.metric} (${t.mode}) ${fmt(t.value)}`,
@@ -122,30 +126,50 @@ function bestConfigurations(runs: Run[]): Table {
 /** Loads a study, aggregates it and writes its figures, final table (Markdown and CSV) and report. */
 export async function plotStudy(options: PlotStudyOptions): Promise<PlotStudyResult> {
   const warnings: string[] = [];
+  // a damaged results file is read by loading, the best-configurations table and the learning
+  // curves: its warning is said once
+  const said = new Set<string>();
   const warn = (m: string) => {
+    if (said.has(m)) return;
+    said.add(m);
     warnings.push(m);
     (options.warn ?? ((x: string) => console.warn(x)))(m);
   };
   if (existsSync(options.out) && !statSync(options.out).isDirectory()) throw new UserError(`--out ${options.out} is a file; give a folder (new or existing) for the figures`);
-  const origin = options.s3 ? await downloadStudy(options.s3.client ?? s3Client(), options.s3.location, options.tags, options.root) : undefined;
-  const { runs } = await loadResults({ ...options, warn, origin });
-  if (runs.length === 0) throw new UserError(`no results to plot for tag(s) ${options.tags.join(', ')} under ${options.root}`);
+  const root = resultsRoot(options.root);
+  const origin = options.s3 ? await downloadStudy(options.s3.client ?? s3Client(), options.s3.location, options.tags, root, warn) : undefined;
+  const { runs } = await loadResults({ ...options, root, warn, origin });
+  if (runs.length === 0) throw new UserError(`no results to plot for tag(s) ${options.tags.join(', ')} under ${root}`);
   const agg = options.agg ?? 'iqm';
   const curves = aggregateCurves(runs, { agg, seed: options.seed });
   const across = acrossBenchmarks(runs, curves);
   across.warnings.forEach(warn);
   const benchmarks = [...new Set(runs.map((r) => r.benchmark))];
   const specs: { name: string; caption: string; spec: TopLevelSpec }[] = [];
+  const axis = { logY: options.logY, timeTitle: timeTitle(runs.map((r) => r.metadata.backend)) };
   for (const b of benchmarks) {
-    const { metric, mode } = runs.find((r) => r.benchmark === b)!;
-    const n = unique(runs.filter((r) => r.benchmark === b).map((r) => r.seed)).length;
+    const mine = runs.filter((r) => r.benchmark === b);
+    const { metric, mode } = mine[0];
+    const n = unique(mine.map((r) => r.seed)).length;
+    const better = mode === 'min' ? 'lower' : 'higher';
+    // one run per setup: its trials themselves, not a band over one seed
+    if (mine.length === unique(mine.map((r) => r.setup)).length) {
+      const what = mine.every((r) => bestRuleOf(r.metadata) === 'last') ? "each trial's value (its last report)" : 'every result';
+      specs.push({
+        name: `history-${b}`,
+        caption: `${b}: ${what} and the best ${metric} so far (${better} is better), one run per setup (${mine.map((r) => `${r.setup} seed ${r.seed}`).join(', ')}).`,
+        spec: historySpec(b, metric, mode, mine, what, axis),
+      });
+      continue;
+    }
     specs.push({
       name: `benchmark-${b}`,
-      caption: `${b}: the best ${metric} found so far (${mode === 'min' ? 'lower' : 'higher'} is better) against the tuner's time, per setup over ${n} seed(s): ${AGG[agg]}.`,
-      spec: benchmarkSpec(b, metric, curves, BAND[agg]),
+      caption: `${b}: the best ${metric} found so far (${better} is better) against the tuner's time, per setup over ${n} seed(s): ${AGG[agg]}.`,
+      spec: benchmarkSpec(b, metric, curves, BAND[agg], axis),
     });
   }
-  if (across.shared.length > 0) {
+  // regret compares setups: with one setup it is 0 by construction
+  if (across.shared.length > 0 && unique(runs.map((r) => r.setup)).length >= 2) {
     specs.push({
       name: 'regret',
       caption: `Normalised regret of each setup's ${CENTER[agg]} curve, averaged over the ${across.shared.length} benchmark(s) every setup ran on, at the same fraction of each benchmark's time axis: 0 = the best value any run reached, 1 = the median first result.`,
@@ -153,23 +177,24 @@ export async function plotStudy(options: PlotStudyOptions): Promise<PlotStudyRes
     });
   }
   // one benchmark's rank is the order of its curves, already in its panel
-  if (across.shared.length >= 2) {
+  if (across.shared.length >= 2 && unique(runs.map((r) => r.setup)).length >= 2) {
     specs.push({ name: 'rank', caption: `Rank of each setup's ${CENTER[agg]} curve (1 = best) averaged over the ${across.shared.length} benchmarks every setup ran on, at the same fraction of each benchmark's time axis; a setup without a result yet on a benchmark ranks last there.`, spec: rankSpec(across) });
   }
   // what early stopping did: the learning curves of the first multi-fidelity run
   const mf = runs.find((r) => (r.metadata.scheduler as { scheduler?: string })?.scheduler === 'hyperband');
   if (mf) {
-    const { rows } = readExperiment(mf.folder);
+    const { rows } = readExperiment(mf.folder, warn);
     specs.push({
       name: 'learning-curves',
       caption: `What early stopping did in one run (${mf.setup} on ${mf.benchmark}, seed ${mf.seed}): each trial's ${mf.metric} against ${mf.metadata.resource_attr}, coloured by how the trial ended.`,
-      spec: learningCurvesSpec(`${mf.setup} on ${mf.benchmark}, seed ${mf.seed}: learning curves`, mf.metadata.resource_attr, mf.metric, rows, { seed: options.seed }),
+      spec: learningCurvesSpec(`${mf.setup} on ${mf.benchmark}, seed ${mf.seed}: learning curves`, mf.metadata.resource_attr, mf.metric, rows, { seed: options.seed, logY: options.logY }),
     });
   }
   mkdirp(options.out);
   const files: string[] = [];
   const write = (name: string, data: string | Buffer) => {
-    const path = join(options.out, name);
+    // figures are named after benchmarks, read from metadata.json (which S3 may have delivered)
+    const path = resolveInside(options.out, name, 'a figure file');
     writeFileSync(path, data);
     files.push(path);
   };
@@ -194,7 +219,7 @@ export async function plotStudy(options: PlotStudyOptions): Promise<PlotStudyRes
         caption: `Per setup: mean rank and mean normalised regret at the end, over the benchmarks every setup ran on (compared / run), and per benchmark the final best value over seeds: the interquartile mean (IQM) and, in brackets, the interquartile range.`,
         table: finalTable(across.final, values),
       },
-      { id: 'best-configurations', title: 'Best configuration per setup and benchmark', caption: 'The best trial of the seed that reached the best final value, with the configuration and the other metrics it reported then.', table: bestConfigurations(runs) },
+      { id: 'best-configurations', title: 'Best configuration per setup and benchmark', caption: 'The best trial of the seed that reached the best final value, with the configuration and the other metrics it reported then.', table: bestConfigurations(runs, warn) },
     ];
     write('report.html', htmlReport({ title: `tunelab study: ${options.tags.join(', ')}`, description: describeStudy(options.tags, runs, agg), warnings, tables, figures }));
   }

@@ -1,4 +1,5 @@
 import { mkdirp } from '../util/fs.js';
+import { checkPathPart } from '../util/path-part.js';
 import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -28,9 +29,12 @@ export function parseExperimentFolderName(tag: string, name: string): { benchmar
 /**
  * Creates `<root>/<tag>/<tag>-<benchmark>-<seed>-<datetime>/` and returns its path. The folder is
  * created exclusively: if another run took that millisecond, the next free one is used, so two runs
- * never share a folder, even across processes.
+ * never share a folder, even across processes. The tag and benchmark (a study's name, from a store)
+ * must each be one folder name.
  */
 export function createExperimentFolder(root: string, tag: string, benchmark: string, seed: number, now = new Date()): string {
+  checkPathPart('the experiment tag', tag);
+  checkPathPart('the benchmark name', benchmark);
   const tagDir = join(root, tag);
   mkdirp(tagDir);
   for (let bump = 0; bump < 10_000; bump++) {

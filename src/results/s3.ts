@@ -1,10 +1,11 @@
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import pLimit from 'p-limit';
-import { basename, join, relative } from 'node:path';
+import { basename, relative } from 'node:path';
 import { createRequire } from 'node:module';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { awsClientConfig, describeAwsError } from '../aws/client.js';
 import { UserError } from '../util/errors.js';
+import { filesUnder } from '../util/fs.js';
 
 /** Where a study's experiments live in S3 (DESIGN §4): s3://<bucket>/<prefix>/<tag>/<job>/<folder>/. */
 export interface S3Location {
@@ -35,36 +36,32 @@ export const s3JobName = (method: string, seed: number, expensive: boolean) => (
 
 const s3Error = (what: string, e: unknown) => new UserError(`${what}: ${describeAwsError(e)}`, 1);
 
-/** Every file under `dir`, recursively. */
-export function filesUnder(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const p = join(dir, name);
-    return statSync(p).isDirectory() ? filesUnder(p) : [p];
-  });
-}
-
 /** `<prefix>/<tag>/<job>/<folder>` (DESIGN §4), without a trailing slash. */
 export const experimentKey = (location: S3Location, tag: string, job: string, folder: string) => `${location.prefix ?? 'tunelab'}/${tag}/${job}/${basename(folder)}`;
 
-/** One PutObject; a failure names the bucket and key. */
-export async function putObject(client: S3Client, bucket: string, key: string, body: Buffer): Promise<void> {
+/** One PutObject; a failure names the bucket and key. `signal` aborts it (and its retries) at once. */
+export async function putObject(client: S3Client, bucket: string, key: string, body: Buffer, signal?: AbortSignal): Promise<void> {
   const { PutObjectCommand } = sdk();
   try {
-    await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+    await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }), { abortSignal: signal });
   } catch (e) {
     throw s3Error(`cannot upload s3://${bucket}/${key}`, e);
   }
 }
 
-/** Uploads an experiment folder (results, metadata, checkpoint, logs), a few files at a time, and returns its S3 URI. */
-export async function uploadExperiment(client: S3Client, location: S3Location, tag: string, job: string, folder: string): Promise<string> {
+/**
+ * Uploads an experiment folder (results, metadata, checkpoint, logs), a few files at a time, and
+ * returns its S3 URI; `signal` aborts it. Regular files only: a symbolic link a trial left in its
+ * checkpoint folder is not followed out of the folder.
+ */
+export async function uploadExperiment(client: S3Client, location: S3Location, tag: string, job: string, folder: string, signal?: AbortSignal): Promise<string> {
   const key = experimentKey(location, tag, job, folder);
   const limit = pLimit(UPLOAD_CONCURRENCY);
   try {
     // read synchronously: a snapshot that the running tuner (same thread) cannot tear
-    await Promise.all(filesUnder(folder).map((file) => limit(() => putObject(client, location.bucket, `${key}/${relative(folder, file)}`, readFileSync(file)))));
+    await Promise.all(filesUnder(folder).files.map((file) => limit(() => putObject(client, location.bucket, `${key}/${relative(folder, file)}`, readFileSync(file), signal))));
   } catch (e) {
-    throw new UserError(`${(e as Error).message} (the local results stay in ${folder})`, 1);
+    throw new UserError(`${signal?.aborted ? `upload of ${folder} abandoned (${String(signal.reason)})` : (e as Error).message} (the local results stay in ${folder})`, 1);
   }
   return `s3://${location.bucket}/${key}/`;
 }

@@ -12,7 +12,7 @@ export const RESULTS_FILE = 'results.csv.gz';
  * Makes a results file agree with a checkpoint that counted `rows` rows, before a resumed run
  * appends to it: a damaged tail (a crash in the middle of a flush) is cut off, and rows written
  * after the checkpoint (a stop between a flush and the next checkpoint) are discarded, since the
- * resumed run computes them again. The cut falls on a gzip member's end wherever the checkpoint
+ * resumed run records them again (LocalBackend.restore recovers real trials' reports from their logs). The cut falls on a gzip member's end wherever the checkpoint
  * does, so the kept bytes are the original ones. Returns what it did, a sentence each; throws a
  * UserError naming the file, and touches nothing, when the file cannot be continued.
  */
@@ -36,7 +36,7 @@ export function reconcileResults(folder: string, columns: readonly string[], row
   const notes: string[] = [];
   if (damage) notes.push(`${path}: cut off a damaged tail of ${buf.length - goodBytes} bytes (${damage}), left by a crash while writing, after its ${onDisk} complete rows`);
   if (onDisk > rows) {
-    notes.push(`${path}: discarded its last ${onDisk - rows} row(s): they were written after the checkpoint, which counts ${rows} (as when a run stops between a flush and its next checkpoint); the resumed run computes them again`);
+    notes.push(`${path}: discarded its last ${onDisk - rows} row(s): they were written after the checkpoint, which counts ${rows} (as when a run stops between a flush and its next checkpoint); the resumed run records them again (the simulator computes them anew, real trials' reports are taken from their logs)`);
   }
   // the member holding the checkpoint's last row (the header counts as a row here)
   let before = 0;

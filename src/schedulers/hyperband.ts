@@ -177,7 +177,7 @@ export class HyperbandScheduler implements TrialScheduler {
     }
     if (!allowNew) return undefined;
     const bracket = this.sampleBracket();
-    const config = this.searcher.suggest(trialId);
+    const config = this.searcher.suggest(trialId, { level: this.levels[bracket] ?? this.maxT });
     if (!config) return undefined;
     this.trials.set(trialId, { bracket, nextRung: 0 });
     return { config };
@@ -208,7 +208,10 @@ export class HyperbandScheduler implements TrialScheduler {
     let decision: Decision = 'continue';
     while (info.nextRung < levels.length && result.resource >= levels[info.nextRung]) {
       const rung = this.rungs[info.bracket][info.nextRung];
-      rung.add(trialId, { value, done: false });
+      // a result past the next rung too (a sparse fidelity, or a report a crash lost) carries the trial
+      // past this one: it never waits here, so it is never promoted from here (it runs, or waits higher)
+      const passed = info.nextRung + 1 < levels.length && result.resource >= levels[info.nextRung + 1];
+      rung.add(trialId, { value, done: passed });
       info.nextRung++;
       if (this.type === 'stopping') {
         // continue only if in the top ceil(n/η) of the values recorded at this rung so far

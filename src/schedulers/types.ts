@@ -62,8 +62,12 @@ export interface SearchProblem {
  * are still pending, so that model-based searchers can avoid proposing duplicates to parallel workers.
  */
 export interface Searcher {
-  /** A new config for trial `trialId`, or undefined when the space is exhausted. */
-  suggest(trialId: number): Config | undefined;
+  /**
+   * A new config for trial `trialId`, or undefined when the space is exhausted. A hyperband
+   * scheduler tells the resource level where the trial's bracket first judges it (DEHB evolves a
+   * population per level).
+   */
+  suggest(trialId: number, context?: { level?: number }): Config | undefined;
   /** `value` is the objective; `metrics` all of the result's metrics (constraint metrics among them). */
   onTrialResult(trialId: number, resource: number, value: number, metrics: Readonly<Record<string, number>>): void;
   /** The trial is no longer running (paused, stopped, completed or failed). */

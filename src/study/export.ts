@@ -6,6 +6,7 @@ import { gitCommit, tunelabVersion } from '../util/package-info.js';
 import { initialRandom } from './planner.js';
 import type { SuggestionRecord } from './storage/store.js';
 import type { Study } from './study.js';
+import { checkPathPart } from '../util/path-part.js';
 
 /** `tunelab study export`: a study as an experiment folder of the standard layout. */
 
@@ -19,6 +20,8 @@ const STATUS_COLUMNS = ['trial_id', 'st_tuner_time', 'st_worker_time', 'st_worke
  */
 export async function exportStudy(study: Study, options: { root?: string } = {}): Promise<string> {
   const { store } = study;
+  // the name comes from the store, which others write to: it must be one folder name under the root
+  checkPathPart(`study ${study.id}'s name in ${store.url}`, study.name);
   const d = study.definition;
   const [record, suggestions, observations, reports] = await Promise.all([study.refresh(), store.listSuggestions(study.id), store.listObservations(study.id), store.listReports(study.id)]);
   const resourceAttr = resourceAttrOf(d);
@@ -70,6 +73,7 @@ export async function exportStudy(study: Study, options: { root?: string } = {})
     max_wallclock_time: d.budget.maxWallclockTime ?? null,
     metric: d.metric,
     mode: d.mode,
+    best: d.best,
     resource_attr: resourceAttr,
     max_resource: d.resource?.max ?? 1,
     constraints: d.constraints,
@@ -79,7 +83,7 @@ export async function exportStudy(study: Study, options: { root?: string } = {})
     scheduler: { method: study.method, initial_random: initialRandom(d), ...d.source.study, rung_levels: study.rule?.levels },
     experiment_file: d.file,
     experiment: d.source,
-    study: { id: study.id, storage: store.url, observations: observations.length, failed: observations.filter((o) => o.failed).length },
+    study: { id: study.id, storage: store.url, status: record.status, observations: observations.length, failed: observations.filter((o) => o.failed).length },
     failed_trials: observations.filter((o) => o.failed).map((o) => ({ trial_id: o.suggestionId, error: o.metadata.error ?? 'failed', config: byId.get(o.suggestionId)?.config })),
     tunelab_version: tunelabVersion,
     git_commit: gitCommit(),

@@ -3,13 +3,14 @@ import type { ExperimentDefinition, StudySettings } from '../experiment/load.js'
 import { rungLevels } from '../schedulers/hyperband.js';
 import { GPSearcher } from '../schedulers/searchers/gp-searcher.js';
 import { RandomSearcher } from '../schedulers/searchers/random.js';
+import { TPESearcher } from '../schedulers/searchers/tpe.js';
 import type { SearchProblem } from '../schedulers/types.js';
 import type { Rng } from '../util/rng.js';
 import type { StudyCache } from './storage/cache.js';
 import type { BufferLimits, RungRule, StudyView, SuggestionChanges, SuggestionLimits, SuggestionRecord } from './storage/store.js';
 
-/** The methods a shared study runs: new configs from random search or a GP, ASHA's stopping rule over every worker's reports. */
-export const STUDY_METHODS = ['RS', 'BO', 'ASHA'] as const;
+/** The methods a shared study runs: new configs from random search, a GP or TPE, ASHA's stopping rule over every worker's reports. */
+export const STUDY_METHODS = ['RS', 'BO', 'TPE', 'ASHA'] as const;
 export type StudyMethod = (typeof STUDY_METHODS)[number];
 
 /** Why ask() got nothing: the budget is met (or the space exhausted), the study stopped, or every slot is taken for now. */
@@ -122,6 +123,58 @@ class GPStudySearcher implements StudySearcher {
   }
 }
 
+/**
+ * TPE: one searcher per process, fed incrementally — each observation once, each open or ready
+ * suggestion of any worker as a running trial (the constant liar steers the batch away from them).
+ * A batch's own proposals are tentative trials, forgotten after the batch: they come back as pending
+ * suggestions with their real ids.
+ */
+class TPEStudySearcher implements StudySearcher {
+  readonly modelBased = true;
+  private readonly searcher: TPESearcher;
+  /** suggestion ids the searcher holds as running */
+  private readonly running = new Set<number>();
+  private readonly fed = new Set<number>();
+
+  constructor(
+    problem: SearchProblem,
+    private readonly cache: StudyCache,
+    multivariate: boolean | undefined,
+  ) {
+    this.searcher = new TPESearcher(problem, { multivariate });
+  }
+
+  propose(n: number, pending: readonly SuggestionRecord[]): Config[] {
+    const { searcher, cache } = this;
+    for (const [id, o] of cache.observations) {
+      if (this.fed.has(id)) continue;
+      this.fed.add(id);
+      const config = cache.configs.get(id);
+      if (!config) continue;
+      searcher.adopt(id, config);
+      this.running.delete(id);
+      if (o.failed || o.value === null) searcher.onTrialIdle(id, 'failed');
+      else {
+        searcher.onTrialResult(id, 1, o.value);
+        searcher.onTrialIdle(id, 'completed');
+      }
+    }
+    const open = new Set(pending.map((s) => s.id));
+    // a suggestion no longer pending without an observation was abandoned
+    for (const id of this.running) if (!open.has(id) && !cache.observations.has(id)) (searcher.forget(id), this.running.delete(id));
+    for (const s of pending) if (!this.fed.has(s.id) && searcher.adopt(s.id, s.config)) this.running.add(s.id);
+    const out: Config[] = [];
+    // ids below every suggestion id: the batch's own configs are pending for the ones after them
+    for (let i = 0; i < n; i++) {
+      const c = searcher.suggest(-1 - i);
+      if (!c) break;
+      out.push(c);
+    }
+    for (let i = 0; i < out.length; i++) searcher.forget(-1 - i);
+    return out;
+  }
+}
+
 /** The study's problem, as a planner needs it. */
 export interface StudyPlanContext {
   method: StudyMethod;
@@ -136,6 +189,7 @@ export interface StudyPlanContext {
 export function createStudySearcher(method: StudyMethod, definition: ExperimentDefinition, cache: StudyCache, rng: Rng): StudySearcher {
   const problem: SearchProblem = { configSpace: definition.configSpace, metric: definition.metric, mode: definition.mode, rng, constraints: definition.constraints };
   if (method === 'BO') return new GPStudySearcher(problem, cache, initialRandom(definition));
+  if (method === 'TPE') return new TPEStudySearcher(problem, cache, definition.methodOptions.multivariate);
   return new RandomStudySearcher(problem, cache);
 }
 
@@ -198,7 +252,7 @@ export function planClaim(ctx: StudyPlanContext, view: StudyView): Plan {
   let open = view.open.length - abandon.length;
   if (view.done >= budget || outOfTime(ctx, view)) {
     // the ready ones will never be needed
-    return none('budget', { complete: true, abandon: [...abandon, ...view.ready.map((s) => s.id)] });
+    return none('budget', { end: 'completed', abandon: [...abandon, ...view.ready.map((s) => s.id)] });
   }
   if (ctx.settings.recover === 'reassign' && expired.length > 0) {
     return { changes: { claim: expired[0].id }, result: 'claimed', refillDue: false };
@@ -213,7 +267,7 @@ export function planClaim(ctx: StudyPlanContext, view: StudyView): Plan {
   }
   // one config in the transaction; a model-based searcher's buffer is refilled after it, off the lock
   const configs = ctx.searcher.propose(1, pendingOf(ctx, view));
-  if (configs.length === 0) return open > 0 ? none('wait', { abandon }) : none('exhausted', { abandon, complete: true });
+  if (configs.length === 0) return open > 0 ? none('wait', { abandon }) : none('exhausted', { abandon, end: 'exhausted' });
   return { changes: { abandon, create: { configs, claimFirst: true } }, result: 'claimed', refillDue: modelBased && outstandingTarget(ctx, view.done) > open + 1 };
 }
 

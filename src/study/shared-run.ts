@@ -1,9 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { ExperimentDefinition } from '../experiment/load.js';
+import { type ExperimentDefinition, trialEnvironment } from '../experiment/load.js';
 import { UserError } from '../util/errors.js';
 import { packageRoot } from '../util/package-info.js';
-import { type StudyStatusReport, studyStatus } from './status.js';
+import { EXHAUSTED, type StudyStatusReport, studyStatus } from './status.js';
+import { STORAGE_ENV } from './storage/open.js';
 import { createStudy } from './study.js';
 
 /** The built CLI (also when this module runs from src/, under the tests). */
@@ -25,12 +27,47 @@ export interface SharedStudyOptions {
   workerOutput?: (workerIndex: number, line: string) => void;
 }
 
+/** How one worker process of the run ended. */
+export interface WorkerExit {
+  /** Its index among the run's workers (the `[worker i]` prefix of its lines). */
+  index: number;
+  pid: number;
+  /** Its id in the study (none if it died before it registered). */
+  workerId?: string;
+  /** Its exit code, or the signal that killed it. */
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
 export interface SharedStudyReport {
   studyId: number;
   name: string;
   /** Each worker process's exit code (null: ended by a signal). */
   exitCodes: (number | null)[];
+  workers: WorkerExit[];
   status: StudyStatusReport;
+}
+
+/**
+ * Why the run failed, when a worker process did not end cleanly: each of them by index, pid and
+ * worker id with its signal or exit code, and where the study's budget stands. Undefined when every
+ * worker exited with 0.
+ */
+export function sharedRunFailure(report: SharedStudyReport): string | undefined {
+  const died = report.workers.filter((w) => w.code !== 0);
+  if (died.length === 0) return undefined;
+  const who = died.map((w) => `worker ${w.index} (pid ${w.pid}${w.workerId ? `, ${w.workerId}` : ''}) ${w.signal ? `was killed by ${w.signal}` : `exited with code ${w.code}`}`);
+  const s = report.status;
+  const count = `${s.observations} / ${s.budget ?? '∞'} observations`;
+  const budget =
+    s.status === 'completed'
+      ? `the study's budget was met (${count})`
+      : s.status === 'exhausted'
+        ? `the study's space is exhausted (${EXHAUSTED}; ${count})`
+        : s.status === 'stopped'
+          ? `the study was stopped (${count})`
+          : `the budget was not met (${count}): run the same file again, or join with tunelab study worker ${s.id} --storage '${s.storage}', to continue the study`;
+  return `${died.length} of ${report.workers.length} worker(s) died: ${who.join('; ')}; ${budget}`;
 }
 
 /**
@@ -43,23 +80,26 @@ export async function runSharedStudy(definition: ExperimentDefinition, options: 
   const log = options.log ?? ((line: string) => console.log(line));
   const nWorkers = options.nWorkers ?? definition.parallelBandwidth;
   if (!(Number.isInteger(nWorkers) && nWorkers >= 1)) throw new UserError(`--n_workers must be a positive integer, got ${nWorkers}`);
+  // the workers read from_env values from the environment they inherit: one missing is said here, once
+  trialEnvironment(definition);
   const study = await createStudy(definition, { storage: options.storage, name: options.name, loadIfExists: true, storageTimeout: options.storageTimeout, onRetry: log });
   const storage = options.storage ?? study.store.url;
   try {
     log(`study ${study.id} (${study.name}) in ${study.store.url}: starting ${nWorkers} worker(s); join from elsewhere with: tunelab study worker ${study.id} --storage '${study.store.url}'`);
-    const args = ['study', 'worker', String(study.id), '--storage', storage, ...(options.storageTimeout !== undefined ? ['--storage_timeout', String(options.storageTimeout)] : [])];
+    // the store's URL (with its password) goes to the workers in their environment, not their argv
+    const args = ['study', 'worker', String(study.id), ...(options.storageTimeout !== undefined ? ['--storage_timeout', String(options.storageTimeout)] : [])];
     if (options.command !== undefined) args.push('--', ...(typeof options.command === 'string' ? ['/bin/sh', '-c', `${options.command} "$@"`, 'sh'] : options.command));
     const output = options.workerOutput ?? ((i: number, line: string) => console.log(`[worker ${i}] ${line}`));
     const children: ChildProcess[] = [];
     const forward = (signal: NodeJS.Signals) => {
-      for (const c of children) if (c.exitCode === null) c.kill(signal);
+      for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill(signal);
     };
     const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
     for (const s of signals) process.on(s, forward);
     try {
-      const exitCodes = await Promise.all(
+      const ended = await Promise.all(
         Array.from({ length: nWorkers }, (_, i) => {
-          const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+          const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, [STORAGE_ENV]: storage } });
           children.push(child);
           for (const stream of [child.stdout!, child.stderr!]) {
             let rest = '';
@@ -71,10 +111,13 @@ export async function runSharedStudy(definition: ExperimentDefinition, options: 
             });
             stream.on('end', () => rest && output(i, rest));
           }
-          return new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+          return new Promise<WorkerExit>((resolve) => child.on('close', (code, signal) => resolve({ index: i, pid: child.pid!, code, signal })));
         }),
       );
-      return { studyId: study.id, name: study.name, exitCodes, status: await studyStatus(study) };
+      const status = await studyStatus(study);
+      const here = hostname();
+      for (const w of ended) w.workerId = status.workers.find((s) => s.pid === w.pid && s.host === here)?.workerId;
+      return { studyId: study.id, name: study.name, exitCodes: ended.map((w) => w.code), workers: ended, status };
     } finally {
       for (const s of signals) process.off(s, forward);
     }

@@ -1,3 +1,5 @@
+import type { ExperimentDefinition } from '../experiment/load.js';
+import { bestOfReports } from '../results/best.js';
 import type { Config } from '../config-space/index.js';
 import { formatTable } from '../util/table.js';
 import { isFeasible } from '../schedulers/constraints.js';
@@ -20,7 +22,11 @@ export interface WorkerStatus {
   workerId: string;
   host: string;
   pid: number;
-  /** running: holds a live lease; idle: asking or between trials; lost: its lease expired (dead?); exited. */
+  /**
+   * running: holds a live lease; idle: asking or between trials; lost: a lease of its expired, or it
+   * has not been seen for a lease's length (a live worker renews three times as often, idle or not):
+   * dead, or cut off from the store; exited.
+   */
   state: 'running' | 'idle' | 'lost' | 'exited';
   running: number;
   succeeded: number;
@@ -49,27 +55,33 @@ export interface StudyStatusReport {
   best?: StudyBest;
 }
 
+/** `o` is feasible (its outcome constraints hold) and better than `best` (or there is none yet). */
+export function improvesBest(definition: Pick<ExperimentDefinition, 'mode' | 'constraints'>, o: ObservationRecord, best: ObservationRecord | undefined): boolean {
+  if (o.failed || o.value === null || Number.isNaN(o.value) || !isFeasible(o.values, definition.constraints)) return false;
+  return !best || better(definition.mode, o.value, best.value!);
+}
+
 /** The best feasible observation (outcome constraints hold), or undefined. */
 export function studyBest(study: Study, observations: readonly ObservationRecord[], configs: ReadonlyMap<number, Config>): StudyBest | undefined {
-  const { metric, mode, constraints } = study.definition;
-  let best: ObservationRecord | undefined;
-  for (const o of observations) {
-    if (o.failed || o.value === null || Number.isNaN(o.value) || !isFeasible(o.values, constraints)) continue;
-    if (!best || better(mode, o.value, best.value!)) best = o;
-  }
+  const { metric, mode, constraints, best: rule } = study.definition;
+  // an observation is a trial's value already (the worker told it by the study's rule): one report per trial
+  const reports = observations.map((o, order) => ({ trialId: o.suggestionId, value: o.value ?? NaN, feasible: isFeasible(o.values, constraints), order, item: o }));
+  const best = bestOfReports(reports, observations.filter((o) => o.failed).map((o) => o.suggestionId), rule, mode).best()?.item;
   if (!best) return undefined;
   return { suggestionId: best.suggestionId, metric, value: best.value!, config: configs.get(best.suggestionId) ?? {}, metrics: best.values, workerId: best.metadata.worker_id };
 }
 
 export async function studyStatus(study: Study): Promise<StudyStatusReport> {
   const { store } = study;
-  const [record, suggestions, observations, workers] = await Promise.all([study.refresh(), store.listSuggestions(study.id), store.listObservations(study.id), store.listWorkers(study.id)]);
-  const now = Date.now();
+  const [record, suggestions, observations, workers, now] = await Promise.all([study.refresh(), store.listSuggestions(study.id), store.listObservations(study.id), store.listWorkers(study.id), store.now()]);
+  const leaseMs = study.leaseSeconds * 1000;
   const counts = Object.fromEntries((['ready', 'open', 'completed', 'failed', 'abandoned'] as const).map((s) => [s, 0])) as Record<SuggestionState, number>;
   for (const s of suggestions) counts[s.state]++;
   const perWorker = new Map<string, WorkerStatus>();
+  const leases = new Map<string, { live: boolean; expired: boolean }>();
   for (const w of workers) {
-    perWorker.set(w.workerId, { workerId: w.workerId, host: w.host, pid: w.pid, state: w.endedAt ? 'exited' : 'idle', running: 0, succeeded: 0, failed: 0, lastSeen: new Date(w.lastSeen).toISOString() });
+    perWorker.set(w.workerId, { workerId: w.workerId, host: w.host, pid: w.pid, state: 'idle', running: 0, succeeded: 0, failed: 0, lastSeen: new Date(w.lastSeen).toISOString() });
+    leases.set(w.workerId, { live: false, expired: false });
   }
   for (const s of suggestions) {
     const w = s.workerId ? perWorker.get(s.workerId) : undefined;
@@ -78,9 +90,15 @@ export async function studyStatus(study: Study): Promise<StudyStatusReport> {
     else if (s.state === 'failed') w.failed++;
     else if (s.state === 'open') {
       w.running++;
-      if ((s.leaseExpiresAt ?? 0) > now) w.state = w.state === 'exited' ? 'exited' : 'running';
-      else if (w.state === 'idle') w.state = 'lost';
+      const lease = leases.get(w.workerId)!;
+      if ((s.leaseExpiresAt ?? 0) > now) lease.live = true;
+      else lease.expired = true;
     }
+  }
+  // a live lease proves the worker alive; an expired one, or silence for a lease's length, that it is not
+  for (const w of workers) {
+    const lease = leases.get(w.workerId)!;
+    perWorker.get(w.workerId)!.state = w.endedAt ? 'exited' : lease.live ? 'running' : lease.expired || w.lastSeen + leaseMs <= now ? 'lost' : 'idle';
   }
   const hosts = new Map<string, StudyStatusReport['hosts'][number]>();
   for (const w of perWorker.values()) {
@@ -116,9 +134,12 @@ export async function studyStatus(study: Study): Promise<StudyStatusReport> {
 
 const configText = (c: Config) => Object.entries(c).map(([k, v]) => `${k}=${v}`).join(', ');
 
+/** What an `exhausted` study's status means. */
+export const EXHAUSTED = 'every config of the space was tried before the budget was met';
+
 export function formatStudyStatus(r: StudyStatusReport): string {
   const lines = [
-    `Study ${r.id} '${r.name}' (${r.method}, ${r.mode === 'min' ? 'minimize' : 'maximize'} ${r.metric}) in ${r.storage}: ${r.status}${r.stopMode ? ` (${r.stopMode})` : ''}`,
+    `Study ${r.id} '${r.name}' (${r.method}, ${r.mode === 'min' ? 'minimize' : 'maximize'} ${r.metric}) in ${r.storage}: ${r.status}${r.stopMode ? ` (${r.stopMode})` : ''}${r.status === 'exhausted' ? ` (${EXHAUSTED})` : ''}`,
     `${r.observations} / ${r.budget ?? '∞'} observations, ${r.failed} failed; ${r.suggestions.open} open, ${r.suggestions.ready} ready, ${r.suggestions.abandoned} abandoned; parallel bandwidth ${r.parallelBandwidth}`,
   ];
   if (r.workers.length > 0) {
@@ -152,7 +173,8 @@ export async function stopStudy(study: Study, abandon: boolean): Promise<void> {
   await study.store.setStatus(study.id, 'stopped', abandon ? 'abandon' : 'finish');
 }
 
-export function formatSuggestions(list: readonly SuggestionRecord[], now = Date.now()): string {
+/** `now`: the store's clock (StudyStore.now), by which the leases run. */
+export function formatSuggestions(list: readonly SuggestionRecord[], now: number): string {
   if (list.length === 0) return 'no open suggestions';
   return formatTable(
     ['id', 'state', 'worker', 'host', 'lease', 'attempts', 'config'],

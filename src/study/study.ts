@@ -1,20 +1,27 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Config } from '../config-space/index.js';
-import { type ExperimentDefinition, loadExperimentFile, parseExperiment } from '../experiment/load.js';
+import { type ExperimentDefinition, loadExperiment, parseExperiment } from '../experiment/load.js';
 import { experimentFileOptions } from '../methods/registry.js';
 import { UserError, unknownName } from '../util/errors.js';
+import { checkPathPart } from '../util/path-part.js';
 import { createRng } from '../util/rng.js';
 import { StudyCache } from './storage/cache.js';
+import type { StudyHandle } from './handle.js';
 import { type OpenStoreOptions, openStore } from './storage/open.js';
 import { type Plan, STUDY_METHODS, bufferLimits, outstandingTarget, type StudyMethod, type StudyPlanContext, createStudySearcher, freshConfigs, planClaim, refillNeed, rungRule, suggestionLimits } from './planner.js';
-import type { FreeClaim, NewObservation, RungRule, StoredDefinition, StudyRecord, StudyStore, WorkerIdentity } from './storage/store.js';
+import type { FreeClaim, LogLine, NewObservation, RungRule, StoredDefinition, StudyRecord, StudyStore, TellOutcome, WorkerIdentity } from './storage/store.js';
 
 export interface StudyOptions extends OpenStoreOptions {
   /** `--storage`: a SQLite file or a postgresql:// URL (default: `<results root>/studies.db`). */
   storage?: string;
   /** An open store to use instead (not closed by the study). */
   store?: StudyStore;
+  /**
+   * The suggestions are held by workers elsewhere that renew their own leases (the study server,
+   * whose clients send heartbeats): this process neither tracks nor renews what it hands out.
+   */
+  remoteWorkers?: boolean;
 }
 
 export interface CreateStudyOptions extends StudyOptions {
@@ -22,12 +29,17 @@ export interface CreateStudyOptions extends StudyOptions {
   name?: string;
   /** With a study of that name already in the store: load it (if it tunes the same problem) rather than fail. */
   loadIfExists?: boolean;
+  /** SigOpt's experiment metadata, kept with the study (the study server's experiments). */
+  metadata?: Record<string, unknown>;
 }
 
 export interface AskResult {
   suggestionId: number;
   config: Config;
 }
+
+/** One attempt at a suggestion: one, or why there is none (`wait`: every slot is taken for now, asking later may succeed). */
+export type AskAttempt = { suggestion: AskResult } | { none: 'budget' | 'stopped' | 'exhausted' | 'wait' };
 
 export interface TellOptions {
   failed?: boolean;
@@ -72,7 +84,8 @@ export function studyMethod(definition: ExperimentDefinition): StudyMethod {
   return method as StudyMethod;
 }
 
-function rebuildDefinition(stored: StoredDefinition): ExperimentDefinition {
+/** The definition a study was stored with, validated again. */
+export function rebuildDefinition(stored: StoredDefinition): ExperimentDefinition {
   return { ...parseExperiment(stored.source, experimentFileOptions(), stored.file ? { file: stored.file } : undefined), cwd: stored.cwd };
 }
 
@@ -87,10 +100,11 @@ async function storeFor(options: StudyOptions): Promise<{ store: StudyStore; own
  * (DESIGN.md §7). Its method must be one a study serves (RS, BO, ASHA); its budget's max_trials is
  * the number of observations across all workers.
  */
-export async function createStudy(experiment: ExperimentDefinition | string, options: CreateStudyOptions = {}): Promise<Study> {
-  const definition = typeof experiment === 'string' ? await loadExperimentFile(experiment, experimentFileOptions()) : experiment;
+export async function createStudy(experiment: ExperimentDefinition | string | Readonly<Record<string, unknown>>, options: CreateStudyOptions = {}): Promise<Study> {
+  const definition = await loadExperiment(experiment);
   const method = studyMethod(definition);
-  const name = options.name ?? definition.name;
+  // the name becomes a folder (study export, the workers' logs): checked before anything is written
+  const name = checkPathPart('--name (the study name)', options.name ?? definition.name);
   const { store, owned } = await storeFor(options);
   try {
     const existing = await store.findStudy(name);
@@ -99,11 +113,11 @@ export async function createStudy(experiment: ExperimentDefinition | string, opt
       const before = existing.definition.source;
       const changed = (['parameters', 'metrics', 'resource', 'method'] as const).filter((k) => JSON.stringify(before[k]) !== JSON.stringify(definition.source[k]));
       if (changed.length > 0) throw new UserError(`study '${name}' in ${store.url} tunes another problem (its ${changed.join(', ')} differ from ${definition.file ?? 'the definition'}); give another name`);
-      return new Study(store, existing, rebuildDefinition(existing.definition), owned);
+      return new Study(store, existing, rebuildDefinition(existing.definition), owned, options.remoteWorkers);
     }
-    const stored: StoredDefinition = { source: definition.source, file: definition.file, cwd: definition.cwd, method, randomSeed: definition.randomSeed ?? randomInt(0, 2 ** 32) };
-    const record = await store.createStudy(name, stored, Date.now());
-    return new Study(store, record, definition, owned);
+    const stored: StoredDefinition = { source: definition.source, file: definition.file, cwd: definition.cwd, method, randomSeed: definition.randomSeed ?? randomInt(0, 2 ** 32), ...(options.metadata && { metadata: options.metadata }) };
+    const record = await store.createStudy(name, stored);
+    return new Study(store, record, definition, owned, options.remoteWorkers);
   } catch (e) {
     if (owned) await store.close();
     throw e;
@@ -119,7 +133,7 @@ export async function loadStudy(idOrName: string | number, options: StudyOptions
       const names = (await store.listStudies()).map((s) => `${s.id} (${s.name})`);
       throw unknownName('study', String(idOrName), names.length ? names : ['none: create one with tunelab study create -f experiment.yml']);
     }
-    return new Study(store, record, rebuildDefinition(record.definition), owned);
+    return new Study(store, record, rebuildDefinition(record.definition), owned, options.remoteWorkers);
   } catch (e) {
     if (owned) await store.close();
     throw e;
@@ -136,7 +150,7 @@ interface Held {
  * leases are renewed while the suggestions are held, `report` applies ASHA across workers, `tell`
  * records the observation. Every worker of the process shares its cache of the study's rows.
  */
-export class Study {
+export class Study implements StudyHandle {
   readonly id: number;
   readonly name: string;
   readonly method: StudyMethod;
@@ -151,9 +165,12 @@ export class Study {
   /** Transactions of this process under way that take the study's lock (PostgreSQL holds it across round trips). */
   private lockedCalls = 0;
   private readonly unlockWaiters: (() => void)[] = [];
-  private readonly registered = new Set<string>();
+  /** This process's workers that asked, until they exit: renewals keep their last_seen current, idle or not. */
+  private readonly registered = new Map<string, WorkerIdentity>();
   private stopListeners: ((mode: 'finish' | 'abandon') => void)[] = [];
   private lostListeners: ((suggestionId: number) => void)[] = [];
+  private failureListeners: ((error: Error) => void)[] = [];
+  private failure: Error | undefined;
   private closed = false;
 
   constructor(
@@ -161,6 +178,7 @@ export class Study {
     private record: StudyRecord,
     readonly definition: ExperimentDefinition,
     private readonly ownsStore: boolean,
+    private readonly remoteWorkers = false,
   ) {
     this.id = record.id;
     this.name = record.name;
@@ -181,6 +199,16 @@ export class Study {
     return this.definition.study.leaseSeconds;
   }
 
+  /** Where the study lives, for messages: the store's URL without its password. */
+  get location(): string {
+    return this.store.url;
+  }
+
+  /** Trial output lines, kept in the store so that `study logs` works from any machine. */
+  async appendLogs(lines: readonly LogLine[]): Promise<void> {
+    await this.store.appendLogs(this.id, lines);
+  }
+
   /** The study's row as last read (status, stop mode). */
   async refresh(): Promise<StudyRecord> {
     this.record = (await this.store.findStudy(String(this.id))) ?? this.record;
@@ -197,10 +225,26 @@ export class Study {
     this.lostListeners.push(listener);
   }
 
+  /**
+   * Called once when a renewal fails (the store full, or unreachable past --storage_timeout): the
+   * leases will lapse, so the caller should give its trials up and end.
+   */
+  onStoreFailure(listener: (error: Error) => void): void {
+    this.failureListeners.push(listener);
+  }
+
   private async register(worker: WorkerIdentity): Promise<void> {
     if (this.registered.has(worker.workerId)) return;
-    this.registered.add(worker.workerId);
-    await this.store.registerWorker(this.id, worker, Date.now());
+    this.registered.set(worker.workerId, worker);
+    await this.store.registerWorker(this.id, worker);
+    // the server's remote workers renew for themselves (their heartbeats)
+    if (!this.remoteWorkers) this.scheduleRenewals();
+  }
+
+  /** Records that this process's worker ended (it no longer renews). */
+  async workerExited(worker: WorkerIdentity): Promise<void> {
+    this.registered.delete(worker.workerId);
+    await this.store.workerExited(this.id, worker.workerId);
   }
 
   /**
@@ -209,34 +253,41 @@ export class Study {
    * exhausted or the study stopped.
    */
   async ask(worker: WorkerIdentity = this.worker): Promise<AskResult | undefined> {
-    await this.register(worker);
-    const { searcher } = this.ctx;
     for (let wait = 20; ; wait = Math.min(1000, wait * 1.5)) {
-      // the one-step path: a ready suggestion of the buffer, or a config that needs no view
-      const blind = searcher.proposeBlind?.();
-      if (blind || searcher.modelBased) {
-        const free = await this.locked(() => this.store.claimIfFree(this.id, worker, this.leaseSeconds, blind, this.limits()));
-        const taken = this.takeFree(free, blind, worker);
-        if (taken) return taken;
-      }
-      // the plan of the transaction that committed (a retried one plans again)
-      const decided: { plan?: Plan } = {};
-      const outcome = await this.locked(() =>
-        this.store.suggest(this.id, worker, this.leaseSeconds, this.ctx.cache.cursor, (view) => {
-          decided.plan = planClaim(this.ctx, view);
-          return decided.plan.changes;
-        }),
-      );
-      this.record = outcome.view.study;
-      if (outcome.claimed) {
-        if (decided.plan?.refillDue) this.refillSoon();
-        return this.claimed(outcome.claimed.id, outcome.claimed.config, worker);
-      }
-      const result = decided.plan?.result;
-      if (result === 'budget' || result === 'stopped' || result === 'exhausted') return undefined;
+      const attempt = await this.tryAsk(worker);
+      if ('suggestion' in attempt) return attempt.suggestion;
+      if (attempt.none !== 'wait') return undefined;
       // jittered, so that waiting workers do not poll in step
       await new Promise((r) => setTimeout(r, wait * (0.5 + Math.random())));
     }
+  }
+
+  /** One attempt of ask's: a suggestion for `worker`, or why there is none now (the study server answers with it). */
+  async tryAsk(worker: WorkerIdentity = this.worker): Promise<AskAttempt> {
+    await this.register(worker);
+    const { searcher } = this.ctx;
+    // the one-step path: a ready suggestion of the buffer, or a config that needs no view
+    const blind = searcher.proposeBlind?.();
+    if (blind || searcher.modelBased) {
+      const free = await this.locked(() => this.store.claimIfFree(this.id, worker, this.leaseSeconds, blind, this.limits()));
+      const taken = this.takeFree(free, blind, worker);
+      if (taken) return { suggestion: taken };
+    }
+    // the plan of the transaction that committed (a retried one plans again)
+    const decided: { plan?: Plan } = {};
+    const outcome = await this.locked(() =>
+      this.store.suggest(this.id, worker, this.leaseSeconds, this.ctx.cache.cursor, (view) => {
+        decided.plan = planClaim(this.ctx, view);
+        return decided.plan.changes;
+      }),
+    );
+    this.record = outcome.view.study;
+    if (outcome.claimed) {
+      if (decided.plan?.refillDue) this.refillSoon();
+      return { suggestion: this.claimed(outcome.claimed.id, outcome.claimed.config, worker) };
+    }
+    const result = decided.plan?.result;
+    return { none: result === 'budget' || result === 'stopped' || result === 'exhausted' ? result : 'wait' };
   }
 
   private limits() {
@@ -268,8 +319,10 @@ export class Study {
   }
 
   private claimed(suggestionId: number, config: Config, worker: WorkerIdentity): AskResult {
-    this.held.set(suggestionId, { worker, claimedAt: Date.now() });
-    this.scheduleRenewals();
+    if (!this.remoteWorkers) {
+      this.held.set(suggestionId, { worker, claimedAt: Date.now() });
+      this.scheduleRenewals();
+    }
     return { suggestionId, config };
   }
 
@@ -295,7 +348,7 @@ export class Study {
       }
       const configs = freshConfigs(this.ctx, view, this.ctx.searcher.propose(need.n, need.pending));
       // one short step under the lock: the store adds what the buffer still lacks
-      await this.locked(() => this.store.addReady(this.id, configs, bufferLimits(this.ctx), Date.now()));
+      await this.locked(() => this.store.addReady(this.id, configs, bufferLimits(this.ctx)));
     })()
       .catch(() => undefined)
       .finally(() => {
@@ -306,27 +359,45 @@ export class Study {
   private scheduleRenewals(): void {
     if (this.renewTimer || this.closed) return;
     // three chances to renew before a lease runs out
-    this.renewTimer = setInterval(() => void this.renewNow(), (this.leaseSeconds * 1000) / 3);
+    this.renewTimer = setInterval(
+      () =>
+        void this.renewNow().catch((e: Error) => {
+          // from a timer, nobody awaits it: told to the listeners instead of crashing the process
+          if (this.closed || this.failure) return;
+          this.failure = e;
+          this.stopRenewals();
+          for (const l of this.failureListeners) l(e);
+        }),
+      (this.leaseSeconds * 1000) / 3,
+    );
     this.renewTimer.unref();
   }
 
-  /** Extends the leases of every held suggestion; learns of `study stop` and of lost suggestions. */
+  private stopRenewals(): void {
+    clearInterval(this.renewTimer);
+    this.renewTimer = undefined;
+  }
+
+  /**
+   * Extends the leases of every held suggestion, and the last_seen of every worker of this process
+   * (an idle one too: `study status` tells a dead worker by it); learns of `study stop` and of lost suggestions.
+   */
   async renewNow(): Promise<void> {
     if (this.renewing) return this.renewing;
     this.renewing = (async () => {
       const byWorker = new Map<string, { worker: WorkerIdentity; ids: number[] }>();
+      for (const worker of this.registered.values()) byWorker.set(worker.workerId, { worker, ids: [] });
       for (const [id, h] of this.held) {
         const e = byWorker.get(h.worker.workerId) ?? { worker: h.worker, ids: [] };
         e.ids.push(id);
         byWorker.set(h.worker.workerId, e);
       }
       if (byWorker.size === 0) {
-        clearInterval(this.renewTimer);
-        this.renewTimer = undefined;
+        this.stopRenewals();
         return;
       }
       for (const { worker, ids } of byWorker.values()) {
-        const outcome = await this.store.renew(this.id, worker, ids, this.leaseSeconds, Date.now());
+        const outcome = await this.store.renew(this.id, worker, ids, this.leaseSeconds);
         for (const id of outcome.lost) {
           if (!this.held.delete(id)) continue;
           this.lost.add(id);
@@ -356,7 +427,7 @@ export class Study {
   /** An intermediate result at `resource`; 'stop' when ASHA (across every worker's reports) stops the trial. */
   async report(suggestionId: number, resource: number, value: number, metrics: Record<string, number> = {}): Promise<'continue' | 'stop'> {
     const h = this.holder(suggestionId, 'report');
-    return this.store.report(this.id, suggestionId, h.worker, { resource, value, metrics: { ...metrics, [this.definition.metric]: value } }, this.ctx.rule, Date.now());
+    return this.store.report(this.id, suggestionId, h.worker, { resource, value, metrics: { ...metrics, [this.definition.metric]: value } }, this.ctx.rule);
   }
 
   /** The observation of a held suggestion, as tell stores it (the metric checked, the worker's metadata added). */
@@ -376,7 +447,7 @@ export class Study {
   /** Ends a suggestion with its observation: the objective's value (or every metric), or failed. */
   async tell(suggestionId: number, values: number | Record<string, number> | undefined, options: TellOptions = {}): Promise<void> {
     const { held, observation } = this.observation(suggestionId, values, options);
-    const outcome = await this.store.tell(this.id, suggestionId, held.worker, observation, Date.now());
+    const outcome = await this.store.tell(this.id, suggestionId, held.worker, observation);
     this.held.delete(suggestionId);
     if (!outcome.recorded) throw new StudyError(`${outcome.reason}; the observation is dropped`);
   }
@@ -386,30 +457,46 @@ export class Study {
    * needs no view (random search, or the buffer's next): optimize's loop in one round trip. The
    * next suggestion comes even when the tell is refused (`refused` says why).
    */
-  private async tellAndAsk(suggestionId: number, values: number | Record<string, number> | undefined, options: TellOptions): Promise<{ next?: AskResult; refused?: string }> {
-    const { held, observation } = this.observation(suggestionId, values, options);
-    const { worker } = held;
+  async tellAndAsk(suggestionId: number, values: number | Record<string, number> | undefined, options: TellOptions = {}): Promise<{ next?: AskResult; refused?: string }> {
+    let prepared;
+    try {
+      prepared = this.observation(suggestionId, values, options);
+    } catch (e) {
+      // a suggestion known lost: nothing to tell, the next one all the same
+      if (!(e instanceof StudyError)) throw e;
+      return { next: await this.ask(), refused: e.message };
+    }
+    const { held, observation } = prepared;
+    const { told, next } = await this.tellAndTryAsk(suggestionId, held.worker, observation);
+    const refused = told.recorded ? undefined : told.reason;
+    if ('suggestion' in next) return { next: next.suggestion, refused };
+    return { next: next.none === 'wait' ? await this.ask(held.worker) : undefined, refused };
+  }
+
+  /**
+   * The observation of `worker`'s suggestion, then one attempt at its next suggestion: one
+   * transaction of the store when the next needs no view (random search, or the buffer's next),
+   * else the tell and tryAsk. The study server's one-call cycle, and optimize's loop.
+   */
+  async tellAndTryAsk(suggestionId: number, worker: WorkerIdentity, observation: NewObservation): Promise<{ told: TellOutcome; next: AskAttempt }> {
+    await this.register(worker);
     const { searcher } = this.ctx;
     const blind = searcher.proposeBlind?.();
-    let refused: string | undefined;
     if (blind || searcher.modelBased) {
       const { told, next } = await this.locked(() => this.store.tellAndClaim(this.id, suggestionId, worker, observation, this.leaseSeconds, blind, this.limits()));
       this.held.delete(suggestionId);
-      if (!told.recorded) refused = told.reason;
       const taken = this.takeFree(next, blind, worker);
-      if (taken) return { next: taken, refused };
-    } else {
-      const told = await this.store.tell(this.id, suggestionId, worker, observation, Date.now());
-      this.held.delete(suggestionId);
-      if (!told.recorded) refused = told.reason;
+      return { told, next: taken ? { suggestion: taken } : await this.tryAsk(worker) };
     }
-    return { next: await this.ask(worker), refused };
+    const told = await this.store.tell(this.id, suggestionId, worker, observation);
+    this.held.delete(suggestionId);
+    return { told, next: await this.tryAsk(worker) };
   }
 
   /** Gives a held suggestion up (it is abandoned: it does not count towards the budget). */
   async abandon(suggestionId: number): Promise<void> {
     this.held.delete(suggestionId);
-    await this.store.abandon(this.id, [suggestionId], Date.now());
+    await this.store.abandon(this.id, [suggestionId]);
   }
 
   /**
@@ -422,6 +509,7 @@ export class Study {
     if (!(Number.isInteger(workers) && workers >= 1)) throw new UserError(`optimize: workers must be a positive integer, got ${workers}`);
     const summary: OptimizeSummary = { observations: 0, failed: 0, lost: 0 };
     let failure: Error | undefined;
+    this.onStoreFailure((e) => (failure ??= e));
     const loop = async (worker: WorkerIdentity) => {
       let s = await this.ask(worker);
       while (s && !failure) {
@@ -454,7 +542,7 @@ export class Study {
       if (s) await this.abandon(s.suggestionId);
     };
     await Promise.all(Array.from({ length: workers }, (_, i) => loop(i === 0 ? this.worker : newWorkerIdentity())));
-    for (const id of this.registered) await this.store.workerExited(this.id, id, Date.now());
+    for (const worker of [...this.registered.values()]) await this.workerExited(worker);
     if (failure) throw failure;
     return summary;
   }
@@ -463,8 +551,9 @@ export class Study {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    clearInterval(this.renewTimer);
-    await this.renewing;
+    this.stopRenewals();
+    // a renewal under way that fails was told to onStoreFailure's listeners already
+    await this.renewing?.catch(() => undefined);
     await this.refilling;
     if (this.ownsStore) await this.store.close();
   }

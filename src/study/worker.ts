@@ -3,13 +3,18 @@ import { join } from 'node:path';
 import { LocalBackend, checkCommand } from '../backends/local.js';
 import type { BackendResult, TrialBackend } from '../backends/types.js';
 import { resultsRoot } from '../results/layout.js';
-import { resourceAttrOf } from '../experiment/load.js';
+import { BestTracker } from '../results/best.js';
+import { isFeasible } from '../schedulers/constraints.js';
+import { resourceAttrOf, trialCommand, trialEnvironment } from '../experiment/load.js';
 import { mkdirp } from '../util/fs.js';
+import { resolveInside } from '../util/path-part.js';
 import type { LogLine } from './storage/store.js';
-import { type Study, StudyError, loadStudy, type StudyOptions } from './study.js';
+import { type OpenStudyOptions, type StudyHandle, openStudy } from './handle.js';
+import { EXHAUSTED } from './status.js';
+import { type AskResult, StudyError } from './study.js';
 
-export interface WorkerOptions extends StudyOptions {
-  /** The study's id or name. */
+export interface WorkerOptions extends OpenStudyOptions {
+  /** The study's id or name, or its URL on a study server (`http://host:port/v1/experiments/<id>`). */
   study: string | number;
   /** Run this instead of the experiment file's command (argv, or one shell string). */
   command?: string[] | string;
@@ -24,9 +29,15 @@ export interface WorkerSummary {
   failed: number;
   /** Trials given up: stopped with --abandon, or lost to another worker after the lease expired. */
   abandoned: number;
-  /** Why the worker ended. */
-  reason: 'budget' | 'stopped' | 'signal' | 'failures';
+  /** Why the worker ended: the study's budget met, its finite space exhausted, the study stopped, a signal, too many failures. */
+  reason: 'budget' | 'exhausted' | 'stopped' | 'signal' | 'failures';
+  /** The signal that ended the worker, with reason 'signal'. */
+  signal?: NodeJS.Signals;
 }
+
+/** The worker's last line: what it did, and why it ended. */
+export const workerSummaryLine = (s: WorkerSummary) =>
+  `worker ${s.workerId}: ${s.succeeded} succeeded, ${s.failed} failed, ${s.abandoned} abandoned; ended: ${s.reason}${s.reason === 'exhausted' ? ` (${EXHAUSTED})` : ''}`;
 
 /** Ships the trials' output into the store, line by line, so that `study logs` works from any machine. */
 class LogShipper {
@@ -34,7 +45,7 @@ class LogShipper {
   private readonly partial = new Map<string, string>();
 
   constructor(
-    private readonly study: Study,
+    private readonly study: StudyHandle,
     private readonly logsDir: string,
     private readonly workerId: string,
   ) {}
@@ -71,50 +82,72 @@ class LogShipper {
       const time = Date.now();
       for (const line of parts) lines.push({ suggestionId, workerId: this.workerId, stream, line, time });
     }
-    await this.study.store.appendLogs(this.study.id, lines);
+    await this.study.appendLogs(lines);
   }
 }
+
+/** How the local backend names a trial ended by one of the signals that also stop a worker. */
+const STOP_SIGNAL_DEATH = /killed by SIG(TERM|INT|HUP|USR1)\b/;
 
 /**
  * `tunelab study worker`: asks the study for suggestions and runs the command on each with the
  * trial protocol (DESIGN.md §8) through the local backend, reporting every result (ASHA may stop
  * the trial) and the final one as the observation, until the budget is met or the study stopped.
- * The lease is renewed while the trial runs; SIGINT/SIGTERM abandon the current trial and end the worker.
+ * The lease is renewed while the trial runs; SIGINT/SIGTERM/SIGUSR1 give the current trial back
+ * (abandoned: not counted towards the budget nor as a failure) and end the worker.
  */
 export async function runStudyWorker(options: WorkerOptions): Promise<WorkerSummary> {
   const log = options.log ?? ((line: string) => console.log(line));
-  const study = await loadStudy(options.study, options);
+  const study = await openStudy(options.study, options);
   const d = study.definition;
   const worker = study.worker;
-  const dir = options.workDir ?? join(resultsRoot(), '.study-workers', `${study.id}-${study.name}`, worker.workerId);
-  mkdirp(dir);
   const resourceAttr = resourceAttrOf(d);
-  const command = options.command ?? d.command;
-  checkCommand(command, d.cwd);
-  const backend: TrialBackend = new LocalBackend({
-    command,
-    cwd: d.cwd,
-    env: d.env,
-    resourceAttr,
-    metricNames: [d.metric, ...d.constraints.map((c) => c.metric)],
-    maxResource: d.resource?.max,
-    countReports: !d.resource,
-    logsDir: join(dir, 'logs'),
-    checkpointsDir: join(dir, 'checkpoints'),
-    trialTimeout: d.trialTimeout,
-    runId: worker.workerId,
-  });
+  let command: string[] | string;
+  let dir: string;
+  let env: Record<string, string>;
+  try {
+    command = trialCommand(d, options.command);
+    env = trialEnvironment(d);
+    // the study's name comes from the store or a server: it must stay one folder under the results root
+    dir = options.workDir ?? resolveInside(join(resultsRoot(), '.study-workers'), [`${study.id}-${study.name}`, worker.workerId], "the study's name and worker id");
+    checkCommand(command, d.cwd);
+    mkdirp(dir);
+  } catch (e) {
+    await study.close();
+    throw e;
+  }
+  // one backend per trial run: a suggestion handed back to this worker (it lost it, and its new
+  // holder lost it in turn) runs again under its id, from its checkpoint folder, not as a clash
+  // with the run this worker gave up
+  const newBackend = (): TrialBackend =>
+    new LocalBackend({
+      command,
+      cwd: d.cwd,
+      env,
+      resourceAttr,
+      metricNames: [d.metric, ...d.constraints.map((c) => c.metric)],
+      maxResource: d.resource?.max,
+      countReports: !d.resource,
+      logsDir: join(dir, 'logs'),
+      checkpointsDir: join(dir, 'checkpoints'),
+      trialTimeout: d.trialTimeout,
+      runId: worker.workerId,
+    });
+  let backend: TrialBackend | undefined;
   const shipper = new LogShipper(study, join(dir, 'logs'), worker.workerId);
   const summary: WorkerSummary = { workerId: worker.workerId, succeeded: 0, failed: 0, abandoned: 0, reason: 'budget' };
   let current: number | undefined;
+  /** The suggestion claimed with the last observation (`s` undefined: none is left); not asked for again. */
+  let claimed: { s?: AskResult } | undefined;
   let signal: NodeJS.Signals | undefined;
   let abandonNow = false;
-  const interrupt = () => backend.interrupt?.();
+  const interrupt = () => backend?.interrupt?.();
   const onSignal = (s: NodeJS.Signals) => {
     signal = s;
     interrupt();
   };
-  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
+  // SIGUSR1: Slurm's warning before a task's time limit or preemption (sbatch --signal=B:USR1@120)
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGUSR1'];
   for (const s of signals) process.on(s, onSignal);
   study.onStop((mode) => {
     if (mode === 'abandon') {
@@ -128,36 +161,58 @@ export async function runStudyWorker(options: WorkerOptions): Promise<WorkerSumm
       interrupt();
     }
   });
-  log(`worker ${worker.workerId} on study ${study.id} (${study.name}, ${study.method}) with ${study.store.url}`);
+  // a lease renewal that failed for good (the store full, or unreachable past --storage_timeout):
+  // the leases lapse, so the trial is given up and the worker ends with the reason
+  let storeFailure: Error | undefined;
+  study.onStoreFailure((e) => {
+    storeFailure = e;
+    interrupt();
+  });
+  // a suggestion claimed with the last observation but not to be run: given back at once
+  const giveBackClaimed = async () => {
+    const next = claimed?.s;
+    claimed = undefined;
+    if (next) await study.abandon(next.suggestionId);
+  };
+  log(`worker ${worker.workerId} on study ${study.id} (${study.name}, ${study.method}) with ${study.location}`);
   try {
     for (;;) {
       if (signal) {
+        await giveBackClaimed();
         summary.reason = 'signal';
+        summary.signal = signal;
         break;
       }
-      const s = await study.ask();
+      const s = claimed ? claimed.s : await study.ask();
+      claimed = undefined;
       if (!s) {
-        summary.reason = (await study.refresh()).status === 'stopped' ? 'stopped' : 'budget';
+        const { status } = await study.refresh();
+        summary.reason = status === 'stopped' || status === 'exhausted' ? status : 'budget';
         break;
       }
       current = s.suggestionId;
       abandonNow = false;
       const started = Date.now();
-      await backend.start(s.suggestionId, s.config);
+      await backend?.close();
+      const run = (backend = newBackend());
+      await run.start(s.suggestionId, s.config);
       let last: BackendResult | undefined;
+      // the observation is the trial's value as `tunelab best` defines it (its last report, or its best one)
+      const value = new BestTracker<BackendResult>(d.best, d.mode);
       let stoppedAt: number | undefined;
       let error: string | undefined;
       let ended = false;
       let lastShip = Date.now();
-      while (!ended && !signal && !abandonNow) {
-        const poll = await backend.poll(backend.now() + 1);
+      while (!ended && !signal && !abandonNow && !storeFailure) {
+        const poll = await run.poll(run.now() + 1);
         for (const r of poll.results) {
           if (r.trialId !== s.suggestionId || stoppedAt !== undefined) continue;
           last = r;
+          value.add({ trialId: r.trialId, value: r.result.metrics[d.metric], feasible: isFeasible(r.result.metrics, d.constraints), order: r.workerIter, item: r });
           const decision = await study.report(s.suggestionId, r.result.resource, r.result.metrics[d.metric], r.result.metrics);
           if (decision === 'stop') {
             stoppedAt = r.result.resource;
-            await backend.stop(s.suggestionId);
+            await run.stop(s.suggestionId);
             ended = true;
           }
         }
@@ -172,13 +227,21 @@ export async function runStudyWorker(options: WorkerOptions): Promise<WorkerSumm
           await shipper.ship(s.suggestionId);
         }
       }
+      if (storeFailure) throw storeFailure;
+      // a stop signal sent to the whole job (Slurm's scancel, Ctrl-C to a terminal's process group) can end the
+      // trial a moment before this worker's own handler runs: such a trial is given back, not told as failed
+      if (error && STOP_SIGNAL_DEATH.test(error)) {
+        for (let waited = 0; !signal && waited < 2000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+        if (signal) ended = false;
+      }
       if (!ended) {
         // a signal, `study stop --abandon`, or the suggestion was lost: the trial is given up
-        await backend.stop(s.suggestionId);
+        await run.stop(s.suggestionId);
         await shipper.ship(s.suggestionId, true);
         if (!study.isLost(s.suggestionId)) await study.abandon(s.suggestionId);
         summary.abandoned++;
         log(`trial ${s.suggestionId}: abandoned${signal ? ` (${signal})` : ''}`);
+        current = undefined;
         continue;
       }
       await shipper.ship(s.suggestionId, true);
@@ -187,26 +250,57 @@ export async function runStudyWorker(options: WorkerOptions): Promise<WorkerSumm
       if (error) metadata.error = error;
       if (stoppedAt !== undefined) metadata.stopped_at = stoppedAt;
       if (last) metadata.results = last.workerIter + 1;
-      try {
-        await study.tell(s.suggestionId, error ? undefined : last!.result.metrics, { failed: Boolean(error), metadata });
+      const told = value.best()?.item ?? last;
+      const values = error ? undefined : told!.result.metrics;
+      const options = { failed: Boolean(error), metadata };
+      // the observation and the next suggestion in one step, unless this failure ends the worker
+      const lastOne = Boolean(error) && summary.failed + 1 > d.maxFailures;
+      current = undefined;
+      let refused: string | undefined;
+      if (lastOne || signal) {
+        try {
+          await study.tell(s.suggestionId, values, options);
+        } catch (e) {
+          if (!(e instanceof StudyError)) throw e;
+          refused = e.message;
+        }
+      } else {
+        const r = await study.tellAndAsk(s.suggestionId, values, options);
+        claimed = { s: r.next };
+        refused = r.refused;
+      }
+      if (refused !== undefined) {
+        summary.abandoned++;
+        log(`trial ${s.suggestionId}: ${refused}`);
+      } else {
         if (error) summary.failed++;
         else summary.succeeded++;
-        log(`trial ${s.suggestionId}: ${error ? `failed: ${error}` : `${d.metric} ${last!.result.metrics[d.metric]}${stoppedAt !== undefined ? ` (stopped by ASHA at ${resourceAttr} ${stoppedAt})` : ''}`}`);
-      } catch (e) {
-        if (!(e instanceof StudyError)) throw e;
-        summary.abandoned++;
-        log(`trial ${s.suggestionId}: ${e.message}`);
+        log(`trial ${s.suggestionId}: ${error ? `failed: ${error}` : `${d.metric} ${told!.result.metrics[d.metric]}${stoppedAt !== undefined ? ` (stopped by ASHA at ${resourceAttr} ${stoppedAt})` : ''}`}`);
       }
       if (summary.failed > d.maxFailures) {
+        await giveBackClaimed();
         summary.reason = 'failures';
         log(`${summary.failed} trials of this worker failed, more than max_failures=${d.maxFailures}: the worker ends`);
         break;
       }
     }
+  } catch (e) {
+    // the store failed (or anything else did): the trial is ended, then given up where the store
+    // still answers, so that another worker need not wait out its lease
+    await backend?.close();
+    for (const id of [current, claimed?.s?.suggestionId]) {
+      if (id === undefined) continue;
+      await study.abandon(id).then(
+        () => log(`trial ${id}: abandoned (the worker fails)`),
+        () => undefined,
+      );
+    }
+    throw e;
   } finally {
     for (const s of signals) process.off(s, onSignal);
-    await backend.close();
-    await study.store.workerExited(study.id, worker.workerId, Date.now()).catch(() => undefined);
+    await backend?.close();
+    // recorded where the store still answers; else `study status` shows the worker lost once its lease and last_seen are past
+    await study.workerExited(worker).catch(() => undefined);
     await study.close();
   }
   return summary;

@@ -1,3 +1,4 @@
+import type { Report } from '../results/best.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../util/errors.js';
@@ -23,6 +24,8 @@ export interface TunerCheckpoint {
     lastFlushTime: number;
     lastCheckpointTime: number;
     best?: { trialId: number; value: number };
+    /** Each trial's value (src/results/best.ts: trial, value, feasible, row order). */
+    trialValues?: Report<null>[];
   };
   scheduler: unknown;
   backend: unknown;

@@ -1,6 +1,8 @@
-import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { existsSync, lstatSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { dirname, join, relative, resolve } from 'node:path';
 import { UserError } from './errors.js';
+import { resolveInside } from './path-part.js';
 
 /**
  * `mkdir -p`, one level at a time. Node's own recursive mkdir spins forever on some paths that
@@ -58,4 +60,71 @@ export function writeFileAtomic(path: string, data: string | NodeJS.ArrayBufferV
 export function isDiskFull(e: unknown): boolean {
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
   return code === 'ENOSPC' || code === 'EDQUOT';
+}
+
+/** The bytes of `file` after its first `from` (none when it does not exist yet): a log followed from where it was left. */
+export async function readFrom(file: string, from = 0): Promise<Buffer> {
+  let handle;
+  try {
+    handle = await open(file, 'r');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return Buffer.alloc(0);
+    throw e;
+  }
+  try {
+    const { size } = await handle.stat();
+    if (size <= from) return Buffer.alloc(0);
+    const buf = Buffer.alloc(size - from);
+    const { bytesRead } = await handle.read(buf, 0, buf.length, from);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
+
+export interface FilesUnder {
+  /** Regular files, as paths under the folder (a followed link keeps its own path). */
+  files: string[];
+  /** Everything else that was left out, each with why: links not followed, sockets, pipes. */
+  skipped: { path: string; why: string }[];
+}
+
+/**
+ * The regular files under `dir`, recursively, without following symbolic links: a link in a
+ * checkpoint folder to ~/.aws/credentials is not a file of the folder, and a loop is not walked.
+ * With `followLinksInside`, a link whose target lies inside `dir` is taken as what it points to; a
+ * link that leads out, is broken, or loops back to a folder it is in is still left out.
+ */
+export function filesUnder(dir: string, options: { followLinksInside?: boolean } = {}): FilesUnder {
+  const out: FilesUnder = { files: [], skipped: [] };
+  const walk = (folder: string, ancestors: readonly string[]) => {
+    for (const name of readdirSync(folder).sort()) {
+      const path = join(folder, name);
+      // a file a running writer renames away (its .tmp) between the listing and here is gone
+      let st = lstatSync(path, { throwIfNoEntry: false });
+      if (!st) continue;
+      if (st.isSymbolicLink()) {
+        if (!options.followLinksInside) {
+          out.skipped.push({ path, why: 'a symbolic link (not followed)' });
+          continue;
+        }
+        try {
+          resolveInside(dir, relative(dir, path), 'the link');
+        } catch (e) {
+          out.skipped.push({ path, why: `a symbolic link not followed: ${(e as Error).message}` });
+          continue;
+        }
+        st = statSync(path);
+        if (st.isDirectory() && ancestors.includes(realpathSync(path))) {
+          out.skipped.push({ path, why: `a symbolic link not followed: it loops back to ${realpathSync(path)}` });
+          continue;
+        }
+      }
+      if (st.isDirectory()) walk(path, [...ancestors, realpathSync(path)]);
+      else if (st.isFile()) out.files.push(path);
+      else out.skipped.push({ path, why: 'not a regular file' });
+    }
+  };
+  walk(dir, [realpathSync(dir)]);
+  return out;
 }

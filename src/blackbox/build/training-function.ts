@@ -21,6 +21,13 @@ export interface TrainingFunction {
   run(config: Config, seed: number, epochs: number): Iterable<number[]>;
 }
 
+/** Refuses a name that is neither a built-in trainer nor `<module path>#<export>` (before anything runs). */
+export function checkTrainingFunctionName(spec: string): void {
+  if (!fcnetTrainerNames.includes(spec) && spec.lastIndexOf('#') < 0) {
+    throw new UserError(`unknown training function '${spec}'; built-in ones: ${fcnetTrainerNames.join(', ')}, or give <module.js>#<export>`);
+  }
+}
+
 /**
  * A training function by name: a built-in one (`fcnet-<dataset>`), or `<module path>#<export>` for
  * any module whose export is a TrainingFunction (or a function returning one). The builder's worker
@@ -28,10 +35,8 @@ export interface TrainingFunction {
  */
 export async function resolveTrainingFunction(spec: string): Promise<TrainingFunction> {
   if (fcnetTrainerNames.includes(spec)) return fcnetTrainingFunction(spec);
+  checkTrainingFunctionName(spec);
   const hash = spec.lastIndexOf('#');
-  if (hash < 0) {
-    throw new UserError(`unknown training function '${spec}'; built-in ones: ${fcnetTrainerNames.join(', ')}, or give <module.js>#<export>`);
-  }
   const file = spec.slice(0, hash);
   const exportName = spec.slice(hash + 1);
   let mod: Record<string, unknown>;

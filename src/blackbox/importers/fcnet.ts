@@ -1,9 +1,10 @@
-import { basename, join } from 'node:path';
+import { basename } from 'node:path';
 import { type Config, validateConfig } from '../../config-space/index.js';
 import { UserError } from '../../util/errors.js';
 import { writeTable } from '../format.js';
 import { fcnetConfigSpace } from '../synthetic.js';
 import type { TableData } from '../tabular.js';
+import { resolveInside } from '../../util/path-part.js';
 
 /**
  * fcnet (Klein & Hutter 2019) from its public `fcnet_<dataset>_data.hdf5` files: one group per
@@ -136,7 +137,7 @@ export async function importFcnet(files: string[], dataRoot: string, log: (line:
   const out: string[] = [];
   for (const file of files) {
     const table = await readFcnetHdf5(file);
-    const dir = join(dataRoot, 'fcnet', fcnetDatasetOf(file));
+    const dir = resolveInside(dataRoot, ['fcnet', fcnetDatasetOf(file)], `${file}: the data set name`);
     writeTable(dir, table);
     log(`imported ${file}: ${table.configurations.length} configs × ${table.numSeeds} seeds × ${table.fidelityValues.length} epochs → ${dir}`);
     out.push(dir);

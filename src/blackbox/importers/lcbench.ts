@@ -1,9 +1,10 @@
 import { closeSync, openSync, readSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename } from 'node:path';
 import { type Config, type ConfigSpace, loguniform, lograndint, randint, uniform, validateConfig } from '../../config-space/index.js';
 import { UserError } from '../../util/errors.js';
 import { writeTable } from '../format.js';
 import type { TableData } from '../tabular.js';
+import { resolveInside } from '../../util/path-part.js';
 
 /**
  * LCBench (Zimmer et al. 2021) from its public JSON (`data_2k.json` or the lightweight
@@ -185,7 +186,7 @@ export function importLCBench(files: string[], dataRoot: string, log: (line: str
   const out: string[] = [];
   for (const file of files) {
     for (const [dataset, table] of readLCBench(file)) {
-      const dir = join(dataRoot, 'lcbench', dataset);
+      const dir = resolveInside(dataRoot, ['lcbench', dataset], `${file}: the data set name`);
       writeTable(dir, table);
       log(`imported ${file} ${dataset}: ${table.configurations.length} configs × ${table.fidelityValues.length} epochs → ${dir}`);
       out.push(dir);

@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { basename, join } from 'node:path';
+import { basename } from 'node:path';
 import { type Config, type ConfigSpace, choice } from '../../config-space/index.js';
 import { UserError } from '../../util/errors.js';
 import { writeTable } from '../format.js';
 import type { TableData } from '../tabular.js';
 import { describe, pyGet, readPickle } from '../pickle.js';
+import { resolveInside } from '../../util/path-part.js';
 
 /**
  * NAS-Bench-201 (Dong & Yang 2020) from the pickle Syne Tune converts, `NATS-tss-v1_0-3ffb9.pickle.pbz2`
@@ -164,7 +165,7 @@ export function importNasbench201(files: string[], dataRoot: string, log: (line:
   const out: string[] = [];
   for (const file of files) {
     for (const [dataset, table] of nb201Tables(readNb201Pickle(file), file)) {
-      const dir = join(dataRoot, 'nasbench201', dataset);
+      const dir = resolveInside(dataRoot, ['nasbench201', dataset], `${file}: the data set name`);
       writeTable(dir, table);
       log(`imported ${file} ${dataset}: ${table.configurations.length} architectures × ${table.numSeeds} seeds × ${table.fidelityValues.length} epochs → ${dir}`);
       out.push(dir);

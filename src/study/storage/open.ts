@@ -10,24 +10,41 @@ export const STORAGE_FORMS = 'a SQLite file (path, or sqlite:///abs/path) or pos
 
 export type StorageLocation = { kind: 'sqlite'; file: string; url: string } | { kind: 'postgresql'; connectionString: string; url: string };
 
-/** The URL with its password replaced, for every message and listing. */
+/**
+ * The URL with its password replaced, for every message and listing: everything between the user's
+ * `:` and the LAST `@` of the authority, so that a password holding an unencoded `@` or `/` is
+ * masked whole (`postgresql://user:***@host/db`); a `password=` query parameter too.
+ */
 export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return url.replace(/\/\/([^:/@]*):[^@]*@/, '//$1:***@');
-  }
+  // libpq also takes the password as a query parameter
+  const masked = url.replace(/([?&]password=)[^&]*/gi, '$1***');
+  const m = /^([a-z][a-z0-9+.-]*:\/\/)(.*)@/i.exec(masked);
+  const colon = m ? m[2].indexOf(':') : -1;
+  return m && colon >= 0 ? `${m[1]}${m[2].slice(0, colon)}:***${masked.slice(m[0].length - 1)}` : masked;
 }
 
+/**
+ * The environment variable a store's URL can be given in instead of --storage: argv is readable by
+ * every local user (`ps`), the environment only by the user; workers started by `run --storage` get
+ * the URL this way.
+ */
+export const STORAGE_ENV = 'TUNELAB_STORAGE';
+
 export function parseStorage(storage: string | undefined): StorageLocation {
-  const s = storage ?? defaultStorage();
+  const s = storage ?? process.env[STORAGE_ENV] ?? defaultStorage();
   if (/^postgres(ql)?:\/\//.test(s)) {
+    let u: URL;
     try {
-      new URL(s);
+      u = new URL(s);
     } catch {
       throw new UserError(`--storage '${redactUrl(s)}' is not a valid URL; expected ${STORAGE_FORMS}`);
+    }
+    // an unencoded '/' or '@' in the password moves the host into it (the driver would then name
+    // part of the password as the host it cannot find): the host must be what follows the last '@'
+    const authority = s.split(/[?#]/)[0];
+    const at = authority.lastIndexOf('@');
+    if (at >= 0 && authority.slice(at + 1).split('/')[0].toLowerCase() !== u.host.toLowerCase()) {
+      throw new UserError(`--storage '${redactUrl(s)}': its password holds a character a URL needs percent-encoded ('@' as %40, '/' as %2F, ':' as %3A, '#' as %23); encode it, or leave the password out of the URL and set PGPASSWORD`);
     }
     return { kind: 'postgresql', connectionString: s, url: redactUrl(s) };
   }
@@ -71,9 +88,11 @@ function describe(e: unknown): string {
   return err?.code && !message.includes(err.code) ? `${err.code}: ${message}` : message;
 }
 
-/** Exponential backoff with full jitter, so that many workers that lost the store do not return in step. */
-export async function withRetry<T>(what: string, fn: () => Promise<T>, options: OpenStoreOptions & { url: string }): Promise<T> {
-  const limit = (options.storageTimeout ?? 30) * 1000;
+/**
+ * Exponential backoff with full jitter, so that many workers that lost the store do not return in
+ * step. `limit` (ms) overrides --storage_timeout (0: one attempt).
+ */
+export async function withRetry<T>(what: string, fn: () => Promise<T>, options: OpenStoreOptions & { url: string }, limit = (options.storageTimeout ?? 30) * 1000): Promise<T> {
   const start = Date.now();
   for (let attempt = 1; ; attempt++) {
     try {
@@ -91,15 +110,39 @@ export async function withRetry<T>(what: string, fn: () => Promise<T>, options: 
   }
 }
 
-/** Every call of the store retried while the store is unreachable (a wrapper: the backends know nothing of it). */
+/**
+ * Every call of the store retried while the store is unreachable (a wrapper: the backends know
+ * nothing of it), and a call that fails for good said in one line naming the store (a UserError,
+ * exit 1: no stack trace for a full disk or a lost server). Once a call has waited out
+ * --storage_timeout, later ones try once until one succeeds: a worker ending because the store is
+ * gone records what it can without waiting the timeout again for each step.
+ */
 function retrying(store: StudyStore, options: OpenStoreOptions & { url: string }): StudyStore {
+  let down = false;
   return new Proxy(store, {
     get(target, key, receiver) {
       const v = Reflect.get(target, key, receiver);
       if (typeof v !== 'function' || key === 'close') return v;
-      return (...args: unknown[]) => withRetry(String(key), () => v.apply(target, args), options);
+      return async (...args: unknown[]) => {
+        try {
+          const result = await withRetry(String(key), () => v.apply(target, args), options, down ? 0 : undefined);
+          down = false;
+          return result;
+        } catch (e) {
+          if (isTransient(e) || (e instanceof UserError && e.exitCode === 1)) down = true;
+          throw storeFailure(e, String(key), options.url);
+        }
+      };
     },
   });
+}
+
+/** A store call's failure as the CLI says it: the store named (its password masked), what failed, and why. */
+function storeFailure(e: unknown, what: string, url: string): unknown {
+  if (e instanceof UserError) return e;
+  // the backends' own errors of a call (a study id not in the store) carry the store's name already
+  const message = describe(e);
+  return new UserError(message.includes(url) ? message : `study store ${url}: ${what} failed: ${message}`, 1);
 }
 
 /**

@@ -184,4 +184,100 @@ export const POSTGRES_MIGRATIONS: readonly { version: number; statements: readon
        $$`,
     ],
   },
+  {
+    // Leases on the server's clock: migration 3's functions took the times (now, lease expiry) from
+    // each worker's clock, so a worker two minutes ahead saw live leases as expired and took their
+    // suggestions. These take the lease's length and read clock_timestamp() once the study's lock is
+    // held; the wall-clock deadline is judged there too. (Dropped, not kept beside: a store at
+    // version 4 is refused by the tunelab versions that called them.)
+    version: 4,
+    statements: [
+      'DROP FUNCTION tunelab_tell_claim(INTEGER, INTEGER, TEXT, TEXT, TEXT, INTEGER, DOUBLE PRECISION, DOUBLE PRECISION, TEXT, BOOLEAN, TEXT, DOUBLE PRECISION, BIGINT, BIGINT, TEXT)',
+      'DROP FUNCTION tunelab_claim_free(INTEGER, TEXT, TEXT, INTEGER, DOUBLE PRECISION, DOUBLE PRECISION, BIGINT, BIGINT, TEXT)',
+      'DROP FUNCTION tunelab_tell(INTEGER, INTEGER, TEXT, TEXT, TEXT, INTEGER, DOUBLE PRECISION, DOUBLE PRECISION, TEXT, BOOLEAN, TEXT)',
+      `CREATE FUNCTION tunelab_claim_free(p_study INTEGER, p_worker TEXT, p_host TEXT, p_pid INTEGER, p_lease_seconds DOUBLE PRECISION, p_deadline DOUBLE PRECISION, p_budget BIGINT, p_bandwidth BIGINT, p_config TEXT)
+       RETURNS TABLE (suggestion JSON, done BIGINT, n_open BIGINT, n_ready BIGINT)
+       LANGUAGE plpgsql AS $$
+       DECLARE
+         v_now DOUBLE PRECISION;
+         v_status TEXT;
+         v_done BIGINT;
+         v_open BIGINT;
+         v_expired BOOLEAN;
+         v_ready BIGINT;
+         v_first INTEGER;
+         v_row suggestions;
+       BEGIN
+         PERFORM pg_advisory_xact_lock(7290003, p_study);
+         v_now := (extract(epoch FROM clock_timestamp()) * 1000)::float8;
+         IF p_deadline IS NOT NULL AND v_now >= p_deadline THEN
+           RETURN;
+         END IF;
+         -- one statement, hence one snapshot: a tell committing meanwhile cannot make its suggestion
+         -- count neither as open nor as observed
+         SELECT s.status, s.observed, a.n_open, a.expired, a.n_ready, a.first_ready
+           INTO v_status, v_done, v_open, v_expired, v_ready, v_first
+           FROM studies s,
+                LATERAL (SELECT count(*) FILTER (WHERE g.state = 'open') AS n_open,
+                                coalesce(bool_or(g.state = 'open' AND g.lease_expires_at <= v_now), FALSE) AS expired,
+                                count(*) FILTER (WHERE g.state = 'ready') AS n_ready,
+                                min(g.id) FILTER (WHERE g.state = 'ready') AS first_ready
+                         FROM suggestions g WHERE g.study_id = p_study AND g.state IN ('open', 'ready')) a
+           WHERE s.id = p_study;
+         IF v_status IS DISTINCT FROM 'running' OR v_expired OR v_open >= p_bandwidth OR (p_budget IS NOT NULL AND v_done + v_open >= p_budget) THEN
+           RETURN;
+         END IF;
+         IF v_first IS NOT NULL THEN
+           UPDATE suggestions g SET state = 'open', worker_id = p_worker, host = p_host, pid = p_pid, lease_expires_at = v_now + p_lease_seconds * 1000, attempts = g.attempts + 1, assigned_at = v_now
+             WHERE g.id = v_first RETURNING g.* INTO v_row;
+         ELSIF p_config IS NOT NULL THEN
+           INSERT INTO suggestions (study_id, config, state, worker_id, host, pid, lease_expires_at, attempts, created_at, assigned_at)
+             VALUES (p_study, p_config, 'open', p_worker, p_host, p_pid, v_now + p_lease_seconds * 1000, 1, v_now, v_now) RETURNING * INTO v_row;
+         ELSE
+           RETURN;
+         END IF;
+         RETURN QUERY SELECT row_to_json(v_row), v_done, v_open, v_ready;
+       END
+       $$`,
+      // returns the server's time of the tell too, by which a refusal is explained
+      `CREATE FUNCTION tunelab_tell(p_study INTEGER, p_suggestion INTEGER, p_state TEXT, p_worker TEXT, p_host TEXT, p_pid INTEGER, p_value DOUBLE PRECISION, p_metrics TEXT, p_failed BOOLEAN, p_metadata TEXT)
+       RETURNS TABLE (suggestion JSON, recorded BOOLEAN, at DOUBLE PRECISION)
+       LANGUAGE plpgsql AS $$
+       DECLARE
+         v_row suggestions;
+         v_now DOUBLE PRECISION;
+       BEGIN
+         v_now := (extract(epoch FROM clock_timestamp()) * 1000)::float8;
+         SELECT g.* INTO v_row FROM suggestions g WHERE g.id = p_suggestion AND g.study_id = p_study FOR UPDATE;
+         IF NOT FOUND THEN
+           RETURN QUERY SELECT NULL::JSON, FALSE, v_now;
+           RETURN;
+         END IF;
+         IF v_row.state <> 'open' OR NOT (v_row.worker_id = p_worker OR v_row.lease_expires_at <= v_now) THEN
+           RETURN QUERY SELECT row_to_json(v_row), FALSE, v_now;
+           RETURN;
+         END IF;
+         UPDATE suggestions g SET state = p_state, worker_id = p_worker, host = p_host, pid = p_pid, lease_expires_at = NULL, ended_at = v_now WHERE g.id = p_suggestion;
+         INSERT INTO observations (study_id, suggestion_id, value, metrics, failed, metadata, created_at) VALUES (p_study, p_suggestion, p_value, p_metrics, p_failed, p_metadata, v_now);
+         UPDATE studies s SET observed = s.observed + 1 WHERE s.id = p_study;
+         RETURN QUERY SELECT row_to_json(v_row), TRUE, v_now;
+       END
+       $$`,
+      `CREATE FUNCTION tunelab_tell_claim(p_study INTEGER, p_suggestion INTEGER, p_state TEXT, p_worker TEXT, p_host TEXT, p_pid INTEGER, p_value DOUBLE PRECISION, p_metrics TEXT, p_failed BOOLEAN, p_metadata TEXT,
+                                          p_lease_seconds DOUBLE PRECISION, p_deadline DOUBLE PRECISION, p_budget BIGINT, p_bandwidth BIGINT, p_config TEXT)
+       RETURNS TABLE (told JSON, told_recorded BOOLEAN, told_at DOUBLE PRECISION, suggestion JSON, done BIGINT, n_open BIGINT, n_ready BIGINT)
+       LANGUAGE plpgsql AS $$
+       DECLARE
+         v_told JSON;
+         v_recorded BOOLEAN;
+         v_at DOUBLE PRECISION;
+       BEGIN
+         PERFORM pg_advisory_xact_lock(7290003, p_study);
+         SELECT t.suggestion, t.recorded, t.at INTO v_told, v_recorded, v_at FROM tunelab_tell(p_study, p_suggestion, p_state, p_worker, p_host, p_pid, p_value, p_metrics, p_failed, p_metadata) t;
+         RETURN QUERY SELECT v_told, v_recorded, v_at, c.suggestion, c.done, c.n_open, c.n_ready
+           FROM (SELECT NULL) one LEFT JOIN tunelab_claim_free(p_study, p_worker, p_host, p_pid, p_lease_seconds, p_deadline, p_budget, p_bandwidth, p_config) c ON TRUE;
+       END
+       $$`,
+    ],
+  },
 ];

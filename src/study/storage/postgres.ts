@@ -1,7 +1,7 @@
 import type { Pool, PoolClient, QueryResult } from 'pg';
 import type { Config } from '../../config-space/index.js';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
-import { logFromRow, observationFromRow, reportFromRow, levelsReached, rungDecision, studyFromRow, suggestionFromRow, tellRefusal, workerFromRow } from './rows.js';
+import { STUDY_ROW_TABLES, logFromRow, observationFromRow, reportFromRow, levelsReached, rungDecision, studyFromRow, suggestionFromRow, tellRefusal, workerFromRow } from './rows.js';
 import {
   type BufferLimits,
   type Cursor,
@@ -32,6 +32,9 @@ import {
   type WorkerRecord,
   StoreVersionError,
 } from './store.js';
+
+/** The largest id of a SERIAL column (studies.id). */
+const MAX_SERIAL = 2 ** 31 - 1;
 
 type Row = Record<string, unknown>;
 
@@ -137,16 +140,19 @@ function lit(client: PoolClient, v: unknown): string {
 
 const results = (r: QueryResult | QueryResult[]): QueryResult[] => (Array.isArray(r) ? r : [r]);
 
+/** The server's clock in ms (as migration 4's functions read it): every time the store writes or compares, never a worker's. */
+const CLOCK = '(extract(epoch FROM clock_timestamp()) * 1000)::float8';
+
 /** A claim function's row (no suggestion: nothing was claimed). */
 const freeClaim = (row: Row): FreeClaim | undefined =>
   row.suggestion ? { claimed: suggestionFromRow(row.suggestion as Row), done: Number(row.done), open: Number(row.n_open), ready: Number(row.n_ready) } : undefined;
 
 /** A tell function's answer: the suggestion as it was before (null: no such suggestion) and whether the observation was stored. */
-function tellOutcome(before: Row | null, recorded: boolean, suggestionId: number, worker: WorkerIdentity, now: number): TellOutcome {
+function tellOutcome(before: Row | null, recorded: boolean, suggestionId: number, worker: WorkerIdentity, at: unknown): TellOutcome {
   if (recorded) return { recorded: true };
   const s = before ? suggestionFromRow(before) : undefined;
   if (s && (s.state === 'completed' || s.state === 'failed') && s.workerId === worker.workerId) return { recorded: true }; // a retried tell
-  return { recorded: false, reason: tellRefusal(s, suggestionId, worker.workerId, now) ?? `suggestion ${suggestionId} could not be told` };
+  return { recorded: false, reason: tellRefusal(s, suggestionId, worker.workerId, Number(at)) ?? `suggestion ${suggestionId} could not be told` };
 }
 
 export class PostgresStore implements StudyStore {
@@ -176,13 +182,24 @@ export class PostgresStore implements StudyStore {
     }
   }
 
-  async createStudy(name: string, definition: StoredDefinition, now: number): Promise<StudyRecord> {
-    const [row] = await this.rows("INSERT INTO studies (name, status, definition, created_at) VALUES ($1, 'running', $2, $3) RETURNING *", [name, JSON.stringify(definition), now]);
+  async now(): Promise<number> {
+    const [row] = await this.rows(`SELECT ${CLOCK} AS now`);
+    return Number(row.now);
+  }
+
+  async createStudy(name: string, definition: StoredDefinition): Promise<StudyRecord> {
+    const [row] = await this.rows(`INSERT INTO studies (name, status, definition, created_at) VALUES ($1, 'running', $2, ${CLOCK}) RETURNING *`, [name, JSON.stringify(definition)]);
     return studyFromRow(row);
   }
 
   async findStudy(idOrName: string): Promise<StudyRecord | undefined> {
-    const [row] = /^\d+$/.test(idOrName) ? await this.rows('SELECT * FROM studies WHERE id = $1', [Number(idOrName)]) : await this.rows('SELECT * FROM studies WHERE name = $1', [idOrName]);
+    if (/^\d+$/.test(idOrName)) {
+      // past a SERIAL's range PostgreSQL fails the query ("out of range for type integer"): no such study
+      if (Number(idOrName) > MAX_SERIAL) return undefined;
+      const [row] = await this.rows('SELECT * FROM studies WHERE id = $1', [Number(idOrName)]);
+      return row && studyFromRow(row);
+    }
+    const [row] = await this.rows('SELECT * FROM studies WHERE name = $1', [idOrName]);
     return row && studyFromRow(row);
   }
 
@@ -202,6 +219,16 @@ export class PostgresStore implements StudyStore {
     await this.pool.query('UPDATE studies SET status = $1, stop_mode = $2 WHERE id = $3', [status, stopMode, studyId]);
   }
 
+  async deleteStudy(studyId: number): Promise<boolean> {
+    return this.transaction(async (c) => {
+      await c.query('BEGIN');
+      for (const table of STUDY_ROW_TABLES) await c.query(`DELETE FROM ${table} WHERE study_id = $1`, [studyId]);
+      const { rowCount } = await c.query('DELETE FROM studies WHERE id = $1', [studyId]);
+      await c.query('COMMIT');
+      return (rowCount ?? 0) > 0;
+    });
+  }
+
   /** The view's statements (StudyView): with `lock`, after taking the study's suggestion lock in a transaction. */
   private async view(c: PoolClient, studyId: number, since: Cursor, lock: boolean): Promise<StudyView> {
     const id = lit(c, studyId);
@@ -209,7 +236,7 @@ export class PostgresStore implements StudyStore {
       await c.query(
         `${lock ? `BEGIN; SELECT pg_advisory_xact_lock(${SUGGESTION_LOCK}, ${id});` : ''}
          SELECT * FROM studies WHERE id = ${id};
-         SELECT (SELECT observed FROM studies WHERE id = ${id}) AS done,
+         SELECT (SELECT observed FROM studies WHERE id = ${id}) AS done, ${CLOCK} AS now,
                 (SELECT coalesce(json_agg(g ORDER BY g.id), '[]') FROM suggestions g WHERE g.study_id = ${id} AND g.state IN ('open', 'ready')) AS active;
          SELECT * FROM observations WHERE study_id = ${id} AND id > ${lit(c, since.observation)} ORDER BY id;
          SELECT id, config FROM suggestions WHERE study_id = ${id} AND id > ${lit(c, since.suggestion)} ORDER BY id`,
@@ -222,7 +249,7 @@ export class PostgresStore implements StudyStore {
     const active = (countsRes.rows[0].active as Row[]).map(suggestionFromRow);
     return {
       study: studyFromRow(studyRes.rows[0]),
-      now: Date.now(),
+      now: Number(countsRes.rows[0].now),
       done: Number(countsRes.rows[0].done),
       open: active.filter((s) => s.state === 'open'),
       ready: active.filter((s) => s.state === 'ready'),
@@ -231,7 +258,7 @@ export class PostgresStore implements StudyStore {
     };
   }
 
-  async addReady(studyId: number, configs: readonly Config[], limits: BufferLimits, now: number): Promise<number> {
+  async addReady(studyId: number, configs: readonly Config[], limits: BufferLimits): Promise<number> {
     if (configs.length === 0) return 0;
     return this.transaction(async (c) => {
       const id = lit(c, studyId);
@@ -245,8 +272,8 @@ export class PostgresStore implements StudyStore {
            WITH active AS (SELECT config FROM suggestions WHERE study_id = ${id} AND state IN ('open', 'ready')),
            room AS (SELECT LEAST(${lit(c, limits.outstanding)}, ${budget} - s.observed) - (SELECT count(*) FROM active) AS k FROM studies s WHERE s.id = ${id} AND s.status = 'running'),
            fresh AS (SELECT v.config, row_number() OVER (ORDER BY min(v.ord)) AS n FROM unnest(ARRAY[${texts}]::text[]) WITH ORDINALITY v(config, ord) WHERE v.config NOT IN (SELECT config FROM active) GROUP BY v.config),
-           added AS (INSERT INTO suggestions (study_id, config, state, created_at) SELECT ${id}, f.config, 'ready', ${lit(c, now)} FROM fresh f, room WHERE f.n <= room.k RETURNING id),
-           recorded AS (UPDATE studies SET refill_at = ${lit(c, now)}, refill_observations = observed WHERE id = ${id} AND EXISTS (SELECT 1 FROM added))
+           added AS (INSERT INTO suggestions (study_id, config, state, created_at) SELECT ${id}, f.config, 'ready', ${CLOCK} FROM fresh f, room WHERE f.n <= room.k RETURNING id),
+           recorded AS (UPDATE studies SET refill_at = ${CLOCK}, refill_observations = observed WHERE id = ${id} AND EXISTS (SELECT 1 FROM added))
            SELECT count(*)::int AS n FROM added;
            COMMIT`,
         ),
@@ -295,7 +322,7 @@ export class PostgresStore implements StudyStore {
         );
       }
       if (configs.length > 0) statements.push(`INSERT INTO suggestions (study_id, config, state, created_at) VALUES ${configs.map((config) => `(${id}, ${lit(c, JSON.stringify(config))}, 'ready', ${lit(c, now)})`).join(', ')}`);
-      if (changes.complete) statements.push(`UPDATE studies SET status = 'completed' WHERE id = ${id} AND status = 'running'`);
+      if (changes.end) statements.push(`UPDATE studies SET status = ${lit(c, changes.end)} WHERE id = ${id} AND status = 'running'`);
       statements.push('COMMIT');
       const written = results(await c.query(statements.join(';\n')));
       // a suggestion told between the read and the claim is not claimed (the caller asks again)
@@ -306,8 +333,6 @@ export class PostgresStore implements StudyStore {
   }
 
   async claimIfFree(studyId: number, worker: WorkerIdentity, leaseSeconds: number, config: Config | undefined, limits: SuggestionLimits): Promise<FreeClaim | undefined> {
-    const now = Date.now();
-    if (limits.deadline !== null && now >= limits.deadline) return undefined;
     // one statement in its own transaction: the function (migration 3) takes the study's lock, checks
     // the limits and claims or creates, so the lock is held inside the server only (a round trip
     // under it would cost a scheduler wake-up on a busy machine), by plans made once per connection
@@ -315,30 +340,30 @@ export class PostgresStore implements StudyStore {
       await this.pool.query({
         name: 'tunelab_claim_free',
         text: 'SELECT * FROM tunelab_claim_free($1, $2, $3, $4, $5, $6, $7, $8, $9)',
-        values: [studyId, worker.workerId, worker.host, worker.pid, now + leaseSeconds * 1000, now, Number.isFinite(limits.budget) ? limits.budget : null, limits.bandwidth, config ? JSON.stringify(config) : null],
+        values: [studyId, worker.workerId, worker.host, worker.pid, leaseSeconds, limits.deadline, Number.isFinite(limits.budget) ? limits.budget : null, limits.bandwidth, config ? JSON.stringify(config) : null],
       })
     ).rows;
     return row && freeClaim(row);
   }
 
-  async renew(studyId: number, worker: WorkerIdentity, suggestionIds: readonly number[], leaseSeconds: number, now: number): Promise<RenewOutcome> {
+  async renew(studyId: number, worker: WorkerIdentity, suggestionIds: readonly number[], leaseSeconds: number): Promise<RenewOutcome> {
     const rows = await this.rows(
-      `WITH renewed AS (
-         UPDATE suggestions SET lease_expires_at = $1 WHERE id = ANY($2::int[]) AND study_id = $3 AND state = 'open' AND worker_id = $4 RETURNING id
+      `WITH clock AS (SELECT ${CLOCK} AS now), renewed AS (
+         UPDATE suggestions SET lease_expires_at = (SELECT now FROM clock) + $1::float8 * 1000 WHERE id = ANY($2::int[]) AND study_id = $3 AND state = 'open' AND worker_id = $4 RETURNING id
        ), seen AS (
-         UPDATE workers SET last_seen = $5 WHERE study_id = $3 AND worker_id = $4
+         UPDATE workers SET last_seen = (SELECT now FROM clock) WHERE study_id = $3 AND worker_id = $4
        )
        SELECT s.status, s.stop_mode, (SELECT coalesce(array_agg(id), '{}') FROM renewed) AS held FROM studies s WHERE s.id = $3`,
-      [now + leaseSeconds * 1000, suggestionIds, studyId, worker.workerId, now],
+      [leaseSeconds, suggestionIds, studyId, worker.workerId],
     );
     const held = new Set((rows[0].held as number[]).map(Number));
     return { lost: suggestionIds.filter((id) => !held.has(id)), status: rows[0].status as StudyStatus, stopMode: (rows[0].stop_mode ?? null) as StopMode | null };
   }
 
-  async report(studyId: number, suggestionId: number, worker: WorkerIdentity, report: NewReport, rule: RungRule | undefined, now: number): Promise<'continue' | 'stop'> {
+  async report(studyId: number, suggestionId: number, worker: WorkerIdentity, report: NewReport, rule: RungRule | undefined): Promise<'continue' | 'stop'> {
     const insert = (decision: string) =>
-      `INSERT INTO reports (study_id, suggestion_id, resource, value, metrics, decision, worker_id, created_at) VALUES ($1, $2, $3, $4, $5, '${decision}', $6, $7)`;
-    const params = [studyId, suggestionId, report.resource, report.value, JSON.stringify(report.metrics), worker.workerId, now];
+      `INSERT INTO reports (study_id, suggestion_id, resource, value, metrics, decision, worker_id, created_at) VALUES ($1, $2, $3, $4, $5, '${decision}', $6, ${CLOCK})`;
+    const params = [studyId, suggestionId, report.resource, report.value, JSON.stringify(report.metrics), worker.workerId];
     if (!rule) {
       await this.pool.query(insert('continue'), params);
       return 'continue';
@@ -373,31 +398,28 @@ export class PostgresStore implements StudyStore {
     });
   }
 
-  async tell(studyId: number, suggestionId: number, worker: WorkerIdentity, o: NewObservation, now: number): Promise<TellOutcome> {
-    // one statement (the function of migration 3), hence one round trip and one atomic change: the
+  async tell(studyId: number, suggestionId: number, worker: WorkerIdentity, o: NewObservation): Promise<TellOutcome> {
+    // one statement (the function of migration 4), hence one round trip and one atomic change: the
     // budget counts open + observed, which a tell leaves unchanged, so it needs no study lock
-    const [row] = await this.rows('SELECT * FROM tunelab_tell($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)', this.tellParams(studyId, suggestionId, worker, o, now), 'tunelab_tell');
-    return tellOutcome(row.suggestion as Row | null, Boolean(row.recorded), suggestionId, worker, now);
+    const [row] = await this.rows('SELECT * FROM tunelab_tell($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)', this.tellParams(studyId, suggestionId, worker, o), 'tunelab_tell');
+    return tellOutcome(row.suggestion as Row | null, Boolean(row.recorded), suggestionId, worker, row.at);
   }
 
   async tellAndClaim(studyId: number, suggestionId: number, worker: WorkerIdentity, o: NewObservation, leaseSeconds: number, config: Config | undefined, limits: SuggestionLimits): Promise<TellAndClaim> {
-    const now = Date.now();
-    const claim = limits.deadline === null || now < limits.deadline;
-    if (!claim) return { told: await this.tell(studyId, suggestionId, worker, o, now) };
     const [row] = await this.rows(
       'SELECT * FROM tunelab_tell_claim($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)',
-      [...this.tellParams(studyId, suggestionId, worker, o, now), now + leaseSeconds * 1000, Number.isFinite(limits.budget) ? limits.budget : null, limits.bandwidth, config ? JSON.stringify(config) : null],
+      [...this.tellParams(studyId, suggestionId, worker, o), leaseSeconds, limits.deadline, Number.isFinite(limits.budget) ? limits.budget : null, limits.bandwidth, config ? JSON.stringify(config) : null],
       'tunelab_tell_claim',
     );
-    return { told: tellOutcome(row.told as Row | null, Boolean(row.told_recorded), suggestionId, worker, now), next: freeClaim(row) };
+    return { told: tellOutcome(row.told as Row | null, Boolean(row.told_recorded), suggestionId, worker, row.told_at), next: freeClaim(row) };
   }
 
-  private tellParams(studyId: number, suggestionId: number, worker: WorkerIdentity, o: NewObservation, now: number): unknown[] {
-    return [studyId, suggestionId, o.failed ? 'failed' : 'completed', worker.workerId, worker.host, worker.pid, now, o.value, JSON.stringify(o.values), o.failed, JSON.stringify(o.metadata)];
+  private tellParams(studyId: number, suggestionId: number, worker: WorkerIdentity, o: NewObservation): unknown[] {
+    return [studyId, suggestionId, o.failed ? 'failed' : 'completed', worker.workerId, worker.host, worker.pid, o.value, JSON.stringify(o.values), o.failed, JSON.stringify(o.metadata)];
   }
 
-  async abandon(studyId: number, suggestionIds: readonly number[], now: number): Promise<number[]> {
-    const rows = await this.rows("UPDATE suggestions SET state = 'abandoned', lease_expires_at = NULL, ended_at = $1 WHERE id = ANY($2::int[]) AND study_id = $3 AND state IN ('open', 'ready') RETURNING id", [now, suggestionIds, studyId]);
+  async abandon(studyId: number, suggestionIds: readonly number[]): Promise<number[]> {
+    const rows = await this.rows(`UPDATE suggestions SET state = 'abandoned', lease_expires_at = NULL, ended_at = ${CLOCK} WHERE id = ANY($1::int[]) AND study_id = $2 AND state IN ('open', 'ready') RETURNING id`, [suggestionIds, studyId]);
     return rows.map((r) => Number(r.id)).sort((a, b) => a - b);
   }
 
@@ -414,16 +436,16 @@ export class PostgresStore implements StudyStore {
     return (await this.rows('SELECT * FROM reports WHERE study_id = $1 AND id > $2 ORDER BY id', [studyId, afterId])).map(reportFromRow);
   }
 
-  async registerWorker(studyId: number, worker: WorkerIdentity, now: number): Promise<void> {
+  async registerWorker(studyId: number, worker: WorkerIdentity): Promise<void> {
     await this.pool.query(
-      `INSERT INTO workers (study_id, worker_id, host, pid, started_at, last_seen) VALUES ($1, $2, $3, $4, $5, $5)
+      `INSERT INTO workers (study_id, worker_id, host, pid, started_at, last_seen) SELECT $1::int, $2::text, $3::text, $4::int, t.now, t.now FROM (SELECT ${CLOCK} AS now) t
        ON CONFLICT (study_id, worker_id) DO UPDATE SET host = EXCLUDED.host, pid = EXCLUDED.pid, started_at = EXCLUDED.started_at, last_seen = EXCLUDED.last_seen, ended_at = NULL`,
-      [studyId, worker.workerId, worker.host, worker.pid, now],
+      [studyId, worker.workerId, worker.host, worker.pid],
     );
   }
 
-  async workerExited(studyId: number, workerId: string, now: number): Promise<void> {
-    await this.pool.query('UPDATE workers SET ended_at = $1, last_seen = $1 WHERE study_id = $2 AND worker_id = $3', [now, studyId, workerId]);
+  async workerExited(studyId: number, workerId: string): Promise<void> {
+    await this.pool.query(`WITH t AS (SELECT ${CLOCK} AS now) UPDATE workers SET ended_at = t.now, last_seen = t.now FROM t WHERE study_id = $1 AND worker_id = $2`, [studyId, workerId]);
   }
 
   async listWorkers(studyId: number): Promise<WorkerRecord[]> {

@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Config } from '../../config-space/index.js';
 import { mkdirp } from '../../util/fs.js';
-import { logFromRow, observationFromRow, reportFromRow, levelsReached, rungDecision, studyFromRow, suggestionFromRow, tellRefusal, workerFromRow } from './rows.js';
+import { STUDY_ROW_TABLES, logFromRow, observationFromRow, reportFromRow, levelsReached, rungDecision, studyFromRow, suggestionFromRow, tellRefusal, workerFromRow } from './rows.js';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
 import {
   type BufferLimits,
@@ -40,6 +40,12 @@ type Db = BetterSqlite3.Database;
 type Row = Record<string, unknown>;
 
 export const SQLITE_SCHEMA_VERSION = SQLITE_MIGRATIONS[SQLITE_MIGRATIONS.length - 1].version;
+
+/**
+ * SQLite's clock in ms since the epoch (julianday works in every SQLite, unixepoch('subsec') in
+ * 3.42+ only): the clock of the machine the file is on, never a worker's notion of the time.
+ */
+const CLOCK = "round((julianday('now') - 2440587.5) * 86400000.0)";
 
 /** How long a write waits for another process's lock before failing (ms). */
 const BUSY_TIMEOUT = 30_000;
@@ -112,15 +118,24 @@ export class SqliteStore implements StudyStore {
     return this.db.transaction(fn).immediate();
   }
 
+  /** The store's clock (see CLOCK); inside a transaction, read once for all its times. */
+  private clock(): number {
+    return (this.q(`SELECT ${CLOCK} AS now`).get() as { now: number }).now;
+  }
+
+  async now(): Promise<number> {
+    return this.clock();
+  }
+
   private study(studyId: number): StudyRecord {
     const row = this.q('SELECT * FROM studies WHERE id = ?').get(studyId) as Row | undefined;
     if (!row) throw new Error(`study ${studyId} is not in ${this.url}`);
     return studyFromRow(row);
   }
 
-  async createStudy(name: string, definition: StoredDefinition, now: number): Promise<StudyRecord> {
+  async createStudy(name: string, definition: StoredDefinition): Promise<StudyRecord> {
     return this.write(() => {
-      const info = this.q("INSERT INTO studies (name, status, definition, created_at) VALUES (?, 'running', ?, ?)").run(name, JSON.stringify(definition), now);
+      const info = this.q("INSERT INTO studies (name, status, definition, created_at) VALUES (?, 'running', ?, ?)").run(name, JSON.stringify(definition), this.clock());
       return this.study(Number(info.lastInsertRowid));
     });
   }
@@ -146,6 +161,13 @@ export class SqliteStore implements StudyStore {
     this.write(() => this.q('UPDATE studies SET status = ?, stop_mode = ? WHERE id = ?').run(status, stopMode, studyId));
   }
 
+  async deleteStudy(studyId: number): Promise<boolean> {
+    return this.write(() => {
+      for (const table of STUDY_ROW_TABLES) this.q(`DELETE FROM ${table} WHERE study_id = ?`).run(studyId);
+      return this.q('DELETE FROM studies WHERE id = ?').run(studyId).changes > 0;
+    });
+  }
+
   /** The view of a study's state (StudyView); inside a write transaction, under the lock. */
   private view(studyId: number, since: Cursor, now: number): StudyView {
     const active = (this.q("SELECT * FROM suggestions WHERE study_id = ? AND state IN ('open', 'ready') ORDER BY id").all(studyId) as Row[]).map(suggestionFromRow);
@@ -162,8 +184,9 @@ export class SqliteStore implements StudyStore {
     };
   }
 
-  async addReady(studyId: number, configs: readonly Config[], limits: BufferLimits, now: number): Promise<number> {
+  async addReady(studyId: number, configs: readonly Config[], limits: BufferLimits): Promise<number> {
     return this.write(() => {
+      const now = this.clock();
       const study = this.q('SELECT status, observed FROM studies WHERE id = ?').get(studyId) as { status: string; observed: number } | undefined;
       if (study?.status !== 'running') return 0;
       const held = new Set((this.q("SELECT config FROM suggestions WHERE study_id = ? AND state IN ('open', 'ready')").all(studyId) as { config: string }[]).map((r) => r.config));
@@ -177,12 +200,12 @@ export class SqliteStore implements StudyStore {
 
   async readView(studyId: number, since: Cursor): Promise<StudyView> {
     // a read transaction: one consistent snapshot, no write lock
-    return this.db.transaction(() => this.view(studyId, since, Date.now()))();
+    return this.db.transaction(() => this.view(studyId, since, this.clock()))();
   }
 
   async suggest(studyId: number, worker: WorkerIdentity, leaseSeconds: number, since: Cursor, plan: (view: StudyView) => SuggestionChanges): Promise<SuggestionOutcome> {
     return this.write(() => {
-      const now = Date.now();
+      const now = this.clock();
       const view = this.view(studyId, since, now);
       const changes = plan(view);
       const lease = now + leaseSeconds * 1000;
@@ -199,7 +222,7 @@ export class SqliteStore implements StudyStore {
         const id = Number(this.q("INSERT INTO suggestions (study_id, config, state, created_at) VALUES (?, ?, 'ready', ?)").run(studyId, JSON.stringify(config), now).lastInsertRowid);
         if (i === 0 && changes.create!.claimFirst) claimed = claim(id);
       });
-      if (changes.complete) this.q("UPDATE studies SET status = 'completed' WHERE id = ? AND status = 'running'").run(studyId);
+      if (changes.end) this.q("UPDATE studies SET status = ? WHERE id = ? AND status = 'running'").run(changes.end, studyId);
       return { claimed, view };
     });
   }
@@ -209,12 +232,12 @@ export class SqliteStore implements StudyStore {
   }
 
   async tellAndClaim(studyId: number, suggestionId: number, worker: WorkerIdentity, o: NewObservation, leaseSeconds: number, config: Config | undefined, limits: SuggestionLimits): Promise<TellAndClaim> {
-    return this.write(() => ({ told: this.tellNow(studyId, suggestionId, worker, o, Date.now()), next: this.claimNow(studyId, worker, leaseSeconds, config, limits) }));
+    return this.write(() => ({ told: this.tellNow(studyId, suggestionId, worker, o, this.clock()), next: this.claimNow(studyId, worker, leaseSeconds, config, limits) }));
   }
 
   /** claimIfFree's work, inside a write transaction. */
   private claimNow(studyId: number, worker: WorkerIdentity, leaseSeconds: number, config: Config | undefined, limits: SuggestionLimits): FreeClaim | undefined {
-    const now = Date.now();
+    const now = this.clock();
     if (limits.deadline !== null && now >= limits.deadline) return undefined;
     const c = this.q(
       `SELECT (SELECT status FROM studies WHERE id = @study) AS status,
@@ -247,8 +270,9 @@ export class SqliteStore implements StudyStore {
     return { claimed: suggestionFromRow(this.q('SELECT * FROM suggestions WHERE id = ?').get(id) as Row), done: c.done, open: c.open, ready: c.n_ready };
   }
 
-  async renew(studyId: number, worker: WorkerIdentity, suggestionIds: readonly number[], leaseSeconds: number, now: number): Promise<RenewOutcome> {
+  async renew(studyId: number, worker: WorkerIdentity, suggestionIds: readonly number[], leaseSeconds: number): Promise<RenewOutcome> {
     return this.write(() => {
+      const now = this.clock();
       const lease = now + leaseSeconds * 1000;
       const held = new Set<number>();
       for (const id of suggestionIds) {
@@ -261,7 +285,7 @@ export class SqliteStore implements StudyStore {
     });
   }
 
-  async report(studyId: number, suggestionId: number, worker: WorkerIdentity, report: NewReport, rule: RungRule | undefined, now: number): Promise<'continue' | 'stop'> {
+  async report(studyId: number, suggestionId: number, worker: WorkerIdentity, report: NewReport, rule: RungRule | undefined): Promise<'continue' | 'stop'> {
     return this.write(() => {
       let decision: 'continue' | 'stop' = 'continue';
       if (rule) {
@@ -281,14 +305,14 @@ export class SqliteStore implements StudyStore {
         JSON.stringify(report.metrics),
         decision,
         worker.workerId,
-        now,
+        this.clock(),
       );
       return decision;
     });
   }
 
-  async tell(studyId: number, suggestionId: number, worker: WorkerIdentity, o: NewObservation, now: number): Promise<TellOutcome> {
-    return this.write(() => this.tellNow(studyId, suggestionId, worker, o, now));
+  async tell(studyId: number, suggestionId: number, worker: WorkerIdentity, o: NewObservation): Promise<TellOutcome> {
+    return this.write(() => this.tellNow(studyId, suggestionId, worker, o, this.clock()));
   }
 
   /** tell's work, inside a write transaction. */
@@ -312,10 +336,11 @@ export class SqliteStore implements StudyStore {
     return { recorded: true };
   }
 
-  async abandon(studyId: number, suggestionIds: readonly number[], now: number): Promise<number[]> {
-    return this.write(() =>
-      suggestionIds.filter((id) => this.q("UPDATE suggestions SET state = 'abandoned', lease_expires_at = NULL, ended_at = ? WHERE id = ? AND study_id = ? AND state IN ('open', 'ready')").run(now, id, studyId).changes > 0),
-    );
+  async abandon(studyId: number, suggestionIds: readonly number[]): Promise<number[]> {
+    return this.write(() => {
+      const now = this.clock();
+      return suggestionIds.filter((id) => this.q("UPDATE suggestions SET state = 'abandoned', lease_expires_at = NULL, ended_at = ? WHERE id = ? AND study_id = ? AND state IN ('open', 'ready')").run(now, id, studyId).changes > 0);
+    });
   }
 
   async listSuggestions(studyId: number, states?: readonly SuggestionState[]): Promise<SuggestionRecord[]> {
@@ -333,14 +358,18 @@ export class SqliteStore implements StudyStore {
     return (this.q('SELECT * FROM reports WHERE study_id = ? AND id > ? ORDER BY id').all(studyId, afterId) as Row[]).map(reportFromRow);
   }
 
-  async registerWorker(studyId: number, worker: WorkerIdentity, now: number): Promise<void> {
-    this.write(() =>
-      this.q('INSERT OR REPLACE INTO workers (study_id, worker_id, host, pid, started_at, last_seen) VALUES (?, ?, ?, ?, ?, ?)').run(studyId, worker.workerId, worker.host, worker.pid, now, now),
-    );
+  async registerWorker(studyId: number, worker: WorkerIdentity): Promise<void> {
+    this.write(() => {
+      const now = this.clock();
+      this.q('INSERT OR REPLACE INTO workers (study_id, worker_id, host, pid, started_at, last_seen) VALUES (?, ?, ?, ?, ?, ?)').run(studyId, worker.workerId, worker.host, worker.pid, now, now);
+    });
   }
 
-  async workerExited(studyId: number, workerId: string, now: number): Promise<void> {
-    this.write(() => this.q('UPDATE workers SET ended_at = ?, last_seen = ? WHERE study_id = ? AND worker_id = ?').run(now, now, studyId, workerId));
+  async workerExited(studyId: number, workerId: string): Promise<void> {
+    this.write(() => {
+      const now = this.clock();
+      this.q('UPDATE workers SET ended_at = ?, last_seen = ? WHERE study_id = ? AND worker_id = ?').run(now, now, studyId, workerId);
+    });
   }
 
   async listWorkers(studyId: number): Promise<WorkerRecord[]> {

@@ -12,8 +12,8 @@ import type { ExperimentFileData } from '../../experiment/schema.js';
 export type SuggestionState = 'ready' | 'open' | 'completed' | 'failed' | 'abandoned';
 export const SUGGESTION_STATES: readonly SuggestionState[] = ['ready', 'open', 'completed', 'failed', 'abandoned'];
 
-/** `stopped`: by `study stop`; `completed`: the budget is met. */
-export type StudyStatus = 'running' | 'stopped' | 'completed';
+/** `stopped`: by `study stop`; `completed`: the budget is met; `exhausted`: every config of a finite space was tried before it was. */
+export type StudyStatus = 'running' | 'stopped' | 'completed' | 'exhausted';
 /** How running trials end after `study stop`: they finish and report, or are abandoned at once. */
 export type StopMode = 'finish' | 'abandon';
 
@@ -28,6 +28,8 @@ export interface StoredDefinition {
   method: string;
   /** The study's master seed (the file's random_seed, or drawn at creation). */
   randomSeed: number;
+  /** SigOpt's experiment metadata, for a study made through the study server. */
+  metadata?: Record<string, unknown>;
 }
 
 export interface StudyRecord {
@@ -36,7 +38,7 @@ export interface StudyRecord {
   status: StudyStatus;
   stopMode: StopMode | null;
   definition: StoredDefinition;
-  /** Milliseconds since the epoch (the creating machine's clock; every time in a store is such). */
+  /** Milliseconds since the epoch, on the store's clock (every time a store writes is on its own clock: see StudyStore.now). */
   createdAt: number;
   /** When the buffer was last refilled, and the observation count then (CANDLE's batching). */
   refillAt: number;
@@ -56,7 +58,7 @@ export interface SuggestionRecord {
   workerId: string | null;
   host: string | null;
   pid: number | null;
-  /** ms; null unless open */
+  /** ms, on the store's clock; null unless open */
   leaseExpiresAt: number | null;
   /** how many times it was handed out (more than 1: recovered from a dead worker) */
   attempts: number;
@@ -116,6 +118,7 @@ export interface Cursor {
 /** What a suggestion transaction sees, under the study's lock. */
 export interface StudyView {
   study: StudyRecord;
+  /** The store's clock when the view was read: what leases and the wall-clock budget are judged by. */
   now: number;
   /** Observations (completed + failed) so far: what the budget counts. */
   done: number;
@@ -134,8 +137,8 @@ export interface SuggestionChanges {
   claim?: number;
   /** New suggestions; with claimFirst the first goes to the asking worker, the others wait as ready. */
   create?: { configs: Config[]; claimFirst: boolean };
-  /** The budget is met: the study is completed. */
-  complete?: boolean;
+  /** The study ends: its budget met (`completed`), or every config of its finite space tried (`exhausted`). */
+  end?: 'completed' | 'exhausted';
 }
 
 export interface SuggestionOutcome {
@@ -167,7 +170,7 @@ export interface NewObservation {
   metadata: Record<string, unknown>;
 }
 
-/** What a study allows at once: observations + open suggestions within the budget, open ones within the bandwidth, no new one after the deadline (ms; null: none). */
+/** What a study allows at once: observations + open suggestions within the budget, open ones within the bandwidth, no new one after the deadline (ms on the store's clock; null: none). */
 export interface SuggestionLimits {
   budget: number;
   bandwidth: number;
@@ -216,11 +219,20 @@ export interface StudySummary {
 export interface StudyStore {
   /** The storage URL without its password. */
   readonly url: string;
-  createStudy(name: string, definition: StoredDefinition, now: number): Promise<StudyRecord>;
+  /**
+   * The store's clock (ms since the epoch): the database server's for PostgreSQL, SQLite's for a
+   * SQLite file. Every time a store writes (leases above all) is taken from it and compared with
+   * it, never with a worker's clock, so that a worker whose clock is off neither takes a live
+   * worker's suggestion nor writes a lease that has already run out.
+   */
+  now(): Promise<number>;
+  createStudy(name: string, definition: StoredDefinition): Promise<StudyRecord>;
   /** By id (digits) or name. */
   findStudy(idOrName: string): Promise<StudyRecord | undefined>;
   listStudies(): Promise<StudySummary[]>;
   setStatus(studyId: number, status: StudyStatus, stopMode: StopMode | null): Promise<void>;
+  /** Removes the study and every row of it (suggestions, observations, reports, rungs, workers, logs) in one transaction; false if there was no such study. */
+  deleteStudy(studyId: number): Promise<boolean>;
   /**
    * The one serialised step: under the study's lock, reads the view (rows newer than `since`),
    * lets `plan` decide, and applies its changes before the lock is released. Two workers therefore
@@ -241,33 +253,33 @@ export interface StudyStore {
    * holds, and only while the study runs; the refill is recorded (CANDLE's batching). Returns how
    * many were added.
    */
-  addReady(studyId: number, configs: readonly Config[], limits: BufferLimits, now: number): Promise<number>;
+  addReady(studyId: number, configs: readonly Config[], limits: BufferLimits): Promise<number>;
   /** The same view without the lock: a consistent snapshot that may be stale once used (the buffer's refill reads it). */
   readView(studyId: number, since: Cursor): Promise<StudyView>;
-  /** Extends the leases of the worker's suggestions; reports the study's status (for `stop`). */
-  renew(studyId: number, worker: WorkerIdentity, suggestionIds: readonly number[], leaseSeconds: number, now: number): Promise<RenewOutcome>;
+  /** Extends the leases of the worker's suggestions (none: the worker is alive and idle) and its last_seen; reports the study's status (for `stop`). */
+  renew(studyId: number, worker: WorkerIdentity, suggestionIds: readonly number[], leaseSeconds: number): Promise<RenewOutcome>;
   /**
    * Records an intermediate result; with a rule, applies ASHA's stopping rule across every worker's
    * reports, in the order the store serialises them.
    */
-  report(studyId: number, suggestionId: number, worker: WorkerIdentity, report: NewReport, rule: RungRule | undefined, now: number): Promise<'continue' | 'stop'>;
+  report(studyId: number, suggestionId: number, worker: WorkerIdentity, report: NewReport, rule: RungRule | undefined): Promise<'continue' | 'stop'>;
   /**
    * Ends an open suggestion with its observation. Accepted from the worker that holds it, or from
    * anyone once its lease expired; a suggestion handed to another worker meanwhile is refused.
    */
-  tell(studyId: number, suggestionId: number, worker: WorkerIdentity, observation: NewObservation, now: number): Promise<TellOutcome>;
+  tell(studyId: number, suggestionId: number, worker: WorkerIdentity, observation: NewObservation): Promise<TellOutcome>;
   /**
    * tell, then claimIfFree for the same worker, as one transaction: what a worker's loop does
    * between two evaluations, in one round trip and one turn of the study's lock.
    */
   tellAndClaim(studyId: number, suggestionId: number, worker: WorkerIdentity, observation: NewObservation, leaseSeconds: number, config: Config | undefined, limits: SuggestionLimits): Promise<TellAndClaim>;
   /** Abandons suggestions that are open or ready (by hand, or a worker giving its own up); returns those it did. */
-  abandon(studyId: number, suggestionIds: readonly number[], now: number): Promise<number[]>;
+  abandon(studyId: number, suggestionIds: readonly number[]): Promise<number[]>;
   listSuggestions(studyId: number, states?: readonly SuggestionState[]): Promise<SuggestionRecord[]>;
   listObservations(studyId: number, afterId?: number): Promise<ObservationRecord[]>;
   listReports(studyId: number, afterId?: number): Promise<ReportRecord[]>;
-  registerWorker(studyId: number, worker: WorkerIdentity, now: number): Promise<void>;
-  workerExited(studyId: number, workerId: string, now: number): Promise<void>;
+  registerWorker(studyId: number, worker: WorkerIdentity): Promise<void>;
+  workerExited(studyId: number, workerId: string): Promise<void>;
   listWorkers(studyId: number): Promise<WorkerRecord[]>;
   appendLogs(studyId: number, lines: readonly LogLine[]): Promise<void>;
   readLogs(studyId: number, afterId: number, limit: number): Promise<LogRecord[]>;

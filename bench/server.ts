@@ -1,0 +1,159 @@
+/**
+ * Study server throughput (`node dist/bench/server.js [--quick] [--store SQLite|PostgreSQL]`):
+ * suggest → observe cycles per second of a zero-cost objective with RS through `tunelab server`
+ * (a child process) for 1, 16 and 256 concurrent keep-alive HTTP clients (async, in this process),
+ * (SigOpt's two calls a cycle, and tunelab's one: tell_and_ask), beside the direct-store figure of the same number of in-process workers (Study.optimize) on the
+ * same kind of store, measured in this run; the p50/p99 latency of an ask (POST …/suggestions)
+ * and the ratios HTTP / direct.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { formatTable } from '../src/util/table.js';
+import { type LocalPostgres, freePort, startLocalPostgres } from '../src/study/storage/local-postgres.js';
+import { parseExperiment } from '../src/experiment/load.js';
+import { experimentFileOptions } from '../src/methods/registry.js';
+import { createStudy } from '../src/study/study.js';
+
+const cli = join(fileURLToPath(import.meta.url), '..', '..', 'src', 'cli.js');
+
+const parameters = [
+  { name: 'x', type: 'double', bounds: { min: 0, max: 1 } },
+  { name: 'y', type: 'double', bounds: { min: 0, max: 1 } },
+  { name: 'k', type: 'int', bounds: { min: 1, max: 50 } },
+];
+const objective = (c: Record<string, unknown>) => (Number(c.x) - 0.3) ** 2 + (Number(c.y) - 0.6) ** 2 + Number(c.k) / 1000;
+
+const quantile = (xs: number[], q: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.floor(q * s.length))] : NaN;
+};
+
+async function startServer(storage: string): Promise<{ url: string; child: ChildProcess }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [cli, 'server', '--storage', storage, '--port', String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = `http://127.0.0.1:${port}`;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the server exited with ${child.exitCode}`);
+    if (await fetch(`${url}/openapi.json`).then((r) => r.ok, () => false)) return { url, child };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function post(url: string, body: unknown, headers: Record<string, string>): Promise<{ status: number; json: any }> {
+  const r = await fetch(url, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(30_000) });
+  return { status: r.status, json: await r.json() };
+}
+
+interface Result {
+  cycles: number;
+  seconds: number;
+  asks: number[];
+}
+
+/**
+ * n async clients on a new experiment of the server, each a worker of its own, until the budget is
+ * met: SigOpt's two calls a cycle (POST …/suggestions, POST …/observations), or tunelab's one
+ * (POST …/tell_and_ask, as RemoteStudy and the Python client's optimize loop do); `asks` times
+ * every request that hands out a suggestion.
+ */
+async function overHttp(server: string, n: number, budget: number, mode: 'sigopt' | 'one-call'): Promise<Result> {
+  const created = await post(`${server}/v1/experiments`, { name: `bench-${n}-${Date.now()}`, parameters, metrics: [{ name: 'loss', objective: 'minimize' }], observation_budget: budget, parallel_bandwidth: n, method: 'RS' }, {});
+  const base = `${server}/v1/experiments/${created.json.id}`;
+  const asks: number[] = [];
+  let cycles = 0;
+  const client = async (i: number) => {
+    const headers = { 'x-tunelab-worker': `bench-${i}`, 'x-tunelab-host': 'bench', 'x-tunelab-pid': String(process.pid) };
+    const ask = async (): Promise<any> => {
+      for (;;) {
+        const t = performance.now();
+        const s = await post(`${base}/suggestions`, {}, headers);
+        asks.push(performance.now() - t);
+        if (s.status === 200) return s.json;
+        if (s.json.error.reason !== 'wait') return undefined;
+        await new Promise((r) => setTimeout(r, 2 + Math.random() * 5));
+      }
+    };
+    let s = await ask();
+    while (s) {
+      const observation = { suggestion: s.id, values: [{ name: 'loss', value: objective(s.assignments) }] };
+      if (mode === 'sigopt') {
+        const o = await post(`${base}/observations`, observation, headers);
+        if (o.status !== 200) throw new Error(`observation refused: ${JSON.stringify(o.json)}`);
+        s = await ask();
+      } else {
+        const t = performance.now();
+        const o = await post(`${base}/tell_and_ask`, observation, headers);
+        asks.push(performance.now() - t);
+        if (o.status !== 200 || !o.json.recorded) throw new Error(`observation refused: ${JSON.stringify(o.json)}`);
+        s = o.json.suggestion ?? (o.json.reason === 'wait' ? await ask() : undefined);
+      }
+      cycles++;
+    }
+  };
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: n }, (_, i) => client(i)));
+  return { cycles, seconds: (performance.now() - t0) / 1000, asks };
+}
+
+/** The same work with the store in this process: optimize with n concurrent workers (each ask and tell a store transaction). */
+async function direct(storage: string, n: number, budget: number): Promise<Result> {
+  const definition = parseExperiment({ name: `direct-${n}-${Date.now()}`, parameters, metrics: [{ name: 'loss', objective: 'minimize' }], budget: { max_trials: budget }, parallel_bandwidth: n, method: 'RS' }, experimentFileOptions());
+  const study = await createStudy(definition, { storage });
+  const t0 = performance.now();
+  const summary = await study.optimize((c) => objective(c), { workers: n });
+  const seconds = (performance.now() - t0) / 1000;
+  await study.close();
+  return { cycles: summary.observations, seconds, asks: [] };
+}
+
+async function main() {
+  const quick = process.argv.includes('--quick');
+  const i = process.argv.indexOf('--store');
+  const only = i > 0 ? process.argv[i + 1] : undefined;
+  const stores = ['SQLite', 'PostgreSQL'];
+  if (only && !stores.includes(only)) {
+    console.error(`bench/server: unknown --store '${only}'; accepted: ${stores.join(', ')}`);
+    process.exit(2);
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'tunelab-bench-server-'));
+  let pg: LocalPostgres | undefined;
+  const rows: (string | number)[][] = [];
+  try {
+    for (const kind of only ? [only] : stores) {
+      let storage = join(dir, 'studies.db');
+      if (kind === 'PostgreSQL') {
+        pg = await startLocalPostgres();
+        storage = pg.url;
+      }
+      const server = await startServer(storage);
+      try {
+        for (const n of [1, 16, 256]) {
+          const budget = quick ? (n === 1 ? 200 : 1000) : n === 1 ? 1000 : 4000;
+          const h = await overHttp(server.url, n, budget, 'sigopt');
+          const one = await overHttp(server.url, n, budget, 'one-call');
+          const d = await direct(storage, n, budget);
+          const rate = (r: Result) => r.cycles / r.seconds;
+          const directRate = rate(d);
+          for (const [api, r] of [['SigOpt: 2 calls', h], ['tell_and_ask', one]] as const) {
+            rows.push([kind, n, budget, api, rate(r).toFixed(0), directRate.toFixed(0), (rate(r) / directRate).toFixed(2), quantile(r.asks, 0.5).toFixed(1), quantile(r.asks, 0.99).toFixed(1)]);
+          }
+          console.error(`${kind} ${n} clients: ${rate(h).toFixed(0)} cycles/s over HTTP with SigOpt's calls, ${rate(one).toFixed(0)} with tell_and_ask, ${directRate.toFixed(0)} direct`);
+        }
+      } finally {
+        server.child.kill('SIGTERM');
+        await new Promise((r) => server.child.once('close', r));
+      }
+      await pg?.stop();
+      pg = undefined;
+    }
+  } finally {
+    await pg?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  console.log(formatTable(['store', 'clients', 'budget', 'API', 'HTTP cycles/s', 'direct cycles/s', 'HTTP / direct', 'ask p50 ms', 'ask p99 ms'], rows));
+}
+
+await main();

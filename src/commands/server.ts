@@ -1,0 +1,49 @@
+import type { CommandModule } from 'yargs';
+import { numberFlag } from './flags.js';
+
+/**
+ * `tunelab server [--storage URL] [--host 127.0.0.1] [--port 8080] [--token_file F]` (DESIGN.md §9).
+ * fastify and the store are loaded when the command runs, never at the CLI's start-up.
+ */
+
+interface ServerArgs {
+  storage?: string;
+  host: string;
+  port: number;
+  token_file?: string;
+  storage_timeout: number;
+}
+
+export const serverCommand: CommandModule<object, ServerArgs> = {
+  command: 'server',
+  describe: "the study server: SigOpt's v1 API (experiments, suggestions, observations) and tunelab's own routes over one study store",
+  builder: (y) =>
+    y
+      .option('storage', { type: 'string', describe: 'the study store: a SQLite file (default <results root>/studies.db) or postgresql://user:password@host:port/db' })
+      .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to bind; any but a loopback one needs --token_file' })
+      .option('port', numberFlag('port', 'TCP port (0: any free one, printed)', { integer: true, default: 8080 }))
+      .option('token_file', { alias: 'token-file', type: 'string', describe: 'file of API tokens, one a line: requests must carry one (HTTP basic-auth user name, or Authorization: Bearer)' })
+      .option('storage_timeout', numberFlag('storage_timeout', 'seconds to keep retrying an unreachable store (with backoff) before giving up', { default: 30 })) as never,
+  handler: async (a) => {
+    const { startServer } = await import('../server/serve.js');
+    const server = await startServer({
+      storage: a.storage,
+      host: a.host,
+      port: a.port,
+      tokenFile: a.token_file,
+      storageTimeout: a.storage_timeout,
+      onRetry: (line) => console.error(`tunelab: ${line}`),
+      log: (line) => console.error(`tunelab server: ${line}`),
+    });
+    console.log(`tunelab server: listening on ${server.url} (store ${server.storage}${a.token_file ? '; tokens required' : ''}); API description at ${server.url}/openapi.json`);
+    await new Promise<void>((resolve) => {
+      const stop = (signal: NodeJS.Signals) => {
+        console.error(`tunelab server: ${signal}: closing`);
+        resolve();
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+    await server.close();
+  },
+};

@@ -1,0 +1,308 @@
+import { existsSync } from 'node:fs';
+import type { ExperimentDefinition } from '../experiment/load.js';
+import { UserError } from '../util/errors.js';
+import type { OpenStudyOptions, StudyHandle } from './handle.js';
+import { isTransient, withRetry } from './storage/open.js';
+import type { LogLine, StudyStatus, WorkerIdentity } from './storage/store.js';
+import { type AskResult, StudyError, type TellOptions, newWorkerIdentity, rebuildDefinition } from './study.js';
+import { type ApiError, type ApiExperiment, type ApiHeartbeat, type ApiSuggestion, type ApiTellAndAsk, WORKER_HEADERS } from './wire.js';
+
+/** Seconds one HTTP request may take before it is given up (and retried). */
+const REQUEST_TIMEOUT = 30;
+
+/** The study's URL taken apart: the server's base (anything before /v1/) and the experiment's id. */
+export function parseStudyUrl(url: string): { base: string; id: string } {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new UserError(`'${url}' is not a valid URL; expected http(s)://host:port/v1/experiments/<id>`);
+  }
+  const m = /^(.*)\/v1\/experiments\/(\d+)\/?$/.exec(u.pathname);
+  if (!m || u.username || u.password || u.search) {
+    throw new UserError(`'${u.origin}${u.pathname}' does not name a study on a server; expected http(s)://host:port/v1/experiments/<id> (the token goes in $TUNELAB_TOKEN or --token_file, never in the URL)`);
+  }
+  return { base: `${u.origin}${m[1]}`, id: m[2] };
+}
+
+/** A failed request worth trying again (the server unreachable, restarting or overloaded), in the form withRetry knows. */
+class TransientError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A non-2xx answer of the server, with SigOpt's error body. */
+export class ApiRequestError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: ApiError['error'],
+  ) {
+    super(body.message);
+  }
+}
+
+/**
+ * The JSON client of a study server: every request with a timeout, and retried with backoff (full
+ * jitter) while the server is unreachable, restarting or answering 502-504, for `storageTimeout`
+ * seconds. Keep-alive connections (Node's fetch pools them).
+ */
+export class ApiClient {
+  private readonly auth: Record<string, string>;
+
+  constructor(
+    readonly base: string,
+    token: string | undefined,
+    private readonly options: { storageTimeout?: number; onRetry?: (line: string) => void } = {},
+  ) {
+    this.auth = token ? { authorization: `Bearer ${token}` } : {};
+  }
+
+  async request<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+    return withRetry(`${method} ${path}`, () => this.once<T>(method, path, body, headers), { ...this.options, url: this.base });
+  }
+
+  private async once<T>(method: string, path: string, body: unknown, headers: Record<string, string>): Promise<T> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.base}${path}`, {
+        method,
+        headers: { ...this.auth, ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT * 1000),
+      });
+    } catch (e) {
+      const err = e as Error & { cause?: { code?: string; message?: string } };
+      if (err.name === 'TimeoutError') throw new TransientError(`no answer within ${REQUEST_TIMEOUT} s`, 'ETIMEDOUT');
+      // any failure to connect or to read the answer (undici's socket errors among them) is worth a retry
+      const code = err.cause?.code;
+      throw new TransientError(`${code && !isTransient({ code }) ? `${code}: ` : ''}${err.cause?.message ?? err.message}`, code && isTransient({ code }) ? code : 'ECONNRESET');
+    }
+    const text = await res.text().catch((e: Error) => {
+      throw new TransientError(`the answer was cut off: ${e.message}`, 'ECONNRESET');
+    });
+    if (res.status >= 502 && res.status <= 504) throw new TransientError(`HTTP ${res.status}`, 'ECONNREFUSED');
+    const json = text ? (JSON.parse(text) as unknown) : undefined;
+    if (!res.ok) {
+      const error = (json as ApiError | undefined)?.error ?? { message: `HTTP ${res.status}`, status: res.status };
+      if (res.status === 401) throw new UserError(`${this.base} refused the API token (401: ${error.message}); set $TUNELAB_TOKEN or --token_file to a token of the server's --token_file`);
+      // 409 is an answer the callers act on (no suggestion now, an observation refused); any other is the end
+      if (res.status === 409) throw new ApiRequestError(res.status, error);
+      throw new UserError(`${this.base}: ${method} ${path}: HTTP ${res.status}: ${error.message}`, res.status === 404 ? 2 : 1);
+    }
+    return json as T;
+  }
+}
+
+/**
+ * A study on a study server (`tunelab server`), for a worker: the same surface as a Study in a
+ * store (StudyHandle), over HTTP. The server holds the searchers and the store; this process holds
+ * its suggestions under leases that it renews with heartbeats, as a Study does with the store.
+ */
+export class RemoteStudy implements StudyHandle {
+  readonly worker: WorkerIdentity;
+  private readonly held = new Set<number>();
+  private readonly lost = new Set<number>();
+  private stopListeners: ((mode: 'finish' | 'abandon') => void)[] = [];
+  private lostListeners: ((suggestionId: number) => void)[] = [];
+  private failureListeners: ((error: Error) => void)[] = [];
+  private failure: Error | undefined;
+  private renewTimer: NodeJS.Timeout | undefined;
+  private renewing: Promise<void> | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly api: ApiClient,
+    private readonly path: string,
+    private experiment: ApiExperiment,
+    readonly definition: ExperimentDefinition,
+  ) {
+    this.worker = newWorkerIdentity();
+  }
+
+  get id(): number {
+    return Number(this.experiment.id);
+  }
+
+  get name(): string {
+    return this.experiment.name;
+  }
+
+  get method(): string {
+    return this.experiment.tunelab.method;
+  }
+
+  get location(): string {
+    return `${this.api.base}${this.path}`;
+  }
+
+  private get headers(): Record<string, string> {
+    return { [WORKER_HEADERS.id]: this.worker.workerId, [WORKER_HEADERS.host]: this.worker.host, [WORKER_HEADERS.pid]: String(this.worker.pid) };
+  }
+
+  onStop(listener: (mode: 'finish' | 'abandon') => void): void {
+    this.stopListeners.push(listener);
+  }
+
+  onLost(listener: (suggestionId: number) => void): void {
+    this.lostListeners.push(listener);
+  }
+
+  async refresh(): Promise<{ status: StudyStatus }> {
+    this.experiment = await this.api.request<ApiExperiment>('GET', this.path);
+    return { status: this.experiment.tunelab.status };
+  }
+
+  async ask(): Promise<AskResult | undefined> {
+    for (let wait = 50; ; wait = Math.min(2000, wait * 1.5)) {
+      try {
+        return this.hold(await this.api.request<ApiSuggestion>('POST', `${this.path}/suggestions`, {}, this.headers));
+      } catch (e) {
+        if (!(e instanceof ApiRequestError && e.status === 409)) throw e;
+        if (e.body.reason !== 'wait') return undefined;
+      }
+      // every slot is taken by open suggestions that may still fail or be recovered; jittered polls
+      await new Promise((r) => setTimeout(r, wait * (0.5 + Math.random())));
+    }
+  }
+
+  /** A suggestion handed to this worker: held, its lease renewed from now on. */
+  private hold(s: ApiSuggestion): AskResult {
+    const id = Number(s.id);
+    this.held.add(id);
+    this.scheduleRenewals();
+    return { suggestionId: id, config: s.assignments };
+  }
+
+  async report(suggestionId: number, resource: number, value: number, metrics: Record<string, number> = {}): Promise<'continue' | 'stop'> {
+    const values = Object.entries({ ...metrics, [this.definition.metric]: value }).map(([name, v]) => ({ name, value: v }));
+    const r = await this.api.request<{ decision: 'continue' | 'stop' }>('POST', `${this.path}/suggestions/${suggestionId}/reports`, { resource, values }, this.headers);
+    return r.decision;
+  }
+
+  isLost(suggestionId: number): boolean {
+    return this.lost.has(suggestionId);
+  }
+
+  async abandon(suggestionId: number): Promise<void> {
+    this.held.delete(suggestionId);
+    await this.api.request('DELETE', `${this.path}/suggestions/${suggestionId}`, undefined, this.headers);
+  }
+
+  /** The body of POST …/observations (and …/tell_and_ask); a StudyError for a suggestion known lost. */
+  private observationBody(suggestionId: number, values: number | Record<string, number> | undefined, options: TellOptions) {
+    if (this.lost.has(suggestionId)) throw new StudyError(`suggestion ${suggestionId} was lost (its lease expired and it was recovered, or it was abandoned); the observation is dropped`);
+    const metrics = typeof values === 'number' ? { [this.definition.metric]: values } : (values ?? {});
+    const failed = options.failed ?? false;
+    return { suggestion: String(suggestionId), failed, metadata: options.metadata ?? {}, ...(failed ? {} : { values: Object.entries(metrics).map(([name, value]) => ({ name, value })) }) };
+  }
+
+  async tell(suggestionId: number, values: number | Record<string, number> | undefined, options: TellOptions = {}): Promise<void> {
+    const body = this.observationBody(suggestionId, values, options);
+    try {
+      await this.api.request('POST', `${this.path}/observations`, body, this.headers);
+    } catch (e) {
+      if (e instanceof ApiRequestError && e.status === 409) throw new StudyError(`${e.message}; the observation is dropped`);
+      throw e;
+    } finally {
+      this.held.delete(suggestionId);
+    }
+  }
+
+  /** tell, then ask, in one request (POST …/tell_and_ask); polls as ask does while every slot is taken. */
+  async tellAndAsk(suggestionId: number, values: number | Record<string, number> | undefined, options: TellOptions = {}): Promise<{ next?: AskResult; refused?: string }> {
+    let body;
+    try {
+      body = this.observationBody(suggestionId, values, options);
+    } catch (e) {
+      if (!(e instanceof StudyError)) throw e;
+      return { next: await this.ask(), refused: e.message };
+    }
+    let r: ApiTellAndAsk;
+    try {
+      r = await this.api.request<ApiTellAndAsk>('POST', `${this.path}/tell_and_ask`, body, this.headers);
+    } finally {
+      this.held.delete(suggestionId);
+    }
+    const refused = r.refused === null ? undefined : `${r.refused}; the observation is dropped`;
+    if (r.suggestion) return { next: this.hold(r.suggestion), refused };
+    return { next: r.reason === 'wait' ? await this.ask() : undefined, refused };
+  }
+
+  async appendLogs(lines: readonly LogLine[]): Promise<void> {
+    if (lines.length === 0) return;
+    await this.api.request('POST', `${this.path}/logs`, { lines: lines.map((l) => ({ suggestion: String(l.suggestionId), stream: l.stream, line: l.line, time: l.time })) }, this.headers);
+  }
+
+  async workerExited(worker: WorkerIdentity): Promise<void> {
+    await this.api.request('DELETE', `${this.path}/workers/${encodeURIComponent(worker.workerId)}`, undefined, this.headers);
+  }
+
+  onStoreFailure(listener: (error: Error) => void): void {
+    this.failureListeners.push(listener);
+  }
+
+  private scheduleRenewals(): void {
+    if (this.renewTimer || this.closed) return;
+    // three chances to renew before a lease runs out
+    this.renewTimer = setInterval(
+      () =>
+        void this.renewNow().catch((e: Error) => {
+          // retried with backoff up to --storage_timeout already: the server is gone for good
+          if (this.closed || this.failure) return;
+          this.failure = e;
+          clearInterval(this.renewTimer);
+          for (const l of this.failureListeners) l(e);
+        }),
+      (this.definition.study.leaseSeconds * 1000) / 3,
+    );
+    this.renewTimer.unref();
+  }
+
+  /** A heartbeat: extends the leases of the held suggestions; learns of `study stop` and of lost suggestions. */
+  async renewNow(): Promise<void> {
+    if (this.renewing) return this.renewing;
+    this.renewing = (async () => {
+      if (this.held.size === 0) return;
+      const ids = [...this.held];
+      const beat = await this.api.request<ApiHeartbeat>('POST', `${this.path}/heartbeat`, { suggestions: ids.map(String) }, this.headers);
+      for (const id of beat.lost.map(Number)) {
+        if (!this.held.delete(id)) continue;
+        this.lost.add(id);
+        for (const l of this.lostListeners) l(id);
+      }
+      if (beat.status === 'stopped' && beat.stop_mode) for (const l of this.stopListeners) l(beat.stop_mode);
+    })().finally(() => {
+      this.renewing = undefined;
+    });
+    return this.renewing;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.renewTimer);
+    await this.renewing?.catch(() => undefined);
+  }
+}
+
+/**
+ * Connects to a study on a server by its URL. The token comes from the options, else from
+ * $TUNELAB_TOKEN, which is then removed from this process's environment so that the trials it
+ * starts do not inherit it.
+ */
+export async function connectStudy(url: string, options: OpenStudyOptions = {}): Promise<RemoteStudy> {
+  const { base, id } = parseStudyUrl(url);
+  const token = options.token ?? process.env.TUNELAB_TOKEN;
+  delete process.env.TUNELAB_TOKEN;
+  const api = new ApiClient(base, token, { storageTimeout: options.storageTimeout, onRetry: options.onRetry });
+  const path = `/v1/experiments/${id}`;
+  const experiment = await api.request<ApiExperiment>('GET', path);
+  const definition = rebuildDefinition(experiment.tunelab.definition);
+  // the creating machine's folder, when this machine has it; else the worker's own
+  if (!existsSync(definition.cwd)) definition.cwd = process.cwd();
+  return new RemoteStudy(api, path, experiment, definition);
+}

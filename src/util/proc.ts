@@ -1,0 +1,46 @@
+import { readFileSync, readdirSync } from 'node:fs';
+
+/** Linux's process table (/proc); elsewhere every function here answers "unknown" (undefined or empty). */
+export const hasProc = process.platform === 'linux';
+
+export interface ProcStat {
+  pid: number;
+  pgid: number;
+  zombie: boolean;
+  /** When the process started, in clock ticks after boot (field 22 of /proc/<pid>/stat): with the boot id, what tells a process from a later one given the same pid. */
+  startTime: string;
+}
+
+/** /proc/<pid>/stat, or undefined when there is no such process (or no /proc). */
+export function procStat(pid: number | string): ProcStat | undefined {
+  if (!hasProc) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  } catch {
+    return undefined; // gone meanwhile
+  }
+  // "pid (comm) state ppid pgrp ...": comm may contain spaces and parentheses; fields[0] is field 3
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return { pid: Number(pid), pgid: Number(fields[2]), zombie: fields[0] === 'Z' || fields[0] === 'X', startTime: fields[19] };
+}
+
+/** The pids in /proc. */
+export function procPids(): string[] {
+  return hasProc ? readdirSync('/proc').filter((name) => /^\d+$/.test(name)) : [];
+}
+
+let cachedBootId: string | undefined;
+
+/** This boot's id (/proc/sys/kernel/random/boot_id): a pid and start time recorded under another boot name no process of this one. */
+export function bootId(): string | undefined {
+  if (!hasProc) return undefined;
+  if (cachedBootId === undefined) {
+    try {
+      cachedBootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    } catch {
+      return undefined;
+    }
+  }
+  return cachedBootId;
+}
