@@ -61,11 +61,13 @@ export {
   type MethodArguments,
   type MethodOptions,
 } from './methods/registry.js';
-export { hpoMain, seedRange, type HpoMainOptions, type HpoMainContext, type HpoMainReport } from './launchers/hpo-main.js';
+export { hpoMain, type HpoMainOptions, type HpoMainContext, type HpoMainReport } from './launchers/hpo-main.js';
 export { parseHpoMainFlags, experimentFlags, hpoMainOptions, numberFlag, usageFailure, type ExperimentArgv } from './commands/flags.js';
 export { launchRemote, planJobs, type RemoteJob, type LaunchRemoteOptions, type JobOutcome, type LaunchReport } from './launchers/launch-remote.js';
 export { createSageMakerJob, waitForSageMakerJob, trainingJobName, type SageMakerJobOptions } from './launchers/sagemaker-jobs.js';
-export { runExperiment, runSeed, type ExperimentSpec, type ExperimentOutcome } from './launchers/experiment.js';
+export { runExperiment, type ExperimentSpec } from './launchers/experiment.js';
+export { runSeed, seedRange, type ExperimentOutcome } from './launchers/run-folder.js';
+export { checkStudy, type StudyCheckOptions, type StudyCheck } from './launchers/study-check.js';
 export { formatTable } from './util/table.js';
 export { runExperimentFile, type RunOptions, type RunOnSageMaker, type RunContext, type RunReport } from './launchers/run.js';
 export { loadExperiment, loadExperimentFile, parseExperiment, trialEnvironment, MAX_EXPERIMENT_FILE_BYTES, MAX_PARAMETERS, type ExperimentDefinition, type ExperimentFileOptions } from './experiment/load.js';

@@ -7,7 +7,7 @@ import { bestTrials } from '../src/plotting/frame.js';
 import { loadResults } from '../src/plotting/load.js';
 import { plotStudy } from '../src/plotting/study.js';
 import { readMetadata } from '../src/results/metadata.js';
-import { runSeed } from '../src/launchers/experiment.js';
+import { runSeed } from '../src/launchers/run-folder.js';
 import { formatValue } from '../src/util/table.js';
 import { cliPath, readRows, tempDir } from './helpers.js';
 

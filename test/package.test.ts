@@ -91,6 +91,18 @@ describe("tunelab's version and commit, not the host project's", () => {
     expect(gitCommitOf(host)).toBe(git(host, 'rev-parse', 'HEAD'));
     expect(gitCommitOf(tempDir())).toBeNull();
     if (existsSync(join(packageRoot, '.git'))) expect(gitCommit()).toBe(git(packageRoot, 'rev-parse', 'HEAD'));
+    // read from the files, as git would: a branch in packed-refs, a detached HEAD, a worktree's .git file
+    git(host, 'pack-refs', '--all');
+    expect(gitCommitOf(host)).toBe(git(host, 'rev-parse', 'HEAD'));
+    git(host, '-c', 'user.email=t@t', '-c', 'user.name=t', 'commit', '-q', '--allow-empty', '-m', 'second');
+    expect(gitCommitOf(host)).toBe(git(host, 'rev-parse', 'HEAD'));
+    const tree = join(tempDir(), 'tree');
+    git(host, 'worktree', 'add', '-q', '--detach', tree, 'HEAD~1');
+    expect(gitCommitOf(tree)).toBe(git(tree, 'rev-parse', 'HEAD'));
+    expect(gitCommitOf(tree)).not.toBe(gitCommitOf(host));
+    git(tree, 'checkout', '-q', '-b', 'side');
+    git(tree, '-c', 'user.email=t@t', '-c', 'user.name=t', 'commit', '-q', '--allow-empty', '-m', 'on side');
+    expect(gitCommitOf(tree)).toBe(git(tree, 'rev-parse', 'HEAD'));
   });
 
   it('installed in a host project with its own version and git repository: --version and metadata.json are tunelab’s', () => {

@@ -36,6 +36,16 @@ describe('start-up loads no heavy dependency it does not use', () => {
     expect(r.packages.length).toBeGreaterThan(0);
     expect(r.packages.filter((p) => p.startsWith('@aws-sdk/') || p.startsWith('vega'))).toEqual([]);
   });
+
+  it('run -f of a one-trial file loads only what it uses: no progress bar without a terminal, no blackbox, simulator or AWS code', () => {
+    const r = loadedPackages(scenario('tunelab run -f (one trial)'), root);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.packages.filter((p) => isHeavy(p) || p === 'cli-progress')).toEqual([]);
+    expect(r.packages).toEqual(expect.arrayContaining(['yaml', 'zod', 'yargs']));
+    // before: 289 modules (blackboxes, simulator, SageMaker backend, cli-progress, all of seedrandom)
+    expect(r.modules).toBeLessThan(250);
+  });
 });
 
 describe('CommonJS', () => {

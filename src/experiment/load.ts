@@ -3,6 +3,7 @@ import { acceptHabits, nameSlug } from './habits.js';
 import { didYouMeanText } from '../util/did-you-mean.js';
 import type { BestRule } from '../results/best.js';
 import { readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, extname, resolve } from 'node:path';
 import type { z } from 'zod';
 import { type Config, type ConfigSpace, type Value, validateConfig, choice, lograndint, loguniform, ordinal, randint, uniform } from '../config-space/index.js';
@@ -385,7 +386,8 @@ export async function loadExperimentFile(path: string, options: ExperimentFileOp
   try {
     if (ext === '.json') data = JSON.parse(text);
     else {
-      const { parse } = await import('yaml');
+      // yaml's CommonJS build, for the same reason as zod's (schema.ts)
+      const { parse } = createRequire(import.meta.url)('yaml') as typeof import('yaml');
       data = parse(text, { prettyErrors: true });
     }
   } catch (e) {

@@ -1,25 +1,20 @@
-import { mkdirp } from '../util/fs.js';
-import { accessSync, constants, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadBlackbox } from '../blackbox/repository.js';
 import { LocalBackend } from '../backends/local.js';
 import { SimulatorBackend } from '../backends/simulator.js';
-import type { TrialBackend } from '../backends/types.js';
 import type { Blackbox } from '../blackbox/types.js';
 import { hyperparameters } from '../config-space/index.js';
-import { createExperimentFolder, parseExperimentFolderName } from '../results/layout.js';
+import { createExperimentFolder } from '../results/layout.js';
 import { acquireFolderLock, takeoverNotice } from '../results/lock.js';
-import { type ExperimentMetadata, METADATA_FILE, runStamp, writeFinalMetadata, writeMetadata } from '../results/metadata.js';
-import { readExperimentMetadata } from '../results/read.js';
-import { reconcileResults } from '../results/writer.js';
-import { CHECKPOINT_FILE, type TunerCheckpoint, checkCheckpointStates, checkpointIdentity, readCheckpoint } from '../tuner/checkpoint.js';
+import { type ExperimentMetadata, runStamp, writeMetadata } from '../results/metadata.js';
+import { readCheckpoint } from '../tuner/checkpoint.js';
 import { Tuner } from '../tuner/tuner.js';
-import type { ExtraResultsComposer, TunerCallback, TunerSummary } from '../tuner/types.js';
+import type { ExtraResultsComposer, TunerCallback } from '../tuner/types.js';
 import { UserError } from '../util/errors.js';
-import { isDiskFull } from '../util/fs.js';
-import { createRng, hashSeed } from '../util/rng.js';
+import { createRng } from '../util/rng.js';
 import type { BenchmarkDefinition } from './benchmarks/index.js';
 import type { MethodDefinition } from '../methods/registry.js';
+import { REAL_TRIAL_TUNING, prepareResume, resumedMetadata, runInFolder, runSeed, type ExperimentOutcome } from './run-folder.js';
 
 export interface ExperimentSpec {
   tag: string;
@@ -47,74 +42,6 @@ export interface ExperimentSpec {
   onTuner?: (tuner: Tuner, folder: string) => void;
   /** Receives notices (e.g. a dead owner's lock taken over, rows a resume discarded; default console.warn). */
   log?: (line: string) => void;
-}
-
-export interface ExperimentOutcome {
-  folder: string;
-  metadata: ExperimentMetadata;
-  summary?: TunerSummary;
-  /** The run failed because its disk is full: the experiments after it would fail the same way. */
-  diskFull?: boolean;
-}
-
-/**
- * Tuner settings for trials that run for real (LocalBackend): they cannot be replayed, so rows and
- * checkpoint go to disk together every 2 s at most, also while no event comes, and tuner.json is
- * written whenever a trial starts or resumes (TunerOptions.checkpointOnLaunch).
- */
-export const REAL_TRIAL_TUNING = { flushInterval: 2, checkpointInterval: 2, flushWhileIdle: true, checkpointOnLaunch: true } as const;
-
-/** The seed of run `seed` in a study with master seed `masterSeed`: a function of those two alone. */
-export const runSeed = (masterSeed: number, seed: number) => hashSeed('tunelab-run', masterSeed, seed);
-
-/** Throws a UserError unless results can be written under `root/tag`. */
-export function checkWritableRoot(root: string, tag: string): void {
-  const dir = join(root, tag);
-  try {
-    mkdirp(dir);
-    accessSync(dir, constants.W_OK);
-  } catch (e) {
-    throw new UserError(`cannot write results under ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message} (set --results_root or $TUNELAB_ROOT to a writable folder)`);
-  }
-}
-
-/**
- * Folders of earlier runs of (tag, method, benchmark, seed), newest first. A folder of that
- * benchmark and seed whose metadata.json is unreadable is a UserError, unless its tuner.json names
- * another method: it may be this run's, and passing it over would start anew without a word.
- */
-export function previousRuns(root: string, tag: string, method: string, benchmark: string, seed: number): { folder: string; status: string }[] {
-  const dir = join(root, tag);
-  if (!existsSync(dir)) return [];
-  const out: { folder: string; status: string; datetime: string }[] = [];
-  for (const name of readdirSync(dir)) {
-    const parsed = parseExperimentFolderName(tag, name);
-    if (!parsed || parsed.benchmark !== benchmark || parsed.seed !== seed) continue;
-    const folder = join(dir, name);
-    // created, then gone before writing a thing: nothing to continue
-    if (!existsSync(join(folder, METADATA_FILE)) && !existsSync(join(folder, CHECKPOINT_FILE))) continue;
-    let meta: ExperimentMetadata;
-    try {
-      meta = readExperimentMetadata(folder);
-    } catch (e) {
-      const owner = checkpointIdentity(folder)?.method;
-      if (owner !== undefined && owner !== method) continue;
-      throw new UserError(
-        `${(e as Error).message}; it may be an unfinished run of ${method} on ${benchmark} seed ${seed}${owner ? ` (its ${CHECKPOINT_FILE} says so)` : ''}: repair ${join(folder, METADATA_FILE)} or move the folder away, then run again`,
-      );
-    }
-    if (meta.method === method) out.push({ folder, status: meta.status, datetime: parsed.datetime });
-  }
-  return out.sort((a, b) => (a.datetime < b.datetime ? 1 : -1));
-}
-
-/** metadata.json of a folder to resume; unreadable, it is a UserError naming it. */
-export function resumedMetadata(folder: string): ExperimentMetadata {
-  try {
-    return readExperimentMetadata(folder);
-  } catch (e) {
-    throw new UserError(`cannot resume ${folder}: ${(e as Error).message.replace(`${folder}: `, '')}`);
-  }
 }
 
 /** The benchmark's blackbox (its data, computed or tabulated); a UserError naming what is missing. */
@@ -244,55 +171,3 @@ export async function runExperiment(spec: ExperimentSpec): Promise<ExperimentOut
   }
 }
 
-/**
- * What a resumed run (hpo-main's or run's) does before it writes a thing: its checkpoint's scheduler
- * and backend states checked against fresh ones, then the rows on disk made to agree with the
- * checkpoint (a torn tail cut off, rows after it discarded), each said aloud through `log`. A file
- * that cannot be continued is a UserError naming it, and the folder is left as it was.
- */
-export function prepareResume(folder: string, checkpoint: TunerCheckpoint, fresh: { scheduler: unknown; backend: unknown }, columns: readonly string[], log: (line: string) => void): void {
-  checkCheckpointStates(folder, checkpoint, fresh);
-  for (const note of reconcileResults(folder, columns, checkpoint.rowsWritten)) log(note);
-}
-
-/** Why a run stopped on a full disk, and how to continue it. */
-export function diskFullReason(e: unknown, folder: string): string {
-  const err = e as NodeJS.ErrnoException;
-  return `the disk is full (${err.code}${err.syscall ? ` in ${err.syscall}` : ''}${err.path ? ` of ${err.path}` : ''}) under ${folder}; its rows up to the last checkpoint are kept: free space, then continue it with --resume`;
-}
-
-/**
- * Runs a tuner in its experiment folder and records how it ended in metadata.json: `completed`;
- * `stopped` when asked to stop (SIGINT, SIGTERM, `tunelab stop`: resumable with --resume); or
- * `failed` with the error (a full disk: `diskFull`, the temporary files removed, resumable once
- * there is space). The backend is closed in every case, so no trial outlives the run.
- */
-export async function runInFolder(tuner: Tuner, backend: TrialBackend, folder: string, metadata: ExperimentMetadata, checkpoint?: TunerCheckpoint): Promise<ExperimentOutcome> {
-  // model-based searchers say where their configs came from (random draws until the model is ready)
-  const recordSuggestions = () => {
-    const counts = tuner.scheduler.suggestionCounts?.();
-    if (counts) metadata.suggestions = counts;
-  };
-  try {
-    const summary = await tuner.run(checkpoint);
-    recordSuggestions();
-    metadata.end_time = new Date().toISOString();
-    if (summary.status === 'completed') metadata.status = 'completed';
-    else {
-      metadata.status = 'stopped';
-      metadata.stop_reason = `${tuner.stopRequested}; continue it with --resume (checkpoint ${join(folder, CHECKPOINT_FILE)})`;
-    }
-    writeMetadata(folder, metadata);
-    return { folder, metadata, summary };
-  } catch (e) {
-    const diskFull = isDiskFull(e);
-    recordSuggestions();
-    metadata.status = 'failed';
-    metadata.end_time = new Date().toISOString();
-    metadata.error = diskFull ? diskFullReason(e, folder) : (e as Error).message;
-    writeFinalMetadata(folder, metadata);
-    return { folder, metadata, diskFull };
-  } finally {
-    await backend.close();
-  }
-}

@@ -6,7 +6,6 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { ExperimentStream } from '../cloud/stream.js';
 import { s3Client, s3JobName } from '../results/s3.js';
 import { resultsRoot } from '../results/layout.js';
-import { readMetadata } from '../results/metadata.js';
 import { assertNotInUse } from '../results/lock.js';
 import type { ExtraResultsComposer, TunerCallback } from '../tuner/types.js';
 import type { Tuner } from '../tuner/tuner.js';
@@ -15,7 +14,8 @@ import { STOP_SIGNALS, signalExitCode } from '../util/signals.js';
 import { checkPathPart } from '../util/path-part.js';
 import { isDiskFull } from '../util/fs.js';
 import { type BenchmarkDefinition, benchmarkDefinitions, defaultBenchmarks, getBenchmark } from './benchmarks/index.js';
-import { type ExperimentOutcome, checkWritableRoot, diskFullReason, previousRuns, runExperiment } from './experiment.js';
+import { runExperiment } from './experiment.js';
+import { type ExperimentOutcome, checkWritableRoot, diskFullReason, previousRuns, resumedMasterSeed, seedRange } from './run-folder.js';
 import { type MethodDefinition, getMethod, methodDefinitions } from '../methods/registry.js';
 import { formatTable, formatValue } from '../util/table.js';
 import { checkStudy } from './study-check.js';
@@ -72,35 +72,6 @@ export interface HpoMainReport {
   interrupted?: NodeJS.Signals;
   /** Why the study stopped before its end on a full disk (the experiments left were not run). */
   halted?: string;
-}
-
-export function seedRange(numSeeds: number, startSeed: number): number[] {
-  if (!Number.isInteger(numSeeds) || numSeeds < 1) throw new UserError(`--num_seeds must be a positive integer, got ${numSeeds}`);
-  if (!Number.isInteger(startSeed) || startSeed < 0) throw new UserError(`--start_seed must be a non-negative integer, got ${startSeed}`);
-  if (startSeed >= numSeeds) {
-    throw new UserError(`--start_seed ${startSeed} must be below --num_seeds ${numSeeds} (the seeds run are start_seed .. num_seeds-1)`);
-  }
-  return Array.from({ length: numSeeds - startSeed }, (_, i) => startSeed + i);
-}
-
-/**
- * The master seed of the runs that `--resume` continues (a study keeps one seed: a fresh one would
- * give its new runs other random streams than the old), undefined when there is none to continue.
- */
-export function resumedMasterSeed(root: string, tag: string, methods: readonly string[], benchmarks: readonly string[], seeds: readonly number[]): number | undefined {
-  const found = new Map<number, string>();
-  for (const m of methods) {
-    for (const b of benchmarks) {
-      for (const s of seeds) {
-        const [latest] = previousRuns(root, tag, m, b, s);
-        if (latest) found.set(readMetadata(latest.folder).random_seed, latest.folder);
-      }
-    }
-  }
-  if (found.size > 1) {
-    throw new UserError(`--resume: the runs of '${tag}' have different random seeds (${[...found].map(([seed, folder]) => `${seed} in ${folder}`).join(', ')}); pass the one to continue with --random_seed`);
-  }
-  return [...found.keys()][0];
 }
 
 /** The numbers every run of a study takes (hpo-main, and launch-remote before it starts a job). */

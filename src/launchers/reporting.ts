@@ -1,4 +1,5 @@
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
+import type cliProgress from 'cli-progress';
 import type { Tuner } from '../tuner/tuner.js';
 import type { TrialRecord, TunerCallback } from '../tuner/types.js';
 import { formatValue } from '../util/table.js';
@@ -50,9 +51,13 @@ export function fitProgressLine(width: number, p: ProgressLine): string {
 
 const activeBars = new Set<cliProgress.SingleBar>();
 
-/** A single-line bar drawn by `line` at the terminal's width (read at every redraw, so a resize is followed). */
+/**
+ * A single-line bar drawn by `line` at the terminal's width (read at every redraw, so a resize is
+ * followed). cli-progress (17 modules) is required here, when a terminal shows a bar: not at start-up.
+ */
 function progressBar(line: (width: number) => string): cliProgress.SingleBar {
-  return new cliProgress.SingleBar({ format: (_o, params) => line(params.maxWidth), hideCursor: true, clearOnComplete: false });
+  const { SingleBar } = createRequire(import.meta.url)('cli-progress') as typeof cliProgress;
+  return new SingleBar({ format: (_o, params) => line(params.maxWidth), hideCursor: true, clearOnComplete: false });
 }
 
 function startBar(bar: cliProgress.SingleBar, total: number, value: number): void {

@@ -2,7 +2,7 @@ import { randomInt, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { LocalBackend, checkCommand, killLeftoverTrials } from '../backends/local.js';
-import { SageMakerBackend, type SageMakerBackendOptions } from '../backends/sagemaker.js';
+import type { SageMakerBackendOptions } from '../backends/sagemaker.js';
 import type { TrialBackend } from '../backends/types.js';
 import { type ExperimentDefinition, loadExperimentFile, resourceAttrOf, trialCommand, trialEnvironment } from '../experiment/load.js';
 import { createExperimentFolder, resultsRoot } from '../results/layout.js';
@@ -16,8 +16,7 @@ import { checkPathPart } from '../util/path-part.js';
 import { isDiskFull } from '../util/fs.js';
 import { createRng } from '../util/rng.js';
 import { STOP_SIGNALS, signalExitCode } from '../util/signals.js';
-import { resumedMasterSeed, seedRange } from './hpo-main.js';
-import { type ExperimentOutcome, REAL_TRIAL_TUNING, checkWritableRoot, diskFullReason, prepareResume, previousRuns, resumedMetadata, runInFolder, runSeed } from './experiment.js';
+import { type ExperimentOutcome, REAL_TRIAL_TUNING, checkWritableRoot, diskFullReason, prepareResume, previousRuns, resumedMasterSeed, resumedMetadata, runInFolder, runSeed, seedRange } from './run-folder.js';
 import { type MethodDefinition, experimentFileOptions, getMethod, methodDefinitions } from '../methods/registry.js';
 import { type Log, budgetProgressCallback, stopProgressBars, trialLinesCallback, verboseCallback } from './reporting.js';
 
@@ -190,8 +189,9 @@ export async function runExperimentFile(options: RunOptions, context: RunContext
     delete metadata.stop_reason;
     // a new run's folder says what it is at once; a resumed one is written only once its files passed
     if (!checkpoint) writeMetadata(folder, metadata);
+    // the SageMaker backend (and the AWS SDK set-up under it) is loaded only for a run that uses it
     const backend: TrialBackend = options.sagemaker
-      ? new SageMakerBackend({
+      ? new (await import('../backends/sagemaker.js')).SageMakerBackend({
           ...options.sagemaker,
           command: typeof command === 'string' ? ['/bin/sh', '-c', command] : command,
           name: tag,

@@ -1,7 +1,12 @@
 import type { ColumnTable } from 'arquero';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { downloadStudy } from '../cloud/sync.js';
 import { type BestTrial, bestTrial } from '../operate/best.js';
-import { readExperiment } from '../results/read.js';
-import { type LoadOptions, type Run, loadResults } from './load.js';
+import { resultsRoot } from '../results/layout.js';
+import { type S3Location, s3Client } from '../results/s3.js';
+import { UserError } from '../util/errors.js';
+import { constantColumn, concatColumn } from './columns.js';
+import { type LoadOptions, type LoadedRun, type Run, loadRuns } from './load.js';
 
 /** A run's best feasible result (tunelab best's), with the run it belongs to. */
 export interface RunBestTrial extends BestTrial {
@@ -19,28 +24,56 @@ export function bestTrials(runs: Run[], warn?: (message: string) => void): RunBe
   });
 }
 
+/** The columns loadExperimentsTable gives every row from its run's metadata. */
+const RUN_COLUMNS = ['tag', 'setup', 'benchmark', 'seed', 'folder'] as const;
+
+export interface ExperimentsTableOptions extends LoadOptions {
+  /**
+   * Only these columns, in this order (run columns — tag, setup, benchmark, seed, folder — and
+   * results columns alike): a notebook that needs four columns reads four. Default: all of them.
+   */
+  columns?: string[];
+  /** Load from S3 instead: the study's files are downloaded into `root` first (as plotStudy does). */
+  s3?: { location: S3Location; client?: S3Client };
+}
+
 /**
  * Every column of every selected run's results as one arquero table (Syne Tune's load_experiments_df):
  * the runs are chosen as loadResults chooses them (filters, failed and unfinished runs, one per seed),
  * each row gets the run's tag, setup, benchmark, seed and folder; a column a run lacks is null there.
+ * Each results file is read once and decoded straight into columns: numbers as Float64Array, other
+ * values dictionary-encoded, run columns as constants per run; no object per row.
  */
-export async function loadExperimentsTable(options: LoadOptions = { tags: [] }): Promise<ColumnTable> {
-  const { runs } = await loadResults(options);
-  const experiments = runs.map((r) => ({ run: r, rows: readExperiment(r.folder).rows }));
-  const names = ['tag', 'setup', 'benchmark', 'seed', 'folder'];
-  const columns = new Set<string>();
-  for (const e of experiments) for (const k of Object.keys(e.rows[0] ?? {})) if (!names.includes(k)) columns.add(k);
-  const cols: Record<string, unknown[]> = Object.fromEntries([...names, ...columns].map((c) => [c, []]));
-  for (const { run, rows } of experiments) {
-    for (const row of rows) {
-      cols.tag.push(run.metadata.tag);
-      cols.setup.push(run.setup);
-      cols.benchmark.push(run.benchmark);
-      cols.seed.push(run.seed);
-      cols.folder.push(run.folder);
-      for (const c of columns) cols[c].push(row[c] ?? null);
+export async function loadExperimentsTable(options: ExperimentsTableOptions = { tags: [] }): Promise<ColumnTable> {
+  const root = resultsRoot(options.root);
+  const origin = options.s3 ? await downloadStudy(options.s3.client ?? s3Client(), options.s3.location, options.tags, root, options.warn) : options.origin;
+  const wanted = options.columns?.filter((c) => !(RUN_COLUMNS as readonly string[]).includes(c));
+  const runs = loadRuns({ ...options, root, origin }, () => wanted);
+  const lengths = runs.map((r) => r.results.length);
+  // result columns in order of first appearance over the runs
+  const resultNames = [...new Set(runs.flatMap((r) => r.results.names))].filter((c) => !(RUN_COLUMNS as readonly string[]).includes(c));
+  const names = options.columns ?? [...RUN_COLUMNS, ...resultNames];
+  const unknown = names.filter((c) => !(RUN_COLUMNS as readonly string[]).includes(c) && !resultNames.includes(c));
+  if (unknown.length > 0 && runs.length > 0) {
+    const known = [...RUN_COLUMNS, ...new Set(runs.flatMap((r) => r.results.header))];
+    throw new UserError(`column(s) ${unknown.map((c) => `'${c}'`).join(', ')} in no results file of the runs loaded; their columns: ${known.join(', ')}`);
+  }
+  const runValue: Record<(typeof RUN_COLUMNS)[number], (r: LoadedRun) => string | number> = {
+    tag: (r) => r.metadata.tag,
+    setup: (r) => r.metadata.method,
+    benchmark: (r) => r.metadata.benchmark,
+    seed: (r) => r.metadata.seed,
+    folder: (r) => r.folder,
+  };
+  const columns: Record<string, unknown> = {};
+  for (const name of names) {
+    if (name in runValue) columns[name] = constantColumn(runs.map(runValue[name as keyof typeof runValue]), lengths);
+    else {
+      columns[name] = concatColumn(runs.map((r) => r.results.columns.get(name)), lengths);
+      // the runs' own copy goes once concatenated: peak memory stays near the table's
+      for (const r of runs) r.results.columns.delete(name);
     }
   }
   const { table } = await import('arquero');
-  return table(cols);
+  return table(columns as Parameters<typeof table>[0], names);
 }

@@ -4,18 +4,18 @@ import type { ColumnTable } from 'arquero';
 import { parseExperimentFolderName, resultsRoot } from '../results/layout.js';
 import { type ExperimentMetadata } from '../results/metadata.js';
 import { describeOwner, liveness, runStatus } from '../operate/folder.js';
-import { readExperimentMetadata, readResultColumns } from '../results/read.js';
+import { type DecodedResults, numbersOf, readDecodedResults } from '../results/columns.js';
+import { readExperimentMetadata } from '../results/read.js';
 import { checkPathPart } from '../util/path-part.js';
 import { type Constraint, isFeasible } from '../schedulers/constraints.js';
 import { UserError } from '../util/errors.js';
 import { bestRuleOf, curvePoints, failedTrialIds } from '../results/best.js';
 
-/** A loaded experiment: its metadata and the two columns plotting uses. */
-interface Loaded {
+/** A loaded experiment: its metadata and its results file, read once and decoded into the columns asked for. */
+export interface LoadedRun {
   folder: string;
   metadata: ExperimentMetadata;
-  times: Float64Array;
-  values: Float64Array;
+  results: DecodedResults;
 }
 
 export interface LoadOptions {
@@ -65,6 +65,15 @@ export interface LoadedResults {
   table: ColumnTable;
 }
 
+/** Whether a run's curve goes by trial (`best: last`, or failed trials left out): it needs the trial ids. */
+const curveByTrial = (m: ExperimentMetadata) => bestRuleOf(m) === 'last' || failedTrialIds(m).size > 0;
+
+/**
+ * The columns of the plots: time, the metric, the constraints that decide which results count, and
+ * the trial ids when the curve goes by trial (read only then: a study of simulated runs may hold millions of rows).
+ */
+const plotColumns = (m: ExperimentMetadata) => ['st_tuner_time', m.metric, ...((m.constraints ?? []) as Constraint[]).map((c) => c.metric), ...(curveByTrial(m) ? ['trial_id'] : [])];
+
 /**
  * Loads every experiment folder under the tags. Corrupt or half-written folders are skipped with a
  * warning naming them, and so are failed and unfinished runs unless asked for; when a (benchmark, setup)
@@ -72,6 +81,32 @@ export interface LoadedResults {
  * are named; missing seeds are reported.
  */
 export async function loadResults(options: LoadOptions): Promise<LoadedResults> {
+  const runs = loadRuns(options, plotColumns).map(toRun);
+  // columnar construction: a study can hold millions of rows
+  const total = runs.reduce((n, r) => n + r.times.length, 0);
+  const cols = { setup: new Array<string>(total), benchmark: new Array<string>(total), seed: new Float64Array(total), folder: new Array<string>(total), st_tuner_time: new Float64Array(total), value: new Float64Array(total) };
+  let k = 0;
+  for (const r of runs) {
+    for (let i = 0; i < r.times.length; i++, k++) {
+      cols.setup[k] = r.setup;
+      cols.benchmark[k] = r.benchmark;
+      cols.seed[k] = r.seed;
+      cols.folder[k] = r.folder;
+      cols.st_tuner_time[k] = r.times[i];
+      cols.value[k] = r.values[i];
+    }
+  }
+  // arquero (ESM only, so loaded asynchronously) is paid for by the callers of loadResults alone
+  const { table } = await import('arquero');
+  return { runs, table: table(cols) };
+}
+
+/**
+ * The runs loadResults (and loadExperimentsTable) chooses, each results file read once and decoded
+ * into the columns `wanted` names for it (undefined: all); the header must hold `st_tuner_time` and
+ * the metric. Warnings as loadResults says.
+ */
+export function loadRuns(options: LoadOptions, wanted: (m: ExperimentMetadata) => readonly string[] | undefined): LoadedRun[] {
   const root = resultsRoot(options.root);
   if (!Array.isArray(options.tags) || options.tags.length === 0) {
     const found = existsSync(root) ? readdirSync(root).filter((t) => !t.startsWith('.')).sort() : [];
@@ -79,7 +114,7 @@ export async function loadResults(options: LoadOptions): Promise<LoadedResults> 
   }
   const warn = options.warn ?? ((m: string) => console.warn(m));
   const where = (folder: string) => options.origin?.get(folder) ?? folder;
-  const loaded: Loaded[] = [];
+  const loaded: LoadedRun[] = [];
   const leftOut = { failed: [] as string[], unfinished: [] as string[] };
   for (const tag of options.tags) {
     const dir = join(root, checkPathPart('--experiment_tag', tag));
@@ -109,20 +144,8 @@ export async function loadResults(options: LoadOptions): Promise<LoadedResults> 
           leftOut.unfinished.push(`${where(folder)} (${unfinished})`);
           continue;
         }
-        const constraints = (m.constraints ?? []) as Constraint[];
-        const rule = bestRuleOf(m);
-        const failed = failedTrialIds(m);
-        // the trial ids are read only when needed: a study of simulated runs may hold millions of rows
-        const byTrial = rule === 'last' || failed.size > 0;
-        const cols = readResultColumns(folder, ['st_tuner_time', m.metric, ...constraints.map((c) => c.metric), ...(byTrial ? ['trial_id'] : [])], warn);
-        const values = cols[m.metric];
-        // the best-so-far curve is over feasible results only: an infeasible one counts as no result
-        for (let i = 0; i < values.length && constraints.length > 0; i++) {
-          if (!isFeasible(Object.fromEntries(constraints.map((c) => [c.metric, cols[c.metric][i]])), constraints)) values[i] = NaN;
-        }
-        // the curve is over the trials' values as `tunelab best` defines them
-        const curve = byTrial ? curvePoints(cols.st_tuner_time, cols.trial_id, values, rule, failed) : { times: cols.st_tuner_time, values };
-        loaded.push({ folder, metadata: m, ...curve });
+        const results = readDecodedResults(folder, { wanted: wanted(m), required: plotColumns(m), warn });
+        loaded.push({ folder, metadata: m, results });
       } catch (e) {
         warn(`skipping ${where(folder)}: ${(e as Error).message.replace(`${folder}: `, '')}`);
       }
@@ -130,24 +153,7 @@ export async function loadResults(options: LoadOptions): Promise<LoadedResults> 
   }
   if (leftOut.unfinished.length) warn(`left out ${leftOut.unfinished.length} unfinished run(s) (--include_unfinished plots them): ${leftOut.unfinished.join(', ')}`);
   if (leftOut.failed.length) warn(`left out ${leftOut.failed.length} failed run(s) (--include_failed plots them): ${leftOut.failed.join(', ')}`);
-  const runs = dedupe(loaded, warn, where);
-  // columnar construction: a study can hold millions of rows
-  const total = runs.reduce((n, r) => n + r.times.length, 0);
-  const cols = { setup: new Array<string>(total), benchmark: new Array<string>(total), seed: new Float64Array(total), folder: new Array<string>(total), st_tuner_time: new Float64Array(total), value: new Float64Array(total) };
-  let k = 0;
-  for (const r of runs) {
-    for (let i = 0; i < r.times.length; i++, k++) {
-      cols.setup[k] = r.setup;
-      cols.benchmark[k] = r.benchmark;
-      cols.seed[k] = r.seed;
-      cols.folder[k] = r.folder;
-      cols.st_tuner_time[k] = r.times[i];
-      cols.value[k] = r.values[i];
-    }
-  }
-  // arquero (ESM only, so loaded asynchronously) is paid for by the callers of loadResults alone
-  const { table } = await import('arquero');
-  return { runs, table: table(cols) };
+  return dedupe(loaded, warn, where);
 }
 
 /** Why a run did not finish, or undefined when it ended (completed or failed). */
@@ -160,33 +166,43 @@ function unfinishedReason(folder: string, m: ExperimentMetadata): string | undef
   return owner ? `running, but its process (${describeOwner(owner)}) is gone` : 'running, but no process owns it';
 }
 
-function toRun(e: Loaded): Run {
+function toRun(e: LoadedRun): Run {
   const m = e.metadata;
+  const column = (name: string) => numbersOf(e.results.columns.get(name)!);
+  const constraints = (m.constraints ?? []) as Constraint[];
+  const limits = constraints.map((c) => column(c.metric));
+  let t = column('st_tuner_time');
+  let v = column(m.metric);
+  // the best-so-far curve is over feasible results only: an infeasible one counts as no result
+  if (constraints.length > 0) {
+    v = v.map((x, i) => (isFeasible(Object.fromEntries(constraints.map((c, k) => [c.metric, limits[k][i]])), constraints) ? x : NaN));
+  }
+  // the curve is over the trials' values as `tunelab best` defines them
+  if (curveByTrial(m)) ({ times: t, values: v } = curvePoints(t, column('trial_id'), v, bestRuleOf(m), failedTrialIds(m)));
   // rows are appended in time order; drop results without a finite metric value
   const times: number[] = [];
   const values: number[] = [];
-  for (let i = 0; i < e.times.length; i++) {
-    if (Number.isFinite(e.times[i]) && Number.isFinite(e.values[i])) {
-      times.push(e.times[i]);
-      values.push(e.values[i]);
-    }
+  for (let i = 0; i < t.length; i++) {
+    if (!Number.isFinite(t[i]) || !Number.isFinite(v[i])) continue;
+    times.push(t[i]);
+    values.push(v[i]);
   }
   return { folder: e.folder, setup: m.method, benchmark: m.benchmark, seed: m.seed, metric: m.metric, mode: m.mode, metadata: m, times, values };
 }
 
 /** Per (benchmark, setup, seed) the completed run, else the newest; warns about the extra ones and about missing seeds. */
-function dedupe(loaded: Loaded[], warn: (m: string) => void, where: (folder: string) => string): Run[] {
-  const groups = new Map<string, Loaded[]>();
+function dedupe(loaded: LoadedRun[], warn: (m: string) => void, where: (folder: string) => string): LoadedRun[] {
+  const groups = new Map<string, LoadedRun[]>();
   for (const e of loaded) {
     const key = `${e.metadata.benchmark}\u0000${e.metadata.method}`;
     groups.set(key, [...(groups.get(key) ?? []), e]);
   }
   const seedsPerBenchmark = new Map<string, Set<number>>();
   for (const e of loaded) seedsPerBenchmark.set(e.metadata.benchmark, (seedsPerBenchmark.get(e.metadata.benchmark) ?? new Set()).add(e.metadata.seed));
-  const runs: Run[] = [];
+  const runs: LoadedRun[] = [];
   for (const [key, exps] of [...groups].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const [benchmark, setup] = key.split('\u0000');
-    const bySeed = new Map<number, Loaded[]>();
+    const bySeed = new Map<number, LoadedRun[]>();
     for (const e of exps) bySeed.set(e.metadata.seed, [...(bySeed.get(e.metadata.seed) ?? []), e]);
     if (exps.length > bySeed.size) {
       const extra = [...bySeed.values()].filter((l) => l.length > 1).flatMap((l) => l.map((e) => where(e.folder)));
@@ -196,9 +212,9 @@ function dedupe(loaded: Loaded[], warn: (m: string) => void, where: (folder: str
     const missing = expected.filter((s) => !bySeed.has(s));
     if (missing.length > 0) warn(`${setup} on ${benchmark}: missing seeds ${missing.join(', ')} (other setups have them)`);
     for (const [, list] of [...bySeed].sort(([a], [b]) => a - b)) {
-      const done = (e: Loaded) => (e.metadata.status === 'completed' ? 0 : 1);
-      const newer = (a: Loaded, b: Loaded) => (a.metadata.start_time < b.metadata.start_time ? 1 : a.metadata.start_time > b.metadata.start_time ? -1 : a.folder < b.folder ? 1 : -1);
-      runs.push(toRun(list.sort((a, b) => done(a) - done(b) || newer(a, b))[0]));
+      const done = (e: LoadedRun) => (e.metadata.status === 'completed' ? 0 : 1);
+      const newer = (a: LoadedRun, b: LoadedRun) => (a.metadata.start_time < b.metadata.start_time ? 1 : a.metadata.start_time > b.metadata.start_time ? -1 : a.folder < b.folder ? 1 : -1);
+      runs.push(list.sort((a, b) => done(a) - done(b) || newer(a, b))[0]);
     }
   }
   return runs;

@@ -62,31 +62,6 @@ export function readExperiment(folder: string, warn?: Warn): ExperimentResults {
   return { folder, metadata, rows };
 }
 
-/**
- * The given numeric columns of a results file, fast: a 640-experiment study holds millions of rows.
- * Lines are split on commas up to the last wanted column; a line with a quote before it goes through
- * the full CSV parser. A damaged tail is dropped with a warning (see readResultsText).
- */
-export function readResultColumns(folder: string, columns: string[], warn?: Warn): Record<string, Float64Array> {
-  const text = readResultsText(folder, warn);
-  const lines = text.split('\n');
-  if (lines[lines.length - 1] === '') lines.pop();
-  const header = parseCsv(lines[0] ?? '')[0] ?? [];
-  const idx = columns.map((c) => header.indexOf(c));
-  const missing = columns.filter((_, i) => idx[i] < 0);
-  if (missing.length) throw new Error(`${folder}: ${RESULTS_FILE} lacks the column(s) ${missing.join(', ')}`);
-  const last = Math.max(...idx);
-  const out = columns.map(() => new Float64Array(lines.length - 1));
-  for (let r = 1; r < lines.length; r++) {
-    const line = lines[r];
-    let cells = line.split(',', last + 1);
-    if (cells.slice(0, last + 1).some((c) => c.includes('"'))) cells = parseCsv(line)[0];
-    if (cells.length <= last) throw new Error(`${folder}: ${RESULTS_FILE} row ${r} has ${cells.length} cells, the header ${header.length}`);
-    for (let k = 0; k < idx.length; k++) out[k][r - 1] = cells[idx[k]] === '' ? NaN : Number(cells[idx[k]]);
-  }
-  return Object.fromEntries(columns.map((c, k) => [c, out[k]]));
-}
-
 /** metadata.json of a folder, checked for the fields plotting needs. */
 export function readExperimentMetadata(folder: string): ExperimentMetadata {
   const metaPath = join(folder, METADATA_FILE);

@@ -1,4 +1,8 @@
-import seedrandom from 'seedrandom';
+import { createRequire } from 'node:module';
+import type seedrandom from 'seedrandom';
+
+// Alea alone: seedrandom's index loads its seven generators and node:crypto, at every start-up
+const alea = createRequire(import.meta.url)('seedrandom/lib/alea.js') as typeof seedrandom.alea;
 
 /** A seeded random source whose full state can be saved in a JSON checkpoint. */
 export interface Rng {
@@ -15,7 +19,7 @@ export type RngState = { readonly alea: AleaState };
 
 function fromState(state: RngState): seedrandom.StatefulPRNG<AleaState> {
   if (!state || typeof state !== 'object' || !state.alea) throw new Error('invalid RNG state');
-  return seedrandom.alea('', { state: state.alea });
+  return alea('', { state: state.alea });
 }
 
 function wrap(initial: seedrandom.StatefulPRNG<AleaState>): Rng {
@@ -30,7 +34,7 @@ function wrap(initial: seedrandom.StatefulPRNG<AleaState>): Rng {
 }
 
 export function createRng(seed: number | string): Rng {
-  return wrap(seedrandom.alea(String(seed), { state: true }));
+  return wrap(alea(String(seed), { state: true }));
 }
 
 export function restoreRng(state: RngState): Rng {
