@@ -1,11 +1,12 @@
 import type { ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RemoteStudy } from '../src/study/remote.js';
 import { Study, createStudy, loadStudy } from '../src/study/study.js';
 import { cliAsync, tempDir } from './helpers.js';
-import { type ServerProcess, call, hasPython, startServerProcess } from './server-helpers.js';
+import { PYTHON, type ServerProcess, call, hasPython, startServerProcess } from './server-helpers.js';
 import { processesUnder, studyEnv, until } from './study-helpers.js';
 
 /**
@@ -231,3 +232,28 @@ describe('createStudy / loadStudy on a server URL (the JS API)', () => {
     await local.close();
   }, 60_000);
 });
+
+const hasSklearn = hasPython && spawnSync(PYTHON, ['-c', 'import sklearn'], { stdio: 'ignore' }).status === 0;
+const SKLEARN_SKIP = `skipped: ${PYTHON} cannot import sklearn (apt-get install python3-sklearn)`;
+
+describe('the scikit-learn example (examples/sklearn-digits)', () => {
+  (hasSklearn ? it : it.skip)(hasSklearn ? 'tunes the digits MLP in one Python process (study.optimize, 2 threads) until the budget is met; the best is what the objective gives for its config' : `tunes the digits MLP in process (${SKLEARN_SKIP})`, async () => {
+    const example = join(import.meta.dirname, '..', 'examples', 'sklearn-digits');
+    const env = { ...withToken(), OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1' };
+    const r = spawnSync(PYTHON, [join(example, 'tune_digits.py'), '--server', server.url, '--budget', '8', '--workers', '2', '--method', 'BO'], { encoding: 'utf8', env, timeout: 150_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const result = JSON.parse(r.stdout.trim().split('\n').pop()!);
+    expect(result).toMatchObject({ observations: 8, here: { observations: 8, failed: 0, lost: 0 } });
+    // every worker of the study was a thread of that one process
+    const status = (await call(server.url, 'GET', `/v1/experiments/${result.experiment}/status`, undefined, { authorization: `Bearer ${TOKEN}` })).body;
+    expect(status).toMatchObject({ status: 'completed', observations: 8 });
+    expect(status.workers).toHaveLength(2);
+    expect(new Set(status.workers.map((w: { pid: number }) => w.pid)).size).toBe(1);
+    // the best observed is the objective's value at its config, computed again here
+    const again = spawnSync(PYTHON, ['-c', `import json, sys; sys.path.insert(0, ${JSON.stringify(example)}); import digits; print(digits.objective(json.loads(sys.argv[1])))`, JSON.stringify(result.assignments)], { encoding: 'utf8', env });
+    expect(again.status, again.stderr).toBe(0);
+    expect(Number(again.stdout.trim())).toBeCloseTo(result.best, 12);
+    expect(result.best).toBeLessThan(0.5);
+  }, 180_000);
+});
+if (!hasSklearn) console.warn(SKLEARN_SKIP);

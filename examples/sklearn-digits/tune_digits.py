@@ -58,7 +58,7 @@ def main():
     print("experiment %s on %s: %d observations (%d here, %d failed); best error %.4f at %s" % (
         study.id, socket.gethostname(), experiment["progress"]["observation_count"], counts["observations"], counts["failed"], best["value"], best["assignments"]))
     print(json.dumps({"experiment": study.id, "observations": experiment["progress"]["observation_count"], "here": counts, "best": best["value"],
-                      "assignments": best["assignments"], "cpu_seconds": usage.ru_utime + usage.ru_stime}))
+                      "assignments": best["assignments"], "cpu_seconds": usage.ru_utime + usage.ru_stime, "objective_cpu_seconds": digits.objective_cpu}))
 
 
 if __name__ == "__main__":
