@@ -100,6 +100,8 @@ export function executorRunFailure(report: ExecutorRunReport): string | undefine
   if (failed.length === 0 && s.status !== 'running') return undefined;
   const count = `${s.observations} / ${s.budget ?? '∞'} observations`;
   const who = failed.length ? `${failed.length} of ${report.workers.length} worker(s) failed: ${failed.map((w) => `${w.id}${w.reason ? ` (${w.reason})` : ''}`).join('; ')}` : 'every worker ended';
-  const study = s.status === 'running' ? `study ${s.id} is unfinished (${count}): run the same file again, or tunelab study launch ${s.id} --executor ${report.submission.executor}, to continue it` : `study ${s.id} is ${s.status} (${count})`;
-  return `${who}; ${study}; their output: tunelab study logs ${s.id}`;
+  // a study on a server is named by its URL (no secret in it); one in a store by its id
+  const ref = /^https?:\/\//.test(s.storage) ? s.storage : String(s.id);
+  const study = s.status === 'running' ? `study ${s.id} is unfinished (${count}): run the same file again, or tunelab study launch ${ref} --executor ${report.submission.executor}, to continue it` : `study ${s.id} is ${s.status} (${count})`;
+  return `${who}; ${study}; their output: tunelab study logs ${ref}`;
 }
