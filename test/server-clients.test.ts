@@ -182,7 +182,7 @@ describe.skipIf(!hasPython)('executors with the study server as the store', () =
 });
 
 describe('createStudy / loadStudy on a server URL (the JS API)', () => {
-  it('creates on the server, joins by name, loads by URL or by id; ask, report, tell, status and best over HTTP', async () => {
+  it('creates on the server, joins by name, loads by URL or by id; ask, report, tell, optimize (2 workers), status and best over HTTP', async () => {
     const experiment = {
       name: 'js-api',
       parameters: [
@@ -226,6 +226,23 @@ describe('createStudy / loadStudy on a server URL (the JS API)', () => {
     expect(report).toMatchObject({ status: 'completed', observations: 4, storage: `${server.url}/v1/experiments/1` });
     expect((await byId.best())!.value).toBe(Math.min(...values));
     for (const s of [created, joined, byUrl, byId, fromEnv]) await s.close();
+    // optimize over HTTP: two workers of this process, a throwing objective told as failed, the budget met exactly
+    const second = await createStudy({ ...experiment, name: 'js-optimize', budget: { max_trials: 10 }, max_failures: 10 }, { storage, token: TOKEN });
+    let calls = 0;
+    const summary = await second.optimize(
+      async (config) => {
+        if (++calls % 4 === 0) throw new Error('an objective that fails');
+        await new Promise((r) => setTimeout(r, 5));
+        return Number(config.x);
+      },
+      { workers: 2 },
+    );
+    expect(summary).toEqual({ observations: 10, failed: 2, lost: 0 });
+    const after = await second.statusReport();
+    expect(after).toMatchObject({ status: 'completed', observations: 10, failed: 2 });
+    expect(after.workers).toHaveLength(2);
+    expect(after.workers.every((w) => w.pid === process.pid && w.state === 'exited' && w.succeeded + w.failed > 0)).toBe(true);
+    await second.close();
     // a store URL still gives a Study
     const local = await createStudy(experiment, { storage: join(root, 'local.db') });
     expect(local).toBeInstanceOf(Study);

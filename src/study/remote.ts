@@ -6,7 +6,8 @@ import type { OpenStudyOptions, StudyHandle, StudyOverview } from './handle.js';
 import type { StudyBest, StudyStatusReport } from './status.js';
 import { isTransient, withRetry } from './storage/open.js';
 import type { LogLine, LogRecord, StudyStatus, WorkerIdentity } from './storage/store.js';
-import { type AskResult, type CreateStudyOptions, StudyError, type TellOptions, newWorkerIdentity, rebuildDefinition } from './study.js';
+import { loopWorkers, optimizeLoop } from './optimize.js';
+import { type AskResult, type CreateStudyOptions, type Objective, type OptimizeOptions, type OptimizeSummary, StudyError, type TellOptions, newWorkerIdentity, rebuildDefinition } from './study.js';
 import { type ApiError, type ApiExperiment, type ApiHeartbeat, type ApiLogs, type ApiPagination, type ApiSuggestion, type ApiTellAndAsk, WORKER_HEADERS } from './wire.js';
 
 /** Seconds one HTTP request may take before it is given up (and retried). */
@@ -337,6 +338,25 @@ export class RemoteStudy implements StudyHandle, StudyOverview {
       this.renewing = undefined;
     });
     return this.renewing;
+  }
+
+  /**
+   * Study.optimize over HTTP: `workers` concurrent evaluations in this process, each a worker of the
+   * study (this one and siblings on the same connection), until the budget is met or the study stops.
+   */
+  async optimize(objective: Objective, options: OptimizeOptions = {}): Promise<OptimizeSummary> {
+    const n = loopWorkers(options.workers);
+    const workers: RemoteStudy[] = [this, ...Array.from({ length: n - 1 }, () => new RemoteStudy(this.api, this.path, this.experiment, this.definition))];
+    const state: { failure?: Error } = {};
+    for (const w of workers) w.onStoreFailure((e) => (state.failure ??= e));
+    try {
+      const summary = await optimizeLoop(workers, objective, this.definition.maxFailures, state, (m) => new StudyError(m));
+      for (const w of workers) await w.workerExited(w.worker);
+      if (state.failure) throw state.failure;
+      return summary;
+    } finally {
+      for (const w of workers.slice(1)) await w.close();
+    }
   }
 
   async close(): Promise<void> {

@@ -9,6 +9,7 @@ import { createRng } from '../util/rng.js';
 import { StudyCache } from './storage/cache.js';
 import { type StudyHandle, type StudyOverview, isServerUrl } from './handle.js';
 import type { RemoteStudy } from './remote.js';
+import { type LoopWorker, loopWorkers, optimizeLoop } from './optimize.js';
 import { bestOfStudy, stopStudy, studyStatus } from './status.js';
 import { type OpenStoreOptions, openStore } from './storage/open.js';
 import { type Plan, STUDY_METHODS, bufferLimits, outstandingTarget, type StudyMethod, type StudyPlanContext, createStudySearcher, freshConfigs, planClaim, refillNeed, rungRule, suggestionLimits } from './planner.js';
@@ -548,45 +549,22 @@ export class Study implements StudyHandle, StudyOverview {
    * gives a failed observation; more than the file's max_failures of them end this call with an error.
    */
   async optimize(objective: Objective, options: OptimizeOptions = {}): Promise<OptimizeSummary> {
-    const workers = options.workers ?? 1;
-    if (!(Number.isInteger(workers) && workers >= 1)) throw new UserError(`optimize: workers must be a positive integer, got ${workers}`);
-    const summary: OptimizeSummary = { observations: 0, failed: 0, lost: 0 };
-    let failure: Error | undefined;
-    this.onStoreFailure((e) => (failure ??= e));
-    const loop = async (worker: WorkerIdentity) => {
-      let s = await this.ask(worker);
-      while (s && !failure) {
-        const current = s;
-        const trial: TrialContext = { suggestionId: current.suggestionId, report: (resource, value, metrics) => this.report(current.suggestionId, resource, value, metrics) };
-        let values: number | Record<string, number> | undefined;
-        let error: string | undefined;
-        try {
-          values = await objective(current.config, trial);
-        } catch (e) {
-          error = (e as Error)?.message ?? String(e);
-        }
-        if (this.isLost(current.suggestionId)) {
-          summary.lost++;
-          s = await this.ask(worker);
-          continue;
-        }
-        // the observation and the next suggestion in one step
-        const { next, refused } = await this.tellAndAsk(current.suggestionId, values, { failed: error !== undefined, metadata: error ? { error } : {} });
-        s = next;
-        if (refused !== undefined) summary.lost++;
-        else {
-          summary.observations++;
-          if (error !== undefined && ++summary.failed > this.definition.maxFailures) {
-            failure = new StudyError(`${summary.failed} evaluations failed in this process, more than max_failures=${this.definition.maxFailures}; last: ${error}`);
-          }
-        }
-      }
-      // a suggestion claimed with the last tell, not to be evaluated (this process fails): given up at once
-      if (s) await this.abandon(s.suggestionId);
-    };
-    await Promise.all(Array.from({ length: workers }, (_, i) => loop(i === 0 ? this.worker : newWorkerIdentity())));
+    const n = loopWorkers(options.workers);
+    const state: { failure?: Error } = {};
+    this.onStoreFailure((e) => (state.failure ??= e));
+    const workers = Array.from({ length: n }, (_, i): LoopWorker => {
+      const worker = i === 0 ? this.worker : newWorkerIdentity();
+      return {
+        ask: () => this.ask(worker),
+        report: (...a) => this.report(...a),
+        isLost: (id) => this.isLost(id),
+        tellAndAsk: (...a) => this.tellAndAsk(...a),
+        abandon: (id) => this.abandon(id),
+      };
+    });
+    const summary = await optimizeLoop(workers, objective, this.definition.maxFailures, state, (m) => new StudyError(m));
     for (const worker of [...this.registered.values()]) await this.workerExited(worker);
-    if (failure) throw failure;
+    if (state.failure) throw state.failure;
     return summary;
   }
 
