@@ -255,7 +255,7 @@ const subcommands = [create, worker, studyLaunch, status, logs, stop, deleteComm
 
 export const studyCommand: CommandModule = {
   command: 'study',
-  describe: 'parallel tuning on a shared study (SQLite or PostgreSQL store): create, worker, status, logs, stop, open, list, export, best',
+  describe: 'parallel tuning on a shared study (SQLite or PostgreSQL store, or a study server: worker, launch, status, logs, stop, best): create, worker, status, logs, stop, open, list, export, best',
   builder: (y) => y.command(subcommands as CommandModule<object, never>[]).demandCommand(1, `name a study command: ${subcommands.map((c) => String(c.command).split(' ')[0]).join(', ')}`),
   handler: () => undefined,
 };
