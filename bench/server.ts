@@ -6,18 +6,15 @@
  * same kind of store, measured in this run; the p50/p99 latency of an ask (POST …/suggestions)
  * and the ratios HTTP / direct.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { formatTable } from '../src/util/table.js';
-import { type LocalPostgres, freePort, startLocalPostgres } from '../src/study/storage/local-postgres.js';
+import { type LocalPostgres, startLocalPostgres } from '../src/study/storage/local-postgres.js';
+import { startServer } from './server-process.js';
 import { parseExperiment } from '../src/experiment/load.js';
 import { experimentFileOptions } from '../src/methods/registry.js';
 import { createStudy } from '../src/study/study.js';
-
-const cli = join(fileURLToPath(import.meta.url), '..', '..', 'src', 'cli.js');
 
 const parameters = [
   { name: 'x', type: 'double', bounds: { min: 0, max: 1 } },
@@ -30,17 +27,6 @@ const quantile = (xs: number[], q: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? s[Math.min(s.length - 1, Math.floor(q * s.length))] : NaN;
 };
-
-async function startServer(storage: string): Promise<{ url: string; child: ChildProcess }> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [cli, 'server', '--storage', storage, '--port', String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const url = `http://127.0.0.1:${port}`;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`the server exited with ${child.exitCode}`);
-    if (await fetch(`${url}/openapi.json`).then((r) => r.ok, () => false)) return { url, child };
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 async function post(url: string, body: unknown, headers: Record<string, string>): Promise<{ status: number; json: any }> {
   const r = await fetch(url, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(30_000) });

@@ -256,6 +256,8 @@ describe('tunelab server: SigOpt v1 resources', () => {
         'POST /v1/experiments/{id}/suggestions/{sid}/reports',
         'POST /v1/experiments/{id}/heartbeat',
         'POST /v1/experiments/{id}/logs',
+        'GET /v1/experiments/{id}/logs',
+        'GET /v1/experiments/{id}/status',
         'POST /v1/experiments/{id}/stop',
         'POST /v1/experiments/{id}/tell_and_ask',
         'DELETE /v1/experiments/{id}/workers/{worker}',

@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +8,7 @@ import { openStore } from '../src/study/storage/open.js';
 import { stopStudy } from '../src/study/status.js';
 import { createStudy } from '../src/study/study.js';
 import { cliAsync, cliPath, tempDir } from './helpers.js';
+import { call, startServerProcess } from './server-helpers.js';
 import { type SlurmCluster, slurmMissing, startSlurmCluster } from './slurm-helpers.js';
 
 /** A study of a quick script: `seconds` per trial, the loss of a closed-form function. */
@@ -168,6 +169,34 @@ describe.skipIf(slurmMissing.length > 0)('a study on a real one-host Slurm clust
       await store.close();
     }
     expect(spawnSync('squeue', ['-h', '-j', id!], { env: cluster.env, encoding: 'utf8' }).stdout.trim()).toBe('');
+  });
+
+  it('run -f --executor slurm --storage http://…: the tasks reach the study server over HTTP, its token in their environment only; squeue empty', async () => {
+    const dir = tempDir();
+    const file = experimentFile(dir, 12, 0.2, 'slurm-http');
+    const token = 'tok-slurm-0123456789abcdef';
+    writeFileSync(join(dir, 'tokens'), `${token}\n`);
+    const children: ChildProcess[] = [];
+    const server = await startServerProcess(dir, children, join(dir, 'server.db'), { tokenFile: join(dir, 'tokens') });
+    try {
+      // no store URL anywhere: the nodes need HTTP only
+      const { TUNELAB_STORAGE: _, ...base } = process.env;
+      const run = await cliAsync(['run', '-f', file, '--executor', 'slurm', '--workers', '3', '--storage', server.url], { ...base, TUNELAB_ROOT: root, TUNELAB_TOKEN: token });
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      const id = /submitted to slurm as (\d+)/.exec(run.stdout)?.[1];
+      expect(run.stdout.match(/^\[slurm \d+_\d\] trial \d+: loss /gm)).toHaveLength(12);
+      expect(run.stdout).toMatch(/study 1 'slurm-http': completed, 12 \/ 12 observations/);
+      const experiment = (await call(server.url, 'GET', '/v1/experiments/1', undefined, { authorization: `Bearer ${token}` })).body;
+      expect(experiment.progress.observation_count).toBe(12);
+      expect(spawnSync('squeue', ['-h', '-j', id!], { env: cluster.env, encoding: 'utf8' }).stdout.trim()).toBe('');
+      // the batch script starts each task on the study's URL; the token is in no file the submission wrote (that script, the tasks' output)
+      const folder = executorFolder({ id: 1, name: 'slurm-http' }, root);
+      expect(spawnSync('grep', ['-rl', `'worker' '${server.url}/v1/experiments/1'`, folder], { encoding: 'utf8' }).stdout).toMatch(/worker\.sbatch/);
+      expect(spawnSync('grep', ['-rl', token, folder], { encoding: 'utf8' }).stdout).toBe('');
+    } finally {
+      for (const c of children) c.kill('SIGKILL');
+    }
   });
 
   it('study logs --follow merges each task\'s output, prefixed, until the study and its tasks end; study delete --data cancels the tasks and removes the study', async () => {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { didYouMeanText } from '../util/did-you-mean.js';
 import type { Argv } from 'yargs';
 import type { HpoMainOptions } from '../launchers/hpo-main.js';
@@ -129,3 +130,23 @@ export function hpoMainOptions(a: ExperimentArgv): HpoMainOptions {
     s3SyncInterval: a.s3_sync_interval,
   };
 }
+
+/** `--token_file`: the API token is the file's first line that is neither blank nor a # comment (never a flag's value: argv is visible to every user). */
+export function tokenFromFile(file: string | undefined): string | undefined {
+  if (file === undefined) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UserError(`--token_file ${file}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  const token = text
+    .split('\n')
+    .map((l) => l.trim())
+    .find((l) => l && !l.startsWith('#'));
+  if (!token) throw new UserError(`--token_file ${file}: no token in it`);
+  return token;
+}
+
+/** `--token_file`, for the commands that reach a study server. */
+export const TOKEN_FILE_FLAG = { alias: 'token-file', type: 'string', describe: 'with a study server: a file holding the API token (default: $TUNELAB_TOKEN; never a flag: argv is visible to every user)' } as const;

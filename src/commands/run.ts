@@ -1,8 +1,16 @@
 import type { CommandModule } from 'yargs';
+import type { StudyStatusReport } from '../study/status.js';
 import { UserError } from '../util/errors.js';
 import { signalExitCode } from '../util/signals.js';
-import { numberFlag } from './flags.js';
+import { TOKEN_FILE_FLAG, numberFlag, tokenFromFile } from './flags.js';
 import { type ExecutorArgs, executorFlags } from './study-launch.js';
+
+/** The last line of a shared run: where the study stands and its best, as `tunelab study best` tells it. */
+async function printStudyEnd(s: StudyStatusReport): Promise<void> {
+  const { formatValue } = await import('../util/table.js');
+  const best = s.best ? `best ${s.best.metric} ${formatValue(s.best.value)} (suggestion ${s.best.suggestionId}: ${Object.entries(s.best.config).map(([k, v]) => `${k}=${typeof v === 'number' ? formatValue(v) : v}`).join(', ')})` : 'no feasible observation';
+  console.log(`study ${s.id} '${s.name}': ${s.status}, ${s.observations} / ${s.budget ?? '∞'} observations (${s.failed} failed); ${best}`);
+}
 
 /** `run --storage URL`: the same file as a shared study, with this machine's share of the workers. */
 async function runShared(argv: RunArgs): Promise<void> {
@@ -11,7 +19,8 @@ async function runShared(argv: RunArgs): Promise<void> {
   }
   const [{ loadExperimentFile }, { experimentFileOptions }, { runSharedStudy, sharedRunFailure }] = await Promise.all([import('../experiment/load.js'), import('../methods/registry.js'), import('../study/shared-run.js')]);
   const definition = await loadExperimentFile(argv.file, experimentFileOptions());
-  const report = await runSharedStudy(definition, { storage: argv.storage, nWorkers: argv.n_workers, storageTimeout: argv.storage_timeout });
+  const report = await runSharedStudy(definition, { storage: argv.storage, token: tokenFromFile(argv.token_file), nWorkers: argv.n_workers, storageTimeout: argv.storage_timeout });
+  await printStudyEnd(report.status);
   const failure = sharedRunFailure(report);
   if (failure) {
     console.error(`tunelab: ${failure}`);
@@ -31,6 +40,7 @@ async function runOnExecutor(argv: RunArgs): Promise<void> {
     executor: argv.executor as 'local',
     storage: argv.storage,
     storageTimeout: argv.storage_timeout,
+    token: tokenFromFile(argv.token_file),
     workers: argv.workers,
     parallelism: argv.parallelism,
     orphanTimeout: argv.orphan_timeout,
@@ -38,6 +48,7 @@ async function runOnExecutor(argv: RunArgs): Promise<void> {
     slurm: { partition: argv.slurm_partition, time: argv.slurm_time, account: argv.slurm_account, extra: argv.slurm_extra },
     kubernetes: { namespace: argv.k8s_namespace, image: argv.k8s_image },
   });
+  await printStudyEnd(report.status);
   const failure = executorRunFailure(report);
   if (report.interrupted) process.exitCode = signalExitCode(report.interrupted);
   else if (failure) {
@@ -55,6 +66,7 @@ interface RunArgs extends ExecutorArgs {
   verbose: number;
   storage?: string;
   storage_timeout?: number;
+  token_file?: string;
   backend: string;
   sagemaker_image?: string;
   sagemaker_role?: string;
@@ -91,7 +103,8 @@ export const runCommand: CommandModule<object, RunArgs> = {
       .option('results_root', { type: 'string', describe: 'results root (default $TUNELAB_ROOT, else ~/tunelab)' })
       .option('resume', { type: 'boolean', default: false, describe: "continue the newest unfinished run of this experiment from its tuner.json (clock and budget continue)" })
       .option('verbose', numberFlag('verbose', '1: print every trial start, decision and end', { integer: true, default: 0 }))
-      .option('storage', { type: 'string', describe: 'tune as a shared study in this store (sqlite:PATH or postgresql://...): start n_workers study workers here; other machines join with tunelab study worker' })
+      .option('storage', { type: 'string', describe: 'tune as a shared study in this store (sqlite:PATH or postgresql://...) or on a study server (http://host:port[/v1/experiments/<id>]): start n_workers study workers here; other machines join with tunelab study worker' })
+      .option('token_file', TOKEN_FILE_FLAG)
       .option('storage_timeout', numberFlag('storage_timeout', 'seconds each worker retries an unreachable store (with --storage)'))
       .option('backend', { type: 'string', default: 'local', choices: ['local', 'sagemaker'], describe: 'where each trial runs: a local process, or a SageMaker training job' })
       .option('sagemaker_image', { type: 'string', describe: 'SageMaker: the trial image, with tunelab installed' })

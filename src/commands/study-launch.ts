@@ -1,6 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
 import { UserError } from '../util/errors.js';
-import { numberFlag } from './flags.js';
+import { TOKEN_FILE_FLAG, numberFlag, tokenFromFile } from './flags.js';
 
 /** `tunelab study launch`: a study's workers on this machine, a Slurm cluster or Kubernetes (DESIGN.md §10). */
 
@@ -8,6 +8,7 @@ interface LaunchArgs extends ExecutorArgs {
   study: string;
   storage?: string;
   storage_timeout: number;
+  token_file?: string;
   workers: number;
   '--'?: string[];
 }
@@ -44,7 +45,8 @@ export const studyLaunch: CommandModule<object, LaunchArgs> = {
   describe: "start the study's workers with an executor: local processes, a Slurm job array, or a Kubernetes Indexed Job",
   builder: (y) =>
     executorFlags(y)
-      .positional('study', { type: 'string', demandOption: true, describe: 'the study: its id or name' })
+      .positional('study', { type: 'string', demandOption: true, describe: "the study: its id or name, or a study server's URL http://host:port/v1/experiments/<id>" })
+      .option('token_file', TOKEN_FILE_FLAG)
       .option('storage', { type: 'string', describe: 'the study store every worker reaches: postgresql://… or a study server http://… (a SQLite file only with --executor local)' })
       .option('storage_timeout', numberFlag('storage_timeout', 'seconds to keep retrying an unreachable store here', { default: 30 }))
       .option('workers', { ...numberFlag('workers', 'how many workers', { integer: true }), demandOption: true })
@@ -52,15 +54,25 @@ export const studyLaunch: CommandModule<object, LaunchArgs> = {
       .usage('$0 study launch <study> --workers N --executor local|slurm|kubernetes [--storage URL] [-- <command...>]') as never,
   handler: async (a) => {
     if (!a.executor) throw new UserError('--executor is required: local, slurm or kubernetes');
-    const [{ loadStudy }, { launchWorkers }, { STORAGE_ENV }] = await Promise.all([import('../study/study.js'), import('../executors/launch.js'), import('../study/storage/open.js')]);
+    const [{ loadStudy }, { launchWorkers }, { STORAGE_ENV }, { isServerUrl }, { takeToken }] = await Promise.all([
+      import('../study/study.js'),
+      import('../executors/launch.js'),
+      import('../study/storage/open.js'),
+      import('../study/handle.js'),
+      import('../study/remote.js'),
+    ]);
     const storage = a.storage ?? process.env[STORAGE_ENV];
-    const study = await loadStudy(a.study, { storage, storageTimeout: a.storage_timeout });
+    const server = isServerUrl(a.study) || (storage !== undefined && isServerUrl(storage));
+    // taken once: this process uses it, and the workers get it in their environment
+    const token = server ? takeToken(tokenFromFile(a.token_file)) : undefined;
+    const study = await loadStudy(a.study, { storage, storageTimeout: a.storage_timeout, token });
     try {
       const submission = await launchWorkers(study, {
         executor: a.executor as 'local',
         workers: a.workers,
         parallelism: a.parallelism,
-        storage: storage ?? study.store.url,
+        storage: server ? study.location : (storage ?? study.location),
+        token,
         orphanTimeout: a.orphan_timeout,
         command: a['--']?.length ? a['--'].map(String) : undefined,
         resources: study.definition.resources,

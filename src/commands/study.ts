@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
 import { UserError } from '../util/errors.js';
 import { signalExitCode } from '../util/signals.js';
-import { numeric } from './flags.js';
+import { TOKEN_FILE_FLAG, numeric, tokenFromFile } from './flags.js';
 import { studyLaunch } from './study-launch.js';
+import type { StudyOverview } from '../study/handle.js';
 
 /**
  * `tunelab study create | worker | launch | status | logs | stop | delete | open | list | export | best` (DESIGN.md §7).
@@ -30,9 +30,28 @@ const studyPositional = <T>(y: Argv<T>) => storeFlags(y).positional('study', { t
 const onRetry = (line: string) => console.error(`tunelab: ${line}`);
 
 async function open(a: StudyArgs) {
-  const { loadStudy } = await import('../study/study.js');
+  const [{ loadStudy }, { isServerUrl }] = await Promise.all([import('../study/study.js'), import('../study/handle.js')]);
+  if (isServerUrl(a.study) || (a.storage !== undefined && isServerUrl(a.storage))) {
+    throw new UserError(`this command works on a store (sqlite: or postgresql://); on a study server, use tunelab study status | logs | stop | best | worker, or the server's REST API`);
+  }
   return loadStudy(a.study, { storage: a.storage, storageTimeout: a.storage_timeout, onRetry });
 }
+
+interface OverviewArgs extends StudyArgs {
+  token_file?: string;
+}
+
+/** The study in a store, or on a study server (<study> its URL, or its id with --storage the server's URL). */
+async function overview(a: OverviewArgs): Promise<StudyOverview> {
+  const { loadStudy } = await import('../study/study.js');
+  return loadStudy(a.study, { storage: a.storage, storageTimeout: a.storage_timeout, onRetry, token: tokenFromFile(a.token_file) });
+}
+
+/** `<study>` and --token_file of the commands that also reach a study on a server. */
+const overviewPositional = <T>(y: Argv<T>) =>
+  storeFlags(y)
+    .positional('study', { type: 'string', demandOption: true, describe: "the study: its id or name, or a study server's URL http://host:port/v1/experiments/<id>" })
+    .option('token_file', TOKEN_FILE_FLAG);
 
 const create: CommandModule<object, StoreArgs & { file: string; name?: string }> = {
   command: 'create',
@@ -53,29 +72,11 @@ const create: CommandModule<object, StoreArgs & { file: string; name?: string }>
   },
 };
 
-/** `--token_file`: the API token is the file's first line that is neither blank nor a # comment (never a flag's value: argv is visible to every user). */
-function tokenFromFile(file: string | undefined): string | undefined {
-  if (file === undefined) return undefined;
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new UserError(`--token_file ${file}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-  const token = text
-    .split('\n')
-    .map((l) => l.trim())
-    .find((l) => l && !l.startsWith('#'));
-  if (!token) throw new UserError(`--token_file ${file}: no token in it`);
-  return token;
-}
-
 const worker: CommandModule<object, StudyArgs & { token_file?: string; '--'?: string[]; _: (string | number)[] }> = {
   command: 'worker <study>',
   describe: "run suggestions of a study until its budget is met or it is stopped: the file's command, or the one after --. <study>: an id or name in --storage, or a study server's URL http://host:port/v1/experiments/<id>",
   builder: (y) =>
-    studyPositional(y)
-      .option('token_file', { alias: 'token-file', type: 'string', describe: "with a server URL: a file holding the API token (default: $TUNELAB_TOKEN)" })
+    overviewPositional(y)
       .parserConfiguration({ 'populate--': true })
       .usage('$0 study worker <study | http://host:port/v1/experiments/<id>> [--storage URL] [--token_file F] [-- <command...>]') as never,
   handler: async (a) => {
@@ -93,15 +94,15 @@ const worker: CommandModule<object, StudyArgs & { token_file?: string; '--'?: st
   },
 };
 
-const status: CommandModule<object, StudyArgs & { json: boolean }> = {
+const status: CommandModule<object, OverviewArgs & { json: boolean }> = {
   command: 'status <study>',
   describe: 'observations done / budget, failed, open; per worker and host: running, succeeded, failed; the best so far',
-  builder: (y) => studyPositional(y).option('json', { type: 'boolean', default: false, describe: 'print one JSON object (StudyStatusReport)' }) as never,
+  builder: (y) => overviewPositional(y).option('json', { type: 'boolean', default: false, describe: 'print one JSON object (StudyStatusReport)' }) as never,
   handler: async (a) => {
-    const [{ studyStatus, formatStudyStatus }, { clusterWorkers, formatClusterWorkers }] = await Promise.all([import('../study/status.js'), import('../executors/launch.js')]);
-    const study = await open(a);
+    const [{ formatStudyStatus }, { clusterWorkers, formatClusterWorkers }] = await Promise.all([import('../study/status.js'), import('../executors/launch.js')]);
+    const study = await overview(a);
     try {
-      const [report, cluster] = await Promise.all([studyStatus(study), clusterWorkers(study)]);
+      const [report, cluster] = await Promise.all([study.statusReport(), clusterWorkers(study)]);
       console.log(a.json ? JSON.stringify(cluster.length ? { ...report, cluster } : report, null, 2) : [formatStudyStatus(report), ...(cluster.length ? [formatClusterWorkers(cluster)] : [])].join('\n\n'));
     } finally {
       await study.close();
@@ -109,13 +110,13 @@ const status: CommandModule<object, StudyArgs & { json: boolean }> = {
   },
 };
 
-const logs: CommandModule<object, StudyArgs & { follow: boolean }> = {
+const logs: CommandModule<object, OverviewArgs & { follow: boolean }> = {
   command: 'logs <study>',
   describe: "every trial's output, each line prefixed by worker and trial",
-  builder: (y) => studyPositional(y).option('follow', { type: 'boolean', default: false, describe: 'keep printing new lines until the study ends (Ctrl-C to leave)' }) as never,
+  builder: (y) => overviewPositional(y).option('follow', { type: 'boolean', default: false, describe: 'keep printing new lines until the study ends (Ctrl-C to leave)' }) as never,
   handler: async (a) => {
     const [{ studyLogs }, { submissionsOf, clusterWorkers }, { followWorkerOutput }] = await Promise.all([import('../study/logs.js'), import('../executors/launch.js'), import('../executors/follow.js')]);
-    const study = await open(a);
+    const study = await overview(a);
     const abort = new AbortController();
     const leave = () => abort.abort();
     process.once('SIGINT', leave);
@@ -135,15 +136,15 @@ const logs: CommandModule<object, StudyArgs & { follow: boolean }> = {
   },
 };
 
-const stop: CommandModule<object, StudyArgs & { abandon: boolean }> = {
+const stop: CommandModule<object, OverviewArgs & { abandon: boolean }> = {
   command: 'stop <study>',
   describe: 'stop the study: workers finish their current trial (or abandon it with --abandon) and exit',
-  builder: (y) => studyPositional(y).option('abandon', { type: 'boolean', default: false, describe: 'end running trials at once; their suggestions are abandoned' }) as never,
+  builder: (y) => overviewPositional(y).option('abandon', { type: 'boolean', default: false, describe: 'end running trials at once; their suggestions are abandoned' }) as never,
   handler: async (a) => {
-    const [{ stopStudy }, { stopClusterWorkers }] = await Promise.all([import('../study/status.js'), import('../executors/launch.js')]);
-    const study = await open(a);
+    const { stopClusterWorkers } = await import('../executors/launch.js');
+    const study = await overview(a);
     try {
-      await stopStudy(study, a.abandon);
+      await study.stop(a.abandon);
       console.log(`study ${study.id} '${study.name}': stopped; workers ${a.abandon ? 'abandon their trials' : 'finish their current trial'} and exit`);
       // then the cluster: with --abandon every worker now, else those not yet started
       const submissions = await stopClusterWorkers(study, a.abandon);
@@ -233,15 +234,15 @@ const exportCommand: CommandModule<object, StudyArgs & { out?: string }> = {
   },
 };
 
-const best: CommandModule<object, StudyArgs & { json: boolean }> = {
+const best: CommandModule<object, OverviewArgs & { json: boolean }> = {
   command: 'best <study>',
   describe: 'the best feasible observation and its config',
-  builder: (y) => studyPositional(y).option('json', { type: 'boolean', default: false, describe: 'print it as JSON' }) as never,
+  builder: (y) => overviewPositional(y).option('json', { type: 'boolean', default: false, describe: 'print it as JSON' }) as never,
   handler: async (a) => {
-    const { bestOfStudy, formatBest } = await import('../study/status.js');
-    const study = await open(a);
+    const { formatBest } = await import('../study/status.js');
+    const study = await overview(a);
     try {
-      const b = await bestOfStudy(study);
+      const b = await study.best();
       console.log(a.json ? JSON.stringify(b ?? null, null, 2) : formatBest(study, b));
       if (!b) process.exitCode = 1;
     } finally {
@@ -254,7 +255,7 @@ const subcommands = [create, worker, studyLaunch, status, logs, stop, deleteComm
 
 export const studyCommand: CommandModule = {
   command: 'study',
-  describe: 'parallel tuning on a shared study (SQLite or PostgreSQL store): create, worker, status, logs, stop, open, list, export, best',
+  describe: 'parallel tuning on a shared study (SQLite or PostgreSQL store, or a study server: worker, launch, status, logs, stop, best): create, worker, status, logs, stop, open, list, export, best',
   builder: (y) => y.command(subcommands as CommandModule<object, never>[]).demandCommand(1, `name a study command: ${subcommands.map((c) => String(c.command).split(' ')[0]).join(', ')}`),
   handler: () => undefined,
 };

@@ -1,7 +1,9 @@
 import { appendFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { resultsRoot } from '../results/layout.js';
-import { STORAGE_ENV, parseStorage } from '../study/storage/open.js';
+import { isServerUrl } from '../study/handle.js';
+import { workerTarget } from '../study/shared-study.js';
+import { parseStorage } from '../study/storage/open.js';
 import { UserError, unknownName } from '../util/errors.js';
 import { formatTable } from '../util/table.js';
 import { mkdirp } from '../util/fs.js';
@@ -23,6 +25,8 @@ export interface LaunchOptions {
   parallelism?: number;
   /** The store (or study server) URL every worker reaches; it travels by the environment. */
   storage: string;
+  /** With a study server: the API token, which travels by the environment too. */
+  token?: string;
   /**
    * Seconds a worker keeps retrying an unreachable store before it ends (its --storage_timeout):
    * with the study stopped or done, workers end by themselves, so none runs on after tunelab is gone.
@@ -52,8 +56,8 @@ export function createExecutor(name: string, options: Pick<LaunchOptions, 'slurm
 
 /** Refuses a store the executor's workers cannot all reach: a SQLite file for workers on other machines. */
 export function checkSharedStorage(executor: string, storage: string | undefined): void {
-  // workers are started as `study worker <id>` with the store's URL: a study server's experiment URL is not passed on yet
-  if (storage !== undefined && /^https?:\/\//.test(storage)) throw new UserError(`--storage ${storage}: executors start workers on a store's URL (PostgreSQL, or a SQLite file with --executor local); to put workers on a study server, run tunelab study worker <its experiment URL> on each node`);
+  // a study server: every node reaches it over HTTP
+  if (storage !== undefined && isServerUrl(storage)) return;
   const location = parseStorage(storage);
   if (executor !== 'local' && location?.kind === 'sqlite') {
     throw new UserError(
@@ -71,14 +75,15 @@ export async function launchWorkers(study: { id: number; name: string }, options
   if (options.executor === 'kubernetes' && !options.kubernetes?.image) throw new UserError('--executor kubernetes needs --k8s_image: an image whose entrypoint is tunelab (docker/Dockerfile, or one built FROM it with your code)');
   const logDir = join(executorFolder(study, options.root), options.executor);
   mkdirp(logDir);
-  const args = ['study', 'worker', String(study.id), '--storage_timeout', String(options.orphanTimeout ?? 300), ...(options.command?.length ? ['--', ...options.command] : [])];
+  const target = workerTarget(study, options.storage, options.token);
+  const args = ['study', 'worker', target.study, '--storage_timeout', String(options.orphanTimeout ?? 300), ...(options.command?.length ? ['--', ...options.command] : [])];
   const submission = await createExecutor(options.executor, options).submit({
     studyId: study.id,
     studyName: study.name,
     workers: options.workers,
     parallelism: options.parallelism,
     args,
-    secretEnv: { [STORAGE_ENV]: options.storage },
+    secretEnv: target.secretEnv,
     resources: options.resources,
     logDir,
   });

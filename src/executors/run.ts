@@ -1,14 +1,17 @@
 import type { ExperimentDefinition } from '../experiment/load.js';
-import { type StudyStatusReport, studyStatus } from '../study/status.js';
+import { TOKEN_ENV } from '../study/remote.js';
+import { createSharedStudy } from '../study/shared-study.js';
+import type { StudyStatusReport } from '../study/status.js';
 import { STORAGE_ENV } from '../study/storage/open.js';
-import { createStudy } from '../study/study.js';
 import { followWorkerOutput } from './follow.js';
 import { type LaunchOptions, checkSharedStorage, executorOf, launchWorkers } from './launch.js';
 import type { Submission, WorkerInfo } from './types.js';
 
 export interface ExecutorRunOptions extends Omit<LaunchOptions, 'storage' | 'workers'> {
-  /** The store every worker reaches (default $TUNELAB_STORAGE, else the SQLite file, which only `local` takes). */
+  /** The store every worker reaches (default $TUNELAB_STORAGE, else the SQLite file, which only `local` takes), or a study server's URL. */
   storage?: string;
+  /** With a study server: the API token (default: $TUNELAB_TOKEN); the workers get it in their environment. */
+  token?: string;
   /** Workers to submit (default: the file's parallel_bandwidth). */
   workers?: number;
   /** The study's name (default: the experiment's); an existing study of that name is continued. */
@@ -47,10 +50,10 @@ export async function runOnExecutor(definition: ExperimentDefinition, options: E
   const storage = options.storage ?? process.env[STORAGE_ENV];
   // refused before a study is created in a store the workers could not share
   checkSharedStorage(options.executor, storage);
-  const study = await createStudy(definition, { storage, name: options.name, loadIfExists: true, storageTimeout: options.storageTimeout, onRetry: log });
+  const { study, workers: target } = await createSharedStudy(definition, { storage, token: options.token, name: options.name, storageTimeout: options.storageTimeout, onRetry: log });
   try {
-    const submission = await launchWorkers(study, { ...options, workers: options.workers ?? definition.parallelBandwidth, parallelism: options.parallelism, storage: storage ?? study.store.url });
-    log(`study ${study.id} (${study.name}) in ${study.store.url}: ${submission.workers} worker(s) submitted to ${submission.executor} as ${submission.id}; their output under ${submission.logDir}`);
+    const submission = await launchWorkers(study, { ...options, workers: options.workers ?? definition.parallelBandwidth, parallelism: options.parallelism, storage: storage ?? study.location, token: target.secretEnv[TOKEN_ENV] });
+    log(`study ${study.id} (${study.name}) in ${study.location}: ${submission.workers} worker(s) submitted to ${submission.executor} as ${submission.id}; their output under ${submission.logDir}`);
     const executor = executorOf(submission);
     const abort = new AbortController();
     let interrupted: NodeJS.Signals | undefined;
@@ -84,7 +87,7 @@ export async function runOnExecutor(definition: ExperimentDefinition, options: E
     } finally {
       for (const s of signals) process.off(s, onSignal);
     }
-    return { studyId: study.id, name: study.name, submission, workers, status: await studyStatus(study), ...(interrupted ? { interrupted } : {}) };
+    return { studyId: study.id, name: study.name, submission, workers, status: await study.statusReport(), ...(interrupted ? { interrupted } : {}) };
   } finally {
     await study.close();
   }
@@ -97,6 +100,8 @@ export function executorRunFailure(report: ExecutorRunReport): string | undefine
   if (failed.length === 0 && s.status !== 'running') return undefined;
   const count = `${s.observations} / ${s.budget ?? '∞'} observations`;
   const who = failed.length ? `${failed.length} of ${report.workers.length} worker(s) failed: ${failed.map((w) => `${w.id}${w.reason ? ` (${w.reason})` : ''}`).join('; ')}` : 'every worker ended';
-  const study = s.status === 'running' ? `study ${s.id} is unfinished (${count}): run the same file again, or tunelab study launch ${s.id} --executor ${report.submission.executor}, to continue it` : `study ${s.id} is ${s.status} (${count})`;
-  return `${who}; ${study}; their output: tunelab study logs ${s.id}`;
+  // a study on a server is named by its URL (no secret in it); one in a store by its id
+  const ref = /^https?:\/\//.test(s.storage) ? s.storage : String(s.id);
+  const study = s.status === 'running' ? `study ${s.id} is unfinished (${count}): run the same file again, or tunelab study launch ${ref} --executor ${report.submission.executor}, to continue it` : `study ${s.id} is ${s.status} (${count})`;
+  return `${who}; ${study}; their output: tunelab study logs ${ref}`;
 }

@@ -39,7 +39,8 @@ const PARAMETER = {
   properties: {
     object: { const: 'parameter' },
     name: NAME,
-    type: { enum: ['int', 'double', 'categorical'] },
+    // ordinal, values and value: the experiment file's (SigOpt has none of them)
+    type: { enum: ['int', 'double', 'categorical', 'ordinal'] },
     bounds: BOUNDS,
     categorical_values: {
       type: 'array',
@@ -54,6 +55,8 @@ const PARAMETER = {
     },
     grid: { type: 'array', minItems: 1, maxItems: 10000, items: NUMBER },
     transformation: { enum: ['none', 'log'] },
+    values: { type: 'array', minItems: 1, maxItems: 10000, items: { type: ['number', 'string'] } },
+    value: { type: ['number', 'string', 'boolean'] },
   },
 };
 
@@ -92,6 +95,12 @@ export const experimentCreateBody = {
     trial_timeout: fileField('trial_timeout'),
     command: fileField('command'),
     env: fileField('env'),
+    description: fileField('description'),
+    cwd: fileField('cwd'),
+    budget: { ...fileField('budget'), description: "max_wallclock_time and max_results; max_trials, if given, must equal observation_budget" },
+    resources: fileField('resources'),
+    points_to_evaluate: fileField('points_to_evaluate'),
+    best: fileField('best'),
   },
 };
 
@@ -174,7 +183,7 @@ export const errorResponse = {
   properties: {
     error: {
       type: 'object',
-      properties: { message: { type: 'string' }, status: { type: 'integer' }, reason: { type: 'string' }, field: { type: 'string' } },
+      properties: { message: { type: 'string' }, status: { type: 'integer' }, reason: { type: 'string' }, field: { type: 'string' }, experiment: { type: 'string' } },
     },
   },
 };
@@ -272,3 +281,27 @@ export const tellAndAskResponse = {
 };
 
 export const decisionResponse = { type: 'object', properties: { object: { type: 'string' }, decision: { enum: ['continue', 'stop'] } } };
+
+/** GET …/logs: the trial output lines after a line id (tunelab study logs over HTTP). */
+export const logsQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { after: { type: 'string', pattern: '^[0-9]{1,15}$', default: '0' }, limit: PAGING_QUERY.limit },
+};
+
+export const logsResponse = {
+  type: 'object',
+  properties: {
+    object: { const: 'logs' },
+    data: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: { id: { type: 'integer' }, suggestion: { type: 'string' }, worker: { type: 'string' }, stream: { enum: ['stdout', 'stderr'] }, line: { type: 'string' }, time: NUMBER },
+      },
+    },
+  },
+};
+
+/** GET …/status: tunelab study status's report (StudyStatusReport, src/study/status.ts), as the server's store sees the study. */
+export const statusResponse = { type: 'object', additionalProperties: true, properties: { id: { type: 'integer' }, name: { type: 'string' }, status: { type: 'string' }, observations: { type: 'integer' } } };

@@ -1,6 +1,7 @@
 import type { Config } from '../config-space/index.js';
 import type { ExperimentFileData, ExperimentFileInput } from '../experiment/schema.js';
 import type { ObservationRecord, StudyRecord, SuggestionRecord } from '../study/storage/store.js';
+import { UserError } from '../util/errors.js';
 import type { ApiExperiment, ApiMetricEvaluation, ApiObservation, ApiSuggestion } from '../study/wire.js';
 
 /**
@@ -10,11 +11,14 @@ import type { ApiExperiment, ApiMetricEvaluation, ApiObservation, ApiSuggestion 
 
 export interface SigOptParameter {
   name: string;
-  type: 'int' | 'double' | 'categorical';
+  /** ordinal (with `values`) and a fixed `value`: the experiment file's, where SigOpt has none. */
+  type: 'int' | 'double' | 'categorical' | 'ordinal';
   bounds?: { min: number; max: number };
   categorical_values?: (string | { name: string })[];
   grid?: number[];
   transformation?: 'none' | 'log';
+  values?: (number | string)[];
+  value?: number | string | boolean;
 }
 
 export interface SigOptMetric {
@@ -25,7 +29,7 @@ export interface SigOptMetric {
 }
 
 /** POST /v1/experiments, as the schema let it through. */
-export interface ExperimentBody extends Partial<Pick<ExperimentFileInput, 'method' | 'resource' | 'method_options' | 'study' | 'random_seed' | 'max_failures' | 'trial_timeout' | 'command' | 'env'>> {
+export interface ExperimentBody extends Partial<Pick<ExperimentFileInput, 'method' | 'resource' | 'method_options' | 'study' | 'random_seed' | 'max_failures' | 'trial_timeout' | 'command' | 'env' | 'description' | 'cwd' | 'budget' | 'resources' | 'points_to_evaluate' | 'best'>> {
   name: string;
   parameters: SigOptParameter[];
   metrics: SigOptMetric[];
@@ -39,7 +43,10 @@ export const fileName = (name: string) => name.replace(/[^A-Za-z0-9_.-]/g, '_').
 
 /** The experiment file a SigOpt experiment body describes (validated after by parseExperiment, as a file is). */
 export function experimentFile(body: ExperimentBody): ExperimentFileInput {
-  const { name, parameters, metrics, observation_budget, parallel_bandwidth, metadata: _, ...own } = body;
+  const { name, parameters, metrics, observation_budget, parallel_bandwidth, metadata: _, budget, ...own } = body;
+  if (budget?.max_trials !== undefined && budget.max_trials !== observation_budget) {
+    throw new UserError(`experiment: 1 problem:\n  - budget.max_trials: ${budget.max_trials} differs from observation_budget ${observation_budget}; give one of them`);
+  }
   return {
     ...own,
     name: fileName(name),
@@ -50,10 +57,12 @@ export function experimentFile(body: ExperimentBody): ExperimentFileInput {
       ...(p.transformation === 'log' && { log: true }),
       ...(p.categorical_values && { categorical_values: p.categorical_values.map((v) => (typeof v === 'string' ? v : v.name)) }),
       ...(p.grid && { grid: p.grid }),
+      ...(p.values && { values: p.values }),
+      ...(p.value !== undefined && { value: p.value }),
     })),
     // SigOpt's objective defaults to maximize (the schema filled it in)
     metrics: metrics.map((m) => ({ name: m.name, objective: m.objective, strategy: m.strategy, ...(m.threshold != null && { threshold: m.threshold }) })),
-    budget: { max_trials: observation_budget },
+    budget: { ...budget, max_trials: observation_budget },
     ...(parallel_bandwidth !== undefined && { parallel_bandwidth }),
   };
 }

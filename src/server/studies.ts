@@ -103,7 +103,7 @@ export class StudyRegistry {
   async create(body: ExperimentBody): Promise<ServedStudy> {
     if (/^\d+$/.test(body.name)) throw new HttpError(400, `name: '${body.name}' has digits only and would read as an id; add a letter`, { field: 'name' });
     const existing = await this.store.findStudy(body.name);
-    if (existing) throw new HttpError(409, `an experiment named '${body.name}' exists (id ${existing.id}); fetch it (GET /v1/experiments/${existing.id}) or give another name`, { reason: 'exists', field: 'name' });
+    if (existing) throw new HttpError(409, `an experiment named '${body.name}' exists (id ${existing.id}); fetch it (GET /v1/experiments/${existing.id}) or give another name`, { reason: 'exists', field: 'name', experiment: String(existing.id) });
     let definition;
     try {
       definition = parseExperiment(experimentFile(body), experimentFileOptions());

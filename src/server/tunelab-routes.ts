@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import { stopStudy } from '../study/status.js';
-import type { ApiHeartbeat, ApiTellAndAsk } from '../study/wire.js';
-import { errorResponse, experimentParams, heartbeatBody, observationCreateBody, tellAndAskResponse, heartbeatResponse, logsBody, reportBody, stopBody, suggestionParams, workerHeaders, workerParams, decisionResponse, experimentResponse } from './schemas.js';
+import { stopStudy, studyStatus } from '../study/status.js';
+import type { ApiHeartbeat, ApiLogs, ApiTellAndAsk } from '../study/wire.js';
+import { errorResponse, experimentParams, heartbeatBody, observationCreateBody, tellAndAskResponse, heartbeatResponse, logsBody, logsQuery, logsResponse, reportBody, statusResponse, stopBody, suggestionParams, workerHeaders, workerParams, decisionResponse, experimentResponse } from './schemas.js';
 import { apiExperiment, apiSuggestion } from './sigopt.js';
 import { type ObservationBody, metricValues, observationOf } from './sigopt-routes.js';
 import type { StudyRegistry } from './studies.js';
@@ -77,6 +77,26 @@ export function tunelabRoutes(app: FastifyInstance, studies: StudyRegistry): voi
         req.body.lines.map((l) => ({ suggestionId: Number(l.suggestion), workerId: worker.workerId, stream: l.stream, line: l.line, time: l.time })),
       );
       return reply.code(204).send();
+    },
+  );
+
+  app.get<{ Params: { id: string }; Querystring: { after: string; limit: string } }>(
+    '/v1/experiments/:id/logs',
+    { schema: { summary: 'Trial output lines after a line id, oldest first (tunelab study logs)', params: experimentParams, querystring: logsQuery, response: { 200: logsResponse, ...errors } } },
+    async (req): Promise<ApiLogs> => {
+      const served = await studies.get(req.params.id);
+      const lines = await served.store.readLogs(served.study.id, Number(req.query.after), Number(req.query.limit));
+      return { object: 'logs', data: lines.map((l) => ({ id: l.id, suggestion: String(l.suggestionId), worker: l.workerId, stream: l.stream, line: l.line, time: l.time })) };
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/v1/experiments/:id/status',
+    { schema: { summary: "The study's status as tunelab study status prints it: observations, suggestions by state, workers and hosts, the best", params: experimentParams, response: { 200: statusResponse, ...errors } } },
+    async (req) => {
+      // where the server keeps its store is the server's business: the client names the study by its URL
+      const { storage: _, ...report } = await studyStatus((await studies.get(req.params.id)).study);
+      return report;
     },
   );
 

@@ -1,5 +1,6 @@
 import type { ExperimentDefinition } from '../experiment/load.js';
-import type { LogLine, StudyStatus, WorkerIdentity } from './storage/store.js';
+import type { StudyBest, StudyStatusReport } from './status.js';
+import type { LogLine, LogRecord, StudyStatus, WorkerIdentity } from './storage/store.js';
 import type { AskResult, StudyOptions, TellOptions } from './study.js';
 
 /**
@@ -46,20 +47,37 @@ export interface StudyHandle {
   close(): Promise<void>;
 }
 
-export interface OpenStudyOptions extends StudyOptions {
-  /** For a server URL: the API token (default: $TUNELAB_TOKEN). */
-  token?: string;
+/**
+ * What `study status | logs | stop | best` and the runs that start workers (`run -f --storage`,
+ * `--executor`) need of a study, wherever it lives: in a store (Study) or on a server (RemoteStudy).
+ */
+export interface StudyOverview {
+  readonly id: number;
+  readonly name: string;
+  readonly definition: ExperimentDefinition;
+  /** Where the study lives, for messages (never with a password or token). */
+  readonly location: string;
+  refresh(): Promise<{ status: StudyStatus }>;
+  statusReport(): Promise<StudyStatusReport>;
+  /** The best feasible observation. */
+  best(): Promise<StudyBest | undefined>;
+  /** `study stop`: workers finish their trials (or abandon them), then exit. */
+  stop(abandon: boolean): Promise<void>;
+  /** Trial output lines with ids above `after`, oldest first. */
+  readLogs(after: number, limit: number): Promise<LogRecord[]>;
+  /** How many suggestions are open (held by workers) now. */
+  openCount(): Promise<number>;
+  close(): Promise<void>;
 }
+
+/** `token`: for a server URL (default: $TUNELAB_TOKEN). */
+export type OpenStudyOptions = StudyOptions;
 
 /** A server URL (`http(s)://host:port/v1/experiments/<id>`) rather than a study id or name. */
 export const isServerUrl = (study: string | number) => typeof study === 'string' && /^https?:\/\//i.test(study);
 
-/** Opens a study by id or name in a store, or by its URL on a study server (the HTTP client is loaded only then). */
+/** Opens a study by id or name in a store, or on a study server by its URL or by its id with the server's URL as `storage`. */
 export async function openStudy(study: string | number, options: OpenStudyOptions = {}): Promise<StudyHandle> {
-  if (isServerUrl(study)) {
-    const { connectStudy } = await import('./remote.js');
-    return connectStudy(String(study), options);
-  }
   const { loadStudy } = await import('./study.js');
   return loadStudy(study, options);
 }

@@ -1,5 +1,5 @@
 import type { LogRecord } from './storage/store.js';
-import type { Study } from './study.js';
+import type { StudyOverview } from './handle.js';
 
 /** `tunelab study logs`: every trial's output, prefixed by worker and trial. */
 
@@ -17,13 +17,13 @@ export interface StudyLogOptions {
  * and of workers that died: the lines are in the store). With `follow`, waits for new lines until
  * the study is no longer running and no suggestion is open.
  */
-export async function studyLogs(study: Study, options: StudyLogOptions = {}): Promise<number> {
+export async function studyLogs(study: StudyOverview, options: StudyLogOptions = {}): Promise<number> {
   const write = options.write ?? ((line: string) => process.stdout.write(`${line}\n`));
   let after = 0;
   let printed = 0;
   for (;;) {
     for (;;) {
-      const batch = await study.store.readLogs(study.id, after, 1000);
+      const batch = await study.readLogs(after, 1000);
       for (const l of batch) write(logLine(l));
       printed += batch.length;
       if (batch.length > 0) after = batch[batch.length - 1].id;
@@ -31,9 +31,9 @@ export async function studyLogs(study: Study, options: StudyLogOptions = {}): Pr
     }
     if (!options.follow || options.signal?.aborted) return printed;
     const record = await study.refresh();
-    if (record.status !== 'running' && (await study.store.listSuggestions(study.id, ['open'])).length === 0) {
+    if (record.status !== 'running' && (await study.openCount()) === 0) {
       // one more read: lines shipped by the last trials just before they ended
-      const rest = await study.store.readLogs(study.id, after, 1000);
+      const rest = await study.readLogs(after, 1000);
       for (const l of rest) write(logLine(l));
       return printed + rest.length;
     }

@@ -1,28 +1,64 @@
 import { existsSync } from 'node:fs';
 import type { ExperimentDefinition } from '../experiment/load.js';
 import { UserError } from '../util/errors.js';
-import type { OpenStudyOptions, StudyHandle } from './handle.js';
+import type { ExperimentFileData } from '../experiment/schema.js';
+import type { OpenStudyOptions, StudyHandle, StudyOverview } from './handle.js';
+import type { StudyBest, StudyStatusReport } from './status.js';
 import { isTransient, withRetry } from './storage/open.js';
-import type { LogLine, StudyStatus, WorkerIdentity } from './storage/store.js';
-import { type AskResult, StudyError, type TellOptions, newWorkerIdentity, rebuildDefinition } from './study.js';
-import { type ApiError, type ApiExperiment, type ApiHeartbeat, type ApiSuggestion, type ApiTellAndAsk, WORKER_HEADERS } from './wire.js';
+import type { LogLine, LogRecord, StudyStatus, WorkerIdentity } from './storage/store.js';
+import { loopWorkers, optimizeLoop } from './optimize.js';
+import { type AskResult, type CreateStudyOptions, type Objective, type OptimizeOptions, type OptimizeSummary, StudyError, type TellOptions, newWorkerIdentity, rebuildDefinition } from './study.js';
+import { type ApiError, type ApiExperiment, type ApiHeartbeat, type ApiLogs, type ApiPagination, type ApiSuggestion, type ApiTellAndAsk, WORKER_HEADERS } from './wire.js';
 
 /** Seconds one HTTP request may take before it is given up (and retried). */
 const REQUEST_TIMEOUT = 30;
 
-/** The study's URL taken apart: the server's base (anything before /v1/) and the experiment's id. */
-export function parseStudyUrl(url: string): { base: string; id: string } {
+/** The environment variable of the API token (a child process gets it there, never in argv). */
+export const TOKEN_ENV = 'TUNELAB_TOKEN';
+
+/** The token given, else $TUNELAB_TOKEN, which is then removed from this process's environment so that the trials it starts do not inherit it. */
+export function takeToken(given?: string): string | undefined {
+  const token = given ?? process.env[TOKEN_ENV];
+  delete process.env[TOKEN_ENV];
+  return token;
+}
+
+/** A study server's URL taken apart: its base (anything before /v1/) and the experiment's id, if it names one. */
+export function parseServerUrl(url: string): { base: string; id?: string } {
   let u: URL;
   try {
     u = new URL(url);
   } catch {
-    throw new UserError(`'${url}' is not a valid URL; expected http(s)://host:port/v1/experiments/<id>`);
+    throw new UserError(`'${url}' is not a valid URL; expected http(s)://host:port[/v1/experiments/<id>]`);
   }
-  const m = /^(.*)\/v1\/experiments\/(\d+)\/?$/.exec(u.pathname);
-  if (!m || u.username || u.password || u.search) {
-    throw new UserError(`'${u.origin}${u.pathname}' does not name a study on a server; expected http(s)://host:port/v1/experiments/<id> (the token goes in $TUNELAB_TOKEN or --token_file, never in the URL)`);
+  const m = /^(.*?)(?:\/v1\/experiments\/(\d+))?\/?$/.exec(u.pathname);
+  if (!m || u.username || u.password || u.search || /\/v1(\/|$)/.test(m[1])) {
+    throw new UserError(`'${u.origin}${u.pathname}' is not a study server's URL; expected http(s)://host:port[/v1/experiments/<id>] (the token goes in $${TOKEN_ENV} or --token_file, never in the URL)`);
   }
-  return { base: `${u.origin}${m[1]}`, id: m[2] };
+  return { base: `${u.origin}${m[1]}`, ...(m[2] !== undefined && { id: m[2] }) };
+}
+
+/** The study's URL taken apart: the server's base and the experiment's id. */
+export function parseStudyUrl(url: string): { base: string; id: string } {
+  const { base, id } = parseServerUrl(url);
+  if (id === undefined) throw new UserError(`'${url}' does not name a study on a server; expected http(s)://host:port/v1/experiments/<id>`);
+  return { base, id };
+}
+
+/**
+ * The URL of a study given by `<study>` and `--storage`: the study's own URL, or its id on the
+ * server `storage` names (a study on a server is named by its id: the server lists no names).
+ */
+export function serverStudyUrl(study: string | number, storage: string | undefined): string {
+  const s = String(study);
+  if (/^https?:\/\//i.test(s)) {
+    parseStudyUrl(s);
+    return s;
+  }
+  const { base, id } = parseServerUrl(storage!);
+  if (id !== undefined && id !== s) throw new UserError(`study ${s} is not the study --storage ${storage} names (${id}); give one of them`);
+  if (!/^\d+$/.test(s)) throw new UserError(`study '${s}': a study on a server is named by its id (its URL: ${base}/v1/experiments/<id>), not by its name`);
+  return `${base}/v1/experiments/${s}`;
 }
 
 /** A failed request worth trying again (the server unreachable, restarting or overloaded), in the form withRetry knows. */
@@ -102,7 +138,7 @@ export class ApiClient {
  * store (StudyHandle), over HTTP. The server holds the searchers and the store; this process holds
  * its suggestions under leases that it renews with heartbeats, as a Study does with the store.
  */
-export class RemoteStudy implements StudyHandle {
+export class RemoteStudy implements StudyHandle, StudyOverview {
   readonly worker: WorkerIdentity;
   private readonly held = new Set<number>();
   private readonly lost = new Set<number>();
@@ -154,6 +190,29 @@ export class RemoteStudy implements StudyHandle {
   async refresh(): Promise<{ status: StudyStatus }> {
     this.experiment = await this.api.request<ApiExperiment>('GET', this.path);
     return { status: this.experiment.tunelab.status };
+  }
+
+  /** The server's status report, the study named by its URL here. */
+  async statusReport(): Promise<StudyStatusReport> {
+    const report = await this.api.request<Omit<StudyStatusReport, 'storage'>>('GET', `${this.path}/status`);
+    return { ...report, storage: this.location };
+  }
+
+  async best(): Promise<StudyBest | undefined> {
+    return (await this.statusReport()).best;
+  }
+
+  async stop(abandon: boolean): Promise<void> {
+    this.experiment = await this.api.request<ApiExperiment>('POST', `${this.path}/stop`, { abandon });
+  }
+
+  async readLogs(after: number, limit: number): Promise<LogRecord[]> {
+    const r = await this.api.request<ApiLogs>('GET', `${this.path}/logs?after=${after}&limit=${Math.min(limit, 1000)}`);
+    return r.data.map((l) => ({ id: l.id, suggestionId: Number(l.suggestion), workerId: l.worker, stream: l.stream, line: l.line, time: l.time }));
+  }
+
+  async openCount(): Promise<number> {
+    return (await this.api.request<ApiPagination<ApiSuggestion>>('GET', `${this.path}/suggestions?state=open&limit=1`)).count;
   }
 
   async ask(): Promise<AskResult | undefined> {
@@ -281,6 +340,25 @@ export class RemoteStudy implements StudyHandle {
     return this.renewing;
   }
 
+  /**
+   * Study.optimize over HTTP: `workers` concurrent evaluations in this process, each a worker of the
+   * study (this one and siblings on the same connection), until the budget is met or the study stops.
+   */
+  async optimize(objective: Objective, options: OptimizeOptions = {}): Promise<OptimizeSummary> {
+    const n = loopWorkers(options.workers);
+    const workers: RemoteStudy[] = [this, ...Array.from({ length: n - 1 }, () => new RemoteStudy(this.api, this.path, this.experiment, this.definition))];
+    const state: { failure?: Error } = {};
+    for (const w of workers) w.onStoreFailure((e) => (state.failure ??= e));
+    try {
+      const summary = await optimizeLoop(workers, objective, this.definition.maxFailures, state, (m) => new StudyError(m));
+      for (const w of workers) await w.workerExited(w.worker);
+      if (state.failure) throw state.failure;
+      return summary;
+    } finally {
+      for (const w of workers.slice(1)) await w.close();
+    }
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -289,20 +367,88 @@ export class RemoteStudy implements StudyHandle {
   }
 }
 
-/**
- * Connects to a study on a server by its URL. The token comes from the options, else from
- * $TUNELAB_TOKEN, which is then removed from this process's environment so that the trials it
- * starts do not inherit it.
- */
+/** Connects to a study on a server by its URL; the token as takeToken finds it. */
 export async function connectStudy(url: string, options: OpenStudyOptions = {}): Promise<RemoteStudy> {
   const { base, id } = parseStudyUrl(url);
-  const token = options.token ?? process.env.TUNELAB_TOKEN;
-  delete process.env.TUNELAB_TOKEN;
-  const api = new ApiClient(base, token, { storageTimeout: options.storageTimeout, onRetry: options.onRetry });
-  const path = `/v1/experiments/${id}`;
-  const experiment = await api.request<ApiExperiment>('GET', path);
+  const api = new ApiClient(base, takeToken(options.token), { storageTimeout: options.storageTimeout, onRetry: options.onRetry });
+  return remoteStudy(api, await api.request<ApiExperiment>('GET', `/v1/experiments/${id}`));
+}
+
+function remoteStudy(api: ApiClient, experiment: ApiExperiment): RemoteStudy {
   const definition = rebuildDefinition(experiment.tunelab.definition);
   // the creating machine's folder, when this machine has it; else the worker's own
   if (!existsSync(definition.cwd)) definition.cwd = process.cwd();
-  return new RemoteStudy(api, path, experiment, definition);
+  return new RemoteStudy(api, `/v1/experiments/${experiment.id}`, experiment, definition);
+}
+
+/** An experiment file's parameter in SigOpt's form (the study server's POST /v1/experiments). */
+function sigoptParameter(p: ExperimentFileData['parameters'][number]) {
+  return {
+    name: p.name,
+    type: p.type,
+    ...(p.bounds && { bounds: { min: p.bounds.min, max: p.bounds.max } }),
+    ...(p.log && { transformation: 'log' }),
+    ...(p.categorical_values && { categorical_values: p.categorical_values.map((v) => (typeof v === 'string' ? v : v.name)) }),
+    ...(p.grid && { grid: p.grid }),
+    ...(p.values && { values: p.values }),
+    ...(p.value !== undefined && { value: p.value }),
+  };
+}
+
+/** What a study tunes, in one form whether it came from a file or back from the server: two studies tune the same problem when these match. */
+function problemOf(s: ExperimentFileData): Record<string, string> {
+  return {
+    parameters: JSON.stringify(s.parameters.map(sigoptParameter)),
+    // a metric without objective is minimised (the file's default), which the server stores as said
+    metrics: JSON.stringify(s.metrics.map((m) => [m.name, m.objective ?? 'minimize', m.strategy, m.threshold ?? null])),
+    resource: JSON.stringify(s.resource ?? null),
+    method: JSON.stringify(s.method ?? null),
+  };
+}
+
+/** POST /v1/experiments' body for an experiment file: SigOpt's fields, and the file's own where SigOpt has none. */
+export function experimentBody(definition: ExperimentDefinition, name: string): Record<string, unknown> {
+  const s = definition.source;
+  const { max_trials: budget, ...rest } = s.budget;
+  if (budget === undefined) throw new UserError(`${definition.file ?? 'the experiment'}: a study on a server needs budget.max_trials (SigOpt's observation_budget)`);
+  const own = Object.fromEntries(
+    (['description', 'command', 'env', 'resource', 'method', 'method_options', 'study', 'random_seed', 'max_failures', 'trial_timeout', 'resources', 'points_to_evaluate', 'best'] as const).flatMap((k) => (s[k] === undefined ? [] : [[k, s[k]]])),
+  );
+  return {
+    name,
+    parameters: s.parameters.map(sigoptParameter),
+    metrics: s.metrics.map((m) => ({ name: m.name, objective: m.objective ?? 'minimize', strategy: m.strategy, ...(m.threshold !== undefined && { threshold: m.threshold }) })),
+    observation_budget: budget,
+    parallel_bandwidth: s.parallel_bandwidth,
+    ...own,
+    // the folder the file's command runs in, resolved here (workers on machines without it use their own)
+    cwd: definition.cwd,
+    ...(Object.keys(rest).length > 0 && { budget: rest }),
+  };
+}
+
+/**
+ * `createStudy` with a study server's URL: the experiment created on the server (or, with
+ * `loadIfExists`, the one of that name joined if it tunes the same problem); a URL naming an
+ * experiment joins that one, which must tune the same problem.
+ */
+export async function createRemoteStudy(definition: ExperimentDefinition, url: string, options: CreateStudyOptions = {}): Promise<RemoteStudy> {
+  const { base, id } = parseServerUrl(url);
+  const api = new ApiClient(base, takeToken(options.token), { storageTimeout: options.storageTimeout, onRetry: options.onRetry });
+  const name = options.name ?? definition.name;
+  let existing = id;
+  if (existing === undefined) {
+    try {
+      return remoteStudy(api, await api.request<ApiExperiment>('POST', '/v1/experiments', experimentBody(definition, name)));
+    } catch (e) {
+      if (!(e instanceof ApiRequestError && e.body.reason === 'exists' && e.body.experiment)) throw e;
+      if (!options.loadIfExists) throw new UserError(`a study named '${name}' exists on ${base} (id ${e.body.experiment}); load it, or give another name`);
+      existing = e.body.experiment;
+    }
+  }
+  const experiment = await api.request<ApiExperiment>('GET', `/v1/experiments/${existing}`);
+  const [theirs, ours] = [problemOf(experiment.tunelab.definition.source), problemOf(definition.source)];
+  const changed = Object.keys(ours).filter((k) => theirs[k] !== ours[k]);
+  if (changed.length > 0) throw new UserError(`study ${experiment.id} '${experiment.name}' on ${base} tunes another problem (its ${changed.join(', ')} differ from ${definition.file ?? 'the definition'}); give another name`);
+  return remoteStudy(api, experiment);
 }

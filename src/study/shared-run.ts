@@ -4,16 +4,17 @@ import { join } from 'node:path';
 import { type ExperimentDefinition, trialEnvironment } from '../experiment/load.js';
 import { UserError } from '../util/errors.js';
 import { packageRoot } from '../util/package-info.js';
-import { EXHAUSTED, type StudyStatusReport, studyStatus } from './status.js';
-import { STORAGE_ENV } from './storage/open.js';
-import { createStudy } from './study.js';
+import { EXHAUSTED, type StudyStatusReport } from './status.js';
+import { createSharedStudy, withoutSecrets } from './shared-study.js';
 
 /** The built CLI (also when this module runs from src/, under the tests). */
 const CLI = join(packageRoot, 'dist', 'src', 'cli.js');
 
 export interface SharedStudyOptions {
-  /** `--storage` (default: the SQLite file under the results root). */
+  /** `--storage` (default: the SQLite file under the results root), or a study server's URL. */
   storage?: string;
+  /** With a study server: the API token (default: $TUNELAB_TOKEN); the workers get it in their environment. */
+  token?: string;
   /** Worker processes to start on this machine (default: the file's parallel_bandwidth). */
   nWorkers?: number;
   /** The study's name (default: the experiment's); an existing study of that name tuning the same problem is continued. */
@@ -66,9 +67,12 @@ export function sharedRunFailure(report: SharedStudyReport): string | undefined 
         ? `the study's space is exhausted (${EXHAUSTED}; ${count})`
         : s.status === 'stopped'
           ? `the study was stopped (${count})`
-          : `the budget was not met (${count}): run the same file again, or join with tunelab study worker ${s.id} --storage '${s.storage}', to continue the study`;
+          : `the budget was not met (${count}): run the same file again, or join with ${joinCommand(s)}, to continue the study`;
   return `${died.length} of ${report.workers.length} worker(s) died: ${who.join('; ')}; ${budget}`;
 }
+
+/** How another machine joins the study. */
+const joinCommand = (s: Pick<StudyStatusReport, 'id' | 'storage'>) => (/^https?:\/\//.test(s.storage) ? `tunelab study worker ${s.storage}` : `tunelab study worker ${s.id} --storage '${s.storage}'`);
 
 /**
  * `tunelab run -f experiment.yml --storage URL`: creates the study (or continues the one of that
@@ -82,12 +86,10 @@ export async function runSharedStudy(definition: ExperimentDefinition, options: 
   if (!(Number.isInteger(nWorkers) && nWorkers >= 1)) throw new UserError(`--n_workers must be a positive integer, got ${nWorkers}`);
   // the workers read from_env values from the environment they inherit: one missing is said here, once
   trialEnvironment(definition);
-  const study = await createStudy(definition, { storage: options.storage, name: options.name, loadIfExists: true, storageTimeout: options.storageTimeout, onRetry: log });
-  const storage = options.storage ?? study.store.url;
+  const { study, workers: target } = await createSharedStudy(definition, { storage: options.storage, token: options.token, name: options.name, storageTimeout: options.storageTimeout, onRetry: log });
   try {
-    log(`study ${study.id} (${study.name}) in ${study.store.url}: starting ${nWorkers} worker(s); join from elsewhere with: tunelab study worker ${study.id} --storage '${study.store.url}'`);
-    // the store's URL (with its password) goes to the workers in their environment, not their argv
-    const args = ['study', 'worker', String(study.id), ...(options.storageTimeout !== undefined ? ['--storage_timeout', String(options.storageTimeout)] : [])];
+    log(`study ${study.id} (${study.name}) in ${study.location}: starting ${nWorkers} worker(s); join from elsewhere with: ${joinCommand({ id: study.id, storage: study.location })}`);
+    const args = ['study', 'worker', target.study, ...(options.storageTimeout !== undefined ? ['--storage_timeout', String(options.storageTimeout)] : [])];
     if (options.command !== undefined) args.push('--', ...(typeof options.command === 'string' ? ['/bin/sh', '-c', `${options.command} "$@"`, 'sh'] : options.command));
     const output = options.workerOutput ?? ((i: number, line: string) => console.log(`[worker ${i}] ${line}`));
     const children: ChildProcess[] = [];
@@ -99,7 +101,7 @@ export async function runSharedStudy(definition: ExperimentDefinition, options: 
     try {
       const ended = await Promise.all(
         Array.from({ length: nWorkers }, (_, i) => {
-          const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, [STORAGE_ENV]: storage } });
+          const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...withoutSecrets(process.env), ...target.secretEnv } });
           children.push(child);
           for (const stream of [child.stdout!, child.stderr!]) {
             let rest = '';
@@ -114,7 +116,7 @@ export async function runSharedStudy(definition: ExperimentDefinition, options: 
           return new Promise<WorkerExit>((resolve) => child.on('close', (code, signal) => resolve({ index: i, pid: child.pid!, code, signal })));
         }),
       );
-      const status = await studyStatus(study);
+      const status = await study.statusReport();
       const here = hostname();
       for (const w of ended) w.workerId = status.workers.find((s) => s.pid === w.pid && s.host === here)?.workerId;
       return { studyId: study.id, name: study.name, exitCodes: ended.map((w) => w.code), workers: ended, status };

@@ -150,7 +150,7 @@ export function formatStudyStatus(r: StudyStatusReport): string {
   return lines.join('\n');
 }
 
-export function formatBest(study: Study, best: StudyBest | undefined): string {
+export function formatBest(study: { id: number; name: string }, best: StudyBest | undefined): string {
   if (!best) return `study ${study.id} '${study.name}': no feasible observation yet`;
   return [`best ${best.metric} ${best.value} (suggestion ${best.suggestionId}, worker ${best.workerId})`, ...Object.entries(best.config).map(([k, v]) => `  ${k}: ${v}`)].join('\n');
 }

@@ -7,7 +7,10 @@ import { UserError, unknownName } from '../util/errors.js';
 import { checkPathPart } from '../util/path-part.js';
 import { createRng } from '../util/rng.js';
 import { StudyCache } from './storage/cache.js';
-import type { StudyHandle } from './handle.js';
+import { type StudyHandle, type StudyOverview, isServerUrl } from './handle.js';
+import type { RemoteStudy } from './remote.js';
+import { type LoopWorker, loopWorkers, optimizeLoop } from './optimize.js';
+import { bestOfStudy, stopStudy, studyStatus } from './status.js';
 import { type OpenStoreOptions, openStore } from './storage/open.js';
 import { type Plan, STUDY_METHODS, bufferLimits, outstandingTarget, type StudyMethod, type StudyPlanContext, createStudySearcher, freshConfigs, planClaim, refillNeed, rungRule, suggestionLimits } from './planner.js';
 import type { FreeClaim, LogLine, NewObservation, RungRule, StoredDefinition, StudyRecord, StudyStore, TellOutcome, WorkerIdentity } from './storage/store.js';
@@ -22,7 +25,12 @@ export interface StudyOptions extends OpenStoreOptions {
    * whose clients send heartbeats): this process neither tracks nor renews what it hands out.
    */
   remoteWorkers?: boolean;
+  /** With a study server's URL as `storage`: the API token (default: $TUNELAB_TOKEN, then removed from the environment). */
+  token?: string;
 }
+
+/** A study server's URL (`tunelab server`): `createStudy` and `loadStudy` then give a RemoteStudy. */
+export type ServerUrl = `http://${string}` | `https://${string}`;
 
 export interface CreateStudyOptions extends StudyOptions {
   /** The study's name (default: the experiment's name); names are unique in a store. */
@@ -100,8 +108,14 @@ async function storeFor(options: StudyOptions): Promise<{ store: StudyStore; own
  * (DESIGN.md §7). Its method must be one a study serves (RS, BO, ASHA); its budget's max_trials is
  * the number of observations across all workers.
  */
-export async function createStudy(experiment: ExperimentDefinition | string | Readonly<Record<string, unknown>>, options: CreateStudyOptions = {}): Promise<Study> {
+export async function createStudy(experiment: ExperimentDefinition | string | Readonly<Record<string, unknown>>, options: CreateStudyOptions & { storage: ServerUrl }): Promise<RemoteStudy>;
+export async function createStudy(experiment: ExperimentDefinition | string | Readonly<Record<string, unknown>>, options?: CreateStudyOptions): Promise<Study>;
+export async function createStudy(experiment: ExperimentDefinition | string | Readonly<Record<string, unknown>>, options: CreateStudyOptions = {}): Promise<Study | RemoteStudy> {
   const definition = await loadExperiment(experiment);
+  if (options.storage !== undefined && isServerUrl(options.storage)) {
+    const { createRemoteStudy } = await import('./remote.js');
+    return createRemoteStudy(definition, options.storage, options);
+  }
   const method = studyMethod(definition);
   // the name becomes a folder (study export, the workers' logs): checked before anything is written
   const name = checkPathPart('--name (the study name)', options.name ?? definition.name);
@@ -124,8 +138,18 @@ export async function createStudy(experiment: ExperimentDefinition | string | Re
   }
 }
 
-/** Opens a study of a store by id or name. */
-export async function loadStudy(idOrName: string | number, options: StudyOptions = {}): Promise<Study> {
+/**
+ * Opens a study of a store by id or name; or a study on a study server, by its URL
+ * (http://host:port/v1/experiments/<id>) or by its id with the server's URL as `storage`.
+ */
+export async function loadStudy(idOrName: ServerUrl, options?: StudyOptions): Promise<RemoteStudy>;
+export async function loadStudy(idOrName: string | number, options: StudyOptions & { storage: ServerUrl }): Promise<RemoteStudy>;
+export async function loadStudy(idOrName: string | number, options?: StudyOptions): Promise<Study>;
+export async function loadStudy(idOrName: string | number, options: StudyOptions = {}): Promise<Study | RemoteStudy> {
+  if (isServerUrl(idOrName) || (options.storage !== undefined && isServerUrl(options.storage))) {
+    const { connectStudy, serverStudyUrl } = await import('./remote.js');
+    return connectStudy(serverStudyUrl(idOrName, options.storage), options);
+  }
   const { store, owned } = await storeFor(options);
   try {
     const record = await store.findStudy(String(idOrName));
@@ -150,7 +174,7 @@ interface Held {
  * leases are renewed while the suggestions are held, `report` applies ASHA across workers, `tell`
  * records the observation. Every worker of the process shares its cache of the study's rows.
  */
-export class Study implements StudyHandle {
+export class Study implements StudyHandle, StudyOverview {
   readonly id: number;
   readonly name: string;
   readonly method: StudyMethod;
@@ -207,6 +231,26 @@ export class Study implements StudyHandle {
   /** Trial output lines, kept in the store so that `study logs` works from any machine. */
   async appendLogs(lines: readonly LogLine[]): Promise<void> {
     await this.store.appendLogs(this.id, lines);
+  }
+
+  statusReport() {
+    return studyStatus(this);
+  }
+
+  best() {
+    return bestOfStudy(this);
+  }
+
+  stop(abandon: boolean): Promise<void> {
+    return stopStudy(this, abandon);
+  }
+
+  readLogs(after: number, limit: number) {
+    return this.store.readLogs(this.id, after, limit);
+  }
+
+  async openCount(): Promise<number> {
+    return (await this.store.listSuggestions(this.id, ['open'])).length;
   }
 
   /** The study's row as last read (status, stop mode). */
@@ -505,45 +549,22 @@ export class Study implements StudyHandle {
    * gives a failed observation; more than the file's max_failures of them end this call with an error.
    */
   async optimize(objective: Objective, options: OptimizeOptions = {}): Promise<OptimizeSummary> {
-    const workers = options.workers ?? 1;
-    if (!(Number.isInteger(workers) && workers >= 1)) throw new UserError(`optimize: workers must be a positive integer, got ${workers}`);
-    const summary: OptimizeSummary = { observations: 0, failed: 0, lost: 0 };
-    let failure: Error | undefined;
-    this.onStoreFailure((e) => (failure ??= e));
-    const loop = async (worker: WorkerIdentity) => {
-      let s = await this.ask(worker);
-      while (s && !failure) {
-        const current = s;
-        const trial: TrialContext = { suggestionId: current.suggestionId, report: (resource, value, metrics) => this.report(current.suggestionId, resource, value, metrics) };
-        let values: number | Record<string, number> | undefined;
-        let error: string | undefined;
-        try {
-          values = await objective(current.config, trial);
-        } catch (e) {
-          error = (e as Error)?.message ?? String(e);
-        }
-        if (this.isLost(current.suggestionId)) {
-          summary.lost++;
-          s = await this.ask(worker);
-          continue;
-        }
-        // the observation and the next suggestion in one step
-        const { next, refused } = await this.tellAndAsk(current.suggestionId, values, { failed: error !== undefined, metadata: error ? { error } : {} });
-        s = next;
-        if (refused !== undefined) summary.lost++;
-        else {
-          summary.observations++;
-          if (error !== undefined && ++summary.failed > this.definition.maxFailures) {
-            failure = new StudyError(`${summary.failed} evaluations failed in this process, more than max_failures=${this.definition.maxFailures}; last: ${error}`);
-          }
-        }
-      }
-      // a suggestion claimed with the last tell, not to be evaluated (this process fails): given up at once
-      if (s) await this.abandon(s.suggestionId);
-    };
-    await Promise.all(Array.from({ length: workers }, (_, i) => loop(i === 0 ? this.worker : newWorkerIdentity())));
+    const n = loopWorkers(options.workers);
+    const state: { failure?: Error } = {};
+    this.onStoreFailure((e) => (state.failure ??= e));
+    const workers = Array.from({ length: n }, (_, i): LoopWorker => {
+      const worker = i === 0 ? this.worker : newWorkerIdentity();
+      return {
+        ask: () => this.ask(worker),
+        report: (...a) => this.report(...a),
+        isLost: (id) => this.isLost(id),
+        tellAndAsk: (...a) => this.tellAndAsk(...a),
+        abandon: (id) => this.abandon(id),
+      };
+    });
+    const summary = await optimizeLoop(workers, objective, this.definition.maxFailures, state, (m) => new StudyError(m));
     for (const worker of [...this.registered.values()]) await this.workerExited(worker);
-    if (failure) throw failure;
+    if (state.failure) throw state.failure;
     return summary;
   }
 

@@ -16,6 +16,8 @@ export interface ApiError {
     reason?: 'budget' | 'stopped' | 'exhausted' | 'wait' | 'refused' | 'exists';
     /** The request field at fault (400). */
     field?: string;
+    /** The experiment of that name (409 `exists` of POST /v1/experiments). */
+    experiment?: string;
   };
 }
 
@@ -114,3 +116,9 @@ export interface ApiTellAndAsk {
 
 /** The headers naming the asking worker (tunelab's clients send them; a SigOpt client does not). */
 export const WORKER_HEADERS = { id: 'x-tunelab-worker', host: 'x-tunelab-host', pid: 'x-tunelab-pid' } as const;
+
+/** GET …/logs: trial output lines in id order (tunelab's own, for `study logs`). */
+export interface ApiLogs {
+  object: 'logs';
+  data: { id: number; suggestion: string; worker: string; stream: 'stdout' | 'stderr'; line: string; time: number }[];
+}

@@ -9,6 +9,8 @@ export interface ProcStat {
   zombie: boolean;
   /** When the process started, in clock ticks after boot (field 22 of /proc/<pid>/stat): with the boot id, what tells a process from a later one given the same pid. */
   startTime: string;
+  /** CPU time used so far, user and system, in clock ticks (fields 14 and 15; `getconf CLK_TCK` a second). */
+  cpuTicks: number;
 }
 
 /** /proc/<pid>/stat, or undefined when there is no such process (or no /proc). */
@@ -22,7 +24,7 @@ export function procStat(pid: number | string): ProcStat | undefined {
   }
   // "pid (comm) state ppid pgrp ...": comm may contain spaces and parentheses; fields[0] is field 3
   const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return { pid: Number(pid), pgid: Number(fields[2]), zombie: fields[0] === 'Z' || fields[0] === 'X', startTime: fields[19] };
+  return { pid: Number(pid), pgid: Number(fields[2]), zombie: fields[0] === 'Z' || fields[0] === 'X', startTime: fields[19], cpuTicks: Number(fields[11]) + Number(fields[12]) };
 }
 
 /** The pids in /proc. */
