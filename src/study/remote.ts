@@ -192,6 +192,11 @@ export class RemoteStudy implements StudyHandle {
     await this.api.request('DELETE', `${this.path}/suggestions/${suggestionId}`, undefined, this.headers);
   }
 
+  async release(suggestionId: number): Promise<void> {
+    this.held.delete(suggestionId);
+    await this.api.request('POST', `${this.path}/suggestions/${suggestionId}/release`, undefined, this.headers);
+  }
+
   /** The body of POST …/observations (and …/tell_and_ask); a StudyError for a suggestion known lost. */
   private observationBody(suggestionId: number, values: number | Record<string, number> | undefined, options: TellOptions) {
     if (this.lost.has(suggestionId)) throw new StudyError(`suggestion ${suggestionId} was lost (its lease expired and it was recovered, or it was abandoned); the observation is dropped`);

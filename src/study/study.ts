@@ -499,6 +499,12 @@ export class Study implements StudyHandle {
     await this.store.abandon(this.id, [suggestionId]);
   }
 
+  /** Gives a held suggestion back: ready again, for the next worker that asks (not counted against the budget, nor as a failure). */
+  async release(suggestionId: number): Promise<void> {
+    this.held.delete(suggestionId);
+    await this.store.release(this.id, [suggestionId]);
+  }
+
   /**
    * The whole loop for programs that evaluate in process: `workers` concurrent evaluations, each a
    * worker of the study, until the budget is met or the study is stopped. An objective that throws
