@@ -163,7 +163,7 @@ describe('one meaning of best', () => {
 });
 
 describe('a tag of several runs', () => {
-  it('best, status and logs on a tag with a failed and a completed run list both and answer with the completed one', () => {
+  it('best, status, logs and trials on a tag with a failed and a completed run list both and answer with the completed one', () => {
     const dir = tempDir();
     const root = tempDir();
     expect(cli(['run', '-f', ownProblem(dir), '--results_root', root]).status).toBe(0);
@@ -194,6 +194,24 @@ describe('a tag of several runs', () => {
     expect(logs.stdout).toContain(`== ${completed} (RS, seed 0, completed) ==`);
     expect(logs.stdout).not.toContain(failed);
     expect(logs.stdout).toContain('[tunelab] {"epoch": 3');
+
+    // trials on the tag: each run's trials under its folder, method, seed and state, newest run first
+    const trials = cli(['trials', 'own', '--results_root', root, '--json']);
+    expect(trials.status, trials.stderr).toBe(0);
+    const listed = JSON.parse(trials.stdout) as { tag: string; runs: { folder: string; method: string; seed: number; state: string; trials: { trialId: number; state: string }[] }[] };
+    expect(listed.tag).toBe('own');
+    expect(listed.runs.map((r) => [r.folder, r.method, r.seed, r.state])).toEqual([
+      [failed, 'RS', 0, 'failed'],
+      [completed, 'RS', 0, 'completed'],
+    ]);
+    expect(listed.runs[1].trials).toEqual(JSON.parse(cli(['trials', completed, '--json']).stdout));
+    expect(listed.runs[1].trials.map((t) => t.state)).toEqual(['completed', 'completed', 'completed', 'completed']);
+    expect(listed.runs[0].trials.map((t) => t.state)).toContain('failed');
+    const text = cli(['trials', 'own', '--results_root', root, '--state', 'completed']).stdout;
+    expect(text).toContain(`== ${failed} (RS, seed 0, failed): 0 trial(s) ==`);
+    expect(text).toContain(`== ${completed} (RS, seed 0, completed): 4 trial(s) ==`);
+    expect(text.indexOf(failed)).toBeLessThan(text.indexOf(completed));
+    expect(text).toMatch(/trial +state +acc +resource +worker +config/);
   });
 });
 
