@@ -38,6 +38,7 @@ for (const signal of ['SIGUSR1', 'SIGTERM'] as const) {
       }),
     );
     const study = await createStudy(file, { storage });
+    const studyCreated = study.createdSeconds;
     await study.close();
     const store = await openStore(storage);
     try {
@@ -49,8 +50,10 @@ for (const signal of ['SIGUSR1', 'SIGTERM'] as const) {
       expect(await first.exited).toBe(signal === 'SIGUSR1' ? 0 : 143);
       const [s] = await store.listSuggestions(study.id);
       expect(s.state).toBe('ready');
-      expect(first.out.stdout).toMatch(new RegExp(`trial ${s.id}: given back \\(${signal}\\); the next worker continues it from .*checkpoints/${s.id}`));
-      const checkpoint = join(root, 'results', '.study-workers', `${study.id}-give-back`, 'checkpoints', String(s.id), 'epoch');
+      // the study's folder, keyed by the study (id, name, creation) and the suggestion, not by the worker
+      const folder = new RegExp(`trial ${s.id}: given back \\(${signal}\\); the next worker continues it from (.*)`).exec(first.out.stdout)?.[1];
+      expect(folder).toBe(join(root, 'results', '.study-workers', `${study.id}-give-back`, 'checkpoints', String(studyCreated), String(s.id)));
+      const checkpoint = join(folder!, 'epoch');
       const saved = Number(readFileSync(checkpoint, 'utf8'));
       const before = await store.listReports(study.id);
       expect(before.map((r) => r.resource)).toEqual(Array.from({ length: before.length }, (_, i) => i + 1));
@@ -69,7 +72,7 @@ for (const signal of ['SIGUSR1', 'SIGTERM'] as const) {
       const [done] = await store.listSuggestions(study.id);
       expect({ id: done.id, state: done.state, attempts: done.attempts }).toEqual({ id: s.id, state: 'completed', attempts: 2 });
       expect((await store.listObservations(study.id)).map((o) => [o.suggestionId, o.failed])).toEqual([[s.id, false]]);
-      expect(existsSync(join(root, 'results', '.study-workers', `${study.id}-give-back`, 'checkpoints', String(s.id)))).toBe(true);
+      expect(existsSync(checkpoint)).toBe(true);
     } finally {
       await store.close();
     }

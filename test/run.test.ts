@@ -317,4 +317,16 @@ describe('tunelab run (real subprocesses)', () => {
       expect(existsSync(db)).toBe(false);
     }
   });
+
+  it('run --storage -- <command>: the workers run the given command, not the file\'s', () => {
+    const dir = tempDir();
+    slowScript(dir, 0);
+    // the file's command fails every trial: the run succeeds only with the command after --
+    const file = experimentFile(dir, { method: 'RS', budget: { max_trials: 3 }, parallel_bandwidth: 1, max_failures: 0, command: ['sh', '-c', 'exit 3'] });
+    const storage = `sqlite:${join(dir, 'studies.db')}`;
+    const r = runCli(['run', '-f', file, '--storage', storage, '--', 'python3', 'slow.py']);
+    expect(r.status, r.stderr).toBe(0);
+    const status = JSON.parse(runCli(['study', 'status', 'slow', '--storage', storage, '--json']).stdout);
+    expect([status.observations, status.failed]).toEqual([3, 0]);
+  });
 });

@@ -10,6 +10,8 @@ import type { AskResult, StudyOptions, TellOptions } from './study.js';
 export interface StudyHandle {
   readonly id: number;
   readonly name: string;
+  /** When the study was created (epoch seconds): with its id, tells it from a later study of the same id and name in another store. */
+  readonly createdSeconds: number;
   readonly method: string;
   readonly definition: ExperimentDefinition;
   /** This process's worker. */

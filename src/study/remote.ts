@@ -135,6 +135,10 @@ export class RemoteStudy implements StudyHandle {
     return this.experiment.tunelab.method;
   }
 
+  get createdSeconds(): number {
+    return this.experiment.created;
+  }
+
   get location(): string {
     return `${this.api.base}${this.path}`;
   }

@@ -199,6 +199,10 @@ export class Study implements StudyHandle {
     return this.definition.study.leaseSeconds;
   }
 
+  get createdSeconds(): number {
+    return Math.floor(this.record.createdAt / 1000);
+  }
+
   /** Where the study lives, for messages: the store's URL without its password. */
   get location(): string {
     return this.store.url;

@@ -22,7 +22,7 @@ export interface WorkerOptions extends OpenStudyOptions {
   workDir?: string;
   /**
    * The study's trials' checkpoint folders, `<dir>/<suggestion id>`, shared by every worker (default
-   * `<results root>/.study-workers/<study>/checkpoints`, on the filesystem the workers share): a
+   * `<results root>/.study-workers/<study>/checkpoints/<its creation, epoch s>`, on the filesystem the workers share): a
    * trial given back by one worker continues from its checkpoint under the next.
    */
   checkpointsDir?: string;
@@ -120,7 +120,8 @@ export async function runStudyWorker(options: WorkerOptions): Promise<WorkerSumm
     const studyDir = resolveInside(join(resultsRoot(), '.study-workers'), [`${study.id}-${study.name}`], "the study's name");
     dir = options.workDir ?? resolveInside(studyDir, [worker.workerId], 'the worker id');
     // keyed by the study and the suggestion, not the worker: whoever holds the trial next finds its checkpoint
-    checkpointsDir = options.checkpointsDir ?? join(studyDir, 'checkpoints');
+    // (and by its creation: a study of the same id and name in another store, under the same root, starts afresh)
+    checkpointsDir = options.checkpointsDir ?? join(studyDir, 'checkpoints', String(study.createdSeconds));
     checkCommand(command, d.cwd);
     mkdirp(dir);
     mkdirp(checkpointsDir);
