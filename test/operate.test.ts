@@ -10,6 +10,7 @@ import { experimentStatus } from '../src/operate/status.js';
 import { csvLine } from '../src/results/csv.js';
 import { acquireFolderLock, LOCK_FILE, processAlive } from '../src/results/lock.js';
 import { cliPath, readRows, tempDir } from './helpers.js';
+import { readTrialEnds } from '../src/results/trial-ends.js';
 
 type Row = Record<string, string | number | null>;
 
@@ -148,10 +149,13 @@ describe('status and best of a simulator run', () => {
       resource: row.epoch,
       maxResource: 27,
       finalResource: row.epoch === 27,
+      // the run completed: every trial ended, as trials.jsonl records
+      ended: readTrialEnds(folder).get(row.trial_id as number),
       config: Object.fromEntries(columns.filter((c) => c.startsWith('config_')).map((c) => [c.slice(7), row[c]])),
       metrics: Object.fromEntries(metricCols.map((c) => [c, row[c]])),
       tunerTime: row.st_tuner_time,
     });
+    expect(['completed', 'stopped']).toContain(b.ended);
     expect(typeof b.config.hp_batch_size).toBe('number');
     expect({ folder, ...bestTrial(folder) }).toEqual(b);
     const text = cli(['best', folder]);

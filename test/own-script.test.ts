@@ -7,6 +7,8 @@ import { bestTrials } from '../src/plotting/frame.js';
 import { loadResults } from '../src/plotting/load.js';
 import { plotStudy } from '../src/plotting/study.js';
 import { readMetadata } from '../src/results/metadata.js';
+import { readExperiment } from '../src/results/read.js';
+import { learningCurvesSpec } from '../src/plotting/specs.js';
 import { runSeed } from '../src/launchers/run-folder.js';
 import { formatValue } from '../src/util/table.js';
 import { cliPath, readRows, tempDir } from './helpers.js';
@@ -62,6 +64,45 @@ describe('rows of real trials', () => {
     expect(rows).toHaveLength(12);
     for (const row of rows) expect([row.trial_id, row.epoch, row.st_status]).toEqual([row.trial_id, row.epoch, row.epoch === 3 ? 'completed' : 'running']);
   });
+
+  // the config comes as `--x <value>` ($2); the exit of a trial that ends cleanly may reach the tuner with its last report or after it: its end must not depend on which
+  const endsEarly = { name: 'early', resource: { name: 'epoch', max: 10 }, command: ['sh', '-c', 'for e in 1 2 3; do echo "[tunelab] {\\"epoch\\": $e, \\"acc\\": $2}"; done', 'sh'] };
+  const noResource = { name: 'once', resource: undefined, command: ['sh', '-c', 'echo "[tunelab] {\\"acc\\": $2}"', 'sh'] };
+  for (const [what, body] of [['exits with 0 at epoch 3 of 10', endsEarly], ['has no resource and reports once', noResource]] as const) {
+    it(`a trial that ${what} is completed in status, trials, best, the learning curves' legend and readExperiment, every time`, () => {
+      const dir = tempDir();
+      const root = tempDir();
+      const file = join(dir, 'experiment.json');
+      writeFileSync(
+        file,
+        JSON.stringify({
+          parameters: [{ name: 'x', type: 'double', bounds: { min: 0, max: 1 } }],
+          metrics: [{ name: 'acc', objective: 'maximize' }],
+          method: 'RS',
+          budget: { max_trials: 4 },
+          parallel_bandwidth: 2,
+          random_seed: 5,
+          ...body,
+        }),
+      );
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const r = cli(['run', '-f', file, '--results_root', root]);
+        expect(r.status, r.stderr).toBe(0);
+        const folder = folders(root, body.name)[attempt];
+        const status = JSON.parse(cli(['status', folder, '--json']).stdout);
+        expect(status.trials, `attempt ${attempt}`).toEqual({ total: 4, running: 0, paused: 0, completed: 4, stopped: 0, failed: 0 });
+        const trials = JSON.parse(cli(['trials', folder, '--json']).stdout) as { state: string }[];
+        expect(trials.map((t) => t.state)).toEqual(['completed', 'completed', 'completed', 'completed']);
+        const best = JSON.parse(cli(['best', folder, '--json']).stdout);
+        expect([best.ended, best.finalResource]).toEqual(['completed', true]);
+        const read = readExperiment(folder);
+        expect([...read.trialEnds].sort((a, b) => a[0] - b[0])).toEqual([0, 1, 2, 3].map((id) => [id, 'completed']));
+        const attr = body.resource ? 'epoch' : read.metadata.resource_attr;
+        const curves = learningCurvesSpec('lc', attr, 'acc', read.rows, { trialEnds: read.trialEnds }) as unknown as { data: { values: { ended: string }[] } };
+        expect(new Set(curves.data.values.map((v) => v.ended))).toEqual(new Set(['completed']));
+      }
+    });
+  }
 });
 
 /** Each trial's value by the rule, from the rows themselves: its last row, or its best row. */
@@ -122,7 +163,7 @@ describe('one meaning of best', () => {
 });
 
 describe('a tag of several runs', () => {
-  it('best, status and logs on a tag with a failed and a completed run list both and answer with the completed one', () => {
+  it('best, status, logs and trials on a tag with a failed and a completed run list both and answer with the completed one', () => {
     const dir = tempDir();
     const root = tempDir();
     expect(cli(['run', '-f', ownProblem(dir), '--results_root', root]).status).toBe(0);
@@ -153,6 +194,24 @@ describe('a tag of several runs', () => {
     expect(logs.stdout).toContain(`== ${completed} (RS, seed 0, completed) ==`);
     expect(logs.stdout).not.toContain(failed);
     expect(logs.stdout).toContain('[tunelab] {"epoch": 3');
+
+    // trials on the tag: each run's trials under its folder, method, seed and state, newest run first
+    const trials = cli(['trials', 'own', '--results_root', root, '--json']);
+    expect(trials.status, trials.stderr).toBe(0);
+    const listed = JSON.parse(trials.stdout) as { tag: string; runs: { folder: string; method: string; seed: number; state: string; trials: { trialId: number; state: string }[] }[] };
+    expect(listed.tag).toBe('own');
+    expect(listed.runs.map((r) => [r.folder, r.method, r.seed, r.state])).toEqual([
+      [failed, 'RS', 0, 'failed'],
+      [completed, 'RS', 0, 'completed'],
+    ]);
+    expect(listed.runs[1].trials).toEqual(JSON.parse(cli(['trials', completed, '--json']).stdout));
+    expect(listed.runs[1].trials.map((t) => t.state)).toEqual(['completed', 'completed', 'completed', 'completed']);
+    expect(listed.runs[0].trials.map((t) => t.state)).toContain('failed');
+    const text = cli(['trials', 'own', '--results_root', root, '--state', 'completed']).stdout;
+    expect(text).toContain(`== ${failed} (RS, seed 0, failed): 0 trial(s) ==`);
+    expect(text).toContain(`== ${completed} (RS, seed 0, completed): 4 trial(s) ==`);
+    expect(text.indexOf(failed)).toBeLessThan(text.indexOf(completed));
+    expect(text).toMatch(/trial +state +acc +resource +worker +config/);
   });
 });
 

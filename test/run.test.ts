@@ -296,4 +296,37 @@ describe('tunelab run (real subprocesses)', () => {
     expect(runCli(['run', '-f', file, '--storage', storage, '--resume']).stderr).toMatch(/--resume does not apply with --storage/);
     expect(processesWith(dir)).toEqual([]);
   });
+
+  it('run --storage refuses the flags of a methods × seeds study (exit 2, the flag, why, what to do instead); no store is created', () => {
+    const dir = tempDir();
+    const file = experimentFile(dir, { method: 'RS', budget: { max_trials: 2 } });
+    const db = join(dir, 'studies.db');
+    const cases: [string[], RegExp][] = [
+      [['--method', 'BO', 'ASHA'], /--method does not apply with --storage: a shared study is the file as written; it runs the file's one method .*set `method:` in the file; to compare methods on your script, run without --storage/],
+      [['--method', 'BO'], /--method does not apply with --storage/],
+      [['--num_seeds', '3'], /--num_seeds does not apply with --storage: .*one run with the file's random_seed.*run without --storage \(--num_seeds N\)/],
+      [['--start_seed', '1'], /--start_seed does not apply with --storage: .*set `random_seed:` in the file/],
+      [['--random_seed', '7'], /--random_seed does not apply with --storage: .*set `random_seed:` in the file/],
+      [['--max_trials', '9'], /--max_trials does not apply with --storage: .*budget: \{max_trials: N\}/],
+    ];
+    for (const [flags, message] of cases) {
+      const r = runCli(['run', '-f', file, '--storage', `sqlite:${db}`, ...flags]);
+      expect(r.status, flags.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect(existsSync(db)).toBe(false);
+    }
+  });
+
+  it('run --storage -- <command>: the workers run the given command, not the file\'s', () => {
+    const dir = tempDir();
+    slowScript(dir, 0);
+    // the file's command fails every trial: the run succeeds only with the command after --
+    const file = experimentFile(dir, { method: 'RS', budget: { max_trials: 3 }, parallel_bandwidth: 1, max_failures: 0, command: ['sh', '-c', 'exit 3'] });
+    const storage = `sqlite:${join(dir, 'studies.db')}`;
+    const r = runCli(['run', '-f', file, '--storage', storage, '--', 'python3', 'slow.py']);
+    expect(r.status, r.stderr).toBe(0);
+    const status = JSON.parse(runCli(['study', 'status', 'slow', '--storage', storage, '--json']).stdout);
+    expect([status.observations, status.failed]).toEqual([3, 0]);
+  });
 });

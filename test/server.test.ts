@@ -84,6 +84,11 @@ describe('tunelab server: SigOpt v1 resources', () => {
     expect([retried.status, retried.body.id]).toEqual([200, o1.body.id]);
     expect((await call(url, 'POST', `${path}/observations`, { suggestion: s2.body.id, failed: true })).status).toBe(200);
     const s3 = await call(url, 'POST', `${path}/suggestions`, {});
+    // given back (a worker stopped by a signal): the next ask gets the same suggestion, to continue it
+    expect((await call(url, 'POST', `${path}/suggestions/${s3.body.id}/release`)).status).toBe(204);
+    expect((await call(url, 'POST', `${path}/suggestions/${s3.body.id}/release`)).status).toBe(404);
+    const back = await call(url, 'POST', `${path}/suggestions`, {});
+    expect([back.body.id, back.body.assignments]).toEqual([s3.body.id, s3.body.assignments]);
     expect((await call(url, 'DELETE', `${path}/suggestions/${s3.body.id}`)).status).toBe(204);
     expect((await call(url, 'DELETE', `${path}/suggestions/${s3.body.id}`)).status).toBe(404);
     const s4 = await call(url, 'POST', `${path}/suggestions`, {});
@@ -250,6 +255,7 @@ describe('tunelab server: SigOpt v1 resources', () => {
         'GET /v1/experiments/{id}/suggestions',
         'DELETE /v1/experiments/{id}/suggestions',
         'DELETE /v1/experiments/{id}/suggestions/{sid}',
+        'POST /v1/experiments/{id}/suggestions/{sid}/release',
         'POST /v1/experiments/{id}/observations',
         'GET /v1/experiments/{id}/observations',
         'GET /v1/experiments/{id}/best_assignments',

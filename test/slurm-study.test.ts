@@ -11,14 +11,11 @@ import { cliAsync, cliPath, tempDir } from './helpers.js';
 import { call, startServerProcess } from './server-helpers.js';
 import { type SlurmCluster, slurmMissing, startSlurmCluster } from './slurm-helpers.js';
 
-/** A study of a quick script: `seconds` per trial, the loss of a closed-form function. */
-function experimentFile(dir: string, budget: number, seconds: number, name = 'slurm-quad'): string {
-  writeFileSync(
-    join(dir, 'trial.mjs'),
-    `const c = JSON.parse(process.env.TUNELAB_CONFIG);
-setTimeout(() => console.log('[tunelab] ' + JSON.stringify({ loss: (c.x - 0.3) ** 2 })), ${seconds * 1000});
-`,
-  );
+/** A study of a quick script: `seconds` per trial, the loss of a closed-form function; `sh`, not node, so that hundreds of trials stay cheap. */
+function experimentFile(dir: string, budget: number, seconds: number, name = 'slurm-quad', gate?: string): string {
+  // the config comes as `--x <value>`; with a gate, each trial first waits for that file
+  const wait = gate ? `while [ ! -f '${gate}' ]; do sleep 0.1; done\n` : '';
+  writeFileSync(join(dir, 'trial.sh'), `${wait}sleep ${seconds}\nawk -v x="$2" 'BEGIN { printf "[tunelab] {\\"loss\\": %.6f}\\n", (x - 0.3) ^ 2 }'\n`);
   const file = join(dir, 'experiment.json');
   writeFileSync(
     file,
@@ -26,7 +23,7 @@ setTimeout(() => console.log('[tunelab] ' + JSON.stringify({ loss: (c.x - 0.3) *
       name,
       parameters: [{ name: 'x', type: 'double', bounds: { min: 0, max: 1 } }],
       metrics: [{ name: 'loss', objective: 'minimize', strategy: 'optimize' }],
-      command: [process.execPath, 'trial.mjs'],
+      command: ['/bin/sh', 'trial.sh'],
       method: 'RS',
       budget: { max_trials: budget },
       parallel_bandwidth: 8,
@@ -78,9 +75,10 @@ describe.skipIf(slurmMissing.length > 0)('a study on a real one-host Slurm clust
     }
   });
 
-  it('8 array tasks meet a budget of 60 exactly; tasks cancelled or sent USR1 mid-trial give their trials back, none failed; stop empties squeue', async () => {
+  it('8 array tasks meet a budget of 200 exactly; tasks cancelled or sent USR1 mid-trial give their trials back, others finish them, none failed; stop empties squeue', async () => {
     const dir = tempDir();
-    const study = await createStudy(experimentFile(dir, 60, 1.5), { storage: pg.url });
+    const gate = join(dir, 'gate');
+    const study = await createStudy(experimentFile(dir, 200, 0.3, 'slurm-quad', gate), { storage: pg.url });
     try {
       // the password of the store travels in the environment: the command line names no store
       const submission = await launchWorkers(study, { executor: 'slurm', workers: 8, parallelism: 8, storage: pg.url, root, orphanTimeout: 30, resources: study.definition.resources });
@@ -91,17 +89,24 @@ describe.skipIf(slurmMissing.length > 0)('a study on a real one-host Slurm clust
       expect(running.map((w) => w.id)).toEqual([0, 1, 2, 3, 4, 5, 6, 7].map((i) => `${submission.id}_${i}`));
       const store = await openStore(pg.url);
       try {
-        // wait until every task holds a trial, then cancel two and warn one as Slurm does before a time limit
+        // every task holds a trial (each waits at the gate), then two are cancelled and one warned as Slurm does
+        // before a time limit: mid-trial, they give their trials back, which wait ready until the gate opens
         await until('8 open suggestions', async () => ((await store.listSuggestions(study.id, ['open'])).length >= 8 ? true : undefined));
         spawnSync('scancel', [`${submission.id}_1`, `${submission.id}_2`], { env: cluster.env });
         spawnSync('scancel', ['--signal=USR1', '--batch', `${submission.id}_3`], { env: cluster.env });
+        await until('3 trials given back', async () => ((await store.listSuggestions(study.id, ['ready'])).length === 3 ? true : undefined), 60);
+        writeFileSync(gate, '');
         await until('the study done', async () => ((await store.findStudy(String(study.id)))?.status === 'completed' ? true : undefined), 240);
         const suggestions = await store.listSuggestions(study.id);
         const observations = await store.listObservations(study.id);
-        expect(observations.length).toBe(60);
+        expect(observations.length).toBe(200);
         expect(observations.filter((o) => o.failed)).toEqual([]);
-        // the three interrupted trials were given back: abandoned, never completed twice nor failed
-        expect(suggestions.filter((s) => s.state === 'abandoned').length).toBeGreaterThanOrEqual(3);
+        expect(new Set(observations.map((o) => o.suggestionId)).size).toBe(200);
+        // the three interrupted trials were given back (ready again), and other workers (the givers ended)
+        // finished them under the same ids: none abandoned, failed, or observed twice
+        const given = suggestions.filter((s) => s.attempts >= 2);
+        expect(given.map((s) => [s.attempts, s.state])).toEqual([[2, 'completed'], [2, 'completed'], [2, 'completed']]);
+        expect(suggestions.filter((s) => s.state === 'abandoned')).toEqual([]);
         expect(suggestions.filter((s) => s.state === 'failed')).toEqual([]);
       } finally {
         await store.close();
@@ -247,7 +252,8 @@ describe.skipIf(slurmMissing.length > 0)('a study on a real one-host Slurm clust
       child.kill('SIGINT');
       expect(await exited).toBe(130);
       await until('squeue empty', async () => (spawnSync('squeue', ['-h', '-j', id], { env: cluster.env, encoding: 'utf8' }).stdout.trim() === '' ? true : undefined), 60);
-      await until('both trials given back', async () => ((await store.listSuggestions(study.id, ['abandoned'])).length === 2 ? true : undefined), 60);
+      // given back: ready for a later worker to continue each from its checkpoint
+      await until('both trials given back', async () => ((await store.listSuggestions(study.id, ['ready'])).length === 2 ? true : undefined), 60);
       expect(await store.listSuggestions(study.id, ['open', 'failed'])).toEqual([]);
       expect(await store.listObservations(study.id)).toEqual([]);
       expect(stdout).toMatch(/SIGINT: the run's workers were stopped/);

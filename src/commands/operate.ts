@@ -1,5 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
 import { UserError } from '../util/errors.js';
+import type { TrialListing } from '../operate/trials.js';
 import { numberFlag, numeric } from './flags.js';
 
 interface TargetArgs {
@@ -163,7 +164,7 @@ export const bestCommand: CommandModule<object, TargetArgs & { json: boolean }> 
 
 export const trialsCommand: CommandModule<object, TargetArgs & { json: boolean; state?: string[]; storage?: string }> = {
   command: 'trials <experiment>',
-  describe: "an experiment's (or with --storage, a study's) trials: config, value, state, resource and worker",
+  describe: "an experiment's (or with --storage, a study's) trials: config, value, state, resource and worker (a tag: each run's, saying which run)",
   builder: (y) =>
     targetArgs(y)
       .option('json', { type: 'boolean', default: false, describe: 'print them as JSON (TrialListing[])' })
@@ -183,15 +184,30 @@ export const trialsCommand: CommandModule<object, TargetArgs & { json: boolean; 
         await study.close();
       }
     } else {
-      const [{ resolveExperiment }, { experimentTrials }, { loadMetadata }] = await Promise.all([import('../operate/folder.js'), import('../operate/trials.js'), import('../operate/folder.js')]);
+      const [{ resolveExperiment }, { experimentTrials }, { loadMetadata }, { tagRuns }] = await Promise.all([import('../operate/folder.js'), import('../operate/trials.js'), import('../operate/folder.js'), import('../operate/tag.js')]);
       const resolved = resolveExperiment(a.experiment, a.results_root);
-      if (resolved.folders.length > 1) throw new UserError(`tag '${resolved.tag}' holds ${resolved.folders.length} experiments; name one of its folders: ${resolved.folders.join(', ')}`);
+      if (resolved.tag !== undefined) {
+        // a tag: each run's trials, newest run first, each under its folder, method, seed and state
+        const runs = tagRuns(resolved.folders, (m) => console.error(`tunelab: skipping ${m}`));
+        if (runs.length === 0) throw new UserError(`tag '${resolved.tag}': none of its ${resolved.folders.length} experiment folder(s) is readable`);
+        const listed = runs.map((r) => ({ folder: r.folder, method: r.method, seed: r.seed, state: r.state, metric: loadMetadata(r.folder).metric, trials: experimentTrials(r.folder) }));
+        checkStates(a.state, listed.flatMap((r) => r.trials));
+        const only = (trials: TrialListing[]) => (a.state ? trials.filter((t) => a.state!.includes(t.state)) : trials);
+        if (a.json) console.log(JSON.stringify({ tag: resolved.tag, root: resolved.root, runs: listed.map((r) => ({ ...r, trials: only(r.trials) })) }, null, 2));
+        else console.log(listed.map((r) => `== ${r.folder} (${r.method}, seed ${r.seed}, ${r.state}): ${only(r.trials).length} trial(s) ==\n${formatTrials(only(r.trials), r.metric)}`).join('\n\n'));
+        return;
+      }
       trials = experimentTrials(resolved.folders[0]);
       metric = loadMetadata(resolved.folders[0]).metric;
     }
-    const states = [...new Set(trials.map((t) => t.state))];
-    for (const s of a.state ?? []) if (!['running', 'paused', 'stopped', 'completed', 'failed', 'ready', 'open', 'abandoned'].includes(s)) throw new UserError(`--state '${s}' is not a trial state; states here: ${states.join(', ')}`);
+    checkStates(a.state, trials);
     const shown = a.state ? trials.filter((t) => a.state!.includes(t.state)) : trials;
     console.log(a.json ? JSON.stringify(shown, null, 2) : formatTrials(shown, metric));
   },
 };
+
+/** --state names trial states, or is a usage error naming the states of the trials shown. */
+function checkStates(wanted: readonly string[] | undefined, trials: readonly TrialListing[]): void {
+  const states = [...new Set(trials.map((t) => t.state))];
+  for (const s of wanted ?? []) if (!['running', 'paused', 'stopped', 'completed', 'failed', 'ready', 'open', 'abandoned'].includes(s)) throw new UserError(`--state '${s}' is not a trial state; states here: ${states.join(', ')}`);
+}

@@ -12,14 +12,35 @@ async function printStudyEnd(s: StudyStatusReport): Promise<void> {
   console.log(`study ${s.id} '${s.name}': ${s.status}, ${s.observations} / ${s.budget ?? '∞'} observations (${s.failed} failed); ${best}`);
 }
 
+/**
+ * The flags of a study of methods × seeds on one's own script, which a shared study (one method,
+ * one master seed, one budget: the file's) cannot honour: refused, saying what to do instead,
+ * never silently ignored.
+ */
+function refuseStudyFlags(argv: RunArgs, mode: '--storage' | '--executor'): void {
+  const instead: Partial<Record<keyof RunArgs, string>> = {
+    method: "it runs the file's one method (RS, BO, TPE or ASHA): set `method:` in the file; to compare methods on your script, run without " + mode + ' (--method M... [--num_seeds N])',
+    num_seeds: "it is one run with the file's random_seed, over every worker: to repeat the run over seeds, run without " + mode + ' (--num_seeds N), or create one study per seed with its own `random_seed:` in the file',
+    start_seed: "it is one run with the file's random_seed: set `random_seed:` in the file",
+    random_seed: "its seed is the file's: set `random_seed:` in the file",
+    max_trials: "its budget is the file's: set `budget: {max_trials: N}` in the file",
+  };
+  for (const [flag, why] of Object.entries(instead)) {
+    if (argv[flag as keyof RunArgs] !== undefined) throw new UserError(`--${flag} does not apply with ${mode}: a shared study is the file as written; ${why}`);
+  }
+  // a shared study's workers take the command with them; submitted workers run the file's
+  if (mode === '--executor' && argv['--']?.length) throw new UserError("-- <command> does not apply with --executor: every submitted worker runs the file's `command`; set it there");
+}
+
 /** `run --storage URL`: the same file as a shared study, with this machine's share of the workers. */
 async function runShared(argv: RunArgs): Promise<void> {
+  refuseStudyFlags(argv, '--storage');
   for (const flag of ['resume', 'experiment_tag', 'results_root'] as const) {
     if (argv[flag]) throw new UserError(`--${flag} does not apply with --storage: a shared study lives in its store (continue it by running the same file again; export it with tunelab study export)`);
   }
   const [{ loadExperimentFile }, { experimentFileOptions }, { runSharedStudy, sharedRunFailure }] = await Promise.all([import('../experiment/load.js'), import('../methods/registry.js'), import('../study/shared-run.js')]);
   const definition = await loadExperimentFile(argv.file, experimentFileOptions());
-  const report = await runSharedStudy(definition, { storage: argv.storage, token: tokenFromFile(argv.token_file), nWorkers: argv.n_workers, storageTimeout: argv.storage_timeout });
+  const report = await runSharedStudy(definition, { storage: argv.storage, token: tokenFromFile(argv.token_file), nWorkers: argv.n_workers, storageTimeout: argv.storage_timeout, command: argv['--']?.map(String) });
   await printStudyEnd(report.status);
   const failure = sharedRunFailure(report);
   if (failure) {
@@ -30,6 +51,7 @@ async function runShared(argv: RunArgs): Promise<void> {
 
 /** `run --executor`: the study's workers submitted to Slurm, Kubernetes or this machine, their output followed until the study ends. */
 async function runOnExecutor(argv: RunArgs): Promise<void> {
+  refuseStudyFlags(argv, '--executor');
   for (const flag of ['resume', 'experiment_tag', 'results_root', 'n_workers'] as const) {
     if (argv[flag]) throw new UserError(`--${flag} does not apply with --executor: ${flag === 'n_workers' ? 'give the number of workers with --workers' : 'the study lives in its store (continue it by running the same file again)'}`);
   }

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { type BestRule, type Report, bestOfReports, bestRuleOf, failedTrialIds } from '../results/best.js';
 import type { ResultRow } from '../results/read.js';
+import type { TrialEnd } from '../results/trial-ends.js';
 import { isFeasible } from '../schedulers/constraints.js';
 import { type FolderContents, loadFolder, type OperatedMetadata } from './folder.js';
 
@@ -18,8 +19,10 @@ export interface BestTrial {
   resourceAttr: string;
   resource: number | null;
   maxResource?: number;
-  /** True when the row is at the maximum resource (or, when that is unknown, the trial's final report). */
+  /** True when the row is the trial's final one: at the maximum resource, or the last report of a trial that completed (it ended cleanly). */
   finalResource: boolean;
+  /** How the trial ended (trials.jsonl); absent while it runs, or for a run written before that file existed. */
+  ended?: TrialEnd;
   /** Hyperparameters, from the config_ columns (numbers parsed). */
   config: Record<string, string | number | null>;
   /** Every metric column of that row. */
@@ -51,7 +54,13 @@ export function rowReports(rows: ResultRow[], metadata: OperatedMetadata): Repor
   return rows.map((row, order) => ({ trialId: Number(row.trial_id), value: isNumber(row[metadata.metric]) ? (row[metadata.metric] as number) : NaN, feasible: isFeasible(row, metadata.constraints), order, item: row }));
 }
 
-export function bestOf(folder: string, { metadata, rows, columns }: FolderContents): BestTrial | undefined {
+/** The row is the trial's last one. */
+function isLastOf(rows: readonly ResultRow[], trialId: number, row: ResultRow): boolean {
+  for (let i = rows.length - 1; i >= 0; i--) if (Number(rows[i].trial_id) === trialId) return rows[i] === row;
+  return false;
+}
+
+export function bestOf(folder: string, { metadata, rows, columns, ends }: FolderContents): BestTrial | undefined {
   const { metric, mode } = metadata;
   const rule = bestRuleOf(metadata);
   const best = bestOfReports(rowReports(rows, metadata), failedTrialIds(metadata), rule, mode).best()?.item;
@@ -70,7 +79,8 @@ export function bestOf(folder: string, { metadata, rows, columns }: FolderConten
     resourceAttr,
     resource,
     maxResource,
-    finalResource: maxResource !== undefined && resource !== null ? resource >= maxResource : best.st_status === 'completed',
+    finalResource: (maxResource !== undefined && resource !== null && resource >= maxResource) || ((ends.get(trialId) ?? best.st_status) === 'completed' && isLastOf(rows, trialId, best)),
+    ...(ends.has(trialId) && { ended: ends.get(trialId) }),
     config: Object.fromEntries(columns.filter((c) => c.startsWith('config_')).map((c) => [c.slice('config_'.length), best[c]])),
     metrics: Object.fromEntries(metricColumns(columns, metadata.resource_attr).map((c) => [c, best[c]])),
     tunerTime: Number(best.st_tuner_time),

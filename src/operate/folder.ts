@@ -6,6 +6,7 @@ import { type LockOwner, lockIsStale, readLock } from '../results/lock.js';
 import { type ExperimentMetadata, METADATA_FILE } from '../results/metadata.js';
 import { type ResultRow, readExperiment, readExperimentMetadata } from '../results/read.js';
 import { RESULTS_FILE } from '../results/writer.js';
+import { type TrialEnd, TRIAL_ENDS_FILE, readTrialEnds } from '../results/trial-ends.js';
 import type { Constraint } from '../schedulers/constraints.js';
 import { CHECKPOINT_FILE, CHECKPOINT_FORMAT, type TunerCheckpoint } from '../tuner/checkpoint.js';
 import { UserError } from '../util/errors.js';
@@ -73,6 +74,8 @@ export interface FolderContents {
   columns: string[];
   /** tuner.json when present and readable. */
   checkpoint?: TunerCheckpoint;
+  /** How each ended trial ended (trials.jsonl; empty for a run written before it existed). */
+  ends: Map<number, TrialEnd>;
 }
 
 /**
@@ -93,7 +96,7 @@ export function loadFolder(folder: string, warn?: (message: string) => void): Fo
       }
     }
   }
-  return { metadata, rows, columns: rows.length ? Object.keys(rows[0]) : [], checkpoint: loadCheckpoint(folder) };
+  return { metadata, rows, columns: rows.length ? Object.keys(rows[0]) : [], checkpoint: loadCheckpoint(folder), ends: readTrialEnds(folder) };
 }
 
 function loadCheckpoint(folder: string): TunerCheckpoint | undefined {
@@ -109,7 +112,7 @@ function loadCheckpoint(folder: string): TunerCheckpoint | undefined {
 /** Seconds since the epoch of the folder's last write (a dead run's end). */
 export function lastWriteTime(folder: string): number {
   let t = 0;
-  for (const f of [METADATA_FILE, RESULTS_FILE, CHECKPOINT_FILE]) {
+  for (const f of [METADATA_FILE, RESULTS_FILE, CHECKPOINT_FILE, TRIAL_ENDS_FILE]) {
     try {
       t = Math.max(t, statSync(join(folder, f)).mtimeMs);
     } catch {

@@ -41,12 +41,12 @@ export interface ExperimentStatusReport {
     maxWallclockTime?: number;
   };
   /**
-   * Trials by state; a trial without a tuner.json record takes its last result's st_status. Of a run
+   * Trials by state: an ended trial as trials.jsonl records its end; any other as tuner.json records it, or by its last result's st_status. Of a run
    * that no longer runs (stopped, failed, owner gone), `running` counts the trials it was running
    * when it ended (a --resume continues them).
    */
   trials: Record<TrialStatus, number> & { total: number };
-  /** Where the trial states came from: tuner.json (with any newer results rows), or the results rows alone. */
+  /** Where the trial states came from: tuner.json (with any newer results rows), or the results rows alone; either way, trials.jsonl's ends prevail. */
   trialStatesFrom: 'tuner.json' | 'results';
   /** Every failed trial with its reason, by trial id. */
   failures: { trialId: number; error: string }[];
@@ -59,7 +59,7 @@ export interface ExperimentStatusReport {
 
 /** The state of an experiment folder, read from its metadata.json, lock, tuner.json and results. */
 /** Each trial's state (tuner.json's, brought up to date by the rows flushed after it) and a failed one's reason. */
-export function trialStates({ metadata, rows, checkpoint }: FolderContents, runStatus: string): { states: Map<number, TrialStatus>; errors: Map<number, string> } {
+export function trialStates({ metadata, rows, checkpoint, ends }: FolderContents, runStatus: string): { states: Map<number, TrialStatus>; errors: Map<number, string> } {
   const rowsOf = new Map<number, ResultRow[]>();
   for (const row of rows) {
     const id = Number(row.trial_id);
@@ -80,6 +80,8 @@ export function trialStates({ metadata, rows, checkpoint }: FolderContents, runS
     // a finished run stops its running trials without writing a row
     states.set(id, last === 'running' && runStatus === 'completed' ? 'stopped' : last);
   }
+  // a trial's recorded end is final, whichever row or checkpoint came before it
+  for (const [id, end] of ends) states.set(id, end);
   for (const f of metadata.failed_trials ?? []) {
     states.set(f.trial_id, 'failed');
     errors.set(f.trial_id, f.error);
@@ -167,7 +169,7 @@ const of = (used: string, max: number | undefined, unit = '') => (max === undefi
 
 /** The best trial as text lines (shared by status and best). */
 export function formatBest(b: BestTrial): string[] {
-  const resource = b.resource === null ? 'no resource level' : `${b.resourceAttr || 'resource'} ${num(b.resource)}${b.maxResource !== undefined ? ` of ${num(b.maxResource)}` : ''}${b.finalResource ? ' (final)' : ' (not final)'}`;
+  const resource = b.resource === null ? 'no resource level' : `${b.resourceAttr || 'resource'} ${num(b.resource)}${b.maxResource !== undefined ? ` of ${num(b.maxResource)}` : ''}${b.finalResource ? ' (final' : ' (not final'}${b.ended ? `; the trial ${b.ended}` : ''})`;
   return [
     `trial ${b.trialId}: ${b.metric} = ${num(b.value)} (${b.mode}; ${b.rule === 'last' ? "a trial's value is its last report" : 'the best report at any resource'}), at ${resource}, tuner time ${num(b.tunerTime)}s`,
     `  metrics: ${Object.entries(b.metrics).map(([k, v]) => `${k}=${num(v)}`).join(', ')}`,

@@ -141,6 +141,8 @@ export interface LearningCurvesOptions extends MetricAxis {
   /** The y axis spans these quantiles of the values (default 2 % and 98 %); values outside are drawn at its edge. */
   clip?: [number, number];
   seed?: number | string;
+  /** How each ended trial ended (readExperiment's trialEnds); a trial not in it is coloured by its last row. */
+  trialEnds?: ReadonlyMap<number, string>;
 }
 
 /**
@@ -157,7 +159,7 @@ export function learningCurvesSpec(title: string, resourceAttr: string, metric: 
   const reached = new Map<unknown, number>();
   for (const r of rows) {
     if (typeof r[metric] !== 'number' || typeof r[resourceAttr] !== 'number') continue;
-    ended.set(r.trial_id, String(r.st_decision === 'stop' ? 'stopped' : r.st_status));
+    ended.set(r.trial_id, options.trialEnds?.get(Number(r.trial_id)) ?? String(r.st_decision === 'stop' ? 'stopped' : r.st_status));
     reached.set(r.trial_id, Math.max(reached.get(r.trial_id) ?? -Infinity, r[resourceAttr] as number));
   }
   const top = Math.max(...reached.values());

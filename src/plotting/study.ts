@@ -183,11 +183,11 @@ export async function plotStudy(options: PlotStudyOptions): Promise<PlotStudyRes
   // what early stopping did: the learning curves of the first multi-fidelity run
   const mf = runs.find((r) => (r.metadata.scheduler as { scheduler?: string })?.scheduler === 'hyperband');
   if (mf) {
-    const { rows } = readExperiment(mf.folder, warn);
+    const { rows, trialEnds } = readExperiment(mf.folder, warn);
     specs.push({
       name: 'learning-curves',
       caption: `What early stopping did in one run (${mf.setup} on ${mf.benchmark}, seed ${mf.seed}): each trial's ${mf.metric} against ${mf.metadata.resource_attr}, coloured by how the trial ended.`,
-      spec: learningCurvesSpec(`${mf.setup} on ${mf.benchmark}, seed ${mf.seed}: learning curves`, mf.metadata.resource_attr, mf.metric, rows, { seed: options.seed, logY: options.logY }),
+      spec: learningCurvesSpec(`${mf.setup} on ${mf.benchmark}, seed ${mf.seed}: learning curves`, mf.metadata.resource_attr, mf.metric, rows, { seed: options.seed, logY: options.logY, trialEnds }),
     });
   }
   mkdirp(options.out);

@@ -4,6 +4,7 @@ import { gunzipSync } from 'node:zlib';
 import { parseCell, parseCsv } from './csv.js';
 import { gzipMembers } from './members.js';
 import { type ExperimentMetadata, METADATA_FILE } from './metadata.js';
+import { type TrialEnd, readTrialEnds } from './trial-ends.js';
 import { RESULTS_FILE } from './writer.js';
 
 export type ResultRow = Record<string, string | number | null>;
@@ -12,6 +13,11 @@ export interface ExperimentResults {
   folder: string;
   metadata: ExperimentMetadata;
   rows: ResultRow[];
+  /**
+   * How each ended trial ended (trials.jsonl): completed, stopped or failed. A row's st_status is the
+   * trial's status when that result came; this is its end, whenever its exit arrived.
+   */
+  trialEnds: Map<number, TrialEnd>;
 }
 
 export type Warn = (message: string) => void;
@@ -59,7 +65,7 @@ export function readExperiment(folder: string, warn?: Warn): ExperimentResults {
     if (r.length !== header.length) throw new Error(`${folder}: ${RESULTS_FILE} row ${i + 1} has ${r.length} cells, the header ${header.length}`);
     return Object.fromEntries(header.map((h, j) => [h, parseCell(r[j])]));
   });
-  return { folder, metadata, rows };
+  return { folder, metadata, rows, trialEnds: readTrialEnds(folder) };
 }
 
 /** metadata.json of a folder, checked for the fields plotting needs. */

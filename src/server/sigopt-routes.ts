@@ -144,6 +144,18 @@ export function sigoptRoutes(app: FastifyInstance, studies: StudyRegistry): void
     },
   );
 
+  // tunelab's: a worker stopped by a signal gives its suggestion back for another to continue
+  app.post<{ Params: { id: string; sid: string } }>(
+    '/v1/experiments/:id/suggestions/:sid/release',
+    { schema: { summary: 'Give an open suggestion back: ready again for the next worker, which continues the trial under the same id (not counted towards the budget)', params: suggestionParams, response: { 204: { type: 'null' }, ...errors } } },
+    async (req, reply) => {
+      const served = await studies.get(req.params.id);
+      const done = await served.store.release(served.study.id, [Number(req.params.sid)]);
+      if (done.length === 0) throw new HttpError(404, `suggestion ${req.params.sid} of experiment ${served.study.id} is not open`);
+      return reply.code(204).send();
+    },
+  );
+
   app.delete<{ Params: { id: string } }>(
     '/v1/experiments/:id/suggestions',
     { schema: { summary: 'Delete every open suggestion', params: experimentParams, querystring: suggestionsDeleteQuery, response: { 204: { type: 'null' }, ...errors } } },

@@ -11,6 +11,8 @@ import type { AskResult, StudyOptions, TellOptions } from './study.js';
 export interface StudyHandle {
   readonly id: number;
   readonly name: string;
+  /** When the study was created (epoch seconds): with its id, tells it from a later study of the same id and name in another store. */
+  readonly createdSeconds: number;
   readonly method: string;
   readonly definition: ExperimentDefinition;
   /** This process's worker. */
@@ -29,6 +31,8 @@ export interface StudyHandle {
   report(suggestionId: number, resource: number, value: number, metrics?: Record<string, number>): Promise<'continue' | 'stop'>;
   isLost(suggestionId: number): boolean;
   abandon(suggestionId: number): Promise<void>;
+  /** Gives a held suggestion back, ready for the next worker to continue (from its checkpoint folder) under the same id. */
+  release(suggestionId: number): Promise<void>;
   /** The observation; a StudyError when it is refused (the suggestion was lost). */
   tell(suggestionId: number, values: number | Record<string, number> | undefined, options?: TellOptions): Promise<void>;
   /**

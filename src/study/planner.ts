@@ -175,6 +175,51 @@ class TPEStudySearcher implements StudySearcher {
   }
 }
 
+/**
+ * The file's points_to_evaluate first, in order, each once across every worker of the study: a
+ * point is taken as soon as any suggestion of the study holds its config (the cache learns of every
+ * suggestion, whichever process created it); the method's searcher proposes the rest.
+ */
+class PointsFirst implements StudySearcher {
+  readonly modelBased: boolean;
+  readonly proposeBlind?: () => Config | undefined;
+  readonly giveBack?: (config: Config) => void;
+  private readonly taken = new Set<string>();
+  private readonly keys: string[];
+  /** Points before it are all taken (the set only grows): where the search for untaken ones starts. */
+  private first = 0;
+
+  constructor(
+    private readonly inner: StudySearcher,
+    private readonly points: readonly Config[],
+    space: ExperimentDefinition['configSpace'],
+    cache: StudyCache,
+  ) {
+    this.modelBased = inner.modelBased;
+    this.keys = points.map((p) => configKey(space, p));
+    const wanted = new Set(this.keys);
+    cache.onSuggestion((_, config) => {
+      const key = configKey(space, config);
+      if (wanted.has(key)) this.taken.add(key);
+    });
+    // the one-step path needs no view: only once this process knows every point taken (else the full path, which brings the cache up to date)
+    if (inner.proposeBlind) this.proposeBlind = () => (this.untaken().length ? undefined : inner.proposeBlind!());
+    if (inner.giveBack) this.giveBack = (config) => inner.giveBack!(config);
+  }
+
+  private untaken(): Config[] {
+    while (this.first < this.keys.length && this.taken.has(this.keys[this.first])) this.first++;
+    const out: Config[] = [];
+    for (let i = this.first; i < this.keys.length; i++) if (!this.taken.has(this.keys[i])) out.push({ ...this.points[i] });
+    return out;
+  }
+
+  propose(n: number, pending: readonly SuggestionRecord[]): Config[] {
+    const out = this.untaken().slice(0, n);
+    return out.length < n ? [...out, ...this.inner.propose(n - out.length, pending)] : out;
+  }
+}
+
 /** The study's problem, as a planner needs it. */
 export interface StudyPlanContext {
   method: StudyMethod;
@@ -188,9 +233,8 @@ export interface StudyPlanContext {
 
 export function createStudySearcher(method: StudyMethod, definition: ExperimentDefinition, cache: StudyCache, rng: Rng): StudySearcher {
   const problem: SearchProblem = { configSpace: definition.configSpace, metric: definition.metric, mode: definition.mode, rng, constraints: definition.constraints };
-  if (method === 'BO') return new GPStudySearcher(problem, cache, initialRandom(definition));
-  if (method === 'TPE') return new TPEStudySearcher(problem, cache, definition.methodOptions.multivariate);
-  return new RandomStudySearcher(problem, cache);
+  const searcher = method === 'BO' ? new GPStudySearcher(problem, cache, initialRandom(definition)) : method === 'TPE' ? new TPEStudySearcher(problem, cache, definition.methodOptions.multivariate) : new RandomStudySearcher(problem, cache);
+  return definition.pointsToEvaluate.length ? new PointsFirst(searcher, definition.pointsToEvaluate, definition.configSpace, cache) : searcher;
 }
 
 /** CANDLE's INIT_SIZE: the study's initial_random, else the method's num_init_random, else max(5, parallel_bandwidth). */

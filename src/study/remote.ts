@@ -171,6 +171,10 @@ export class RemoteStudy implements StudyHandle, StudyOverview {
     return this.experiment.tunelab.method;
   }
 
+  get createdSeconds(): number {
+    return this.experiment.created;
+  }
+
   get location(): string {
     return `${this.api.base}${this.path}`;
   }
@@ -249,6 +253,11 @@ export class RemoteStudy implements StudyHandle, StudyOverview {
   async abandon(suggestionId: number): Promise<void> {
     this.held.delete(suggestionId);
     await this.api.request('DELETE', `${this.path}/suggestions/${suggestionId}`, undefined, this.headers);
+  }
+
+  async release(suggestionId: number): Promise<void> {
+    this.held.delete(suggestionId);
+    await this.api.request('POST', `${this.path}/suggestions/${suggestionId}/release`, undefined, this.headers);
   }
 
   /** The body of POST …/observations (and …/tell_and_ask); a StudyError for a suggestion known lost. */

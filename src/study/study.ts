@@ -223,6 +223,10 @@ export class Study implements StudyHandle, StudyOverview {
     return this.definition.study.leaseSeconds;
   }
 
+  get createdSeconds(): number {
+    return Math.floor(this.record.createdAt / 1000);
+  }
+
   /** Where the study lives, for messages: the store's URL without its password. */
   get location(): string {
     return this.store.url;
@@ -541,6 +545,12 @@ export class Study implements StudyHandle, StudyOverview {
   async abandon(suggestionId: number): Promise<void> {
     this.held.delete(suggestionId);
     await this.store.abandon(this.id, [suggestionId]);
+  }
+
+  /** Gives a held suggestion back: ready again, for the next worker that asks (not counted against the budget, nor as a failure). */
+  async release(suggestionId: number): Promise<void> {
+    this.held.delete(suggestionId);
+    await this.store.release(this.id, [suggestionId]);
   }
 
   /**

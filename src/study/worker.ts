@@ -18,8 +18,14 @@ export interface WorkerOptions extends OpenStudyOptions {
   study: string | number;
   /** Run this instead of the experiment file's command (argv, or one shell string). */
   command?: string[] | string;
-  /** Where this worker keeps its trials' log files and checkpoints (default `<results root>/.study-workers/<study>/<worker>`). */
+  /** Where this worker keeps its trials' log files (default `<results root>/.study-workers/<study>/<worker>`). */
   workDir?: string;
+  /**
+   * The study's trials' checkpoint folders, `<dir>/<suggestion id>`, shared by every worker (default
+   * `<results root>/.study-workers/<study>/checkpoints/<its creation, epoch s>`, on the filesystem the workers share): a
+   * trial given back by one worker continues from its checkpoint under the next.
+   */
+  checkpointsDir?: string;
   log?: (line: string) => void;
 }
 
@@ -27,7 +33,7 @@ export interface WorkerSummary {
   workerId: string;
   succeeded: number;
   failed: number;
-  /** Trials given up: stopped with --abandon, or lost to another worker after the lease expired. */
+  /** Trials given up (stopped with --abandon, or lost to another worker after the lease expired) or given back on a signal. */
   abandoned: number;
   /** Why the worker ended: the study's budget met, its finite space exhausted, the study stopped, a signal, too many failures. */
   reason: 'budget' | 'exhausted' | 'stopped' | 'signal' | 'failures';
@@ -94,7 +100,8 @@ const STOP_SIGNAL_DEATH = /killed by SIG(TERM|INT|HUP|USR1)\b/;
  * trial protocol (DESIGN.md §8) through the local backend, reporting every result (ASHA may stop
  * the trial) and the final one as the observation, until the budget is met or the study stopped.
  * The lease is renewed while the trial runs; SIGINT/SIGTERM/SIGUSR1 give the current trial back
- * (abandoned: not counted towards the budget nor as a failure) and end the worker.
+ * (ready again: not counted towards the budget nor as a failure; the next worker to ask continues
+ * it under the same id, from the same checkpoint folder) and end the worker.
  */
 export async function runStudyWorker(options: WorkerOptions): Promise<WorkerSummary> {
   const log = options.log ?? ((line: string) => console.log(line));
@@ -104,14 +111,20 @@ export async function runStudyWorker(options: WorkerOptions): Promise<WorkerSumm
   const resourceAttr = resourceAttrOf(d);
   let command: string[] | string;
   let dir: string;
+  let checkpointsDir: string;
   let env: Record<string, string>;
   try {
     command = trialCommand(d, options.command);
     env = trialEnvironment(d);
     // the study's name comes from the store or a server: it must stay one folder under the results root
-    dir = options.workDir ?? resolveInside(join(resultsRoot(), '.study-workers'), [`${study.id}-${study.name}`, worker.workerId], "the study's name and worker id");
+    const studyDir = resolveInside(join(resultsRoot(), '.study-workers'), [`${study.id}-${study.name}`], "the study's name");
+    dir = options.workDir ?? resolveInside(studyDir, [worker.workerId], 'the worker id');
+    // keyed by the study and the suggestion, not the worker: whoever holds the trial next finds its checkpoint
+    // (and by its creation: a study of the same id and name in another store, under the same root, starts afresh)
+    checkpointsDir = options.checkpointsDir ?? join(studyDir, 'checkpoints', String(study.createdSeconds));
     checkCommand(command, d.cwd);
     mkdirp(dir);
+    mkdirp(checkpointsDir);
   } catch (e) {
     await study.close();
     throw e;
@@ -129,7 +142,7 @@ export async function runStudyWorker(options: WorkerOptions): Promise<WorkerSumm
       maxResource: d.resource?.max,
       countReports: !d.resource,
       logsDir: join(dir, 'logs'),
-      checkpointsDir: join(dir, 'checkpoints'),
+      checkpointsDir,
       trialTimeout: d.trialTimeout,
       runId: worker.workerId,
     });
@@ -168,11 +181,12 @@ export async function runStudyWorker(options: WorkerOptions): Promise<WorkerSumm
     storeFailure = e;
     interrupt();
   });
-  // a suggestion claimed with the last observation but not to be run: given back at once
+  // a suggestion claimed with the last observation but not to be run: given back at once (ready
+  // for another worker when a signal ends this one; given up when too many failures do)
   const giveBackClaimed = async () => {
     const next = claimed?.s;
     claimed = undefined;
-    if (next) await study.abandon(next.suggestionId);
+    if (next) await (signal ? study.release(next.suggestionId) : study.abandon(next.suggestionId));
   };
   log(`worker ${worker.workerId} on study ${study.id} (${study.name}, ${study.method}) with ${study.location}`);
   try {
@@ -235,12 +249,14 @@ export async function runStudyWorker(options: WorkerOptions): Promise<WorkerSumm
         if (signal) ended = false;
       }
       if (!ended) {
-        // a signal, `study stop --abandon`, or the suggestion was lost: the trial is given up
+        // a signal: the trial is given back, for the next worker to continue from its checkpoint;
+        // `study stop --abandon`, or the suggestion was lost: it is given up
         await run.stop(s.suggestionId);
         await shipper.ship(s.suggestionId, true);
-        if (!study.isLost(s.suggestionId)) await study.abandon(s.suggestionId);
+        const giveBack = Boolean(signal) && !abandonNow;
+        if (!study.isLost(s.suggestionId)) await (giveBack ? study.release(s.suggestionId) : study.abandon(s.suggestionId));
         summary.abandoned++;
-        log(`trial ${s.suggestionId}: abandoned${signal ? ` (${signal})` : ''}`);
+        log(`trial ${s.suggestionId}: ${giveBack ? `given back (${signal}); the next worker continues it from ${join(checkpointsDir, String(s.suggestionId))}` : `abandoned${signal ? ` (${signal})` : ''}`}`);
         current = undefined;
         continue;
       }

@@ -16,6 +16,8 @@ export interface TunerCheckpoint {
   /** What run this is (method, benchmark, seed, ...): a resume must match it. */
   identity: Record<string, unknown>;
   rowsWritten: number;
+  /** Lines of trials.jsonl on disk (src/results/trial-ends.ts); absent in a checkpoint of a tunelab that kept no such file. */
+  trialEndsWritten?: number;
   tuner: {
     nextTrialId: number;
     trials: TrialRecord[];

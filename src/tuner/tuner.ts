@@ -1,6 +1,7 @@
 import type { TrialBackend, BackendResult } from '../backends/types.js';
 import type { Cell } from '../results/csv.js';
 import { ResultsWriter } from '../results/writer.js';
+import { type TrialEnd, TrialEndsWriter } from '../results/trial-ends.js';
 import { type Constraint, isFeasible } from '../schedulers/constraints.js';
 import { type Decision, type TrialScheduler } from '../schedulers/types.js';
 import { BestTracker, type BestRule } from '../results/best.js';
@@ -20,7 +21,7 @@ export interface TunerOptions {
   constraints?: readonly Constraint[];
   /** What a trial's value is, and so which trial is the best (src/results/best.ts; default `any`). */
   bestRule?: BestRule;
-  /** Folder for results.csv.gz and tuner.json; without it nothing is written. */
+  /** Folder for results.csv.gz, trials.jsonl (how each trial ended) and tuner.json; without it nothing is written. */
   folder?: string;
   /** Write tuner.json at every flush (default true when `folder` is set). */
   checkpoint?: boolean;
@@ -83,6 +84,7 @@ export class Tuner {
   private numCompleted = 0;
   private readonly best: BestTracker<null>;
   private writer: ResultsWriter | undefined;
+  private ends: TrialEndsWriter | undefined;
   private stopReason: string | undefined;
   private readonly running = new Set<number>();
 
@@ -140,6 +142,7 @@ export class Tuner {
     if (resumeFrom) await this.restore(resumeFrom);
     else if (folder) {
       this.writer = ResultsWriter.create(folder, this.columns);
+      this.ends = TrialEndsWriter.create(folder);
       // resumable from the start, not only from the first flush
       this.saveCheckpoint();
     }
@@ -147,7 +150,7 @@ export class Tuner {
     try {
       await this.loop();
     } finally {
-      this.writer?.flush();
+      this.flushFiles();
     }
     const interrupted = this.stopReason !== undefined;
     if (!interrupted) {
@@ -185,7 +188,7 @@ export class Tuner {
     while (!this.criteriaMet()) {
       await this.fillWorkers(nWorkers);
       if (this.running.size === 0) return; // nothing left to run
-      const flushDue = this.options.flushWhileIdle && this.writer?.pending ? this.lastFlushTime + (this.options.flushInterval ?? 60) : Infinity;
+      const flushDue = this.options.flushWhileIdle && (this.writer?.pending || this.ends?.pending) ? this.lastFlushTime + (this.options.flushInterval ?? 60) : Infinity;
       const { results, completed, failed } = await this.backend.poll(Math.min(deadline, flushDue));
       for (const r of results) {
         await this.onResult(r);
@@ -245,6 +248,7 @@ export class Tuner {
     } else if (decision === 'stop') {
       trial.status = 'stopped';
       this.running.delete(trial.id);
+      this.ends?.record(trial.id, 'stopped');
       await this.backend.stop(trial.id);
     }
     this.record(trial, r, decision);
@@ -275,7 +279,9 @@ export class Tuner {
     const trial = this.trials.get(id)!;
     this.running.delete(id);
     if (status === 'completed') this.markCompleted(trial);
-    else trial.status = status;
+    // a trial whose final report came in has completed, also when the run ends before its exit is taken in
+    else if (trial.status !== 'completed') trial.status = status;
+    this.ends?.record(id, trial.status as TrialEnd);
     if (status === 'completed') this.scheduler.onTrialComplete(id);
     else await this.backend.stop(id);
     this.emit('onTrialEnd', this, trial);
@@ -291,6 +297,7 @@ export class Tuner {
     this.running.delete(id);
     trial.status = 'failed';
     trial.error = error;
+    this.ends?.record(id, 'failed');
     this.best.fail(id);
     this.numFailures++;
     this.scheduler.onTrialError(id);
@@ -305,7 +312,7 @@ export class Tuner {
     const now = this.backend.now();
     if (now - this.lastFlushTime < (this.options.flushInterval ?? 60)) return;
     this.lastFlushTime = now;
-    this.writer?.flush();
+    this.flushFiles();
     const interval = this.options.checkpointInterval ?? 300;
     const wallInterval = this.options.checkpointWallInterval ?? Math.min(30, interval);
     if (now - this.lastCheckpointTime >= interval && performance.now() - this.lastCheckpointWall >= wallInterval * 1000) {
@@ -316,13 +323,21 @@ export class Tuner {
 
   private checkpointLaunch(): void {
     if (!this.options.checkpointOnLaunch) return;
-    this.writer?.flush();
+    this.flushFiles();
     this.saveCheckpoint();
+  }
+
+  /** The results rows and the trials' ends, appended at the same moments. */
+  private flushFiles(): void {
+    this.writer?.flush();
+    this.ends?.flush();
   }
 
   private saveCheckpoint(): void {
     const { folder, checkpoint = true } = this.options;
     if (!folder || !checkpoint) return;
+    // the ends of the trials the run stopped at its end are on disk before the checkpoint counts them
+    this.ends?.flush();
     writeCheckpoint(folder, this.checkpoint());
     this.lastCheckpointWall = performance.now();
   }
@@ -333,6 +348,7 @@ export class Tuner {
       version: 1,
       identity: this.options.identity ?? {},
       rowsWritten: this.writer?.rowsWritten ?? 0,
+      trialEndsWritten: this.ends?.linesWritten ?? 0,
       tuner: {
         nextTrialId: this.nextTrialId,
         // finished trials need no last result to continue; leaving it out keeps tuner.json small
@@ -367,6 +383,9 @@ export class Tuner {
       if (t.status === 'running') this.running.add(t.id);
       if (t.status === 'completed') this.numCompleted++;
     }
-    if (this.options.folder) this.writer = ResultsWriter.resume(this.options.folder, this.columns, c.rowsWritten);
+    if (this.options.folder) {
+      this.writer = ResultsWriter.resume(this.options.folder, this.columns, c.rowsWritten);
+      this.ends = TrialEndsWriter.resume(this.options.folder, c.trialEndsWritten);
+    }
   }
 }

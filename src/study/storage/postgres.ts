@@ -423,6 +423,11 @@ export class PostgresStore implements StudyStore {
     return rows.map((r) => Number(r.id)).sort((a, b) => a - b);
   }
 
+  async release(studyId: number, suggestionIds: readonly number[]): Promise<number[]> {
+    const rows = await this.rows(`UPDATE suggestions SET state = 'ready', lease_expires_at = NULL WHERE id = ANY($1::int[]) AND study_id = $2 AND state = 'open' RETURNING id`, [suggestionIds, studyId]);
+    return rows.map((r) => Number(r.id)).sort((a, b) => a - b);
+  }
+
   async listSuggestions(studyId: number, states?: readonly SuggestionState[]): Promise<SuggestionRecord[]> {
     const rows = states ? await this.rows('SELECT * FROM suggestions WHERE study_id = $1 AND state = ANY($2::text[]) ORDER BY id', [studyId, states]) : await this.rows('SELECT * FROM suggestions WHERE study_id = $1 ORDER BY id', [studyId]);
     return rows.map(suggestionFromRow);

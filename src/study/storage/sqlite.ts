@@ -343,6 +343,10 @@ export class SqliteStore implements StudyStore {
     });
   }
 
+  async release(studyId: number, suggestionIds: readonly number[]): Promise<number[]> {
+    return this.write(() => suggestionIds.filter((id) => this.q("UPDATE suggestions SET state = 'ready', lease_expires_at = NULL WHERE id = ? AND study_id = ? AND state = 'open'").run(id, studyId).changes > 0));
+  }
+
   async listSuggestions(studyId: number, states?: readonly SuggestionState[]): Promise<SuggestionRecord[]> {
     const rows = states
       ? this.db.prepare(`SELECT * FROM suggestions WHERE study_id = ? AND state IN (${placeholders(states.length)}) ORDER BY id`).all(studyId, ...states)

@@ -275,6 +275,12 @@ export interface StudyStore {
   tellAndClaim(studyId: number, suggestionId: number, worker: WorkerIdentity, observation: NewObservation, leaseSeconds: number, config: Config | undefined, limits: SuggestionLimits): Promise<TellAndClaim>;
   /** Abandons suggestions that are open or ready (by hand, or a worker giving its own up); returns those it did. */
   abandon(studyId: number, suggestionIds: readonly number[]): Promise<number[]>;
+  /**
+   * Gives open suggestions back (their worker was stopped by a signal: Slurm's time-limit notice, a
+   * scancel): ready again, their leases cleared, so that the next worker to ask claims them under the
+   * same id and continues each trial from its checkpoint folder. Returns those it did.
+   */
+  release(studyId: number, suggestionIds: readonly number[]): Promise<number[]>;
   listSuggestions(studyId: number, states?: readonly SuggestionState[]): Promise<SuggestionRecord[]>;
   listObservations(studyId: number, afterId?: number): Promise<ObservationRecord[]>;
   listReports(studyId: number, afterId?: number): Promise<ReportRecord[]>;
