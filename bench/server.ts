@@ -1,5 +1,6 @@
 /**
- * Study server throughput (`node dist/bench/server.js [--quick] [--store SQLite|PostgreSQL]`):
+ * Study server throughput (`node dist/bench/server.js [--quick] [--store SQLite|PostgreSQL] [--profile DIR]`;
+ * --profile writes the server's CPU profile into DIR, for `node --cpu-prof`'s readers):
  * suggest → observe cycles per second of a zero-cost objective with RS through `tunelab server`
  * (a child process) for 1, 16 and 256 concurrent keep-alive HTTP clients (async, in this process),
  * (SigOpt's two calls a cycle, and tunelab's one: tell_and_ask), beside the direct-store figure of the same number of in-process workers (Study.optimize) on the
@@ -31,9 +32,10 @@ const quantile = (xs: number[], q: number) => {
   return s.length ? s[Math.min(s.length - 1, Math.floor(q * s.length))] : NaN;
 };
 
-async function startServer(storage: string): Promise<{ url: string; child: ChildProcess }> {
+async function startServer(storage: string, profileDir: string | undefined): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();
-  const child = spawn(process.execPath, [cli, 'server', '--storage', storage, '--port', String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const child = spawn(process.execPath, [...profile, cli, 'server', '--storage', storage, '--port', String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
   const url = `http://127.0.0.1:${port}`;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`the server exited with ${child.exitCode}`);
@@ -113,6 +115,8 @@ async function main() {
   const quick = process.argv.includes('--quick');
   const i = process.argv.indexOf('--store');
   const only = i > 0 ? process.argv[i + 1] : undefined;
+  const p = process.argv.indexOf('--profile');
+  const profileDir = p > 0 ? process.argv[p + 1] : undefined;
   const stores = ['SQLite', 'PostgreSQL'];
   if (only && !stores.includes(only)) {
     console.error(`bench/server: unknown --store '${only}'; accepted: ${stores.join(', ')}`);
@@ -128,7 +132,7 @@ async function main() {
         pg = await startLocalPostgres();
         storage = pg.url;
       }
-      const server = await startServer(storage);
+      const server = await startServer(storage, profileDir);
       try {
         for (const n of [1, 16, 256]) {
           const budget = quick ? (n === 1 ? 200 : 1000) : n === 1 ? 1000 : 4000;

@@ -9,6 +9,7 @@ import {
   type LogLine,
   type LogRecord,
   type NewObservation,
+  type NewRows,
   type NewReport,
   type ObservationRecord,
   type RenewOutcome,
@@ -286,6 +287,23 @@ export class PostgresStore implements StudyStore {
     const c = await this.pool.connect();
     try {
       return await this.view(c, studyId, since, false);
+    } finally {
+      c.release();
+    }
+  }
+
+  async readNew(studyId: number, since: Cursor): Promise<NewRows> {
+    const c = await this.pool.connect();
+    try {
+      const id = lit(c, studyId);
+      // observations first: a suggestion is older than its observation, so every observation read has its config
+      const [obsRes, newRes] = results(
+        await c.query(
+          `SELECT * FROM observations WHERE study_id = ${id} AND id > ${lit(c, since.observation)} ORDER BY id;
+           SELECT id, config FROM suggestions WHERE study_id = ${id} AND id > ${lit(c, since.suggestion)} ORDER BY id`,
+        ),
+      );
+      return { newObservations: obsRes.rows.map(observationFromRow), newSuggestions: newRes.rows.map((r) => ({ id: Number(r.id), config: JSON.parse(String(r.config)) })) };
     } finally {
       c.release();
     }

@@ -130,6 +130,9 @@ export interface StudyView {
   newSuggestions: { id: number; config: Config }[];
 }
 
+/** The rows added since a cursor, each read once: what a cache of the study's history needs. */
+export type NewRows = Pick<StudyView, 'newObservations' | 'newSuggestions'>;
+
 /** The changes a planner asks for; applied in the transaction that produced the view. */
 export interface SuggestionChanges {
   abandon?: number[];
@@ -256,6 +259,8 @@ export interface StudyStore {
   addReady(studyId: number, configs: readonly Config[], limits: BufferLimits): Promise<number>;
   /** The same view without the lock: a consistent snapshot that may be stale once used (the buffer's refill reads it). */
   readView(studyId: number, since: Cursor): Promise<StudyView>;
+  /** Only the rows added since the cursor (no open or ready suggestions): a read whose cost is the new work, not the study's size. */
+  readNew(studyId: number, since: Cursor): Promise<NewRows>;
   /** Extends the leases of the worker's suggestions (none: the worker is alive and idle) and its last_seen; reports the study's status (for `stop`). */
   renew(studyId: number, worker: WorkerIdentity, suggestionIds: readonly number[], leaseSeconds: number): Promise<RenewOutcome>;
   /**
