@@ -1,14 +1,16 @@
 /**
- * Study server throughput (`node dist/bench/server.js [--quick] [--store SQLite|PostgreSQL] [--profile DIR]`;
- * --profile writes the server's CPU profile into DIR, for `node --cpu-prof`'s readers):
+ * Study server throughput (`node dist/bench/server.js [--quick] [--store SQLite|PostgreSQL] [--profile DIR]
+ * [--baseline OLD/dist/src/cli.js]`; --profile writes the server's CPU profile into DIR; --baseline
+ * measures an older build's server too, in the same run, for before → after figures):
  * suggest → observe cycles per second of a zero-cost objective with RS through `tunelab server`
  * (a child process) for 1, 16 and 256 concurrent keep-alive HTTP clients (async, in this process),
  * (SigOpt's two calls a cycle, and tunelab's one: tell_and_ask), beside the direct-store figure of the same number of in-process workers (Study.optimize) on the
  * same kind of store, measured in this run; the p50/p99 latency of an ask (POST …/suggestions)
- * and the ratios HTTP / direct.
+ * and the ratios HTTP / direct; and the CPU time per cycle of the server process (of this process
+ * for the direct figure), which other load on a shared machine changes far less than the rates.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,10 +34,16 @@ const quantile = (xs: number[], q: number) => {
   return s.length ? s[Math.min(s.length - 1, Math.floor(q * s.length))] : NaN;
 };
 
-async function startServer(storage: string, profileDir: string | undefined): Promise<{ url: string; child: ChildProcess }> {
+/** CPU ms of a process so far (user + system, from /proc: Linux clock ticks of 10 ms). */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+async function startServer(cliPath: string, storage: string, profileDir: string | undefined): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();
   const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
-  const child = spawn(process.execPath, [...profile, cli, 'server', '--storage', storage, '--port', String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...profile, cliPath, 'server', '--storage', storage, '--port', String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
   const url = `http://127.0.0.1:${port}`;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`the server exited with ${child.exitCode}`);
@@ -45,7 +53,7 @@ async function startServer(storage: string, profileDir: string | undefined): Pro
 }
 
 async function post(url: string, body: unknown, headers: Record<string, string>): Promise<{ status: number; json: any }> {
-  const r = await fetch(url, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(30_000) });
+  const r = await fetch(url, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(120_000) });
   return { status: r.status, json: await r.json() };
 }
 
@@ -53,6 +61,8 @@ interface Result {
   cycles: number;
   seconds: number;
   asks: number[];
+  /** CPU ms per cycle of the store's side: the server process (HTTP), or this process (direct). */
+  cpu: number;
 }
 
 /**
@@ -61,7 +71,7 @@ interface Result {
  * (POST …/tell_and_ask, as RemoteStudy and the Python client's optimize loop do); `asks` times
  * every request that hands out a suggestion.
  */
-async function overHttp(server: string, n: number, budget: number, mode: 'sigopt' | 'one-call'): Promise<Result> {
+async function overHttp(server: string, serverPid: number, n: number, budget: number, mode: 'sigopt' | 'one-call'): Promise<Result> {
   const created = await post(`${server}/v1/experiments`, { name: `bench-${n}-${Date.now()}`, parameters, metrics: [{ name: 'loss', objective: 'minimize' }], observation_budget: budget, parallel_bandwidth: n, method: 'RS' }, {});
   const base = `${server}/v1/experiments/${created.json.id}`;
   const asks: number[] = [];
@@ -96,8 +106,9 @@ async function overHttp(server: string, n: number, budget: number, mode: 'sigopt
     }
   };
   const t0 = performance.now();
+  const cpu0 = cpuMs(serverPid);
   await Promise.all(Array.from({ length: n }, (_, i) => client(i)));
-  return { cycles, seconds: (performance.now() - t0) / 1000, asks };
+  return { cycles, seconds: (performance.now() - t0) / 1000, asks, cpu: (cpuMs(serverPid) - cpu0) / cycles };
 }
 
 /** The same work with the store in this process: optimize with n concurrent workers (each ask and tell a store transaction). */
@@ -105,50 +116,65 @@ async function direct(storage: string, n: number, budget: number): Promise<Resul
   const definition = parseExperiment({ name: `direct-${n}-${Date.now()}`, parameters, metrics: [{ name: 'loss', objective: 'minimize' }], budget: { max_trials: budget }, parallel_bandwidth: n, method: 'RS' }, experimentFileOptions());
   const study = await createStudy(definition, { storage });
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const summary = await study.optimize((c) => objective(c), { workers: n });
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
   await study.close();
-  return { cycles: summary.observations, seconds, asks: [] };
+  return { cycles: summary.observations, seconds, asks: [], cpu: (cpu.user + cpu.system) / 1000 / summary.observations };
 }
 
 async function main() {
   const quick = process.argv.includes('--quick');
-  const i = process.argv.indexOf('--store');
-  const only = i > 0 ? process.argv[i + 1] : undefined;
-  const p = process.argv.indexOf('--profile');
-  const profileDir = p > 0 ? process.argv[p + 1] : undefined;
+  const arg = (flag: string) => {
+    const i = process.argv.indexOf(flag);
+    return i > 0 ? process.argv[i + 1] : undefined;
+  };
+  const only = arg('--store');
+  const profileDir = arg('--profile');
+  const baseline = arg('--baseline');
   const stores = ['SQLite', 'PostgreSQL'];
   if (only && !stores.includes(only)) {
     console.error(`bench/server: unknown --store '${only}'; accepted: ${stores.join(', ')}`);
     process.exit(2);
   }
+  // the baseline's server first: on PostgreSQL this build may then upgrade the schema it left
+  const builds: [string, string][] = [...(baseline ? [['baseline', baseline] as [string, string]] : []), ['this build', cli]];
   const dir = mkdtempSync(join(tmpdir(), 'tunelab-bench-server-'));
   let pg: LocalPostgres | undefined;
   const rows: (string | number)[][] = [];
+  const budgetOf = (n: number) => (quick ? (n === 1 ? 200 : 1000) : n === 1 ? 1000 : 4000);
+  const rate = (r: Result) => r.cycles / r.seconds;
   try {
     for (const kind of only ? [only] : stores) {
-      let storage = join(dir, 'studies.db');
-      if (kind === 'PostgreSQL') {
-        pg = await startLocalPostgres();
-        storage = pg.url;
-      }
-      const server = await startServer(storage, profileDir);
-      try {
-        for (const n of [1, 16, 256]) {
-          const budget = quick ? (n === 1 ? 200 : 1000) : n === 1 ? 1000 : 4000;
-          const h = await overHttp(server.url, n, budget, 'sigopt');
-          const one = await overHttp(server.url, n, budget, 'one-call');
-          const d = await direct(storage, n, budget);
-          const rate = (r: Result) => r.cycles / r.seconds;
-          const directRate = rate(d);
-          for (const [api, r] of [['SigOpt: 2 calls', h], ['tell_and_ask', one]] as const) {
-            rows.push([kind, n, budget, api, rate(r).toFixed(0), directRate.toFixed(0), (rate(r) / directRate).toFixed(2), quantile(r.asks, 0.5).toFixed(1), quantile(r.asks, 0.99).toFixed(1)]);
+      if (kind === 'PostgreSQL') pg = await startLocalPostgres();
+      const storageOf = (build: string) => pg?.url ?? join(dir, `${build.replace(/ /g, '-')}.db`);
+      const http = new Map<string, { n: number; sigopt: Result; one: Result }[]>();
+      for (const [build, path] of builds) {
+        const server = await startServer(path, storageOf(build), build === 'this build' ? profileDir : undefined);
+        const results: { n: number; sigopt: Result; one: Result }[] = [];
+        try {
+          for (const n of [1, 16, 256]) {
+            const sigopt = await overHttp(server.url, server.child.pid!, n, budgetOf(n), 'sigopt');
+            const one = await overHttp(server.url, server.child.pid!, n, budgetOf(n), 'one-call');
+            results.push({ n, sigopt, one });
+            console.error(`${kind}, ${build}, ${n} clients: ${rate(sigopt).toFixed(0)} cycles/s over HTTP with SigOpt's calls, ${rate(one).toFixed(0)} with tell_and_ask`);
           }
-          console.error(`${kind} ${n} clients: ${rate(h).toFixed(0)} cycles/s over HTTP with SigOpt's calls, ${rate(one).toFixed(0)} with tell_and_ask, ${directRate.toFixed(0)} direct`);
+        } finally {
+          server.child.kill('SIGTERM');
+          await new Promise((r) => server.child.once('close', r));
         }
-      } finally {
-        server.child.kill('SIGTERM');
-        await new Promise((r) => server.child.once('close', r));
+        http.set(build, results);
+      }
+      for (const n of [1, 16, 256]) {
+        const d = await direct(storageOf('this build'), n, budgetOf(n));
+        console.error(`${kind}, ${n} in-process workers: ${rate(d).toFixed(0)} cycles/s direct`);
+        for (const [build] of builds) {
+          const { sigopt, one } = http.get(build)!.find((x) => x.n === n)!;
+          for (const [api, r] of [['SigOpt: 2 calls', sigopt], ['tell_and_ask', one]] as const) {
+            rows.push([kind, build, n, budgetOf(n), api, rate(r).toFixed(0), rate(d).toFixed(0), (rate(r) / rate(d)).toFixed(2), quantile(r.asks, 0.5).toFixed(1), quantile(r.asks, 0.99).toFixed(1), r.cpu.toFixed(2), d.cpu.toFixed(2), (1000 / r.cpu).toFixed(0)]);
+          }
+        }
       }
       await pg?.stop();
       pg = undefined;
@@ -157,7 +183,7 @@ async function main() {
     await pg?.stop();
     rmSync(dir, { recursive: true, force: true });
   }
-  console.log(formatTable(['store', 'clients', 'budget', 'API', 'HTTP cycles/s', 'direct cycles/s', 'HTTP / direct', 'ask p50 ms', 'ask p99 ms'], rows));
+  console.log(formatTable(['store', 'server', 'clients', 'budget', 'API', 'HTTP cycles/s', 'direct cycles/s', 'HTTP / direct', 'ask p50 ms', 'ask p99 ms', 'server CPU ms/cycle', 'direct CPU ms/cycle', 'cycles/s the server CPU allows'], rows));
 }
 
 await main();

@@ -114,3 +114,10 @@ export interface ApiTellAndAsk {
 
 /** The headers naming the asking worker (tunelab's clients send them; a SigOpt client does not). */
 export const WORKER_HEADERS = { id: 'x-tunelab-worker', host: 'x-tunelab-host', pid: 'x-tunelab-pid' } as const;
+
+/**
+ * A client's id of one request (POST …/suggestions, …/tell_and_ask), sent again with each retry of
+ * it: the server answers a retry as it answered the first, so a retry after a timeout neither
+ * records twice nor loses the suggestion the first attempt claimed. Stripe's header name.
+ */
+export const REQUEST_ID_HEADER = 'idempotency-key';

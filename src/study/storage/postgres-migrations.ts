@@ -280,4 +280,17 @@ export const POSTGRES_MIGRATIONS: readonly { version: number; statements: readon
        $$`,
     ],
   },
+  {
+    // a client's request id with the answer it got (see the SQLite store's version 4)
+    version: 5,
+    statements: [
+      `CREATE TABLE requests (
+        study_id INTEGER NOT NULL REFERENCES studies(id),
+        key TEXT NOT NULL,
+        answer TEXT NOT NULL,
+        created_at DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (study_id, key)
+      )`,
+    ],
+  },
 ];

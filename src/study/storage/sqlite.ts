@@ -97,6 +97,12 @@ export async function openSqliteStore(file: string, url: string, options: { sche
 
 const placeholders = (n: number) => Array.from({ length: n }, () => '?').join(', ');
 
+/** What a request id's first call answered: a tell's outcome, a claim, or both (tellAndClaim). */
+interface StoredAnswer {
+  told?: TellOutcome;
+  claim?: FreeClaim;
+}
+
 interface PendingWrite {
   fn: () => unknown;
   resolve: (value: unknown) => void;
@@ -271,10 +277,12 @@ export class SqliteStore implements StudyStore {
     return this.db.transaction(() => this.view(studyId, since, this.clock()))();
   }
 
-  async suggest(studyId: number, worker: WorkerIdentity, leaseSeconds: number, since: Cursor, plan: (view: StudyView) => SuggestionChanges): Promise<SuggestionOutcome> {
+  async suggest(studyId: number, worker: WorkerIdentity, leaseSeconds: number, since: Cursor, plan: (view: StudyView) => SuggestionChanges, request?: string): Promise<SuggestionOutcome> {
     return this.write(() => {
       const now = this.clock();
       const view = this.view(studyId, since, now);
+      const prior = this.recalled(studyId, request);
+      if (prior?.claim) return { claimed: prior.claim.claimed, view };
       const changes = plan(view);
       const lease = now + leaseSeconds * 1000;
       const claim = (id: number) => {
@@ -291,16 +299,42 @@ export class SqliteStore implements StudyStore {
         if (i === 0 && changes.create!.claimFirst) claimed = claim(id);
       });
       if (changes.end) this.q("UPDATE studies SET status = ? WHERE id = ? AND status = 'running'").run(changes.end, studyId);
+      if (claimed) this.remember(studyId, request, { claim: { claimed, done: view.done, open: view.open.length, ready: view.ready.length } });
       return { claimed, view };
     });
   }
 
-  async claimIfFree(studyId: number, worker: WorkerIdentity, leaseSeconds: number, config: Config | undefined, limits: SuggestionLimits): Promise<FreeClaim | undefined> {
-    return this.write(() => this.claimNow(studyId, worker, leaseSeconds, config, limits));
+  async claimIfFree(studyId: number, worker: WorkerIdentity, leaseSeconds: number, config: Config | undefined, limits: SuggestionLimits, request?: string): Promise<FreeClaim | undefined> {
+    return this.write(() => {
+      const prior = this.recalled(studyId, request);
+      if (prior?.claim) return { ...prior.claim, replayed: true };
+      const free = this.claimNow(studyId, worker, leaseSeconds, config, limits);
+      if (free) this.remember(studyId, request, { claim: free });
+      return free;
+    });
   }
 
-  async tellAndClaim(studyId: number, suggestionId: number, worker: WorkerIdentity, o: NewObservation, leaseSeconds: number, config: Config | undefined, limits: SuggestionLimits): Promise<TellAndClaim> {
-    return this.write(() => ({ told: this.tellNow(studyId, suggestionId, worker, o, this.clock()), next: this.claimNow(studyId, worker, leaseSeconds, config, limits) }));
+  async tellAndClaim(studyId: number, suggestionId: number, worker: WorkerIdentity, o: NewObservation, leaseSeconds: number, config: Config | undefined, limits: SuggestionLimits, request?: string): Promise<TellAndClaim> {
+    return this.write(() => {
+      const prior = this.recalled(studyId, request);
+      if (prior?.told) return { told: prior.told, next: prior.claim && { ...prior.claim, replayed: true } };
+      const told = this.tellNow(studyId, suggestionId, worker, o, this.clock());
+      const next = this.claimNow(studyId, worker, leaseSeconds, config, limits);
+      this.remember(studyId, request, { told, claim: next });
+      return { told, next };
+    });
+  }
+
+  /** The answer stored for a request id (StudyStore's request ids), inside a write transaction. */
+  private recalled(studyId: number, request: string | undefined): StoredAnswer | undefined {
+    if (request === undefined) return undefined;
+    const row = this.q('SELECT answer FROM requests WHERE study_id = ? AND key = ?').get(studyId, request) as { answer: string } | undefined;
+    return row && (JSON.parse(row.answer) as StoredAnswer);
+  }
+
+  private remember(studyId: number, request: string | undefined, answer: StoredAnswer): void {
+    if (request === undefined) return;
+    this.q('INSERT INTO requests (study_id, key, answer, created_at) VALUES (?, ?, ?, ?)').run(studyId, request, JSON.stringify(answer), this.clock());
   }
 
   /** claimIfFree's work, inside a write transaction. */

@@ -192,6 +192,8 @@ export interface FreeClaim {
   done: number;
   open: number;
   ready: number;
+  /** The answer a first call with the same request id got (a client's retry): nothing was claimed now. */
+  replayed?: boolean;
 }
 
 /** ASHA's stopping rule across workers: rung levels, η and the mode (DESIGN.md §3, HyperbandScheduler). */
@@ -219,6 +221,13 @@ export interface StudySummary {
   budget: number | null;
 }
 
+/**
+ * suggest, claimIfFree and tellAndClaim take an optional request id (a client's, for its retries):
+ * the first call with it that changes something (a claim; a tell and its claim) stores its answer
+ * in the same transaction, and a later call with the same id gets that answer again (a FreeClaim
+ * marked `replayed`; suggest's `claimed`) and changes nothing. A retry after a timeout therefore
+ * neither records an observation twice nor claims a second suggestion and loses the first.
+ */
 export interface StudyStore {
   /** The storage URL without its password. */
   readonly url: string;
@@ -241,7 +250,7 @@ export interface StudyStore {
    * lets `plan` decide, and applies its changes before the lock is released. Two workers therefore
    * never see the same open suggestion as free, and the budget and bandwidth are never exceeded.
    */
-  suggest(studyId: number, worker: WorkerIdentity, leaseSeconds: number, since: Cursor, plan: (view: StudyView) => SuggestionChanges): Promise<SuggestionOutcome>;
+  suggest(studyId: number, worker: WorkerIdentity, leaseSeconds: number, since: Cursor, plan: (view: StudyView) => SuggestionChanges, request?: string): Promise<SuggestionOutcome>;
   /**
    * The common cases in one step: under the study's lock, if nothing else needs doing (the study
    * running and within its limits, no expired lease to recover), hands this worker the oldest ready
@@ -249,7 +258,7 @@ export interface StudyStore {
    * suggestion when none is ready (random search on an infinite space, which needs no view).
    * Undefined otherwise: the caller then takes `suggest`.
    */
-  claimIfFree(studyId: number, worker: WorkerIdentity, leaseSeconds: number, config: Config | undefined, limits: SuggestionLimits): Promise<FreeClaim | undefined>;
+  claimIfFree(studyId: number, worker: WorkerIdentity, leaseSeconds: number, config: Config | undefined, limits: SuggestionLimits, request?: string): Promise<FreeClaim | undefined>;
   /**
    * Adds ready suggestions (the buffer, proposed off the lock) in one short step under the study's
    * lock: as many as the limits leave room for, skipping configs that an open or ready suggestion
@@ -277,7 +286,7 @@ export interface StudyStore {
    * tell, then claimIfFree for the same worker, as one transaction: what a worker's loop does
    * between two evaluations, in one round trip and one turn of the study's lock.
    */
-  tellAndClaim(studyId: number, suggestionId: number, worker: WorkerIdentity, observation: NewObservation, leaseSeconds: number, config: Config | undefined, limits: SuggestionLimits): Promise<TellAndClaim>;
+  tellAndClaim(studyId: number, suggestionId: number, worker: WorkerIdentity, observation: NewObservation, leaseSeconds: number, config: Config | undefined, limits: SuggestionLimits, request?: string): Promise<TellAndClaim>;
   /** Abandons suggestions that are open or ready (by hand, or a worker giving its own up); returns those it did. */
   abandon(studyId: number, suggestionIds: readonly number[]): Promise<number[]>;
   listSuggestions(studyId: number, states?: readonly SuggestionState[]): Promise<SuggestionRecord[]>;
