@@ -10,6 +10,7 @@
  * for the direct figure), which other load on a shared machine changes far less than the rates.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -69,7 +70,7 @@ interface Result {
  * n async clients on a new experiment of the server, each a worker of its own, until the budget is
  * met: SigOpt's two calls a cycle (POST …/suggestions, POST …/observations), or tunelab's one
  * (POST …/tell_and_ask, as RemoteStudy and the Python client's optimize loop do); `asks` times
- * every request that hands out a suggestion.
+ * every request that hands out a suggestion. Each ask carries a request id, as tunelab's clients send.
  */
 async function overHttp(server: string, serverPid: number, n: number, budget: number, mode: 'sigopt' | 'one-call'): Promise<Result> {
   const created = await post(`${server}/v1/experiments`, { name: `bench-${n}-${Date.now()}`, parameters, metrics: [{ name: 'loss', objective: 'minimize' }], observation_budget: budget, parallel_bandwidth: n, method: 'RS' }, {});
@@ -81,7 +82,7 @@ async function overHttp(server: string, serverPid: number, n: number, budget: nu
     const ask = async (): Promise<any> => {
       for (;;) {
         const t = performance.now();
-        const s = await post(`${base}/suggestions`, {}, headers);
+        const s = await post(`${base}/suggestions`, {}, { ...headers, 'idempotency-key': randomUUID() });
         asks.push(performance.now() - t);
         if (s.status === 200) return s.json;
         if (s.json.error.reason !== 'wait') return undefined;
@@ -97,7 +98,7 @@ async function overHttp(server: string, serverPid: number, n: number, budget: nu
         s = await ask();
       } else {
         const t = performance.now();
-        const o = await post(`${base}/tell_and_ask`, observation, headers);
+        const o = await post(`${base}/tell_and_ask`, observation, { ...headers, 'idempotency-key': randomUUID() });
         asks.push(performance.now() - t);
         if (o.status !== 200 || !o.json.recorded) throw new Error(`observation refused: ${JSON.stringify(o.json)}`);
         s = o.json.suggestion ?? (o.json.reason === 'wait' ? await ask() : undefined);
