@@ -30,6 +30,8 @@ const parameters = [
 ];
 const objective = (c: Record<string, unknown>) => (Number(c.x) - 0.3) ** 2 + (Number(c.y) - 0.6) ** 2 + Number(c.k) / 1000;
 
+const show = (r: Result | Error) => (r instanceof Error ? `failed (${r.message})` : `${(r.cycles / r.seconds).toFixed(0)} cycles/s`);
+
 const quantile = (xs: number[], q: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? s[Math.min(s.length - 1, Math.floor(q * s.length))] : NaN;
@@ -150,16 +152,18 @@ async function main() {
     for (const kind of only ? [only] : stores) {
       if (kind === 'PostgreSQL') pg = await startLocalPostgres();
       const storageOf = (build: string) => pg?.url ?? join(dir, `${build.replace(/ /g, '-')}.db`);
-      const http = new Map<string, { n: number; sigopt: Result; one: Result }[]>();
+      const http = new Map<string, { n: number; sigopt: Result | Error; one: Result | Error }[]>();
       for (const [build, path] of builds) {
         const server = await startServer(path, storageOf(build), build === 'this build' ? profileDir : undefined);
-        const results: { n: number; sigopt: Result; one: Result }[] = [];
+        const results: { n: number; sigopt: Result | Error; one: Result | Error }[] = [];
         try {
           for (const n of [1, 16, 256]) {
-            const sigopt = await overHttp(server.url, server.child.pid!, n, budgetOf(n), 'sigopt');
-            const one = await overHttp(server.url, server.child.pid!, n, budgetOf(n), 'one-call');
+            // a run that fails (a server that gives up under the load) is a row saying so, not the end of the bench
+            const run = (mode: 'sigopt' | 'one-call') => overHttp(server.url, server.child.pid!, n, budgetOf(n), mode).catch((e: Error) => e);
+            const sigopt = await run('sigopt');
+            const one = await run('one-call');
             results.push({ n, sigopt, one });
-            console.error(`${kind}, ${build}, ${n} clients: ${rate(sigopt).toFixed(0)} cycles/s over HTTP with SigOpt's calls, ${rate(one).toFixed(0)} with tell_and_ask`);
+            console.error(`${kind}, ${build}, ${n} clients: ${show(sigopt)} over HTTP with SigOpt's calls, ${show(one)} with tell_and_ask`);
           }
         } finally {
           server.child.kill('SIGTERM');
@@ -173,18 +177,25 @@ async function main() {
         for (const [build] of builds) {
           const { sigopt, one } = http.get(build)!.find((x) => x.n === n)!;
           for (const [api, r] of [['SigOpt: 2 calls', sigopt], ['tell_and_ask', one]] as const) {
+            if (r instanceof Error) {
+              rows.push([kind, build, n, budgetOf(n), api, `failed: ${r.message.slice(0, 60)}`, rate(d).toFixed(0), '', '', '', '', d.cpu.toFixed(2), '']);
+              continue;
+            }
             rows.push([kind, build, n, budgetOf(n), api, rate(r).toFixed(0), rate(d).toFixed(0), (rate(r) / rate(d)).toFixed(2), quantile(r.asks, 0.5).toFixed(1), quantile(r.asks, 0.99).toFixed(1), r.cpu.toFixed(2), d.cpu.toFixed(2), (1000 / r.cpu).toFixed(0)]);
           }
         }
       }
       await pg?.stop();
       pg = undefined;
+      // each store's figures as soon as they are in
+      console.log(formatTable(HEADER, rows.splice(0)));
     }
   } finally {
     await pg?.stop();
     rmSync(dir, { recursive: true, force: true });
   }
-  console.log(formatTable(['store', 'server', 'clients', 'budget', 'API', 'HTTP cycles/s', 'direct cycles/s', 'HTTP / direct', 'ask p50 ms', 'ask p99 ms', 'server CPU ms/cycle', 'direct CPU ms/cycle', 'cycles/s the server CPU allows'], rows));
 }
+
+const HEADER = ['store', 'server', 'clients', 'budget', 'API', 'HTTP cycles/s', 'direct cycles/s', 'HTTP / direct', 'ask p50 ms', 'ask p99 ms', 'server CPU ms/cycle', 'direct CPU ms/cycle', 'cycles/s the server CPU allows'];
 
 await main();

@@ -10,7 +10,7 @@ import { StudyCache } from './storage/cache.js';
 import type { StudyHandle } from './handle.js';
 import { type OpenStoreOptions, openStore } from './storage/open.js';
 import { type Plan, STUDY_METHODS, bufferLimits, outstandingTarget, type StudyMethod, type StudyPlanContext, createStudySearcher, freshConfigs, planClaim, refillNeed, rungRule, suggestionLimits } from './planner.js';
-import type { FreeClaim, LogLine, NewObservation, RungRule, StoredDefinition, StudyRecord, StudyStore, TellOutcome, WorkerIdentity } from './storage/store.js';
+import type { FreeClaim, FreeRefusal, LogLine, NewObservation, RungRule, StoredDefinition, StudyRecord, StudyStore, TellOutcome, WorkerIdentity } from './storage/store.js';
 
 export interface StudyOptions extends OpenStoreOptions {
   /** `--storage`: a SQLite file or a postgresql:// URL (default: `<results root>/studies.db`). */
@@ -276,6 +276,7 @@ export class Study implements StudyHandle {
       const free = await this.locked(() => this.store.claimIfFree(this.id, worker, this.leaseSeconds, blind, this.limits(), request));
       const taken = this.takeFree(free, blind, worker);
       if (taken) return { suggestion: taken };
+      if (free) return { none: (free as FreeRefusal).none };
     }
     // the plan of the transaction that committed (a retried one plans again)
     const decided: { plan?: Plan } = {};
@@ -306,12 +307,12 @@ export class Study implements StudyHandle {
   }
 
   /** After a one-step claim: the blind config back to the searcher unless it became the suggestion, the buffer refilled if it runs low. */
-  private takeFree(free: FreeClaim | undefined, blind: Config | undefined, worker: WorkerIdentity): AskResult | undefined {
+  private takeFree(free: FreeClaim | FreeRefusal | undefined, blind: Config | undefined, worker: WorkerIdentity): AskResult | undefined {
     const { searcher } = this.ctx;
     // a ready suggestion was handed out rather than the blind config (a study's buffer), or a
     // retried request's first answer: keep it
-    if (blind && (!free || free.ready > 0 || free.replayed)) searcher.giveBack!(blind);
-    if (!free) return undefined;
+    if (blind && (!free || 'none' in free || free.ready > 0 || free.replayed)) searcher.giveBack!(blind);
+    if (!free || 'none' in free) return undefined;
     if (searcher.modelBased && outstandingTarget(this.ctx, free.done) > free.open + free.ready) this.refillSoon();
     return this.claimed(free.claimed.id, free.claimed.config, worker);
   }
@@ -500,7 +501,7 @@ export class Study implements StudyHandle {
       const { told, next } = await this.locked(() => this.store.tellAndClaim(this.id, suggestionId, worker, observation, this.leaseSeconds, blind, this.limits(), request));
       this.held.delete(suggestionId);
       const taken = this.takeFree(next, blind, worker);
-      return { told, next: taken ? { suggestion: taken } : await this.tryAsk(worker, ask) };
+      return { told, next: taken ? { suggestion: taken } : next && 'none' in next ? { none: next.none } : await this.tryAsk(worker, ask) };
     }
     // a retried tell of the same worker is answered as recorded (the store knows its suggestion told)
     const told = await this.store.tell(this.id, suggestionId, worker, observation);

@@ -9,6 +9,7 @@ import {
   type BufferLimits,
   type Cursor,
   type FreeClaim,
+  type FreeRefusal,
   type LogLine,
   type LogRecord,
   type NewObservation,
@@ -304,12 +305,12 @@ export class SqliteStore implements StudyStore {
     });
   }
 
-  async claimIfFree(studyId: number, worker: WorkerIdentity, leaseSeconds: number, config: Config | undefined, limits: SuggestionLimits, request?: string): Promise<FreeClaim | undefined> {
+  async claimIfFree(studyId: number, worker: WorkerIdentity, leaseSeconds: number, config: Config | undefined, limits: SuggestionLimits, request?: string): Promise<FreeClaim | FreeRefusal | undefined> {
     return this.write(() => {
       const prior = this.recalled(studyId, request);
       if (prior?.claim) return { ...prior.claim, replayed: true };
       const free = this.claimNow(studyId, worker, leaseSeconds, config, limits);
-      if (free) this.remember(studyId, request, { claim: free });
+      if (free && 'claimed' in free) this.remember(studyId, request, { claim: free });
       return free;
     });
   }
@@ -320,7 +321,7 @@ export class SqliteStore implements StudyStore {
       if (prior?.told) return { told: prior.told, next: prior.claim && { ...prior.claim, replayed: true } };
       const told = this.tellNow(studyId, suggestionId, worker, o, this.clock());
       const next = this.claimNow(studyId, worker, leaseSeconds, config, limits);
-      this.remember(studyId, request, { told, claim: next });
+      this.remember(studyId, request, { told, ...(next && 'claimed' in next && { claim: next }) });
       return { told, next };
     });
   }
@@ -338,7 +339,7 @@ export class SqliteStore implements StudyStore {
   }
 
   /** claimIfFree's work, inside a write transaction. */
-  private claimNow(studyId: number, worker: WorkerIdentity, leaseSeconds: number, config: Config | undefined, limits: SuggestionLimits): FreeClaim | undefined {
+  private claimNow(studyId: number, worker: WorkerIdentity, leaseSeconds: number, config: Config | undefined, limits: SuggestionLimits): FreeClaim | FreeRefusal | undefined {
     const now = this.clock();
     if (limits.deadline !== null && now >= limits.deadline) return undefined;
     const c = this.q(
@@ -349,7 +350,10 @@ export class SqliteStore implements StudyStore {
               (SELECT count(*) FROM suggestions WHERE study_id = @study AND state = 'ready') AS n_ready,
               (SELECT min(id) FROM suggestions WHERE study_id = @study AND state = 'ready') AS ready`,
     ).get({ study: studyId, now }) as { status: string; done: number; open: number; expired: number; n_ready: number; ready: number | null };
-    if (c.status !== 'running' || c.expired > 0 || c.open >= limits.bandwidth || c.done + c.open >= limits.budget) return undefined;
+    // the planner's answers where they need no view: not running; every slot held by a live suggestion
+    if (c.status !== 'running') return { none: 'stopped' };
+    if (c.expired > 0 || c.done >= limits.budget) return undefined;
+    if (c.open >= limits.bandwidth || c.done + c.open >= limits.budget) return { none: 'wait' };
     const lease = now + leaseSeconds * 1000;
     let id: number;
     if (c.ready !== null) {

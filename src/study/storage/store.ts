@@ -156,7 +156,16 @@ export type TellOutcome = { recorded: true } | { recorded: false; reason: string
 /** A tell and the next claim, made in one transaction (a worker's loop in one round trip). */
 export interface TellAndClaim {
   told: TellOutcome;
-  next?: FreeClaim;
+  next?: FreeClaim | FreeRefusal;
+}
+
+/**
+ * Why the one-step claim gave nothing, when that is also what the planner would answer: the study
+ * is not running, or every slot (bandwidth, budget) is held by a live open suggestion. A backend
+ * may say it, so that the many asks of a study near its budget cost no view of its open set.
+ */
+export interface FreeRefusal {
+  none: 'wait' | 'stopped';
 }
 
 export interface RenewOutcome {
@@ -256,9 +265,10 @@ export interface StudyStore {
    * running and within its limits, no expired lease to recover), hands this worker the oldest ready
    * suggestion (no `config`: a model-based searcher's buffer), or creates `config` as its open
    * suggestion when none is ready (random search on an infinite space, which needs no view).
-   * Undefined otherwise: the caller then takes `suggest`.
+   * Otherwise a FreeRefusal when the answer is certain without the planner, or undefined: the
+   * caller then takes `suggest`.
    */
-  claimIfFree(studyId: number, worker: WorkerIdentity, leaseSeconds: number, config: Config | undefined, limits: SuggestionLimits, request?: string): Promise<FreeClaim | undefined>;
+  claimIfFree(studyId: number, worker: WorkerIdentity, leaseSeconds: number, config: Config | undefined, limits: SuggestionLimits, request?: string): Promise<FreeClaim | FreeRefusal | undefined>;
   /**
    * Adds ready suggestions (the buffer, proposed off the lock) in one short step under the study's
    * lock: as many as the limits leave room for, skipping configs that an open or ready suggestion
