@@ -143,7 +143,7 @@ export async function fleetScenario(root: string, children: ChildProcess[], stor
   const codes = await Promise.all([...clients.map((c) => c.exited), ...workers.map((w) => w.exited)]);
   const diagnostics = [...clients.map((c) => c.out.stderr), ...workers.map((w) => w.out.stderr)].filter(Boolean).join('\n---\n');
   expect(codes, diagnostics).toEqual(Array(14).fill(0));
-  for (const w of workers) expect(w.out.stdout).toMatch(/ended: budget/);
+  workers.forEach((w, i) => expect(w.out.stdout, `study worker ${i} (pid ${w.child.pid}, exit ${codes[clients.length + i]}); its stderr: ${w.out.stderr}`).toMatch(/ended: budget/));
 
   const store = await openStore(storage);
   try {
