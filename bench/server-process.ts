@@ -2,18 +2,28 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../src/study/storage/local-postgres.js';
+import { procStat } from '../src/util/proc.js';
 
 /** The built CLI, beside this bench's build. */
-const cli = join(fileURLToPath(import.meta.url), '..', '..', 'src', 'cli.js');
+export const benchCli = join(fileURLToPath(import.meta.url), '..', '..', 'src', 'cli.js');
 
-/** `tunelab server` on a free loopback port over `storage`, waited for until it answers. */
-export async function startServer(storage: string): Promise<{ url: string; child: ChildProcess }> {
+/**
+ * `tunelab server` on a free loopback port over `storage`, waited for until it answers; `cli` may
+ * be another build's (a baseline measured in the same run), `profileDir` gets its CPU profile.
+ */
+export async function startServer(storage: string, options: { cli?: string; profileDir?: string } = {}): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();
-  const child = spawn(process.execPath, [cli, 'server', '--storage', storage, '--port', String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const profile = options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] : [];
+  const child = spawn(process.execPath, [...profile, options.cli ?? benchCli, 'server', '--storage', storage, '--port', String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
   const url = `http://127.0.0.1:${port}`;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`the server exited with ${child.exitCode}`);
     if (await fetch(`${url}/openapi.json`).then((r) => r.ok, () => false)) return { url, child };
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** CPU ms (user + system) a process has used so far; Linux clock ticks are 10 ms. */
+export function cpuMs(pid: number): number {
+  return (procStat(pid)?.cpuTicks ?? NaN) * 10;
 }

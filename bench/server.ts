@@ -1,17 +1,21 @@
 /**
- * Study server throughput (`node dist/bench/server.js [--quick] [--store SQLite|PostgreSQL]`):
+ * Study server throughput (`node dist/bench/server.js [--quick] [--store SQLite|PostgreSQL] [--profile DIR]
+ * [--baseline OLD/dist/src/cli.js]`; --profile writes the server's CPU profile into DIR; --baseline
+ * measures an older build's server too, in the same run, for before → after figures):
  * suggest → observe cycles per second of a zero-cost objective with RS through `tunelab server`
  * (a child process) for 1, 16 and 256 concurrent keep-alive HTTP clients (async, in this process),
  * (SigOpt's two calls a cycle, and tunelab's one: tell_and_ask), beside the direct-store figure of the same number of in-process workers (Study.optimize) on the
  * same kind of store, measured in this run; the p50/p99 latency of an ask (POST …/suggestions)
- * and the ratios HTTP / direct.
+ * and the ratios HTTP / direct; and the CPU time per cycle of the server process (of this process
+ * for the direct figure), which other load on a shared machine changes far less than the rates.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatTable } from '../src/util/table.js';
 import { type LocalPostgres, startLocalPostgres } from '../src/study/storage/local-postgres.js';
-import { startServer } from './server-process.js';
+import { benchCli, cpuMs, startServer } from './server-process.js';
 import { parseExperiment } from '../src/experiment/load.js';
 import { experimentFileOptions } from '../src/methods/registry.js';
 import { createStudy } from '../src/study/study.js';
@@ -23,13 +27,15 @@ const parameters = [
 ];
 const objective = (c: Record<string, unknown>) => (Number(c.x) - 0.3) ** 2 + (Number(c.y) - 0.6) ** 2 + Number(c.k) / 1000;
 
+const show = (r: Result | Error) => (r instanceof Error ? `failed (${r.message})` : `${(r.cycles / r.seconds).toFixed(0)} cycles/s`);
+
 const quantile = (xs: number[], q: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? s[Math.min(s.length - 1, Math.floor(q * s.length))] : NaN;
 };
 
 async function post(url: string, body: unknown, headers: Record<string, string>): Promise<{ status: number; json: any }> {
-  const r = await fetch(url, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(30_000) });
+  const r = await fetch(url, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(120_000) });
   return { status: r.status, json: await r.json() };
 }
 
@@ -37,15 +43,17 @@ interface Result {
   cycles: number;
   seconds: number;
   asks: number[];
+  /** CPU ms per cycle of the store's side: the server process (HTTP), or this process (direct). */
+  cpu: number;
 }
 
 /**
  * n async clients on a new experiment of the server, each a worker of its own, until the budget is
  * met: SigOpt's two calls a cycle (POST …/suggestions, POST …/observations), or tunelab's one
  * (POST …/tell_and_ask, as RemoteStudy and the Python client's optimize loop do); `asks` times
- * every request that hands out a suggestion.
+ * every request that hands out a suggestion. Each ask carries a request id, as tunelab's clients send.
  */
-async function overHttp(server: string, n: number, budget: number, mode: 'sigopt' | 'one-call'): Promise<Result> {
+async function overHttp(server: string, serverPid: number, n: number, budget: number, mode: 'sigopt' | 'one-call'): Promise<Result> {
   const created = await post(`${server}/v1/experiments`, { name: `bench-${n}-${Date.now()}`, parameters, metrics: [{ name: 'loss', objective: 'minimize' }], observation_budget: budget, parallel_bandwidth: n, method: 'RS' }, {});
   const base = `${server}/v1/experiments/${created.json.id}`;
   const asks: number[] = [];
@@ -55,7 +63,7 @@ async function overHttp(server: string, n: number, budget: number, mode: 'sigopt
     const ask = async (): Promise<any> => {
       for (;;) {
         const t = performance.now();
-        const s = await post(`${base}/suggestions`, {}, headers);
+        const s = await post(`${base}/suggestions`, {}, { ...headers, 'idempotency-key': randomUUID() });
         asks.push(performance.now() - t);
         if (s.status === 200) return s.json;
         if (s.json.error.reason !== 'wait') return undefined;
@@ -71,7 +79,7 @@ async function overHttp(server: string, n: number, budget: number, mode: 'sigopt
         s = await ask();
       } else {
         const t = performance.now();
-        const o = await post(`${base}/tell_and_ask`, observation, headers);
+        const o = await post(`${base}/tell_and_ask`, observation, { ...headers, 'idempotency-key': randomUUID() });
         asks.push(performance.now() - t);
         if (o.status !== 200 || !o.json.recorded) throw new Error(`observation refused: ${JSON.stringify(o.json)}`);
         s = o.json.suggestion ?? (o.json.reason === 'wait' ? await ask() : undefined);
@@ -80,8 +88,9 @@ async function overHttp(server: string, n: number, budget: number, mode: 'sigopt
     }
   };
   const t0 = performance.now();
+  const cpu0 = cpuMs(serverPid);
   await Promise.all(Array.from({ length: n }, (_, i) => client(i)));
-  return { cycles, seconds: (performance.now() - t0) / 1000, asks };
+  return { cycles, seconds: (performance.now() - t0) / 1000, asks, cpu: (cpuMs(serverPid) - cpu0) / cycles };
 }
 
 /** The same work with the store in this process: optimize with n concurrent workers (each ask and tell a store transaction). */
@@ -89,57 +98,84 @@ async function direct(storage: string, n: number, budget: number): Promise<Resul
   const definition = parseExperiment({ name: `direct-${n}-${Date.now()}`, parameters, metrics: [{ name: 'loss', objective: 'minimize' }], budget: { max_trials: budget }, parallel_bandwidth: n, method: 'RS' }, experimentFileOptions());
   const study = await createStudy(definition, { storage });
   const t0 = performance.now();
-  const summary = await study.optimize((c) => objective(c), { workers: n });
+  const cpu0 = process.cpuUsage();
+  const summary = await study.optimize((c) => objective(c), { workers: n }).finally(() => study.close());
   const seconds = (performance.now() - t0) / 1000;
-  await study.close();
-  return { cycles: summary.observations, seconds, asks: [] };
+  const cpu = process.cpuUsage(cpu0);
+  return { cycles: summary.observations, seconds, asks: [], cpu: (cpu.user + cpu.system) / 1000 / summary.observations };
 }
 
 async function main() {
   const quick = process.argv.includes('--quick');
-  const i = process.argv.indexOf('--store');
-  const only = i > 0 ? process.argv[i + 1] : undefined;
+  const arg = (flag: string) => {
+    const i = process.argv.indexOf(flag);
+    return i > 0 ? process.argv[i + 1] : undefined;
+  };
+  const only = arg('--store');
+  const profileDir = arg('--profile');
+  const baseline = arg('--baseline');
   const stores = ['SQLite', 'PostgreSQL'];
   if (only && !stores.includes(only)) {
     console.error(`bench/server: unknown --store '${only}'; accepted: ${stores.join(', ')}`);
     process.exit(2);
   }
+  // the baseline's server first: on PostgreSQL this build may then upgrade the schema it left
+  const builds: [string, string][] = [...(baseline ? [['baseline', baseline] as [string, string]] : []), ['this build', benchCli]];
   const dir = mkdtempSync(join(tmpdir(), 'tunelab-bench-server-'));
   let pg: LocalPostgres | undefined;
   const rows: (string | number)[][] = [];
+  const budgetOf = (n: number) => (quick ? (n === 1 ? 200 : 1000) : n === 1 ? 1000 : 4000);
+  const rate = (r: Result) => r.cycles / r.seconds;
   try {
     for (const kind of only ? [only] : stores) {
-      let storage = join(dir, 'studies.db');
-      if (kind === 'PostgreSQL') {
-        pg = await startLocalPostgres();
-        storage = pg.url;
-      }
-      const server = await startServer(storage);
-      try {
-        for (const n of [1, 16, 256]) {
-          const budget = quick ? (n === 1 ? 200 : 1000) : n === 1 ? 1000 : 4000;
-          const h = await overHttp(server.url, n, budget, 'sigopt');
-          const one = await overHttp(server.url, n, budget, 'one-call');
-          const d = await direct(storage, n, budget);
-          const rate = (r: Result) => r.cycles / r.seconds;
-          const directRate = rate(d);
-          for (const [api, r] of [['SigOpt: 2 calls', h], ['tell_and_ask', one]] as const) {
-            rows.push([kind, n, budget, api, rate(r).toFixed(0), directRate.toFixed(0), (rate(r) / directRate).toFixed(2), quantile(r.asks, 0.5).toFixed(1), quantile(r.asks, 0.99).toFixed(1)]);
+      if (kind === 'PostgreSQL') pg = await startLocalPostgres();
+      const storageOf = (build: string) => pg?.url ?? join(dir, `${build.replace(/ /g, '-')}.db`);
+      const http = new Map<string, { n: number; sigopt: Result | Error; one: Result | Error }[]>();
+      for (const [build, path] of builds) {
+        const server = await startServer(storageOf(build), { cli: path, profileDir: build === 'this build' ? profileDir : undefined });
+        const results: { n: number; sigopt: Result | Error; one: Result | Error }[] = [];
+        try {
+          for (const n of [1, 16, 256]) {
+            // a run that fails (a server that gives up under the load) is a row saying so, not the end of the bench
+            const run = (mode: 'sigopt' | 'one-call') => overHttp(server.url, server.child.pid!, n, budgetOf(n), mode).catch((e: Error) => e);
+            const sigopt = await run('sigopt');
+            const one = await run('one-call');
+            results.push({ n, sigopt, one });
+            console.error(`${kind}, ${build}, ${n} clients: ${show(sigopt)} over HTTP with SigOpt's calls, ${show(one)} with tell_and_ask`);
           }
-          console.error(`${kind} ${n} clients: ${rate(h).toFixed(0)} cycles/s over HTTP with SigOpt's calls, ${rate(one).toFixed(0)} with tell_and_ask, ${directRate.toFixed(0)} direct`);
+        } finally {
+          server.child.kill('SIGTERM');
+          await new Promise((r) => server.child.once('close', r));
         }
-      } finally {
-        server.child.kill('SIGTERM');
-        await new Promise((r) => server.child.once('close', r));
+        http.set(build, results);
+      }
+      for (const n of [1, 16, 256]) {
+        const measured = await direct(storageOf('this build'), n, budgetOf(n)).catch((e: Error) => e);
+        console.error(`${kind}, ${n} in-process workers: ${show(measured)} direct`);
+        // no direct figure (the in-process workers gave up under the load): the ratios are left out
+        const d = measured instanceof Error ? { cycles: NaN, seconds: 1, asks: [], cpu: NaN } : measured;
+        for (const [build] of builds) {
+          const { sigopt, one } = http.get(build)!.find((x) => x.n === n)!;
+          for (const [api, r] of [['SigOpt: 2 calls', sigopt], ['tell_and_ask', one]] as const) {
+            if (r instanceof Error) {
+              rows.push([kind, build, n, budgetOf(n), api, `failed: ${r.message.slice(0, 60)}`, rate(d).toFixed(0), '', '', '', '', d.cpu.toFixed(2), '']);
+              continue;
+            }
+            rows.push([kind, build, n, budgetOf(n), api, rate(r).toFixed(0), rate(d).toFixed(0), (rate(r) / rate(d)).toFixed(2), quantile(r.asks, 0.5).toFixed(1), quantile(r.asks, 0.99).toFixed(1), r.cpu.toFixed(2), d.cpu.toFixed(2), (1000 / r.cpu).toFixed(0)]);
+          }
+        }
       }
       await pg?.stop();
       pg = undefined;
+      // each store's figures as soon as they are in
+      console.log(formatTable(HEADER, rows.splice(0)));
     }
   } finally {
     await pg?.stop();
     rmSync(dir, { recursive: true, force: true });
   }
-  console.log(formatTable(['store', 'clients', 'budget', 'API', 'HTTP cycles/s', 'direct cycles/s', 'HTTP / direct', 'ask p50 ms', 'ask p99 ms'], rows));
 }
+
+const HEADER = ['store', 'server', 'clients', 'budget', 'API', 'HTTP cycles/s', 'direct cycles/s', 'HTTP / direct', 'ask p50 ms', 'ask p99 ms', 'server CPU ms/cycle', 'direct CPU ms/cycle', 'cycles/s the server CPU allows'];
 
 await main();

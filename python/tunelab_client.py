@@ -16,7 +16,9 @@ or step by step, as SigOpt's workers do:
     study.tell(loss, metadata={"hostname": socket.gethostname()})
 
 Every request has a timeout and is retried with backoff (full jitter) while the server is
-unreachable or restarting. Each thread is a worker of its own; the leases of the suggestions held
+unreachable or restarting; a retried ask or tell_and_ask carries the first attempt's request id
+(Idempotency-Key), so that the server answers it as it answered the first and nothing is recorded
+twice or lost. Each thread is a worker of its own; the leases of the suggestions held
 are renewed by a background thread.
 """
 import inspect
@@ -29,6 +31,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import uuid
 
 __all__ = ["Study", "create_experiment", "TunelabError", "SuggestionLost"]
 
@@ -160,6 +163,10 @@ class Study:
         self._worker()
         return self._local.headers
 
+    def _request_headers(self):
+        # a new id for each request; _Api.request sends the same headers with each of its retries
+        return dict(self._headers(), **{"Idempotency-Key": uuid.uuid4().hex})
+
     def fetch(self):
         """The experiment as it is now (progress.observation_count, progress.best_observation, ...)."""
         self.experiment = self._api.request("GET", self._path)
@@ -170,7 +177,7 @@ class Study:
         wait = 0.05
         while True:
             try:
-                s = self._api.request("POST", self._path + "/suggestions", {}, self._headers())
+                s = self._api.request("POST", self._path + "/suggestions", {}, self._request_headers())
             except TunelabError as e:
                 if e.status != 409 or e.reason != "wait":
                     if e.status == 409:
@@ -232,7 +239,7 @@ class Study:
         was recorded: False when the suggestion had been lost)."""
         sid = self._current(suggestion)
         try:
-            r = self._api.request("POST", self._path + "/tell_and_ask", self._observation(sid, values, failed, metadata), self._headers())
+            r = self._api.request("POST", self._path + "/tell_and_ask", self._observation(sid, values, failed, metadata), self._request_headers())
         finally:
             with self._lock:
                 self._held.get(self._worker(), set()).discard(sid)

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { expect } from 'vitest';
 import { freePort } from '../src/study/storage/local-postgres.js';
 import { openStore } from '../src/study/storage/open.js';
+import type { StudyStore } from '../src/study/storage/store.js';
 import { cliPath } from './helpers.js';
 import { type Started, overlaps, startProcess, studyEnv, until } from './study-helpers.js';
 
@@ -142,7 +143,7 @@ export async function fleetScenario(root: string, children: ChildProcess[], stor
   const codes = await Promise.all([...clients.map((c) => c.exited), ...workers.map((w) => w.exited)]);
   const diagnostics = [...clients.map((c) => c.out.stderr), ...workers.map((w) => w.out.stderr)].filter(Boolean).join('\n---\n');
   expect(codes, diagnostics).toEqual(Array(14).fill(0));
-  for (const w of workers) expect(w.out.stdout).toMatch(/ended: budget/);
+  workers.forEach((w, i) => expect(w.out.stdout, `study worker ${i} (pid ${w.child.pid}, exit ${codes[clients.length + i]}); its stderr: ${w.out.stderr}`).toMatch(/ended: budget/));
 
   const store = await openStore(storage);
   try {
@@ -166,4 +167,60 @@ export async function fleetScenario(root: string, children: ChildProcess[], stor
   expect(overlaps(log)).toEqual([]);
   second.child.kill('SIGTERM');
   await second.exited;
+}
+
+/** A suggestion's answer without its creation time (the server stamps it when it answers). */
+const sameSuggestion = (s: { id: string; assignments: unknown; state: string } | null) => s && { id: s.id, assignments: s.assignments, state: s.state };
+
+/**
+ * Requests sent twice with the same Idempotency-Key, as a client retries one whose answer a timeout
+ * lost, on a server over `store`: an ask gets the same suggestion and claims one; a tell_and_ask
+ * records one observation and gives the same next suggestion; an observation POSTed twice is one
+ * observation. The same key from another worker is another request. With `parameters` of a finite
+ * space, random search plans under the study's lock (the store's suggest) instead of its one-step claim.
+ */
+export async function retriedRequests(url: string, store: StudyStore, name: string, parameters?: unknown[]): Promise<void> {
+  const e = await call(url, 'POST', '/v1/experiments', experimentBody(name, { observation_budget: 6, parallel_bandwidth: 3, ...(parameters && { parameters }) }));
+  expect(e.status).toBe(200);
+  const id = Number(e.body.id);
+  const path = `/v1/experiments/${id}`;
+  const w1 = { 'x-tunelab-worker': 'w-1', 'x-tunelab-host': 'h', 'x-tunelab-pid': '1' };
+  const w2 = { ...w1, 'x-tunelab-worker': 'w-2' };
+  const keyed = (key: string, w: Record<string, string>) => ({ ...w, 'idempotency-key': key });
+  const open = async () => (await store.listSuggestions(id, ['open'])).map((s) => [s.id, s.workerId]);
+
+  const a1 = await call(url, 'POST', `${path}/suggestions`, {}, keyed('ask-1', w1));
+  const a2 = await call(url, 'POST', `${path}/suggestions`, {}, keyed('ask-1', w1));
+  expect([a1.status, a2.status]).toEqual([200, 200]);
+  expect(sameSuggestion(a2.body)).toEqual(sameSuggestion(a1.body));
+  expect(await open()).toEqual([[Number(a1.body.id), 'w-1']]);
+  // another worker's request with the same key is its own
+  const b = await call(url, 'POST', `${path}/suggestions`, {}, keyed('ask-1', w2));
+  expect(b.body.id).not.toBe(a1.body.id);
+
+  const body = { suggestion: a1.body.id, values: [{ name: 'loss', value: 0.5 }] };
+  const t1 = await call(url, 'POST', `${path}/tell_and_ask`, body, keyed('tell-1', w1));
+  const t2 = await call(url, 'POST', `${path}/tell_and_ask`, body, keyed('tell-1', w1));
+  expect(t1.body).toMatchObject({ recorded: true, refused: null, reason: null });
+  expect({ ...t2.body, suggestion: sameSuggestion(t2.body.suggestion) }).toEqual({ ...t1.body, suggestion: sameSuggestion(t1.body.suggestion) });
+  expect((await store.listObservations(id)).map((o) => [o.suggestionId, o.value])).toEqual([[Number(a1.body.id), 0.5]]);
+  expect(await open()).toEqual([
+    [Number(b.body.id), 'w-2'],
+    [Number(t1.body.suggestion.id), 'w-1'],
+  ]);
+  // without a key the same body is a new request: told already (the same worker's retry), and a new suggestion
+  const t3 = await call(url, 'POST', `${path}/tell_and_ask`, body, w1);
+  expect(t3.body.recorded).toBe(true);
+  expect(t3.body.suggestion.id).not.toBe(t1.body.suggestion.id);
+  expect(await store.listObservations(id)).toHaveLength(1);
+
+  // SigOpt's POST …/observations, sent twice: one observation, answered with it both times
+  const o1 = await call(url, 'POST', `${path}/observations`, { suggestion: b.body.id, value: 0.25 }, keyed('obs-1', w2));
+  const o2 = await call(url, 'POST', `${path}/observations`, { suggestion: b.body.id, value: 0.25 }, keyed('obs-1', w2));
+  expect([o1.status, o2.status, o2.body.id]).toEqual([200, 200, o1.body.id]);
+  expect(await store.listObservations(id)).toHaveLength(2);
+
+  // a key that is not a header token: 400 naming it
+  const bad = await call(url, 'POST', `${path}/suggestions`, {}, keyed('two words', w1));
+  expect([bad.status, bad.body.error.field]).toEqual([400, 'idempotency-key']);
 }

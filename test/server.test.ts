@@ -14,7 +14,7 @@ import { createStudy } from '../src/study/study.js';
 import { parseExperiment } from '../src/experiment/load.js';
 import { experimentFileOptions } from '../src/methods/registry.js';
 import { tempDir } from './helpers.js';
-import { PYTHON, call, experimentBody, fleetScenario, hasPython } from './server-helpers.js';
+import { PYTHON, call, experimentBody, fleetScenario, hasPython, retriedRequests } from './server-helpers.js';
 import { processesUnder, runCli, studyEnv } from './study-helpers.js';
 
 let root: string;
@@ -165,6 +165,13 @@ describe('tunelab server: SigOpt v1 resources', () => {
     // a malformed body is a 400 naming the field, as POST …/observations says it
     const bad = await call(url, 'POST', `${path}/tell_and_ask`, { suggestion: s3.id, values: [{ name: 'loss', value: 'high' }] }, w2);
     expect([bad.status, bad.body.error.field]).toEqual([400, 'values[0].value']);
+  });
+
+  it('a request retried with the same Idempotency-Key is answered as the first was: one suggestion claimed, one observation recorded', async () => {
+    const url = await serve();
+    await retriedRequests(url, store, 'retried');
+    // a finite space: random search plans under the study's lock (suggest) rather than by the one-step claim
+    await retriedRequests(url, store, 'retried, finite', [{ name: 'x', type: 'categorical', categorical_values: ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'] }]);
   });
 
   it('tokens: none or a wrong one is 401 and writes nothing; basic-auth user name and bearer are let in; /openapi.json is open', async () => {

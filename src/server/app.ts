@@ -69,7 +69,9 @@ export async function buildApp(options: AppOptions): Promise<{ app: FastifyInsta
     let e: HttpError;
     if (err instanceof HttpError) e = err;
     else if (err.validation) e = validationError(err.validation, err.validationContext ?? 'request');
-    else if (err instanceof UserError) e = new HttpError(400, err.message);
+    // exit code 1: the store failed (unreachable past --storage_timeout, full), not the request: a
+    // 503, which clients retry, never a 400 that tells them their request was wrong
+    else if (err instanceof UserError) e = new HttpError(err.exitCode === 1 ? 503 : 400, err.message);
     else if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') e = new HttpError(413, `the request body is larger than the server's limit of ${options.bodyLimit ?? 1024 * 1024} bytes`);
     else if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') e = new HttpError(415, 'send JSON bodies with Content-Type: application/json');
     else if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) e = new HttpError(err.statusCode, err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' ? 'the body is empty; send a JSON object ({} when there is nothing to say)' : /JSON/.test(err.message) ? `the body is not valid JSON: ${err.message}` : err.message);

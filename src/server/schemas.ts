@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { experimentSchema } from '../experiment/schema.js';
 import { STUDY_METHODS } from '../study/planner.js';
-import { WORKER_HEADERS } from '../study/wire.js';
+import { REQUEST_ID_HEADER, WORKER_HEADERS } from '../study/wire.js';
 
 /**
  * The JSON schemas of the server's routes: fastify validates every request with them (a bad field
@@ -173,6 +173,7 @@ export const workerHeaders = {
     [WORKER_HEADERS.id]: { type: 'string', pattern: '^[A-Za-z0-9_.:@-]{1,200}$' },
     [WORKER_HEADERS.host]: { type: 'string', minLength: 1, maxLength: 255 },
     [WORKER_HEADERS.pid]: { type: 'string', pattern: '^[0-9]{1,10}$' },
+    [REQUEST_ID_HEADER]: { type: 'string', pattern: '^[\\x21-\\x7e]{1,255}$' },
   },
 };
 

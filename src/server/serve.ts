@@ -3,6 +3,9 @@ import { UserError } from '../util/errors.js';
 import { buildApp, type AppOptions } from './app.js';
 import { isLoopback, readTokenFile } from './auth.js';
 
+/** PostgreSQL connections of the server: one request's claim holds one while the others tell, read and renew. */
+const SERVER_CONNECTIONS = 8;
+
 export interface ServeOptions extends Omit<AppOptions, 'store' | 'tokens'> {
   /** `--storage` (default: the SQLite file under the results root). */
   storage?: string;
@@ -32,7 +35,8 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   if (!(Number.isInteger(port) && port >= 0 && port <= 65535)) throw new UserError(`--port must be an integer from 0 to 65535, got ${port}`);
   if (!options.tokenFile && !isLoopback(host)) throw new UserError(`--host ${host} lets other machines in: give --token_file F too (one API token a line), or bind 127.0.0.1`);
   const tokens = options.tokenFile ? readTokenFile(options.tokenFile) : undefined;
-  const store = await openStore(options.storage, { storageTimeout: options.storageTimeout, onRetry: options.onRetry });
+  // PostgreSQL: connections for concurrent requests (a worker process needs 2); the study's lock still serialises its claims
+  const store = await openStore(options.storage, { storageTimeout: options.storageTimeout, onRetry: options.onRetry, maxConnections: SERVER_CONNECTIONS });
   try {
     const { app } = await buildApp({ ...options, store, tokens });
     try {

@@ -21,7 +21,7 @@ import {
 } from './schemas.js';
 import { type ExperimentBody, STDDEV_KEY, apiExperiment, apiSuggestion } from './sigopt.js';
 import type { ServedStudy, StudyRegistry } from './studies.js';
-import { actingWorker, anonymousWorker, namedWorker } from './workers.js';
+import { actingWorker, anonymousWorker, namedWorker, requestKey } from './workers.js';
 
 /** SigOpt's v1 resources for what the seeds use (DESIGN.md §9), on the study store. */
 
@@ -115,7 +115,8 @@ export function sigoptRoutes(app: FastifyInstance, studies: StudyRegistry): void
     { schema: { summary: 'Create a suggestion: never one that is open already; 409 when the budget or the bandwidth is exhausted', params: experimentParams, headers: workerHeaders, body: suggestionCreateBody, response: { 200: suggestionResponse, ...errors } } },
     async (req) => {
       const served = await studies.get(req.params.id);
-      const attempt = await served.study.tryAsk(namedWorker(req) ?? anonymousWorker(req));
+      const worker = namedWorker(req) ?? anonymousWorker(req);
+      const attempt = await served.study.tryAsk(worker, requestKey(req, worker));
       if ('none' in attempt) throw new HttpError(409, noneMessage(served, attempt.none), { reason: attempt.none });
       const s = attempt.suggestion;
       return apiSuggestion(served.study.id, { id: s.suggestionId, config: s.config, state: 'open', createdAt: Date.now() });

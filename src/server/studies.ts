@@ -32,7 +32,7 @@ export class ServedStudy {
   async refresh(): Promise<void> {
     while (this.refreshing) await this.refreshing;
     this.refreshing = (async () => {
-      const view = await this.store.readView(this.study.id, this.cursor);
+      const view = await this.store.readNew(this.study.id, this.cursor);
       for (const s of view.newSuggestions) this.configs.set(s.id, s.config);
       for (const o of view.newObservations) {
         if (o.id <= this.cursor.observation) continue;

@@ -5,7 +5,7 @@ import { errorResponse, experimentParams, heartbeatBody, observationCreateBody, 
 import { apiExperiment, apiSuggestion } from './sigopt.js';
 import { type ObservationBody, metricValues, observationOf } from './sigopt-routes.js';
 import type { StudyRegistry } from './studies.js';
-import { actingWorker, requiredWorker } from './workers.js';
+import { actingWorker, requestKey, requiredWorker } from './workers.js';
 
 /** tunelab's own routes, for what SigOpt lacks (DESIGN.md §9): intermediate reports, leases, log lines, stop. */
 
@@ -43,7 +43,7 @@ export function tunelabRoutes(app: FastifyInstance, studies: StudyRegistry): voi
       requiredWorker(req);
       const { sid, worker, observation } = await observationOf(req, served, req.body);
       // no read-back of the observation: the worker needs only whether it was recorded
-      const { told, next } = await served.study.tellAndTryAsk(sid, worker, observation);
+      const { told, next } = await served.study.tellAndTryAsk(sid, worker, observation, requestKey(req, worker));
       const s = 'suggestion' in next ? next.suggestion : undefined;
       return {
         object: 'tell_and_ask',

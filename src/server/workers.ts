@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import type { WorkerIdentity } from '../study/storage/store.js';
-import { WORKER_HEADERS } from '../study/wire.js';
+import { REQUEST_ID_HEADER, WORKER_HEADERS } from '../study/wire.js';
 import { HttpError } from './errors.js';
 import type { ServedStudy } from './studies.js';
 
@@ -33,4 +33,10 @@ export async function actingWorker(req: FastifyRequest, served: ServedStudy, sug
   const s = open.find((x) => x.id === suggestionId);
   if (s?.workerId) return { workerId: s.workerId, host: s.host ?? req.ip, pid: s.pid ?? 0 };
   return anonymousWorker(req);
+}
+
+/** The store's key of a request's id (REQUEST_ID_HEADER), the worker's: two clients' ids never meet. */
+export function requestKey(req: FastifyRequest, worker: WorkerIdentity): string | undefined {
+  const id = req.headers[REQUEST_ID_HEADER];
+  return typeof id === 'string' ? `${worker.workerId} ${id}` : undefined;
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import type { ExperimentDefinition } from '../experiment/load.js';
 import { UserError } from '../util/errors.js';
@@ -8,7 +9,7 @@ import { isTransient, withRetry } from './storage/open.js';
 import type { LogLine, LogRecord, StudyStatus, WorkerIdentity } from './storage/store.js';
 import { loopWorkers, optimizeLoop } from './optimize.js';
 import { type AskResult, type CreateStudyOptions, type Objective, type OptimizeOptions, type OptimizeSummary, StudyError, type TellOptions, newWorkerIdentity, rebuildDefinition } from './study.js';
-import { type ApiError, type ApiExperiment, type ApiHeartbeat, type ApiLogs, type ApiPagination, type ApiSuggestion, type ApiTellAndAsk, WORKER_HEADERS } from './wire.js';
+import { type ApiError, type ApiExperiment, type ApiHeartbeat, type ApiLogs, type ApiPagination, type ApiSuggestion, type ApiTellAndAsk, REQUEST_ID_HEADER, WORKER_HEADERS } from './wire.js';
 
 /** Seconds one HTTP request may take before it is given up (and retried). */
 const REQUEST_TIMEOUT = 30;
@@ -183,6 +184,11 @@ export class RemoteStudy implements StudyHandle, StudyOverview {
     return { [WORKER_HEADERS.id]: this.worker.workerId, [WORKER_HEADERS.host]: this.worker.host, [WORKER_HEADERS.pid]: String(this.worker.pid) };
   }
 
+  /** The worker's headers and a new request id (ApiClient.request sends the same headers with each of its retries). */
+  private requestHeaders(): Record<string, string> {
+    return { ...this.headers, [REQUEST_ID_HEADER]: randomUUID() };
+  }
+
   onStop(listener: (mode: 'finish' | 'abandon') => void): void {
     this.stopListeners.push(listener);
   }
@@ -222,7 +228,7 @@ export class RemoteStudy implements StudyHandle, StudyOverview {
   async ask(): Promise<AskResult | undefined> {
     for (let wait = 50; ; wait = Math.min(2000, wait * 1.5)) {
       try {
-        return this.hold(await this.api.request<ApiSuggestion>('POST', `${this.path}/suggestions`, {}, this.headers));
+        return this.hold(await this.api.request<ApiSuggestion>('POST', `${this.path}/suggestions`, {}, this.requestHeaders()));
       } catch (e) {
         if (!(e instanceof ApiRequestError && e.status === 409)) throw e;
         if (e.body.reason !== 'wait') return undefined;
@@ -291,7 +297,7 @@ export class RemoteStudy implements StudyHandle, StudyOverview {
     }
     let r: ApiTellAndAsk;
     try {
-      r = await this.api.request<ApiTellAndAsk>('POST', `${this.path}/tell_and_ask`, body, this.headers);
+      r = await this.api.request<ApiTellAndAsk>('POST', `${this.path}/tell_and_ask`, body, this.requestHeaders());
     } finally {
       this.held.delete(suggestionId);
     }

@@ -13,7 +13,7 @@ import { type LoopWorker, loopWorkers, optimizeLoop } from './optimize.js';
 import { bestOfStudy, stopStudy, studyStatus } from './status.js';
 import { type OpenStoreOptions, openStore } from './storage/open.js';
 import { type Plan, STUDY_METHODS, bufferLimits, outstandingTarget, type StudyMethod, type StudyPlanContext, createStudySearcher, freshConfigs, planClaim, refillNeed, rungRule, suggestionLimits } from './planner.js';
-import type { FreeClaim, LogLine, NewObservation, RungRule, StoredDefinition, StudyRecord, StudyStore, TellOutcome, WorkerIdentity } from './storage/store.js';
+import type { FreeClaim, FreeRefusal, LogLine, NewObservation, RungRule, StoredDefinition, StudyRecord, StudyStore, TellOutcome, WorkerIdentity } from './storage/store.js';
 
 export interface StudyOptions extends OpenStoreOptions {
   /** `--storage`: a SQLite file or a postgresql:// URL (default: `<results root>/studies.db`). */
@@ -310,24 +310,36 @@ export class Study implements StudyHandle, StudyOverview {
     }
   }
 
-  /** One attempt of ask's: a suggestion for `worker`, or why there is none now (the study server answers with it). */
-  async tryAsk(worker: WorkerIdentity = this.worker): Promise<AskAttempt> {
+  /**
+   * One attempt of ask's: a suggestion for `worker`, or why there is none now (the study server
+   * answers with it). With `request` (a client's request id), a retry of the same request gets the
+   * suggestion the first attempt claimed, and claims none (see StudyStore).
+   */
+  async tryAsk(worker: WorkerIdentity = this.worker, request?: string): Promise<AskAttempt> {
     await this.register(worker);
     const { searcher } = this.ctx;
     // the one-step path: a ready suggestion of the buffer, or a config that needs no view
     const blind = searcher.proposeBlind?.();
     if (blind || searcher.modelBased) {
-      const free = await this.locked(() => this.store.claimIfFree(this.id, worker, this.leaseSeconds, blind, this.limits()));
+      const free = await this.locked(() => this.store.claimIfFree(this.id, worker, this.leaseSeconds, blind, this.limits(), request));
       const taken = this.takeFree(free, blind, worker);
       if (taken) return { suggestion: taken };
+      if (free) return { none: (free as FreeRefusal).none };
     }
     // the plan of the transaction that committed (a retried one plans again)
     const decided: { plan?: Plan } = {};
     const outcome = await this.locked(() =>
-      this.store.suggest(this.id, worker, this.leaseSeconds, this.ctx.cache.cursor, (view) => {
-        decided.plan = planClaim(this.ctx, view);
-        return decided.plan.changes;
-      }),
+      this.store.suggest(
+        this.id,
+        worker,
+        this.leaseSeconds,
+        this.ctx.cache.cursor,
+        (view) => {
+          decided.plan = planClaim(this.ctx, view);
+          return decided.plan.changes;
+        },
+        request,
+      ),
     );
     this.record = outcome.view.study;
     if (outcome.claimed) {
@@ -343,11 +355,12 @@ export class Study implements StudyHandle, StudyOverview {
   }
 
   /** After a one-step claim: the blind config back to the searcher unless it became the suggestion, the buffer refilled if it runs low. */
-  private takeFree(free: FreeClaim | undefined, blind: Config | undefined, worker: WorkerIdentity): AskResult | undefined {
+  private takeFree(free: FreeClaim | FreeRefusal | undefined, blind: Config | undefined, worker: WorkerIdentity): AskResult | undefined {
     const { searcher } = this.ctx;
-    // a ready suggestion was handed out rather than the blind config (a study's buffer): keep it
-    if (blind && (!free || free.ready > 0)) searcher.giveBack!(blind);
-    if (!free) return undefined;
+    // a ready suggestion was handed out rather than the blind config (a study's buffer), or a
+    // retried request's first answer: keep it
+    if (blind && (!free || 'none' in free || free.ready > 0 || free.replayed)) searcher.giveBack!(blind);
+    if (!free || 'none' in free) return undefined;
     if (searcher.modelBased && outstandingTarget(this.ctx, free.done) > free.open + free.ready) this.refillSoon();
     return this.claimed(free.claimed.id, free.claimed.config, worker);
   }
@@ -526,19 +539,22 @@ export class Study implements StudyHandle, StudyOverview {
    * transaction of the store when the next needs no view (random search, or the buffer's next),
    * else the tell and tryAsk. The study server's one-call cycle, and optimize's loop.
    */
-  async tellAndTryAsk(suggestionId: number, worker: WorkerIdentity, observation: NewObservation): Promise<{ told: TellOutcome; next: AskAttempt }> {
+  async tellAndTryAsk(suggestionId: number, worker: WorkerIdentity, observation: NewObservation, request?: string): Promise<{ told: TellOutcome; next: AskAttempt }> {
     await this.register(worker);
     const { searcher } = this.ctx;
     const blind = searcher.proposeBlind?.();
+    // the ask after the tell has an id of its own: its claim is remembered apart from the tell's
+    const ask = request === undefined ? undefined : `${request}/ask`;
     if (blind || searcher.modelBased) {
-      const { told, next } = await this.locked(() => this.store.tellAndClaim(this.id, suggestionId, worker, observation, this.leaseSeconds, blind, this.limits()));
+      const { told, next } = await this.locked(() => this.store.tellAndClaim(this.id, suggestionId, worker, observation, this.leaseSeconds, blind, this.limits(), request));
       this.held.delete(suggestionId);
       const taken = this.takeFree(next, blind, worker);
-      return { told, next: taken ? { suggestion: taken } : await this.tryAsk(worker) };
+      return { told, next: taken ? { suggestion: taken } : next && 'none' in next ? { none: next.none } : await this.tryAsk(worker, ask) };
     }
+    // a retried tell of the same worker is answered as recorded (the store knows its suggestion told)
     const told = await this.store.tell(this.id, suggestionId, worker, observation);
     this.held.delete(suggestionId);
-    return { told, next: await this.tryAsk(worker) };
+    return { told, next: await this.tryAsk(worker, ask) };
   }
 
   /** Gives a held suggestion up (it is abandoned: it does not count towards the budget). */

@@ -122,3 +122,10 @@ export interface ApiLogs {
   object: 'logs';
   data: { id: number; suggestion: string; worker: string; stream: 'stdout' | 'stderr'; line: string; time: number }[];
 }
+
+/**
+ * A client's id of one request (POST …/suggestions, …/tell_and_ask), sent again with each retry of
+ * it: the server answers a retry as it answered the first, so a retry after a timeout neither
+ * records twice nor loses the suggestion the first attempt claimed. Stripe's header name.
+ */
+export const REQUEST_ID_HEADER = 'idempotency-key';

@@ -280,4 +280,42 @@ export const POSTGRES_MIGRATIONS: readonly { version: number; statements: readon
        $$`,
     ],
   },
+  {
+    // a client's request id with the answer it got (see the SQLite store's version 4)
+    version: 5,
+    statements: [
+      `CREATE TABLE requests (
+        study_id INTEGER NOT NULL REFERENCES studies(id),
+        key TEXT NOT NULL,
+        answer TEXT NOT NULL,
+        created_at DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (study_id, key)
+      )`,
+      // the study's row locked before the observation's id is drawn: ids then commit in their order,
+      // so that a reader's cursor (the largest id read) never passes one that commits later
+      `CREATE OR REPLACE FUNCTION tunelab_tell(p_study INTEGER, p_suggestion INTEGER, p_state TEXT, p_worker TEXT, p_host TEXT, p_pid INTEGER, p_value DOUBLE PRECISION, p_metrics TEXT, p_failed BOOLEAN, p_metadata TEXT)
+       RETURNS TABLE (suggestion JSON, recorded BOOLEAN, at DOUBLE PRECISION)
+       LANGUAGE plpgsql AS $$
+       DECLARE
+         v_row suggestions;
+         v_now DOUBLE PRECISION;
+       BEGIN
+         v_now := (extract(epoch FROM clock_timestamp()) * 1000)::float8;
+         SELECT g.* INTO v_row FROM suggestions g WHERE g.id = p_suggestion AND g.study_id = p_study FOR UPDATE;
+         IF NOT FOUND THEN
+           RETURN QUERY SELECT NULL::JSON, FALSE, v_now;
+           RETURN;
+         END IF;
+         IF v_row.state <> 'open' OR NOT (v_row.worker_id = p_worker OR v_row.lease_expires_at <= v_now) THEN
+           RETURN QUERY SELECT row_to_json(v_row), FALSE, v_now;
+           RETURN;
+         END IF;
+         UPDATE studies s SET observed = s.observed + 1 WHERE s.id = p_study;
+         UPDATE suggestions g SET state = p_state, worker_id = p_worker, host = p_host, pid = p_pid, lease_expires_at = NULL, ended_at = v_now WHERE g.id = p_suggestion;
+         INSERT INTO observations (study_id, suggestion_id, value, metrics, failed, metadata, created_at) VALUES (p_study, p_suggestion, p_value, p_metrics, p_failed, p_metadata, v_now);
+         RETURN QUERY SELECT row_to_json(v_row), TRUE, v_now;
+       END
+       $$`,
+    ],
+  },
 ];

@@ -9,6 +9,7 @@ import {
   type LogLine,
   type LogRecord,
   type NewObservation,
+  type NewRows,
   type NewReport,
   type ObservationRecord,
   type RenewOutcome,
@@ -60,7 +61,7 @@ export interface PostgresOptions {
 }
 
 /** The tables of a tunelab store: one of them without tunelab_schema means the database holds something else. */
-const OUR_TABLES = ['studies', 'suggestions', 'observations', 'reports', 'rungs', 'workers', 'trial_logs'];
+const OUR_TABLES = ['studies', 'suggestions', 'observations', 'reports', 'rungs', 'workers', 'trial_logs', 'requests'];
 
 async function migratePostgres(client: PoolClient, url: string, target: number): Promise<number> {
   await client.query('BEGIN');
@@ -143,9 +144,13 @@ const results = (r: QueryResult | QueryResult[]): QueryResult[] => (Array.isArra
 /** The server's clock in ms (as migration 4's functions read it): every time the store writes or compares, never a worker's. */
 const CLOCK = '(extract(epoch FROM clock_timestamp()) * 1000)::float8';
 
-/** A claim function's row (no suggestion: nothing was claimed). */
+/** A claim function's row (no suggestion: nothing was claimed); a stored one (a request id's) is marked replayed. */
 const freeClaim = (row: Row): FreeClaim | undefined =>
-  row.suggestion ? { claimed: suggestionFromRow(row.suggestion as Row), done: Number(row.done), open: Number(row.n_open), ready: Number(row.n_ready) } : undefined;
+  row.suggestion ? { claimed: suggestionFromRow(row.suggestion as Row), done: Number(row.done), open: Number(row.n_open), ready: Number(row.n_ready), ...(row.replayed === true && { replayed: true }) } : undefined;
+
+/** The SQL types of tunelab_tell's and tunelab_claim_free's parameters, in order (migration 4). */
+const TELL_TYPES = ['int', 'int', 'text', 'text', 'text', 'int', 'float8', 'text', 'boolean', 'text'];
+const CLAIM_TYPES = ['int', 'text', 'text', 'int', 'float8', 'float8', 'bigint', 'bigint', 'text'];
 
 /** A tell function's answer: the suggestion as it was before (null: no such suggestion) and whether the observation was stored. */
 function tellOutcome(before: Row | null, recorded: boolean, suggestionId: number, worker: WorkerIdentity, at: unknown): TellOutcome {
@@ -291,12 +296,45 @@ export class PostgresStore implements StudyStore {
     }
   }
 
-  async suggest(studyId: number, worker: WorkerIdentity, leaseSeconds: number, since: Cursor, plan: (view: StudyView) => SuggestionChanges): Promise<SuggestionOutcome> {
+  async readNew(studyId: number, since: Cursor): Promise<NewRows> {
+    const c = await this.pool.connect();
+    try {
+      const id = lit(c, studyId);
+      // observations first: a suggestion is older than its observation, so every observation read has its config
+      const [obsRes, newRes] = results(
+        await c.query(
+          `SELECT * FROM observations WHERE study_id = ${id} AND id > ${lit(c, since.observation)} ORDER BY id;
+           SELECT id, config FROM suggestions WHERE study_id = ${id} AND id > ${lit(c, since.suggestion)} ORDER BY id`,
+        ),
+      );
+      return { newObservations: obsRes.rows.map(observationFromRow), newSuggestions: newRes.rows.map((r) => ({ id: Number(r.id), config: JSON.parse(String(r.config)) })) };
+    } finally {
+      c.release();
+    }
+  }
+
+  async suggest(studyId: number, worker: WorkerIdentity, leaseSeconds: number, since: Cursor, plan: (view: StudyView) => SuggestionChanges, request?: string): Promise<SuggestionOutcome> {
     return this.transaction(async (c) => {
       const id = lit(c, studyId);
       // one round trip under the lock for reading, one for writing and committing: the lock
       // serialises the study's suggestions, so its holding time bounds the store's throughput
       const view = await this.view(c, studyId, since, true);
+      if (request !== undefined) {
+        // a request id's answer (one more round trip, for a keyed ask only)
+        const [prior] = (await c.query(`SELECT answer FROM requests WHERE study_id = ${id} AND key = ${lit(c, request)}`)).rows;
+        if (prior) {
+          await c.query('COMMIT');
+          return { claimed: suggestionFromRow((JSON.parse(String(prior.answer)) as Row).suggestion as Row), view };
+        }
+      }
+      // the claim's row kept as the request id's answer, as the claim functions' rows are (see once)
+      const remembered = (statement: string) =>
+        request === undefined
+          ? statement
+          : `WITH claimed AS (${statement}),
+             saved AS (INSERT INTO requests (study_id, key, answer, created_at)
+                       SELECT ${id}, ${lit(c, request)}, json_build_object('suggestion', row_to_json(claimed), 'done', ${lit(c, view.done)}, 'n_open', ${lit(c, view.open.length)}, 'n_ready', ${lit(c, view.ready.length)})::text, ${CLOCK} FROM claimed)
+             SELECT * FROM claimed`;
       const now = view.now;
       const changes = plan(view);
       const lease = now + leaseSeconds * 1000;
@@ -308,8 +346,8 @@ export class PostgresStore implements StudyStore {
       if (changes.claim !== undefined) {
         claimAt = statements.length;
         statements.push(
-          `UPDATE suggestions SET state = 'open', worker_id = ${lit(c, worker.workerId)}, host = ${lit(c, worker.host)}, pid = ${lit(c, worker.pid)}, lease_expires_at = ${lit(c, lease)}, attempts = attempts + 1, assigned_at = ${lit(c, now)}
-           WHERE id = ${lit(c, changes.claim)} AND state IN ('open', 'ready') RETURNING *`,
+          remembered(`UPDATE suggestions SET state = 'open', worker_id = ${lit(c, worker.workerId)}, host = ${lit(c, worker.host)}, pid = ${lit(c, worker.pid)}, lease_expires_at = ${lit(c, lease)}, attempts = attempts + 1, assigned_at = ${lit(c, now)}
+           WHERE id = ${lit(c, changes.claim)} AND state IN ('open', 'ready') RETURNING *`),
         );
       }
       const configs = [...(changes.create?.configs ?? [])];
@@ -317,8 +355,8 @@ export class PostgresStore implements StudyStore {
         // inserted open, for this worker: a claim by UPDATE would not see a row inserted by the same statement
         claimAt = statements.length;
         statements.push(
-          `INSERT INTO suggestions (study_id, config, state, worker_id, host, pid, lease_expires_at, attempts, created_at, assigned_at)
-           VALUES (${id}, ${lit(c, JSON.stringify(configs.shift()))}, 'open', ${lit(c, worker.workerId)}, ${lit(c, worker.host)}, ${lit(c, worker.pid)}, ${lit(c, lease)}, 1, ${lit(c, now)}, ${lit(c, now)}) RETURNING *`,
+          remembered(`INSERT INTO suggestions (study_id, config, state, worker_id, host, pid, lease_expires_at, attempts, created_at, assigned_at)
+           VALUES (${id}, ${lit(c, JSON.stringify(configs.shift()))}, 'open', ${lit(c, worker.workerId)}, ${lit(c, worker.host)}, ${lit(c, worker.pid)}, ${lit(c, lease)}, 1, ${lit(c, now)}, ${lit(c, now)}) RETURNING *`),
         );
       }
       if (configs.length > 0) statements.push(`INSERT INTO suggestions (study_id, config, state, created_at) VALUES ${configs.map((config) => `(${id}, ${lit(c, JSON.stringify(config))}, 'ready', ${lit(c, now)})`).join(', ')}`);
@@ -332,7 +370,11 @@ export class PostgresStore implements StudyStore {
     });
   }
 
-  async claimIfFree(studyId: number, worker: WorkerIdentity, leaseSeconds: number, config: Config | undefined, limits: SuggestionLimits): Promise<FreeClaim | undefined> {
+  async claimIfFree(studyId: number, worker: WorkerIdentity, leaseSeconds: number, config: Config | undefined, limits: SuggestionLimits, request?: string): Promise<FreeClaim | undefined> {
+    if (request !== undefined) {
+      const row = await this.once(studyId, request, (c) => `tunelab_claim_free(${this.claimArgs(c, studyId, worker, leaseSeconds, config, limits).join(', ')})`, 'r.suggestion IS NOT NULL');
+      return row && freeClaim(row);
+    }
     // one statement in its own transaction: the function (migration 3) takes the study's lock, checks
     // the limits and claims or creates, so the lock is held inside the server only (a round trip
     // under it would cost a scheduler wake-up on a busy machine), by plans made once per connection
@@ -405,13 +447,53 @@ export class PostgresStore implements StudyStore {
     return tellOutcome(row.suggestion as Row | null, Boolean(row.recorded), suggestionId, worker, row.at);
   }
 
-  async tellAndClaim(studyId: number, suggestionId: number, worker: WorkerIdentity, o: NewObservation, leaseSeconds: number, config: Config | undefined, limits: SuggestionLimits): Promise<TellAndClaim> {
+  async tellAndClaim(studyId: number, suggestionId: number, worker: WorkerIdentity, o: NewObservation, leaseSeconds: number, config: Config | undefined, limits: SuggestionLimits, request?: string): Promise<TellAndClaim> {
+    if (request !== undefined) {
+      // tunelab_tell_claim's arguments: tunelab_tell's, then tunelab_claim_free's after its worker
+      const args = (c: PoolClient) => [...this.tellParams(studyId, suggestionId, worker, o).map((v, i) => `${lit(c, v)}::${TELL_TYPES[i]}`), ...this.claimArgs(c, studyId, worker, leaseSeconds, config, limits).slice(4)];
+      const row = (await this.once(studyId, request, (c) => `tunelab_tell_claim(${args(c).join(', ')})`, 'TRUE'))!;
+      return { told: tellOutcome(row.told as Row | null, Boolean(row.told_recorded), suggestionId, worker, row.told_at), next: freeClaim(row) };
+    }
     const [row] = await this.rows(
       'SELECT * FROM tunelab_tell_claim($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)',
       [...this.tellParams(studyId, suggestionId, worker, o), leaseSeconds, limits.deadline, Number.isFinite(limits.budget) ? limits.budget : null, limits.bandwidth, config ? JSON.stringify(config) : null],
       'tunelab_tell_claim',
     );
     return { told: tellOutcome(row.told as Row | null, Boolean(row.told_recorded), suggestionId, worker, row.told_at), next: freeClaim(row) };
+  }
+
+  /** tunelab_claim_free's arguments as typed literals (a keyed call is a simple-protocol batch). */
+  private claimArgs(c: PoolClient, studyId: number, worker: WorkerIdentity, leaseSeconds: number, config: Config | undefined, limits: SuggestionLimits): string[] {
+    const values = [studyId, worker.workerId, worker.host, worker.pid, leaseSeconds, limits.deadline, Number.isFinite(limits.budget) ? limits.budget : null, limits.bandwidth, config ? JSON.stringify(config) : null];
+    return values.map((v, i) => `${lit(c, v)}::${CLAIM_TYPES[i]}`);
+  }
+
+  /**
+   * A claim function called with a request id (StudyStore's request ids), in one round trip: under
+   * the study's lock, the answer stored for the id if there is one (the function not called), else
+   * the function's row, stored as the answer when `keep` holds of it. Returns the row (a stored one
+   * marked replayed), undefined when the function returned none.
+   */
+  private async once(studyId: number, request: string, call: (c: PoolClient) => string, keep: string): Promise<(Row & { replayed?: boolean }) | undefined> {
+    return this.transaction(async (c) => {
+      const id = lit(c, studyId);
+      const key = lit(c, request);
+      const res = results(
+        await c.query(
+          `BEGIN;
+           SELECT pg_advisory_xact_lock(${SUGGESTION_LOCK}, ${id});
+           WITH prior AS (SELECT answer FROM requests WHERE study_id = ${id} AND key = ${key}),
+                r AS (SELECT * FROM ${call(c)} WHERE NOT EXISTS (SELECT 1 FROM prior)),
+                saved AS (INSERT INTO requests (study_id, key, answer, created_at) SELECT ${id}, ${key}, row_to_json(r)::text, ${CLOCK} FROM r WHERE ${keep})
+           SELECT (SELECT answer FROM prior) AS prior, r.* FROM (SELECT 1) one LEFT JOIN r ON TRUE;
+           COMMIT`,
+        ),
+      );
+      const row = res[2].rows[0] as Row | undefined;
+      if (row?.prior) return { ...(JSON.parse(String(row.prior)) as Row), replayed: true };
+      // the LEFT JOIN's row of NULLs: the function returned nothing
+      return row && Object.entries(row).some(([k, v]) => k !== 'prior' && v !== null) ? row : undefined;
+    });
   }
 
   private tellParams(studyId: number, suggestionId: number, worker: WorkerIdentity, o: NewObservation): unknown[] {

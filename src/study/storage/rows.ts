@@ -5,7 +5,7 @@ import type { LogRecord, ObservationRecord, ReportRecord, RungRule, StudyRecord,
 type Row = Record<string, unknown>;
 
 /** Every table holding a study's rows (by `study_id`), those referring to others first: the order a study is deleted in. */
-export const STUDY_ROW_TABLES = ['trial_logs', 'workers', 'rungs', 'reports', 'observations', 'suggestions'] as const;
+export const STUDY_ROW_TABLES = ['requests', 'trial_logs', 'workers', 'rungs', 'reports', 'observations', 'suggestions'] as const;
 
 const num = (v: unknown): number => Number(v);
 const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));

@@ -102,4 +102,18 @@ export const SQLITE_MIGRATIONS: readonly { version: number; statements: readonly
       "CREATE INDEX suggestions_active ON suggestions (study_id, id) WHERE state IN ('open', 'ready')",
     ],
   },
+  {
+    // a client's request id with the answer it got (a suggestion claimed, an observation told), so
+    // that a retried request is answered again rather than done twice
+    version: 4,
+    statements: [
+      `CREATE TABLE requests (
+        study_id INTEGER NOT NULL REFERENCES studies(id),
+        key TEXT NOT NULL,
+        answer TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        PRIMARY KEY (study_id, key)
+      )`,
+    ],
+  },
 ];

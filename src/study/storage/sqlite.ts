@@ -9,9 +9,11 @@ import {
   type BufferLimits,
   type Cursor,
   type FreeClaim,
+  type FreeRefusal,
   type LogLine,
   type LogRecord,
   type NewObservation,
+  type NewRows,
   type NewReport,
   type ObservationRecord,
   type RenewOutcome,
@@ -96,13 +98,31 @@ export async function openSqliteStore(file: string, url: string, options: { sche
 
 const placeholders = (n: number) => Array.from({ length: n }, () => '?').join(', ');
 
+/** What a request id's first call answered: a tell's outcome, a claim, or both (tellAndClaim). */
+interface StoredAnswer {
+  told?: TellOutcome;
+  claim?: FreeClaim;
+}
+
+interface PendingWrite {
+  fn: () => unknown;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
 export class SqliteStore implements StudyStore {
   private readonly statements = new Map<string, BetterSqlite3.Statement>();
+  /** Writes asked for in this turn of the event loop: committed together (see write). */
+  private pending: PendingWrite[] = [];
+  /** One write of a batch, as a savepoint: a write that throws rolls back alone. */
+  private readonly savepoint: (fn: () => unknown) => unknown;
 
   constructor(
     private readonly db: Db,
     readonly url: string,
-  ) {}
+  ) {
+    this.savepoint = db.transaction((fn: () => unknown) => fn());
+  }
 
   /** Prepared once per text: preparing costs more than running these small statements. */
   private q(sql: string): BetterSqlite3.Statement {
@@ -114,8 +134,48 @@ export class SqliteStore implements StudyStore {
     return s;
   }
 
-  private write<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate();
+  /**
+   * A write transaction, committed with every other write asked for in the same turn of the event
+   * loop (group commit: a busy server's concurrent requests share one BEGIN IMMEDIATE and one
+   * COMMIT, the WAL's one write). Each write runs in its own savepoint, so one that throws is rolled
+   * back alone; its caller's promise settles only once the batch is committed, so nothing is
+   * answered that a kill -9 could still lose.
+   */
+  private write<T>(fn: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.pending.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+      if (this.pending.length === 1) setImmediate(() => this.settle());
+    });
+  }
+
+  /** Commits the pending writes now (a read first sees every write asked for before it). */
+  private settle(): void {
+    if (this.pending.length === 0) return;
+    const batch = this.pending;
+    this.pending = [];
+    const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+    try {
+      this.db
+        .transaction(() => {
+          for (const w of batch) {
+            try {
+              outcomes.push({ ok: true, value: this.savepoint(w.fn) });
+            } catch (error) {
+              outcomes.push({ ok: false, error });
+            }
+          }
+        })
+        .immediate();
+    } catch (error) {
+      // no lock (busy past the timeout), or the commit failed (disk full): nothing of the batch was written
+      for (const w of batch) w.reject(error);
+      return;
+    }
+    batch.forEach((w, i) => {
+      const o = outcomes[i];
+      if (o.ok) w.resolve(o.value);
+      else w.reject(o.error);
+    });
   }
 
   /** The store's clock (see CLOCK); inside a transaction, read once for all its times. */
@@ -124,6 +184,7 @@ export class SqliteStore implements StudyStore {
   }
 
   async now(): Promise<number> {
+    this.settle();
     return this.clock();
   }
 
@@ -141,11 +202,13 @@ export class SqliteStore implements StudyStore {
   }
 
   async findStudy(idOrName: string): Promise<StudyRecord | undefined> {
+    this.settle();
     const row = (/^\d+$/.test(idOrName) ? this.q('SELECT * FROM studies WHERE id = ?').get(Number(idOrName)) : this.q('SELECT * FROM studies WHERE name = ?').get(idOrName)) as Row | undefined;
     return row && studyFromRow(row);
   }
 
   async listStudies(): Promise<StudySummary[]> {
+    this.settle();
     const rows = this.q(
       `SELECT s.*, s.observed AS n_obs,
               (SELECT count(*) FROM suggestions g WHERE g.study_id = s.id AND g.state = 'open') AS n_open
@@ -158,7 +221,7 @@ export class SqliteStore implements StudyStore {
   }
 
   async setStatus(studyId: number, status: StudyStatus, stopMode: StopMode | null): Promise<void> {
-    this.write(() => this.q('UPDATE studies SET status = ?, stop_mode = ? WHERE id = ?').run(status, stopMode, studyId));
+    await this.write(() => this.q('UPDATE studies SET status = ?, stop_mode = ? WHERE id = ?').run(status, stopMode, studyId));
   }
 
   async deleteStudy(studyId: number): Promise<boolean> {
@@ -179,9 +242,20 @@ export class SqliteStore implements StudyStore {
       done: Number(study.observed),
       open: active.filter((s) => s.state === 'open'),
       ready: active.filter((s) => s.state === 'ready'),
+      ...this.newRows(studyId, since),
+    };
+  }
+
+  private newRows(studyId: number, since: Cursor): NewRows {
+    return {
       newObservations: (this.q('SELECT * FROM observations WHERE study_id = ? AND id > ? ORDER BY id').all(studyId, since.observation) as Row[]).map(observationFromRow),
       newSuggestions: (this.q('SELECT id, config FROM suggestions WHERE study_id = ? AND id > ? ORDER BY id').all(studyId, since.suggestion) as { id: number; config: string }[]).map((r) => ({ id: r.id, config: JSON.parse(r.config) })),
     };
+  }
+
+  async readNew(studyId: number, since: Cursor): Promise<NewRows> {
+    this.settle();
+    return this.db.transaction(() => this.newRows(studyId, since))();
   }
 
   async addReady(studyId: number, configs: readonly Config[], limits: BufferLimits): Promise<number> {
@@ -199,14 +273,17 @@ export class SqliteStore implements StudyStore {
   }
 
   async readView(studyId: number, since: Cursor): Promise<StudyView> {
+    this.settle();
     // a read transaction: one consistent snapshot, no write lock
     return this.db.transaction(() => this.view(studyId, since, this.clock()))();
   }
 
-  async suggest(studyId: number, worker: WorkerIdentity, leaseSeconds: number, since: Cursor, plan: (view: StudyView) => SuggestionChanges): Promise<SuggestionOutcome> {
+  async suggest(studyId: number, worker: WorkerIdentity, leaseSeconds: number, since: Cursor, plan: (view: StudyView) => SuggestionChanges, request?: string): Promise<SuggestionOutcome> {
     return this.write(() => {
       const now = this.clock();
       const view = this.view(studyId, since, now);
+      const prior = this.recalled(studyId, request);
+      if (prior?.claim) return { claimed: prior.claim.claimed, view };
       const changes = plan(view);
       const lease = now + leaseSeconds * 1000;
       const claim = (id: number) => {
@@ -223,20 +300,46 @@ export class SqliteStore implements StudyStore {
         if (i === 0 && changes.create!.claimFirst) claimed = claim(id);
       });
       if (changes.end) this.q("UPDATE studies SET status = ? WHERE id = ? AND status = 'running'").run(changes.end, studyId);
+      if (claimed) this.remember(studyId, request, { claim: { claimed, done: view.done, open: view.open.length, ready: view.ready.length } });
       return { claimed, view };
     });
   }
 
-  async claimIfFree(studyId: number, worker: WorkerIdentity, leaseSeconds: number, config: Config | undefined, limits: SuggestionLimits): Promise<FreeClaim | undefined> {
-    return this.write(() => this.claimNow(studyId, worker, leaseSeconds, config, limits));
+  async claimIfFree(studyId: number, worker: WorkerIdentity, leaseSeconds: number, config: Config | undefined, limits: SuggestionLimits, request?: string): Promise<FreeClaim | FreeRefusal | undefined> {
+    return this.write(() => {
+      const prior = this.recalled(studyId, request);
+      if (prior?.claim) return { ...prior.claim, replayed: true };
+      const free = this.claimNow(studyId, worker, leaseSeconds, config, limits);
+      if (free && 'claimed' in free) this.remember(studyId, request, { claim: free });
+      return free;
+    });
   }
 
-  async tellAndClaim(studyId: number, suggestionId: number, worker: WorkerIdentity, o: NewObservation, leaseSeconds: number, config: Config | undefined, limits: SuggestionLimits): Promise<TellAndClaim> {
-    return this.write(() => ({ told: this.tellNow(studyId, suggestionId, worker, o, this.clock()), next: this.claimNow(studyId, worker, leaseSeconds, config, limits) }));
+  async tellAndClaim(studyId: number, suggestionId: number, worker: WorkerIdentity, o: NewObservation, leaseSeconds: number, config: Config | undefined, limits: SuggestionLimits, request?: string): Promise<TellAndClaim> {
+    return this.write(() => {
+      const prior = this.recalled(studyId, request);
+      if (prior?.told) return { told: prior.told, next: prior.claim && { ...prior.claim, replayed: true } };
+      const told = this.tellNow(studyId, suggestionId, worker, o, this.clock());
+      const next = this.claimNow(studyId, worker, leaseSeconds, config, limits);
+      this.remember(studyId, request, { told, ...(next && 'claimed' in next && { claim: next }) });
+      return { told, next };
+    });
+  }
+
+  /** The answer stored for a request id (StudyStore's request ids), inside a write transaction. */
+  private recalled(studyId: number, request: string | undefined): StoredAnswer | undefined {
+    if (request === undefined) return undefined;
+    const row = this.q('SELECT answer FROM requests WHERE study_id = ? AND key = ?').get(studyId, request) as { answer: string } | undefined;
+    return row && (JSON.parse(row.answer) as StoredAnswer);
+  }
+
+  private remember(studyId: number, request: string | undefined, answer: StoredAnswer): void {
+    if (request === undefined) return;
+    this.q('INSERT INTO requests (study_id, key, answer, created_at) VALUES (?, ?, ?, ?)').run(studyId, request, JSON.stringify(answer), this.clock());
   }
 
   /** claimIfFree's work, inside a write transaction. */
-  private claimNow(studyId: number, worker: WorkerIdentity, leaseSeconds: number, config: Config | undefined, limits: SuggestionLimits): FreeClaim | undefined {
+  private claimNow(studyId: number, worker: WorkerIdentity, leaseSeconds: number, config: Config | undefined, limits: SuggestionLimits): FreeClaim | FreeRefusal | undefined {
     const now = this.clock();
     if (limits.deadline !== null && now >= limits.deadline) return undefined;
     const c = this.q(
@@ -247,7 +350,10 @@ export class SqliteStore implements StudyStore {
               (SELECT count(*) FROM suggestions WHERE study_id = @study AND state = 'ready') AS n_ready,
               (SELECT min(id) FROM suggestions WHERE study_id = @study AND state = 'ready') AS ready`,
     ).get({ study: studyId, now }) as { status: string; done: number; open: number; expired: number; n_ready: number; ready: number | null };
-    if (c.status !== 'running' || c.expired > 0 || c.open >= limits.bandwidth || c.done + c.open >= limits.budget) return undefined;
+    // the planner's answers where they need no view: not running; every slot held by a live suggestion
+    if (c.status !== 'running') return { none: 'stopped' };
+    if (c.expired > 0 || c.done >= limits.budget) return undefined;
+    if (c.open >= limits.bandwidth || c.done + c.open >= limits.budget) return { none: 'wait' };
     const lease = now + leaseSeconds * 1000;
     let id: number;
     if (c.ready !== null) {
@@ -348,6 +454,7 @@ export class SqliteStore implements StudyStore {
   }
 
   async listSuggestions(studyId: number, states?: readonly SuggestionState[]): Promise<SuggestionRecord[]> {
+    this.settle();
     const rows = states
       ? this.db.prepare(`SELECT * FROM suggestions WHERE study_id = ? AND state IN (${placeholders(states.length)}) ORDER BY id`).all(studyId, ...states)
       : this.q('SELECT * FROM suggestions WHERE study_id = ? ORDER BY id').all(studyId);
@@ -355,44 +462,49 @@ export class SqliteStore implements StudyStore {
   }
 
   async listObservations(studyId: number, afterId = 0): Promise<ObservationRecord[]> {
+    this.settle();
     return (this.q('SELECT * FROM observations WHERE study_id = ? AND id > ? ORDER BY id').all(studyId, afterId) as Row[]).map(observationFromRow);
   }
 
   async listReports(studyId: number, afterId = 0): Promise<ReportRecord[]> {
+    this.settle();
     return (this.q('SELECT * FROM reports WHERE study_id = ? AND id > ? ORDER BY id').all(studyId, afterId) as Row[]).map(reportFromRow);
   }
 
   async registerWorker(studyId: number, worker: WorkerIdentity): Promise<void> {
-    this.write(() => {
+    await this.write(() => {
       const now = this.clock();
       this.q('INSERT OR REPLACE INTO workers (study_id, worker_id, host, pid, started_at, last_seen) VALUES (?, ?, ?, ?, ?, ?)').run(studyId, worker.workerId, worker.host, worker.pid, now, now);
     });
   }
 
   async workerExited(studyId: number, workerId: string): Promise<void> {
-    this.write(() => {
+    await this.write(() => {
       const now = this.clock();
       this.q('UPDATE workers SET ended_at = ?, last_seen = ? WHERE study_id = ? AND worker_id = ?').run(now, now, studyId, workerId);
     });
   }
 
   async listWorkers(studyId: number): Promise<WorkerRecord[]> {
+    this.settle();
     return (this.q('SELECT * FROM workers WHERE study_id = ? ORDER BY started_at').all(studyId) as Row[]).map(workerFromRow);
   }
 
   async appendLogs(studyId: number, lines: readonly LogLine[]): Promise<void> {
     if (lines.length === 0) return;
-    this.write(() => {
+    await this.write(() => {
       const insert = this.q('INSERT INTO trial_logs (study_id, suggestion_id, worker_id, stream, line, time) VALUES (?, ?, ?, ?, ?, ?)');
       for (const l of lines) insert.run(studyId, l.suggestionId, l.workerId, l.stream, l.line, l.time);
     });
   }
 
   async readLogs(studyId: number, afterId: number, limit: number): Promise<LogRecord[]> {
+    this.settle();
     return (this.q('SELECT * FROM trial_logs WHERE study_id = ? AND id > ? ORDER BY id LIMIT ?').all(studyId, afterId, limit) as Row[]).map(logFromRow);
   }
 
   async close(): Promise<void> {
+    this.settle();
     this.db.close();
   }
 }

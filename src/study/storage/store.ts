@@ -130,6 +130,9 @@ export interface StudyView {
   newSuggestions: { id: number; config: Config }[];
 }
 
+/** The rows added since a cursor, each read once: what a cache of the study's history needs. */
+export type NewRows = Pick<StudyView, 'newObservations' | 'newSuggestions'>;
+
 /** The changes a planner asks for; applied in the transaction that produced the view. */
 export interface SuggestionChanges {
   abandon?: number[];
@@ -153,7 +156,16 @@ export type TellOutcome = { recorded: true } | { recorded: false; reason: string
 /** A tell and the next claim, made in one transaction (a worker's loop in one round trip). */
 export interface TellAndClaim {
   told: TellOutcome;
-  next?: FreeClaim;
+  next?: FreeClaim | FreeRefusal;
+}
+
+/**
+ * Why the one-step claim gave nothing, when that is also what the planner would answer: the study
+ * is not running, or every slot (bandwidth, budget) is held by a live open suggestion. A backend
+ * may say it, so that the many asks of a study near its budget cost no view of its open set.
+ */
+export interface FreeRefusal {
+  none: 'wait' | 'stopped';
 }
 
 export interface RenewOutcome {
@@ -189,6 +201,8 @@ export interface FreeClaim {
   done: number;
   open: number;
   ready: number;
+  /** The answer a first call with the same request id got (a client's retry): nothing was claimed now. */
+  replayed?: boolean;
 }
 
 /** ASHA's stopping rule across workers: rung levels, η and the mode (DESIGN.md §3, HyperbandScheduler). */
@@ -216,6 +230,13 @@ export interface StudySummary {
   budget: number | null;
 }
 
+/**
+ * suggest, claimIfFree and tellAndClaim take an optional request id (a client's, for its retries):
+ * the first call with it that changes something (a claim; a tell and its claim) stores its answer
+ * in the same transaction, and a later call with the same id gets that answer again (a FreeClaim
+ * marked `replayed`; suggest's `claimed`) and changes nothing. A retry after a timeout therefore
+ * neither records an observation twice nor claims a second suggestion and loses the first.
+ */
 export interface StudyStore {
   /** The storage URL without its password. */
   readonly url: string;
@@ -238,15 +259,16 @@ export interface StudyStore {
    * lets `plan` decide, and applies its changes before the lock is released. Two workers therefore
    * never see the same open suggestion as free, and the budget and bandwidth are never exceeded.
    */
-  suggest(studyId: number, worker: WorkerIdentity, leaseSeconds: number, since: Cursor, plan: (view: StudyView) => SuggestionChanges): Promise<SuggestionOutcome>;
+  suggest(studyId: number, worker: WorkerIdentity, leaseSeconds: number, since: Cursor, plan: (view: StudyView) => SuggestionChanges, request?: string): Promise<SuggestionOutcome>;
   /**
    * The common cases in one step: under the study's lock, if nothing else needs doing (the study
    * running and within its limits, no expired lease to recover), hands this worker the oldest ready
    * suggestion (no `config`: a model-based searcher's buffer), or creates `config` as its open
    * suggestion when none is ready (random search on an infinite space, which needs no view).
-   * Undefined otherwise: the caller then takes `suggest`.
+   * Otherwise a FreeRefusal when the answer is certain without the planner, or undefined: the
+   * caller then takes `suggest`.
    */
-  claimIfFree(studyId: number, worker: WorkerIdentity, leaseSeconds: number, config: Config | undefined, limits: SuggestionLimits): Promise<FreeClaim | undefined>;
+  claimIfFree(studyId: number, worker: WorkerIdentity, leaseSeconds: number, config: Config | undefined, limits: SuggestionLimits, request?: string): Promise<FreeClaim | FreeRefusal | undefined>;
   /**
    * Adds ready suggestions (the buffer, proposed off the lock) in one short step under the study's
    * lock: as many as the limits leave room for, skipping configs that an open or ready suggestion
@@ -256,6 +278,8 @@ export interface StudyStore {
   addReady(studyId: number, configs: readonly Config[], limits: BufferLimits): Promise<number>;
   /** The same view without the lock: a consistent snapshot that may be stale once used (the buffer's refill reads it). */
   readView(studyId: number, since: Cursor): Promise<StudyView>;
+  /** Only the rows added since the cursor (no open or ready suggestions): a read whose cost is the new work, not the study's size. */
+  readNew(studyId: number, since: Cursor): Promise<NewRows>;
   /** Extends the leases of the worker's suggestions (none: the worker is alive and idle) and its last_seen; reports the study's status (for `stop`). */
   renew(studyId: number, worker: WorkerIdentity, suggestionIds: readonly number[], leaseSeconds: number): Promise<RenewOutcome>;
   /**
@@ -272,7 +296,7 @@ export interface StudyStore {
    * tell, then claimIfFree for the same worker, as one transaction: what a worker's loop does
    * between two evaluations, in one round trip and one turn of the study's lock.
    */
-  tellAndClaim(studyId: number, suggestionId: number, worker: WorkerIdentity, observation: NewObservation, leaseSeconds: number, config: Config | undefined, limits: SuggestionLimits): Promise<TellAndClaim>;
+  tellAndClaim(studyId: number, suggestionId: number, worker: WorkerIdentity, observation: NewObservation, leaseSeconds: number, config: Config | undefined, limits: SuggestionLimits, request?: string): Promise<TellAndClaim>;
   /** Abandons suggestions that are open or ready (by hand, or a worker giving its own up); returns those it did. */
   abandon(studyId: number, suggestionIds: readonly number[]): Promise<number[]>;
   /**
