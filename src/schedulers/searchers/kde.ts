@@ -1,4 +1,5 @@
-import { type Config, type Domain, hyperparameters, isDomain } from '../../config-space/index.js';
+import { type Config, type Domain, activeConfig, hyperparameters, isDomain } from '../../config-space/index.js';
+import type { Rng } from '../../util/rng.js';
 import { randomNormal } from '../../util/rng.js';
 import { insertSorted } from '../../util/sorted.js';
 import type { SearchProblem, Searcher } from '../types.js';
@@ -58,11 +59,13 @@ export class ProductKDE {
     });
   }
 
+  /** The density at x; a coordinate that is NaN (inactive in x's config) is left out of the product. */
   pdf(x: Float64Array): number {
     let total = 0;
     for (const xi of this.data) {
       let k = 1;
       this.params.forEach((p, i) => {
+        if (Number.isNaN(x[i])) return;
         const bw = this.bandwidths[i];
         if (p.categories > 0) k *= x[i] === xi[i] ? 1 - bw : bw / (p.categories - 1);
         else {
@@ -77,13 +80,34 @@ export class ProductKDE {
 }
 
 /**
+ * The points with every inactive coordinate (NaN) filled as BOHB does (hpbandster's
+ * impute_conditional_data): the value of a random other point of the set where it is active, else a
+ * random value of the hyperparameter. Points without NaN are returned as they are.
+ */
+export function imputeInactive(points: readonly Float64Array[], params: readonly KdeParam[], rng: Rng): Float64Array[] {
+  const out = [...points];
+  params.forEach((p, i) => {
+    let donors: number[] | undefined;
+    for (let r = 0; r < out.length; r++) {
+      if (!Number.isNaN(out[r][i])) continue;
+      donors ??= points.flatMap((o, k) => (Number.isNaN(o[i]) ? [] : [k]));
+      if (out[r] === points[r]) out[r] = Float64Array.from(points[r]);
+      out[r][i] = donors.length ? points[donors[Math.floor(rng.next() * donors.length)]][i] : p.categories > 0 ? Math.floor(rng.next() * p.categories) : rng.next();
+    }
+  });
+  return out;
+}
+
+/**
  * BOHB's searcher (Falkner et al. 2018), for a hyperband scheduler: results are kept per rung level;
  * a suggestion is random with probability randomFraction (1/3), else drawn from a model of the
  * largest level holding at least minPointsInModel + 2 results: the best topNPercent (15 %, at least
  * minPointsInModel) form the good density l, the next ones the bad density g; 64 candidates are drawn
  * around random good points with 3 × l's bandwidths and the one with the largest l/g proposed.
  * Before any level has enough points, suggestions are random. Running trials are not modelled
- * (as in BOHB). With a table, the candidates are 64 random unused rows.
+ * (as in BOHB). With a table, the candidates are 64 random unused rows. Conditional spaces as in
+ * BOHB: an inactive hyperparameter is imputed in the densities' data (imputeInactive), left out of a
+ * candidate's density, and dropped from the proposed config.
  */
 export class KDESearcher implements Searcher {
   private readonly random: RandomSearcher;
@@ -115,9 +139,11 @@ export class KDESearcher implements Searcher {
     };
   }
 
+  /** The config's coordinates; NaN for a hyperparameter inactive in it. */
   private encode(config: Config): Float64Array {
     const enc = new Float64Array(1);
     return Float64Array.from(this.params, (p) => {
+      if (!(p.name in config)) return NaN;
       if (p.categories > 0) return p.domain.finiteValues!.indexOf(config[p.name]);
       p.domain.encode(config[p.name], enc, 0);
       return enc[0];
@@ -128,7 +154,7 @@ export class KDESearcher implements Searcher {
     const config: Config = {};
     for (const [name, d] of Object.entries(this.problem.configSpace)) if (!isDomain(d)) config[name] = d;
     this.params.forEach((p, i) => (config[p.name] = p.categories > 0 ? p.domain.finiteValues![x[i]] : p.domain.decode(x, i)));
-    return Object.fromEntries(Object.keys(this.problem.configSpace).map((k) => [k, config[k]]));
+    return activeConfig(this.problem.configSpace, Object.fromEntries(Object.keys(this.problem.configSpace).map((k) => [k, config[k]])));
   }
 
   /** The level the model is built on: the largest with at least minPointsInModel + 2 results, if any. */
@@ -144,8 +170,9 @@ export class KDESearcher implements Searcher {
     const n = obs.length;
     const nGood = Math.max(this.o.minPointsInModel, Math.floor((this.o.topNPercent * n) / 100));
     const nBad = Math.max(this.o.minPointsInModel, Math.floor(((100 - this.o.topNPercent) * n) / 100));
-    const good = obs.slice(0, nGood).map((o) => o.x);
-    const bad = obs.slice(nGood, nGood + nBad).map((o) => o.x);
+    const { rng } = this.problem;
+    const good = imputeInactive(obs.slice(0, nGood).map((o) => o.x), this.params, rng);
+    const bad = imputeInactive(obs.slice(nGood, nGood + nBad).map((o) => o.x), this.params, rng);
     return { good: new ProductKDE(this.params, good, this.o.minBandwidth), bad: new ProductKDE(this.params, bad, this.o.minBandwidth) };
   }
 
