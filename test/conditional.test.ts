@@ -379,3 +379,66 @@ describe('conditional parameters in the experiment file', () => {
     expect(b.stderr).not.toMatch(/\n\s+at /);
   });
 });
+
+describe("the study store and the server's SigOpt conditionals", () => {
+  it('an experiment with conditionals round-trips through POST /v1/experiments, the store and another server; suggestions carry only active parameters', async () => {
+    const { buildApp } = await import('../src/server/app.js');
+    const { openStore } = await import('../src/study/storage/open.js');
+    const { call } = await import('./server-helpers.js');
+    const root = tempDir('tunelab-cond-server-');
+    const store = await openStore(join(root, 'studies.db'));
+    const serve = async () => {
+      const { app } = await buildApp({ store });
+      await app.listen({ host: '127.0.0.1', port: 0 });
+      const address = app.server.address();
+      return { app, url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}` };
+    };
+    let { app, url } = await serve();
+    try {
+      const body = {
+        name: 'Conv Net',
+        conditionals: [{ name: 'num_conv_layers', values: ['1', '2', '3'] }],
+        parameters: [
+          { name: 'lr', type: 'double', bounds: { min: 0.001, max: 0.1 }, transformation: 'log' },
+          { name: 'filters_2', type: 'int', bounds: { min: 8, max: 64 }, conditions: { num_conv_layers: ['2', '3'] } },
+          { name: 'filters_3', type: 'int', bounds: { min: 8, max: 64 }, conditions: { num_conv_layers: ['3'] } },
+        ],
+        metrics: [{ name: 'loss', objective: 'minimize' }],
+        observation_budget: 30,
+        parallel_bandwidth: 1,
+        method: 'TPE',
+      };
+      const e = await call(url, 'POST', '/v1/experiments', body);
+      expect(e.status).toBe(200);
+      const shown = { conditionals: [{ object: 'conditional', name: 'num_conv_layers', values: ['1', '2', '3'].map((name, i) => ({ object: 'conditional_value', name, enum_index: i + 1 })) }] };
+      expect(e.body).toMatchObject(shown);
+      expect(e.body.parameters.map((p: { conditions: unknown }) => p.conditions)).toEqual([{}, { num_conv_layers: ['2', '3'] }, { num_conv_layers: ['3'] }]);
+      const path = `/v1/experiments/${e.body.id}`;
+      const layers = new Set<string>();
+      for (let i = 0; i < 14; i++) {
+        const s = await call(url, 'POST', `${path}/suggestions`, {});
+        expect(s.status).toBe(200);
+        const a = s.body.assignments;
+        layers.add(a.num_conv_layers);
+        expect(Object.keys(a).sort()).toEqual(['lr', 'num_conv_layers', ...(a.num_conv_layers !== '1' ? ['filters_2'] : []), ...(a.num_conv_layers === '3' ? ['filters_3'] : [])].sort());
+        const loss = (a.filters_3 ?? 100) / 100 + a.lr;
+        expect((await call(url, 'POST', `${path}/observations`, { suggestion: s.body.id, value: loss })).status).toBe(200);
+      }
+      expect(layers.size).toBe(3);
+      // the store is the system of record: another server reads the experiment back as it was given
+      await app.close();
+      ({ app, url } = await serve());
+      const again = await call(url, 'GET', path);
+      expect(again.body).toMatchObject(shown);
+      expect(again.body.parameters).toEqual(e.body.parameters);
+      expect(again.body.tunelab.definition.source.conditionals).toEqual([{ name: 'num_conv_layers', values: ['1', '2', '3'] }]);
+      // bad conditions are a 400 naming the value and the accepted ones
+      const bad = await call(url, 'POST', '/v1/experiments', { ...body, name: 'bad', parameters: [{ ...body.parameters[1], conditions: { num_conv_layers: ['4'] } }] });
+      expect(bad.status).toBe(400);
+      expect(bad.body.error.message).toMatch(/"4" is not in 'num_conv_layers'; accepted: "1", "2", "3"/);
+    } finally {
+      await app.close();
+      await store.close();
+    }
+  });
+});
