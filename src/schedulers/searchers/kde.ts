@@ -35,9 +35,18 @@ interface LevelObservation {
 }
 const betterObservation = (a: LevelObservation, b: LevelObservation) => a.y < b.y || (a.y === b.y && a.id < b.id);
 
+/** A dimension whose data take at most this many distinct values has its kernel values tabulated per query (a look-up per point, no exp). */
+const MAX_TABULATED_VALUES = 64;
+
 /** A product-kernel density over the good or bad observations of one level (statsmodels' KDEMultivariate with normal-reference bandwidths). */
 export class ProductKDE {
   readonly bandwidths: Float64Array;
+  /**
+   * per dimension with few distinct data values (finite domains): those values, and each point's
+   * index among them; the kernel of a query is then computed once per distinct value, not per point
+   */
+  private readonly distinct: (Float64Array | undefined)[];
+  private readonly codes: (Uint8Array | undefined)[];
 
   constructor(
     readonly params: readonly KdeParam[],
@@ -57,25 +66,50 @@ export class ProductKDE {
       // Aitchison-Aitken kernels stop favouring the centre at (c − 1)/c
       return p.categories > 0 ? Math.min(bw, (p.categories - 1) / p.categories) : bw;
     });
+    this.distinct = [];
+    this.codes = [];
+    for (let i = 0; i < d; i++) {
+      const index = new Map<number, number>();
+      const codes = new Uint8Array(n);
+      let r = 0;
+      for (; r < n && index.size <= MAX_TABULATED_VALUES; r++) {
+        const v = data[r][i];
+        let c = index.get(v);
+        if (c === undefined) index.set(v, (c = index.size));
+        codes[r] = c;
+      }
+      const few = index.size <= MAX_TABULATED_VALUES;
+      this.distinct.push(few ? Float64Array.from(index.keys()) : undefined);
+      this.codes.push(few ? codes : undefined);
+    }
+  }
+
+  /** One dimension's kernel at query value q centred on data value xi (the same arithmetic for tabulated and direct dimensions). */
+  private kernel(i: number, q: number, xi: number): number {
+    const bw = this.bandwidths[i];
+    const p = this.params[i];
+    if (p.categories > 0) return q === xi ? 1 - bw : bw / (p.categories - 1);
+    const z = (q - xi) / bw;
+    return Math.exp(-0.5 * z * z) / (bw * Math.sqrt(2 * Math.PI));
   }
 
   /** The density at x; a coordinate that is NaN (inactive in x's config) is left out of the product. */
   pdf(x: Float64Array): number {
+    const d = this.params.length;
+    const tables = this.distinct.map((values, i) => (values && !Number.isNaN(x[i]) ? values.map((v) => this.kernel(i, x[i], v)) : undefined));
     let total = 0;
-    for (const xi of this.data) {
+    const n = this.data.length;
+    for (let r = 0; r < n; r++) {
+      const xi = this.data[r];
       let k = 1;
-      this.params.forEach((p, i) => {
-        if (Number.isNaN(x[i])) return;
-        const bw = this.bandwidths[i];
-        if (p.categories > 0) k *= x[i] === xi[i] ? 1 - bw : bw / (p.categories - 1);
-        else {
-          const z = (x[i] - xi[i]) / bw;
-          k *= Math.exp(-0.5 * z * z) / (bw * Math.sqrt(2 * Math.PI));
-        }
-      });
+      for (let i = 0; i < d; i++) {
+        if (Number.isNaN(x[i])) continue;
+        const table = tables[i];
+        k *= table ? table[this.codes[i]![r]] : this.kernel(i, x[i], xi[i]);
+      }
       total += k;
     }
-    return total / this.data.length;
+    return total / n;
   }
 }
 
