@@ -28,6 +28,7 @@ import { SimulatorBackend } from '../src/backends/simulator.js';
 import type { Blackbox } from '../src/blackbox/types.js';
 import { GridSearcher } from '../src/schedulers/searchers/grid.js';
 import { DEHBSearcher } from '../src/schedulers/searchers/dehb.js';
+import { ProductKDE, imputeInactive } from '../src/schedulers/searchers/kde.js';
 import { REASearcher } from '../src/schedulers/searchers/rea.js';
 import { TPESearcher } from '../src/schedulers/searchers/tpe.js';
 import { Tuner } from '../src/tuner/tuner.js';
@@ -225,6 +226,27 @@ describe('searchers keep configs valid on a conditional space', () => {
       const near = sgd.filter((c) => Math.abs((c.momentum as number) - 0.9) < 0.15).length;
       expect(near / sgd.length).toBeGreaterThan(0.6);
     }
+  });
+
+  it("BOHB's KDE: an inactive coordinate is imputed from another point of the set where it is active (else drawn), and left out of a candidate's density", () => {
+    const params = [
+      { name: 'a', domain: choice(['x', 'y']), categories: 2 },
+      { name: 'b', domain: uniform(0, 1), categories: 0 },
+    ];
+    const points = [Float64Array.of(0, 0.2), Float64Array.of(1, NaN), Float64Array.of(0, 0.6), Float64Array.of(1, NaN)];
+    const out = imputeInactive(points, params, createRng(1));
+    // points without NaN are the same objects; the others take a donor's value (0.2 or 0.6)
+    expect(out[0]).toBe(points[0]);
+    expect(Number.isNaN(points[1][1])).toBe(true);
+    for (const r of [1, 3]) expect([0.2, 0.6]).toContain(out[r][1]);
+    // no donor at all: a random value in [0, 1]
+    const lone = imputeInactive([Float64Array.of(1, NaN)], params, createRng(2));
+    expect(lone[0][1]).toBeGreaterThanOrEqual(0);
+    expect(lone[0][1]).toBeLessThanOrEqual(1);
+    // the density of a point inactive in b is the marginal over a: b's kernels are left out
+    const kde = new ProductKDE(params, out, 1e-3);
+    const bw = kde.bandwidths[0];
+    expect(kde.pdf(Float64Array.of(0, NaN))).toBeCloseTo((2 * (1 - bw) + 2 * bw) / 4, 12);
   });
 
   it('DEHB: decoded mutants drop what their vector turns off, and the vectors stay whole', () => {
