@@ -1,5 +1,5 @@
 /**
- * Searcher speed: the time of one suggestion of TPE (univariate and multivariate), REA and DEHB on the
+ * Searcher speed: the time of one suggestion of TPE (univariate and multivariate), REA, DEHB and BOHB's KDE on the
  * fcnet space (9 hyperparameters) with n = 100, 1,000 and 10,000 observations and 4 running trials,
  * and of one observation's arrival (a result, then the trial going idle): the step that must not
  * redo the history. Random search's suggestion is the baseline, measured in the same process.
@@ -14,6 +14,7 @@ import { RandomSearcher } from '../src/schedulers/searchers/random.js';
 import { TPESearcher } from '../src/schedulers/searchers/tpe.js';
 import { REASearcher } from '../src/schedulers/searchers/rea.js';
 import { DEHBSearcher } from '../src/schedulers/searchers/dehb.js';
+import { KDESearcher } from '../src/schedulers/searchers/kde.js';
 
 const space = fcnetConfigSpace();
 const cpuMs = () => {
@@ -48,6 +49,16 @@ const cases: Case[] = [
       random: { seen: [], nextPoint: 0 },
       population: trials.filter((t) => !t.running).slice(-100).map((t) => ({ config: t.config, value: t.value })),
       running: trials.filter((t) => t.running).map((t) => [t.id, { config: t.config, value: null }]),
+    }),
+  },
+  {
+    // BOHB's worst case: every observation at one rung level, so its densities hold all of them
+    name: 'BOHB (KDE)',
+    make: (p) => new KDESearcher(p, [1, 3, 9, 27]),
+    checkpoint: (trials) => ({
+      random: { seen: [], nextPoint: 0 },
+      configs: trials.map((t) => [t.id, t.config]),
+      levels: [[1, trials.filter((t) => !t.running).map((t) => [t.id, t.value])]],
     }),
   },
 ];

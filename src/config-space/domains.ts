@@ -3,10 +3,14 @@ import { UserError } from '../util/errors.js';
 
 export type Value = number | string | boolean;
 
-export type DomainJSON =
+export type DomainJSON = (
   | { type: 'choice' | 'ordinal'; values: Value[] }
   | { type: 'uniform' | 'loguniform' | 'randint' | 'lograndint'; lower: number; upper: number }
-  | { type: 'finrange' | 'logfinrange'; lower: number; upper: number; size: number; cast_int: boolean };
+  | { type: 'finrange' | 'logfinrange'; lower: number; upper: number; size: number; cast_int: boolean }
+) & {
+  /** a conditional hyperparameter's condition (conditions.ts) */
+  when?: Readonly<Record<string, readonly Value[]>>;
+};
 
 export type DomainKind = DomainJSON['type'];
 
@@ -24,6 +28,8 @@ export interface Domain {
   decode(encoded: ArrayLike<number>, offset: number): Value;
   /** All values of a finite domain, in order; undefined for a continuous one. */
   readonly finiteValues: readonly Value[] | undefined;
+  /** Set on a conditional hyperparameter (conditions.ts's `when`): active only when it holds. */
+  readonly condition?: Readonly<Record<string, readonly Value[]>>;
   toJSON(): DomainJSON;
 }
 

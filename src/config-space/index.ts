@@ -1,2 +1,3 @@
 export * from './domains.js';
 export * from './space.js';
+export { type Condition, when, hasConditions, conditionHolds, conditionProblems, parameterOrder, repairConfig } from './conditions.js';

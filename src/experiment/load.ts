@@ -6,7 +6,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, extname, resolve } from 'node:path';
 import type { z } from 'zod';
-import { type Config, type ConfigSpace, type Value, validateConfig, choice, lograndint, loguniform, ordinal, randint, uniform } from '../config-space/index.js';
+import { type Config, type ConfigSpace, type Domain, type Value, conditionProblems, validateConfig, choice, lograndint, loguniform, ordinal, randint, uniform, when } from '../config-space/index.js';
 import type { MethodOptions } from '../methods/registry.js';
 import type { Constraint } from '../schedulers/constraints.js';
 import type { Mode } from '../schedulers/types.js';
@@ -154,6 +154,12 @@ function semanticProblems(d: ExperimentFileData, { methods: knownMethods, multiF
     seen.add(p.name);
     problems.push(...parameterProblems(p).map((m) => `${at}: ${m}`));
   });
+  (d.conditionals ?? []).forEach((c, i) => {
+    const at = `conditionals[${i}] (${c.name})`;
+    if (seen.has(c.name)) problems.push(`${at}: the name '${c.name}' is taken by ${d.parameters.some((p) => p.name === c.name) ? 'a parameter' : 'another conditional'}`);
+    seen.add(c.name);
+    if (new Set(c.values).size !== c.values.length) problems.push(`${at}.values: duplicate values in ${show(c.values)}`);
+  });
   const optimized = d.metrics.filter((m) => m.strategy === 'optimize');
   if (optimized.length !== 1) {
     problems.push(`metrics: exactly one metric needs strategy 'optimize', found ${optimized.length}${optimized.length ? ` (${optimized.map((m) => m.name).join(', ')})` : ''}`);
@@ -214,6 +220,8 @@ function parameterProblems(p: ParameterData): string[] {
   for (const key of ['bounds', 'log', 'categorical_values', 'values', 'grid'] as const) {
     if (p[key] !== undefined && !allowed[p.type].includes(key)) out.push(`'${key}' does not apply to type ${p.type} (it takes ${allowed[p.type].join(', ')})`);
   }
+  if (p.when && p.conditions) out.push("give 'when' or SigOpt's 'conditions', not both");
+  if (p.value !== undefined && (p.when || p.conditions)) out.push(`${p.when ? 'when' : 'conditions'}: a fixed value (value: ${show(p.value)}) is always passed; a condition applies to a tuned parameter`);
   if (p.value !== undefined) {
     if (numeric && (typeof p.value !== 'number' || (p.type === 'int' && !Number.isInteger(p.value)))) out.push(`value: expected ${p.type === 'int' ? 'an integer' : 'a number'}, got ${show(p.value)}`);
     return out;
@@ -244,9 +252,15 @@ function parameterProblems(p: ParameterData): string[] {
 
 const categoricalNames = (p: ParameterData) => p.categorical_values?.map((v) => (typeof v === 'string' ? v : v.name));
 
-/** A parameter as a tunelab domain (or a constant). Assumes parameterProblems found nothing. */
+/** A parameter as a tunelab domain (or a constant), conditional if it has `when` or `conditions`. Assumes parameterProblems found nothing. */
 function parameterDomain(p: ParameterData): ConfigSpace[string] {
   if (p.value !== undefined) return p.value as Value;
+  const condition = p.when ?? p.conditions;
+  const domain = unconditionalDomain(p);
+  return condition ? when(condition, domain) : domain;
+}
+
+function unconditionalDomain(p: ParameterData): Domain {
   switch (p.type) {
     case 'int':
     case 'double': {
@@ -291,7 +305,7 @@ export function parseExperiment(data: unknown, options: ExperimentFileOptions, o
   const mode = (objective: string | undefined): Mode => (objective === 'maximize' ? 'max' : 'min');
   const baseDir = origin ? dirname(origin.file) : process.cwd();
   const mo = d.method_options ?? {};
-  const configSpace = Object.fromEntries(d.parameters.map((p) => [p.name, parameterDomain(p)]));
+  const configSpace = experimentConfigSpace(d, where);
   const pointsToEvaluate = (d.points_to_evaluate ?? []).map((p) => ({ ...constants(d), ...p }));
   const pointProblems = pointsToEvaluate.flatMap((p, i) => {
     const unknown = Object.keys(p).filter((k) => !(k in configSpace));
@@ -353,6 +367,21 @@ export function trialCommand(d: Pick<ExperimentDefinition, 'command' | 'file' | 
   if (Array.isArray(given) && given.length) return [...given];
   if (d.command !== undefined) return d.command;
   throw new UserError(`${d.file ?? d.name}: no command to run the trials with: add command: [...] to the file, or give it after --`);
+}
+
+/**
+ * The file's config space: SigOpt's conditionals first (each a choice of its values), then the
+ * parameters. Bad conditions (a parameter that does not exist, a value outside its parameter, a
+ * cycle) are one UserError naming each.
+ */
+function experimentConfigSpace(d: ExperimentFileData, where: string): ConfigSpace {
+  const space: ConfigSpace = Object.fromEntries([...(d.conditionals ?? []).map((c) => [c.name, choice(c.values)]), ...d.parameters.map((p) => [p.name, parameterDomain(p)])]);
+  const problems = conditionProblems(space).map(({ name, message }) => {
+    const i = d.parameters.findIndex((p) => p.name === name);
+    return `parameters[${i}] (${name}).${d.parameters[i].when ? 'when' : 'conditions'}: ${message}`;
+  });
+  if (problems.length) throw new UserError(`${where}: ${problems.length} problem${problems.length > 1 ? 's' : ''}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  return space;
 }
 
 /** The fixed parameters' values, which every config carries. */

@@ -28,8 +28,15 @@ export const parameterSchema = z
     grid: z.array(z.number()).min(1).optional(),
     /** a fixed value: the parameter is passed to the script but not tuned */
     value: scalar.optional(),
+    /** active only when each named parameter takes one of the given values (`when: {optimizer: sgd}`); else absent from the trial's config */
+    when: z.record(z.string(), z.union([scalar, z.array(scalar).min(1)])).optional(),
+    /** SigOpt's form of `when`: conditional name → the values under which the parameter is active */
+    conditions: z.record(z.string(), z.union([z.string(), z.array(z.string()).min(1)])).optional(),
   })
   .strict();
+
+/** SigOpt's conditionals: a choice (the values are strings) that parameters' `conditions` name; it is suggested like a categorical parameter. */
+export const conditionalSchema = z.object({ name, values: z.array(z.string()).min(1) }).strict();
 
 export const metricSchema = z
   .object({
@@ -48,6 +55,7 @@ export const experimentSchema = z
     name: z.string().trim().min(1).max(200),
     description: z.string().optional(),
     parameters: z.array(parameterSchema).min(1),
+    conditionals: z.array(conditionalSchema).optional(),
     metrics: z.array(metricSchema).min(1),
     /** argv list, or one string run by the shell; optional for a study evaluated in-process (study.optimize) or a command given after `--` */
     command: z.union([z.string().min(1), z.array(z.string()).min(1)]).optional(),

@@ -57,6 +57,25 @@ const PARAMETER = {
     transformation: { enum: ['none', 'log'] },
     values: { type: 'array', minItems: 1, maxItems: 10000, items: { type: ['number', 'string'] } },
     value: { type: ['number', 'string', 'boolean'] },
+    /** SigOpt's: conditional name → the values under which the parameter is active */
+    conditions: {
+      type: 'object',
+      maxProperties: 100,
+      propertyNames: NAME,
+      additionalProperties: { anyOf: [{ type: 'string', minLength: 1, maxLength: 200 }, { type: 'array', minItems: 1, maxItems: 1000, items: { type: 'string', minLength: 1, maxLength: 200 } }] },
+    },
+  },
+};
+
+/** SigOpt's conditional: a name and its values (strings), suggested like a categorical parameter. */
+const CONDITIONAL = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'values'],
+  properties: {
+    object: { const: 'conditional' },
+    name: NAME,
+    values: { type: 'array', minItems: 1, maxItems: 1000, items: { anyOf: [{ type: 'string', minLength: 1, maxLength: 200 }, { type: 'object', additionalProperties: false, required: ['name'], properties: { object: { const: 'conditional_value' }, name: { type: 'string', minLength: 1, maxLength: 200 }, enum_index: { type: 'integer' } } }] } },
   },
 };
 
@@ -81,6 +100,7 @@ export const experimentCreateBody = {
     name: { type: 'string', minLength: 1, maxLength: 200 },
     type: { enum: ['offline'] },
     parameters: { type: 'array', minItems: 1, maxItems: 100, items: PARAMETER },
+    conditionals: { type: 'array', maxItems: 100, items: CONDITIONAL },
     metrics: { type: 'array', minItems: 1, maxItems: 20, items: METRIC },
     observation_budget: { type: 'integer', minimum: 1, maximum: 1_000_000 },
     parallel_bandwidth: { type: 'integer', minimum: 1, maximum: 100_000 },
@@ -220,6 +240,7 @@ export const experimentResponse = {
     state: { type: 'string' },
     created: { type: 'integer' },
     parameters: { type: 'array', items: ANY_OBJECT },
+    conditionals: { type: 'array', items: ANY_OBJECT },
     metrics: { type: 'array', items: ANY_OBJECT },
     observation_budget: { type: ['integer', 'null'] },
     parallel_bandwidth: { type: 'integer' },

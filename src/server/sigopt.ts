@@ -19,6 +19,14 @@ export interface SigOptParameter {
   transformation?: 'none' | 'log';
   values?: (number | string)[];
   value?: number | string | boolean;
+  /** conditional name → the values under which the parameter is active */
+  conditions?: Record<string, string | string[]>;
+}
+
+/** SigOpt's conditional; its values as names or as `{name}` objects (as SigOpt shows them). */
+export interface SigOptConditional {
+  name: string;
+  values: (string | { name: string })[];
 }
 
 export interface SigOptMetric {
@@ -32,6 +40,7 @@ export interface SigOptMetric {
 export interface ExperimentBody extends Partial<Pick<ExperimentFileInput, 'method' | 'resource' | 'method_options' | 'study' | 'random_seed' | 'max_failures' | 'trial_timeout' | 'command' | 'env' | 'description' | 'cwd' | 'budget' | 'resources' | 'points_to_evaluate' | 'best'>> {
   name: string;
   parameters: SigOptParameter[];
+  conditionals?: SigOptConditional[];
   metrics: SigOptMetric[];
   observation_budget: number;
   parallel_bandwidth?: number;
@@ -43,13 +52,14 @@ export const fileName = (name: string) => name.replace(/[^A-Za-z0-9_.-]/g, '_').
 
 /** The experiment file a SigOpt experiment body describes (validated after by parseExperiment, as a file is). */
 export function experimentFile(body: ExperimentBody): ExperimentFileInput {
-  const { name, parameters, metrics, observation_budget, parallel_bandwidth, metadata: _, budget, ...own } = body;
+  const { name, parameters, conditionals, metrics, observation_budget, parallel_bandwidth, metadata: _, budget, ...own } = body;
   if (budget?.max_trials !== undefined && budget.max_trials !== observation_budget) {
     throw new UserError(`experiment: 1 problem:\n  - budget.max_trials: ${budget.max_trials} differs from observation_budget ${observation_budget}; give one of them`);
   }
   return {
     ...own,
     name: fileName(name),
+    ...(conditionals && { conditionals: conditionals.map((c) => ({ name: c.name, values: c.values.map((v) => (typeof v === 'string' ? v : v.name)) })) }),
     parameters: parameters.map((p) => ({
       name: p.name,
       type: p.type,
@@ -59,6 +69,7 @@ export function experimentFile(body: ExperimentBody): ExperimentFileInput {
       ...(p.grid && { grid: p.grid }),
       ...(p.values && { values: p.values }),
       ...(p.value !== undefined && { value: p.value }),
+      ...(p.conditions && { conditions: p.conditions }),
     })),
     // SigOpt's objective defaults to maximize (the schema filled it in)
     metrics: metrics.map((m) => ({ name: m.name, objective: m.objective, strategy: m.strategy, ...(m.threshold != null && { threshold: m.threshold }) })),
@@ -80,8 +91,13 @@ function parametersOf(source: ExperimentFileData): unknown[] {
     grid: p.grid ?? null,
     transformation: p.log ? 'log' : 'none',
     ...(p.values && { values: p.values }),
+    conditions: p.conditions ?? p.when ?? {},
   }));
 }
+
+/** A study's SigOpt conditionals as SigOpt shows them. */
+const conditionalsOf = (source: ExperimentFileData): unknown[] =>
+  (source.conditionals ?? []).map((c) => ({ object: 'conditional', name: c.name, values: c.values.map((v, i) => ({ object: 'conditional_value', name: v, enum_index: i + 1 })) }));
 
 /** Where the server keeps value_stddev, which the store has no column for: in the observation's metadata under this key. */
 export const STDDEV_KEY = '_value_stddev';
@@ -136,6 +152,7 @@ export function apiExperiment(record: StudyRecord, progress: Progress): ApiExper
     state: 'active',
     created: seconds(record.createdAt),
     parameters: parametersOf(source),
+    conditionals: conditionalsOf(source),
     metrics: source.metrics.map((m) => ({ object: 'metric', name: m.name, objective: m.objective ?? null, strategy: m.strategy, threshold: m.threshold ?? null })),
     observation_budget: budget,
     parallel_bandwidth: source.parallel_bandwidth,

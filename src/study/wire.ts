@@ -61,6 +61,8 @@ export interface ApiExperiment {
   state: 'active';
   created: number;
   parameters: unknown[];
+  /** SigOpt's conditionals: `{object: 'conditional', name, values: [{object: 'conditional_value', name, enum_index}]}` */
+  conditionals: unknown[];
   metrics: unknown[];
   observation_budget: number | null;
   parallel_bandwidth: number;

@@ -1,4 +1,4 @@
-import { type Config, type Domain, hyperparameters, isDomain } from '../../config-space/index.js';
+import { type Config, type Domain, activeConfig, hyperparameters, isDomain } from '../../config-space/index.js';
 import type { Rng } from '../../util/rng.js';
 import type { SearchProblem, Searcher } from '../types.js';
 import { RandomSearcher } from './random.js';
@@ -95,15 +95,22 @@ export class DEHBSearcher implements Searcher {
     this.cr = options.crossoverRate ?? 0.5;
   }
 
-  private encode(config: Config): Float64Array {
-    return Float64Array.from(this.codecs, ({ name, codec }) => codec.encode(config[name]));
+  /**
+   * A member's vector. A hyperparameter inactive in the config keeps its coordinate from `genotype`
+   * (the vector the config was decoded from), else a random one: the vector stays whole, so that
+   * mutation and crossover work on every coordinate and the decoded config turns it on when its
+   * condition holds again.
+   */
+  private encode(config: Config, genotype?: Float64Array): Float64Array {
+    return Float64Array.from(this.codecs, ({ name, codec }, j) => (name in config ? codec.encode(config[name]) : genotype ? genotype[j] : this.problem.rng.next()));
   }
 
+  /** The config of a vector: every coordinate decoded, then the hyperparameters inactive under those values left out. */
   private decode(x: Float64Array): Config {
     const config: Config = {};
     for (const [name, d] of Object.entries(this.problem.configSpace)) if (!isDomain(d)) config[name] = d;
     this.codecs.forEach(({ name, codec }, j) => (config[name] = codec.decode(x[j])));
-    return Object.fromEntries(Object.keys(this.problem.configSpace).map((k) => [k, config[k]]));
+    return activeConfig(this.problem.configSpace, Object.fromEntries(Object.keys(this.problem.configSpace).map((k) => [k, config[k]])));
   }
 
   /** The parents of level k's mutants: its own population at the lowest level, else the best of the level below, as many as level k holds. */
@@ -130,7 +137,7 @@ export class DEHBSearcher implements Searcher {
       if (!this.random.hasSeen(c)) {
         config = c;
         this.random.markSeen(c);
-        pending = { x: this.encode(c), level: k, target };
+        pending = { x: this.encode(c, x), level: k, target };
       }
     }
     if (!config) {

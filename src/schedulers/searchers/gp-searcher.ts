@@ -1,4 +1,4 @@
-import { type Config, encodeConfig, encodedDim, hyperparameters, sampleConfig } from '../../config-space/index.js';
+import { type Config, encodeConfig, encodedDim, hasConditions, hyperparameters, repairConfig, sampleConfig } from '../../config-space/index.js';
 import { type Rng, randomNormal } from '../../util/rng.js';
 import { type Constraint, isFeasible } from '../constraints.js';
 import { expectedImprovement, probabilityBelow } from '../gp/acquisition.js';
@@ -426,10 +426,14 @@ export class GPSearcher implements Searcher {
     return out;
   }
 
-  /** The config with one hyperparameter moved: a nearby value, or another value of a finite domain. */
+  /**
+   * The config with one of its active hyperparameters moved: a nearby value, or another value of a
+   * finite domain; in a conditional space, what that turns off is dropped and what it turns on drawn.
+   */
   private neighbour(config: Config): Config {
     const { configSpace, rng } = this.problem;
-    const hps = hyperparameters(configSpace);
+    const hps = hyperparameters(configSpace).filter(([name]) => name in config);
+    if (hps.length === 0) return config;
     const [name, domain] = hps[Math.floor(rng.next() * hps.length)];
     const out = { ...config };
     if (domain.finiteValues && domain.finiteValues.length <= 64) {
@@ -441,7 +445,7 @@ export class GPSearcher implements Searcher {
       enc[0] = Math.min(1, Math.max(0, enc[0] + 0.1 * randomNormal(rng)));
       out[name] = domain.decode(enc, 0);
     }
-    return out;
+    return hasConditions(configSpace) ? repairConfig(configSpace, out, (_, d) => d.sample(rng)) : out;
   }
 
   private nextLevel(t: TrialData): number | undefined {

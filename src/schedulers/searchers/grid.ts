@@ -1,4 +1,4 @@
-import { type Config, type Domain, type Value, hyperparameters, isDomain } from '../../config-space/index.js';
+import { type Config, type ConfigSpace, type Domain, type Value, conditionHolds, hasConditions, hyperparameters, isDomain, parameterOrder } from '../../config-space/index.js';
 import { ConfigSpaceError } from '../../config-space/index.js';
 import { mix32 } from '../../util/rng.js';
 import type { SearchProblem, Searcher } from '../types.js';
@@ -10,6 +10,31 @@ export interface GridSearcherOptions {
 
 /** A grid of more points than this cannot be indexed exactly by a double. */
 const MAX_GRID = 2 ** 52;
+/** A conditional space's grid is listed point by point: at most this many. */
+const MAX_CONDITIONAL_GRID = 1_000_000;
+
+/**
+ * Every valid grid point of a conditional space, each once: the hyperparameters in condition order,
+ * an inactive one left out (not set to each of its values in turn, which would repeat the point).
+ */
+export function conditionalGrid(space: ConfigSpace, axes: ReadonlyMap<string, readonly Value[]>): Config[] {
+  const order = parameterOrder(space);
+  const out: Config[] = [];
+  const visit = (i: number, config: Config): void => {
+    if (out.length > MAX_CONDITIONAL_GRID) throw new ConfigSpaceError(`grid: more than ${MAX_CONDITIONAL_GRID} valid points in this conditional space; use fewer points or another method`);
+    if (i === order.length) {
+      out.push(Object.fromEntries(Object.keys(space).filter((k) => k in config).map((k) => [k, config[k]])));
+      return;
+    }
+    const name = order[i];
+    const d = space[name];
+    if (!conditionHolds(d, config)) return visit(i + 1, config);
+    if (!isDomain(d)) return visit(i + 1, { ...config, [name]: d });
+    for (const v of axes.get(name)!) visit(i + 1, { ...config, [name]: v });
+  };
+  visit(0, {});
+  return out;
+}
 
 /**
  * The grid values of one domain: every value of choice, ordinal and finrange domains; `k` evenly
@@ -76,6 +101,8 @@ export class SeededPermutation {
  */
 export class GridSearcher implements Searcher {
   private readonly axes: [string, Value[]][];
+  /** a conditional space's valid points, listed (else points are indexed in the product of the axes) */
+  private readonly points: Config[] | undefined;
   private readonly size: number;
   private perm: SeededPermutation;
   private next = 0;
@@ -88,7 +115,8 @@ export class GridSearcher implements Searcher {
     this.numPoints = options.numPoints ?? 5;
     if (!Number.isInteger(this.numPoints) || this.numPoints < 1) throw new ConfigSpaceError(`grid: numPoints must be an integer >= 1, got ${this.numPoints}`);
     this.axes = hyperparameters(problem.configSpace).map(([name, d]) => [name, gridValues(d, this.numPoints)]);
-    this.size = problem.restrictTo ? problem.restrictTo.length : this.axes.reduce((n, [, v]) => n * v.length, 1);
+    this.points = !problem.restrictTo && hasConditions(problem.configSpace) ? conditionalGrid(problem.configSpace, new Map(this.axes)) : undefined;
+    this.size = problem.restrictTo ? problem.restrictTo.length : this.points ? this.points.length : this.axes.reduce((n, [, v]) => n * v.length, 1);
     if (this.size > MAX_GRID) throw new ConfigSpaceError(`grid: ${this.size} points is too many to enumerate (at most 2^52); use fewer points or another method`);
     const { rng } = problem;
     this.perm = new SeededPermutation(this.size, Array.from({ length: 4 }, () => Math.floor(rng.next() * 2 ** 32)));
@@ -97,6 +125,7 @@ export class GridSearcher implements Searcher {
   /** The grid point with index i (mixed radix over the axes, the last one fastest). */
   private point(i: number): Config {
     if (this.problem.restrictTo) return { ...this.problem.restrictTo[i] };
+    if (this.points) return { ...this.points[i] };
     const config: Config = {};
     for (const [name, d] of Object.entries(this.problem.configSpace)) if (!isDomain(d)) config[name] = d;
     let rest = i;

@@ -1,4 +1,5 @@
-import { type Config, type Domain, hyperparameters, isDomain } from '../../config-space/index.js';
+import { type Config, type Domain, activeConfig, hyperparameters, isDomain } from '../../config-space/index.js';
+import type { Rng } from '../../util/rng.js';
 import { randomNormal } from '../../util/rng.js';
 import { insertSorted } from '../../util/sorted.js';
 import type { SearchProblem, Searcher } from '../types.js';
@@ -34,9 +35,18 @@ interface LevelObservation {
 }
 const betterObservation = (a: LevelObservation, b: LevelObservation) => a.y < b.y || (a.y === b.y && a.id < b.id);
 
+/** A dimension whose data take at most this many distinct values has its kernel values tabulated per query (a look-up per point, no exp). */
+const MAX_TABULATED_VALUES = 64;
+
 /** A product-kernel density over the good or bad observations of one level (statsmodels' KDEMultivariate with normal-reference bandwidths). */
 export class ProductKDE {
   readonly bandwidths: Float64Array;
+  /**
+   * per dimension with few distinct data values (finite domains): those values, and each point's
+   * index among them; the kernel of a query is then computed once per distinct value, not per point
+   */
+  private readonly distinct: (Float64Array | undefined)[];
+  private readonly codes: (Uint8Array | undefined)[];
 
   constructor(
     readonly params: readonly KdeParam[],
@@ -56,24 +66,70 @@ export class ProductKDE {
       // Aitchison-Aitken kernels stop favouring the centre at (c − 1)/c
       return p.categories > 0 ? Math.min(bw, (p.categories - 1) / p.categories) : bw;
     });
+    this.distinct = [];
+    this.codes = [];
+    for (let i = 0; i < d; i++) {
+      const index = new Map<number, number>();
+      const codes = new Uint8Array(n);
+      let r = 0;
+      for (; r < n && index.size <= MAX_TABULATED_VALUES; r++) {
+        const v = data[r][i];
+        let c = index.get(v);
+        if (c === undefined) index.set(v, (c = index.size));
+        codes[r] = c;
+      }
+      const few = index.size <= MAX_TABULATED_VALUES;
+      this.distinct.push(few ? Float64Array.from(index.keys()) : undefined);
+      this.codes.push(few ? codes : undefined);
+    }
   }
 
+  /** One dimension's kernel at query value q centred on data value xi (the same arithmetic for tabulated and direct dimensions). */
+  private kernel(i: number, q: number, xi: number): number {
+    const bw = this.bandwidths[i];
+    const p = this.params[i];
+    if (p.categories > 0) return q === xi ? 1 - bw : bw / (p.categories - 1);
+    const z = (q - xi) / bw;
+    return Math.exp(-0.5 * z * z) / (bw * Math.sqrt(2 * Math.PI));
+  }
+
+  /** The density at x; a coordinate that is NaN (inactive in x's config) is left out of the product. */
   pdf(x: Float64Array): number {
+    const d = this.params.length;
+    const tables = this.distinct.map((values, i) => (values && !Number.isNaN(x[i]) ? values.map((v) => this.kernel(i, x[i], v)) : undefined));
     let total = 0;
-    for (const xi of this.data) {
+    const n = this.data.length;
+    for (let r = 0; r < n; r++) {
+      const xi = this.data[r];
       let k = 1;
-      this.params.forEach((p, i) => {
-        const bw = this.bandwidths[i];
-        if (p.categories > 0) k *= x[i] === xi[i] ? 1 - bw : bw / (p.categories - 1);
-        else {
-          const z = (x[i] - xi[i]) / bw;
-          k *= Math.exp(-0.5 * z * z) / (bw * Math.sqrt(2 * Math.PI));
-        }
-      });
+      for (let i = 0; i < d; i++) {
+        if (Number.isNaN(x[i])) continue;
+        const table = tables[i];
+        k *= table ? table[this.codes[i]![r]] : this.kernel(i, x[i], xi[i]);
+      }
       total += k;
     }
-    return total / this.data.length;
+    return total / n;
   }
+}
+
+/**
+ * The points with every inactive coordinate (NaN) filled as BOHB does (hpbandster's
+ * impute_conditional_data): the value of a random other point of the set where it is active, else a
+ * random value of the hyperparameter. Points without NaN are returned as they are.
+ */
+export function imputeInactive(points: readonly Float64Array[], params: readonly KdeParam[], rng: Rng): Float64Array[] {
+  const out = [...points];
+  params.forEach((p, i) => {
+    let donors: number[] | undefined;
+    for (let r = 0; r < out.length; r++) {
+      if (!Number.isNaN(out[r][i])) continue;
+      donors ??= points.flatMap((o, k) => (Number.isNaN(o[i]) ? [] : [k]));
+      if (out[r] === points[r]) out[r] = Float64Array.from(points[r]);
+      out[r][i] = donors.length ? points[donors[Math.floor(rng.next() * donors.length)]][i] : p.categories > 0 ? Math.floor(rng.next() * p.categories) : rng.next();
+    }
+  });
+  return out;
 }
 
 /**
@@ -83,7 +139,9 @@ export class ProductKDE {
  * minPointsInModel) form the good density l, the next ones the bad density g; 64 candidates are drawn
  * around random good points with 3 × l's bandwidths and the one with the largest l/g proposed.
  * Before any level has enough points, suggestions are random. Running trials are not modelled
- * (as in BOHB). With a table, the candidates are 64 random unused rows.
+ * (as in BOHB). With a table, the candidates are 64 random unused rows. Conditional spaces as in
+ * BOHB: an inactive hyperparameter is imputed in the densities' data (imputeInactive), left out of a
+ * candidate's density, and dropped from the proposed config.
  */
 export class KDESearcher implements Searcher {
   private readonly random: RandomSearcher;
@@ -115,9 +173,11 @@ export class KDESearcher implements Searcher {
     };
   }
 
+  /** The config's coordinates; NaN for a hyperparameter inactive in it. */
   private encode(config: Config): Float64Array {
     const enc = new Float64Array(1);
     return Float64Array.from(this.params, (p) => {
+      if (!(p.name in config)) return NaN;
       if (p.categories > 0) return p.domain.finiteValues!.indexOf(config[p.name]);
       p.domain.encode(config[p.name], enc, 0);
       return enc[0];
@@ -128,7 +188,7 @@ export class KDESearcher implements Searcher {
     const config: Config = {};
     for (const [name, d] of Object.entries(this.problem.configSpace)) if (!isDomain(d)) config[name] = d;
     this.params.forEach((p, i) => (config[p.name] = p.categories > 0 ? p.domain.finiteValues![x[i]] : p.domain.decode(x, i)));
-    return Object.fromEntries(Object.keys(this.problem.configSpace).map((k) => [k, config[k]]));
+    return activeConfig(this.problem.configSpace, Object.fromEntries(Object.keys(this.problem.configSpace).map((k) => [k, config[k]])));
   }
 
   /** The level the model is built on: the largest with at least minPointsInModel + 2 results, if any. */
@@ -144,8 +204,9 @@ export class KDESearcher implements Searcher {
     const n = obs.length;
     const nGood = Math.max(this.o.minPointsInModel, Math.floor((this.o.topNPercent * n) / 100));
     const nBad = Math.max(this.o.minPointsInModel, Math.floor(((100 - this.o.topNPercent) * n) / 100));
-    const good = obs.slice(0, nGood).map((o) => o.x);
-    const bad = obs.slice(nGood, nGood + nBad).map((o) => o.x);
+    const { rng } = this.problem;
+    const good = imputeInactive(obs.slice(0, nGood).map((o) => o.x), this.params, rng);
+    const bad = imputeInactive(obs.slice(nGood, nGood + nBad).map((o) => o.x), this.params, rng);
     return { good: new ProductKDE(this.params, good, this.o.minBandwidth), bad: new ProductKDE(this.params, bad, this.o.minBandwidth) };
   }
 

@@ -1,4 +1,4 @@
-import { type Config, hyperparameters } from '../../config-space/index.js';
+import { type Config, hasConditions, hyperparameters, repairConfig } from '../../config-space/index.js';
 import type { SearchProblem, Searcher } from '../types.js';
 import { RandomSearcher } from './random.js';
 
@@ -84,10 +84,14 @@ export class REASearcher implements Searcher {
     return best!;
   }
 
-  /** The parent with one hyperparameter (chosen uniformly) redrawn from its domain, to another value if it has one. */
+  /**
+   * The parent with one of its active hyperparameters (chosen uniformly) redrawn from its domain, to
+   * another value if it has one. In a conditional space the child is then repaired: what the new
+   * value deactivates is dropped, what it activates is drawn from its domain.
+   */
   mutate(parent: Config): Config {
     const { rng, configSpace } = this.problem;
-    const hps = hyperparameters(configSpace).filter(([, d]) => !d.finiteValues || d.finiteValues.length > 1);
+    const hps = hyperparameters(configSpace).filter(([name, d]) => name in parent && (!d.finiteValues || d.finiteValues.length > 1));
     const child = { ...parent };
     if (hps.length === 0) return child;
     const [name, domain] = hps[Math.floor(rng.next() * hps.length)];
@@ -95,7 +99,7 @@ export class REASearcher implements Searcher {
       const others = domain.finiteValues.filter((v) => v !== parent[name]);
       child[name] = others[Math.floor(rng.next() * others.length)];
     } else child[name] = domain.sample(rng);
-    return child;
+    return hasConditions(configSpace) ? repairConfig(configSpace, child, (_, d) => d.sample(rng)) : child;
   }
 
   /** With a table: an unused tabulated config that differs from the parent in exactly one hyperparameter, drawn uniformly. */

@@ -1,4 +1,4 @@
-import { type Config, type Domain, type Value, configKey, hyperparameters, isDomain } from '../../config-space/index.js';
+import { type Config, type Domain, type Value, activeConfig, configKey, hyperparameters, isDomain } from '../../config-space/index.js';
 import type { SearchProblem, Searcher } from '../types.js';
 import { type ParzenDim, ParzenEstimator, type ParzenSettings, tpeGamma, tpeWeights } from './parzen.js';
 import { RandomSearcher } from './random.js';
@@ -13,7 +13,10 @@ export interface TPESearcherOptions {
   priorWeight?: number;
   /** Optuna's consider_magic_clip (default true). */
   magicClip?: boolean;
-  /** One joint Parzen estimator over the unconditional hyperparameters (Optuna's multivariate=True; default false). */
+  /**
+   * Joint Parzen estimators (Optuna's multivariate=True with group=True; default false): one per
+   * group of hyperparameters that are active together (the same condition; the unconditional ones).
+   */
   multivariate?: boolean;
   /** Running trials join the bad group (Optuna's constant_liar; tunelab's default true, Optuna's false). */
   constantLiar?: boolean;
@@ -176,7 +179,8 @@ export class TPESearcher implements Searcher {
   private readonly o: Required<TPESearcherOptions>;
   private readonly settings: ParzenSettings;
   private readonly sign: number;
-  private readonly multiIdx: number[];
+  /** multivariate: the groups of parameters with one joint estimator each */
+  private readonly groups: number[][];
   /** with restrictTo: the table, where a model's config is replaced by its nearest unused row */
   private readonly table: TableIndex | undefined;
 
@@ -197,7 +201,14 @@ export class TPESearcher implements Searcher {
       constantLiar: options.constantLiar ?? true,
     };
     this.settings = { priorWeight: this.o.priorWeight, magicClip: this.o.magicClip, multivariate: this.o.multivariate };
-    this.multiIdx = this.o.multivariate ? this.params.map((_, i) => i) : [];
+    const groups = new Map<string, number[]>();
+    if (this.o.multivariate) {
+      hyperparameters(problem.configSpace).forEach(([, d], i) => {
+        const key = JSON.stringify(d.condition ?? null);
+        groups.set(key, [...(groups.get(key) ?? []), i]);
+      });
+    }
+    this.groups = [...groups.values()];
     this.table = problem.restrictTo ? new TableIndex(problem, this.params, (c) => this.internal(c)) : undefined;
   }
 
@@ -317,12 +328,13 @@ export class TPESearcher implements Searcher {
       for (let j = 1; j < m; j++) if (ll[j] - lg[j] > ll[best] - lg[best]) best = j;
       idx.forEach((i, d) => (chosen[i] = cands[d][best]));
     };
-    if (this.multiIdx.length > 0) pick(this.multiIdx);
+    for (const group of this.groups) pick(group);
     for (let i = 0; i < this.params.length; i++) if (Number.isNaN(chosen[i])) pick([i]);
     const config: Config = {};
     for (const [name, d] of Object.entries(this.problem.configSpace)) if (!isDomain(d)) config[name] = d;
     this.params.forEach((p, i) => (config[p.name] = p.fromInternal(chosen[i])));
-    return Object.fromEntries(Object.keys(this.problem.configSpace).filter((k) => k in config).map((k) => [k, config[k]]));
+    // each parameter was drawn from the trials where it was active; those its parents' draws turn off are left out
+    return activeConfig(this.problem.configSpace, Object.fromEntries(Object.keys(this.problem.configSpace).filter((k) => k in config).map((k) => [k, config[k]])));
   }
 
   onTrialResult(trialId: number, resource: number, value: number): void {
