@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { type ProcStat, hasProc, procPids, procStat } from '../util/proc.js';
+import { type ProcStat, hasProc, procPids, procStat, readProcText } from '../util/proc.js';
 
 /** Every process of a local run's trials carries `TUNELAB_RUN_ID=<runId>`, so a later run can find them. */
 export const ENV_RUN_ID = 'TUNELAB_RUN_ID';
@@ -157,7 +156,7 @@ export function processesWithEnv(vars: Readonly<Record<string, string>>): ProcSt
   for (const pid of procPids()) {
     let environ: string;
     try {
-      environ = `\0${readFileSync(`/proc/${pid}/environ`, 'latin1')}`;
+      environ = `\0${readProcText(`/proc/${pid}/environ`)}`;
     } catch {
       continue; // gone, or another user's
     }

@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, readdirSync } from 'node:fs';
 
 /** Linux's process table (/proc); elsewhere every function here answers "unknown" (undefined or empty). */
 export const hasProc = process.platform === 'linux';
@@ -18,13 +18,34 @@ export function procStat(pid: number | string): ProcStat | undefined {
   if (!hasProc) return undefined;
   let text: string;
   try {
-    text = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    text = readProcText(`/proc/${pid}/stat`);
   } catch {
     return undefined; // gone meanwhile
   }
   // "pid (comm) state ppid pgrp ...": comm may contain spaces and parentheses; fields[0] is field 3
   const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
   return { pid: Number(pid), pgid: Number(fields[2]), zombie: fields[0] === 'Z' || fields[0] === 'X', startTime: fields[19], cpuTicks: Number(fields[11]) + Number(fields[12]) };
+}
+
+const procChunk = Buffer.allocUnsafe(64 * 1024);
+
+/**
+ * A /proc file's text (latin1). Its size shows as 0, so readFileSync would allocate 64 KB for each:
+ * a look at every process of a busy machine (a trial's end, endGroup) made megabytes of garbage.
+ * One buffer serves every read; the file is read to its end. Throws as readFileSync does.
+ */
+export function readProcText(path: string): string {
+  const fd = openSync(path, 'r');
+  try {
+    let text = '';
+    for (;;) {
+      const n = readSync(fd, procChunk, 0, procChunk.length, null);
+      if (n === 0) return text;
+      text += procChunk.toString('latin1', 0, n);
+    }
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** The pids in /proc. */
