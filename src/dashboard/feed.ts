@@ -126,9 +126,15 @@ export class StudyFeed {
     this.replay = rule && new RungReplay(rule);
   }
 
-  /** Every trial in id order. */
+  /** Every trial in id order (the order they were added in: suggestions are read by id). */
   allTrials(): TrialRow[] {
-    return [...this.trials.values()].sort((a, b) => a.id - b.id);
+    return [...this.trials.values()];
+  }
+
+  /** The head and the fleet only (the home page's card). */
+  async summary(): Promise<Pick<StudyUpdate, 'head' | 'fleet'>> {
+    if (!this.loaded) await this.tick();
+    return { head: this.head(), fleet: this.fleet! };
   }
 
   /** Everything, for a page that opens (reads the store first if nothing was read yet). */
