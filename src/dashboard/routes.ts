@@ -120,6 +120,8 @@ export async function dashboardRoutes(app: FastifyInstance, data: DashboardData,
     return reply.type(file.type).header('cache-control', 'no-cache').send(file.text ?? readFileSync(file.path!));
   });
 
+  // browsers ask for it on every page: no icon, and no 404 in their console
+  app.get('/favicon.ico', async (_req, reply) => reply.code(204).send());
   app.get(`${BASE}/api/home`, async () => hub.home());
   app.get(`${BASE}/api/home/events`, async (req, reply) => eventStream(req, reply, (send) => hub.watchHome(send)));
 

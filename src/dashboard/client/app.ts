@@ -275,7 +275,7 @@ function renderHead(s: StudyState) {
       ? h(
           'div',
           {},
-          h('p', {}, `${hd.metric} `, h('strong', { id: 'best-value' }, fmt(best.value)), ' at trial ', h('a', { href: `/study/${hd.store}/${hd.id}/trial/${best.suggestionId}` }, String(best.suggestionId))),
+          h('p', {}, `${hd.metric} `, h('strong', { id: 'best-value', 'data-value': String(best.value) }, fmt(best.value)), ' at trial ', h('a', { href: `/study/${hd.store}/${hd.id}/trial/${best.suggestionId}` }, String(best.suggestionId))),
           table(['parameter', 'value'], Object.entries(best.config).map(([k, v]) => [k, fmt(v)])),
         )
       : h('p', { id: 'best-value' }, 'no feasible observation yet'),
@@ -317,8 +317,11 @@ function renderTable(s: StudyState) {
     ui.filter = (filter as HTMLInputElement).value;
     ui.page = 0;
     renderTable(s);
-    (document.getElementById('filter') as HTMLInputElement).focus();
   });
+  // the table is drawn anew on each change (also a live one): typing goes on where it was
+  const old = document.getElementById('filter') as HTMLInputElement | null;
+  const typing = old !== null && document.activeElement === old;
+  const caret = old?.selectionStart ?? ui.filter.length;
   const pager = (d: number, label: string) => h('button', { disabled: ui.page + d < 0 || ui.page + d >= pages, click: () => ((ui.page += d), renderTable(s)) }, label);
   const thead = h(
     'tr',
@@ -344,7 +347,7 @@ function renderTable(s: StudyState) {
     ...shown.map((t) =>
       h(
         'tr',
-        { 'data-trial': t.id, class: t.decision === 'stop' ? 'stop' : t.state === 'failed' ? 'failed' : '' },
+        { 'data-trial': t.id, class: t.decision === 'stop' ? 'stop' : t.state === 'failed' ? 'failed' : '', ...(t.why && { 'data-rung': t.why.level, 'data-rank': t.why.rank, 'data-size': t.why.size, 'data-threshold': String(t.why.threshold), 'data-decision': t.why.decision }) },
         ...columns.map((c) => {
           const v = c.get(t);
           if (c.key === 'id') return h('td', { class: 'num' }, h('a', { href: `/study/${hd.store}/${hd.id}/trial/${t.id}` }, String(t.id)));
@@ -359,6 +362,11 @@ function renderTable(s: StudyState) {
     h('div', { class: 'toolbar' }, filter, h('span', { id: 'row-count' }, `${rows.length} of ${s.trials.size} trials`), pager(-1, '‹'), `page ${ui.page + 1} / ${pages}`, pager(1, '›'), h('a', { href: `${API}/study/${hd.store}/${hd.id}/trials.csv`, download: `study-${hd.id}-trials.csv` }, 'CSV (every trial)')),
     h('table', { id: 'trial-table' }, h('thead', {}, thead), body),
   );
+  if (typing) {
+    const f = document.getElementById('filter') as HTMLInputElement;
+    f.focus();
+    f.setSelectionRange(caret, caret);
+  }
 }
 
 function chartBox(id: string, caption: string): HTMLElement {
@@ -387,7 +395,7 @@ async function renderCharts(s: StudyState) {
     chartBox('history-chart', `Every observation's ${hd.metric} in the order they were told (infeasible and failed ones marked), and the best feasible value so far (the line).`),
     h('p', { id: 'feasibility' }, hd.constraints.length ? `Constraint feasibility: ${feasibleCount} of ${observed.length} observations feasible (${hd.constraints.map((c) => c.text).join(', ')}).` : `No outcome constraint: every successful observation is feasible (${feasibleCount} of ${observed.length}).`),
   );
-  const yScale = { type: ui.logY ? 'log' : 'linear', zero: false };
+  const yScale = ui.logY ? { type: 'log' } : { zero: false };
   const rows = history.filter((r) => r.value !== null && (!ui.logY || r.value > 0));
   await draw(
     'history-chart',
@@ -464,7 +472,7 @@ async function renderCharts(s: StudyState) {
     section('slices', 'Slices', h('div', { class: 'slices' }, ...params.map((p, i) => chartBox(`slice-${i}`, `${hd.metric} against ${p.name}${p.log ? ' (log axis)' : ''}`))));
     for (const [i, p] of params.entries()) {
       const values = slices.map((t) => ({ x: t.config[p.name], value: t.value, trial: t.id, feasible: t.feasible ? 'feasible' : 'infeasible' }));
-      const x = p.values ? { field: 'x', type: 'nominal', title: p.name, sort: p.values } : { field: 'x', type: 'quantitative', title: p.name, scale: { type: p.log ? 'log' : 'linear', zero: false } };
+      const x = p.values ? { field: 'x', type: 'nominal', title: p.name, sort: p.values } : { field: 'x', type: 'quantitative', title: p.name, scale: p.log ? { type: 'log' } : { zero: false } };
       await draw(`slice-${i}`, { width: 300, height: 180, data: { values }, mark: { type: 'point', filled: true, opacity: 0.6 }, encoding: { x, y: { field: 'value', type: 'quantitative', title: hd.metric, scale: yScale }, color: { field: 'feasible', type: 'nominal', title: null }, tooltip: [{ field: 'trial' }, { field: 'x', title: p.name }, { field: 'value' }] } }, values.length);
     }
   }
