@@ -228,7 +228,8 @@ export class StudyFeed {
       suggestion: Math.max(this.cursor.suggestion, ...view.newSuggestions.map((s) => s.id)),
     };
     const fleet = this.fleetOf(workers, [...view.open], view.done);
-    const fleetChanged = JSON.stringify(fleet) !== JSON.stringify(this.fleet);
+    // the clock alone moving is no change
+    const fleetChanged = JSON.stringify({ ...fleet, now: 0 }) !== JSON.stringify({ ...this.fleet, now: 0 });
     this.fleet = fleet;
     if (!first && changed.size === 0 && reports.length === 0 && !statusChanged && !fleetChanged) return undefined;
     return { head: this.head(), trials: [...changed].sort((a, b) => a - b).map((id) => this.trials.get(id)!), reports, calls, fleet };

@@ -9,7 +9,7 @@ import { BASE, CSP, CSS, notFoundHtml, pageHtml } from './html.js';
 import { pedAnova } from './importance.js';
 import type { Hub, Send } from './live.js';
 import type { DashboardData } from './sources.js';
-import { tagPage } from './tags.js';
+import { type TagPage, tagPage, tagStamp } from './tags.js';
 
 const require = createRequire(import.meta.url);
 
@@ -173,9 +173,22 @@ export async function dashboardRoutes(app: FastifyInstance, data: DashboardData,
     return { lines, next, more };
   });
 
+  // a tag's page polls (results folders are files, not a store): 304 until a run's files change, one read per change for every page
+  const tagCache = new Map<string, { stamp: string; page: Promise<TagPage> }>();
   app.get<{ Params: { tag: string } }>(`${BASE}/api/tag/:tag`, async (req, reply) => {
-    if (!data.tagFolder(req.params.tag)) return notFound(reply, `no experiment tag ${req.params.tag} under the results root`, false);
-    return tagPage(data.root!, req.params.tag);
+    const tag = req.params.tag;
+    const dir = data.tagFolder(tag);
+    if (!dir) return notFound(reply, `no experiment tag ${tag} under the results root`, false);
+    const stamp = tagStamp(dir, tag);
+    void reply.header('etag', stamp).header('cache-control', 'no-cache');
+    if (req.headers['if-none-match'] === stamp) return reply.code(304).send();
+    let cached = tagCache.get(tag);
+    if (cached?.stamp !== stamp) {
+      cached = { stamp, page: tagPage(data.root!, tag) };
+      tagCache.set(tag, cached);
+      cached.page.catch(() => tagCache.delete(tag));
+    }
+    return cached.page;
   });
 
   app.addHook('onClose', async () => hub.close());

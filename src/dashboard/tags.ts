@@ -1,4 +1,10 @@
+import { createHash } from 'node:crypto';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
+import { parseExperimentFolderName } from '../results/layout.js';
+import { METADATA_FILE } from '../results/metadata.js';
+import { RESULTS_FILE } from '../results/writer.js';
 import { bestTrials } from '../plotting/frame.js';
 import { loadResults } from '../plotting/load.js';
 import { comparativeFigures } from '../plotting/study.js';
@@ -26,4 +32,25 @@ export async function tagPage(root: string, tag: string): Promise<TagPage> {
     figures,
     warnings,
   };
+}
+
+/**
+ * What a tag's page depends on, as an ETag: each run folder's results and metadata files (size and
+ * time of change). A poll costs a stat per run; the page is read again only when it changed.
+ */
+export function tagStamp(dir: string, tag: string): string {
+  const h = createHash('sha1');
+  for (const name of readdirSync(dir).sort()) {
+    if (!parseExperimentFolderName(tag, name)) continue;
+    h.update(name);
+    for (const f of [RESULTS_FILE, METADATA_FILE]) {
+      try {
+        const st = statSync(join(dir, name, f));
+        h.update(`:${st.size}:${st.mtimeMs}`);
+      } catch {
+        h.update(':-');
+      }
+    }
+  }
+  return `"${h.digest('hex').slice(0, 20)}"`;
 }

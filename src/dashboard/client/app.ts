@@ -98,6 +98,7 @@ const live = document.getElementById('live') as HTMLElement;
 /** Past this many points a chart draws on a canvas (an SVG node per point would be slow). */
 const SVG_LIMIT = 3000;
 const PAGE_ROWS = 200;
+const PC_LIMIT = 1000;
 
 // ---------------------------------------------------------------- DOM helpers (text only)
 
@@ -443,7 +444,10 @@ async function renderCharts(s: StudyState) {
   if (params.length > 0 && observed.length > 0) {
     // long form built here (one row per trial and axis, each axis scaled to its range): field names never come from users
     const keys = [...params.map((p) => p.name), hd.metric];
-    const withValue = observed.filter((t) => t.value !== null);
+    // past PC_LIMIT trials, the best ones: thousands of lines hide each other and cost seconds to draw
+    const sign = hd.mode === 'min' ? 1 : -1;
+    const valued = observed.filter((t) => t.value !== null);
+    const withValue = valued.length > PC_LIMIT ? [...valued].sort((a, b) => sign * (a.value! - b.value!)).slice(0, PC_LIMIT) : valued;
     const axes = keys.map((_k, j) => withValue.map((t) => {
       if (j === params.length) return t.value!;
       const p = params[j];
@@ -455,7 +459,7 @@ async function renderCharts(s: StudyState) {
       const hi = Math.max(...vals);
       return vals.map((v, i) => ({ trial: withValue[i].id, axis: keys[j], norm: hi > lo ? (v - lo) / (hi - lo) : 0.5, metric: withValue[i].value }));
     });
-    section('parallel', 'Parallel coordinates', chartBox('parallel-chart', `Each trial a line through its parameters (log ones as log10, choices by position) and ${hd.metric}, each axis scaled to its range; colour: ${hd.metric}.`));
+    section('parallel', 'Parallel coordinates', chartBox('parallel-chart', `${withValue.length < valued.length ? `The best ${withValue.length} of ${valued.length} trials` : 'Each trial'}: a line through its parameters (log ones as log10, choices by position) and ${hd.metric}, each axis scaled to its range; colour: ${hd.metric}.`));
     await draw(
       'parallel-chart',
       {
@@ -527,23 +531,37 @@ function study(store: string, id: string) {
     renderHead(state!);
     renderTable(state!);
     renderFleet(state!);
+    // the numbers and the table are there: the charts follow
+    if (!document.body.dataset.ready) performance.mark('table');
+    document.body.dataset.ready = '1';
     if (charts && !chartsBusy) {
+      // let the browser paint the table before the charts take the thread
+      await new Promise((r) => setTimeout(r, 0));
       chartsBusy = true;
       try {
         await renderCharts(state!);
+        if (!document.body.dataset.charts) performance.mark('charts');
+        document.body.dataset.charts = '1';
       } finally {
         chartsBusy = false;
       }
     }
-    document.body.dataset.ready = '1';
   };
   listen(`${API}/study/${store}/${id}/events`, {
     snapshot: (u: Update) => {
+      // marks for the bench (bench/dashboard.ts): when the data came, when the table and the charts were drawn
+      performance.mark('snapshot');
       state = applyUpdate(undefined, u);
       void render(true);
     },
     delta: (u: Update) => {
       state = applyUpdate(state, u);
+      if (u.trials.length === 0 && u.reports.length === 0) {
+        // the fleet or the status changed: no row did
+        renderHead(state);
+        renderFleet(state);
+        return;
+      }
       // the table and the numbers at once; the charts at most every 2 s
       void render(false);
       pending ??= window.setTimeout(() => {
@@ -593,18 +611,27 @@ async function trial(store: string, id: string, trialId: number) {
 // ---------------------------------------------------------------- tag
 
 async function tag(name: string) {
-  const res = await fetch(`${API}/tag/${encodeURIComponent(name)}`);
-  const d = await res.json();
-  setLive('loaded');
-  if (!res.ok) {
-    app.append(h('p', { class: 'err' }, d.error?.message ?? 'failed'));
-    return;
+  // results folders are files: the page asks every 5 s, and redraws when the server's ETag changed
+  let shown: string | null = null;
+  for (;;) {
+    const res = await fetch(`${API}/tag/${encodeURIComponent(name)}`, { cache: 'no-cache' }).catch(() => undefined);
+    if (!res) setLive('disconnected: retrying…');
+    else if (!res.ok) {
+      section('runs', 'Runs', h('p', { class: 'err' }, (await res.json()).error?.message ?? `failed (${res.status})`));
+      return;
+    } else if (res.headers.get('etag') !== shown) {
+      shown = res.headers.get('etag');
+      const d = await res.json();
+      setLive(`updated ${when(Date.now())}`);
+      section('warnings', 'Warnings', ...(d.warnings.length ? d.warnings.map((w: string) => h('p', { class: 'warn' }, w)) : [h('p', {}, 'none')]));
+      section('runs', 'Runs', table(['setup', 'benchmark', 'seed', 'status', 'results', 'best', 'folder'], d.runs.map((r: any) => [r.setup, r.benchmark, r.seed, r.status, r.results, r.best === null ? '' : `${r.metric} ${fmt(r.best)}`, r.folder])));
+      section('figures', 'Figures', ...d.figures.map((f: any, i: number) => chartBox(`figure-${i}`, f.caption)));
+      document.body.dataset.ready = '1';
+      for (const [i, f] of d.figures.entries()) await draw(`figure-${i}`, f.spec, 0);
+      document.body.dataset.charts = '1';
+    }
+    await new Promise((r) => setTimeout(r, 5000));
   }
-  if (d.warnings.length) section('warnings', 'Warnings', ...d.warnings.map((w: string) => h('p', { class: 'warn' }, w)));
-  section('runs', 'Runs', table(['setup', 'benchmark', 'seed', 'status', 'results', 'best', 'folder'], d.runs.map((r: any) => [r.setup, r.benchmark, r.seed, r.status, r.results, r.best === null ? '' : `${r.metric} ${fmt(r.best)}`, r.folder])));
-  section('figures', 'Figures', ...d.figures.map((f: any, i: number) => chartBox(`figure-${i}`, f.caption)));
-  for (const [i, f] of d.figures.entries()) await draw(`figure-${i}`, f.spec, 0);
-  document.body.dataset.ready = '1';
 }
 
 const data = app.dataset;
