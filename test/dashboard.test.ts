@@ -215,10 +215,24 @@ describe.skipIf(!hasChromium)('the dashboard in a real browser', () => {
     expect(dialogs).toEqual([]);
   });
 
-  it("a trial's page shows its config, its rung decisions and its logs", async () => {
+  it("a trial's page shows its config, its rung decisions and its logs, a log line's markup as text", async () => {
+    const writer = await openStore(storage);
+    const line = '<script>window.pwned = 1</script> epoch 1 done';
+    try {
+      await writer.appendLogs(asha.id, [
+        { suggestionId: 3, workerId: 'w', stream: 'stdout', line, time: Date.now() },
+        { suggestionId: 4, workerId: 'w', stream: 'stdout', line: 'another trial', time: Date.now() },
+      ]);
+    } finally {
+      await writer.close();
+    }
     await open(`/study/0/${asha.id}/trial/3`, 'trial', false);
     expect(await page.$eval('#title', (e) => e.textContent)).toBe('asha-demo: trial 3');
     expect(await page.$$eval('#trial-rungs tbody tr', (rows) => rows.length)).toBeGreaterThan(0);
+    await page.waitForFunction(() => (document.getElementById('logs')?.textContent ?? '').length > 0, { timeout: 30_000 });
+    expect(await page.$eval('#logs', (e) => e.textContent)).toBe(`${line}\n`);
+    expect(await page.$$eval('#logs script', (s) => s.length)).toBe(0);
+    expect(await page.evaluate(() => (window as unknown as { pwned?: number }).pwned)).toBeUndefined();
   });
 
   it("a tag's page: its runs, the comparative figures of tunelab plot, drawn", async () => {
