@@ -99,6 +99,8 @@ export { openStudy, isServerUrl, type StudyHandle, type OpenStudyOptions } from 
 export { RemoteStudy, connectStudy, parseStudyUrl } from './study/remote.js';
 export type { ApiExperiment, ApiSuggestion, ApiObservation, ApiPagination, ApiError, ApiHeartbeat } from './study/wire.js';
 export { startServer, type ServeOptions, type RunningServer } from './server/serve.js';
+export { startDashboard, type DashboardOptions, type RunningDashboard } from './dashboard/serve.js';
+export { pedAnova, type ImportanceResult } from './dashboard/importance.js';
 export { buildApp, type AppOptions } from './server/app.js';
 export { studyStatus, formatStudyStatus, stopStudy, bestOfStudy, type StudyStatusReport, type StudyBest } from './study/status.js';
 export { studyLogs } from './study/logs.js';
