@@ -269,6 +269,32 @@ describe('the dashboard without a browser', () => {
     await expect(openStore(join(dir, 'missing.db'), { readOnly: true, storageTimeout: 0 })).rejects.toThrow(/does not exist/);
   });
 
+  it('opens a PostgreSQL store read-only: its transactions refuse writes, and the dashboard lists its studies', async () => {
+    const { startLocalPostgres } = await import('../src/study/storage/local-postgres.js');
+    const pg = await startLocalPostgres();
+    try {
+      const s = await createStudy({ name: 'pg', parameters: [{ name: 'a', type: 'double', bounds: { min: 0, max: 1 } }], metrics: [{ name: 'loss', objective: 'minimize' }], method: 'RS', budget: { max_trials: 3 } }, { storage: pg.url, name: 'pg-study' });
+      await tellOne(s);
+      await s.close();
+      const ro = await openStore(pg.url, { readOnly: true });
+      try {
+        await expect(ro.setStatus(s.id, 'stopped', 'finish')).rejects.toThrow(/read-only transaction/);
+      } finally {
+        await ro.close();
+      }
+      const { DashboardData } = await import('../src/dashboard/sources.js');
+      const data = await DashboardData.open([pg.url], undefined);
+      try {
+        const cards = await data.studyCards();
+        expect(cards.map((c) => [c.name, c.observations, c.storage.includes(':***@')])).toEqual([['pg-study', 1, true]]);
+      } finally {
+        await data.close();
+      }
+    } finally {
+      await pg.stop();
+    }
+  }, 120_000);
+
   it('PED-ANOVA ranks the parameter that decides the value first', () => {
     const trials = Array.from({ length: 200 }, (_, i) => {
       const a = ((i * 37) % 200) / 200;
