@@ -13,6 +13,7 @@ import { bestCommand, logsCommand, statusCommand, stopCommand, trialsCommand } f
 import { plotCommand } from './commands/plot.js';
 import { runCommand } from './commands/run.js';
 import { serverCommand } from './commands/server.js';
+import { dashboardCommand } from './commands/dashboard.js';
 import { studyCommand } from './commands/study.js';
 import { usageFailure } from './commands/flags.js';
 import { yargs } from './commands/yargs.js';
@@ -21,7 +22,7 @@ import { tunelabVersion } from './util/package-info.js';
 import { ignoreClosedOutput } from './util/signals.js';
 
 /** Every `tunelab` command; each lives in its own module under src/commands/. */
-const commands: CommandModule<any, any>[] = [runCommand, hpoMainCommand, launchRemoteCommand, plotCommand, methodsCommand, benchmarksCommand, blackboxCommand, statusCommand, logsCommand, stopCommand, bestCommand, trialsCommand, studyCommand, serverCommand, jobsCommand, cleanCommand, syncCommand, sagemakerTrialCommand];
+const commands: CommandModule<any, any>[] = [runCommand, hpoMainCommand, launchRemoteCommand, plotCommand, methodsCommand, benchmarksCommand, blackboxCommand, statusCommand, logsCommand, stopCommand, bestCommand, trialsCommand, studyCommand, serverCommand, dashboardCommand, jobsCommand, cleanCommand, syncCommand, sagemakerTrialCommand];
 
 export async function main(argv: string[]): Promise<number> {
   const cli = yargs(argv)

@@ -103,6 +103,8 @@ export { RemoteStudy, connectStudy, createRemoteStudy, parseStudyUrl, parseServe
 export { createSharedStudy, workerTarget, type StudyWorkers } from './study/shared-study.js';
 export type { ApiExperiment, ApiSuggestion, ApiObservation, ApiPagination, ApiError, ApiHeartbeat, ApiLogs } from './study/wire.js';
 export { startServer, type ServeOptions, type RunningServer } from './server/serve.js';
+export { startDashboard, type DashboardOptions, type RunningDashboard } from './dashboard/serve.js';
+export { pedAnova, type ImportanceResult } from './dashboard/importance.js';
 export { buildApp, type AppOptions } from './server/app.js';
 export { studyStatus, formatStudyStatus, stopStudy, bestOfStudy, type StudyStatusReport, type StudyBest } from './study/status.js';
 export { studyLogs } from './study/logs.js';

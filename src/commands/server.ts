@@ -12,6 +12,7 @@ interface ServerArgs {
   port: number;
   token_file?: string;
   storage_timeout: number;
+  results_root?: string;
 }
 
 export const serverCommand: CommandModule<object, ServerArgs> = {
@@ -23,7 +24,8 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
       .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to bind; any but a loopback one needs --token_file' })
       .option('port', numberFlag('port', 'TCP port (0: any free one, printed)', { integer: true, default: 8080 }))
       .option('token_file', { alias: 'token-file', type: 'string', describe: 'file of API tokens, one a line: requests must carry one (HTTP basic-auth user name, or Authorization: Bearer)' })
-      .option('storage_timeout', numberFlag('storage_timeout', 'seconds to keep retrying an unreachable store (with backoff) before giving up', { default: 30 })) as never,
+      .option('storage_timeout', numberFlag('storage_timeout', 'seconds to keep retrying an unreachable store (with backoff) before giving up', { default: 30 }))
+      .option('results_root', { alias: 'results-root', type: 'string', describe: "results root whose experiment tags the dashboard (at /) shows (default $TUNELAB_ROOT, else ~/tunelab)" }) as never,
   handler: async (a) => {
     const { startServer } = await import('../server/serve.js');
     const server = await startServer({
@@ -34,8 +36,13 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
       storageTimeout: a.storage_timeout,
       onRetry: (line) => console.error(`tunelab: ${line}`),
       log: (line) => console.error(`tunelab server: ${line}`),
+      // the dashboard's pages at /, over the server's own store (read through it, never written)
+      extraRoutes: async (app, store) => {
+        const [{ addDashboard }, { DashboardData }, { resultsRoot }] = await Promise.all([import('../dashboard/serve.js'), import('../dashboard/sources.js'), import('../results/layout.js')]);
+        await addDashboard(app, new DashboardData([store], resultsRoot(a.results_root), []), { log: (line) => console.error(`tunelab server: ${line}`) });
+      },
     });
-    console.log(`tunelab server: listening on ${server.url} (store ${server.storage}${a.token_file ? '; tokens required' : ''}); API description at ${server.url}/openapi.json`);
+    console.log(`tunelab server: listening on ${server.url} (store ${server.storage}${a.token_file ? '; tokens required' : ''}); API description at ${server.url}/openapi.json; dashboard at ${server.url}/`);
     await new Promise<void>((resolve) => {
       const stop = (signal: NodeJS.Signals) => {
         console.error(`tunelab server: ${signal}: closing`);

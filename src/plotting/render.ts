@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { escapeHtml } from '../util/html.js';
 import type { TopLevelSpec } from 'vega-lite';
 import type { Table } from './aggregate.js';
 
@@ -21,7 +22,6 @@ export function svgToPNG(svg: string, scale = 2): Buffer {
   return new Resvg(svg, { fitTo: { mode: 'zoom', value: scale }, background: 'white' }).render().asPng();
 }
 
-const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 export interface ReportFigure {
   name: string;
@@ -41,12 +41,12 @@ export interface ReportContent {
 }
 
 const htmlTable = (t: Table) =>
-  `<table>\n<tr>${t.header.map((h) => `<th>${escape(h)}</th>`).join('')}</tr>\n${t.rows.map((r) => `<tr>${r.map((c) => `<td>${escape(c)}</td>`).join('')}</tr>`).join('\n')}\n</table>`;
+  `<table>\n<tr>${t.header.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr>\n${t.rows.map((r) => `<tr>${r.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`).join('\n')}\n</table>`;
 
 /** One self-contained page: the study's description and warnings, its tables, every figure inline as SVG with a caption, every spec as JSON. */
 export function htmlReport(report: ReportContent): string {
   return `<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>${escape(report.title)}</title>
+<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(report.title)}</title>
 <style>
 body{font-family:sans-serif;font-size:15px;margin:1em;color:#222}
 h2{margin-top:1.6em}
@@ -58,19 +58,19 @@ figure{margin:0;display:table}figcaption{display:table-caption;caption-side:bott
 p.caption{max-width:60em}
 </style>
 </head><body>
-<h1>${escape(report.title)}</h1>
+<h1>${escapeHtml(report.title)}</h1>
 <section id="description"><h2>Study</h2>
 <dl class="study">
-${report.description.map(([k, v]) => `<dt>${escape(k)}</dt><dd>${escape(v)}</dd>`).join('\n')}
+${report.description.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`).join('\n')}
 </dl>
-${report.warnings.length ? `<h3>Warnings</h3><ul id="warnings">${report.warnings.map((w) => `<li class="warn">${escape(w)}</li>`).join('')}</ul>` : '<p>No warnings.</p>'}
+${report.warnings.length ? `<h3>Warnings</h3><ul id="warnings">${report.warnings.map((w) => `<li class="warn">${escapeHtml(w)}</li>`).join('')}</ul>` : '<p>No warnings.</p>'}
 </section>
-${report.tables.map((t) => `<section id="${escape(t.id)}"><h2>${escape(t.title)}</h2><p class="caption">${escape(t.caption)}</p>\n${htmlTable(t.table)}</section>`).join('\n')}
+${report.tables.map((t) => `<section id="${escapeHtml(t.id)}"><h2>${escapeHtml(t.title)}</h2><p class="caption">${escapeHtml(t.caption)}</p>\n${htmlTable(t.table)}</section>`).join('\n')}
 <h2>Figures</h2>
 <div class="figures">
-${report.figures.map((f) => `<figure id="${escape(f.name)}">${f.svg}<figcaption>${escape(f.caption)}</figcaption></figure>`).join('\n')}
+${report.figures.map((f) => `<figure id="${escapeHtml(f.name)}">${f.svg}<figcaption>${escapeHtml(f.caption)}</figcaption></figure>`).join('\n')}
 </div>
-${report.figures.map((f) => `<script type="application/json" class="vega-lite-spec" data-name="${escape(f.name)}">${JSON.stringify(f.spec).replace(/</g, '\\u003c')}</script>`).join('\n')}
+${report.figures.map((f) => `<script type="application/json" class="vega-lite-spec" data-name="${escapeHtml(f.name)}">${JSON.stringify(f.spec).replace(/</g, '\\u003c')}</script>`).join('\n')}
 </body></html>
 `;
 }

@@ -3,7 +3,7 @@ import type { TopLevelSpec } from 'vega-lite';
 import { mkdirp } from '../util/fs.js';
 import { resolveInside } from '../util/path-part.js';
 import { UserError } from '../util/errors.js';
-import { type Aggregation, type Table, acrossBenchmarks, aggregateCurves, finalTable, finalTableCsv, finalTableMarkdown, finalValues } from './aggregate.js';
+import { type AcrossBenchmarks, type Aggregation, type Table, acrossBenchmarks, aggregateCurves, finalTable, finalTableCsv, finalTableMarkdown, finalValues } from './aggregate.js';
 import { bestTrials } from './frame.js';
 import { type LoadOptions, type Run, loadResults } from './load.js';
 import { htmlReport, svgToPNG, toSVG } from './render.js';
@@ -124,23 +124,26 @@ function bestConfigurations(runs: Run[], warn: (message: string) => void): Table
 }
 
 /** Loads a study, aggregates it and writes its figures, final table (Markdown and CSV) and report. */
-export async function plotStudy(options: PlotStudyOptions): Promise<PlotStudyResult> {
-  const warnings: string[] = [];
-  // a damaged results file is read by loading, the best-configurations table and the learning
-  // curves: its warning is said once
-  const said = new Set<string>();
-  const warn = (m: string) => {
-    if (said.has(m)) return;
-    said.add(m);
-    warnings.push(m);
-    (options.warn ?? ((x: string) => console.warn(x)))(m);
-  };
-  if (existsSync(options.out) && !statSync(options.out).isDirectory()) throw new UserError(`--out ${options.out} is a file; give a folder (new or existing) for the figures`);
-  const root = resultsRoot(options.root);
-  const origin = options.s3 ? await downloadStudy(options.s3.client ?? s3Client(), options.s3.location, options.tags, root, warn) : undefined;
-  const { runs } = await loadResults({ ...options, root, warn, origin });
-  if (runs.length === 0) throw new UserError(`no results to plot for tag(s) ${options.tags.join(', ')} under ${root}`);
-  const agg = options.agg ?? 'iqm';
+export interface FigureOptions {
+  agg: Aggregation;
+  /** seeds the bootstrap bands */
+  seed?: number;
+  logY?: boolean;
+}
+
+export interface Figure {
+  name: string;
+  caption: string;
+  spec: TopLevelSpec;
+}
+
+/**
+ * The figures of a study of runs (what `tunelab plot` draws and the dashboard shows for a tag): per
+ * benchmark the best-so-far with bands over seeds (or one run's history), regret and rank across
+ * benchmarks when setups can be compared, and one multi-fidelity run's learning curves.
+ */
+export function comparativeFigures(runs: Run[], options: FigureOptions, warn: (message: string) => void): { specs: Figure[]; across: AcrossBenchmarks } {
+  const agg = options.agg;
   const curves = aggregateCurves(runs, { agg, seed: options.seed });
   const across = acrossBenchmarks(runs, curves);
   across.warnings.forEach(warn);
@@ -190,6 +193,27 @@ export async function plotStudy(options: PlotStudyOptions): Promise<PlotStudyRes
       spec: learningCurvesSpec(`${mf.setup} on ${mf.benchmark}, seed ${mf.seed}: learning curves`, mf.metadata.resource_attr, mf.metric, rows, { seed: options.seed, logY: options.logY, trialEnds }),
     });
   }
+  return { specs, across };
+}
+
+export async function plotStudy(options: PlotStudyOptions): Promise<PlotStudyResult> {
+  const warnings: string[] = [];
+  // a damaged results file is read by loading, the best-configurations table and the learning
+  // curves: its warning is said once
+  const said = new Set<string>();
+  const warn = (m: string) => {
+    if (said.has(m)) return;
+    said.add(m);
+    warnings.push(m);
+    (options.warn ?? ((x: string) => console.warn(x)))(m);
+  };
+  if (existsSync(options.out) && !statSync(options.out).isDirectory()) throw new UserError(`--out ${options.out} is a file; give a folder (new or existing) for the figures`);
+  const root = resultsRoot(options.root);
+  const origin = options.s3 ? await downloadStudy(options.s3.client ?? s3Client(), options.s3.location, options.tags, root, warn) : undefined;
+  const { runs } = await loadResults({ ...options, root, warn, origin });
+  if (runs.length === 0) throw new UserError(`no results to plot for tag(s) ${options.tags.join(', ')} under ${root}`);
+  const agg = options.agg ?? 'iqm';
+  const { specs, across } = comparativeFigures(runs, { agg, seed: options.seed, logY: options.logY }, warn);
   mkdirp(options.out);
   const files: string[] = [];
   const write = (name: string, data: string | Buffer) => {

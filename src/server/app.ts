@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import type { StudyStore } from '../study/storage/store.js';
 import { UserError } from '../util/errors.js';
-import { type TokenSet, requestToken } from './auth.js';
+import { BASIC_CHALLENGE, type TokenSet, tokenRefusal } from './auth.js';
 import { HttpError, type SchemaIssue, validationError } from './errors.js';
 import { type RouteSchemaInfo, openApiDocument } from './openapi.js';
 import { sigoptRoutes } from './sigopt-routes.js';
@@ -22,6 +22,8 @@ export interface AppOptions {
   keepAliveTimeout?: number;
   /** Told about server faults (500s), never about tokens. */
   log?: (line: string) => void;
+  /** More routes on the same app (the dashboard's pages at /, added by the command that composes them). */
+  extraRoutes?: (app: FastifyInstance, store: StudyStore) => Promise<void>;
 }
 
 /** Routes open without a token: the API's description holds no data. */
@@ -56,9 +58,8 @@ export async function buildApp(options: AppOptions): Promise<{ app: FastifyInsta
   // before the body is read: a request without a valid token costs nothing and writes nothing
   app.addHook('onRequest', async (req) => {
     if (!options.tokens || PUBLIC.has(req.routeOptions.url ?? '')) return;
-    const token = requestToken(req.headers.authorization);
-    if (token === undefined) throw new HttpError(401, 'No API token provided: send it as the HTTP basic-auth user name, or as Authorization: Bearer <token>');
-    if (!options.tokens.accepts(token)) throw new HttpError(401, 'This endpoint requires a valid API token');
+    const refusal = tokenRefusal(options.tokens, req.headers.authorization);
+    if (refusal) throw new HttpError(401, refusal);
   });
   // a POST without a body is one with an empty object (SigOpt's clients send none to create a suggestion)
   app.addHook('preValidation', async (req) => {
@@ -79,6 +80,8 @@ export async function buildApp(options: AppOptions): Promise<{ app: FastifyInsta
       options.log?.(`internal error: ${err.stack ?? err.message}`);
       e = new HttpError(500, 'internal server error (the server logged it)');
     }
+    // a browser (the dashboard's pages) asks its user for the token
+    if (e.status === 401) void reply.header('www-authenticate', BASIC_CHALLENGE);
     void reply.code(e.status).type('application/json').send(e.body());
   });
   app.setNotFoundHandler((req, reply) => {
@@ -93,6 +96,7 @@ export async function buildApp(options: AppOptions): Promise<{ app: FastifyInsta
   let openapi: Record<string, unknown> | undefined;
   app.get('/openapi.json', async () => (openapi ??= openApiDocument(routes)));
   app.addHook('onClose', async () => studies.close());
+  await options.extraRoutes?.(app, options.store);
   await app.ready();
   return { app, studies };
 }

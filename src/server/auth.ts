@@ -69,3 +69,17 @@ export function requestToken(authorization: string | undefined): string | undefi
 
 /** Hosts that only this machine reaches: the server binds them without a token. */
 export const isLoopback = (host: string) => host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+
+/**
+ * The check every server of tokens makes before reading a body: the request's token, or the reason
+ * it is refused (401; a browser is asked for basic auth, the token as the user name).
+ */
+export function tokenRefusal(tokens: TokenSet, authorization: string | undefined): string | undefined {
+  const token = requestToken(authorization);
+  if (token === undefined) return 'No API token provided: send it as the HTTP basic-auth user name, or as Authorization: Bearer <token>';
+  if (!tokens.accepts(token)) return 'This endpoint requires a valid API token';
+  return undefined;
+}
+
+/** What a 401 says to a browser: ask for the token as a basic-auth user name. */
+export const BASIC_CHALLENGE = 'Basic realm="tunelab", charset="UTF-8"';

@@ -1,5 +1,5 @@
 import type { ExperimentDefinition } from '../experiment/load.js';
-import { bestOfReports } from '../results/best.js';
+import { BestTracker } from '../results/best.js';
 import type { Config } from '../config-space/index.js';
 import { formatTable } from '../util/table.js';
 import { isFeasible } from '../schedulers/constraints.js';
@@ -62,13 +62,34 @@ export function improvesBest(definition: Pick<ExperimentDefinition, 'mode' | 'co
 }
 
 /** The best feasible observation (outcome constraints hold), or undefined. */
-export function studyBest(study: Study, observations: readonly ObservationRecord[], configs: ReadonlyMap<number, Config>): StudyBest | undefined {
-  const { metric, mode, constraints, best: rule } = study.definition;
-  // an observation is a trial's value already (the worker told it by the study's rule): one report per trial
-  const reports = observations.map((o, order) => ({ trialId: o.suggestionId, value: o.value ?? NaN, feasible: isFeasible(o.values, constraints), order, item: o }));
-  const best = bestOfReports(reports, observations.filter((o) => o.failed).map((o) => o.suggestionId), rule, mode).best()?.item;
-  if (!best) return undefined;
-  return { suggestionId: best.suggestionId, metric, value: best.value!, config: configs.get(best.suggestionId) ?? {}, metrics: best.values, workerId: best.metadata.worker_id };
+export function studyBest(study: Pick<Study, 'definition'>, observations: readonly ObservationRecord[], configs: ReadonlyMap<number, Config>): StudyBest | undefined {
+  const tracker = new StudyBestTracker(study.definition);
+  for (const o of observations) tracker.add(o);
+  return tracker.best(configs);
+}
+
+/**
+ * studyBest kept up to date as observations come (the dashboard): an observation costs O(1). An
+ * observation is a trial's value already (the worker told it by the study's rule): one report per trial.
+ */
+export class StudyBestTracker {
+  private readonly tracker: BestTracker<ObservationRecord>;
+  private order = 0;
+
+  constructor(private readonly definition: Pick<ExperimentDefinition, 'metric' | 'mode' | 'constraints' | 'best'>) {
+    this.tracker = new BestTracker(definition.best, definition.mode);
+  }
+
+  add(o: ObservationRecord): void {
+    if (o.failed) this.tracker.fail(o.suggestionId);
+    else this.tracker.add({ trialId: o.suggestionId, value: o.value ?? NaN, feasible: isFeasible(o.values, this.definition.constraints), order: this.order++, item: o });
+  }
+
+  best(configs: ReadonlyMap<number, Config>): StudyBest | undefined {
+    const best = this.tracker.best()?.item;
+    if (!best) return undefined;
+    return { suggestionId: best.suggestionId, metric: this.definition.metric, value: best.value!, config: configs.get(best.suggestionId) ?? {}, metrics: best.values, workerId: best.metadata.worker_id };
+  }
 }
 
 export async function studyStatus(study: Study): Promise<StudyStatusReport> {

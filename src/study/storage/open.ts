@@ -68,6 +68,11 @@ export interface OpenStoreOptions {
   schemaVersion?: number;
   /** PostgreSQL connections per process (default 2). */
   maxConnections?: number;
+  /**
+   * Only read (the dashboard): SQLite opened read-only (no migration, no WAL switch: a writer set
+   * WAL up), PostgreSQL with read-only transactions; a store of another schema version is refused.
+   */
+  readOnly?: boolean;
 }
 
 const TRANSIENT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EPIPE', 'SQLITE_BUSY', 'SQLITE_LOCKED']);
@@ -159,10 +164,10 @@ export async function openStore(storage: string | undefined, options: OpenStoreO
       async () => {
         if (location.kind === 'sqlite') {
           const { openSqliteStore } = await import('./sqlite.js');
-          return openSqliteStore(location.file, location.url, { schemaVersion: options.schemaVersion });
+          return openSqliteStore(location.file, location.url, { schemaVersion: options.schemaVersion, readOnly: options.readOnly });
         }
         const { openPostgresStore } = await import('./postgres.js');
-        return openPostgresStore(location.connectionString, location.url, { schemaVersion: options.schemaVersion, connectTimeout: Math.min(10, options.storageTimeout ?? 10), maxConnections: options.maxConnections });
+        return openPostgresStore(location.connectionString, location.url, { schemaVersion: options.schemaVersion, connectTimeout: Math.min(10, options.storageTimeout ?? 10), maxConnections: options.maxConnections, readOnly: options.readOnly });
       },
       retryOptions,
     );

@@ -58,6 +58,8 @@ export interface PostgresOptions {
   /** Connections per process (default 2: a worker's loop and its lease renewals). */
   maxConnections?: number;
   schemaVersion?: number;
+  /** Read-only transactions, no migration: a store of another schema version is refused. */
+  readOnly?: boolean;
 }
 
 /** The tables of a tunelab store: one of them without tunelab_schema means the database holds something else. */
@@ -93,6 +95,14 @@ async function migratePostgres(client: PoolClient, url: string, target: number):
   }
 }
 
+/** A reader's check: the store is one of this tunelab's schema version (a reader never migrates). */
+async function checkPostgresVersion(client: PoolClient, url: string): Promise<void> {
+  const tables = (await client.query("SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'tunelab_schema'")).rows;
+  if (tables.length === 0) throw new StoreVersionError(`${url} is not a tunelab study store (it has no tunelab_schema table)`);
+  const version = Number((await client.query('SELECT version FROM tunelab_schema')).rows[0]?.version ?? 0);
+  if (version !== POSTGRES_SCHEMA_VERSION) throw new StoreVersionError(`${url} has study-store schema version ${version}, this tunelab reads ${POSTGRES_SCHEMA_VERSION}; ${version < POSTGRES_SCHEMA_VERSION ? 'open it once with a writer to upgrade it' : 'upgrade tunelab'}`);
+}
+
 /** Connects to a PostgreSQL study store (creating or upgrading its tables). `url` is the redacted form, for messages. */
 export async function openPostgresStore(connectionString: string, url: string, options: PostgresOptions = {}): Promise<PostgresStore> {
   // loaded here, not at start-up: `tunelab --help` must not load the driver
@@ -110,14 +120,15 @@ export async function openPostgresStore(connectionString: string, url: string, o
     // as SQLite's synchronous=NORMAL: a server crash may lose the last fraction of a second of
     // commits (never corrupt anything); a flush per suggestion and per observation would cap the
     // store at a few dozen commits a second on a plain disk (measured: 33 cycles/s with one worker)
-    options: '-c synchronous_commit=off',
+    options: options.readOnly ? '-c default_transaction_read_only=on' : '-c synchronous_commit=off',
   });
   // an idle connection that breaks (server restart) must not crash the process: the next query reconnects
   pool.on('error', () => undefined);
   try {
     const client = await pool.connect();
     try {
-      await migratePostgres(client, url, options.schemaVersion ?? POSTGRES_SCHEMA_VERSION);
+      if (options.readOnly) await checkPostgresVersion(client, url);
+      else await migratePostgres(client, url, options.schemaVersion ?? POSTGRES_SCHEMA_VERSION);
     } finally {
       client.release();
     }

@@ -78,9 +78,10 @@ export function migrateSqlite(db: Db, file: string, target = SQLITE_SCHEMA_VERSI
 }
 
 /** Opens (creating if needed) an SQLite study store: WAL, a busy timeout, and write transactions that take the lock up front. */
-export async function openSqliteStore(file: string, url: string, options: { schemaVersion?: number } = {}): Promise<SqliteStore> {
+export async function openSqliteStore(file: string, url: string, options: { schemaVersion?: number; readOnly?: boolean } = {}): Promise<SqliteStore> {
   // loaded here, not at start-up: `tunelab --help` must not load a native module
   const { default: Database } = await import('better-sqlite3');
+  if (options.readOnly) return new SqliteStore(openSqliteReadOnly(Database, file), url);
   if (!existsSync(dirname(file))) mkdirp(dirname(file));
   const db = new Database(file, { timeout: BUSY_TIMEOUT });
   try {
@@ -94,6 +95,25 @@ export async function openSqliteStore(file: string, url: string, options: { sche
     throw e;
   }
   return new SqliteStore(db, url);
+}
+
+/**
+ * A reader beside the writers: read-only (a reader never takes the write lock; under WAL its reads
+ * are snapshots that neither wait for nor block a writer), of this tunelab's schema version only.
+ */
+function openSqliteReadOnly(Database: typeof BetterSqlite3, file: string): Db {
+  if (!existsSync(file)) throw new StoreVersionError(`${file} does not exist; give the SQLite file of a study store (a study create or run --storage makes one)`);
+  const db = new Database(file, { readonly: true, fileMustExist: true, timeout: BUSY_TIMEOUT });
+  try {
+    const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((t) => t.name);
+    if (!tables.includes('tunelab_schema')) throw new StoreVersionError(`${file} is not a tunelab study store (it has no tunelab_schema table)`);
+    const version = (db.prepare('SELECT version FROM tunelab_schema').get() as { version: number } | undefined)?.version ?? 0;
+    if (version !== SQLITE_SCHEMA_VERSION) throw new StoreVersionError(`${file} has study-store schema version ${version}, this tunelab reads ${SQLITE_SCHEMA_VERSION}; ${version < SQLITE_SCHEMA_VERSION ? 'open it once with a writer (tunelab study status) to upgrade it' : 'upgrade tunelab'}`);
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+  return db;
 }
 
 const placeholders = (n: number) => Array.from({ length: n }, () => '?').join(', ');

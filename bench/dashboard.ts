@@ -1,0 +1,145 @@
+/**
+ * The dashboard under load (`node dist/bench/dashboard.js [--quick]`), on a SQLite store:
+ * - first render of a study page in headless chromium for studies of 100, 1,000 and 10,000
+ *   observations × 8 parameters, ms from navigation to the page's own marks: the data arrived (the
+ *   event stream's snapshot), the table and numbers drawn, every chart drawn; a first load (the
+ *   dashboard reads the study from the store) and a second; the dashboard process's RSS after;
+ * - 8 writer processes' suggest → observe cycles per second on another study of the same store,
+ *   with no page open and with three pages open (the writers' study twice and the 10k study), the
+ *   two runs alternated three times; the ratio of the medians.
+ * Needs Debian's chromium (/usr/bin/chromium, or $CHROMIUM).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Page } from 'puppeteer-core';
+import { createStudy, loadStudy } from '../src/study/study.js';
+import { formatTable } from '../src/util/table.js';
+
+const self = fileURLToPath(import.meta.url);
+const cli = join(self, '..', '..', 'src', 'cli.js');
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const quick = process.argv.includes('--quick');
+
+const experiment = (name: string, budget: number) => ({
+  name,
+  parameters: Array.from({ length: 8 }, (_, i) => (i % 4 === 3 ? { name: `c${i}`, type: 'categorical', categorical_values: ['a', 'b', 'c'] } : i % 4 === 2 ? { name: `lr${i}`, type: 'double', bounds: { min: 1e-5, max: 1 }, transformation: 'log' } : { name: `x${i}`, type: i % 4 === 1 ? 'int' : 'double', bounds: { min: 0, max: 100 } })),
+  metrics: [{ name: 'loss', objective: 'minimize' }],
+  method: 'RS',
+  budget: { max_trials: budget },
+  parallel_bandwidth: 16,
+  random_seed: 7,
+});
+
+const lossOf = (c: Record<string, unknown>) => Object.values(c).reduce<number>((s, v) => s + (typeof v === 'number' ? Math.sin(v) : 0), 0);
+
+/** A writer process: suggest → observe cycles for `seconds`, then prints how many. */
+async function writer(storage: string, id: string, seconds: number) {
+  const study = await loadStudy(id, { storage });
+  let next = await study.ask();
+  let cycles = 0;
+  const end = Date.now() + seconds * 1000;
+  while (next && Date.now() < end) {
+    next = (await study.tellAndAsk(next.suggestionId, lossOf(next.config))).next;
+    cycles++;
+  }
+  if (next) await study.tell(next.suggestionId, lossOf(next.config));
+  await study.close();
+  process.stdout.write(`${cycles}\n`);
+}
+
+async function fill(storage: string, name: string, n: number): Promise<number> {
+  const study = await createStudy(experiment(name, n + 100_000), { storage, name });
+  let next = await study.ask();
+  for (let i = 0; i < n && next; i++) next = i === n - 1 ? (await study.tell(next.suggestionId, lossOf(next.config)), undefined) : (await study.tellAndAsk(next.suggestionId, lossOf(next.config))).next;
+  const id = study.id;
+  await study.close();
+  return id;
+}
+
+function rssMB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+/** ms from navigation start to the page's marks: the data arrived, the table and numbers drawn, every chart drawn. */
+async function firstRender(page: Page, url: string): Promise<{ snapshot: number; table: number; charts: number }> {
+  await page.goto('about:blank');
+  await page.goto(url, { waitUntil: 'domcontentloaded', timeout: 300_000 });
+  await page.waitForSelector('body[data-charts]', { timeout: 300_000 });
+  const marks = Object.fromEntries(await page.evaluate(() => performance.getEntriesByType('mark').map((m) => [m.name, m.startTime] as [string, number])));
+  return { snapshot: marks.snapshot, table: marks.table, charts: marks.charts };
+}
+
+async function writers(storage: string, id: number, count: number, seconds: number): Promise<number> {
+  const procs = Array.from({ length: count }, () => spawn(process.execPath, [self, '--writer', storage, String(id), String(seconds)], { stdio: ['ignore', 'pipe', 'inherit'] }));
+  const counts = await Promise.all(procs.map((p) => new Promise<number>((res) => {
+    let out = '';
+    p.stdout!.on('data', (d) => (out += d));
+    p.on('close', () => res(Number(out.trim())));
+  })));
+  return counts.reduce((a, b) => a + b, 0) / seconds;
+}
+
+async function main() {
+  if (!existsSync(CHROMIUM)) {
+    console.log(`skipped: ${CHROMIUM} is missing (apt-get install -y chromium)`);
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'tunelab-bench-dashboard-'));
+  const storage = join(dir, 'studies.db');
+  const sizes = quick ? [100, 1000] : [100, 1000, 10_000];
+  const ids: number[] = [];
+  for (const n of sizes) ids.push(await fill(storage, `obs-${n}`, n));
+  const busy = await fill(storage, 'writers', 0);
+  let dash: ChildProcess | undefined;
+  const { default: puppeteer } = await import('puppeteer-core');
+  const browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: process.getuid?.() === 0 ? ['--no-sandbox'] : [] });
+  try {
+    dash = spawn(process.execPath, [cli, 'dashboard', '--storage', storage, '--results_root', dir, '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    dash.stdout!.on('data', (d) => (out += d));
+    while (!/open (http:\/\/\S+)\//.test(out)) await sleep(50);
+    const url = /open (http:\/\/\S+)\//.exec(out)![1];
+    const page = await browser.newPage();
+    await page.setViewport({ width: 1280, height: 900 });
+    const rows: (string | number)[][] = [];
+    for (const [i, n] of sizes.entries()) {
+      // the first load reads the study from the store; the second is a page opened on a study the dashboard holds
+      const cold = await firstRender(page, `${url}/study/0/${ids[i]}`);
+      const warm = await firstRender(page, `${url}/study/0/${ids[i]}`);
+      rows.push([n, cold.snapshot.toFixed(0), cold.table.toFixed(0), cold.charts.toFixed(0), warm.snapshot.toFixed(0), warm.table.toFixed(0), warm.charts.toFixed(0), rssMB(dash.pid!).toFixed(0)]);
+    }
+    await page.goto('about:blank');
+    console.log('Study page, 8 parameters, headless chromium (ms from navigation):');
+    console.log(formatTable(['observations', 'data (first)', 'table (first)', 'charts (first)', 'data (again)', 'table (again)', 'charts (again)', 'dashboard RSS MB'], rows));
+    console.log(`load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+
+    const seconds = quick ? 3 : 6;
+    const none: number[] = [];
+    const three: number[] = [];
+    const pages = await Promise.all([0, 1, 2].map(() => browser.newPage()));
+    for (let round = 0; round < (quick ? 1 : 3); round++) {
+      none.push(await writers(storage, busy, 8, seconds));
+      const targets = [`${url}/study/0/${busy}`, `${url}/study/0/${busy}`, `${url}/study/0/${ids[ids.length - 1]}`];
+      await Promise.all(pages.map((p, i) => p.goto(targets[i], { waitUntil: 'domcontentloaded', timeout: 120_000 }).then(() => p.waitForSelector('body[data-charts]', { timeout: 300_000 }))));
+      three.push(await writers(storage, busy, 8, seconds));
+      await Promise.all(pages.map((p) => p.goto('about:blank')));
+    }
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+    console.log(`\n8 writers, suggest → observe cycles/s (${seconds} s runs, alternated):`);
+    console.log(formatTable(['pages open', 'runs', 'median cycles/s'], [['0', none.map((x) => x.toFixed(0)).join(', '), median(none).toFixed(0)], ['3', three.map((x) => x.toFixed(0)).join(', '), median(three).toFixed(0)]]));
+    console.log(`load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+    console.log(`ratio (3 pages / none): ${(median(three) / median(none)).toFixed(3)}; dashboard RSS after: ${rssMB(dash.pid!).toFixed(0)} MB`);
+  } finally {
+    await browser.close();
+    dash?.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[2] === '--writer') await writer(process.argv[3], process.argv[4], Number(process.argv[5]));
+else await main();

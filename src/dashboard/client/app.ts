@@ -1,0 +1,641 @@
+/**
+ * The dashboard's front end: plain DOM and vega/vega-lite (loaded by the page from this server, as
+ * globals). It is compiled with the package (no build step at install, no CDN) and runs in the
+ * browser as a module. Every name and value from a store or a results folder goes into text nodes
+ * (textContent) or into chart data, never into HTML: a study named like a script shows as text.
+ */
+export {};
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+declare const vega: any;
+declare const vegaLite: any;
+
+type Value = string | number | boolean;
+
+interface RungCall {
+  reportId: number;
+  suggestionId: number;
+  level: number;
+  value: number;
+  rank: number;
+  size: number;
+  keep: number;
+  threshold: number;
+  decision: 'continue' | 'stop';
+  time: number;
+}
+
+interface Trial {
+  id: number;
+  config: Record<string, Value>;
+  state: string;
+  value: number | null;
+  metrics: Record<string, number>;
+  feasible: boolean | null;
+  worker: string | null;
+  host: string | null;
+  attempts: number;
+  duration: number | null;
+  observedAt: number | null;
+  resource: number | null;
+  decision: 'continue' | 'stop' | null;
+  why: RungCall | null;
+  error: string | null;
+}
+
+interface Parameter {
+  name: string;
+  kind: string;
+  log: boolean;
+  values?: Value[];
+}
+
+interface Head {
+  store: number;
+  id: number;
+  name: string;
+  status: string;
+  method: string;
+  metric: string;
+  mode: 'min' | 'max';
+  resourceAttr: string | null;
+  createdAt: number;
+  parameters: Parameter[];
+  constraints: { metric: string; text: string }[];
+  rung: { levels: number[]; reductionFactor: number } | null;
+  best: { suggestionId: number; value: number; config: Record<string, Value>; metrics: Record<string, number>; workerId: unknown } | null;
+  updatedAt: number;
+}
+
+interface Report {
+  id: number;
+  suggestionId: number;
+  resource: number;
+  value: number;
+  decision: 'continue' | 'stop';
+  createdAt: number;
+}
+
+interface Fleet {
+  now: number;
+  workers: { workerId: string; host: string; pid: number; state: string; running: number; lastSeen: number; startedAt: number }[];
+  leases: { id: number; worker: string | null; host: string | null; expiresAt: number | null; expired: boolean; attempts: number }[];
+  recovered: number;
+  budget: { maxTrials: number | null; done: number; failed: number; open: number; ready: number; abandoned: number; remaining: number | null };
+}
+
+interface Update {
+  head: Head;
+  trials: Trial[];
+  reports: Report[];
+  calls: RungCall[];
+  fleet: Fleet;
+}
+
+const API = '/dashboard/api';
+const app = document.getElementById('app') as HTMLElement;
+const live = document.getElementById('live') as HTMLElement;
+/** Past this many points a chart draws on a canvas (an SVG node per point would be slow). */
+const SVG_LIMIT = 3000;
+const PAGE_ROWS = 200;
+const PC_LIMIT = 1000;
+
+// ---------------------------------------------------------------- DOM helpers (text only)
+
+type Child = Node | string | number | null | undefined | false;
+
+function h(tag: string, attrs: Record<string, string | number | boolean | ((e: Event) => void)> = {}, ...children: Child[]): HTMLElement {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (typeof v === 'function') e.addEventListener(k, v);
+    else if (v === true) e.setAttribute(k, '');
+    else if (v !== false) e.setAttribute(k, String(v));
+  }
+  for (const c of children) if (c !== null && c !== undefined && c !== false) e.append(typeof c === 'number' ? String(c) : c);
+  return e;
+}
+
+const fmt = (v: unknown): string => {
+  if (v === null || v === undefined) return '';
+  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : Math.abs(v) >= 1e4 || Math.abs(v) < 1e-3 ? v.toExponential(4) : v.toPrecision(6).replace(/\.?0+$/, '');
+  return String(v);
+};
+const when = (ms: number | null | undefined) => (ms ? new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC') : '');
+
+function section(id: string, title: string, ...children: Child[]): HTMLElement {
+  let s = document.getElementById(id);
+  const fresh = h('section', { id }, h('h2', {}, title), ...children);
+  if (s) s.replaceWith(fresh);
+  else app.append(fresh);
+  s = fresh;
+  return s;
+}
+
+function table(head: string[], rows: Child[][], rowAttrs: (i: number) => Record<string, string> = () => ({})): HTMLElement {
+  return h('table', {}, h('thead', {}, h('tr', {}, ...head.map((c) => h('th', {}, c)))), h('tbody', {}, ...rows.map((r, i) => h('tr', rowAttrs(i), ...r.map((c) => h('td', typeof c === 'number' ? { class: 'num' } : {}, c))))));
+}
+
+function setLive(text: string) {
+  live.textContent = text;
+}
+
+/** Listens to a server-sent events stream; the browser reconnects by itself, and says so. */
+function listen(url: string, handlers: Record<string, (data: any) => void>) {
+  const source = new EventSource(url);
+  source.onopen = () => setLive('live');
+  source.onerror = () => setLive('disconnected: reconnecting…');
+  for (const [event, fn] of Object.entries(handlers)) source.addEventListener(event, (e) => fn(JSON.parse((e as MessageEvent).data)));
+  source.addEventListener('failure', (e) => setLive(`error: ${JSON.parse((e as MessageEvent).data).message}`));
+  return source;
+}
+
+// ---------------------------------------------------------------- charts (vega-lite, compiled in the page)
+
+const views = new Map<string, any>();
+
+/** Draws a vega-lite spec in the element of that id (the previous view there finalised). */
+async function draw(id: string, spec: any, points = 0): Promise<void> {
+  const container = document.getElementById(id);
+  if (!container) return;
+  views.get(id)?.finalize();
+  container.textContent = '';
+  try {
+    const compiled = vegaLite.compile({ $schema: 'https://vega.github.io/schema/vega-lite/v6.json', ...spec }).spec;
+    const view = new vega.View(vega.parse(compiled), { renderer: points > SVG_LIMIT ? 'canvas' : 'svg', container, hover: true });
+    views.set(id, view);
+    await view.runAsync();
+    container.dataset.drawn = String(points);
+  } catch (e) {
+    container.append(h('p', { class: 'err' }, `chart failed: ${(e as Error).message}`));
+  }
+}
+
+// ---------------------------------------------------------------- home
+
+function home() {
+  listen(`${API}/home/events`, {
+    home: (d: { studies: any[]; tags: any[] }) => {
+      section(
+        'studies',
+        'Studies',
+        d.studies.length === 0
+          ? h('p', {}, 'No study in the stores given (--storage).')
+          : table(
+              ['study', 'store', 'status', 'method', 'progress', 'best', 'failed', 'open', 'workers alive', 'last update'],
+              d.studies.map((s) => [
+                h('a', { href: `/study/${s.store}/${s.id}` }, s.name),
+                s.storage,
+                s.error ? h('span', { class: 'err' }, `${s.status}: ${s.error}`) : s.status,
+                s.method,
+                `${s.observations} / ${s.budget ?? '∞'}`,
+                s.best === null ? '' : `${s.metric} ${fmt(s.best)}`,
+                s.failed,
+                s.open,
+                s.workersAlive,
+                when(s.updatedAt),
+              ]),
+            ),
+      );
+      section(
+        'tags',
+        'Experiment tags (results root)',
+        d.tags.length === 0 ? h('p', {}, 'No experiment tag under the results root.') : table(['tag', 'runs', 'last update'], d.tags.map((t) => [h('a', { href: `/tag/${encodeURIComponent(t.tag)}` }, t.tag), t.runs, when(t.updatedAt)])),
+      );
+      document.body.dataset.ready = '1';
+    },
+  });
+}
+
+// ---------------------------------------------------------------- study
+
+interface StudyState {
+  head: Head;
+  trials: Map<number, Trial>;
+  reports: Report[];
+  calls: RungCall[];
+  fleet: Fleet;
+  lastReport: number;
+}
+
+const ui = { sort: 'id', desc: false, filter: '', page: 0, logY: false };
+let importanceAt = 0;
+
+function applyUpdate(s: StudyState | undefined, u: Update): StudyState {
+  const state: StudyState = s ?? { head: u.head, trials: new Map(), reports: [], calls: [], fleet: u.fleet, lastReport: 0 };
+  state.head = u.head;
+  state.fleet = u.fleet;
+  for (const t of u.trials) state.trials.set(t.id, t);
+  // a delta may repeat rows a snapshot held: reports and rung calls are kept once by id
+  const known = state.lastReport;
+  for (const r of u.reports) if (r.id > known) state.reports.push(r);
+  for (const c of u.calls) if (c.reportId > known) state.calls.push(c);
+  if (state.reports.length) state.lastReport = state.reports[state.reports.length - 1].id;
+  return state;
+}
+
+function whyText(t: Trial): string {
+  const w = t.why;
+  if (!w) return t.decision ?? '';
+  const verb = w.decision === 'stop' ? 'stopped' : 'went on';
+  return `${verb} at rung ${w.level}: rank ${w.rank} of ${w.size} (top ${w.keep} go on), threshold ${fmt(w.threshold)}, value ${fmt(w.value)}`;
+}
+
+function observedTrials(s: StudyState): Trial[] {
+  return [...s.trials.values()].filter((t) => t.observedAt !== null).sort((a, b) => a.observedAt! - b.observedAt! || a.id - b.id);
+}
+
+function renderHead(s: StudyState) {
+  const hd = s.head;
+  (document.getElementById('title') as HTMLElement).textContent = hd.name;
+  const b = s.fleet.budget;
+  const best = hd.best;
+  section(
+    'summary',
+    'Study',
+    h(
+      'dl',
+      { class: 'kv' },
+      h('dt', {}, 'status'),
+      h('dd', { id: 'status' }, hd.status),
+      h('dt', {}, 'method'),
+      h('dd', {}, hd.method),
+      h('dt', {}, 'objective'),
+      h('dd', {}, `${hd.mode === 'min' ? 'minimize' : 'maximize'} ${hd.metric}`),
+      h('dt', {}, 'progress'),
+      h('dd', { id: 'progress' }, `${b.done} / ${b.maxTrials ?? '∞'} observations`),
+      h('dt', {}, 'constraints'),
+      h('dd', {}, hd.constraints.length ? hd.constraints.map((c) => c.text).join(', ') : 'none'),
+      h('dt', {}, 'last update'),
+      h('dd', {}, when(hd.updatedAt)),
+    ),
+  );
+  section(
+    'best',
+    'Best feasible trial',
+    best
+      ? h(
+          'div',
+          {},
+          h('p', {}, `${hd.metric} `, h('strong', { id: 'best-value', 'data-value': String(best.value) }, fmt(best.value)), ' at trial ', h('a', { href: `/study/${hd.store}/${hd.id}/trial/${best.suggestionId}` }, String(best.suggestionId))),
+          table(['parameter', 'value'], Object.entries(best.config).map(([k, v]) => [k, fmt(v)])),
+        )
+      : h('p', { id: 'best-value' }, 'no feasible observation yet'),
+  );
+}
+
+function renderTable(s: StudyState) {
+  const hd = s.head;
+  const params = hd.parameters.map((p) => p.name);
+  const metrics = [...new Set([...s.trials.values()].flatMap((t) => Object.keys(t.metrics)))].filter((m) => m !== hd.metric).sort();
+  const columns: { key: string; label: string; get: (t: Trial) => Value | null }[] = [
+    { key: 'id', label: 'trial', get: (t) => t.id },
+    { key: 'state', label: 'state', get: (t) => t.state },
+    { key: 'value', label: hd.metric, get: (t) => t.value },
+    { key: 'feasible', label: 'feasible', get: (t) => (t.feasible === null ? null : t.feasible ? 'yes' : 'no') },
+    ...params.map((p) => ({ key: `p:${p}`, label: p, get: (t: Trial) => t.config[p] ?? null })),
+    ...metrics.map((m) => ({ key: `m:${m}`, label: m, get: (t: Trial) => t.metrics[m] ?? null })),
+    { key: 'worker', label: 'worker', get: (t) => t.worker },
+    { key: 'host', label: 'host', get: (t) => t.host },
+    { key: 'duration', label: 'duration (s)', get: (t) => t.duration },
+    { key: 'attempts', label: 'attempts', get: (t) => t.attempts },
+    ...(hd.rung ? [{ key: 'resource', label: hd.resourceAttr ?? 'resource', get: (t: Trial) => t.resource }, { key: 'why', label: 'decision (why)', get: (t: Trial) => whyText(t) }] : []),
+  ];
+  const col = columns.find((c) => c.key === ui.sort) ?? columns[0];
+  const needle = ui.filter.toLowerCase();
+  let rows = [...s.trials.values()];
+  if (needle) rows = rows.filter((t) => columns.some((c) => fmt(c.get(t)).toLowerCase().includes(needle)));
+  rows.sort((a, b) => {
+    const x = col.get(a);
+    const y = col.get(b);
+    const c = x === null ? 1 : y === null ? -1 : typeof x === 'number' && typeof y === 'number' ? x - y : String(x).localeCompare(String(y));
+    return ui.desc ? -c : c;
+  });
+  const pages = Math.max(1, Math.ceil(rows.length / PAGE_ROWS));
+  ui.page = Math.min(ui.page, pages - 1);
+  const shown = rows.slice(ui.page * PAGE_ROWS, (ui.page + 1) * PAGE_ROWS);
+  const filter = h('input', { type: 'search', id: 'filter', placeholder: 'filter rows', value: ui.filter });
+  filter.addEventListener('input', () => {
+    ui.filter = (filter as HTMLInputElement).value;
+    ui.page = 0;
+    renderTable(s);
+  });
+  // the table is drawn anew on each change (also a live one): typing goes on where it was
+  const old = document.getElementById('filter') as HTMLInputElement | null;
+  const typing = old !== null && document.activeElement === old;
+  const caret = old?.selectionStart ?? ui.filter.length;
+  const pager = (d: number, label: string) => h('button', { disabled: ui.page + d < 0 || ui.page + d >= pages, click: () => ((ui.page += d), renderTable(s)) }, label);
+  const thead = h(
+    'tr',
+    {},
+    ...columns.map((c) =>
+      h(
+        'th',
+        {
+          'data-key': c.key,
+          click: () => {
+            ui.desc = ui.sort === c.key ? !ui.desc : false;
+            ui.sort = c.key;
+            renderTable(s);
+          },
+        },
+        c.label + (c.key === ui.sort ? (ui.desc ? ' ▼' : ' ▲') : ''),
+      ),
+    ),
+  );
+  const body = h(
+    'tbody',
+    {},
+    ...shown.map((t) =>
+      h(
+        'tr',
+        { 'data-trial': t.id, class: t.decision === 'stop' ? 'stop' : t.state === 'failed' ? 'failed' : '', ...(t.why && { 'data-rung': t.why.level, 'data-rank': t.why.rank, 'data-size': t.why.size, 'data-threshold': String(t.why.threshold), 'data-decision': t.why.decision }) },
+        ...columns.map((c) => {
+          const v = c.get(t);
+          if (c.key === 'id') return h('td', { class: 'num' }, h('a', { href: `/study/${hd.store}/${hd.id}/trial/${t.id}` }, String(t.id)));
+          return h('td', typeof v === 'number' ? { class: 'num' } : {}, fmt(v));
+        }),
+      ),
+    ),
+  );
+  section(
+    'trials',
+    'Trials',
+    h('div', { class: 'toolbar' }, filter, h('span', { id: 'row-count' }, `${rows.length} of ${s.trials.size} trials`), pager(-1, '‹'), `page ${ui.page + 1} / ${pages}`, pager(1, '›'), h('a', { href: `${API}/study/${hd.store}/${hd.id}/trials.csv`, download: `study-${hd.id}-trials.csv` }, 'CSV (every trial)')),
+    h('table', { id: 'trial-table' }, h('thead', {}, thead), body),
+  );
+  if (typing) {
+    const f = document.getElementById('filter') as HTMLInputElement;
+    f.focus();
+    f.setSelectionRange(caret, caret);
+  }
+}
+
+function chartBox(id: string, caption: string): HTMLElement {
+  return h('figure', {}, h('div', { id, class: 'chart' }), h('figcaption', {}, caption));
+}
+
+async function renderCharts(s: StudyState) {
+  const hd = s.head;
+  const observed = observedTrials(s);
+  const better = (a: number, b: number) => (hd.mode === 'min' ? a < b : a > b);
+  let best: number | null = null;
+  const history = observed.map((t, i) => {
+    if (t.feasible && t.value !== null && (best === null || better(t.value, best))) best = t.value;
+    return { n: i + 1, trial: t.id, value: t.value, best, feasible: t.feasible ? 'feasible' : 'infeasible', state: t.state };
+  });
+  const logBox = h('input', { type: 'checkbox', id: 'log-y', checked: ui.logY });
+  logBox.addEventListener('change', () => {
+    ui.logY = (logBox as HTMLInputElement).checked;
+    void renderCharts(s);
+  });
+  const feasibleCount = observed.filter((t) => t.feasible).length;
+  section(
+    'history',
+    'History',
+    h('label', { class: 'toolbar' }, logBox, `log scale for ${hd.metric}`),
+    chartBox('history-chart', `Every observation's ${hd.metric} in the order they were told (infeasible and failed ones marked), and the best feasible value so far (the line).`),
+    h('p', { id: 'feasibility' }, hd.constraints.length ? `Constraint feasibility: ${feasibleCount} of ${observed.length} observations feasible (${hd.constraints.map((c) => c.text).join(', ')}).` : `No outcome constraint: every successful observation is feasible (${feasibleCount} of ${observed.length}).`),
+  );
+  const yScale = ui.logY ? { type: 'log' } : { zero: false };
+  const rows = history.filter((r) => r.value !== null && (!ui.logY || r.value > 0));
+  await draw(
+    'history-chart',
+    {
+      width: 700,
+      height: 260,
+      data: { values: rows },
+      layer: [
+        { mark: { type: 'point', filled: true, opacity: 0.6 }, encoding: { x: { field: 'n', type: 'quantitative', title: 'observation' }, y: { field: 'value', type: 'quantitative', title: hd.metric, scale: yScale }, color: { field: 'feasible', type: 'nominal', title: null }, tooltip: [{ field: 'trial' }, { field: 'value' }] } },
+        { mark: { type: 'line', color: '#d62728', interpolate: 'step-after' }, encoding: { x: { field: 'n', type: 'quantitative' }, y: { field: 'best', type: 'quantitative', scale: yScale } } },
+      ],
+    },
+    rows.length,
+  );
+
+  // learning curves, coloured by the scheduler's decision
+  if (s.reports.length > 0) {
+    const stopped = new Set([...s.trials.values()].filter((t) => t.decision === 'stop').map((t) => t.id));
+    const curves = s.reports.map((r) => ({ trial: r.suggestionId, resource: r.resource, value: r.value, decision: stopped.has(r.suggestionId) ? 'stopped by the scheduler' : 'not stopped' }));
+    section('curves', 'Learning curves', chartBox('curves-chart', `Each trial's intermediate ${hd.metric} against ${hd.resourceAttr ?? 'the resource'}, coloured by the scheduler's decision.`));
+    await draw(
+      'curves-chart',
+      { width: 700, height: 260, data: { values: curves }, mark: { type: 'line', point: curves.length < 400, opacity: 0.7 }, encoding: { x: { field: 'resource', type: 'quantitative', title: hd.resourceAttr ?? 'resource' }, y: { field: 'value', type: 'quantitative', title: hd.metric, scale: yScale }, detail: { field: 'trial' }, color: { field: 'decision', type: 'nominal', title: null, scale: { domain: ['stopped by the scheduler', 'not stopped'], range: ['#d62728', '#1f77b4'] } } } },
+      curves.length,
+    );
+  }
+  if (hd.rung && s.calls.length > 0) {
+    // the ladder: how many trials have reached each rung, over time
+    const reached = new Map<number, number>();
+    const ladder = s.calls.map((c) => {
+      reached.set(c.level, (reached.get(c.level) ?? 0) + 1);
+      return { time: new Date(c.time).toISOString(), rung: `${hd.resourceAttr ?? 'resource'} ${c.level}`, trials: reached.get(c.level) };
+    });
+    const stops = s.calls.filter((c) => c.decision === 'stop').length;
+    section(
+      'ladder',
+      'Rung ladder',
+      chartBox('ladder-chart', `Trials that reached each rung (levels ${hd.rung.levels.join(', ')}, η = ${hd.rung.reductionFactor}) over time; ${stops} of ${s.calls.length} rung decisions stopped a trial. Each stop was made on the trial's rank among the values at its rung then: it goes on only in the top ⌈n/η⌉.`),
+    );
+    await draw('ladder-chart', { width: 700, height: 220, data: { values: ladder }, mark: { type: 'line', interpolate: 'step-after' }, encoding: { x: { field: 'time', type: 'temporal' }, y: { field: 'trials', type: 'quantitative', title: 'trials at the rung' }, color: { field: 'rung', type: 'nominal', sort: null, title: null } } }, ladder.length);
+  }
+
+  // parallel coordinates: every parameter and the metric on [0, 1] (a choice's values by their order)
+  const params = hd.parameters;
+  if (params.length > 0 && observed.length > 0) {
+    // long form built here (one row per trial and axis, each axis scaled to its range): field names never come from users
+    const keys = [...params.map((p) => p.name), hd.metric];
+    // past PC_LIMIT trials, the best ones: thousands of lines hide each other and cost seconds to draw
+    const sign = hd.mode === 'min' ? 1 : -1;
+    const valued = observed.filter((t) => t.value !== null);
+    const withValue = valued.length > PC_LIMIT ? [...valued].sort((a, b) => sign * (a.value! - b.value!)).slice(0, PC_LIMIT) : valued;
+    const axes = keys.map((_k, j) => withValue.map((t) => {
+      if (j === params.length) return t.value!;
+      const p = params[j];
+      const v = t.config[p.name];
+      return p.values ? p.values.indexOf(v) : p.log ? Math.log10(Number(v)) : Number(v);
+    }));
+    const pc = axes.flatMap((vals, j) => {
+      const lo = Math.min(...vals);
+      const hi = Math.max(...vals);
+      return vals.map((v, i) => ({ trial: withValue[i].id, axis: keys[j], norm: hi > lo ? (v - lo) / (hi - lo) : 0.5, metric: withValue[i].value }));
+    });
+    section('parallel', 'Parallel coordinates', chartBox('parallel-chart', `${withValue.length < valued.length ? `The best ${withValue.length} of ${valued.length} trials` : 'Each trial'}: a line through its parameters (log ones as log10, choices by position) and ${hd.metric}, each axis scaled to its range; colour: ${hd.metric}.`));
+    await draw(
+      'parallel-chart',
+      {
+        width: Math.max(300, keys.length * 110),
+        height: 260,
+        data: { values: pc },
+        mark: { type: 'line', opacity: 0.4 },
+        encoding: { x: { field: 'axis', type: 'nominal', sort: keys, title: null }, y: { field: 'norm', type: 'quantitative', axis: null }, detail: { field: 'trial' }, color: { field: 'metric', type: 'quantitative', title: hd.metric, scale: { reverse: hd.mode === 'min' } } },
+      },
+      pc.length,
+    );
+    // one slice plot per parameter
+    const slices = observed.filter((t) => t.value !== null && (!ui.logY || t.value > 0));
+    section('slices', 'Slices', h('div', { class: 'slices' }, ...params.map((p, i) => chartBox(`slice-${i}`, `${hd.metric} against ${p.name}${p.log ? ' (log axis)' : ''}`))));
+    for (const [i, p] of params.entries()) {
+      const values = slices.map((t) => ({ x: t.config[p.name], value: t.value, trial: t.id, feasible: t.feasible ? 'feasible' : 'infeasible' }));
+      const x = p.values ? { field: 'x', type: 'nominal', title: p.name, sort: p.values } : { field: 'x', type: 'quantitative', title: p.name, scale: p.log ? { type: 'log' } : { zero: false } };
+      await draw(`slice-${i}`, { width: 300, height: 180, data: { values }, mark: { type: 'point', filled: true, opacity: 0.6 }, encoding: { x, y: { field: 'value', type: 'quantitative', title: hd.metric, scale: yScale }, color: { field: 'feasible', type: 'nominal', title: null }, tooltip: [{ field: 'trial' }, { field: 'x', title: p.name }, { field: 'value' }] } }, values.length);
+    }
+  }
+  // importance: computed by the server when the observations have grown by a tenth since the last time
+  if (observed.length >= 20 && observed.length >= importanceAt * 1.1) {
+    importanceAt = observed.length;
+    const r = await (await fetch(`${API}/study/${hd.store}/${hd.id}/importance`)).json();
+    if (r.result) {
+      section('importance', 'Parameter importance', chartBox('importance-chart', `${r.result.method}, over ${r.result.trials} trials (top ${r.result.top}).`));
+      await draw('importance-chart', { width: 400, height: Math.max(60, 24 * r.result.importances.length), data: { values: r.result.importances }, mark: 'bar', encoding: { y: { field: 'name', type: 'nominal', sort: '-x', title: null }, x: { field: 'importance', type: 'quantitative', scale: { domain: [0, 1] } } } }, r.result.importances.length);
+    }
+  } else if (observed.length < 20 && !document.getElementById('importance')) {
+    section('importance', 'Parameter importance', h('p', {}, 'PED-ANOVA needs at least 20 feasible observations.'));
+  }
+}
+
+function renderFleet(s: StudyState) {
+  const f = s.fleet;
+  const b = f.budget;
+  const expired = f.leases.filter((l) => l.expired).length;
+  section(
+    'fleet',
+    'Fleet health',
+    h(
+      'dl',
+      { class: 'kv', id: 'budget' },
+      h('dt', {}, 'budget'),
+      h('dd', {}, b.maxTrials === null ? 'no trial limit' : `${b.maxTrials} observations`),
+      h('dt', {}, 'observed'),
+      h('dd', {}, `${b.done} (${b.failed} failed)`),
+      h('dt', {}, 'running (open)'),
+      h('dd', {}, `${b.open} (${expired} with an expired lease)`),
+      h('dt', {}, 'ready (buffered)'),
+      h('dd', {}, b.ready),
+      h('dt', {}, 'abandoned'),
+      h('dd', {}, b.abandoned),
+      h('dt', {}, 'recovered'),
+      h('dd', {}, `${f.recovered} suggestion(s) handed out again after a lease ran out`),
+      h('dt', {}, 'remaining'),
+      h('dd', {}, b.remaining === null ? '∞' : b.remaining),
+    ),
+    f.workers.length ? table(['worker', 'host', 'pid', 'state', 'running', 'started', 'last seen'], f.workers.map((w) => [w.workerId, w.host, w.pid, w.state, w.running, when(w.startedAt), when(w.lastSeen)])) : h('p', {}, 'No worker has registered.'),
+    f.leases.length ? h('div', {}, h('h3', {}, 'Leases'), table(['suggestion', 'worker', 'host', 'lease', 'attempts'], f.leases.map((l) => [l.id, l.worker ?? '', l.host ?? '', l.expired ? 'expired' : `${Math.round(((l.expiresAt ?? 0) - f.now) / 1000)} s left`, l.attempts]))) : null,
+  );
+}
+
+function study(store: string, id: string) {
+  let state: StudyState | undefined;
+  let pending: number | undefined;
+  let chartsBusy = false;
+  const render = async (charts: boolean) => {
+    renderHead(state!);
+    renderTable(state!);
+    renderFleet(state!);
+    // the numbers and the table are there: the charts follow
+    if (!document.body.dataset.ready) performance.mark('table');
+    document.body.dataset.ready = '1';
+    if (charts && !chartsBusy) {
+      // let the browser paint the table before the charts take the thread
+      await new Promise((r) => setTimeout(r, 0));
+      chartsBusy = true;
+      try {
+        await renderCharts(state!);
+        if (!document.body.dataset.charts) performance.mark('charts');
+        document.body.dataset.charts = '1';
+      } finally {
+        chartsBusy = false;
+      }
+    }
+  };
+  listen(`${API}/study/${store}/${id}/events`, {
+    snapshot: (u: Update) => {
+      // marks for the bench (bench/dashboard.ts): when the data came, when the table and the charts were drawn
+      performance.mark('snapshot');
+      state = applyUpdate(undefined, u);
+      void render(true);
+    },
+    delta: (u: Update) => {
+      state = applyUpdate(state, u);
+      if (u.trials.length === 0 && u.reports.length === 0) {
+        // the fleet or the status changed: no row did
+        renderHead(state);
+        renderFleet(state);
+        return;
+      }
+      // the table and the numbers at once; the charts at most every 2 s
+      void render(false);
+      pending ??= window.setTimeout(() => {
+        pending = undefined;
+        void render(true);
+      }, 2000);
+    },
+  });
+}
+
+// ---------------------------------------------------------------- trial
+
+async function trial(store: string, id: string, trialId: number) {
+  const u: Update = await (await fetch(`${API}/study/${store}/${id}`)).json();
+  const t = u.trials.find((x) => x.id === trialId);
+  const hd = u.head;
+  (document.getElementById('title') as HTMLElement).textContent = `${hd.name}: trial ${trialId}`;
+  app.append(h('p', {}, h('a', { href: `/study/${store}/${id}` }, `← study ${hd.name}`)));
+  if (!t) {
+    app.append(h('p', { class: 'err' }, `study ${hd.name} has no trial ${trialId}`));
+    return;
+  }
+  section(
+    'trial',
+    'Trial',
+    h('dl', { class: 'kv' }, ...[['state', t.state], [hd.metric, fmt(t.value)], ['feasible', t.feasible === null ? '' : t.feasible ? 'yes' : 'no'], ['worker', t.worker ?? ''], ['host', t.host ?? ''], ['duration (s)', fmt(t.duration)], ['attempts', t.attempts], ['decision', whyText(t)], ['error', t.error ?? '']].flatMap(([k, v]) => [h('dt', {}, String(k)), h('dd', {}, String(v))])),
+    table(['parameter', 'value'], Object.entries(t.config).map(([k, v]) => [k, fmt(v)])),
+    table(['metric', 'value'], Object.entries(t.metrics).map(([k, v]) => [k, fmt(v)])),
+  );
+  const reports = u.reports.filter((r) => r.suggestionId === trialId);
+  const calls = u.calls.filter((c) => c.suggestionId === trialId);
+  if (reports.length) section('trial-reports', 'Reports', table([hd.resourceAttr ?? 'resource', hd.metric, 'decision'], reports.map((r) => [r.resource, r.value, r.decision])));
+  if (calls.length) section('trial-rungs', 'Rung decisions', table(['rung', 'value', 'rank', 'rung size', 'go on (top)', 'threshold', 'decision'], calls.map((c) => [c.level, c.value, c.rank, c.size, c.keep, c.threshold, c.decision])));
+  const pre = h('pre', { class: 'logs', id: 'logs' });
+  section('trial-logs', 'Logs', pre);
+  let after = 0;
+  for (;;) {
+    const r = await (await fetch(`${API}/study/${store}/${id}/logs?trial=${trialId}&after=${after}`)).json();
+    for (const l of r.lines) pre.append(h('span', { class: l.stream }, `${l.line}\n`));
+    after = r.next;
+    document.body.dataset.ready = '1';
+    setLive('live');
+    if (!r.more) await new Promise((res) => setTimeout(res, 2000));
+  }
+}
+
+// ---------------------------------------------------------------- tag
+
+async function tag(name: string) {
+  // results folders are files: the page asks every 5 s, and redraws when the server's ETag changed
+  let shown: string | null = null;
+  for (;;) {
+    const res = await fetch(`${API}/tag/${encodeURIComponent(name)}`, { cache: 'no-cache' }).catch(() => undefined);
+    if (!res) setLive('disconnected: retrying…');
+    else if (!res.ok) {
+      section('runs', 'Runs', h('p', { class: 'err' }, (await res.json()).error?.message ?? `failed (${res.status})`));
+      return;
+    } else if (res.headers.get('etag') !== shown) {
+      shown = res.headers.get('etag');
+      const d = await res.json();
+      setLive(`updated ${when(Date.now())}`);
+      section('warnings', 'Warnings', ...(d.warnings.length ? d.warnings.map((w: string) => h('p', { class: 'warn' }, w)) : [h('p', {}, 'none')]));
+      section('runs', 'Runs', table(['setup', 'benchmark', 'seed', 'status', 'results', 'best', 'folder'], d.runs.map((r: any) => [r.setup, r.benchmark, r.seed, r.status, r.results, r.best === null ? '' : `${r.metric} ${fmt(r.best)}`, r.folder])));
+      section('figures', 'Figures', ...d.figures.map((f: any, i: number) => chartBox(`figure-${i}`, f.caption)));
+      document.body.dataset.ready = '1';
+      for (const [i, f] of d.figures.entries()) await draw(`figure-${i}`, f.spec, 0);
+      document.body.dataset.charts = '1';
+    }
+    await new Promise((r) => setTimeout(r, 5000));
+  }
+}
+
+const data = app.dataset;
+if (data.page === 'home') home();
+else if (data.page === 'study') study(data.store!, data.study!);
+else if (data.page === 'trial') void trial(data.store!, data.study!, Number(data.trial));
+else if (data.page === 'tag') void tag(data.tag!);

@@ -1,0 +1,104 @@
+import type { StudyFeed } from './feed.js';
+import type { DashboardData, StudyCard, TagCard } from './sources.js';
+
+/** Sends one server-sent event to one open page. */
+export type Send = (event: string, data: unknown) => void;
+
+export interface HomeData {
+  studies: StudyCard[];
+  tags: TagCard[];
+}
+
+/**
+ * Live updates for every open page: one timer reads each store at most once per interval (1 s),
+ * only while a page is open, and shares what it read with every page that shows it: a study page
+ * gets the rows added since, the home page the cards that changed. A tick still running when the
+ * next is due is not doubled (a slow store is read less often, never by two ticks at once).
+ */
+export class Hub {
+  private readonly studyPages = new Map<StudyFeed, Set<Send>>();
+  private readonly homePages = new Set<Send>();
+  private timer: NodeJS.Timeout | undefined;
+  private busy = false;
+  private lastHome = '';
+
+  constructor(
+    private readonly data: DashboardData,
+    private readonly intervalMs = 1000,
+    private readonly log: (line: string) => void = () => undefined,
+  ) {}
+
+  async home(): Promise<HomeData> {
+    return { studies: await this.data.studyCards(), tags: this.data.tags() };
+  }
+
+  /** A study page opened: it gets everything, then each change. Returns the function that closes it. */
+  async watchStudy(feed: StudyFeed, send: Send): Promise<() => void> {
+    send('snapshot', await feed.snapshot());
+    let pages = this.studyPages.get(feed);
+    if (!pages) this.studyPages.set(feed, (pages = new Set()));
+    pages.add(send);
+    this.start();
+    return () => {
+      pages.delete(send);
+      if (pages.size === 0) this.studyPages.delete(feed);
+      this.stopIfIdle();
+    };
+  }
+
+  async watchHome(send: Send): Promise<() => void> {
+    const home = await this.home();
+    send('home', home);
+    this.homePages.add(send);
+    this.start();
+    return () => {
+      this.homePages.delete(send);
+      this.stopIfIdle();
+    };
+  }
+
+  private start(): void {
+    this.timer ??= setInterval(() => void this.tick(), this.intervalMs);
+  }
+
+  private stopIfIdle(): void {
+    if (this.studyPages.size > 0 || this.homePages.size > 0 || !this.timer) return;
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** One read of what open pages show. */
+  async tick(): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      // the home page's cards show every study: each is read once a tick, and what it read goes to its open pages too
+      const feeds = new Set(this.studyPages.keys());
+      if (this.homePages.size > 0) for (const feed of await this.data.allFeeds()) feeds.add(feed);
+      for (const feed of feeds) {
+        const update = await feed.tick();
+        const pages = this.studyPages.get(feed);
+        if (update && pages) for (const send of pages) send('delta', update);
+      }
+      if (this.homePages.size > 0) {
+        const home = await this.home();
+        const text = JSON.stringify(home);
+        if (text !== this.lastHome) {
+          this.lastHome = text;
+          for (const send of this.homePages) send('home', home);
+        }
+      }
+    } catch (e) {
+      this.log(`dashboard: reading the stores failed: ${(e as Error).message}`);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  close(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    this.studyPages.clear();
+    this.homePages.clear();
+  }
+}

@@ -1,0 +1,354 @@
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser, Page } from 'puppeteer-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pedAnova } from '../src/dashboard/importance.js';
+import { hpoMain } from '../src/launchers/hpo-main.js';
+import { bestOfStudy } from '../src/study/status.js';
+import { openStore } from '../src/study/storage/open.js';
+import type { ReportRecord } from '../src/study/storage/store.js';
+import { type Study, createStudy, loadStudy } from '../src/study/study.js';
+import { cliPath, tempDir } from './helpers.js';
+import { startServerProcess } from './server-helpers.js';
+import { type Started, startProcess, until } from './study-helpers.js';
+
+/** Debian's chromium (`.ci/run` installs it when missing); $CHROMIUM to use another. */
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const hasChromium = existsSync(CHROMIUM);
+if (!hasChromium) console.warn(`dashboard browser tests skipped: ${CHROMIUM} is missing (apt-get install -y chromium, as .ci/run does, or set $CHROMIUM)`);
+
+const EVIL = '<img src=x onerror=alert(1)>';
+const QUOTED = `it's "<b>q</b>"`;
+const ARTIFACTS = join(import.meta.dirname, '..', 'test-artifacts', 'dashboard');
+
+const root = tempDir('tunelab-dashboard-');
+const storage = join(root, 'studies.db');
+const children: ChildProcess[] = [];
+let dashboard: Started & { url: string };
+let browser: Browser;
+let page: Page;
+const dialogs: string[] = [];
+let asha: { id: number };
+let evil: Study;
+
+/** ASHA across two in-process workers: trials stopped at rungs, a constraint, a log parameter and a choice whose value is markup with quotes. */
+async function makeStudies() {
+  const study = await createStudy(
+    {
+      name: 'asha-demo',
+      parameters: [
+        { name: 'x', type: 'double', bounds: { min: 0.001, max: 1 }, transformation: 'log' },
+        { name: 'n.layers', type: 'int', bounds: { min: 1, max: 9 } },
+        { name: 'opt', type: 'categorical', categorical_values: ['adam', QUOTED] },
+      ],
+      metrics: [
+        { name: 'loss', objective: 'minimize' },
+        { name: 'mem', objective: 'minimize', strategy: 'constraint', threshold: 0.5 },
+      ],
+      method: 'ASHA',
+      resource: { name: 'epoch', max: 9 },
+      budget: { max_trials: 30 },
+      parallel_bandwidth: 2,
+      random_seed: 1,
+    },
+    { storage, name: 'asha-demo' },
+  );
+  await study.optimize(
+    async (c, t) => {
+      let v = 0;
+      for (let e = 1; e <= 9; e++) {
+        v = Number(c.x) + 1 / e;
+        if ((await t.report(e, v)) === 'stop') break;
+      }
+      return { loss: v, mem: Number(c.x) };
+    },
+    { workers: 2 },
+  );
+  asha = { id: study.id };
+  await study.close();
+  evil = await createStudy(
+    { name: 'evil', parameters: [{ name: 'a', type: 'double', bounds: { min: 0, max: 1 } }], metrics: [{ name: 'loss', objective: 'minimize' }], method: 'RS', budget: { max_trials: 100 }, random_seed: 2 },
+    { storage, name: EVIL },
+  );
+  for (let i = 0; i < 5; i++) await tellOne(evil);
+}
+
+async function tellOne(study: Study) {
+  const s = (await study.ask())!;
+  await study.tell(s.suggestionId, (Number(s.config.a) - 0.3) ** 2);
+}
+
+/** Opens a page and waits until the front end has drawn it (body[data-ready]); a PNG of it goes to the artifacts. */
+async function open(path: string, shot: string, charts = true) {
+  await page.goto(`${dashboard.url}${path}`);
+  // the table and numbers first, then the charts
+  await page.waitForSelector(charts ? 'body[data-charts]' : 'body[data-ready]', { timeout: 60_000 });
+  await page.screenshot({ path: join(ARTIFACTS, `${shot}.png`), fullPage: true });
+}
+
+/** Independent replay of ASHA's rungs: for each report in id order, the rungs it enters, every member compared naively. */
+function naiveRungs(reports: readonly ReportRecord[], levels: number[], eta: number, max: number) {
+  const members = new Map<number, number[]>();
+  const entered = new Map<number, Set<number>>();
+  const calls: { reportId: number; trial: number; level: number; rank: number; size: number; threshold: number; stop: boolean }[] = [];
+  for (const r of reports) {
+    if (r.resource >= max) continue;
+    const mine = entered.get(r.suggestionId) ?? new Set();
+    entered.set(r.suggestionId, mine);
+    for (const level of levels.filter((l) => l <= r.resource && !mine.has(l))) {
+      mine.add(level);
+      const values = [...(members.get(level) ?? []), r.value];
+      members.set(level, values);
+      const better = values.filter((v) => v < r.value).length;
+      const keep = Math.ceil(values.length / eta);
+      calls.push({ reportId: r.id, trial: r.suggestionId, level, rank: better + 1, size: values.length, threshold: [...values].sort((a, b) => a - b)[keep - 1], stop: better >= keep });
+    }
+  }
+  return calls;
+}
+
+describe.skipIf(!hasChromium)('the dashboard in a real browser', () => {
+  beforeAll(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await makeStudies();
+    await hpoMain({ experimentTag: 'web', method: ['RS', 'ASHA'], benchmark: ['synthetic-branin'], numSeeds: 2, randomSeed: 3, resultsRoot: join(root, 'results'), maxWallclockTime: 300 }, { log: () => {}, progress: false });
+    const p = startProcess(root, children, [cliPath, 'dashboard', '--storage', storage, '--results_root', join(root, 'results'), '--port', '0']);
+    await until('the dashboard listening', () => {
+      if (p.child.exitCode !== null) throw new Error(`the dashboard exited: ${p.out.stderr}`);
+      return /open http:\/\/\S+\//.test(p.out.stdout);
+    });
+    dashboard = { ...p, url: /open (http:\/\/\S+)\//.exec(p.out.stdout)![1] };
+    const { default: puppeteer } = await import('puppeteer-core');
+    browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: process.getuid?.() === 0 ? ['--no-sandbox'] : [] });
+    page = await browser.newPage();
+    await page.setViewport({ width: 1280, height: 900 });
+    page.on('dialog', (d) => {
+      dialogs.push(d.message());
+      void d.dismiss();
+    });
+  }, 240_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await evil?.close();
+    for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+    await Promise.all(children.map((c) => (c.exitCode !== null ? undefined : new Promise((r) => c.on('close', r)))));
+  });
+
+  it('the home page lists every study and the tag, the script-shaped name as text', async () => {
+    await open('/', 'home', false);
+    const names = await page.$$eval('#studies tbody tr td:first-child', (tds) => tds.map((td) => td.textContent));
+    expect(names).toEqual(['asha-demo', EVIL]);
+    expect(await page.$$eval('#tags tbody tr td:first-child', (tds) => tds.map((td) => td.textContent))).toEqual(['web']);
+    expect(await page.$$eval('main img', (imgs) => imgs.length)).toBe(0);
+    expect(dialogs).toEqual([]);
+  });
+
+  it("a study page: the best that `best` prints, a row per observation, charts with marks, each stop explained by the replay's rung, rank and threshold", async () => {
+    await open(`/study/0/${asha.id}`, 'study');
+    const store = await openStore(storage);
+    try {
+      const observations = await store.listObservations(asha.id);
+      expect(await page.$$eval('#trial-table tbody tr', (rows) => rows.length)).toBe(observations.length);
+      const study = await loadStudy(asha.id, { store });
+      const best = (await bestOfStudy(study))!;
+      await study.close();
+      expect(await page.$eval('#best-value', (e) => (e as HTMLElement).dataset.value)).toBe(String(best.value));
+      // one point per observation in the history, a line per trial in the learning curves
+      expect(await page.$$eval('#history-chart .mark-symbol.role-mark path', (p) => p.length)).toBe(observations.length);
+      const reports = await store.listReports(asha.id);
+      expect(await page.$$eval('#curves-chart .mark-line.role-mark path', (p) => p.length)).toBe(new Set(reports.map((r) => r.suggestionId)).size);
+      for (const id of ['parallel-chart', 'slice-0', 'slice-1', 'slice-2', 'importance-chart', 'ladder-chart']) {
+        expect(await page.$$eval(`#${id} svg .role-mark path, #${id} svg .role-mark rect`, (p) => p.length), id).toBeGreaterThan(0);
+      }
+      // the x slice is on a log axis (a log parameter)
+      expect(await page.$eval('#feasibility', (e) => e.textContent)).toMatch(/Constraint feasibility: \d+ of 30 observations feasible \(mem ≤ 0.5\)/);
+      const calls = naiveRungs(reports, [1, 3], 3, 9);
+      const stopped = [...new Set(reports.filter((r) => r.decision === 'stop').map((r) => r.suggestionId))];
+      expect(stopped.length).toBeGreaterThan(0);
+      for (const trial of stopped) {
+        const call = calls.find((c) => c.trial === trial && c.stop)!;
+        const row = await page.$eval(`#trial-table tr[data-trial="${trial}"]`, (tr) => ({ ...(tr as HTMLElement).dataset, text: tr.textContent }));
+        expect(row).toMatchObject({ decision: 'stop', rung: String(call.level), rank: String(call.rank), size: String(call.size), threshold: String(call.threshold) });
+        expect(row.text).toContain(`stopped at rung ${call.level}: rank ${call.rank} of ${call.size}`);
+      }
+      // the replay agrees with every decision the store made
+      for (const r of reports) {
+        const mine = calls.filter((c) => c.reportId === r.id);
+        expect(mine.some((c) => c.stop) ? 'stop' : 'continue', `report ${r.id}`).toBe(r.decision);
+      }
+      // a choice whose value is markup shows as text
+      expect(await page.$$eval('#trial-table b', (b) => b.length)).toBe(0);
+      expect(await page.$$eval('#trial-table td', (tds, quoted) => tds.some((td) => td.textContent === quoted), QUOTED)).toBe(true);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('sorts and filters the trial table, and its CSV has a row per trial', async () => {
+    await page.$eval('#trial-table th[data-key="value"]', (th) => (th as HTMLElement).click());
+    const values = await page.$$eval('#trial-table tbody tr td:nth-child(3)', (tds) => tds.map((td) => Number(td.textContent)));
+    expect(values).toEqual([...values].sort((a, b) => a - b));
+    await page.focus('#filter');
+    await page.keyboard.type('stopped at rung 1');
+    const filtered = await page.$$eval('#trial-table tbody tr', (rows) => rows.map((r) => (r as HTMLElement).dataset.rung));
+    expect(filtered.length).toBeGreaterThan(0);
+    expect(new Set(filtered)).toEqual(new Set(['1']));
+    const csv = await (await fetch(`${dashboard.url}/dashboard/api/study/0/${asha.id}/trials.csv`)).text();
+    const lines = csv.trim().split('\n');
+    expect(lines[0]).toMatch(/^trial,state,loss,feasible,config:x,config:n\.layers,config:opt,mem,/);
+    expect(lines.length).toBe(31);
+  });
+
+  it('a new observation told by a worker appears without a reload; the script-shaped name is never run', async () => {
+    await open(`/study/0/${evil.id}`, 'study-evil');
+    expect(await page.$eval('#title', (e) => e.textContent)).toBe(EVIL);
+    expect(await page.title()).toBe(`${EVIL} · tunelab`);
+    expect(await page.$$eval('img', (imgs) => imgs.length)).toBe(0);
+    expect(await page.$$eval('#trial-table tbody tr', (rows) => rows.length)).toBe(5);
+    const before = await page.evaluate(() => performance.timeOrigin);
+    await tellOne(evil);
+    await page.waitForFunction(() => document.querySelectorAll('#trial-table tbody tr').length === 6, { timeout: 30_000 });
+    // the same document: no reload
+    expect(await page.evaluate(() => performance.timeOrigin)).toBe(before);
+    expect(dialogs).toEqual([]);
+  });
+
+  it("a trial's page shows its config, its rung decisions and its logs, a log line's markup as text", async () => {
+    const writer = await openStore(storage);
+    const line = '<script>window.pwned = 1</script> epoch 1 done';
+    try {
+      await writer.appendLogs(asha.id, [
+        { suggestionId: 3, workerId: 'w', stream: 'stdout', line, time: Date.now() },
+        { suggestionId: 4, workerId: 'w', stream: 'stdout', line: 'another trial', time: Date.now() },
+      ]);
+    } finally {
+      await writer.close();
+    }
+    await open(`/study/0/${asha.id}/trial/3`, 'trial', false);
+    expect(await page.$eval('#title', (e) => e.textContent)).toBe('asha-demo: trial 3');
+    expect(await page.$$eval('#trial-rungs tbody tr', (rows) => rows.length)).toBeGreaterThan(0);
+    await page.waitForFunction(() => (document.getElementById('logs')?.textContent ?? '').length > 0, { timeout: 30_000 });
+    expect(await page.$eval('#logs', (e) => e.textContent)).toBe(`${line}\n`);
+    expect(await page.$$eval('#logs script', (s) => s.length)).toBe(0);
+    expect(await page.evaluate(() => (window as unknown as { pwned?: number }).pwned)).toBeUndefined();
+  });
+
+  it("a tag's page: its runs, the comparative figures of tunelab plot, drawn", async () => {
+    await open('/tag/web', 'tag');
+    expect(await page.$$eval('#runs tbody tr', (rows) => rows.length)).toBe(4);
+    const figures = await page.$$eval('.chart', (c) => c.length);
+    expect(figures).toBeGreaterThanOrEqual(2);
+    expect(await page.$$eval('.chart svg .role-mark path', (p) => p.length)).toBeGreaterThan(0);
+  });
+
+  it('answers a bad URL with 404 and serves nothing outside its files and the results root', async () => {
+    for (const path of ['/study/0/999', '/study/7/1', '/study/0/abc', '/tag/..%2F..%2Fetc', '/tag/nope', '/dashboard/assets/..%2F..%2Fpackage.json', '/dashboard/assets/app.ts', '/dashboard/api/study/0/1/logs?trial=x', '/nothing/here']) {
+      const r = await fetch(`${dashboard.url}${path}`);
+      expect(r.status, path).toBe(404);
+      expect(await r.text(), path).not.toMatch(/at .*\.js:\d+/);
+    }
+  });
+});
+
+describe('the dashboard without a browser', () => {
+  const dir = tempDir('tunelab-dashboard-plain-');
+
+  it('opens a SQLite store read-only: a write through it fails, the file is untouched', async () => {
+    const file = join(dir, 'ro.db');
+    const s = await createStudy({ name: 'ro', parameters: [{ name: 'a', type: 'double', bounds: { min: 0, max: 1 } }], metrics: [{ name: 'loss', objective: 'minimize' }], method: 'RS', budget: { max_trials: 3 } }, { storage: file, name: 'ro' });
+    await s.close();
+    const ro = await openStore(file, { readOnly: true });
+    try {
+      expect((await ro.listStudies()).map((x) => x.name)).toEqual(['ro']);
+      await expect(ro.setStatus(s.id, 'stopped', 'finish')).rejects.toThrow(/readonly/i);
+    } finally {
+      await ro.close();
+    }
+    await expect(openStore(join(dir, 'missing.db'), { readOnly: true, storageTimeout: 0 })).rejects.toThrow(/does not exist/);
+  });
+
+  it('opens a PostgreSQL store read-only: its transactions refuse writes, and the dashboard lists its studies', async () => {
+    const { startLocalPostgres } = await import('../src/study/storage/local-postgres.js');
+    const pg = await startLocalPostgres();
+    try {
+      const s = await createStudy({ name: 'pg', parameters: [{ name: 'a', type: 'double', bounds: { min: 0, max: 1 } }], metrics: [{ name: 'loss', objective: 'minimize' }], method: 'RS', budget: { max_trials: 3 } }, { storage: pg.url, name: 'pg-study' });
+      await tellOne(s);
+      await s.close();
+      const ro = await openStore(pg.url, { readOnly: true });
+      try {
+        await expect(ro.setStatus(s.id, 'stopped', 'finish')).rejects.toThrow(/read-only transaction/);
+      } finally {
+        await ro.close();
+      }
+      const { DashboardData } = await import('../src/dashboard/sources.js');
+      const data = await DashboardData.open([pg.url], undefined);
+      try {
+        const cards = await data.studyCards();
+        expect(cards.map((c) => [c.name, c.observations, c.storage.includes(':***@')])).toEqual([['pg-study', 1, true]]);
+      } finally {
+        await data.close();
+      }
+    } finally {
+      await pg.stop();
+    }
+  }, 120_000);
+
+  it('PED-ANOVA ranks the parameter that decides the value first', () => {
+    const trials = Array.from({ length: 200 }, (_, i) => {
+      const a = ((i * 37) % 200) / 200;
+      const b = ((i * 91) % 200) / 200;
+      return { config: { a, b, c: i % 2 ? 'u' : 'v' }, value: (a - 0.2) ** 2 + 0.01 * b };
+    });
+    const r = pedAnova([{ name: 'a', log: false }, { name: 'b', log: false }, { name: 'c', log: false, values: ['u', 'v'] }], trials, 'min')!;
+    expect(r.importances[0].name).toBe('a');
+    expect(r.importances[0].importance).toBeGreaterThan(0.5);
+    expect(r.importances.reduce((s, x) => s + x.importance, 0)).toBeCloseTo(1, 9);
+    expect(pedAnova([{ name: 'a', log: false }], trials.slice(0, 10), 'min')).toBeUndefined();
+  });
+
+  it('refuses another host without a token; with tokens a request without one gets 401 and a basic-auth challenge', async () => {
+    const { cliAsync } = await import('./helpers.js');
+    const r = await cliAsync(['dashboard', '--host', '0.0.0.0', '--port', '0', '--results_root', dir], { ...process.env, TUNELAB_ROOT: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--host 0\.0\.0\.0 lets other machines in: give --token_file/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    const tokens = join(dir, 'tokens');
+    writeFileSync(tokens, 'a-dashboard-token-0123456789\n');
+    const kids: ChildProcess[] = [];
+    const p = startProcess(dir, kids, [cliPath, 'dashboard', '--port', '0', '--results_root', dir, '--token_file', tokens]);
+    try {
+      await until('the dashboard listening', () => /open http:\/\/\S+\//.test(p.out.stdout));
+      const url = /open (http:\/\/\S+)\//.exec(p.out.stdout)![1];
+      const no = await fetch(`${url}/`);
+      expect(no.status).toBe(401);
+      expect(no.headers.get('www-authenticate')).toMatch(/^Basic realm="tunelab"/);
+      const yes = await fetch(`${url}/`, { headers: { authorization: 'Bearer a-dashboard-token-0123456789' } });
+      expect(yes.status).toBe(200);
+      expect(yes.headers.get('content-security-policy')).toMatch(/script-src 'self'/);
+    } finally {
+      p.child.kill('SIGTERM');
+      await p.exited;
+    }
+  });
+
+  it('tunelab server serves the same pages at /', async () => {
+    const file = join(dir, 'server.db');
+    const s = await createStudy({ name: 'served', parameters: [{ name: 'a', type: 'double', bounds: { min: 0, max: 1 } }], metrics: [{ name: 'loss', objective: 'minimize' }], method: 'RS', budget: { max_trials: 3 } }, { storage: file, name: 'served' });
+    await s.close();
+    const kids: ChildProcess[] = [];
+    const server = await startServerProcess(dir, kids, file);
+    try {
+      const page = await fetch(`${server.url}/`);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('/dashboard/assets/app.js');
+      const home = await (await fetch(`${server.url}/dashboard/api/home`)).json();
+      expect(home.studies.map((x: { name: string }) => x.name)).toEqual(['served']);
+      expect((await fetch(`${server.url}/study/0/${s.id}`)).status).toBe(200);
+    } finally {
+      server.child.kill('SIGTERM');
+      await server.exited;
+    }
+  });
+});
