@@ -68,6 +68,21 @@ export class TabularBlackbox implements Blackbox, SurrogateTable {
     return Float64Array.from(objectives.subarray(start, start + size));
   }
 
+  /** Smallest and largest value of an objective over the whole table (every config, seed and fidelity; NaN skipped). */
+  objectiveRange(name: string): [number, number] {
+    const { objectiveNames, objectives } = this.data;
+    const m = objectiveNames.indexOf(name);
+    if (m < 0) throw new Error(`objective '${name}' not in blackbox objectives ${objectiveNames.join(', ')}`);
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let i = m; i < objectives.length; i += objectiveNames.length) {
+      const v = objectives[i];
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+    return [lo, hi];
+  }
+
   /** Row of a tabulated config, or undefined. */
   rowOfConfig(config: Config): number | undefined {
     return this.rowOf.get(configKey(this.data.configSpace, config));

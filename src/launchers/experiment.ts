@@ -19,7 +19,9 @@ import { UserError } from '../util/errors.js';
 import { isDiskFull } from '../util/fs.js';
 import { createRng, hashSeed } from '../util/rng.js';
 import type { BenchmarkDefinition } from './benchmarks/index.js';
-import type { MethodDefinition } from '../methods/registry.js';
+import { type MethodDefinition, objectiveMisfit } from '../methods/registry.js';
+import { type HypervolumeSetting, type Objective, hypervolumeSetting } from '../results/pareto.js';
+import { TabularBlackbox } from '../blackbox/tabular.js';
 
 export interface ExperimentSpec {
   tag: string;
@@ -121,13 +123,27 @@ export function resumedMetadata(folder: string): ExperimentMetadata {
 export const benchmarkBlackbox = (benchmark: BenchmarkDefinition): Promise<Blackbox> =>
   loadBlackbox({ blackbox: benchmark.blackbox, dataset: benchmark.dataset, surrogate: benchmark.surrogate });
 
+const benchmarkObjectives = (b: BenchmarkDefinition): Objective[] => b.objectives ?? [{ metric: b.metric, mode: b.mode }];
+
+/** A benchmark's hypervolume setting: each objective normalised by the table's range (best → 0), reference 1.1. */
+export function tableHypervolumeSetting(objectives: readonly Objective[], table: TabularBlackbox): HypervolumeSetting {
+  const ranges = objectives.map((o) => table.objectiveRange(o.metric));
+  return hypervolumeSetting(
+    objectives.map((o, k) => (o.mode === 'min' ? ranges[k][0] : -ranges[k][1])),
+    objectives.map((o, k) => (o.mode === 'min' ? ranges[k][1] : -ranges[k][0])),
+  );
+}
+
 /** Why the method cannot run on the benchmark's blackbox with these options (empty: it can). */
 export function pairProblems(spec: Pick<ExperimentSpec, 'benchmark' | 'method' | 'restrictConfigurations' | 'backend'>, blackbox: Blackbox): string[] {
   const { benchmark, method } = spec;
   const out: string[] = [];
-  if (!blackbox.objectiveNames.includes(benchmark.metric)) {
-    out.push(`benchmark ${benchmark.name}: metric '${benchmark.metric}' not among the blackbox objectives ${blackbox.objectiveNames.join(', ')}`);
+  for (const { metric } of benchmarkObjectives(benchmark)) {
+    if (!blackbox.objectiveNames.includes(metric)) out.push(`benchmark ${benchmark.name}: metric '${metric}' not among the blackbox objectives ${blackbox.objectiveNames.join(', ')}`);
   }
+  const misfit = objectiveMisfit(method, benchmarkObjectives(benchmark));
+  if (misfit) out.push(misfit);
+  if (benchmark.objectives && !(blackbox instanceof TabularBlackbox)) out.push(`benchmark ${benchmark.name}: several objectives need a table (their hypervolume is normalised by the table's ranges)`);
   if (method.multiFidelity && blackbox.fidelityValues.length < 2) {
     out.push(`method ${method.name} needs a multi-fidelity benchmark; ${benchmark.name} has a single fidelity (use RS or BO)`);
   } else if (method.multiFidelity && blackbox.fidelityName !== benchmark.maxResourceAttr) {
@@ -160,10 +176,12 @@ export async function runExperiment(spec: ExperimentSpec): Promise<ExperimentOut
   const nWorkers = spec.nWorkers ?? benchmark.nWorkers;
   const maxWallclockTime = spec.maxWallclockTime ?? benchmark.maxWallclockTime;
   const maxResource = blackbox.fidelityValues[blackbox.fidelityValues.length - 1];
+  const objectives = benchmark.objectives;
   const scheduler = method.create({
     configSpace: blackbox.configSpace,
     metric: benchmark.metric,
     mode: benchmark.mode,
+    objectives,
     resourceAttr: blackbox.fidelityName,
     maxResource,
     nWorkers,
@@ -196,6 +214,7 @@ export async function runExperiment(spec: ExperimentSpec): Promise<ExperimentOut
           ...(spec.maxNumTrialsStarted === undefined ? {} : { max_num_trials_started: spec.maxNumTrialsStarted }),
           metric: benchmark.metric,
           mode: benchmark.mode,
+          ...(objectives && { objectives, hypervolume: tableHypervolumeSetting(objectives, blackbox as TabularBlackbox) }),
           best: 'any',
           resource_attr: blackbox.fidelityName,
           max_resource: maxResource,
@@ -214,7 +233,7 @@ export async function runExperiment(spec: ExperimentSpec): Promise<ExperimentOut
         ? new LocalBackend({
             ...benchmark.local!,
             resourceAttr: blackbox.fidelityName,
-            metricNames: [benchmark.metric],
+            metricNames: benchmarkObjectives(benchmark).map((o) => o.metric),
             logsDir: join(folder, 'logs'),
             checkpointsDir: join(folder, 'checkpoints'),
           })
@@ -225,6 +244,7 @@ export async function runExperiment(spec: ExperimentSpec): Promise<ExperimentOut
       nWorkers,
       stopping: { maxWallclockTime, maxNumTrialsStarted: spec.maxNumTrialsStarted },
       configNames: hyperparameters(blackbox.configSpace).map(([name]) => name),
+      objectives,
       folder,
       checkpoint: spec.saveTuner ?? true,
       identity,

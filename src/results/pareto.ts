@@ -42,26 +42,51 @@ const lexLess = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
  * front is scanned (O(m n²) at worst, much less in practice). Equal points share a front.
  */
 export function nonDominatedRanks(points: readonly ArrayLike<number>[]): Int32Array {
-  const n = points.length;
-  const ranks = new Int32Array(n);
-  const order = Array.from({ length: n }, (_, i) => i).sort((i, j) => lexLess(points[i], points[j]) || i - j);
-  const fronts: number[][] = [];
-  const twoD = n > 0 && points[0].length === 2;
-  const dominatedBy = (f: number[], p: ArrayLike<number>) => {
-    if (twoD) {
-      const q = points[f[f.length - 1]];
-      return q[1] <= p[1] && (q[0] < p[0] || q[1] < p[1]);
+  const order = Array.from({ length: points.length }, (_, i) => i).sort((i, j) => lexLess(points[i], points[j]) || i - j);
+  return ranksInOrder(points, order);
+}
+
+/** `nonDominatedRanks` for points already in lexicographic order (`order` lists their indices so). */
+export function ranksInOrder(points: readonly ArrayLike<number>[], order: ArrayLike<number>): Int32Array {
+  const n = order.length;
+  const ranks = new Int32Array(points.length);
+  if (n === 0) return ranks;
+  if (points[order[0]].length === 2) {
+    // a front's last point has its smallest second value: it alone decides whether the front dominates
+    const lastX = new Float64Array(n);
+    const lastY = new Float64Array(n);
+    let numFronts = 0;
+    for (let r = 0; r < n; r++) {
+      const i = order[r];
+      const x = points[i][0];
+      const y = points[i][1];
+      let lo = 0;
+      let hi = numFronts;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (lastY[mid] <= y && (lastX[mid] < x || lastY[mid] < y)) lo = mid + 1;
+        else hi = mid;
+      }
+      if (lo === numFronts) numFronts++;
+      lastX[lo] = x;
+      lastY[lo] = y;
+      ranks[i] = lo;
     }
-    for (let k = f.length - 1; k >= 0; k--) if (dominates(points[f[k]], p)) return true;
-    return false;
-  };
-  for (const i of order) {
+    return ranks;
+  }
+  const fronts: number[][] = [];
+  for (let r = 0; r < n; r++) {
+    const i = order[r];
+    const p = points[i];
     // the fronts a point is dominated by form a prefix: binary search for the first that does not dominate it
     let lo = 0;
     let hi = fronts.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (dominatedBy(fronts[mid], points[i])) lo = mid + 1;
+      const f = fronts[mid];
+      let dominated = false;
+      for (let k = f.length - 1; k >= 0 && !dominated; k--) dominated = dominates(points[f[k]], p);
+      if (dominated) lo = mid + 1;
       else hi = mid;
     }
     if (lo === fronts.length) fronts.push([]);
@@ -69,6 +94,18 @@ export function nonDominatedRanks(points: readonly ArrayLike<number>[]): Int32Ar
     ranks[i] = lo;
   }
   return ranks;
+}
+
+/** Where a point goes in a list kept in lexicographic order (after equal ones). */
+export function lexInsertionIndex(sorted: readonly ArrayLike<number>[], p: ArrayLike<number>): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (lexLess(sorted[mid], p) <= 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** Indices of the non-dominated points (front 0), in input order. */

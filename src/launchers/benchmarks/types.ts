@@ -1,4 +1,5 @@
 import type { Mode } from '../../schedulers/types.js';
+import type { Objective } from '../../results/pareto.js';
 import type { SurrogateName } from '../../blackbox/surrogates/surrogate.js';
 
 /** A tuning problem with its defaults (DESIGN.md §3). */
@@ -8,8 +9,15 @@ export interface BenchmarkDefinition {
   /** Blackbox name (and dataset) in the blackbox repository. */
   blackbox: string;
   dataset?: string;
+  /** The first objective (the only one of a single-objective benchmark). */
   metric: string;
   mode: Mode;
+  /**
+   * Several objectives (the first is metric/mode). Their hypervolume is taken in [0, 1] per
+   * objective, normalised by the table's range of each (every config, seed and fidelity; best → 0),
+   * with the reference point at 1.1 per objective: fixed per benchmark, stored in metadata.json.
+   */
+  objectives?: Objective[];
   elapsedTimeAttr: string;
   /** Resource attribute (the blackbox fidelity), e.g. 'epoch'. */
   maxResourceAttr: string;
