@@ -125,12 +125,16 @@ export const benchmarkBlackbox = (benchmark: BenchmarkDefinition): Promise<Black
 
 const benchmarkObjectives = (b: BenchmarkDefinition): Objective[] => b.objectives ?? [{ metric: b.metric, mode: b.mode }];
 
-/** A benchmark's hypervolume setting: each objective normalised by the table's range (best → 0), reference 1.1. */
+/**
+ * A benchmark's hypervolume setting: each objective mapped to [0, 1] from the table's best value (→ 0)
+ * to its 90th percentile counted from the best (→ 1; tables hold diverged runs whose losses would
+ * squash every other value to 0), the reference point at 1.1 per objective.
+ */
 export function tableHypervolumeSetting(objectives: readonly Objective[], table: TabularBlackbox): HypervolumeSetting {
-  const ranges = objectives.map((o) => table.objectiveRange(o.metric));
+  const q = objectives.map((o) => table.objectiveQuantiles(o.metric, o.mode === 'min' ? [0, 0.9] : [1, 0.1]));
   return hypervolumeSetting(
-    objectives.map((o, k) => (o.mode === 'min' ? ranges[k][0] : -ranges[k][1])),
-    objectives.map((o, k) => (o.mode === 'min' ? ranges[k][1] : -ranges[k][0])),
+    objectives.map((o, k) => (o.mode === 'min' ? q[k][0] : -q[k][0])),
+    objectives.map((o, k) => (o.mode === 'min' ? q[k][1] : -q[k][1])),
   );
 }
 

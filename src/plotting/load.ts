@@ -8,7 +8,40 @@ import { readExperimentMetadata, readResultColumns } from '../results/read.js';
 import { checkPathPart } from '../util/path-part.js';
 import { type Constraint, isFeasible } from '../schedulers/constraints.js';
 import { UserError } from '../util/errors.js';
-import { bestRuleOf, curvePoints, failedTrialIds } from '../results/best.js';
+import { type PointReport, bestRuleOf, curvePoints, failedTrialIds, hypervolumeCurve } from '../results/best.js';
+import { type HypervolumeSetting, type Objective, hypervolumeSetting } from '../results/pareto.js';
+import { multiObjectives } from '../operate/best.js';
+
+/** The objectives' points of a run with several (signed, time-stamped), before its hypervolume curve is drawn. */
+interface PendingFront {
+  folder: string;
+  metadata: ExperimentMetadata;
+  objectives: Objective[];
+  reports: (PointReport<null> & { time: number })[];
+}
+
+/**
+ * A run with several objectives plots its hypervolume over time (maximised). Its setting is the
+ * one in its metadata.json (a benchmark's, fixed by the table); runs without one (experiment files)
+ * share, per benchmark, bounds taken from every point of the runs loaded with them (so their
+ * curves compare with each other, not with another plot's), the reference at 1.1.
+ */
+function hypervolumeRuns(pending: PendingFront[]): Loaded[] {
+  const shared = new Map<string, HypervolumeSetting>();
+  for (const p of pending) {
+    if (p.metadata.hypervolume || shared.has(p.metadata.benchmark)) continue;
+    const pts = pending.filter((q) => q.metadata.benchmark === p.metadata.benchmark && !q.metadata.hypervolume).flatMap((q) => q.reports.filter((r) => r.feasible && !r.point.some(Number.isNaN)).map((r) => r.point));
+    const m = p.objectives.length;
+    const lower = Array.from({ length: m }, (_, k) => Math.min(...pts.map((x) => x[k])));
+    const upper = Array.from({ length: m }, (_, k) => Math.max(...pts.map((x) => x[k])));
+    shared.set(p.metadata.benchmark, hypervolumeSetting(lower, upper));
+  }
+  return pending.map((p) => {
+    const setting = (p.metadata.hypervolume as HypervolumeSetting | undefined) ?? shared.get(p.metadata.benchmark)!;
+    const curve = hypervolumeCurve(p.reports, failedTrialIds(p.metadata), bestRuleOf(p.metadata), setting);
+    return { folder: p.folder, metadata: { ...p.metadata, metric: 'hypervolume', mode: 'max' }, ...curve };
+  });
+}
 
 /** A loaded experiment: its metadata and the two columns plotting uses. */
 interface Loaded {
@@ -80,6 +113,7 @@ export async function loadResults(options: LoadOptions): Promise<LoadedResults> 
   const warn = options.warn ?? ((m: string) => console.warn(m));
   const where = (folder: string) => options.origin?.get(folder) ?? folder;
   const loaded: Loaded[] = [];
+  const pending: PendingFront[] = [];
   const leftOut = { failed: [] as string[], unfinished: [] as string[] };
   for (const tag of options.tags) {
     const dir = join(root, checkPathPart('--experiment_tag', tag));
@@ -110,6 +144,18 @@ export async function loadResults(options: LoadOptions): Promise<LoadedResults> 
           continue;
         }
         const constraints = (m.constraints ?? []) as Constraint[];
+        const objectives = multiObjectives(m);
+        if (objectives) {
+          const names = [...new Set([...objectives.map((o) => o.metric), ...constraints.map((c) => c.metric)])];
+          const cols = readResultColumns(folder, ['st_tuner_time', 'trial_id', ...names], warn);
+          const reports = Array.from(cols.st_tuner_time, (time, i) => {
+            const row = Object.fromEntries(names.map((n) => [n, cols[n][i]]));
+            const point = objectives.map((o) => (o.mode === 'min' ? row[o.metric] : -row[o.metric]));
+            return { trialId: cols.trial_id[i], point, feasible: isFeasible(row, constraints), order: i, item: null, time };
+          });
+          pending.push({ folder, metadata: m, objectives, reports });
+          continue;
+        }
         const rule = bestRuleOf(m);
         const failed = failedTrialIds(m);
         // the trial ids are read only when needed: a study of simulated runs may hold millions of rows
@@ -130,6 +176,7 @@ export async function loadResults(options: LoadOptions): Promise<LoadedResults> 
   }
   if (leftOut.unfinished.length) warn(`left out ${leftOut.unfinished.length} unfinished run(s) (--include_unfinished plots them): ${leftOut.unfinished.join(', ')}`);
   if (leftOut.failed.length) warn(`left out ${leftOut.failed.length} failed run(s) (--include_failed plots them): ${leftOut.failed.join(', ')}`);
+  loaded.push(...hypervolumeRuns(pending));
   const runs = dedupe(loaded, warn, where);
   // columnar construction: a study can hold millions of rows
   const total = runs.reduce((n, r) => n + r.times.length, 0);

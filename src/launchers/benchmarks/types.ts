@@ -14,8 +14,9 @@ export interface BenchmarkDefinition {
   mode: Mode;
   /**
    * Several objectives (the first is metric/mode). Their hypervolume is taken in [0, 1] per
-   * objective, normalised by the table's range of each (every config, seed and fidelity; best → 0),
-   * with the reference point at 1.1 per objective: fixed per benchmark, stored in metadata.json.
+   * objective, from the table's best value (→ 0) to its 90th percentile counted from the best (→ 1),
+   * over every config, seed and fidelity, with the reference point at 1.1 per objective: fixed per
+   * benchmark (src/launchers/experiment.ts tableHypervolumeSetting), stored in metadata.json.
    */
   objectives?: Objective[];
   elapsedTimeAttr: string;
