@@ -285,7 +285,7 @@ const MO_RS: MethodDefinition = {
 };
 const NSGA2: MethodDefinition = {
   name: 'NSGA2',
-  description: 'NSGA-II, steady state (population 50, binary tournaments, SBX + polynomial mutation, uniform crossover for categories), FIFO',
+  description: 'NSGA-II, steady state (population 20, binary tournaments, SBX + polynomial mutation, uniform crossover for categories), FIFO',
   expensive: false,
   multiFidelity: false,
   multiObjective: true,

@@ -157,7 +157,16 @@ export function rankByFrontAndCrowding(points: readonly ArrayLike<number>[]): nu
 }
 
 /** Points that strictly dominate the reference point in every objective; the others add no volume. */
-const inside = (points: readonly ArrayLike<number>[], ref: ArrayLike<number>) => points.filter((p) => Array.prototype.every.call(p, (v: number, k: number) => v < ref[k]));
+function inside(points: readonly ArrayLike<number>[], ref: ArrayLike<number>): ArrayLike<number>[] {
+  const out: ArrayLike<number>[] = [];
+  const m = ref.length;
+  for (const p of points) {
+    let k = 0;
+    while (k < m && p[k] < ref[k]) k++;
+    if (k === m) out.push(p);
+  }
+  return out;
+}
 
 /**
  * Exact hypervolume (the volume dominated by the points and bounded by `ref`, all minimised) for 1,

@@ -4,7 +4,7 @@ import { objectivesOf, type SearchProblem, type Searcher } from '../types.js';
 import { RandomSearcher } from './random.js';
 
 export interface NSGA2Options {
-  /** Members kept (default 50, Optuna's population_size). */
+  /** Members kept (default 20, Syne Tune's NSGA2: HPO budgets are hundreds of trials, not thousands). */
   populationSize?: number;
   /** Probability that two parents are crossed (default 0.9). */
   crossoverProbability?: number;
@@ -56,7 +56,7 @@ export class NSGA2Searcher implements Searcher {
     this.random = new RandomSearcher(problem);
     this.hps = hyperparameters(problem.configSpace);
     this.o = {
-      populationSize: options.populationSize ?? 50,
+      populationSize: options.populationSize ?? 20,
       crossoverProbability: options.crossoverProbability ?? 0.9,
       mutationProbability: options.mutationProbability ?? 1 / Math.max(1, this.hps.length),
       etaCrossover: options.etaCrossover ?? 15,
@@ -169,11 +169,15 @@ export class NSGA2Searcher implements Searcher {
     this.pending.delete(trialId);
     if (reason !== 'completed' || !p?.point || p.point.some(Number.isNaN)) return;
     this.population.push({ trialId, config: p.config, point: p.point });
-    if (this.population.length > this.o.populationSize) {
-      const worst = rankByFrontAndCrowding(this.population.map((m) => m.point)).at(-1)!;
-      this.population.splice(worst, 1);
-    }
     this.rank();
+    if (this.population.length > this.o.populationSize) {
+      // the worst leaves; the others keep their order (crowding is refreshed at the next arrival)
+      const worst = this.order.at(-1)!;
+      this.population.splice(worst, 1);
+      this.order = this.order.slice(0, -1).map((i) => (i > worst ? i - 1 : i));
+      this.position.clear();
+      this.order.forEach((i, r) => this.position.set(i, r));
+    }
   }
 
   private rank(): void {
@@ -189,16 +193,19 @@ export class NSGA2Searcher implements Searcher {
   }
 
   state() {
-    return { random: this.random.state(), population: this.population, pending: [...this.pending] };
+    return { random: this.random.state(), population: this.population, order: this.order, pending: [...this.pending] };
   }
 
   restore(state: unknown): void {
-    const s = state as { random: unknown; population: Member[]; pending: [number, { config: Config; point: number[] | null }][] };
+    const s = state as { random: unknown; population: Member[]; order: number[]; pending: [number, { config: Config; point: number[] | null }][] };
     this.random.restore(s.random);
     // a JSON round trip writes NaN as null
     this.population = s.population.map((m) => ({ ...m, point: m.point.map((v) => v ?? NaN) }));
     this.pending.clear();
     for (const [id, p] of s.pending) this.pending.set(id, { config: p.config, point: p.point?.map((v) => v ?? NaN) });
-    this.rank();
+    // the order as it was (not recomputed: its crowding distances may be those of the last arrival)
+    this.order = [...s.order];
+    this.position.clear();
+    this.order.forEach((i, r) => this.position.set(i, r));
   }
 }
