@@ -76,7 +76,11 @@ export function newWorkerIdentity(): WorkerIdentity {
 
 /** The method a definition runs in a study; only the methods a shared store can serve. */
 export function studyMethod(definition: ExperimentDefinition): StudyMethod {
-  const method = definition.method ?? defaultMethod(Boolean(definition.resource), definition.objectives.length > 1);
+  if (definition.objectives.length > 1) {
+    // the store holds one value per observation (issue 27 item 1: vector values and the upgrade are to come)
+    throw new UserError(`${definition.file ?? definition.name}: a shared study optimises one objective; this file has ${definition.objectives.length} (${definition.objectives.map((o) => o.metric).join(', ')}): run it with tunelab run -f, or keep one metric with strategy 'optimize'`);
+  }
+  const method = definition.method ?? defaultMethod(Boolean(definition.resource), false);
   if (!(STUDY_METHODS as readonly string[]).includes(method)) {
     throw new UserError(`${definition.file ?? definition.name}: method '${method}' cannot run as a shared study; valid methods for a study: ${STUDY_METHODS.join(', ')}`);
   }
