@@ -213,3 +213,25 @@ describe('NMT tables (BLEU against GPU time, with published Pareto flags)', () =
     }
   });
 });
+
+describe('tunelab plot with several objectives', () => {
+  it('draws the hypervolume over time per setup and the final fronts of every run', async () => {
+    const { plotStudy } = await import('../src/plotting/study.js');
+    const root = tempDir();
+    const fronts: Record<string, number> = {};
+    for (const method of ['MO-RS', 'NSGA2']) {
+      for (const seed of [0, 1]) {
+        const r = await runExperiment({ tag: 'p', method: getMethod(method), benchmark: getBenchmark('fcnet-cars-mo'), seed, masterSeed: 4, resultsRoot: root, maxWallclockTime: 3 });
+        fronts[`${method} ${seed}`] = frontOf(r.folder, loadFolder(r.folder))!.points.length;
+      }
+    }
+    const out = join(tempDir(), 'plots');
+    const result = await plotStudy({ tags: ['p'], root, out, formats: [], warn: () => {} });
+    const names = result.specs.map((s) => s.name);
+    expect(names).toContain('benchmark-fcnet-cars-mo');
+    expect(names).toContain('pareto-fcnet-cars-mo');
+    expect(result.tableMarkdown).toContain('fcnet-cars-mo: best hypervolume (max)');
+    const pareto = JSON.parse(readFileSync(join(out, 'pareto-fcnet-cars-mo.vl.json'), 'utf8')) as { data: { values: { setup: string; seed: number }[] } };
+    for (const [key, n] of Object.entries(fronts)) expect(pareto.data.values.filter((p) => `${p.setup} ${p.seed}` === key)).toHaveLength(n);
+  });
+});
