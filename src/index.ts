@@ -71,7 +71,8 @@ export { checkStudy, type StudyCheckOptions, type StudyCheck } from './launchers
 export { formatTable } from './util/table.js';
 export { runExperimentFile, type RunOptions, type RunOnSageMaker, type RunContext, type RunReport } from './launchers/run.js';
 export { loadExperiment, loadExperimentFile, parseExperiment, trialEnvironment, MAX_EXPERIMENT_FILE_BYTES, MAX_PARAMETERS, type ExperimentDefinition, type ExperimentFileOptions } from './experiment/load.js';
-export { BestTracker, bestOfReports, bestRuleOf, curvePoints, failedTrialIds, type BestRule, type Report } from './results/best.js';
+export { BestTracker, bestOfReports, bestRuleOf, curvePoints, failedTrialIds, ParetoTracker, paretoOfReports, hypervolumeCurve, type BestRule, type Report, type PointReport } from './results/best.js';
+export { crowdingDistance, dominates, hypervolume, hypervolumeSetting, nonDominatedRanks, normalisedHypervolume, paretoFrontIndices, rankByFrontAndCrowding, signed, type HypervolumeSetting, type Objective as MetricObjective } from './results/pareto.js';
 export { experimentSchema, type ExperimentFileInput, type ExperimentFileData } from './experiment/schema.js';
 export { isFeasible, type Constraint } from './schedulers/constraints.js';
 export { acquireFolderLock, readLock, type LockOwner, type FolderLock } from './results/lock.js';
@@ -85,7 +86,7 @@ export { benchmarkSpec, regretSpec, rankSpec, learningCurvesSpec, type LearningC
 export { toSVG, svgToPNG, htmlReport, type ReportContent, type ReportFigure } from './plotting/render.js';
 export { plotStudy, type PlotStudyOptions, type PlotStudyResult } from './plotting/study.js';
 export { experimentStatus, formatStatus, type ExperimentStatusReport } from './operate/status.js';
-export { bestTrial, type BestTrial } from './operate/best.js';
+export { bestTrial, bestOrFront, frontOf, type BestTrial, type ParetoFront } from './operate/best.js';
 export { resolveExperiment, chooseFolder, liveness, type ResolvedExperiment, type Liveness, type OwnerInfo, type RunStatus } from './operate/folder.js';
 export { LogTailer, printLogs, followLogs, type LogOptions, type FollowOptions } from './operate/logs.js';
 export { stopExperiment, type StopOptions, type StopOutcome } from './operate/stop.js';

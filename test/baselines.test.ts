@@ -26,6 +26,19 @@ describe('the baselines of issue 26', () => {
     expect((await run(8)).equals(a)).toBe(false);
   });
 
+  // issue 27's methods for several objectives, on a benchmark with two
+  it.each(['MO-RS', 'NSGA2', 'MO-ASHA', 'MO-BO'])('%s: the same seed gives a bit-identical results file on the simulator with 4 workers (two objectives)', async (method) => {
+    const run = async (randomSeed: number) => {
+      const { outcomes } = await hpoMain({ experimentTag: 't', method: [method], benchmark: ['fcnet-cars-mo'], randomSeed, resultsRoot: tempDir(), maxWallclockTime: method === 'MO-BO' ? 2 : 5, nWorkers: 4 }, quiet);
+      expect(outcomes[0].metadata.status).toBe('completed');
+      return readFileSync(join(outcomes[0].folder, 'results.csv.gz'));
+    };
+    const a = await run(7);
+    expect(a.length).toBeGreaterThan(1000);
+    expect((await run(7)).equals(a)).toBe(true);
+    expect((await run(8)).equals(a)).toBe(false);
+  });
+
   it.each(['TPE', 'REA'])('%s runs a user experiment on the local backend with 2 trials at a time', (method) => {
     const dir = tempDir();
     // a quadratic in x with a categorical offset; one report per trial

@@ -11,6 +11,7 @@ import { cliPath, tempDir } from './helpers.js';
 const options = {
   methods: Object.keys(methodDefinitions),
   multiFidelityMethods: Object.values(methodDefinitions).filter((m) => m.multiFidelity).map((m) => m.name),
+  multiObjectiveMethods: Object.values(methodDefinitions).filter((m) => m.multiObjective).map((m) => m.name),
 };
 
 const base = {
@@ -129,7 +130,7 @@ describe('the experiment file', () => {
       'parameters[3] (act): categorical_values: missing',
       'parameters[4] (depth): values: missing',
       'parameters[5] (wd): bounds: does not go with grid (the grid lists the values); give grid, or bounds',
-      "metrics: exactly one metric needs strategy 'optimize', found 2 (loss, acc)",
+      'method: ASHA optimises one objective, and this file has 2 (loss, acc); methods for several objectives: MO-RS, NSGA2, MO-ASHA, MO-BO',
       "metrics[0] (loss).threshold: only a metric with strategy 'constraint' takes a threshold",
       'metrics[2] (size).threshold: missing; a constraint metric needs a threshold',
       'budget: give at least one of max_trials, max_wallclock_time, max_results',

@@ -211,7 +211,7 @@ describe('tunelab server: SigOpt v1 resources', () => {
       ['POST', '/v1/experiments', param({ name: 'x', type: 'double', bounds: { min: 0, max: 1 }, transformation: 'sqrt' }), 'parameters[0].transformation', /none, log/],
       ['POST', '/v1/experiments', param({ name: 'c', type: 'categorical', categorical_values: [] }), 'parameters[0].categorical_values'],
       ['POST', '/v1/experiments', { ...good, metrics: [{ name: 'loss', objective: 'smallest' }] }, 'metrics[0].objective', /maximize, minimize/],
-      ['POST', '/v1/experiments', { ...good, metrics: [{ name: 'loss', strategy: 'store' }] }, 'metrics', /exactly one metric/],
+      ['POST', '/v1/experiments', { ...good, metrics: [{ name: 'loss', strategy: 'store' }] }, 'metrics', /at least one metric needs strategy 'optimize'/],
       ['POST', '/v1/experiments', { ...good, observation_budget: 0 }, 'observation_budget'],
       ['POST', '/v1/experiments', { ...good, parallel_bandwidth: 'many' }, 'parallel_bandwidth'],
       ['POST', '/v1/experiments', { ...good, method: 'MOBSTER' }, 'method', /RS, BO, TPE, ASHA/],

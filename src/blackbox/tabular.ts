@@ -68,6 +68,17 @@ export class TabularBlackbox implements Blackbox, SurrogateTable {
     return Float64Array.from(objectives.subarray(start, start + size));
   }
 
+  /** Quantiles (in [0, 1], nearest rank) of an objective over the whole table: every config, seed and fidelity; NaN skipped. */
+  objectiveQuantiles(name: string, qs: readonly number[]): number[] {
+    const { objectiveNames, objectives } = this.data;
+    const m = objectiveNames.indexOf(name);
+    if (m < 0) throw new Error(`objective '${name}' not in blackbox objectives ${objectiveNames.join(', ')}`);
+    const values: number[] = [];
+    for (let i = m; i < objectives.length; i += objectiveNames.length) if (!Number.isNaN(objectives[i])) values.push(objectives[i]);
+    const sorted = Float64Array.from(values).sort();
+    return qs.map((q) => sorted[Math.round(q * (sorted.length - 1))]);
+  }
+
   /** Row of a tabulated config, or undefined. */
   rowOfConfig(config: Config): number | undefined {
     return this.rowOf.get(configKey(this.data.configSpace, config));

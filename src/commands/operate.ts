@@ -135,10 +135,10 @@ export const stopCommand: CommandModule<object, TargetArgs & { timeout: number }
 
 export const bestCommand: CommandModule<object, TargetArgs & { json: boolean }> = {
   command: 'best <experiment>',
-  describe: 'the best feasible trial: its config, metric values, resource level and checkpoint folder',
+  describe: 'the best feasible trial (with several objectives, the Pareto front): its config, metric values, resource level and checkpoint folder',
   builder: (y) => targetArgs(y).option('json', { type: 'boolean', default: false, describe: 'print it as JSON (BestTrial)' }) as never,
   handler: async (a) => {
-    const [{ resolveExperiment }, { bestTrial }, { formatBest }, { bestOfTag, formatTagRuns, tagRuns }] = await Promise.all([
+    const [{ resolveExperiment }, { bestOrFront }, { formatBest, formatFront }, { bestOfTag, formatTagRuns, tagRuns }] = await Promise.all([
       import('../operate/folder.js'),
       import('../operate/best.js'),
       import('../operate/status.js'),
@@ -147,9 +147,10 @@ export const bestCommand: CommandModule<object, TargetArgs & { json: boolean }> 
     const resolved = resolveExperiment(a.experiment, a.results_root);
     if (resolved.tag === undefined) {
       const folder = resolved.folders[0];
-      const best = bestTrial(folder);
+      const best = bestOrFront(folder);
       if (!best) throw new UserError(`no feasible result in ${folder} (yet)`, 1);
-      console.log(a.json ? JSON.stringify({ folder, ...best }, null, 2) : [`best of ${folder}`, ...formatBest(best)].join('\n'));
+      if (a.json) console.log(JSON.stringify({ folder, ...('front' in best ? best.front : best.best) }, null, 2));
+      else console.log([`best of ${folder}`, ...('front' in best ? formatFront(best.front) : formatBest(best.best))].join('\n'));
       return;
     }
     const runs = tagRuns(resolved.folders, (m) => console.error(`tunelab: skipping ${m}`));

@@ -165,7 +165,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
       const { formatValue } = await import('../util/table.js');
       for (const r of study.runs) {
         if (!r.metadata) continue;
-        const best = r.summary?.best ? `best ${r.metadata.metric} ${formatValue(r.summary.best.value)} (trial ${r.summary.best.trialId})` : r.alreadyCompleted ? 'already completed' : 'no feasible result';
+        const best = r.summary?.front ? `Pareto front of ${r.summary.front.length} point(s)` : r.summary?.best ? `best ${r.metadata.metric} ${formatValue(r.summary.best.value)} (trial ${r.summary.best.trialId})` : r.alreadyCompleted ? 'already completed' : 'no feasible result';
         console.log(`${r.metadata.method} seed ${r.metadata.seed}: ${r.metadata.status}, ${best} → ${r.folder}`);
       }
       const tag = argv.experiment_tag ?? study.runs[0]?.experiment.name;
@@ -178,7 +178,12 @@ export const runCommand: CommandModule<object, RunArgs> = {
     const report = await runExperimentFile({ ...options, method: argv.method?.[0], seed: argv.start_seed });
     if (report.alreadyCompleted || !report.metadata) return;
     const { metadata, summary, folder } = report;
-    if (summary?.best) {
+    if (summary?.front?.length && folder) {
+      // the folder's front, by the one definition `best` and `status` use
+      const [{ bestOrFront }, { formatFront }] = await Promise.all([import('../operate/best.js'), import('../operate/status.js')]);
+      const best = bestOrFront(folder);
+      if (best && 'front' in best) console.log(formatFront(best.front).join('\n'));
+    } else if (summary?.best) {
       const { formatValue } = await import('../util/table.js');
       const config = Object.entries(summary.best.config).map(([k, v]) => `${k}=${typeof v === 'number' ? formatValue(v) : v}`).join(', ');
       console.log(`best ${metadata.metric} ${formatValue(summary.best.value)} (trial ${summary.best.trialId}: ${config})`);

@@ -8,6 +8,7 @@ import { dirname, extname, resolve } from 'node:path';
 import type { z } from 'zod';
 import { type Config, type ConfigSpace, type Domain, type Value, conditionProblems, validateConfig, choice, lograndint, loguniform, ordinal, randint, uniform, when } from '../config-space/index.js';
 import type { MethodOptions } from '../methods/registry.js';
+import type { Objective } from '../results/pareto.js';
 import type { Constraint } from '../schedulers/constraints.js';
 import type { Mode } from '../schedulers/types.js';
 import { UserError } from '../util/errors.js';
@@ -22,8 +23,11 @@ export interface ExperimentDefinition {
   /** The file as parsed (stored in metadata.json). */
   source: ExperimentFileData;
   configSpace: ConfigSpace;
+  /** The first objective (the only one of a single-objective file). */
   metric: string;
   mode: Mode;
+  /** Every `strategy: optimize` metric in file order; several make a multi-objective experiment. */
+  objectives: Objective[];
   constraints: Constraint[];
   /** Metrics recorded only. */
   storeMetrics: string[];
@@ -145,7 +149,7 @@ function issueText(issue: z.core.$ZodIssue): string {
 }
 
 /** Checks what the schema's shapes cannot express; returns problems as "path: message" lines. */
-function semanticProblems(d: ExperimentFileData, { methods: knownMethods, multiFidelityMethods, fixedParameters = {} }: ExperimentFileOptions): string[] {
+function semanticProblems(d: ExperimentFileData, { methods: knownMethods, multiFidelityMethods, multiObjectiveMethods = [], fixedParameters = {} }: ExperimentFileOptions): string[] {
   const problems: string[] = [];
   const seen = new Set<string>();
   d.parameters.forEach((p, i) => {
@@ -161,8 +165,10 @@ function semanticProblems(d: ExperimentFileData, { methods: knownMethods, multiF
     if (new Set(c.values).size !== c.values.length) problems.push(`${at}.values: duplicate values in ${show(c.values)}`);
   });
   const optimized = d.metrics.filter((m) => m.strategy === 'optimize');
-  if (optimized.length !== 1) {
-    problems.push(`metrics: exactly one metric needs strategy 'optimize', found ${optimized.length}${optimized.length ? ` (${optimized.map((m) => m.name).join(', ')})` : ''}`);
+  if (optimized.length === 0) problems.push(`metrics: at least one metric needs strategy 'optimize', found none`);
+  const multiObjective = optimized.length > 1;
+  if (multiObjective && d.method !== undefined && knownMethods.includes(d.method) && !multiObjectiveMethods.includes(d.method)) {
+    problems.push(`method: ${d.method} optimises one objective, and this file has ${optimized.length} (${optimized.map((m) => m.name).join(', ')}); methods for several objectives: ${multiObjectiveMethods.join(', ')}`);
   }
   const metricNames = new Set<string>();
   d.metrics.forEach((m, i) => {
@@ -190,7 +196,7 @@ function semanticProblems(d: ExperimentFileData, { methods: knownMethods, multiF
     }
   }
   const options = d.method_options ?? {};
-  const method = d.method ?? (d.resource ? 'ASHA' : 'BO');
+  const method = d.method ?? defaultMethod(Boolean(d.resource), multiObjective);
   const hyperband = multiFidelityMethods.includes(method);
   for (const key of ['grace_period', 'reduction_factor', 'brackets'] as const) {
     if (options[key] !== undefined && !hyperband) problems.push(`method_options.${key}: applies to the multi-fidelity methods (${multiFidelityMethods.join(', ')}), not ${method}`);
@@ -276,10 +282,18 @@ function unconditionalDomain(p: ParameterData): Domain {
   }
 }
 
+/** The method of a file that names none: ASHA with a resource, BO without; their multi-objective kin for several objectives. */
+export function defaultMethod(resource: boolean, multiObjective: boolean): string {
+  if (multiObjective) return resource ? 'MO-ASHA' : 'MO-BO';
+  return resource ? 'ASHA' : 'BO';
+}
+
 export interface ExperimentFileOptions {
   /** Method names that may be given, and those that need a resource. */
   methods: readonly string[];
   multiFidelityMethods: readonly string[];
+  /** Methods that optimise several objectives (a file with several `optimize` metrics needs one). */
+  multiObjectiveMethods?: readonly string[];
   /** Per method, the hyperparameters it fixes (ASHA-TANH's activations): it fits only a file that has them. */
   fixedParameters?: Readonly<Record<string, readonly string[]>>;
 }
@@ -301,8 +315,8 @@ export function parseExperiment(data: unknown, options: ExperimentFileOptions, o
     throw new UserError(`${where}: ${problems.length} problem${problems.length > 1 ? 's' : ''}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   }
   const d = parsed.data!;
-  const optimize = d.metrics.find((m) => m.strategy === 'optimize')!;
   const mode = (objective: string | undefined): Mode => (objective === 'maximize' ? 'max' : 'min');
+  const objectives = d.metrics.filter((m) => m.strategy === 'optimize').map((m) => ({ metric: m.name, mode: mode(m.objective) }));
   const baseDir = origin ? dirname(origin.file) : process.cwd();
   const mo = d.method_options ?? {};
   const configSpace = experimentConfigSpace(d, where);
@@ -323,8 +337,9 @@ export function parseExperiment(data: unknown, options: ExperimentFileOptions, o
     file: origin?.file,
     source: d,
     configSpace,
-    metric: optimize.name,
-    mode: mode(optimize.objective),
+    metric: objectives[0].metric,
+    mode: objectives[0].mode,
+    objectives,
     constraints: d.metrics.filter((m) => m.strategy === 'constraint').map((m) => ({ metric: m.name, mode: mode(m.objective), threshold: m.threshold! })),
     storeMetrics: d.metrics.filter((m) => m.strategy === 'store').map((m) => m.name),
     command: d.command,

@@ -13,7 +13,9 @@ import type { ExtraResultsComposer, TunerCallback } from '../tuner/types.js';
 import { UserError } from '../util/errors.js';
 import { createRng } from '../util/rng.js';
 import type { BenchmarkDefinition } from './benchmarks/index.js';
-import type { MethodDefinition } from '../methods/registry.js';
+import { type MethodDefinition, objectiveMisfit } from '../methods/registry.js';
+import { type HypervolumeSetting, type Objective, hypervolumeSetting } from '../results/pareto.js';
+import { TabularBlackbox } from '../blackbox/tabular.js';
 import { REAL_TRIAL_TUNING, prepareResume, resumedMetadata, runInFolder, runSeed, type ExperimentOutcome } from './run-folder.js';
 
 export interface ExperimentSpec {
@@ -48,13 +50,31 @@ export interface ExperimentSpec {
 export const benchmarkBlackbox = (benchmark: BenchmarkDefinition): Promise<Blackbox> =>
   loadBlackbox({ blackbox: benchmark.blackbox, dataset: benchmark.dataset, surrogate: benchmark.surrogate });
 
+const benchmarkObjectives = (b: BenchmarkDefinition): Objective[] => b.objectives ?? [{ metric: b.metric, mode: b.mode }];
+
+/**
+ * A benchmark's hypervolume setting: each objective mapped to [0, 1] from the table's best value (→ 0)
+ * to its 90th percentile counted from the best (→ 1; tables hold diverged runs whose losses would
+ * squash every other value to 0), the reference point at 1.1 per objective.
+ */
+export function tableHypervolumeSetting(objectives: readonly Objective[], table: TabularBlackbox): HypervolumeSetting {
+  const q = objectives.map((o) => table.objectiveQuantiles(o.metric, o.mode === 'min' ? [0, 0.9] : [1, 0.1]));
+  return hypervolumeSetting(
+    objectives.map((o, k) => (o.mode === 'min' ? q[k][0] : -q[k][0])),
+    objectives.map((o, k) => (o.mode === 'min' ? q[k][1] : -q[k][1])),
+  );
+}
+
 /** Why the method cannot run on the benchmark's blackbox with these options (empty: it can). */
 export function pairProblems(spec: Pick<ExperimentSpec, 'benchmark' | 'method' | 'restrictConfigurations' | 'backend'>, blackbox: Blackbox): string[] {
   const { benchmark, method } = spec;
   const out: string[] = [];
-  if (!blackbox.objectiveNames.includes(benchmark.metric)) {
-    out.push(`benchmark ${benchmark.name}: metric '${benchmark.metric}' not among the blackbox objectives ${blackbox.objectiveNames.join(', ')}`);
+  for (const { metric } of benchmarkObjectives(benchmark)) {
+    if (!blackbox.objectiveNames.includes(metric)) out.push(`benchmark ${benchmark.name}: metric '${metric}' not among the blackbox objectives ${blackbox.objectiveNames.join(', ')}`);
   }
+  const misfit = objectiveMisfit(method, benchmarkObjectives(benchmark));
+  if (misfit) out.push(misfit);
+  if (benchmark.objectives && !(blackbox instanceof TabularBlackbox)) out.push(`benchmark ${benchmark.name}: several objectives need a table (their hypervolume is normalised by the table's ranges)`);
   if (method.multiFidelity && blackbox.fidelityValues.length < 2) {
     out.push(`method ${method.name} needs a multi-fidelity benchmark; ${benchmark.name} has a single fidelity (use RS or BO)`);
   } else if (method.multiFidelity && blackbox.fidelityName !== benchmark.maxResourceAttr) {
@@ -87,10 +107,12 @@ export async function runExperiment(spec: ExperimentSpec): Promise<ExperimentOut
   const nWorkers = spec.nWorkers ?? benchmark.nWorkers;
   const maxWallclockTime = spec.maxWallclockTime ?? benchmark.maxWallclockTime;
   const maxResource = blackbox.fidelityValues[blackbox.fidelityValues.length - 1];
+  const objectives = benchmark.objectives;
   const scheduler = method.create({
     configSpace: blackbox.configSpace,
     metric: benchmark.metric,
     mode: benchmark.mode,
+    objectives,
     resourceAttr: blackbox.fidelityName,
     maxResource,
     nWorkers,
@@ -123,6 +145,7 @@ export async function runExperiment(spec: ExperimentSpec): Promise<ExperimentOut
           ...(spec.maxNumTrialsStarted === undefined ? {} : { max_num_trials_started: spec.maxNumTrialsStarted }),
           metric: benchmark.metric,
           mode: benchmark.mode,
+          ...(objectives && { objectives, hypervolume: tableHypervolumeSetting(objectives, blackbox as TabularBlackbox) }),
           best: 'any',
           resource_attr: blackbox.fidelityName,
           max_resource: maxResource,
@@ -141,7 +164,7 @@ export async function runExperiment(spec: ExperimentSpec): Promise<ExperimentOut
         ? new LocalBackend({
             ...benchmark.local!,
             resourceAttr: blackbox.fidelityName,
-            metricNames: [benchmark.metric],
+            metricNames: benchmarkObjectives(benchmark).map((o) => o.metric),
             logsDir: join(folder, 'logs'),
             checkpointsDir: join(folder, 'checkpoints'),
           })
@@ -152,6 +175,7 @@ export async function runExperiment(spec: ExperimentSpec): Promise<ExperimentOut
       nWorkers,
       stopping: { maxWallclockTime, maxNumTrialsStarted: spec.maxNumTrialsStarted },
       configNames: hyperparameters(blackbox.configSpace).map(([name]) => name),
+      objectives,
       folder,
       checkpoint: spec.saveTuner ?? true,
       identity,

@@ -226,7 +226,7 @@ export async function hpoMain(options: HpoMainOptions, context: HpoMainContext =
           const wall = ((performance.now() - wallStart) / 1000).toFixed(2);
           const s = outcome.summary;
           if (outcome.metadata.status === 'completed' && s) {
-            log(`${label}: completed in ${wall}s wall: ${s.numTrials} trials, ${s.numResults} results, best ${benchmark.metric} ${s.best ? formatValue(s.best.value) : '-'} → ${outcome.folder}`);
+            log(`${label}: completed in ${wall}s wall: ${s.numTrials} trials, ${s.numResults} results, ${s.front ? `Pareto front of ${s.front.length} point(s)` : `best ${benchmark.metric} ${s.best ? formatValue(s.best.value) : '-'}`} → ${outcome.folder}`);
           } else {
             log(`${label}: ${outcome.metadata.status}: ${outcome.metadata.error ?? outcome.metadata.stop_reason} → ${outcome.folder}`);
           }

@@ -107,13 +107,20 @@ export function verboseCallback(prefix: string, log: Log, metric: string): Tuner
   };
 }
 
+/** The best so far in a few words: `best <metric> <value>`, or with several objectives the front's size. */
+function bestWords(t: Tuner, metric: string): string {
+  const front = t.paretoFront;
+  if (front) return `Pareto front of ${front.length}`;
+  return `best ${metric} ${t.bestSoFar ? fmt(t.bestSoFar.value) : '-'}`;
+}
+
 /** Without a terminal: one plain line per trial that ends, with the best feasible value so far. */
 export function trialLinesCallback(log: Log, metric: string, maxTrials?: number): TunerCallback {
   let ended = 0;
   return {
     onTrialEnd(tuner, trial) {
       ended++;
-      const best = tuner.bestSoFar ? `best ${metric} ${fmt(tuner.bestSoFar.value)} (trial ${tuner.bestSoFar.trialId})` : 'no feasible result yet';
+      const best = tuner.paretoFront?.length ? bestWords(tuner, metric) : tuner.bestSoFar ? `best ${metric} ${fmt(tuner.bestSoFar.value)} (trial ${tuner.bestSoFar.trialId})` : 'no feasible result yet';
       const what = trial.status === 'failed' ? `failed: ${trial.error}` : `${trial.status} ${lastResultText(trial, metric)}`;
       log(`t=${tuner.tunerTime.toFixed(1)}s trial ${trial.id} ${what}; ${best}; ${ended}${maxTrials ? `/${maxTrials}` : ''} trials ended`);
     },
@@ -128,12 +135,12 @@ export function budgetProgressCallback(label: string, budget: { maxTrials?: numb
       : budget.maxResults !== undefined
         ? ['results', budget.maxResults, (t) => t.resultsWritten]
         : ['s', budget.maxWallclockTime!, (t) => Math.round(t.tunerTime)];
-  let state = { value: 0, elapsed: 0, best: '-' as unknown };
+  let state = { value: 0, elapsed: 0, best: `best ${metric} -` };
   const bar = progressBar((width) =>
-    fitProgressLine(width, { label, fraction: state.value / total, best: `best ${metric} ${state.best}`, details: [`${state.value}/${total} ${unit}`, `${state.elapsed}s`] }),
+    fitProgressLine(width, { label, fraction: state.value / total, best: state.best, details: [`${state.value}/${total} ${unit}`, `${state.elapsed}s`] }),
   );
   const payload = (t: Tuner) => {
-    state = { value: Math.min(total, done(t)), elapsed: Math.round(t.tunerTime), best: t.bestSoFar ? fmt(t.bestSoFar.value) : '-' };
+    state = { value: Math.min(total, done(t)), elapsed: Math.round(t.tunerTime), best: bestWords(t, metric) };
     return state;
   };
   const update = (t: Tuner) => bar.update(payload(t).value);
@@ -152,13 +159,13 @@ export function budgetProgressCallback(label: string, budget: { maxTrials?: numb
 
 /** A progress bar over the simulated time budget, on a terminal only. */
 export function progressBarCallback(label: string, maxTime: number, metric: string): TunerCallback {
-  let state = { time: 0, trials: 0, best: '-' as unknown };
+  let state = { time: 0, trials: 0, best: `best ${metric} -` };
   const bar = progressBar((width) =>
-    fitProgressLine(width, { label, fraction: state.time / maxTime, best: `best ${metric} ${state.best}`, details: [`${state.time}/${maxTime}s simulated`, `${state.trials} trials`] }),
+    fitProgressLine(width, { label, fraction: state.time / maxTime, best: state.best, details: [`${state.time}/${maxTime}s simulated`, `${state.trials} trials`] }),
   );
   let n = 0;
   const payload = (tuner: Tuner) => {
-    state = { time: Math.round(Math.min(maxTime, tuner.tunerTime)), trials: tuner.trials.size, best: tuner.bestSoFar ? fmt(tuner.bestSoFar.value) : '-' };
+    state = { time: Math.round(Math.min(maxTime, tuner.tunerTime)), trials: tuner.trials.size, best: bestWords(tuner, metric) };
     return state;
   };
   return {

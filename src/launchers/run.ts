@@ -4,7 +4,7 @@ import { basename, join } from 'node:path';
 import { LocalBackend, checkCommand, killLeftoverTrials } from '../backends/local.js';
 import type { SageMakerBackendOptions } from '../backends/sagemaker.js';
 import type { TrialBackend } from '../backends/types.js';
-import { type ExperimentDefinition, loadExperimentFile, resourceAttrOf, trialCommand, trialEnvironment } from '../experiment/load.js';
+import { type ExperimentDefinition, defaultMethod, loadExperimentFile, resourceAttrOf, trialCommand, trialEnvironment } from '../experiment/load.js';
 import { createExperimentFolder, resultsRoot } from '../results/layout.js';
 import { type FolderLock, acquireFolderLock, assertNotInUse, takeoverNotice } from '../results/lock.js';
 import { type ExperimentMetadata, readMetadata, runStamp, writeMetadata } from '../results/metadata.js';
@@ -17,7 +17,7 @@ import { isDiskFull } from '../util/fs.js';
 import { createRng } from '../util/rng.js';
 import { STOP_SIGNALS, signalExitCode } from '../util/signals.js';
 import { type ExperimentOutcome, REAL_TRIAL_TUNING, checkWritableRoot, diskFullReason, prepareResume, previousRuns, resumedMasterSeed, resumedMetadata, runInFolder, runSeed, seedRange } from './run-folder.js';
-import { type MethodDefinition, experimentFileOptions, getMethod, methodDefinitions } from '../methods/registry.js';
+import { type MethodDefinition, experimentFileOptions, getMethod, methodDefinitions, objectiveMisfit } from '../methods/registry.js';
 import { type Log, budgetProgressCallback, stopProgressBars, trialLinesCallback, verboseCallback } from './reporting.js';
 
 export interface RunOptions {
@@ -78,7 +78,9 @@ export async function runExperimentFile(options: RunOptions, context: RunContext
   const loaded = await loadExperimentFile(options.file, experimentFileOptions(methods));
   for (const note of loaded.notes) log(`${loaded.file}: ${note}`);
   const definition = withOverrides(loaded, options);
-  const method = getMethod(options.method ?? definition.method ?? (definition.resource ? 'ASHA' : 'BO'), methods);
+  const method = getMethod(options.method ?? definition.method ?? defaultMethod(Boolean(definition.resource), definition.objectives.length > 1), methods);
+  const misfit = objectiveMisfit(method, definition.objectives, methods);
+  if (misfit) throw new UserError(`${definition.file ?? definition.name}: ${misfit}`);
   const seed = options.seed ?? 0;
   const tag = options.experimentTag ?? definition.name;
   checkPathPart('--experiment_tag', tag);
@@ -146,10 +148,13 @@ export async function runExperimentFile(options: RunOptions, context: RunContext
     const resourceAttr = resourceAttrOf(definition);
     const maxResource = definition.resource?.max ?? 1;
     const constraintMetrics = definition.constraints.map((c) => c.metric);
+    const objectiveMetrics = definition.objectives.map((o) => o.metric);
+    const multiObjective = definition.objectives.length > 1;
     const scheduler = method.create({
       configSpace: definition.configSpace,
       metric: definition.metric,
       mode: definition.mode,
+      ...(multiObjective && { objectives: definition.objectives }),
       resourceAttr,
       maxResource,
       nWorkers,
@@ -171,6 +176,7 @@ export async function runExperimentFile(options: RunOptions, context: RunContext
           max_wallclock_time: definition.budget.maxWallclockTime ?? null,
           metric: definition.metric,
           mode: definition.mode,
+          ...(multiObjective && { objectives: definition.objectives }),
           best: definition.best,
           resource_attr: resourceAttr,
           max_resource: maxResource,
@@ -197,7 +203,7 @@ export async function runExperimentFile(options: RunOptions, context: RunContext
           name: tag,
           prefix: `${options.sagemaker.prefix}/${basename(folder)}`,
           resourceAttr,
-          metricNames: [definition.metric, ...constraintMetrics],
+          metricNames: [...objectiveMetrics, ...constraintMetrics],
           countReports: !definition.resource,
         })
       : new LocalBackend({
@@ -205,7 +211,7 @@ export async function runExperimentFile(options: RunOptions, context: RunContext
       cwd: definition.cwd,
       env: trialEnv,
       resourceAttr,
-      metricNames: [definition.metric, ...constraintMetrics],
+      metricNames: [...objectiveMetrics, ...constraintMetrics],
       maxResource: definition.resource ? maxResource : undefined,
       countReports: !definition.resource,
       logsDir: join(folder, 'logs'),
@@ -224,7 +230,8 @@ export async function runExperimentFile(options: RunOptions, context: RunContext
       nWorkers,
       stopping: { maxNumTrialsStarted: definition.budget.maxTrials, maxWallclockTime: definition.budget.maxWallclockTime, maxNumResults: definition.budget.maxResults },
       configNames: Object.keys(definition.configSpace),
-      metricColumns: [definition.metric, ...constraintMetrics, ...definition.storeMetrics],
+      metricColumns: [...objectiveMetrics, ...constraintMetrics, ...definition.storeMetrics],
+      ...(multiObjective && { objectives: definition.objectives }),
       constraints: definition.constraints,
       bestRule: definition.best,
       folder,
@@ -280,7 +287,7 @@ export async function runStudy(options: RunStudyOptions, context: RunContext = {
   const log = context.log ?? ((line: string) => console.log(line));
   const registry = context.methods ?? methodDefinitions;
   const definition = await loadExperimentFile(options.file, experimentFileOptions(registry));
-  const methods = (options.methods?.length ? options.methods : [definition.method ?? (definition.resource ? 'ASHA' : 'BO')]).map((m) => getMethod(m, registry).name);
+  const methods = (options.methods?.length ? options.methods : [definition.method ?? defaultMethod(Boolean(definition.resource), definition.objectives.length > 1)]).map((m) => getMethod(m, registry).name);
   const seeds = seedRange(options.numSeeds ?? 1, options.startSeed ?? 0);
   const tag = options.experimentTag ?? definition.name;
   const root = resultsRoot(options.resultsRoot);

@@ -10,15 +10,22 @@ import { KDESearcher } from '../schedulers/searchers/kde.js';
 import { RandomSearcher } from '../schedulers/searchers/random.js';
 import { REASearcher } from '../schedulers/searchers/rea.js';
 import { TPESearcher } from '../schedulers/searchers/tpe.js';
+import { NSGA2Searcher } from '../schedulers/searchers/nsga2.js';
+import { ParEGOSearcher } from '../schedulers/searchers/parego.js';
+import { MOASHAScheduler } from '../schedulers/mo-asha.js';
 import type { Mode, SearchProblem, TrialScheduler } from '../schedulers/types.js';
+import type { Objective } from '../results/pareto.js';
 import { UserError, unknownName } from '../util/errors.js';
 import type { Rng } from '../util/rng.js';
 
 /** What a method gets to build its scheduler for one experiment (Syne Tune's MethodArguments). */
 export interface MethodArguments {
   configSpace: ConfigSpace;
+  /** The first objective (the only one of a single-objective problem). */
   metric: string;
   mode: Mode;
+  /** Every objective, when there are several (multi-objective methods read them; absent: [metric, mode]). */
+  objectives?: readonly Objective[];
   /** Resource attribute (e.g. 'epoch') and its largest value. */
   resourceAttr: string;
   maxResource: number;
@@ -69,6 +76,8 @@ export interface MethodDefinition {
   expensive: boolean;
   /** Uses intermediate results at several resource levels (cannot run on a single-fidelity benchmark). */
   multiFidelity: boolean;
+  /** Optimises several objectives at once (a problem with several needs such a method). */
+  multiObjective?: boolean;
   /** Hyperparameters the method fixes to constants (it fits only a space that has them). */
   fixed?: Config;
   create(args: MethodArguments): TrialScheduler;
@@ -80,7 +89,7 @@ export interface MethodDefinition {
 }
 
 export function searchProblem(args: MethodArguments): SearchProblem {
-  return { configSpace: args.configSpace, metric: args.metric, mode: args.mode, rng: args.rng, restrictTo: args.restrictTo, constraints: args.constraints, pointsToEvaluate: args.pointsToEvaluate };
+  return { configSpace: args.configSpace, metric: args.metric, mode: args.mode, objectives: args.objectives, rng: args.rng, restrictTo: args.restrictTo, constraints: args.constraints, pointsToEvaluate: args.pointsToEvaluate };
 }
 
 export const randomSearch = (args: MethodArguments) => {
@@ -266,6 +275,49 @@ const MOBSTER_PROMOTION: MethodDefinition = {
   create: (args) => mobster(args, hyperbandOptions(args, 'promotion'), gpOptions(args)),
 };
 
+const MO_RS: MethodDefinition = {
+  name: 'MO-RS',
+  description: 'random search for several objectives (FIFO); the front is that of what it evaluated',
+  expensive: false,
+  multiFidelity: false,
+  multiObjective: true,
+  create: randomSearch,
+};
+const NSGA2: MethodDefinition = {
+  name: 'NSGA2',
+  description: 'NSGA-II, steady state (population 20, binary tournaments, SBX + polynomial mutation, uniform crossover for categories), FIFO',
+  expensive: false,
+  multiFidelity: false,
+  multiObjective: true,
+  create: (args) => {
+    const problem = searchProblem(args);
+    return new FIFOScheduler(problem, new NSGA2Searcher(problem));
+  },
+};
+const MO_ASHA: MethodDefinition = {
+  name: 'MO-ASHA',
+  description: 'multi-objective ASHA (stopping; rungs ranked by non-dominated sorting, crowding distance within a front), random configs',
+  expensive: false,
+  multiFidelity: true,
+  multiObjective: true,
+  create: (args) => {
+    const problem = searchProblem(args);
+    const { gracePeriod, reductionFactor } = args.options ?? {};
+    return new MOASHAScheduler(problem, new RandomSearcher(problem), { maxT: args.maxResource, gracePeriod, reductionFactor });
+  },
+};
+const MO_BO: MethodDefinition = {
+  name: 'MO-BO',
+  description: 'Bayesian optimisation of several objectives by random scalarizations (ParEGO: augmented Chebyshev, weights on the simplex) on the GP + EI, FIFO',
+  expensive: true,
+  multiFidelity: false,
+  multiObjective: true,
+  create: (args) => {
+    const problem = searchProblem(args);
+    return new FIFOScheduler(problem, new ParEGOSearcher(problem, gpOptions(args)));
+  },
+};
+
 const tanh = { hp_activation_fn_1: 'tanh', hp_activation_fn_2: 'tanh' };
 const relu = { hp_activation_fn_1: 'relu', hp_activation_fn_2: 'relu' };
 
@@ -286,6 +338,10 @@ export const methodDefinitions: Record<string, MethodDefinition> = Object.fromEn
     BO,
     MOBSTER,
     MOBSTER_PROMOTION,
+    MO_RS,
+    NSGA2,
+    MO_ASHA,
+    MO_BO,
     withFixedHyperparameters(ASHA, 'ASHA-TANH', tanh),
     withFixedHyperparameters(ASHA, 'ASHA-RELU', relu),
     withFixedHyperparameters(MOBSTER, 'MOBSTER-TANH', tanh),
@@ -294,10 +350,11 @@ export const methodDefinitions: Record<string, MethodDefinition> = Object.fromEn
 );
 
 /** What the experiment file's validation needs to know of a method registry. */
-export function experimentFileOptions(registry: Record<string, MethodDefinition> = methodDefinitions): { methods: string[]; multiFidelityMethods: string[]; fixedParameters: Record<string, string[]> } {
+export function experimentFileOptions(registry: Record<string, MethodDefinition> = methodDefinitions): { methods: string[]; multiFidelityMethods: string[]; multiObjectiveMethods: string[]; fixedParameters: Record<string, string[]> } {
   return {
     methods: Object.keys(registry),
     multiFidelityMethods: Object.values(registry).filter((m) => m.multiFidelity).map((m) => m.name),
+    multiObjectiveMethods: Object.values(registry).filter((m) => m.multiObjective).map((m) => m.name),
     fixedParameters: Object.fromEntries(Object.values(registry).flatMap((m) => (m.fixed ? [[m.name, Object.keys(m.fixed)]] : []))),
   };
 }
@@ -308,6 +365,13 @@ export function methodMisfit(m: MethodDefinition, problem: { parameters: readonl
   if (missing.length) return `fixes ${missing.join(', ')}, which the space does not have`;
   if (m.multiFidelity && !problem.resource) return 'needs a resource (multi-fidelity)';
   return undefined;
+}
+
+/** Why a method cannot optimise these objectives (a single-objective method given several), or undefined. */
+export function objectiveMisfit(m: MethodDefinition, objectives: readonly Objective[], registry: Record<string, MethodDefinition> = methodDefinitions): string | undefined {
+  if (objectives.length < 2 || m.multiObjective) return undefined;
+  const names = Object.values(registry).filter((x) => x.multiObjective).map((x) => x.name);
+  return `method ${m.name} optimises one objective, and there are ${objectives.length} (${objectives.map((o) => o.metric).join(', ')}); methods for several objectives: ${names.join(', ')}`;
 }
 
 /** A registered method by name, in any case (`asha` is ASHA). */

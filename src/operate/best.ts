@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { type BestRule, type Report, bestOfReports, bestRuleOf, failedTrialIds } from '../results/best.js';
+import { type BestRule, type PointReport, type Report, bestOfReports, bestRuleOf, failedTrialIds, paretoOfReports } from '../results/best.js';
+import { type HypervolumeSetting, type Objective, normalisedHypervolume, signed } from '../results/pareto.js';
 import type { ResultRow } from '../results/read.js';
 import type { TrialEnd } from '../results/trial-ends.js';
 import { isFeasible } from '../schedulers/constraints.js';
@@ -31,6 +32,24 @@ export interface BestTrial {
   tunerTime: number;
   /** The trial's checkpoint folder, when it exists. */
   checkpointDir?: string;
+  /** With several objectives: each objective's value in that row. */
+  values?: Record<string, number>;
+}
+
+/** With several objectives, the best of an experiment: the Pareto front of its feasible trials' values. */
+export interface ParetoFront {
+  objectives: Objective[];
+  rule: BestRule;
+  /** Each point with its trial, config, objective values and resource, in time order. */
+  points: BestTrial[];
+  /** The front's hypervolume under the run's setting (metadata.json `hypervolume`), when it has one. */
+  hypervolume?: number;
+}
+
+/** The objectives of a folder with several (metadata.json `objectives`), else undefined. */
+export function multiObjectives(metadata: Readonly<Record<string, unknown>>): Objective[] | undefined {
+  const o = metadata.objectives;
+  return Array.isArray(o) && o.length > 1 ? (o as Objective[]) : undefined;
 }
 
 const isNumber = (v: unknown): v is number => typeof v === 'number' && !Number.isNaN(v);
@@ -60,11 +79,38 @@ function isLastOf(rows: readonly ResultRow[], trialId: number, row: ResultRow): 
   return false;
 }
 
-export function bestOf(folder: string, { metadata, rows, columns, ends }: FolderContents): BestTrial | undefined {
+/** The rows of a folder with several objectives as point reports, in time (row) order. */
+export function rowPointReports(rows: ResultRow[], metadata: OperatedMetadata, objectives: readonly Objective[]): PointReport<ResultRow>[] {
+  return rows.map((row, order) => ({ trialId: Number(row.trial_id), point: signed(objectives, row), feasible: isFeasible(row, metadata.constraints), order, item: row }));
+}
+
+/** The Pareto front of a folder with several objectives; undefined for a single-objective one. */
+export function frontOf(folder: string, contents: FolderContents): ParetoFront | undefined {
+  const { metadata, rows } = contents;
+  const objectives = multiObjectives(metadata);
+  if (!objectives) return undefined;
+  const rule = bestRuleOf(metadata);
+  const front = paretoOfReports(rowPointReports(rows, metadata, objectives), failedTrialIds(metadata), rule).front();
+  const setting = metadata.hypervolume as HypervolumeSetting | undefined;
+  return {
+    objectives,
+    rule,
+    points: front.map((r) => ({ ...trialOfRow(folder, r.item, contents), values: Object.fromEntries(objectives.map((o) => [o.metric, r.item[o.metric] as number])) })),
+    ...(setting && { hypervolume: normalisedHypervolume(front.map((r) => r.point), setting) }),
+  };
+}
+
+export function bestOf(folder: string, contents: FolderContents): BestTrial | undefined {
+  const { metadata, rows } = contents;
+  const rule = bestRuleOf(metadata);
+  const best = bestOfReports(rowReports(rows, metadata), failedTrialIds(metadata), rule, metadata.mode).best()?.item;
+  return best && trialOfRow(folder, best, contents);
+}
+
+/** A result row as the best (or a front point) shows it. */
+function trialOfRow(folder: string, best: ResultRow, { metadata, rows, columns, ends }: FolderContents): BestTrial {
   const { metric, mode } = metadata;
   const rule = bestRuleOf(metadata);
-  const best = bestOfReports(rowReports(rows, metadata), failedTrialIds(metadata), rule, mode).best()?.item;
-  if (!best) return undefined;
   const trialId = Number(best.trial_id);
   const resourceAttr = metadata.resource_attr ?? '';
   const resource = isNumber(best[resourceAttr]) ? (best[resourceAttr] as number) : null;
@@ -86,6 +132,15 @@ export function bestOf(folder: string, { metadata, rows, columns, ends }: Folder
     tunerTime: Number(best.st_tuner_time),
     checkpointDir: existsSync(checkpointDir) ? checkpointDir : undefined,
   };
+}
+
+/** The best of a folder: its Pareto front with several objectives, else its best trial; undefined when no result is feasible. */
+export function bestOrFront(folder: string, warn?: (message: string) => void): { front: ParetoFront } | { best: BestTrial } | undefined {
+  const contents = loadFolder(folder, warn);
+  const front = frontOf(folder, contents);
+  if (front) return front.points.length ? { front } : undefined;
+  const best = bestOf(folder, contents);
+  return best && { best };
 }
 
 /** The best feasible result of an experiment folder; undefined when no result is feasible (or none was reported). */

@@ -3,7 +3,7 @@ import { formatTable, formatValue } from '../util/table.js';
 import type { ResultRow } from '../results/read.js';
 import { type Constraint, isFeasible } from '../schedulers/constraints.js';
 import type { TrialStatus } from '../tuner/types.js';
-import { type BestTrial, bestOf } from './best.js';
+import { type BestTrial, type ParetoFront, bestOf, frontOf } from './best.js';
 import { type FolderContents, describeOwner, lastWriteTime, liveness, loadFolder, type OwnerInfo, type RunStatus } from './folder.js';
 
 /** `tunelab status --json` of one experiment folder. */
@@ -50,8 +50,10 @@ export interface ExperimentStatusReport {
   trialStatesFrom: 'tuner.json' | 'results';
   /** Every failed trial with its reason, by trial id. */
   failures: { trialId: number; error: string }[];
-  /** The best feasible result so far. */
+  /** The best feasible result so far (the first objective's, with several). */
   best?: BestTrial;
+  /** With several objectives: the Pareto front so far. */
+  front?: ParetoFront;
   constraints?: Constraint[];
   /** With constraints: trials that reported results, none of them feasible. */
   infeasibleTrials?: number;
@@ -138,6 +140,7 @@ export function experimentStatus(folder: string): ExperimentStatusReport {
     trialStatesFrom: checkpoint ? 'tuner.json' : 'results',
     failures,
     best: bestOf(folder, contents),
+    front: frontOf(folder, contents),
     constraints,
     infeasibleTrials: constraints && new Set(rows.map((r) => Number(r.trial_id))).size - new Set(rows.filter((r) => isFeasible(r, constraints)).map((r) => Number(r.trial_id))).size,
   };
@@ -178,6 +181,19 @@ export function formatBest(b: BestTrial): string[] {
   ];
 }
 
+/** A Pareto front as text lines (shared by status, best and run's summary): one line per point, then its config. */
+export function formatFront(f: ParetoFront): string[] {
+  const dirs = f.objectives.map((o) => `${o.metric} ${o.mode}`).join(', ');
+  const head = `Pareto front of ${f.points.length} point(s) (${dirs}; ${f.rule === 'last' ? "a trial's value is its last report" : 'every report at any resource'})${f.hypervolume !== undefined ? `, hypervolume ${num(f.hypervolume)}` : ''}`;
+  return [
+    head,
+    ...f.points.flatMap((p) => [
+      `  trial ${p.trialId}: ${Object.entries(p.values ?? {}).map(([k, v]) => `${k}=${num(v)}`).join(', ')}${p.resource === null ? '' : ` at ${p.resourceAttr || 'resource'} ${num(p.resource)}`}`,
+      `    config: ${Object.entries(p.config).map(([k, v]) => `${k}=${num(v)}`).join(', ')}`,
+    ]),
+  ];
+}
+
 /** How many failures the text view lists (--json has all). */
 const FAILURES_SHOWN = 5;
 
@@ -186,7 +202,7 @@ export function formatStatus(r: ExperimentStatusReport): string {
   const lines = [
     `experiment  ${r.folder}`,
     `status      ${describeStatus(r)}`,
-    `method      ${r.method}${r.benchmark ? ` on ${r.benchmark}` : ''}${r.seed !== undefined ? `, seed ${r.seed}` : ''} (metric ${r.metric}, ${r.mode})`,
+    `method      ${r.method}${r.benchmark ? ` on ${r.benchmark}` : ''}${r.seed !== undefined ? `, seed ${r.seed}` : ''} (${r.front ? `objectives ${r.front.objectives.map((o) => `${o.metric} ${o.mode}`).join(', ')}` : `metric ${r.metric}, ${r.mode}`})`,
     `elapsed     ${formatDuration(r.elapsedSeconds)} (started ${r.startTime}${r.endTime ? `, ended ${r.endTime}` : ''})`,
     `budget      trials ${of(String(r.budget.trialsStarted), r.budget.maxTrials)}, results ${of(String(r.budget.results), r.budget.maxResults)}, tuner time ${of(`${num(r.budget.tunerTime)}s`, r.budget.maxWallclockTime, 's')}`,
     `trials      ${t.total}: ${t.running} ${r.ownerGone || r.status === 'stopped' || r.status === 'failed' ? 'interrupted' : 'running'}, ${t.paused} paused, ${t.completed} completed, ${t.stopped} stopped, ${t.failed} failed${r.trialStatesFrom === 'results' ? ' (from the results; no tuner.json)' : ''}`,
@@ -200,7 +216,7 @@ export function formatStatus(r: ExperimentStatusReport): string {
     const c = r.constraints.map((c) => `${c.metric} ${c.mode === 'min' ? '<=' : '>='} ${num(c.threshold)}`).join(', ');
     lines.push(`constraints ${c}; ${r.infeasibleTrials} trial(s) without a feasible result`);
   }
-  const best = r.best ? formatBest(r.best) : [r.constraints ? 'no feasible result yet' : 'no result yet'];
+  const best = r.front?.points.length ? formatFront(r.front) : r.best && !r.front ? formatBest(r.best) : [r.constraints ? 'no feasible result yet' : 'no result yet'];
   lines.push(`best        ${best[0]}`, ...best.slice(1).map((l) => `          ${l}`));
   return lines.join('\n');
 }
@@ -217,7 +233,7 @@ export function formatStatusTable(reports: ExperimentStatusReport[]): string {
       r.trials.total,
       r.budget.results,
       formatDuration(r.elapsedSeconds),
-      r.best ? `${r.metric}=${num(r.best.value)} (trial ${r.best.trialId})` : '-',
+      r.front ? `front of ${r.front.points.length}${r.front.hypervolume !== undefined ? `, hv ${num(r.front.hypervolume)}` : ''}` : r.best ? `${r.metric}=${num(r.best.value)} (trial ${r.best.trialId})` : '-',
     ]),
   );
 }

@@ -9,7 +9,48 @@ import { readExperimentMetadata } from '../results/read.js';
 import { checkPathPart } from '../util/path-part.js';
 import { type Constraint, isFeasible } from '../schedulers/constraints.js';
 import { UserError } from '../util/errors.js';
-import { bestRuleOf, curvePoints, failedTrialIds } from '../results/best.js';
+import { bestRuleOf, curvePoints, failedTrialIds, hypervolumeCurve } from '../results/best.js';
+import { type HypervolumeSetting, type Objective, hypervolumeSetting } from '../results/pareto.js';
+import { multiObjectives } from '../operate/best.js';
+
+/**
+ * Runs with several objectives plot their hypervolume over time (maximised). A run's setting is the
+ * one in its metadata.json (a benchmark's, fixed by the table); runs without one (experiment files)
+ * share, per benchmark, bounds taken from every point of the runs loaded with them (so their curves
+ * compare with each other, not with another plot's), the reference at 1.1.
+ */
+function hypervolumeRuns(loaded: { run: LoadedRun; objectives: Objective[] }[]): Run[] {
+  const pending = loaded.map(({ run, objectives }) => {
+    const m = run.metadata;
+    const column = (name: string) => numbersOf(run.results.columns.get(name)!);
+    const constraints = (m.constraints ?? []) as Constraint[];
+    const names = [...new Set([...objectives.map((o) => o.metric), ...constraints.map((c) => c.metric)])];
+    const cols = Object.fromEntries(names.map((n) => [n, column(n)]));
+    const trialIds = column('trial_id');
+    const reports = Array.from(column('st_tuner_time'), (time, i) => {
+      const row = Object.fromEntries(names.map((n) => [n, cols[n][i]]));
+      const point = objectives.map((o) => (o.mode === 'min' ? row[o.metric] : -row[o.metric]));
+      return { trialId: trialIds[i], point, feasible: isFeasible(row, constraints), order: i, item: null, time };
+    });
+    return { run, objectives, reports };
+  });
+  const shared = new Map<string, HypervolumeSetting>();
+  for (const p of pending) {
+    const m = p.run.metadata;
+    if (m.hypervolume || shared.has(m.benchmark)) continue;
+    const pts = pending.filter((q) => q.run.metadata.benchmark === m.benchmark && !q.run.metadata.hypervolume).flatMap((q) => q.reports.filter((r) => r.feasible && !r.point.some(Number.isNaN)).map((r) => r.point));
+    const k = p.objectives.length;
+    const lower = Array.from({ length: k }, (_, j) => Math.min(...pts.map((x) => x[j])));
+    const upper = Array.from({ length: k }, (_, j) => Math.max(...pts.map((x) => x[j])));
+    shared.set(m.benchmark, hypervolumeSetting(lower, upper));
+  }
+  return pending.map(({ run, reports }) => {
+    const m = run.metadata;
+    const setting = (m.hypervolume as HypervolumeSetting | undefined) ?? shared.get(m.benchmark)!;
+    const curve = hypervolumeCurve(reports, failedTrialIds(m), bestRuleOf(m), setting);
+    return { folder: run.folder, setup: m.method, benchmark: m.benchmark, seed: m.seed, metric: 'hypervolume', mode: 'max', metadata: { ...m, metric: 'hypervolume', mode: 'max' }, times: Array.from(curve.times), values: Array.from(curve.values) };
+  });
+}
 
 /** A loaded experiment: its metadata and its results file, read once and decoded into the columns asked for. */
 export interface LoadedRun {
@@ -72,7 +113,13 @@ const curveByTrial = (m: ExperimentMetadata) => bestRuleOf(m) === 'last' || fail
  * The columns of the plots: time, the metric, the constraints that decide which results count, and
  * the trial ids when the curve goes by trial (read only then: a study of simulated runs may hold millions of rows).
  */
-const plotColumns = (m: ExperimentMetadata) => ['st_tuner_time', m.metric, ...((m.constraints ?? []) as Constraint[]).map((c) => c.metric), ...(curveByTrial(m) ? ['trial_id'] : [])];
+const plotColumns = (m: ExperimentMetadata) => {
+  const constraints = ((m.constraints ?? []) as Constraint[]).map((c) => c.metric);
+  const objectives = multiObjectives(m);
+  // several objectives: each one, and the trial ids (the front goes by trial)
+  if (objectives) return [...new Set(['st_tuner_time', 'trial_id', ...objectives.map((o) => o.metric), ...constraints])];
+  return ['st_tuner_time', m.metric, ...constraints, ...(curveByTrial(m) ? ['trial_id'] : [])];
+};
 
 /**
  * Loads every experiment folder under the tags. Corrupt or half-written folders are skipped with a
@@ -81,7 +128,14 @@ const plotColumns = (m: ExperimentMetadata) => ['st_tuner_time', m.metric, ...((
  * are named; missing seeds are reported.
  */
 export async function loadResults(options: LoadOptions): Promise<LoadedResults> {
-  const runs = loadRuns(options, plotColumns).map(toRun);
+  const loaded = loadRuns(options, plotColumns);
+  const several = loaded.flatMap((run) => {
+    const objectives = multiObjectives(run.metadata);
+    return objectives ? [{ run, objectives }] : [];
+  });
+  const curves = new Map(several.map(({ run }, i) => [run, i]));
+  const hypervolumes = hypervolumeRuns(several);
+  const runs = loaded.map((run) => (curves.has(run) ? hypervolumes[curves.get(run)!] : toRun(run)));
   // columnar construction: a study can hold millions of rows
   const total = runs.reduce((n, r) => n + r.times.length, 0);
   const cols = { setup: new Array<string>(total), benchmark: new Array<string>(total), seed: new Float64Array(total), folder: new Array<string>(total), st_tuner_time: new Float64Array(total), value: new Float64Array(total) };

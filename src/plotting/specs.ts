@@ -214,3 +214,30 @@ function shuffle<T>(xs: T[], rng: Rng): T[] {
   }
   return xs;
 }
+
+/** A point of a run's final Pareto front, for the scatter of fronts per setup. */
+export interface FrontScatterPoint {
+  setup: string;
+  seed: number;
+  trial: number;
+  x: number;
+  y: number;
+}
+
+/** The final Pareto fronts of a benchmark's runs (first two objectives), one colour per setup, a step line per run. */
+export function paretoSpec(title: string, x: { metric: string; mode: 'min' | 'max' }, y: { metric: string; mode: 'min' | 'max' }, points: FrontScatterPoint[]): TopLevelSpec {
+  const dir = (o: { mode: 'min' | 'max' }) => (o.mode === 'min' ? 'lower is better' : 'higher is better');
+  const enc = {
+    x: { field: 'x', type: 'quantitative' as const, title: `${x.metric} (${dir(x)})`, scale: { zero: false } },
+    y: { field: 'y', type: 'quantitative' as const, title: `${y.metric} (${dir(y)})`, scale: { zero: false } },
+    color: { field: SETUP, type: 'nominal' as const, title: SETUP },
+  };
+  return {
+    ...base(title, 'final Pareto front of each run (every seed)'),
+    data: { values: points.map((p) => ({ ...p, [SETUP]: p.setup })) },
+    layer: [
+      { mark: { type: 'line', interpolate: x.mode === y.mode ? 'step-after' : 'step-before', opacity: 0.35 }, encoding: { ...enc, detail: { field: 'seed', type: 'nominal' as const }, order: { field: 'x', type: 'quantitative' as const } } },
+      { mark: { type: 'point', filled: true, size: 40 }, encoding: { ...enc, tooltip: [{ field: SETUP }, { field: 'seed' }, { field: 'trial' }, { field: 'x', title: x.metric }, { field: 'y', title: y.metric }] } },
+    ],
+  } as TopLevelSpec;
+}

@@ -7,7 +7,9 @@ import { type AcrossBenchmarks, type Aggregation, type Table, acrossBenchmarks, 
 import { bestTrials } from './frame.js';
 import { type LoadOptions, type Run, loadResults } from './load.js';
 import { htmlReport, svgToPNG, toSVG } from './render.js';
-import { benchmarkSpec, historySpec, learningCurvesSpec, rankSpec, regretSpec, timeTitle } from './specs.js';
+import { benchmarkSpec, historySpec, learningCurvesSpec, paretoSpec, rankSpec, regretSpec, timeTitle } from './specs.js';
+import { frontOf, multiObjectives } from '../operate/best.js';
+import { loadFolder } from '../operate/folder.js';
 import { bestRuleOf } from '../results/best.js';
 import { readExperiment } from '../results/read.js';
 import { resultsRoot } from '../results/layout.js';
@@ -169,6 +171,20 @@ export function comparativeFigures(runs: Run[], options: FigureOptions, warn: (m
       name: `benchmark-${b}`,
       caption: `${b}: the best ${metric} found so far (${better} is better) against the tuner's time, per setup over ${n} seed(s): ${AGG[agg]}.`,
       spec: benchmarkSpec(b, metric, curves, BAND[agg], axis),
+    });
+  }
+  // with several objectives: each run's final front, per benchmark (the curves above are their hypervolume)
+  for (const b of benchmarks) {
+    const mine = runs.filter((r) => r.benchmark === b);
+    const objectives = multiObjectives(mine[0].metadata);
+    if (!objectives) continue;
+    const points = mine.flatMap((r) =>
+      (frontOf(r.folder, loadFolder(r.folder, warn))?.points ?? []).map((p) => ({ setup: r.setup, seed: r.seed, trial: p.trialId, x: p.values![objectives[0].metric], y: p.values![objectives[1].metric] })),
+    );
+    specs.push({
+      name: `pareto-${b}`,
+      caption: `${b}: the final Pareto front of every run (${objectives[0].metric} against ${objectives[1].metric}${objectives.length > 2 ? `; of ${objectives.length} objectives, the first two` : ''}), one colour per setup.`,
+      spec: paretoSpec(`${b}: Pareto fronts`, objectives[0], objectives[1], points),
     });
   }
   // regret compares setups: with one setup it is 0 by construction

@@ -1,3 +1,5 @@
+import { type HypervolumeSetting, dominates, normalisedHypervolume } from './pareto.js';
+
 /**
  * The one definition of a trial's value and of an experiment's best, for every reader (run's summary
  * and progress, `best`, `status`, studies, plots, the notebook API), so that they all give one answer.
@@ -130,4 +132,124 @@ export function curvePoints(times: ArrayLike<number>, trialIds: ArrayLike<number
     idx = [...lastAt.values()].sort((a, b) => a - b);
   }
   return { times: Float64Array.from(idx, (i) => times[i]), values: Float64Array.from(idx, (i) => values[i]) };
+}
+
+/**
+ * With several objectives a report carries a point: the objectives' values signed so that smaller
+ * is better (src/results/pareto.ts `signed`), NaN where one is missing.
+ */
+export interface PointReport<T> {
+  trialId: number;
+  point: number[];
+  feasible: boolean;
+  order: number;
+  item: T;
+}
+
+const pointCounts = (r: PointReport<unknown>) => r.feasible && !r.point.some(Number.isNaN);
+const samePoint = (a: readonly number[], b: readonly number[]) => a.every((v, k) => v === b[k]);
+
+/**
+ * The best of several objectives: the Pareto front of the trials' values, under the same rules as
+ * one objective (`last`: a trial's value is its last report; `any`: each of its feasible reports is
+ * a point, so a trial may be on the front at several resources). Infeasible and failed ones never
+ * count; of equal points the earlier report is kept. A report costs O(front size), except that when
+ * a front member's value changes (`last`) or its trial fails, the next `front()` looks over the
+ * trials once.
+ */
+export class ParetoTracker<T> {
+  /** per trial: its last report (`last`), or its own non-dominated feasible reports (`any`) */
+  private readonly pointsOf = new Map<number, PointReport<T>[]>();
+  private readonly failed = new Set<number>();
+  private current: PointReport<T>[] = [];
+  private stale = false;
+
+  constructor(readonly rule: BestRule) {}
+
+  /** Inserts r into a front unless a member dominates or equals it; drops the members it dominates. */
+  private static insert<T>(front: PointReport<T>[], r: PointReport<T>): boolean {
+    if (!pointCounts(r)) return false;
+    for (const f of front) if (dominates(f.point, r.point) || samePoint(f.point, r.point)) return false;
+    let w = 0;
+    for (const f of front) if (!dominates(r.point, f.point)) front[w++] = f;
+    front.length = w;
+    front.push(r);
+    return true;
+  }
+
+  add(r: PointReport<T>): void {
+    if (this.failed.has(r.trialId)) return;
+    const held = this.pointsOf.get(r.trialId);
+    if (this.rule === 'last' || !held) {
+      const wasOnFront = held !== undefined && this.current.includes(held[0]);
+      this.pointsOf.set(r.trialId, [r]);
+      if (wasOnFront) this.stale = true;
+    } else if (!ParetoTracker.insert(held, r)) return;
+    if (!this.stale) ParetoTracker.insert(this.current, r);
+  }
+
+  /** The trial failed: it has no value, whatever it reported. */
+  fail(trialId: number): void {
+    this.failed.add(trialId);
+    this.pointsOf.delete(trialId);
+    if (this.current.some((f) => f.trialId === trialId)) this.stale = true;
+  }
+
+  /** The reports on the Pareto front, in time order; empty when no trial has a feasible value. */
+  front(): PointReport<T>[] {
+    if (this.stale) {
+      this.stale = false;
+      const all = [...this.pointsOf.values()].flat().sort((a, b) => a.order - b.order);
+      this.current = [];
+      for (const r of all) ParetoTracker.insert(this.current, r);
+    }
+    return [...this.current].sort((a, b) => a.order - b.order);
+  }
+
+  /** Every trial's points (its last report under `last`), by trial id; failed trials are left out. */
+  values(): ReadonlyMap<number, readonly PointReport<T>[]> {
+    return this.pointsOf;
+  }
+
+  /** Continues from a checkpoint's `values()`, flattened. */
+  restore(values: readonly PointReport<T>[]): void {
+    this.pointsOf.clear();
+    for (const r of values) {
+      const held = this.pointsOf.get(r.trialId);
+      if (held) held.push(r);
+      else this.pointsOf.set(r.trialId, [r]);
+    }
+    this.stale = true;
+  }
+}
+
+/** Reports in time order, some trials failed: the Pareto front of the trials' values. */
+export function paretoOfReports<T>(reports: Iterable<PointReport<T>>, failed: Iterable<number>, rule: BestRule): ParetoTracker<T> {
+  const tracker = new ParetoTracker<T>(rule);
+  for (const r of reports) tracker.add(r);
+  for (const id of failed) tracker.fail(id);
+  return tracker;
+}
+
+/**
+ * A run's hypervolume over time, the curve plots aggregate over seeds when there are several
+ * objectives (as best-so-far for one): a point at each report that changes the front, failed trials'
+ * reports left out (as `curvePoints`). Under `any` it never decreases.
+ */
+export function hypervolumeCurve<T>(reports: Iterable<PointReport<T> & { time: number }>, failed: ReadonlySet<number>, rule: BestRule, setting: HypervolumeSetting): { times: Float64Array; values: Float64Array } {
+  const tracker = new ParetoTracker<T>(rule);
+  const times: number[] = [];
+  const values: number[] = [];
+  let last = -1;
+  for (const r of reports) {
+    if (failed.has(r.trialId)) continue;
+    tracker.add(r);
+    const hv = normalisedHypervolume(tracker.front().map((f) => f.point), setting);
+    if (hv !== last || times.length === 0) {
+      times.push(r.time);
+      values.push(hv);
+      last = hv;
+    }
+  }
+  return { times: Float64Array.from(times), values: Float64Array.from(values) };
 }

@@ -1,3 +1,4 @@
+import type { HypervolumeSetting, Objective } from './pareto.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isDiskFull, writeFileAtomic } from '../util/fs.js';
@@ -18,6 +19,10 @@ export interface ExperimentMetadata {
   max_wallclock_time: number | null;
   metric: string;
   mode: 'min' | 'max';
+  /** Several objectives (metric/mode are the first): the best is their Pareto front. */
+  objectives?: Objective[];
+  /** Their hypervolume's normalisation and reference point (src/results/pareto.ts), fixed per benchmark. */
+  hypervolume?: HypervolumeSetting;
   resource_attr: string;
   scheduler: Record<string, unknown>;
   tunelab_version: string;

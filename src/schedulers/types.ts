@@ -2,6 +2,7 @@ import type { Config, ConfigSpace } from '../config-space/index.js';
 import type { Rng } from '../util/rng.js';
 import type { TrialResult } from '../trial/result.js';
 import type { Constraint } from './constraints.js';
+import type { Objective } from '../results/pareto.js';
 
 export type { TrialResult };
 
@@ -46,8 +47,11 @@ export interface SuggestionCounts {
 /** Everything a searcher or scheduler needs to know about the problem. */
 export interface SearchProblem {
   configSpace: ConfigSpace;
+  /** The first objective (the only one of a single-objective problem). */
   metric: string;
   mode: Mode;
+  /** Every objective, when there are several; multi-objective searchers and schedulers read them. */
+  objectives?: readonly Objective[];
   rng: Rng;
   /** When set, only these configs may be suggested (tabulated benchmarks). */
   restrictTo?: readonly Config[];
@@ -91,3 +95,6 @@ export function metricValue(result: TrialResult, metric: string): number {
 
 /** True if a is strictly better than b. */
 export const better = (mode: Mode, a: number, b: number) => (mode === 'min' ? a < b : a > b);
+
+/** The problem's objectives: its `objectives`, else its one metric. */
+export const objectivesOf = (p: Pick<SearchProblem, 'metric' | 'mode' | 'objectives'>): readonly Objective[] => p.objectives ?? [{ metric: p.metric, mode: p.mode }];

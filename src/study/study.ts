@@ -1,7 +1,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Config } from '../config-space/index.js';
-import { type ExperimentDefinition, loadExperiment, parseExperiment } from '../experiment/load.js';
+import { type ExperimentDefinition, defaultMethod, loadExperiment, parseExperiment } from '../experiment/load.js';
 import { experimentFileOptions } from '../methods/registry.js';
 import { UserError, unknownName } from '../util/errors.js';
 import { checkPathPart } from '../util/path-part.js';
@@ -84,7 +84,11 @@ export function newWorkerIdentity(): WorkerIdentity {
 
 /** The method a definition runs in a study; only the methods a shared store can serve. */
 export function studyMethod(definition: ExperimentDefinition): StudyMethod {
-  const method = definition.method ?? (definition.resource ? 'ASHA' : 'BO');
+  if (definition.objectives.length > 1) {
+    // the store holds one value per observation (issue 27 item 1: vector values and the upgrade are to come)
+    throw new UserError(`${definition.file ?? definition.name}: a shared study optimises one objective; this file has ${definition.objectives.length} (${definition.objectives.map((o) => o.metric).join(', ')}): run it with tunelab run -f, or keep one metric with strategy 'optimize'`);
+  }
+  const method = definition.method ?? defaultMethod(Boolean(definition.resource), false);
   if (!(STUDY_METHODS as readonly string[]).includes(method)) {
     throw new UserError(`${definition.file ?? definition.name}: method '${method}' cannot run as a shared study; valid methods for a study: ${STUDY_METHODS.join(', ')}`);
   }

@@ -1,4 +1,4 @@
-import type { Report } from '../results/best.js';
+import type { PointReport, Report } from '../results/best.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../util/errors.js';
@@ -28,6 +28,8 @@ export interface TunerCheckpoint {
     best?: { trialId: number; value: number };
     /** Each trial's value (src/results/best.ts: trial, value, feasible, row order). */
     trialValues?: Report<null>[];
+    /** With several objectives: each trial's points (src/results/best.ts ParetoTracker). */
+    trialPoints?: PointReport<null>[];
   };
   scheduler: unknown;
   backend: unknown;

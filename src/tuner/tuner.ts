@@ -4,9 +4,10 @@ import { ResultsWriter } from '../results/writer.js';
 import { type TrialEnd, TrialEndsWriter } from '../results/trial-ends.js';
 import { type Constraint, isFeasible } from '../schedulers/constraints.js';
 import { type Decision, type TrialScheduler } from '../schedulers/types.js';
-import { BestTracker, type BestRule } from '../results/best.js';
+import { BestTracker, type BestRule, ParetoTracker } from '../results/best.js';
+import { type Objective, signed } from '../results/pareto.js';
 import { type TunerCheckpoint, writeCheckpoint } from './checkpoint.js';
-import type { ExtraResultsComposer, StoppingCriteria, TrialRecord, TunerCallback, TunerSummary } from './types.js';
+import type { ExtraResultsComposer, FrontPoint, StoppingCriteria, TrialRecord, TunerCallback, TunerSummary } from './types.js';
 
 export interface TunerOptions {
   scheduler: TrialScheduler;
@@ -21,6 +22,8 @@ export interface TunerOptions {
   constraints?: readonly Constraint[];
   /** What a trial's value is, and so which trial is the best (src/results/best.ts; default `any`). */
   bestRule?: BestRule;
+  /** Several objectives: the best is their Pareto front (default: the scheduler's metric alone). */
+  objectives?: readonly Objective[];
   /** Folder for results.csv.gz, trials.jsonl (how each trial ended) and tuner.json; without it nothing is written. */
   folder?: string;
   /** Write tuner.json at every flush (default true when `folder` is set). */
@@ -83,6 +86,8 @@ export class Tuner {
   private lastCheckpointWall = -Infinity;
   private numCompleted = 0;
   private readonly best: BestTracker<null>;
+  /** with several objectives */
+  private readonly pareto: ParetoTracker<null> | undefined;
   private writer: ResultsWriter | undefined;
   private ends: TrialEndsWriter | undefined;
   private stopReason: string | undefined;
@@ -92,6 +97,7 @@ export class Tuner {
     this.scheduler = options.scheduler;
     this.backend = options.backend;
     this.best = new BestTracker(options.bestRule ?? 'any', options.scheduler.mode);
+    if ((options.objectives?.length ?? 0) > 1) this.pareto = new ParetoTracker(options.bestRule ?? 'any');
     if (!(Number.isInteger(options.nWorkers) && options.nWorkers >= 1)) throw new TunerError(`n_workers must be a positive integer, got ${options.nWorkers}`);
     const { backend } = options;
     this.columns = [
@@ -132,6 +138,17 @@ export class Tuner {
     return b && { trialId: b.trialId, value: b.value };
   }
 
+  /** With several objectives, the Pareto front so far (each point's objective values by metric); else undefined. */
+  get paretoFront(): FrontPoint[] | undefined {
+    if (!this.pareto) return undefined;
+    const objectives = this.options.objectives!;
+    return this.pareto.front().map((r) => ({
+      trialId: r.trialId,
+      values: Object.fromEntries(objectives.map((o, k) => [o.metric, o.mode === 'min' ? r.point[k] : -r.point[k]])),
+      config: this.trials.get(r.trialId)!.config,
+    }));
+  }
+
   private emit<K extends keyof TunerCallback>(event: K, ...args: Parameters<NonNullable<TunerCallback[K]>>): void {
     for (const cb of this.options.callbacks ?? []) (cb[event] as ((...a: unknown[]) => void) | undefined)?.apply(cb, args);
   }
@@ -170,6 +187,7 @@ export class Tuner {
       numFailures: this.numFailures,
       tunerTime: this.backend.now(),
       best: this.bestSoFar && { ...this.bestSoFar, config: this.trials.get(this.bestSoFar.trialId)!.config },
+      ...(this.pareto && { front: this.paretoFront }),
     };
   }
 
@@ -239,6 +257,7 @@ export class Tuner {
     const value = r.result.metrics[this.scheduler.metric];
     const feasible = isFeasible(r.result.metrics, this.options.constraints);
     this.best.add({ trialId: trial.id, value: typeof value === 'number' ? value : NaN, feasible, order: this.numResults, item: null });
+    this.pareto?.add({ trialId: trial.id, point: signed(this.options.objectives!, r.result.metrics), feasible, order: this.numResults, item: null });
     if (r.final) {
       this.markCompleted(trial); // its end is processed with the poll's completions
     } else if (decision === 'pause') {
@@ -299,6 +318,7 @@ export class Tuner {
     trial.error = error;
     this.ends?.record(id, 'failed');
     this.best.fail(id);
+    this.pareto?.fail(id);
     this.numFailures++;
     this.scheduler.onTrialError(id);
     this.emit('onTrialEnd', this, trial);
@@ -359,6 +379,7 @@ export class Tuner {
         lastCheckpointTime: this.lastCheckpointTime,
         best: this.bestSoFar,
         trialValues: [...this.best.values().values()],
+        ...(this.pareto && { trialPoints: [...this.pareto.values().values()].flat() }),
       },
       scheduler: this.scheduler.state(),
       backend: this.backend.state(),
@@ -375,6 +396,8 @@ export class Tuner {
     this.lastCheckpointTime = c.tuner.lastCheckpointTime;
     // a checkpoint of an earlier version holds the best alone
     this.best.restore(c.tuner.trialValues ?? (c.tuner.best ? [{ ...c.tuner.best, feasible: true, order: -1, item: null }] : []));
+    // a JSON round trip writes NaN as null
+    this.pareto?.restore((c.tuner.trialPoints ?? []).map((r) => ({ ...r, point: r.point.map((v) => v ?? NaN) })));
     this.trials.clear();
     this.running.clear();
     this.numCompleted = 0;

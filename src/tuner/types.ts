@@ -50,4 +50,13 @@ export interface TunerSummary {
   numFailures: number;
   tunerTime: number;
   best?: { trialId: number; value: number; config: Config };
+  /** With several objectives: the Pareto front, each point's objective values by metric (src/results/best.ts). */
+  front?: FrontPoint[];
+}
+
+/** A point of a run's Pareto front: its trial, config and objective values. */
+export interface FrontPoint {
+  trialId: number;
+  values: Record<string, number>;
+  config: Config;
 }

@@ -62,4 +62,22 @@ export const simpleTableBenchmarks: BenchmarkDefinition[] = [
     data: { command: 'tunelab blackbox download nmt-hpo' },
     info: nmtInfo,
   })),
+  ...NMT_PAIRS.map((pair) => ({
+    name: `nmt-${pair}-mo`,
+    description: `NMT Transformer HPO on ${pair}, two objectives: dev BLEU (max) against GPU time (min); the tables' Pareto flags are the ground truth`,
+    blackbox: 'nmt',
+    dataset: pair,
+    metric: 'dev_bleu',
+    mode: 'max' as const,
+    objectives: [
+      { metric: 'dev_bleu', mode: 'max' as const },
+      { metric: 'dev_gpu_time', mode: 'min' as const },
+    ],
+    elapsedTimeAttr: 'dev_gpu_time',
+    maxResourceAttr: 'epoch',
+    maxWallclockTime: 3000,
+    nWorkers: 4,
+    data: { command: 'tunelab blackbox download nmt-hpo' },
+    info: nmtInfo,
+  })),
 ];

@@ -54,6 +54,28 @@ export const tabulatedBenchmarks: BenchmarkDefinition[] = [
       citation: 'the fcnet space of Klein & Hutter 2019 (hidden layers capped at 256 units)',
     },
   })),
+  ...shipped.map(({ dataset, maxWallclockTime }) => ({
+    name: `fcnet-${dataset}-mo`,
+    description: `fcnet on ${DATASETS[dataset].description}, two objectives: validation loss against model size (parameters), both minimised`,
+    blackbox: 'fcnet',
+    dataset,
+    metric: 'valid_loss',
+    mode: 'min' as const,
+    objectives: [
+      { metric: 'valid_loss', mode: 'min' as const },
+      { metric: 'n_params', mode: 'min' as const },
+    ],
+    elapsedTimeAttr: 'elapsed_time',
+    maxResourceAttr: 'epoch',
+    maxWallclockTime,
+    nWorkers: 4,
+    surrogate: 'knn' as const,
+    data: 'shipped' as const,
+    info: {
+      source: `tunelab blackbox build fcnet-${dataset} (benchmarks/data/fcnet/${dataset}); data: ${DATASETS[dataset].source}`,
+      licence: `tables Apache-2.0; data ${DATASETS[dataset].licence}`,
+    },
+  })),
   ...fcnetImported.map(([name, dataset]) => ({
     name: `fcnet-${name}`,
     description: `fcnet (Klein & Hutter 2019) on ${dataset}: 62,208 configs × 4 seeds × 100 epochs`,

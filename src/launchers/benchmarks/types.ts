@@ -1,4 +1,5 @@
 import type { Mode } from '../../schedulers/types.js';
+import type { Objective } from '../../results/pareto.js';
 import type { SurrogateName } from '../../blackbox/surrogates/surrogate.js';
 
 /** A tuning problem with its defaults (DESIGN.md §3). */
@@ -8,8 +9,16 @@ export interface BenchmarkDefinition {
   /** Blackbox name (and dataset) in the blackbox repository. */
   blackbox: string;
   dataset?: string;
+  /** The first objective (the only one of a single-objective benchmark). */
   metric: string;
   mode: Mode;
+  /**
+   * Several objectives (the first is metric/mode). Their hypervolume is taken in [0, 1] per
+   * objective, from the table's best value (→ 0) to its 90th percentile counted from the best (→ 1),
+   * over every config, seed and fidelity, with the reference point at 1.1 per objective: fixed per
+   * benchmark (src/launchers/experiment.ts tableHypervolumeSetting), stored in metadata.json.
+   */
+  objectives?: Objective[];
   elapsedTimeAttr: string;
   /** Resource attribute (the blackbox fidelity), e.g. 'epoch'. */
   maxResourceAttr: string;

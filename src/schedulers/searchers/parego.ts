@@ -1,0 +1,107 @@
+import type { Config } from '../../config-space/index.js';
+import { signed } from '../../results/pareto.js';
+import { objectivesOf, type SearchProblem, type Searcher } from '../types.js';
+import { GPSearcher, type GPSearcherOptions } from './gp-searcher.js';
+
+/** ParEGO's weight of the sum next to the max (Knowles 2006). */
+const RHO = 0.05;
+
+interface Observed {
+  resource: number;
+  point: number[];
+  metrics: Readonly<Record<string, number>>;
+}
+
+/**
+ * Bayesian optimisation of several objectives by random scalarizations (ParEGO, Knowles 2006): each
+ * suggestion draws weights λ uniformly on the simplex, maps every observed objective to [0, 1] by
+ * the observed range (best → 0), scalarizes with the augmented Chebyshev function
+ * max_k λ_k f_k + ρ Σ_k λ_k f_k (ρ = 0.05), and asks our GP searcher (Matern 5/2, expected
+ * improvement, pending trials fantasized) for the config that minimises that scalar. The GP's
+ * targets are rewritten for each draw (O(n) per suggestion; its hyperparameters are refitted as
+ * the data grows, as for one objective).
+ */
+export class ParEGOSearcher implements Searcher {
+  private readonly gp: GPSearcher;
+  private readonly observed = new Map<number, Observed>();
+
+  constructor(
+    private readonly problem: SearchProblem,
+    options: GPSearcherOptions = {},
+  ) {
+    // the GP minimises the scalar; constraints it models from the metrics, as for one objective
+    this.gp = new GPSearcher({ ...problem, mode: 'min', objectives: undefined }, options);
+  }
+
+  /** Uniform on the simplex: normalised exponential draws. */
+  private weights(m: number): number[] {
+    const e = Array.from({ length: m }, () => -Math.log(1 - this.problem.rng.next()));
+    const sum = e.reduce((a, b) => a + b, 0);
+    return e.map((v) => v / sum);
+  }
+
+  /** The scalar of every observed trial under weights w, fed to the GP. */
+  private scalarize(w: number[]): void {
+    const m = w.length;
+    const lo = new Array<number>(m).fill(Infinity);
+    const hi = new Array<number>(m).fill(-Infinity);
+    for (const o of this.observed.values()) {
+      for (let k = 0; k < m; k++) {
+        lo[k] = Math.min(lo[k], o.point[k]);
+        hi[k] = Math.max(hi[k], o.point[k]);
+      }
+    }
+    for (const [id, o] of this.observed) {
+      let max = -Infinity;
+      let sum = 0;
+      for (let k = 0; k < m; k++) {
+        const f = hi[k] > lo[k] ? (o.point[k] - lo[k]) / (hi[k] - lo[k]) : 0;
+        max = Math.max(max, w[k] * f);
+        sum += w[k] * f;
+      }
+      this.gp.onTrialResult(id, o.resource, max + RHO * sum, o.metrics);
+    }
+  }
+
+  suggest(trialId: number): Config | undefined {
+    if (this.observed.size > 0) {
+      this.scalarize(this.weights(objectivesOf(this.problem).length));
+    }
+    return this.gp.suggest(trialId);
+  }
+
+  onTrialResult(trialId: number, resource: number, _value: number, metrics: Readonly<Record<string, number>>): void {
+    const point = signed(objectivesOf(this.problem), metrics);
+    // a result lacking an objective cannot be scalarized: the GP does not learn from it
+    if (point.some(Number.isNaN)) return;
+    this.observed.set(trialId, { resource, point, metrics: { ...metrics } });
+  }
+
+  /** A failed trial keeps what it reported (real observations), as in BO. */
+  onTrialIdle(trialId: number): void {
+    this.gp.onTrialIdle(trialId);
+  }
+
+  onTrialResumed(trialId: number): void {
+    this.gp.onTrialResumed(trialId);
+  }
+
+  suggestionCounts() {
+    return this.gp.suggestionCounts();
+  }
+
+  metadata() {
+    return { ...this.gp.metadata(), searcher: 'parego-gp', scalarization: 'augmented chebyshev', rho: RHO, objectives: objectivesOf(this.problem) };
+  }
+
+  state() {
+    return { gp: this.gp.state(), observed: [...this.observed] };
+  }
+
+  restore(state: unknown): void {
+    const s = state as { gp: unknown; observed: [number, Observed][] };
+    this.gp.restore(s.gp);
+    this.observed.clear();
+    for (const [id, o] of s.observed) this.observed.set(id, o);
+  }
+}
