@@ -41,7 +41,7 @@ describe('hpo-main runs', () => {
     const name = folder.split('/').pop()!;
     expect(name).toMatch(/^t-synthetic-fcnet-1-\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2}-\d{3}$/);
     expect(folder).toBe(join(root, 't', name));
-    expect(readdirSync(folder).sort()).toEqual(['metadata.json', 'results.csv.gz', 'tuner.json']);
+    expect(readdirSync(folder).sort()).toEqual(['metadata.json', 'results.csv.gz', 'trials.jsonl', 'tuner.json']);
     const meta = readMetadata(folder);
     expect(meta).toMatchObject({
       tag: 't',

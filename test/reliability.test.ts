@@ -151,7 +151,7 @@ cp -r ${mnt}/t ${work}/resumed`;
     const [name, ...others] = readdirSync(join(work, 'full'));
     expect(others).toEqual([]);
     const full = join(work, 'full', name);
-    expect(readdirSync(full).sort()).toEqual(['metadata.json', 'results.csv.gz', 'tuner.json']);
+    expect(readdirSync(full).sort()).toEqual(['metadata.json', 'results.csv.gz', 'trials.jsonl', 'tuner.json']);
     expect(readMetadata(full)).toMatchObject({ status: 'failed', error: expect.stringMatching(/^the disk is full \(ENOSPC/) });
     const kept = rowsOf(readFileSync(join(full, 'results.csv.gz')));
     expect(kept).toBeGreaterThan(0);

@@ -159,7 +159,7 @@ describe('names that become folder names', () => {
     expect(exported.stderr).toBe(`tunelab: study 1's name in sqlite://${db} must be a name usable as one folder name, of letters, digits, spaces and punctuation except '/' and '\\' (no control characters; not '.' or '..'); got "../../../../escaped"\n`);
     expect(exported.code).toBe(2);
     const worker = cli(['study', 'worker', '1', '--storage', db], { TUNELAB_ROOT: root });
-    expect(worker.stderr).toMatch(new RegExp(`^tunelab: the study's name and worker id "1-\\.\\./\\.\\./\\.\\./\\.\\./escaped/[^"/]+" leads outside ${root}/\\.study-workers\n$`));
+    expect(worker.stderr).toMatch(new RegExp(`^tunelab: the study's name "1-\\.\\./\\.\\./\\.\\./\\.\\./escaped" leads outside ${root}/\\.study-workers\n$`));
     expect(worker.code).toBe(2);
     expect(readdirSync(dir).sort()).toEqual(['experiment.yml', 'studies.db']);
   });

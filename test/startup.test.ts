@@ -43,8 +43,9 @@ describe('start-up loads no heavy dependency it does not use', () => {
     expect(r.status).toBe(0);
     expect(r.packages.filter((p) => isHeavy(p) || p === 'cli-progress')).toEqual([]);
     expect(r.packages).toEqual(expect.arrayContaining(['yaml', 'zod', 'yargs']));
-    // before: 289 modules (blackboxes, simulator, SageMaker backend, cli-progress, all of seedrandom)
-    expect(r.modules).toBeLessThan(250);
+    // before: 289 modules (blackboxes, simulator, SageMaker backend, cli-progress, all of seedrandom); 243
+    // after that cut, 255 once the methods for several objectives, conditional spaces and trials.jsonl came
+    expect(r.modules).toBeLessThan(265);
   });
 });
 

@@ -1,4 +1,4 @@
-import { type Config, type Domain, encodeConfig, hyperparameters } from '../../config-space/index.js';
+import { type Config, type Domain, encodeConfig, hasConditions, hyperparameters, repairConfig } from '../../config-space/index.js';
 import { rankByFrontAndCrowding, signed } from '../../results/pareto.js';
 import { objectivesOf, type SearchProblem, type Searcher } from '../types.js';
 import { RandomSearcher } from './random.js';
@@ -104,6 +104,11 @@ export class NSGA2Searcher implements Searcher {
     for (const [name, domain] of this.hps) {
       const a = p1.config[name];
       const b = p2.config[name];
+      // a conditional parameter inactive in a parent: the other's value, if either has one (repaired below)
+      if (a === undefined || b === undefined) {
+        if (b !== undefined) out[name] = b;
+        continue;
+      }
       if (domain.kind === 'choice' || domain.encodedSize !== 1) {
         let v = cross && rng.next() < 0.5 ? b : a;
         if (rng.next() < this.o.mutationProbability) v = domain.sample(rng);
@@ -118,7 +123,8 @@ export class NSGA2Searcher implements Searcher {
       one[0] = Math.min(1, Math.max(0, u));
       out[name] = domain.decode(one, 0);
     }
-    return out;
+    // what the child's values turn off is dropped, what they turn on is drawn
+    return hasConditions(this.problem.configSpace) ? repairConfig(this.problem.configSpace, out, (_, d) => d.sample(rng)) : out;
   }
 
   /** Simulated binary crossover: one of the two children, at random. */
