@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import type { ExperimentDefinition } from '../experiment/load.js';
 import { deadline } from '../util/deadline.js';
+import { LeaseHeartbeat } from './heartbeat.js';
 import { UserError } from '../util/errors.js';
 import type { ExperimentFileData } from '../experiment/schema.js';
 import type { OpenStudyOptions, StudyHandle, StudyOverview } from './handle.js';
@@ -156,9 +157,10 @@ export class RemoteStudy implements StudyHandle, StudyOverview {
   private readonly lost = new Set<number>();
   private stopListeners: ((mode: 'finish' | 'abandon') => void)[] = [];
   private lostListeners: ((suggestionId: number) => void)[] = [];
-  private failureListeners: ((error: Error) => void)[] = [];
-  private failure: Error | undefined;
-  private renewTimer: NodeJS.Timeout | undefined;
+  private readonly heartbeat = new LeaseHeartbeat(
+    () => this.renewNow(),
+    () => this.closed,
+  );
   private renewing: Promise<void> | undefined;
   private closed = false;
 
@@ -253,7 +255,7 @@ export class RemoteStudy implements StudyHandle, StudyOverview {
   private hold(s: ApiSuggestion): AskResult {
     const id = Number(s.id);
     this.held.add(id);
-    this.scheduleRenewals();
+    this.heartbeat.start(this.definition.study.leaseSeconds);
     return { suggestionId: id, config: s.assignments };
   }
 
@@ -327,24 +329,7 @@ export class RemoteStudy implements StudyHandle, StudyOverview {
   }
 
   onStoreFailure(listener: (error: Error) => void): void {
-    this.failureListeners.push(listener);
-  }
-
-  private scheduleRenewals(): void {
-    if (this.renewTimer || this.closed) return;
-    // three chances to renew before a lease runs out
-    this.renewTimer = setInterval(
-      () =>
-        void this.renewNow().catch((e: Error) => {
-          // retried with backoff up to --storage_timeout already: the server is gone for good
-          if (this.closed || this.failure) return;
-          this.failure = e;
-          clearInterval(this.renewTimer);
-          for (const l of this.failureListeners) l(e);
-        }),
-      (this.definition.study.leaseSeconds * 1000) / 3,
-    );
-    this.renewTimer.unref();
+    this.heartbeat.onFailure(listener);
   }
 
   /** A heartbeat: extends the leases of the held suggestions; learns of `study stop` and of lost suggestions. */
@@ -388,7 +373,7 @@ export class RemoteStudy implements StudyHandle, StudyOverview {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    clearInterval(this.renewTimer);
+    this.heartbeat.stop();
     await this.renewing?.catch(() => undefined);
   }
 }

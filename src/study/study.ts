@@ -12,6 +12,7 @@ import type { RemoteStudy } from './remote.js';
 import { type LoopWorker, loopWorkers, optimizeLoop } from './optimize.js';
 import { bestOfStudy, stopStudy, studyStatus } from './status.js';
 import { type OpenStoreOptions, openStore } from './storage/open.js';
+import { LeaseHeartbeat } from './heartbeat.js';
 import { type Plan, STUDY_METHODS, bufferLimits, outstandingTarget, type StudyMethod, type StudyPlanContext, createStudySearcher, freshConfigs, planClaim, refillNeed, rungRule, suggestionLimits } from './planner.js';
 import type { FreeClaim, FreeRefusal, LogLine, NewObservation, RungRule, StoredDefinition, StudyRecord, StudyStore, TellOutcome, WorkerIdentity } from './storage/store.js';
 
@@ -187,7 +188,10 @@ export class Study implements StudyHandle, StudyOverview {
   private readonly ctx: StudyPlanContext;
   private readonly held = new Map<number, Held>();
   private readonly lost = new Set<number>();
-  private renewTimer: NodeJS.Timeout | undefined;
+  private readonly heartbeat = new LeaseHeartbeat(
+    () => this.renewNow(),
+    () => this.closed,
+  );
   private renewing: Promise<void> | undefined;
   private refilling: Promise<void> | undefined;
   /** Transactions of this process under way that take the study's lock (PostgreSQL holds it across round trips). */
@@ -197,8 +201,6 @@ export class Study implements StudyHandle, StudyOverview {
   private readonly registered = new Map<string, WorkerIdentity>();
   private stopListeners: ((mode: 'finish' | 'abandon') => void)[] = [];
   private lostListeners: ((suggestionId: number) => void)[] = [];
-  private failureListeners: ((error: Error) => void)[] = [];
-  private failure: Error | undefined;
   private closed = false;
 
   constructor(
@@ -282,7 +284,7 @@ export class Study implements StudyHandle, StudyOverview {
    * leases will lapse, so the caller should give its trials up and end.
    */
   onStoreFailure(listener: (error: Error) => void): void {
-    this.failureListeners.push(listener);
+    this.heartbeat.onFailure(listener);
   }
 
   private async register(worker: WorkerIdentity): Promise<void> {
@@ -290,7 +292,7 @@ export class Study implements StudyHandle, StudyOverview {
     this.registered.set(worker.workerId, worker);
     await this.store.registerWorker(this.id, worker);
     // the server's remote workers renew for themselves (their heartbeats)
-    if (!this.remoteWorkers) this.scheduleRenewals();
+    if (!this.remoteWorkers) this.heartbeat.start(this.leaseSeconds);
   }
 
   /** Records that this process's worker ended (it no longer renews). */
@@ -386,7 +388,7 @@ export class Study implements StudyHandle, StudyOverview {
   private claimed(suggestionId: number, config: Config, worker: WorkerIdentity): AskResult {
     if (!this.remoteWorkers) {
       this.held.set(suggestionId, { worker, claimedAt: Date.now() });
-      this.scheduleRenewals();
+      this.heartbeat.start(this.leaseSeconds);
     }
     return { suggestionId, config };
   }
@@ -421,28 +423,6 @@ export class Study implements StudyHandle, StudyOverview {
       });
   }
 
-  private scheduleRenewals(): void {
-    if (this.renewTimer || this.closed) return;
-    // three chances to renew before a lease runs out
-    this.renewTimer = setInterval(
-      () =>
-        void this.renewNow().catch((e: Error) => {
-          // from a timer, nobody awaits it: told to the listeners instead of crashing the process
-          if (this.closed || this.failure) return;
-          this.failure = e;
-          this.stopRenewals();
-          for (const l of this.failureListeners) l(e);
-        }),
-      (this.leaseSeconds * 1000) / 3,
-    );
-    this.renewTimer.unref();
-  }
-
-  private stopRenewals(): void {
-    clearInterval(this.renewTimer);
-    this.renewTimer = undefined;
-  }
-
   /**
    * Extends the leases of every held suggestion, and the last_seen of every worker of this process
    * (an idle one too: `study status` tells a dead worker by it); learns of `study stop` and of lost suggestions.
@@ -458,7 +438,7 @@ export class Study implements StudyHandle, StudyOverview {
         byWorker.set(h.worker.workerId, e);
       }
       if (byWorker.size === 0) {
-        this.stopRenewals();
+        this.heartbeat.stop();
         return;
       }
       for (const { worker, ids } of byWorker.values()) {
@@ -602,7 +582,7 @@ export class Study implements StudyHandle, StudyOverview {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.stopRenewals();
+    this.heartbeat.stop();
     // a renewal under way that fails was told to onStoreFailure's listeners already
     await this.renewing?.catch(() => undefined);
     await this.refilling;
