@@ -1,10 +1,9 @@
-import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { hpoMain } from '../src/launchers/hpo-main.js';
 import { methodDefinitions } from '../src/methods/registry.js';
-import { cliPath, readRows, tempDir } from './helpers.js';
+import { runFile, tempDir } from './helpers.js';
 
 const quiet = { log: () => {}, progress: false };
 const NEW_METHODS = ['GRID', 'TPE', 'ASHA-TPE', 'REA', 'BOHB', 'DEHB', 'SYNC-HYPERBAND'];
@@ -60,11 +59,7 @@ describe('the baselines of issue 26', () => {
         random_seed: 3,
       }),
     );
-    const r = spawnSync(process.execPath, [cliPath, 'run', '-f', file, '--results_root', dir], { encoding: 'utf8' });
-    expect(r.stderr).toBe('');
-    expect(r.status).toBe(0);
-    const folder = r.stdout.match(/→ (\S+)/)?.[1] ?? '';
-    const rows = readRows(join(folder, 'results.csv.gz'));
+    const { rows } = runFile(file, dir);
     expect(new Set(rows.map((row) => row.trial_id)).size).toBe(14);
     expect(rows.every((row) => typeof row.loss === 'number')).toBe(true);
   });

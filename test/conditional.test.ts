@@ -34,7 +34,7 @@ import { TPESearcher } from '../src/schedulers/searchers/tpe.js';
 import { Tuner } from '../src/tuner/tuner.js';
 import { createRng } from '../src/util/rng.js';
 import { UserError } from '../src/util/errors.js';
-import { cliPath, readRows, tempDir } from './helpers.js';
+import { cliPath, readRows, tempDir, runFile } from './helpers.js';
 
 /** Optuna's example space: momentum only with sgd, beta only with adam; the second layer's width only with 2+ layers, its dropout only at width 64. */
 const space = (): ConfigSpace => ({
@@ -383,11 +383,7 @@ describe('conditional parameters in the experiment file', () => {
     const script = "const c = JSON.parse(process.env.TUNELAB_CONFIG); const a = process.argv.slice(1).join(' '); if (('momentum' in c) !== (c.optimizer === 'sgd') || a.includes('momentum') !== ('momentum' in c)) process.exit(3); console.log('[tunelab] ' + JSON.stringify({ loss: c.optimizer === 'sgd' ? 1 - c.momentum : 0.5 }));";
     const file = join(dir, 'experiment.json');
     writeFileSync(file, JSON.stringify(base(optuna, { command: [process.execPath, '-e', script, '--'], method: 'TPE', budget: { max_trials: 16 }, random_seed: 4 })));
-    const r = spawnSync(process.execPath, [cliPath, 'run', '-f', file, '--results_root', dir], { encoding: 'utf8' });
-    expect(r.stderr).toBe('');
-    expect(r.status).toBe(0);
-    const folder = r.stdout.match(/→ (\S+)/)?.[1] ?? '';
-    const rows = readRows(join(folder, 'results.csv.gz'));
+    const { rows } = runFile(file, dir);
     expect(new Set(rows.map((row) => row.trial_id)).size).toBe(16);
     for (const row of rows) {
       expect(row.st_status).not.toBe('failed');

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -115,4 +115,16 @@ export async function expectSameAsHpoMain(folders: string[], methods: string[]):
     expect(twin, `a launched folder for ${o.metadata.method} seed ${o.metadata.seed}`).toBeDefined();
     expect(readFileSync(join(twin!, 'results.csv.gz')).equals(readFileSync(join(o.folder, 'results.csv.gz')))).toBe(true);
   }
+}
+
+/**
+ * `tunelab run -f file --results_root dir`, expected to succeed quietly: the experiment folder it
+ * printed, its rows, and its stdout.
+ */
+export function runFile(file: string, dir: string): { folder: string; rows: ReturnType<typeof readRows>; stdout: string } {
+  const r = spawnSync(process.execPath, [cliPath, 'run', '-f', file, '--results_root', dir], { encoding: 'utf8' });
+  expect(r.stderr).toBe('');
+  expect(r.status).toBe(0);
+  const folder = r.stdout.match(/→ (\S+)/)?.[1] ?? '';
+  return { folder, rows: readRows(join(folder, 'results.csv.gz')), stdout: r.stdout };
 }

@@ -14,7 +14,7 @@ import { Rung } from '../src/schedulers/mo-asha.js';
 import { NSGA2Searcher } from '../src/schedulers/searchers/nsga2.js';
 import { uniform, choice } from '../src/config-space/index.js';
 import { createRng } from '../src/util/rng.js';
-import { cliPath, readRows, requireSharedData, tempDir } from './helpers.js';
+import { cliPath, readRows, requireSharedData, tempDir, runFile } from './helpers.js';
 
 const base = {
   name: 'mo',
@@ -61,19 +61,15 @@ describe('several optimize metrics in an experiment file', () => {
         random_seed: 3,
       }),
     );
-    const r = spawnSync(process.execPath, [cliPath, 'run', '-f', file, '--results_root', dir], { encoding: 'utf8' });
-    expect(r.stderr).toBe('');
-    expect(r.status).toBe(0);
-    const folder = r.stdout.match(/→ (\S+)/)?.[1] ?? '';
-    const rows = readRows(join(folder, 'results.csv.gz'));
+    const { folder, rows, stdout } = runFile(file, dir);
     expect(rows.every((row) => typeof row.loss === 'number' && typeof row.latency === 'number' && row.size === 7)).toBe(true);
     const front = frontOf(folder, loadFolder(folder))!;
     // the front is exactly the non-dominated rows (one row per trial here)
     const expected = paretoFrontIndices(rows.map((row) => [row.loss as number, row.latency as number])).map((i) => rows[i].trial_id);
     expect(front.points.map((p) => p.trialId).sort()).toEqual([...expected].sort());
     expect(front.points.length).toBeGreaterThan(1);
-    expect(r.stdout).toContain(`Pareto front of ${front.points.length} point(s) (loss min, latency min`);
-    for (const p of front.points) expect(r.stdout).toContain(`trial ${p.trialId}: loss=`);
+    expect(stdout).toContain(`Pareto front of ${front.points.length} point(s) (loss min, latency min`);
+    for (const p of front.points) expect(stdout).toContain(`trial ${p.trialId}: loss=`);
     const best = spawnSync(process.execPath, [cliPath, 'best', folder, '--json'], { encoding: 'utf8' });
     expect(JSON.parse(best.stdout).points.map((p: { trialId: number }) => p.trialId)).toEqual(front.points.map((p) => p.trialId));
     const status = spawnSync(process.execPath, [cliPath, 'status', folder], { encoding: 'utf8' });
