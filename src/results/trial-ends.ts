@@ -1,5 +1,6 @@
-import { appendFileSync, existsSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { appendWhole } from '../util/fs.js';
 
 /**
  * How each trial of an experiment ended, one JSON line per trial as it ends:
@@ -68,18 +69,8 @@ export class TrialEndsWriter {
 
   flush(): void {
     if (this.buffer.length === 0) return;
-    const size = statSync(this.path).size;
-    try {
-      appendFileSync(this.path, this.buffer.join(''));
-    } catch (e) {
-      // a part of the lines written (a full disk) would glue the next line to it: cut it off; the lines stay buffered
-      try {
-        truncateSync(this.path, size);
-      } catch {
-        // the append's error is the one to report
-      }
-      throw e;
-    }
+    // on failure the lines stay buffered
+    appendWhole(this.path, this.buffer.join(''));
     this.written += this.buffer.length;
     this.buffer = [];
   }

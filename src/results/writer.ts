@@ -1,8 +1,8 @@
-import { appendFileSync, existsSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { UserError } from '../util/errors.js';
-import { writeFileAtomic } from '../util/fs.js';
+import { appendWhole, writeFileAtomic } from '../util/fs.js';
 import { type Cell, csvLine, parseCsv } from './csv.js';
 import { gzipMembers } from './members.js';
 
@@ -100,19 +100,8 @@ export class ResultsWriter {
 
   flush(): void {
     if (this.buffer.length === 0) return;
-    const size = statSync(this.path).size;
-    try {
-      appendFileSync(this.path, gzipSync(this.buffer.join('')));
-    } catch (e) {
-      // a failed append (a full disk) may have written part of the member: cut it off, so the file
-      // stays whole; the rows stay buffered
-      try {
-        truncateSync(this.path, size);
-      } catch {
-        // the append's error is the one to report
-      }
-      throw e;
-    }
+    // a member written in part is cut off (the file stays whole); on failure the rows stay buffered
+    appendWhole(this.path, gzipSync(this.buffer.join('')));
     this.written += this.buffer.length;
     this.buffer = [];
   }

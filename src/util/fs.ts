@@ -1,4 +1,4 @@
-import { existsSync, lstatSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, lstatSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { UserError } from './errors.js';
@@ -52,6 +52,24 @@ export function writeFileAtomic(path: string, data: string | NodeJS.ArrayBufferV
     renameSync(tmp, path);
   } catch (e) {
     rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
+/**
+ * Appended whole or not at all: a failed append (a full disk) may have written a part, which would
+ * glue the next append to it, so the file is cut back to its size before; the error is rethrown.
+ */
+export function appendWhole(path: string, data: string | Uint8Array): void {
+  const size = statSync(path).size;
+  try {
+    appendFileSync(path, data);
+  } catch (e) {
+    try {
+      truncateSync(path, size);
+    } catch {
+      // the append's error is the one to report
+    }
     throw e;
   }
 }
