@@ -12,85 +12,10 @@ declare const vegaLite: any;
 
 type Value = string | number | boolean;
 
-interface RungCall {
-  reportId: number;
-  suggestionId: number;
-  level: number;
-  value: number;
-  rank: number;
-  size: number;
-  keep: number;
-  threshold: number;
-  decision: 'continue' | 'stop';
-  time: number;
-}
-
-interface Trial {
-  id: number;
-  config: Record<string, Value>;
-  state: string;
-  value: number | null;
-  metrics: Record<string, number>;
-  feasible: boolean | null;
-  worker: string | null;
-  host: string | null;
-  attempts: number;
-  duration: number | null;
-  observedAt: number | null;
-  resource: number | null;
-  decision: 'continue' | 'stop' | null;
-  why: RungCall | null;
-  error: string | null;
-}
-
-interface Parameter {
-  name: string;
-  kind: string;
-  log: boolean;
-  values?: Value[];
-}
-
-interface Head {
-  store: number;
-  id: number;
-  name: string;
-  status: string;
-  method: string;
-  metric: string;
-  mode: 'min' | 'max';
-  resourceAttr: string | null;
-  createdAt: number;
-  parameters: Parameter[];
-  constraints: { metric: string; text: string }[];
-  rung: { levels: number[]; reductionFactor: number } | null;
-  best: { suggestionId: number; value: number; config: Record<string, Value>; metrics: Record<string, number>; workerId: unknown } | null;
-  updatedAt: number;
-}
-
-interface Report {
-  id: number;
-  suggestionId: number;
-  resource: number;
-  value: number;
-  decision: 'continue' | 'stop';
-  createdAt: number;
-}
-
-interface Fleet {
-  now: number;
-  workers: { workerId: string; host: string; pid: number; state: string; running: number; lastSeen: number; startedAt: number }[];
-  leases: { id: number; worker: string | null; host: string | null; expiresAt: number | null; expired: boolean; attempts: number }[];
-  recovered: number;
-  budget: { maxTrials: number | null; done: number; failed: number; open: number; ready: number; abandoned: number; remaining: number | null };
-}
-
-interface Update {
-  head: Head;
-  trials: Trial[];
-  reports: Report[];
-  calls: RungCall[];
-  fleet: Fleet;
-}
+// the server's shapes of what it sends (type-only: erased from the compiled module, which imports nothing)
+import type { Fleet, StudyHead as Head, StudyUpdate as Update, TrialRow as Trial } from '../feed.js';
+import type { RungCall } from '../rungs.js';
+import type { ReportRecord as Report } from '../../study/storage/store.js';
 
 const API = '/dashboard/api';
 const app = document.getElementById('app') as HTMLElement;
