@@ -89,6 +89,14 @@ interface TrialInfo {
   nextRung: number;
 }
 
+/** The rung levels of a scheduler's options (`who` names it in the errors), each option checked first. */
+export function checkedRungLevels(who: string, maxT: number, gracePeriod: number, reductionFactor: number): number[] {
+  if (!(maxT >= 1)) throw new Error(`${who}: maxT must be >= 1, got ${maxT}`);
+  if (!(gracePeriod >= 1 && gracePeriod <= maxT)) throw new Error(`${who}: gracePeriod must be in [1, maxT=${maxT}], got ${gracePeriod}`);
+  if (!(reductionFactor >= 2)) throw new Error(`${who}: reductionFactor must be >= 2, got ${reductionFactor}`);
+  return rungLevels(gracePeriod, reductionFactor, maxT);
+}
+
 /** Rung levels round(gracePeriod · η^k) below maxT. */
 export function rungLevels(gracePeriod: number, reductionFactor: number, maxT: number): number[] {
   const levels: number[] = [];
@@ -130,12 +138,7 @@ export class HyperbandScheduler implements TrialScheduler {
     this.gracePeriod = options.gracePeriod ?? 1;
     this.reductionFactor = options.reductionFactor ?? 3;
     const brackets = options.brackets ?? 1;
-    if (!(this.maxT >= 1)) throw new Error(`hyperband: maxT must be >= 1, got ${this.maxT}`);
-    if (!(this.gracePeriod >= 1 && this.gracePeriod <= this.maxT)) {
-      throw new Error(`hyperband: gracePeriod must be in [1, maxT=${this.maxT}], got ${this.gracePeriod}`);
-    }
-    if (!(this.reductionFactor >= 2)) throw new Error(`hyperband: reductionFactor must be >= 2, got ${this.reductionFactor}`);
-    this.levels = rungLevels(this.gracePeriod, this.reductionFactor, this.maxT);
+    this.levels = checkedRungLevels('hyperband', this.maxT, this.gracePeriod, this.reductionFactor);
     const maxBrackets = Math.max(1, this.levels.length);
     if (!Number.isInteger(brackets) || brackets < 1 || brackets > maxBrackets) {
       throw new Error(`hyperband: brackets must be an integer in [1, ${maxBrackets}] for rung levels [${this.levels.join(', ')}], got ${brackets}`);

@@ -1,6 +1,6 @@
 import { crowdingDistance, lexInsertionIndex, ranksInOrder, signed } from '../results/pareto.js';
 import type { RngState } from '../util/rng.js';
-import { rungLevels } from './hyperband.js';
+import { checkedRungLevels } from './hyperband.js';
 import { type Decision, type Mode, objectivesOf, type SearchProblem, type Searcher, type Suggestion, type TrialResult, type TrialScheduler } from './types.js';
 import { metricValue } from './types.js';
 
@@ -96,10 +96,7 @@ export class MOASHAScheduler implements TrialScheduler {
     this.maxT = options.maxT;
     this.gracePeriod = options.gracePeriod ?? 1;
     this.reductionFactor = options.reductionFactor ?? 3;
-    if (!(this.maxT >= 1)) throw new Error(`MO-ASHA: maxT must be >= 1, got ${this.maxT}`);
-    if (!(this.gracePeriod >= 1 && this.gracePeriod <= this.maxT)) throw new Error(`MO-ASHA: gracePeriod must be in [1, maxT=${this.maxT}], got ${this.gracePeriod}`);
-    if (!(this.reductionFactor >= 2)) throw new Error(`MO-ASHA: reductionFactor must be >= 2, got ${this.reductionFactor}`);
-    this.levels = rungLevels(this.gracePeriod, this.reductionFactor, this.maxT);
+    this.levels = checkedRungLevels('MO-ASHA', this.maxT, this.gracePeriod, this.reductionFactor);
     this.rungs = this.levels.map(() => new Rung());
   }
 
