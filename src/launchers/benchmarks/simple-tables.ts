@@ -16,6 +16,21 @@ const hpobench = ['australian', 'blood_transfusion', 'car', 'credit_g', 'kc1', '
 const nas201 = ['cifar10', 'cifar100', 'imagenet'];
 
 /** Single-fidelity final-epoch tables: for RS, BO and the shared-study searchers. */
+/** An NMT pair's table as a benchmark, one objective or two. */
+const nmt = (pair: string) => ({
+  blackbox: 'nmt',
+  dataset: pair,
+  metric: 'dev_bleu',
+  mode: 'max' as const,
+  elapsedTimeAttr: 'dev_gpu_time',
+  maxResourceAttr: 'epoch',
+  // about 60 evaluations with 4 workers at the tables' typical cost of ~200 per config
+  maxWallclockTime: 3000,
+  nWorkers: 4,
+  data: { command: 'tunelab blackbox download nmt-hpo' },
+  info: nmtInfo,
+});
+
 export const simpleTableBenchmarks: BenchmarkDefinition[] = [
   ...fcnet.map(([name, file]) => ({
     ...common,
@@ -50,34 +65,15 @@ export const simpleTableBenchmarks: BenchmarkDefinition[] = [
   ...NMT_PAIRS.map((pair) => ({
     name: `nmt-${pair}`,
     description: `NMT Transformer HPO on ${pair}: dev BLEU of every tabulated config (single fidelity; GPU time as cost)`,
-    blackbox: 'nmt',
-    dataset: pair,
-    metric: 'dev_bleu',
-    mode: 'max' as const,
-    elapsedTimeAttr: 'dev_gpu_time',
-    maxResourceAttr: 'epoch',
-    // about 60 evaluations with 4 workers at the tables' typical cost of ~200 per config
-    maxWallclockTime: 3000,
-    nWorkers: 4,
-    data: { command: 'tunelab blackbox download nmt-hpo' },
-    info: nmtInfo,
+    ...nmt(pair),
   })),
   ...NMT_PAIRS.map((pair) => ({
     name: `nmt-${pair}-mo`,
     description: `NMT Transformer HPO on ${pair}, two objectives: dev BLEU (max) against GPU time (min); the tables' Pareto flags are the ground truth`,
-    blackbox: 'nmt',
-    dataset: pair,
-    metric: 'dev_bleu',
-    mode: 'max' as const,
+    ...nmt(pair),
     objectives: [
       { metric: 'dev_bleu', mode: 'max' as const },
       { metric: 'dev_gpu_time', mode: 'min' as const },
     ],
-    elapsedTimeAttr: 'dev_gpu_time',
-    maxResourceAttr: 'epoch',
-    maxWallclockTime: 3000,
-    nWorkers: 4,
-    data: { command: 'tunelab blackbox download nmt-hpo' },
-    info: nmtInfo,
   })),
 ];

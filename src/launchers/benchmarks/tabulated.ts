@@ -31,50 +31,44 @@ const fcnetImported: [string, string][] = [
   ['slice', 'slice_localization'],
 ];
 
+/** A shipped fcnet table's benchmark, one objective or two. */
+const shippedFcnet = (dataset: keyof typeof DATASETS, maxWallclockTime: number) => ({
+  blackbox: 'fcnet',
+  dataset,
+  metric: 'valid_loss',
+  mode: 'min' as const,
+  elapsedTimeAttr: 'elapsed_time',
+  maxResourceAttr: 'epoch',
+  maxWallclockTime,
+  nWorkers: 4,
+  surrogate: 'knn' as const,
+  data: 'shipped' as const,
+});
+
+const shippedFcnetInfo = (dataset: keyof typeof DATASETS) => ({
+  source: `tunelab blackbox build fcnet-${dataset} (benchmarks/data/fcnet/${dataset}); data: ${DATASETS[dataset].source}`,
+  licence: `tables Apache-2.0; data ${DATASETS[dataset].licence}`,
+});
+
 export const tabulatedBenchmarks: BenchmarkDefinition[] = [
   ...shipped.map(({ dataset, maxWallclockTime, isDefault }) => ({
     name: `fcnet-${dataset}`,
     description: `fcnet network trained for real on ${DATASETS[dataset].description}; 1,000 configs × 3 seeds × 27 epochs, validation loss minimised`,
-    blackbox: 'fcnet',
-    dataset,
-    metric: 'valid_loss',
-    mode: 'min' as const,
-    elapsedTimeAttr: 'elapsed_time',
-    maxResourceAttr: 'epoch',
-    maxWallclockTime,
-    nWorkers: 4,
-    surrogate: 'knn' as const,
+    ...shippedFcnet(dataset, maxWallclockTime),
     // trains the config for real with the table's seed (seed index 0), so it reports the table's curve
     local: { command: [process.execPath, fcnetScriptPath, `fcnet-${dataset}`] },
     ...(isDefault ? { isDefault } : {}),
-    data: 'shipped' as const,
-    info: {
-      source: `tunelab blackbox build fcnet-${dataset} (benchmarks/data/fcnet/${dataset}); data: ${DATASETS[dataset].source}`,
-      licence: `tables Apache-2.0; data ${DATASETS[dataset].licence}`,
-      citation: 'the fcnet space of Klein & Hutter 2019 (hidden layers capped at 256 units)',
-    },
+    info: { ...shippedFcnetInfo(dataset), citation: 'the fcnet space of Klein & Hutter 2019 (hidden layers capped at 256 units)' },
   })),
   ...shipped.map(({ dataset, maxWallclockTime }) => ({
     name: `fcnet-${dataset}-mo`,
     description: `fcnet on ${DATASETS[dataset].description}, two objectives: validation loss against model size (parameters), both minimised`,
-    blackbox: 'fcnet',
-    dataset,
-    metric: 'valid_loss',
-    mode: 'min' as const,
+    ...shippedFcnet(dataset, maxWallclockTime),
     objectives: [
       { metric: 'valid_loss', mode: 'min' as const },
       { metric: 'n_params', mode: 'min' as const },
     ],
-    elapsedTimeAttr: 'elapsed_time',
-    maxResourceAttr: 'epoch',
-    maxWallclockTime,
-    nWorkers: 4,
-    surrogate: 'knn' as const,
-    data: 'shipped' as const,
-    info: {
-      source: `tunelab blackbox build fcnet-${dataset} (benchmarks/data/fcnet/${dataset}); data: ${DATASETS[dataset].source}`,
-      licence: `tables Apache-2.0; data ${DATASETS[dataset].licence}`,
-    },
+    info: shippedFcnetInfo(dataset),
   })),
   ...fcnetImported.map(([name, dataset]) => ({
     name: `fcnet-${name}`,
