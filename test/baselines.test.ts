@@ -8,35 +8,30 @@ import { runFile, tempDir } from './helpers.js';
 const quiet = { log: () => {}, progress: false };
 const NEW_METHODS = ['GRID', 'TPE', 'ASHA-TPE', 'REA', 'BOHB', 'DEHB', 'SYNC-HYPERBAND'];
 
+/** The same seed gives the same results file, bit for bit, on the simulator with 4 workers; another seed another. */
+async function expectReproducible(method: string, benchmark: string, maxWallclockTime: number): Promise<void> {
+  const run = async (randomSeed: number) => {
+    const { outcomes } = await hpoMain({ experimentTag: 't', method: [method], benchmark: [benchmark], randomSeed, resultsRoot: tempDir(), maxWallclockTime, nWorkers: 4 }, quiet);
+    expect(outcomes[0].metadata.status).toBe('completed');
+    return readFileSync(join(outcomes[0].folder, 'results.csv.gz'));
+  };
+  const a = await run(7);
+  expect(a.length).toBeGreaterThan(1000);
+  expect((await run(7)).equals(a)).toBe(true);
+  expect((await run(8)).equals(a)).toBe(false);
+}
+
 describe('the baselines of issue 26', () => {
   it('are registered (tunelab methods lists the registry)', () => {
     for (const m of NEW_METHODS) expect(methodDefinitions[m]).toBeDefined();
   });
 
-  it.each(NEW_METHODS)('%s: the same seed gives a bit-identical results file on the simulator with 4 workers', async (method) => {
-    const run = async (randomSeed: number) => {
-      const { outcomes } = await hpoMain({ experimentTag: 't', method: [method], benchmark: ['synthetic-fcnet'], randomSeed, resultsRoot: tempDir(), maxWallclockTime: 600, nWorkers: 4 }, quiet);
-      expect(outcomes[0].metadata.status).toBe('completed');
-      return readFileSync(join(outcomes[0].folder, 'results.csv.gz'));
-    };
-    const a = await run(7);
-    expect(a.length).toBeGreaterThan(1000);
-    expect((await run(7)).equals(a)).toBe(true);
-    expect((await run(8)).equals(a)).toBe(false);
-  });
+  it.each(NEW_METHODS)('%s: the same seed gives a bit-identical results file on the simulator with 4 workers', (method) => expectReproducible(method, 'synthetic-fcnet', 600));
 
   // issue 27's methods for several objectives, on a benchmark with two
-  it.each(['MO-RS', 'NSGA2', 'MO-ASHA', 'MO-BO'])('%s: the same seed gives a bit-identical results file on the simulator with 4 workers (two objectives)', async (method) => {
-    const run = async (randomSeed: number) => {
-      const { outcomes } = await hpoMain({ experimentTag: 't', method: [method], benchmark: ['fcnet-cars-mo'], randomSeed, resultsRoot: tempDir(), maxWallclockTime: method === 'MO-BO' ? 2 : 5, nWorkers: 4 }, quiet);
-      expect(outcomes[0].metadata.status).toBe('completed');
-      return readFileSync(join(outcomes[0].folder, 'results.csv.gz'));
-    };
-    const a = await run(7);
-    expect(a.length).toBeGreaterThan(1000);
-    expect((await run(7)).equals(a)).toBe(true);
-    expect((await run(8)).equals(a)).toBe(false);
-  });
+  it.each(['MO-RS', 'NSGA2', 'MO-ASHA', 'MO-BO'])('%s: the same seed gives a bit-identical results file on the simulator with 4 workers (two objectives)', (method) =>
+    expectReproducible(method, 'fcnet-cars-mo', method === 'MO-BO' ? 2 : 5),
+  );
 
   it.each(['TPE', 'REA'])('%s runs a user experiment on the local backend with 2 trials at a time', (method) => {
     const dir = tempDir();
