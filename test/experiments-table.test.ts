@@ -66,6 +66,8 @@ describe('loadExperimentsTable', () => {
     expect(notes).toContain(null);
     // numbers are Float64Array columns, text dictionary-encoded: no object per row
     expect(table.column('st_tuner_time')).toBeInstanceOf(Float64Array);
+    // whole numbers in half the memory
+    expect(table.column('trial_id')).toBeInstanceOf(Int32Array);
     expect((table.column('st_decision') as unknown as { key: (i: number) => number }).key(0)).toEqual(expect.any(Number));
   });
 

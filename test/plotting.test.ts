@@ -184,6 +184,14 @@ describe('loading a study', () => {
     expect(runs).toHaveLength(3);
     expect(table.numRows()).toBe(runs.reduce((n, r) => n + r.times.length, 0));
     expect(table.columnNames()).toEqual(['setup', 'benchmark', 'seed', 'folder', 'st_tuner_time', 'value']);
+    // each run's rows carry its fields and its curve, runs one after another
+    let k = 0;
+    for (const r of runs) {
+      const last = k + r.times.length - 1;
+      expect([k, last].map((i) => [table.get('setup', i), table.get('benchmark', i), table.get('seed', i), table.get('folder', i)])).toEqual([0, 1].map(() => [r.setup, r.benchmark, r.seed, r.folder]));
+      expect([table.get('st_tuner_time', last), table.get('value', last)]).toEqual([r.times.at(-1), r.values.at(-1)]);
+      k = last + 1;
+    }
   });
 });
 

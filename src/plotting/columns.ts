@@ -3,7 +3,10 @@ import { type CellValue, type DecodedColumn, NULL_CODE } from '../results/column
 /**
  * Columns in the shape arquero reads (`length`, `at`, iteration; a dictionary column also `key`,
  * `keyFor` and `groups`, so that groupby uses its codes as arquero does for Arrow dictionaries).
- * Built from runs' decoded columns without an object per row.
+ * Built from runs' decoded columns without an object per row, and mostly without a copy: a column
+ * keeps each run's own array and finds a row's run through the table's RunRows, so a column that
+ * only some runs have (a benchmark's hyperparameters in a study of several) costs only their rows,
+ * and a run's metadata (setup, seed…) costs nothing per row.
  */
 export interface TableColumn {
   readonly length: number;
@@ -11,118 +14,136 @@ export interface TableColumn {
   [Symbol.iterator](): Iterator<CellValue>;
 }
 
+/** The rows of runs one after another: each row's run, and each run's first row (shared by the table's columns). */
+export class RunRows {
+  readonly length: number;
+  /** the run of each row */
+  readonly run: Uint16Array | Uint32Array;
+  /** the first row of each run */
+  readonly start: Float64Array;
+
+  constructor(readonly lengths: readonly number[]) {
+    this.start = new Float64Array(lengths.length);
+    let k = 0;
+    lengths.forEach((n, r) => {
+      this.start[r] = k;
+      k += n;
+    });
+    this.length = k;
+    this.run = lengths.length <= 0xffff ? new Uint16Array(k) : new Uint32Array(k);
+    lengths.forEach((n, r) => this.run.fill(r, this.start[r], this.start[r] + n));
+  }
+}
+
 function* iterate(column: TableColumn): Iterator<CellValue> {
   for (let i = 0; i < column.length; i++) yield column.at(i);
 }
 
-/** Numbers; null where `valid` is 0. Without nulls the Float64Array itself is the column. */
-function numberColumn(values: Float64Array, valid: Uint8Array | undefined): TableColumn | Float64Array {
-  if (!valid) return values;
-  const column: TableColumn = { length: values.length, at: (i) => (valid[i] ? values[i] : null), [Symbol.iterator]: () => iterate(column) };
-  return column;
-}
-
-/** Dictionary-encoded values: codes into `dictionary`, NULL_CODE for null. */
-function dictionaryColumn(codes: Uint32Array, dictionary: CellValue[]): TableColumn {
+/** Values through dictionary codes: `codeAt(row)` is a code into `dictionary`, or NULL_CODE for null. */
+function dictionaryColumn(length: number, codeAt: (row: number) => number, dictionary: CellValue[]): TableColumn {
   const size = dictionary.length;
   let nullCount = 0;
-  for (const c of codes) if (c === NULL_CODE) nullCount++;
+  for (let i = 0; i < length; i++) if (codeAt(i) === NULL_CODE) nullCount++;
   // arquero's group keys: the null group (if any) is key `size`
-  const keys = nullCount ? codes.map((c) => (c === NULL_CODE ? size : c)) : codes;
-  const get = (k: number) => (k === size ? null : dictionary[k]);
+  const key = (row: number) => {
+    const c = codeAt(row);
+    return c === NULL_CODE ? size : c;
+  };
   const column = {
-    length: codes.length,
+    length,
     nullCount,
-    at: (row: number) => get(keys[row]),
-    key: (row: number) => keys[row],
+    at: (row: number) => {
+      const c = codeAt(row);
+      return c === NULL_CODE ? null : dictionary[c];
+    },
+    key,
     keyFor(value: CellValue) {
       if (value === null) return nullCount ? size : -1;
       return dictionary.indexOf(value);
     },
     groups(names: string[]) {
       const s = size + (nullCount ? 1 : 0);
-      return { keys, get: [get], names, rows: Array.from({ length: s }, (_, i) => i), size: s };
+      // a key per row only while grouped by this column
+      const keys = new Uint32Array(length);
+      for (let i = 0; i < length; i++) keys[i] = key(i);
+      return { keys, get: [(k: number) => (k === size ? null : dictionary[k])], names, rows: Array.from({ length: s }, (_, i) => i), size: s };
     },
     [Symbol.iterator]: () => iterate(column),
   };
   return column;
 }
 
-/** A value repeated per run: `values[run]` for that run's `lengths[run]` rows, dictionary-encoded (or Float64 for numbers). */
-export function constantColumn(values: CellValue[], lengths: number[]): TableColumn | Float64Array {
-  const total = lengths.reduce((a, b) => a + b, 0);
-  if (values.every((v) => typeof v === 'number')) {
-    const out = new Float64Array(total);
-    let k = 0;
-    values.forEach((v, r) => {
-      out.fill(v as number, k, k + lengths[r]);
-      k += lengths[r];
-    });
-    return out;
-  }
+/** Codes into one dictionary, growing as values come. */
+function dictionaryBuilder(): { dictionary: CellValue[]; code: (v: CellValue) => number } {
   const dictionary: CellValue[] = [];
   const index = new Map<CellValue, number>();
-  const codes = new Uint32Array(total);
-  let k = 0;
-  values.forEach((v, r) => {
-    let c = v === null ? NULL_CODE : index.get(v);
-    if (c === undefined) {
-      c = dictionary.length;
-      dictionary.push(v);
-      index.set(v, c);
-    }
-    codes.fill(c, k, k + lengths[r]);
-    k += lengths[r];
-  });
-  return dictionaryColumn(codes, dictionary);
+  return {
+    dictionary,
+    code(v) {
+      if (v === null) return NULL_CODE;
+      let c = index.get(v);
+      if (c === undefined) {
+        c = dictionary.length;
+        dictionary.push(v);
+        index.set(v, c);
+      }
+      return c;
+    },
+  };
+}
+
+/** A value repeated over each run's rows (`values[run]`), dictionary-encoded: nothing stored per row. */
+export function constantColumn(values: CellValue[], rows: RunRows): TableColumn {
+  const { dictionary, code } = dictionaryBuilder();
+  const codes = Uint32Array.from(values, code);
+  return dictionaryColumn(rows.length, (row) => codes[rows.run[row]], dictionary);
 }
 
 /**
- * One column over runs, concatenated: `parts[run]` is that run's decoded column, or undefined where
- * the run lacks it (null there). Numbers stay a Float64Array when every run's are numbers; otherwise
- * the runs' dictionaries are merged into one.
+ * One column over runs: `parts[run]` is that run's decoded column, or undefined where the run lacks
+ * it (null there). Numbers in every run, none missing: one Float64Array (an Int32Array when every
+ * run's are 32-bit integers). Numbers otherwise: each run's own array. Anything else: the runs' codes
+ * rewritten in place into one dictionary. The parts' arrays become the column's: the caller lets go
+ * of the runs' decoded columns.
  */
-export function concatColumn(parts: readonly (DecodedColumn | undefined)[], lengths: number[]): TableColumn | Float64Array {
-  const total = lengths.reduce((a, b) => a + b, 0);
-  if (parts.every((p) => p === undefined || p.kind === 'number')) {
-    const values = new Float64Array(total);
-    let valid: Uint8Array | undefined;
-    let k = 0;
-    parts.forEach((p, r) => {
-      const n = lengths[r];
-      if (p?.kind === 'number') values.set(p.values, k);
-      if (!p || (p.kind === 'number' && p.valid)) {
-        valid ??= new Uint8Array(total).fill(1);
-        if (p?.kind === 'number' && p.valid) valid.set(p.valid, k);
-        else valid.fill(0, k, k + n);
-      }
-      k += n;
-    });
-    return numberColumn(values, valid);
+export function concatColumn(parts: readonly (DecodedColumn | undefined)[], rows: RunRows): TableColumn | Float64Array | Int32Array {
+  const at = (row: number) => row - rows.start[rows.run[row]];
+  type Numbers = { values: Float64Array | Int32Array; valid?: Uint8Array };
+  if (parts.every((p) => p?.kind === 'number' && !p.valid)) {
+    const dense = parts as readonly Numbers[];
+    const values = dense.every((p) => p.values instanceof Int32Array) ? new Int32Array(rows.length) : new Float64Array(rows.length);
+    dense.forEach((p, r) => values.set(p.values, rows.start[r]));
+    return values;
   }
-  const dictionary: CellValue[] = [];
-  const index = new Map<CellValue, number>();
-  const code = (v: CellValue) => {
-    let c = index.get(v);
-    if (c === undefined) {
-      c = dictionary.length;
-      dictionary.push(v);
-      index.set(v, c);
-    }
-    return c;
-  };
-  const codes = new Uint32Array(total);
-  let k = 0;
-  parts.forEach((p, r) => {
-    const n = lengths[r];
-    if (!p) codes.fill(NULL_CODE, k, k + n);
-    else if (p.kind === 'number') for (let i = 0; i < n; i++) codes[k + i] = p.valid && !p.valid[i] ? NULL_CODE : code(p.values[i]);
-    else {
-      // the run's codes into the merged dictionary
-      const remap = Uint32Array.from(p.dictionary, code);
-      for (let i = 0; i < n; i++) codes[k + i] = p.codes[i] === NULL_CODE ? NULL_CODE : remap[p.codes[i]];
-    }
-    k += n;
+  if (parts.every((p) => p === undefined || p.kind === 'number')) {
+    const numbers = parts as readonly (Numbers | undefined)[];
+    const column: TableColumn = {
+      length: rows.length,
+      at(row) {
+        const p = numbers[rows.run[row]];
+        if (!p) return null;
+        const i = at(row);
+        return p.valid && !p.valid[i] ? null : p.values[i];
+      },
+      [Symbol.iterator]: () => iterate(column),
+    };
+    return column;
+  }
+  const { dictionary, code } = dictionaryBuilder();
+  const codes = parts.map((p) => {
+    if (!p) return undefined;
+    if (p.kind === 'number') return Uint32Array.from(p.values, (v, i) => (p.valid && !p.valid[i] ? NULL_CODE : code(v)));
+    // the run's codes into the merged dictionary, in place
+    const remap = Uint32Array.from(p.dictionary, code);
+    for (let i = 0; i < p.codes.length; i++) if (p.codes[i] !== NULL_CODE) p.codes[i] = remap[p.codes[i]];
+    return p.codes;
   });
-  return dictionaryColumn(codes, dictionary);
+  return dictionaryColumn(
+    rows.length,
+    (row) => {
+      const c = codes[rows.run[row]];
+      return c ? c[at(row)] : NULL_CODE;
+    },
+    dictionary,
+  );
 }

@@ -5,7 +5,7 @@ import { type BestTrial, bestTrial } from '../operate/best.js';
 import { resultsRoot } from '../results/layout.js';
 import { type S3Location, s3Client } from '../results/s3.js';
 import { UserError } from '../util/errors.js';
-import { constantColumn, concatColumn } from './columns.js';
+import { RunRows, constantColumn, concatColumn } from './columns.js';
 import { type LoadOptions, type LoadedRun, type Run, loadRuns } from './load.js';
 
 /** A run's best feasible result (tunelab best's), with the run it belongs to. */
@@ -42,14 +42,15 @@ export interface ExperimentsTableOptions extends LoadOptions {
  * the runs are chosen as loadResults chooses them (filters, failed and unfinished runs, one per seed),
  * each row gets the run's tag, setup, benchmark, seed and folder; a column a run lacks is null there.
  * Each results file is read once and decoded straight into columns: numbers as Float64Array, other
- * values dictionary-encoded, run columns as constants per run; no object per row.
+ * values dictionary-encoded, run columns as constants per run; no object per row, and a column only
+ * some runs have (one benchmark's hyperparameters) holds only their rows (see plotting/columns).
  */
 export async function loadExperimentsTable(options: ExperimentsTableOptions = { tags: [] }): Promise<ColumnTable> {
   const root = resultsRoot(options.root);
   const origin = options.s3 ? await downloadStudy(options.s3.client ?? s3Client(), options.s3.location, options.tags, root, options.warn) : options.origin;
   const wanted = options.columns?.filter((c) => !(RUN_COLUMNS as readonly string[]).includes(c));
   const runs = loadRuns({ ...options, root, origin }, () => wanted);
-  const lengths = runs.map((r) => r.results.length);
+  const rows = new RunRows(runs.map((r) => r.results.length));
   // result columns in order of first appearance over the runs
   const resultNames = [...new Set(runs.flatMap((r) => r.results.names))].filter((c) => !(RUN_COLUMNS as readonly string[]).includes(c));
   const names = options.columns ?? [...RUN_COLUMNS, ...resultNames];
@@ -67,10 +68,10 @@ export async function loadExperimentsTable(options: ExperimentsTableOptions = { 
   };
   const columns: Record<string, unknown> = {};
   for (const name of names) {
-    if (name in runValue) columns[name] = constantColumn(runs.map(runValue[name as keyof typeof runValue]), lengths);
+    if (name in runValue) columns[name] = constantColumn(runs.map(runValue[name as keyof typeof runValue]), rows);
     else {
-      columns[name] = concatColumn(runs.map((r) => r.results.columns.get(name)), lengths);
-      // the runs' own copy goes once concatenated: peak memory stays near the table's
+      columns[name] = concatColumn(runs.map((r) => r.results.columns.get(name)), rows);
+      // the column holds what it needs of the runs' arrays (a copy of numbers it concatenated goes now)
       for (const r of runs) r.results.columns.delete(name);
     }
   }

@@ -5,6 +5,7 @@ import { parseExperimentFolderName, resultsRoot } from '../results/layout.js';
 import { type ExperimentMetadata } from '../results/metadata.js';
 import { describeOwner, liveness, runStatus } from '../operate/folder.js';
 import { type DecodedResults, numbersOf, readDecodedResults } from '../results/columns.js';
+import { RunRows, constantColumn } from './columns.js';
 import { readExperimentMetadata } from '../results/read.js';
 import { checkPathPart } from '../util/path-part.js';
 import { type Constraint, isFeasible } from '../schedulers/constraints.js';
@@ -136,23 +137,18 @@ export async function loadResults(options: LoadOptions): Promise<LoadedResults> 
   const curves = new Map(several.map(({ run }, i) => [run, i]));
   const hypervolumes = hypervolumeRuns(several);
   const runs = loaded.map((run) => (curves.has(run) ? hypervolumes[curves.get(run)!] : toRun(run)));
-  // columnar construction: a study can hold millions of rows
-  const total = runs.reduce((n, r) => n + r.times.length, 0);
-  const cols = { setup: new Array<string>(total), benchmark: new Array<string>(total), seed: new Float64Array(total), folder: new Array<string>(total), st_tuner_time: new Float64Array(total), value: new Float64Array(total) };
-  let k = 0;
-  for (const r of runs) {
-    for (let i = 0; i < r.times.length; i++, k++) {
-      cols.setup[k] = r.setup;
-      cols.benchmark[k] = r.benchmark;
-      cols.seed[k] = r.seed;
-      cols.folder[k] = r.folder;
-      cols.st_tuner_time[k] = r.times[i];
-      cols.value[k] = r.values[i];
-    }
-  }
+  // columnar construction: a study can hold millions of rows; the run's fields cost nothing per row
+  const rows = new RunRows(runs.map((r) => r.times.length));
+  const constant = (f: (r: Run) => string | number) => constantColumn(runs.map(f), rows);
+  const series = (f: (r: Run) => number[]) => {
+    const out = new Float64Array(rows.length);
+    runs.forEach((r, i) => out.set(f(r), rows.start[i]));
+    return out;
+  };
+  const cols = { setup: constant((r) => r.setup), benchmark: constant((r) => r.benchmark), seed: constant((r) => r.seed), folder: constant((r) => r.folder), st_tuner_time: series((r) => r.times), value: series((r) => r.values) };
   // arquero (ESM only, so loaded asynchronously) is paid for by the callers of loadResults alone
   const { table } = await import('arquero');
-  return { runs, table: table(cols) };
+  return { runs, table: table(cols as Parameters<typeof table>[0]) };
 }
 
 /**
