@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { LocalBackend } from '../src/backends/local.js';
 import { REPORT_PREFIX } from '../src/trial/protocol.js';
 import { uniform } from '../src/config-space/index.js';
-import { randomSearch } from '../src/methods/registry.js';
+import { randomSearch } from '../src/methods/random.js';
 import { formatTable } from '../src/util/table.js';
 import { Tuner } from '../src/tuner/tuner.js';
 import { createRng } from '../src/util/rng.js';

@@ -1,30 +1,53 @@
 #!/usr/bin/env node
 import type { CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { blackboxCommand } from './commands/blackbox.js';
-import { hpoMainCommand } from './commands/hpo-main.js';
-import { sagemakerTrialCommand } from './commands/sagemaker-trial.js';
-import { syncCommand } from './commands/sync.js';
-import { cleanCommand } from './commands/clean.js';
-import { jobsCommand } from './commands/jobs.js';
-import { launchRemoteCommand } from './commands/launch-remote.js';
-import { benchmarksCommand, methodsCommand } from './commands/list.js';
-import { bestCommand, logsCommand, statusCommand, stopCommand, trialsCommand } from './commands/operate.js';
-import { plotCommand } from './commands/plot.js';
-import { runCommand } from './commands/run.js';
-import { serverCommand } from './commands/server.js';
-import { dashboardCommand } from './commands/dashboard.js';
-import { studyCommand } from './commands/study.js';
 import { usageFailure } from './commands/flags.js';
 import { yargs } from './commands/yargs.js';
 import { UserError } from './util/errors.js';
 import { tunelabVersion } from './util/package-info.js';
 import { ignoreClosedOutput } from './util/signals.js';
 
-/** Every `tunelab` command; each lives in its own module under src/commands/. */
-const commands: CommandModule<any, any>[] = [runCommand, hpoMainCommand, launchRemoteCommand, plotCommand, methodsCommand, benchmarksCommand, blackboxCommand, statusCommand, logsCommand, stopCommand, bestCommand, trialsCommand, studyCommand, serverCommand, dashboardCommand, jobsCommand, cleanCommand, syncCommand, sagemakerTrialCommand];
+type Command = CommandModule<any, any>;
+
+/**
+ * Every `tunelab` command by name, in the order help lists them; each lives in its own module under
+ * src/commands/ and is loaded only when needed: a command's modules are most of its start-up time.
+ */
+const commandLoaders: Record<string, () => Promise<Command>> = {
+  run: async () => (await import('./commands/run.js')).runCommand,
+  'hpo-main': async () => (await import('./commands/hpo-main.js')).hpoMainCommand,
+  'launch-remote': async () => (await import('./commands/launch-remote.js')).launchRemoteCommand,
+  plot: async () => (await import('./commands/plot.js')).plotCommand,
+  methods: async () => (await import('./commands/list.js')).methodsCommand,
+  benchmarks: async () => (await import('./commands/list.js')).benchmarksCommand,
+  blackbox: async () => (await import('./commands/blackbox.js')).blackboxCommand,
+  status: async () => (await import('./commands/operate.js')).statusCommand,
+  logs: async () => (await import('./commands/operate.js')).logsCommand,
+  stop: async () => (await import('./commands/operate.js')).stopCommand,
+  best: async () => (await import('./commands/operate.js')).bestCommand,
+  trials: async () => (await import('./commands/operate.js')).trialsCommand,
+  study: async () => (await import('./commands/study.js')).studyCommand,
+  server: async () => (await import('./commands/server.js')).serverCommand,
+  dashboard: async () => (await import('./commands/dashboard.js')).dashboardCommand,
+  jobs: async () => (await import('./commands/jobs.js')).jobsCommand,
+  clean: async () => (await import('./commands/clean.js')).cleanCommand,
+  sync: async () => (await import('./commands/sync.js')).syncCommand,
+  'sagemaker-trial': async () => (await import('./commands/sagemaker-trial.js')).sagemakerTrialCommand,
+};
+
+/**
+ * The commands yargs needs for these arguments: the one they name first, alone (its help and errors
+ * are the same as with all of them there); every one for anything else (help, version, a typo to
+ * suggest a command for).
+ */
+async function commandsFor(argv: readonly string[]): Promise<Command[]> {
+  const named = argv[0];
+  if (named !== undefined && Object.hasOwn(commandLoaders, named)) return [await commandLoaders[named]()];
+  return Promise.all(Object.values(commandLoaders).map((load) => load()));
+}
 
 export async function main(argv: string[]): Promise<number> {
+  const commands = await commandsFor(argv);
   const cli = yargs(argv)
     .scriptName('tunelab')
     .strict()
@@ -33,7 +56,7 @@ export async function main(argv: string[]): Promise<number> {
     .recommendCommands()
     .wrap(Math.min(120, process.stdout.columns ?? 100))
     .command(commands)
-    .demandCommand(1, `name a command: ${commands.map((c) => String(c.command).split(' ')[0]).join(', ')}`)
+    .demandCommand(1, `name a command: ${Object.keys(commandLoaders).join(', ')}`)
     .fail(usageFailure(argv))
     .help();
   try {

@@ -53,14 +53,12 @@ export {
   getMethod,
   withFixedHyperparameters,
   experimentFileOptions,
-  randomSearch,
-  hyperbandRandom,
-  bayesOpt,
-  mobster,
   type MethodDefinition,
   type MethodArguments,
   type MethodOptions,
 } from './methods/registry.js';
+export { randomSearch, hyperbandRandom } from './methods/random.js';
+export { bayesOpt, mobster } from './methods/gp.js';
 export { hpoMain, type HpoMainOptions, type HpoMainContext, type HpoMainReport } from './launchers/hpo-main.js';
 export { parseHpoMainFlags, experimentFlags, hpoMainOptions, numberFlag, usageFailure, type ExperimentArgv } from './commands/flags.js';
 export { launchRemote, planJobs, type RemoteJob, type LaunchRemoteOptions, type JobOutcome, type LaunchReport } from './launchers/launch-remote.js';

@@ -65,8 +65,8 @@ describe("BOHB's rung models", () => {
 });
 
 describe('BOHB method', () => {
-  it('runs Hyperband with one bracket per rung level and the KDE searcher', () => {
-    const scheduler = getMethod('BOHB').create({ configSpace: space, metric: 'loss', mode: 'min', resourceAttr: 'epoch', maxResource: 27, nWorkers: 4, rng: createRng(1) });
+  it('runs Hyperband with one bracket per rung level and the KDE searcher', async () => {
+    const scheduler = await getMethod('BOHB').create({ configSpace: space, metric: 'loss', mode: 'min', resourceAttr: 'epoch', maxResource: 27, nWorkers: 4, rng: createRng(1) });
     const meta = scheduler.metadata();
     expect(meta).toMatchObject({ scheduler: 'hyperband', type: 'stopping', brackets: 3, rung_levels: [1, 3, 9], searcher: 'bohb-kde', randomFraction: 1 / 3, bandwidthFactor: 3, numCandidates: 64 });
   });

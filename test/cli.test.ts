@@ -6,6 +6,20 @@ import { fitProgressLine } from '../src/launchers/reporting.js';
 import { readMetadata } from '../src/results/metadata.js';
 import { packageRoot } from '../src/util/package-info.js';
 import { cliPath, tempDir } from './helpers.js';
+import { blackboxCommand } from '../src/commands/blackbox.js';
+import { cleanCommand } from '../src/commands/clean.js';
+import { dashboardCommand } from '../src/commands/dashboard.js';
+import { hpoMainCommand } from '../src/commands/hpo-main.js';
+import { jobsCommand } from '../src/commands/jobs.js';
+import { launchRemoteCommand } from '../src/commands/launch-remote.js';
+import { benchmarksCommand, methodsCommand } from '../src/commands/list.js';
+import { bestCommand, logsCommand, statusCommand, stopCommand, trialsCommand } from '../src/commands/operate.js';
+import { plotCommand } from '../src/commands/plot.js';
+import { runCommand } from '../src/commands/run.js';
+import { sagemakerTrialCommand } from '../src/commands/sagemaker-trial.js';
+import { serverCommand } from '../src/commands/server.js';
+import { studyCommand } from '../src/commands/study.js';
+import { syncCommand } from '../src/commands/sync.js';
 
 function cli(args: string[], env: Record<string, string> = {}) {
   const r = spawnSync(process.execPath, [cliPath, ...args], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, env: { ...process.env, TUNELAB_DATA: tempDir(), ...env } });
@@ -25,6 +39,13 @@ describe('the command line surface', () => {
   it("--version prints tunelab's own version", () => {
     const r = cli(['--version']);
     expect(r.stdout.trim()).toBe(JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')).version);
+  });
+
+  it('without a command: names every command, those of the command modules (the CLI loads each only when it runs)', () => {
+    const r = cli([]);
+    const commands = [runCommand, hpoMainCommand, launchRemoteCommand, plotCommand, methodsCommand, benchmarksCommand, blackboxCommand, statusCommand, logsCommand, stopCommand, bestCommand, trialsCommand, studyCommand, serverCommand, dashboardCommand, jobsCommand, cleanCommand, syncCommand, sagemakerTrialCommand];
+    expect(r.code).toBe(2);
+    expect(/name a command: (.+)/.exec(r.stderr)![1].split(', ')).toEqual(commands.map((c) => String(c.command).split(' ')[0]));
   });
 
   it('a mistyped command: did you mean', () => {

@@ -293,7 +293,7 @@ describe('every method on a conditional space', () => {
   it.each(methods.map((m) => m.name))('%s proposes only valid configs; the results rows leave inactive parameters empty', async (name) => {
     const blackbox = conditionalBlackbox();
     const folder = tempDir();
-    const scheduler = methodDefinitions[name].create({ configSpace: blackbox.configSpace, metric: 'loss', mode: 'min', resourceAttr: 'epoch', maxResource: 9, nWorkers: 3, rng: createRng(11) });
+    const scheduler = await methodDefinitions[name].create({ configSpace: blackbox.configSpace, metric: 'loss', mode: 'min', resourceAttr: 'epoch', maxResource: 9, nWorkers: 3, rng: createRng(11) });
     const tuner = new Tuner({ scheduler, backend: new SimulatorBackend(blackbox, { seed: 0 }), nWorkers: 3, stopping: { maxNumTrialsStarted: 40 }, configNames: Object.keys(blackbox.configSpace).filter((k) => k !== 'seed_offset'), folder, checkpoint: false });
     await tuner.run();
     expect(blackbox.configs.length).toBeGreaterThanOrEqual(name === 'SYNC-HYPERBAND' ? 9 : 25);

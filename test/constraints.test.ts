@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { type Config, uniform } from '../src/config-space/index.js';
-import { type MethodArguments, bayesOpt, hyperbandRandom, mobster } from '../src/methods/registry.js';
+import type { MethodArguments } from '../src/methods/registry.js';
+import { bayesOpt, mobster } from '../src/methods/gp.js';
+import { hyperbandRandom } from '../src/methods/random.js';
 import { type Constraint, isFeasible } from '../src/schedulers/constraints.js';
 import { probabilityBelow } from '../src/schedulers/gp/acquisition.js';
 import { GPSearcher } from '../src/schedulers/searchers/gp-searcher.js';

@@ -61,8 +61,8 @@ describe('DEHB searcher on a seeded population', () => {
     expect(s.populations[1]).toHaveLength(1);
   });
 
-  it('DEHB method: Hyperband brackets with the DE searcher', () => {
-    const scheduler = getMethod('DEHB').create({ configSpace: space, metric: 'loss', mode: 'min', resourceAttr: 'epoch', maxResource: 27, nWorkers: 4, rng: createRng(1) });
+  it('DEHB method: Hyperband brackets with the DE searcher', async () => {
+    const scheduler = await getMethod('DEHB').create({ configSpace: space, metric: 'loss', mode: 'min', resourceAttr: 'epoch', maxResource: 27, nWorkers: 4, rng: createRng(1) });
     expect(scheduler.metadata()).toMatchObject({ brackets: 3, searcher: 'dehb', mutation_factor: 0.5, crossover_rate: 0.5, strategy: 'rand/1/bin', population_sizes: [27, 9, 4, 4] });
   });
 });

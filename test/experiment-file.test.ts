@@ -143,14 +143,14 @@ describe('the experiment file', () => {
     expect(problems({ ...base, metrics: [{ name: 'trial_id', objective: 'minimize' }] })).toMatch(/'trial_id' is a column tunelab writes itself/);
   });
 
-  it("method_options.min_model_points and num_init_random reach MOBSTER's searcher; min_model_points is MOBSTER's alone", () => {
+  it("method_options.min_model_points and num_init_random reach MOBSTER's searcher; min_model_points is MOBSTER's alone", async () => {
     const file = { ...base, method: 'MOBSTER', resource: { name: 'epoch', max: 27 }, method_options: { num_init_random: 2, min_model_points: 5 } };
     const d = parseExperiment(file, options);
     expect(d.methodOptions).toMatchObject({ numInitRandom: 2, minModelPoints: 5 });
-    const scheduler = methodDefinitions.MOBSTER.create({ configSpace: d.configSpace, metric: 'loss', mode: 'min', resourceAttr: 'epoch', maxResource: 27, nWorkers: 1, rng: createRng(1), options: d.methodOptions });
+    const scheduler = await methodDefinitions.MOBSTER.create({ configSpace: d.configSpace, metric: 'loss', mode: 'min', resourceAttr: 'epoch', maxResource: 27, nWorkers: 1, rng: createRng(1), options: d.methodOptions });
     expect(scheduler.metadata()).toMatchObject({ searcher: 'mobster-gp', numInitRandom: 2, minModelPoints: 5 });
     // left out: Syne Tune's defaults
-    const defaults = methodDefinitions.MOBSTER.create({ configSpace: d.configSpace, metric: 'loss', mode: 'min', resourceAttr: 'epoch', maxResource: 27, nWorkers: 1, rng: createRng(1) });
+    const defaults = await methodDefinitions.MOBSTER.create({ configSpace: d.configSpace, metric: 'loss', mode: 'min', resourceAttr: 'epoch', maxResource: 27, nWorkers: 1, rng: createRng(1) });
     expect(defaults.metadata()).toMatchObject({ numInitRandom: 6, minModelPoints: 3 });
     expect(problems({ ...base, method_options: { min_model_points: 2 } })).toMatch(/method_options.min_model_points: applies to MOBSTER, not BO/);
     expect(problems({ ...file, method_options: { min_model_points: 0 } })).toMatch(/method_options.min_model_points/);

@@ -6,7 +6,7 @@ import { LocalBackend, type LocalBackendOptions, checkCommand } from '../src/bac
 import { runProcesses } from '../src/backends/process-group.js';
 import type { PollResult } from '../src/backends/types.js';
 import { randint, uniform } from '../src/config-space/index.js';
-import { hyperbandRandom } from '../src/methods/registry.js';
+import { hyperbandRandom } from '../src/methods/random.js';
 import { benchmarkDefinitions } from '../src/launchers/benchmarks/index.js';
 import { hpoMain } from '../src/launchers/hpo-main.js';
 import { readMetadata } from '../src/results/metadata.js';

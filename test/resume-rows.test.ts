@@ -7,7 +7,7 @@ import { runProcesses } from '../src/backends/process-group.js';
 import { SimulatorBackend } from '../src/backends/simulator.js';
 import type { BackendResult, PollResult } from '../src/backends/types.js';
 import { syntheticBlackbox } from '../src/blackbox/synthetic.js';
-import { randomSearch } from '../src/methods/registry.js';
+import { randomSearch } from '../src/methods/random.js';
 import { gzipMembers } from '../src/results/members.js';
 import { parseCsv } from '../src/results/csv.js';
 import { readMetadata } from '../src/results/metadata.js';

@@ -123,7 +123,7 @@ describe('the simulator delivers every epoch once, whatever its elapsed time (ze
   for (const method of ['ASHA-PROMOTION', 'MOBSTER-PROMOTION']) {
     it(`${method} on a table whose epoch 2 takes no time`, async () => {
       const blackbox = zeroTimeTable();
-      const scheduler = methodDefinitions[method].create({
+      const scheduler = await methodDefinitions[method].create({
         configSpace: blackbox.configSpace,
         metric: 'loss',
         mode: 'min',

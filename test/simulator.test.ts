@@ -6,7 +6,7 @@ import { SimulatorBackend } from '../src/backends/simulator.js';
 import { syntheticBlackbox } from '../src/blackbox/synthetic.js';
 import type { Config } from '../src/config-space/index.js';
 import { hpoMain } from '../src/launchers/hpo-main.js';
-import { randomSearch } from '../src/methods/registry.js';
+import { randomSearch } from '../src/methods/random.js';
 import { readMetadata } from '../src/results/metadata.js';
 import type { Mode, TrialResult, TrialScheduler } from '../src/schedulers/types.js';
 import { Tuner } from '../src/tuner/tuner.js';

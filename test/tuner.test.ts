@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { SimulatorBackend } from '../src/backends/simulator.js';
 import type { PollResult, TrialBackend } from '../src/backends/types.js';
 import { syntheticBlackbox } from '../src/blackbox/synthetic.js';
-import { hyperbandRandom, randomSearch } from '../src/methods/registry.js';
+import { hyperbandRandom, randomSearch } from '../src/methods/random.js';
 import { Tuner, TunerError } from '../src/tuner/tuner.js';
 import type { StoppingCriteria, TunerCallback } from '../src/tuner/types.js';
 import { HyperbandScheduler } from '../src/schedulers/hyperband.js';

@@ -108,7 +108,7 @@ export async function runExperiment(spec: ExperimentSpec): Promise<ExperimentOut
   const maxWallclockTime = spec.maxWallclockTime ?? benchmark.maxWallclockTime;
   const maxResource = blackbox.fidelityValues[blackbox.fidelityValues.length - 1];
   const objectives = benchmark.objectives;
-  const scheduler = method.create({
+  const scheduler = await method.create({
     configSpace: blackbox.configSpace,
     metric: benchmark.metric,
     mode: benchmark.mode,

@@ -150,7 +150,7 @@ export async function runExperimentFile(options: RunOptions, context: RunContext
     const constraintMetrics = definition.constraints.map((c) => c.metric);
     const objectiveMetrics = definition.objectives.map((o) => o.metric);
     const multiObjective = definition.objectives.length > 1;
-    const scheduler = method.create({
+    const scheduler = await method.create({
       configSpace: definition.configSpace,
       metric: definition.metric,
       mode: definition.mode,

@@ -1,61 +1,17 @@
 import { type Config, type ConfigSpace, fixHyperparameters } from '../config-space/index.js';
-import type { Constraint } from '../schedulers/constraints.js';
-import { FIFOScheduler } from '../schedulers/fifo.js';
-import { HyperbandScheduler, type HyperbandOptions, rungLevels } from '../schedulers/hyperband.js';
-import { SyncHyperbandScheduler } from '../schedulers/sync-hyperband.js';
-import { GPSearcher, type GPSearcherOptions } from '../schedulers/searchers/gp-searcher.js';
-import { DEHBSearcher } from '../schedulers/searchers/dehb.js';
-import { GridSearcher } from '../schedulers/searchers/grid.js';
-import { KDESearcher } from '../schedulers/searchers/kde.js';
-import { RandomSearcher } from '../schedulers/searchers/random.js';
-import { REASearcher } from '../schedulers/searchers/rea.js';
-import { TPESearcher } from '../schedulers/searchers/tpe.js';
-import { NSGA2Searcher } from '../schedulers/searchers/nsga2.js';
-import { ParEGOSearcher } from '../schedulers/searchers/parego.js';
-import { MOASHAScheduler } from '../schedulers/mo-asha.js';
-import type { Mode, SearchProblem, TrialScheduler } from '../schedulers/types.js';
+import type { HyperbandOptions } from '../schedulers/hyperband.js';
+import type { GPSearcherOptions } from '../schedulers/searchers/gp-searcher.js';
+import type { TrialScheduler } from '../schedulers/types.js';
 import type { Objective } from '../results/pareto.js';
 import { UserError, unknownName } from '../util/errors.js';
-import type { Rng } from '../util/rng.js';
+import { type MethodArguments, searchProblem } from './arguments.js';
 
-/** What a method gets to build its scheduler for one experiment (Syne Tune's MethodArguments). */
-export interface MethodArguments {
-  configSpace: ConfigSpace;
-  /** The first objective (the only one of a single-objective problem). */
-  metric: string;
-  mode: Mode;
-  /** Every objective, when there are several (multi-objective methods read them; absent: [metric, mode]). */
-  objectives?: readonly Objective[];
-  /** Resource attribute (e.g. 'epoch') and its largest value. */
-  resourceAttr: string;
-  maxResource: number;
-  nWorkers: number;
-  /** The run's random source (derived from the master seed and the seed index). */
-  rng: Rng;
-  /** Tabulated configs, when --restrict_configurations is on. */
-  restrictTo?: readonly Config[];
-  /** Outcome constraints, for the searchers that model them (BO, MOBSTER). */
-  constraints?: readonly Constraint[];
-  /** Settings that override the method's defaults (an experiment file's method_options). */
-  options?: MethodOptions;
-  /** Configs tried first, in order (SigOpt's and Syne Tune's points_to_evaluate). */
-  pointsToEvaluate?: readonly Config[];
-}
+export type { MethodArguments, MethodOptions } from './arguments.js';
 
-/** The options of the built-in methods that an experiment file may set; each method reads those it has. */
-export interface MethodOptions {
-  gracePeriod?: number;
-  reductionFactor?: number;
-  brackets?: number;
-  /** Random configs before the GP takes over (BO, MOBSTER). */
-  numInitRandom?: number;
-  /** GRID: points per continuous domain (and at most per integer range). */
-  gridPoints?: number;
-  /** TPE, ASHA-TPE: one joint Parzen estimator instead of one per hyperparameter. */
-  multivariate?: boolean;
-  /** MOBSTER: observations a rung level needs before EI is scored at it (else at the lowest level). */
-  minModelPoints?: number;
-}
+// A method's scheduler and searcher modules load when it builds its scheduler, not with the registry:
+// a run of one method (`run -f` of a one-trial file) loads only its own.
+const fifo = () => import('../schedulers/fifo.js');
+const hyperband = () => import('../schedulers/hyperband.js');
 
 /** Hyperband options from the method's own type plus the experiment's grace period, η and brackets. */
 const hyperbandOptions = (args: MethodArguments, type: HyperbandOptions['type'], brackets?: number): Omit<HyperbandOptions, 'maxT'> => {
@@ -80,44 +36,14 @@ export interface MethodDefinition {
   multiObjective?: boolean;
   /** Hyperparameters the method fixes to constants (it fits only a space that has them). */
   fixed?: Config;
-  create(args: MethodArguments): TrialScheduler;
+  /** Its scheduler for one experiment (a promise when the method loads its modules on demand, as the built-in ones do). */
+  create(args: MethodArguments): TrialScheduler | Promise<TrialScheduler>;
   /**
    * Why the method cannot search this space (e.g. a hyperparameter it fixes is not in it); empty when
    * it can. Launchers ask it of every (method, benchmark) pair before a study's first run.
    */
   check?(configSpace: ConfigSpace): string[];
 }
-
-export function searchProblem(args: MethodArguments): SearchProblem {
-  return { configSpace: args.configSpace, metric: args.metric, mode: args.mode, objectives: args.objectives, rng: args.rng, restrictTo: args.restrictTo, constraints: args.constraints, pointsToEvaluate: args.pointsToEvaluate };
-}
-
-export const randomSearch = (args: MethodArguments) => {
-  const problem = searchProblem(args);
-  return new FIFOScheduler(problem, new RandomSearcher(problem));
-};
-
-export const hyperbandRandom = (args: MethodArguments, options: Omit<HyperbandOptions, 'maxT'>) => {
-  const problem = searchProblem(args);
-  return new HyperbandScheduler(problem, new RandomSearcher(problem), { maxT: args.maxResource, ...options });
-};
-
-/** Bayesian optimisation: FIFO with a GP searcher (expected improvement, pending trials fantasized). */
-export const bayesOpt = (args: MethodArguments, options: GPSearcherOptions = {}) => {
-  const problem = searchProblem(args);
-  return new FIFOScheduler(problem, new GPSearcher(problem, options));
-};
-
-/** MOBSTER: hyperband (ASHA) whose new configs come from a GP over (config, resource). */
-export const mobster = (args: MethodArguments, options: Omit<HyperbandOptions, 'maxT'>, searcherOptions: GPSearcherOptions = {}) => {
-  const problem = searchProblem(args);
-  const levels = rungLevels(options.gracePeriod ?? 1, options.reductionFactor ?? 3, args.maxResource);
-  // ASHA starts thousands of trials per experiment; smaller model caps keep each suggestion in milliseconds.
-  // Six random configs, then the model: Syne Tune's MOBSTER default (num_init_random for hyperband schedulers)
-  const defaults: GPSearcherOptions = { numInitRandom: 6, minModelPoints: 3, maxFitPoints: 80, maxHyperFitPoints: 80, numCandidates: 100, numFantasies: 4, localSearchRounds: 2, refitGrowth: 0.1 };
-  const searcher = new GPSearcher(problem, { ...defaults, ...searcherOptions }, { levels, maxT: args.maxResource });
-  return new HyperbandScheduler(problem, searcher, { maxT: args.maxResource, ...options });
-};
 
 /**
  * A method on a restricted space: some hyperparameters fixed to constants (how the reference study
@@ -148,13 +74,14 @@ export function withFixedHyperparameters(base: MethodDefinition, name: string, f
   };
 }
 
-const RS: MethodDefinition = { name: 'RS', description: 'random search (FIFO)', expensive: false, multiFidelity: false, create: randomSearch };
+const RS: MethodDefinition = { name: 'RS', description: 'random search (FIFO)', expensive: false, multiFidelity: false, create: async (args) => (await import('./random.js')).randomSearch(args) };
 const GRID: MethodDefinition = {
   name: 'GRID',
   description: 'grid search (FIFO): every value of finite domains, 5 points of continuous ones, in a seeded order',
   expensive: false,
   multiFidelity: false,
-  create: (args) => {
+  create: async (args) => {
+    const [{ FIFOScheduler }, { GridSearcher }] = await Promise.all([fifo(), import('../schedulers/searchers/grid.js')]);
     const problem = searchProblem(args);
     return new FIFOScheduler(problem, new GridSearcher(problem, { numPoints: args.options?.gridPoints }));
   },
@@ -164,25 +91,28 @@ const ASHA: MethodDefinition = {
   description: 'asynchronous successive halving, stopping type (grace period 1, η = 3)',
   expensive: false,
   multiFidelity: true,
-  create: (args) => hyperbandRandom(args, hyperbandOptions(args, 'stopping')),
+  create: async (args) => (await import('./random.js')).hyperbandRandom(args, hyperbandOptions(args, 'stopping')),
 };
 const ASHA_PROMOTION: MethodDefinition = {
   name: 'ASHA-PROMOTION',
   description: 'asynchronous successive halving, promotion type (trials pause at rungs)',
   expensive: false,
   multiFidelity: true,
-  create: (args) => hyperbandRandom(args, hyperbandOptions(args, 'promotion')),
+  create: async (args) => (await import('./random.js')).hyperbandRandom(args, hyperbandOptions(args, 'promotion')),
 };
 const HYPERBAND: MethodDefinition = {
   name: 'HYPERBAND',
   description: 'asynchronous Hyperband, stopping type, one bracket per rung level',
   expensive: false,
   multiFidelity: true,
-  create: (args) => hyperbandRandom(args, hyperbandOptions(args, 'stopping', allBrackets(args))),
+  create: async (args) => {
+    const [{ hyperbandRandom }, { rungLevels }] = await Promise.all([import('./random.js'), hyperband()]);
+    return hyperbandRandom(args, hyperbandOptions(args, 'stopping', allBrackets(args, rungLevels)));
+  },
 };
 
 /** The number of brackets of Hyperband: one per rung level. */
-const allBrackets = (args: MethodArguments) => {
+const allBrackets = (args: MethodArguments, rungLevels: (gracePeriod: number, eta: number, maxT: number) => number[]) => {
   const { gracePeriod = 1, reductionFactor = 3 } = args.options ?? {};
   return Math.max(1, rungLevels(gracePeriod, reductionFactor, args.maxResource).length);
 };
@@ -192,7 +122,8 @@ const SYNC_HYPERBAND: MethodDefinition = {
   description: 'synchronous Hyperband (Li et al. 2018): brackets in turn, each rung waits for all its trials, random configs',
   expensive: false,
   multiFidelity: true,
-  create: (args) => {
+  create: async (args) => {
+    const [{ SyncHyperbandScheduler }, { RandomSearcher }] = await Promise.all([import('../schedulers/sync-hyperband.js'), import('../schedulers/searchers/random.js')]);
     const problem = searchProblem(args);
     const { gracePeriod, reductionFactor } = args.options ?? {};
     return new SyncHyperbandScheduler(problem, new RandomSearcher(problem), { maxT: args.maxResource, gracePeriod, reductionFactor });
@@ -203,9 +134,10 @@ const BOHB: MethodDefinition = {
   description: "asynchronous Hyperband (stopping, one bracket per rung level) with BOHB's KDE per rung level as searcher",
   expensive: false,
   multiFidelity: true,
-  create: (args) => {
+  create: async (args) => {
+    const [{ HyperbandScheduler, rungLevels }, { KDESearcher }] = await Promise.all([hyperband(), import('../schedulers/searchers/kde.js')]);
     const problem = searchProblem(args);
-    const options = hyperbandOptions(args, 'stopping', allBrackets(args));
+    const options = hyperbandOptions(args, 'stopping', allBrackets(args, rungLevels));
     const levels = rungLevels(options.gracePeriod ?? 1, options.reductionFactor ?? 3, args.maxResource);
     return new HyperbandScheduler(problem, new KDESearcher(problem, [...levels, args.maxResource]), { maxT: args.maxResource, ...options });
   },
@@ -215,9 +147,10 @@ const DEHB: MethodDefinition = {
   description: 'asynchronous Hyperband (stopping, one bracket per rung level) with differential evolution (rand/1/bin, F = 0.5, CR = 0.5) per rung level',
   expensive: false,
   multiFidelity: true,
-  create: (args) => {
+  create: async (args) => {
+    const [{ HyperbandScheduler, rungLevels }, { DEHBSearcher }] = await Promise.all([hyperband(), import('../schedulers/searchers/dehb.js')]);
     const problem = searchProblem(args);
-    const options = hyperbandOptions(args, 'stopping', allBrackets(args));
+    const options = hyperbandOptions(args, 'stopping', allBrackets(args, rungLevels));
     const eta = options.reductionFactor ?? 3;
     const levels = rungLevels(options.gracePeriod ?? 1, eta, args.maxResource);
     return new HyperbandScheduler(problem, new DEHBSearcher(problem, [...levels, args.maxResource], eta), { maxT: args.maxResource, ...options });
@@ -228,7 +161,8 @@ const TPE: MethodDefinition = {
   description: "tree-structured Parzen estimator (Optuna's defaults; constant liar for running trials), FIFO",
   expensive: false,
   multiFidelity: false,
-  create: (args) => {
+  create: async (args) => {
+    const [{ FIFOScheduler }, { TPESearcher }] = await Promise.all([fifo(), import('../schedulers/searchers/tpe.js')]);
     const problem = searchProblem(args);
     return new FIFOScheduler(problem, new TPESearcher(problem, { multivariate: args.options?.multivariate }));
   },
@@ -238,7 +172,8 @@ const ASHA_TPE: MethodDefinition = {
   description: 'ASHA (stopping) with TPE as searcher (trials ranked by the resource they reached, then value)',
   expensive: false,
   multiFidelity: true,
-  create: (args) => {
+  create: async (args) => {
+    const [{ HyperbandScheduler }, { TPESearcher }] = await Promise.all([hyperband(), import('../schedulers/searchers/tpe.js')]);
     const problem = searchProblem(args);
     return new HyperbandScheduler(problem, new TPESearcher(problem, { multivariate: args.options?.multivariate }), { maxT: args.maxResource, ...hyperbandOptions(args, 'stopping') });
   },
@@ -248,7 +183,8 @@ const REA: MethodDefinition = {
   description: 'regularized evolution (population 100, tournaments of 10, one hyperparameter mutated, the oldest dies), FIFO',
   expensive: false,
   multiFidelity: false,
-  create: (args) => {
+  create: async (args) => {
+    const [{ FIFOScheduler }, { REASearcher }] = await Promise.all([fifo(), import('../schedulers/searchers/rea.js')]);
     const problem = searchProblem(args);
     return new FIFOScheduler(problem, new REASearcher(problem));
   },
@@ -258,21 +194,21 @@ const BO: MethodDefinition = {
   description: 'Bayesian optimisation: GP (Matern 5/2 ARD) + expected improvement, FIFO',
   expensive: true,
   multiFidelity: false,
-  create: (args) => bayesOpt(args, gpOptions(args)),
+  create: async (args) => (await import('./gp.js')).bayesOpt(args, gpOptions(args)),
 };
 const MOBSTER: MethodDefinition = {
   name: 'MOBSTER',
   description: 'ASHA (stopping) with a GP searcher over config × resource',
   expensive: true,
   multiFidelity: true,
-  create: (args) => mobster(args, hyperbandOptions(args, 'stopping'), gpOptions(args)),
+  create: async (args) => (await import('./gp.js')).mobster(args, hyperbandOptions(args, 'stopping'), gpOptions(args)),
 };
 const MOBSTER_PROMOTION: MethodDefinition = {
   name: 'MOBSTER-PROMOTION',
   description: 'ASHA (promotion) with a GP searcher over config × resource',
   expensive: true,
   multiFidelity: true,
-  create: (args) => mobster(args, hyperbandOptions(args, 'promotion'), gpOptions(args)),
+  create: async (args) => (await import('./gp.js')).mobster(args, hyperbandOptions(args, 'promotion'), gpOptions(args)),
 };
 
 const MO_RS: MethodDefinition = {
@@ -281,7 +217,7 @@ const MO_RS: MethodDefinition = {
   expensive: false,
   multiFidelity: false,
   multiObjective: true,
-  create: randomSearch,
+  create: RS.create,
 };
 const NSGA2: MethodDefinition = {
   name: 'NSGA2',
@@ -289,7 +225,8 @@ const NSGA2: MethodDefinition = {
   expensive: false,
   multiFidelity: false,
   multiObjective: true,
-  create: (args) => {
+  create: async (args) => {
+    const [{ FIFOScheduler }, { NSGA2Searcher }] = await Promise.all([fifo(), import('../schedulers/searchers/nsga2.js')]);
     const problem = searchProblem(args);
     return new FIFOScheduler(problem, new NSGA2Searcher(problem));
   },
@@ -300,7 +237,8 @@ const MO_ASHA: MethodDefinition = {
   expensive: false,
   multiFidelity: true,
   multiObjective: true,
-  create: (args) => {
+  create: async (args) => {
+    const [{ MOASHAScheduler }, { RandomSearcher }] = await Promise.all([import('../schedulers/mo-asha.js'), import('../schedulers/searchers/random.js')]);
     const problem = searchProblem(args);
     const { gracePeriod, reductionFactor } = args.options ?? {};
     return new MOASHAScheduler(problem, new RandomSearcher(problem), { maxT: args.maxResource, gracePeriod, reductionFactor });
@@ -312,7 +250,8 @@ const MO_BO: MethodDefinition = {
   expensive: true,
   multiFidelity: false,
   multiObjective: true,
-  create: (args) => {
+  create: async (args) => {
+    const [{ FIFOScheduler }, { ParEGOSearcher }] = await Promise.all([fifo(), import('../schedulers/searchers/parego.js')]);
     const problem = searchProblem(args);
     return new FIFOScheduler(problem, new ParEGOSearcher(problem, gpOptions(args)));
   },
