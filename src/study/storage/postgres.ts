@@ -124,6 +124,10 @@ export async function openPostgresStore(connectionString: string, url: string, o
   });
   // an idle connection that breaks (server restart) must not crash the process: the next query reconnects
   pool.on('error', () => undefined);
+  // nor one that breaks while checked out (a reset between a transaction's statements): pg emits
+  // 'error' on the client, which without a listener ends the process; its query fails anyway, and
+  // the pool drops a client that is no longer queryable when it is released
+  pool.on('connect', (client) => client.on('error', () => undefined));
   try {
     const client = await pool.connect();
     try {
