@@ -163,10 +163,6 @@ const CLOCK = '(extract(epoch FROM clock_timestamp()) * 1000)::float8';
 const freeClaim = (row: Row): FreeClaim | undefined =>
   row.suggestion ? { claimed: suggestionFromRow(row.suggestion as Row), done: Number(row.done), open: Number(row.n_open), ready: Number(row.n_ready), ...(row.replayed === true && { replayed: true }) } : undefined;
 
-/** The SQL types of tunelab_tell's and tunelab_claim_free's parameters, in order (migration 4). */
-const TELL_TYPES = ['int', 'int', 'text', 'text', 'text', 'int', 'float8', 'text', 'boolean', 'text'];
-const CLAIM_TYPES = ['int', 'text', 'text', 'int', 'float8', 'float8', 'bigint', 'bigint', 'text'];
-
 /** A tell function's answer: the suggestion as it was before (null: no such suggestion) and whether the observation was stored. */
 function tellOutcome(before: Row | null, recorded: boolean, suggestionId: number, worker: WorkerIdentity, at: unknown): TellOutcome {
   if (recorded) return { recorded: true };
@@ -386,20 +382,12 @@ export class PostgresStore implements StudyStore {
   }
 
   async claimIfFree(studyId: number, worker: WorkerIdentity, leaseSeconds: number, config: Config | undefined, limits: SuggestionLimits, request?: string): Promise<FreeClaim | undefined> {
-    if (request !== undefined) {
-      const row = await this.once(studyId, request, (c) => `tunelab_claim_free(${this.claimArgs(c, studyId, worker, leaseSeconds, config, limits).join(', ')})`, 'r.suggestion IS NOT NULL');
-      return row && freeClaim(row);
-    }
-    // one statement in its own transaction: the function (migration 3) takes the study's lock, checks
-    // the limits and claims or creates, so the lock is held inside the server only (a round trip
-    // under it would cost a scheduler wake-up on a busy machine), by plans made once per connection
-    const [row] = (
-      await this.pool.query({
-        name: 'tunelab_claim_free',
-        text: 'SELECT * FROM tunelab_claim_free($1, $2, $3, $4, $5, $6, $7, $8, $9)',
-        values: [studyId, worker.workerId, worker.host, worker.pid, leaseSeconds, limits.deadline, Number.isFinite(limits.budget) ? limits.budget : null, limits.bandwidth, config ? JSON.stringify(config) : null],
-      })
-    ).rows;
+    // one statement in its own transaction: the function (migration 4; keyed, migration 6) takes the
+    // study's lock, checks the limits and claims or creates, so the lock is held inside the server
+    // only (a round trip under it would cost a scheduler wake-up on a busy machine), by plans made
+    // once per connection
+    const values = [studyId, worker.workerId, worker.host, worker.pid, leaseSeconds, limits.deadline, Number.isFinite(limits.budget) ? limits.budget : null, limits.bandwidth, config ? JSON.stringify(config) : null];
+    const row = await this.call('tunelab_claim_free', values, request);
     return row && freeClaim(row);
   }
 
@@ -463,52 +451,23 @@ export class PostgresStore implements StudyStore {
   }
 
   async tellAndClaim(studyId: number, suggestionId: number, worker: WorkerIdentity, o: NewObservation, leaseSeconds: number, config: Config | undefined, limits: SuggestionLimits, request?: string): Promise<TellAndClaim> {
-    if (request !== undefined) {
-      // tunelab_tell_claim's arguments: tunelab_tell's, then tunelab_claim_free's after its worker
-      const args = (c: PoolClient) => [...this.tellParams(studyId, suggestionId, worker, o).map((v, i) => `${lit(c, v)}::${TELL_TYPES[i]}`), ...this.claimArgs(c, studyId, worker, leaseSeconds, config, limits).slice(4)];
-      const row = (await this.once(studyId, request, (c) => `tunelab_tell_claim(${args(c).join(', ')})`, 'TRUE'))!;
-      return { told: tellOutcome(row.told as Row | null, Boolean(row.told_recorded), suggestionId, worker, row.told_at), next: freeClaim(row) };
-    }
-    const [row] = await this.rows(
-      'SELECT * FROM tunelab_tell_claim($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)',
-      [...this.tellParams(studyId, suggestionId, worker, o), leaseSeconds, limits.deadline, Number.isFinite(limits.budget) ? limits.budget : null, limits.bandwidth, config ? JSON.stringify(config) : null],
-      'tunelab_tell_claim',
-    );
+    const values = [...this.tellParams(studyId, suggestionId, worker, o), leaseSeconds, limits.deadline, Number.isFinite(limits.budget) ? limits.budget : null, limits.bandwidth, config ? JSON.stringify(config) : null];
+    const row = (await this.call('tunelab_tell_claim', values, request))!;
     return { told: tellOutcome(row.told as Row | null, Boolean(row.told_recorded), suggestionId, worker, row.told_at), next: freeClaim(row) };
   }
 
-  /** tunelab_claim_free's arguments as typed literals (a keyed call is a simple-protocol batch). */
-  private claimArgs(c: PoolClient, studyId: number, worker: WorkerIdentity, leaseSeconds: number, config: Config | undefined, limits: SuggestionLimits): string[] {
-    const values = [studyId, worker.workerId, worker.host, worker.pid, leaseSeconds, limits.deadline, Number.isFinite(limits.budget) ? limits.budget : null, limits.bandwidth, config ? JSON.stringify(config) : null];
-    return values.map((v, i) => `${lit(c, v)}::${CLAIM_TYPES[i]}`);
-  }
-
   /**
-   * A claim function called with a request id (StudyStore's request ids), in one round trip: under
-   * the study's lock, the answer stored for the id if there is one (the function not called), else
-   * the function's row, stored as the answer when `keep` holds of it. Returns the row (a stored one
-   * marked replayed), undefined when the function returned none.
+   * A claim function's row, by a prepared statement; with a request id (StudyStore's request ids),
+   * its keyed twin (migration 6), which under the study's lock answers with the row stored for the
+   * id if there is one (marked replayed), else calls the function and stores its row. Undefined
+   * when the function returned none.
    */
-  private async once(studyId: number, request: string, call: (c: PoolClient) => string, keep: string): Promise<(Row & { replayed?: boolean }) | undefined> {
-    return this.transaction(async (c) => {
-      const id = lit(c, studyId);
-      const key = lit(c, request);
-      const res = results(
-        await c.query(
-          `BEGIN;
-           SELECT pg_advisory_xact_lock(${SUGGESTION_LOCK}, ${id});
-           WITH prior AS (SELECT answer FROM requests WHERE study_id = ${id} AND key = ${key}),
-                r AS (SELECT * FROM ${call(c)} WHERE NOT EXISTS (SELECT 1 FROM prior)),
-                saved AS (INSERT INTO requests (study_id, key, answer, created_at) SELECT ${id}, ${key}, row_to_json(r)::text, ${CLOCK} FROM r WHERE ${keep})
-           SELECT (SELECT answer FROM prior) AS prior, r.* FROM (SELECT 1) one LEFT JOIN r ON TRUE;
-           COMMIT`,
-        ),
-      );
-      const row = res[2].rows[0] as Row | undefined;
-      if (row?.prior) return { ...(JSON.parse(String(row.prior)) as Row), replayed: true };
-      // the LEFT JOIN's row of NULLs: the function returned nothing
-      return row && Object.entries(row).some(([k, v]) => k !== 'prior' && v !== null) ? row : undefined;
-    });
+  private async call(fn: 'tunelab_claim_free' | 'tunelab_tell_claim', values: unknown[], request: string | undefined): Promise<(Row & { replayed?: boolean }) | undefined> {
+    const name = request === undefined ? fn : `${fn}_once`;
+    const params = request === undefined ? values : [request, ...values];
+    const [row] = await this.rows(`SELECT * FROM ${name}(${params.map((_, i) => `$${i + 1}`).join(', ')})`, params, name);
+    if (row?.prior) return { ...(JSON.parse(String(row.prior)) as Row), replayed: true };
+    return row;
   }
 
   private tellParams(studyId: number, suggestionId: number, worker: WorkerIdentity, o: NewObservation): unknown[] {

@@ -136,6 +136,8 @@ export class SqliteStore implements StudyStore {
   private pending: PendingWrite[] = [];
   /** One write of a batch, as a savepoint: a write that throws rolls back alone. */
   private readonly savepoint: (fn: () => unknown) => unknown;
+  /** The store's clock, read once when a batch's transaction begins: every write of it has that time. */
+  private batchNow: number | undefined;
 
   constructor(
     private readonly db: Db,
@@ -177,6 +179,7 @@ export class SqliteStore implements StudyStore {
     try {
       this.db
         .transaction(() => {
+          this.batchNow = this.readClock();
           for (const w of batch) {
             try {
               outcomes.push({ ok: true, value: this.savepoint(w.fn) });
@@ -190,6 +193,8 @@ export class SqliteStore implements StudyStore {
       // no lock (busy past the timeout), or the commit failed (disk full): nothing of the batch was written
       for (const w of batch) w.reject(error);
       return;
+    } finally {
+      this.batchNow = undefined;
     }
     batch.forEach((w, i) => {
       const o = outcomes[i];
@@ -198,8 +203,12 @@ export class SqliteStore implements StudyStore {
     });
   }
 
-  /** The store's clock (see CLOCK); inside a transaction, read once for all its times. */
+  /** The store's clock (see CLOCK); inside a batch of writes, read once for all its times. */
   private clock(): number {
+    return this.batchNow ?? this.readClock();
+  }
+
+  private readClock(): number {
     return (this.q(`SELECT ${CLOCK} AS now`).get() as { now: number }).now;
   }
 
@@ -362,16 +371,18 @@ export class SqliteStore implements StudyStore {
   private claimNow(studyId: number, worker: WorkerIdentity, leaseSeconds: number, config: Config | undefined, limits: SuggestionLimits): FreeClaim | FreeRefusal | undefined {
     const now = this.clock();
     if (limits.deadline !== null && now >= limits.deadline) return undefined;
+    // one pass over the study's active suggestions (the index of open and ready ones)
     const c = this.q(
-      `SELECT (SELECT status FROM studies WHERE id = @study) AS status,
-              (SELECT observed FROM studies WHERE id = @study) AS done,
-              (SELECT count(*) FROM suggestions WHERE study_id = @study AND state = 'open') AS open,
-              (SELECT count(*) FROM suggestions WHERE study_id = @study AND state = 'open' AND lease_expires_at <= @now) AS expired,
-              (SELECT count(*) FROM suggestions WHERE study_id = @study AND state = 'ready') AS n_ready,
-              (SELECT min(id) FROM suggestions WHERE study_id = @study AND state = 'ready') AS ready`,
-    ).get({ study: studyId, now }) as { status: string; done: number; open: number; expired: number; n_ready: number; ready: number | null };
+      `SELECT s.status, s.observed AS done, a.open, a.expired, a.n_ready, a.ready FROM studies s,
+              (SELECT count(*) FILTER (WHERE state = 'open') AS open,
+                      count(*) FILTER (WHERE state = 'open' AND lease_expires_at <= @now) AS expired,
+                      count(*) FILTER (WHERE state = 'ready') AS n_ready,
+                      min(id) FILTER (WHERE state = 'ready') AS ready
+               FROM suggestions WHERE study_id = @study AND state IN ('open', 'ready')) a
+       WHERE s.id = @study`,
+    ).get({ study: studyId, now }) as { status: string; done: number; open: number; expired: number; n_ready: number; ready: number | null } | undefined;
     // the planner's answers where they need no view: not running; every slot held by a live suggestion
-    if (c.status !== 'running') return { none: 'stopped' };
+    if (c?.status !== 'running') return { none: 'stopped' };
     if (c.expired > 0 || c.done >= limits.budget) return undefined;
     if (c.open >= limits.bandwidth || c.done + c.open >= limits.budget) return { none: 'wait' };
     const lease = now + leaseSeconds * 1000;
