@@ -74,7 +74,7 @@ def counting(self, *args):
 tunelab_client._Api._once = counting
 study = tunelab_client.Study.connect(sys.argv[1], retry_seconds=90)
 def objective(config):
-    time.sleep(0.02)
+    time.sleep(0.1)
     return (config['x'] - 0.3) ** 2
 counts = study.optimize(objective, n_workers=2)
 print(json.dumps({'counts': counts, 'retried': retried}))
@@ -91,7 +91,8 @@ describe.skipIf(!hasPython)('tunelab server over PostgreSQL: the store fails', (
       const storage = pg.url.replace(`:${pg.port}/`, `:${gate.port}/`);
       const password = pg.url.match(/:([^:@/]+)@/)![1];
       const server = await startServerProcess(root, children, storage, { storageTimeout: 1 });
-      const budget = 80;
+      // 4 evaluations of 0.1 s at a time: at least 3 s of work, so that the outage falls mid-study on a quiet machine too
+      const budget = 120;
       const created = await call(server.url, 'POST', '/v1/experiments', experimentBody('outage', { observation_budget: budget, parallel_bandwidth: 8 }));
       expect(created.status).toBe(200);
       const studyUrl = `${server.url}/v1/experiments/${created.body.id}` as const;
@@ -106,7 +107,7 @@ describe.skipIf(!hasPython)('tunelab server over PostgreSQL: the store fails', (
       const study = await loadStudy(studyUrl, { storageTimeout: 90, onRetry: (line) => retries.push(line) });
       const optimized = study.optimize(
         async (config) => {
-          await new Promise((r) => setTimeout(r, 20));
+          await new Promise((r) => setTimeout(r, 100));
           return Number(config.x);
         },
         { workers: 2 },
