@@ -107,7 +107,7 @@ export { startServer, type ServeOptions, type RunningServer } from './server/ser
 export { startDashboard, type DashboardOptions, type RunningDashboard } from './dashboard/serve.js';
 export { pedAnova, type ImportanceResult } from './dashboard/importance.js';
 export { buildApp, type AppOptions } from './server/app.js';
-export { studyStatus, formatStudyStatus, stopStudy, bestOfStudy, type StudyStatusReport, type StudyBest } from './study/status.js';
+export { studyStatus, formatStudyStatus, stopStudy, bestOfStudy, frontOfStudy, type StudyStatusReport, type StudyBest, type StudyFront, type StudyFrontPoint } from './study/status.js';
 export { studyLogs } from './study/logs.js';
 export { exportStudy } from './study/export.js';
 export type { Executor, WorkerSpec, WorkerResources, WorkerState, WorkerInfo, Submission } from './executors/types.js';

@@ -1,6 +1,7 @@
 import type { Config } from '../../config-space/index.js';
 import { signed } from '../../results/pareto.js';
 import { objectivesOf, type SearchProblem, type Searcher } from '../types.js';
+import type { Rng } from '../../util/rng.js';
 import { GPSearcher, type GPSearcherOptions } from './gp-searcher.js';
 
 /** ParEGO's weight of the sum next to the max (Knowles 2006). */
@@ -10,6 +11,39 @@ interface Observed {
   resource: number;
   point: number[];
   metrics: Readonly<Record<string, number>>;
+}
+
+/** Weights uniform on the simplex: normalised exponential draws. */
+export function simplexWeights(rng: Rng, m: number): number[] {
+  const e = Array.from({ length: m }, () => -Math.log(1 - rng.next()));
+  const sum = e.reduce((a, b) => a + b, 0);
+  return e.map((v) => v / sum);
+}
+
+/**
+ * ParEGO's scalar of each point (signed objectives, smaller is better) under weights w: every
+ * objective mapped to [0, 1] by the points' range (best → 0), then max_k w_k f_k + ρ Σ_k w_k f_k.
+ */
+export function parEGOScalars(points: readonly (readonly number[])[], w: readonly number[]): number[] {
+  const m = w.length;
+  const lo = new Array<number>(m).fill(Infinity);
+  const hi = new Array<number>(m).fill(-Infinity);
+  for (const p of points) {
+    for (let k = 0; k < m; k++) {
+      lo[k] = Math.min(lo[k], p[k]);
+      hi[k] = Math.max(hi[k], p[k]);
+    }
+  }
+  return points.map((p) => {
+    let max = -Infinity;
+    let sum = 0;
+    for (let k = 0; k < m; k++) {
+      const f = hi[k] > lo[k] ? (p[k] - lo[k]) / (hi[k] - lo[k]) : 0;
+      max = Math.max(max, w[k] * f);
+      sum += w[k] * f;
+    }
+    return max + RHO * sum;
+  });
 }
 
 /**
@@ -33,39 +67,22 @@ export class ParEGOSearcher implements Searcher {
     this.gp = new GPSearcher({ ...problem, mode: 'min', objectives: undefined }, options);
   }
 
-  /** Uniform on the simplex: normalised exponential draws. */
-  private weights(m: number): number[] {
-    const e = Array.from({ length: m }, () => -Math.log(1 - this.problem.rng.next()));
-    const sum = e.reduce((a, b) => a + b, 0);
-    return e.map((v) => v / sum);
-  }
-
   /** The scalar of every observed trial under weights w, fed to the GP. */
   private scalarize(w: number[]): void {
-    const m = w.length;
-    const lo = new Array<number>(m).fill(Infinity);
-    const hi = new Array<number>(m).fill(-Infinity);
-    for (const o of this.observed.values()) {
-      for (let k = 0; k < m; k++) {
-        lo[k] = Math.min(lo[k], o.point[k]);
-        hi[k] = Math.max(hi[k], o.point[k]);
-      }
-    }
-    for (const [id, o] of this.observed) {
-      let max = -Infinity;
-      let sum = 0;
-      for (let k = 0; k < m; k++) {
-        const f = hi[k] > lo[k] ? (o.point[k] - lo[k]) / (hi[k] - lo[k]) : 0;
-        max = Math.max(max, w[k] * f);
-        sum += w[k] * f;
-      }
-      this.gp.onTrialResult(id, o.resource, max + RHO * sum, o.metrics);
-    }
+    const ids = [...this.observed.keys()];
+    const scalars = parEGOScalars(
+      [...this.observed.values()].map((o) => o.point),
+      w,
+    );
+    ids.forEach((id, i) => {
+      const o = this.observed.get(id)!;
+      this.gp.onTrialResult(id, o.resource, scalars[i], o.metrics);
+    });
   }
 
   suggest(trialId: number): Config | undefined {
     if (this.observed.size > 0) {
-      this.scalarize(this.weights(objectivesOf(this.problem).length));
+      this.scalarize(simplexWeights(this.problem.rng, objectivesOf(this.problem).length));
     }
     return this.gp.suggest(trialId);
   }

@@ -159,8 +159,8 @@ const CLOCK = '(extract(epoch FROM clock_timestamp()) * 1000)::float8';
 const freeClaim = (row: Row): FreeClaim | undefined =>
   row.suggestion ? { claimed: suggestionFromRow(row.suggestion as Row), done: Number(row.done), open: Number(row.n_open), ready: Number(row.n_ready), ...(row.replayed === true && { replayed: true }) } : undefined;
 
-/** The SQL types of tunelab_tell's and tunelab_claim_free's parameters, in order (migration 4). */
-const TELL_TYPES = ['int', 'int', 'text', 'text', 'text', 'int', 'float8', 'text', 'boolean', 'text'];
+/** The SQL types of tunelab_tell's (migration 6) and tunelab_claim_free's (migration 4) parameters, in order. */
+const TELL_TYPES = ['int', 'int', 'text', 'text', 'text', 'int', 'float8', 'text', 'text', 'boolean', 'text'];
 const CLAIM_TYPES = ['int', 'text', 'text', 'int', 'float8', 'float8', 'bigint', 'bigint', 'text'];
 
 /** A tell function's answer: the suggestion as it was before (null: no such suggestion) and whether the observation was stored. */
@@ -452,9 +452,9 @@ export class PostgresStore implements StudyStore {
   }
 
   async tell(studyId: number, suggestionId: number, worker: WorkerIdentity, o: NewObservation): Promise<TellOutcome> {
-    // one statement (the function of migration 4), hence one round trip and one atomic change: the
+    // one statement (the function of migration 6), hence one round trip and one atomic change: the
     // budget counts open + observed, which a tell leaves unchanged, so it needs no study lock
-    const [row] = await this.rows('SELECT * FROM tunelab_tell($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)', this.tellParams(studyId, suggestionId, worker, o), 'tunelab_tell');
+    const [row] = await this.rows('SELECT * FROM tunelab_tell($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)', this.tellParams(studyId, suggestionId, worker, o), 'tunelab_tell');
     return tellOutcome(row.suggestion as Row | null, Boolean(row.recorded), suggestionId, worker, row.at);
   }
 
@@ -466,7 +466,7 @@ export class PostgresStore implements StudyStore {
       return { told: tellOutcome(row.told as Row | null, Boolean(row.told_recorded), suggestionId, worker, row.told_at), next: freeClaim(row) };
     }
     const [row] = await this.rows(
-      'SELECT * FROM tunelab_tell_claim($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)',
+      'SELECT * FROM tunelab_tell_claim($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)',
       [...this.tellParams(studyId, suggestionId, worker, o), leaseSeconds, limits.deadline, Number.isFinite(limits.budget) ? limits.budget : null, limits.bandwidth, config ? JSON.stringify(config) : null],
       'tunelab_tell_claim',
     );
@@ -508,7 +508,7 @@ export class PostgresStore implements StudyStore {
   }
 
   private tellParams(studyId: number, suggestionId: number, worker: WorkerIdentity, o: NewObservation): unknown[] {
-    return [studyId, suggestionId, o.failed ? 'failed' : 'completed', worker.workerId, worker.host, worker.pid, o.value, JSON.stringify(o.values), o.failed, JSON.stringify(o.metadata)];
+    return [studyId, suggestionId, o.failed ? 'failed' : 'completed', worker.workerId, worker.host, worker.pid, o.value, o.objectiveValues && JSON.stringify(o.objectiveValues), JSON.stringify(o.values), o.failed, JSON.stringify(o.metadata)];
   }
 
   async abandon(studyId: number, suggestionIds: readonly number[]): Promise<number[]> {
