@@ -230,7 +230,7 @@ export function formatStudyStatus(r: StudyStatusReport): string {
 const direction = (o: Objective) => `${o.mode === 'min' ? 'minimize' : 'maximize'} ${o.metric}`;
 
 /** A study's front as text lines: one per point (its suggestion and objectives), then its config. */
-function frontLines(f: StudyFront): string[] {
+export function frontLines(f: StudyFront): string[] {
   if (f.points.length === 0) return ['no feasible observation yet'];
   return [
     `Pareto front of ${f.points.length} point(s) (${f.objectives.map(direction).join(', ')})`,
