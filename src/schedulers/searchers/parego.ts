@@ -1,6 +1,6 @@
 import type { Config } from '../../config-space/index.js';
 import { signed } from '../../results/pareto.js';
-import { objectivesOf, type SearchProblem, type Searcher } from '../types.js';
+import { objectivesOf, type ResultScalar, type SearchProblem, type Searcher } from '../types.js';
 import type { Rng } from '../../util/rng.js';
 import { GPSearcher, type GPSearcherOptions } from './gp-searcher.js';
 
@@ -58,6 +58,14 @@ export function parEGOScalars(points: readonly (readonly number[])[], w: readonl
 export class ParEGOSearcher implements Searcher {
   private readonly gp: GPSearcher;
   private readonly observed = new Map<number, Observed>();
+  /** per trial: the weights it was proposed under (none: proposed before any observation) */
+  private readonly weightsOf = new Map<number, number[]>();
+  /**
+   * The results column `parego_scalar`: a trial's latest result scalarized under the weights it was
+   * proposed under, the objectives normalised by the ranges observed so far (this result among them);
+   * empty for a trial proposed before any observation (no weights were drawn for it).
+   */
+  readonly scalar: ResultScalar = { column: 'parego_scalar', of: (trialId) => this.scalarOf(trialId) };
 
   constructor(
     private readonly problem: SearchProblem,
@@ -82,9 +90,21 @@ export class ParEGOSearcher implements Searcher {
 
   suggest(trialId: number): Config | undefined {
     if (this.observed.size > 0) {
-      this.scalarize(simplexWeights(this.problem.rng, objectivesOf(this.problem).length));
+      const w = simplexWeights(this.problem.rng, objectivesOf(this.problem).length);
+      this.weightsOf.set(trialId, w);
+      this.scalarize(w);
     }
     return this.gp.suggest(trialId);
+  }
+
+  private scalarOf(trialId: number): number | undefined {
+    const w = this.weightsOf.get(trialId);
+    const own = this.observed.get(trialId);
+    if (!w || !own) return undefined;
+    // the ranges of every observed point; the scalar of this one (O(observed), as a suggestion's scalarization)
+    const points = [...this.observed.values()].map((o) => o.point);
+    const at = [...this.observed.keys()].indexOf(trialId);
+    return parEGOScalars(points, w)[at];
   }
 
   onTrialResult(trialId: number, resource: number, _value: number, metrics: Readonly<Record<string, number>>): void {
@@ -112,13 +132,16 @@ export class ParEGOSearcher implements Searcher {
   }
 
   state() {
-    return { gp: this.gp.state(), observed: [...this.observed] };
+    return { gp: this.gp.state(), observed: [...this.observed], weights: [...this.weightsOf] };
   }
 
   restore(state: unknown): void {
-    const s = state as { gp: unknown; observed: [number, Observed][] };
+    const s = state as { gp: unknown; observed: [number, Observed][]; weights?: [number, number[]][] };
     this.gp.restore(s.gp);
     this.observed.clear();
     for (const [id, o] of s.observed) this.observed.set(id, o);
+    this.weightsOf.clear();
+    // a checkpoint written before the weights were kept: its trials' scalars stay empty
+    for (const [id, w] of s.weights ?? []) this.weightsOf.set(id, w);
   }
 }
