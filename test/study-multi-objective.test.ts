@@ -292,6 +292,12 @@ describe('shared studies with several objectives', () => {
       expect(status.stdout).toMatch(new RegExp(`\\(${method}, minimize loss, minimize size\\)`));
       expect(status.stdout).toContain(`Pareto front of ${expected.length} point(s)`);
       expect(JSON.parse(cli(['study', 'status', `run-${method}`, '--storage', storage, '--json']).stdout).front.points).toEqual(front.points);
+      // exported, the folder's best (tunelab best) is the same front
+      const exported = cli(['study', 'export', `run-${method}`, '--storage', storage, '--out', join(root, 'exported')]);
+      expect(exported.code, exported.stderr).toBe(0);
+      const folderBest = JSON.parse(cli(['best', exported.stdout.trim(), '--json']).stdout);
+      expect(folderBest.objectives).toEqual(front.objectives);
+      expect(folderBest.points.map((p: { trialId: number }) => p.trialId)).toEqual(expected);
     }
   });
 
