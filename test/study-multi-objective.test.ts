@@ -68,6 +68,9 @@ function experiment(name: string, extra: Record<string, unknown> = {}): string {
   return file;
 }
 
+/** Values an old store held: neither has a short decimal form, so a shortened print of either would lose it. */
+const OLD_VALUES = [0.1 + 0.2, 1 / 3];
+
 const objectivesOf = (x: number, k: number) => ({ loss: (x - 0.3) ** 2 + k / 1000, size: k, note: 7 });
 
 /** The non-dominated observations (both minimised), by brute force: the oracle the fronts are checked against. */
@@ -114,7 +117,7 @@ describe('the study store with vector values', () => {
     held.forEach((s, i) => {
       const failed = i === 2;
       db.prepare("UPDATE suggestions SET state = ?, lease_expires_at = NULL, ended_at = 5 WHERE id = ?").run(failed ? 'failed' : 'completed', s!.suggestionId);
-      db.prepare('INSERT INTO observations (study_id, suggestion_id, value, metrics, failed, metadata, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)').run(study.id, s!.suggestionId, failed ? null : 0.125 * (i + 1), JSON.stringify(failed ? {} : { loss: 0.125 * (i + 1), acc: i }), failed ? 1 : 0, JSON.stringify({ worker_id: 'w' }), 10 + i);
+      db.prepare('INSERT INTO observations (study_id, suggestion_id, value, metrics, failed, metadata, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)').run(study.id, s!.suggestionId, failed ? null : OLD_VALUES[i], JSON.stringify(failed ? {} : { loss: OLD_VALUES[i], acc: i }), failed ? 1 : 0, JSON.stringify({ worker_id: 'w' }), 10 + i);
       db.prepare('UPDATE studies SET observed = observed + 1 WHERE id = ?').run(study.id);
     });
     const tables = ['studies', 'suggestions', 'observations', 'reports', 'workers', 'requests', 'trial_logs', 'rungs'];
@@ -133,13 +136,14 @@ describe('the study store with vector values', () => {
       for (const t of tables.filter((t) => t !== 'observations')) expect(now[t], t).toEqual(before[t]);
       const obs = now.observations as Record<string, unknown>[];
       expect(obs.map(({ objective_values, ...rest }) => rest)).toEqual(before.observations);
-      expect(obs.map((o) => o.objective_values)).toEqual(['[0.125]', '[0.25]', null]);
+      // each value exactly, not a shortened print of it
+      expect(obs.map((o) => o.objective_values && JSON.parse(o.objective_values as string))).toEqual([[OLD_VALUES[0]], [OLD_VALUES[1]], null]);
     } finally {
       after.close();
     }
     // the upgraded store reads and writes as a new one
     await withStore(storage, async (store) => {
-      expect((await store.listObservations(study.id)).map((o) => o.objectiveValues)).toEqual([[0.125], [0.25], null]);
+      expect((await store.listObservations(study.id)).map((o) => o.objectiveValues)).toEqual([[OLD_VALUES[0]], [OLD_VALUES[1]], null]);
       const again = await loadStudy(study.id, { store });
       const s = await again.ask();
       await again.tell(s!.suggestionId, { loss: 0.5 });
@@ -153,6 +157,8 @@ describe('the study store with vector values', () => {
     const admin = new pgm.Client({ connectionString: pg!.url });
     await admin.connect();
     await admin.query('CREATE DATABASE mo_old');
+    // a server that prints float8 with 15 digits: the upgrade must not store the shortened print
+    await admin.query('ALTER DATABASE mo_old SET extra_float_digits = 0');
     await admin.end();
     const url = pg!.url.replace(/\/tunelab$/, '/mo_old');
     const old = await openStore(url, { schemaVersion: POSTGRES_SCHEMA_VERSION - 1 });
@@ -167,7 +173,7 @@ describe('the study store with vector values', () => {
       for (const [i, s] of held.entries()) {
         const failed = i === 2;
         const w = (await client.query('SELECT worker_id, host, pid FROM suggestions WHERE id = $1', [s!.suggestionId])).rows[0];
-        const r = await client.query('SELECT * FROM tunelab_tell($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)', [study.id, s!.suggestionId, failed ? 'failed' : 'completed', w.worker_id, w.host, w.pid, failed ? null : 0.1 + i, JSON.stringify(failed ? {} : { loss: 0.1 + i }), failed, '{}']);
+        const r = await client.query('SELECT * FROM tunelab_tell($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)', [study.id, s!.suggestionId, failed ? 'failed' : 'completed', w.worker_id, w.host, w.pid, failed ? null : OLD_VALUES[i], JSON.stringify(failed ? {} : { loss: OLD_VALUES[i] }), failed, '{}']);
         expect(r.rows[0].recorded).toBe(true);
       }
       const tables = ['studies', 'suggestions', 'observations', 'reports', 'workers', 'requests', 'trial_logs', 'rungs'];
@@ -179,7 +185,7 @@ describe('the study store with vector values', () => {
       const now = await dump();
       for (const t of tables.filter((t) => t !== 'observations')) expect(now[t], t).toEqual(before[t]);
       expect(now.observations.map(({ objective_values, ...rest }: Record<string, unknown>) => rest)).toEqual(before.observations);
-      expect(now.observations.map((o: Record<string, unknown>) => o.objective_values)).toEqual(['[0.1]', '[1.1]', null]);
+      expect(now.observations.map((o: Record<string, unknown>) => o.objective_values && JSON.parse(o.objective_values as string))).toEqual([[OLD_VALUES[0]], [OLD_VALUES[1]], null]);
     } finally {
       await client.end();
     }
@@ -187,7 +193,7 @@ describe('the study store with vector values', () => {
       const again = await loadStudy(study.id, { store });
       const s = await again.ask();
       await again.tell(s!.suggestionId, { loss: 0.5 });
-      expect((await store.listObservations(study.id)).map((o) => o.objectiveValues)).toEqual([[0.1], [1.1], null, [0.5]]);
+      expect((await store.listObservations(study.id)).map((o) => o.objectiveValues)).toEqual([[OLD_VALUES[0]], [OLD_VALUES[1]], null, [0.5]]);
       await again.close();
     });
   });

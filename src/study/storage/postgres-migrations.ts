@@ -326,6 +326,8 @@ export const POSTGRES_MIGRATIONS: readonly { version: number; statements: readon
     version: 6,
     statements: [
       'ALTER TABLE observations ADD COLUMN objective_values TEXT',
+      // a float8 printed in full (the shortest exact form), whatever the server's setting
+      'SET LOCAL extra_float_digits = 3',
       'UPDATE observations SET objective_values = json_build_array(value)::text WHERE value IS NOT NULL',
       'DROP FUNCTION tunelab_tell_claim(INTEGER, INTEGER, TEXT, TEXT, TEXT, INTEGER, DOUBLE PRECISION, TEXT, BOOLEAN, TEXT, DOUBLE PRECISION, DOUBLE PRECISION, BIGINT, BIGINT, TEXT)',
       'DROP FUNCTION tunelab_tell(INTEGER, INTEGER, TEXT, TEXT, TEXT, INTEGER, DOUBLE PRECISION, TEXT, BOOLEAN, TEXT)',
