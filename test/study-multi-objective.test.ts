@@ -388,6 +388,18 @@ describe('shared studies with several objectives', () => {
     ]);
     expect(cli(['study', 'status', studyUrl]).stdout).toContain('Pareto front of 2 point(s) (minimize size, minimize loss)');
 
+    // run -f through the server: its workers tell both objectives over HTTP
+    const run = cli(['run', '-f', experiment('over-http', { budget: { max_trials: 12 } }), '--storage', server.url, '--n_workers', '2']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/Pareto front of \d+ point\(s\) \(minimize loss, minimize size\)/);
+    const httpStudy = await withStore(storage, async (store) => (await store.findStudy('over-http'))!);
+    expect(httpStudy.definition.method).toBe('NSGA2');
+    const httpObservations = await withStore(storage, (store) => store.listObservations(httpStudy.id));
+    expect(httpObservations).toHaveLength(12);
+    expectVectors(httpObservations);
+    const httpFront = JSON.parse(cli(['study', 'best', `${server.url}/v1/experiments/${httpStudy.id}`, '--json']).stdout);
+    expect(httpFront.points.map((p: { suggestionId: number }) => p.suggestionId)).toEqual(bruteFront(httpObservations));
+
     if (!hasPython) return console.warn(`skipped the Python client: ${PYTHON} is absent`);
     const script = join(root, 'mo_client.py');
     writeFileSync(
