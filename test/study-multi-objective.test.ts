@@ -362,6 +362,8 @@ describe('shared studies with several objectives', () => {
     expect((await call(server.url, 'POST', `${path}/observations`, { suggestion: sf.id, failed: true })).status).toBe(200);
     const best = await call(server.url, 'GET', `${path}/best_assignments`);
     expect(best.body.count).toBe(2);
+    expect(best.body.data.map((b: { value: unknown; assignments: unknown }) => b.value)).toEqual([null, null]);
+    expect(best.body.data[0].assignments).toEqual(s1.assignments);
     expect(best.body.data.map((b: { values: { name: string; value: number }[] }) => b.values.map((v) => [v.name, v.value]))).toEqual([
       // in time order, each one's evaluations by metric name (SigOpt's order)
       [
