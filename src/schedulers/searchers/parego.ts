@@ -77,15 +77,12 @@ export class ParEGOSearcher implements Searcher {
 
   /** The scalar of every observed trial under weights w, fed to the GP. */
   private scalarize(w: number[]): void {
-    const ids = [...this.observed.keys()];
+    const observed = [...this.observed];
     const scalars = parEGOScalars(
-      [...this.observed.values()].map((o) => o.point),
+      observed.map(([, o]) => o.point),
       w,
     );
-    ids.forEach((id, i) => {
-      const o = this.observed.get(id)!;
-      this.gp.onTrialResult(id, o.resource, scalars[i], o.metrics);
-    });
+    observed.forEach(([id, o], i) => this.gp.onTrialResult(id, o.resource, scalars[i], o.metrics));
   }
 
   suggest(trialId: number): Config | undefined {
@@ -101,10 +98,9 @@ export class ParEGOSearcher implements Searcher {
     const w = this.weightsOf.get(trialId);
     const own = this.observed.get(trialId);
     if (!w || !own) return undefined;
-    // the ranges of every observed point; the scalar of this one (O(observed), as a suggestion's scalarization)
-    const points = [...this.observed.values()].map((o) => o.point);
-    const at = [...this.observed.keys()].indexOf(trialId);
-    return parEGOScalars(points, w)[at];
+    // by the ranges of every observed point, this one last: O(observed), as a suggestion's scalarization
+    const others = [...this.observed].filter(([id]) => id !== trialId).map(([, o]) => o.point);
+    return parEGOScalars([...others, own.point], w).at(-1);
   }
 
   onTrialResult(trialId: number, resource: number, _value: number, metrics: Readonly<Record<string, number>>): void {
