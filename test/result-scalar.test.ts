@@ -73,6 +73,19 @@ describe("a method's scalar in the results rows", () => {
     }
   });
 
+  it("MO-BO stopped and resumed writes the same rows as one run, its scalars among them (the weights are in tuner.json)", async () => {
+    const spec = { tag: 'r', method: getMethod('MO-BO'), benchmark: getBenchmark('fcnet-cars-mo'), seed: 0, masterSeed: 5, maxNumTrialsStarted: 14 };
+    const full = await runExperiment({ ...spec, resultsRoot: tempDir() });
+    const rows = readRows(join(full.folder, 'results.csv.gz'));
+    const interrupted = await runExperiment({ ...spec, resultsRoot: tempDir(), callbacks: [{ onResult: (t) => t.resultsWritten >= 80 && t.requestStop('test') }] });
+    expect(interrupted.metadata.status).toBe('stopped');
+    const resumed = await runExperiment({ ...spec, resultsRoot: tempDir(), resumeFolder: interrupted.folder });
+    expect(resumed.metadata.status).toBe('completed');
+    const again = readRows(join(interrupted.folder, 'results.csv.gz'));
+    expect(again).toEqual(rows);
+    expect(again.filter((r) => r.parego_scalar !== null).length).toBeGreaterThan(rows.length / 2);
+  });
+
   it('MO-BO writes the column on the simulator; a single-objective run writes the bytes it wrote before the column existed', async () => {
     const mobo = await runExperiment({ tag: 'b', method: getMethod('MO-BO'), benchmark: getBenchmark('fcnet-cars-mo'), seed: 0, masterSeed: 1, resultsRoot: tempDir(), maxNumTrialsStarted: 12 });
     const rows = readRows(join(mobo.folder, 'results.csv.gz'));
