@@ -3,7 +3,7 @@ export * from './config-space/index.js';
 export { createRng, restoreRng, hashSeed, type Rng, type RngState } from './util/rng.js';
 export { UserError } from './util/errors.js';
 
-export type { Mode, Decision, TrialResult, Suggestion, TrialScheduler, Searcher, SearchProblem } from './schedulers/types.js';
+export type { Mode, Decision, TrialResult, Suggestion, TrialScheduler, Searcher, SearchProblem, ResultScalar } from './schedulers/types.js';
 export { FIFOScheduler } from './schedulers/fifo.js';
 export { HyperbandScheduler, rungLevels, type HyperbandOptions } from './schedulers/hyperband.js';
 export { RandomSearcher } from './schedulers/searchers/random.js';
