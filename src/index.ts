@@ -3,7 +3,7 @@ export * from './config-space/index.js';
 export { createRng, restoreRng, hashSeed, type Rng, type RngState } from './util/rng.js';
 export { UserError } from './util/errors.js';
 
-export type { Mode, Decision, TrialResult, Suggestion, TrialScheduler, Searcher, SearchProblem } from './schedulers/types.js';
+export type { Mode, Decision, TrialResult, Suggestion, TrialScheduler, Searcher, SearchProblem, ResultScalar } from './schedulers/types.js';
 export { FIFOScheduler } from './schedulers/fifo.js';
 export { HyperbandScheduler, rungLevels, type HyperbandOptions } from './schedulers/hyperband.js';
 export { RandomSearcher } from './schedulers/searchers/random.js';
@@ -107,7 +107,7 @@ export { startServer, type ServeOptions, type RunningServer } from './server/ser
 export { startDashboard, type DashboardOptions, type RunningDashboard } from './dashboard/serve.js';
 export { pedAnova, type ImportanceResult } from './dashboard/importance.js';
 export { buildApp, type AppOptions } from './server/app.js';
-export { studyStatus, formatStudyStatus, stopStudy, bestOfStudy, type StudyStatusReport, type StudyBest } from './study/status.js';
+export { studyStatus, formatStudyStatus, stopStudy, bestOfStudy, frontOfStudy, type StudyStatusReport, type StudyBest, type StudyFront, type StudyFrontPoint } from './study/status.js';
 export { studyLogs } from './study/logs.js';
 export { exportStudy } from './study/export.js';
 export type { Executor, WorkerSpec, WorkerResources, WorkerState, WorkerInfo, Submission } from './executors/types.js';

@@ -1,7 +1,7 @@
 import { crowdingDistance, lexInsertionIndex, ranksInOrder, signed } from '../results/pareto.js';
 import type { RngState } from '../util/rng.js';
 import { checkedRungLevels } from './hyperband.js';
-import { type Decision, type Mode, objectivesOf, type SearchProblem, type Searcher, type Suggestion, type TrialResult, type TrialScheduler } from './types.js';
+import { type Decision, type Mode, objectivesOf, type ResultScalar, type SearchProblem, type Searcher, type Suggestion, type TrialResult, type TrialScheduler } from './types.js';
 import { metricValue } from './types.js';
 
 export interface MOASHAOptions {
@@ -85,6 +85,13 @@ export class MOASHAScheduler implements TrialScheduler {
   private rungs: Rung[];
   /** per trial: index of the next rung it has not reached */
   private nextRung = new Map<number, number>();
+  /** per trial: the position its latest result took at the rung it reached (none: that result reached no rung) */
+  private readonly lastPosition = new Map<number, number>();
+  /**
+   * The results column `mo_asha_rank`: the position (0 = best) a result took among its rung's points
+   * by front and crowding, the trial continuing when it is below ⌈n/η⌉; empty for a result at no rung.
+   */
+  readonly scalar: ResultScalar = { column: 'mo_asha_rank', of: (trialId) => this.lastPosition.get(trialId) };
 
   constructor(
     private readonly problem: SearchProblem,
@@ -112,6 +119,7 @@ export class MOASHAScheduler implements TrialScheduler {
     this.searcher.onTrialResult(trialId, result.resource, metricValue(result, this.metric), result.metrics);
     let next = this.nextRung.get(trialId);
     if (next === undefined) throw new Error(`MO-ASHA: result for unknown trial ${trialId}`);
+    this.lastPosition.delete(trialId);
     if (result.resource >= this.maxT) return 'continue';
     const point = signed(objectivesOf(this.problem), result.metrics);
     let decision: Decision = 'continue';
@@ -123,7 +131,9 @@ export class MOASHAScheduler implements TrialScheduler {
         decision = 'stop';
         continue;
       }
-      if (rung.add(trialId, point) >= Math.ceil(rung.size / this.reductionFactor)) decision = 'stop';
+      const position = rung.add(trialId, point);
+      this.lastPosition.set(trialId, position);
+      if (position >= Math.ceil(rung.size / this.reductionFactor)) decision = 'stop';
     }
     this.nextRung.set(trialId, next);
     if (decision === 'stop') this.searcher.onTrialIdle(trialId, 'stopped');

@@ -105,6 +105,8 @@ export class Tuner {
       backend.resourceAttr,
       ...(options.metricColumns ?? backend.metricNames).filter((m) => m !== backend.resourceAttr),
       ...options.configNames.map((n) => `config_${n}`),
+      // the method's own scalar of each result (MO-BO, MO-ASHA); none for the others, whose rows are unchanged
+      ...(options.scheduler.scalar ? [options.scheduler.scalar.column] : []),
       ...(options.extraResults?.keys() ?? []),
     ];
     // one pass with a set: indexOf per column was quadratic (20 minutes for 200,000 parameters)
@@ -289,6 +291,8 @@ export class Tuner {
       [this.backend.resourceAttr]: r.result.resource,
     };
     for (const name of this.options.configNames) row[`config_${name}`] = trial.config[name];
+    const scalar = this.scheduler.scalar;
+    if (scalar) row[scalar.column] = scalar.of(trial.id);
     const extra = this.options.extraResults?.compose(this);
     if (extra) Object.assign(row, extra);
     this.writer.append(row);

@@ -444,9 +444,9 @@ export class PostgresStore implements StudyStore {
   }
 
   async tell(studyId: number, suggestionId: number, worker: WorkerIdentity, o: NewObservation): Promise<TellOutcome> {
-    // one statement (the function of migration 4), hence one round trip and one atomic change: the
+    // one statement (the function of migration 6), hence one round trip and one atomic change: the
     // budget counts open + observed, which a tell leaves unchanged, so it needs no study lock
-    const [row] = await this.rows('SELECT * FROM tunelab_tell($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)', this.tellParams(studyId, suggestionId, worker, o), 'tunelab_tell');
+    const [row] = await this.rows('SELECT * FROM tunelab_tell($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)', this.tellParams(studyId, suggestionId, worker, o), 'tunelab_tell');
     return tellOutcome(row.suggestion as Row | null, Boolean(row.recorded), suggestionId, worker, row.at);
   }
 
@@ -471,7 +471,7 @@ export class PostgresStore implements StudyStore {
   }
 
   private tellParams(studyId: number, suggestionId: number, worker: WorkerIdentity, o: NewObservation): unknown[] {
-    return [studyId, suggestionId, o.failed ? 'failed' : 'completed', worker.workerId, worker.host, worker.pid, o.value, JSON.stringify(o.values), o.failed, JSON.stringify(o.metadata)];
+    return [studyId, suggestionId, o.failed ? 'failed' : 'completed', worker.workerId, worker.host, worker.pid, o.value, o.objectiveValues && JSON.stringify(o.objectiveValues), JSON.stringify(o.values), o.failed, JSON.stringify(o.metadata)];
   }
 
   async abandon(studyId: number, suggestionIds: readonly number[]): Promise<number[]> {

@@ -40,6 +40,7 @@ export const observationFromRow = (r: Row): ObservationRecord => ({
   id: num(r.id),
   suggestionId: num(r.suggestion_id),
   value: numOrNull(r.value),
+  objectiveValues: r.objective_values === null || r.objective_values === undefined ? null : json<number[]>(r.objective_values),
   values: json(r.metrics),
   failed: Boolean(r.failed),
   metadata: json(r.metadata),

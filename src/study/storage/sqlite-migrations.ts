@@ -116,4 +116,10 @@ export const SQLITE_MIGRATIONS: readonly { version: number; statements: readonly
       )`,
     ],
   },
+  {
+    // several objectives: every objective's value of an observation, as a JSON array in the study's
+    // objective order (null when failed). Observations of an older store had one objective, `value`.
+    version: 5,
+    statements: ['ALTER TABLE observations ADD COLUMN objective_values TEXT', 'UPDATE observations SET objective_values = json_array(value) WHERE value IS NOT NULL'],
+  },
 ];

@@ -460,10 +460,11 @@ export class SqliteStore implements StudyStore {
     const refusal = tellRefusal(s, suggestionId, worker.workerId, now);
     if (refusal) return { recorded: false, reason: refusal };
     this.q('UPDATE suggestions SET state = ?, worker_id = ?, host = ?, pid = ?, lease_expires_at = NULL, ended_at = ? WHERE id = ?').run(o.failed ? 'failed' : 'completed', worker.workerId, worker.host, worker.pid, now, suggestionId);
-    this.q('INSERT INTO observations (study_id, suggestion_id, value, metrics, failed, metadata, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
+    this.q('INSERT INTO observations (study_id, suggestion_id, value, objective_values, metrics, failed, metadata, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(
       studyId,
       suggestionId,
       o.value,
+      o.objectiveValues && JSON.stringify(o.objectiveValues),
       JSON.stringify(o.values),
       o.failed ? 1 : 0,
       JSON.stringify(o.metadata),
