@@ -103,9 +103,9 @@ function expectVectors(observations: readonly ObservationRecord[]) {
 }
 
 describe('the study store with vector values', () => {
-  it('SQLite: a store of the previous version (4), written to as that version wrote, is upgraded to 5 with every row kept and each observation given its vector', async () => {
+  it('SQLite: a store of version 4 (before several objectives), written to as that version wrote, is upgraded to the newest with every row kept and each observation given its vector', async () => {
     const storage = join(root, 'old.db');
-    const old = await openStore(storage, { schemaVersion: SQLITE_SCHEMA_VERSION - 1 });
+    const old = await openStore(storage, { schemaVersion: 4 });
     const study = await createStudy(experiment('old', { method: 'RS', metrics: [{ name: 'loss', objective: 'minimize' }] }), { store: old });
     const held = [await study.ask(), await study.ask(), await study.ask()];
     await study.report(held[0]!.suggestionId, 1, 0.9);
@@ -152,7 +152,7 @@ describe('the study store with vector values', () => {
     });
   });
 
-  it('PostgreSQL: a store of the previous version (5), told through its own tell function, is upgraded to 6 with every row kept', async () => {
+  it('PostgreSQL: a store of version 6 (before several objectives), told through its own tell function, is upgraded to the newest with every row kept', async () => {
     const { default: pgm } = await import('pg');
     const admin = new pgm.Client({ connectionString: pg!.url });
     await admin.connect();
@@ -161,7 +161,7 @@ describe('the study store with vector values', () => {
     await admin.query('ALTER DATABASE mo_old SET extra_float_digits = 0');
     await admin.end();
     const url = pg!.url.replace(/\/tunelab$/, '/mo_old');
-    const old = await openStore(url, { schemaVersion: POSTGRES_SCHEMA_VERSION - 1 });
+    const old = await openStore(url, { schemaVersion: 6 });
     const study = await createStudy(experiment('pgold', { method: 'RS', metrics: [{ name: 'loss', objective: 'minimize' }] }), { store: old });
     const held = [await study.ask(), await study.ask(), await study.ask()];
     await study.close();
@@ -169,7 +169,7 @@ describe('the study store with vector values', () => {
     const client = new pgm.Client({ connectionString: url });
     await client.connect();
     try {
-      // version 5's tunelab_tell, with its ten arguments: what that tunelab called
+      // version 6's tunelab_tell (made by version 5), with its ten arguments: what that tunelab called
       for (const [i, s] of held.entries()) {
         const failed = i === 2;
         const w = (await client.query('SELECT worker_id, host, pid FROM suggestions WHERE id = $1', [s!.suggestionId])).rows[0];
