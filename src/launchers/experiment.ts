@@ -108,6 +108,7 @@ export async function runExperiment(spec: ExperimentSpec): Promise<ExperimentOut
   const maxWallclockTime = spec.maxWallclockTime ?? benchmark.maxWallclockTime;
   const maxResource = blackbox.fidelityValues[blackbox.fidelityValues.length - 1];
   const objectives = benchmark.objectives;
+  const hypervolume = objectives && tableHypervolumeSetting(objectives, blackbox as TabularBlackbox);
   const scheduler = method.create({
     configSpace: blackbox.configSpace,
     metric: benchmark.metric,
@@ -118,6 +119,7 @@ export async function runExperiment(spec: ExperimentSpec): Promise<ExperimentOut
     nWorkers,
     rng: createRng(seedValue),
     restrictTo: spec.restrictConfigurations ? blackbox.configurations : undefined,
+    hypervolume,
   });
   const identity = { tag: spec.tag, method: method.name, benchmark: benchmark.name, seed: spec.seed, random_seed: spec.masterSeed };
   const log = spec.log ?? ((line: string) => console.warn(line));
@@ -145,7 +147,7 @@ export async function runExperiment(spec: ExperimentSpec): Promise<ExperimentOut
           ...(spec.maxNumTrialsStarted === undefined ? {} : { max_num_trials_started: spec.maxNumTrialsStarted }),
           metric: benchmark.metric,
           mode: benchmark.mode,
-          ...(objectives && { objectives, hypervolume: tableHypervolumeSetting(objectives, blackbox as TabularBlackbox) }),
+          ...(objectives && { objectives, hypervolume }),
           best: 'any',
           resource_attr: blackbox.fidelityName,
           max_resource: maxResource,
