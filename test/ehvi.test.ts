@@ -1,3 +1,6 @@
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { expectedImprovement, normalCdf, normalPdf } from '../src/schedulers/gp/acquisition.js';
 import { expectedHypervolumeImprovement, nonDominatedBoxes } from '../src/schedulers/gp/ehvi.js';
@@ -5,6 +8,7 @@ import { hypervolume } from '../src/results/pareto.js';
 import { EHVISearcher } from '../src/schedulers/searchers/ehvi.js';
 import { uniform } from '../src/config-space/index.js';
 import { createRng, randomNormal } from '../src/util/rng.js';
+import { cliPath, runFile, tempDir } from './helpers.js';
 
 /** The hypervolume a point adds to a front. */
 const improvement = (front: number[][], y: number[], ref: number[]) => hypervolume([...front, y], ref) - hypervolume(front, ref);
@@ -121,5 +125,49 @@ describe('the EHVI searcher', () => {
     pb.rng.setState(rngState);
     expect(b.suggest(8)).toEqual(p1);
     expect(b.suggest(9)).toEqual(p2);
+  });
+});
+
+describe('EHVI on an experiment file (run -f, local backend)', () => {
+  const experiment = (dir: string, metrics: { name: string; objective: string }[]) => {
+    const file = join(dir, 'experiment.json');
+    // loss falls and latency rises with x: a trade-off along x; y only adds to both
+    const script = "const c = JSON.parse(process.env.TUNELAB_CONFIG); console.log('[tunelab] ' + JSON.stringify({ loss: 1 - c.x + c.y, latency: c.x + c.y, a: 1, b: 2 }));";
+    writeFileSync(
+      file,
+      JSON.stringify({
+        name: 'ehvi',
+        parameters: [
+          { name: 'x', type: 'double', bounds: { min: 0, max: 1 } },
+          { name: 'y', type: 'double', bounds: { min: 0, max: 1 } },
+        ],
+        metrics,
+        command: [process.execPath, '-e', script, '--'],
+        method: 'EHVI',
+        budget: { max_trials: 12 },
+        parallel_bandwidth: 2,
+        random_seed: 5,
+      }),
+    );
+    return file;
+  };
+
+  it('runs with the observed range as normalisation, its model configs near y = 0', () => {
+    const dir = tempDir();
+    const { rows, folder } = runFile(experiment(dir, [{ name: 'loss', objective: 'minimize' }, { name: 'latency', objective: 'minimize' }]), dir);
+    expect(new Set(rows.map((r) => r.trial_id)).size).toBe(12);
+    const model = rows.filter((r) => (r.trial_id as number) >= 5).map((r) => r.config_y as number).sort((a, b) => a - b);
+    expect(model[Math.floor(model.length / 2)]).toBeLessThan(0.25);
+    const best = spawnSync(process.execPath, [cliPath, 'best', folder, '--json'], { encoding: 'utf8' });
+    expect(JSON.parse(best.stdout).points.length).toBeGreaterThan(1);
+  });
+
+  it('refuses four objectives, naming its limit, with exit 2', () => {
+    const dir = tempDir();
+    const file = experiment(dir, ['loss', 'latency', 'a', 'b'].map((name) => ({ name, objective: 'minimize' })));
+    const r = spawnSync(process.execPath, [cliPath, 'run', '-f', file, '--results_root', dir], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/method EHVI handles at most 3 objectives, and there are 4 \(loss, latency, a, b\)/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 });
