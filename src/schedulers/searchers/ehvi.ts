@@ -3,6 +3,7 @@ import { DEFAULT_REFERENCE, type HypervolumeSetting, nonDominatedRanks, paretoFr
 import { expectedHypervolumeImprovement, nonDominatedBoxes } from '../gp/ehvi.js';
 import { GPPosterior, type Theta, fitHyperparameters } from '../gp/gp.js';
 import { maximiseAcquisition } from '../gp/maximise.js';
+import { isFeasible } from '../constraints.js';
 import { objectivesOf, type SearchProblem, type Searcher, type SuggestionCounts } from '../types.js';
 import { capObservations } from './gp-searcher.js';
 import { RandomSearcher } from './random.js';
@@ -27,6 +28,8 @@ interface TrialData {
   x: Float64Array;
   /** the signed objectives of its latest result (one value per trial, as BO) */
   point?: number[];
+  /** whether that result satisfies the outcome constraints (an infeasible point is modelled but not on the front) */
+  feasible?: boolean;
   running: boolean;
 }
 
@@ -51,6 +54,7 @@ function standardise(v: Float64Array): { z: Float64Array; mean: number; sd: numb
  * Pending trials: kriging believer — each running trial without a result is taken to have its
  * posterior mean in every objective; it enters every GP (shrinking the variance around it) and the
  * front (its neighbourhood promises less improvement), so parallel workers get different configs.
+ * With outcome constraints, an infeasible result is modelled but is not on the front.
  */
 export class EHVISearcher implements Searcher {
   private readonly random: RandomSearcher;
@@ -135,7 +139,8 @@ export class EHVISearcher implements Searcher {
     }
     let posteriors = targets.map((tg, k) => new GPPosterior(X, tg.z, this.thetas[k]));
     // the front in normalised units (the boxes grow with its square in 3-D: its members only), then the believed pending points
-    const front = paretoFrontIndices(observedAll.map((t) => t.point!)).map((i) => observedAll[i].point!.map((v, k) => (v - lower[k]) / scale[k]));
+    const feasible = observedAll.filter((t) => t.feasible);
+    const front = paretoFrontIndices(feasible.map((t) => t.point!)).map((i) => feasible[i].point!.map((v, k) => (v - lower[k]) / scale[k]));
     const pending = [...this.trials.values()].filter((t) => t.running && !t.point);
     if (pending.length > 0) {
       const p = pending.length;
@@ -180,6 +185,7 @@ export class EHVISearcher implements Searcher {
     // a result lacking an objective cannot be modelled: the GPs do not learn from it
     if (point.some(Number.isNaN)) return;
     t.point = point;
+    t.feasible = isFeasible(metrics, this.problem.constraints ?? []);
   }
 
   onTrialIdle(trialId: number): void {
@@ -215,17 +221,17 @@ export class EHVISearcher implements Searcher {
       thetas: this.thetas.map((t) => [...t]),
       lastFitSize: this.lastFitSize,
       suggestions: { ...this.counts },
-      trials: [...this.trials].map(([id, t]) => [id, { config: t.config, point: t.point ?? null, running: t.running }]),
+      trials: [...this.trials].map(([id, t]) => [id, { config: t.config, point: t.point ?? null, feasible: t.feasible ?? null, running: t.running }]),
     };
   }
 
   restore(state: unknown): void {
-    const s = state as { random: unknown; thetas: number[][]; lastFitSize: number; suggestions: SuggestionCounts; trials: [number, { config: Config; point: number[] | null; running: boolean }][] };
+    const s = state as { random: unknown; thetas: number[][]; lastFitSize: number; suggestions: SuggestionCounts; trials: [number, { config: Config; point: number[] | null; feasible: boolean | null; running: boolean }][] };
     this.random.restore(s.random);
     this.thetas = s.thetas.map((t) => Float64Array.from(t));
     this.lastFitSize = s.lastFitSize;
     Object.assign(this.counts, s.suggestions);
     this.trials.clear();
-    for (const [id, t] of s.trials) this.trials.set(id, { config: t.config, x: encodeConfig(this.problem.configSpace, t.config), point: t.point ?? undefined, running: t.running });
+    for (const [id, t] of s.trials) this.trials.set(id, { config: t.config, x: encodeConfig(this.problem.configSpace, t.config), point: t.point ?? undefined, feasible: t.feasible ?? undefined, running: t.running });
   }
 }
