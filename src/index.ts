@@ -14,6 +14,10 @@ export { KDESearcher, type KDESearcherOptions } from './schedulers/searchers/kde
 export { DEHBSearcher, type DEHBSearcherOptions } from './schedulers/searchers/dehb.js';
 export { SyncHyperbandScheduler, hyperbandBrackets, type SyncHyperbandOptions } from './schedulers/sync-hyperband.js';
 export { GPSearcher, type GPSearcherOptions, type ResourceModel } from './schedulers/searchers/gp-searcher.js';
+export { EHVISearcher, type EHVISearcherOptions } from './schedulers/searchers/ehvi.js';
+export { expectedHypervolumeImprovement, nonDominatedBoxes, type Boxes } from './schedulers/gp/ehvi.js';
+export { Staircase2D } from './results/staircase.js';
+export { YahpoSurrogateBlackbox, loadYahpoSurrogate, YAHPO_SCENARIOS } from './blackbox/yahpo-surrogates.js';
 export { GPPosterior, fitHyperparameters, negLogPosterior } from './schedulers/gp/gp.js';
 export { expectedImprovement } from './schedulers/gp/acquisition.js';
 

@@ -12,9 +12,10 @@ import { REASearcher } from '../schedulers/searchers/rea.js';
 import { TPESearcher } from '../schedulers/searchers/tpe.js';
 import { NSGA2Searcher } from '../schedulers/searchers/nsga2.js';
 import { ParEGOSearcher } from '../schedulers/searchers/parego.js';
+import { EHVISearcher } from '../schedulers/searchers/ehvi.js';
 import { MOASHAScheduler } from '../schedulers/mo-asha.js';
 import type { Mode, SearchProblem, TrialScheduler } from '../schedulers/types.js';
-import type { Objective } from '../results/pareto.js';
+import type { HypervolumeSetting, Objective } from '../results/pareto.js';
 import { UserError, unknownName } from '../util/errors.js';
 import type { Rng } from '../util/rng.js';
 
@@ -40,6 +41,8 @@ export interface MethodArguments {
   options?: MethodOptions;
   /** Configs tried first, in order (SigOpt's and Syne Tune's points_to_evaluate). */
   pointsToEvaluate?: readonly Config[];
+  /** With several objectives: the benchmark's hypervolume normalisation and reference point (EHVI aims at it). */
+  hypervolume?: HypervolumeSetting;
 }
 
 /** The options of the built-in methods that an experiment file may set; each method reads those it has. */
@@ -78,6 +81,8 @@ export interface MethodDefinition {
   multiFidelity: boolean;
   /** Optimises several objectives at once (a problem with several needs such a method). */
   multiObjective?: boolean;
+  /** The most objectives it handles (unset: any number). */
+  maxObjectives?: number;
   /** Hyperparameters the method fixes to constants (it fits only a space that has them). */
   fixed?: Config;
   create(args: MethodArguments): TrialScheduler;
@@ -317,6 +322,19 @@ const MO_BO: MethodDefinition = {
     return new FIFOScheduler(problem, new ParEGOSearcher(problem, gpOptions(args)));
   },
 };
+const EHVI: MethodDefinition = {
+  name: 'EHVI',
+  description: 'Bayesian optimisation of 2 or 3 objectives by expected hypervolume improvement (exact box decomposition) on one GP per objective, pending trials by kriging believer, FIFO',
+  expensive: true,
+  multiFidelity: false,
+  multiObjective: true,
+  maxObjectives: 3,
+  create: (args) => {
+    const problem = searchProblem(args);
+    const { numInitRandom } = args.options ?? {};
+    return new FIFOScheduler(problem, new EHVISearcher(problem, numInitRandom !== undefined ? { numInitRandom } : {}, args.hypervolume));
+  },
+};
 
 const tanh = { hp_activation_fn_1: 'tanh', hp_activation_fn_2: 'tanh' };
 const relu = { hp_activation_fn_1: 'relu', hp_activation_fn_2: 'relu' };
@@ -342,6 +360,7 @@ export const methodDefinitions: Record<string, MethodDefinition> = Object.fromEn
     NSGA2,
     MO_ASHA,
     MO_BO,
+    EHVI,
     withFixedHyperparameters(ASHA, 'ASHA-TANH', tanh),
     withFixedHyperparameters(ASHA, 'ASHA-RELU', relu),
     withFixedHyperparameters(MOBSTER, 'MOBSTER-TANH', tanh),
@@ -369,6 +388,9 @@ export function methodMisfit(m: MethodDefinition, problem: { parameters: readonl
 
 /** Why a method cannot optimise these objectives (a single-objective method given several), or undefined. */
 export function objectiveMisfit(m: MethodDefinition, objectives: readonly Objective[], registry: Record<string, MethodDefinition> = methodDefinitions): string | undefined {
+  if (m.maxObjectives !== undefined && objectives.length > m.maxObjectives) {
+    return `method ${m.name} handles at most ${m.maxObjectives} objectives, and there are ${objectives.length} (${objectives.map((o) => o.metric).join(', ')})`;
+  }
   if (objectives.length < 2 || m.multiObjective) return undefined;
   const names = Object.values(registry).filter((x) => x.multiObjective).map((x) => x.name);
   return `method ${m.name} optimises one objective, and there are ${objectives.length} (${objectives.map((o) => o.metric).join(', ')}); methods for several objectives: ${names.join(', ')}`;
