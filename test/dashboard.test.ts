@@ -7,10 +7,10 @@ import { pedAnova } from '../src/dashboard/importance.js';
 import { hpoMain } from '../src/launchers/hpo-main.js';
 import { bestOfStudy } from '../src/study/status.js';
 import { openStore } from '../src/study/storage/open.js';
-import type { ReportRecord } from '../src/study/storage/store.js';
 import { type Study, createStudy, loadStudy } from '../src/study/study.js';
 import { cliPath, tempDir } from './helpers.js';
 import { startServerProcess } from './server-helpers.js';
+import { naiveRungs } from './rung-replay.js';
 import { type Started, startProcess, until } from './study-helpers.js';
 
 /** Debian's chromium (`.ci/run` installs it when missing); $CHROMIUM to use another. */
@@ -87,27 +87,6 @@ async function open(path: string, shot: string, charts = true) {
   await page.screenshot({ path: join(ARTIFACTS, `${shot}.png`), fullPage: true });
 }
 
-/** Independent replay of ASHA's rungs: for each report in id order, the rungs it enters, every member compared naively. */
-function naiveRungs(reports: readonly ReportRecord[], levels: number[], eta: number, max: number) {
-  const members = new Map<number, number[]>();
-  const entered = new Map<number, Set<number>>();
-  const calls: { reportId: number; trial: number; level: number; rank: number; size: number; threshold: number; stop: boolean }[] = [];
-  for (const r of reports) {
-    if (r.resource >= max) continue;
-    const mine = entered.get(r.suggestionId) ?? new Set();
-    entered.set(r.suggestionId, mine);
-    for (const level of levels.filter((l) => l <= r.resource && !mine.has(l))) {
-      mine.add(level);
-      const values = [...(members.get(level) ?? []), r.value];
-      members.set(level, values);
-      const better = values.filter((v) => v < r.value).length;
-      const keep = Math.ceil(values.length / eta);
-      calls.push({ reportId: r.id, trial: r.suggestionId, level, rank: better + 1, size: values.length, threshold: [...values].sort((a, b) => a - b)[keep - 1], stop: better >= keep });
-    }
-  }
-  return calls;
-}
-
 describe.skipIf(!hasChromium)('the dashboard in a real browser', () => {
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
@@ -164,18 +143,20 @@ describe.skipIf(!hasChromium)('the dashboard in a real browser', () => {
       }
       // the x slice is on a log axis (a log parameter)
       expect(await page.$eval('#feasibility', (e) => e.textContent)).toMatch(/Constraint feasibility: \d+ of 30 observations feasible \(mem ≤ 0.5\)/);
-      const calls = naiveRungs(reports, [1, 3], 3, 9);
+      const calls = naiveRungs(reports.map((r) => ({ at: r.id, trial: r.suggestionId, resource: r.resource, value: r.value })), [1, 3], 3, 9);
       const stopped = [...new Set(reports.filter((r) => r.decision === 'stop').map((r) => r.suggestionId))];
       expect(stopped.length).toBeGreaterThan(0);
       for (const trial of stopped) {
         const call = calls.find((c) => c.trial === trial && c.stop)!;
         const row = await page.$eval(`#trial-table tr[data-trial="${trial}"]`, (tr) => ({ ...(tr as HTMLElement).dataset, text: tr.textContent }));
-        expect(row).toMatchObject({ decision: 'stop', rung: String(call.level), rank: String(call.rank), size: String(call.size), threshold: String(call.threshold) });
+        // the reason the store recorded when it stopped the trial, which the independent replay gives too
+        expect(row).toMatchObject({ decision: 'stop', rung: String(call.level), rank: String(call.rank), size: String(call.size), threshold: String(call.threshold), source: 'recorded' });
+        expect(reports.find((r) => r.id === call.at)!.reason).toEqual({ level: call.level, rank: call.rank, size: call.size, keep: call.keep, threshold: call.threshold, decision: 'stop' });
         expect(row.text).toContain(`stopped at rung ${call.level}: rank ${call.rank} of ${call.size}`);
       }
       // the replay agrees with every decision the store made
       for (const r of reports) {
-        const mine = calls.filter((c) => c.reportId === r.id);
+        const mine = calls.filter((c) => c.at === r.id);
         expect(mine.some((c) => c.stop) ? 'stop' : 'continue', `report ${r.id}`).toBe(r.decision);
       }
       // a choice whose value is markup shows as text

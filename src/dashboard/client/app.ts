@@ -273,7 +273,7 @@ function renderTable(s: StudyState) {
     ...shown.map((t) =>
       h(
         'tr',
-        { 'data-trial': t.id, class: t.decision === 'stop' ? 'stop' : t.state === 'failed' ? 'failed' : '', ...(t.why && { 'data-rung': t.why.level, 'data-rank': t.why.rank, 'data-size': t.why.size, 'data-threshold': String(t.why.threshold), 'data-decision': t.why.decision }) },
+        { 'data-trial': t.id, class: t.decision === 'stop' ? 'stop' : t.state === 'failed' ? 'failed' : '', ...(t.why && { 'data-rung': t.why.level, 'data-rank': t.why.rank, 'data-size': t.why.size, 'data-threshold': String(t.why.threshold), 'data-decision': t.why.decision, 'data-source': t.why.source }) },
         ...columns.map((c) => {
           const v = c.get(t);
           if (c.key === 'id') return h('td', { class: 'num' }, h('a', { href: `/study/${hd.store}/${hd.id}/trial/${t.id}` }, String(t.id)));
@@ -519,7 +519,7 @@ async function trial(store: string, id: string, trialId: number) {
   const reports = u.reports.filter((r) => r.suggestionId === trialId);
   const calls = u.calls.filter((c) => c.suggestionId === trialId);
   if (reports.length) section('trial-reports', 'Reports', table([hd.resourceAttr ?? 'resource', hd.metric, 'decision'], reports.map((r) => [r.resource, r.value, r.decision])));
-  if (calls.length) section('trial-rungs', 'Rung decisions', table(['rung', 'value', 'rank', 'rung size', 'go on (top)', 'threshold', 'decision'], calls.map((c) => [c.level, c.value, c.rank, c.size, c.keep, c.threshold, c.decision])));
+  if (calls.length) section('trial-rungs', 'Rung decisions', table(['rung', 'value', 'rank', 'rung size', 'go on (top)', 'threshold', 'decision', 'reason'], calls.map((c) => [c.level, c.value, c.rank, c.size, c.keep, c.threshold, c.decision, c.source])));
   const pre = h('pre', { class: 'logs', id: 'logs' });
   section('trial-logs', 'Logs', pre);
   let after = 0;

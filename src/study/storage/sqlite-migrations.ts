@@ -116,4 +116,10 @@ export const SQLITE_MIGRATIONS: readonly { version: number; statements: readonly
       )`,
     ],
   },
+  {
+    // why ASHA decided each report, recorded when it decided: the rung, the rank there, the rung's
+    // size, how many go on and the threshold (NULL: a report that reached no new rung, or an older one)
+    version: 5,
+    statements: ['rung_level REAL', 'rung_rank INTEGER', 'rung_size INTEGER', 'rung_keep INTEGER', 'rung_threshold REAL'].map((c) => `ALTER TABLE reports ADD COLUMN ${c}`),
+  },
 ];
