@@ -64,8 +64,8 @@ export class RungReplay {
     return lo;
   }
 
-  /** The calls a report made (none when it reached no new rung). */
-  add(r: ReportRecord): RungCall[] {
+  /** The calls a report made (none when it reached no new rung); a results row serves as one too. */
+  add(r: Pick<ReportRecord, 'id' | 'suggestionId' | 'resource' | 'value' | 'createdAt'>): RungCall[] {
     const recorded = this.reached.get(r.suggestionId) ?? [];
     const calls: RungCall[] = [];
     for (const level of levelsReached(this.rule, r.resource, recorded)) {

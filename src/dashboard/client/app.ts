@@ -16,6 +16,7 @@ type Value = string | number | boolean;
 import type { Fleet, StudyHead as Head, StudyUpdate as Update, TrialRow as Trial } from '../feed.js';
 import type { RungCall } from '../rungs.js';
 import type { ReportRecord as Report } from '../../study/storage/store.js';
+import type { RunDecision, RunPage } from '../runs.js';
 
 const API = '/dashboard/api';
 const app = document.getElementById('app') as HTMLElement;
@@ -549,7 +550,7 @@ async function tag(name: string) {
       const d = await res.json();
       setLive(`updated ${when(Date.now())}`);
       section('warnings', 'Warnings', ...(d.warnings.length ? d.warnings.map((w: string) => h('p', { class: 'warn' }, w)) : [h('p', {}, 'none')]));
-      section('runs', 'Runs', table(['setup', 'benchmark', 'seed', 'status', 'results', 'best', 'folder'], d.runs.map((r: any) => [r.setup, r.benchmark, r.seed, r.status, r.results, r.best === null ? '' : `${r.metric} ${fmt(r.best)}`, r.folder])));
+      section('runs', 'Runs', table(['setup', 'benchmark', 'seed', 'status', 'results', 'best', 'folder'], d.runs.map((r: any) => [r.setup, r.benchmark, r.seed, r.status, r.results, r.best === null ? '' : `${r.metric} ${fmt(r.best)}`, runLink(name, r.folder)])));
       section('figures', 'Figures', ...d.figures.map((f: any, i: number) => chartBox(`figure-${i}`, f.caption)));
       document.body.dataset.ready = '1';
       for (const [i, f] of d.figures.entries()) await draw(`figure-${i}`, f.spec, 0);
@@ -559,8 +560,102 @@ async function tag(name: string) {
   }
 }
 
+/** A link to a run's page from its folder (`<tag>/<run folder>`, as the tag's data gives it). */
+function runLink(tagName: string, folder: string): HTMLElement {
+  const run = folder.slice(folder.lastIndexOf('/') + 1);
+  return h('a', { href: `/run/${encodeURIComponent(tagName)}/${encodeURIComponent(run)}`, class: 'run-link' }, folder);
+}
+
+// ---------------------------------------------------------------- run (one results folder)
+
+function decisionText(d: RunDecision | null): string {
+  if (!d) return '';
+  const verb = { stop: 'stopped', continue: 'went on', pause: 'paused', promote: 'promoted' }[d.decision];
+  return `${verb} at rung ${d.level}: rank ${d.rank} of ${d.size} (top ${d.keep} go on), threshold ${fmt(d.threshold)}, value ${fmt(d.value)}`;
+}
+
+/** Past this many results, the learning curves show every trial's points at its rung levels and its last only (a line per trial stays). */
+const CURVE_POINTS = 20_000;
+
+async function renderRun(d: RunPage) {
+  const r = d.resourceAttr;
+  (document.getElementById('title') as HTMLElement).textContent = d.folder;
+  app.textContent = '';
+  app.append(h('p', {}, h('a', { href: `/tag/${encodeURIComponent(d.tag)}` }, `← tag ${d.tag}`)));
+  const better = (a: number, b: number) => (d.mode === 'min' ? a < b : a > b);
+  const bestTrial = d.trials.reduce<RunPage['trials'][number] | undefined>((b, t) => (t.best !== null && (!b || better(t.best, b.best!)) ? t : b), undefined);
+  section(
+    'run',
+    'Run',
+    h('dl', { class: 'kv' }, ...[['method', d.method], ['benchmark', d.benchmark], ['seed', d.seed], ['status', d.status], ['trials', d.trials.length], ['results', d.results.length], [`best ${d.metric}`, bestTrial ? `${fmt(bestTrial.best)} (trial ${bestTrial.id})` : ''], ['decisions', { recorded: 'recorded by the scheduler (decisions.jsonl)', replayed: "replayed from the rows with ASHA's rule (a run from before decisions.jsonl)", none: 'none (not a rung-based scheduler)' }[d.decisionsFrom]]].flatMap(([k, v]) => [h('dt', {}, String(k)), h('dd', { id: `run-meta-${String(k).split(' ')[0]}` }, String(v))])),
+  );
+  const params = d.trials.length ? Object.keys(d.trials[0].config) : [];
+  section(
+    'run-trials',
+    'Trials',
+    table(
+      ['trial', 'status', 'results', r, d.metric, `best ${d.metric}`, ...params, 'decision (why)'],
+      d.trials.map((t) => [t.id, t.status, t.results, t.resource ?? '', fmt(t.value), fmt(t.best), ...params.map((p) => fmt(t.config[p])), decisionText(t.why)]),
+      (i) => {
+        const w = d.trials[i].why;
+        return { 'data-trial': String(d.trials[i].id), ...(w && { 'data-decision': w.decision, 'data-rung': String(w.level), 'data-rank': String(w.rank), 'data-size': String(w.size), 'data-threshold': String(w.threshold), 'data-source': w.source }) };
+      },
+    ),
+  );
+  document.body.dataset.ready = '1';
+  // learning curves coloured by the decision that ended or last moved each trial
+  const fate = new Map(d.trials.map((t) => [t.id, t.why ? t.why.decision : t.status === 'failed' ? 'failed' : 'no rung decision']));
+  const levels = new Set(d.decisions.map((x) => x.level));
+  const last = new Map(d.results.map((x, i) => [x.trial, i]));
+  const thin = d.results.length > CURVE_POINTS;
+  const curves = d.results.filter((x, i) => x.value !== null && (!thin || levels.has(x.resource) || last.get(x.trial) === i)).map((x) => ({ trial: x.trial, resource: x.resource, value: x.value, decision: fate.get(x.trial) }));
+  section('run-curves', 'Learning curves', chartBox('run-curves-chart', `Each trial's ${d.metric} against ${r}, coloured by the scheduler's last decision on it${thin ? ` (${d.results.length} results: each trial's points at the rung levels and its last drawn)` : ''}.`));
+  await draw('run-curves-chart', { width: 700, height: 260, data: { values: curves }, mark: { type: 'line', opacity: 0.6 }, encoding: { x: { field: 'resource', type: 'quantitative', title: r }, y: { field: 'value', type: 'quantitative', title: d.metric, scale: { zero: false } }, detail: { field: 'trial' }, color: { field: 'decision', type: 'nominal', title: null, scale: { domain: ['stop', 'continue', 'pause', 'promote', 'failed', 'no rung decision'], range: ['#d62728', '#1f77b4', '#ff7f0e', '#2ca02c', '#7f7f7f', '#9467bd'] } } } }, curves.length);
+  // best so far against the tuner's clock
+  let best: number | null = null;
+  const history = d.results.filter((x) => x.value !== null).map((x) => {
+    if (best === null || better(x.value!, best)) best = x.value;
+    return { time: x.time, best };
+  });
+  section('run-best', 'Best so far', chartBox('run-best-chart', `The best ${d.metric} reported so far against the tuner's time (s).`));
+  await draw('run-best-chart', { width: 700, height: 220, data: { values: history }, mark: { type: 'line', interpolate: 'step-after' }, encoding: { x: { field: 'time', type: 'quantitative', title: 'tuner time (s)' }, y: { field: 'best', type: 'quantitative', title: d.metric, scale: { zero: false } } } }, history.length);
+  if (d.decisions.length > 0) {
+    // the ladder: trials that reached each rung over the tuner's time, stops and promotions counted
+    const reached = new Map<number, number>();
+    const ladder = d.decisions.filter((x) => x.decision !== 'promote').map((x) => {
+      reached.set(x.level, (reached.get(x.level) ?? 0) + 1);
+      return { time: x.time, rung: `${r} ${x.level}`, trials: reached.get(x.level) };
+    });
+    const count = (k: string) => d.decisions.filter((x) => x.decision === k).length;
+    section('run-ladder', 'Rung ladder', chartBox('run-ladder-chart', `Trials that reached each rung over the tuner's time: ${count('stop')} stopped, ${count('pause')} paused, ${count('promote')} promoted, ${count('continue')} went on (decisions ${d.decisionsFrom}).`));
+    await draw('run-ladder-chart', { width: 700, height: 220, data: { values: ladder }, mark: { type: 'line', interpolate: 'step-after' }, encoding: { x: { field: 'time', type: 'quantitative', title: 'tuner time (s)' }, y: { field: 'trials', type: 'quantitative', title: 'trials at the rung' }, color: { field: 'rung', type: 'nominal', sort: null, title: null } } }, ladder.length);
+  }
+  document.body.dataset.charts = '1';
+}
+
+async function run(tagName: string, folder: string) {
+  // a run's files grow while it runs: the page asks every 5 s and redraws when the ETag changed
+  let shown: string | null = null;
+  for (;;) {
+    const res = await fetch(`${API}/run/${encodeURIComponent(tagName)}/${encodeURIComponent(folder)}`, { cache: 'no-cache' }).catch(() => undefined);
+    if (!res) setLive('disconnected: retrying…');
+    else if (!res.ok) {
+      app.textContent = '';
+      section('run', 'Run', h('p', { class: 'err' }, (await res.json()).error?.message ?? `failed (${res.status})`));
+      document.body.dataset.ready = '1';
+      return;
+    } else if (res.headers.get('etag') !== shown) {
+      shown = res.headers.get('etag');
+      setLive(`updated ${when(Date.now())}`);
+      await renderRun(await res.json());
+    }
+    await new Promise((res) => setTimeout(res, 5000));
+  }
+}
+
 const data = app.dataset;
 if (data.page === 'home') home();
 else if (data.page === 'study') study(data.store!, data.study!);
 else if (data.page === 'trial') void trial(data.store!, data.study!, Number(data.trial));
 else if (data.page === 'tag') void tag(data.tag!);
+else if (data.page === 'run') void run(data.tag!, data.folder!);
