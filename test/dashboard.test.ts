@@ -191,6 +191,9 @@ describe.skipIf(!hasChromium)('the dashboard in a real browser', () => {
     const before = await page.evaluate(() => performance.timeOrigin);
     await tellOne(evil);
     await page.waitForFunction(() => document.querySelectorAll('#trial-table tbody tr').length === 6, { timeout: 30_000 });
+    // and into the history chart as one more point, inserted into the drawn chart (not drawn again)
+    await page.waitForFunction(() => document.getElementById('history-chart')?.dataset.drawn === '6', { timeout: 30_000 });
+    expect(await page.$$eval('#history-chart .mark-symbol.role-mark path', (p) => p.length)).toBe(6);
     // the same document: no reload
     expect(await page.evaluate(() => performance.timeOrigin)).toBe(before);
     expect(dialogs).toEqual([]);

@@ -22,9 +22,9 @@ const API = '/dashboard/api';
 const app = document.getElementById('app') as HTMLElement;
 const live = document.getElementById('live') as HTMLElement;
 /** Past this many points a chart draws on a canvas (an SVG node per point would be slow). */
-const SVG_LIMIT = 3000;
+const SVG_LIMIT = 1000;
 const PAGE_ROWS = 200;
-const PC_LIMIT = 1000;
+const PC_LIMIT = 500;
 
 // ---------------------------------------------------------------- DOM helpers (text only)
 
@@ -79,21 +79,72 @@ function listen(url: string, handlers: Record<string, (data: any) => void>) {
 
 const views = new Map<string, any>();
 
-/** Draws a vega-lite spec in the element of that id (the previous view there finalised). */
-async function draw(id: string, spec: any, points = 0): Promise<void> {
+let vegaLoaded: Promise<void> | undefined;
+
+/** vega, then vega-lite (which needs it), from this server: loaded once, when a page first draws a chart. */
+function loadVega(): Promise<void> {
+  const script = (name: string) =>
+    new Promise<void>((resolve, reject) => {
+      const e = document.createElement('script');
+      e.src = `/dashboard/assets/${name}`;
+      e.onload = () => resolve();
+      e.onerror = () => reject(new Error(`could not load ${name}`));
+      document.head.append(e);
+    });
+  vegaLoaded ??= script('vega.min.js').then(() => script('vega-lite.min.js'));
+  return vegaLoaded;
+}
+
+/** Gives the browser a turn (to paint, to take input) between two charts. */
+const yieldToBrowser = () => new Promise((r) => setTimeout(r, 0));
+
+/** The name of the dataset a live chart's rows are inserted into (view.insert: no redraw of the whole chart). */
+const LIVE = 'rows';
+
+/**
+ * Draws a vega-lite spec in the element of that id (the previous view there finalised). With
+ * `values`, the spec's data is the named dataset LIVE, filled with them, which insertRows extends.
+ */
+async function draw(id: string, spec: any, points = 0, values?: readonly object[]): Promise<void> {
   const container = document.getElementById(id);
   if (!container) return;
-  views.get(id)?.finalize();
-  container.textContent = '';
   try {
-    const compiled = vegaLite.compile({ $schema: 'https://vega.github.io/schema/vega-lite/v6.json', ...spec }).spec;
+    await loadVega();
+    if (!performance.getEntriesByName('vega').length) performance.mark('vega');
+    views.get(id)?.finalize();
+    views.delete(id);
+    container.textContent = '';
+    const compiled = vegaLite.compile({ $schema: 'https://vega.github.io/schema/vega-lite/v6.json', ...spec, ...(values && { data: { name: LIVE } }) }).spec;
     const view = new vega.View(vega.parse(compiled), { renderer: points > SVG_LIMIT ? 'canvas' : 'svg', container, hover: true });
+    if (values) view.insert(LIVE, values);
     views.set(id, view);
     await view.runAsync();
     container.dataset.drawn = String(points);
+    // for the bench: when each chart was drawn
+    performance.mark(`drawn:${id}`);
   } catch (e) {
     container.append(h('p', { class: 'err' }, `chart failed: ${(e as Error).message}`));
   }
+}
+
+/** Adds rows to a live chart's dataset: vega updates its marks from the changeset, the chart is not built again. */
+async function insertRows(id: string, rows: readonly object[]): Promise<void> {
+  const view = views.get(id);
+  const container = document.getElementById(id);
+  if (!view || !container || rows.length === 0) return;
+  await view.insert(LIVE, rows).runAsync();
+  container.dataset.drawn = String(Number(container.dataset.drawn ?? 0) + rows.length);
+}
+
+/**
+ * At most `limit` of `items` for a chart that cannot show more distinctly: every one `keep` says
+ * must stay (the best ones, a new best), and an even stride through the others.
+ */
+function thin<T>(items: readonly T[], limit: number, keep: (t: T, i: number) => boolean): T[] {
+  if (items.length <= limit) return [...items];
+  const kept = items.filter(keep);
+  const stride = Math.max(1, Math.ceil(items.length / Math.max(1, limit - kept.length)));
+  return items.filter((t, i) => keep(t, i) || i % stride === 0);
 }
 
 // ---------------------------------------------------------------- home
@@ -144,6 +195,15 @@ interface StudyState {
 }
 
 const ui = { sort: 'id', desc: false, filter: '', page: 0, logY: false };
+/** Past this many points a scatter chart is thinned (POINT_LIMIT / 2 for the small slice plots); the best SLICE_BEST stay in every slice. */
+const POINT_LIMIT = 2000;
+const SLICE_BEST = 300;
+/** Seconds between two full redraws of the charts while rows arrive (between them, new observations are inserted into the history and slices). */
+const REDRAW_SECONDS = 30;
+/** What the live inserts continue from: the history's count and best so far, when the charts were last drawn in full. */
+const liveCharts: { history: { n: number; best: number | null }; drawnAt: number } = { history: { n: 0, best: null }, drawnAt: 0 };
+const curveRow = (r: Report, stopped: boolean) => ({ trial: r.suggestionId, resource: r.resource, value: r.value, decision: stopped ? 'stopped by the scheduler' : 'not stopped' });
+const sliceRow = (t: Trial, name: string) => ({ x: t.config[name], value: t.value, trial: t.id, feasible: t.feasible ? 'feasible' : 'infeasible' });
 let importanceAt = 0;
 
 function applyUpdate(s: StudyState | undefined, u: Update): StudyState {
@@ -323,30 +383,37 @@ async function renderCharts(s: StudyState) {
     h('p', { id: 'feasibility' }, hd.constraints.length ? `Constraint feasibility: ${feasibleCount} of ${observed.length} observations feasible (${hd.constraints.map((c) => c.text).join(', ')}).` : `No outcome constraint: every successful observation is feasible (${feasibleCount} of ${observed.length}).`),
   );
   const yScale = ui.logY ? { type: 'log' } : { zero: false };
-  const rows = history.filter((r) => r.value !== null && (!ui.logY || r.value > 0));
+  const all = history.filter((r) => r.value !== null && (!ui.logY || r.value > 0));
+  // 700 px cannot show 10,000 points apart: past POINT_LIMIT, every new best and an even stride of the others
+  const rows = thin(all, POINT_LIMIT, (r, i) => i === 0 || r.best !== all[i - 1].best);
+  if (rows.length < all.length) document.querySelector('#history figcaption')!.append(` ${rows.length} of ${all.length} observations drawn (every new best, and an even stride of the others).`);
+  liveCharts.history = { n: history.length, best };
   await draw(
     'history-chart',
     {
       width: 700,
       height: 260,
-      data: { values: rows },
       layer: [
         { mark: { type: 'point', filled: true, opacity: 0.6 }, encoding: { x: { field: 'n', type: 'quantitative', title: 'observation' }, y: { field: 'value', type: 'quantitative', title: hd.metric, scale: yScale }, color: { field: 'feasible', type: 'nominal', title: null }, tooltip: [{ field: 'trial' }, { field: 'value' }] } },
         { mark: { type: 'line', color: '#d62728', interpolate: 'step-after' }, encoding: { x: { field: 'n', type: 'quantitative' }, y: { field: 'best', type: 'quantitative', scale: yScale } } },
       ],
     },
     rows.length,
+    rows,
   );
+  await yieldToBrowser();
 
   // learning curves, coloured by the scheduler's decision
   if (s.reports.length > 0) {
     const stopped = new Set([...s.trials.values()].filter((t) => t.decision === 'stop').map((t) => t.id));
-    const curves = s.reports.map((r) => ({ trial: r.suggestionId, resource: r.resource, value: r.value, decision: stopped.has(r.suggestionId) ? 'stopped by the scheduler' : 'not stopped' }));
+    const curves = s.reports.map((r) => curveRow(r, stopped.has(r.suggestionId)));
     section('curves', 'Learning curves', chartBox('curves-chart', `Each trial's intermediate ${hd.metric} against ${hd.resourceAttr ?? 'the resource'}, coloured by the scheduler's decision.`));
+    await yieldToBrowser();
     await draw(
       'curves-chart',
-      { width: 700, height: 260, data: { values: curves }, mark: { type: 'line', point: curves.length < 400, opacity: 0.7 }, encoding: { x: { field: 'resource', type: 'quantitative', title: hd.resourceAttr ?? 'resource' }, y: { field: 'value', type: 'quantitative', title: hd.metric, scale: yScale }, detail: { field: 'trial' }, color: { field: 'decision', type: 'nominal', title: null, scale: { domain: ['stopped by the scheduler', 'not stopped'], range: ['#d62728', '#1f77b4'] } } } },
+      { width: 700, height: 260, mark: { type: 'line', point: curves.length < 400, opacity: 0.7 }, encoding: { x: { field: 'resource', type: 'quantitative', title: hd.resourceAttr ?? 'resource' }, y: { field: 'value', type: 'quantitative', title: hd.metric, scale: yScale }, detail: { field: 'trial' }, color: { field: 'decision', type: 'nominal', title: null, scale: { domain: ['stopped by the scheduler', 'not stopped'], range: ['#d62728', '#1f77b4'] } } } },
       curves.length,
+      curves,
     );
   }
   if (hd.rung && s.calls.length > 0) {
@@ -362,6 +429,7 @@ async function renderCharts(s: StudyState) {
       'Rung ladder',
       chartBox('ladder-chart', `Trials that reached each rung (levels ${hd.rung.levels.join(', ')}, η = ${hd.rung.reductionFactor}) over time; ${stops} of ${s.calls.length} rung decisions stopped a trial. Each stop was made on the trial's rank among the values at its rung then: it goes on only in the top ⌈n/η⌉.`),
     );
+    await yieldToBrowser();
     await draw('ladder-chart', { width: 700, height: 220, data: { values: ladder }, mark: { type: 'line', interpolate: 'step-after' }, encoding: { x: { field: 'time', type: 'temporal' }, y: { field: 'trials', type: 'quantitative', title: 'trials at the rung' }, color: { field: 'rung', type: 'nominal', sort: null, title: null } } }, ladder.length);
   }
 
@@ -386,6 +454,7 @@ async function renderCharts(s: StudyState) {
       return vals.map((v, i) => ({ trial: withValue[i].id, axis: keys[j], norm: hi > lo ? (v - lo) / (hi - lo) : 0.5, metric: withValue[i].value }));
     });
     section('parallel', 'Parallel coordinates', chartBox('parallel-chart', `${withValue.length < valued.length ? `The best ${withValue.length} of ${valued.length} trials` : 'Each trial'}: a line through its parameters (log ones as log10, choices by position) and ${hd.metric}, each axis scaled to its range; colour: ${hd.metric}.`));
+    await yieldToBrowser();
     await draw(
       'parallel-chart',
       {
@@ -397,15 +466,20 @@ async function renderCharts(s: StudyState) {
       },
       pc.length,
     );
-    // one slice plot per parameter
-    const slices = observed.filter((t) => t.value !== null && (!ui.logY || t.value > 0));
-    section('slices', 'Slices', h('div', { class: 'slices' }, ...params.map((p, i) => chartBox(`slice-${i}`, `${hd.metric} against ${p.name}${p.log ? ' (log axis)' : ''}`))));
+    // one slice plot per parameter: 300 px cannot show 10,000 points apart either (the best SLICE_BEST kept, an even stride of the others)
+    const slicing = observed.filter((t) => t.value !== null && (!ui.logY || t.value > 0));
+    const cut = [...slicing].map((t) => sign * t.value!).sort((a, b) => a - b)[Math.min(SLICE_BEST, slicing.length) - 1];
+    const slices = thin(slicing, POINT_LIMIT / 2, (t) => sign * t.value! <= cut);
+    const note = slices.length < slicing.length ? ` (${slices.length} of ${slicing.length} observations: the best ${SLICE_BEST} and an even stride of the others)` : '';
+    section('slices', 'Slices', h('div', { class: 'slices' }, ...params.map((p, i) => chartBox(`slice-${i}`, `${hd.metric} against ${p.name}${p.log ? ' (log axis)' : ''}${note}`))));
     for (const [i, p] of params.entries()) {
-      const values = slices.map((t) => ({ x: t.config[p.name], value: t.value, trial: t.id, feasible: t.feasible ? 'feasible' : 'infeasible' }));
+      const values = slices.map((t) => sliceRow(t, p.name));
       const x = p.values ? { field: 'x', type: 'nominal', title: p.name, sort: p.values } : { field: 'x', type: 'quantitative', title: p.name, scale: p.log ? { type: 'log' } : { zero: false } };
-      await draw(`slice-${i}`, { width: 300, height: 180, data: { values }, mark: { type: 'point', filled: true, opacity: 0.6 }, encoding: { x, y: { field: 'value', type: 'quantitative', title: hd.metric, scale: yScale }, color: { field: 'feasible', type: 'nominal', title: null }, tooltip: [{ field: 'trial' }, { field: 'x', title: p.name }, { field: 'value' }] } }, values.length);
+      await yieldToBrowser();
+      await draw(`slice-${i}`, { width: 300, height: 180, mark: { type: 'point', filled: true, opacity: 0.6 }, encoding: { x, y: { field: 'value', type: 'quantitative', title: hd.metric, scale: yScale }, color: { field: 'feasible', type: 'nominal', title: null }, tooltip: [{ field: 'trial' }, { field: 'x', title: p.name }, { field: 'value' }] } }, values.length, values);
     }
   }
+  liveCharts.drawnAt = performance.now();
   // importance: computed by the server when the observations have grown by a tenth since the last time
   if (observed.length >= 20 && observed.length >= importanceAt * 1.1) {
     importanceAt = observed.length;
@@ -449,10 +523,35 @@ function renderFleet(s: StudyState) {
   );
 }
 
+/**
+ * New rows into the live charts (history, learning curves, slices) without building them again:
+ * what a page does between two full redraws, so that an open page costs the browser little while
+ * writers work.
+ */
+async function insertLive(s: StudyState, observed: readonly Trial[], reports: readonly Report[]) {
+  const hd = s.head;
+  const better = (a: number, b: number) => (hd.mode === 'min' ? a < b : a > b);
+  const h0 = liveCharts.history;
+  const history = observed.map((t) => {
+    h0.n++;
+    if (t.feasible && t.value !== null && (h0.best === null || better(t.value, h0.best))) h0.best = t.value;
+    return { n: h0.n, trial: t.id, value: t.value, best: h0.best, feasible: t.feasible ? 'feasible' : 'infeasible', state: t.state };
+  });
+  const shown = (v: number | null) => v !== null && (!ui.logY || v > 0);
+  await insertRows('history-chart', history.filter((r) => shown(r.value)));
+  const stopped = (id: number) => s.trials.get(id)?.decision === 'stop';
+  await insertRows('curves-chart', reports.map((r) => curveRow(r, stopped(r.suggestionId))));
+  const valued = observed.filter((t) => shown(t.value));
+  for (const [i, p] of hd.parameters.entries()) await insertRows(`slice-${i}`, valued.map((t) => sliceRow(t, p.name)));
+}
+
 function study(store: string, id: string) {
   let state: StudyState | undefined;
   let pending: number | undefined;
   let chartsBusy = false;
+  // observations and reports that came since the charts last had them
+  let fresh: Trial[] = [];
+  let freshReports: Report[] = [];
   const render = async (charts: boolean) => {
     renderHead(state!);
     renderTable(state!);
@@ -461,11 +560,16 @@ function study(store: string, id: string) {
     if (!document.body.dataset.ready) performance.mark('table');
     document.body.dataset.ready = '1';
     if (charts && !chartsBusy) {
-      // let the browser paint the table before the charts take the thread
-      await new Promise((r) => setTimeout(r, 0));
+      // let the browser paint the table before the charts (and vega's load) take the thread
+      await yieldToBrowser();
       chartsBusy = true;
       try {
-        await renderCharts(state!);
+        const full = !document.body.dataset.charts || performance.now() - liveCharts.drawnAt > REDRAW_SECONDS * 1000;
+        const [observed, reports] = [fresh, freshReports];
+        fresh = [];
+        freshReports = [];
+        if (full) await renderCharts(state!);
+        else await insertLive(state!, observed, reports);
         if (!document.body.dataset.charts) performance.mark('charts');
         document.body.dataset.charts = '1';
       } finally {
@@ -478,10 +582,16 @@ function study(store: string, id: string) {
       // marks for the bench (bench/dashboard.ts): when the data came, when the table and the charts were drawn
       performance.mark('snapshot');
       state = applyUpdate(undefined, u);
+      fresh = [];
+      freshReports = [];
+      liveCharts.drawnAt = 0;
       void render(true);
     },
     delta: (u: Update) => {
-      state = applyUpdate(state, u);
+      const s = state!;
+      fresh.push(...u.trials.filter((t) => t.observedAt !== null && (s.trials.get(t.id)?.observedAt ?? null) === null));
+      freshReports.push(...u.reports.filter((r) => r.id > s.lastReport));
+      state = applyUpdate(s, u);
       if (u.trials.length === 0 && u.reports.length === 0) {
         // the fleet or the status changed: no row did
         renderHead(state);
