@@ -71,9 +71,6 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
     await app.close();
     throw e;
   }
-  // every study read once now, in the background (what the home page's cards need anyway): a study
-  // page opened later gets what the dashboard holds, not a wait for the store's whole history
-  void data.preload().catch((e) => options.log?.(`dashboard: reading the stores failed: ${(e as Error).message}`));
   const address = app.server.address();
   const bound = typeof address === 'object' && address ? address.port : port;
   return { url: `http://${host.includes(':') ? `[${host}]` : host}:${bound}`, close: () => app.close() };

@@ -97,11 +97,6 @@ export class DashboardData {
     return feeds;
   }
 
-  /** Reads every study of every store once (its feed's first tick). */
-  async preload(): Promise<void> {
-    for (const feed of await this.allFeeds()) await feed.summary();
-  }
-
   /** Every study's card, from what its feed holds (the hub keeps the feeds read). */
   async studyCards(): Promise<StudyCard[]> {
     const cards: StudyCard[] = [];
