@@ -124,7 +124,7 @@ describe.skipIf(!hasChromium)('the dashboard in a real browser', () => {
     expect(dialogs).toEqual([]);
   });
 
-  it("a study page: the best that `best` prints, a row per observation, charts with marks, each stop explained by the replay's rung, rank and threshold", async () => {
+  it("a study page: the best that `best` prints, a row per observation, charts with marks, each stop explained by the rung, rank and threshold the store recorded, which an independent replay gives", async () => {
     await open(`/study/0/${asha.id}`, 'study');
     const store = await openStore(storage);
     try {

@@ -9,8 +9,7 @@ import { RESULTS_FILE } from '../results/writer.js';
 import { RungReplay } from './rungs.js';
 
 /** A rung decision of a results folder: recorded in decisions.jsonl, or replayed from the rows (a run written before it was kept). */
-export interface RunDecision extends Omit<DecisionLine, 'threshold'> {
-  threshold: number | null;
+export interface RunDecision extends DecisionLine {
   source: 'recorded' | 'replayed';
 }
 

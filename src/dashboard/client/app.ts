@@ -110,7 +110,6 @@ async function draw(id: string, spec: any, points = 0, values?: readonly object[
   if (!container) return;
   try {
     await loadVega();
-    if (!performance.getEntriesByName('vega').length) performance.mark('vega');
     views.get(id)?.finalize();
     views.delete(id);
     container.textContent = '';
@@ -120,8 +119,6 @@ async function draw(id: string, spec: any, points = 0, values?: readonly object[
     views.set(id, view);
     await view.runAsync();
     container.dataset.drawn = String(points);
-    // for the bench: when each chart was drawn
-    performance.mark(`drawn:${id}`);
   } catch (e) {
     container.append(h('p', { class: 'err' }, `chart failed: ${(e as Error).message}`));
   }
