@@ -83,6 +83,7 @@ export { acquireFolderLock, readLock, type LockOwner, type FolderLock } from './
 
 export { readExperiment, type ExperimentResults, type ResultRow } from './results/read.js';
 export { readTrialEnds, TRIAL_ENDS_FILE, type TrialEnd } from './results/trial-ends.js';
+export { readDecisions, DECISIONS_FILE, type DecisionLine, type RungDecision, type RungDecisionKind, type RungReason } from './results/decisions.js';
 export { loadResults, type LoadOptions, type LoadedResults, type Run } from './plotting/load.js';
 export { aggregateCurves, acrossBenchmarks, bestSoFarAt, iqm, summarise, regretReference, finalValues, finalTable, markdownTable, finalTableMarkdown, finalTableCsv, type Aggregation, type CurvePoint, type AcrossBenchmarks, type AcrossPoint, type FinalRow, type FinalValue, type Table } from './plotting/aggregate.js';
 export { bestTrials, loadExperimentsTable, type RunBestTrial } from './plotting/frame.js';

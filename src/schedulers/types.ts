@@ -3,6 +3,7 @@ import type { Rng } from '../util/rng.js';
 import type { TrialResult } from '../trial/result.js';
 import type { Constraint } from './constraints.js';
 import type { Objective } from '../results/pareto.js';
+import type { RungDecision } from '../results/decisions.js';
 
 export type { TrialResult };
 
@@ -29,6 +30,12 @@ export interface TrialScheduler {
   onTrialResult(trialId: number, result: TrialResult): Decision;
   onTrialComplete(trialId: number): void;
   onTrialError(trialId: number): void;
+  /**
+   * A rung-based scheduler's decisions since the last call, each with its reason (rung, rank, size,
+   * threshold): those of `onTrialResult` (continue, stop, pause) and of `suggest` (promote). The
+   * tuner takes them after every call and writes them beside the results.
+   */
+  takeDecisions?(): RungDecision[];
   /** Settings, for metadata.json. */
   metadata(): Record<string, unknown>;
   /** A model-based searcher's: where the configs came from, for metadata.json at the run's end. */

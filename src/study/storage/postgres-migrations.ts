@@ -442,4 +442,13 @@ export const POSTGRES_MIGRATIONS: readonly { version: number; statements: readon
        $$`,
     ],
   },
+  {
+    // why ASHA decided each report, recorded when it decided: the rung, the rank there, the rung's
+    // size, how many go on and the threshold (NULL: a report that reached no new rung, or an older one)
+    version: 8,
+    statements: [
+      `ALTER TABLE reports ADD COLUMN rung_level DOUBLE PRECISION, ADD COLUMN rung_rank INTEGER, ADD COLUMN rung_size INTEGER,
+        ADD COLUMN rung_keep INTEGER, ADD COLUMN rung_threshold DOUBLE PRECISION`,
+    ],
+  },
 ];

@@ -1,7 +1,8 @@
 import type { Pool, PoolClient, QueryResult } from 'pg';
 import type { Config } from '../../config-space/index.js';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
-import { STUDY_ROW_TABLES, logFromRow, observationFromRow, reportFromRow, levelsReached, rungDecision, studyFromRow, suggestionFromRow, tellRefusal, workerFromRow } from './rows.js';
+import type { RungReason } from '../../results/decisions.js';
+import { STUDY_ROW_TABLES, logFromRow, observationFromRow, reportFromRow, levelsReached, reasonColumns, reportReason, rungReason, studyFromRow, suggestionFromRow, tellRefusal, workerFromRow } from './rows.js';
 import {
   type BufferLimits,
   type Cursor,
@@ -407,10 +408,11 @@ export class PostgresStore implements StudyStore {
 
   async report(studyId: number, suggestionId: number, worker: WorkerIdentity, report: NewReport, rule: RungRule | undefined): Promise<'continue' | 'stop'> {
     const insert = (decision: string) =>
-      `INSERT INTO reports (study_id, suggestion_id, resource, value, metrics, decision, worker_id, created_at) VALUES ($1, $2, $3, $4, $5, '${decision}', $6, ${CLOCK})`;
+      `INSERT INTO reports (study_id, suggestion_id, resource, value, metrics, decision, worker_id, created_at, rung_level, rung_rank, rung_size, rung_keep, rung_threshold)
+       VALUES ($1, $2, $3, $4, $5, '${decision}', $6, ${CLOCK}, $7, $8, $9, $10, $11)`;
     const params = [studyId, suggestionId, report.resource, report.value, JSON.stringify(report.metrics), worker.workerId];
     if (!rule) {
-      await this.pool.query(insert('continue'), params);
+      await this.pool.query(insert('continue'), [...params, ...reasonColumns(null)]);
       return 'continue';
     }
     return this.transaction(async (c) => {
@@ -419,25 +421,30 @@ export class PostgresStore implements StudyStore {
       const [, , recordedRes] = results(
         await c.query(`BEGIN; SELECT pg_advisory_xact_lock(${RUNG_LOCK}, ${lit(c, studyId)}); SELECT level FROM rungs WHERE study_id = ${lit(c, studyId)} AND suggestion_id = ${lit(c, suggestionId)}`),
       );
-      let decision: 'continue' | 'stop' = 'continue';
+      const reasons: RungReason[] = [];
       const levels = levelsReached(rule, report.resource, recordedRes.rows.map((r) => Number(r.level)));
       if (levels.length > 0) {
-        const op = rule.mode === 'min' ? '<' : '>';
+        const [op, order] = rule.mode === 'min' ? ['<', 'ASC'] : ['>', 'DESC'];
         const value = lit(c, report.value);
+        const study = lit(c, studyId);
+        const eta = lit(c, rule.reductionFactor);
         const counted = results(
           await c.query(
             levels
-              .map(
-                (level) =>
-                  `INSERT INTO rungs (study_id, level, suggestion_id, value) VALUES (${lit(c, studyId)}, ${lit(c, level)}, ${lit(c, suggestionId)}, ${value});
-                   SELECT count(*)::int AS size, count(*) FILTER (WHERE value ${op} ${value})::int AS better FROM rungs WHERE study_id = ${lit(c, studyId)} AND level = ${lit(c, level)}`,
-              )
+              .map((level) => {
+                const at = `study_id = ${study} AND level = ${lit(c, level)}`;
+                // the threshold: the ⌈size/η⌉-th best value at the rung (rows.ts rungKeep), through the rungs_by_value index
+                return `INSERT INTO rungs (study_id, level, suggestion_id, value) VALUES (${study}, ${lit(c, level)}, ${lit(c, suggestionId)}, ${value});
+                   SELECT n.size, n.better, (SELECT value FROM rungs WHERE ${at} ORDER BY value ${order} OFFSET ceil(n.size / ${eta}::float8)::int - 1 LIMIT 1) AS threshold
+                   FROM (SELECT count(*)::int AS size, count(*) FILTER (WHERE value ${op} ${value})::int AS better FROM rungs WHERE ${at}) n`;
+              })
               .join(';\n'),
           ),
         ).filter((r) => r.command === 'SELECT');
-        for (const r of counted) if (rungDecision(Number(r.rows[0].better), Number(r.rows[0].size), rule.reductionFactor) === 'stop') decision = 'stop';
+        counted.forEach((r, i) => reasons.push(rungReason(levels[i], Number(r.rows[0].better), Number(r.rows[0].size), rule.reductionFactor, Number(r.rows[0].threshold))));
       }
-      await c.query(insert(decision), params);
+      const decision = reasons.some((r) => r.decision === 'stop') ? 'stop' : 'continue';
+      await c.query(insert(decision), [...params, ...reasonColumns(reportReason(reasons))]);
       await c.query('COMMIT');
       return decision;
     });

@@ -122,4 +122,10 @@ export const SQLITE_MIGRATIONS: readonly { version: number; statements: readonly
     version: 5,
     statements: ['ALTER TABLE observations ADD COLUMN objective_values TEXT', 'UPDATE observations SET objective_values = json_array(value) WHERE value IS NOT NULL'],
   },
+  {
+    // why ASHA decided each report, recorded when it decided: the rung, the rank there, the rung's
+    // size, how many go on and the threshold (NULL: a report that reached no new rung, or an older one)
+    version: 6,
+    statements: ['rung_level REAL', 'rung_rank INTEGER', 'rung_size INTEGER', 'rung_keep INTEGER', 'rung_threshold REAL'].map((c) => `ALTER TABLE reports ADD COLUMN ${c}`),
+  },
 ];

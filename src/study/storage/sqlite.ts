@@ -3,8 +3,9 @@ import { dirname } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Config } from '../../config-space/index.js';
 import { mkdirp } from '../../util/fs.js';
-import { STUDY_ROW_TABLES, logFromRow, observationFromRow, reportFromRow, levelsReached, rungDecision, studyFromRow, suggestionFromRow, tellRefusal, workerFromRow } from './rows.js';
+import { STUDY_ROW_TABLES, logFromRow, observationFromRow, reportFromRow, levelsReached, reasonColumns, reportReason, rungKeep, rungReason, studyFromRow, suggestionFromRow, tellRefusal, workerFromRow } from './rows.js';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
+import type { RungReason } from '../../results/decisions.js';
 import {
   type BufferLimits,
   type Cursor,
@@ -424,17 +425,21 @@ export class SqliteStore implements StudyStore {
 
   async report(studyId: number, suggestionId: number, worker: WorkerIdentity, report: NewReport, rule: RungRule | undefined): Promise<'continue' | 'stop'> {
     return this.write(() => {
-      let decision: 'continue' | 'stop' = 'continue';
+      const reasons: RungReason[] = [];
       if (rule) {
         const recorded = (this.q('SELECT level FROM rungs WHERE study_id = ? AND suggestion_id = ?').all(studyId, suggestionId) as { level: number }[]).map((r) => r.level);
+        const [better, order] = rule.mode === 'min' ? ['value < ?', 'ASC'] : ['value > ?', 'DESC'];
         for (const level of levelsReached(rule, report.resource, recorded)) {
           this.q('INSERT INTO rungs (study_id, level, suggestion_id, value) VALUES (?, ?, ?, ?)').run(studyId, level, suggestionId, report.value);
-          const better = rule.mode === 'min' ? 'value < ?' : 'value > ?';
           const c = this.q(`SELECT count(*) AS size, sum(CASE WHEN ${better} THEN 1 ELSE 0 END) AS better FROM rungs WHERE study_id = ? AND level = ?`).get(report.value, studyId, level) as { size: number; better: number };
-          if (rungDecision(c.better, c.size, rule.reductionFactor) === 'stop') decision = 'stop';
+          const keep = rungKeep(c.size, rule.reductionFactor);
+          const threshold = this.q(`SELECT value FROM rungs WHERE study_id = ? AND level = ? ORDER BY value ${order} LIMIT 1 OFFSET ?`).get(studyId, level, keep - 1) as { value: number };
+          reasons.push(rungReason(level, c.better, c.size, rule.reductionFactor, threshold.value));
         }
       }
-      this.q('INSERT INTO reports (study_id, suggestion_id, resource, value, metrics, decision, worker_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(
+      const reason = reportReason(reasons);
+      const decision = reasons.some((r) => r.decision === 'stop') ? 'stop' : 'continue';
+      this.q('INSERT INTO reports (study_id, suggestion_id, resource, value, metrics, decision, worker_id, created_at, rung_level, rung_rank, rung_size, rung_keep, rung_threshold) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').run(
         studyId,
         suggestionId,
         report.resource,
@@ -443,6 +448,7 @@ export class SqliteStore implements StudyStore {
         decision,
         worker.workerId,
         this.clock(),
+        ...reasonColumns(reason),
       );
       return decision;
     });

@@ -1,5 +1,6 @@
 import type { Config } from '../../config-space/index.js';
 import type { ExperimentFileData } from '../../experiment/schema.js';
+import type { RungReason } from '../../results/decisions.js';
 
 /**
  * The study store (DESIGN.md §7): one small interface that every backend implements (sqlite.ts,
@@ -93,6 +94,8 @@ export interface ReportRecord {
   value: number;
   metrics: Record<string, number>;
   decision: 'continue' | 'stop';
+  /** Why, recorded when the store decided (rows.ts reportReason); null: no new rung reached, no rule, or a report stored before reasons were. */
+  reason: RungReason | null;
   workerId: string;
   createdAt: number;
 }
