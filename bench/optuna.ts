@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { type Config, type ConfigSpace, createRng, fcnetConfigSpace, formatTable, hyperparameters, loadBlackbox, sampleConfig, uniform } from '../src/index.js';
 import { quantileSorted } from '../src/plotting/aggregate.js';
 import { TPESearcher } from '../src/schedulers/searchers/tpe.js';
+import { branin as braninFunction, hartmann6 as hartmann6Function } from '../src/blackbox/synthetic.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string, fallback: string) => {
@@ -34,24 +35,8 @@ function optuna<T>(job: unknown): T {
   return JSON.parse(r.stdout) as T;
 }
 
-const HARTMANN_ALPHA = [1.0, 1.2, 3.0, 3.2];
-const HARTMANN_A = [[10, 3, 17, 3.5, 1.7, 8], [0.05, 10, 17, 0.1, 8, 14], [3, 3.5, 1.7, 10, 17, 8], [17, 8, 0.05, 10, 0.1, 14]];
-const HARTMANN_P = [[1312, 1696, 5569, 124, 8283, 5886], [2329, 4135, 8307, 3736, 1004, 9991], [2348, 1451, 3522, 2883, 3047, 6650], [4047, 8828, 8732, 5743, 1091, 381]];
-
-const branin = (c: Config) => {
-  const [x1, x2] = [c.x1 as number, c.x2 as number];
-  const b = 5.1 / (4 * Math.PI ** 2);
-  return (x2 - b * x1 * x1 + (5 / Math.PI) * x1 - 6) ** 2 + 10 * (1 - 1 / (8 * Math.PI)) * Math.cos(x1) + 10;
-};
-const hartmann6 = (c: Config) => {
-  let total = 0;
-  for (let i = 0; i < 4; i++) {
-    let inner = 0;
-    for (let j = 0; j < 6; j++) inner += HARTMANN_A[i][j] * ((c[`x${j + 1}`] as number) - HARTMANN_P[i][j] * 1e-4) ** 2;
-    total += HARTMANN_ALPHA[i] * Math.exp(-inner);
-  }
-  return -total;
-};
+const branin = (c: Config) => braninFunction(c.x1 as number, c.x2 as number);
+const hartmann6 = (c: Config) => hartmann6Function([1, 2, 3, 4, 5, 6].map((j) => c[`x${j}`] as number));
 
 interface Problem {
   name: string;
