@@ -158,7 +158,8 @@ const byId = (a: TpeTrial, b: TpeTrial) => a.id < b.id;
 /**
  * The tree-structured Parzen estimator (Bergstra et al. 2011) with Optuna's TPESampler defaults:
  * 10 random startup trials, γ(n) = min(⌈0.1 n⌉, 25) observations in the good group, 24 candidates
- * drawn from l(x), the one with the largest l(x)/g(x) proposed; prior weight 1, magic clip,
+ * drawn from l(x), the one with the largest l(x)/g(x) proposed (in a finite space, where that can be
+ * a config proposed before, the best new combination of the candidates); prior weight 1, magic clip,
  * weights ramped down for old observations beyond 25; univariate by default (each hyperparameter
  * chosen on its own), multivariate on request. A trial becomes an observation when it stops running
  * (completed, stopped or paused: ranked by the resource it reached, then its value, as Optuna ranks
