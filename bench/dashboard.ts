@@ -10,7 +10,7 @@
  * Needs Debian's chromium (/usr/bin/chromium, or $CHROMIUM).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +23,9 @@ const self = fileURLToPath(import.meta.url);
 const cli = join(self, '..', '..', 'src', 'cli.js');
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const quick = process.argv.includes('--quick');
+/** `--sizes=10000`: only these study sizes; `--render`: the first renders only (no writers). */
+const sizesArg = process.argv.find((a) => a.startsWith('--sizes='));
+const renderOnly = process.argv.includes('--render');
 
 const experiment = (name: string, budget: number) => ({
   name,
@@ -48,10 +51,18 @@ async function writer(storage: string, id: string, seconds: number) {
   }
   if (next) await study.tell(next.suggestionId, lossOf(next.config));
   await study.close();
-  process.stdout.write(`${cycles}\n`);
+  const cpu = process.cpuUsage();
+  process.stdout.write(`${cycles} ${(cpu.user + cpu.system) / 1000}\n`);
 }
 
 async function fill(storage: string, name: string, n: number): Promise<number> {
+  // a kept store (--keep=DIR) already holds it
+  const kept = await loadStudy(name, { storage }).catch(() => undefined);
+  if (kept) {
+    const id = kept.id;
+    await kept.close();
+    return id;
+  }
   const study = await createStudy(experiment(name, n + 100_000), { storage, name });
   let next = await study.ask();
   for (let i = 0; i < n && next; i++) next = i === n - 1 ? (await study.tell(next.suggestionId, lossOf(next.config)), undefined) : (await study.tellAndAsk(next.suggestionId, lossOf(next.config))).next;
@@ -74,14 +85,51 @@ async function firstRender(page: Page, url: string): Promise<{ snapshot: number;
   return { snapshot: marks.snapshot, table: marks.table, charts: marks.charts };
 }
 
-async function writers(storage: string, id: number, count: number, seconds: number): Promise<number> {
+/** CPU seconds a process has used (user + system, from /proc: 100 ticks a second). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** CPU seconds used by a process and every process under it (chromium's renderers). */
+function treeCpuSeconds(root: number): number {
+  const parent = new Map<number, number>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      parent.set(Number(d), Number(readFileSync(`/proc/${d}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')[1]));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const under = (pid: number): boolean => pid === root || (parent.has(pid) && pid > 1 && under(parent.get(pid)!));
+  let total = 0;
+  for (const pid of parent.keys()) {
+    if (!under(pid)) continue;
+    try {
+      total += cpuSeconds(pid);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total;
+}
+
+/** The writers' cycles per second of wall time, their cycles per CPU second, and the dashboard's and the browser's CPU seconds per second meanwhile. */
+async function writers(storage: string, id: number, count: number, seconds: number, dashPid: number, browserPid: number): Promise<{ rate: number; perCpu: number; dashCpu: number; browserCpu: number }> {
+  const cpu0 = cpuSeconds(dashPid);
+  const browser0 = treeCpuSeconds(browserPid);
+  const t0 = performance.now();
   const procs = Array.from({ length: count }, () => spawn(process.execPath, [self, '--writer', storage, String(id), String(seconds)], { stdio: ['ignore', 'pipe', 'inherit'] }));
-  const counts = await Promise.all(procs.map((p) => new Promise<number>((res) => {
+  const counts = await Promise.all(procs.map((p) => new Promise<[number, number]>((res) => {
     let out = '';
     p.stdout!.on('data', (d) => (out += d));
-    p.on('close', () => res(Number(out.trim())));
+    p.on('close', () => res(out.trim().split(' ').map(Number) as [number, number]));
   })));
-  return counts.reduce((a, b) => a + b, 0) / seconds;
+  const wall = (performance.now() - t0) / 1000;
+  const cycles = counts.reduce((a, [c]) => a + c, 0);
+  const cpuMs = counts.reduce((a, [, ms]) => a + ms, 0);
+  return { rate: cycles / seconds, perCpu: cycles / (cpuMs / 1000), dashCpu: (cpuSeconds(dashPid) - cpu0) / wall, browserCpu: (treeCpuSeconds(browserPid) - browser0) / wall };
 }
 
 async function main() {
@@ -89,15 +137,17 @@ async function main() {
     console.log(`skipped: ${CHROMIUM} is missing (apt-get install -y chromium)`);
     return;
   }
-  const dir = mkdtempSync(join(tmpdir(), 'tunelab-bench-dashboard-'));
+  const keep = process.argv.find((a) => a.startsWith('--keep='))?.slice('--keep='.length);
+  if (keep) mkdirSync(keep, { recursive: true });
+  const dir = keep ?? mkdtempSync(join(tmpdir(), 'tunelab-bench-dashboard-'));
   const storage = join(dir, 'studies.db');
-  const sizes = quick ? [100, 1000] : [100, 1000, 10_000];
+  const sizes = sizesArg ? sizesArg.slice('--sizes='.length).split(',').map(Number) : quick ? [100, 1000] : [100, 1000, 10_000];
   const ids: number[] = [];
   for (const n of sizes) ids.push(await fill(storage, `obs-${n}`, n));
   const busy = await fill(storage, 'writers', 0);
   let dash: ChildProcess | undefined;
   const { default: puppeteer } = await import('puppeteer-core');
-  const browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: process.getuid?.() === 0 ? ['--no-sandbox'] : [] });
+  const browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, protocolTimeout: 600_000, args: process.getuid?.() === 0 ? ['--no-sandbox'] : [] });
   try {
     dash = spawn(process.execPath, [cli, 'dashboard', '--storage', storage, '--results_root', dir, '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
@@ -107,7 +157,8 @@ async function main() {
     const page = await browser.newPage();
     await page.setViewport({ width: 1280, height: 900 });
     const rows: (string | number)[][] = [];
-    for (const [i, n] of sizes.entries()) {
+    // --writers: the writers' part only
+    for (const [i, n] of (process.argv.includes('--writers') ? [] : sizes.entries())) {
       // the first load reads the study from the store; the second is a page opened on a study the dashboard holds
       const cold = await firstRender(page, `${url}/study/0/${ids[i]}`);
       const warm = await firstRender(page, `${url}/study/0/${ids[i]}`);
@@ -117,27 +168,30 @@ async function main() {
     console.log('Study page, 8 parameters, headless chromium (ms from navigation):');
     console.log(formatTable(['observations', 'data (first)', 'table (first)', 'charts (first)', 'data (again)', 'table (again)', 'charts (again)', 'dashboard RSS MB'], rows));
     console.log(`load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+    if (renderOnly) return;
 
     const seconds = quick ? 3 : 6;
-    const none: number[] = [];
-    const three: number[] = [];
+    const none: Awaited<ReturnType<typeof writers>>[] = [];
+    const three: typeof none = [];
     const pages = await Promise.all([0, 1, 2].map(() => browser.newPage()));
     for (let round = 0; round < (quick ? 1 : 3); round++) {
-      none.push(await writers(storage, busy, 8, seconds));
+      none.push(await writers(storage, busy, 8, seconds, dash.pid!, browser.process()!.pid!));
       const targets = [`${url}/study/0/${busy}`, `${url}/study/0/${busy}`, `${url}/study/0/${ids[ids.length - 1]}`];
       await Promise.all(pages.map((p, i) => p.goto(targets[i], { waitUntil: 'domcontentloaded', timeout: 120_000 }).then(() => p.waitForSelector('body[data-charts]', { timeout: 300_000 }))));
-      three.push(await writers(storage, busy, 8, seconds));
+      three.push(await writers(storage, busy, 8, seconds, dash.pid!, browser.process()!.pid!));
       await Promise.all(pages.map((p) => p.goto('about:blank')));
     }
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+    const col = (runs: typeof none, k: 'rate' | 'perCpu' | 'dashCpu' | 'browserCpu', digits = 0) => [runs.map((x) => x[k].toFixed(digits)).join(', '), median(runs.map((x) => x[k])).toFixed(digits)];
     console.log(`\n8 writers, suggest → observe cycles/s (${seconds} s runs, alternated):`);
-    console.log(formatTable(['pages open', 'runs', 'median cycles/s'], [['0', none.map((x) => x.toFixed(0)).join(', '), median(none).toFixed(0)], ['3', three.map((x) => x.toFixed(0)).join(', '), median(three).toFixed(0)]]));
+    console.log(formatTable(['pages open', 'cycles/s', 'median', 'cycles per writer CPU s', 'median', 'dashboard CPU s/s', 'median', 'browser CPU s/s', 'median'], [['0', ...col(none, 'rate'), ...col(none, 'perCpu'), ...col(none, 'dashCpu', 3), ...col(none, 'browserCpu', 3)], ['3', ...col(three, 'rate'), ...col(three, 'perCpu'), ...col(three, 'dashCpu', 3), ...col(three, 'browserCpu', 3)]]));
     console.log(`load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
-    console.log(`ratio (3 pages / none): ${(median(three) / median(none)).toFixed(3)}; dashboard RSS after: ${rssMB(dash.pid!).toFixed(0)} MB`);
+    const ratio = (k: 'rate' | 'perCpu') => (median(three.map((x) => x[k])) / median(none.map((x) => x[k]))).toFixed(3);
+    console.log(`ratio (3 pages / none): cycles/s ${ratio('rate')}, cycles per writer CPU second ${ratio('perCpu')}; dashboard RSS after: ${rssMB(dash.pid!).toFixed(0)} MB`);
   } finally {
     await browser.close();
     dash?.kill('SIGTERM');
-    rmSync(dir, { recursive: true, force: true });
+    if (!keep) rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -1,8 +1,9 @@
 """Optuna's TPESampler on the problems of bench/optuna.ts (run by it; Debian's python3-optuna 3.1).
 
 Reads one JSON job on stdin, prints one JSON answer on stdout:
-  {"mode": "quality", "problem": {...}, "seeds": [..], "n_trials": N}
+  {"mode": "quality", "problem": {...}, "seeds": [..], "n_trials": N, "fix_logpdf_scale": false}
       -> {"best": [final best value per seed]}
+      (fix_logpdf_scale: Optuna 3.1 with Optuna 3.5's fix of the continuous kernels' density)
   {"mode": "latency", "space": {...}, "sizes": [100, 1000, 10000], "asks": K}
       -> {"ms": {n: median ms of one ask that samples every parameter}}
 The problems are the same closed forms as bench/optuna.ts (Branin, Hartmann6) or a table given as
@@ -14,6 +15,7 @@ import random
 import sys
 import time
 
+import numpy as np
 import optuna
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -84,7 +86,22 @@ def table_objective(problem):
     return f
 
 
+def patch_logpdf_scale():
+    """Optuna 3.5's fix of its truncated normal's log density (optuna/optuna#5109, #5110): 3.1's
+    omits the -log(scale) term, so each continuous kernel counts by its height, not its mass."""
+    from optuna.samplers._tpe import _truncnorm
+
+    unscaled = _truncnorm.logpdf
+
+    def logpdf(x, a, b, loc=0, scale=1):
+        return unscaled(x, a, b, loc, scale) - np.log(scale)
+
+    _truncnorm.logpdf = logpdf
+
+
 def quality(job):
+    if job.get("fix_logpdf_scale"):
+        patch_logpdf_scale()
     problem = job["problem"]
     f = {"branin": branin, "hartmann6": hartmann6}.get(problem["name"]) or table_objective(problem)
     dists = distributions(problem["space"])

@@ -8,7 +8,7 @@
  * inflates them less than wall time would.
  * Usage: node dist/bench/searchers.js
  */
-import { type Config, createRng, fcnetConfigSpace, formatTable, sampleConfig } from '../src/index.js';
+import { type Config, configKey, createRng, fcnetConfigSpace, formatTable, sampleConfig } from '../src/index.js';
 import type { SearchProblem, Searcher } from '../src/schedulers/types.js';
 import { RandomSearcher } from '../src/schedulers/searchers/random.js';
 import { TPESearcher } from '../src/schedulers/searchers/tpe.js';
@@ -32,8 +32,9 @@ interface Case {
   checkpoint(trials: { id: number; config: Config; value: number; running: boolean }[]): unknown;
 }
 
+// every trial's config proposed before, as in a run: a model's favourite that repeats one costs the search for a new combination
 const tpeCheckpoint: Case['checkpoint'] = (trials) => ({
-  random: { seen: [], nextPoint: 0 },
+  random: { seen: trials.map((t) => configKey(space, t.config)), nextPoint: 0 },
   trials: trials.map((t) => [t.id, t.config, t.running ? null : 1, t.running ? null : t.value, t.running ? 'running' : 'observed']),
 });
 

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../src/study/storage/local-postgres.js';
-import { procStat } from '../src/util/proc.js';
+import { procPids, procStat, readProcText } from '../src/util/proc.js';
 
 /** The built CLI, beside this bench's build. */
 export const benchCli = join(fileURLToPath(import.meta.url), '..', '..', 'src', 'cli.js');
@@ -26,4 +26,24 @@ export async function startServer(storage: string, options: { cli?: string; prof
 /** CPU ms (user + system) a process has used so far; Linux clock ticks are 10 ms. */
 export function cpuMs(pid: number): number {
   return (procStat(pid)?.cpuTicks ?? NaN) * 10;
+}
+
+/**
+ * CPU ms (user + system) the PostgreSQL server whose data folder is `dataDir` has used so far: its
+ * postmaster and the backends it forked (the backends of the pool live as long as the run).
+ */
+export function postgresCpuMs(dataDir: string): number {
+  // a process may end between the listing and the read
+  const read = (path: string) => {
+    try {
+      return readProcText(path);
+    } catch {
+      return '';
+    }
+  };
+  const pids = procPids();
+  const postmaster = pids.find((p) => read(`/proc/${p}/cmdline`).split('\0').includes(dataDir));
+  if (!postmaster) return NaN;
+  const ppid = (p: string) => Number(read(`/proc/${p}/stat`).replace(/^.*\) /s, '').split(' ')[1]);
+  return [postmaster, ...pids.filter((p) => ppid(p) === Number(postmaster))].reduce((sum, p) => sum + cpuMs(Number(p)), 0);
 }

@@ -1,6 +1,8 @@
 /**
- * Study server throughput (`node dist/bench/server.js [--quick] [--store SQLite|PostgreSQL] [--profile DIR]
- * [--baseline OLD/dist/src/cli.js]`; --profile writes the server's CPU profile into DIR; --baseline
+ * Study server throughput (`node dist/bench/server.js [--quick] [--store SQLite|PostgreSQL] [--clients N,…] [--api A] [--profile DIR]
+ * [--baseline OLD/dist/src/cli.js]`; --clients measures only those numbers of clients (default 1,16,256);
+ * --api sigopt|tell_and_ask measures only that API (default both);
+ * --profile writes the server's CPU profile into DIR; --baseline
  * measures an older build's server too, in the same run, for before → after figures):
  * suggest → observe cycles per second of a zero-cost objective with RS through `tunelab server`
  * (a child process) for 1, 16 and 256 concurrent keep-alive HTTP clients (async, in this process),
@@ -15,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatTable } from '../src/util/table.js';
 import { type LocalPostgres, startLocalPostgres } from '../src/study/storage/local-postgres.js';
-import { benchCli, cpuMs, startServer } from './server-process.js';
+import { benchCli, cpuMs, postgresCpuMs, startServer } from './server-process.js';
 import { parseExperiment } from '../src/experiment/load.js';
 import { experimentFileOptions } from '../src/methods/registry.js';
 import { createStudy } from '../src/study/study.js';
@@ -35,7 +37,10 @@ const quantile = (xs: number[], q: number) => {
 };
 
 async function post(url: string, body: unknown, headers: Record<string, string>): Promise<{ status: number; json: any }> {
-  const r = await fetch(url, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(120_000) });
+  const r = await fetch(url, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(120_000) }).catch((e: Error & { cause?: { code?: string; message?: string } }) => {
+    // undici's "fetch failed" says nothing by itself: its cause (a reset, a closed keep-alive socket) does
+    throw new Error(`${e.message}${e.cause ? ` (${[e.cause.code, e.cause.message].filter(Boolean).join(': ')})` : ''}`);
+  });
   return { status: r.status, json: await r.json() };
 }
 
@@ -45,6 +50,8 @@ interface Result {
   asks: number[];
   /** CPU ms per cycle of the store's side: the server process (HTTP), or this process (direct). */
   cpu: number;
+  /** CPU ms per cycle of the PostgreSQL server (NaN over SQLite). */
+  pgCpu: number;
 }
 
 /**
@@ -53,7 +60,7 @@ interface Result {
  * (POST …/tell_and_ask, as RemoteStudy and the Python client's optimize loop do); `asks` times
  * every request that hands out a suggestion. Each ask carries a request id, as tunelab's clients send.
  */
-async function overHttp(server: string, serverPid: number, n: number, budget: number, mode: 'sigopt' | 'one-call'): Promise<Result> {
+async function overHttp(server: string, serverPid: number, n: number, budget: number, mode: 'sigopt' | 'one-call', pgCpu: () => number): Promise<Result> {
   const created = await post(`${server}/v1/experiments`, { name: `bench-${n}-${Date.now()}`, parameters, metrics: [{ name: 'loss', objective: 'minimize' }], observation_budget: budget, parallel_bandwidth: n, method: 'RS' }, {});
   const base = `${server}/v1/experiments/${created.json.id}`;
   const asks: number[] = [];
@@ -89,8 +96,9 @@ async function overHttp(server: string, serverPid: number, n: number, budget: nu
   };
   const t0 = performance.now();
   const cpu0 = cpuMs(serverPid);
+  const pg0 = pgCpu();
   await Promise.all(Array.from({ length: n }, (_, i) => client(i)));
-  return { cycles, seconds: (performance.now() - t0) / 1000, asks, cpu: (cpuMs(serverPid) - cpu0) / cycles };
+  return { cycles, seconds: (performance.now() - t0) / 1000, asks, cpu: (cpuMs(serverPid) - cpu0) / cycles, pgCpu: (pgCpu() - pg0) / cycles };
 }
 
 /** The same work with the store in this process: optimize with n concurrent workers (each ask and tell a store transaction). */
@@ -102,7 +110,7 @@ async function direct(storage: string, n: number, budget: number): Promise<Resul
   const summary = await study.optimize((c) => objective(c), { workers: n }).finally(() => study.close());
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
-  return { cycles: summary.observations, seconds, asks: [], cpu: (cpu.user + cpu.system) / 1000 / summary.observations };
+  return { cycles: summary.observations, seconds, asks: [], cpu: (cpu.user + cpu.system) / 1000 / summary.observations, pgCpu: NaN };
 }
 
 async function main() {
@@ -115,6 +123,16 @@ async function main() {
   const profileDir = arg('--profile');
   const baseline = arg('--baseline');
   const stores = ['SQLite', 'PostgreSQL'];
+  const apis = arg('--api') ?? 'both';
+  if (!['both', 'sigopt', 'tell_and_ask'].includes(apis)) {
+    console.error(`bench/server: unknown --api '${apis}'; accepted: sigopt, tell_and_ask`);
+    process.exit(2);
+  }
+  const counts = (arg('--clients') ?? '1,16,256').split(',').map(Number);
+  if (!counts.every((n) => Number.isInteger(n) && n > 0)) {
+    console.error(`bench/server: --clients '${arg('--clients')}': expected positive integers separated by commas, such as 1,16,256`);
+    process.exit(2);
+  }
   if (only && !stores.includes(only)) {
     console.error(`bench/server: unknown --store '${only}'; accepted: ${stores.join(', ')}`);
     process.exit(2);
@@ -135,11 +153,12 @@ async function main() {
         const server = await startServer(storageOf(build), { cli: path, profileDir: build === 'this build' ? profileDir : undefined });
         const results: { n: number; sigopt: Result | Error; one: Result | Error }[] = [];
         try {
-          for (const n of [1, 16, 256]) {
+          for (const n of counts) {
             // a run that fails (a server that gives up under the load) is a row saying so, not the end of the bench
-            const run = (mode: 'sigopt' | 'one-call') => overHttp(server.url, server.child.pid!, n, budgetOf(n), mode).catch((e: Error) => e);
-            const sigopt = await run('sigopt');
-            const one = await run('one-call');
+            const run = (mode: 'sigopt' | 'one-call') => overHttp(server.url, server.child.pid!, n, budgetOf(n), mode, () => (pg ? postgresCpuMs(pg.dataDir) : NaN)).catch((e: Error) => e);
+            const skipped = new Error('not measured (--api)');
+            const sigopt = apis === 'tell_and_ask' ? skipped : await run('sigopt');
+            const one = apis === 'sigopt' ? skipped : await run('one-call');
             results.push({ n, sigopt, one });
             console.error(`${kind}, ${build}, ${n} clients: ${show(sigopt)} over HTTP with SigOpt's calls, ${show(one)} with tell_and_ask`);
           }
@@ -149,19 +168,19 @@ async function main() {
         }
         http.set(build, results);
       }
-      for (const n of [1, 16, 256]) {
+      for (const n of counts) {
         const measured = await direct(storageOf('this build'), n, budgetOf(n)).catch((e: Error) => e);
         console.error(`${kind}, ${n} in-process workers: ${show(measured)} direct`);
         // no direct figure (the in-process workers gave up under the load): the ratios are left out
-        const d = measured instanceof Error ? { cycles: NaN, seconds: 1, asks: [], cpu: NaN } : measured;
+        const d = measured instanceof Error ? { cycles: NaN, seconds: 1, asks: [], cpu: NaN, pgCpu: NaN } : measured;
         for (const [build] of builds) {
           const { sigopt, one } = http.get(build)!.find((x) => x.n === n)!;
           for (const [api, r] of [['SigOpt: 2 calls', sigopt], ['tell_and_ask', one]] as const) {
             if (r instanceof Error) {
-              rows.push([kind, build, n, budgetOf(n), api, `failed: ${r.message.slice(0, 60)}`, rate(d).toFixed(0), '', '', '', '', d.cpu.toFixed(2), '']);
+              rows.push([kind, build, n, budgetOf(n), api, `failed: ${r.message.slice(0, 60)}`, rate(d).toFixed(0), '', '', '', '', '', d.cpu.toFixed(2), '']);
               continue;
             }
-            rows.push([kind, build, n, budgetOf(n), api, rate(r).toFixed(0), rate(d).toFixed(0), (rate(r) / rate(d)).toFixed(2), quantile(r.asks, 0.5).toFixed(1), quantile(r.asks, 0.99).toFixed(1), r.cpu.toFixed(2), d.cpu.toFixed(2), (1000 / r.cpu).toFixed(0)]);
+            rows.push([kind, build, n, budgetOf(n), api, rate(r).toFixed(0), rate(d).toFixed(0), (rate(r) / rate(d)).toFixed(2), quantile(r.asks, 0.5).toFixed(1), quantile(r.asks, 0.99).toFixed(1), r.cpu.toFixed(2), Number.isNaN(r.pgCpu) ? '' : r.pgCpu.toFixed(2), d.cpu.toFixed(2), (1000 / r.cpu).toFixed(0)]);
           }
         }
       }
@@ -176,6 +195,6 @@ async function main() {
   }
 }
 
-const HEADER = ['store', 'server', 'clients', 'budget', 'API', 'HTTP cycles/s', 'direct cycles/s', 'HTTP / direct', 'ask p50 ms', 'ask p99 ms', 'server CPU ms/cycle', 'direct CPU ms/cycle', 'cycles/s the server CPU allows'];
+const HEADER = ['store', 'server', 'clients', 'budget', 'API', 'HTTP cycles/s', 'direct cycles/s', 'HTTP / direct', 'ask p50 ms', 'ask p99 ms', 'server CPU ms/cycle', 'PostgreSQL CPU ms/cycle', 'direct CPU ms/cycle', 'cycles/s the server CPU allows'];
 
 await main();

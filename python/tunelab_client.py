@@ -128,7 +128,9 @@ class Study:
         self._api = api
         self.id = experiment["id"]
         self.experiment = experiment
-        self.metric = next(m["name"] for m in experiment["metrics"] if m.get("strategy", "optimize") == "optimize")
+        # the optimized metrics, in the experiment's order: several make a multimetric experiment
+        self.objectives = [m["name"] for m in experiment["metrics"] if m.get("strategy", "optimize") == "optimize"]
+        self.metric = self.objectives[0]
         self._path = "/v1/experiments/%s" % self.id
         self._local = threading.local()
         self._lock = threading.Lock()
@@ -172,6 +174,16 @@ class Study:
         self.experiment = self._api.request("GET", self._path)
         return self.experiment
 
+    def best_assignments(self):
+        """The best observations so far: the best one, or with several optimized metrics the Pareto-efficient ones (SigOpt's best_assignments), each {"assignments", "values", ...}."""
+        out, after = [], None
+        while True:
+            page = self._api.request("GET", self._path + "/best_assignments" + ("?after=%s" % after if after else ""))
+            out.extend(page["data"])
+            after = page["paging"].get("after")
+            if not after:
+                return out
+
     def ask(self):
         """This thread's next suggestion ({"id", "assignments", ...}), waiting while every slot is taken; None once the budget is met or the study stopped."""
         wait = 0.05
@@ -202,6 +214,8 @@ class Study:
 
     def _values(self, values):
         if isinstance(values, (int, float)):
+            if len(self.objectives) > 1:
+                raise ValueError("this experiment optimizes %d metrics (%s): give every one's value as {name: value}, not one number" % (len(self.objectives), ", ".join(self.objectives)))
             return [{"name": self.metric, "value": float(values)}]
         if isinstance(values, dict):
             return [{"name": k, "value": float(v)} for k, v in values.items()]

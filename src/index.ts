@@ -3,7 +3,7 @@ export * from './config-space/index.js';
 export { createRng, restoreRng, hashSeed, type Rng, type RngState } from './util/rng.js';
 export { UserError } from './util/errors.js';
 
-export type { Mode, Decision, TrialResult, Suggestion, TrialScheduler, Searcher, SearchProblem } from './schedulers/types.js';
+export type { Mode, Decision, TrialResult, Suggestion, TrialScheduler, Searcher, SearchProblem, ResultScalar } from './schedulers/types.js';
 export { FIFOScheduler } from './schedulers/fifo.js';
 export { HyperbandScheduler, rungLevels, type HyperbandOptions } from './schedulers/hyperband.js';
 export { RandomSearcher } from './schedulers/searchers/random.js';
@@ -14,6 +14,10 @@ export { KDESearcher, type KDESearcherOptions } from './schedulers/searchers/kde
 export { DEHBSearcher, type DEHBSearcherOptions } from './schedulers/searchers/dehb.js';
 export { SyncHyperbandScheduler, hyperbandBrackets, type SyncHyperbandOptions } from './schedulers/sync-hyperband.js';
 export { GPSearcher, type GPSearcherOptions, type ResourceModel } from './schedulers/searchers/gp-searcher.js';
+export { EHVISearcher, type EHVISearcherOptions } from './schedulers/searchers/ehvi.js';
+export { expectedHypervolumeImprovement, nonDominatedBoxes, type Boxes } from './schedulers/gp/ehvi.js';
+export { Staircase2D } from './results/staircase.js';
+export { YahpoSurrogateBlackbox, loadYahpoSurrogate, YAHPO_SCENARIOS } from './blackbox/yahpo-surrogates.js';
 export { GPPosterior, fitHyperparameters, negLogPosterior } from './schedulers/gp/gp.js';
 export { expectedImprovement } from './schedulers/gp/acquisition.js';
 
@@ -77,6 +81,7 @@ export { acquireFolderLock, readLock, type LockOwner, type FolderLock } from './
 
 export { readExperiment, type ExperimentResults, type ResultRow } from './results/read.js';
 export { readTrialEnds, TRIAL_ENDS_FILE, type TrialEnd } from './results/trial-ends.js';
+export { readDecisions, DECISIONS_FILE, type DecisionLine, type RungDecision, type RungDecisionKind, type RungReason } from './results/decisions.js';
 export { loadResults, type LoadOptions, type LoadedResults, type Run } from './plotting/load.js';
 export { aggregateCurves, acrossBenchmarks, bestSoFarAt, iqm, summarise, regretReference, finalValues, finalTable, markdownTable, finalTableMarkdown, finalTableCsv, type Aggregation, type CurvePoint, type AcrossBenchmarks, type AcrossPoint, type FinalRow, type FinalValue, type Table } from './plotting/aggregate.js';
 export { bestTrials, loadExperimentsTable, type RunBestTrial } from './plotting/frame.js';
@@ -105,7 +110,7 @@ export { startServer, type ServeOptions, type RunningServer } from './server/ser
 export { startDashboard, type DashboardOptions, type RunningDashboard } from './dashboard/serve.js';
 export { pedAnova, type ImportanceResult } from './dashboard/importance.js';
 export { buildApp, type AppOptions } from './server/app.js';
-export { studyStatus, formatStudyStatus, stopStudy, bestOfStudy, type StudyStatusReport, type StudyBest } from './study/status.js';
+export { studyStatus, formatStudyStatus, stopStudy, bestOfStudy, frontOfStudy, type StudyStatusReport, type StudyBest, type StudyFront, type StudyFrontPoint } from './study/status.js';
 export { studyLogs } from './study/logs.js';
 export { exportStudy } from './study/export.js';
 export type { Executor, WorkerSpec, WorkerResources, WorkerState, WorkerInfo, Submission } from './executors/types.js';

@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,10 +7,10 @@ import { pedAnova } from '../src/dashboard/importance.js';
 import { hpoMain } from '../src/launchers/hpo-main.js';
 import { bestOfStudy } from '../src/study/status.js';
 import { openStore } from '../src/study/storage/open.js';
-import type { ReportRecord } from '../src/study/storage/store.js';
 import { type Study, createStudy, loadStudy } from '../src/study/study.js';
-import { cliPath, tempDir } from './helpers.js';
+import { cliPath, readRows, tempDir } from './helpers.js';
 import { startServerProcess } from './server-helpers.js';
+import { naiveRungs } from './rung-replay.js';
 import { type Started, startProcess, until } from './study-helpers.js';
 
 /** Debian's chromium (`.ci/run` installs it when missing); $CHROMIUM to use another. */
@@ -87,27 +87,6 @@ async function open(path: string, shot: string, charts = true) {
   await page.screenshot({ path: join(ARTIFACTS, `${shot}.png`), fullPage: true });
 }
 
-/** Independent replay of ASHA's rungs: for each report in id order, the rungs it enters, every member compared naively. */
-function naiveRungs(reports: readonly ReportRecord[], levels: number[], eta: number, max: number) {
-  const members = new Map<number, number[]>();
-  const entered = new Map<number, Set<number>>();
-  const calls: { reportId: number; trial: number; level: number; rank: number; size: number; threshold: number; stop: boolean }[] = [];
-  for (const r of reports) {
-    if (r.resource >= max) continue;
-    const mine = entered.get(r.suggestionId) ?? new Set();
-    entered.set(r.suggestionId, mine);
-    for (const level of levels.filter((l) => l <= r.resource && !mine.has(l))) {
-      mine.add(level);
-      const values = [...(members.get(level) ?? []), r.value];
-      members.set(level, values);
-      const better = values.filter((v) => v < r.value).length;
-      const keep = Math.ceil(values.length / eta);
-      calls.push({ reportId: r.id, trial: r.suggestionId, level, rank: better + 1, size: values.length, threshold: [...values].sort((a, b) => a - b)[keep - 1], stop: better >= keep });
-    }
-  }
-  return calls;
-}
-
 describe.skipIf(!hasChromium)('the dashboard in a real browser', () => {
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
@@ -145,7 +124,7 @@ describe.skipIf(!hasChromium)('the dashboard in a real browser', () => {
     expect(dialogs).toEqual([]);
   });
 
-  it("a study page: the best that `best` prints, a row per observation, charts with marks, each stop explained by the replay's rung, rank and threshold", async () => {
+  it("a study page: the best that `best` prints, a row per observation, charts with marks, each stop explained by the rung, rank and threshold the store recorded, which an independent replay gives", async () => {
     await open(`/study/0/${asha.id}`, 'study');
     const store = await openStore(storage);
     try {
@@ -164,18 +143,20 @@ describe.skipIf(!hasChromium)('the dashboard in a real browser', () => {
       }
       // the x slice is on a log axis (a log parameter)
       expect(await page.$eval('#feasibility', (e) => e.textContent)).toMatch(/Constraint feasibility: \d+ of 30 observations feasible \(mem ≤ 0.5\)/);
-      const calls = naiveRungs(reports, [1, 3], 3, 9);
+      const calls = naiveRungs(reports.map((r) => ({ at: r.id, trial: r.suggestionId, resource: r.resource, value: r.value })), [1, 3], 3, 9);
       const stopped = [...new Set(reports.filter((r) => r.decision === 'stop').map((r) => r.suggestionId))];
       expect(stopped.length).toBeGreaterThan(0);
       for (const trial of stopped) {
         const call = calls.find((c) => c.trial === trial && c.stop)!;
         const row = await page.$eval(`#trial-table tr[data-trial="${trial}"]`, (tr) => ({ ...(tr as HTMLElement).dataset, text: tr.textContent }));
-        expect(row).toMatchObject({ decision: 'stop', rung: String(call.level), rank: String(call.rank), size: String(call.size), threshold: String(call.threshold) });
+        // the reason the store recorded when it stopped the trial, which the independent replay gives too
+        expect(row).toMatchObject({ decision: 'stop', rung: String(call.level), rank: String(call.rank), size: String(call.size), threshold: String(call.threshold), source: 'recorded' });
+        expect(reports.find((r) => r.id === call.at)!.reason).toEqual({ level: call.level, rank: call.rank, size: call.size, keep: call.keep, threshold: call.threshold, decision: 'stop' });
         expect(row.text).toContain(`stopped at rung ${call.level}: rank ${call.rank} of ${call.size}`);
       }
       // the replay agrees with every decision the store made
       for (const r of reports) {
-        const mine = calls.filter((c) => c.reportId === r.id);
+        const mine = calls.filter((c) => c.at === r.id);
         expect(mine.some((c) => c.stop) ? 'stop' : 'continue', `report ${r.id}`).toBe(r.decision);
       }
       // a choice whose value is markup shows as text
@@ -210,6 +191,9 @@ describe.skipIf(!hasChromium)('the dashboard in a real browser', () => {
     const before = await page.evaluate(() => performance.timeOrigin);
     await tellOne(evil);
     await page.waitForFunction(() => document.querySelectorAll('#trial-table tbody tr').length === 6, { timeout: 30_000 });
+    // and into the history chart as one more point, inserted into the drawn chart (not drawn again)
+    await page.waitForFunction(() => document.getElementById('history-chart')?.dataset.drawn === '6', { timeout: 30_000 });
+    expect(await page.$$eval('#history-chart .mark-symbol.role-mark path', (p) => p.length)).toBe(6);
     // the same document: no reload
     expect(await page.evaluate(() => performance.timeOrigin)).toBe(before);
     expect(dialogs).toEqual([]);
@@ -241,6 +225,67 @@ describe.skipIf(!hasChromium)('the dashboard in a real browser', () => {
     const figures = await page.$$eval('.chart', (c) => c.length);
     expect(figures).toBeGreaterThanOrEqual(2);
     expect(await page.$$eval('.chart svg .role-mark path', (p) => p.length)).toBeGreaterThan(0);
+  });
+
+  it("a run's page, linked from its tag's: its trials, each stop with the rung, rank and threshold the scheduler recorded and the replay of its rows gives; curves, best so far and the rung ladder drawn", async () => {
+    await open('/tag/web', 'tag-links');
+    const links = await page.$$eval('#runs a.run-link', (as) => as.map((a) => (a as HTMLAnchorElement).getAttribute('href')!));
+    expect(links.length).toBe(4);
+    const tagDir = join(root, 'results', 'web');
+    const ashaRun = readdirSync(tagDir).find((f) => JSON.parse(readFileSync(join(tagDir, f, 'metadata.json'), 'utf8')).method === 'ASHA' && existsSync(join(tagDir, f, 'decisions.jsonl')))!;
+    expect(links).toContain(`/run/web/${ashaRun}`);
+    await Promise.all([page.waitForNavigation(), page.click(`#runs a[href="/run/web/${ashaRun}"]`)]);
+    await page.waitForSelector('body[data-charts]', { timeout: 60_000 });
+    await page.screenshot({ path: join(ARTIFACTS, 'run.png'), fullPage: true });
+    const meta = JSON.parse(readFileSync(join(tagDir, ashaRun, 'metadata.json'), 'utf8'));
+    const rows = readRows(join(tagDir, ashaRun, 'results.csv.gz'));
+    expect(await page.$$eval('#run-trials tbody tr', (trs) => trs.length)).toBe(new Set(rows.map((r) => r.trial_id)).size);
+    const calls = naiveRungs(rows.map((r, at) => ({ at, trial: Number(r.trial_id), resource: Number(r[meta.resource_attr]), value: Number(r[meta.metric]) })), meta.scheduler.rung_levels, meta.scheduler.reduction_factor, meta.scheduler.max_t, meta.mode);
+    const stops = calls.filter((c) => c.stop);
+    expect(stops.length).toBeGreaterThan(0);
+    const shown = async () => {
+      for (const c of stops) {
+        const row = await page.$eval(`#run-trials tr[data-trial="${c.trial}"]`, (tr) => ({ ...(tr as HTMLElement).dataset, text: tr.textContent }));
+        expect(row).toMatchObject({ decision: 'stop', rung: String(c.level), rank: String(c.rank), size: String(c.size), threshold: String(c.threshold) });
+        expect(row.text).toContain(`stopped at rung ${c.level}: rank ${c.rank} of ${c.size}`);
+      }
+      for (const id of ['run-curves-chart', 'run-best-chart', 'run-ladder-chart']) {
+        expect(await page.$$eval(`#${id} svg .role-mark path`, (p) => p.length), id).toBeGreaterThan(0);
+      }
+      return page.$$eval('#run-trials tr[data-source]', (trs) => [...new Set(trs.map((tr) => (tr as HTMLElement).dataset.source))]);
+    };
+    expect(await shown()).toEqual(['recorded']);
+    // the same run as one written before decisions.jsonl: the page replays the rows and shows the same reasons
+    const oldRun = ashaRun.replace(/^web-/, 'old-');
+    cpSync(join(tagDir, ashaRun), join(root, 'results', 'old', oldRun), { recursive: true });
+    rmSync(join(root, 'results', 'old', oldRun, 'decisions.jsonl'));
+    await open(`/run/old/${oldRun}`, 'run-replayed');
+    expect(await shown()).toEqual(['replayed']);
+  });
+
+  it("serves no run folder outside the results root: not through '..', nor through a symbolic link", async () => {
+    const tagDir = join(root, 'results', 'web');
+    const aRun = readdirSync(tagDir).find((f) => f.startsWith('web-'))!;
+    // a copy of a real run outside the root, linked in under a run folder's name, and a tag linked out
+    const outside = tempDir('tunelab-dashboard-outside-');
+    cpSync(join(tagDir, aRun), join(outside, 'web-x-0-2026-01-01-00-00-00-000'), { recursive: true });
+    const linked = 'web-linked-0-2026-01-01-00-00-00-000';
+    symlinkSync(join(outside, 'web-x-0-2026-01-01-00-00-00-000'), join(tagDir, linked));
+    mkdirSync(join(outside, 'out'));
+    cpSync(join(tagDir, aRun), join(outside, 'out', aRun.replace(/^web-/, 'out-')), { recursive: true });
+    symlinkSync(join(outside, 'out'), join(root, 'results', 'out'));
+    try {
+      for (const path of [`/run/web/${linked}`, `/dashboard/api/run/web/${linked}`, `/run/out/${aRun.replace(/^web-/, 'out-')}`, `/dashboard/api/run/out/${aRun.replace(/^web-/, 'out-')}`, '/run/web/..%2F..%2Fetc', `/run/..%2Fresults%2Fweb/${aRun}`, `/dashboard/api/run/web/..%2F${aRun}`, `/dashboard/api/run/web/${aRun}%2F..%2F..`, '/run/web/web-nope-0-2026-01-01-00-00-00-000', `/run/web/${aRun}x`]) {
+        const r = await fetch(`${dashboard.url}${path}`);
+        expect(r.status, path).toBe(404);
+        expect(await r.text(), path).not.toMatch(/at .*\.js:\d+|tunelab-dashboard-outside/);
+      }
+      // the real run is served
+      expect((await fetch(`${dashboard.url}/dashboard/api/run/web/${aRun}`)).status).toBe(200);
+    } finally {
+      rmSync(join(tagDir, linked));
+      rmSync(join(root, 'results', 'out'));
+    }
   });
 
   it('answers a bad URL with 404 and serves nothing outside its files and the results root', async () => {

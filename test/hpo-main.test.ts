@@ -41,7 +41,7 @@ describe('hpo-main runs', () => {
     const name = folder.split('/').pop()!;
     expect(name).toMatch(/^t-synthetic-fcnet-1-\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2}-\d{3}$/);
     expect(folder).toBe(join(root, 't', name));
-    expect(readdirSync(folder).sort()).toEqual(['metadata.json', 'results.csv.gz', 'trials.jsonl', 'tuner.json']);
+    expect(readdirSync(folder).sort()).toEqual(['decisions.jsonl', 'metadata.json', 'results.csv.gz', 'trials.jsonl', 'tuner.json']);
     const meta = readMetadata(folder);
     expect(meta).toMatchObject({
       tag: 't',
@@ -100,6 +100,10 @@ describe('hpo-main runs', () => {
     expect(full.slice(0, partial.length)).toEqual(partial);
     const fresh = await runExperiment({ ...spec, resultsRoot: tempDir() });
     expect(full).toEqual(readRows(join(fresh.folder, 'results.csv.gz')));
+    // and the decisions with their reasons of an uninterrupted run, each once
+    const decisions = readFileSync(join(interrupted.folder, 'decisions.jsonl'));
+    expect(decisions.length).toBeGreaterThan(1000);
+    expect(decisions.equals(readFileSync(join(fresh.folder, 'decisions.jsonl')))).toBe(true);
     // a second --resume finds it completed and skips it
     const again = await hpoMain({ experimentTag: 't', method: ['ASHA'], benchmark: ['synthetic-fcnet'], randomSeed: 7, resultsRoot: root, resume: true }, quiet);
     expect(again.outcomes).toHaveLength(0);

@@ -105,6 +105,16 @@ describe('MO-ASHA', () => {
         expect(rung.add(i, p)).toBe(rankByFrontAndCrowding(pts).indexOf(i));
       }
     }
+    // 2-D, where fronts are kept from one arrival to the next: many equal points, long cascades
+    for (const [n, grid] of [[400, 6], [400, 40], [300, 1000]]) {
+      const rung = new Rung();
+      const pts: number[][] = [];
+      for (let i = 0; i < n; i++) {
+        const p = [Math.floor(rng.next() * grid), Math.floor(rng.next() * grid)];
+        pts.push(p);
+        expect(rung.add(i, p)).toBe(rankByFrontAndCrowding(pts).indexOf(i));
+      }
+    }
   });
 
   it('stops a trial whose point is dominated at the rung, on the simulator', async () => {

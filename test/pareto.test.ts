@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ParetoTracker, hypervolumeCurve, type PointReport } from '../src/results/best.js';
+import { Staircase2D } from '../src/results/staircase.js';
 import { crowdingDistance, dominates, hypervolume, hypervolumeSetting, nonDominatedRanks, normalisedHypervolume, paretoFrontIndices, rankByFrontAndCrowding, signed } from '../src/results/pareto.js';
 import { createRng } from '../src/util/rng.js';
 
@@ -163,5 +164,61 @@ describe('the Pareto front of a run (src/results/best.ts)', () => {
     [0.25, 0.375, 0.835].forEach((v, i) => expect(curve.values[i]).toBeCloseTo(v, 12));
     // a failed trial's reports are left out
     expect([...hypervolumeCurve(reports, new Set([3]), 'any', setting).values]).toEqual([0.25, 0.375]);
+  });
+
+  it('keeps the hypervolume over time without recomputing it: equal at every report to the whole front\'s, 2-D and 3-D, under last and any', () => {
+    const rng = createRng(27);
+    // values on a coarse grid so that equal coordinates, equal points and points outside the reference occur
+    const v = () => Math.floor(rng.next() * 12) / 10;
+    for (const m of [2, 3]) {
+      const setting = hypervolumeSetting(new Array(m).fill(0), new Array(m).fill(1));
+      for (const rule of ['last', 'any'] as const) {
+        for (let trial = 0; trial < 10; trial++) {
+          const reports = Array.from({ length: 60 }, (_, i) => ({ ...rep(Math.floor(rng.next() * 15), Array.from({ length: m }, v), i, rng.next() > 0.1), time: i }));
+          const curve = hypervolumeCurve(reports, new Set(), rule, setting);
+          // the reference: the front's whole hypervolume after each report, kept where it changes
+          const t = new ParetoTracker<number>(rule);
+          const expected: number[] = [];
+          for (const r of reports) {
+            t.add(r);
+            const hv = normalisedHypervolume(t.front().map((f) => f.point), setting);
+            if (expected.length === 0 || Math.abs(hv - expected[expected.length - 1]) > 1e-12) expected.push(hv);
+          }
+          const got = [...curve.values].filter((x, i, a) => i === 0 || Math.abs(x - a[i - 1]) > 1e-12);
+          expect(got.length).toBe(expected.length);
+          got.forEach((x, i) => expect(x).toBeCloseTo(expected[i], 12));
+        }
+      }
+    }
+  });
+});
+
+describe('Staircase2D (src/results/staircase.ts)', () => {
+  it('adds each point\'s exclusive contribution: by hand, then against the sweep on random sequences', () => {
+    const s = new Staircase2D(4, 4);
+    expect(s.add(2, 2)).toBe(4);
+    // dominated, equal, outside the reference: nothing
+    expect(s.add(3, 3)).toBe(0);
+    expect(s.add(2, 2)).toBe(0);
+    expect(s.add(1, 5)).toBe(0);
+    // (1, 3) adds the strip [1, 2] × [3, 4]; (2, 1) the strip [2, 4] × [1, 2] and drops (2, 2)
+    expect(s.add(1, 3)).toBe(1);
+    expect(s.add(2, 1)).toBe(2);
+    expect(s.size).toBe(2);
+    // (0, 0) dominates both: the whole box less what they held
+    expect(s.add(0, 0)).toBe(16 - 7);
+    expect(s.size).toBe(1);
+    const rng = createRng(3);
+    for (let trial = 0; trial < 50; trial++) {
+      const st = new Staircase2D(1, 1);
+      const pts: number[][] = [];
+      for (let i = 0; i < 40; i++) {
+        const p = [Math.floor(rng.next() * 11) / 10, Math.floor(rng.next() * 11) / 10];
+        const before = hypervolume(pts, [1, 1]);
+        pts.push(p);
+        expect(st.add(p[0], p[1])).toBeCloseTo(hypervolume(pts, [1, 1]) - before, 12);
+        expect(st.volume).toBeCloseTo(hypervolume(pts, [1, 1]), 12);
+      }
+    }
   });
 });

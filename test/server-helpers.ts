@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { type Server, type Socket, connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { freePort } from '../src/study/storage/local-postgres.js';
@@ -12,7 +13,7 @@ import { type Started, overlaps, startProcess, studyEnv, until } from './study-h
 
 export const PYTHON = '/usr/bin/python3';
 export const hasPython = existsSync(PYTHON);
-const clientDir = join(import.meta.dirname, '..', 'python');
+export const clientDir = join(import.meta.dirname, '..', 'python');
 
 export interface ServerProcess extends Started {
   url: string;
@@ -20,9 +21,10 @@ export interface ServerProcess extends Started {
 }
 
 /** `tunelab server` on a loopback port, waited for until it answers. */
-export async function startServerProcess(root: string, children: ChildProcess[], storage: string, options: { port?: number; tokenFile?: string } = {}): Promise<ServerProcess> {
+export async function startServerProcess(root: string, children: ChildProcess[], storage: string, options: { port?: number; tokenFile?: string; storageTimeout?: number } = {}): Promise<ServerProcess> {
   const port = options.port ?? (await freePort());
-  const p = startProcess(root, children, [cliPath, 'server', '--storage', storage, '--port', String(port), ...(options.tokenFile ? ['--token_file', options.tokenFile] : [])]);
+  const flags = [...(options.tokenFile ? ['--token_file', options.tokenFile] : []), ...(options.storageTimeout !== undefined ? ['--storage_timeout', String(options.storageTimeout)] : [])];
+  const p = startProcess(root, children, [cliPath, 'server', '--storage', storage, '--port', String(port), ...flags]);
   const url = `http://127.0.0.1:${port}`;
   await until(`the server on ${url}`, async () => {
     if (p.child.exitCode !== null) throw new Error(`the server exited: ${p.out.stderr}`);
@@ -223,4 +225,57 @@ export async function retriedRequests(url: string, store: StudyStore, name: stri
   // a key that is not a header token: 400 naming it
   const bad = await call(url, 'POST', `${path}/suggestions`, {}, keyed('two words', w1));
   expect([bad.status, bad.body.error.field]).toEqual([400, 'idempotency-key']);
+}
+
+export interface TcpGate {
+  port: number;
+  /** Every relayed connection reset and new ones refused: the store is gone. */
+  cut(): Promise<void>;
+  /** Connections relayed again, on the same port. */
+  restore(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A loopback TCP relay to `target` that a test cuts and restores: a store server that goes away and comes back, the store itself untouched. */
+export async function tcpGate(target: number): Promise<TcpGate> {
+  const sockets = new Set<Socket>();
+  let server: Server | undefined;
+  const listen = (port: number) =>
+    new Promise<Server>((resolve, reject) => {
+      const s = createServer((client) => {
+        const upstream = connect(target, '127.0.0.1');
+        for (const [a, b] of [
+          [client, upstream],
+          [upstream, client],
+        ]) {
+          sockets.add(a);
+          a.pipe(b);
+          a.on('error', () => b.destroy());
+          a.on('close', () => {
+            sockets.delete(a);
+            b.destroy();
+          });
+        }
+      });
+      s.once('error', reject);
+      s.listen(port, '127.0.0.1', () => resolve(s));
+    });
+  server = await listen(0);
+  const port = (server.address() as { port: number }).port;
+  const cut = async () => {
+    const s = server;
+    server = undefined;
+    if (!s) return;
+    const closed = new Promise((r) => s.close(r));
+    for (const socket of sockets) socket.resetAndDestroy();
+    await closed;
+  };
+  return {
+    port,
+    cut,
+    restore: async () => {
+      server ??= await listen(port);
+    },
+    close: cut,
+  };
 }

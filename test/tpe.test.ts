@@ -156,6 +156,46 @@ describe('TPE searcher', () => {
     expect(run(17)).toEqual(run());
   });
 
+  it('in a finite space, proposes the best-scoring new combination when its favourite was proposed before (scores hand-computed per value)', () => {
+    const a = ['p', 'q', 'r'];
+    const b = ['u', 'v', 'w'];
+    const s = new TPESearcher({ configSpace: { a: choice(a), b: choice(b) }, metric: 'loss', mode: 'min', rng: createRng(7) }, { numStartupTrials: 4, constantLiar: false });
+    const observe = (id: number, config: Config, loss: number) => {
+      s.adopt(id, config);
+      s.onTrialResult(id, 1, loss);
+      s.onTrialIdle(id, 'completed');
+    };
+    const seen: Config[] = [{ a: 'p', b: 'u' }, { a: 'q', b: 'v' }, { a: 'r', b: 'w' }, { a: 'p', b: 'v' }];
+    seen.forEach((c, id) => observe(id, c, [0, 1, 2, 0.5][id]));
+    // each value's log l − log g; γ(4) = 1: only (p, u) is good, so l favours p and u
+    const { below, above } = s.split();
+    const scores = [0, 1].map((d) => {
+      const x = [Float64Array.of(0, 1, 2)];
+      const l = s.estimator(below, [d]).logPdf(x, 3);
+      const g = s.estimator(above, [d]).logPdf(x, 3);
+      return [0, 1, 2].map((v) => l[v] - g[v]);
+    });
+    const favourite = { a: a[scores[0].indexOf(Math.max(...scores[0]))], b: b[scores[1].indexOf(Math.max(...scores[1]))] };
+    expect(favourite).toEqual({ a: 'p', b: 'u' });
+    const bestNew = () => {
+      let best: Config | undefined;
+      let bestScore = -Infinity;
+      for (let i = 0; i < 3; i++)
+        for (let j = 0; j < 3; j++)
+          if (!seen.some((c) => c.a === a[i] && c.b === b[j]) && scores[0][i] + scores[1][j] > bestScore) {
+            bestScore = scores[0][i] + scores[1][j];
+            best = { a: a[i], b: b[j] };
+          }
+      return best;
+    };
+    // the favourite was proposed: the best new combination of the candidates (24 draws cover all 3 values of each), not a random config
+    const first = s.suggest(4)!;
+    expect(first).toEqual(bestNew());
+    seen.push(first);
+    // pending (no liar) and so proposed: the next best new one
+    expect(s.suggest(5)).toEqual(bestNew());
+  });
+
   it('with a table, proposes unused tabulated configs only', () => {
     const table = Array.from({ length: 30 }, (_, i) => ({ x: i / 29 }));
     const s = new TPESearcher({ configSpace: { x: uniform(0, 1) }, metric: 'loss', mode: 'min', rng: createRng(2), restrictTo: table });

@@ -76,6 +76,33 @@ export const DATASETS: Record<string, DataSet> = {
       f('encoding.json', 507, 'd8af928f412bbeb07e58ecd69877fcab35fbc595333d1c1c3f76120d2f2508da'),
     ],
   },
+  'yahpo-rbv2_xgboost': {
+    dir: 'yahpo_rbv2_xgboost',
+    source: 'https://raw.githubusercontent.com/slds-lmu/yahpo_data/efdab90/rbv2_xgboost',
+    files: [
+      f('model.onnx', 3335828, '85125b6d97f553d10cd50f9e632e1a3f1ad44bcb00300dd2880d70dfd043d9f3'),
+      f('config_space.json', 4955, 'acf4485d314d86801f61b615d64ffea7859c414c363da9e7f943621468ebbda4'),
+      f('encoding.json', 1604, '0bd3cf9a4c9459a3148adf740f20b347fd11a6714f89348f41467a8f1206172a'),
+    ],
+  },
+  'yahpo-rbv2_rpart': {
+    dir: 'yahpo_rbv2_rpart',
+    source: 'https://raw.githubusercontent.com/slds-lmu/yahpo_data/efdab90/rbv2_rpart',
+    files: [
+      f('model.onnx', 1827105, 'af34bb810107fd809bdd74be227685fb2a1c5cb7b1f3c2dde5629e42ef6819f3'),
+      f('config_space.json', 2228, '86de5b9c8f9bc2f82eaafa099b9920445ce6edbe56509c9736af71d53ef4a630'),
+      f('encoding.json', 1513, 'e978cd3de5b8fbad4f7dbb7a15bed94738d37c24a0bfb3cbdf33509ba91df49c'),
+    ],
+  },
+  'yahpo-iaml_glmnet': {
+    dir: 'yahpo_iaml_glmnet',
+    source: 'https://raw.githubusercontent.com/slds-lmu/yahpo_data/efdab90/iaml_glmnet',
+    files: [
+      f('model.onnx', 867133, '5c9b1541e37604993098ba23b04695bfe38d009108e9de0a26c3f161265b5a7a'),
+      f('config_space.json', 838, '0ad5fb8f4205f54be13ded2af5f9b34f840914dc0457f1ed6be215b7885fb0f9'),
+      f('encoding.json', 70, 'e04ffd8c9bfdcb2e8b9c08c38d828e40d7be3ef90c8895f3e7e84b8b4348c3d1'),
+    ],
+  },
   'nmt-hpo': {
     dir: 'nmt_hpo',
     source: 'https://raw.githubusercontent.com/Este1le/hpo_nmt/7bd0a40/datasets',

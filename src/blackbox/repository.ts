@@ -9,6 +9,7 @@ import { syntheticBlackbox, syntheticBlackboxNames } from './synthetic.js';
 import { TabularBlackbox } from './tabular.js';
 import type { Blackbox } from './types.js';
 import { loadYahpoLCBench } from './yahpo-lcbench.js';
+import { YAHPO_SCENARIOS, loadYahpoSurrogate } from './yahpo-surrogates.js';
 import { loadNmt } from './nmt.js';
 import { SIMPLE_TABLES, type SimpleTableFamily, loadSimpleTable } from './simple-tables.js';
 import { importHint } from './importers/index.js';
@@ -49,6 +50,7 @@ export function loadBlackbox(req: BlackboxRequest): Promise<Blackbox> {
 async function load(req: BlackboxRequest): Promise<Blackbox> {
   if (syntheticBlackboxNames.includes(req.blackbox)) return syntheticBlackbox(req.blackbox);
   if (req.blackbox === 'yahpo-lcbench') return loadYahpoLCBench(dataCacheDir(), req.dataset ?? '');
+  if (req.blackbox.startsWith('yahpo-') && Object.hasOwn(YAHPO_SCENARIOS, req.blackbox.slice('yahpo-'.length))) return loadYahpoSurrogate(dataCacheDir(), req.blackbox.slice('yahpo-'.length), req.dataset ?? '');
   if (req.blackbox === 'nmt') return loadNmt(dataCacheDir(), req.dataset ?? '');
   if (req.blackbox.startsWith('simple-')) {
     const family = req.blackbox.slice('simple-'.length);

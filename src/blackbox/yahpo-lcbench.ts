@@ -1,9 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Config, type ConfigSpace, lograndint, loguniform, randint, uniform } from '../config-space/index.js';
 import { UserError } from '../util/errors.js';
-import { importOptional } from '../util/package-info.js';
 import type { Blackbox } from './types.js';
+import { type OrtModule, type OrtSession, onnxSession, yahpoInstances } from './yahpo-onnx.js';
 
 /** Order of the model's continuous inputs (SCHEMA.md of the YAHPO LCBench data): raw values, no log transform. */
 const CONT_INPUTS = ['epoch', 'batch_size', 'learning_rate', 'momentum', 'weight_decay', 'num_layers', 'max_units', 'max_dropout'] as const;
@@ -32,31 +32,8 @@ export function lcbenchConfigSpace(): ConfigSpace {
   };
 }
 
-type OrtModule = typeof import('onnxruntime-web');
-type Session = Awaited<ReturnType<OrtModule['InferenceSession']['create']>>;
-
-const sessions = new Map<string, Promise<{ ort: OrtModule; session: Session }>>();
-
-/** Loads the ONNX model once per process; onnxruntime (an optional peer dependency) is imported only here, when first needed. */
-function session(modelPath: string) {
-  let s = sessions.get(modelPath);
-  if (!s) {
-    s = (async () => {
-      const ort = await importOptional<OrtModule>('onnxruntime-web', 'the YAHPO benchmarks (their ONNX surrogate)');
-      return { ort, session: await ort.InferenceSession.create(readFileSync(modelPath)) };
-    })();
-    sessions.set(modelPath, s);
-  }
-  return s;
-}
-
 /** The task ids of the surrogate (config_space.json) and their model codes (encoding.json). */
-export function lcbenchTasks(dataDir: string): { tasks: string[]; codes: Record<string, number> } {
-  const space = JSON.parse(readFileSync(join(dataDir, 'config_space.json'), 'utf8')) as { hyperparameters: { name: string; choices?: string[] }[] };
-  const tasks = space.hyperparameters.find((h) => h.name === 'OpenML_task_id')?.choices ?? [];
-  const codes = JSON.parse(readFileSync(join(dataDir, 'encoding.json'), 'utf8')).OpenML_task_id as Record<string, number>;
-  return { tasks, codes };
-}
+export const lcbenchTasks = (dataDir: string) => yahpoInstances(dataDir, 'OpenML_task_id');
 
 /**
  * One LCBench task as a blackbox: the rows of a config's learning curve (epochs 1..52) come from a
@@ -81,7 +58,7 @@ export class YahpoLCBenchBlackbox implements Blackbox {
   /** column of the model's output for each objective */
   private readonly outputColumn = this.objectiveNames.map((name) => OUTPUTS.indexOf(name as (typeof OUTPUTS)[number]));
   /** the loaded model, loaded when first needed */
-  private model?: { ort: OrtModule; session: Session };
+  private model?: { ort: OrtModule; session: OrtSession };
 
   constructor(
     dataDir: string,
@@ -105,7 +82,7 @@ export class YahpoLCBenchBlackbox implements Blackbox {
     const from = hit ? hit.length / M : 0;
     if (from >= upTo) return hit!;
     if (!this.model) {
-      const m = await session(this.modelPath);
+      const m = await onnxSession(this.modelPath);
       this.model ??= m;
     }
     const { ort, session: s } = this.model;

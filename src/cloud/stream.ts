@@ -5,13 +5,14 @@ import { METADATA_FILE } from '../results/metadata.js';
 import { type S3Location, experimentKey, putObject, s3Client, uploadExperiment } from '../results/s3.js';
 import { RESULTS_FILE } from '../results/writer.js';
 import { TRIAL_ENDS_FILE } from '../results/trial-ends.js';
+import { DECISIONS_FILE } from '../results/decisions.js';
 import { CHECKPOINT_FILE } from '../tuner/checkpoint.js';
 
 /**
  * What a running experiment streams: enough to plot it and to resume it (logs and checkpoints go at
  * the end); metadata first, so that results in S3 always come with the metadata that reads them.
  */
-export const STREAMED_FILES = [METADATA_FILE, CHECKPOINT_FILE, RESULTS_FILE, TRIAL_ENDS_FILE] as const;
+export const STREAMED_FILES = [METADATA_FILE, CHECKPOINT_FILE, RESULTS_FILE, TRIAL_ENDS_FILE, DECISIONS_FILE] as const;
 
 export interface ExperimentStreamOptions {
   location: S3Location;

@@ -8,6 +8,11 @@ import { type ExecutorArgs, executorFlags } from './study-launch.js';
 /** The last line of a shared run: where the study stands and its best, as `tunelab study best` tells it. */
 async function printStudyEnd(s: StudyStatusReport): Promise<void> {
   const { formatValue } = await import('../util/table.js');
+  if (s.front) {
+    const { frontLines } = await import('../study/status.js');
+    console.log([`study ${s.id} '${s.name}': ${s.status}, ${s.observations} / ${s.budget ?? '∞'} observations (${s.failed} failed)`, ...frontLines(s.front)].join('\n'));
+    return;
+  }
   const best = s.best ? `best ${s.best.metric} ${formatValue(s.best.value)} (suggestion ${s.best.suggestionId}: ${Object.entries(s.best.config).map(([k, v]) => `${k}=${typeof v === 'number' ? formatValue(v) : v}`).join(', ')})` : 'no feasible observation';
   console.log(`study ${s.id} '${s.name}': ${s.status}, ${s.observations} / ${s.budget ?? '∞'} observations (${s.failed} failed); ${best}`);
 }

@@ -236,12 +236,18 @@ const exportCommand: CommandModule<object, StudyArgs & { out?: string }> = {
 
 const best: CommandModule<object, OverviewArgs & { json: boolean }> = {
   command: 'best <study>',
-  describe: 'the best feasible observation and its config',
+  describe: 'the best feasible observation and its config; with several objectives the Pareto front, each point with its suggestion and config',
   builder: (y) => overviewPositional(y).option('json', { type: 'boolean', default: false, describe: 'print it as JSON' }) as never,
   handler: async (a) => {
-    const { formatBest } = await import('../study/status.js');
+    const { formatBest, formatFront } = await import('../study/status.js');
     const study = await overview(a);
     try {
+      if (study.definition.objectives.length > 1) {
+        const front = await study.front();
+        console.log(a.json ? JSON.stringify(front ?? null, null, 2) : formatFront(study, front));
+        if (!front?.points.length) process.exitCode = 1;
+        return;
+      }
       const b = await study.best();
       console.log(a.json ? JSON.stringify(b ?? null, null, 2) : formatBest(study, b));
       if (!b) process.exitCode = 1;

@@ -6,7 +6,7 @@ import { rungRule } from '../study/planner.js';
 import { type StudyBest, StudyBestTracker } from '../study/status.js';
 import type { Cursor, ObservationRecord, ReportRecord, StudyRecord, StudyStore, SuggestionRecord, SuggestionState, WorkerRecord } from '../study/storage/store.js';
 import { rebuildDefinition, studyMethod } from '../study/study.js';
-import { type RungCall, RungReplay } from './rungs.js';
+import { type RungCall, RungReplay, reportCalls } from './rungs.js';
 
 /** One trial (a suggestion) as the dashboard shows it. */
 export interface TrialRow {
@@ -212,7 +212,7 @@ export class StudyFeed {
       this.reports.push(r);
       this.reportCursor = r.id;
       const t = this.trials.get(r.suggestionId);
-      const made = this.replay?.add(r) ?? [];
+      const made = reportCalls(r, this.replay?.add(r) ?? []);
       calls.push(...made);
       if (t) {
         t.resource = r.resource;

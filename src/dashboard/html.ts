@@ -15,7 +15,11 @@ export interface PageShell {
   data: Record<string, string | number>;
 }
 
-/** A page: escaped title, data attributes, the pre-built front end and vega from this server (never a CDN). */
+/**
+ * A page: escaped title, data attributes, the pre-built front end from this server (never a CDN).
+ * vega and vega-lite (1.5 MB of script) are loaded by the front end once the page's numbers and
+ * table are drawn, so that they never hold up the first paint.
+ */
 export function pageHtml(page: PageShell): string {
   const attrs = Object.entries(page.data)
     .map(([k, v]) => ` data-${k}="${escapeHtml(String(v))}"`)
@@ -27,8 +31,6 @@ export function pageHtml(page: PageShell): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(page.title)} · tunelab</title>
 <link rel="stylesheet" href="${BASE}/assets/app.css">
-<script src="${BASE}/assets/vega.min.js"></script>
-<script src="${BASE}/assets/vega-lite.min.js"></script>
 <script type="module" src="${BASE}/assets/app.js"></script>
 </head>
 <body>

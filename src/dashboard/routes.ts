@@ -9,6 +9,7 @@ import { BASE, CSP, CSS, notFoundHtml, pageHtml } from './html.js';
 import { pedAnova } from './importance.js';
 import type { Hub, Send } from './live.js';
 import type { DashboardData } from './sources.js';
+import { type RunPage, runPage, runStamp } from './runs.js';
 import { type TagPage, tagPage, tagStamp } from './tags.js';
 
 const require = createRequire(import.meta.url);
@@ -34,6 +35,8 @@ const idOf = (s: string) => (/^\d{1,15}$/.test(s) ? Number(s) : undefined);
 /** How many log lines one request reads from the store at most (a trial's lines are among every trial's). */
 const LOG_BATCH = 1000;
 const LOG_BATCHES = 20;
+/** Run pages held read (each holds its run's rows). */
+const RUN_PAGES_KEPT = 16;
 
 function notFound(reply: FastifyReply, what: string, html: boolean) {
   if (html) return reply.code(404).type('text/html; charset=utf-8').header('content-security-policy', CSP).send(notFoundHtml(what));
@@ -114,6 +117,12 @@ export async function dashboardRoutes(app: FastifyInstance, data: DashboardData,
     return html(reply, pageHtml({ title: req.params.tag, data: { page: 'tag', tag: req.params.tag } }));
   });
 
+  app.get<{ Params: { tag: string; folder: string } }>('/run/:tag/:folder', async (req, reply) => {
+    const { tag, folder } = req.params;
+    if (!data.runFolder(tag, folder)) return notFound(reply, `no run ${folder} of tag ${tag} under the results root`, true);
+    return html(reply, pageHtml({ title: folder, data: { page: 'run', tag, folder } }));
+  });
+
   app.get<{ Params: { name: string } }>(`${BASE}/assets/:name`, async (req, reply) => {
     const file = files.get(req.params.name);
     if (!file) return notFound(reply, `no file ${req.params.name}`, false);
@@ -187,6 +196,33 @@ export async function dashboardRoutes(app: FastifyInstance, data: DashboardData,
       cached = { stamp, page: tagPage(data.root!, tag) };
       tagCache.set(tag, cached);
       cached.page.catch(() => tagCache.delete(tag));
+    }
+    return cached.page;
+  });
+
+  // a run's page polls as a tag's does: 304 until one of its files changed
+  const runCache = new Map<string, { stamp: string; page: RunPage }>();
+  app.get<{ Params: { tag: string; folder: string } }>(`${BASE}/api/run/:tag/:folder`, async (req, reply) => {
+    const { tag, folder } = req.params;
+    const dir = data.runFolder(tag, folder);
+    if (!dir) return notFound(reply, `no run ${folder} of tag ${tag} under the results root`, false);
+    const stamp = runStamp(dir);
+    void reply.header('etag', stamp).header('cache-control', 'no-cache');
+    if (req.headers['if-none-match'] === stamp) return reply.code(304).send();
+    let cached = runCache.get(dir);
+    if (cached?.stamp !== stamp) {
+      let page: RunPage;
+      try {
+        page = runPage(dir, tag, folder);
+      } catch (e) {
+        // a folder without results or metadata yet (a run starting), or a damaged one: said, not a stack trace
+        return reply.code(404).send({ error: { message: (e as Error).message.replace(data.root!, '<results root>'), status: 404 } });
+      }
+      cached = { stamp, page };
+      runCache.delete(dir);
+      runCache.set(dir, cached);
+      // the pages of the runs looked at last
+      if (runCache.size > RUN_PAGES_KEPT) runCache.delete(runCache.keys().next().value!);
     }
     return cached.page;
   });

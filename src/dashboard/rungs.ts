@@ -22,6 +22,22 @@ export interface RungCall {
   threshold: number;
   decision: 'continue' | 'stop';
   time: number;
+  /** Recorded by the store when it decided (migration 'rung_*' columns), or replayed here (a report stored before reasons were). */
+  source: 'recorded' | 'replayed';
+}
+
+/**
+ * The calls of a report: the replay's, with the one the store recorded in its place (the store
+ * keeps one reason a report, of the rung that decided it; the replay gives the other rungs a report
+ * reached at once). The replay runs on all the same, so that reports stored before reasons were,
+ * mixed with newer ones, still get theirs.
+ */
+export function reportCalls(r: ReportRecord, replayed: readonly RungCall[]): RungCall[] {
+  const reason = r.reason;
+  if (!reason) return [...replayed];
+  const recorded: RungCall = { reportId: r.id, suggestionId: r.suggestionId, level: reason.level, value: r.value, rank: reason.rank, size: reason.size, keep: reason.keep, threshold: reason.threshold ?? NaN, decision: r.decision, time: r.createdAt, source: 'recorded' };
+  const others = replayed.filter((c) => c.level !== reason.level);
+  return [...others, recorded].sort((a, b) => a.level - b.level);
 }
 
 /** The rungs, replayed report by report: a report costs O(log n + rung size) (a sorted insert). */
@@ -48,8 +64,8 @@ export class RungReplay {
     return lo;
   }
 
-  /** The calls a report made (none when it reached no new rung). */
-  add(r: ReportRecord): RungCall[] {
+  /** The calls a report made (none when it reached no new rung); a results row serves as one too. */
+  add(r: Pick<ReportRecord, 'id' | 'suggestionId' | 'resource' | 'value' | 'createdAt'>): RungCall[] {
     const recorded = this.reached.get(r.suggestionId) ?? [];
     const calls: RungCall[] = [];
     for (const level of levelsReached(this.rule, r.resource, recorded)) {
@@ -59,7 +75,7 @@ export class RungReplay {
       const better = this.countBetter(values, r.value);
       values.splice(better, 0, r.value);
       const keep = Math.ceil(values.length / this.rule.reductionFactor);
-      calls.push({ reportId: r.id, suggestionId: r.suggestionId, level, value: r.value, rank: better + 1, size: values.length, keep, threshold: values[keep - 1], decision: rungDecision(better, values.length, this.rule.reductionFactor), time: r.createdAt });
+      calls.push({ reportId: r.id, suggestionId: r.suggestionId, level, value: r.value, rank: better + 1, size: values.length, keep, threshold: values[keep - 1], decision: rungDecision(better, values.length, this.rule.reductionFactor), time: r.createdAt, source: 'replayed' });
     }
     this.reached.set(r.suggestionId, recorded);
     return calls;

@@ -142,6 +142,21 @@ export class DashboardData {
     }
   }
 
+  /**
+   * A run folder of a tag: one of its `<tag>-<benchmark>-<seed>-<datetime>` folders that exists, and
+   * stays inside the root once symbolic links are followed (undefined otherwise: a 404).
+   */
+  runFolder(tag: string, folder: string): string | undefined {
+    const tagDir = this.tagFolder(tag);
+    if (!tagDir || !isPathPart(folder) || !parseExperimentFolderName(tag, folder)) return undefined;
+    try {
+      const dir = resolveInside(this.root!, [tag, folder], 'run folder');
+      return statSync(dir).isDirectory() ? dir : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   async close(): Promise<void> {
     for (const s of this.owned) await s.close();
   }

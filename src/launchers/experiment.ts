@@ -65,6 +65,17 @@ export function tableHypervolumeSetting(objectives: readonly Objective[], table:
   );
 }
 
+/** A benchmark's hypervolume setting: from its fixed bounds when it has them (surrogates), else from its table. */
+function benchmarkHypervolumeSetting(benchmark: BenchmarkDefinition, objectives: readonly Objective[], blackbox: Blackbox): HypervolumeSetting {
+  const bounds = benchmark.hypervolumeBounds;
+  if (!bounds) return tableHypervolumeSetting(objectives, blackbox as TabularBlackbox);
+  const sign = (k: number, v: number) => (objectives[k].mode === 'min' ? v : -v);
+  return hypervolumeSetting(
+    bounds.map(([best], k) => sign(k, best)),
+    bounds.map(([, worst], k) => sign(k, worst)),
+  );
+}
+
 /** Why the method cannot run on the benchmark's blackbox with these options (empty: it can). */
 export function pairProblems(spec: Pick<ExperimentSpec, 'benchmark' | 'method' | 'restrictConfigurations' | 'backend'>, blackbox: Blackbox): string[] {
   const { benchmark, method } = spec;
@@ -74,7 +85,9 @@ export function pairProblems(spec: Pick<ExperimentSpec, 'benchmark' | 'method' |
   }
   const misfit = objectiveMisfit(method, benchmarkObjectives(benchmark));
   if (misfit) out.push(misfit);
-  if (benchmark.objectives && !(blackbox instanceof TabularBlackbox)) out.push(`benchmark ${benchmark.name}: several objectives need a table (their hypervolume is normalised by the table's ranges)`);
+  if (benchmark.objectives && !benchmark.hypervolumeBounds && !(blackbox instanceof TabularBlackbox)) {
+    out.push(`benchmark ${benchmark.name}: several objectives need a table or fixed hypervolume bounds (their hypervolume is normalised by them)`);
+  }
   if (method.multiFidelity && blackbox.fidelityValues.length < 2) {
     out.push(`method ${method.name} needs a multi-fidelity benchmark; ${benchmark.name} has a single fidelity (use RS or BO)`);
   } else if (method.multiFidelity && blackbox.fidelityName !== benchmark.maxResourceAttr) {
@@ -108,6 +121,7 @@ export async function runExperiment(spec: ExperimentSpec): Promise<ExperimentOut
   const maxWallclockTime = spec.maxWallclockTime ?? benchmark.maxWallclockTime;
   const maxResource = blackbox.fidelityValues[blackbox.fidelityValues.length - 1];
   const objectives = benchmark.objectives;
+  const hypervolume = objectives && benchmarkHypervolumeSetting(benchmark, objectives, blackbox);
   const scheduler = await method.create({
     configSpace: blackbox.configSpace,
     metric: benchmark.metric,
@@ -118,6 +132,7 @@ export async function runExperiment(spec: ExperimentSpec): Promise<ExperimentOut
     nWorkers,
     rng: createRng(seedValue),
     restrictTo: spec.restrictConfigurations ? blackbox.configurations : undefined,
+    hypervolume,
   });
   const identity = { tag: spec.tag, method: method.name, benchmark: benchmark.name, seed: spec.seed, random_seed: spec.masterSeed };
   const log = spec.log ?? ((line: string) => console.warn(line));
@@ -145,7 +160,7 @@ export async function runExperiment(spec: ExperimentSpec): Promise<ExperimentOut
           ...(spec.maxNumTrialsStarted === undefined ? {} : { max_num_trials_started: spec.maxNumTrialsStarted }),
           metric: benchmark.metric,
           mode: benchmark.mode,
-          ...(objectives && { objectives, hypervolume: tableHypervolumeSetting(objectives, blackbox as TabularBlackbox) }),
+          ...(objectives && { objectives, hypervolume }),
           best: 'any',
           resource_attr: blackbox.fidelityName,
           max_resource: maxResource,

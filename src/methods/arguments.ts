@@ -1,7 +1,7 @@
 import type { Config, ConfigSpace } from '../config-space/index.js';
 import type { Constraint } from '../schedulers/constraints.js';
 import type { Mode, SearchProblem } from '../schedulers/types.js';
-import type { Objective } from '../results/pareto.js';
+import type { HypervolumeSetting, Objective } from '../results/pareto.js';
 import type { Rng } from '../util/rng.js';
 
 /** What a method gets to build its scheduler for one experiment (Syne Tune's MethodArguments). */
@@ -26,6 +26,8 @@ export interface MethodArguments {
   options?: MethodOptions;
   /** Configs tried first, in order (SigOpt's and Syne Tune's points_to_evaluate). */
   pointsToEvaluate?: readonly Config[];
+  /** With several objectives: the benchmark's hypervolume normalisation and reference point (EHVI aims at it). */
+  hypervolume?: HypervolumeSetting;
 }
 
 /** The options of the built-in methods that an experiment file may set; each method reads those it has. */

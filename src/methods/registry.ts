@@ -34,6 +34,8 @@ export interface MethodDefinition {
   multiFidelity: boolean;
   /** Optimises several objectives at once (a problem with several needs such a method). */
   multiObjective?: boolean;
+  /** The most objectives it handles (unset: any number). */
+  maxObjectives?: number;
   /** Hyperparameters the method fixes to constants (it fits only a space that has them). */
   fixed?: Config;
   /** Its scheduler for one experiment (a promise when the method loads its modules on demand, as the built-in ones do). */
@@ -256,6 +258,20 @@ const MO_BO: MethodDefinition = {
     return new FIFOScheduler(problem, new ParEGOSearcher(problem, gpOptions(args)));
   },
 };
+const EHVI: MethodDefinition = {
+  name: 'EHVI',
+  description: 'Bayesian optimisation of 2 or 3 objectives by expected hypervolume improvement (exact box decomposition) on one GP per objective, pending trials by kriging believer, FIFO',
+  expensive: true,
+  multiFidelity: false,
+  multiObjective: true,
+  maxObjectives: 3,
+  create: async (args) => {
+    const [{ FIFOScheduler }, { EHVISearcher }] = await Promise.all([fifo(), import('../schedulers/searchers/ehvi.js')]);
+    const problem = searchProblem(args);
+    const { numInitRandom } = args.options ?? {};
+    return new FIFOScheduler(problem, new EHVISearcher(problem, numInitRandom !== undefined ? { numInitRandom } : {}, args.hypervolume));
+  },
+};
 
 const tanh = { hp_activation_fn_1: 'tanh', hp_activation_fn_2: 'tanh' };
 const relu = { hp_activation_fn_1: 'relu', hp_activation_fn_2: 'relu' };
@@ -281,6 +297,7 @@ export const methodDefinitions: Record<string, MethodDefinition> = Object.fromEn
     NSGA2,
     MO_ASHA,
     MO_BO,
+    EHVI,
     withFixedHyperparameters(ASHA, 'ASHA-TANH', tanh),
     withFixedHyperparameters(ASHA, 'ASHA-RELU', relu),
     withFixedHyperparameters(MOBSTER, 'MOBSTER-TANH', tanh),
@@ -308,6 +325,9 @@ export function methodMisfit(m: MethodDefinition, problem: { parameters: readonl
 
 /** Why a method cannot optimise these objectives (a single-objective method given several), or undefined. */
 export function objectiveMisfit(m: MethodDefinition, objectives: readonly Objective[], registry: Record<string, MethodDefinition> = methodDefinitions): string | undefined {
+  if (m.maxObjectives !== undefined && objectives.length > m.maxObjectives) {
+    return `method ${m.name} handles at most ${m.maxObjectives} objectives, and there are ${objectives.length} (${objectives.map((o) => o.metric).join(', ')})`;
+  }
   if (objectives.length < 2 || m.multiObjective) return undefined;
   const names = Object.values(registry).filter((x) => x.multiObjective).map((x) => x.name);
   return `method ${m.name} optimises one objective, and there are ${objectives.length} (${objectives.map((o) => o.metric).join(', ')}); methods for several objectives: ${names.join(', ')}`;

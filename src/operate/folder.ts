@@ -7,6 +7,7 @@ import { type ExperimentMetadata, METADATA_FILE } from '../results/metadata.js';
 import { type ResultRow, readExperiment, readExperimentMetadata } from '../results/read.js';
 import { RESULTS_FILE } from '../results/writer.js';
 import { type TrialEnd, TRIAL_ENDS_FILE, readTrialEnds } from '../results/trial-ends.js';
+import { DECISIONS_FILE } from '../results/decisions.js';
 import type { Constraint } from '../schedulers/constraints.js';
 import { CHECKPOINT_FILE, CHECKPOINT_FORMAT, type TunerCheckpoint } from '../tuner/checkpoint.js';
 import { UserError } from '../util/errors.js';
@@ -112,7 +113,7 @@ function loadCheckpoint(folder: string): TunerCheckpoint | undefined {
 /** Seconds since the epoch of the folder's last write (a dead run's end). */
 export function lastWriteTime(folder: string): number {
   let t = 0;
-  for (const f of [METADATA_FILE, RESULTS_FILE, CHECKPOINT_FILE, TRIAL_ENDS_FILE]) {
+  for (const f of [METADATA_FILE, RESULTS_FILE, CHECKPOINT_FILE, TRIAL_ENDS_FILE, DECISIONS_FILE]) {
     try {
       t = Math.max(t, statSync(join(folder, f)).mtimeMs);
     } catch {

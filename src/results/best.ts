@@ -1,4 +1,5 @@
-import { type HypervolumeSetting, dominates, normalisedHypervolume } from './pareto.js';
+import { type HypervolumeSetting, dominates, normalise, normalisedHypervolume } from './pareto.js';
+import { Staircase2D } from './staircase.js';
 
 /**
  * The one definition of a trial's value and of an experiment's best, for every reader (run's summary
@@ -177,15 +178,20 @@ export class ParetoTracker<T> {
     return true;
   }
 
-  add(r: PointReport<T>): void {
-    if (this.failed.has(r.trialId)) return;
+  /**
+   * Adds a report; says what became of the front: `joined` (r is on it now, the members it dominates
+   * gone), `none` (unchanged), `stale` (a member's value changed: the next `front()` recomputes it).
+   */
+  add(r: PointReport<T>): 'joined' | 'none' | 'stale' {
+    if (this.failed.has(r.trialId)) return 'none';
     const held = this.pointsOf.get(r.trialId);
     if (this.rule === 'last' || !held) {
       const wasOnFront = held !== undefined && this.current.includes(held[0]);
       this.pointsOf.set(r.trialId, [r]);
       if (wasOnFront) this.stale = true;
-    } else if (!ParetoTracker.insert(held, r)) return;
-    if (!this.stale) ParetoTracker.insert(this.current, r);
+    } else if (!ParetoTracker.insert(held, r)) return 'none';
+    if (this.stale) return 'stale';
+    return ParetoTracker.insert(this.current, r) ? 'joined' : 'none';
   }
 
   /** The trial failed: it has no value, whatever it reported. */
@@ -235,16 +241,37 @@ export function paretoOfReports<T>(reports: Iterable<PointReport<T>>, failed: It
  * A run's hypervolume over time, the curve plots aggregate over seeds when there are several
  * objectives (as best-so-far for one): a point at each report that changes the front, failed trials'
  * reports left out (as `curvePoints`). Under `any` it never decreases.
+ *
+ * The front's volume is not recomputed at every report: only a report that joins the front changes
+ * it. In 2-D the new point's exclusive contribution is added to a staircase of the front
+ * (Staircase2D: O(log n) plus the steps it removes); in 3-D the front's volume is recomputed by HV3D
+ * (O(n log n) in the front's size) when the front changed. A front member's value changing (`last`)
+ * rebuilds the front once.
  */
 export function hypervolumeCurve<T>(reports: Iterable<PointReport<T> & { time: number }>, failed: ReadonlySet<number>, rule: BestRule, setting: HypervolumeSetting): { times: Float64Array; values: Float64Array } {
   const tracker = new ParetoTracker<T>(rule);
   const times: number[] = [];
   const values: number[] = [];
+  const twoD = setting.reference.length === 2;
+  const staircase = () => new Staircase2D(setting.reference[0], setting.reference[1]);
+  let stairs = staircase();
+  let hv = 0;
   let last = -1;
   for (const r of reports) {
     if (failed.has(r.trialId)) continue;
-    tracker.add(r);
-    const hv = normalisedHypervolume(tracker.front().map((f) => f.point), setting);
+    const change = tracker.add(r);
+    if (change === 'joined' && twoD) {
+      const [x, y] = normalise(r.point, setting);
+      stairs.add(x, y);
+      hv = stairs.volume;
+    } else if (change === 'stale' && twoD) {
+      stairs = staircase();
+      for (const f of tracker.front()) {
+        const [x, y] = normalise(f.point, setting);
+        stairs.add(x, y);
+      }
+      hv = stairs.volume;
+    } else if (change !== 'none') hv = normalisedHypervolume(tracker.front().map((f) => f.point), setting);
     if (hv !== last || times.length === 0) {
       times.push(r.time);
       values.push(hv);

@@ -1,4 +1,4 @@
-import type { Decision, Mode, SearchProblem, Searcher, Suggestion, TrialResult, TrialScheduler } from './types.js';
+import type { Decision, Mode, ResultScalar, SearchProblem, Searcher, Suggestion, TrialResult, TrialScheduler } from './types.js';
 import { metricValue } from './types.js';
 import type { RngState } from '../util/rng.js';
 
@@ -6,6 +6,7 @@ import type { RngState } from '../util/rng.js';
 export class FIFOScheduler implements TrialScheduler {
   readonly metric: string;
   readonly mode: Mode;
+  readonly scalar?: ResultScalar;
 
   constructor(
     private readonly problem: SearchProblem,
@@ -13,6 +14,7 @@ export class FIFOScheduler implements TrialScheduler {
   ) {
     this.metric = problem.metric;
     this.mode = problem.mode;
+    if (searcher.scalar) this.scalar = searcher.scalar;
   }
 
   suggest(trialId: number, allowNew = true): Suggestion | undefined {

@@ -1,6 +1,7 @@
 import { MinHeap } from '../util/heap.js';
 import { RankTree } from '../util/rank-tree.js';
 import type { RngState } from '../util/rng.js';
+import type { RungDecision, RungDecisionKind } from '../results/decisions.js';
 import type { Decision, Mode, SearchProblem, Searcher, Suggestion, TrialResult, TrialScheduler } from './types.js';
 import { metricValue } from './types.js';
 
@@ -59,6 +60,12 @@ class Rung {
   /** Number of values recorded here strictly better than `value`. */
   rank(value: number): number {
     return this.ranks.countBelow(this.sign * value);
+  }
+
+  /** Why `value` goes on or not when `keep` of the rung go on: its rank and the keep-th best value. */
+  reason(level: number, value: number, keep: number, decision: RungDecisionKind, trialId: number): RungDecision {
+    const threshold = keep > 0 ? this.sign * this.ranks.select(keep - 1)! : null;
+    return { trialId, value, level, rank: this.rank(value) + 1, size: this.size, keep, threshold, decision };
   }
 
   /**
@@ -125,6 +132,8 @@ export class HyperbandScheduler implements TrialScheduler {
   private rungs: Rung[][];
   private trials = new Map<number, TrialInfo>();
   private readonly bracketWeights: number[];
+  /** Decisions made since takeDecisions last took them. */
+  private decided: RungDecision[] = [];
 
   constructor(
     private readonly problem: SearchProblem,
@@ -194,7 +203,10 @@ export class HyperbandScheduler implements TrialScheduler {
         const quota = Math.floor(rungs[k].size / this.reductionFactor);
         if (quota === 0) continue;
         const promoted = rungs[k].promote(quota);
-        if (promoted !== undefined) return promoted;
+        if (promoted !== undefined) {
+          this.decided.push(rungs[k].reason(this.bracketLevels(b)[k], rungs[k].entries.get(promoted)!.value, quota, 'promote', promoted));
+          return promoted;
+        }
       }
     }
     return undefined;
@@ -216,16 +228,28 @@ export class HyperbandScheduler implements TrialScheduler {
       const passed = info.nextRung + 1 < levels.length && result.resource >= levels[info.nextRung + 1];
       rung.add(trialId, { value, done: passed });
       info.nextRung++;
+      const level = levels[info.nextRung - 1];
       if (this.type === 'stopping') {
         // continue only if in the top ceil(n/η) of the values recorded at this rung so far
-        if (rung.rank(value) >= Math.ceil(rung.size / this.reductionFactor)) decision = 'stop';
+        const keep = Math.ceil(rung.size / this.reductionFactor);
+        const here: Decision = rung.rank(value) >= keep ? 'stop' : 'continue';
+        if (here === 'stop') decision = 'stop';
+        this.decided.push(rung.reason(level, value, keep, here, trialId));
       } else {
         decision = 'pause';
+        // a trial carried past this rung goes on through it; it pauses at the last one it reached
+        this.decided.push(rung.reason(level, value, Math.floor(rung.size / this.reductionFactor), passed ? 'continue' : 'pause', trialId));
       }
     }
     if (decision === 'stop') this.searcher.onTrialIdle(trialId, 'stopped');
     if (decision === 'pause') this.searcher.onTrialIdle(trialId, 'paused');
     return decision;
+  }
+
+  takeDecisions(): RungDecision[] {
+    const taken = this.decided;
+    this.decided = [];
+    return taken;
   }
 
   onTrialComplete(trialId: number): void {

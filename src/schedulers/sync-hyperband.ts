@@ -1,4 +1,5 @@
 import type { RngState } from '../util/rng.js';
+import type { RungDecision } from '../results/decisions.js';
 import { rungLevels } from './hyperband.js';
 import type { Decision, Mode, SearchProblem, Searcher, Suggestion, TrialResult, TrialScheduler } from './types.js';
 import { metricValue } from './types.js';
@@ -54,6 +55,8 @@ export class SyncHyperbandScheduler implements TrialScheduler {
   private toResume: number[] = [];
   private started = 0;
   private readonly trialRung = new Map<number, number>();
+  /** Decisions made since takeDecisions last took them. */
+  private decided: RungDecision[] = [];
 
   constructor(
     private readonly problem: SearchProblem,
@@ -115,11 +118,26 @@ export class SyncHyperbandScheduler implements TrialScheduler {
     if (rung.values.size < rung.size) return;
     if (this.rung === this.rungs.length - 1) return this.startBracket(this.bracket + 1);
     const next = this.rungs[this.rung + 1];
-    const best = [...rung.values].filter(([, v]) => v < Infinity).sort((a, b) => a[1] - b[1] || a[0] - b[0]).slice(0, next.size);
+    const ranked = [...rung.values].filter(([, v]) => v < Infinity).sort((a, b) => a[1] - b[1] || a[0] - b[0]);
+    const best = ranked.slice(0, next.size);
+    // every trial of the rung learns its fate now: the best next.size go on, the others stay paused for good
+    const threshold = best.length > 0 ? this.sign * best[best.length - 1][1] : null;
+    let rank = 0;
+    ranked.forEach(([trialId, key], i) => {
+      // ties share the better rank
+      if (i === 0 || key !== ranked[i - 1][1]) rank = i + 1;
+      this.decided.push({ trialId, value: this.sign * key, level: rung.level, rank, size: rung.values.size, keep: next.size, threshold, decision: i < best.length ? 'promote' : 'stop' });
+    });
     this.rung++;
     next.size = best.length;
     this.toResume = best.map(([id]) => id);
     if (best.length === 0) this.startBracket(this.bracket + 1);
+  }
+
+  takeDecisions(): RungDecision[] {
+    const taken = this.decided;
+    this.decided = [];
+    return taken;
   }
 
   onTrialComplete(trialId: number): void {

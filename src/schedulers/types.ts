@@ -3,6 +3,7 @@ import type { Rng } from '../util/rng.js';
 import type { TrialResult } from '../trial/result.js';
 import type { Constraint } from './constraints.js';
 import type { Objective } from '../results/pareto.js';
+import type { RungDecision } from '../results/decisions.js';
 
 export type { TrialResult };
 
@@ -29,13 +30,32 @@ export interface TrialScheduler {
   onTrialResult(trialId: number, result: TrialResult): Decision;
   onTrialComplete(trialId: number): void;
   onTrialError(trialId: number): void;
+  /**
+   * A rung-based scheduler's decisions since the last call, each with its reason (rung, rank, size,
+   * threshold): those of `onTrialResult` (continue, stop, pause) and of `suggest` (promote). The
+   * tuner takes them after every call and writes them beside the results.
+   */
+  takeDecisions?(): RungDecision[];
   /** Settings, for metadata.json. */
   metadata(): Record<string, unknown>;
   /** A model-based searcher's: where the configs came from, for metadata.json at the run's end. */
   suggestionCounts?(): SuggestionCounts | undefined;
+  /** The method's scalar of each result, when it has one (a results column). */
+  readonly scalar?: ResultScalar;
   /** Plain-JSON state for tuner.json; `restore` continues exactly where `state` was taken. */
   state(): unknown;
   restore(state: unknown): void;
+}
+
+/**
+ * A method's own scalar of a trial's latest result, written in every results row as a named column
+ * (MO-BO: the ParEGO scalarization the trial was proposed under; MO-ASHA: the position its result
+ * took at the rung it reached). Methods without one write no column.
+ */
+export interface ResultScalar {
+  readonly column: string;
+  /** The scalar of the trial's latest result (undefined: it has none, an empty cell). */
+  of(trialId: number): number | undefined;
 }
 
 /** Where a searcher's configs came from: its model, or random draws (initial ones, or the model not ready). */
@@ -81,6 +101,8 @@ export interface Searcher {
   metadata(): Record<string, unknown>;
   /** Model-based searchers: how many configs came from the model and how many were random. */
   suggestionCounts?(): SuggestionCounts;
+  /** The searcher's scalar of each result, when it has one (a FIFO scheduler's results column). */
+  readonly scalar?: ResultScalar;
   state(): unknown;
   restore(state: unknown): void;
 }

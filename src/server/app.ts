@@ -55,15 +55,20 @@ export async function buildApp(options: AppOptions): Promise<{ app: FastifyInsta
     routes.push({ method: r.method, url: r.url, schema: r.schema as RouteSchemaInfo['schema'] });
   });
 
-  // before the body is read: a request without a valid token costs nothing and writes nothing
-  app.addHook('onRequest', async (req) => {
-    if (!options.tokens || PUBLIC.has(req.routeOptions.url ?? '')) return;
-    const refusal = tokenRefusal(options.tokens, req.headers.authorization);
-    if (refusal) throw new HttpError(401, refusal);
-  });
+  // before the body is read: a request without a valid token costs nothing and writes nothing.
+  // The hooks take callbacks, not promises: they run for every request, and a promise each costs
+  // more than the check itself
+  const { tokens } = options;
+  if (tokens) {
+    app.addHook('onRequest', (req, _reply, done) => {
+      const refusal = PUBLIC.has(req.routeOptions.url ?? '') ? undefined : tokenRefusal(tokens, req.headers.authorization);
+      done(refusal ? new HttpError(401, refusal) : undefined);
+    });
+  }
   // a POST without a body is one with an empty object (SigOpt's clients send none to create a suggestion)
-  app.addHook('preValidation', async (req) => {
+  app.addHook('preValidation', (req, _reply, done) => {
     if (req.body === undefined && req.method === 'POST') req.body = {};
+    done();
   });
 
   app.setErrorHandler((err: FastifyError & { validation?: SchemaIssue[]; validationContext?: string }, _req, reply) => {

@@ -279,7 +279,8 @@ export const suggestionResponse = {
 
 export const bestAssignmentsResponse = {
   type: 'object',
-  properties: { object: { type: 'string' }, id: { type: 'string' }, assignments: ANY_OBJECT, value: NUMBER, value_stddev: { type: ['number', 'null'] }, values: { type: 'array', items: METRIC_EVALUATION_OUT } },
+  // value: null for a multimetric experiment's (its metrics are in values)
+  properties: { object: { type: 'string' }, id: { type: 'string' }, assignments: ANY_OBJECT, value: { type: ['number', 'null'] }, value_stddev: { type: ['number', 'null'] }, values: { type: 'array', items: METRIC_EVALUATION_OUT } },
 };
 
 export const pagination = (item: Schema) => ({

@@ -21,6 +21,7 @@ import {
 } from './schemas.js';
 import { type ExperimentBody, STDDEV_KEY, apiExperiment, apiSuggestion } from './sigopt.js';
 import type { ServedStudy, StudyRegistry } from './studies.js';
+import { objectiveValues } from '../study/study.js';
 import { actingWorker, anonymousWorker, namedWorker, requestKey } from './workers.js';
 
 /** SigOpt's v1 resources for what the seeds use (DESIGN.md §9), on the study store. */
@@ -44,10 +45,10 @@ export interface ObservationBody {
 
 /**
  * The metrics of an observation or a report: any names (a script reports what it likes; the store
- * keeps them all), each once, finite, the optimized one among them; 400 naming the field otherwise.
+ * keeps them all), each once, finite, every optimized one among them (a multimetric experiment's
+ * each); 400 naming the field otherwise.
  */
 export function metricValues(served: ServedStudy, values: readonly Metric[], field: string): { metrics: Record<string, number>; stddevs: Record<string, number> } {
-  const { metric } = served.study.definition;
   const metrics: Record<string, number> = {};
   const stddevs: Record<string, number> = {};
   values.forEach((v, i) => {
@@ -55,25 +56,31 @@ export function metricValues(served: ServedStudy, values: readonly Metric[], fie
     metrics[v.name] = v.value;
     if (v.value_stddev != null) stddevs[v.name] = v.value_stddev;
   });
-  if (!(metric in metrics)) throw new HttpError(400, `${field}: lacks the optimized metric '${metric}' (give {"name": "${metric}", "value": ...}, or failed: true)`, { field });
+  const vector = objectiveValues(served.study.definition, metrics);
+  if ('missing' in vector) throw new HttpError(400, `${field}: lacks the optimized metric '${vector.missing}' (give {"name": "${vector.missing}", "value": ...}, or failed: true)`, { field });
   return { metrics, stddevs };
 }
 
 /**
  * The observation a body gives (SigOpt's fields: value or values, failed, metadata), validated
- * (400 naming the field), with the acting worker's id, host and pid added to its metadata.
+ * (400 naming the field), with the acting worker's id, host and pid added to its metadata. A
+ * multimetric experiment takes `values` only (one `value` names no metric, as SigOpt's).
  */
 export async function observationOf(req: FastifyRequest, served: ServedStudy, b: ObservationBody): Promise<{ sid: number; metrics: Record<string, number>; worker: WorkerIdentity; observation: NewObservation }> {
   const sid = Number(b.suggestion);
+  const { objectives } = served.study.definition;
   if (b.failed && (b.value !== undefined || b.values !== undefined)) throw new HttpError(400, 'failed: an observation with failed: true takes no value or values', { field: 'failed' });
   if (b.value !== undefined && b.values !== undefined) throw new HttpError(400, 'value: give value or values, not both', { field: 'value' });
+  if (b.value !== undefined && objectives.length > 1) {
+    throw new HttpError(400, `value: this experiment optimizes ${objectives.length} metrics (${objectives.map((o) => o.metric).join(', ')}); give values: [{name, value}] with each of them`, { field: 'value' });
+  }
   if (!b.failed && b.value === undefined && b.values === undefined) throw new HttpError(400, 'values: missing; give values: [{name, value}] (or value), or failed: true', { field: 'values' });
   const given: Metric[] = b.values ?? (b.value !== undefined ? [{ name: served.study.definition.metric, value: b.value, value_stddev: b.value_stddev }] : []);
   const { metrics, stddevs } = b.failed ? { metrics: {}, stddevs: {} } : metricValues(served, given, b.values ? 'values' : 'value');
   const worker = await actingWorker(req, served, sid);
   const metadata: Record<string, unknown> = { ...b.metadata, worker_id: worker.workerId, host: worker.host, pid: worker.pid, ...(Object.keys(stddevs).length && { [STDDEV_KEY]: stddevs }) };
-  const value = b.failed ? null : metrics[served.study.definition.metric];
-  return { sid, metrics, worker, observation: { values: metrics, value, failed: b.failed, metadata } };
+  const vector = b.failed ? null : objectives.map((o) => metrics[o.metric]);
+  return { sid, metrics, worker, observation: { values: metrics, value: vector && vector[0], objectiveValues: vector, failed: b.failed, metadata } };
 }
 
 export function noneMessage(served: ServedStudy, reason: 'budget' | 'stopped' | 'exhausted' | 'wait'): string {
@@ -202,12 +209,17 @@ export function sigoptRoutes(app: FastifyInstance, studies: StudyRegistry): void
 
   app.get<{ Params: { id: string } }>(
     '/v1/experiments/:id/best_assignments',
-    { schema: { summary: 'The best feasible observation so far (none: empty)', params: experimentParams, response: { 200: pagination(bestAssignmentsResponse), ...errors } } },
+    { schema: { summary: 'The best feasible observation so far; of a multimetric experiment, the Pareto-efficient ones (none: empty)', params: experimentParams, response: { 200: pagination(bestAssignmentsResponse), ...errors } } },
     async (req) => {
       const served = await studies.get(req.params.id);
       await served.refresh();
-      const best = served.bestObservation;
-      const data = best ? [served.observation(best)].map((o) => ({ object: 'best_assignments', id: o.id, assignments: o.assignments, value: o.value, value_stddev: o.value_stddev, values: o.values })) : [];
+      const multimetric = served.study.definition.objectives.length > 1;
+      const data = served.bestObservations().map((best) => {
+        const o = served.observation(best);
+        // SigOpt orders a multimetric best assignment's evaluations by metric name
+        const values = multimetric ? [...o.values].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) : o.values;
+        return { object: 'best_assignments', id: o.id, assignments: o.assignments, value: o.value, value_stddev: o.value_stddev, values };
+      });
       return { object: 'pagination', count: data.length, data, paging: { before: null, after: null } };
     },
   );

@@ -1,4 +1,5 @@
 import type { Config } from '../config-space/index.js';
+import type { ExperimentDefinition } from '../experiment/load.js';
 import type { ExperimentFileData, ExperimentFileInput } from '../experiment/schema.js';
 import type { ObservationRecord, StudyRecord, SuggestionRecord } from '../study/storage/store.js';
 import { UserError } from '../util/errors.js';
@@ -102,7 +103,10 @@ const conditionalsOf = (source: ExperimentFileData): unknown[] =>
 /** Where the server keeps value_stddev, which the store has no column for: in the observation's metadata under this key. */
 export const STDDEV_KEY = '_value_stddev';
 
-export function apiObservation(experimentId: number, metric: string, o: ObservationRecord, assignments: Config): ApiObservation {
+/** A SigOpt observation; of a multimetric experiment (several objectives) `value` is null, as SigOpt's: its metrics are in `values`. */
+export function apiObservation(experimentId: number, definition: Pick<ExperimentDefinition, 'metric' | 'objectives'>, o: ObservationRecord, assignments: Config): ApiObservation {
+  const { metric } = definition;
+  const single = definition.objectives.length === 1;
   const { [STDDEV_KEY]: stddevs, ...metadata } = o.metadata as Record<string, unknown> & { [STDDEV_KEY]?: Record<string, number> };
   const sd = (name: string) => stddevs?.[name] ?? null;
   const values: ApiMetricEvaluation[] = Object.entries(o.values).map(([name, value]) => ({ object: 'metric_evaluation', name, value, value_stddev: sd(name) }));
@@ -112,8 +116,8 @@ export function apiObservation(experimentId: number, metric: string, o: Observat
     experiment: String(experimentId),
     suggestion: String(o.suggestionId),
     assignments,
-    value: o.failed ? null : o.value,
-    value_stddev: o.failed ? null : sd(metric),
+    value: o.failed || !single ? null : o.value,
+    value_stddev: o.failed || !single ? null : sd(metric),
     values: o.failed ? [] : values,
     failed: o.failed,
     metadata,

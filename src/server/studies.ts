@@ -1,7 +1,7 @@
 import type { Config } from '../config-space/index.js';
 import { parseExperiment } from '../experiment/load.js';
 import { experimentFileOptions } from '../methods/registry.js';
-import { improvesBest } from '../study/status.js';
+import { StudyBestTracker } from '../study/status.js';
 import type { Cursor, ObservationRecord, StudyStore } from '../study/storage/store.js';
 import { type Study, createStudy, loadStudy } from '../study/study.js';
 import { UserError } from '../util/errors.js';
@@ -18,11 +18,14 @@ export class ServedStudy {
   /** Observations in id order (the pages of GET …/observations). */
   readonly observations: ObservationRecord[] = [];
   readonly configs = new Map<number, Config>();
-  private best: ObservationRecord | undefined;
+  /** The best observation, or with several objectives the front (the one definition of each: src/results/best.ts). */
+  private readonly best: StudyBestTracker;
   private cursor: Cursor = { observation: 0, suggestion: 0 };
   private refreshing: Promise<void> | undefined;
 
-  constructor(readonly study: Study) {}
+  constructor(readonly study: Study) {
+    this.best = new StudyBestTracker(study.definition);
+  }
 
   get store(): StudyStore {
     return this.study.store;
@@ -37,7 +40,7 @@ export class ServedStudy {
       for (const o of view.newObservations) {
         if (o.id <= this.cursor.observation) continue;
         this.observations.push(o);
-        if (improvesBest(this.study.definition, o, this.best)) this.best = o;
+        this.best.add(o);
       }
       this.cursor = {
         observation: Math.max(this.cursor.observation, ...view.newObservations.map((o) => o.id)),
@@ -50,7 +53,7 @@ export class ServedStudy {
   }
 
   observation(o: ObservationRecord) {
-    return apiObservation(this.study.id, this.study.definition.metric, o, this.configs.get(o.suggestionId) ?? {});
+    return apiObservation(this.study.id, this.study.definition, o, this.configs.get(o.suggestionId) ?? {});
   }
 
   async progress(): Promise<Progress> {
@@ -60,7 +63,8 @@ export class ServedStudy {
       count: n,
       first: n ? this.observation(this.observations[0]) : undefined,
       last: n ? this.observation(this.observations[n - 1]) : undefined,
-      best: this.best && this.observation(this.best),
+      // SigOpt's best_observation is null for a multimetric experiment: its best is the front (best_assignments)
+      best: this.study.definition.objectives.length > 1 ? undefined : this.bestObservations().map((o) => this.observation(o))[0],
     };
   }
 
@@ -70,8 +74,9 @@ export class ServedStudy {
     return undefined;
   }
 
-  get bestObservation(): ObservationRecord | undefined {
-    return this.best;
+  /** The best observation (one or none), or with several objectives the Pareto front's, in time order. */
+  bestObservations(): ObservationRecord[] {
+    return this.best.reports().map((r) => r.item);
   }
 }
 

@@ -25,7 +25,8 @@ export async function exportStudy(study: Study, options: { root?: string } = {})
   const d = study.definition;
   const [record, suggestions, observations, reports] = await Promise.all([study.refresh(), store.listSuggestions(study.id), store.listObservations(study.id), store.listReports(study.id)]);
   const resourceAttr = resourceAttrOf(d);
-  const metrics = [d.metric, ...d.constraints.map((c) => c.metric), ...d.storeMetrics];
+  // every objective (several make a folder whose best is the front), then the constraint and stored metrics
+  const metrics = [...d.objectives.map((o) => o.metric), ...d.constraints.map((c) => c.metric), ...d.storeMetrics];
   const configNames = Object.keys(d.configSpace);
   const folder = createExperimentFolder(resultsRoot(options.root), study.name, study.name, 0, new Date(record.createdAt));
   const byId = new Map(suggestions.map((s) => [s.id, s]));
@@ -73,6 +74,7 @@ export async function exportStudy(study: Study, options: { root?: string } = {})
     max_wallclock_time: d.budget.maxWallclockTime ?? null,
     metric: d.metric,
     mode: d.mode,
+    ...(d.objectives.length > 1 && { objectives: d.objectives }),
     best: d.best,
     resource_attr: resourceAttr,
     max_resource: d.resource?.max ?? 1,

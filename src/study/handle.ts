@@ -1,5 +1,5 @@
 import type { ExperimentDefinition } from '../experiment/load.js';
-import type { StudyBest, StudyStatusReport } from './status.js';
+import type { StudyBest, StudyFront, StudyStatusReport } from './status.js';
 import type { LogLine, LogRecord, StudyStatus, WorkerIdentity } from './storage/store.js';
 import type { AskResult, StudyOptions, TellOptions } from './study.js';
 
@@ -65,6 +65,8 @@ export interface StudyOverview {
   statusReport(): Promise<StudyStatusReport>;
   /** The best feasible observation. */
   best(): Promise<StudyBest | undefined>;
+  /** With several objectives: the Pareto front of the feasible observations (undefined with one). */
+  front(): Promise<StudyFront | undefined>;
   /** `study stop`: workers finish their trials (or abandon them), then exit. */
   stop(abandon: boolean): Promise<void>;
   /** Trial output lines with ids above `after`, oldest first. */

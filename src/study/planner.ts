@@ -4,14 +4,24 @@ import { rungLevels } from '../schedulers/hyperband.js';
 import { GPSearcher } from '../schedulers/searchers/gp-searcher.js';
 import { RandomSearcher } from '../schedulers/searchers/random.js';
 import { TPESearcher } from '../schedulers/searchers/tpe.js';
-import type { SearchProblem } from '../schedulers/types.js';
+import { NSGA2Searcher } from '../schedulers/searchers/nsga2.js';
+import { parEGOScalars, simplexWeights } from '../schedulers/searchers/parego.js';
+import { objectivesOf, type SearchProblem } from '../schedulers/types.js';
+import type { Objective } from '../results/pareto.js';
 import type { Rng } from '../util/rng.js';
 import type { StudyCache } from './storage/cache.js';
-import type { BufferLimits, RungRule, StudyView, SuggestionChanges, SuggestionLimits, SuggestionRecord } from './storage/store.js';
+import type { BufferLimits, ObservationRecord, RungRule, StudyView, SuggestionChanges, SuggestionLimits, SuggestionRecord } from './storage/store.js';
 
-/** The methods a shared study runs: new configs from random search, a GP or TPE, ASHA's stopping rule over every worker's reports. */
-export const STUDY_METHODS = ['RS', 'BO', 'TPE', 'ASHA'] as const;
+/**
+ * The methods a shared study runs: new configs from random search, a GP or TPE, ASHA's stopping
+ * rule over every worker's reports; for several objectives random search, NSGA-II and ParEGO on the
+ * GP. MO-ASHA is not among them: its rungs rank vectors by non-dominated sorting, and the store's
+ * rung rows and their decision (a count of better values in one statement) hold one value each.
+ */
+export const STUDY_METHODS = ['RS', 'BO', 'TPE', 'ASHA', 'MO-RS', 'NSGA2', 'MO-BO'] as const;
 export type StudyMethod = (typeof STUDY_METHODS)[number];
+/** Those of STUDY_METHODS for several objectives (and only for them). */
+export const MULTI_OBJECTIVE_STUDY_METHODS = ['MO-RS', 'NSGA2', 'MO-BO'] as const satisfies readonly StudyMethod[];
 
 /** Why ask() got nothing: the budget is met (or the space exhausted), the study stopped, or every slot is taken for now. */
 export type PlanResult = 'claimed' | 'budget' | 'stopped' | 'exhausted' | 'wait';
@@ -80,27 +90,29 @@ class RandomStudySearcher implements StudySearcher {
 class GPStudySearcher implements StudySearcher {
   readonly modelBased = true;
   private fitted: { theta: number[] | null; lastFitSize: number } = { theta: null, lastFitSize: 0 };
-  private readonly sign: number;
 
+  /** `targets`: the value the GP minimises of each observation given (in order), drawn afresh for each batch. */
   constructor(
     private readonly problem: SearchProblem,
     private readonly cache: StudyCache,
     private readonly numInitRandom: number,
-  ) {
-    this.sign = problem.mode === 'min' ? 1 : -1;
-  }
+    private readonly targets: (observations: readonly ObservationRecord[]) => number[],
+  ) {}
 
   propose(n: number, pending: readonly SuggestionRecord[]): Config[] {
     const { problem, cache } = this;
-    const searcher = new GPSearcher(problem, { numInitRandom: this.numInitRandom });
+    const searcher = new GPSearcher({ ...problem, mode: 'min', objectives: undefined }, { numInitRandom: this.numInitRandom });
     const constraints = problem.constraints ?? [];
-    const trials: unknown[] = [];
+    const observed: [number, Config, ObservationRecord][] = [];
     for (const [id, o] of cache.observations) {
       const config = cache.configs.get(id);
-      if (!config || o.failed || o.value === null) continue;
-      const constraintValues = constraints.length ? [[1, Object.fromEntries(constraints.map((c) => [c.metric, o.values[c.metric] ?? null]))]] : undefined;
-      trials.push([id, { config, values: [[1, this.sign * o.value]], running: false, ...(constraintValues && { constraintValues }) }]);
+      if (config && !o.failed && o.value !== null) observed.push([id, config, o]);
     }
+    const targets = this.targets(observed.map(([, , o]) => o));
+    const trials: unknown[] = observed.map(([id, config, o], i) => {
+      const constraintValues = constraints.length ? [[1, Object.fromEntries(constraints.map((c) => [c.metric, o.values[c.metric] ?? null]))]] : undefined;
+      return [id, { config, values: [[1, targets[i]]], running: false, ...(constraintValues && { constraintValues }) }];
+    });
     for (const s of pending) if (!cache.observations.has(s.id)) trials.push([s.id, { config: s.config, values: [], running: true, ...(constraints.length && { constraintValues: [] }) }]);
     searcher.restore({
       random: { seen: [...cache.configs.values()].map((c) => configKey(problem.configSpace, c)), nextPoint: 0 },
@@ -119,6 +131,69 @@ class GPStudySearcher implements StudySearcher {
     }
     const state = searcher.state() as { theta: number[] | null; lastFitSize: number };
     this.fitted = { theta: state.theta, lastFitSize: state.lastFitSize };
+    return out;
+  }
+}
+
+/** BO's target: the objective, signed so that smaller is better. */
+const signedValue = (mode: 'min' | 'max') => (observations: readonly ObservationRecord[]) => observations.map((o) => (mode === 'min' ? 1 : -1) * o.value!);
+
+/**
+ * MO-BO's target (ParEGO, as ParEGOSearcher): the augmented Chebyshev scalar of every observation's
+ * objectives under weights drawn on the simplex for the batch. A shared study draws once per batch
+ * (the buffer's configs share a scalarization, its pending ones fantasized), a local run once per suggestion.
+ */
+const parEGOTarget = (objectives: readonly Objective[], rng: Rng) => (observations: readonly ObservationRecord[]) => {
+  const w = simplexWeights(rng, objectives.length);
+  return parEGOScalars(
+    observations.map((o) => observationPoint(objectives, o)),
+    w,
+  );
+};
+
+/** An observation's objective values in their order, signed so that smaller is better (NaN where it has none: a failed one). */
+export const observationPoint = (objectives: readonly Objective[], o: Pick<ObservationRecord, 'objectiveValues'>) => objectives.map((ob, k) => (o.objectiveValues ? (ob.mode === 'min' ? o.objectiveValues[k] : -o.objectiveValues[k]) : NaN));
+
+/**
+ * NSGA-II in a shared study: one searcher per process, fed each observation once (every worker's;
+ * a completed one joins the population, which keeps its size by dropping the worst), with every
+ * config any worker was given marked seen. A batch's proposals are tentative trials, forgotten after it.
+ */
+class NSGA2StudySearcher implements StudySearcher {
+  readonly modelBased = true;
+  private readonly searcher: NSGA2Searcher;
+  private readonly fed = new Set<number>();
+
+  constructor(
+    private readonly problem: SearchProblem,
+    private readonly cache: StudyCache,
+  ) {
+    this.searcher = new NSGA2Searcher(problem);
+    cache.onSuggestion((_, config) => this.searcher.markSeen(config));
+  }
+
+  propose(n: number): Config[] {
+    const { searcher, cache } = this;
+    const objectives = objectivesOf(this.problem);
+    for (const [id, o] of cache.observations) {
+      if (this.fed.has(id)) continue;
+      this.fed.add(id);
+      const config = cache.configs.get(id);
+      if (!config) continue;
+      searcher.adopt(id, config);
+      if (!o.failed && o.objectiveValues) {
+        const metrics = Object.fromEntries(objectives.map((ob, k) => [ob.metric, o.objectiveValues![k]]));
+        searcher.onTrialResult(id, 1, o.objectiveValues[0], metrics);
+      }
+      searcher.onTrialIdle(id, o.failed ? 'failed' : 'completed');
+    }
+    const out: Config[] = [];
+    for (let i = 0; i < n; i++) {
+      const c = searcher.suggest(-1 - i);
+      if (!c) break;
+      out.push(c);
+    }
+    for (let i = 0; i < out.length; i++) searcher.forget(-1 - i);
     return out;
   }
 }
@@ -232,8 +307,22 @@ export interface StudyPlanContext {
 }
 
 export function createStudySearcher(method: StudyMethod, definition: ExperimentDefinition, cache: StudyCache, rng: Rng): StudySearcher {
-  const problem: SearchProblem = { configSpace: definition.configSpace, metric: definition.metric, mode: definition.mode, rng, constraints: definition.constraints };
-  const searcher = method === 'BO' ? new GPStudySearcher(problem, cache, initialRandom(definition)) : method === 'TPE' ? new TPEStudySearcher(problem, cache, definition.methodOptions.multivariate) : new RandomStudySearcher(problem, cache);
+  const several = definition.objectives.length > 1;
+  const problem: SearchProblem = { configSpace: definition.configSpace, metric: definition.metric, mode: definition.mode, rng, constraints: definition.constraints, ...(several && { objectives: definition.objectives }) };
+  const searcher = ((): StudySearcher => {
+    switch (method) {
+      case 'BO':
+        return new GPStudySearcher(problem, cache, initialRandom(definition), signedValue(definition.mode));
+      case 'MO-BO':
+        return new GPStudySearcher(problem, cache, initialRandom(definition), parEGOTarget(definition.objectives, rng));
+      case 'TPE':
+        return new TPEStudySearcher(problem, cache, definition.methodOptions.multivariate);
+      case 'NSGA2':
+        return new NSGA2StudySearcher(problem, cache);
+      default:
+        return new RandomStudySearcher(problem, cache);
+    }
+  })();
   return definition.pointsToEvaluate.length ? new PointsFirst(searcher, definition.pointsToEvaluate, definition.configSpace, cache) : searcher;
 }
 

@@ -6,7 +6,7 @@ import { LeaseHeartbeat } from './heartbeat.js';
 import { UserError } from '../util/errors.js';
 import type { ExperimentFileData } from '../experiment/schema.js';
 import type { OpenStudyOptions, StudyHandle, StudyOverview } from './handle.js';
-import type { StudyBest, StudyStatusReport } from './status.js';
+import type { StudyBest, StudyFront, StudyStatusReport } from './status.js';
 import { isTransient, withRetry } from './storage/open.js';
 import type { LogLine, LogRecord, StudyStatus, WorkerIdentity } from './storage/store.js';
 import { loopWorkers, optimizeLoop } from './optimize.js';
@@ -223,6 +223,10 @@ export class RemoteStudy implements StudyHandle, StudyOverview {
 
   async best(): Promise<StudyBest | undefined> {
     return (await this.statusReport()).best;
+  }
+
+  async front(): Promise<StudyFront | undefined> {
+    return (await this.statusReport()).front;
   }
 
   async stop(abandon: boolean): Promise<void> {

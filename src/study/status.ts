@@ -1,9 +1,10 @@
 import type { ExperimentDefinition } from '../experiment/load.js';
-import { BestTracker } from '../results/best.js';
+import { BestTracker, ParetoTracker } from '../results/best.js';
+import type { Objective } from '../results/pareto.js';
 import type { Config } from '../config-space/index.js';
-import { formatTable } from '../util/table.js';
+import { formatTable, formatValue } from '../util/table.js';
 import { isFeasible } from '../schedulers/constraints.js';
-import { better } from '../schedulers/types.js';
+import { observationPoint } from './planner.js';
 import type { ObservationRecord, StudyStatus, StudySummary, SuggestionRecord, SuggestionState } from './storage/store.js';
 import type { Study } from './study.js';
 
@@ -16,6 +17,23 @@ export interface StudyBest {
   config: Config;
   metrics: Record<string, number>;
   workerId: unknown;
+}
+
+/** A point of a study's Pareto front: its suggestion, its objectives' values, its config. */
+export interface StudyFrontPoint {
+  suggestionId: number;
+  /** Each objective's value, by metric. */
+  values: Record<string, number>;
+  config: Config;
+  /** Every metric told with it. */
+  metrics: Record<string, number>;
+  workerId: unknown;
+}
+
+/** With several objectives, a study's best: the Pareto front of its feasible observations, in time order. */
+export interface StudyFront {
+  objectives: Objective[];
+  points: StudyFrontPoint[];
 }
 
 export interface WorkerStatus {
@@ -52,13 +70,10 @@ export interface StudyStatusReport {
   parallelBandwidth: number;
   workers: WorkerStatus[];
   hosts: { host: string; workers: number; running: number; succeeded: number; failed: number }[];
+  /** The best feasible observation (one objective). */
   best?: StudyBest;
-}
-
-/** `o` is feasible (its outcome constraints hold) and better than `best` (or there is none yet). */
-export function improvesBest(definition: Pick<ExperimentDefinition, 'mode' | 'constraints'>, o: ObservationRecord, best: ObservationRecord | undefined): boolean {
-  if (o.failed || o.value === null || Number.isNaN(o.value) || !isFeasible(o.values, definition.constraints)) return false;
-  return !best || better(definition.mode, o.value, best.value!);
+  /** With several objectives: the Pareto front (no `best`). */
+  front?: StudyFront;
 }
 
 /** The best feasible observation (outcome constraints hold), or undefined. */
@@ -68,27 +83,67 @@ export function studyBest(study: Pick<Study, 'definition'>, observations: readon
   return tracker.best(configs);
 }
 
+/** With several objectives, the Pareto front of the feasible observations (src/results/best.ts's ParetoTracker), or undefined with one. */
+export function studyFront(study: Pick<Study, 'definition'>, observations: readonly ObservationRecord[], configs: ReadonlyMap<number, Config>): StudyFront | undefined {
+  const tracker = new StudyBestTracker(study.definition);
+  for (const o of observations) tracker.add(o);
+  return tracker.front(configs);
+}
+
 /**
- * studyBest kept up to date as observations come (the dashboard): an observation costs O(1). An
- * observation is a trial's value already (the worker told it by the study's rule): one report per trial.
+ * studyBest (and studyFront) kept up to date as observations come (the dashboard, the server): an
+ * observation costs O(1) (O(front size) with several objectives). An observation is a trial's value
+ * already (the worker told it by the study's rule): one report per trial.
  */
 export class StudyBestTracker {
   private readonly tracker: BestTracker<ObservationRecord>;
+  /** with several objectives */
+  private readonly pareto: ParetoTracker<ObservationRecord> | undefined;
   private order = 0;
 
-  constructor(private readonly definition: Pick<ExperimentDefinition, 'metric' | 'mode' | 'constraints' | 'best'>) {
+  constructor(private readonly definition: Pick<ExperimentDefinition, 'metric' | 'mode' | 'constraints' | 'best' | 'objectives'>) {
     this.tracker = new BestTracker(definition.best, definition.mode);
+    if (definition.objectives.length > 1) this.pareto = new ParetoTracker(definition.best);
   }
 
   add(o: ObservationRecord): void {
-    if (o.failed) this.tracker.fail(o.suggestionId);
-    else this.tracker.add({ trialId: o.suggestionId, value: o.value ?? NaN, feasible: isFeasible(o.values, this.definition.constraints), order: this.order++, item: o });
+    if (o.failed) {
+      this.tracker.fail(o.suggestionId);
+      this.pareto?.fail(o.suggestionId);
+      return;
+    }
+    const feasible = isFeasible(o.values, this.definition.constraints);
+    const order = this.order++;
+    this.tracker.add({ trialId: o.suggestionId, value: o.value ?? NaN, feasible, order, item: o });
+    this.pareto?.add({ trialId: o.suggestionId, point: observationPoint(this.definition.objectives, o), feasible, order, item: o });
+  }
+
+  /** The best observation (one objective), or the front's (several), in time order. */
+  reports(): { item: ObservationRecord }[] {
+    if (this.pareto) return this.pareto.front();
+    const best = this.tracker.best();
+    return best ? [best] : [];
   }
 
   best(configs: ReadonlyMap<number, Config>): StudyBest | undefined {
     const best = this.tracker.best()?.item;
     if (!best) return undefined;
     return { suggestionId: best.suggestionId, metric: this.definition.metric, value: best.value!, config: configs.get(best.suggestionId) ?? {}, metrics: best.values, workerId: best.metadata.worker_id };
+  }
+
+  front(configs: ReadonlyMap<number, Config>): StudyFront | undefined {
+    if (!this.pareto) return undefined;
+    const { objectives } = this.definition;
+    return {
+      objectives,
+      points: this.pareto.front().map(({ item: o }) => ({
+        suggestionId: o.suggestionId,
+        values: Object.fromEntries(objectives.map((ob, k) => [ob.metric, o.objectiveValues![k]])),
+        config: configs.get(o.suggestionId) ?? {},
+        metrics: o.values,
+        workerId: o.metadata.worker_id,
+      })),
+    };
   }
 }
 
@@ -149,7 +204,7 @@ export async function studyStatus(study: Study): Promise<StudyStatusReport> {
     parallelBandwidth: d.parallelBandwidth,
     workers: [...perWorker.values()],
     hosts: [...hosts.values()],
-    best: studyBest(study, observations, configs),
+    ...(d.objectives.length > 1 ? { front: studyFront(study, observations, configs) } : { best: studyBest(study, observations, configs) }),
   };
 }
 
@@ -160,15 +215,33 @@ export const EXHAUSTED = 'every config of the space was tried before the budget 
 
 export function formatStudyStatus(r: StudyStatusReport): string {
   const lines = [
-    `Study ${r.id} '${r.name}' (${r.method}, ${r.mode === 'min' ? 'minimize' : 'maximize'} ${r.metric}) in ${r.storage}: ${r.status}${r.stopMode ? ` (${r.stopMode})` : ''}${r.status === 'exhausted' ? ` (${EXHAUSTED})` : ''}`,
+    `Study ${r.id} '${r.name}' (${r.method}, ${r.front ? r.front.objectives.map(direction).join(', ') : direction({ metric: r.metric, mode: r.mode })}) in ${r.storage}: ${r.status}${r.stopMode ? ` (${r.stopMode})` : ''}${r.status === 'exhausted' ? ` (${EXHAUSTED})` : ''}`,
     `${r.observations} / ${r.budget ?? '∞'} observations, ${r.failed} failed; ${r.suggestions.open} open, ${r.suggestions.ready} ready, ${r.suggestions.abandoned} abandoned; parallel bandwidth ${r.parallelBandwidth}`,
   ];
   if (r.workers.length > 0) {
     lines.push('', formatTable(['worker', 'host', 'pid', 'state', 'running', 'succeeded', 'failed', 'last seen'], r.workers.map((w) => [w.workerId, w.host, w.pid, w.state, w.running, w.succeeded, w.failed, w.lastSeen])));
   }
   if (r.hosts.length > 1) lines.push('', formatTable(['host', 'workers', 'running', 'succeeded', 'failed'], r.hosts.map((h) => [h.host, h.workers, h.running, h.succeeded, h.failed])));
-  lines.push('', r.best ? `best ${r.metric} ${r.best.value} (suggestion ${r.best.suggestionId}: ${configText(r.best.config)})` : 'no observation yet');
+  if (r.front) lines.push('', ...frontLines(r.front));
+  else lines.push('', r.best ? `best ${r.metric} ${r.best.value} (suggestion ${r.best.suggestionId}: ${configText(r.best.config)})` : 'no observation yet');
   return lines.join('\n');
+}
+
+const direction = (o: Objective) => `${o.mode === 'min' ? 'minimize' : 'maximize'} ${o.metric}`;
+
+/** A study's front as text lines: one per point (its suggestion and objectives), then its config. */
+export function frontLines(f: StudyFront): string[] {
+  if (f.points.length === 0) return ['no feasible observation yet'];
+  return [
+    `Pareto front of ${f.points.length} point(s) (${f.objectives.map(direction).join(', ')})`,
+    ...f.points.flatMap((p) => [`  suggestion ${p.suggestionId}: ${Object.entries(p.values).map(([k, v]) => `${k}=${formatValue(v)}`).join(', ')} (worker ${p.workerId})`, `    config: ${configText(p.config)}`]),
+  ];
+}
+
+/** `study best` of a study with several objectives: its front. */
+export function formatFront(study: { id: number; name: string }, front: StudyFront | undefined): string {
+  if (!front?.points.length) return `study ${study.id} '${study.name}': no feasible observation yet`;
+  return frontLines(front).join('\n');
 }
 
 export function formatBest(study: { id: number; name: string }, best: StudyBest | undefined): string {
@@ -179,6 +252,12 @@ export function formatBest(study: { id: number; name: string }, best: StudyBest 
 export async function bestOfStudy(study: Study): Promise<StudyBest | undefined> {
   const [suggestions, observations] = await Promise.all([study.store.listSuggestions(study.id, ['completed']), study.store.listObservations(study.id)]);
   return studyBest(study, observations, new Map(suggestions.map((s) => [s.id, s.config])));
+}
+
+/** With several objectives, the study's Pareto front (undefined with one). */
+export async function frontOfStudy(study: Study): Promise<StudyFront | undefined> {
+  const [suggestions, observations] = await Promise.all([study.store.listSuggestions(study.id, ['completed']), study.store.listObservations(study.id)]);
+  return studyFront(study, observations, new Map(suggestions.map((s) => [s.id, s.config])));
 }
 
 export function formatStudyList(studies: readonly StudySummary[]): string {

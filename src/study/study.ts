@@ -10,10 +10,10 @@ import { StudyCache } from './storage/cache.js';
 import { type StudyHandle, type StudyOverview, isServerUrl } from './handle.js';
 import type { RemoteStudy } from './remote.js';
 import { type LoopWorker, loopWorkers, optimizeLoop } from './optimize.js';
-import { bestOfStudy, stopStudy, studyStatus } from './status.js';
+import { bestOfStudy, frontOfStudy, stopStudy, studyStatus } from './status.js';
 import { type OpenStoreOptions, openStore } from './storage/open.js';
 import { LeaseHeartbeat } from './heartbeat.js';
-import { type Plan, STUDY_METHODS, bufferLimits, outstandingTarget, type StudyMethod, type StudyPlanContext, createStudySearcher, freshConfigs, planClaim, refillNeed, rungRule, suggestionLimits } from './planner.js';
+import { MULTI_OBJECTIVE_STUDY_METHODS, type Plan, STUDY_METHODS, bufferLimits, outstandingTarget, type StudyMethod, type StudyPlanContext, createStudySearcher, freshConfigs, planClaim, refillNeed, rungRule, suggestionLimits } from './planner.js';
 import type { FreeClaim, FreeRefusal, LogLine, NewObservation, RungRule, StoredDefinition, StudyRecord, StudyStore, TellOutcome, WorkerIdentity } from './storage/store.js';
 
 export interface StudyOptions extends OpenStoreOptions {
@@ -85,16 +85,32 @@ export function newWorkerIdentity(): WorkerIdentity {
 
 /** The method a definition runs in a study; only the methods a shared store can serve. */
 export function studyMethod(definition: ExperimentDefinition): StudyMethod {
-  if (definition.objectives.length > 1) {
-    // the store holds one value per observation (issue 27 item 1: vector values and the upgrade are to come)
-    throw new UserError(`${definition.file ?? definition.name}: a shared study optimises one objective; this file has ${definition.objectives.length} (${definition.objectives.map((o) => o.metric).join(', ')}): run it with tunelab run -f, or keep one metric with strategy 'optimize'`);
-  }
-  const method = definition.method ?? defaultMethod(Boolean(definition.resource), false);
+  const several = definition.objectives.length > 1;
+  const method = definition.method ?? defaultMethod(Boolean(definition.resource), several);
+  const fitting = several ? MULTI_OBJECTIVE_STUDY_METHODS : STUDY_METHODS.filter((m) => !(MULTI_OBJECTIVE_STUDY_METHODS as readonly string[]).includes(m));
   if (!(STUDY_METHODS as readonly string[]).includes(method)) {
-    throw new UserError(`${definition.file ?? definition.name}: method '${method}' cannot run as a shared study; valid methods for a study: ${STUDY_METHODS.join(', ')}`);
+    const why = method === 'MO-ASHA' ? " (its rungs rank points of several objectives, and the store's rungs hold one value each)" : '';
+    throw new UserError(`${definition.file ?? definition.name}: method '${method}' cannot run as a shared study${why}; valid methods for a study${several ? ` with several objectives` : ''}: ${fitting.join(', ')}`);
+  }
+  if (several && !(fitting as readonly string[]).includes(method)) {
+    throw new UserError(`${definition.file ?? definition.name}: method '${method}' optimises one objective, and this file has ${definition.objectives.length} (${definition.objectives.map((o) => o.metric).join(', ')}); valid methods for a study with several objectives: ${fitting.join(', ')}`);
   }
   if (method === 'ASHA' && !definition.resource) throw new UserError(`${definition.file ?? definition.name}: method ASHA needs resource: {name, max} in the file`);
   return method as StudyMethod;
+}
+
+/**
+ * Every objective's value in `metrics`, in the definition's order, or the first objective that is
+ * missing or not a number.
+ */
+export function objectiveValues(definition: Pick<ExperimentDefinition, 'objectives'>, metrics: Readonly<Record<string, unknown>>): { values: number[] } | { missing: string } {
+  const values: number[] = [];
+  for (const { metric } of definition.objectives) {
+    const v = metrics[metric];
+    if (typeof v !== 'number' || Number.isNaN(v)) return { missing: metric };
+    values.push(v);
+  }
+  return { values };
 }
 
 /** The definition a study was stored with, validated again. */
@@ -249,6 +265,10 @@ export class Study implements StudyHandle, StudyOverview {
 
   best() {
     return bestOfStudy(this);
+  }
+
+  front() {
+    return frontOfStudy(this);
   }
 
   stop(abandon: boolean): Promise<void> {
@@ -475,18 +495,22 @@ export class Study implements StudyHandle, StudyOverview {
     return this.store.report(this.id, suggestionId, h.worker, { resource, value, metrics: { ...metrics, [this.definition.metric]: value } }, this.ctx.rule);
   }
 
-  /** The observation of a held suggestion, as tell stores it (the metric checked, the worker's metadata added). */
+  /** The observation of a held suggestion, as tell stores it (the objectives checked, the worker's metadata added). */
   private observation(suggestionId: number, values: number | Record<string, number> | undefined, options: TellOptions): { held: Held; observation: NewObservation } {
     const held = this.holder(suggestionId, 'observation');
-    const { metric } = this.definition;
+    const { metric, objectives } = this.definition;
+    if (typeof values === 'number' && objectives.length > 1) {
+      throw new UserError(`tell(${suggestionId}): this study has ${objectives.length} objectives (${objectives.map((o) => o.metric).join(', ')}); give every one's value as {name: value}, not one number`);
+    }
     const metrics = typeof values === 'number' ? { [metric]: values } : (values ?? {});
     const failed = options.failed ?? false;
-    const value = metrics[metric];
-    if (!failed && (typeof value !== 'number' || Number.isNaN(value))) {
-      throw new UserError(`tell(${suggestionId}): the values lack the metric '${metric}' (got ${JSON.stringify(values)}); pass {failed: true} for a failed evaluation`);
+    const vector = objectiveValues(this.definition, metrics);
+    if (!failed && 'missing' in vector) {
+      throw new UserError(`tell(${suggestionId}): the values lack the metric '${vector.missing}' (got ${JSON.stringify(values)}); pass {failed: true} for a failed evaluation`);
     }
+    const objective = failed || 'missing' in vector ? null : vector.values;
     const metadata = { ...options.metadata, worker_id: held.worker.workerId, host: held.worker.host, pid: held.worker.pid, duration: (Date.now() - held.claimedAt) / 1000 };
-    return { held, observation: { values: metrics, value: failed ? null : value, failed, metadata } };
+    return { held, observation: { values: metrics, value: objective && objective[0], objectiveValues: objective, failed, metadata } };
   }
 
   /** Ends a suggestion with its observation: the objective's value (or every metric), or failed. */

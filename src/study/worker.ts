@@ -11,7 +11,7 @@ import { resolveInside } from '../util/path-part.js';
 import type { LogLine } from './storage/store.js';
 import { type OpenStudyOptions, type StudyHandle, openStudy } from './handle.js';
 import { EXHAUSTED } from './status.js';
-import { type AskResult, StudyError } from './study.js';
+import { type AskResult, StudyError, objectiveValues } from './study.js';
 
 export interface WorkerOptions extends OpenStudyOptions {
   /** The study's id or name, or its URL on a study server (`http://host:port/v1/experiments/<id>`). */
@@ -262,11 +262,14 @@ export async function runStudyWorker(options: WorkerOptions): Promise<WorkerSumm
       }
       await shipper.ship(s.suggestionId, true);
       if (!error && !last) error = `the command ended without reporting '${d.metric}' (print a line ${JSON.stringify(`[tunelab] {"${d.metric}": ...}`)})`;
+      // several objectives: the last report (no one metric's best stands for the vector)
+      const told = d.objectives.length > 1 ? last : (value.best()?.item ?? last);
+      const vector = told && objectiveValues(d, told.result.metrics);
+      if (!error && vector && 'missing' in vector) error = `the command's result lacks the objective '${vector.missing}' (print a line ${JSON.stringify(`[tunelab] {"${vector.missing}": ...}`)})`;
       const metadata: Record<string, unknown> = { duration: (Date.now() - started) / 1000 };
       if (error) metadata.error = error;
       if (stoppedAt !== undefined) metadata.stopped_at = stoppedAt;
       if (last) metadata.results = last.workerIter + 1;
-      const told = value.best()?.item ?? last;
       const values = error ? undefined : told!.result.metrics;
       const options = { failed: Boolean(error), metadata };
       // the observation and the next suggestion in one step, unless this failure ends the worker
@@ -291,7 +294,7 @@ export async function runStudyWorker(options: WorkerOptions): Promise<WorkerSumm
       } else {
         if (error) summary.failed++;
         else summary.succeeded++;
-        log(`trial ${s.suggestionId}: ${error ? `failed: ${error}` : `${d.metric} ${told!.result.metrics[d.metric]}${stoppedAt !== undefined ? ` (stopped by ASHA at ${resourceAttr} ${stoppedAt})` : ''}`}`);
+        log(`trial ${s.suggestionId}: ${error ? `failed: ${error}` : `${d.objectives.map((o) => `${o.metric} ${told!.result.metrics[o.metric]}`).join(', ')}${stoppedAt !== undefined ? ` (stopped by ASHA at ${resourceAttr} ${stoppedAt})` : ''}`}`);
       }
       if (summary.failed > d.maxFailures) {
         await giveBackClaimed();

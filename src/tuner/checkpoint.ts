@@ -18,6 +18,8 @@ export interface TunerCheckpoint {
   rowsWritten: number;
   /** Lines of trials.jsonl on disk (src/results/trial-ends.ts); absent in a checkpoint of a tunelab that kept no such file. */
   trialEndsWritten?: number;
+  /** Lines of decisions.jsonl on disk (src/results/decisions.ts), for a scheduler that gives its decisions' reasons. */
+  decisionsWritten?: number;
   tuner: {
     nextTrialId: number;
     trials: TrialRecord[];

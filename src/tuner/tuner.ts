@@ -2,6 +2,8 @@ import type { TrialBackend, BackendResult } from '../backends/types.js';
 import type { Cell } from '../results/csv.js';
 import { ResultsWriter } from '../results/writer.js';
 import { type TrialEnd, TrialEndsWriter } from '../results/trial-ends.js';
+import { DECISIONS_FILE, decisionLine } from '../results/decisions.js';
+import { JsonLinesWriter } from '../results/jsonl.js';
 import { type Constraint, isFeasible } from '../schedulers/constraints.js';
 import { type Decision, type TrialScheduler } from '../schedulers/types.js';
 import { BestTracker, type BestRule, ParetoTracker } from '../results/best.js';
@@ -90,6 +92,8 @@ export class Tuner {
   private readonly pareto: ParetoTracker<null> | undefined;
   private writer: ResultsWriter | undefined;
   private ends: TrialEndsWriter | undefined;
+  /** decisions.jsonl, for a scheduler that gives its decisions' reasons */
+  private decisions: JsonLinesWriter | undefined;
   private stopReason: string | undefined;
   private readonly running = new Set<number>();
 
@@ -105,6 +109,8 @@ export class Tuner {
       backend.resourceAttr,
       ...(options.metricColumns ?? backend.metricNames).filter((m) => m !== backend.resourceAttr),
       ...options.configNames.map((n) => `config_${n}`),
+      // the method's own scalar of each result (MO-BO, MO-ASHA); none for the others, whose rows are unchanged
+      ...(options.scheduler.scalar ? [options.scheduler.scalar.column] : []),
       ...(options.extraResults?.keys() ?? []),
     ];
     // one pass with a set: indexOf per column was quadratic (20 minutes for 200,000 parameters)
@@ -160,6 +166,7 @@ export class Tuner {
     else if (folder) {
       this.writer = ResultsWriter.create(folder, this.columns);
       this.ends = TrialEndsWriter.create(folder);
+      if (this.scheduler.takeDecisions) this.decisions = JsonLinesWriter.create(folder, DECISIONS_FILE);
       // resumable from the start, not only from the first flush
       this.saveCheckpoint();
     }
@@ -206,7 +213,7 @@ export class Tuner {
     while (!this.criteriaMet()) {
       await this.fillWorkers(nWorkers);
       if (this.running.size === 0) return; // nothing left to run
-      const flushDue = this.options.flushWhileIdle && (this.writer?.pending || this.ends?.pending) ? this.lastFlushTime + (this.options.flushInterval ?? 60) : Infinity;
+      const flushDue = this.options.flushWhileIdle && (this.writer?.pending || this.ends?.pending || this.decisions?.pending) ? this.lastFlushTime + (this.options.flushInterval ?? 60) : Infinity;
       const { results, completed, failed } = await this.backend.poll(Math.min(deadline, flushDue));
       for (const r of results) {
         await this.onResult(r);
@@ -231,6 +238,7 @@ export class Tuner {
         if (!trial || trial.status !== 'paused') throw new TunerError(`scheduler asked to resume trial ${suggestion.resume}, which is not paused`);
         trial.status = 'running';
         this.running.add(trial.id);
+        this.takeDecisions(this.backend.now());
         await this.backend.resume(trial.id);
         this.checkpointLaunch();
         this.emit('onTrialStart', this, trial, true);
@@ -251,6 +259,7 @@ export class Tuner {
     const trial = this.trials.get(r.trialId);
     if (!trial || !this.running.has(r.trialId)) return;
     const decision: Decision = this.scheduler.onTrialResult(r.trialId, r.result);
+    this.takeDecisions(r.time);
     trial.numResults++;
     trial.lastResult = r.result;
     this.numResults++;
@@ -275,6 +284,11 @@ export class Tuner {
     if (decision === 'stop' && !r.final) this.emit('onTrialEnd', this, trial);
   }
 
+  /** The scheduler's decisions since the last call, with their reasons, to decisions.jsonl (taken also without a folder, so that none piles up). */
+  private takeDecisions(time: number): void {
+    for (const d of this.scheduler.takeDecisions?.() ?? []) this.decisions?.record(decisionLine(d, time));
+  }
+
   private record(trial: TrialRecord, r: BackendResult, decision: Decision): void {
     if (!this.writer) return;
     // a script's report may hold any field: the tuner's own columns win over one named like them
@@ -289,6 +303,8 @@ export class Tuner {
       [this.backend.resourceAttr]: r.result.resource,
     };
     for (const name of this.options.configNames) row[`config_${name}`] = trial.config[name];
+    const scalar = this.scheduler.scalar;
+    if (scalar) row[scalar.column] = scalar.of(trial.id);
     const extra = this.options.extraResults?.compose(this);
     if (extra) Object.assign(row, extra);
     this.writer.append(row);
@@ -321,6 +337,7 @@ export class Tuner {
     this.pareto?.fail(id);
     this.numFailures++;
     this.scheduler.onTrialError(id);
+    this.takeDecisions(this.backend.now());
     this.emit('onTrialEnd', this, trial);
     const maxFailures = this.options.maxFailures ?? 1;
     if (this.numFailures > maxFailures) {
@@ -351,6 +368,7 @@ export class Tuner {
   private flushFiles(): void {
     this.writer?.flush();
     this.ends?.flush();
+    this.decisions?.flush();
   }
 
   private saveCheckpoint(): void {
@@ -358,6 +376,7 @@ export class Tuner {
     if (!folder || !checkpoint) return;
     // the ends of the trials the run stopped at its end are on disk before the checkpoint counts them
     this.ends?.flush();
+    this.decisions?.flush();
     writeCheckpoint(folder, this.checkpoint());
     this.lastCheckpointWall = performance.now();
   }
@@ -369,6 +388,7 @@ export class Tuner {
       identity: this.options.identity ?? {},
       rowsWritten: this.writer?.rowsWritten ?? 0,
       trialEndsWritten: this.ends?.linesWritten ?? 0,
+      ...(this.decisions && { decisionsWritten: this.decisions.linesWritten }),
       tuner: {
         nextTrialId: this.nextTrialId,
         // finished trials need no last result to continue; leaving it out keeps tuner.json small
@@ -409,6 +429,7 @@ export class Tuner {
     if (this.options.folder) {
       this.writer = ResultsWriter.resume(this.options.folder, this.columns, c.rowsWritten);
       this.ends = TrialEndsWriter.resume(this.options.folder, c.trialEndsWritten);
+      if (this.scheduler.takeDecisions) this.decisions = JsonLinesWriter.resume(this.options.folder, DECISIONS_FILE, c.decisionsWritten);
     }
   }
 }

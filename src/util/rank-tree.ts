@@ -1,5 +1,5 @@
 /**
- * A multiset of numbers that answers "how many are below x" in O(log n): a treap whose nodes hold a
+ * A multiset of numbers that answers "how many are below x" and "which is the k-th" in O(log n): a treap whose nodes hold a
  * distinct key, its multiplicity and their subtree's size. Insert-only (what rung statistics need).
  * Priorities come from a fixed xorshift sequence, so the shape, like the answers, is reproducible.
  */
@@ -35,6 +35,21 @@ export class RankTree {
       }
     }
     return below;
+  }
+
+  /** The element of rank `k` (0: the smallest), counting repeats; undefined past the end. */
+  select(k: number): number | undefined {
+    let node = this.root;
+    while (node >= 0) {
+      const left = this.sizeOf(this.left[node]);
+      if (k < left) node = this.left[node];
+      else if (k < left + this.count[node]) return this.key[node];
+      else {
+        k -= left + this.count[node];
+        node = this.right[node];
+      }
+    }
+    return undefined;
   }
 
   private sizeOf(node: number): number {

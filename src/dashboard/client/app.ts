@@ -16,14 +16,15 @@ type Value = string | number | boolean;
 import type { Fleet, StudyHead as Head, StudyUpdate as Update, TrialRow as Trial } from '../feed.js';
 import type { RungCall } from '../rungs.js';
 import type { ReportRecord as Report } from '../../study/storage/store.js';
+import type { RunDecision, RunPage } from '../runs.js';
 
 const API = '/dashboard/api';
 const app = document.getElementById('app') as HTMLElement;
 const live = document.getElementById('live') as HTMLElement;
 /** Past this many points a chart draws on a canvas (an SVG node per point would be slow). */
-const SVG_LIMIT = 3000;
+const SVG_LIMIT = 1000;
 const PAGE_ROWS = 200;
-const PC_LIMIT = 1000;
+const PC_LIMIT = 500;
 
 // ---------------------------------------------------------------- DOM helpers (text only)
 
@@ -78,21 +79,69 @@ function listen(url: string, handlers: Record<string, (data: any) => void>) {
 
 const views = new Map<string, any>();
 
-/** Draws a vega-lite spec in the element of that id (the previous view there finalised). */
-async function draw(id: string, spec: any, points = 0): Promise<void> {
+let vegaLoaded: Promise<void> | undefined;
+
+/** vega, then vega-lite (which needs it), from this server: loaded once, when a page first draws a chart. */
+function loadVega(): Promise<void> {
+  const script = (name: string) =>
+    new Promise<void>((resolve, reject) => {
+      const e = document.createElement('script');
+      e.src = `/dashboard/assets/${name}`;
+      e.onload = () => resolve();
+      e.onerror = () => reject(new Error(`could not load ${name}`));
+      document.head.append(e);
+    });
+  vegaLoaded ??= script('vega.min.js').then(() => script('vega-lite.min.js'));
+  return vegaLoaded;
+}
+
+/** Gives the browser a turn (to paint, to take input) between two charts. */
+const yieldToBrowser = () => new Promise((r) => setTimeout(r, 0));
+
+/** The name of the dataset a live chart's rows are inserted into (view.insert: no redraw of the whole chart). */
+const LIVE = 'rows';
+
+/**
+ * Draws a vega-lite spec in the element of that id (the previous view there finalised). With
+ * `values`, the spec's data is the named dataset LIVE, filled with them, which insertRows extends.
+ */
+async function draw(id: string, spec: any, points = 0, values?: readonly object[]): Promise<void> {
   const container = document.getElementById(id);
   if (!container) return;
-  views.get(id)?.finalize();
-  container.textContent = '';
   try {
-    const compiled = vegaLite.compile({ $schema: 'https://vega.github.io/schema/vega-lite/v6.json', ...spec }).spec;
+    await loadVega();
+    views.get(id)?.finalize();
+    views.delete(id);
+    container.textContent = '';
+    const compiled = vegaLite.compile({ $schema: 'https://vega.github.io/schema/vega-lite/v6.json', ...spec, ...(values && { data: { name: LIVE } }) }).spec;
     const view = new vega.View(vega.parse(compiled), { renderer: points > SVG_LIMIT ? 'canvas' : 'svg', container, hover: true });
+    if (values) view.insert(LIVE, values);
     views.set(id, view);
     await view.runAsync();
     container.dataset.drawn = String(points);
   } catch (e) {
     container.append(h('p', { class: 'err' }, `chart failed: ${(e as Error).message}`));
   }
+}
+
+/** Adds rows to a live chart's dataset: vega updates its marks from the changeset, the chart is not built again. */
+async function insertRows(id: string, rows: readonly object[]): Promise<void> {
+  const view = views.get(id);
+  const container = document.getElementById(id);
+  if (!view || !container || rows.length === 0) return;
+  await view.insert(LIVE, rows).runAsync();
+  container.dataset.drawn = String(Number(container.dataset.drawn ?? 0) + rows.length);
+}
+
+/**
+ * At most `limit` of `items` for a chart that cannot show more distinctly: every one `keep` says
+ * must stay (the best ones, a new best), and an even stride through the others.
+ */
+function thin<T>(items: readonly T[], limit: number, keep: (t: T, i: number) => boolean): T[] {
+  if (items.length <= limit) return [...items];
+  const kept = items.filter(keep);
+  const stride = Math.max(1, Math.ceil(items.length / Math.max(1, limit - kept.length)));
+  return items.filter((t, i) => keep(t, i) || i % stride === 0);
 }
 
 // ---------------------------------------------------------------- home
@@ -143,6 +192,15 @@ interface StudyState {
 }
 
 const ui = { sort: 'id', desc: false, filter: '', page: 0, logY: false };
+/** Past this many points a scatter chart is thinned (POINT_LIMIT / 2 for the small slice plots); the best SLICE_BEST stay in every slice. */
+const POINT_LIMIT = 2000;
+const SLICE_BEST = 300;
+/** Seconds between two full redraws of the charts while rows arrive (between them, new observations are inserted into the history and slices). */
+const REDRAW_SECONDS = 30;
+/** What the live inserts continue from: the history's count and best so far, when the charts were last drawn in full. */
+const liveCharts: { history: { n: number; best: number | null }; drawnAt: number } = { history: { n: 0, best: null }, drawnAt: 0 };
+const curveRow = (r: Report, stopped: boolean) => ({ trial: r.suggestionId, resource: r.resource, value: r.value, decision: stopped ? 'stopped by the scheduler' : 'not stopped' });
+const sliceRow = (t: Trial, name: string) => ({ x: t.config[name], value: t.value, trial: t.id, feasible: t.feasible ? 'feasible' : 'infeasible' });
 let importanceAt = 0;
 
 function applyUpdate(s: StudyState | undefined, u: Update): StudyState {
@@ -273,7 +331,7 @@ function renderTable(s: StudyState) {
     ...shown.map((t) =>
       h(
         'tr',
-        { 'data-trial': t.id, class: t.decision === 'stop' ? 'stop' : t.state === 'failed' ? 'failed' : '', ...(t.why && { 'data-rung': t.why.level, 'data-rank': t.why.rank, 'data-size': t.why.size, 'data-threshold': String(t.why.threshold), 'data-decision': t.why.decision }) },
+        { 'data-trial': t.id, class: t.decision === 'stop' ? 'stop' : t.state === 'failed' ? 'failed' : '', ...(t.why && { 'data-rung': t.why.level, 'data-rank': t.why.rank, 'data-size': t.why.size, 'data-threshold': String(t.why.threshold), 'data-decision': t.why.decision, 'data-source': t.why.source }) },
         ...columns.map((c) => {
           const v = c.get(t);
           if (c.key === 'id') return h('td', { class: 'num' }, h('a', { href: `/study/${hd.store}/${hd.id}/trial/${t.id}` }, String(t.id)));
@@ -322,30 +380,37 @@ async function renderCharts(s: StudyState) {
     h('p', { id: 'feasibility' }, hd.constraints.length ? `Constraint feasibility: ${feasibleCount} of ${observed.length} observations feasible (${hd.constraints.map((c) => c.text).join(', ')}).` : `No outcome constraint: every successful observation is feasible (${feasibleCount} of ${observed.length}).`),
   );
   const yScale = ui.logY ? { type: 'log' } : { zero: false };
-  const rows = history.filter((r) => r.value !== null && (!ui.logY || r.value > 0));
+  const all = history.filter((r) => r.value !== null && (!ui.logY || r.value > 0));
+  // 700 px cannot show 10,000 points apart: past POINT_LIMIT, every new best and an even stride of the others
+  const rows = thin(all, POINT_LIMIT, (r, i) => i === 0 || r.best !== all[i - 1].best);
+  if (rows.length < all.length) document.querySelector('#history figcaption')!.append(` ${rows.length} of ${all.length} observations drawn (every new best, and an even stride of the others).`);
+  liveCharts.history = { n: history.length, best };
   await draw(
     'history-chart',
     {
       width: 700,
       height: 260,
-      data: { values: rows },
       layer: [
         { mark: { type: 'point', filled: true, opacity: 0.6 }, encoding: { x: { field: 'n', type: 'quantitative', title: 'observation' }, y: { field: 'value', type: 'quantitative', title: hd.metric, scale: yScale }, color: { field: 'feasible', type: 'nominal', title: null }, tooltip: [{ field: 'trial' }, { field: 'value' }] } },
         { mark: { type: 'line', color: '#d62728', interpolate: 'step-after' }, encoding: { x: { field: 'n', type: 'quantitative' }, y: { field: 'best', type: 'quantitative', scale: yScale } } },
       ],
     },
     rows.length,
+    rows,
   );
+  await yieldToBrowser();
 
   // learning curves, coloured by the scheduler's decision
   if (s.reports.length > 0) {
     const stopped = new Set([...s.trials.values()].filter((t) => t.decision === 'stop').map((t) => t.id));
-    const curves = s.reports.map((r) => ({ trial: r.suggestionId, resource: r.resource, value: r.value, decision: stopped.has(r.suggestionId) ? 'stopped by the scheduler' : 'not stopped' }));
+    const curves = s.reports.map((r) => curveRow(r, stopped.has(r.suggestionId)));
     section('curves', 'Learning curves', chartBox('curves-chart', `Each trial's intermediate ${hd.metric} against ${hd.resourceAttr ?? 'the resource'}, coloured by the scheduler's decision.`));
+    await yieldToBrowser();
     await draw(
       'curves-chart',
-      { width: 700, height: 260, data: { values: curves }, mark: { type: 'line', point: curves.length < 400, opacity: 0.7 }, encoding: { x: { field: 'resource', type: 'quantitative', title: hd.resourceAttr ?? 'resource' }, y: { field: 'value', type: 'quantitative', title: hd.metric, scale: yScale }, detail: { field: 'trial' }, color: { field: 'decision', type: 'nominal', title: null, scale: { domain: ['stopped by the scheduler', 'not stopped'], range: ['#d62728', '#1f77b4'] } } } },
+      { width: 700, height: 260, mark: { type: 'line', point: curves.length < 400, opacity: 0.7 }, encoding: { x: { field: 'resource', type: 'quantitative', title: hd.resourceAttr ?? 'resource' }, y: { field: 'value', type: 'quantitative', title: hd.metric, scale: yScale }, detail: { field: 'trial' }, color: { field: 'decision', type: 'nominal', title: null, scale: { domain: ['stopped by the scheduler', 'not stopped'], range: ['#d62728', '#1f77b4'] } } } },
       curves.length,
+      curves,
     );
   }
   if (hd.rung && s.calls.length > 0) {
@@ -361,6 +426,7 @@ async function renderCharts(s: StudyState) {
       'Rung ladder',
       chartBox('ladder-chart', `Trials that reached each rung (levels ${hd.rung.levels.join(', ')}, η = ${hd.rung.reductionFactor}) over time; ${stops} of ${s.calls.length} rung decisions stopped a trial. Each stop was made on the trial's rank among the values at its rung then: it goes on only in the top ⌈n/η⌉.`),
     );
+    await yieldToBrowser();
     await draw('ladder-chart', { width: 700, height: 220, data: { values: ladder }, mark: { type: 'line', interpolate: 'step-after' }, encoding: { x: { field: 'time', type: 'temporal' }, y: { field: 'trials', type: 'quantitative', title: 'trials at the rung' }, color: { field: 'rung', type: 'nominal', sort: null, title: null } } }, ladder.length);
   }
 
@@ -385,6 +451,7 @@ async function renderCharts(s: StudyState) {
       return vals.map((v, i) => ({ trial: withValue[i].id, axis: keys[j], norm: hi > lo ? (v - lo) / (hi - lo) : 0.5, metric: withValue[i].value }));
     });
     section('parallel', 'Parallel coordinates', chartBox('parallel-chart', `${withValue.length < valued.length ? `The best ${withValue.length} of ${valued.length} trials` : 'Each trial'}: a line through its parameters (log ones as log10, choices by position) and ${hd.metric}, each axis scaled to its range; colour: ${hd.metric}.`));
+    await yieldToBrowser();
     await draw(
       'parallel-chart',
       {
@@ -396,15 +463,20 @@ async function renderCharts(s: StudyState) {
       },
       pc.length,
     );
-    // one slice plot per parameter
-    const slices = observed.filter((t) => t.value !== null && (!ui.logY || t.value > 0));
-    section('slices', 'Slices', h('div', { class: 'slices' }, ...params.map((p, i) => chartBox(`slice-${i}`, `${hd.metric} against ${p.name}${p.log ? ' (log axis)' : ''}`))));
+    // one slice plot per parameter: 300 px cannot show 10,000 points apart either (the best SLICE_BEST kept, an even stride of the others)
+    const slicing = observed.filter((t) => t.value !== null && (!ui.logY || t.value > 0));
+    const cut = [...slicing].map((t) => sign * t.value!).sort((a, b) => a - b)[Math.min(SLICE_BEST, slicing.length) - 1];
+    const slices = thin(slicing, POINT_LIMIT / 2, (t) => sign * t.value! <= cut);
+    const note = slices.length < slicing.length ? ` (${slices.length} of ${slicing.length} observations: the best ${SLICE_BEST} and an even stride of the others)` : '';
+    section('slices', 'Slices', h('div', { class: 'slices' }, ...params.map((p, i) => chartBox(`slice-${i}`, `${hd.metric} against ${p.name}${p.log ? ' (log axis)' : ''}${note}`))));
     for (const [i, p] of params.entries()) {
-      const values = slices.map((t) => ({ x: t.config[p.name], value: t.value, trial: t.id, feasible: t.feasible ? 'feasible' : 'infeasible' }));
+      const values = slices.map((t) => sliceRow(t, p.name));
       const x = p.values ? { field: 'x', type: 'nominal', title: p.name, sort: p.values } : { field: 'x', type: 'quantitative', title: p.name, scale: p.log ? { type: 'log' } : { zero: false } };
-      await draw(`slice-${i}`, { width: 300, height: 180, data: { values }, mark: { type: 'point', filled: true, opacity: 0.6 }, encoding: { x, y: { field: 'value', type: 'quantitative', title: hd.metric, scale: yScale }, color: { field: 'feasible', type: 'nominal', title: null }, tooltip: [{ field: 'trial' }, { field: 'x', title: p.name }, { field: 'value' }] } }, values.length);
+      await yieldToBrowser();
+      await draw(`slice-${i}`, { width: 300, height: 180, mark: { type: 'point', filled: true, opacity: 0.6 }, encoding: { x, y: { field: 'value', type: 'quantitative', title: hd.metric, scale: yScale }, color: { field: 'feasible', type: 'nominal', title: null }, tooltip: [{ field: 'trial' }, { field: 'x', title: p.name }, { field: 'value' }] } }, values.length, values);
     }
   }
+  liveCharts.drawnAt = performance.now();
   // importance: computed by the server when the observations have grown by a tenth since the last time
   if (observed.length >= 20 && observed.length >= importanceAt * 1.1) {
     importanceAt = observed.length;
@@ -448,10 +520,35 @@ function renderFleet(s: StudyState) {
   );
 }
 
+/**
+ * New rows into the live charts (history, learning curves, slices) without building them again:
+ * what a page does between two full redraws, so that an open page costs the browser little while
+ * writers work.
+ */
+async function insertLive(s: StudyState, observed: readonly Trial[], reports: readonly Report[]) {
+  const hd = s.head;
+  const better = (a: number, b: number) => (hd.mode === 'min' ? a < b : a > b);
+  const h0 = liveCharts.history;
+  const history = observed.map((t) => {
+    h0.n++;
+    if (t.feasible && t.value !== null && (h0.best === null || better(t.value, h0.best))) h0.best = t.value;
+    return { n: h0.n, trial: t.id, value: t.value, best: h0.best, feasible: t.feasible ? 'feasible' : 'infeasible', state: t.state };
+  });
+  const shown = (v: number | null) => v !== null && (!ui.logY || v > 0);
+  await insertRows('history-chart', history.filter((r) => shown(r.value)));
+  const stopped = (id: number) => s.trials.get(id)?.decision === 'stop';
+  await insertRows('curves-chart', reports.map((r) => curveRow(r, stopped(r.suggestionId))));
+  const valued = observed.filter((t) => shown(t.value));
+  for (const [i, p] of hd.parameters.entries()) await insertRows(`slice-${i}`, valued.map((t) => sliceRow(t, p.name)));
+}
+
 function study(store: string, id: string) {
   let state: StudyState | undefined;
   let pending: number | undefined;
   let chartsBusy = false;
+  // observations and reports that came since the charts last had them
+  let fresh: Trial[] = [];
+  let freshReports: Report[] = [];
   const render = async (charts: boolean) => {
     renderHead(state!);
     renderTable(state!);
@@ -460,11 +557,16 @@ function study(store: string, id: string) {
     if (!document.body.dataset.ready) performance.mark('table');
     document.body.dataset.ready = '1';
     if (charts && !chartsBusy) {
-      // let the browser paint the table before the charts take the thread
-      await new Promise((r) => setTimeout(r, 0));
+      // let the browser paint the table before the charts (and vega's load) take the thread
+      await yieldToBrowser();
       chartsBusy = true;
       try {
-        await renderCharts(state!);
+        const full = !document.body.dataset.charts || performance.now() - liveCharts.drawnAt > REDRAW_SECONDS * 1000;
+        const [observed, reports] = [fresh, freshReports];
+        fresh = [];
+        freshReports = [];
+        if (full) await renderCharts(state!);
+        else await insertLive(state!, observed, reports);
         if (!document.body.dataset.charts) performance.mark('charts');
         document.body.dataset.charts = '1';
       } finally {
@@ -477,10 +579,16 @@ function study(store: string, id: string) {
       // marks for the bench (bench/dashboard.ts): when the data came, when the table and the charts were drawn
       performance.mark('snapshot');
       state = applyUpdate(undefined, u);
+      fresh = [];
+      freshReports = [];
+      liveCharts.drawnAt = 0;
       void render(true);
     },
     delta: (u: Update) => {
-      state = applyUpdate(state, u);
+      const s = state!;
+      fresh.push(...u.trials.filter((t) => t.observedAt !== null && (s.trials.get(t.id)?.observedAt ?? null) === null));
+      freshReports.push(...u.reports.filter((r) => r.id > s.lastReport));
+      state = applyUpdate(s, u);
       if (u.trials.length === 0 && u.reports.length === 0) {
         // the fleet or the status changed: no row did
         renderHead(state);
@@ -519,7 +627,7 @@ async function trial(store: string, id: string, trialId: number) {
   const reports = u.reports.filter((r) => r.suggestionId === trialId);
   const calls = u.calls.filter((c) => c.suggestionId === trialId);
   if (reports.length) section('trial-reports', 'Reports', table([hd.resourceAttr ?? 'resource', hd.metric, 'decision'], reports.map((r) => [r.resource, r.value, r.decision])));
-  if (calls.length) section('trial-rungs', 'Rung decisions', table(['rung', 'value', 'rank', 'rung size', 'go on (top)', 'threshold', 'decision'], calls.map((c) => [c.level, c.value, c.rank, c.size, c.keep, c.threshold, c.decision])));
+  if (calls.length) section('trial-rungs', 'Rung decisions', table(['rung', 'value', 'rank', 'rung size', 'go on (top)', 'threshold', 'decision', 'reason'], calls.map((c) => [c.level, c.value, c.rank, c.size, c.keep, c.threshold, c.decision, c.source])));
   const pre = h('pre', { class: 'logs', id: 'logs' });
   section('trial-logs', 'Logs', pre);
   let after = 0;
@@ -549,7 +657,7 @@ async function tag(name: string) {
       const d = await res.json();
       setLive(`updated ${when(Date.now())}`);
       section('warnings', 'Warnings', ...(d.warnings.length ? d.warnings.map((w: string) => h('p', { class: 'warn' }, w)) : [h('p', {}, 'none')]));
-      section('runs', 'Runs', table(['setup', 'benchmark', 'seed', 'status', 'results', 'best', 'folder'], d.runs.map((r: any) => [r.setup, r.benchmark, r.seed, r.status, r.results, r.best === null ? '' : `${r.metric} ${fmt(r.best)}`, r.folder])));
+      section('runs', 'Runs', table(['setup', 'benchmark', 'seed', 'status', 'results', 'best', 'folder'], d.runs.map((r: any) => [r.setup, r.benchmark, r.seed, r.status, r.results, r.best === null ? '' : `${r.metric} ${fmt(r.best)}`, runLink(name, r.folder)])));
       section('figures', 'Figures', ...d.figures.map((f: any, i: number) => chartBox(`figure-${i}`, f.caption)));
       document.body.dataset.ready = '1';
       for (const [i, f] of d.figures.entries()) await draw(`figure-${i}`, f.spec, 0);
@@ -559,8 +667,102 @@ async function tag(name: string) {
   }
 }
 
+/** A link to a run's page from its folder (`<tag>/<run folder>`, as the tag's data gives it). */
+function runLink(tagName: string, folder: string): HTMLElement {
+  const run = folder.slice(folder.lastIndexOf('/') + 1);
+  return h('a', { href: `/run/${encodeURIComponent(tagName)}/${encodeURIComponent(run)}`, class: 'run-link' }, folder);
+}
+
+// ---------------------------------------------------------------- run (one results folder)
+
+function decisionText(d: RunDecision | null): string {
+  if (!d) return '';
+  const verb = { stop: 'stopped', continue: 'went on', pause: 'paused', promote: 'promoted' }[d.decision];
+  return `${verb} at rung ${d.level}: rank ${d.rank} of ${d.size} (top ${d.keep} go on), threshold ${fmt(d.threshold)}, value ${fmt(d.value)}`;
+}
+
+/** Past this many results, the learning curves show every trial's points at its rung levels and its last only (a line per trial stays). */
+const CURVE_POINTS = 20_000;
+
+async function renderRun(d: RunPage) {
+  const r = d.resourceAttr;
+  (document.getElementById('title') as HTMLElement).textContent = d.folder;
+  app.textContent = '';
+  app.append(h('p', {}, h('a', { href: `/tag/${encodeURIComponent(d.tag)}` }, `← tag ${d.tag}`)));
+  const better = (a: number, b: number) => (d.mode === 'min' ? a < b : a > b);
+  const bestTrial = d.trials.reduce<RunPage['trials'][number] | undefined>((b, t) => (t.best !== null && (!b || better(t.best, b.best!)) ? t : b), undefined);
+  section(
+    'run',
+    'Run',
+    h('dl', { class: 'kv' }, ...[['method', d.method], ['benchmark', d.benchmark], ['seed', d.seed], ['status', d.status], ['trials', d.trials.length], ['results', d.results.length], [`best ${d.metric}`, bestTrial ? `${fmt(bestTrial.best)} (trial ${bestTrial.id})` : ''], ['decisions', { recorded: 'recorded by the scheduler (decisions.jsonl)', replayed: "replayed from the rows with ASHA's rule (a run from before decisions.jsonl)", none: 'none (not a rung-based scheduler)' }[d.decisionsFrom]]].flatMap(([k, v]) => [h('dt', {}, String(k)), h('dd', { id: `run-meta-${String(k).split(' ')[0]}` }, String(v))])),
+  );
+  const params = d.trials.length ? Object.keys(d.trials[0].config) : [];
+  section(
+    'run-trials',
+    'Trials',
+    table(
+      ['trial', 'status', 'results', r, d.metric, `best ${d.metric}`, ...params, 'decision (why)'],
+      d.trials.map((t) => [t.id, t.status, t.results, t.resource ?? '', fmt(t.value), fmt(t.best), ...params.map((p) => fmt(t.config[p])), decisionText(t.why)]),
+      (i) => {
+        const w = d.trials[i].why;
+        return { 'data-trial': String(d.trials[i].id), ...(w && { 'data-decision': w.decision, 'data-rung': String(w.level), 'data-rank': String(w.rank), 'data-size': String(w.size), 'data-threshold': String(w.threshold), 'data-source': w.source }) };
+      },
+    ),
+  );
+  document.body.dataset.ready = '1';
+  // learning curves coloured by the decision that ended or last moved each trial
+  const fate = new Map(d.trials.map((t) => [t.id, t.why ? t.why.decision : t.status === 'failed' ? 'failed' : 'no rung decision']));
+  const levels = new Set(d.decisions.map((x) => x.level));
+  const last = new Map(d.results.map((x, i) => [x.trial, i]));
+  const thin = d.results.length > CURVE_POINTS;
+  const curves = d.results.filter((x, i) => x.value !== null && (!thin || levels.has(x.resource) || last.get(x.trial) === i)).map((x) => ({ trial: x.trial, resource: x.resource, value: x.value, decision: fate.get(x.trial) }));
+  section('run-curves', 'Learning curves', chartBox('run-curves-chart', `Each trial's ${d.metric} against ${r}, coloured by the scheduler's last decision on it${thin ? ` (${d.results.length} results: each trial's points at the rung levels and its last drawn)` : ''}.`));
+  await draw('run-curves-chart', { width: 700, height: 260, data: { values: curves }, mark: { type: 'line', opacity: 0.6 }, encoding: { x: { field: 'resource', type: 'quantitative', title: r }, y: { field: 'value', type: 'quantitative', title: d.metric, scale: { zero: false } }, detail: { field: 'trial' }, color: { field: 'decision', type: 'nominal', title: null, scale: { domain: ['stop', 'continue', 'pause', 'promote', 'failed', 'no rung decision'], range: ['#d62728', '#1f77b4', '#ff7f0e', '#2ca02c', '#7f7f7f', '#9467bd'] } } } }, curves.length);
+  // best so far against the tuner's clock
+  let best: number | null = null;
+  const history = d.results.filter((x) => x.value !== null).map((x) => {
+    if (best === null || better(x.value!, best)) best = x.value;
+    return { time: x.time, best };
+  });
+  section('run-best', 'Best so far', chartBox('run-best-chart', `The best ${d.metric} reported so far against the tuner's time (s).`));
+  await draw('run-best-chart', { width: 700, height: 220, data: { values: history }, mark: { type: 'line', interpolate: 'step-after' }, encoding: { x: { field: 'time', type: 'quantitative', title: 'tuner time (s)' }, y: { field: 'best', type: 'quantitative', title: d.metric, scale: { zero: false } } } }, history.length);
+  if (d.decisions.length > 0) {
+    // the ladder: trials that reached each rung over the tuner's time, stops and promotions counted
+    const reached = new Map<number, number>();
+    const ladder = d.decisions.filter((x) => x.decision !== 'promote').map((x) => {
+      reached.set(x.level, (reached.get(x.level) ?? 0) + 1);
+      return { time: x.time, rung: `${r} ${x.level}`, trials: reached.get(x.level) };
+    });
+    const count = (k: string) => d.decisions.filter((x) => x.decision === k).length;
+    section('run-ladder', 'Rung ladder', chartBox('run-ladder-chart', `Trials that reached each rung over the tuner's time: ${count('stop')} stopped, ${count('pause')} paused, ${count('promote')} promoted, ${count('continue')} went on (decisions ${d.decisionsFrom}).`));
+    await draw('run-ladder-chart', { width: 700, height: 220, data: { values: ladder }, mark: { type: 'line', interpolate: 'step-after' }, encoding: { x: { field: 'time', type: 'quantitative', title: 'tuner time (s)' }, y: { field: 'trials', type: 'quantitative', title: 'trials at the rung' }, color: { field: 'rung', type: 'nominal', sort: null, title: null } } }, ladder.length);
+  }
+  document.body.dataset.charts = '1';
+}
+
+async function run(tagName: string, folder: string) {
+  // a run's files grow while it runs: the page asks every 5 s and redraws when the ETag changed
+  let shown: string | null = null;
+  for (;;) {
+    const res = await fetch(`${API}/run/${encodeURIComponent(tagName)}/${encodeURIComponent(folder)}`, { cache: 'no-cache' }).catch(() => undefined);
+    if (!res) setLive('disconnected: retrying…');
+    else if (!res.ok) {
+      app.textContent = '';
+      section('run', 'Run', h('p', { class: 'err' }, (await res.json()).error?.message ?? `failed (${res.status})`));
+      document.body.dataset.ready = '1';
+      return;
+    } else if (res.headers.get('etag') !== shown) {
+      shown = res.headers.get('etag');
+      setLive(`updated ${when(Date.now())}`);
+      await renderRun(await res.json());
+    }
+    await new Promise((res) => setTimeout(res, 5000));
+  }
+}
+
 const data = app.dataset;
 if (data.page === 'home') home();
 else if (data.page === 'study') study(data.store!, data.study!);
 else if (data.page === 'trial') void trial(data.store!, data.study!, Number(data.trial));
 else if (data.page === 'tag') void tag(data.tag!);
+else if (data.page === 'run') void run(data.tag!, data.folder!);

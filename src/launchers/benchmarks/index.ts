@@ -1,6 +1,6 @@
 import { unknownName } from '../../util/errors.js';
 import { syntheticBenchmarks } from './synthetic.js';
-import { yahpoBenchmarks } from './yahpo.js';
+import { yahpoBenchmarks, yahpoMOBenchmarks } from './yahpo.js';
 import { simpleTableBenchmarks } from './simple-tables.js';
 import { tabulatedBenchmarks } from './tabulated.js';
 import type { BenchmarkDefinition } from './types.js';
@@ -9,7 +9,7 @@ export type { BenchmarkDefinition } from './types.js';
 
 /** The built-in benchmark registry; each family contributes its list. */
 export const benchmarkDefinitions: Record<string, BenchmarkDefinition> = Object.fromEntries(
-  [...syntheticBenchmarks, ...yahpoBenchmarks, ...simpleTableBenchmarks, ...tabulatedBenchmarks].map((b) => [b.name, b]),
+  [...syntheticBenchmarks, ...yahpoBenchmarks, ...yahpoMOBenchmarks, ...simpleTableBenchmarks, ...tabulatedBenchmarks].map((b) => [b.name, b]),
 );
 
 export function getBenchmark(name: string, registry: Record<string, BenchmarkDefinition> = benchmarkDefinitions): BenchmarkDefinition {

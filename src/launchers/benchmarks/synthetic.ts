@@ -36,4 +36,14 @@ export const syntheticBenchmarks: BenchmarkDefinition[] = [
     mode: 'min',
     maxWallclockTime: 1800,
   },
+  {
+    ...common,
+    name: 'synthetic-hartmann6',
+    description: "Hartmann's 6-D function on [0,1]^6 as learning curves (27 epochs; low fidelities biased, the last epoch the function itself ± 1 % noise), minimum −3.3224",
+    blackbox: 'synthetic-hartmann6',
+    metric: 'value',
+    mode: 'min',
+    // about 200 full trials with 4 workers (a trial costs 54 s on average)
+    maxWallclockTime: 2700,
+  },
 ];

@@ -19,6 +19,12 @@ export interface BenchmarkDefinition {
    * benchmark (src/launchers/experiment.ts tableHypervolumeSetting), stored in metadata.json.
    */
   objectives?: Objective[];
+  /**
+   * For several objectives on a blackbox without a table (a surrogate): each objective's value
+   * mapped to 0 and its value mapped to 1 ([best, worst], in the metric's own units), fixed in the
+   * definition instead of read from a table; the reference point is at 1.1 per objective.
+   */
+  hypervolumeBounds?: [number, number][];
   elapsedTimeAttr: string;
   /** Resource attribute (the blackbox fidelity), e.g. 'epoch'. */
   maxResourceAttr: string;

@@ -1,9 +1,10 @@
-import { type Config, encodeConfig, encodedDim, hasConditions, hyperparameters, repairConfig, sampleConfig } from '../../config-space/index.js';
+import { type Config, encodeConfig, encodedDim, hyperparameters } from '../../config-space/index.js';
 import { type Rng, randomNormal } from '../../util/rng.js';
 import { type Constraint, isFeasible } from '../constraints.js';
 import { expectedImprovement, probabilityBelow } from '../gp/acquisition.js';
 import { GPPosterior, type Theta, fitHyperparameters } from '../gp/gp.js';
 import { choleskyWithJitter } from '../gp/linalg.js';
+import { maximiseAcquisition } from '../gp/maximise.js';
 import type { SearchProblem, Searcher, SuggestionCounts } from '../types.js';
 import { RandomSearcher } from './random.js';
 
@@ -387,65 +388,7 @@ export class GPSearcher implements Searcher {
       }
       return ei;
     };
-    const candidates = this.candidates();
-    if (candidates.length === 0) return undefined;
-    const ei = score(candidates);
-    let bi = 0;
-    for (let i = 1; i < ei.length; i++) if (ei[i] > ei[bi]) bi = i;
-    let bestConfig = candidates[bi];
-    let bestEi = ei[bi];
-    if (!this.problem.restrictTo) {
-      for (let round = 0; round < this.o.localSearchRounds; round++) {
-        const neighbours = Array.from({ length: 8 }, () => this.neighbour(bestConfig)).filter((c) => !this.random.hasSeen(c));
-        if (neighbours.length === 0) break;
-        const nei = score(neighbours);
-        let k = 0;
-        for (let i = 1; i < nei.length; i++) if (nei[i] > nei[k]) k = i;
-        if (!(nei[k] > bestEi)) break;
-        bestConfig = neighbours[k];
-        bestEi = nei[k];
-      }
-    }
-    return bestConfig;
-  }
-
-  /** Unseen candidate configs: random draws from the space, or from the table when restricted. */
-  private candidates(): Config[] {
-    const { restrictTo, configSpace, rng } = this.problem;
-    const out: Config[] = [];
-    if (restrictTo) {
-      const unseen = restrictTo.filter((c) => !this.random.hasSeen(c));
-      if (unseen.length <= 2 * this.o.numCandidates) return unseen.map((c) => ({ ...c }));
-      for (let i = 0; i < this.o.numCandidates; i++) out.push({ ...unseen[Math.floor(rng.next() * unseen.length)] });
-      return out;
-    }
-    for (let attempt = 0; out.length < this.o.numCandidates && attempt < 4 * this.o.numCandidates; attempt++) {
-      const c = sampleConfig(configSpace, rng);
-      if (!this.random.hasSeen(c)) out.push(c);
-    }
-    return out;
-  }
-
-  /**
-   * The config with one of its active hyperparameters moved: a nearby value, or another value of a
-   * finite domain; in a conditional space, what that turns off is dropped and what it turns on drawn.
-   */
-  private neighbour(config: Config): Config {
-    const { configSpace, rng } = this.problem;
-    const hps = hyperparameters(configSpace).filter(([name]) => name in config);
-    if (hps.length === 0) return config;
-    const [name, domain] = hps[Math.floor(rng.next() * hps.length)];
-    const out = { ...config };
-    if (domain.finiteValues && domain.finiteValues.length <= 64) {
-      const values = domain.finiteValues.filter((v) => v !== config[name]);
-      if (values.length > 0) out[name] = values[Math.floor(rng.next() * values.length)];
-    } else {
-      const enc = new Float64Array(domain.encodedSize);
-      domain.encode(config[name], enc, 0);
-      enc[0] = Math.min(1, Math.max(0, enc[0] + 0.1 * randomNormal(rng)));
-      out[name] = domain.decode(enc, 0);
-    }
-    return hasConditions(configSpace) ? repairConfig(configSpace, out, (_, d) => d.sample(rng)) : out;
+    return maximiseAcquisition(this.problem, this.random, score, this.o);
   }
 
   private nextLevel(t: TrialData): number | undefined {

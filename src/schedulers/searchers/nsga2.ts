@@ -86,6 +86,25 @@ export class NSGA2Searcher implements Searcher {
     return config;
   }
 
+  /**
+   * A trial of a config this searcher did not suggest (a shared study's other workers): pending
+   * until its result and end come, and seen, so that no child repeats it.
+   */
+  adopt(trialId: number, config: Config): void {
+    this.markSeen(config);
+    this.pending.set(trialId, { config, point: undefined });
+  }
+
+  /** A config given to a trial elsewhere: no child repeats it (finite spaces). */
+  markSeen(config: Config): void {
+    this.random.markSeen(config);
+  }
+
+  /** Drops a pending trial without a result (a tentative one of a shared study's batch). */
+  forget(trialId: number): void {
+    this.pending.delete(trialId);
+  }
+
   /** The better of two members drawn at random (with replacement), by front and crowding. */
   private tournament(): Member {
     const { rng } = this.problem;

@@ -3,6 +3,10 @@ import type { SearchProblem, Searcher } from '../types.js';
 import { type ParzenDim, ParzenEstimator, type ParzenSettings, tpeGamma, tpeWeights } from './parzen.js';
 import { RandomSearcher } from './random.js';
 import { insertSorted, removeSorted } from '../../util/sorted.js';
+import { combinationsBestFirst } from '../../util/best-first.js';
+
+/** Combinations of the candidates looked at for an unseen config before a random one is taken (bounds a suggestion's cost when the space is nearly used up). */
+const MAX_COMBINATIONS = 1000;
 
 export interface TPESearcherOptions {
   /** Random configs until this many trials have an observation (Optuna: 10). */
@@ -154,7 +158,8 @@ const byId = (a: TpeTrial, b: TpeTrial) => a.id < b.id;
 /**
  * The tree-structured Parzen estimator (Bergstra et al. 2011) with Optuna's TPESampler defaults:
  * 10 random startup trials, γ(n) = min(⌈0.1 n⌉, 25) observations in the good group, 24 candidates
- * drawn from l(x), the one with the largest l(x)/g(x) proposed; prior weight 1, magic clip,
+ * drawn from l(x), the one with the largest l(x)/g(x) proposed (in a finite space, where that can be
+ * a config proposed before, the best new combination of the candidates); prior weight 1, magic clip,
  * weights ramped down for old observations beyond 25; univariate by default (each hyperparameter
  * chosen on its own), multivariate on request. A trial becomes an observation when it stops running
  * (completed, stopped or paused: ranked by the resource it reached, then its value, as Optuna ranks
@@ -244,10 +249,9 @@ export class TPESearcher implements Searcher {
     if (this.ranked.length < this.o.numStartupTrials || this.params.length === 0) config = this.random.suggest();
     else {
       config = this.modelSuggest();
-      if (config && this.table) config = this.table.nearestUnseen(this.internal(config));
-      // a finite space: a config proposed before is replaced by a random unseen one
-      if (config && this.random.hasSeen(config)) config = this.random.suggest();
-      else if (config) this.random.markSeen(config);
+      // every combination the model looked at was proposed before: a random unseen config
+      if (config && !this.random.hasSeen(config)) this.random.markSeen(config);
+      else config = this.random.suggest();
     }
     if (!config) return undefined;
     this.table?.markUsed(config);
@@ -313,23 +317,54 @@ export class TPESearcher implements Searcher {
     return new ParzenEstimator(idx.map((i) => this.params[i].dim), obs, weights, this.settings, orders);
   }
 
+  /**
+   * Per factor (a multivariate group, or one parameter): `numCandidates` draws from l(x), each
+   * scored log l(x) − log g(x); distinct draws only (a finite domain repeats values), best first,
+   * a tie kept in draw order. values[d][j]: candidate j's value on the factor's d-th parameter.
+   */
+  private scoredCandidates(idx: number[], below: TpeTrial[], above: TpeTrial[]): { values: Float64Array[]; scores: Float64Array } {
+    const m = this.o.numCandidates;
+    const l = this.estimator(below, idx, this.byValue[idx[0]]);
+    const g = this.estimator(above, idx, this.byValue[idx[0]]);
+    const cands = l.sample(this.problem.rng, m);
+    const ll = l.logPdf(cands, m);
+    const lg = g.logPdf(cands, m);
+    const distinct = new Map<string, number>();
+    for (let j = 0; j < m; j++) {
+      const key = cands.map((c) => c[j]).join(',');
+      if (!distinct.has(key)) distinct.set(key, j);
+    }
+    const score = Float64Array.from(ll, (v, j) => v - lg[j]);
+    const order = [...distinct.values()].sort((a, b) => (score[a] > score[b] ? -1 : score[a] < score[b] ? 1 : a - b));
+    return { values: cands.map((c) => Float64Array.from(order, (j) => c[j])), scores: Float64Array.from(order, (j) => score[j]) };
+  }
+
+  /**
+   * The candidates' best combination (each factor's best candidate: Optuna's choice) when it is a new
+   * config; in a finite space, where it may be one proposed before, the best-scoring new combination
+   * (summed scores: l and g are products over the factors), looking at up to MAX_COMBINATIONS of
+   * them. With a table: the best combination's nearest unused row. Undefined: none new.
+   */
   private modelSuggest(): Config | undefined {
     const { below, above } = this.split();
-    const { rng } = this.problem;
-    const m = this.o.numCandidates;
-    const chosen = new Float64Array(this.params.length).fill(NaN);
-    const pick = (idx: number[]) => {
-      const l = this.estimator(below, idx, this.byValue[idx[0]]);
-      const g = this.estimator(above, idx, this.byValue[idx[0]]);
-      const cands = l.sample(rng, m);
-      const ll = l.logPdf(cands, m);
-      const lg = g.logPdf(cands, m);
-      let best = 0;
-      for (let j = 1; j < m; j++) if (ll[j] - lg[j] > ll[best] - lg[best]) best = j;
-      idx.forEach((i, d) => (chosen[i] = cands[d][best]));
-    };
-    for (const group of this.groups) pick(group);
-    for (let i = 0; i < this.params.length; i++) if (Number.isNaN(chosen[i])) pick([i]);
+    const factors = [...this.groups];
+    const grouped = new Set(factors.flat());
+    for (let i = 0; i < this.params.length; i++) if (!grouped.has(i)) factors.push([i]);
+    const scored = factors.map((idx) => this.scoredCandidates(idx, below, above));
+    const chosen = new Float64Array(this.params.length);
+    let looked = 0;
+    for (const at of combinationsBestFirst(scored.map((s) => s.scores))) {
+      factors.forEach((idx, f) => idx.forEach((i, d) => (chosen[i] = scored[f].values[d][at[f]])));
+      const config = this.configFrom(chosen);
+      if (this.table) return this.table.nearestUnseen(this.internal(config));
+      if (!this.random.hasSeen(config)) return config;
+      if (++looked >= MAX_COMBINATIONS) return undefined;
+    }
+    return undefined;
+  }
+
+  /** The config of internal values: fixed entries of the space kept, parameters its parents' values turn off left out. */
+  private configFrom(chosen: Float64Array): Config {
     const config: Config = {};
     for (const [name, d] of Object.entries(this.problem.configSpace)) if (!isDomain(d)) config[name] = d;
     this.params.forEach((p, i) => (config[p.name] = p.fromInternal(chosen[i])));

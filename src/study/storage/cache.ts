@@ -11,12 +11,12 @@ export class StudyCache {
   readonly configs = new Map<number, Config>();
   private readonly listeners: ((id: number, config: Config) => void)[] = [];
 
-  get cursor(): Cursor {
-    return { observation: this.lastObservationId, suggestion: this.lastSuggestionId };
-  }
-
-  private lastObservationId = 0;
-  private lastSuggestionId = 0;
+  /**
+   * The largest ids read: one object, advanced in place, so that a transaction that reads it when it
+   * runs (SQLite's later writes of one batch, a PostgreSQL transaction that waited for a connection)
+   * starts where the views before it left off, instead of where the cache stood when it was asked.
+   */
+  readonly cursor: Cursor = { observation: 0, suggestion: 0 };
 
   /** Called for every suggestion config the cache learns of (searchers mark them as seen). */
   onSuggestion(listener: (id: number, config: Config) => void): void {
@@ -28,13 +28,13 @@ export class StudyCache {
     for (const s of view.newSuggestions) {
       if (this.configs.has(s.id)) continue;
       this.configs.set(s.id, s.config);
-      this.lastSuggestionId = Math.max(this.lastSuggestionId, s.id);
+      this.cursor.suggestion = Math.max(this.cursor.suggestion, s.id);
       for (const l of this.listeners) l(s.id, s.config);
     }
     for (const o of view.newObservations) {
       if (this.observations.has(o.suggestionId)) continue;
       this.observations.set(o.suggestionId, o);
-      this.lastObservationId = Math.max(this.lastObservationId, o.id);
+      this.cursor.observation = Math.max(this.cursor.observation, o.id);
     }
   }
 }

@@ -318,4 +318,137 @@ export const POSTGRES_MIGRATIONS: readonly { version: number; statements: readon
        $$`,
     ],
   },
+  {
+    // a keyed call (a request id, StudyStore's) in one prepared statement: these functions take the
+    // study's lock, answer from the stored answer when there is one, else call the claim function and
+    // store its row (as version 5's statement batch did, which PostgreSQL parsed and planned anew for
+    // each call: half of its CPU per cycle at the study server's load)
+    version: 6,
+    statements: [
+      `CREATE FUNCTION tunelab_claim_free_once(p_key TEXT, p_study INTEGER, p_worker TEXT, p_host TEXT, p_pid INTEGER, p_lease_seconds DOUBLE PRECISION, p_deadline DOUBLE PRECISION, p_budget BIGINT, p_bandwidth BIGINT, p_config TEXT)
+       RETURNS TABLE (prior TEXT, suggestion JSON, done BIGINT, n_open BIGINT, n_ready BIGINT)
+       LANGUAGE plpgsql AS $$
+       DECLARE
+         v_prior TEXT;
+         r RECORD;
+       BEGIN
+         PERFORM pg_advisory_xact_lock(7290003, p_study);
+         SELECT q.answer INTO v_prior FROM requests q WHERE q.study_id = p_study AND q.key = p_key;
+         IF FOUND THEN
+           RETURN QUERY SELECT v_prior, NULL::JSON, NULL::BIGINT, NULL::BIGINT, NULL::BIGINT;
+           RETURN;
+         END IF;
+         SELECT * INTO r FROM tunelab_claim_free(p_study, p_worker, p_host, p_pid, p_lease_seconds, p_deadline, p_budget, p_bandwidth, p_config);
+         IF NOT FOUND THEN
+           RETURN;
+         END IF;
+         IF r.suggestion IS NOT NULL THEN
+           INSERT INTO requests (study_id, key, answer, created_at) VALUES (p_study, p_key, row_to_json(r)::text, (extract(epoch FROM clock_timestamp()) * 1000)::float8);
+         END IF;
+         RETURN QUERY SELECT NULL::TEXT, r.suggestion, r.done, r.n_open, r.n_ready;
+       END
+       $$`,
+      `CREATE FUNCTION tunelab_tell_claim_once(p_key TEXT, p_study INTEGER, p_suggestion INTEGER, p_state TEXT, p_worker TEXT, p_host TEXT, p_pid INTEGER, p_value DOUBLE PRECISION, p_metrics TEXT, p_failed BOOLEAN, p_metadata TEXT,
+                                               p_lease_seconds DOUBLE PRECISION, p_deadline DOUBLE PRECISION, p_budget BIGINT, p_bandwidth BIGINT, p_config TEXT)
+       RETURNS TABLE (prior TEXT, told JSON, told_recorded BOOLEAN, told_at DOUBLE PRECISION, suggestion JSON, done BIGINT, n_open BIGINT, n_ready BIGINT)
+       LANGUAGE plpgsql AS $$
+       DECLARE
+         v_prior TEXT;
+         r RECORD;
+       BEGIN
+         PERFORM pg_advisory_xact_lock(7290003, p_study);
+         SELECT q.answer INTO v_prior FROM requests q WHERE q.study_id = p_study AND q.key = p_key;
+         IF FOUND THEN
+           RETURN QUERY SELECT v_prior, NULL::JSON, NULL::BOOLEAN, NULL::DOUBLE PRECISION, NULL::JSON, NULL::BIGINT, NULL::BIGINT, NULL::BIGINT;
+           RETURN;
+         END IF;
+         SELECT * INTO r FROM tunelab_tell_claim(p_study, p_suggestion, p_state, p_worker, p_host, p_pid, p_value, p_metrics, p_failed, p_metadata, p_lease_seconds, p_deadline, p_budget, p_bandwidth, p_config);
+         INSERT INTO requests (study_id, key, answer, created_at) VALUES (p_study, p_key, row_to_json(r)::text, (extract(epoch FROM clock_timestamp()) * 1000)::float8);
+         RETURN QUERY SELECT NULL::TEXT, r.told, r.told_recorded, r.told_at, r.suggestion, r.done, r.n_open, r.n_ready;
+         END
+         $$`,
+    ],
+  },
+  {
+    // several objectives: every objective's value of an observation, as a JSON array in the study's
+    // objective order (null when failed; see the SQLite store's version 5). Observations of an older
+    // store had one objective, `value`. The tell functions take the array (dropped and made again:
+    // their argument lists change), with version 6's keyed tunelab_tell_claim_once that passes them on.
+    version: 7,
+    statements: [
+      'ALTER TABLE observations ADD COLUMN objective_values TEXT',
+      // a float8 printed in full (the shortest exact form), whatever the server's setting
+      'SET LOCAL extra_float_digits = 3',
+      'UPDATE observations SET objective_values = json_build_array(value)::text WHERE value IS NOT NULL',
+      'DROP FUNCTION tunelab_tell_claim_once(TEXT, INTEGER, INTEGER, TEXT, TEXT, TEXT, INTEGER, DOUBLE PRECISION, TEXT, BOOLEAN, TEXT, DOUBLE PRECISION, DOUBLE PRECISION, BIGINT, BIGINT, TEXT)',
+      'DROP FUNCTION tunelab_tell_claim(INTEGER, INTEGER, TEXT, TEXT, TEXT, INTEGER, DOUBLE PRECISION, TEXT, BOOLEAN, TEXT, DOUBLE PRECISION, DOUBLE PRECISION, BIGINT, BIGINT, TEXT)',
+      'DROP FUNCTION tunelab_tell(INTEGER, INTEGER, TEXT, TEXT, TEXT, INTEGER, DOUBLE PRECISION, TEXT, BOOLEAN, TEXT)',
+      `CREATE FUNCTION tunelab_tell(p_study INTEGER, p_suggestion INTEGER, p_state TEXT, p_worker TEXT, p_host TEXT, p_pid INTEGER, p_value DOUBLE PRECISION, p_objectives TEXT, p_metrics TEXT, p_failed BOOLEAN, p_metadata TEXT)
+       RETURNS TABLE (suggestion JSON, recorded BOOLEAN, at DOUBLE PRECISION)
+       LANGUAGE plpgsql AS $$
+       DECLARE
+         v_row suggestions;
+         v_now DOUBLE PRECISION;
+       BEGIN
+         v_now := (extract(epoch FROM clock_timestamp()) * 1000)::float8;
+         SELECT g.* INTO v_row FROM suggestions g WHERE g.id = p_suggestion AND g.study_id = p_study FOR UPDATE;
+         IF NOT FOUND THEN
+           RETURN QUERY SELECT NULL::JSON, FALSE, v_now;
+           RETURN;
+         END IF;
+         IF v_row.state <> 'open' OR NOT (v_row.worker_id = p_worker OR v_row.lease_expires_at <= v_now) THEN
+           RETURN QUERY SELECT row_to_json(v_row), FALSE, v_now;
+           RETURN;
+         END IF;
+         UPDATE studies s SET observed = s.observed + 1 WHERE s.id = p_study;
+         UPDATE suggestions g SET state = p_state, worker_id = p_worker, host = p_host, pid = p_pid, lease_expires_at = NULL, ended_at = v_now WHERE g.id = p_suggestion;
+         INSERT INTO observations (study_id, suggestion_id, value, objective_values, metrics, failed, metadata, created_at) VALUES (p_study, p_suggestion, p_value, p_objectives, p_metrics, p_failed, p_metadata, v_now);
+         RETURN QUERY SELECT row_to_json(v_row), TRUE, v_now;
+       END
+       $$`,
+      `CREATE FUNCTION tunelab_tell_claim(p_study INTEGER, p_suggestion INTEGER, p_state TEXT, p_worker TEXT, p_host TEXT, p_pid INTEGER, p_value DOUBLE PRECISION, p_objectives TEXT, p_metrics TEXT, p_failed BOOLEAN, p_metadata TEXT,
+                                          p_lease_seconds DOUBLE PRECISION, p_deadline DOUBLE PRECISION, p_budget BIGINT, p_bandwidth BIGINT, p_config TEXT)
+       RETURNS TABLE (told JSON, told_recorded BOOLEAN, told_at DOUBLE PRECISION, suggestion JSON, done BIGINT, n_open BIGINT, n_ready BIGINT)
+       LANGUAGE plpgsql AS $$
+       DECLARE
+         v_told JSON;
+         v_recorded BOOLEAN;
+         v_at DOUBLE PRECISION;
+       BEGIN
+         PERFORM pg_advisory_xact_lock(7290003, p_study);
+         SELECT t.suggestion, t.recorded, t.at INTO v_told, v_recorded, v_at FROM tunelab_tell(p_study, p_suggestion, p_state, p_worker, p_host, p_pid, p_value, p_objectives, p_metrics, p_failed, p_metadata) t;
+         RETURN QUERY SELECT v_told, v_recorded, v_at, c.suggestion, c.done, c.n_open, c.n_ready
+           FROM (SELECT NULL) one LEFT JOIN tunelab_claim_free(p_study, p_worker, p_host, p_pid, p_lease_seconds, p_deadline, p_budget, p_bandwidth, p_config) c ON TRUE;
+       END
+       $$`,
+      `CREATE FUNCTION tunelab_tell_claim_once(p_key TEXT, p_study INTEGER, p_suggestion INTEGER, p_state TEXT, p_worker TEXT, p_host TEXT, p_pid INTEGER, p_value DOUBLE PRECISION, p_objectives TEXT, p_metrics TEXT, p_failed BOOLEAN, p_metadata TEXT,
+                                               p_lease_seconds DOUBLE PRECISION, p_deadline DOUBLE PRECISION, p_budget BIGINT, p_bandwidth BIGINT, p_config TEXT)
+       RETURNS TABLE (prior TEXT, told JSON, told_recorded BOOLEAN, told_at DOUBLE PRECISION, suggestion JSON, done BIGINT, n_open BIGINT, n_ready BIGINT)
+       LANGUAGE plpgsql AS $$
+       DECLARE
+         v_prior TEXT;
+         r RECORD;
+       BEGIN
+         PERFORM pg_advisory_xact_lock(7290003, p_study);
+         SELECT q.answer INTO v_prior FROM requests q WHERE q.study_id = p_study AND q.key = p_key;
+         IF FOUND THEN
+           RETURN QUERY SELECT v_prior, NULL::JSON, NULL::BOOLEAN, NULL::DOUBLE PRECISION, NULL::JSON, NULL::BIGINT, NULL::BIGINT, NULL::BIGINT;
+           RETURN;
+         END IF;
+         SELECT * INTO r FROM tunelab_tell_claim(p_study, p_suggestion, p_state, p_worker, p_host, p_pid, p_value, p_objectives, p_metrics, p_failed, p_metadata, p_lease_seconds, p_deadline, p_budget, p_bandwidth, p_config);
+         INSERT INTO requests (study_id, key, answer, created_at) VALUES (p_study, p_key, row_to_json(r)::text, (extract(epoch FROM clock_timestamp()) * 1000)::float8);
+         RETURN QUERY SELECT NULL::TEXT, r.told, r.told_recorded, r.told_at, r.suggestion, r.done, r.n_open, r.n_ready;
+       END
+       $$`,
+    ],
+  },
+  {
+    // why ASHA decided each report, recorded when it decided: the rung, the rank there, the rung's
+    // size, how many go on and the threshold (NULL: a report that reached no new rung, or an older one)
+    version: 8,
+    statements: [
+      `ALTER TABLE reports ADD COLUMN rung_level DOUBLE PRECISION, ADD COLUMN rung_rank INTEGER, ADD COLUMN rung_size INTEGER,
+        ADD COLUMN rung_keep INTEGER, ADD COLUMN rung_threshold DOUBLE PRECISION`,
+    ],
+  },
 ];

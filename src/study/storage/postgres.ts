@@ -1,7 +1,8 @@
 import type { Pool, PoolClient, QueryResult } from 'pg';
 import type { Config } from '../../config-space/index.js';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
-import { STUDY_ROW_TABLES, logFromRow, observationFromRow, reportFromRow, levelsReached, rungDecision, studyFromRow, suggestionFromRow, tellRefusal, workerFromRow } from './rows.js';
+import type { RungReason } from '../../results/decisions.js';
+import { STUDY_ROW_TABLES, logFromRow, observationFromRow, reportFromRow, levelsReached, reasonColumns, reportReason, rungReason, studyFromRow, suggestionFromRow, tellRefusal, workerFromRow } from './rows.js';
 import {
   type BufferLimits,
   type Cursor,
@@ -124,6 +125,10 @@ export async function openPostgresStore(connectionString: string, url: string, o
   });
   // an idle connection that breaks (server restart) must not crash the process: the next query reconnects
   pool.on('error', () => undefined);
+  // nor one that breaks while checked out (a reset between a transaction's statements): pg emits
+  // 'error' on the client, which without a listener ends the process; its query fails anyway, and
+  // the pool drops a client that is no longer queryable when it is released
+  pool.on('connect', (client) => client.on('error', () => undefined));
   try {
     const client = await pool.connect();
     try {
@@ -158,10 +163,6 @@ const CLOCK = '(extract(epoch FROM clock_timestamp()) * 1000)::float8';
 /** A claim function's row (no suggestion: nothing was claimed); a stored one (a request id's) is marked replayed. */
 const freeClaim = (row: Row): FreeClaim | undefined =>
   row.suggestion ? { claimed: suggestionFromRow(row.suggestion as Row), done: Number(row.done), open: Number(row.n_open), ready: Number(row.n_ready), ...(row.replayed === true && { replayed: true }) } : undefined;
-
-/** The SQL types of tunelab_tell's and tunelab_claim_free's parameters, in order (migration 4). */
-const TELL_TYPES = ['int', 'int', 'text', 'text', 'text', 'int', 'float8', 'text', 'boolean', 'text'];
-const CLAIM_TYPES = ['int', 'text', 'text', 'int', 'float8', 'float8', 'bigint', 'bigint', 'text'];
 
 /** A tell function's answer: the suggestion as it was before (null: no such suggestion) and whether the observation was stored. */
 function tellOutcome(before: Row | null, recorded: boolean, suggestionId: number, worker: WorkerIdentity, at: unknown): TellOutcome {
@@ -382,20 +383,12 @@ export class PostgresStore implements StudyStore {
   }
 
   async claimIfFree(studyId: number, worker: WorkerIdentity, leaseSeconds: number, config: Config | undefined, limits: SuggestionLimits, request?: string): Promise<FreeClaim | undefined> {
-    if (request !== undefined) {
-      const row = await this.once(studyId, request, (c) => `tunelab_claim_free(${this.claimArgs(c, studyId, worker, leaseSeconds, config, limits).join(', ')})`, 'r.suggestion IS NOT NULL');
-      return row && freeClaim(row);
-    }
-    // one statement in its own transaction: the function (migration 3) takes the study's lock, checks
-    // the limits and claims or creates, so the lock is held inside the server only (a round trip
-    // under it would cost a scheduler wake-up on a busy machine), by plans made once per connection
-    const [row] = (
-      await this.pool.query({
-        name: 'tunelab_claim_free',
-        text: 'SELECT * FROM tunelab_claim_free($1, $2, $3, $4, $5, $6, $7, $8, $9)',
-        values: [studyId, worker.workerId, worker.host, worker.pid, leaseSeconds, limits.deadline, Number.isFinite(limits.budget) ? limits.budget : null, limits.bandwidth, config ? JSON.stringify(config) : null],
-      })
-    ).rows;
+    // one statement in its own transaction: the function (migration 4; keyed, migration 6) takes the
+    // study's lock, checks the limits and claims or creates, so the lock is held inside the server
+    // only (a round trip under it would cost a scheduler wake-up on a busy machine), by plans made
+    // once per connection
+    const values = [studyId, worker.workerId, worker.host, worker.pid, leaseSeconds, limits.deadline, Number.isFinite(limits.budget) ? limits.budget : null, limits.bandwidth, config ? JSON.stringify(config) : null];
+    const row = await this.call('tunelab_claim_free', values, request);
     return row && freeClaim(row);
   }
 
@@ -415,10 +408,11 @@ export class PostgresStore implements StudyStore {
 
   async report(studyId: number, suggestionId: number, worker: WorkerIdentity, report: NewReport, rule: RungRule | undefined): Promise<'continue' | 'stop'> {
     const insert = (decision: string) =>
-      `INSERT INTO reports (study_id, suggestion_id, resource, value, metrics, decision, worker_id, created_at) VALUES ($1, $2, $3, $4, $5, '${decision}', $6, ${CLOCK})`;
+      `INSERT INTO reports (study_id, suggestion_id, resource, value, metrics, decision, worker_id, created_at, rung_level, rung_rank, rung_size, rung_keep, rung_threshold)
+       VALUES ($1, $2, $3, $4, $5, '${decision}', $6, ${CLOCK}, $7, $8, $9, $10, $11)`;
     const params = [studyId, suggestionId, report.resource, report.value, JSON.stringify(report.metrics), worker.workerId];
     if (!rule) {
-      await this.pool.query(insert('continue'), params);
+      await this.pool.query(insert('continue'), [...params, ...reasonColumns(null)]);
       return 'continue';
     }
     return this.transaction(async (c) => {
@@ -427,88 +421,64 @@ export class PostgresStore implements StudyStore {
       const [, , recordedRes] = results(
         await c.query(`BEGIN; SELECT pg_advisory_xact_lock(${RUNG_LOCK}, ${lit(c, studyId)}); SELECT level FROM rungs WHERE study_id = ${lit(c, studyId)} AND suggestion_id = ${lit(c, suggestionId)}`),
       );
-      let decision: 'continue' | 'stop' = 'continue';
+      const reasons: RungReason[] = [];
       const levels = levelsReached(rule, report.resource, recordedRes.rows.map((r) => Number(r.level)));
       if (levels.length > 0) {
-        const op = rule.mode === 'min' ? '<' : '>';
+        const [op, order] = rule.mode === 'min' ? ['<', 'ASC'] : ['>', 'DESC'];
         const value = lit(c, report.value);
+        const study = lit(c, studyId);
+        const eta = lit(c, rule.reductionFactor);
         const counted = results(
           await c.query(
             levels
-              .map(
-                (level) =>
-                  `INSERT INTO rungs (study_id, level, suggestion_id, value) VALUES (${lit(c, studyId)}, ${lit(c, level)}, ${lit(c, suggestionId)}, ${value});
-                   SELECT count(*)::int AS size, count(*) FILTER (WHERE value ${op} ${value})::int AS better FROM rungs WHERE study_id = ${lit(c, studyId)} AND level = ${lit(c, level)}`,
-              )
+              .map((level) => {
+                const at = `study_id = ${study} AND level = ${lit(c, level)}`;
+                // the threshold: the ⌈size/η⌉-th best value at the rung (rows.ts rungKeep), through the rungs_by_value index
+                return `INSERT INTO rungs (study_id, level, suggestion_id, value) VALUES (${study}, ${lit(c, level)}, ${lit(c, suggestionId)}, ${value});
+                   SELECT n.size, n.better, (SELECT value FROM rungs WHERE ${at} ORDER BY value ${order} OFFSET ceil(n.size / ${eta}::float8)::int - 1 LIMIT 1) AS threshold
+                   FROM (SELECT count(*)::int AS size, count(*) FILTER (WHERE value ${op} ${value})::int AS better FROM rungs WHERE ${at}) n`;
+              })
               .join(';\n'),
           ),
         ).filter((r) => r.command === 'SELECT');
-        for (const r of counted) if (rungDecision(Number(r.rows[0].better), Number(r.rows[0].size), rule.reductionFactor) === 'stop') decision = 'stop';
+        counted.forEach((r, i) => reasons.push(rungReason(levels[i], Number(r.rows[0].better), Number(r.rows[0].size), rule.reductionFactor, Number(r.rows[0].threshold))));
       }
-      await c.query(insert(decision), params);
+      const decision = reasons.some((r) => r.decision === 'stop') ? 'stop' : 'continue';
+      await c.query(insert(decision), [...params, ...reasonColumns(reportReason(reasons))]);
       await c.query('COMMIT');
       return decision;
     });
   }
 
   async tell(studyId: number, suggestionId: number, worker: WorkerIdentity, o: NewObservation): Promise<TellOutcome> {
-    // one statement (the function of migration 4), hence one round trip and one atomic change: the
+    // one statement (the function of migration 6), hence one round trip and one atomic change: the
     // budget counts open + observed, which a tell leaves unchanged, so it needs no study lock
-    const [row] = await this.rows('SELECT * FROM tunelab_tell($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)', this.tellParams(studyId, suggestionId, worker, o), 'tunelab_tell');
+    const [row] = await this.rows('SELECT * FROM tunelab_tell($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)', this.tellParams(studyId, suggestionId, worker, o), 'tunelab_tell');
     return tellOutcome(row.suggestion as Row | null, Boolean(row.recorded), suggestionId, worker, row.at);
   }
 
   async tellAndClaim(studyId: number, suggestionId: number, worker: WorkerIdentity, o: NewObservation, leaseSeconds: number, config: Config | undefined, limits: SuggestionLimits, request?: string): Promise<TellAndClaim> {
-    if (request !== undefined) {
-      // tunelab_tell_claim's arguments: tunelab_tell's, then tunelab_claim_free's after its worker
-      const args = (c: PoolClient) => [...this.tellParams(studyId, suggestionId, worker, o).map((v, i) => `${lit(c, v)}::${TELL_TYPES[i]}`), ...this.claimArgs(c, studyId, worker, leaseSeconds, config, limits).slice(4)];
-      const row = (await this.once(studyId, request, (c) => `tunelab_tell_claim(${args(c).join(', ')})`, 'TRUE'))!;
-      return { told: tellOutcome(row.told as Row | null, Boolean(row.told_recorded), suggestionId, worker, row.told_at), next: freeClaim(row) };
-    }
-    const [row] = await this.rows(
-      'SELECT * FROM tunelab_tell_claim($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)',
-      [...this.tellParams(studyId, suggestionId, worker, o), leaseSeconds, limits.deadline, Number.isFinite(limits.budget) ? limits.budget : null, limits.bandwidth, config ? JSON.stringify(config) : null],
-      'tunelab_tell_claim',
-    );
+    const values = [...this.tellParams(studyId, suggestionId, worker, o), leaseSeconds, limits.deadline, Number.isFinite(limits.budget) ? limits.budget : null, limits.bandwidth, config ? JSON.stringify(config) : null];
+    const row = (await this.call('tunelab_tell_claim', values, request))!;
     return { told: tellOutcome(row.told as Row | null, Boolean(row.told_recorded), suggestionId, worker, row.told_at), next: freeClaim(row) };
   }
 
-  /** tunelab_claim_free's arguments as typed literals (a keyed call is a simple-protocol batch). */
-  private claimArgs(c: PoolClient, studyId: number, worker: WorkerIdentity, leaseSeconds: number, config: Config | undefined, limits: SuggestionLimits): string[] {
-    const values = [studyId, worker.workerId, worker.host, worker.pid, leaseSeconds, limits.deadline, Number.isFinite(limits.budget) ? limits.budget : null, limits.bandwidth, config ? JSON.stringify(config) : null];
-    return values.map((v, i) => `${lit(c, v)}::${CLAIM_TYPES[i]}`);
-  }
-
   /**
-   * A claim function called with a request id (StudyStore's request ids), in one round trip: under
-   * the study's lock, the answer stored for the id if there is one (the function not called), else
-   * the function's row, stored as the answer when `keep` holds of it. Returns the row (a stored one
-   * marked replayed), undefined when the function returned none.
+   * A claim function's row, by a prepared statement; with a request id (StudyStore's request ids),
+   * its keyed twin (migration 6), which under the study's lock answers with the row stored for the
+   * id if there is one (marked replayed), else calls the function and stores its row. Undefined
+   * when the function returned none.
    */
-  private async once(studyId: number, request: string, call: (c: PoolClient) => string, keep: string): Promise<(Row & { replayed?: boolean }) | undefined> {
-    return this.transaction(async (c) => {
-      const id = lit(c, studyId);
-      const key = lit(c, request);
-      const res = results(
-        await c.query(
-          `BEGIN;
-           SELECT pg_advisory_xact_lock(${SUGGESTION_LOCK}, ${id});
-           WITH prior AS (SELECT answer FROM requests WHERE study_id = ${id} AND key = ${key}),
-                r AS (SELECT * FROM ${call(c)} WHERE NOT EXISTS (SELECT 1 FROM prior)),
-                saved AS (INSERT INTO requests (study_id, key, answer, created_at) SELECT ${id}, ${key}, row_to_json(r)::text, ${CLOCK} FROM r WHERE ${keep})
-           SELECT (SELECT answer FROM prior) AS prior, r.* FROM (SELECT 1) one LEFT JOIN r ON TRUE;
-           COMMIT`,
-        ),
-      );
-      const row = res[2].rows[0] as Row | undefined;
-      if (row?.prior) return { ...(JSON.parse(String(row.prior)) as Row), replayed: true };
-      // the LEFT JOIN's row of NULLs: the function returned nothing
-      return row && Object.entries(row).some(([k, v]) => k !== 'prior' && v !== null) ? row : undefined;
-    });
+  private async call(fn: 'tunelab_claim_free' | 'tunelab_tell_claim', values: unknown[], request: string | undefined): Promise<(Row & { replayed?: boolean }) | undefined> {
+    const name = request === undefined ? fn : `${fn}_once`;
+    const params = request === undefined ? values : [request, ...values];
+    const [row] = await this.rows(`SELECT * FROM ${name}(${params.map((_, i) => `$${i + 1}`).join(', ')})`, params, name);
+    if (row?.prior) return { ...(JSON.parse(String(row.prior)) as Row), replayed: true };
+    return row;
   }
 
   private tellParams(studyId: number, suggestionId: number, worker: WorkerIdentity, o: NewObservation): unknown[] {
-    return [studyId, suggestionId, o.failed ? 'failed' : 'completed', worker.workerId, worker.host, worker.pid, o.value, JSON.stringify(o.values), o.failed, JSON.stringify(o.metadata)];
+    return [studyId, suggestionId, o.failed ? 'failed' : 'completed', worker.workerId, worker.host, worker.pid, o.value, o.objectiveValues && JSON.stringify(o.objectiveValues), JSON.stringify(o.values), o.failed, JSON.stringify(o.metadata)];
   }
 
   async abandon(studyId: number, suggestionIds: readonly number[]): Promise<number[]> {

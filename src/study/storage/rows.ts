@@ -1,3 +1,4 @@
+import type { RungReason } from '../../results/decisions.js';
 import type { LogRecord, ObservationRecord, ReportRecord, RungRule, StudyRecord, SuggestionRecord, WorkerRecord } from './store.js';
 
 /** Row → record mappers shared by the backends: both name their columns alike and keep JSON as text. */
@@ -40,6 +41,7 @@ export const observationFromRow = (r: Row): ObservationRecord => ({
   id: num(r.id),
   suggestionId: num(r.suggestion_id),
   value: numOrNull(r.value),
+  objectiveValues: r.objective_values === null || r.objective_values === undefined ? null : json<number[]>(r.objective_values),
   values: json(r.metrics),
   failed: Boolean(r.failed),
   metadata: json(r.metadata),
@@ -53,9 +55,16 @@ export const reportFromRow = (r: Row): ReportRecord => ({
   value: num(r.value),
   metrics: json(r.metrics),
   decision: r.decision as ReportRecord['decision'],
+  reason:
+    r.rung_level === null || r.rung_level === undefined
+      ? null
+      : { level: num(r.rung_level), rank: num(r.rung_rank), size: num(r.rung_size), keep: num(r.rung_keep), threshold: numOrNull(r.rung_threshold), decision: r.decision as ReportRecord['decision'] },
   workerId: String(r.worker_id),
   createdAt: num(r.created_at),
 });
+
+/** A report's reason as the values of its rung_level, rung_rank, rung_size, rung_keep, rung_threshold columns. */
+export const reasonColumns = (r: RungReason | null): (number | null)[] => (r ? [r.level, r.rank, r.size, r.keep, r.threshold] : [null, null, null, null, null]);
 
 export const workerFromRow = (r: Row): WorkerRecord => ({
   workerId: String(r.worker_id),
@@ -84,9 +93,22 @@ export function levelsReached(rule: RungRule, resource: number, recorded: readon
   return rule.levels.filter((l) => l <= resource && !recorded.includes(l));
 }
 
+/** ASHA (stopping type): how many of a rung of `size` go on, ⌈n/η⌉. */
+export const rungKeep = (size: number, reductionFactor: number): number => Math.ceil(size / reductionFactor);
+
 /** ASHA (stopping type): continue only in the top ⌈n/η⌉ of the values at the rung, this one included. */
 export function rungDecision(better: number, size: number, reductionFactor: number): 'continue' | 'stop' {
-  return better >= Math.ceil(size / reductionFactor) ? 'stop' : 'continue';
+  return better >= rungKeep(size, reductionFactor) ? 'stop' : 'continue';
+}
+
+/** ASHA's decision at one rung with its reason: `better` values there beat this one, `threshold` is the ⌈n/η⌉-th best. */
+export function rungReason(level: number, better: number, size: number, reductionFactor: number, threshold: number | null): RungReason {
+  return { level, rank: better + 1, size, keep: rungKeep(size, reductionFactor), threshold, decision: rungDecision(better, size, reductionFactor) };
+}
+
+/** The reason a report keeps: of the first rung that stopped the trial, else of the last rung it reached (null: none). */
+export function reportReason(reasons: readonly RungReason[]): RungReason | null {
+  return reasons.find((r) => r.decision === 'stop') ?? reasons[reasons.length - 1] ?? null;
 }
 
 /** Why a tell is refused, given the suggestion's row (undefined: accepted). */

@@ -116,4 +116,16 @@ export const SQLITE_MIGRATIONS: readonly { version: number; statements: readonly
       )`,
     ],
   },
+  {
+    // several objectives: every objective's value of an observation, as a JSON array in the study's
+    // objective order (null when failed). Observations of an older store had one objective, `value`.
+    version: 5,
+    statements: ['ALTER TABLE observations ADD COLUMN objective_values TEXT', 'UPDATE observations SET objective_values = json_array(value) WHERE value IS NOT NULL'],
+  },
+  {
+    // why ASHA decided each report, recorded when it decided: the rung, the rank there, the rung's
+    // size, how many go on and the threshold (NULL: a report that reached no new rung, or an older one)
+    version: 6,
+    statements: ['rung_level REAL', 'rung_rank INTEGER', 'rung_size INTEGER', 'rung_keep INTEGER', 'rung_threshold REAL'].map((c) => `ALTER TABLE reports ADD COLUMN ${c}`),
+  },
 ];

@@ -3,8 +3,9 @@ import { dirname } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Config } from '../../config-space/index.js';
 import { mkdirp } from '../../util/fs.js';
-import { STUDY_ROW_TABLES, logFromRow, observationFromRow, reportFromRow, levelsReached, rungDecision, studyFromRow, suggestionFromRow, tellRefusal, workerFromRow } from './rows.js';
+import { STUDY_ROW_TABLES, logFromRow, observationFromRow, reportFromRow, levelsReached, reasonColumns, reportReason, rungKeep, rungReason, studyFromRow, suggestionFromRow, tellRefusal, workerFromRow } from './rows.js';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
+import type { RungReason } from '../../results/decisions.js';
 import {
   type BufferLimits,
   type Cursor,
@@ -136,6 +137,8 @@ export class SqliteStore implements StudyStore {
   private pending: PendingWrite[] = [];
   /** One write of a batch, as a savepoint: a write that throws rolls back alone. */
   private readonly savepoint: (fn: () => unknown) => unknown;
+  /** The store's clock, read once when a batch's transaction begins: every write of it has that time. */
+  private batchNow: number | undefined;
 
   constructor(
     private readonly db: Db,
@@ -177,6 +180,7 @@ export class SqliteStore implements StudyStore {
     try {
       this.db
         .transaction(() => {
+          this.batchNow = this.readClock();
           for (const w of batch) {
             try {
               outcomes.push({ ok: true, value: this.savepoint(w.fn) });
@@ -190,6 +194,8 @@ export class SqliteStore implements StudyStore {
       // no lock (busy past the timeout), or the commit failed (disk full): nothing of the batch was written
       for (const w of batch) w.reject(error);
       return;
+    } finally {
+      this.batchNow = undefined;
     }
     batch.forEach((w, i) => {
       const o = outcomes[i];
@@ -198,8 +204,12 @@ export class SqliteStore implements StudyStore {
     });
   }
 
-  /** The store's clock (see CLOCK); inside a transaction, read once for all its times. */
+  /** The store's clock (see CLOCK); inside a batch of writes, read once for all its times. */
   private clock(): number {
+    return this.batchNow ?? this.readClock();
+  }
+
+  private readClock(): number {
     return (this.q(`SELECT ${CLOCK} AS now`).get() as { now: number }).now;
   }
 
@@ -362,16 +372,18 @@ export class SqliteStore implements StudyStore {
   private claimNow(studyId: number, worker: WorkerIdentity, leaseSeconds: number, config: Config | undefined, limits: SuggestionLimits): FreeClaim | FreeRefusal | undefined {
     const now = this.clock();
     if (limits.deadline !== null && now >= limits.deadline) return undefined;
+    // one pass over the study's active suggestions (the index of open and ready ones)
     const c = this.q(
-      `SELECT (SELECT status FROM studies WHERE id = @study) AS status,
-              (SELECT observed FROM studies WHERE id = @study) AS done,
-              (SELECT count(*) FROM suggestions WHERE study_id = @study AND state = 'open') AS open,
-              (SELECT count(*) FROM suggestions WHERE study_id = @study AND state = 'open' AND lease_expires_at <= @now) AS expired,
-              (SELECT count(*) FROM suggestions WHERE study_id = @study AND state = 'ready') AS n_ready,
-              (SELECT min(id) FROM suggestions WHERE study_id = @study AND state = 'ready') AS ready`,
-    ).get({ study: studyId, now }) as { status: string; done: number; open: number; expired: number; n_ready: number; ready: number | null };
+      `SELECT s.status, s.observed AS done, a.open, a.expired, a.n_ready, a.ready FROM studies s,
+              (SELECT count(*) FILTER (WHERE state = 'open') AS open,
+                      count(*) FILTER (WHERE state = 'open' AND lease_expires_at <= @now) AS expired,
+                      count(*) FILTER (WHERE state = 'ready') AS n_ready,
+                      min(id) FILTER (WHERE state = 'ready') AS ready
+               FROM suggestions WHERE study_id = @study AND state IN ('open', 'ready')) a
+       WHERE s.id = @study`,
+    ).get({ study: studyId, now }) as { status: string; done: number; open: number; expired: number; n_ready: number; ready: number | null } | undefined;
     // the planner's answers where they need no view: not running; every slot held by a live suggestion
-    if (c.status !== 'running') return { none: 'stopped' };
+    if (c?.status !== 'running') return { none: 'stopped' };
     if (c.expired > 0 || c.done >= limits.budget) return undefined;
     if (c.open >= limits.bandwidth || c.done + c.open >= limits.budget) return { none: 'wait' };
     const lease = now + leaseSeconds * 1000;
@@ -413,17 +425,21 @@ export class SqliteStore implements StudyStore {
 
   async report(studyId: number, suggestionId: number, worker: WorkerIdentity, report: NewReport, rule: RungRule | undefined): Promise<'continue' | 'stop'> {
     return this.write(() => {
-      let decision: 'continue' | 'stop' = 'continue';
+      const reasons: RungReason[] = [];
       if (rule) {
         const recorded = (this.q('SELECT level FROM rungs WHERE study_id = ? AND suggestion_id = ?').all(studyId, suggestionId) as { level: number }[]).map((r) => r.level);
+        const [better, order] = rule.mode === 'min' ? ['value < ?', 'ASC'] : ['value > ?', 'DESC'];
         for (const level of levelsReached(rule, report.resource, recorded)) {
           this.q('INSERT INTO rungs (study_id, level, suggestion_id, value) VALUES (?, ?, ?, ?)').run(studyId, level, suggestionId, report.value);
-          const better = rule.mode === 'min' ? 'value < ?' : 'value > ?';
           const c = this.q(`SELECT count(*) AS size, sum(CASE WHEN ${better} THEN 1 ELSE 0 END) AS better FROM rungs WHERE study_id = ? AND level = ?`).get(report.value, studyId, level) as { size: number; better: number };
-          if (rungDecision(c.better, c.size, rule.reductionFactor) === 'stop') decision = 'stop';
+          const keep = rungKeep(c.size, rule.reductionFactor);
+          const threshold = this.q(`SELECT value FROM rungs WHERE study_id = ? AND level = ? ORDER BY value ${order} LIMIT 1 OFFSET ?`).get(studyId, level, keep - 1) as { value: number };
+          reasons.push(rungReason(level, c.better, c.size, rule.reductionFactor, threshold.value));
         }
       }
-      this.q('INSERT INTO reports (study_id, suggestion_id, resource, value, metrics, decision, worker_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(
+      const reason = reportReason(reasons);
+      const decision = reasons.some((r) => r.decision === 'stop') ? 'stop' : 'continue';
+      this.q('INSERT INTO reports (study_id, suggestion_id, resource, value, metrics, decision, worker_id, created_at, rung_level, rung_rank, rung_size, rung_keep, rung_threshold) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').run(
         studyId,
         suggestionId,
         report.resource,
@@ -432,6 +448,7 @@ export class SqliteStore implements StudyStore {
         decision,
         worker.workerId,
         this.clock(),
+        ...reasonColumns(reason),
       );
       return decision;
     });
@@ -449,10 +466,11 @@ export class SqliteStore implements StudyStore {
     const refusal = tellRefusal(s, suggestionId, worker.workerId, now);
     if (refusal) return { recorded: false, reason: refusal };
     this.q('UPDATE suggestions SET state = ?, worker_id = ?, host = ?, pid = ?, lease_expires_at = NULL, ended_at = ? WHERE id = ?').run(o.failed ? 'failed' : 'completed', worker.workerId, worker.host, worker.pid, now, suggestionId);
-    this.q('INSERT INTO observations (study_id, suggestion_id, value, metrics, failed, metadata, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
+    this.q('INSERT INTO observations (study_id, suggestion_id, value, objective_values, metrics, failed, metadata, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(
       studyId,
       suggestionId,
       o.value,
+      o.objectiveValues && JSON.stringify(o.objectiveValues),
       JSON.stringify(o.values),
       o.failed ? 1 : 0,
       JSON.stringify(o.metadata),

@@ -1,5 +1,6 @@
 import type { Config } from '../../config-space/index.js';
 import type { ExperimentFileData } from '../../experiment/schema.js';
+import type { RungReason } from '../../results/decisions.js';
 
 /**
  * The study store (DESIGN.md §7): one small interface that every backend implements (sqlite.ts,
@@ -70,9 +71,15 @@ export interface SuggestionRecord {
 export interface ObservationRecord {
   id: number;
   suggestionId: number;
-  /** The objective; null when failed. */
+  /** The (first) objective; null when failed. */
   value: number | null;
-  /** Every metric reported with the final result (the objective among them). */
+  /**
+   * Every objective's value, in the study's objective order (the file's `optimize` metrics); null
+   * when failed. A study with one objective holds [value]; a store upgraded from a version before
+   * vector values holds that for each of its observations.
+   */
+  objectiveValues: number[] | null;
+  /** Every metric reported with the final result (the objectives among them). */
   values: Record<string, number>;
   failed: boolean;
   /** worker id, host, pid, duration, and what the script reported besides the metrics */
@@ -87,6 +94,8 @@ export interface ReportRecord {
   value: number;
   metrics: Record<string, number>;
   decision: 'continue' | 'stop';
+  /** Why, recorded when the store decided (rows.ts reportReason); null: no new rung reached, no rule, or a report stored before reasons were. */
+  reason: RungReason | null;
   workerId: string;
   createdAt: number;
 }
@@ -178,6 +187,8 @@ export interface RenewOutcome {
 export interface NewObservation {
   values: Record<string, number>;
   value: number | null;
+  /** Every objective's value in the study's order (value is the first); null when failed. */
+  objectiveValues: number[] | null;
   failed: boolean;
   metadata: Record<string, unknown>;
 }
