@@ -45,8 +45,8 @@ describe('start-up loads no heavy dependency it does not use', () => {
     expect(r.packages).toEqual(expect.arrayContaining(['yaml', 'zod', 'yargs']));
     // before: 289 modules (blackboxes, simulator, SageMaker backend, cli-progress, all of seedrandom); 243
     // after that cut, 255 once the methods for several objectives, conditional spaces and trials.jsonl came;
-    // 226 with only the run command's modules and only RS's scheduler modules loaded
-    expect(r.modules).toBeLessThan(230);
+    // 226 with only the run command's modules and only RS's scheduler modules loaded (229 with EHVI's wave)
+    expect(r.modules).toBeLessThan(235);
   });
 });
 
