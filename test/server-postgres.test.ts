@@ -7,7 +7,7 @@ import { tempDir } from './helpers.js';
 import { call, clientDir, experimentBody, fleetScenario, hasPython, PYTHON, retriedRequests, startServerProcess, tcpGate } from './server-helpers.js';
 import { buildApp } from '../src/server/app.js';
 import { openStore } from '../src/study/storage/open.js';
-import { processesUnder, studyEnv, until } from './study-helpers.js';
+import { endChildren, studyEnv, until } from './study-helpers.js';
 import { loadStudy } from '../src/study/study.js';
 
 // the study server over embedded PostgreSQL: the same fleet as over SQLite (server-helpers.ts)
@@ -26,10 +26,7 @@ beforeEach(() => {
   root = tempDir('tunelab-server-pg-');
 });
 afterEach(async () => {
-  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  const deadline = Date.now() + 15_000;
-  while (processesUnder([root]).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  expect(processesUnder([root])).toEqual([]);
+  await endChildren(children, [root]);
 });
 
 describe('tunelab server over PostgreSQL: retries', () => {
