@@ -1,12 +1,11 @@
 import type { ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalPostgres, startLocalPostgres } from '../src/study/storage/local-postgres.js';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { studyStatus } from '../src/study/status.js';
 import { createStudy, loadStudy } from '../src/study/study.js';
 import { tempDir } from './helpers.js';
-import { type Started, startProcess, until, withStoreAt } from './study-helpers.js';
+import { type Started, postgresForFile, startProcess, until, withStoreAt } from './study-helpers.js';
 
 /**
  * Leases run on the store's clock (issue 21, items 9 and 11): a worker whose clock is two minutes
@@ -18,16 +17,12 @@ import { type Started, startProcess, until, withStoreAt } from './study-helpers.
 const distStudy = join(import.meta.dirname, '..', 'dist', 'src', 'study', 'study.js');
 const SKEW_MS = 120_000;
 
-let pg: LocalPostgres;
+const pg = postgresForFile();
 let root: string;
 const children: ChildProcess[] = [];
 
-beforeAll(async () => {
-  pg = await startLocalPostgres();
+beforeAll(() => {
   root = tempDir('tunelab-leases-');
-});
-afterAll(async () => {
-  await pg?.stop();
 });
 afterEach(() => {
   for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
@@ -92,7 +87,7 @@ function experiment(study: Record<string, unknown>): string {
 
 const stores = [
   { kind: 'SQLite', storage: () => join(root, 'studies.db') },
-  { kind: 'PostgreSQL', storage: () => pg.url },
+  { kind: 'PostgreSQL', storage: () => pg().url },
 ];
 
 describe.each(stores)('leases on $kind run on the store clock', ({ storage }) => {

@@ -1,7 +1,8 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { type LocalPostgres, startLocalPostgres } from '../src/study/storage/local-postgres.js';
 import { openStore } from '../src/study/storage/open.js';
 import type { StudyStore } from '../src/study/storage/store.js';
 
@@ -96,6 +97,21 @@ export const studyEnv = (root: string) => ({ ...process.env, TUNELAB_ROOT: join(
 export function runCli(root: string, args: string[]) {
   const r = spawnSync(process.execPath, [cliPath, ...args], { encoding: 'utf8', env: studyEnv(root), cwd: root });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** An embedded PostgreSQL for the test file, started before its first test and stopped after its last: call the returned function inside a test. */
+export function postgresForFile(): () => LocalPostgres {
+  let server: LocalPostgres | undefined;
+  beforeAll(async () => {
+    server = await startLocalPostgres();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+  return () => {
+    if (!server) throw new Error('the test PostgreSQL is not running: call this inside a test');
+    return server;
+  };
 }
 
 /** Waits (up to 15 s) until `find` finds nothing. */

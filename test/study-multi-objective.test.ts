@@ -1,13 +1,12 @@
 import { type ChildProcess, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { endChildren, runCli, STUDY_PARAMETERS, studyExperiment, withStoreAt } from './study-helpers.js';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { endChildren, postgresForFile, runCli, STUDY_PARAMETERS, studyExperiment, withStoreAt } from './study-helpers.js';
 import { PYTHON, call, hasPython, startServerProcess } from './server-helpers.js';
 import { loadExperiment } from '../src/experiment/load.js';
 import { NSGA2Searcher } from '../src/schedulers/searchers/nsga2.js';
 import { StudyCache } from '../src/study/storage/cache.js';
-import { type LocalPostgres, startLocalPostgres } from '../src/study/storage/local-postgres.js';
 import { openStore } from '../src/study/storage/open.js';
 import { POSTGRES_SCHEMA_VERSION } from '../src/study/storage/postgres.js';
 import { SQLITE_SCHEMA_VERSION } from '../src/study/storage/sqlite.js';
@@ -21,15 +20,9 @@ import { tempDir } from './helpers.js';
 // MO methods across workers, the front of study best/status, the server's multimetric API
 
 let root: string;
-let pg: LocalPostgres | undefined;
+const pg = postgresForFile();
 const children: ChildProcess[] = [];
 
-beforeAll(async () => {
-  pg = await startLocalPostgres();
-});
-afterAll(async () => {
-  await pg?.stop();
-});
 beforeEach(() => {
   root = tempDir('tunelab-study-mo-');
 });
@@ -141,13 +134,13 @@ describe('the study store with vector values', () => {
 
   it('PostgreSQL: a store of version 6 (before several objectives), told through its own tell function, is upgraded to the newest with every row kept', async () => {
     const { default: pgm } = await import('pg');
-    const admin = new pgm.Client({ connectionString: pg!.url });
+    const admin = new pgm.Client({ connectionString: pg().url });
     await admin.connect();
     await admin.query('CREATE DATABASE mo_old');
     // a server that prints float8 with 15 digits: the upgrade must not store the shortened print
     await admin.query('ALTER DATABASE mo_old SET extra_float_digits = 0');
     await admin.end();
-    const url = pg!.url.replace(/\/tunelab$/, '/mo_old');
+    const url = pg().url.replace(/\/tunelab$/, '/mo_old');
     const old = await openStore(url, { schemaVersion: 6 });
     const study = await createStudy(experiment('pgold', { method: 'RS', metrics: [{ name: 'loss', objective: 'minimize' }] }), { store: old });
     const held = [await study.ask(), await study.ask(), await study.ask()];
@@ -253,7 +246,7 @@ describe('shared studies with several objectives', () => {
   it('run -f with two objectives and --storage (SQLite, then PostgreSQL): the workers tell both, study status and study best show the front', async () => {
     for (const [storage, method] of [
       [join(root, 'run.db'), 'NSGA2'],
-      [pg!.url, 'MO-RS'],
+      [pg().url, 'MO-RS'],
     ] as const) {
       const file = experiment(`run-${method}`, { method, budget: { max_trials: 24 } });
       const run = cli(['run', '-f', file, '--storage', storage, '--n_workers', '3']);
