@@ -1,10 +1,8 @@
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SimulatorBackend } from '../src/backends/simulator.js';
 import type { Blackbox } from '../src/blackbox/types.js';
 import { uniform, type Config } from '../src/config-space/index.js';
 import { getBenchmark } from '../src/launchers/benchmarks/index.js';
-import { runExperiment } from '../src/launchers/experiment.js';
 import { getMethod } from '../src/methods/registry.js';
 import { bayesOpt } from '../src/methods/gp.js';
 import { randomSearch } from '../src/methods/random.js';
@@ -12,7 +10,7 @@ import { expectedImprovement, normalCdf } from '../src/schedulers/gp/acquisition
 import { GPSearcher, capObservations, capObservationsByLevel } from '../src/schedulers/searchers/gp-searcher.js';
 import { Tuner } from '../src/tuner/tuner.js';
 import { createRng } from '../src/util/rng.js';
-import { readRows, tempDir } from './helpers.js';
+import { stopAndResume } from './helpers.js';
 
 const branin = (x1: number, x2: number) =>
   (x2 - (5.1 / (4 * Math.PI ** 2)) * x1 * x1 + (5 / Math.PI) * x1 - 6) ** 2 + 10 * (1 - 1 / (8 * Math.PI)) * Math.cos(x1) + 10;
@@ -127,17 +125,12 @@ describe('BO searcher', () => {
 
 describe('MOBSTER', () => {
   it('makes ASHA decisions with GP-chosen configs, and resumes identically', async () => {
-    const root = tempDir();
-    const spec = { tag: 'm', method: getMethod('MOBSTER'), benchmark: getBenchmark('synthetic-fcnet'), seed: 0, masterSeed: 3, resultsRoot: root, maxWallclockTime: 300 };
-    const full = await runExperiment(spec);
+    const spec = { tag: 'm', method: getMethod('MOBSTER'), benchmark: getBenchmark('synthetic-fcnet'), seed: 0, masterSeed: 3, maxWallclockTime: 300 };
+    const { full, rows, resumed, resumedRows } = await stopAndResume(spec, 300);
     expect(full.metadata.status).toBe('completed');
     expect(full.metadata.scheduler).toMatchObject({ scheduler: 'hyperband', searcher: 'mobster-gp', type: 'stopping' });
-    const rows = readRows(join(full.folder, 'results.csv.gz'));
     expect(rows.some((r) => r.st_decision === 'stop')).toBe(true);
-    const interrupted = await runExperiment({ ...spec, resultsRoot: tempDir(), callbacks: [{ onResult: (t) => t.resultsWritten >= 300 && t.requestStop('test') }] });
-    const resumed = await runExperiment({ ...spec, resultsRoot: tempDir(), resumeFolder: interrupted.folder });
-    expect(resumed.metadata.status).toBe('completed');
-    expect(readRows(join(interrupted.folder, 'results.csv.gz'))).toEqual(rows);
+    expect(resumedRows).toEqual(rows);
     // the counts of model and random configs are part of the checkpoint: the resumed run's equal the whole run's
     expect(full.metadata.suggestions).toEqual({ model: full.summary!.numTrials - 6, random: 6 });
     expect(resumed.metadata.suggestions).toEqual(full.metadata.suggestions);

@@ -66,7 +66,7 @@ describe("SigOpt's and Optuna's habits in the experiment file", () => {
 
   it('what is not accepted says what was likely meant, and the methods that fit the file', () => {
     expect(problems({ parameters: [{ name: 'lr', type: 'doubel', bounds: { min: 0, max: 1 } }] })).toContain('parameters[0].type: "doubel" is not accepted; expected one of int, double, categorical, ordinal (did you mean double?)');
-    expect(problems({ method: 'ASAH' })).toContain("method: unknown method 'ASAH'; methods that fit this file: RS, GRID, TPE, REA, BO, MO-RS, NSGA2, MO-BO (did you mean 'ASHA'?)");
+    expect(problems({ method: 'ASAH' })).toContain("method: unknown method 'ASAH'; methods that fit this file: RS, GRID, TPE, REA, BO, MO-RS, NSGA2, MO-BO, EHVI (did you mean 'ASHA'?)");
     expect(problems({ method: 'ASHA-TANH', resource: { name: 'epoch', max: 9 } })).toContain(
       'method: ASHA-TANH fixes hp_activation_fn_1, hp_activation_fn_2, which this file\'s parameters do not have; methods that fit this file: RS, GRID, ASHA, ASHA-PROMOTION, HYPERBAND, SYNC-HYPERBAND, BOHB, DEHB, TPE, ASHA-TPE, REA, BO, MOBSTER, MOBSTER-PROMOTION',
     );
@@ -82,7 +82,7 @@ describe("SigOpt's and Optuna's habits in the experiment file", () => {
     writeFileSync(file, JSON.stringify(base));
     const r = cli(['methods', '-f', file]);
     expect(r.status).toBe(0);
-    expect(r.stdout.trim().split('\n').slice(2).map((l) => l.split(/\s+/)[0])).toEqual(['RS', 'GRID', 'TPE', 'REA', 'BO', 'MO-RS', 'NSGA2', 'MO-BO']);
+    expect(r.stdout.trim().split('\n').slice(2).map((l) => l.split(/\s+/)[0])).toEqual(['RS', 'GRID', 'TPE', 'REA', 'BO', 'MO-RS', 'NSGA2', 'MO-BO', 'EHVI']);
     expect(r.stderr).toContain('ASHA-TANH (fixes hp_activation_fn_1, hp_activation_fn_2, which the space does not have)');
     expect(r.stderr).toContain('ASHA (needs a resource (multi-fidelity))');
   });

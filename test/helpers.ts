@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { packageRoot } from '../src/util/package-info.js';
 import { choice } from '../src/config-space/index.js';
 import { TabularBlackbox } from '../src/blackbox/tabular.js';
+import type { ExperimentSpec } from '../src/launchers/experiment.js';
 
 export const tempDir = (prefix = 'tunelab-test-') => mkdtempSync(join(tmpdir(), prefix));
 
@@ -127,4 +128,20 @@ export function runFile(file: string, dir: string): { folder: string; rows: Retu
   expect(r.status).toBe(0);
   const folder = r.stdout.match(/→ (\S+)/)?.[1] ?? '';
   return { folder, rows: readRows(join(folder, 'results.csv.gz')), stdout: r.stdout };
+}
+
+/**
+ * A simulator run, then the same spec stopped once `stopAfter` results are written and resumed from
+ * its folder: the whole run, its rows, the resumed run and the rows its folder then holds (equal to
+ * the whole run's when resuming is exact). The launcher loads on first use, not with every test file.
+ */
+export async function stopAndResume(spec: Omit<ExperimentSpec, 'resultsRoot' | 'callbacks' | 'resumeFolder'>, stopAfter: number) {
+  const { runExperiment } = await import('../src/launchers/experiment.js');
+  const full = await runExperiment({ ...spec, resultsRoot: tempDir() });
+  const rows = readRows(join(full.folder, 'results.csv.gz'));
+  const interrupted = await runExperiment({ ...spec, resultsRoot: tempDir(), callbacks: [{ onResult: (t) => t.resultsWritten >= stopAfter && t.requestStop('test') }] });
+  expect(interrupted.metadata.status).toBe('stopped');
+  const resumed = await runExperiment({ ...spec, resultsRoot: tempDir(), resumeFolder: interrupted.folder });
+  expect(resumed.metadata.status).toBe('completed');
+  return { full, rows, resumed, resumedRows: readRows(join(interrupted.folder, 'results.csv.gz')) };
 }

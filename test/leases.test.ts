@@ -1,14 +1,11 @@
 import type { ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalPostgres, startLocalPostgres } from '../src/study/storage/local-postgres.js';
-import { openStore } from '../src/study/storage/open.js';
-import type { StudyStore } from '../src/study/storage/store.js';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { studyStatus } from '../src/study/status.js';
 import { createStudy, loadStudy } from '../src/study/study.js';
 import { tempDir } from './helpers.js';
-import { type Started, startProcess, until } from './study-helpers.js';
+import { type Started, postgresForFile, startProcess, until, withStoreAt } from './study-helpers.js';
 
 /**
  * Leases run on the store's clock (issue 21, items 9 and 11): a worker whose clock is two minutes
@@ -20,16 +17,12 @@ import { type Started, startProcess, until } from './study-helpers.js';
 const distStudy = join(import.meta.dirname, '..', 'dist', 'src', 'study', 'study.js');
 const SKEW_MS = 120_000;
 
-let pg: LocalPostgres;
+const pg = postgresForFile();
 let root: string;
 const children: ChildProcess[] = [];
 
-beforeAll(async () => {
-  pg = await startLocalPostgres();
+beforeAll(() => {
   root = tempDir('tunelab-leases-');
-});
-afterAll(async () => {
-  await pg?.stop();
 });
 afterEach(() => {
   for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
@@ -91,18 +84,10 @@ function experiment(study: Record<string, unknown>): string {
   return file;
 }
 
-async function withStore<T>(storage: string, fn: (store: StudyStore) => Promise<T>): Promise<T> {
-  const store = await openStore(storage);
-  try {
-    return await fn(store);
-  } finally {
-    await store.close();
-  }
-}
 
 const stores = [
   { kind: 'SQLite', storage: () => join(root, 'studies.db') },
-  { kind: 'PostgreSQL', storage: () => pg.url },
+  { kind: 'PostgreSQL', storage: () => pg().url },
 ];
 
 describe.each(stores)('leases on $kind run on the store clock', ({ storage }) => {
@@ -112,13 +97,13 @@ describe.each(stores)('leases on $kind run on the store clock', ({ storage }) =>
   ])('a worker %s: the holder keeps it, the asker waits', async (_what, holderSkew, askerSkew) => {
     const study = await createStudy(experiment({ lease_seconds: 60 }), { storage: storage() });
     await study.close();
-    const before = await withStore(storage(), (store) => store.now());
+    const before = await withStoreAt(storage(), (store) => store.now());
     const holder = startWorker(storage(), study.id, holderSkew, 60_000);
     const held = await answer(holder);
     expect(held).not.toBeNull();
     const asker = startWorker(storage(), study.id, askerSkew, 3000);
     expect(await answer(asker)).toBeNull();
-    await withStore(storage(), async (store) => {
+    await withStoreAt(storage(), async (store) => {
       const suggestions = await store.listSuggestions(study.id);
       expect(suggestions.map((s) => ({ id: s.id, state: s.state, worker: s.workerId, attempts: s.attempts }))).toEqual([{ id: held!.suggestionId, state: 'open', worker: held!.workerId, attempts: 1 }]);
       // a lease of 60 s from a moment of the store's clock within the test, whatever the holder's clock says

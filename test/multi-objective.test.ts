@@ -14,7 +14,7 @@ import { Rung } from '../src/schedulers/mo-asha.js';
 import { NSGA2Searcher } from '../src/schedulers/searchers/nsga2.js';
 import { uniform, choice } from '../src/config-space/index.js';
 import { createRng } from '../src/util/rng.js';
-import { cliPath, readRows, requireSharedData, tempDir, runFile } from './helpers.js';
+import { cliPath, readRows, requireSharedData, stopAndResume, tempDir, runFile } from './helpers.js';
 
 const base = {
   name: 'mo',
@@ -159,13 +159,8 @@ describe('NSGA2', () => {
 describe('multi-objective runs on the simulator', () => {
   it.each(['MO-RS', 'NSGA2', 'MO-ASHA'])('%s: a run stopped and resumed writes the same rows as one run', async (method) => {
     const spec = { tag: 'r', method: getMethod(method), benchmark: getBenchmark('fcnet-cars-mo'), seed: 0, masterSeed: 5, maxWallclockTime: 6 };
-    const full = await runExperiment({ ...spec, resultsRoot: tempDir() });
-    const rows = readRows(join(full.folder, 'results.csv.gz'));
-    const interrupted = await runExperiment({ ...spec, resultsRoot: tempDir(), callbacks: [{ onResult: (t) => t.resultsWritten >= 400 && t.requestStop('test') }] });
-    expect(interrupted.metadata.status).toBe('stopped');
-    const resumed = await runExperiment({ ...spec, resultsRoot: tempDir(), resumeFolder: interrupted.folder });
-    expect(resumed.metadata.status).toBe('completed');
-    expect(readRows(join(interrupted.folder, 'results.csv.gz'))).toEqual(rows);
+    const { full, rows, resumed, resumedRows } = await stopAndResume(spec, 400);
+    expect(resumedRows).toEqual(rows);
     expect(resumed.summary!.front).toEqual(full.summary!.front);
     expect(full.metadata.objectives).toEqual([
       { metric: 'valid_loss', mode: 'min' },

@@ -10,7 +10,7 @@ import { getMethod } from '../src/methods/registry.js';
 import { rankByFrontAndCrowding } from '../src/results/pareto.js';
 import { ParEGOSearcher } from '../src/schedulers/searchers/parego.js';
 import { createRng } from '../src/util/rng.js';
-import { readRows, tempDir } from './helpers.js';
+import { readRows, stopAndResume, tempDir } from './helpers.js';
 
 // issue 27: the scheduler's scalar of each result as a named results column (MO-BO, MO-ASHA), none for the others
 
@@ -75,13 +75,7 @@ describe("a method's scalar in the results rows", () => {
 
   it("MO-BO stopped and resumed writes the same rows as one run, its scalars among them (the weights are in tuner.json)", async () => {
     const spec = { tag: 'r', method: getMethod('MO-BO'), benchmark: getBenchmark('fcnet-cars-mo'), seed: 0, masterSeed: 5, maxNumTrialsStarted: 14 };
-    const full = await runExperiment({ ...spec, resultsRoot: tempDir() });
-    const rows = readRows(join(full.folder, 'results.csv.gz'));
-    const interrupted = await runExperiment({ ...spec, resultsRoot: tempDir(), callbacks: [{ onResult: (t) => t.resultsWritten >= 80 && t.requestStop('test') }] });
-    expect(interrupted.metadata.status).toBe('stopped');
-    const resumed = await runExperiment({ ...spec, resultsRoot: tempDir(), resumeFolder: interrupted.folder });
-    expect(resumed.metadata.status).toBe('completed');
-    const again = readRows(join(interrupted.folder, 'results.csv.gz'));
+    const { rows, resumedRows: again } = await stopAndResume(spec, 80);
     expect(again).toEqual(rows);
     expect(again.filter((r) => r.parego_scalar !== null).length).toBeGreaterThan(rows.length / 2);
   });

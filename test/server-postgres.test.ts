@@ -1,40 +1,30 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type LocalPostgres, startLocalPostgres } from '../src/study/storage/local-postgres.js';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { tempDir } from './helpers.js';
 import { call, clientDir, experimentBody, fleetScenario, hasPython, PYTHON, retriedRequests, startServerProcess, tcpGate } from './server-helpers.js';
 import { buildApp } from '../src/server/app.js';
 import { openStore } from '../src/study/storage/open.js';
-import { processesUnder, studyEnv, until } from './study-helpers.js';
+import { endChildren, postgresForFile, studyEnv, until } from './study-helpers.js';
 import { loadStudy } from '../src/study/study.js';
 
 // the study server over embedded PostgreSQL: the same fleet as over SQLite (server-helpers.ts)
 
-let pg: LocalPostgres;
+const pg = postgresForFile();
 let root: string;
 const children: ChildProcess[] = [];
 
-beforeAll(async () => {
-  pg = await startLocalPostgres();
-});
-afterAll(async () => {
-  await pg?.stop();
-});
 beforeEach(() => {
   root = tempDir('tunelab-server-pg-');
 });
 afterEach(async () => {
-  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  const deadline = Date.now() + 15_000;
-  while (processesUnder([root]).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  expect(processesUnder([root])).toEqual([]);
+  await endChildren(children, [root]);
 });
 
 describe('tunelab server over PostgreSQL: retries', () => {
   it('a request retried with the same Idempotency-Key is answered as the first was: one suggestion claimed, one observation recorded', async () => {
-    const store = await openStore(pg.url);
+    const store = await openStore(pg().url);
     const { app } = await buildApp({ store });
     try {
       await app.listen({ host: '127.0.0.1', port: 0 });
@@ -51,7 +41,7 @@ describe('tunelab server over PostgreSQL: retries', () => {
 
 describe.skipIf(!hasPython)('tunelab server over PostgreSQL', () => {
   it('8 Python clients + 8 study workers over HTTP, two clients and the server killed with kill -9: exactly the budget observed, no suggestion held twice', async () => {
-    await fleetScenario(root, children, pg.url, 300);
+    await fleetScenario(root, children, pg().url, 300);
   }, 300_000);
 });
 
@@ -86,10 +76,10 @@ print(json.dumps({'counts': counts, 'retried': retried}))
 describe.skipIf(!hasPython)('tunelab server over PostgreSQL: the store fails', () => {
   it('PostgreSQL unreachable past the server\'s --storage_timeout: a 503 naming the store (never a 400); RemoteStudy and the Python client retry it and the budget is met exactly', async () => {
     // the server reaches PostgreSQL through a relay the test cuts: the store gone for 4 s, the server giving up after 1 s
-    const gate = await tcpGate(pg.port);
+    const gate = await tcpGate(pg().port);
     try {
-      const storage = pg.url.replace(`:${pg.port}/`, `:${gate.port}/`);
-      const password = pg.url.match(/:([^:@/]+)@/)![1];
+      const storage = pg().url.replace(`:${pg().port}/`, `:${gate.port}/`);
+      const password = pg().url.match(/:([^:@/]+)@/)![1];
       const server = await startServerProcess(root, children, storage, { storageTimeout: 1 });
       // 4 evaluations of 0.1 s at a time: at least 3 s of work, so that the outage falls mid-study on a quiet machine too
       const budget = 120;
@@ -140,7 +130,7 @@ describe.skipIf(!hasPython)('tunelab server over PostgreSQL: the store fails', (
       expect(python.retried).toContain('HTTP 503');
       expect(python.counts.lost).toBe(0);
 
-      const store = await openStore(pg.url);
+      const store = await openStore(pg().url);
       try {
         const observations = await store.listObservations(Number(created.body.id));
         expect(observations.length).toBe(budget);

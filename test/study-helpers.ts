@@ -1,7 +1,9 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { type LocalPostgres, startLocalPostgres } from '../src/study/storage/local-postgres.js';
+import { openStore } from '../src/study/storage/open.js';
 import type { StudyStore } from '../src/study/storage/store.js';
 
 /** Shared by the SQLite and PostgreSQL study tests. */
@@ -95,6 +97,68 @@ export const studyEnv = (root: string) => ({ ...process.env, TUNELAB_ROOT: join(
 export function runCli(root: string, args: string[]) {
   const r = spawnSync(process.execPath, [cliPath, ...args], { encoding: 'utf8', env: studyEnv(root), cwd: root });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** An embedded PostgreSQL for the test file, started before its first test and stopped after its last: call the returned function inside a test. */
+export function postgresForFile(): () => LocalPostgres {
+  let server: LocalPostgres | undefined;
+  beforeAll(async () => {
+    server = await startLocalPostgres();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+  return () => {
+    if (!server) throw new Error('the test PostgreSQL is not running: call this inside a test');
+    return server;
+  };
+}
+
+/** Waits (up to 15 s) until `find` finds nothing. */
+export async function settle(find: () => string[]): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (find().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+}
+
+/** A test's end: its children still running killed, then no process left under `roots` (named if any is). */
+export async function endChildren(children: ChildProcess[], roots: string[]): Promise<void> {
+  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  await settle(() => processesUnder(roots));
+  expect(processesUnder(roots)).toEqual([]);
+}
+
+/** `fn` on the store at `storage` (a file or a postgres:// URL), closed after whatever `fn` does. */
+export async function withStoreAt<T>(storage: string, fn: (store: StudyStore) => Promise<T>): Promise<T> {
+  const store = await openStore(storage);
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+/** The study tests' two parameters: x in [0, 1] and an integer k in 1..50. */
+export const STUDY_PARAMETERS = [
+  { name: 'x', type: 'double', bounds: { min: 0, max: 1 } },
+  { name: 'k', type: 'int', bounds: { min: 1, max: 50 } },
+];
+
+/** An experiment file `name`.json in `root`: STUDY_PARAMETERS, loss minimised by `root`/trial.sh, random search, 400 trials 8 at a time, 2-second leases; `fields` replace any of these. */
+export function studyExperiment(root: string, name: string, fields: Record<string, unknown> = {}): string {
+  const file = join(root, `${name}.json`);
+  const data = {
+    name,
+    parameters: STUDY_PARAMETERS,
+    metrics: [{ name: 'loss', objective: 'minimize' }],
+    command: ['/bin/sh', join(root, 'trial.sh')],
+    method: 'RS',
+    budget: { max_trials: 400 },
+    parallel_bandwidth: 8,
+    study: { lease_seconds: 2 },
+    ...fields,
+  };
+  writeFileSync(file, JSON.stringify(data));
+  return file;
 }
 
 export interface Started {

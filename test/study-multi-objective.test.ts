@@ -1,17 +1,16 @@
 import { type ChildProcess, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { processesUnder, runCli, until } from './study-helpers.js';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { endChildren, postgresForFile, runCli, STUDY_PARAMETERS, studyExperiment, withStoreAt } from './study-helpers.js';
 import { PYTHON, call, hasPython, startServerProcess } from './server-helpers.js';
 import { loadExperiment } from '../src/experiment/load.js';
 import { NSGA2Searcher } from '../src/schedulers/searchers/nsga2.js';
 import { StudyCache } from '../src/study/storage/cache.js';
-import { type LocalPostgres, startLocalPostgres } from '../src/study/storage/local-postgres.js';
 import { openStore } from '../src/study/storage/open.js';
 import { POSTGRES_SCHEMA_VERSION } from '../src/study/storage/postgres.js';
 import { SQLITE_SCHEMA_VERSION } from '../src/study/storage/sqlite.js';
-import type { ObservationRecord, StudyStore } from '../src/study/storage/store.js';
+import type { ObservationRecord } from '../src/study/storage/store.js';
 import { createStudySearcher } from '../src/study/planner.js';
 import { createStudy, loadStudy } from '../src/study/study.js';
 import { createRng } from '../src/util/rng.js';
@@ -21,49 +20,32 @@ import { tempDir } from './helpers.js';
 // MO methods across workers, the front of study best/status, the server's multimetric API
 
 let root: string;
-let pg: LocalPostgres | undefined;
+const pg = postgresForFile();
 const children: ChildProcess[] = [];
 
-beforeAll(async () => {
-  pg = await startLocalPostgres();
-});
-afterAll(async () => {
-  await pg?.stop();
-});
 beforeEach(() => {
   root = tempDir('tunelab-study-mo-');
 });
 afterEach(async () => {
-  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  await until('no process of the test left', () => processesUnder([root]).length === 0, 15_000);
+  await endChildren(children, [root]);
 });
 
 const cli = (args: string[]) => runCli(root, args);
 
 /** Two objectives, both minimised: loss = (x - 0.3)² + k/1000 and size = k, which pull k apart. */
 function experiment(name: string, extra: Record<string, unknown> = {}): string {
-  const file = join(root, `${name}.json`);
-  writeFileSync(
-    file,
-    JSON.stringify({
-      name,
-      parameters: [
-        { name: 'x', type: 'double', bounds: { min: 0, max: 1 } },
-        { name: 'k', type: 'int', bounds: { min: 1, max: 50 } },
-      ],
-      metrics: [
-        { name: 'loss', objective: 'minimize' },
-        { name: 'size', objective: 'minimize' },
-        { name: 'note', strategy: 'store' },
-      ],
-      command: ['/bin/sh', join(root, 'trial.sh')],
-      method: 'NSGA2',
-      budget: { max_trials: 30 },
-      parallel_bandwidth: 4,
-      study: { lease_seconds: 30 },
-      ...extra,
-    }),
-  );
+  const file = studyExperiment(root, name, {
+    metrics: [
+      { name: 'loss', objective: 'minimize' },
+      { name: 'size', objective: 'minimize' },
+      { name: 'note', strategy: 'store' },
+    ],
+    method: 'NSGA2',
+    budget: { max_trials: 30 },
+    parallel_bandwidth: 4,
+    study: { lease_seconds: 30 },
+    ...extra,
+  });
   writeFileSync(join(root, 'trial.sh'), `awk -v x="$2" -v k="$4" 'BEGIN { printf "[tunelab] {\\"loss\\": %.6f, \\"size\\": %d, \\"note\\": 7}\\n", (x - 0.3) ^ 2 + k / 1000, k }'\n`);
   return file;
 }
@@ -88,14 +70,6 @@ function bruteFront(observations: readonly ObservationRecord[]): number[] {
   return out.filter((o, i) => !out.slice(0, i).some((p) => p.objectiveValues!.every((v, k) => v === o.objectiveValues![k]))).map((o) => o.suggestionId);
 }
 
-async function withStore<T>(url: string, fn: (store: StudyStore) => Promise<T>): Promise<T> {
-  const store = await openStore(url);
-  try {
-    return await fn(store);
-  } finally {
-    await store.close();
-  }
-}
 
 /** Every observation's vector is its objectives' values in the file's order; null for a failed one. */
 function expectVectors(observations: readonly ObservationRecord[]) {
@@ -148,7 +122,7 @@ describe('the study store with vector values', () => {
       after.close();
     }
     // the upgraded store reads and writes as a new one
-    await withStore(storage, async (store) => {
+    await withStoreAt(storage, async (store) => {
       expect((await store.listObservations(study.id)).map((o) => o.objectiveValues)).toEqual([[OLD_VALUES[0]], [OLD_VALUES[1]], null]);
       const again = await loadStudy(study.id, { store });
       const s = await again.ask();
@@ -160,13 +134,13 @@ describe('the study store with vector values', () => {
 
   it('PostgreSQL: a store of version 6 (before several objectives), told through its own tell function, is upgraded to the newest with every row kept', async () => {
     const { default: pgm } = await import('pg');
-    const admin = new pgm.Client({ connectionString: pg!.url });
+    const admin = new pgm.Client({ connectionString: pg().url });
     await admin.connect();
     await admin.query('CREATE DATABASE mo_old');
     // a server that prints float8 with 15 digits: the upgrade must not store the shortened print
     await admin.query('ALTER DATABASE mo_old SET extra_float_digits = 0');
     await admin.end();
-    const url = pg!.url.replace(/\/tunelab$/, '/mo_old');
+    const url = pg().url.replace(/\/tunelab$/, '/mo_old');
     const old = await openStore(url, { schemaVersion: 6 });
     const study = await createStudy(experiment('pgold', { method: 'RS', metrics: [{ name: 'loss', objective: 'minimize' }] }), { store: old });
     const held = [await study.ask(), await study.ask(), await study.ask()];
@@ -195,7 +169,7 @@ describe('the study store with vector values', () => {
     } finally {
       await client.end();
     }
-    await withStore(url, async (store) => {
+    await withStoreAt(url, async (store) => {
       const again = await loadStudy(study.id, { store });
       const s = await again.ask();
       await again.tell(s!.suggestionId, { loss: 0.5 });
@@ -272,13 +246,13 @@ describe('shared studies with several objectives', () => {
   it('run -f with two objectives and --storage (SQLite, then PostgreSQL): the workers tell both, study status and study best show the front', async () => {
     for (const [storage, method] of [
       [join(root, 'run.db'), 'NSGA2'],
-      [pg!.url, 'MO-RS'],
+      [pg().url, 'MO-RS'],
     ] as const) {
       const file = experiment(`run-${method}`, { method, budget: { max_trials: 24 } });
       const run = cli(['run', '-f', file, '--storage', storage, '--n_workers', '3']);
       expect(run.code, run.stderr).toBe(0);
       expect(run.stdout).toMatch(/Pareto front of \d+ point\(s\) \(minimize loss, minimize size\)/);
-      const [observations, configs] = await withStore(storage, async (store) => {
+      const [observations, configs] = await withStoreAt(storage, async (store) => {
         const id = (await store.findStudy(`run-${method}`))!.id;
         return [await store.listObservations(id), new Map((await store.listSuggestions(id)).map((s) => [s.id, s.config]))] as const;
       });
@@ -321,10 +295,7 @@ describe('shared studies with several objectives', () => {
     const server = await startServerProcess(root, children, storage);
     const body = {
       name: 'two metrics',
-      parameters: [
-        { name: 'x', type: 'double', bounds: { min: 0, max: 1 } },
-        { name: 'k', type: 'int', bounds: { min: 1, max: 50 } },
-      ],
+      parameters: STUDY_PARAMETERS,
       metrics: [
         { name: 'size', objective: 'minimize' },
         { name: 'loss', objective: 'minimize' },
@@ -403,9 +374,9 @@ describe('shared studies with several objectives', () => {
     const run = cli(['run', '-f', experiment('over-http', { budget: { max_trials: 12 } }), '--storage', server.url, '--n_workers', '2']);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/Pareto front of \d+ point\(s\) \(minimize loss, minimize size\)/);
-    const httpStudy = await withStore(storage, async (store) => (await store.findStudy('over-http'))!);
+    const httpStudy = await withStoreAt(storage, async (store) => (await store.findStudy('over-http'))!);
     expect(httpStudy.definition.method).toBe('NSGA2');
-    const httpObservations = await withStore(storage, (store) => store.listObservations(httpStudy.id));
+    const httpObservations = await withStoreAt(storage, (store) => store.listObservations(httpStudy.id));
     expect(httpObservations).toHaveLength(12);
     expectVectors(httpObservations);
     const httpFront = JSON.parse(cli(['study', 'best', `${server.url}/v1/experiments/${httpStudy.id}`, '--json']).stdout);
@@ -436,7 +407,7 @@ study.close()
     expect(lines[0]).toBe('refused: this experiment optimizes 2 metrics (size, loss): give every one\'s value as {name: value}, not one number');
     const out = JSON.parse(lines.at(-1)!);
     expect(out.objectives).toEqual(['size', 'loss']);
-    const observations = await withStore(storage, (store) => store.listObservations(Number(created.body.id)));
+    const observations = await withStoreAt(storage, (store) => store.listObservations(Number(created.body.id)));
     expect(observations).toHaveLength(16);
     expectVectorsInOrder(observations, ['size', 'loss']);
     const oracle = bruteFront(observations).map(String);

@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { apiWorkerScript, checkAddReady, openGate, processesUnder, runCli, startProcess, until } from './study-helpers.js';
+import { apiWorkerScript, checkAddReady, endChildren, openGate, processesUnder, runCli, settle, startProcess, studyExperiment, until, withStoreAt } from './study-helpers.js';
 import { HyperbandScheduler } from '../src/schedulers/hyperband.js';
 import type { Searcher } from '../src/schedulers/types.js';
 import { type LocalPostgres, freePort, startLocalPostgres } from '../src/study/storage/local-postgres.js';
@@ -34,15 +34,9 @@ beforeEach(() => {
   root = tempDir('tunelab-study-pg-');
 });
 afterEach(async () => {
-  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  await settle(() => ourProcesses([root]));
-  expect(ourProcesses([root])).toEqual([]);
+  await endChildren(children, [root]);
 });
 
-async function settle(find: () => string[]) {
-  const deadline = Date.now() + 15_000;
-  while (find().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-}
 
 
 
@@ -52,38 +46,10 @@ const cli = (args: string[]) => runCli(root, args);
 const start = (argv: string[]) => startProcess(root, children, argv);
 
 let names = 0;
-function experiment(extra: Record<string, unknown> = {}): string {
-  const name = `pg-study-${++names}`;
-  const file = join(root, `${name}.json`);
-  writeFileSync(
-    file,
-    JSON.stringify({
-      name,
-      parameters: [
-        { name: 'x', type: 'double', bounds: { min: 0, max: 1 } },
-        { name: 'k', type: 'int', bounds: { min: 1, max: 50 } },
-      ],
-      metrics: [{ name: 'loss', objective: 'minimize' }],
-      command: ['/bin/sh', join(root, 'trial.sh')],
-      method: 'RS',
-      budget: { max_trials: 400 },
-      parallel_bandwidth: 16,
-      study: { lease_seconds: 2 },
-      ...extra,
-    }),
-  );
-  return file;
-}
+const experiment = (extra: Record<string, unknown> = {}) => studyExperiment(root, `pg-study-${++names}`, { parallel_bandwidth: 16, ...extra });
 
 
-async function withStore<T>(fn: (store: StudyStore) => Promise<T>, url = server.url): Promise<T> {
-  const store = await openStore(url);
-  try {
-    return await fn(store);
-  } finally {
-    await store.close();
-  }
-}
+const withStore = <T>(fn: (store: StudyStore) => Promise<T>, url = server.url) => withStoreAt(url, fn);
 
 async function pgQuery(sql: string, database = 'tunelab') {
   const { default: pg } = await import('pg');

@@ -2,7 +2,7 @@ import { type ChildProcess, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { apiWorkerScript, checkAddReady, openGate, overlaps, processesUnder, runCli, startProcess, studyEnv, until } from './study-helpers.js';
+import { apiWorkerScript, checkAddReady, endChildren, openGate, overlaps, runCli, startProcess, studyEnv, studyExperiment, until, withStoreAt } from './study-helpers.js';
 import { loadResults } from '../src/plotting/load.js';
 import { HyperbandScheduler } from '../src/schedulers/hyperband.js';
 import type { Searcher } from '../src/schedulers/types.js';
@@ -26,40 +26,18 @@ beforeEach(() => {
   storage = join(root, 'studies.db');
 });
 afterEach(async () => {
-  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  const deadline = Date.now() + 15_000;
-  while (ourProcesses().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  expect(ourProcesses()).toEqual([]);
+  await endChildren(children, [root]);
 });
 
 
 
 
-const ourProcesses = () => processesUnder([root]);
 const env = () => studyEnv(root);
 const cli = (args: string[]) => runCli(root, args);
 const start = (argv: string[]) => startProcess(root, children, argv);
 
 /** An experiment file (JSON) in the test's folder. */
-function experiment(name: string, extra: Record<string, unknown> = {}): string {
-  const file = join(root, `${name}.json`);
-  const data = {
-    name,
-    parameters: [
-      { name: 'x', type: 'double', bounds: { min: 0, max: 1 } },
-      { name: 'k', type: 'int', bounds: { min: 1, max: 50 } },
-    ],
-    metrics: [{ name: 'loss', objective: 'minimize' }],
-    command: ['/bin/sh', join(root, 'trial.sh')],
-    method: 'RS',
-    budget: { max_trials: 400 },
-    parallel_bandwidth: 8,
-    study: { lease_seconds: 2 },
-    ...extra,
-  };
-  writeFileSync(file, JSON.stringify(data));
-  return file;
-}
+const experiment = (name: string, extra: Record<string, unknown> = {}) => studyExperiment(root, name, extra);
 
 /** The trial command: sleeps `$1` seconds (env SLEEP), then reports loss = (x - 0.3)² + k/1000. */
 function trialScript(sleep: number) {
@@ -71,14 +49,7 @@ function trialScript(sleep: number) {
 
 
 
-async function withStore<T>(fn: (store: StudyStore) => Promise<T>): Promise<T> {
-  const store = await openStore(storage);
-  try {
-    return await fn(store);
-  } finally {
-    await store.close();
-  }
-}
+const withStore = <T>(fn: (store: StudyStore) => Promise<T>) => withStoreAt(storage, fn);
 
 describe('shared study on SQLite', () => {
   it('8 worker processes meet a budget of 400 exactly: every suggestion held by one worker at a time, none lost', async () => {

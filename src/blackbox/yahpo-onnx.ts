@@ -7,8 +7,21 @@ import { importOptional } from '../util/package-info.js';
  * one output row per input row) run with onnxruntime-web, and instance ids that the model knows by
  * the integer codes of encoding.json.
  */
-export type OrtModule = typeof import('onnxruntime-web');
-export type OrtSession = Awaited<ReturnType<OrtModule['InferenceSession']['create']>>;
+/**
+ * The part of onnxruntime-web's API used here, written out so that the published .d.ts files do not
+ * import an optional peer dependency (onnxruntime-web's own types satisfy it).
+ */
+export interface OrtTensor {
+  readonly data: unknown;
+}
+export interface OrtSession {
+  readonly outputNames: readonly string[];
+  run(feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>>;
+}
+export interface OrtModule {
+  Tensor: new (type: 'int32' | 'float32', data: Int32Array | Float32Array, dims: readonly number[]) => OrtTensor;
+  InferenceSession: { create(model: Uint8Array): Promise<OrtSession> };
+}
 
 const sessions = new Map<string, Promise<{ ort: OrtModule; session: OrtSession }>>();
 

@@ -1,5 +1,6 @@
 import { levelsReached, rungDecision } from '../study/storage/rows.js';
 import type { ReportRecord, RungRule } from '../study/storage/store.js';
+import { partitionPoint } from '../util/sorted.js';
 
 /**
  * Why ASHA stopped or let a trial go on, rung by rung: the store decides each report under the
@@ -54,14 +55,7 @@ export class RungReplay {
 
   /** Position of the first value at the rung not better than `v` (= how many are strictly better). */
   private countBetter(values: readonly number[], v: number): number {
-    let lo = 0;
-    let hi = values.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.better(values[mid], v)) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    return partitionPoint(values.length, (i) => this.better(values[i], v));
   }
 
   /** The calls a report made (none when it reached no new rung); a results row serves as one too. */

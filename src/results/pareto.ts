@@ -1,3 +1,5 @@
+import { partitionPoint } from '../util/sorted.js';
+
 /**
  * Several objectives: dominance, non-dominated sorting, crowding distance and exact hypervolume.
  * Everything here works on points to MINIMISE; `signed` turns a row's objective values into such a
@@ -60,13 +62,7 @@ export function ranksInOrder(points: readonly ArrayLike<number>[], order: ArrayL
       const i = order[r];
       const x = points[i][0];
       const y = points[i][1];
-      let lo = 0;
-      let hi = numFronts;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if (lastY[mid] <= y && (lastX[mid] < x || lastY[mid] < y)) lo = mid + 1;
-        else hi = mid;
-      }
+      const lo = partitionPoint(numFronts, (f) => lastY[f] <= y && (lastX[f] < x || lastY[f] < y));
       if (lo === numFronts) numFronts++;
       lastX[lo] = x;
       lastY[lo] = y;
@@ -79,16 +75,12 @@ export function ranksInOrder(points: readonly ArrayLike<number>[], order: ArrayL
     const i = order[r];
     const p = points[i];
     // the fronts a point is dominated by form a prefix: binary search for the first that does not dominate it
-    let lo = 0;
-    let hi = fronts.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      const f = fronts[mid];
+    const lo = partitionPoint(fronts.length, (m) => {
+      const f = fronts[m];
       let dominated = false;
       for (let k = f.length - 1; k >= 0 && !dominated; k--) dominated = dominates(points[f[k]], p);
-      if (dominated) lo = mid + 1;
-      else hi = mid;
-    }
+      return dominated;
+    });
     if (lo === fronts.length) fronts.push([]);
     fronts[lo].push(i);
     ranks[i] = lo;
@@ -98,14 +90,7 @@ export function ranksInOrder(points: readonly ArrayLike<number>[], order: ArrayL
 
 /** Where a point goes in a list kept in lexicographic order (after equal ones). */
 export function lexInsertionIndex(sorted: readonly ArrayLike<number>[], p: ArrayLike<number>): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (lexLess(sorted[mid], p) <= 0) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
+  return partitionPoint(sorted.length, (i) => lexLess(sorted[i], p) <= 0);
 }
 
 /** Indices of the non-dominated points (front 0), in input order. */
@@ -264,13 +249,7 @@ function hv3d(pts: readonly ArrayLike<number>[], ref: ArrayLike<number>): number
   for (let s = 0; s < sorted.length; s++) {
     const [x, y] = [sorted[s][0], sorted[s][1]];
     // first index with xs[i] > x
-    let lo = 0;
-    let hi = xs.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (xs[mid] <= x) lo = mid + 1;
-      else hi = mid;
-    }
+    const lo = partitionPoint(xs.length, (i) => xs[i] <= x);
     const pred = lo - 1;
     if (!(pred >= 0 && ys[pred] <= y)) {
       // it replaces the points it dominates: an equal x before it, and the following ones with y ≥ its y

@@ -1,3 +1,5 @@
+import { partitionPoint } from '../util/sorted.js';
+
 /**
  * The hypervolume of a 2-D front kept up to date point by point (both objectives minimised): the
  * front as a staircase (x ascending, y strictly descending, every point inside the reference), and
@@ -27,13 +29,7 @@ export class Staircase2D {
     const { xs, ys, rx, ry } = this;
     if (!(x < rx && y < ry)) return 0;
     // pred: the last step with xs ≤ x; it alone decides whether the front dominates the point
-    let lo = 0;
-    let hi = xs.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (xs[mid] <= x) lo = mid + 1;
-      else hi = mid;
-    }
+    const lo = partitionPoint(xs.length, (i) => xs[i] <= x);
     const pred = lo - 1;
     if (pred >= 0 && ys[pred] <= y) return 0;
     // a step at the same x with a larger y is dominated and goes; the front's height at x is pred's all the same

@@ -1,5 +1,6 @@
 import { crowdingDistance, lexInsertionIndex, ranksInOrder, signed } from '../results/pareto.js';
 import type { RngState } from '../util/rng.js';
+import { partitionPoint } from '../util/sorted.js';
 import { checkedRungLevels } from './hyperband.js';
 import { type Decision, type Mode, objectivesOf, type ResultScalar, type SearchProblem, type Searcher, type Suggestion, type TrialResult, type TrialScheduler } from './types.js';
 import { metricValue } from './types.js';
@@ -91,14 +92,7 @@ export class Rung {
   private add2d(p: Member, place: boolean): number {
     const { fronts } = this;
     // the fronts that dominate p form a prefix: the first that does not is p's
-    let lo = 0;
-    let hi = fronts.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (Rung.frontDominates(fronts[mid], p)) lo = mid + 1;
-      else hi = mid;
-    }
-    const f = lo;
+    const f = partitionPoint(fronts.length, (i) => Rung.frontDominates(fronts[i], p));
     if (f === fronts.length) fronts.push([]);
     const front = fronts[f];
     // the members p dominates: right of it, down to its y (an equal point stays: equal points share a front)
@@ -206,26 +200,12 @@ export class Rung {
 
   /** First index whose member's x is ≥ x. */
   private static firstAtOrRight(front: Member[], x: number): number {
-    let lo = 0;
-    let hi = front.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (front[mid].x < x) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    return partitionPoint(front.length, (i) => front[i].x < x);
   }
 
   /** Where p goes in a front sorted by x (after equal points). */
   private static insertionIndex(front: Member[], p: Member): number {
-    let lo = 0;
-    let hi = front.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (front[mid].x < p.x || (front[mid].x === p.x && front[mid].y <= p.y)) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    return partitionPoint(front.length, (i) => front[i].x < p.x || (front[i].x === p.x && front[i].y <= p.y));
   }
 }
 

@@ -1,4 +1,5 @@
 import type { ApiPagination } from '../study/wire.js';
+import { partitionPoint } from '../util/sorted.js';
 
 export interface PageQuery {
   /** digits (a query string's text) */
@@ -9,14 +10,7 @@ export interface PageQuery {
 
 /** The first index in `items` (ascending ids) whose id is above `id`. */
 function firstAbove<T>(items: readonly T[], idOf: (t: T) => number, id: number): number {
-  let lo = 0;
-  let hi = items.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (idOf(items[mid]) <= id) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
+  return partitionPoint(items.length, (i) => idOf(items[i]) <= id);
 }
 
 /**

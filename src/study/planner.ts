@@ -154,6 +154,31 @@ const parEGOTarget = (objectives: readonly Objective[], rng: Rng) => (observatio
 /** An observation's objective values in their order, signed so that smaller is better (NaN where it has none: a failed one). */
 export const observationPoint = (objectives: readonly Objective[], o: Pick<ObservationRecord, 'objectiveValues'>) => objectives.map((ob, k) => (o.objectiveValues ? (ob.mode === 'min' ? o.objectiveValues[k] : -o.objectiveValues[k]) : NaN));
 
+/** The cache's observations not yet fed to a process's searcher, each once, with its suggestion's config (one the cache lacks is skipped). */
+function* unfed(cache: StudyCache, fed: Set<number>): Generator<[number, Config, ObservationRecord]> {
+  for (const [id, o] of cache.observations) {
+    if (fed.has(id)) continue;
+    fed.add(id);
+    const config = cache.configs.get(id);
+    if (config) yield [id, config, o];
+  }
+}
+
+/**
+ * Up to n proposals of a searcher as tentative trials, forgotten after the batch. Their ids lie below
+ * every suggestion id, so the batch's own configs are pending for the ones after them.
+ */
+function tentativeBatch(searcher: { suggest(trialId: number): Config | undefined; forget(trialId: number): void }, n: number): Config[] {
+  const out: Config[] = [];
+  for (let i = 0; i < n; i++) {
+    const c = searcher.suggest(-1 - i);
+    if (!c) break;
+    out.push(c);
+  }
+  for (let i = 0; i < out.length; i++) searcher.forget(-1 - i);
+  return out;
+}
+
 /**
  * NSGA-II in a shared study: one searcher per process, fed each observation once (every worker's;
  * a completed one joins the population, which keeps its size by dropping the worst), with every
@@ -175,11 +200,7 @@ class NSGA2StudySearcher implements StudySearcher {
   propose(n: number): Config[] {
     const { searcher, cache } = this;
     const objectives = objectivesOf(this.problem);
-    for (const [id, o] of cache.observations) {
-      if (this.fed.has(id)) continue;
-      this.fed.add(id);
-      const config = cache.configs.get(id);
-      if (!config) continue;
+    for (const [id, config, o] of unfed(cache, this.fed)) {
       searcher.adopt(id, config);
       if (!o.failed && o.objectiveValues) {
         const metrics = Object.fromEntries(objectives.map((ob, k) => [ob.metric, o.objectiveValues![k]]));
@@ -187,14 +208,7 @@ class NSGA2StudySearcher implements StudySearcher {
       }
       searcher.onTrialIdle(id, o.failed ? 'failed' : 'completed');
     }
-    const out: Config[] = [];
-    for (let i = 0; i < n; i++) {
-      const c = searcher.suggest(-1 - i);
-      if (!c) break;
-      out.push(c);
-    }
-    for (let i = 0; i < out.length; i++) searcher.forget(-1 - i);
-    return out;
+    return tentativeBatch(searcher, n);
   }
 }
 
@@ -221,11 +235,7 @@ class TPEStudySearcher implements StudySearcher {
 
   propose(n: number, pending: readonly SuggestionRecord[]): Config[] {
     const { searcher, cache } = this;
-    for (const [id, o] of cache.observations) {
-      if (this.fed.has(id)) continue;
-      this.fed.add(id);
-      const config = cache.configs.get(id);
-      if (!config) continue;
+    for (const [id, config, o] of unfed(cache, this.fed)) {
       searcher.adopt(id, config);
       this.running.delete(id);
       if (o.failed || o.value === null) searcher.onTrialIdle(id, 'failed');
@@ -238,15 +248,7 @@ class TPEStudySearcher implements StudySearcher {
     // a suggestion no longer pending without an observation was abandoned
     for (const id of this.running) if (!open.has(id) && !cache.observations.has(id)) (searcher.forget(id), this.running.delete(id));
     for (const s of pending) if (!this.fed.has(s.id) && searcher.adopt(s.id, s.config)) this.running.add(s.id);
-    const out: Config[] = [];
-    // ids below every suggestion id: the batch's own configs are pending for the ones after them
-    for (let i = 0; i < n; i++) {
-      const c = searcher.suggest(-1 - i);
-      if (!c) break;
-      out.push(c);
-    }
-    for (let i = 0; i < out.length; i++) searcher.forget(-1 - i);
-    return out;
+    return tentativeBatch(searcher, n);
   }
 }
 

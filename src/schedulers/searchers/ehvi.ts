@@ -5,7 +5,8 @@ import { GPPosterior, type Theta, fitHyperparameters } from '../gp/gp.js';
 import { maximiseAcquisition } from '../gp/maximise.js';
 import { isFeasible } from '../constraints.js';
 import { objectivesOf, type SearchProblem, type Searcher, type SuggestionCounts } from '../types.js';
-import { capObservations } from './gp-searcher.js';
+import { capObservations, standardise } from './gp-searcher.js';
+import { randomOrModel } from './random-or-model.js';
 import { RandomSearcher } from './random.js';
 
 export interface EHVISearcherOptions {
@@ -31,17 +32,6 @@ interface TrialData {
   /** whether that result satisfies the outcome constraints (an infeasible point is modelled but not on the front) */
   feasible?: boolean;
   running: boolean;
-}
-
-/** (v − mean) / sd per value, sd 1 when all are equal. */
-function standardise(v: Float64Array): { z: Float64Array; mean: number; sd: number } {
-  let mean = 0;
-  for (const x of v) mean += x;
-  mean /= v.length;
-  let sd = 0;
-  for (const x of v) sd += (x - mean) ** 2;
-  sd = Math.sqrt(sd / v.length) || 1;
-  return { z: v.map((x) => (x - mean) / sd), mean, sd };
 }
 
 /**
@@ -86,18 +76,8 @@ export class EHVISearcher implements Searcher {
 
   suggest(trialId: number): Config | undefined {
     const observed = [...this.trials.values()].filter((t) => t.point);
-    let config: Config | undefined;
     const modelReady = this.random.numSeen >= this.o.numInitRandom && observed.length >= 2 && hyperparameters(this.problem.configSpace).length > 0;
-    if (!modelReady || (this.problem.pointsToEvaluate?.length ?? 0) > this.random.numSeen) {
-      config = this.random.suggest();
-      if (config) this.counts.random++;
-    } else if (this.random.hasUnseen) {
-      config = this.modelSuggest(observed);
-      if (config) {
-        this.random.markSeen(config);
-        this.counts.model++;
-      }
-    }
+    const config = randomOrModel(this.random, this.problem, this.counts, modelReady, () => this.modelSuggest(observed));
     if (!config) return undefined;
     this.trials.set(trialId, { config, x: encodeConfig(this.problem.configSpace, config), running: true });
     return config;

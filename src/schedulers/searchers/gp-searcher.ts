@@ -7,6 +7,7 @@ import { choleskyWithJitter } from '../gp/linalg.js';
 import { maximiseAcquisition } from '../gp/maximise.js';
 import type { SearchProblem, Searcher, SuggestionCounts } from '../types.js';
 import { RandomSearcher } from './random.js';
+import { randomOrModel } from './random-or-model.js';
 
 export interface GPSearcherOptions {
   /** Random configs before the model takes over (default 5; MOBSTER's default is Syne Tune's 6, set by the method). */
@@ -57,7 +58,7 @@ interface TrialData {
 type Observation = { t: TrialData; r: number | undefined; y: number };
 
 /** (v − mean) / sd, the targets a GP is fitted to (sd 1 when the values are all equal). */
-function standardise(values: Float64Array): { z: Float64Array; mean: number; sd: number } {
+export function standardise(values: Float64Array): { z: Float64Array; mean: number; sd: number } {
   const n = values.length;
   let mean = 0;
   for (const v of values) mean += v;
@@ -225,21 +226,11 @@ export class GPSearcher implements Searcher {
    */
   suggest(trialId: number): Config | undefined {
     const observed = this.observations();
-    let config: Config | undefined;
     const modelReady =
       this.random.numSeen >= this.o.numInitRandom &&
       observed.length >= (this.resource ? 1 : 2) &&
       hyperparameters(this.problem.configSpace).length > 0;
-    if (!modelReady || (this.problem.pointsToEvaluate?.length ?? 0) > this.random.numSeen) {
-      config = this.random.suggest();
-      if (config) this.counts.random++;
-    } else if (this.random.hasUnseen) {
-      config = this.modelSuggest(observed);
-      if (config) {
-        this.random.markSeen(config);
-        this.counts.model++;
-      }
-    }
+    const config = randomOrModel(this.random, this.problem, this.counts, modelReady, () => this.modelSuggest(observed));
     if (!config) return undefined;
     this.addTrial(trialId, { config, x: encodeConfig(this.problem.configSpace, config), values: new Map(), constraintOutcomes: new Map() }, true);
     return config;
