@@ -199,6 +199,8 @@ export async function hpoMain(options: HpoMainOptions, context: HpoMainContext =
             onTuner: (t, folder) => {
               current = t;
               stream?.start(folder);
+              // a signal that came while the run was being set up (its method's modules, the blackbox) stops it now
+              if (report.interrupted) t.requestStop(report.interrupted);
             },
             log,
           }).catch((e: unknown) => {
