@@ -338,9 +338,10 @@ describe('signals and a closed stdout', () => {
 
     it('a second Ctrl-C exits at once: the first stopped the run, the second ends the upload of the stopped run', async () => {
       const silent = await silentServer();
+      let run: ReturnType<typeof background> | undefined;
       try {
         const root = tempDir();
-        const run = background(hpoMainArgs(root, 1e9), env(silent.endpoint));
+        run = background(hpoMainArgs(root, 1e9), env(silent.endpoint));
         await until(() => /: started/.test(run.out.stdout));
         run.child.kill('SIGINT');
         // stopped, and its final upload (a stopped run goes to S3 too) waits on the server
@@ -355,6 +356,8 @@ describe('signals and a closed stdout', () => {
         expect(readMetadata(join(tag, name)).status).toBe('stopped');
         expect(readRows(join(tag, name, 'results.csv.gz')).length).toBeGreaterThan(0);
       } finally {
+        // a run this test failed to stop must not outlive it (its budget is 1e9 s)
+        if (run && run.child.exitCode === null) run.child.kill('SIGKILL');
         await silent.close();
       }
     }, 60_000);
