@@ -63,7 +63,8 @@ async function fill(storage: string, name: string, n: number): Promise<number> {
     await kept.close();
     return id;
   }
-  const study = await createStudy(experiment(name, n + 100_000), { storage, name });
+  // room for every writer cycle of the alternated runs: a budget met mid-bench reads as writers made slow (0 cycles)
+  const study = await createStudy(experiment(name, n + 10_000_000), { storage, name });
   let next = await study.ask();
   for (let i = 0; i < n && next; i++) next = i === n - 1 ? (await study.tell(next.suggestionId, lossOf(next.config)), undefined) : (await study.tellAndAsk(next.suggestionId, lossOf(next.config))).next;
   const id = study.id;
