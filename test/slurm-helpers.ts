@@ -2,7 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../src/study/storage/local-postgres.js';
+import { createServer } from 'node:net';
 
 /** Debian's slurm-wlm daemons and munge, which `.ci/run` installs; the tests that need them skip without them. */
 const BINARIES = ['/usr/sbin/slurmctld', '/usr/sbin/slurmd', '/usr/sbin/munged', '/usr/bin/sbatch'];
@@ -24,6 +24,29 @@ const pidOf = (file: string) => (existsSync(file) ? Number(readFileSync(file, 'u
  * machine has), every daemon as root. Ready when `sinfo` shows the node idle.
  */
 export async function startSlurmCluster(cpus = 8): Promise<SlurmCluster> {
+  // the ports are free when drawn, not when the daemons bind them: another test's cluster starting at
+  // the same time may take one first (slurmctld then reports it is "talking with itself"); new ports then
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startSlurmClusterOnce(cpus);
+    } catch (e) {
+      if (attempt >= 3 || !/talking with itself|Address already in use/.test(String(e))) throw e;
+    }
+  }
+}
+
+/** Two distinct free loopback ports (both held until both are drawn). */
+async function twoFreePorts(): Promise<[number, number]> {
+  const servers = [createServer(), createServer()];
+  const ports = await Promise.all(servers.map((srv) => new Promise<number>((resolve, reject) => {
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => resolve((srv.address() as { port: number }).port));
+  })));
+  await Promise.all(servers.map((srv) => new Promise((r) => srv.close(r))));
+  return [ports[0], ports[1]];
+}
+
+async function startSlurmClusterOnce(cpus: number): Promise<SlurmCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'tunelab-slurm-'));
   for (const sub of ['munge', 'state', 'spool', 'log']) mkdirSync(join(dir, sub));
   chmodSync(join(dir, 'munge'), 0o755);
@@ -31,7 +54,7 @@ export async function startSlurmCluster(cpus = 8): Promise<SlurmCluster> {
   writeFileSync(key, execFileSync('head', ['-c', '1024', '/dev/urandom']), { mode: 0o600 });
   const socket = join(dir, 'munge', 'munge.sock');
   execFileSync('/usr/sbin/munged', ['-f', `--socket=${socket}`, `--key-file=${key}`, `--log-file=${join(dir, 'log', 'munged.log')}`, `--pid-file=${join(dir, 'munge', 'munged.pid')}`, `--seed-file=${join(dir, 'munge', 'seed')}`]);
-  const [ctldPort, dPort] = [await freePort(), await freePort()];
+  const [ctldPort, dPort] = await twoFreePorts();
   const conf = join(dir, 'slurm.conf');
   writeFileSync(
     conf,
