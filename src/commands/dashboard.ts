@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { resultsRoot } from '../results/layout.js';
 import { STORAGE_ENV, defaultStorage } from '../study/storage/open.js';
+import { nextCloseSignal } from '../util/signals.js';
 import { numberFlag } from './flags.js';
 
 /**
@@ -53,14 +54,7 @@ export const dashboardCommand: CommandModule<object, DashboardArgs> = {
       log: (line) => console.error(`tunelab dashboard: ${line}`),
     });
     console.log(`tunelab dashboard: open ${dashboard.url}/ (results root ${root}${a.token_file ? '; tokens required' : ''})`);
-    await new Promise<void>((resolve) => {
-      const stop = (signal: NodeJS.Signals) => {
-        console.error(`tunelab dashboard: ${signal}: closing`);
-        resolve();
-      };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-    });
+    console.error(`tunelab dashboard: ${await nextCloseSignal()}: closing`);
     await dashboard.close();
   },
 };

@@ -1,4 +1,5 @@
 import type { CommandModule } from 'yargs';
+import { nextCloseSignal } from '../util/signals.js';
 import { numberFlag } from './flags.js';
 
 /**
@@ -43,14 +44,7 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
       },
     });
     console.log(`tunelab server: listening on ${server.url} (store ${server.storage}${a.token_file ? '; tokens required' : ''}); API description at ${server.url}/openapi.json; dashboard at ${server.url}/`);
-    await new Promise<void>((resolve) => {
-      const stop = (signal: NodeJS.Signals) => {
-        console.error(`tunelab server: ${signal}: closing`);
-        resolve();
-      };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-    });
+    console.error(`tunelab server: ${await nextCloseSignal()}: closing`);
     await server.close();
   },
 };

@@ -11,6 +11,13 @@ export function signalExitCode(signal: NodeJS.Signals): number {
  */
 export const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
+/** The first of SIGINT and SIGTERM to arrive: how a server run from the command line is told to close. */
+export function nextCloseSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolve(signal));
+  });
+}
+
 /**
  * A reader that went away (`tunelab run … | head -1`, a closed terminal) is no reason to stop
  * working: write errors on stdout and stderr (EPIPE; EIO on a hung-up terminal) are ignored, and
