@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { parse } from 'yaml';
+import { load as parseYaml } from 'js-yaml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { trainingSeed } from '../src/blackbox/build/builder.js';
 import { loadDataset } from '../src/blackbox/build/datasets.js';
@@ -277,7 +277,7 @@ describe('fcnet-script', () => {
 describe('examples/own-model', () => {
   it('experiment.yml runs the built train.js with parameters it reads; paused and resumed, it continues its curve', async () => {
     const dir = join(import.meta.dirname, '..', 'examples', 'own-model');
-    const spec = parse(readFileSync(join(dir, 'experiment.yml'), 'utf8'));
+    const spec = parseYaml(readFileSync(join(dir, 'experiment.yml'), 'utf8'));
     expect(join(dir, spec.command[1])).toBe(exampleScript);
     const config = { lr: 0.005, batch_size: 16, units: 32, dropout: 0.2, activation: 'tanh' };
     expect(spec.parameters.map((p: { name: string }) => p.name).sort()).toEqual(Object.keys(config).sort());

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { parse } from 'yaml';
+import { load as parseYaml } from 'js-yaml';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { configSpaceToJSON } from '../src/config-space/index.js';
@@ -37,7 +37,7 @@ describe("SigOpt's and Optuna's habits in the experiment file", () => {
   it("a verbatim SigOpt experiment file (with a command) runs: its name, type: offline, budget: 30 and transformation: log taken with their meaning", () => {
     const root = tempDir();
     // budget: 30 is 30 trials; six show it runs
-    expect(parseExperiment(parse(readFileSync(join(fixtures, 'experiment.yml'), 'utf8')), options).budget.maxTrials).toBe(30);
+    expect(parseExperiment(parseYaml(readFileSync(join(fixtures, 'experiment.yml'), 'utf8')), options).budget.maxTrials).toBe(30);
     const r = cli(['run', '-f', join(fixtures, 'experiment.yml'), '--results_root', root, '--max_trials', '6', '--random_seed', '1']);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain("type: offline is SigOpt's experiment type, the one tunelab runs: ignored");

@@ -1,9 +1,5 @@
-import { createRequire } from 'node:module';
 import type { z as zt } from 'zod';
-
-// zod's CommonJS build: required, its 70 modules load in two thirds of the CPU time of its ES modules,
-// which every `run -f` and `study create -f` pays at start-up
-const { z } = createRequire(import.meta.url)('zod') as { z: typeof zt };
+import { z } from './zod.js';
 
 /**
  * The experiment file (DESIGN.md §8), in SigOpt's vocabulary: parameters, metrics with constraints,
