@@ -196,6 +196,13 @@ method_options: {grace_period: 3, reduction_factor: 2}
     const syntax = spawnSync(process.execPath, [cliPath, 'run', '-f', file, '--results_root', root], { encoding: 'utf8' });
     expect(syntax.status).toBe(2);
     expect(syntax.stderr).toMatch(/bad.yml: not valid YAML/);
+    // a billion values in 12 lines (nine levels of nine aliases each): refused at once, not expanded
+    const levels = 'abcdefghi'.split('');
+    const bomb = levels.map((l, i) => `${l}: &${l} [${Array(9).fill(i === 0 ? '"x"' : `*${levels[i - 1]}`).join(', ')}]`);
+    writeFileSync(file, ['name: bomb', ...bomb, 'parameters: *i', 'metrics: [{name: loss}]', 'budget: {max_trials: 1}', ''].join('\n'));
+    const aliases = spawnSync(process.execPath, [cliPath, 'run', '-f', file, '--results_root', root], { encoding: 'utf8', timeout: 120_000 });
+    expect(aliases.status).toBe(2);
+    expect(aliases.stderr).toContain('bad.yml: not valid YAML: its aliases expand it to more than 1,000,000 values');
     expect(spawnSync('ls', [root]).status).not.toBe(0);
   });
 });

@@ -65,6 +65,19 @@ export interface ExperimentDefinition {
  */
 export const MAX_EXPERIMENT_FILE_BYTES = 4 * 1024 * 1024;
 export const MAX_PARAMETERS = 10_000;
+/** Values a YAML file may expand to through its aliases (`*ref`): a few aliases of aliases can otherwise stand for billions. */
+export const MAX_EXPANDED_VALUES = 1_000_000;
+
+/** Throws once `data`, read as the tree its aliases make of it, holds more than `limit` values; stops there, so it costs O(limit). */
+function checkExpandedSize(data: unknown, limit: number): void {
+  let count = 0;
+  const stack = [data];
+  while (stack.length > 0) {
+    const value = stack.pop();
+    if (++count > limit) throw new UserError(`its aliases expand it to more than ${limit.toLocaleString('en-US')} values`);
+    if (value !== null && typeof value === 'object') for (const child of Object.values(value)) stack.push(child);
+  }
+}
 
 /** The single-fidelity "resource" of an experiment without one: the count of the trial's reports. */
 export const REPORT_COUNT_ATTR = 'iteration';
@@ -430,9 +443,10 @@ export async function loadExperimentFile(path: string, options: ExperimentFileOp
     if (ext === '.json') data = JSON.parse(text);
     else {
       // js-yaml: one module, where the `yaml` package's 72 cost every `run -f` 50 ms more CPU at start-up;
-      // YAML 1.2's core schema, so \`yes\` and dates stay strings
+      // YAML 1.2's core schema, so `yes` and dates stay strings
       const { load, CORE_SCHEMA } = await import('js-yaml');
       data = load(text, { schema: CORE_SCHEMA, filename: file });
+      checkExpandedSize(data, MAX_EXPANDED_VALUES);
     }
   } catch (e) {
     throw new UserError(`${file}: not valid ${ext === '.json' ? 'JSON' : 'YAML'}: ${(e as Error).message}`);
