@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -8,7 +8,25 @@ import { choice } from '../src/config-space/index.js';
 import { TabularBlackbox } from '../src/blackbox/tabular.js';
 import type { ExperimentSpec } from '../src/launchers/experiment.js';
 
-export const tempDir = (prefix = 'tunelab-test-') => mkdtempSync(join(tmpdir(), prefix));
+const madeDirs: string[] = [];
+
+/** A fresh folder under the system's temp folder, removed when its test file ends (test/setup.ts). */
+export function tempDir(prefix = 'tunelab-test-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  madeDirs.push(dir);
+  return dir;
+}
+
+/** Removes the folders tempDir made in this test file (thousands were left in /tmp, run after run). */
+export function removeTempDirs(): void {
+  for (const dir of madeDirs.splice(0)) {
+    try {
+      rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+    } catch {
+      // a folder a slow child still writes in: left, as before; the test's own outcome stands
+    }
+  }
+}
 
 /**
  * Two configs, one seed, epochs 1..3, objectives [loss, elapsed_time]:
