@@ -4,8 +4,8 @@
  * at a rung level or the maximal resource) and the best value at the maximal resource; how many
  * trials each starts and how many reach the top; how many configs came from the model. On a table,
  * also how far its best curves dip between the rung levels (values no rung-based model observes).
- * With --replicates K, ASHA against itself: the median over the same seeds under K other master
- * seeds, the spread a median shows by chance alone.
+ * With --replicates K, each method against itself: its median over the same seeds under K other
+ * master seeds, the spread a median shows by chance alone.
  * Usage: node dist/bench/mobster-diagnosis.js [--num_seeds 30] [--replicates 10] [benchmark]   (default fcnet-penguins)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -89,7 +89,10 @@ interface Run {
 }
 const root = mkdtempSync(join(tmpdir(), 'tunelab-mobster-diagnosis-'));
 const runs = new Map<string, Run[]>();
-const replicateMedians: number[] = [];
+const replicateMedians = new Map<string, number[]>([
+  ['ASHA', []],
+  ['MOBSTER', []],
+]);
 try {
   /** what a run's results file says beyond its best: the best at the levels and at the maximal resource */
   const readLevels = (folder: string, run: Run) => {
@@ -105,7 +108,9 @@ try {
   };
   // the quality bench's settings (master seed 2026), so that its figures and these are the same runs
   for (const name of ['ASHA', 'MOBSTER']) runs.set(name, await finals(name, 2026, root, readLevels));
-  for (let k = 1; k <= replicates; k++) replicateMedians.push(median((await finals('ASHA', 2026 + k, root)).map((r) => sign * r.any)));
+  for (const [name, medians] of replicateMedians) {
+    for (let k = 1; k <= replicates; k++) medians.push(median((await finals(name, 2026 + k, root)).map((r) => sign * r.any)));
+  }
 } finally {
   rmSync(root, { recursive: true, force: true });
 }
@@ -132,6 +137,9 @@ console.log(
   ),
 );
 if (replicates > 0) {
-  const sorted = [...replicateMedians].sort((a, b) => a - b);
-  console.log(`\nASHA against itself: its median over the same ${seeds} seeds under master seeds 2027–${2026 + replicates}: ${sorted.map(f).join(', ')} (range ${f(sorted[0])}–${f(sorted[sorted.length - 1])})`);
+  console.log(`\neach method against itself: its median over the same ${seeds} seeds under master seeds 2027–${2026 + replicates}`);
+  for (const [name, medians] of replicateMedians) {
+    const sorted = [...medians].sort((a, b) => a - b);
+    console.log(`  ${name}: ${sorted.map(f).join(', ')} (range ${f(sorted[0])}–${f(sorted[sorted.length - 1])})`);
+  }
 }
