@@ -6,17 +6,20 @@
  * also how far its best curves dip between the rung levels (values no rung-based model observes).
  * With --replicates K, each method against itself: its median over the same seeds under K other
  * master seeds, the spread a median shows by chance alone.
- * Usage: node dist/bench/mobster-diagnosis.js [--num_seeds 30] [--replicates 10] [benchmark]   (default fcnet-penguins)
+ * Usage: node dist/bench/mobster-diagnosis.js [--num_seeds 30] [--replicates 0] [benchmark]   (default fcnet-penguins)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TabularBlackbox } from '../src/blackbox/tabular.js';
+import type { Blackbox } from '../src/blackbox/types.js';
+import type { BenchmarkDefinition } from '../src/launchers/benchmarks/types.js';
 import { formatTable, getBenchmark, getMethod, runExperiment } from '../src/index.js';
 import { benchmarkBlackbox } from '../src/launchers/experiment.js';
 import { quantileSorted } from '../src/plotting/aggregate.js';
 import { readExperiment } from '../src/results/read.js';
 import { rungLevels } from '../src/schedulers/hyperband.js';
+import { UserError } from '../src/util/errors.js';
 import { mannWhitneyP } from './mann-whitney.js';
 
 const args = process.argv.slice(2);
@@ -33,9 +36,18 @@ function integerFlag(flag: string, fallback: number, min: number): number {
   return v;
 }
 const seeds = integerFlag('--num_seeds', 30, 1);
-const replicates = integerFlag('--replicates', 10, 0);
-const benchmark = getBenchmark(args[0] ?? 'fcnet-penguins');
-const blackbox = await benchmarkBlackbox(benchmark);
+const replicates = integerFlag('--replicates', 0, 0);
+let benchmark: BenchmarkDefinition;
+let blackbox: Blackbox;
+try {
+  benchmark = getBenchmark(args[0] ?? 'fcnet-penguins');
+  blackbox = await benchmarkBlackbox(benchmark);
+} catch (e) {
+  // an unknown benchmark, or its data missing: the message, no stack
+  if (!(e instanceof UserError)) throw e;
+  console.error(e.message);
+  process.exit(2);
+}
 const maxT = blackbox.fidelityValues[blackbox.fidelityValues.length - 1];
 // ASHA's and MOBSTER's defaults: grace period 1, reduction factor 3
 const levels = new Set([...rungLevels(1, 3, maxT), maxT]);
