@@ -423,6 +423,9 @@ describe('the dashboard without a browser', () => {
     expect(r.importances[0].importance).toBeGreaterThan(0.5);
     expect(r.importances.reduce((s, x) => s + x.importance, 0)).toBeCloseTo(1, 9);
     expect(pedAnova([{ name: 'a', log: false }], trials.slice(0, 10), 'min')).toBeUndefined();
+    // a study of 200,000 observations (a spread of that many arguments overflowed the stack)
+    const big = Array.from({ length: 200_000 }, (_, i) => ({ config: { a: (i % 1000) / 1000 }, value: ((i % 1000) / 1000 - 0.2) ** 2 }));
+    expect(pedAnova([{ name: 'a', log: false }], big, 'min')!.importances[0].name).toBe('a');
   });
 
   it('refuses another host without a token; with tokens a request without one gets 401 and a basic-auth challenge', async () => {
