@@ -48,12 +48,25 @@ const fmt = (v: unknown): string => {
 const when = (ms: number | null | undefined) => (ms ? new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC') : '');
 
 function section(id: string, title: string, ...children: Child[]): HTMLElement {
-  let s = document.getElementById(id);
+  const s = document.getElementById(id);
   const fresh = h('section', { id }, h('h2', {}, title), ...children);
   if (s) s.replaceWith(fresh);
-  else app.append(fresh);
-  s = fresh;
-  return s;
+  // the fleet stays last: what changes every second while workers run sits below what does not
+  else app.insertBefore(fresh, id === 'fleet' ? null : document.getElementById('fleet'));
+  return fresh;
+}
+
+/** Draws a section again only when what it shows changed (`key`): a live page leaves the rest of its DOM alone. */
+function keyed(id: string, key: string, draw: () => void) {
+  if (document.getElementById(id)?.dataset.key === key) return;
+  draw();
+  (document.getElementById(id) as HTMLElement).dataset.key = key;
+}
+
+/** Sets an element's text when it changed. */
+function setText(id: string, text: string) {
+  const e = document.getElementById(id);
+  if (e && e.textContent !== text) e.textContent = text;
 }
 
 function table(head: string[], rows: Child[][], rowAttrs: (i: number) => Record<string, string> = () => ({})): HTMLElement {
@@ -301,44 +314,53 @@ function observedTrials(s: StudyState): Trial[] {
 
 function renderHead(s: StudyState) {
   const hd = s.head;
-  (document.getElementById('title') as HTMLElement).textContent = hd.name;
+  setText('title', hd.name);
   const b = s.fleet.budget;
   const best = hd.best;
-  section(
-    'summary',
-    'Study',
-    h(
-      'dl',
-      { class: 'kv' },
-      h('dt', {}, 'status'),
-      h('dd', { id: 'status' }, hd.status),
-      h('dt', {}, 'method'),
-      h('dd', {}, hd.method),
-      h('dt', {}, 'objective'),
-      h('dd', {}, `${hd.mode === 'min' ? 'minimize' : 'maximize'} ${hd.metric}`),
-      h('dt', {}, 'progress'),
-      h('dd', { id: 'progress' }, `${b.done} / ${b.maxTrials ?? '∞'} observations`),
-      h('dt', {}, 'constraints'),
-      h('dd', {}, hd.constraints.length ? hd.constraints.map((c) => c.text).join(', ') : 'none'),
-      h('dt', {}, 'last update'),
-      h('dd', {}, when(hd.updatedAt)),
+  keyed('summary', JSON.stringify([hd.method, hd.objectives, hd.constraints]), () =>
+    section(
+      'summary',
+      'Study',
+      h(
+        'dl',
+        { class: 'kv' },
+        h('dt', {}, 'status'),
+        h('dd', { id: 'status' }),
+        h('dt', {}, 'method'),
+        h('dd', {}, hd.method),
+        h('dt', {}, hd.objectives.length > 1 ? 'objectives' : 'objective'),
+        h('dd', {}, hd.objectives.map(direction).join(', ')),
+        h('dt', {}, 'progress'),
+        h('dd', { id: 'progress' }),
+        h('dt', {}, 'constraints'),
+        h('dd', {}, hd.constraints.length ? hd.constraints.map((c) => c.text).join(', ') : 'none'),
+        h('dt', {}, 'last update'),
+        h('dd', { id: 'updated' }),
+      ),
     ),
   );
-  if (hd.front) renderFront(hd, hd.front);
-  else
-    section(
-      'best',
-      'Best feasible trial',
-      best
-        ? h(
-            'div',
-            {},
-            h('p', {}, `${hd.metric} `, h('strong', { id: 'best-value', 'data-value': String(best.value) }, fmt(best.value)), ' at trial ', h('a', { href: `/study/${hd.store}/${hd.id}/trial/${best.suggestionId}` }, String(best.suggestionId))),
-            table(['parameter', 'value'], Object.entries(best.config).map(([k, v]) => [k, fmt(v)])),
-          )
-        : h('p', { id: 'best-value' }, 'no feasible observation yet'),
+  // what changes while workers run: its text only
+  setText('status', hd.status);
+  setText('progress', `${b.done} / ${b.maxTrials ?? '∞'} observations`);
+  setText('updated', when(hd.updatedAt));
+  if (hd.front) {
+    const front = hd.front;
+    keyed('best', JSON.stringify(front.points.map((p) => p.suggestionId)), () => renderFront(hd, front));
+  } else
+    keyed('best', JSON.stringify([best?.suggestionId, best?.value]), () =>
+      section(
+        'best',
+        'Best feasible trial',
+        best
+          ? h(
+              'div',
+              {},
+              h('p', {}, `${hd.metric} `, h('strong', { id: 'best-value', 'data-value': String(best.value) }, fmt(best.value)), ' at trial ', h('a', { href: `/study/${hd.store}/${hd.id}/trial/${best.suggestionId}` }, String(best.suggestionId))),
+              table(['parameter', 'value'], Object.entries(best.config).map(([k, v]) => [k, fmt(v)])),
+            )
+          : h('p', { id: 'best-value' }, 'no feasible observation yet'),
+      ),
     );
-
 }
 
 interface Column {
@@ -466,10 +488,9 @@ function renderTable(s: StudyState, changed: ReadonlySet<number> = new Set(), ad
     resort(s);
   } else reorder(s, changed, added);
   const n = table$.order.length;
-  (document.getElementById('row-count') as HTMLElement).textContent = `${n} of ${s.trials.size} trials`;
+  setText('row-count', `${n} of ${s.trials.size} trials`);
   const t = document.getElementById('trial-table') as HTMLElement;
-  t.dataset.rows = String(n);
-  t.dataset.trials = String(s.trials.size);
+  if (t.dataset.rows !== String(n)) t.dataset.rows = String(n);
   drawWindow(s, changed);
 }
 
@@ -731,6 +752,10 @@ async function drawFront(s: StudyState, observed: readonly Trial[]) {
 }
 
 function renderFleet(s: StudyState) {
+  keyed('fleet', JSON.stringify(s.fleet), () => drawFleet(s));
+}
+
+function drawFleet(s: StudyState) {
   const f = s.fleet;
   const b = f.budget;
   const expired = f.leases.filter((l) => l.expired).length;
