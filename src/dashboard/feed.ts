@@ -96,7 +96,7 @@ export interface StudyUpdate {
 const NO_METRICS: Record<string, number> = Object.freeze({}) as Record<string, number>;
 
 /** Rows a first read takes from the store at a time. */
-const PAGE = 5000;
+const PAGE = 1000;
 
 const stateOf = (o: ObservationRecord): SuggestionState => (o.failed ? 'failed' : 'completed');
 
@@ -117,6 +117,7 @@ export class StudyFeed {
   /** Observations whose suggestion is not read yet (the first read's pages race the writers). */
   private readonly early = new Map<number, ObservationRecord>();
   private readonly names = new Map<string, string>();
+  private readonly metas = new Map<string, { worker_id: unknown }>();
   private reportCursor = 0;
   private active = new Set<number>();
   private recovered = new Set<number>();
@@ -275,8 +276,7 @@ export class StudyFeed {
     if (o.id <= this.cursor.observation) return undefined;
     this.cursor.observation = o.id;
     // the best holds one per trial: what it reports of an observation only (the metrics are the trial's own object, the worker's name one string)
-    const worker = typeof o.metadata.worker_id === 'string' ? this.name(o.metadata.worker_id) : o.metadata.worker_id;
-    this.best.add({ id: o.id, suggestionId: o.suggestionId, value: o.value, objectiveValues: this.definition.objectives.length > 1 ? o.objectiveValues : null, values: o.values, failed: o.failed, metadata: { worker_id: worker }, createdAt: o.createdAt });
+    this.best.add({ id: o.id, suggestionId: o.suggestionId, value: o.value, objectiveValues: this.definition.objectives.length > 1 ? o.objectiveValues : null, values: o.values, failed: o.failed, metadata: this.workerMeta(o.metadata.worker_id), createdAt: o.createdAt });
     const t = this.trials.get(o.suggestionId);
     if (t) this.observe(t, o);
     else this.early.set(o.suggestionId, o);
@@ -313,6 +313,15 @@ export class StudyFeed {
     this.states[t.state]--;
     this.states[state]++;
     t.state = state;
+  }
+
+  /** One `{worker_id}` per worker: what the best reports of an observation's metadata. */
+  private workerMeta(worker: unknown): { worker_id: unknown } {
+    if (typeof worker !== 'string') return { worker_id: worker };
+    const name = this.name(worker);
+    let meta = this.metas.get(name);
+    if (!meta) this.metas.set(name, (meta = Object.freeze({ worker_id: name })));
+    return meta;
   }
 
   /** One string per worker and host name (each row read brings its own copy). */
