@@ -1,8 +1,14 @@
-import type { StudyFeed } from './feed.js';
+import type { StudyFeed, StudyUpdate } from './feed.js';
+import { type TrialColumns, trialColumns } from './wire.js';
 import type { DashboardData, StudyCard, TagCard } from './sources.js';
 
 /** Sends one server-sent event (its data as JSON text: made once for every page) to one open page; resolves when it was handed to the socket (or the page went). */
 export type Send = (event: string, json: string) => Promise<void>;
+
+/** A study update as a page receives it: its trials in columns. */
+export type WireUpdate = Omit<StudyUpdate, 'trials'> & { trials: TrialColumns };
+
+const onWire = <T extends StudyUpdate>(u: T): Omit<T, 'trials'> & { trials: TrialColumns } => ({ ...u, trials: trialColumns(u.trials) });
 
 /** Trials in one part of a page's first data. */
 const SNAPSHOT_ROWS = 5000;
@@ -47,7 +53,7 @@ export class Hub {
     pages.add(page);
     this.start();
     // in parts, each handed to the socket before the next is made: a big study is never one string of every row
-    for (const part of feed.snapshotParts(SNAPSHOT_ROWS)) await send('snapshot', JSON.stringify(part));
+    for (const part of feed.snapshotParts(SNAPSHOT_ROWS)) await send('snapshot', JSON.stringify(onWire(part)));
     sending = false;
     for (const d of queued) await send('delta', d);
     return () => {
@@ -90,7 +96,7 @@ export class Hub {
         const update = await feed.tick();
         const pages = this.studyPages.get(feed);
         if (update && pages) {
-          const json = JSON.stringify(update);
+          const json = JSON.stringify(onWire(update));
           for (const send of pages) void send('delta', json);
         }
       }

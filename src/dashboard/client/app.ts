@@ -14,6 +14,7 @@ type Value = string | number | boolean;
 
 // the server's shapes of what it sends (type-only: erased from the compiled module, which imports nothing)
 import type { Fleet, StudyHead as Head, StudyUpdate as Update, TrialRow as Trial } from '../feed.js';
+import type { WireUpdate } from '../live.js';
 import type { RungCall } from '../rungs.js';
 import type { ReportRecord as Report } from '../../study/storage/store.js';
 import type { RunDecision, RunPage } from '../runs.js';
@@ -284,6 +285,22 @@ const liveCharts = {
 const curveRow = (r: Report, stopped: boolean) => ({ trial: r.suggestionId, resource: r.resource, value: r.value, decision: stopped ? 'stopped by the scheduler' : 'not stopped' });
 const sliceRow = (t: Trial, name: string) => ({ x: t.config[name], value: t.value, trial: t.id, feasible: t.feasible ? 'feasible' : 'infeasible' });
 let importanceAt = 0;
+
+/** The rows of an update as the server sends them (src/dashboard/wire.ts: a column per field) back into trials. */
+function fromWire(w: WireUpdate): Update {
+  const c = w.trials;
+  const config = Object.entries(c.config);
+  const metrics = Object.entries(c.metrics);
+  const trials = c.id.map((id, i): Trial => {
+    const cfg: Record<string, Value> = {};
+    for (const [k, col] of config) if (col[i] !== null) cfg[k] = col[i]!;
+    const m: Record<string, number> = {};
+    for (const [k, col] of metrics) if (col[i] !== null) m[k] = col[i]!;
+    const name = (x: number | null) => (x === null ? null : c.names[x]);
+    return { id, config: cfg, state: c.names[c.state[i]] as Trial['state'], value: c.value[i], metrics: m, feasible: c.feasible[i], worker: name(c.worker[i]), host: name(c.host[i]), attempts: c.attempts[i], duration: c.duration[i], observedAt: c.observedAt[i], resource: c.resource[i], decision: c.decision[i], why: c.why[i], error: c.error[i] };
+  });
+  return { ...w, trials };
+}
 
 function applyUpdate(s: StudyState | undefined, u: Update): StudyState {
   const state: StudyState = s ?? { head: u.head, trials: new Map(), reports: [], calls: [], fleet: u.fleet, lastReport: 0, metricNames: new Set() };
@@ -876,10 +893,11 @@ function study(store: string, id: string) {
   });
 
   listen(`${API}/study/${store}/${id}/events`, {
-    snapshot: (u: Update & { part: { index: number; last: boolean } }) => {
+    snapshot: (w: WireUpdate & { part: { index: number; last: boolean } }) => {
+      const u = fromWire(w);
       // the first data comes in parts (a big study's rows in several events); a reconnection starts again
-      state = applyUpdate(u.part.index === 0 ? undefined : state, u);
-      if (!u.part.last) return;
+      state = applyUpdate(w.part.index === 0 ? undefined : state, u);
+      if (!w.part.last) return;
       // marks for the bench (bench/dashboard.ts): when the data came, when the table and the charts were drawn
       performance.mark('snapshot');
       [changed, added, fresh, freshReports] = [new Set(), [], [], []];
@@ -893,7 +911,8 @@ function study(store: string, id: string) {
       // let the browser paint the table before the charts (and vega's load) take the thread
       void yieldToBrowser().then(() => drawCharts(true));
     },
-    delta: (u: Update) => {
+    delta: (w: WireUpdate) => {
+      const u = fromWire(w);
       const s = state!;
       for (const t of u.trials) {
         const before = s.trials.get(t.id);
