@@ -117,7 +117,8 @@ function treeCpuSeconds(root: number): number {
 }
 
 /** The writers' cycles per second of wall time, their cycles per CPU second, and the dashboard's and the browser's CPU seconds per second meanwhile. */
-async function writers(storage: string, id: number, count: number, seconds: number, dashPid: number, browserPid: number): Promise<{ rate: number; perCpu: number; dashCpu: number; browserCpu: number }> {
+async function writers(storage: string, id: number, count: number, seconds: number, dashPid: number, browserPid: number, pages: readonly Page[] = []): Promise<{ rate: number; perCpu: number; dashCpu: number; browserCpu: number; pageTime: Record<string, number> }> {
+  const metrics0 = await pageTimes(pages);
   const cpu0 = cpuSeconds(dashPid);
   const browser0 = treeCpuSeconds(browserPid);
   const t0 = performance.now();
@@ -130,7 +131,22 @@ async function writers(storage: string, id: number, count: number, seconds: numb
   const wall = (performance.now() - t0) / 1000;
   const cycles = counts.reduce((a, [c]) => a + c, 0);
   const cpuMs = counts.reduce((a, [, ms]) => a + ms, 0);
-  return { rate: cycles / seconds, perCpu: cycles / (cpuMs / 1000), dashCpu: (cpuSeconds(dashPid) - cpu0) / wall, browserCpu: (treeCpuSeconds(browserPid) - browser0) / wall };
+  const metrics1 = await pageTimes(pages);
+  const pageTime = Object.fromEntries(Object.keys(metrics1).map((k) => [k, (metrics1[k] - metrics0[k]) / wall]));
+  return { rate: cycles / seconds, perCpu: cycles / (cpuMs / 1000), dashCpu: (cpuSeconds(dashPid) - cpu0) / wall, browserCpu: (treeCpuSeconds(browserPid) - browser0) / wall, pageTime };
+}
+
+/** The open pages' main-thread seconds by kind (chromium's Performance domain), summed over the pages. */
+async function pageTimes(pages: readonly Page[]): Promise<Record<string, number>> {
+  const sum: Record<string, number> = { script: 0, layout: 0, style: 0, task: 0 };
+  for (const p of pages) {
+    const m = await p.metrics();
+    sum.script += m.ScriptDuration ?? 0;
+    sum.layout += m.LayoutDuration ?? 0;
+    sum.style += m.RecalcStyleDuration ?? 0;
+    sum.task += m.TaskDuration ?? 0;
+  }
+  return sum;
 }
 
 async function main() {
@@ -179,13 +195,15 @@ async function main() {
       none.push(await writers(storage, busy, 8, seconds, dash.pid!, browser.process()!.pid!));
       const targets = [`${url}/study/0/${busy}`, `${url}/study/0/${busy}`, `${url}/study/0/${ids[ids.length - 1]}`];
       await Promise.all(pages.map((p, i) => p.goto(targets[i], { waitUntil: 'domcontentloaded', timeout: 120_000 }).then(() => p.waitForSelector('body[data-charts]', { timeout: 300_000 }))));
-      three.push(await writers(storage, busy, 8, seconds, dash.pid!, browser.process()!.pid!));
+      three.push(await writers(storage, busy, 8, seconds, dash.pid!, browser.process()!.pid!, pages));
       await Promise.all(pages.map((p) => p.goto('about:blank')));
     }
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
     const col = (runs: typeof none, k: 'rate' | 'perCpu' | 'dashCpu' | 'browserCpu', digits = 0) => [runs.map((x) => x[k].toFixed(digits)).join(', '), median(runs.map((x) => x[k])).toFixed(digits)];
     console.log(`\n8 writers, suggest → observe cycles/s (${seconds} s runs, alternated):`);
     console.log(formatTable(['pages open', 'cycles/s', 'median', 'cycles per writer CPU s', 'median', 'dashboard CPU s/s', 'median', 'browser CPU s/s', 'median'], [['0', ...col(none, 'rate'), ...col(none, 'perCpu'), ...col(none, 'dashCpu', 3), ...col(none, 'browserCpu', 3)], ['3', ...col(three, 'rate'), ...col(three, 'perCpu'), ...col(three, 'dashCpu', 3), ...col(three, 'browserCpu', 3)]]));
+    const pt = (k: string) => median(three.map((x) => x.pageTime[k])).toFixed(3);
+    console.log(`the three pages' main threads (s/s, medians): tasks ${pt('task')}, of which script ${pt('script')}, layout ${pt('layout')}, style ${pt('style')}`);
     console.log(`load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
     const ratio = (k: 'rate' | 'perCpu') => (median(three.map((x) => x[k])) / median(none.map((x) => x[k]))).toFixed(3);
     console.log(`ratio (3 pages / none): cycles/s ${ratio('rate')}, cycles per writer CPU second ${ratio('perCpu')}; dashboard RSS after: ${rssMB(dash.pid!).toFixed(0)} MB`);

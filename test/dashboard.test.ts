@@ -5,10 +5,10 @@ import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pedAnova } from '../src/dashboard/importance.js';
 import { hpoMain } from '../src/launchers/hpo-main.js';
-import { bestOfStudy } from '../src/study/status.js';
+import { bestOfStudy, frontOfStudy } from '../src/study/status.js';
 import { openStore } from '../src/study/storage/open.js';
 import { type Study, createStudy, loadStudy } from '../src/study/study.js';
-import { cliPath, readRows, tempDir } from './helpers.js';
+import { cliAsync, cliPath, readRows, tempDir } from './helpers.js';
 import { startServerProcess } from './server-helpers.js';
 import { naiveRungs } from './rung-replay.js';
 import { type Started, startProcess, until } from './study-helpers.js';
@@ -30,6 +30,10 @@ let browser: Browser;
 let page: Page;
 const dialogs: string[] = [];
 let asha: { id: number };
+let twoObjectives: { id: number };
+/** Rows in the table of the study with many observations (the table is virtual past a window). */
+const MANY = 400;
+let many: { id: number };
 let evil: Study;
 
 /** ASHA across two in-process workers: trials stopped at rungs, a constraint, a log parameter and a choice whose value is markup with quotes. */
@@ -72,6 +76,22 @@ async function makeStudies() {
     { storage, name: EVIL },
   );
   for (let i = 0; i < 5; i++) await tellOne(evil);
+  // two objectives that pull against each other (a small, b large for loss; the other way for size): a front of several points
+  const mo = await createStudy(
+    { name: 'two-objectives', parameters: [{ name: 'a', type: 'double', bounds: { min: 0, max: 1 } }, { name: 'b', type: 'double', bounds: { min: 0, max: 1 } }], metrics: [{ name: 'loss', objective: 'minimize' }, { name: 'size', objective: 'minimize' }], method: 'MO-RS', budget: { max_trials: 60 }, random_seed: 4 },
+    { storage, name: 'two-objectives' },
+  );
+  for (let i = 0; i < 40; i++) {
+    const s = (await mo.ask())!;
+    const [a, b] = [Number(s.config.a), Number(s.config.b)];
+    await mo.tell(s.suggestionId, { loss: a + 0.2 * b, size: (1 - a) ** 2 + 0.2 * b });
+  }
+  twoObjectives = { id: mo.id };
+  await mo.close();
+  const big = await createStudy({ name: 'many', parameters: [{ name: 'a', type: 'double', bounds: { min: 0, max: 1 } }], metrics: [{ name: 'loss', objective: 'minimize' }], method: 'RS', budget: { max_trials: MANY }, random_seed: 5 }, { storage, name: 'many' });
+  for (let i = 0; i < MANY; i++) await tellOne(big);
+  many = { id: big.id };
+  await big.close();
 }
 
 async function tellOne(study: Study) {
@@ -118,7 +138,7 @@ describe.skipIf(!hasChromium)('the dashboard in a real browser', () => {
   it('the home page lists every study and the tag, the script-shaped name as text', async () => {
     await open('/', 'home', false);
     const names = await page.$$eval('#studies tbody tr td:first-child', (tds) => tds.map((td) => td.textContent));
-    expect(names).toEqual(['asha-demo', EVIL]);
+    expect(names).toEqual(['asha-demo', EVIL, 'two-objectives', 'many']);
     expect(await page.$$eval('#tags tbody tr td:first-child', (tds) => tds.map((td) => td.textContent))).toEqual(['web']);
     expect(await page.$$eval('main img', (imgs) => imgs.length)).toBe(0);
     expect(dialogs).toEqual([]);
@@ -197,6 +217,58 @@ describe.skipIf(!hasChromium)('the dashboard in a real browser', () => {
     // the same document: no reload
     expect(await page.evaluate(() => performance.timeOrigin)).toBe(before);
     expect(dialogs).toEqual([]);
+  });
+
+  it('a study with two objectives: its best is the Pareto front that `study best` prints, drawn over every observation; the home page gives the front\'s size', async () => {
+    await open(`/study/0/${twoObjectives.id}`, 'study-two-objectives');
+    const study = await loadStudy(twoObjectives.id, { storage });
+    const front = (await frontOfStudy(study))!;
+    await study.close();
+    expect(front.points.length).toBeGreaterThan(2);
+    // exactly the suggestions `tunelab study best` prints, with their values
+    const printed = await cliAsync(['study', 'best', String(twoObjectives.id), '--storage', storage], process.env);
+    expect(printed.code, printed.stderr).toBe(0);
+    const suggestions = [...printed.stdout.matchAll(/suggestion (\d+): loss=\S+, size=\S+/g)].map((m) => Number(m[1]));
+    expect(suggestions).toEqual(front.points.map((p) => p.suggestionId));
+    const rows = await page.$$eval('#front-table tbody tr', (trs) => trs.map((tr) => ({ trial: Number((tr as HTMLElement).dataset.trial), values: JSON.parse((tr as HTMLElement).dataset.values!) })));
+    expect(rows).toEqual(front.points.map((p) => ({ trial: p.suggestionId, values: [p.values.loss, p.values.size] })));
+    // each point's config, as the front holds it
+    const cells = await page.$$eval('#front-table tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].slice(3).map((td) => Number(td.textContent))));
+    cells.forEach((c, i) => {
+      expect(c[0]).toBeCloseTo(Number(front.points[i].config.a), 5);
+      expect(c[1]).toBeCloseTo(Number(front.points[i].config.b), 5);
+    });
+    expect(await page.$eval('#front-size', (e) => (e as HTMLElement).dataset.size)).toBe(String(front.points.length));
+    // the scatter: a grey mark per observation, a red one per front point
+    const marks = await page.$$eval('#front-chart .mark-symbol.role-mark', (gs) => gs.map((g) => g.querySelectorAll('path').length));
+    expect(marks).toEqual([40, front.points.length]);
+    await open('/', 'home-two-objectives', false);
+    const best = await page.$$eval('#studies tbody tr', (trs) => trs.map((tr) => tr.querySelectorAll('td')[5].textContent));
+    expect(best[2]).toBe(`Pareto front of ${front.points.length} points`);
+    // a study with one objective still shows its best value
+    expect(best[0]).toMatch(/^loss \d/);
+  });
+
+  it('the trial table holds every trial and draws the rows in view: scrolling brings the others', async () => {
+    await open(`/study/0/${many.id}`, 'study-many');
+    expect(await page.$eval('#trial-table', (t) => (t as HTMLElement).dataset.rows)).toBe(String(MANY));
+    expect(await page.$eval('#row-count', (e) => e.textContent)).toBe(`${MANY} of ${MANY} trials`);
+    const shown = await page.$$eval('#trial-table tbody tr', (trs) => trs.map((tr) => Number((tr as HTMLElement).dataset.trial)));
+    expect(shown.length).toBeGreaterThan(10);
+    expect(shown.length).toBeLessThan(MANY);
+    const ids = shown.slice().sort((a, b) => a - b);
+    expect(shown).toEqual(ids);
+    // the last rows, scrolled to: the table's height stood for every row
+    await page.$eval('#trial-scroll', (e) => (e.scrollTop = e.scrollHeight));
+    await page.waitForFunction((n) => document.querySelector('#trial-table tbody tr:last-child')?.getAttribute('data-trial') === String(n), { timeout: 10_000 }, ids[0] + MANY - 1);
+    // sorted by the value, descending: the worst first
+    await page.$eval('#trial-scroll', (e) => (e.scrollTop = 0));
+    await page.$eval('#trial-table th[data-key="value"]', (th) => (th as HTMLElement).click());
+    await page.$eval('#trial-table th[data-key="value"]', (th) => (th as HTMLElement).click());
+    const values = await page.$$eval('#trial-table tbody tr td:nth-child(3)', (tds) => tds.map((td) => Number(td.textContent)));
+    expect(values).toEqual([...values].sort((a, b) => b - a));
+    const csv = await (await fetch(`${dashboard.url}/dashboard/api/study/0/${many.id}/trials.csv`)).text();
+    expect(Math.max(...csv.trim().split('\n').slice(1).map((l) => Number(l.split(',')[2])))).toBeCloseTo(values[0], 5);
   });
 
   it("a trial's page shows its config, its rung decisions and its logs, a log line's markup as text", async () => {
@@ -351,6 +423,9 @@ describe('the dashboard without a browser', () => {
     expect(r.importances[0].importance).toBeGreaterThan(0.5);
     expect(r.importances.reduce((s, x) => s + x.importance, 0)).toBeCloseTo(1, 9);
     expect(pedAnova([{ name: 'a', log: false }], trials.slice(0, 10), 'min')).toBeUndefined();
+    // a study of 200,000 observations (a spread of that many arguments overflowed the stack)
+    const big = Array.from({ length: 200_000 }, (_, i) => ({ config: { a: (i % 1000) / 1000 }, value: ((i % 1000) / 1000 - 0.2) ** 2 }));
+    expect(pedAnova([{ name: 'a', log: false }], big, 'min')!.importances[0].name).toBe('a');
   });
 
   it('refuses another host without a token; with tokens a request without one gets 401 and a basic-auth challenge', async () => {

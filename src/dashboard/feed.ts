@@ -3,7 +3,7 @@ import type { ExperimentDefinition } from '../experiment/load.js';
 import { resourceAttrOf } from '../experiment/load.js';
 import { isFeasible } from '../schedulers/constraints.js';
 import { rungRule } from '../study/planner.js';
-import { type StudyBest, StudyBestTracker } from '../study/status.js';
+import { type StudyBest, StudyBestTracker, type StudyFront } from '../study/status.js';
 import type { Cursor, ObservationRecord, ReportRecord, StudyRecord, StudyStore, SuggestionRecord, SuggestionState, WorkerRecord } from '../study/storage/store.js';
 import { rebuildDefinition, studyMethod } from '../study/study.js';
 import { type RungCall, RungReplay, reportCalls } from './rungs.js';
@@ -73,7 +73,12 @@ export interface StudyHead {
   parameters: ParameterInfo[];
   constraints: { metric: string; text: string }[];
   rung: { levels: readonly number[]; reductionFactor: number } | null;
+  /** The best feasible observation (one objective; null with several). */
   best: StudyBest | null;
+  /** Every objective, in the study's order (several: the best is the front). */
+  objectives: { metric: string; mode: 'min' | 'max' }[];
+  /** With several objectives: the Pareto front of the feasible observations, as `study best` prints it (else null). */
+  front: StudyFront | null;
   /** The store's clock at the last read. */
   updatedAt: number;
 }
@@ -86,6 +91,12 @@ export interface StudyUpdate {
   calls: RungCall[];
   fleet: Fleet;
 }
+
+/** A trial's metrics before it is observed (one object for all: never written to). */
+const NO_METRICS: Record<string, number> = Object.freeze({}) as Record<string, number>;
+
+/** Rows a first read takes from the store at a time. */
+const PAGE = 1000;
 
 const stateOf = (o: ObservationRecord): SuggestionState => (o.failed ? 'failed' : 'completed');
 
@@ -103,6 +114,10 @@ export class StudyFeed {
   private readonly replay: RungReplay | undefined;
   private readonly configs = new Map<number, Config>();
   private cursor: Cursor = { observation: 0, suggestion: 0 };
+  /** Observations whose suggestion is not read yet (the first read's pages race the writers). */
+  private readonly early = new Map<number, ObservationRecord>();
+  private readonly names = new Map<string, string>();
+  private readonly metas = new Map<string, { worker_id: unknown }>();
   private reportCursor = 0;
   private active = new Set<number>();
   private recovered = new Set<number>();
@@ -143,6 +158,25 @@ export class StudyFeed {
     return { head: this.head(), trials: this.allTrials(), reports: this.reports, calls: this.calls, fleet: this.fleet! };
   }
 
+  /**
+   * A page's first data in parts of at most `size` trials (and the reports, with their rung calls,
+   * in parts of the same size); each part's head and fleet are the same, `part.last` marks the end.
+   * Read the store first (snapshot) when nothing was read yet.
+   */
+  *snapshotParts(size: number): Generator<StudyUpdate & { part: { index: number; last: boolean } }> {
+    const trials = this.allTrials();
+    const parts = Math.max(1, Math.ceil(trials.length / size), Math.ceil(this.reports.length / size));
+    const head = this.head();
+    let call = 0;
+    for (let i = 0; i < parts; i++) {
+      const reports = this.reports.slice(i * size, (i + 1) * size);
+      const upTo = i === parts - 1 ? Infinity : (reports[reports.length - 1]?.id ?? -Infinity);
+      const from = call;
+      while (call < this.calls.length && this.calls[call].reportId <= upTo) call++;
+      yield { head, trials: trials.slice(i * size, (i + 1) * size), reports, calls: this.calls.slice(from, call), fleet: this.fleet!, part: { index: i, last: i === parts - 1 } };
+    }
+  }
+
   /** Reads what was added since the last tick; the change, or undefined when nothing changed. One tick at a time. */
   async tick(): Promise<StudyUpdate | undefined> {
     if (this.ticking) return this.ticking;
@@ -152,31 +186,57 @@ export class StudyFeed {
     return this.ticking;
   }
 
+  /**
+   * The study's history, read once in pages of PAGE rows (suggestions, then observations, then
+   * reports): what is held at the peak is the study plus one page, never every row twice over.
+   */
+  private async load(): Promise<void> {
+    const id = this.record.id;
+    for (let page: SuggestionRecord[] = []; page.length === PAGE || this.cursor.suggestion === 0; ) {
+      page = await this.store.listSuggestions(id, undefined, { afterId: this.cursor.suggestion, limit: PAGE });
+      for (const s of page) {
+        this.configs.set(s.id, s.config);
+        this.add(this.fromSuggestion(s));
+        if (s.attempts > 1) this.recovered.add(s.id);
+        if (s.state === 'open' || s.state === 'ready') this.active.add(s.id);
+      }
+      if (page.length === 0) break;
+      this.cursor.suggestion = page[page.length - 1].id;
+    }
+    for (let page: ObservationRecord[] = []; page.length === PAGE || this.cursor.observation === 0; ) {
+      page = await this.store.listObservations(id, this.cursor.observation, PAGE);
+      for (const o of page) this.take(o);
+      if (page.length === 0) break;
+      this.cursor.observation = page[page.length - 1].id;
+    }
+    for (let page: ReportRecord[] = []; page.length === PAGE || this.reportCursor === 0; ) {
+      page = await this.store.listReports(id, this.reportCursor, PAGE);
+      this.takeReports(page);
+      if (page.length === 0) break;
+    }
+  }
+
   private async read(): Promise<StudyUpdate | undefined> {
     const first = !this.loaded;
-    const [view, reports, workers, all] = await Promise.all([
-      this.store.readView(this.record.id, this.cursor),
-      this.store.listReports(this.record.id, this.reportCursor),
-      this.store.listWorkers(this.record.id),
-      // once, at the start: the states and workers of suggestions already ended
-      first ? this.store.listSuggestions(this.record.id) : Promise.resolve(undefined),
-    ]);
+    if (first) await this.load();
+    const [view, reports, workers] = await Promise.all([this.store.readView(this.record.id, this.cursor), this.store.listReports(this.record.id, this.reportCursor), this.store.listWorkers(this.record.id)]);
     this.loaded = true;
     const changed = new Set<number>();
     const statusChanged = view.study.status !== this.record.status;
     this.record = view.study;
     this.now = view.now;
-    for (const s of all ?? []) {
-      this.configs.set(s.id, s.config);
-      this.add(this.fromSuggestion(s));
-      if (s.attempts > 1) this.recovered.add(s.id);
-      changed.add(s.id);
-    }
     for (const s of view.newSuggestions) {
       if (this.trials.has(s.id)) continue;
       this.configs.set(s.id, s.config);
       this.add(this.fromSuggestion({ id: s.id, config: s.config, state: 'ready', workerId: null, host: null, pid: null, leaseExpiresAt: null, attempts: 0, createdAt: view.now, assignedAt: null, endedAt: null }));
       changed.add(s.id);
+      this.cursor.suggestion = Math.max(this.cursor.suggestion, s.id);
+      // observed before its suggestion was read (the first read's pages)
+      const early = this.early.get(s.id);
+      if (early) {
+        this.early.delete(s.id);
+        this.observe(this.trials.get(s.id)!, early);
+      }
     }
     const nowActive = new Set<number>();
     for (const s of [...view.open, ...view.ready]) {
@@ -184,19 +244,14 @@ export class StudyFeed {
       const t = this.trials.get(s.id);
       if (t && (t.state !== s.state || t.worker !== s.workerId || t.attempts !== s.attempts)) {
         this.setState(t, s.state);
-        Object.assign(t, { worker: s.workerId, host: s.host, attempts: s.attempts });
+        Object.assign(t, { worker: this.name(s.workerId), host: this.name(s.host), attempts: s.attempts });
         changed.add(s.id);
       }
       if (s.attempts > 1) this.recovered.add(s.id);
     }
     for (const o of view.newObservations) {
-      if (o.id <= this.cursor.observation) continue;
-      this.best.add(o);
-      const t = this.trials.get(o.suggestionId);
-      if (t) {
-        this.observe(t, o);
-        changed.add(t.id);
-      }
+      const t = this.take(o);
+      if (t) changed.add(t.id);
     }
     // gone from open/ready without an observation: abandoned (by hand, a stop, or a worker giving it up)
     for (const id of this.active) {
@@ -207,32 +262,46 @@ export class StudyFeed {
       }
     }
     this.active = nowActive;
-    const calls: RungCall[] = [];
-    for (const r of reports) {
-      this.reports.push(r);
-      this.reportCursor = r.id;
-      const t = this.trials.get(r.suggestionId);
-      const made = reportCalls(r, this.replay?.add(r) ?? []);
-      calls.push(...made);
-      if (t) {
-        t.resource = r.resource;
-        if (t.decision !== 'stop') t.decision = r.decision;
-        const call = made.find((c) => c.decision === 'stop') ?? made[made.length - 1];
-        if (call && t.why?.decision !== 'stop') t.why = call;
-        changed.add(t.id);
-      }
-    }
-    this.calls.push(...calls);
-    this.cursor = {
-      observation: Math.max(this.cursor.observation, ...view.newObservations.map((o) => o.id)),
-      suggestion: Math.max(this.cursor.suggestion, ...view.newSuggestions.map((s) => s.id)),
-    };
+    const calls = this.takeReports(reports, changed);
     const fleet = this.fleetOf(workers, [...view.open], view.done);
     // the clock alone moving is no change
     const fleetChanged = JSON.stringify({ ...fleet, now: 0 }) !== JSON.stringify({ ...this.fleet, now: 0 });
     this.fleet = fleet;
     if (!first && changed.size === 0 && reports.length === 0 && !statusChanged && !fleetChanged) return undefined;
     return { head: this.head(), trials: [...changed].sort((a, b) => a - b).map((id) => this.trials.get(id)!), reports, calls, fleet };
+  }
+
+  /** An observation read: into the best and its trial (held until its suggestion is read, when that comes later). */
+  private take(o: ObservationRecord): TrialRow | undefined {
+    if (o.id <= this.cursor.observation) return undefined;
+    this.cursor.observation = o.id;
+    // the best holds one per trial: what it reports of an observation only (the metrics are the trial's own object, the worker's name one string)
+    this.best.add({ id: o.id, suggestionId: o.suggestionId, value: o.value, objectiveValues: this.definition.objectives.length > 1 ? o.objectiveValues : null, values: o.values, failed: o.failed, metadata: this.workerMeta(o.metadata.worker_id), createdAt: o.createdAt });
+    const t = this.trials.get(o.suggestionId);
+    if (t) this.observe(t, o);
+    else this.early.set(o.suggestionId, o);
+    return t;
+  }
+
+  /** Reports read: held, replayed into rung calls, and their trials' decisions; returns the calls they made. */
+  private takeReports(reports: readonly ReportRecord[], changed?: Set<number>): RungCall[] {
+    const calls: RungCall[] = [];
+    for (const r of reports) {
+      this.reports.push(r);
+      this.reportCursor = r.id;
+      const t = this.trials.get(r.suggestionId);
+      const made = reportCalls(r, this.replay?.add(r) ?? []);
+      for (const c of made) calls.push(c);
+      if (t) {
+        t.resource = r.resource;
+        if (t.decision !== 'stop') t.decision = r.decision;
+        const call = made.find((c) => c.decision === 'stop') ?? made[made.length - 1];
+        if (call && t.why?.decision !== 'stop') t.why = call;
+        changed?.add(t.id);
+      }
+    }
+    for (const c of calls) this.calls.push(c);
+    return calls;
   }
 
   private add(t: TrialRow): void {
@@ -246,8 +315,28 @@ export class StudyFeed {
     t.state = state;
   }
 
+  /** One `{worker_id}` per worker: what the best reports of an observation's metadata. */
+  private workerMeta(worker: unknown): { worker_id: unknown } {
+    if (typeof worker !== 'string') return { worker_id: worker };
+    const name = this.name(worker);
+    let meta = this.metas.get(name);
+    if (!meta) this.metas.set(name, (meta = Object.freeze({ worker_id: name })));
+    return meta;
+  }
+
+  /** One string per worker and host name (each row read brings its own copy). */
+  private name(s: string): string;
+  private name(s: string | null): string | null;
+  private name(s: string | null): string | null {
+    if (s === null) return null;
+    const held = this.names.get(s);
+    if (held !== undefined) return held;
+    this.names.set(s, s);
+    return s;
+  }
+
   private fromSuggestion(s: SuggestionRecord): TrialRow {
-    return { id: s.id, config: s.config, state: s.state, value: null, metrics: {}, feasible: null, worker: s.workerId, host: s.host, attempts: s.attempts, duration: null, observedAt: null, resource: null, decision: null, why: null, error: null };
+    return { id: s.id, config: s.config, state: s.state, value: null, metrics: NO_METRICS, feasible: null, worker: this.name(s.workerId), host: this.name(s.host), attempts: s.attempts, duration: null, observedAt: null, resource: null, decision: null, why: null, error: null };
   }
 
   private observe(t: TrialRow, o: ObservationRecord): void {
@@ -257,8 +346,8 @@ export class StudyFeed {
       value: o.value,
       metrics: o.values,
       feasible: !o.failed && isFeasible(o.values, this.definition.constraints),
-      worker: typeof m.worker_id === 'string' ? m.worker_id : t.worker,
-      host: typeof m.host === 'string' ? m.host : t.host,
+      worker: typeof m.worker_id === 'string' ? this.name(m.worker_id) : t.worker,
+      host: typeof m.host === 'string' ? this.name(m.host) : t.host,
       duration: typeof m.duration === 'number' ? m.duration : null,
       observedAt: o.createdAt,
       error: typeof m.error === 'string' ? m.error : null,
@@ -301,7 +390,9 @@ export class StudyFeed {
       parameters: hyperparameters(d.configSpace).map(([name, domain]) => ({ name, kind: domain.kind, log: domain.kind.startsWith('log'), ...((domain.kind === 'choice' || domain.kind === 'ordinal') && { values: domain.finiteValues }) })),
       constraints: d.constraints.map((c) => ({ metric: c.metric, text: `${c.metric} ${c.mode === 'min' ? '≤' : '≥'} ${c.threshold}` })),
       rung: rule ? { levels: rule.levels, reductionFactor: rule.reductionFactor } : null,
-      best: this.best.best(this.configs) ?? null,
+      best: d.objectives.length > 1 ? null : (this.best.best(this.configs) ?? null),
+      objectives: d.objectives.map((o) => ({ metric: o.metric, mode: o.mode })),
+      front: this.best.front(this.configs) ?? null,
       updatedAt: this.now,
     };
   }

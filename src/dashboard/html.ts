@@ -60,6 +60,11 @@ table { border-collapse: collapse; font-size: 13px; }
 th, td { border: 1px solid #ddd; padding: 2px 6px; text-align: left; vertical-align: top; }
 th { background: #f4f4f8; cursor: pointer; user-select: none; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.scroll { overflow: auto; contain: content; }
+/* a live page changes its fleet and its charts every second: their layout stays inside them */
+section#fleet, .chart { contain: content; }
+#trial-table td { white-space: nowrap; }
+#trial-table thead th { position: sticky; top: 0; }
 tr.stop td { background: #fff4f0; }
 tr.failed td { background: #fbeaea; }
 .kv { display: grid; grid-template-columns: max-content auto; gap: 2px 12px; }

@@ -72,8 +72,9 @@ export function pedAnova(parameters: readonly ImportanceParameter[], trials: rea
     };
     const all = usable.map(x).filter(Number.isFinite);
     const best = top.map(x).filter(Number.isFinite);
-    const lo = Math.min(...all);
-    const hi = Math.max(...all);
+    // a loop, not Math.min(...all): a spread of 100,000 arguments overflows the stack
+    let [lo, hi] = [Infinity, -Infinity];
+    for (const v of all) [lo, hi] = [Math.min(lo, v), Math.max(hi, v)];
     if (!(hi > lo) || best.length === 0) return { name: p.name, d: 0 };
     const grid = Array.from({ length: GRID }, (_, i) => lo + ((hi - lo) * i) / (GRID - 1));
     return { name: p.name, d: divergence(parzen(best, grid, hi - lo), parzen(all, grid, hi - lo)) };

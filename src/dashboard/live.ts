@@ -1,8 +1,17 @@
-import type { StudyFeed } from './feed.js';
+import type { StudyFeed, StudyUpdate } from './feed.js';
+import { type TrialColumns, trialColumns } from './wire.js';
 import type { DashboardData, StudyCard, TagCard } from './sources.js';
 
-/** Sends one server-sent event to one open page. */
-export type Send = (event: string, data: unknown) => void;
+/** Sends one server-sent event (its data as JSON text: made once for every page) to one open page; resolves when it was handed to the socket (or the page went). */
+export type Send = (event: string, json: string) => Promise<void>;
+
+/** A study update as a page receives it: its trials in columns. */
+export type WireUpdate = Omit<StudyUpdate, 'trials'> & { trials: TrialColumns };
+
+const onWire = <T extends StudyUpdate>(u: T): Omit<T, 'trials'> & { trials: TrialColumns } => ({ ...u, trials: trialColumns(u.trials) });
+
+/** Trials in one part of a page's first data. */
+const SNAPSHOT_ROWS = 5000;
 
 export interface HomeData {
   studies: StudyCard[];
@@ -34,13 +43,21 @@ export class Hub {
 
   /** A study page opened: it gets everything, then each change. Returns the function that closes it. */
   async watchStudy(feed: StudyFeed, send: Send): Promise<() => void> {
-    send('snapshot', await feed.snapshot());
+    await feed.summary();
+    // changes made while the first data is sent wait for it, then follow (the page keeps rows once by id)
+    let sending = true;
+    const queued: string[] = [];
+    const page: Send = (event, data) => (sending ? (queued.push(data), Promise.resolve()) : send(event, data));
     let pages = this.studyPages.get(feed);
     if (!pages) this.studyPages.set(feed, (pages = new Set()));
-    pages.add(send);
+    pages.add(page);
     this.start();
+    // in parts, each handed to the socket before the next is made: a big study is never one string of every row
+    for (const part of feed.snapshotParts(SNAPSHOT_ROWS)) await send('snapshot', JSON.stringify(onWire(part)));
+    sending = false;
+    for (const d of queued) await send('delta', d);
     return () => {
-      pages.delete(send);
+      pages.delete(page);
       if (pages.size === 0) this.studyPages.delete(feed);
       this.stopIfIdle();
     };
@@ -48,7 +65,7 @@ export class Hub {
 
   async watchHome(send: Send): Promise<() => void> {
     const home = await this.home();
-    send('home', home);
+    void send('home', JSON.stringify(home));
     this.homePages.add(send);
     this.start();
     return () => {
@@ -78,14 +95,17 @@ export class Hub {
       for (const feed of feeds) {
         const update = await feed.tick();
         const pages = this.studyPages.get(feed);
-        if (update && pages) for (const send of pages) send('delta', update);
+        if (update && pages) {
+          const json = JSON.stringify(onWire(update));
+          for (const send of pages) void send('delta', json);
+        }
       }
       if (this.homePages.size > 0) {
         const home = await this.home();
         const text = JSON.stringify(home);
         if (text !== this.lastHome) {
           this.lastHome = text;
-          for (const send of this.homePages) send('home', home);
+          for (const send of this.homePages) void send('home', text);
         }
       }
     } catch (e) {

@@ -49,9 +49,11 @@ async function eventStream(req: FastifyRequest, reply: FastifyReply, open: (send
   const res = reply.raw;
   res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
   let closed = false;
-  const send: Send = (event, data) => {
-    if (!closed) res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-  };
+  const send: Send = (event, json) =>
+    new Promise((resolve) => {
+      if (closed) resolve();
+      else res.write(`event: ${event}\ndata: ${json}\n\n`, () => resolve());
+    });
   // a comment now and then keeps proxies and the server's idle timeout from cutting a quiet stream
   const beat = setInterval(() => !closed && res.write(': beat\n\n'), 15_000);
   let close: (() => void) | undefined;
@@ -65,7 +67,7 @@ async function eventStream(req: FastifyRequest, reply: FastifyReply, open: (send
     close = await open(send);
     if (closed) close();
   } catch (e) {
-    send('failure', { message: (e as Error).message });
+    void send('failure', JSON.stringify({ message: (e as Error).message }));
     res.end();
     end();
   }

@@ -20,6 +20,8 @@ export interface StudyCard {
   failed: number;
   open: number;
   best: number | null;
+  /** With several objectives: the size of the Pareto front (the best), else null. */
+  front: number | null;
   metric: string;
   workersAlive: number;
   updatedAt: number;
@@ -111,9 +113,9 @@ export class DashboardData {
     try {
       const feed = (await this.feed(i, s.id))!;
       const { head, fleet } = await feed.summary();
-      return { ...base, failed: fleet.budget.failed, best: head.best?.value ?? null, metric: head.metric, workersAlive: fleet.workers.filter((w) => w.state === 'running' || w.state === 'idle').length, updatedAt: head.updatedAt };
+      return { ...base, failed: fleet.budget.failed, best: head.best?.value ?? null, front: head.front?.points.length ?? null, metric: head.metric, workersAlive: fleet.workers.filter((w) => w.state === 'running' || w.state === 'idle').length, updatedAt: head.updatedAt };
     } catch (e) {
-      return { ...base, failed: 0, best: null, metric: '', workersAlive: 0, updatedAt: s.createdAt, error: (e as Error).message };
+      return { ...base, failed: 0, best: null, front: null, metric: '', workersAlive: 0, updatedAt: s.createdAt, error: (e as Error).message };
     }
   }
 

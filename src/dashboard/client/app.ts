@@ -14,6 +14,7 @@ type Value = string | number | boolean;
 
 // the server's shapes of what it sends (type-only: erased from the compiled module, which imports nothing)
 import type { Fleet, StudyHead as Head, StudyUpdate as Update, TrialRow as Trial } from '../feed.js';
+import type { WireUpdate } from '../live.js';
 import type { RungCall } from '../rungs.js';
 import type { ReportRecord as Report } from '../../study/storage/store.js';
 import type { RunDecision, RunPage } from '../runs.js';
@@ -23,7 +24,6 @@ const app = document.getElementById('app') as HTMLElement;
 const live = document.getElementById('live') as HTMLElement;
 /** Past this many points a chart draws on a canvas (an SVG node per point would be slow). */
 const SVG_LIMIT = 1000;
-const PAGE_ROWS = 200;
 const PC_LIMIT = 500;
 
 // ---------------------------------------------------------------- DOM helpers (text only)
@@ -49,12 +49,25 @@ const fmt = (v: unknown): string => {
 const when = (ms: number | null | undefined) => (ms ? new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC') : '');
 
 function section(id: string, title: string, ...children: Child[]): HTMLElement {
-  let s = document.getElementById(id);
+  const s = document.getElementById(id);
   const fresh = h('section', { id }, h('h2', {}, title), ...children);
   if (s) s.replaceWith(fresh);
-  else app.append(fresh);
-  s = fresh;
-  return s;
+  // the fleet stays last: what changes every second while workers run sits below what does not
+  else app.insertBefore(fresh, id === 'fleet' ? null : document.getElementById('fleet'));
+  return fresh;
+}
+
+/** Draws a section again only when what it shows changed (`key`): a live page leaves the rest of its DOM alone. */
+function keyed(id: string, key: string, draw: () => void) {
+  if (document.getElementById(id)?.dataset.key === key) return;
+  draw();
+  (document.getElementById(id) as HTMLElement).dataset.key = key;
+}
+
+/** Sets an element's text when it changed. */
+function setText(id: string, text: string) {
+  const e = document.getElementById(id);
+  if (e && e.textContent !== text) e.textContent = text;
 }
 
 function table(head: string[], rows: Child[][], rowAttrs: (i: number) => Record<string, string> = () => ({})): HTMLElement {
@@ -103,9 +116,10 @@ const LIVE = 'rows';
 
 /**
  * Draws a vega-lite spec in the element of that id (the previous view there finalised). With
- * `values`, the spec's data is the named dataset LIVE, filled with them, which insertRows extends.
+ * `values`, the spec's data is the named dataset LIVE, filled with them, which insertRows extends;
+ * `named` fills other named datasets of the spec (replaceRows changes them).
  */
-async function draw(id: string, spec: any, points = 0, values?: readonly object[]): Promise<void> {
+async function draw(id: string, spec: any, points = 0, values?: readonly object[], named: Record<string, readonly object[]> = {}): Promise<void> {
   const container = document.getElementById(id);
   if (!container) return;
   try {
@@ -116,12 +130,62 @@ async function draw(id: string, spec: any, points = 0, values?: readonly object[
     const compiled = vegaLite.compile({ $schema: 'https://vega.github.io/schema/vega-lite/v6.json', ...spec, ...(values && { data: { name: LIVE } }) }).spec;
     const view = new vega.View(vega.parse(compiled), { renderer: points > SVG_LIMIT ? 'canvas' : 'svg', container, hover: true });
     if (values) view.insert(LIVE, values);
+    for (const [name, rows] of Object.entries(named)) view.insert(name, rows);
     views.set(id, view);
+    watchVisible(id, container);
     await view.runAsync();
     container.dataset.drawn = String(points);
   } catch (e) {
     container.append(h('p', { class: 'err' }, `chart failed: ${(e as Error).message}`));
   }
+}
+
+/** Charts in (or near) the viewport: only they take live rows; one out of view gets them when it comes into view. */
+const inView = new Set<string>();
+const watched = new Map<string, Element>();
+let visibility: IntersectionObserver | undefined;
+
+function watchVisible(id: string, container: HTMLElement) {
+  visibility ??= new IntersectionObserver(
+    (entries) => {
+      for (const e of entries) {
+        const chart = (e.target as HTMLElement).id;
+        if (!e.isIntersecting) inView.delete(chart);
+        else {
+          inView.add(chart);
+          void flushChart(chart);
+        }
+      }
+    },
+    { rootMargin: '200px' },
+  );
+  const old = watched.get(id);
+  if (old === container) return;
+  if (old) visibility.unobserve(old);
+  inView.delete(id);
+  watched.set(id, container);
+  visibility.observe(container);
+}
+
+/** Rows for a live chart: inserted now when it is in view, else kept until it is. */
+function queueRows(id: string, rows: readonly object[]) {
+  if (rows.length === 0 || !views.has(id)) return;
+  const q = liveCharts.pending.get(id);
+  if (q) for (const r of rows) q.push(r);
+  else liveCharts.pending.set(id, [...rows]);
+}
+
+async function flushChart(id: string): Promise<void> {
+  const rows = liveCharts.pending.get(id);
+  if (!rows || document.hidden) return;
+  liveCharts.pending.delete(id);
+  await insertRows(id, rows);
+}
+
+/** Replaces a named dataset's rows in a drawn chart (the front, when it changed). */
+async function replaceRows(id: string, name: string, rows: readonly object[]): Promise<void> {
+  const view = views.get(id);
+  if (view) await view.change(name, vega.changeset().remove(() => true).insert(rows)).runAsync();
 }
 
 /** Adds rows to a live chart's dataset: vega updates its marks from the changeset, the chart is not built again. */
@@ -135,13 +199,14 @@ async function insertRows(id: string, rows: readonly object[]): Promise<void> {
 
 /**
  * At most `limit` of `items` for a chart that cannot show more distinctly: every one `keep` says
- * must stay (the best ones, a new best), and an even stride through the others.
+ * must stay (the best ones, a new best), and an even stride through the others (the stride is
+ * returned: live inserts go on with it).
  */
-function thin<T>(items: readonly T[], limit: number, keep: (t: T, i: number) => boolean): T[] {
-  if (items.length <= limit) return [...items];
+function thin<T>(items: readonly T[], limit: number, keep: (t: T, i: number) => boolean): { items: T[]; stride: number } {
+  if (items.length <= limit) return { items: [...items], stride: 1 };
   const kept = items.filter(keep);
   const stride = Math.max(1, Math.ceil(items.length / Math.max(1, limit - kept.length)));
-  return items.filter((t, i) => keep(t, i) || i % stride === 0);
+  return { items: items.filter((t, i) => keep(t, i) || i % stride === 0), stride };
 }
 
 // ---------------------------------------------------------------- home
@@ -162,7 +227,7 @@ function home() {
                 s.error ? h('span', { class: 'err' }, `${s.status}: ${s.error}`) : s.status,
                 s.method,
                 `${s.observations} / ${s.budget ?? '∞'}`,
-                s.best === null ? '' : `${s.metric} ${fmt(s.best)}`,
+                s.front !== null ? h('span', { class: 'front-size', 'data-front': s.front }, `Pareto front of ${s.front} point${s.front === 1 ? '' : 's'}`) : s.best === null ? '' : `${s.metric} ${fmt(s.best)}`,
                 s.failed,
                 s.open,
                 s.workersAlive,
@@ -189,25 +254,62 @@ interface StudyState {
   calls: RungCall[];
   fleet: Fleet;
   lastReport: number;
+  /** Every metric a trial was told with (the table's columns), kept as trials come. */
+  metricNames: Set<string>;
 }
 
-const ui = { sort: 'id', desc: false, filter: '', page: 0, logY: false };
+const ui = { sort: 'id', desc: false, filter: '', logY: false };
 /** Past this many points a scatter chart is thinned (POINT_LIMIT / 2 for the small slice plots); the best SLICE_BEST stay in every slice. */
 const POINT_LIMIT = 2000;
 const SLICE_BEST = 300;
-/** Seconds between two full redraws of the charts while rows arrive (between them, new observations are inserted into the history and slices). */
-const REDRAW_SECONDS = 30;
-/** What the live inserts continue from: the history's count and best so far, when the charts were last drawn in full. */
-const liveCharts: { history: { n: number; best: number | null }; drawnAt: number } = { history: { n: 0, best: null }, drawnAt: 0 };
+/** A live page applies what came at most once per LIVE_MS (the server reads the stores once a second). */
+const LIVE_MS = 1000;
+/**
+ * The charts are drawn in full again when the observations have grown by half (and by FULL_MIN)
+ * since the last full draw, or FULL_SECONDS passed on a study of fewer than FULL_SMALL: between
+ * them new rows are inserted (thinned with the stride of the last full draw). Full draws come each
+ * time the study grows by half: every observation costs the charts O(1) amortised.
+ */
+const FULL_GROWTH = 1.5;
+const FULL_MIN = 50;
+const FULL_SECONDS = 30;
+const FULL_SMALL = 5000;
+/** What the live inserts continue from: the count, best and strides of the last full draw, and the rows waiting for a chart out of view. */
+const liveCharts = {
+  drawnN: 0,
+  drawnAt: 0,
+  history: { n: 0, best: null as number | null, stride: 1 },
+  slice: { n: 0, stride: 1, cut: Infinity },
+  pending: new Map<string, object[]>(),
+};
 const curveRow = (r: Report, stopped: boolean) => ({ trial: r.suggestionId, resource: r.resource, value: r.value, decision: stopped ? 'stopped by the scheduler' : 'not stopped' });
 const sliceRow = (t: Trial, name: string) => ({ x: t.config[name], value: t.value, trial: t.id, feasible: t.feasible ? 'feasible' : 'infeasible' });
 let importanceAt = 0;
 
+/** The rows of an update as the server sends them (src/dashboard/wire.ts: a column per field) back into trials. */
+function fromWire(w: WireUpdate): Update {
+  const c = w.trials;
+  const config = Object.entries(c.config);
+  const metrics = Object.entries(c.metrics);
+  const trials = c.id.map((id, i): Trial => {
+    const cfg: Record<string, Value> = {};
+    for (const [k, col] of config) if (col[i] !== null) cfg[k] = col[i]!;
+    const m: Record<string, number> = {};
+    for (const [k, col] of metrics) if (col[i] !== null) m[k] = col[i]!;
+    const name = (x: number | null) => (x === null ? null : c.names[x]);
+    return { id, config: cfg, state: c.names[c.state[i]] as Trial['state'], value: c.value[i], metrics: m, feasible: c.feasible[i], worker: name(c.worker[i]), host: name(c.host[i]), attempts: c.attempts[i], duration: c.duration[i], observedAt: c.observedAt[i], resource: c.resource[i], decision: c.decision[i], why: c.why[i], error: c.error[i] };
+  });
+  return { ...w, trials };
+}
+
 function applyUpdate(s: StudyState | undefined, u: Update): StudyState {
-  const state: StudyState = s ?? { head: u.head, trials: new Map(), reports: [], calls: [], fleet: u.fleet, lastReport: 0 };
+  const state: StudyState = s ?? { head: u.head, trials: new Map(), reports: [], calls: [], fleet: u.fleet, lastReport: 0, metricNames: new Set() };
   state.head = u.head;
   state.fleet = u.fleet;
-  for (const t of u.trials) state.trials.set(t.id, t);
+  for (const t of u.trials) {
+    state.trials.set(t.id, t);
+    for (const m in t.metrics) state.metricNames.add(m);
+  }
   // a delta may repeat rows a snapshot held: reports and rung calls are kept once by id
   const known = state.lastReport;
   for (const r of u.reports) if (r.id > known) state.reports.push(r);
@@ -229,88 +331,198 @@ function observedTrials(s: StudyState): Trial[] {
 
 function renderHead(s: StudyState) {
   const hd = s.head;
-  (document.getElementById('title') as HTMLElement).textContent = hd.name;
+  setText('title', hd.name);
   const b = s.fleet.budget;
   const best = hd.best;
-  section(
-    'summary',
-    'Study',
-    h(
-      'dl',
-      { class: 'kv' },
-      h('dt', {}, 'status'),
-      h('dd', { id: 'status' }, hd.status),
-      h('dt', {}, 'method'),
-      h('dd', {}, hd.method),
-      h('dt', {}, 'objective'),
-      h('dd', {}, `${hd.mode === 'min' ? 'minimize' : 'maximize'} ${hd.metric}`),
-      h('dt', {}, 'progress'),
-      h('dd', { id: 'progress' }, `${b.done} / ${b.maxTrials ?? '∞'} observations`),
-      h('dt', {}, 'constraints'),
-      h('dd', {}, hd.constraints.length ? hd.constraints.map((c) => c.text).join(', ') : 'none'),
-      h('dt', {}, 'last update'),
-      h('dd', {}, when(hd.updatedAt)),
+  keyed('summary', JSON.stringify([hd.method, hd.objectives, hd.constraints]), () =>
+    section(
+      'summary',
+      'Study',
+      h(
+        'dl',
+        { class: 'kv' },
+        h('dt', {}, 'status'),
+        h('dd', { id: 'status' }),
+        h('dt', {}, 'method'),
+        h('dd', {}, hd.method),
+        h('dt', {}, hd.objectives.length > 1 ? 'objectives' : 'objective'),
+        h('dd', {}, hd.objectives.map(direction).join(', ')),
+        h('dt', {}, 'progress'),
+        h('dd', { id: 'progress' }),
+        h('dt', {}, 'constraints'),
+        h('dd', {}, hd.constraints.length ? hd.constraints.map((c) => c.text).join(', ') : 'none'),
+        h('dt', {}, 'last update'),
+        h('dd', { id: 'updated' }),
+      ),
     ),
   );
-  section(
-    'best',
-    'Best feasible trial',
-    best
-      ? h(
-          'div',
-          {},
-          h('p', {}, `${hd.metric} `, h('strong', { id: 'best-value', 'data-value': String(best.value) }, fmt(best.value)), ' at trial ', h('a', { href: `/study/${hd.store}/${hd.id}/trial/${best.suggestionId}` }, String(best.suggestionId))),
-          table(['parameter', 'value'], Object.entries(best.config).map(([k, v]) => [k, fmt(v)])),
-        )
-      : h('p', { id: 'best-value' }, 'no feasible observation yet'),
-  );
+  // what changes while workers run: its text only
+  setText('status', hd.status);
+  setText('progress', `${b.done} / ${b.maxTrials ?? '∞'} observations`);
+  setText('updated', when(hd.updatedAt));
+  if (hd.front) {
+    const front = hd.front;
+    keyed('best', JSON.stringify(front.points.map((p) => p.suggestionId)), () => renderFront(hd, front));
+  } else
+    keyed('best', JSON.stringify([best?.suggestionId, best?.value]), () =>
+      section(
+        'best',
+        'Best feasible trial',
+        best
+          ? h(
+              'div',
+              {},
+              h('p', {}, `${hd.metric} `, h('strong', { id: 'best-value', 'data-value': String(best.value) }, fmt(best.value)), ' at trial ', h('a', { href: `/study/${hd.store}/${hd.id}/trial/${best.suggestionId}` }, String(best.suggestionId))),
+              table(['parameter', 'value'], Object.entries(best.config).map(([k, v]) => [k, fmt(v)])),
+            )
+          : h('p', { id: 'best-value' }, 'no feasible observation yet'),
+      ),
+    );
 }
 
-function renderTable(s: StudyState) {
+interface Column {
+  key: string;
+  label: string;
+  get: (t: Trial) => Value | null;
+}
+
+function columnsOf(s: StudyState): Column[] {
   const hd = s.head;
-  const params = hd.parameters.map((p) => p.name);
-  const metrics = [...new Set([...s.trials.values()].flatMap((t) => Object.keys(t.metrics)))].filter((m) => m !== hd.metric).sort();
-  const columns: { key: string; label: string; get: (t: Trial) => Value | null }[] = [
+  return [
     { key: 'id', label: 'trial', get: (t) => t.id },
     { key: 'state', label: 'state', get: (t) => t.state },
     { key: 'value', label: hd.metric, get: (t) => t.value },
     { key: 'feasible', label: 'feasible', get: (t) => (t.feasible === null ? null : t.feasible ? 'yes' : 'no') },
-    ...params.map((p) => ({ key: `p:${p}`, label: p, get: (t: Trial) => t.config[p] ?? null })),
-    ...metrics.map((m) => ({ key: `m:${m}`, label: m, get: (t: Trial) => t.metrics[m] ?? null })),
+    ...hd.parameters.map((p) => ({ key: `p:${p.name}`, label: p.name, get: (t: Trial) => t.config[p.name] ?? null })),
+    ...[...s.metricNames].filter((m) => m !== hd.metric).sort().map((m) => ({ key: `m:${m}`, label: m, get: (t: Trial) => t.metrics[m] ?? null })),
     { key: 'worker', label: 'worker', get: (t) => t.worker },
     { key: 'host', label: 'host', get: (t) => t.host },
     { key: 'duration', label: 'duration (s)', get: (t) => t.duration },
     { key: 'attempts', label: 'attempts', get: (t) => t.attempts },
     ...(hd.rung ? [{ key: 'resource', label: hd.resourceAttr ?? 'resource', get: (t: Trial) => t.resource }, { key: 'why', label: 'decision (why)', get: (t: Trial) => whyText(t) }] : []),
   ];
-  const col = columns.find((c) => c.key === ui.sort) ?? columns[0];
-  const needle = ui.filter.toLowerCase();
-  let rows = [...s.trials.values()];
-  if (needle) rows = rows.filter((t) => columns.some((c) => fmt(c.get(t)).toLowerCase().includes(needle)));
-  rows.sort((a, b) => {
+}
+
+/**
+ * The trial table is virtual: every trial is in `order` (sorted and filtered, ids), only the rows in
+ * view (and OVERSCAN on either side) are in the DOM, spacers stand for the others. A live batch
+ * appends new trials (sorted by id, the default) or merges the changed ones into the order (another
+ * sort or a filter), and the window is drawn again only when a row in it changed.
+ */
+const TABLE_PX = 600;
+const OVERSCAN = 20;
+const table$ = { order: [] as number[], rowPx: 22, shown: '', columns: '', cols: [] as Column[] };
+
+function compareBy(col: Column): (a: Trial, b: Trial) => number {
+  return (a, b) => {
     const x = col.get(a);
     const y = col.get(b);
-    const c = x === null ? 1 : y === null ? -1 : typeof x === 'number' && typeof y === 'number' ? x - y : String(x).localeCompare(String(y));
-    return ui.desc ? -c : c;
-  });
-  const pages = Math.max(1, Math.ceil(rows.length / PAGE_ROWS));
-  ui.page = Math.min(ui.page, pages - 1);
-  const shown = rows.slice(ui.page * PAGE_ROWS, (ui.page + 1) * PAGE_ROWS);
+    const c = x === y ? 0 : x === null ? 1 : y === null ? -1 : typeof x === 'number' && typeof y === 'number' ? x - y : String(x).localeCompare(String(y));
+    return c || a.id - b.id;
+  };
+}
+
+function matches(t: Trial, needle: string): boolean {
+  return !needle || table$.cols.some((c) => fmt(c.get(t)).toLowerCase().includes(needle));
+}
+
+/** The whole order again (a new sort, a filter typed, new columns): what the user asked for, once. */
+function resort(s: StudyState) {
+  const col = table$.cols.find((c) => c.key === ui.sort) ?? table$.cols[0];
+  const needle = ui.filter.toLowerCase();
+  const rows = [...s.trials.values()].filter((t) => matches(t, needle));
+  rows.sort(compareBy(col));
+  table$.order = rows.map((t) => t.id);
+  table$.shown = '';
+}
+
+/** The order after a live batch: new trials appended (sorted by id, no filter), else the changed ones merged in (O(n + k log k), at most once a second). */
+function reorder(s: StudyState, changed: ReadonlySet<number>, added: readonly number[]) {
+  if (changed.size === 0) return;
+  const needle = ui.filter.toLowerCase();
+  if (ui.sort === 'id' && !needle) {
+    for (const id of added) table$.order.push(id);
+    return;
+  }
+  const cmp = compareBy(table$.cols.find((c) => c.key === ui.sort) ?? table$.cols[0]);
+  const kept = table$.order.filter((id) => !changed.has(id));
+  const fresh = [...changed].map((id) => s.trials.get(id)!).filter((t) => matches(t, needle)).sort(cmp);
+  const merged: number[] = [];
+  let j = 0;
+  for (const id of kept) {
+    const t = s.trials.get(id)!;
+    while (j < fresh.length && cmp(fresh[j], t) < 0) merged.push(fresh[j++].id);
+    merged.push(id);
+  }
+  while (j < fresh.length) merged.push(fresh[j++].id);
+  table$.order = merged;
+}
+
+const direction = (o: { metric: string; mode: 'min' | 'max' }) => `${o.mode === 'min' ? 'minimize' : 'maximize'} ${o.metric}`;
+
+/** Several objectives: the best is the Pareto front (what `study best` prints), each point's objectives and config. */
+function renderFront(hd: Head, front: NonNullable<Head['front']>) {
+  const params = hd.parameters.map((p) => p.name);
+  section(
+    'best',
+    'Best feasible trials: the Pareto front',
+    front.points.length === 0
+      ? h('p', { id: 'front-size' }, 'no feasible observation yet')
+      : h(
+          'div',
+          {},
+          h('p', { id: 'front-size', 'data-size': front.points.length }, `Pareto front of ${front.points.length} point${front.points.length === 1 ? '' : 's'} (${front.objectives.map(direction).join(', ')}): no other feasible observation is as good in every objective and better in one.`),
+          h(
+            'table',
+            { id: 'front-table' },
+            h('thead', {}, h('tr', {}, ...['trial', ...front.objectives.map((o) => o.metric), ...params].map((c) => h('th', {}, c)))),
+            h(
+              'tbody',
+              {},
+              ...front.points.map((p) =>
+                h(
+                  'tr',
+                  { 'data-trial': p.suggestionId, 'data-values': JSON.stringify(front.objectives.map((o) => p.values[o.metric])) },
+                  h('td', { class: 'num' }, h('a', { href: `/study/${hd.store}/${hd.id}/trial/${p.suggestionId}` }, String(p.suggestionId))),
+                  ...front.objectives.map((o) => h('td', { class: 'num' }, fmt(p.values[o.metric]))),
+                  ...params.map((k) => h('td', {}, fmt(p.config[k]))),
+                ),
+              ),
+            ),
+          ),
+        ),
+  );
+}
+
+function renderTable(s: StudyState, changed: ReadonlySet<number> = new Set(), added: readonly number[] = []) {
+  const cols = columnsOf(s);
+  const signature = cols.map((c) => c.key).join('\u0000');
+  if (signature !== table$.columns || !document.getElementById('trial-table')) {
+    // the first time, or a new metric column: the table is built anew, and the order with it
+    table$.columns = signature;
+    table$.cols = cols;
+    buildTable(s);
+    resort(s);
+  } else reorder(s, changed, added);
+  const n = table$.order.length;
+  setText('row-count', `${n} of ${s.trials.size} trials`);
+  const t = document.getElementById('trial-table') as HTMLElement;
+  if (t.dataset.rows !== String(n)) t.dataset.rows = String(n);
+  drawWindow(s, changed);
+}
+
+function buildTable(s: StudyState) {
+  const hd = s.head;
   const filter = h('input', { type: 'search', id: 'filter', placeholder: 'filter rows', value: ui.filter });
   filter.addEventListener('input', () => {
     ui.filter = (filter as HTMLInputElement).value;
-    ui.page = 0;
+    resort(s);
     renderTable(s);
   });
-  // the table is drawn anew on each change (also a live one): typing goes on where it was
-  const old = document.getElementById('filter') as HTMLInputElement | null;
-  const typing = old !== null && document.activeElement === old;
-  const caret = old?.selectionStart ?? ui.filter.length;
-  const pager = (d: number, label: string) => h('button', { disabled: ui.page + d < 0 || ui.page + d >= pages, click: () => ((ui.page += d), renderTable(s)) }, label);
   const thead = h(
     'tr',
     {},
-    ...columns.map((c) =>
+    ...table$.cols.map((c) =>
       h(
         'th',
         {
@@ -318,6 +530,11 @@ function renderTable(s: StudyState) {
           click: () => {
             ui.desc = ui.sort === c.key ? !ui.desc : false;
             ui.sort = c.key;
+            for (const th of thead.children) {
+              const k = (th as HTMLElement).dataset.key!;
+              th.textContent = table$.cols.find((x) => x.key === k)!.label + (k === ui.sort ? (ui.desc ? ' ▼' : ' ▲') : '');
+            }
+            resort(s);
             renderTable(s);
           },
         },
@@ -325,32 +542,57 @@ function renderTable(s: StudyState) {
       ),
     ),
   );
-  const body = h(
-    'tbody',
-    {},
-    ...shown.map((t) =>
-      h(
+  const scroller = h('div', { id: 'trial-scroll', class: 'scroll', style: `max-height: ${TABLE_PX}px` }, h('div', { id: 'trial-above' }), h('table', { id: 'trial-table' }, h('thead', {}, thead), h('tbody', {})), h('div', { id: 'trial-below' }));
+  let queued = false;
+  scroller.addEventListener('scroll', () => {
+    if (queued) return;
+    queued = true;
+    requestAnimationFrame(() => {
+      queued = false;
+      drawWindow(s, new Set());
+    });
+  });
+  section(
+    'trials',
+    'Trials',
+    h('div', { class: 'toolbar' }, filter, h('span', { id: 'row-count' }), h('a', { href: `${API}/study/${hd.store}/${hd.id}/trials.csv`, download: `study-${hd.id}-trials.csv` }, 'CSV (every trial)')),
+    scroller,
+  );
+}
+
+/** The rows in view into the DOM (when they or a row among them changed), spacers for the rest. */
+function drawWindow(s: StudyState, changed: ReadonlySet<number>) {
+  const hd = s.head;
+  const scroller = document.getElementById('trial-scroll') as HTMLElement;
+  const n = table$.order.length;
+  const px = table$.rowPx;
+  const first = Math.max(0, Math.floor(scroller.scrollTop / px) - OVERSCAN);
+  const last = Math.min(n, Math.ceil((scroller.scrollTop + TABLE_PX) / px) + OVERSCAN);
+  const ids: number[] = [];
+  for (let i = first; i < last; i++) ids.push(table$.order[ui.desc ? n - 1 - i : i]);
+  const key = `${first}:${ids.join(',')}`;
+  if (key === table$.shown && !ids.some((id) => changed.has(id))) return;
+  table$.shown = key;
+  const tbody = document.querySelector('#trial-table tbody') as HTMLElement;
+  tbody.replaceChildren(
+    ...ids.map((id) => {
+      const t = s.trials.get(id)!;
+      return h(
         'tr',
         { 'data-trial': t.id, class: t.decision === 'stop' ? 'stop' : t.state === 'failed' ? 'failed' : '', ...(t.why && { 'data-rung': t.why.level, 'data-rank': t.why.rank, 'data-size': t.why.size, 'data-threshold': String(t.why.threshold), 'data-decision': t.why.decision, 'data-source': t.why.source }) },
-        ...columns.map((c) => {
+        ...table$.cols.map((c) => {
           const v = c.get(t);
           if (c.key === 'id') return h('td', { class: 'num' }, h('a', { href: `/study/${hd.store}/${hd.id}/trial/${t.id}` }, String(t.id)));
           return h('td', typeof v === 'number' ? { class: 'num' } : {}, fmt(v));
         }),
-      ),
-    ),
+      );
+    }),
   );
-  section(
-    'trials',
-    'Trials',
-    h('div', { class: 'toolbar' }, filter, h('span', { id: 'row-count' }, `${rows.length} of ${s.trials.size} trials`), pager(-1, '‹'), `page ${ui.page + 1} / ${pages}`, pager(1, '›'), h('a', { href: `${API}/study/${hd.store}/${hd.id}/trials.csv`, download: `study-${hd.id}-trials.csv` }, 'CSV (every trial)')),
-    h('table', { id: 'trial-table' }, h('thead', {}, thead), body),
-  );
-  if (typing) {
-    const f = document.getElementById('filter') as HTMLInputElement;
-    f.focus();
-    f.setSelectionRange(caret, caret);
-  }
+  // rows are one line high (nowrap): the first row drawn gives their height
+  const row = tbody.firstElementChild as HTMLElement | null;
+  if (row && row.offsetHeight > 0) table$.rowPx = row.offsetHeight;
+  (document.getElementById('trial-above') as HTMLElement).style.height = `${first * table$.rowPx}px`;
+  (document.getElementById('trial-below') as HTMLElement).style.height = `${(n - last) * table$.rowPx}px`;
 }
 
 function chartBox(id: string, caption: string): HTMLElement {
@@ -382,9 +624,12 @@ async function renderCharts(s: StudyState) {
   const yScale = ui.logY ? { type: 'log' } : { zero: false };
   const all = history.filter((r) => r.value !== null && (!ui.logY || r.value > 0));
   // 700 px cannot show 10,000 points apart: past POINT_LIMIT, every new best and an even stride of the others
-  const rows = thin(all, POINT_LIMIT, (r, i) => i === 0 || r.best !== all[i - 1].best);
+  const { items: rows, stride } = thin(all, POINT_LIMIT, (r, i) => i === 0 || r.best !== all[i - 1].best);
   if (rows.length < all.length) document.querySelector('#history figcaption')!.append(` ${rows.length} of ${all.length} observations drawn (every new best, and an even stride of the others).`);
-  liveCharts.history = { n: history.length, best };
+  liveCharts.history = { n: history.length, best, stride };
+  liveCharts.drawnN = history.length;
+  liveCharts.drawnAt = performance.now();
+  liveCharts.pending.clear();
   await draw(
     'history-chart',
     {
@@ -399,6 +644,7 @@ async function renderCharts(s: StudyState) {
     rows,
   );
   await yieldToBrowser();
+  await drawFront(s, observed);
 
   // learning curves, coloured by the scheduler's decision
   if (s.reports.length > 0) {
@@ -466,7 +712,8 @@ async function renderCharts(s: StudyState) {
     // one slice plot per parameter: 300 px cannot show 10,000 points apart either (the best SLICE_BEST kept, an even stride of the others)
     const slicing = observed.filter((t) => t.value !== null && (!ui.logY || t.value > 0));
     const cut = [...slicing].map((t) => sign * t.value!).sort((a, b) => a - b)[Math.min(SLICE_BEST, slicing.length) - 1];
-    const slices = thin(slicing, POINT_LIMIT / 2, (t) => sign * t.value! <= cut);
+    const { items: slices, stride: sliceStride } = thin(slicing, POINT_LIMIT / 2, (t) => sign * t.value! <= cut);
+    liveCharts.slice = { n: slicing.length, stride: sliceStride, cut: sliceStride > 1 ? cut : Infinity };
     const note = slices.length < slicing.length ? ` (${slices.length} of ${slicing.length} observations: the best ${SLICE_BEST} and an even stride of the others)` : '';
     section('slices', 'Slices', h('div', { class: 'slices' }, ...params.map((p, i) => chartBox(`slice-${i}`, `${hd.metric} against ${p.name}${p.log ? ' (log axis)' : ''}${note}`))));
     for (const [i, p] of params.entries()) {
@@ -476,7 +723,6 @@ async function renderCharts(s: StudyState) {
       await draw(`slice-${i}`, { width: 300, height: 180, mark: { type: 'point', filled: true, opacity: 0.6 }, encoding: { x, y: { field: 'value', type: 'quantitative', title: hd.metric, scale: yScale }, color: { field: 'feasible', type: 'nominal', title: null }, tooltip: [{ field: 'trial' }, { field: 'x', title: p.name }, { field: 'value' }] } }, values.length, values);
     }
   }
-  liveCharts.drawnAt = performance.now();
   // importance: computed by the server when the observations have grown by a tenth since the last time
   if (observed.length >= 20 && observed.length >= importanceAt * 1.1) {
     importanceAt = observed.length;
@@ -490,7 +736,43 @@ async function renderCharts(s: StudyState) {
   }
 }
 
+/** A trial's objectives as chart fields o0, o1, … (a metric's name from a user is a title, never a field path). */
+const objectiveRow = (hd: Head, id: number, values: Readonly<Record<string, number>>) => ({ trial: id, ...Object.fromEntries(hd.objectives.map((o, k) => [`o${k}`, values[o.metric]])) });
+const hasObjectives = (hd: Head, t: Trial) => t.feasible === true && hd.objectives.every((o) => typeof t.metrics[o.metric] === 'number');
+const frontRows = (hd: Head) => (hd.front?.points ?? []).map((p) => objectiveRow(hd, p.suggestionId, p.values));
+/** The front the front chart shows (its trials), to replace its points only when it changed. */
+let frontShown = '';
+
+/** Several objectives: every feasible observation and the Pareto front highlighted, a scatter per pair of objectives. */
+async function drawFront(s: StudyState, observed: readonly Trial[]) {
+  const hd = s.head;
+  const k = hd.objectives.length;
+  if (k < 2 || !hd.front) return;
+  const all = observed.filter((t) => hasObjectives(hd, t)).map((t) => objectiveRow(hd, t.id, t.metrics));
+  const { items } = thin(all, POINT_LIMIT, () => false);
+  const axis = (j: number) => ({ field: `o${j}`, type: 'quantitative', title: `${hd.objectives[j].metric} (${hd.objectives[j].mode === 'min' ? 'min' : 'max'})`, scale: { zero: false } });
+  const pair = (a: number, b: number) => ({
+    width: k === 2 ? 500 : 280,
+    height: k === 2 ? 300 : 220,
+    layer: [
+      { mark: { type: 'point', filled: true, opacity: 0.35, color: '#7f8c9a' }, encoding: { x: axis(a), y: axis(b), tooltip: [{ field: 'trial' }, { field: `o${a}`, title: hd.objectives[a].metric }, { field: `o${b}`, title: hd.objectives[b].metric }] } },
+      { data: { name: 'front' }, mark: { type: 'point', filled: true, size: 70, color: '#d62728' }, encoding: { x: axis(a), y: axis(b), tooltip: [{ field: 'trial' }, { field: `o${a}`, title: hd.objectives[a].metric }, { field: `o${b}`, title: hd.objectives[b].metric }] } },
+    ],
+  });
+  const pairs: [number, number][] = [];
+  for (let a = 0; a < k; a++) for (let b = a + 1; b < k; b++) pairs.push([a, b]);
+  const note = items.length < all.length ? ` ${items.length} of ${all.length} observations drawn (an even stride), the front always.` : '';
+  section('front', 'Pareto front', chartBox('front-chart', `Every feasible observation (grey) and the ${hd.front.points.length} on the Pareto front (red)${k > 2 ? ', for each pair of objectives' : ''}.${note}`));
+  const spec = pairs.length === 1 ? pair(...pairs[0]) : { concat: pairs.map(([a, b]) => pair(a, b)), columns: 3 };
+  frontShown = hd.front.points.map((p) => p.suggestionId).join(',');
+  await draw('front-chart', spec, items.length + hd.front.points.length, items, { front: frontRows(hd) });
+}
+
 function renderFleet(s: StudyState) {
+  keyed('fleet', JSON.stringify(s.fleet), () => drawFleet(s));
+}
+
+function drawFleet(s: StudyState) {
   const f = s.fleet;
   const b = f.budget;
   const expired = f.leases.filter((l) => l.expired).length;
@@ -522,85 +804,125 @@ function renderFleet(s: StudyState) {
 
 /**
  * New rows into the live charts (history, learning curves, slices) without building them again:
- * what a page does between two full redraws, so that an open page costs the browser little while
- * writers work.
+ * thinned with the stride of the last full draw (every new best, and the slices' best kept), and
+ * inserted only into the charts in view (the others get theirs when scrolled to).
  */
 async function insertLive(s: StudyState, observed: readonly Trial[], reports: readonly Report[]) {
   const hd = s.head;
   const better = (a: number, b: number) => (hd.mode === 'min' ? a < b : a > b);
-  const h0 = liveCharts.history;
-  const history = observed.map((t) => {
-    h0.n++;
-    if (t.feasible && t.value !== null && (h0.best === null || better(t.value, h0.best))) h0.best = t.value;
-    return { n: h0.n, trial: t.id, value: t.value, best: h0.best, feasible: t.feasible ? 'feasible' : 'infeasible', state: t.state };
-  });
+  const sign = hd.mode === 'min' ? 1 : -1;
   const shown = (v: number | null) => v !== null && (!ui.logY || v > 0);
-  await insertRows('history-chart', history.filter((r) => shown(r.value)));
+  const h0 = liveCharts.history;
+  const history: object[] = [];
+  for (const t of observed) {
+    h0.n++;
+    const newBest = t.feasible && t.value !== null && (h0.best === null || better(t.value, h0.best));
+    if (newBest) h0.best = t.value;
+    if (shown(t.value) && (newBest || (h0.n - 1) % h0.stride === 0)) history.push({ n: h0.n, trial: t.id, value: t.value, best: h0.best, feasible: t.feasible ? 'feasible' : 'infeasible', state: t.state });
+  }
+  queueRows('history-chart', history);
   const stopped = (id: number) => s.trials.get(id)?.decision === 'stop';
-  await insertRows('curves-chart', reports.map((r) => curveRow(r, stopped(r.suggestionId))));
-  const valued = observed.filter((t) => shown(t.value));
-  for (const [i, p] of hd.parameters.entries()) await insertRows(`slice-${i}`, valued.map((t) => sliceRow(t, p.name)));
+  queueRows('curves-chart', reports.map((r) => curveRow(r, stopped(r.suggestionId))));
+  const sl = liveCharts.slice;
+  const valued = observed.filter((t) => shown(t.value) && (sl.n++ % sl.stride === 0 || sign * t.value! <= sl.cut));
+  for (const [i, p] of hd.parameters.entries()) queueRows(`slice-${i}`, valued.map((t) => sliceRow(t, p.name)));
+  if (hd.front && views.has('front-chart')) {
+    queueRows('front-chart', observed.filter((t) => hasObjectives(hd, t)).map((t) => objectiveRow(hd, t.id, t.metrics)));
+    const key = hd.front.points.map((p) => p.suggestionId).join(',');
+    if (key !== frontShown) {
+      frontShown = key;
+      await replaceRows('front-chart', 'front', frontRows(hd));
+    }
+  }
+  for (const id of [...liveCharts.pending.keys()]) if (inView.has(id)) await flushChart(id);
+}
+
+/** The charts need drawing in full: the study grew by half since the last full draw, or a small one waited FULL_SECONDS. */
+function fullDrawDue(): boolean {
+  const { drawnN, drawnAt, history } = liveCharts;
+  return history.n >= Math.max(drawnN * FULL_GROWTH, drawnN + FULL_MIN) || (drawnN < FULL_SMALL && performance.now() - drawnAt > FULL_SECONDS * 1000);
 }
 
 function study(store: string, id: string) {
   let state: StudyState | undefined;
-  let pending: number | undefined;
   let chartsBusy = false;
-  // observations and reports that came since the charts last had them
+  // what came since the page last applied it: trial ids for the table, observations and reports for the charts
+  let changed = new Set<number>();
+  let added: number[] = [];
   let fresh: Trial[] = [];
   let freshReports: Report[] = [];
-  const render = async (charts: boolean) => {
-    renderHead(state!);
-    renderTable(state!);
-    renderFleet(state!);
-    // the numbers and the table are there: the charts follow
-    if (!document.body.dataset.ready) performance.mark('table');
-    document.body.dataset.ready = '1';
-    if (charts && !chartsBusy) {
-      // let the browser paint the table before the charts (and vega's load) take the thread
-      await yieldToBrowser();
-      chartsBusy = true;
-      try {
-        const full = !document.body.dataset.charts || performance.now() - liveCharts.drawnAt > REDRAW_SECONDS * 1000;
-        const [observed, reports] = [fresh, freshReports];
-        fresh = [];
-        freshReports = [];
-        if (full) await renderCharts(state!);
-        else await insertLive(state!, observed, reports);
-        if (!document.body.dataset.charts) performance.mark('charts');
-        document.body.dataset.charts = '1';
-      } finally {
-        chartsBusy = false;
-      }
-    }
-  };
-  listen(`${API}/study/${store}/${id}/events`, {
-    snapshot: (u: Update) => {
-      // marks for the bench (bench/dashboard.ts): when the data came, when the table and the charts were drawn
-      performance.mark('snapshot');
-      state = applyUpdate(undefined, u);
+  let timer: number | undefined;
+  let lastLive = 0;
+
+  const drawCharts = async (full: boolean) => {
+    chartsBusy = true;
+    try {
+      const [observed, reports] = [fresh, freshReports];
       fresh = [];
       freshReports = [];
-      liveCharts.drawnAt = 0;
-      void render(true);
+      if (full || fullDrawDue()) await renderCharts(state!);
+      else await insertLive(state!, observed, reports);
+      if (!document.body.dataset.charts) performance.mark('charts');
+      document.body.dataset.charts = '1';
+    } finally {
+      chartsBusy = false;
+    }
+  };
+
+  /** One live batch: everything that came since the last, at most once per LIVE_MS, nothing while the page is hidden. */
+  const live = async () => {
+    timer = undefined;
+    if (document.hidden) return;
+    lastLive = performance.now();
+    const [c, a] = [changed, added];
+    changed = new Set();
+    added = [];
+    renderHead(state!);
+    renderTable(state!, c, a);
+    renderFleet(state!);
+    if (!document.body.dataset.charts) return;
+    // a full draw still running takes these rows next time
+    if (chartsBusy) schedule();
+    else if (fresh.length || freshReports.length || fullDrawDue()) await drawCharts(false);
+  };
+  const schedule = () => {
+    timer ??= window.setTimeout(() => void live(), Math.max(0, lastLive + LIVE_MS - performance.now()));
+  };
+  document.addEventListener('visibilitychange', () => {
+    if (!document.hidden) schedule();
+  });
+
+  listen(`${API}/study/${store}/${id}/events`, {
+    snapshot: (w: WireUpdate & { part: { index: number; last: boolean } }) => {
+      const u = fromWire(w);
+      // the first data comes in parts (a big study's rows in several events); a reconnection starts again
+      state = applyUpdate(w.part.index === 0 ? undefined : state, u);
+      if (!w.part.last) return;
+      // marks for the bench (bench/dashboard.ts): when the data came, when the table and the charts were drawn
+      performance.mark('snapshot');
+      [changed, added, fresh, freshReports] = [new Set(), [], [], []];
+      table$.columns = '';
+      renderHead(state);
+      renderTable(state);
+      renderFleet(state);
+      // the numbers and the table are there: the charts follow
+      if (!document.body.dataset.ready) performance.mark('table');
+      document.body.dataset.ready = '1';
+      // let the browser paint the table before the charts (and vega's load) take the thread
+      void yieldToBrowser().then(() => drawCharts(true));
     },
-    delta: (u: Update) => {
+    delta: (w: WireUpdate) => {
+      const u = fromWire(w);
       const s = state!;
-      fresh.push(...u.trials.filter((t) => t.observedAt !== null && (s.trials.get(t.id)?.observedAt ?? null) === null));
-      freshReports.push(...u.reports.filter((r) => r.id > s.lastReport));
-      state = applyUpdate(s, u);
-      if (u.trials.length === 0 && u.reports.length === 0) {
-        // the fleet or the status changed: no row did
-        renderHead(state);
-        renderFleet(state);
-        return;
+      for (const t of u.trials) {
+        const before = s.trials.get(t.id);
+        if (!before) added.push(t.id);
+        changed.add(t.id);
+        if (t.observedAt !== null && (before?.observedAt ?? null) === null) fresh.push(t);
       }
-      // the table and the numbers at once; the charts at most every 2 s
-      void render(false);
-      pending ??= window.setTimeout(() => {
-        pending = undefined;
-        void render(true);
-      }, 2000);
+      for (const r of u.reports) if (r.id > s.lastReport) freshReports.push(r);
+      state = applyUpdate(s, u);
+      schedule();
     },
   });
 }

@@ -13,6 +13,7 @@ import {
   type NewRows,
   type NewReport,
   type ObservationRecord,
+  type Page,
   type RenewOutcome,
   type ReportRecord,
   type RungRule,
@@ -491,18 +492,21 @@ export class PostgresStore implements StudyStore {
     return rows.map((r) => Number(r.id)).sort((a, b) => a - b);
   }
 
-  async listSuggestions(studyId: number, states?: readonly SuggestionState[]): Promise<SuggestionRecord[]> {
-    const rows = states ? await this.rows('SELECT * FROM suggestions WHERE study_id = $1 AND state = ANY($2::text[]) ORDER BY id', [studyId, states]) : await this.rows('SELECT * FROM suggestions WHERE study_id = $1 ORDER BY id', [studyId]);
+  async listSuggestions(studyId: number, states?: readonly SuggestionState[], page?: Page): Promise<SuggestionRecord[]> {
+    // LIMIT NULL: every row
+    const [after, limit] = page ? [page.afterId, page.limit] : [0, null];
+    const rows = states ? await this.rows('SELECT * FROM suggestions WHERE study_id = $1 AND id > $2 AND state = ANY($3::text[]) ORDER BY id LIMIT $4', [studyId, after, states, limit]) : await this.rows('SELECT * FROM suggestions WHERE study_id = $1 AND id > $2 ORDER BY id LIMIT $3', [studyId, after, limit]);
     return rows.map(suggestionFromRow);
   }
 
-  async listObservations(studyId: number, afterId = 0): Promise<ObservationRecord[]> {
-    return (await this.rows('SELECT * FROM observations WHERE study_id = $1 AND id > $2 ORDER BY id', [studyId, afterId])).map(observationFromRow);
+  async listObservations(studyId: number, afterId = 0, limit?: number): Promise<ObservationRecord[]> {
+    return (await this.rows('SELECT * FROM observations WHERE study_id = $1 AND id > $2 ORDER BY id LIMIT $3', [studyId, afterId, limit ?? null])).map(observationFromRow);
   }
 
-  async listReports(studyId: number, afterId = 0): Promise<ReportRecord[]> {
-    return (await this.rows('SELECT * FROM reports WHERE study_id = $1 AND id > $2 ORDER BY id', [studyId, afterId])).map(reportFromRow);
+  async listReports(studyId: number, afterId = 0, limit?: number): Promise<ReportRecord[]> {
+    return (await this.rows('SELECT * FROM reports WHERE study_id = $1 AND id > $2 ORDER BY id LIMIT $3', [studyId, afterId, limit ?? null])).map(reportFromRow);
   }
+
 
   async registerWorker(studyId: number, worker: WorkerIdentity): Promise<void> {
     await this.pool.query(

@@ -17,6 +17,7 @@ import {
   type NewRows,
   type NewReport,
   type ObservationRecord,
+  type Page,
   type RenewOutcome,
   type ReportRecord,
   type RungRule,
@@ -491,22 +492,24 @@ export class SqliteStore implements StudyStore {
     return this.write(() => suggestionIds.filter((id) => this.q("UPDATE suggestions SET state = 'ready', lease_expires_at = NULL WHERE id = ? AND study_id = ? AND state = 'open'").run(id, studyId).changes > 0));
   }
 
-  async listSuggestions(studyId: number, states?: readonly SuggestionState[]): Promise<SuggestionRecord[]> {
+  async listSuggestions(studyId: number, states?: readonly SuggestionState[], page?: Page): Promise<SuggestionRecord[]> {
     this.settle();
+    // LIMIT -1: every row
+    const [after, limit] = page ? [page.afterId, page.limit] : [0, -1];
     const rows = states
-      ? this.db.prepare(`SELECT * FROM suggestions WHERE study_id = ? AND state IN (${placeholders(states.length)}) ORDER BY id`).all(studyId, ...states)
-      : this.q('SELECT * FROM suggestions WHERE study_id = ? ORDER BY id').all(studyId);
+      ? this.db.prepare(`SELECT * FROM suggestions WHERE study_id = ? AND id > ? AND state IN (${placeholders(states.length)}) ORDER BY id LIMIT ?`).all(studyId, after, ...states, limit)
+      : this.q('SELECT * FROM suggestions WHERE study_id = ? AND id > ? ORDER BY id LIMIT ?').all(studyId, after, limit);
     return (rows as Row[]).map(suggestionFromRow);
   }
 
-  async listObservations(studyId: number, afterId = 0): Promise<ObservationRecord[]> {
+  async listObservations(studyId: number, afterId = 0, limit = -1): Promise<ObservationRecord[]> {
     this.settle();
-    return (this.q('SELECT * FROM observations WHERE study_id = ? AND id > ? ORDER BY id').all(studyId, afterId) as Row[]).map(observationFromRow);
+    return (this.q('SELECT * FROM observations WHERE study_id = ? AND id > ? ORDER BY id LIMIT ?').all(studyId, afterId, limit) as Row[]).map(observationFromRow);
   }
 
-  async listReports(studyId: number, afterId = 0): Promise<ReportRecord[]> {
+  async listReports(studyId: number, afterId = 0, limit = -1): Promise<ReportRecord[]> {
     this.settle();
-    return (this.q('SELECT * FROM reports WHERE study_id = ? AND id > ? ORDER BY id').all(studyId, afterId) as Row[]).map(reportFromRow);
+    return (this.q('SELECT * FROM reports WHERE study_id = ? AND id > ? ORDER BY id LIMIT ?').all(studyId, afterId, limit) as Row[]).map(reportFromRow);
   }
 
   async registerWorker(studyId: number, worker: WorkerIdentity): Promise<void> {

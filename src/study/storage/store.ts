@@ -119,6 +119,12 @@ export interface WorkerRecord extends WorkerIdentity {
 }
 
 /** Where incremental reads continue from: the largest ids seen so far. */
+/** A page of rows in id order: at most `limit`, after the id `afterId`. */
+export interface Page {
+  afterId: number;
+  limit: number;
+}
+
 export interface Cursor {
   observation: number;
   suggestion: number;
@@ -316,9 +322,10 @@ export interface StudyStore {
    * same id and continues each trial from its checkpoint folder. Returns those it did.
    */
   release(studyId: number, suggestionIds: readonly number[]): Promise<number[]>;
-  listSuggestions(studyId: number, states?: readonly SuggestionState[]): Promise<SuggestionRecord[]>;
-  listObservations(studyId: number, afterId?: number): Promise<ObservationRecord[]>;
-  listReports(studyId: number, afterId?: number): Promise<ReportRecord[]>;
+  /** With `page`: at most `limit` of them after the id `afterId` (a reader that holds a big study reads it in pages). */
+  listSuggestions(studyId: number, states?: readonly SuggestionState[], page?: Page): Promise<SuggestionRecord[]>;
+  listObservations(studyId: number, afterId?: number, limit?: number): Promise<ObservationRecord[]>;
+  listReports(studyId: number, afterId?: number, limit?: number): Promise<ReportRecord[]>;
   registerWorker(studyId: number, worker: WorkerIdentity): Promise<void>;
   workerExited(studyId: number, workerId: string): Promise<void>;
   listWorkers(studyId: number): Promise<WorkerRecord[]>;
