@@ -118,13 +118,13 @@ export interface WorkerRecord extends WorkerIdentity {
   endedAt: number | null;
 }
 
-/** Where incremental reads continue from: the largest ids seen so far. */
 /** A page of rows in id order: at most `limit`, after the id `afterId`. */
 export interface Page {
   afterId: number;
   limit: number;
 }
 
+/** Where incremental reads continue from: the largest ids seen so far. */
 export interface Cursor {
   observation: number;
   suggestion: number;
