@@ -98,6 +98,16 @@ const NO_METRICS: Record<string, number> = Object.freeze({}) as Record<string, n
 /** Rows a first read takes from the store at a time. */
 const PAGE = 1000;
 
+/** Hands every row after `afterId` to `take`, a page of PAGE at a time (each read after the last is taken); returns the last id. */
+async function inPages<T extends { id: number }>(read: (afterId: number) => Promise<T[]>, afterId: number, take: (page: T[]) => void): Promise<number> {
+  for (;;) {
+    const page = await read(afterId);
+    take(page);
+    if (page.length > 0) afterId = page[page.length - 1].id;
+    if (page.length < PAGE) return afterId;
+  }
+}
+
 const stateOf = (o: ObservationRecord): SuggestionState => (o.failed ? 'failed' : 'completed');
 
 /**
@@ -192,28 +202,22 @@ export class StudyFeed {
    */
   private async load(): Promise<void> {
     const id = this.record.id;
-    for (let page: SuggestionRecord[] = []; page.length === PAGE || this.cursor.suggestion === 0; ) {
-      page = await this.store.listSuggestions(id, undefined, { afterId: this.cursor.suggestion, limit: PAGE });
-      for (const s of page) {
-        this.configs.set(s.id, s.config);
-        this.add(this.fromSuggestion(s));
-        if (s.attempts > 1) this.recovered.add(s.id);
-        if (s.state === 'open' || s.state === 'ready') this.active.add(s.id);
-      }
-      if (page.length === 0) break;
-      this.cursor.suggestion = page[page.length - 1].id;
-    }
-    for (let page: ObservationRecord[] = []; page.length === PAGE || this.cursor.observation === 0; ) {
-      page = await this.store.listObservations(id, this.cursor.observation, PAGE);
+    this.cursor.suggestion = await inPages(
+      (afterId) => this.store.listSuggestions(id, undefined, { afterId, limit: PAGE }),
+      this.cursor.suggestion,
+      (page) => {
+        for (const s of page) {
+          this.configs.set(s.id, s.config);
+          this.add(this.fromSuggestion(s));
+          if (s.attempts > 1) this.recovered.add(s.id);
+          if (s.state === 'open' || s.state === 'ready') this.active.add(s.id);
+        }
+      },
+    );
+    this.cursor.observation = await inPages((afterId) => this.store.listObservations(id, afterId, PAGE), this.cursor.observation, (page) => {
       for (const o of page) this.take(o);
-      if (page.length === 0) break;
-      this.cursor.observation = page[page.length - 1].id;
-    }
-    for (let page: ReportRecord[] = []; page.length === PAGE || this.reportCursor === 0; ) {
-      page = await this.store.listReports(id, this.reportCursor, PAGE);
-      this.takeReports(page);
-      if (page.length === 0) break;
-    }
+    });
+    await inPages((afterId) => this.store.listReports(id, afterId, PAGE), this.reportCursor, (page) => this.takeReports(page));
   }
 
   private async read(): Promise<StudyUpdate | undefined> {

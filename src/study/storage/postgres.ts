@@ -507,7 +507,6 @@ export class PostgresStore implements StudyStore {
     return (await this.rows('SELECT * FROM reports WHERE study_id = $1 AND id > $2 ORDER BY id LIMIT $3', [studyId, afterId, limit ?? null])).map(reportFromRow);
   }
 
-
   async registerWorker(studyId: number, worker: WorkerIdentity): Promise<void> {
     await this.pool.query(
       `INSERT INTO workers (study_id, worker_id, host, pid, started_at, last_seen) SELECT $1::int, $2::text, $3::text, $4::int, t.now, t.now FROM (SELECT ${CLOCK} AS now) t
