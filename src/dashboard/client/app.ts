@@ -362,7 +362,7 @@ function renderHead(s: StudyState) {
   setText('updated', when(hd.updatedAt));
   if (hd.front) {
     const front = hd.front;
-    keyed('best', JSON.stringify(front.points.map((p) => p.suggestionId)), () => renderFront(hd, front));
+    keyed('best', frontKey(front), () => renderFront(hd, front));
   } else
     keyed('best', JSON.stringify([best?.suggestionId, best?.value]), () =>
       section(
@@ -422,16 +422,18 @@ function compareBy(col: Column): (a: Trial, b: Trial) => number {
   };
 }
 
+/** The column the table is sorted by (the first, if the one chosen is gone). */
+const sortColumn = () => table$.cols.find((c) => c.key === ui.sort) ?? table$.cols[0];
+
 function matches(t: Trial, needle: string): boolean {
   return !needle || table$.cols.some((c) => fmt(c.get(t)).toLowerCase().includes(needle));
 }
 
 /** The whole order again (a new sort, a filter typed, new columns): what the user asked for, once. */
 function resort(s: StudyState) {
-  const col = table$.cols.find((c) => c.key === ui.sort) ?? table$.cols[0];
   const needle = ui.filter.toLowerCase();
   const rows = [...s.trials.values()].filter((t) => matches(t, needle));
-  rows.sort(compareBy(col));
+  rows.sort(compareBy(sortColumn()));
   table$.order = rows.map((t) => t.id);
   table$.shown = '';
 }
@@ -444,7 +446,7 @@ function reorder(s: StudyState, changed: ReadonlySet<number>, added: readonly nu
     for (const id of added) table$.order.push(id);
     return;
   }
-  const cmp = compareBy(table$.cols.find((c) => c.key === ui.sort) ?? table$.cols[0]);
+  const cmp = compareBy(sortColumn());
   const kept = table$.order.filter((id) => !changed.has(id));
   const fresh = [...changed].map((id) => s.trials.get(id)!).filter((t) => matches(t, needle)).sort(cmp);
   const merged: number[] = [];
@@ -740,6 +742,8 @@ async function renderCharts(s: StudyState) {
 const objectiveRow = (hd: Head, id: number, values: Readonly<Record<string, number>>) => ({ trial: id, ...Object.fromEntries(hd.objectives.map((o, k) => [`o${k}`, values[o.metric]])) });
 const hasObjectives = (hd: Head, t: Trial) => t.feasible === true && hd.objectives.every((o) => typeof t.metrics[o.metric] === 'number');
 const frontRows = (hd: Head) => (hd.front?.points ?? []).map((p) => objectiveRow(hd, p.suggestionId, p.values));
+/** Which trials form the front: the best section and the front chart change only when it does. */
+const frontKey = (front: NonNullable<Head['front']>) => front.points.map((p) => p.suggestionId).join(',');
 /** The front the front chart shows (its trials), to replace its points only when it changed. */
 let frontShown = '';
 
@@ -751,20 +755,23 @@ async function drawFront(s: StudyState, observed: readonly Trial[]) {
   const all = observed.filter((t) => hasObjectives(hd, t)).map((t) => objectiveRow(hd, t.id, t.metrics));
   const { items } = thin(all, POINT_LIMIT, () => false);
   const axis = (j: number) => ({ field: `o${j}`, type: 'quantitative', title: `${hd.objectives[j].metric} (${hd.objectives[j].mode === 'min' ? 'min' : 'max'})`, scale: { zero: false } });
-  const pair = (a: number, b: number) => ({
-    width: k === 2 ? 500 : 280,
-    height: k === 2 ? 300 : 220,
-    layer: [
-      { mark: { type: 'point', filled: true, opacity: 0.35, color: '#7f8c9a' }, encoding: { x: axis(a), y: axis(b), tooltip: [{ field: 'trial' }, { field: `o${a}`, title: hd.objectives[a].metric }, { field: `o${b}`, title: hd.objectives[b].metric }] } },
-      { data: { name: 'front' }, mark: { type: 'point', filled: true, size: 70, color: '#d62728' }, encoding: { x: axis(a), y: axis(b), tooltip: [{ field: 'trial' }, { field: `o${a}`, title: hd.objectives[a].metric }, { field: `o${b}`, title: hd.objectives[b].metric }] } },
-    ],
-  });
+  const pair = (a: number, b: number) => {
+    const encoding = { x: axis(a), y: axis(b), tooltip: [{ field: 'trial' }, { field: `o${a}`, title: hd.objectives[a].metric }, { field: `o${b}`, title: hd.objectives[b].metric }] };
+    return {
+      width: k === 2 ? 500 : 280,
+      height: k === 2 ? 300 : 220,
+      layer: [
+        { mark: { type: 'point', filled: true, opacity: 0.35, color: '#7f8c9a' }, encoding },
+        { data: { name: 'front' }, mark: { type: 'point', filled: true, size: 70, color: '#d62728' }, encoding },
+      ],
+    };
+  };
   const pairs: [number, number][] = [];
   for (let a = 0; a < k; a++) for (let b = a + 1; b < k; b++) pairs.push([a, b]);
   const note = items.length < all.length ? ` ${items.length} of ${all.length} observations drawn (an even stride), the front always.` : '';
   section('front', 'Pareto front', chartBox('front-chart', `Every feasible observation (grey) and the ${hd.front.points.length} on the Pareto front (red)${k > 2 ? ', for each pair of objectives' : ''}.${note}`));
   const spec = pairs.length === 1 ? pair(...pairs[0]) : { concat: pairs.map(([a, b]) => pair(a, b)), columns: 3 };
-  frontShown = hd.front.points.map((p) => p.suggestionId).join(',');
+  frontShown = frontKey(hd.front);
   await draw('front-chart', spec, items.length + hd.front.points.length, items, { front: frontRows(hd) });
 }
 
@@ -828,7 +835,7 @@ async function insertLive(s: StudyState, observed: readonly Trial[], reports: re
   for (const [i, p] of hd.parameters.entries()) queueRows(`slice-${i}`, valued.map((t) => sliceRow(t, p.name)));
   if (hd.front && views.has('front-chart')) {
     queueRows('front-chart', observed.filter((t) => hasObjectives(hd, t)).map((t) => objectiveRow(hd, t.id, t.metrics)));
-    const key = hd.front.points.map((p) => p.suggestionId).join(',');
+    const key = frontKey(hd.front);
     if (key !== frontShown) {
       frontShown = key;
       await replaceRows('front-chart', 'front', frontRows(hd));
