@@ -86,6 +86,39 @@ describe.each(kinds)('deleting a study from $kind', ({ storage }) => {
     await filledStudy(storage(), 'gone');
   });
 
+  it('a study deleted while a worker still writes log lines: deleted in one step, writes after it refused, nothing left behind', async () => {
+    // workers keep flushing output after scancel; a delete between their inserts must neither fail nor leave rows behind
+    const store = await openStore(storage());
+    try {
+      for (let round = 0; round < 4; round++) {
+        const id = await filledStudy(storage(), `busy-${round}`);
+        const suggestionId = (await store.listSuggestions(id))[0].id;
+        const writer = await openStore(storage());
+        let writes = 0;
+        let refused: unknown;
+        const writing = (async () => {
+          for (;;) {
+            try {
+              await writer.appendLogs(id, [{ suggestionId, workerId: 'w', stream: 'stdout', line: `line ${writes}`, time: Date.now() }]);
+              writes++;
+            } catch (e) {
+              refused = e;
+              return;
+            }
+          }
+        })();
+        while (writes < 20) await new Promise((r) => setTimeout(r, 5));
+        expect(await store.deleteStudy(id)).toBe(true);
+        await writing;
+        await writer.close();
+        expect(String(refused)).toMatch(/foreign key|FOREIGN KEY/);
+        expect(await rowsOf(storage(), id)).toEqual({ study: undefined, suggestions: 0, observations: 0, reports: 0, workers: 0, logs: 0 });
+      }
+    } finally {
+      await store.close();
+    }
+  });
+
   it('tunelab study delete --data: the study is gone from the store and from study list; without --data it stays', async () => {
     const id = await filledStudy(storage(), 'by-cli');
     const env = { ...process.env, TUNELAB_ROOT: tempDir() };

@@ -240,6 +240,10 @@ export class PostgresStore implements StudyStore {
   async deleteStudy(studyId: number): Promise<boolean> {
     return this.transaction(async (c) => {
       await c.query('BEGIN');
+      // a row inserted into a study's table holds a key-share lock on the study's row: locking it first
+      // makes writers still flushing (workers after scancel) wait, then fail on the missing study,
+      // instead of committing a row between the deletes below and breaking the last one
+      await c.query('SELECT 1 FROM studies WHERE id = $1 FOR UPDATE', [studyId]);
       for (const table of STUDY_ROW_TABLES) await c.query(`DELETE FROM ${table} WHERE study_id = $1`, [studyId]);
       const { rowCount } = await c.query('DELETE FROM studies WHERE id = $1', [studyId]);
       await c.query('COMMIT');
