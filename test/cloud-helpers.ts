@@ -11,10 +11,26 @@ import { cliPath, readRows, tempDir } from './helpers.js';
 /** Shared by the S3 and cloud tests: a real S3-compatible server on loopback, and faults put in front of it. */
 export const S3_ENV = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1' };
 
-export async function startS3rver(buckets: string[]): Promise<{ endpoint: string; close: () => Promise<void> }> {
+/** What s3rver is doing under a path prefix: requests not yet answered, and when the last one ended. */
+export interface S3Traffic {
+  inFlight: number;
+  lastEnded: number;
+}
+
+export async function startS3rver(buckets: string[]): Promise<{ endpoint: string; close: () => Promise<void>; traffic: (pathPrefix: string) => S3Traffic }> {
   const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: tempDir(), configureBuckets: buckets.map((name) => ({ name, configs: [] })) });
   const { port } = (await server.run()) as unknown as { port: number };
-  return { endpoint: `http://127.0.0.1:${port}`, close: () => server.close() };
+  const requests: { url: string; ended?: number }[] = [];
+  (server as unknown as { httpServer: import('node:http').Server }).httpServer.on('request', (req, res) => {
+    const entry: { url: string; ended?: number } = { url: req.url ?? '' };
+    requests.push(entry);
+    res.on('close', () => (entry.ended = Date.now()));
+  });
+  const traffic = (pathPrefix: string): S3Traffic => {
+    const mine = requests.filter((r) => r.url.startsWith(pathPrefix));
+    return { inFlight: mine.filter((r) => r.ended === undefined).length, lastEnded: Math.max(0, ...mine.map((r) => r.ended ?? 0)) };
+  };
+  return { endpoint: `http://127.0.0.1:${port}`, close: () => server.close(), traffic };
 }
 
 export const testS3Client = (endpoint: string) =>

@@ -110,8 +110,13 @@ describe('tunelab jobs on the local pool', () => {
     }, 100_000);
     const rs = readLocalJobs(root, 'kj').find((r) => r.name === 'RS')!;
     expect(rs.state).toBe('InProgress');
-    // an upload round has just ended (results go last) and the next is 5 s away: s3rver, unlike S3,
-    // keeps the part of an object whose PUT a kill cut off, so the kill must not land in one
+    // s3rver, unlike S3, keeps the part of an object whose PUT a kill cut off, so the kill must land
+    // between upload rounds (5 s apart): none of RS's requests in flight, its last one ended 0.5–2.5 s ago
+    await until('RS between upload rounds', () => {
+      const { inFlight, lastEnded } = s3.traffic('/jobs-bucket/tunelab/kj/RS/');
+      const quiet = Date.now() - lastEnded;
+      return inFlight === 0 && quiet >= 500 && quiet <= 2500;
+    }, 60_000);
     process.kill(rs.pid, 'SIGKILL');
     await until('RS recorded failed', () => readLocalJobs(root, 'kj').some((r) => r.name === 'RS' && r.state === 'Failed'));
     const listed = runCli(root, ['jobs', '--experiment_tag', 'kj', '--results_root', root]);
