@@ -1,8 +1,7 @@
 #!/usr/bin/env node
 import type { CommandModule } from 'yargs';
-import { hideBin } from 'yargs/helpers';
 import { usageFailure } from './commands/flags.js';
-import { yargs } from './commands/yargs.js';
+import { hideBin, yargs } from './commands/yargs.js';
 import { UserError } from './util/errors.js';
 import { tunelabVersion } from './util/package-info.js';
 import { ignoreClosedOutput } from './util/signals.js';
