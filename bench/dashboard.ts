@@ -77,13 +77,22 @@ function rssMB(pid: number): number {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
-/** ms from navigation start to the page's marks: the data arrived, the table and numbers drawn, every chart drawn. */
-async function firstRender(page: Page, url: string): Promise<{ snapshot: number; table: number; charts: number }> {
+/** Marks `chart <id>` when a chart's container says it is drawn (data-drawn), so that the bench can tell which chart takes the time. */
+function markChartsDrawn(): void {
+  new MutationObserver((changes) => {
+    for (const c of changes) if (c.attributeName === 'data-drawn') performance.mark(`chart ${(c.target as Element).id}`);
+  }).observe(document, { attributes: true, subtree: true, attributeFilter: ['data-drawn'] });
+}
+
+/** ms from navigation start to the page's marks: the data arrived, the table and numbers drawn, every chart drawn, and each chart. */
+async function firstRender(page: Page, url: string): Promise<{ snapshot: number; table: number; charts: number; each: [string, number][] }> {
   await page.goto('about:blank');
   await page.goto(url, { waitUntil: 'domcontentloaded', timeout: 300_000 });
   await page.waitForSelector('body[data-charts]', { timeout: 300_000 });
-  const marks = Object.fromEntries(await page.evaluate(() => performance.getEntriesByType('mark').map((m) => [m.name, m.startTime] as [string, number])));
-  return { snapshot: marks.snapshot, table: marks.table, charts: marks.charts };
+  const entries = await page.evaluate(() => performance.getEntriesByType('mark').map((m) => [m.name, m.startTime] as [string, number]));
+  const marks = Object.fromEntries(entries);
+  const each = entries.filter(([name]) => name.startsWith('chart ')).map(([name, t]): [string, number] => [name.slice('chart '.length), t]);
+  return { snapshot: marks.snapshot, table: marks.table, charts: marks.charts, each };
 }
 
 /** CPU seconds a process has used (user + system, from /proc: 100 ticks a second). */
@@ -173,17 +182,22 @@ async function main() {
     const url = /open (http:\/\/\S+)\//.exec(out)![1];
     const page = await browser.newPage();
     await page.setViewport({ width: 1280, height: 900 });
+    await page.evaluateOnNewDocument(markChartsDrawn);
     const rows: (string | number)[][] = [];
+    const chartRows: (string | number)[][] = [];
     // --writers: the writers' part only
     for (const [i, n] of (process.argv.includes('--writers') ? [] : sizes.entries())) {
       // the first load reads the study from the store; the second is a page opened on a study the dashboard holds
       const cold = await firstRender(page, `${url}/study/0/${ids[i]}`);
       const warm = await firstRender(page, `${url}/study/0/${ids[i]}`);
       rows.push([n, cold.snapshot.toFixed(0), cold.table.toFixed(0), cold.charts.toFixed(0), warm.snapshot.toFixed(0), warm.table.toFixed(0), warm.charts.toFixed(0), rssMB(dash.pid!).toFixed(0)]);
+      chartRows.push([n, ...[cold, warm].map((r) => r.each.map(([id, t]) => `${id} ${t.toFixed(0)}`).join(', '))]);
     }
     await page.goto('about:blank');
     console.log('Study page, 8 parameters, headless chromium (ms from navigation):');
     console.log(formatTable(['observations', 'data (first)', 'table (first)', 'charts (first)', 'data (again)', 'table (again)', 'charts (again)', 'dashboard RSS MB'], rows));
+    console.log('\nWhen each chart was drawn (ms from navigation):');
+    console.log(formatTable(['observations', 'first', 'again'], chartRows));
     console.log(`load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
     if (renderOnly) return;
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { BestTracker, bestOfReports, bestRuleOf, curvePoints } from '../src/results/best.js';
+import { BestTracker, ParetoTracker, bestOfReports, bestRuleOf, curvePoints } from '../src/results/best.js';
+import { createRng } from '../src/util/rng.js';
 
 const rep = (trialId: number, value: number, order: number, feasible = true) => ({ trialId, value, feasible, order, item: order });
 
@@ -28,6 +29,28 @@ describe('the best of a run (src/results/best.ts)', () => {
     t.fail(0);
     t.add(rep(0, 99, 1));
     expect(t.best()).toBeUndefined();
+  });
+
+  it("once per trial (a study's observations): the same best and front as the full trackers, holding only them", () => {
+    for (let seed = 0; seed < 40; seed++) {
+      const rng = createRng(seed).next;
+      // values from a small set, so that ties and equal points come often; some infeasible, some missing, some trials failed
+      const pick = () => (rng() < 0.05 ? NaN : Math.floor(rng() * 6));
+      const trials = Array.from({ length: 60 }, (_, i) => ({ trialId: i, failed: rng() < 0.1, feasible: rng() > 0.15, value: pick(), point: [pick(), pick()] }));
+      for (const rule of ['last', 'any'] as const) {
+        for (const mode of ['min', 'max'] as const) {
+          const [full, once] = [new BestTracker<number>(rule, mode), new BestTracker<number>(rule, mode, { oncePerTrial: true })];
+          const [fullFront, onceFront] = [new ParetoTracker<number>(rule), new ParetoTracker<number>(rule, { oncePerTrial: true })];
+          for (const [order, t] of trials.entries()) {
+            for (const tracker of [full, once]) t.failed ? tracker.fail(t.trialId) : tracker.add({ ...t, order, item: order });
+            for (const tracker of [fullFront, onceFront]) t.failed ? tracker.fail(t.trialId) : tracker.add({ ...t, order, item: order });
+          }
+          expect(once.best(), `seed ${seed} ${rule} ${mode}`).toEqual(full.best());
+          expect(onceFront.front(), `seed ${seed} ${rule}`).toEqual(fullFront.front());
+          expect(onceFront.values().size).toBe(0);
+        }
+      }
+    }
   });
 
   it('a restored tracker continues as the uninterrupted one', () => {

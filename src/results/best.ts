@@ -36,6 +36,16 @@ const isBetter = (mode: 'min' | 'max', a: number, b: number) => (mode === 'min' 
 const counts = (r: Report<unknown>) => r.feasible && !Number.isNaN(r.value);
 
 /**
+ * What a tracker may assume of its reports. `oncePerTrial`: each trial reports once and a failed
+ * trial never (a study's observations: one per suggestion). Then a trial's value never changes, so
+ * the tracker holds only the best (the front), not every trial's value: a study of a million
+ * observations costs it nothing per observation.
+ */
+export interface TrackerOptions {
+  oncePerTrial?: boolean;
+}
+
+/**
  * Tracks each trial's value and the best trial as reports come, in time order. A failed trial has no
  * value (as in SigOpt and Optuna). A report costs O(1), except that when the best trial's value gets
  * worse (`last`) or it fails, the next `best()` looks over the trials once.
@@ -49,6 +59,7 @@ export class BestTracker<T> {
   constructor(
     readonly rule: BestRule,
     readonly mode: 'min' | 'max',
+    private readonly options: TrackerOptions = {},
   ) {}
 
   /** Ties go to the earlier report. */
@@ -63,6 +74,10 @@ export class BestTracker<T> {
   }
 
   add(r: Report<T>): void {
+    if (this.options.oncePerTrial) {
+      if (this.beats(r, this.bestReport)) this.bestReport = r;
+      return;
+    }
     if (this.failed.has(r.trialId)) return;
     const held = this.valueOf.get(r.trialId);
     const next = this.pick(held, r);
@@ -77,6 +92,7 @@ export class BestTracker<T> {
 
   /** The trial failed: it has no value, whatever it reported. */
   fail(trialId: number): void {
+    if (this.options.oncePerTrial) return;
     this.failed.add(trialId);
     this.valueOf.delete(trialId);
     if (this.bestReport?.trialId === trialId) this.stale = true;
@@ -165,7 +181,10 @@ export class ParetoTracker<T> {
   private current: PointReport<T>[] = [];
   private stale = false;
 
-  constructor(readonly rule: BestRule) {}
+  constructor(
+    readonly rule: BestRule,
+    private readonly options: TrackerOptions = {},
+  ) {}
 
   /** Inserts r into a front unless a member dominates or equals it; drops the members it dominates. */
   private static insert<T>(front: PointReport<T>[], r: PointReport<T>): boolean {
@@ -183,6 +202,7 @@ export class ParetoTracker<T> {
    * gone), `none` (unchanged), `stale` (a member's value changed: the next `front()` recomputes it).
    */
   add(r: PointReport<T>): 'joined' | 'none' | 'stale' {
+    if (this.options.oncePerTrial) return ParetoTracker.insert(this.current, r) ? 'joined' : 'none';
     if (this.failed.has(r.trialId)) return 'none';
     const held = this.pointsOf.get(r.trialId);
     if (this.rule === 'last' || !held) {
@@ -196,6 +216,7 @@ export class ParetoTracker<T> {
 
   /** The trial failed: it has no value, whatever it reported. */
   fail(trialId: number): void {
+    if (this.options.oncePerTrial) return;
     this.failed.add(trialId);
     this.pointsOf.delete(trialId);
     if (this.current.some((f) => f.trialId === trialId)) this.stale = true;
@@ -212,7 +233,7 @@ export class ParetoTracker<T> {
     return [...this.current].sort((a, b) => a.order - b.order);
   }
 
-  /** Every trial's points (its last report under `last`), by trial id; failed trials are left out. */
+  /** Every trial's points (its last report under `last`), by trial id; failed trials are left out. Empty with `oncePerTrial`. */
   values(): ReadonlyMap<number, readonly PointReport<T>[]> {
     return this.pointsOf;
   }

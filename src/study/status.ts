@@ -102,8 +102,9 @@ export class StudyBestTracker {
   private order = 0;
 
   constructor(private readonly definition: Pick<ExperimentDefinition, 'metric' | 'mode' | 'constraints' | 'best' | 'objectives'>) {
-    this.tracker = new BestTracker(definition.best, definition.mode);
-    if (definition.objectives.length > 1) this.pareto = new ParetoTracker(definition.best);
+    // a study's observation is its suggestion's only one (the stores hold one per suggestion)
+    this.tracker = new BestTracker(definition.best, definition.mode, { oncePerTrial: true });
+    if (definition.objectives.length > 1) this.pareto = new ParetoTracker(definition.best, { oncePerTrial: true });
   }
 
   add(o: ObservationRecord): void {
