@@ -17,8 +17,9 @@ export interface PageShell {
 
 /**
  * A page: escaped title, data attributes, the pre-built front end from this server (never a CDN).
- * vega and vega-lite (1.5 MB of script) are loaded by the front end once the page's numbers and
- * table are drawn, so that they never hold up the first paint.
+ * vega and vega-lite (1.5 MB of script) are loaded by the front end (a study page's while its data is
+ * on its way: the browser compiles scripts added so off its main thread), never in this head, so
+ * that they never hold up the first paint.
  */
 export function pageHtml(page: PageShell): string {
   const attrs = Object.entries(page.data)

@@ -24,6 +24,12 @@ const app = document.getElementById('app') as HTMLElement;
 const live = document.getElementById('live') as HTMLElement;
 /** Past this many points a chart draws on a canvas (an SVG node per point would be slow). */
 const SVG_LIMIT = 1000;
+/**
+ * The same for each slice plot: there is one per parameter, so their SVG nodes add up (eight slices
+ * of 1,000 points as SVG cost a 10,000-observation page's layout and paint ~0.5 s more).
+ */
+const SLICE_SVG_LIMIT = 250;
+const svgLimitOf = (chart: string) => (chart.startsWith('slice-') ? SLICE_SVG_LIMIT : SVG_LIMIT);
 const PC_LIMIT = 500;
 
 // ---------------------------------------------------------------- DOM helpers (text only)
@@ -128,7 +134,7 @@ async function draw(id: string, spec: any, points = 0, values?: readonly object[
     views.delete(id);
     container.textContent = '';
     const compiled = vegaLite.compile({ $schema: 'https://vega.github.io/schema/vega-lite/v6.json', ...spec, ...(values && { data: { name: LIVE } }) }).spec;
-    const view = new vega.View(vega.parse(compiled), { renderer: points > SVG_LIMIT ? 'canvas' : 'svg', container, hover: true });
+    const view = new vega.View(vega.parse(compiled), { renderer: points > svgLimitOf(id) ? 'canvas' : 'svg', container, hover: true });
     if (values) view.insert(LIVE, values);
     for (const [name, rows] of Object.entries(named)) view.insert(name, rows);
     views.set(id, view);
@@ -604,6 +610,10 @@ function chartBox(id: string, caption: string): HTMLElement {
 async function renderCharts(s: StudyState) {
   const hd = s.head;
   const observed = observedTrials(s);
+  // importance: computed by the server when the observations have grown by a tenth since the last
+  // time; asked for first, so that the server computes it while the other charts are drawn
+  const importance = observed.length >= 20 && observed.length >= importanceAt * 1.1 ? fetch(`${API}/study/${hd.store}/${hd.id}/importance`).then((r) => r.json()).catch((e: Error) => ({ failed: e.message })) : undefined;
+  if (importance) importanceAt = observed.length;
   const better = (a: number, b: number) => (hd.mode === 'min' ? a < b : a > b);
   let best: number | null = null;
   const history = observed.map((t, i) => {
@@ -725,11 +735,10 @@ async function renderCharts(s: StudyState) {
       await draw(`slice-${i}`, { width: 300, height: 180, mark: { type: 'point', filled: true, opacity: 0.6 }, encoding: { x, y: { field: 'value', type: 'quantitative', title: hd.metric, scale: yScale }, color: { field: 'feasible', type: 'nominal', title: null }, tooltip: [{ field: 'trial' }, { field: 'x', title: p.name }, { field: 'value' }] } }, values.length, values);
     }
   }
-  // importance: computed by the server when the observations have grown by a tenth since the last time
-  if (observed.length >= 20 && observed.length >= importanceAt * 1.1) {
-    importanceAt = observed.length;
-    const r = await (await fetch(`${API}/study/${hd.store}/${hd.id}/importance`)).json();
-    if (r.result) {
+  if (importance) {
+    const r = await importance;
+    if (r.failed) section('importance', 'Parameter importance', h('p', { class: 'err' }, `could not be read: ${r.failed}`));
+    else if (r.result) {
       section('importance', 'Parameter importance', chartBox('importance-chart', `${r.result.method}, over ${r.result.trials} trials (top ${r.result.top}).`));
       await draw('importance-chart', { width: 400, height: Math.max(60, 24 * r.result.importances.length), data: { values: r.result.importances }, mark: 'bar', encoding: { y: { field: 'name', type: 'nominal', sort: '-x', title: null }, x: { field: 'importance', type: 'quantitative', scale: { domain: [0, 1] } } } }, r.result.importances.length);
     }
@@ -899,6 +908,9 @@ function study(store: string, id: string) {
     if (!document.hidden) schedule();
   });
 
+  // vega's 1.5 MB load while the study's data is on its way (the browser compiles scripts added so off
+  // its main thread): the charts start as soon as the table is drawn
+  void loadVega();
   listen(`${API}/study/${store}/${id}/events`, {
     snapshot: (w: WireUpdate & { part: { index: number; last: boolean } }) => {
       const u = fromWire(w);
