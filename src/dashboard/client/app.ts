@@ -128,6 +128,20 @@ const LIVE = 'rows';
 async function draw(id: string, spec: any, points = 0, values?: readonly object[], named: Record<string, readonly object[]> = {}): Promise<void> {
   const container = document.getElementById(id);
   if (!container) return;
+  const drawn = views.get(id);
+  if (drawn && !inView.has(id)) {
+    // a chart drawn before and out of view: it keeps what it shows (moved into its new box, so that
+    // nothing below it moves) and is drawn again when it comes into view (flushChart)
+    const old = drawn.container() as HTMLElement | null;
+    if (old && old !== container) {
+      container.replaceChildren(...old.childNodes);
+      if (old.dataset.drawn) container.dataset.drawn = old.dataset.drawn;
+    }
+    deferred.set(id, () => draw(id, spec, points, values, named));
+    watchVisible(id, container);
+    return;
+  }
+  deferred.delete(id);
   try {
     await loadVega();
     views.get(id)?.finalize();
@@ -181,9 +195,29 @@ function queueRows(id: string, rows: readonly object[]) {
   else liveCharts.pending.set(id, [...rows]);
 }
 
+/** Full draws of charts that were out of view: the latest of each, run when it comes into view. */
+const deferred = new Map<string, () => Promise<void>>();
+const redrawing = new Map<string, Promise<void>>();
+
+/**
+ * A chart in view gets what it missed: its deferred full draw first, then the rows that came after
+ * it. Rows wait for a full draw under way, which would otherwise replace the view they went into.
+ */
 async function flushChart(id: string): Promise<void> {
+  if (document.hidden) return;
+  const redraw = deferred.get(id);
+  if (redraw) {
+    deferred.delete(id);
+    const running = redraw();
+    redrawing.set(id, running);
+    try {
+      await running;
+    } finally {
+      redrawing.delete(id);
+    }
+  } else await redrawing.get(id);
   const rows = liveCharts.pending.get(id);
-  if (!rows || document.hidden) return;
+  if (!rows) return;
   liveCharts.pending.delete(id);
   await insertRows(id, rows);
 }
@@ -784,38 +818,73 @@ async function drawFront(s: StudyState, observed: readonly Trial[]) {
   await draw('front-chart', spec, items.length + hd.front.points.length, items, { front: frontRows(hd) });
 }
 
-function renderFleet(s: StudyState) {
-  keyed('fleet', JSON.stringify(s.fleet), () => drawFleet(s));
-}
+/** Workers gone (lost or exited) listed at most, the latest; a study that ran for days has had thousands. */
+const GONE_SHOWN = 20;
 
-function drawFleet(s: StudyState) {
+/**
+ * The fleet is built once and then kept in step in place: each second the workers' last-seen times,
+ * the leases and the budget change, and rebuilding the section each time cost a live page a layout
+ * of every row (a study with hundreds of workers: 60–100 ms a second).
+ */
+function renderFleet(s: StudyState) {
   const f = s.fleet;
   const b = f.budget;
+  if (!document.getElementById('fleet')) {
+    const dd = (id: string) => h('dd', { id });
+    section(
+      'fleet',
+      'Fleet health',
+      h('dl', { class: 'kv', id: 'budget' }, h('dt', {}, 'budget'), dd('fleet-budget'), h('dt', {}, 'observed'), dd('fleet-observed'), h('dt', {}, 'running (open)'), dd('fleet-open'), h('dt', {}, 'ready (buffered)'), dd('fleet-ready'), h('dt', {}, 'abandoned'), dd('fleet-abandoned'), h('dt', {}, 'recovered'), dd('fleet-recovered'), h('dt', {}, 'remaining'), dd('fleet-remaining')),
+      h('p', { id: 'fleet-no-workers' }, 'No worker has registered.'),
+      h('div', { id: 'fleet-workers' }, table(['worker', 'host', 'pid', 'state', 'running', 'started', 'last seen'], []), h('p', { id: 'fleet-gone' })),
+      h('div', { id: 'fleet-leases' }, h('h3', {}, 'Leases'), table(['suggestion', 'worker', 'host', 'lease', 'attempts'], [])),
+    );
+  }
   const expired = f.leases.filter((l) => l.expired).length;
-  section(
-    'fleet',
-    'Fleet health',
-    h(
-      'dl',
-      { class: 'kv', id: 'budget' },
-      h('dt', {}, 'budget'),
-      h('dd', {}, b.maxTrials === null ? 'no trial limit' : `${b.maxTrials} observations`),
-      h('dt', {}, 'observed'),
-      h('dd', {}, `${b.done} (${b.failed} failed)`),
-      h('dt', {}, 'running (open)'),
-      h('dd', {}, `${b.open} (${expired} with an expired lease)`),
-      h('dt', {}, 'ready (buffered)'),
-      h('dd', {}, b.ready),
-      h('dt', {}, 'abandoned'),
-      h('dd', {}, b.abandoned),
-      h('dt', {}, 'recovered'),
-      h('dd', {}, `${f.recovered} suggestion(s) handed out again after a lease ran out`),
-      h('dt', {}, 'remaining'),
-      h('dd', {}, b.remaining === null ? '∞' : b.remaining),
-    ),
-    f.workers.length ? table(['worker', 'host', 'pid', 'state', 'running', 'started', 'last seen'], f.workers.map((w) => [w.workerId, w.host, w.pid, w.state, w.running, when(w.startedAt), when(w.lastSeen)])) : h('p', {}, 'No worker has registered.'),
-    f.leases.length ? h('div', {}, h('h3', {}, 'Leases'), table(['suggestion', 'worker', 'host', 'lease', 'attempts'], f.leases.map((l) => [l.id, l.worker ?? '', l.host ?? '', l.expired ? 'expired' : `${Math.round(((l.expiresAt ?? 0) - f.now) / 1000)} s left`, l.attempts]))) : null,
-  );
+  setText('fleet-budget', b.maxTrials === null ? 'no trial limit' : `${b.maxTrials} observations`);
+  setText('fleet-observed', `${b.done} (${b.failed} failed)`);
+  setText('fleet-open', `${b.open} (${expired} with an expired lease)`);
+  setText('fleet-ready', String(b.ready));
+  setText('fleet-abandoned', String(b.abandoned));
+  setText('fleet-recovered', `${f.recovered} suggestion(s) handed out again after a lease ran out`);
+  setText('fleet-remaining', b.remaining === null ? '∞' : String(b.remaining));
+  const isGone = (w: Fleet['workers'][number]) => w.state === 'lost' || w.state === 'exited';
+  const gone = f.workers.filter(isGone).sort((x, y) => y.lastSeen - x.lastSeen);
+  const shown = [...f.workers.filter((w) => !isGone(w)), ...gone.slice(0, GONE_SHOWN)];
+  showIf('fleet-no-workers', f.workers.length === 0);
+  showIf('fleet-workers', f.workers.length > 0);
+  setText('fleet-gone', gone.length > GONE_SHOWN ? `and ${gone.length - GONE_SHOWN} more lost or exited workers (tunelab study status lists every one)` : '');
+  syncRows('#fleet-workers tbody', shown.map((w) => [w.workerId, [w.workerId, w.host, w.pid, w.state, w.running, when(w.startedAt), when(w.lastSeen)]]));
+  showIf('fleet-leases', f.leases.length > 0);
+  syncRows('#fleet-leases tbody', f.leases.map((l) => [String(l.id), [l.id, l.worker ?? '', l.host ?? '', l.expired ? 'expired' : `${Math.round(((l.expiresAt ?? 0) - f.now) / 1000)} s left`, l.attempts]]));
+}
+
+function showIf(id: string, shown: boolean) {
+  const e = document.getElementById(id);
+  if (e && e.hidden === shown) e.hidden = !shown;
+}
+
+/**
+ * A table body made to hold `rows` (a key and its cells' values, in order) with the fewest changes:
+ * a row whose key it holds already only gets the texts that changed, rows gone are removed.
+ */
+function syncRows(selector: string, rows: readonly [string, (string | number)[]][]) {
+  const tbody = document.querySelector(selector) as HTMLElement;
+  const held = new Map<string, HTMLElement>();
+  for (const tr of tbody.children) held.set((tr as HTMLElement).dataset.key!, tr as HTMLElement);
+  let at = tbody.firstElementChild;
+  for (const [key, cells] of rows) {
+    let tr = held.get(key);
+    held.delete(key);
+    if (!tr) tr = h('tr', { 'data-key': key }, ...cells.map((c) => h('td', typeof c === 'number' ? { class: 'num' } : {}, String(c))));
+    else cells.forEach((c, i) => {
+      const td = tr!.children[i];
+      if (td.textContent !== String(c)) td.textContent = String(c);
+    });
+    if (tr !== at) tbody.insertBefore(tr, at);
+    else at = at.nextElementSibling;
+  }
+  for (const tr of held.values()) tr.remove();
 }
 
 /**
