@@ -33,6 +33,8 @@ function assets(): Map<string, { type: string; path?: string; text?: string }> {
 const idOf = (s: string) => (/^\d{1,15}$/.test(s) ? Number(s) : undefined);
 
 /** How many log lines one request reads from the store at most (a trial's lines are among every trial's). */
+/** The last parameter importance of each study (PED-ANOVA over every observation), and over how many. */
+const importanceOf = new WeakMap<StudyFeed, { observed: number; answer: { result: ReturnType<typeof pedAnova> | null; trials: number } }>();
 const LOG_BATCH = 1000;
 const LOG_BATCHES = 20;
 /** Run pages held read (each holds its run's rows). */
@@ -161,9 +163,15 @@ export async function dashboardRoutes(app: FastifyInstance, data: DashboardData,
   app.get<{ Params: { store: string; id: string } }>(`${BASE}/api/study/:store/:id/importance`, async (req, reply) => {
     const feed = await feedOf(req);
     if (!feed) return notFound(reply, `no study ${req.params.id} in store ${req.params.store}`, false);
+    // computed again only when the study has grown by a tenth: every open page asks on its full draws
+    const observed = feed.observed();
+    const held = importanceOf.get(feed);
+    if (held && observed.length < held.observed * 1.1) return held.answer;
     const head = feed.head();
-    const trials = feed.observed().filter((t) => t.feasible && t.value !== null).map((t) => ({ config: t.config, value: t.value! }));
-    return { result: pedAnova(head.parameters, trials, head.mode) ?? null, trials: trials.length };
+    const trials = observed.filter((t) => t.feasible && t.value !== null).map((t) => ({ config: t.config, value: t.value! }));
+    const answer = { result: pedAnova(head.parameters, trials, head.mode) ?? null, trials: trials.length };
+    importanceOf.set(feed, { observed: observed.length, answer });
+    return answer;
   });
 
   app.get<{ Params: { store: string; id: string }; Querystring: { trial?: string; after?: string } }>(`${BASE}/api/study/:store/:id/logs`, async (req, reply) => {

@@ -645,9 +645,10 @@ async function renderCharts(s: StudyState) {
   const hd = s.head;
   const observed = observedTrials(s);
   // importance: computed by the server when the observations have grown by a tenth since the last
-  // time; asked for first, so that the server computes it while the other charts are drawn
-  const importance = observed.length >= 20 && observed.length >= importanceAt * 1.1 ? fetch(`${API}/study/${hd.store}/${hd.id}/importance`).then((r) => r.json()).catch((e: Error) => ({ failed: e.message })) : undefined;
-  if (importance) importanceAt = observed.length;
+  // time; asked for first, so that the server computes it while the other charts are drawn, unless
+  // the chart is out of view (it is asked for when it comes into view)
+  const importanceDue = observed.length >= 20 && observed.length >= importanceAt * 1.1;
+  const importance = importanceDue && !(views.has('importance-chart') && !inView.has('importance-chart')) ? askImportance(hd, observed.length) : undefined;
   const better = (a: number, b: number) => (hd.mode === 'min' ? a < b : a > b);
   let best: number | null = null;
   const history = observed.map((t, i) => {
@@ -769,15 +770,26 @@ async function renderCharts(s: StudyState) {
       await draw(`slice-${i}`, { width: 300, height: 180, mark: { type: 'point', filled: true, opacity: 0.6 }, encoding: { x, y: { field: 'value', type: 'quantitative', title: hd.metric, scale: yScale }, color: { field: 'feasible', type: 'nominal', title: null }, tooltip: [{ field: 'trial' }, { field: 'x', title: p.name }, { field: 'value' }] } }, values.length, values);
     }
   }
-  if (importance) {
-    const r = await importance;
-    if (r.failed) section('importance', 'Parameter importance', h('p', { class: 'err' }, `could not be read: ${r.failed}`));
-    else if (r.result) {
-      section('importance', 'Parameter importance', chartBox('importance-chart', `${r.result.method}, over ${r.result.trials} trials (top ${r.result.top}).`));
-      await draw('importance-chart', { width: 400, height: Math.max(60, 24 * r.result.importances.length), data: { values: r.result.importances }, mark: 'bar', encoding: { y: { field: 'name', type: 'nominal', sort: '-x', title: null }, x: { field: 'importance', type: 'quantitative', scale: { domain: [0, 1] } } } }, r.result.importances.length);
-    }
-  } else if (observed.length < 20 && !document.getElementById('importance')) {
+  if (importance) await drawImportance(await importance);
+  else if (importanceDue) deferred.set('importance-chart', async () => drawImportance(await askImportance(hd, observed.length)));
+  else if (observed.length < 20 && !document.getElementById('importance')) {
     section('importance', 'Parameter importance', h('p', {}, 'PED-ANOVA needs at least 20 feasible observations.'));
+  }
+}
+
+/** The study's parameter importance from the server (which computes it again when the study grew by a tenth). */
+function askImportance(hd: Head, observed: number): Promise<any> {
+  importanceAt = observed;
+  return fetch(`${API}/study/${hd.store}/${hd.id}/importance`)
+    .then((r) => r.json())
+    .catch((e: Error) => ({ failed: e.message }));
+}
+
+async function drawImportance(r: any) {
+  if (r.failed) section('importance', 'Parameter importance', h('p', { class: 'err' }, `could not be read: ${r.failed}`));
+  else if (r.result) {
+    section('importance', 'Parameter importance', chartBox('importance-chart', `${r.result.method}, over ${r.result.trials} trials (top ${r.result.top}).`));
+    await draw('importance-chart', { width: 400, height: Math.max(60, 24 * r.result.importances.length), data: { values: r.result.importances }, mark: 'bar', encoding: { y: { field: 'name', type: 'nominal', sort: '-x', title: null }, x: { field: 'importance', type: 'quantitative', scale: { domain: [0, 1] } } } }, r.result.importances.length);
   }
 }
 
