@@ -298,8 +298,16 @@ describe.skipIf(!hasChromium)('the dashboard in a real browser', () => {
     const ids = shown.slice().sort((a, b) => a - b);
     expect(shown).toEqual(ids);
     // the last rows, scrolled to: the table's height stood for every row
-    await page.$eval('#trial-scroll', (e) => (e.scrollTop = e.scrollHeight));
-    await page.waitForFunction((n) => document.querySelector('#trial-table tbody tr:last-child')?.getAttribute('data-trial') === String(n), { timeout: 10_000 }, ids[0] + MANY - 1);
+    // (scrolled on each poll: a reconnection under load redraws the table, scrolled to its top)
+    await page.waitForFunction(
+      (n) => {
+        const scroller = document.getElementById('trial-scroll')!;
+        if (scroller.scrollTop + scroller.clientHeight < scroller.scrollHeight) scroller.scrollTop = scroller.scrollHeight;
+        return document.querySelector('#trial-table tbody tr:last-child')?.getAttribute('data-trial') === String(n);
+      },
+      { timeout: 30_000, polling: 200 },
+      ids[0] + MANY - 1,
+    );
     // sorted by the value, descending: the worst first
     await page.$eval('#trial-scroll', (e) => (e.scrollTop = 0));
     await page.$eval('#trial-table th[data-key="value"]', (th) => (th as HTMLElement).click());
