@@ -32,9 +32,9 @@ function assets(): Map<string, { type: string; path?: string; text?: string }> {
 /** An id from a URL: digits only, else the page is not there (404, never a 400 or a stack trace). */
 const idOf = (s: string) => (/^\d{1,15}$/.test(s) ? Number(s) : undefined);
 
-/** How many log lines one request reads from the store at most (a trial's lines are among every trial's). */
 /** The last parameter importance of each study (PED-ANOVA over every observation), and over how many. */
 const importanceOf = new WeakMap<StudyFeed, { observed: number; answer: { result: ReturnType<typeof pedAnova> | null; trials: number } }>();
+/** How many log lines one request reads from the store at most (a trial's lines are among every trial's). */
 const LOG_BATCH = 1000;
 const LOG_BATCHES = 20;
 /** Run pages held read (each holds its run's rows). */

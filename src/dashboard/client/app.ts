@@ -1008,7 +1008,7 @@ function study(store: string, id: string) {
       // the numbers and the table are there: the charts follow
       if (!document.body.dataset.ready) performance.mark('table');
       document.body.dataset.ready = '1';
-      // let the browser paint the table before the charts (and vega's load) take the thread
+      // let the browser paint the table before the charts take the thread
       void yieldToBrowser().then(() => drawCharts(true));
     },
     delta: (w: WireUpdate) => {
