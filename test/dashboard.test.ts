@@ -219,6 +219,25 @@ describe.skipIf(!hasChromium)('the dashboard in a real browser', () => {
     expect(dialogs).toEqual([]);
   });
 
+  it('a page whose dashboard went away says so, reconnects when it is back, and shows what was told meanwhile', async () => {
+    const first = startProcess(root, children, [cliPath, 'dashboard', '--storage', storage, '--port', '0']);
+    await until('a second dashboard listening', () => /open http:\/\/\S+\//.test(first.out.stdout));
+    const url = /open (http:\/\/\S+)\//.exec(first.out.stdout)![1];
+    const rows = async () => Number(await page.$eval('#trial-table', (t) => (t as HTMLElement).dataset.rows));
+    await page.goto(`${url}/study/0/${evil.id}`);
+    await page.waitForSelector('body[data-ready]', { timeout: 60_000 });
+    await page.waitForFunction(() => document.getElementById('live')?.textContent === 'live', { timeout: 30_000 });
+    const before = await rows();
+    first.child.kill('SIGTERM');
+    await page.waitForFunction(() => document.getElementById('live')?.textContent === 'disconnected: reconnecting…', { timeout: 30_000 });
+    await tellOne(evil);
+    const again = startProcess(root, children, [cliPath, 'dashboard', '--storage', storage, '--port', new URL(url).port]);
+    await until('the dashboard back on its port', () => /open http:\/\/\S+\//.test(again.out.stdout));
+    await page.waitForFunction((n) => Number((document.getElementById('trial-table') as HTMLElement | null)?.dataset.rows) === n, { timeout: 30_000 }, before + 1);
+    expect(await page.$eval('#live', (e) => e.textContent)).toBe('live');
+    again.child.kill('SIGTERM');
+  });
+
   it('a chart out of view keeps what it shows through a full draw and is drawn again when scrolled to; the fleet lists the latest gone workers and counts the rest', async () => {
     const growing = await createStudy({ name: 'growing', parameters: [{ name: 'a', type: 'double', bounds: { min: 0, max: 1 } }], metrics: [{ name: 'loss', objective: 'minimize' }], method: 'RS', budget: { max_trials: 1000 }, random_seed: 6 }, { storage, name: 'growing' });
     try {

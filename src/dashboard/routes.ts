@@ -7,7 +7,7 @@ import { csvLine } from '../results/csv.js';
 import type { StudyFeed, TrialRow } from './feed.js';
 import { BASE, CSP, CSS, notFoundHtml, pageHtml } from './html.js';
 import { pedAnova } from './importance.js';
-import type { Hub, Send } from './live.js';
+import { eventFrame, type Hub, type Send } from './live.js';
 import type { DashboardData } from './sources.js';
 import { type RunPage, runPage, runStamp } from './runs.js';
 import { type TagPage, tagPage, tagStamp } from './tags.js';
@@ -17,7 +17,7 @@ const require = createRequire(import.meta.url);
 /**
  * The files a page loads, by name: a fixed list (no path is ever built from a URL). vega and
  * vega-lite come from node_modules (their browser builds), the front end from the package's own
- * build (client/app.js beside this module).
+ * build (client/app.js and the modules it imports, client/sse.js and client/trial-rows.js, beside this module).
  */
 function assets(): Map<string, { type: string; path?: string; text?: string }> {
   const here = dirname(fileURLToPath(import.meta.url));
@@ -25,6 +25,8 @@ function assets(): Map<string, { type: string; path?: string; text?: string }> {
     ['vega.min.js', { type: 'text/javascript', path: join(dirname(require.resolve('vega')), 'vega.min.js') }],
     ['vega-lite.min.js', { type: 'text/javascript', path: join(dirname(require.resolve('vega-lite')), 'vega-lite.min.js') }],
     ['app.js', { type: 'text/javascript', path: join(here, 'client', 'app.js') }],
+    ['sse.js', { type: 'text/javascript', path: join(here, 'client', 'sse.js') }],
+    ['trial-rows.js', { type: 'text/javascript', path: join(here, 'client', 'trial-rows.js') }],
     ['app.css', { type: 'text/css', text: CSS }],
   ]);
 }
@@ -51,10 +53,10 @@ async function eventStream(req: FastifyRequest, reply: FastifyReply, open: (send
   const res = reply.raw;
   res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
   let closed = false;
-  const send: Send = (event, json) =>
+  const send: Send = (frame) =>
     new Promise((resolve) => {
       if (closed) resolve();
-      else res.write(`event: ${event}\ndata: ${json}\n\n`, () => resolve());
+      else res.write(frame, () => resolve());
     });
   // a comment now and then keeps proxies and the server's idle timeout from cutting a quiet stream
   const beat = setInterval(() => !closed && res.write(': beat\n\n'), 15_000);
@@ -69,7 +71,7 @@ async function eventStream(req: FastifyRequest, reply: FastifyReply, open: (send
     close = await open(send);
     if (closed) close();
   } catch (e) {
-    void send('failure', JSON.stringify({ message: (e as Error).message }));
+    void send(eventFrame('failure', JSON.stringify({ message: (e as Error).message })));
     res.end();
     end();
   }
