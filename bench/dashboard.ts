@@ -6,7 +6,8 @@
  *   dashboard reads the study from the store) and a second; the dashboard process's RSS after;
  * - 8 writer processes' suggest → observe cycles per second on another study of the same store,
  *   with no page open and with three pages open (the writers' study twice and the 10k study), the
- *   two runs alternated three times; the ratio of the medians.
+ *   two runs alternated five times (`--rounds=N`); the ratio of the medians, and the median of each
+ *   round's ratio (a round's two runs are seconds apart: the machine's own drift cancels).
  * Needs Debian's chromium (/usr/bin/chromium, or $CHROMIUM).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -26,6 +27,7 @@ const quick = process.argv.includes('--quick');
 /** `--sizes=10000`: only these study sizes; `--render`: the first renders only (no writers). */
 const sizesArg = process.argv.find((a) => a.startsWith('--sizes='));
 const renderOnly = process.argv.includes('--render');
+const rounds = Number(process.argv.find((a) => a.startsWith('--rounds='))?.slice('--rounds='.length) ?? (quick ? 1 : 5));
 
 const experiment = (name: string, budget: number) => ({
   name,
@@ -208,7 +210,7 @@ async function main() {
     // of a window, and a hidden page applies nothing live (it catches up when shown)
     const pages = await Promise.all([0, 1, 2].map(async () => (await browser.createBrowserContext()).newPage()));
     for (const p of pages) await p.setViewport({ width: 1280, height: 900 });
-    for (let round = 0; round < (quick ? 1 : 3); round++) {
+    for (let round = 0; round < rounds; round++) {
       none.push(await writers(storage, busy, 8, seconds, dash.pid!, browser.process()!.pid!));
       const targets = [`${url}/study/0/${busy}`, `${url}/study/0/${busy}`, `${url}/study/0/${ids[ids.length - 1]}`];
       await Promise.all(pages.map((p, i) => p.goto(targets[i], { waitUntil: 'domcontentloaded', timeout: 120_000 }).then(() => p.waitForSelector('body[data-charts]', { timeout: 300_000 }))));
@@ -225,7 +227,9 @@ async function main() {
     console.log(`the three pages' main threads (s/s, medians): tasks ${pt('task')}, of which script ${pt('script')}, layout ${pt('layout')}, style ${pt('style')}`);
     console.log(`load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
     const ratio = (k: 'rate' | 'perCpu') => (median(three.map((x) => x[k])) / median(none.map((x) => x[k]))).toFixed(3);
-    console.log(`ratio (3 pages / none): cycles/s ${ratio('rate')}, cycles per writer CPU second ${ratio('perCpu')}; dashboard RSS after: ${rssMB(dash.pid!).toFixed(0)} MB`);
+    const paired = median(three.map((x, i) => x.rate / none[i].rate)).toFixed(3);
+    console.log(`each round's ratio (3 pages / none, cycles/s): ${three.map((x, i) => (x.rate / none[i].rate).toFixed(3)).join(', ')}; median ${paired}`);
+    console.log(`ratio (3 pages / none): cycles/s ${ratio('rate')} (medians), ${paired} (median of the rounds'); cycles per writer CPU second ${ratio('perCpu')}; dashboard RSS after: ${rssMB(dash.pid!).toFixed(0)} MB`);
   } finally {
     await browser.close();
     dash?.kill('SIGTERM');

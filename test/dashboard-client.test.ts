@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { readEvents, SseFrames, StreamRefused } from '../src/dashboard/client/sse.js';
 import { TrialRows } from '../src/dashboard/client/trial-rows.js';
 import type { TrialRow } from '../src/dashboard/feed.js';
+import { trialColumns } from '../src/dashboard/wire.js';
 
 // the dashboard's front end parts that need no DOM: its stream reader and its trial columns
 
@@ -101,7 +102,7 @@ describe('TrialRows', () => {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 
-  it('gives back every trial as it was set (numbers, names, booleans, nulls, late keys, replacements), in the order first added, past several growths', () => {
+  it("gives back every trial of the server's updates as it was sent (numbers, names, booleans, nulls, late keys, replacements), in the order first added, past several growths; says which were new and which observed", () => {
     const r = random(7);
     const pick = <T>(xs: readonly T[]) => xs[Math.floor(r() * xs.length)];
     const orNull = <T>(v: T) => (r() < 0.2 ? null : v);
@@ -131,12 +132,23 @@ describe('TrialRows', () => {
     const rows = new TrialRows();
     const reference = new Map<number, TrialRow>();
     let id = 10_000;
-    for (let i = 0; i < 6000; i++) {
-      // a fifth replace a trial already held (a later state of it), the rest are new
-      const t = i > 10 && r() < 0.2 ? trial(pick([...reference.keys()]), i > 3000) : trial(id++ * (r() < 0.5 ? 1 : 3), i > 3000);
-      rows.set(t);
-      reference.set(t.id, t);
+    for (let update = 0; update < 60; update++) {
+      // an update of up to 200 trials: a fifth a later state of one already held, the rest new
+      const batch = new Map<number, TrialRow>();
+      for (let i = Math.floor(r() * 200); i >= 0; i--) {
+        const t = reference.size > 10 && r() < 0.2 ? trial(pick([...reference.keys()]), update > 30) : trial(id++ * (r() < 0.5 ? 1 : 3), update > 30);
+        batch.set(t.id, t);
+      }
+      const added = [...batch.keys()].filter((k) => !reference.has(k));
+      const observed = [...batch.values()].filter((t) => t.observedAt !== null && (reference.get(t.id)?.observedAt ?? null) === null).map((t) => t.id);
+      expect(rows.setColumns(trialColumns([...batch.values()]))).toEqual({ added, observed });
+      for (const t of batch.values()) reference.set(t.id, t);
     }
+    // an update alone of a trial that had keys no trial of the update has: they are gone from it
+    const had = [...reference.values()].find((t) => 'momentum' in t.config && 'accuracy' in t.metrics)!;
+    const later = { ...had, config: { lr: 0.5 }, metrics: {} };
+    expect(rows.setColumns(trialColumns([later]))).toEqual({ added: [], observed: [] });
+    reference.set(later.id, later);
     expect(rows.size).toBe(reference.size);
     expect(reference.size).toBeGreaterThan(4096);
     const norm = (t: TrialRow) => ({ ...t, config: { ...t.config }, metrics: { ...t.metrics } });

@@ -364,36 +364,22 @@ const curveRow = (r: Report, stopped: boolean) => ({ trial: r.suggestionId, reso
 const sliceRow = (t: Trial, name: string) => ({ x: t.config[name], value: t.value, trial: t.id, feasible: t.feasible ? 'feasible' : 'infeasible' });
 let importanceAt = 0;
 
-/** The rows of an update as the server sends them (src/dashboard/wire.ts: a column per field) back into trials. */
-function fromWire(w: WireUpdate): Update {
-  const c = w.trials;
-  const config = Object.entries(c.config);
-  const metrics = Object.entries(c.metrics);
-  const trials = c.id.map((id, i): Trial => {
-    const cfg: Record<string, Value> = {};
-    for (const [k, col] of config) if (col[i] !== null) cfg[k] = col[i]!;
-    const m: Record<string, number> = {};
-    for (const [k, col] of metrics) if (col[i] !== null) m[k] = col[i]!;
-    const name = (x: number | null) => (x === null ? null : c.names[x]);
-    return { id, config: cfg, state: c.names[c.state[i]] as Trial['state'], value: c.value[i], metrics: m, feasible: c.feasible[i], worker: name(c.worker[i]), host: name(c.host[i]), attempts: c.attempts[i], duration: c.duration[i], observedAt: c.observedAt[i], resource: c.resource[i], decision: c.decision[i], why: c.why[i], error: c.error[i] };
-  });
-  return { ...w, trials };
-}
-
-function applyUpdate(s: StudyState | undefined, u: Update): StudyState {
+/**
+ * An update into a study page's state (none yet: a new one), its trials set from their columns
+ * without building them; returns the trials it added and those it saw observed.
+ */
+function applyUpdate(s: StudyState | undefined, u: WireUpdate): { state: StudyState; added: number[]; observed: number[] } {
   const state: StudyState = s ?? { head: u.head, trials: new TrialRows(), reports: [], calls: [], fleet: u.fleet, lastReport: 0, metricNames: new Set() };
   state.head = u.head;
   state.fleet = u.fleet;
-  for (const t of u.trials) {
-    state.trials.set(t);
-    for (const m in t.metrics) state.metricNames.add(m);
-  }
+  const { added, observed } = state.trials.setColumns(u.trials);
+  for (const [m, values] of Object.entries(u.trials.metrics)) if (!state.metricNames.has(m) && values.some((v) => v !== null)) state.metricNames.add(m);
   // a delta may repeat rows a snapshot held: reports and rung calls are kept once by id
   const known = state.lastReport;
   for (const r of u.reports) if (r.id > known) state.reports.push(r);
   for (const c of u.calls) if (c.reportId > known) state.calls.push(c);
   if (state.reports.length) state.lastReport = state.reports[state.reports.length - 1].id;
-  return state;
+  return { state, added, observed };
 }
 
 function whyText(t: Trial): string {
@@ -999,7 +985,7 @@ function study(store: string, id: string) {
   // what came since the page last applied it: trial ids for the table, observations and reports for the charts
   let changed = new Set<number>();
   let added: number[] = [];
-  let fresh: Trial[] = [];
+  let fresh: number[] = [];
   let freshReports: Report[] = [];
   let timer: number | undefined;
   let lastLive = 0;
@@ -1007,7 +993,7 @@ function study(store: string, id: string) {
   const drawCharts = async (full: boolean) => {
     chartsBusy = true;
     try {
-      const [observed, reports] = [fresh, freshReports];
+      const [observed, reports] = [fresh.map((id) => state!.trials.get(id)!), freshReports];
       fresh = [];
       freshReports = [];
       if (full || fullDrawDue()) await renderCharts(state!);
@@ -1047,9 +1033,8 @@ function study(store: string, id: string) {
   void loadVega();
   listen(`${API}/study/${store}/${id}/events`, {
     snapshot: (w: WireUpdate & { part: { index: number; last: boolean } }) => {
-      const u = fromWire(w);
       // the first data comes in parts (a big study's rows in several events); a reconnection starts again
-      state = applyUpdate(w.part.index === 0 ? undefined : state, u);
+      state = applyUpdate(w.part.index === 0 ? undefined : state, w).state;
       if (!w.part.last) return;
       // marks for the bench (bench/dashboard.ts): when the data came, when the table and the charts were drawn
       performance.mark('snapshot');
@@ -1065,15 +1050,13 @@ function study(store: string, id: string) {
       void yieldToBrowser().then(() => drawCharts(true));
     },
     delta: (w: WireUpdate) => {
-      const u = fromWire(w);
       const s = state!;
-      for (const t of u.trials) {
-        if (!s.trials.has(t.id)) added.push(t.id);
-        changed.add(t.id);
-        if (t.observedAt !== null && (s.trials.field(t.id, 'observedAt') ?? null) === null) fresh.push(t);
-      }
-      for (const r of u.reports) if (r.id > s.lastReport) freshReports.push(r);
-      state = applyUpdate(s, u);
+      for (const r of w.reports) if (r.id > s.lastReport) freshReports.push(r);
+      const u = applyUpdate(s, w);
+      for (const id of w.trials.id) changed.add(id);
+      for (const id of u.added) added.push(id);
+      for (const id of u.observed) fresh.push(id);
+      state = u.state;
       schedule();
     },
   });

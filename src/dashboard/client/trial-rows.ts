@@ -11,6 +11,7 @@
  */
 import type { TrialRow as Trial } from '../feed.js';
 import type { RungCall } from '../rungs.js';
+import type { TrialColumns } from '../wire.js';
 
 type Value = string | number | boolean;
 
@@ -89,21 +90,51 @@ export class TrialRows {
     return row === undefined ? undefined : (this.fields[FIELDS.indexOf(f)].get(row) as Trial[F]);
   }
 
-  /** Adds a trial, or replaces the one of its id (in place: the order stays the order of first adding). */
-  set(t: Trial): void {
-    let row = this.rowOf.get(t.id);
-    const replaced = row !== undefined;
-    if (row === undefined) {
-      row = this.rowOf.size;
-      if (row === this.capacity) this.grow();
-      this.rowOf.set(t.id, row);
-      this.ids[row] = t.id;
-    }
-    for (let i = 0; i < FIELDS.length; i++) this.fields[i].set(row, t[FIELDS[i]]);
-    setKeyed(this.config, row, t.config, this.capacity, replaced);
-    setKeyed(this.metrics, row, t.metrics, this.capacity, replaced);
-    if (t.why) this.why.set(row, t.why);
-    else this.why.delete(row);
+  /** The row of a trial, a new one at the end if it has none yet. */
+  private rowFor(id: number): { row: number; replaced: boolean } {
+    const row = this.rowOf.get(id);
+    if (row !== undefined) return { row, replaced: true };
+    const fresh = this.rowOf.size;
+    if (fresh === this.capacity) this.grow();
+    this.rowOf.set(id, fresh);
+    this.ids[fresh] = id;
+    return { row: fresh, replaced: false };
+  }
+
+  /**
+   * Sets every trial of an update as the server sends it (src/dashboard/wire.ts: a column per field),
+   * building no trial: a live page gets thousands a second. Returns the trials it did not hold and
+   * those observed by this update (held before without an observation, or new and observed).
+   */
+  setColumns(c: TrialColumns): { added: number[]; observed: number[] } {
+    const added: number[] = [];
+    const observed: number[] = [];
+    const name = (x: number | null) => (x === null ? null : c.names[x]);
+    const config = new Map(Object.entries(c.config));
+    const metrics = new Map(Object.entries(c.metrics));
+    const [state, value, feasible, worker, host, attempts, duration, observedAt, resource, decision, error] = this.fields;
+    c.id.forEach((id, i) => {
+      const { row, replaced } = this.rowFor(id);
+      if (!replaced) added.push(id);
+      if (c.observedAt[i] !== null && (!replaced || observedAt.get(row) === null)) observed.push(id);
+      state.set(row, c.names[c.state[i]]);
+      value.set(row, c.value[i]);
+      feasible.set(row, c.feasible[i]);
+      worker.set(row, name(c.worker[i]));
+      host.set(row, name(c.host[i]));
+      attempts.set(row, c.attempts[i]);
+      duration.set(row, c.duration[i]);
+      observedAt.set(row, c.observedAt[i]);
+      resource.set(row, c.resource[i]);
+      decision.set(row, c.decision[i]);
+      error.set(row, c.error[i]);
+      setColumn(this.config, row, config, i, this.capacity, replaced);
+      setColumn(this.metrics, row, metrics, i, this.capacity, replaced);
+      const why = c.why[i];
+      if (why) this.why.set(row, why);
+      else this.why.delete(row);
+    });
+    return { added, observed };
   }
 
   get(id: number): Trial | undefined {
@@ -146,13 +177,13 @@ export class TrialRows {
   }
 }
 
-/** A row's values of a keyed field (config, metrics): each key a column, made when a trial first has it; a key not in `values` is null there (a new row's are already). */
-function setKeyed(columns: Map<string, ValueColumn>, row: number, values: Readonly<Record<string, Value>>, capacity: number, replaced: boolean): void {
-  if (replaced) for (const [k, c] of columns) if (!(k in values)) c.set(row, null);
-  for (const k in values) {
+/** A row's values of a keyed field (config, metrics) from an update's columns (its trial `i`): each key a column, made when a trial first has it; a key with no column in the update, or null in it, is null in the row. */
+function setColumn(columns: Map<string, ValueColumn>, row: number, sent: Map<string, readonly (Value | null)[]>, i: number, capacity: number, replaced: boolean): void {
+  if (replaced) for (const [k, c] of columns) if (!sent.has(k)) c.set(row, null);
+  for (const [k, values] of sent) {
     let c = columns.get(k);
     if (!c) columns.set(k, (c = new ValueColumn(capacity)));
-    c.set(row, values[k]);
+    c.set(row, values[i]);
   }
 }
 
