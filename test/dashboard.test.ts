@@ -238,7 +238,7 @@ describe.skipIf(!hasChromium)('the dashboard in a real browser', () => {
     again.child.kill('SIGTERM');
   });
 
-  it('a chart out of view keeps what it shows through a full draw and is drawn again when scrolled to; the fleet lists the latest gone workers and counts the rest', async () => {
+  it('charts out of view keep what they show, a full draw due meanwhile is made when one is scrolled to; the fleet lists the latest gone workers and counts the rest', async () => {
     const growing = await createStudy({ name: 'growing', parameters: [{ name: 'a', type: 'double', bounds: { min: 0, max: 1 } }], metrics: [{ name: 'loss', objective: 'minimize' }], method: 'RS', budget: { max_trials: 1000 }, random_seed: 6 }, { storage, name: 'growing' });
     try {
       for (let i = 0; i < 100; i++) await tellOne(growing);
@@ -256,22 +256,28 @@ describe.skipIf(!hasChromium)('the dashboard in a real browser', () => {
       const top = await page.$eval('#history-chart', (e) => e.getBoundingClientRect().top);
       expect(top).toBeGreaterThan(1100);
       expect(await page.$eval('#history-chart', (e) => (e as HTMLElement).dataset.drawn)).toBe('100');
-      // 60 more: the study grew by half, so the charts are due a full draw; out of view, the history keeps its 100 points
+      // 60 more: the study grew by half, so the charts are due a full draw (at the next batch: one more);
+      // out of view, the history keeps its 100 points
       for (let i = 0; i < 60; i++) await tellOne(growing);
       await page.waitForFunction(() => document.querySelectorAll('#trial-table')[0]?.getAttribute('data-rows') === '160', { timeout: 30_000 });
+      await tellOne(growing);
+      await page.waitForFunction(() => document.querySelectorAll('#trial-table')[0]?.getAttribute('data-rows') === '161', { timeout: 30_000 });
       await new Promise((r) => setTimeout(r, 2500));
       expect(await page.$eval('#history-chart', (e) => (e as HTMLElement).dataset.drawn)).toBe('100');
       expect(await page.$$eval('#history-chart .mark-symbol.role-mark path', (p) => p.length)).toBe(100);
-      // scrolled to, it is drawn in full: all 160
+      // with no chart in view the full draw was not even computed: the history's caption still counts 100
+      expect(await page.$eval('#feasibility', (e) => e.textContent)).toContain('(100 of 100)');
+      // scrolled to, it is drawn in full: all 161
       await page.$eval('#history-chart', (e) => e.scrollIntoView());
-      await page.waitForFunction(() => document.getElementById('history-chart')?.dataset.drawn === '160', { timeout: 30_000 });
-      expect(await page.$$eval('#history-chart .mark-symbol.role-mark path', (p) => p.length)).toBe(160);
+      await page.waitForFunction(() => document.getElementById('history-chart')?.dataset.drawn === '161', { timeout: 30_000 });
+      expect(await page.$$eval('#history-chart .mark-symbol.role-mark path', (p) => p.length)).toBe(161);
+      expect(await page.$eval('#feasibility', (e) => e.textContent)).toContain('(161 of 161)');
       // the fleet: every worker still there, then the 20 latest gone (newest first), and how many more
       const listed = await page.$$eval('#fleet-workers tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
       expect(listed.filter(([name]) => name!.startsWith('idle-')).map(([name, , , state]) => [name, state])).toEqual(['idle-0', 'idle-1', 'idle-2', 'idle-3', 'idle-4'].map((n) => [n, 'idle']));
       expect(listed.filter(([name]) => name!.startsWith('gone-')).map(([name]) => name)).toEqual(gone.slice(10).reverse());
       expect(await page.$eval('#fleet-gone', (e) => e.textContent)).toBe('and 10 more lost or exited workers (tunelab study status lists every one)');
-      expect(await page.$eval('#fleet-observed', (e) => e.textContent)).toBe('160 (0 failed)');
+      expect(await page.$eval('#fleet-observed', (e) => e.textContent)).toBe('161 (0 failed)');
     } finally {
       await growing.close();
     }

@@ -193,7 +193,8 @@ function watchVisible(id: string, container: HTMLElement) {
         if (!e.isIntersecting) inView.delete(chart);
         else {
           inView.add(chart);
-          void flushChart(chart);
+          if (liveCharts.owed) liveCharts.redrawOwed?.();
+          else void flushChart(chart);
         }
       }
     },
@@ -356,6 +357,13 @@ const FULL_SMALL = 5000;
 const liveCharts = {
   drawnN: 0,
   drawnAt: 0,
+  /**
+   * A full draw came due while no chart was in view: it was not made (nor were rows kept for the
+   * charts), and the first chart to come into view has them all drawn in full (`redrawOwed`). A
+   * live page whose charts nobody looks at computes nothing for them.
+   */
+  owed: false,
+  redrawOwed: undefined as (() => void) | undefined,
   history: { n: 0, best: null as number | null, stride: 1 },
   slice: { n: 0, stride: 1, cut: Infinity },
   pending: new Map<string, object[]>(),
@@ -993,11 +1001,17 @@ function study(store: string, id: string) {
   const drawCharts = async (full: boolean) => {
     chartsBusy = true;
     try {
-      const [observed, reports] = [fresh.map((id) => state!.trials.get(id)!), freshReports];
+      const ids = fresh;
+      const reports = freshReports;
       fresh = [];
       freshReports = [];
-      if (full || fullDrawDue()) await renderCharts(state!);
-      else await insertLive(state!, observed, reports);
+      if (!full && (liveCharts.owed || fullDrawDue()) && inView.size === 0) {
+        liveCharts.owed = true;
+        liveCharts.pending.clear();
+      } else if (full || liveCharts.owed || fullDrawDue()) {
+        liveCharts.owed = false;
+        await renderCharts(state!);
+      } else await insertLive(state!, ids.map((id) => state!.trials.get(id)!), reports);
       if (!document.body.dataset.charts) performance.mark('charts');
       document.body.dataset.charts = '1';
     } finally {
@@ -1019,11 +1033,12 @@ function study(store: string, id: string) {
     if (!document.body.dataset.charts) return;
     // a full draw still running takes these rows next time
     if (chartsBusy) schedule();
-    else if (fresh.length || freshReports.length || fullDrawDue()) await drawCharts(false);
+    else if (fresh.length || freshReports.length || liveCharts.owed || fullDrawDue()) await drawCharts(false);
   };
   const schedule = () => {
     timer ??= window.setTimeout(() => void live(), Math.max(0, lastLive + LIVE_MS - performance.now()));
   };
+  liveCharts.redrawOwed = schedule;
   document.addEventListener('visibilitychange', () => {
     if (!document.hidden) schedule();
   });
