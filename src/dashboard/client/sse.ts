@@ -2,9 +2,10 @@
  * Server-sent events read from a fetched stream. The dashboard's pages read their live stream so,
  * not with EventSource: chromium's EventSource parses every byte of an event on the page's main
  * thread, and with writers telling thousands of trials a second that was most of what an open page
- * cost the machine (three pages' stream: 0.15–0.22 CPU s/s of chromium through EventSource, 0.05
- * read so; bench/dashboard.ts, README). The server's stream stays plain `text/event-stream`: any
- * EventSource or curl still reads it. No DOM here: the tests run it in Node.
+ * cost the machine (three pages that only took the stream: 0.15–0.22 CPU s/s of chromium through
+ * EventSource, 0.05 read so; README, the dashboard's writers bench). The server's stream stays
+ * plain `text/event-stream`: any EventSource or curl still reads it. No DOM here: the tests run it
+ * in Node.
  */
 export type SseHandler = (event: string, data: string) => void;
 

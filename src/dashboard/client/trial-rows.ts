@@ -3,8 +3,8 @@
  * page holds every trial of its study (the table sorts and filters them all), and held as objects
  * (the trial, its config, its metrics and a box for each of their numbers: ~10 objects a trial) a
  * study of 100,000 kept the browser's garbage collector marking them all, again and again, while
- * writers added thousands a second: most of what an open page then cost (README, the dashboard's
- * writers bench). Numbers sit in Float64Arrays, names (states, workers, a choice's values) once
+ * writers added thousands a second: a third of what an open page then cost (README, the
+ * dashboard's writers bench). Numbers sit in Float64Arrays, names (states, workers, a choice's values) once
  * each with an index a row, so the collector has a few arrays to look at whatever the study's size.
  * A trial is built as an object only when asked for (the table's rows in view, a chart's full draw).
  * No DOM here: the tests run it in Node.
