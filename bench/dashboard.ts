@@ -27,7 +27,12 @@ const quick = process.argv.includes('--quick');
 /** `--sizes=10000`: only these study sizes; `--render`: the first renders only (no writers). */
 const sizesArg = process.argv.find((a) => a.startsWith('--sizes='));
 const renderOnly = process.argv.includes('--render');
-const rounds = Number(process.argv.find((a) => a.startsWith('--rounds='))?.slice('--rounds='.length) ?? (quick ? 1 : 5));
+const roundsArg = process.argv.find((a) => a.startsWith('--rounds='))?.slice('--rounds='.length);
+const rounds = roundsArg === undefined ? (quick ? 1 : 5) : Number(roundsArg);
+if (!Number.isInteger(rounds) || rounds < 1) {
+  console.error(`bench/dashboard: --rounds=${roundsArg}: a whole number of 1 or more`);
+  process.exit(2);
+}
 
 const experiment = (name: string, budget: number) => ({
   name,

@@ -17,7 +17,8 @@ const require = createRequire(import.meta.url);
 /**
  * The files a page loads, by name: a fixed list (no path is ever built from a URL). vega and
  * vega-lite come from node_modules (their browser builds), the front end from the package's own
- * build (client/app.js and the modules it imports, client/sse.js and client/trial-rows.js, beside this module).
+ * build: client/app.js and the modules it imports (client/sse.js, client/trial-rows.js), beside
+ * this module.
  */
 function assets(): Map<string, { type: string; path?: string; text?: string }> {
   const here = dirname(fileURLToPath(import.meta.url));
