@@ -33,6 +33,7 @@ describe('the dashboard reading a big study', () => {
     await store.close();
     const observed = snap.trials.filter((t) => t.observedAt !== null);
     expect(observed.length).toBe(N);
+    expect(feed.observedCount()).toBe(N);
     const byTrial = new Map(observations.map((o) => [o.suggestionId, o.value]));
     for (const t of observed) expect(t.value).toBe(byTrial.get(t.id));
     expect(snap.trials.filter((t) => t.state === 'open').map((t) => t.id)).toEqual([next!.suggestionId]);
@@ -47,6 +48,8 @@ describe('the dashboard reading a big study', () => {
     const update = (await feed.tick())!;
     expect(update.trials.map((t) => [t.id, t.state])).toEqual([[next!.suggestionId, 'completed']]);
     expect(update.fleet.budget.done).toBe(N + 1);
+    expect(feed.observedCount()).toBe(feed.observed().length);
+    expect(feed.observedCount()).toBe(N + 1);
     await study.close();
   }, 120_000);
 });

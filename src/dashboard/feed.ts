@@ -137,6 +137,8 @@ export class StudyFeed {
   /** Trials by state, kept as states change (a tick never counts the whole history). */
   private readonly states: Record<SuggestionState, number> = { ready: 0, open: 0, completed: 0, failed: 0, abandoned: 0 };
   private loaded = false;
+  /** How many trials are observed (what `observed()` would give, without building it). */
+  private observations = 0;
   private ticking: Promise<StudyUpdate | undefined> | undefined;
 
   constructor(
@@ -345,6 +347,7 @@ export class StudyFeed {
 
   private observe(t: TrialRow, o: ObservationRecord): void {
     const m = o.metadata;
+    if (t.observedAt === null) this.observations++;
     this.setState(t, stateOf(o));
     Object.assign(t, {
       value: o.value,
@@ -404,5 +407,10 @@ export class StudyFeed {
   /** The observed trials (for importance and CSV). */
   observed(): TrialRow[] {
     return this.allTrials().filter((t) => t.observedAt !== null);
+  }
+
+  /** How many trials are observed: `observed().length`, kept as observations come. */
+  observedCount(): number {
+    return this.observations;
   }
 }

@@ -167,9 +167,9 @@ export async function dashboardRoutes(app: FastifyInstance, data: DashboardData,
     const feed = await feedOf(req);
     if (!feed) return notFound(reply, `no study ${req.params.id} in store ${req.params.store}`, false);
     // computed again only when the study has grown by a tenth: every open page asks on its full draws
-    const observed = feed.observed();
     const held = importanceOf.get(feed);
-    if (held && observed.length < held.observed * 1.1) return held.answer;
+    if (held && feed.observedCount() < held.observed * 1.1) return held.answer;
+    const observed = feed.observed();
     const head = feed.head();
     const trials = observed.filter((t) => t.feasible && t.value !== null).map((t) => ({ config: t.config, value: t.value! }));
     const answer = { result: pedAnova(head.parameters, trials, head.mode) ?? null, trials: trials.length };

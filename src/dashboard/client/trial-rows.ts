@@ -15,6 +15,13 @@ import type { TrialColumns } from '../wire.js';
 
 type Value = string | number | boolean;
 
+/** A copy of a typed array in a longer one (the rest zeros). */
+function enlarged<A extends Uint8Array | Float64Array>(a: A, capacity: number): A {
+  const longer = new (a.constructor as new (length: number) => A)(capacity);
+  longer.set(a);
+  return longer;
+}
+
 const NULL = 0;
 const NUMBER = 1;
 const NAME = 2;
@@ -32,11 +39,8 @@ class ValueColumn {
   }
 
   grow(capacity: number): void {
-    const tags = new Uint8Array(capacity);
-    tags.set(this.tags);
-    const numbers = new Float64Array(capacity);
-    numbers.set(this.numbers);
-    [this.tags, this.numbers] = [tags, numbers];
+    this.tags = enlarged(this.tags, capacity);
+    this.numbers = enlarged(this.numbers, capacity);
   }
 
   set(row: number, v: Value | null | undefined): void {
@@ -170,9 +174,7 @@ export class TrialRows {
 
   private grow(): void {
     this.capacity *= 2;
-    const ids = new Float64Array(this.capacity);
-    ids.set(this.ids);
-    this.ids = ids;
+    this.ids = enlarged(this.ids, this.capacity);
     for (const c of [...this.fields, ...this.config.values(), ...this.metrics.values()]) c.grow(this.capacity);
   }
 }
